@@ -1,0 +1,131 @@
+import { TakeoutError } from '../errors.js';
+
+/**
+ * Fast, allocation-light rendering of instants in an IANA time zone. Intl.DateTimeFormat is
+ * correct but costs microseconds a call, too slow for millions of cells; so the zone's UTC
+ * offset is looked up once per quarter hour of time (zone transitions fall on such
+ * boundaries) and the wall-clock parts are computed by arithmetic.
+ */
+export interface ZoneClock {
+  readonly zone: string;
+  /** Offset from UTC in minutes at the instant `ms` (e.g. +60 for Paris in winter). */
+  offsetMinutes(ms: number): number;
+  /** ISO 8601 with offset: `2024-03-01T13:05:09+01:00`, or `Z` in UTC; milliseconds only when not 0. */
+  isoDateTime(ms: number): string;
+  /** Calendar date `YYYY-MM-DD` of the instant in the zone. */
+  isoDate(ms: number): string;
+}
+
+const BUCKET_MS = 15 * 60 * 1000;
+const clocks = new Map<string, ZoneClock>();
+
+export function assertTimeZone(zone: string): string {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    throw new TakeoutError('invalid_timezone', `Unknown time zone: ${JSON.stringify(zone).slice(0, 80)}`);
+  }
+}
+
+export function zoneClock(zone = 'UTC'): ZoneClock {
+  let clock = clocks.get(zone);
+  if (!clock) {
+    clock = createClock(zone === 'UTC' || zone === 'Etc/UTC' ? 'UTC' : assertTimeZone(zone));
+    clocks.set(zone, clock);
+  }
+  return clock;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+function pad3(n: number): string {
+  return n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`;
+}
+
+function year4(y: number): string {
+  if (y >= 1000 && y <= 9999) return `${y}`;
+  if (y >= 0 && y < 1000) return `${y}`.padStart(4, '0');
+  return y < 0 ? `-${`${-y}`.padStart(6, '0')}` : `+${`${y}`.padStart(6, '0')}`;
+}
+
+/** Date part of a UTC-based millisecond count, as `YYYY-MM-DD`. */
+function datePart(d: Date): string {
+  return `${year4(d.getUTCFullYear())}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+}
+
+function offsetText(minutes: number): string {
+  if (minutes === 0) return 'Z';
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
+}
+
+function createClock(zone: string): ZoneClock {
+  const scratch = new Date(0);
+  let offsetOf: (ms: number) => number;
+  if (zone === 'UTC') {
+    offsetOf = () => 0;
+  } else {
+    const fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      era: 'short',
+    });
+    const cache = new Map<number, number>();
+    const compute = (ms: number): number => {
+      const parts: Record<string, string> = {};
+      for (const p of fmt.formatToParts(ms)) parts[p.type] = p.value;
+      let year = Number(parts.year);
+      if (parts.era === 'BC' || parts.era === 'B') year = 1 - year;
+      const wall = Date.UTC(
+        year,
+        Number(parts.month) - 1,
+        Number(parts.day),
+        Number(parts.hour),
+        Number(parts.minute),
+        Number(parts.second),
+      );
+      const floored = ms - (((ms % 1000) + 1000) % 1000);
+      return Math.round((wall - floored) / 60000);
+    };
+    offsetOf = (ms) => {
+      const bucket = Math.floor(ms / BUCKET_MS);
+      let off = cache.get(bucket);
+      if (off === undefined) {
+        off = compute(bucket * BUCKET_MS);
+        if (cache.size > 100_000) cache.clear();
+        cache.set(bucket, off);
+      }
+      return off;
+    };
+  }
+  return {
+    zone,
+    offsetMinutes: offsetOf,
+    isoDateTime(ms) {
+      const off = offsetOf(ms);
+      scratch.setTime(ms + off * 60000);
+      const msPart = scratch.getUTCMilliseconds();
+      return `${datePart(scratch)}T${pad2(scratch.getUTCHours())}:${pad2(scratch.getUTCMinutes())}:${pad2(
+        scratch.getUTCSeconds(),
+      )}${msPart === 0 ? '' : `.${pad3(msPart)}`}${offsetText(off)}`;
+    },
+    isoDate(ms) {
+      scratch.setTime(ms + offsetOf(ms) * 60000);
+      return datePart(scratch);
+    },
+  };
+}
+
+/** A `date` column value given as a Date is a calendar date: its UTC date parts are used. */
+export function calendarDate(d: Date): string {
+  return datePart(d);
+}

@@ -1,0 +1,113 @@
+import { INFER_SAMPLE_ROWS, resolveColumns } from '../columns.js';
+import { TakeoutError } from '../errors.js';
+import type { ColumnSpec, ResolvedColumn, Row, Source } from '../types.js';
+
+/** Rows as callers hand them over: rows or batches of rows, sync or async. */
+export type RowsInput =
+  | Iterable<Row>
+  | AsyncIterable<Row>
+  | Iterable<readonly Row[]>
+  | AsyncIterable<readonly Row[]>;
+
+export interface RowsSourceOptions {
+  columns?: readonly ColumnSpec[];
+  /** Rows per batch when single rows are given. Default 1000. */
+  batchSize?: number;
+  /**
+   * Whether the input yields batches (arrays of rows) rather than rows. Detected from the
+   * first element when absent: an array whose first element is an object or array is a
+   * batch. Set it when array rows may start with an object cell.
+   */
+  batched?: boolean;
+}
+
+function isRowLike(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !(v instanceof Date) && !(v instanceof Uint8Array);
+}
+
+function looksLikeBatch(first: unknown): boolean {
+  return Array.isArray(first) && (first.length === 0 || isRowLike(first[0]));
+}
+
+/** Turns any RowsInput into batches of rows without ever holding more than one batch. */
+export async function* toBatches(
+  input: RowsInput,
+  options: RowsSourceOptions = {},
+): AsyncGenerator<readonly Row[]> {
+  const size = options.batchSize ?? 1000;
+  if (Array.isArray(input) && options.batched !== true && !(input.length > 0 && looksLikeBatch(input[0]))) {
+    for (let i = 0; i < input.length; i += size) yield input.slice(i, i + size) as Row[];
+    return;
+  }
+  let batched = options.batched;
+  let pending: Row[] = [];
+  for await (const item of input as AsyncIterable<unknown>) {
+    batched ??= looksLikeBatch(item);
+    if (batched) {
+      if (!Array.isArray(item)) throw new TakeoutError('invalid_rows', 'a batch must be an array of rows');
+      if (item.length > 0) yield item as Row[];
+      continue;
+    }
+    pending.push(item as Row);
+    if (pending.length >= size) {
+      yield pending;
+      pending = [];
+    }
+  }
+  if (pending.length > 0) yield pending;
+}
+
+/** A Source over rows the application hands over; columns are inferred from the first rows. */
+export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): Source {
+  const iterator = toBatches(input, options)[Symbol.asyncIterator]();
+  const peeked: (readonly Row[])[] = [];
+  let peekedDone = false;
+  let sampled: Row[] | undefined;
+
+  async function sample(): Promise<Row[]> {
+    if (sampled) return sampled;
+    const rows: Row[] = [];
+    while (rows.length < INFER_SAMPLE_ROWS) {
+      const next = await iterator.next();
+      if (next.done) {
+        peekedDone = true;
+        break;
+      }
+      peeked.push(next.value);
+      for (const row of next.value) {
+        if (rows.length >= INFER_SAMPLE_ROWS) break;
+        rows.push(row);
+      }
+    }
+    sampled = rows;
+    return rows;
+  }
+
+  async function rowShape(): Promise<'array' | 'object'> {
+    const rows = await sample();
+    const first = rows[0];
+    if (first === undefined) return options.columns ? 'array' : 'object';
+    if (!isRowLike(first)) throw new TakeoutError('invalid_rows', 'rows must be objects or arrays');
+    return Array.isArray(first) ? 'array' : 'object';
+  }
+
+  return {
+    rowShape,
+    async columns(): Promise<ResolvedColumn[]> {
+      return resolveColumns(options.columns, await sample(), await rowShape());
+    },
+    async *batches() {
+      await sample();
+      while (peeked.length > 0) yield peeked.shift() as Row[];
+      if (peekedDone) return;
+      while (true) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value as Row[];
+      }
+    },
+    async close() {
+      await iterator.return?.(undefined);
+    },
+  };
+}
