@@ -5,7 +5,7 @@ import { coerceError, ERROR_CATALOG, TakeoutError } from '../../src/errors.js';
 describe('error catalog', () => {
   const doc = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
   const rows = new Map(
-    [...doc.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \| (yes|no) \|/gm)].map((m) => [
+    [...doc.matchAll(/^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|\s*(yes|no)\s*\|/gm)].map((m) => [
       m[1],
       { status: Number(m[2]), retryable: m[3] === 'yes' },
     ]),
