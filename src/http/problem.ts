@@ -1,0 +1,78 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { coerceError, type ErrorCode, TakeoutError } from '../errors.js';
+
+export const PROBLEM_TYPE_BASE = 'https://takeout.dev/errors/';
+
+/** The RFC 9457 problem document of an error. Internal details never leave the server. */
+export function problemOf(error: TakeoutError, instance?: string): Record<string, unknown> {
+  return {
+    type: PROBLEM_TYPE_BASE + error.code,
+    title: error.code === 'internal' ? 'Internal error' : titleOf(error),
+    status: error.status,
+    code: error.code,
+    detail: error.code === 'internal' ? 'Internal error' : error.message,
+    retryable: error.retryable,
+    ...(instance ? { instance } : {}),
+    ...error.details,
+  };
+}
+
+function titleOf(error: TakeoutError): string {
+  return error.name === 'TakeoutError' ? (ERROR_TITLES[error.code] ?? error.code) : error.code;
+}
+
+import { ERROR_CATALOG } from '../errors.js';
+
+const ERROR_TITLES = Object.fromEntries(
+  Object.entries(ERROR_CATALOG).map(([k, v]) => [k, v.title]),
+) as Record<ErrorCode, string>;
+
+/** Maps Fastify's own errors (body parsing, limits, ...) to catalog codes. */
+function fromFastify(error: FastifyError): TakeoutError | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new TakeoutError('body_too_large', 'The request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new TakeoutError('unsupported_media_type', 'The request body must be application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new TakeoutError('invalid_json', 'The request body is empty');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new TakeoutError('invalid_request', 'The Content-Length header is not valid');
+    default:
+      if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+        return new TakeoutError('invalid_json', 'The request body is not valid JSON');
+      }
+      if (error.validation) return new TakeoutError('invalid_request', error.message);
+      return undefined;
+  }
+}
+
+export function toTakeoutError(error: unknown): TakeoutError {
+  if (error instanceof TakeoutError) return error;
+  const fastifyError = error as FastifyError;
+  if (
+    fastifyError &&
+    typeof fastifyError === 'object' &&
+    (typeof fastifyError.code === 'string' || error instanceof SyntaxError)
+  ) {
+    const mapped = fromFastify(fastifyError);
+    if (mapped) return mapped;
+  }
+  return coerceError(error);
+}
+
+export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?: string): FastifyReply {
+  return reply.code(error.status).type('application/problem+json').send(problemOf(error, instance));
+}
+
+/** Fastify error handler: every error becomes problem+json; unexpected ones are logged in full. */
+export function problemErrorHandler(
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const problem = toTakeoutError(error);
+  if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error');
+  else request.log.info({ code: problem.code }, problem.message);
+  return sendProblem(reply, problem, request.url.split('?')[0]);
+}
