@@ -1,0 +1,69 @@
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { contentDisposition, sanitizeFilename } from '../../src/http/content-disposition.js';
+
+// An independent reader: the parser Koa uses (installed with s3rver).
+const require = createRequire(import.meta.url);
+const { parse } = require('content-disposition') as {
+  parse(header: string): { type: string; parameters: Record<string, string> };
+};
+
+describe('contentDisposition', () => {
+  it('keeps a plain ASCII name in both parameters', () => {
+    const header = contentDisposition('orders-2024.csv');
+    expect(header).toBe(`attachment; filename="orders-2024.csv"; filename*=UTF-8''orders-2024.csv`);
+    expect(parse(header)).toEqual({ type: 'attachment', parameters: { filename: 'orders-2024.csv' } });
+  });
+
+  it('carries a unicode name in filename* and an ASCII fallback in filename', () => {
+    const name = 'Überweisungen 2024 – café 😀 日本.xlsx';
+    const header = contentDisposition(name);
+    expect(header).toMatch(/^[\x20-\x7e]+$/);
+    expect(parse(header).parameters.filename).toBe(name); // the reader prefers filename*
+    const fallback = /filename="([^"]*)"/.exec(header)?.[1];
+    expect(fallback).toBe('Uberweisungen 2024 _ cafe _ __.xlsx');
+  });
+
+  it('encodes the RFC 5987 reserved characters', () => {
+    const header = contentDisposition("it's (final) *v2* 100%.csv");
+    expect(header).toContain("filename*=UTF-8''it%27s%20%28final%29%20%2Av2%2A%20100%25.csv");
+    expect(header).toContain('filename="it\'s (final) *v2* 100_.csv"');
+    expect(parse(header).parameters.filename).toBe("it's (final) *v2* 100%.csv");
+  });
+
+  it('cannot be broken by CR/LF, quotes, slashes or backslashes', () => {
+    const header = contentDisposition('evil"\r\nSet-Cookie: a=b;\\..\\../etc/passwd.csv');
+    expect(header).not.toMatch(/[\r\n]/);
+    const parsed = parse(header);
+    expect(parsed.parameters.filename).toBe('evil_Set-Cookie: a=b;_.._.._etc_passwd.csv');
+    expect(header.match(/"/g)).toHaveLength(2);
+  });
+
+  it('removes control and bidi characters that could spoof the extension', () => {
+    // "invoice\u202Efdp.exe" displays as "invoiceexe.pdf" in a bidi-aware UI.
+    expect(sanitizeFilename('invoice\u202Efdp.exe')).toBe('invoicefdp.exe');
+    expect(sanitizeFilename('a\u0000b\u0007c\u200Fd\u2066e\u061Cf\u0085g.csv')).toBe('abcdefg.csv');
+    expect(parse(contentDisposition('x\u202Ey.csv')).parameters.filename).toBe('xy.csv');
+  });
+
+  it('keeps emoji joiner sequences intact', () => {
+    expect(sanitizeFilename('👩‍💻 team.csv')).toBe('👩‍💻 team.csv');
+  });
+
+  it('strips leading dots and trailing dots/spaces, and falls back when nothing is left', () => {
+    expect(sanitizeFilename('..hidden.csv. ')).toBe('hidden.csv');
+    expect(sanitizeFilename('\r\n\u202E')).toBe('download');
+    expect(contentDisposition('')).toBe(`attachment; filename="download"; filename*=UTF-8''download`);
+  });
+
+  it('bounds the length and keeps the extension', () => {
+    const name = sanitizeFilename(`${'é'.repeat(500)}.xlsx`);
+    expect(Array.from(name)).toHaveLength(180);
+    expect(name.endsWith('é.xlsx')).toBe(true);
+    expect(sanitizeFilename(`${'😀'.repeat(300)}`)).toBe('😀'.repeat(180));
+  });
+
+  it('supports inline', () => {
+    expect(parse(contentDisposition('a.csv', 'inline')).type).toBe('inline');
+  });
+});
