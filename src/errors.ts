@@ -21,6 +21,7 @@ export const ERROR_CATALOG = {
     retryable: false,
     title: 'The export is too large to stream in the response',
   },
+  unauthorized: { status: 401, retryable: false, title: 'Authentication is required' },
   not_found: { status: 404, retryable: false, title: 'Not found' },
   method_not_allowed: { status: 405, retryable: false, title: 'Method not allowed' },
   // Exports in progress

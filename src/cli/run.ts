@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { isTakeoutError } from '../errors.js';
+import { EXPORT_USAGE, exportCommand } from './export.js';
+import { serveCommand } from './serve.js';
+import { type CliIo, UsageError } from './usage.js';
+
+const USAGE = `Usage: takeout <command> [options]
+
+Commands:
+  serve            serve the HTTP API (see: takeout serve --help)
+  export           write a file from rows, a SQL query or a dataset (see: takeout export --help)
+  storage setup    check the bucket and apply the lifecycle rule (see: takeout storage --help)
+  --version        print the version`;
+
+type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  serve: serveCommand,
+  export: exportCommand,
+  storage: async (argv, io) => (await import('./storage.js')).storageCommand(argv, io),
+};
+
+/** Runs the CLI; returns the exit code. Errors are one line: `takeout: <code>: <message>`. */
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    io.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    (name && name !== '--help' && name !== '-h' ? io.stderr : io.stdout).write(
+      `${name && name !== '--help' && name !== '-h' ? `takeout: unknown command ${JSON.stringify(name)}\n` : ''}${USAGE}\n`,
+    );
+    return name && name !== '--help' && name !== '-h' ? 2 : 0;
+  }
+  try {
+    return await command(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr.write(
+        `takeout: ${(error as Error).message}\n${name === 'export' ? `\n${EXPORT_USAGE}\n` : ''}`,
+      );
+      return 2;
+    }
+    if (isTakeoutError(error)) {
+      io.stderr.write(`takeout: ${error.code}: ${error.message}\n`);
+      if (error.code === 'internal' && io.env.DEBUG)
+        io.stderr.write(`${String((error.cause as Error)?.stack)}\n`);
+      return 1;
+    }
+    io.stderr.write(`takeout: ${(error as Error)?.message ?? String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,66 @@
+import { resolve } from 'node:path';
+import { TakeoutError } from './errors.js';
+
+/** Settings of the standalone service, from the environment (docs/configuration.md). */
+export interface ServiceConfig {
+  host: string;
+  port: number;
+  /** Where Takeout keeps its state (demo database, files, secret). */
+  dataDir: string;
+  /** Largest request body in bytes (inline rows). */
+  bodyLimit: number;
+  /** Exports with more rows than this are not streamed in the response. */
+  syncMaxRows: number;
+  /** A dataset config file (takeout.config.json / .js). */
+  configFile: string | undefined;
+  /** Create and offer the demo `orders` dataset. */
+  demo: boolean;
+  /** `token=user[:tenant]` pairs; empty means no authentication (every caller is `anonymous`). */
+  apiTokens: Map<string, { id: string; tenant?: string }>;
+  logLevel: string;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new TakeoutError('config_error', `${name} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
+  const tokens = new Map<string, { id: string; tenant?: string }>();
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const token = entry.slice(0, eq);
+    const [id, tenant] = entry.slice(eq + 1).split(':');
+    if (eq < 16 || !id) {
+      throw new TakeoutError(
+        'config_error',
+        'TAKEOUT_API_TOKENS entries are token=user[:tenant] with tokens of 16+ characters',
+      );
+    }
+    tokens.set(token, tenant ? { id, tenant } : { id });
+  }
+  return tokens;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const configFile = env.TAKEOUT_CONFIG || undefined;
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    dataDir: resolve(env.TAKEOUT_DATA_DIR || 'data'),
+    bodyLimit: integer(env, 'TAKEOUT_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    syncMaxRows: integer(env, 'TAKEOUT_SYNC_MAX_ROWS', 250_000, 1, Number.MAX_SAFE_INTEGER),
+    configFile,
+    demo: env.TAKEOUT_DEMO ? env.TAKEOUT_DEMO !== 'false' && env.TAKEOUT_DEMO !== '0' : !configFile,
+    apiTokens: parseTokens(env.TAKEOUT_API_TOKENS),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

@@ -1,0 +1,83 @@
+import { TakeoutError } from '../errors.js';
+import { sqliteSource } from '../sources/sqlite.js';
+import type { Source } from '../types.js';
+import { type Dataset, type Principal, scopeValues } from './define.js';
+import { validateParams } from './params.js';
+
+/** The datasets a deployment offers, looked up per principal. */
+export class DatasetRegistry {
+  private readonly byName = new Map<string, Dataset>();
+
+  constructor(datasets: Iterable<Dataset> = []) {
+    for (const dataset of datasets) this.add(dataset);
+  }
+
+  add(dataset: Dataset): void {
+    if (this.byName.has(dataset.name)) {
+      throw new TakeoutError('config_error', `Dataset ${JSON.stringify(dataset.name)} is defined twice`);
+    }
+    this.byName.set(dataset.name, dataset);
+  }
+
+  /** Datasets the principal may export. */
+  list(principal: Principal): Dataset[] {
+    return [...this.byName.values()].filter((d) => d.visibleTo?.(principal) ?? true);
+  }
+
+  /** A dataset the principal may export; otherwise `unknown_dataset` (existence is not revealed). */
+  get(name: unknown, principal: Principal): Dataset {
+    const dataset = typeof name === 'string' ? this.byName.get(name) : undefined;
+    if (!dataset || !(dataset.visibleTo?.(principal) ?? true)) {
+      throw new TakeoutError('unknown_dataset', `Unknown dataset ${JSON.stringify(name)?.slice(0, 80)}`);
+    }
+    return dataset;
+  }
+}
+
+/** What `GET /v1/datasets` shows of a dataset: never its SQL or connection. */
+export function describeDataset(dataset: Dataset): Record<string, unknown> {
+  return {
+    name: dataset.name,
+    title: dataset.title ?? dataset.name,
+    ...(dataset.description ? { description: dataset.description } : {}),
+    params: Object.entries(dataset.params).map(([name, spec]) => ({ name, ...spec })),
+    ...(dataset.columns ? { columns: dataset.columns } : {}),
+  };
+}
+
+export interface OpenOptions {
+  estimateCap: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Validates parameters, binds the scope, and opens the dataset's source. */
+export async function openDatasetSource(
+  dataset: Dataset,
+  requestParams: unknown,
+  principal: Principal,
+  options: OpenOptions,
+): Promise<Source> {
+  const scoped = scopeValues(dataset, principal);
+  const params = {
+    ...validateParams(dataset.params, requestParams, new Set(Object.keys(dataset.scope))),
+    ...scoped,
+  };
+  if (dataset.source) return dataset.source({ params, principal, estimateCap: options.estimateCap });
+  const connection = dataset.connection!;
+  const sql = dataset.sql!;
+  if ('sqlite' in connection) {
+    return sqliteSource({ database: connection.sqlite, sql, params, estimateCap: options.estimateCap });
+  }
+  const url =
+    'url' in connection.postgres
+      ? connection.postgres.url
+      : (options.env ?? process.env)[connection.postgres.urlEnv];
+  if (!url) {
+    throw new TakeoutError(
+      'config_error',
+      `Dataset ${JSON.stringify(dataset.name)}: its PostgreSQL URL is not set`,
+    );
+  }
+  const { postgresSource } = await import('../sources/postgres.js');
+  return postgresSource({ connectionString: url, sql, params });
+}
