@@ -22,6 +22,9 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
 
   app.post('/v1/exports', async (request, reply) => {
     const principal = await authenticate(request);
+    if (!/^application\/([a-z.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '')) {
+      throw new TakeoutError('unsupported_media_type', 'The request body must be application/json');
+    }
     const body = parseExportRequest(request.body);
     const format = getFormat(body.format);
 

@@ -1,0 +1,283 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineDataset } from '../../src/datasets/define.js';
+import { DatasetRegistry } from '../../src/datasets/registry.js';
+import { demoOrdersDataset, ensureDemoDatabase } from '../../src/demo/orders.js';
+import { bearerTokens } from '../../src/http/auth.js';
+import { buildServer } from '../../src/http/server.js';
+import { rowsSource } from '../../src/sources/rows.js';
+
+const TOKEN_A = 'token-aaaaaaaaaaaaaaaa';
+const TOKEN_B = 'token-bbbbbbbbbbbbbbbb';
+const TOTAL = 1_000_000;
+const progress = { produced: 0, finished: false };
+
+async function* countingRows() {
+  progress.produced = 0;
+  progress.finished = false;
+  try {
+    for (let i = 0; i < TOTAL; i++) {
+      progress.produced++;
+      yield { id: i, text: `row ${i} with some padding to make the line longer than a few bytes` };
+    }
+  } finally {
+    progress.finished = true;
+  }
+}
+
+let app: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'takeout-http-'));
+  const registry = new DatasetRegistry([
+    demoOrdersDataset(ensureDemoDatabase(dir, 5_000)),
+    defineDataset({ name: 'counting', source: () => rowsSource(countingRows()) }),
+    defineDataset({
+      name: 'mine',
+      // The scope binds :owner from the principal; a request can never set it.
+      source: ({ params }) => rowsSource([{ owner: params.owner }]),
+      scope: { owner: 'id' },
+    }),
+  ]);
+  app = await buildServer({
+    datasets: registry,
+    authenticate: bearerTokens(
+      new Map([
+        [TOKEN_A, { id: 'alice' }],
+        [TOKEN_B, { id: 'bob' }],
+      ]),
+    ),
+    syncMaxRows: 200_000,
+    bodyLimit: 64 * 1024,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+});
+
+afterAll(async () => {
+  await app?.close();
+});
+
+function post(body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${base}/v1/exports`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN_A}`, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+async function problem(response: Response) {
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  return (await response.json()) as {
+    code: string;
+    status: number;
+    title: string;
+    detail: string;
+    [k: string]: unknown;
+  };
+}
+
+describe('POST /v1/exports (sync)', () => {
+  it('streams inline rows back as CSV with download headers', async () => {
+    const response = await post({
+      rows: [
+        { id: 1, name: 'Zoë, "the" first', note: '=1+2' },
+        { id: 2, name: 'Ω 🚀', note: null },
+      ],
+      format: 'csv',
+      filename: 'Report "Q1"\r\n/../Ünïcode ‮evil.csv',
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    const disposition = response.headers.get('content-disposition')!;
+    expect(disposition).toMatch(/^attachment; filename="[\x20-\x7e]+"; filename\*=UTF-8''/);
+    expect(disposition).not.toMatch(/[\r\n\u202e]/);
+    expect(disposition).not.toContain('/');
+    expect(decodeURIComponent(disposition.split("filename*=UTF-8''")[1]!)).toContain('Ünïcode');
+    const records = parse(await response.text(), { columns: true });
+    expect(records).toEqual([
+      { id: '1', name: 'Zoë, "the" first', note: "'=1+2" },
+      { id: '2', name: 'Ω 🚀', note: '' },
+    ]);
+  });
+
+  it('exports a dataset with typed params as JSON', async () => {
+    const response = await post({
+      dataset: 'orders',
+      format: 'json',
+      params: { country: 'DE', min_amount: '100' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-disposition')).toMatch(/filename="orders-\d{8}-\d{6}\.json"/);
+    const rows = (await response.json()) as {
+      country: string;
+      amount: number;
+      paid: boolean;
+      shipped_at: string | null;
+    }[];
+    expect(rows.length).toBeGreaterThan(10);
+    for (const row of rows) {
+      expect(row.country).toBe('DE');
+      expect(row.amount).toBeGreaterThanOrEqual(100);
+      expect(typeof row.paid).toBe('boolean');
+      if (row.shipped_at !== null) expect(row.shipped_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    }
+  });
+
+  it('picks and renames dataset columns and renders datetimes in the requested zone', async () => {
+    const response = await post({
+      dataset: 'orders',
+      format: 'csv',
+      columns: ['id', { key: 'shipped_at', header: 'Shipped' }],
+      timezone: 'Asia/Kolkata',
+      params: { to: '2022-03-01' },
+    });
+    expect(response.status).toBe(200);
+    const records = parse(await response.text(), { columns: true }) as { ID: string; Shipped: string }[];
+    expect(Object.keys(records[0]!)).toEqual(['ID', 'Shipped']);
+    const shipped = records.find((r) => r.Shipped !== '')!.Shipped;
+    expect(shipped).toMatch(/\+05:30$/);
+  });
+
+  it('starts the response before the source is exhausted, and stops it when the client leaves', async () => {
+    const controller = new AbortController();
+    const response = await post({ dataset: 'counting', format: 'csv' }, {});
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(first.value!.byteLength).toBeGreaterThan(0);
+    expect(progress.produced).toBeLessThan(TOTAL / 2);
+    await reader.cancel();
+    controller.abort();
+    await expect.poll(() => progress.finished, { timeout: 5000 }).toBe(true);
+    expect(progress.produced).toBeLessThan(TOTAL);
+  });
+
+  it('binds scope from the principal and refuses it from the request', async () => {
+    const mine = await post({ dataset: 'mine', format: 'json' });
+    expect(await mine.json()).toEqual([{ owner: 'alice' }]);
+    const forged = await post({ dataset: 'mine', format: 'json', params: { owner: 'bob' } });
+    expect(forged.status).toBe(400);
+    expect((await problem(forged)).code).toBe('invalid_params');
+  });
+
+  it.each([
+    ['unknown format', { rows: [{ a: 1 }], format: 'pdf' }, 400, 'unknown_format'],
+    ['unknown dataset', { dataset: 'nope', format: 'csv' }, 404, 'unknown_dataset'],
+    [
+      'wrong param type',
+      { dataset: 'orders', format: 'csv', params: { min_amount: 'lots' } },
+      400,
+      'invalid_params',
+    ],
+    [
+      'out-of-range param',
+      { dataset: 'orders', format: 'csv', params: { from: '1999-12-31' } },
+      400,
+      'invalid_params',
+    ],
+    ['unknown param', { dataset: 'orders', format: 'csv', params: { drop: 'table' } }, 400, 'invalid_params'],
+    [
+      'enum param',
+      { dataset: 'orders', format: 'csv', params: { country: "DE' OR 1=1 --" } },
+      400,
+      'invalid_params',
+    ],
+    ['rows not objects', { rows: [1, 2], format: 'csv' }, 400, 'invalid_rows'],
+    ['rows mixed', { rows: [{ a: 1 }, [1]], format: 'csv' }, 400, 'invalid_rows'],
+    ['rows not an array', { rows: 'a,b', format: 'csv' }, 400, 'invalid_rows'],
+    ['array rows without columns', { rows: [[1, 2]], format: 'csv' }, 400, 'invalid_columns'],
+    ['both rows and dataset', { rows: [], dataset: 'orders', format: 'csv' }, 400, 'invalid_request'],
+    ['missing format', { rows: [{ a: 1 }] }, 400, 'invalid_request'],
+    ['unknown member', { rows: [{ a: 1 }], format: 'csv', colums: [] }, 400, 'invalid_request'],
+    ['bad time zone', { rows: [{ a: 1 }], format: 'csv', timezone: 'Mars/Olympus' }, 400, 'invalid_timezone'],
+    [
+      'bad delimiter',
+      { rows: [{ a: 1 }], format: 'csv', options: { delimiter: '""' } },
+      400,
+      'invalid_option',
+    ],
+    [
+      'unknown dataset column',
+      { dataset: 'orders', format: 'csv', columns: ['password'] },
+      400,
+      'invalid_columns',
+    ],
+  ])('%s', async (_name, body, status, code) => {
+    const response = await post(body);
+    expect(response.status).toBe(status);
+    const doc = await problem(response);
+    expect(doc).toMatchObject({ status, code });
+    expect(doc.type).toBe(`https://takeout.dev/errors/${code}`);
+  });
+
+  it('rejects invalid JSON, other media types and large bodies with problems', async () => {
+    expect((await problem(await post('{"rows": ['))).code).toBe('invalid_json');
+    const text = await post('format=csv', { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    expect((await problem(text)).code).toBe('unsupported_media_type');
+    const big = await post({
+      rows: Array.from({ length: 5000 }, (_, i) => ({ i, pad: 'x'.repeat(20) })),
+      format: 'csv',
+    });
+    expect(big.status).toBe(413);
+    expect((await problem(big)).code).toBe('body_too_large');
+  });
+
+  it('refuses an export above the sync limit with its own code, before streaming', async () => {
+    const small = await buildServer({
+      datasets: new DatasetRegistry([
+        demoOrdersDataset(ensureDemoDatabase(mkdtempSync(join(tmpdir(), 'tk-')), 2_000)),
+      ]),
+      syncMaxRows: 1_000,
+    });
+    const response = await small.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      payload: { dataset: 'orders', format: 'csv' },
+    });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toMatchObject({ code: 'sync_limit_exceeded', limit: 1000 });
+    const narrowed = await small.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      payload: { dataset: 'orders', format: 'csv', params: { to: '2022-03-01' } },
+    });
+    expect(narrowed.statusCode).toBe(200);
+    await small.close();
+  });
+
+  it('answers 401 without a token and 404 problems for unknown routes', async () => {
+    const anonymous = await fetch(`${base}/v1/exports`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(anonymous.status).toBe(401);
+    expect((await problem(anonymous)).code).toBe('unauthorized');
+    const missing = await fetch(`${base}/v1/nothing`, { headers: { authorization: `Bearer ${TOKEN_B}` } });
+    expect(missing.status).toBe(404);
+    expect((await problem(missing)).code).toBe('not_found');
+  });
+});
+
+describe('GET /v1/datasets', () => {
+  it('lists datasets with params and columns, never SQL', async () => {
+    const response = await fetch(`${base}/v1/datasets`, { headers: { authorization: `Bearer ${TOKEN_A}` } });
+    const body = (await response.json()) as { datasets: Record<string, unknown>[] };
+    const orders = body.datasets.find((d) => d.name === 'orders')!;
+    expect(orders.params).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'country', type: 'string' })]),
+    );
+    expect(orders.columns).toEqual(
+      expect.arrayContaining([expect.objectContaining({ key: 'amount', type: 'decimal' })]),
+    );
+    expect(JSON.stringify(body)).not.toMatch(/SELECT|sqlite/i);
+  });
+});
