@@ -96,8 +96,13 @@ export function inferType(values: Iterable<unknown>): ColumnType {
   return type ?? 'string';
 }
 
+function isObjectRow(row: unknown): row is Record<string, unknown> {
+  return typeof row === 'object' && row !== null && !Array.isArray(row);
+}
+
 function cellOf(row: Row, shape: 'array' | 'object', key: string, index: number): unknown {
-  return shape === 'array' ? (row as readonly unknown[])[index] : (row as Record<string, unknown>)[key];
+  if (shape === 'array') return Array.isArray(row) ? (row as readonly unknown[])[index] : undefined;
+  return isObjectRow(row) ? row[key] : undefined;
 }
 
 /**
@@ -118,7 +123,8 @@ export function resolveColumns(
     throw new TakeoutError('invalid_columns', 'rows given as arrays need columns');
   } else {
     const keys = new Set<string>();
-    for (const row of sample) for (const key of Object.keys(row)) keys.add(key);
+    // Rows that are not objects are reported (with their number) by the pipeline, not here.
+    for (const row of sample) if (isObjectRow(row)) for (const key of Object.keys(row)) keys.add(key);
     columns = [...keys].map((key) => ({ key }));
   }
   const byKey = new Map(declared.map((c, i) => [c.key, { column: c, index: i }]));

@@ -91,6 +91,25 @@ async function* observed(
   }
 }
 
+/** Settles like `work`, or rejects with the abort reason as soon as `signal` aborts. */
+function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    Promise.resolve(work).then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /**
  * Starts an export: resolves columns and options, runs the format writer, and waits for the
  * first chunk so that bad input fails here, before any byte is sent. Backpressure holds end
@@ -124,8 +143,9 @@ export async function prepareExport(source: Source, options: ExportOptions): Pro
     controller.signal.throwIfAborted();
     const format = getFormat(options.format);
     const formatOptions = formatOptionsOf(options);
-    const shape = (await source.rowShape?.()) ?? 'object';
-    const declared = await source.columns();
+    // Setup may wait on the source (sampling rows to infer columns): an abort must not.
+    const shape = (await untilAborted(source.rowShape?.(), controller.signal)) ?? 'object';
+    const declared = await untilAborted(source.columns(), controller.signal);
     const columns = options.columns ? resolveColumns(options.columns, [], shape, declared) : declared;
     const batches = observed(
       source.batches(controller.signal),
@@ -138,7 +158,7 @@ export async function prepareExport(source: Source, options: ExportOptions): Pro
     iterator = format
       .write(batches, { columns, rowShape: shape, options: formatOptions, signal: controller.signal })
       [Symbol.asyncIterator]();
-    const first = await iterator.next();
+    const first = await untilAborted(iterator.next(), controller.signal);
     const it = iterator;
     async function* chunks(): AsyncGenerator<Uint8Array> {
       try {

@@ -1,3 +1,4 @@
+import { TakeoutError } from '../errors.js';
 import type { ResolvedColumn } from '../types.js';
 import { calendarDate, type ZoneClock } from './datetime.js';
 
@@ -8,12 +9,24 @@ import { calendarDate, type ZoneClock } from './datetime.js';
  * instant in the export's time zone); bytes -> base64; objects/arrays -> JSON.
  */
 export function numberText(v: number): string {
-  if (Number.isInteger(v) && (v >= 1e21 || v <= -1e21)) return BigInt(v).toString();
+  // Beyond 2^53 String() keeps only the shortest round-trip digits (2**60 -> ...847000) and
+  // from 1e21 switches to exponents; the exact decimal value of the double is what an exact
+  // reader (a database, Python) should get. Every double this large is an integer.
+  if ((v > 9007199254740991 || v < -9007199254740991) && Number.isFinite(v)) return BigInt(v).toString();
   return String(v);
 }
 
 export function jsonText(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x)) ?? '';
+  try {
+    return JSON.stringify(v, bigintAsText) ?? '';
+  } catch (cause) {
+    // A cycle (or a throwing toJSON) is the caller's data, not our failure.
+    throw new TakeoutError('invalid_rows', 'A cell holds a value that cannot be written as JSON', { cause });
+  }
+}
+
+function bigintAsText(_key: string, x: unknown): unknown {
+  return typeof x === 'bigint' ? x.toString() : x;
 }
 
 export function dateText(d: Date, column: ResolvedColumn, clock: ZoneClock): string {

@@ -28,10 +28,11 @@ export interface CsvOptions {
 
 const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
-export function decimalSeparatorOf(locale: string): string {
+/** `,` for decimal-comma locales (de-DE, fr-FR...), else `.` (spreadsheets know no other). */
+export function decimalSeparatorOf(locale: string): ',' | '.' {
   try {
     const part = new Intl.NumberFormat(locale).formatToParts(1.5).find((p) => p.type === 'decimal');
-    return part?.value ?? '.';
+    return part?.value === ',' ? ',' : '.';
   } catch {
     throw new TakeoutError('invalid_option', `Unknown locale: ${JSON.stringify(locale).slice(0, 40)}`);
   }
@@ -47,7 +48,16 @@ interface Dialect {
   clock: ZoneClock;
 }
 
+function booleanOption(options: CsvOptions, name: 'header' | 'bom' | 'escapeFormulas'): boolean | undefined {
+  const value: unknown = options[name];
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw new TakeoutError('invalid_option', `${name} must be true or false`);
+}
+
 function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
+  if (options.preset !== undefined && options.preset !== 'excel' && options.preset !== 'rfc4180') {
+    throw new TakeoutError('invalid_option', 'preset must be "excel" or "rfc4180"');
+  }
   const excel = options.preset === 'excel';
   const decimal = options.locale ? decimalSeparatorOf(options.locale) : '.';
   const delimiter =
@@ -65,10 +75,10 @@ function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
   return {
     delimiter,
     lineEnding,
-    header: options.header !== false,
-    bom: options.bom ?? excel,
+    header: booleanOption(options, 'header') ?? true,
+    bom: booleanOption(options, 'bom') ?? excel,
     decimal,
-    escapeFormulas: options.escapeFormulas !== false,
+    escapeFormulas: booleanOption(options, 'escapeFormulas') ?? true,
     clock: zoneClock(options.timezone ?? 'UTC'),
   };
 }
@@ -109,7 +119,8 @@ function createCsvWriter(name: 'csv' | 'tsv', contentType: string, defaultDelimi
       );
       const headerEncoders = ctx.columns.map((c) => cellEncoder({ ...c, type: 'string' }, d));
       let prefix = d.bom ? '\uFEFF' : '';
-      if (d.header) {
+      // No columns (no rows to infer them from): an empty file, not a lone line break.
+      if (d.header && ctx.columns.length > 0) {
         prefix += ctx.columns.map((c, i) => headerEncoders[i]!(c.header)).join(d.delimiter) + d.lineEnding;
       }
       return encodeRows(batches, row, { prefix, signal: ctx.signal });

@@ -3,8 +3,10 @@ import { TakeoutError } from '../errors.js';
 /**
  * Fast, allocation-light rendering of instants in an IANA time zone. Intl.DateTimeFormat is
  * correct but costs microseconds a call, too slow for millions of cells; so the zone's UTC
- * offset is looked up once per quarter hour of time (zone transitions fall on such
- * boundaries) and the wall-clock parts are computed by arithmetic.
+ * offset is looked up once per six hours of time and the wall-clock parts are computed by
+ * arithmetic. When the offset differs at the two ends of such a span, the second of the
+ * change is found by bisection (changes do not all fall on round times: St. John's changed
+ * at 00:01 local time until 2011). No zone changes its offset twice within six hours.
  */
 export interface ZoneClock {
   readonly zone: string;
@@ -16,8 +18,12 @@ export interface ZoneClock {
   isoDate(ms: number): string;
 }
 
-const BUCKET_MS = 15 * 60 * 1000;
+const BUCKET_MS = 6 * 3600 * 1000;
+/** Offset of a span: one value, or a change at the instant `at` (ms). */
+type SpanOffset = number | { at: number; before: number; after: number };
 const clocks = new Map<string, ZoneClock>();
+/** Zone spellings remembered besides canonical names; bounded since callers choose them. */
+const MAX_CLOCK_NAMES = 1024;
 
 export function assertTimeZone(zone: string): string {
   try {
@@ -28,11 +34,15 @@ export function assertTimeZone(zone: string): string {
 }
 
 export function zoneClock(zone = 'UTC'): ZoneClock {
-  let clock = clocks.get(zone);
+  const known = clocks.get(zone);
+  if (known) return known;
+  const canonical = zone === 'UTC' || zone === 'Etc/UTC' ? 'UTC' : assertTimeZone(zone);
+  let clock = clocks.get(canonical);
   if (!clock) {
-    clock = createClock(zone === 'UTC' || zone === 'Etc/UTC' ? 'UTC' : assertTimeZone(zone));
-    clocks.set(zone, clock);
+    clock = createClock(canonical);
+    clocks.set(canonical, clock);
   }
+  if (clocks.size < MAX_CLOCK_NAMES) clocks.set(zone, clock);
   return clock;
 }
 
@@ -79,7 +89,7 @@ function createClock(zone: string): ZoneClock {
       second: 'numeric',
       era: 'short',
     });
-    const cache = new Map<number, number>();
+    const cache = new Map<number, SpanOffset>();
     const compute = (ms: number): number => {
       const parts: Record<string, string> = {};
       for (const p of fmt.formatToParts(ms)) parts[p.type] = p.value;
@@ -96,15 +106,28 @@ function createClock(zone: string): ZoneClock {
       const floored = ms - (((ms % 1000) + 1000) % 1000);
       return Math.round((wall - floored) / 60000);
     };
+    const spanOffset = (start: number): SpanOffset => {
+      const before = compute(start);
+      const after = compute(start + BUCKET_MS);
+      if (before === after) return before;
+      let lo = start; // offset(lo) === before
+      let hi = start + BUCKET_MS; // offset(hi) === after
+      while (hi - lo > 1000) {
+        const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+        if (compute(mid) === before) lo = mid;
+        else hi = mid;
+      }
+      return { at: hi, before, after };
+    };
     offsetOf = (ms) => {
       const bucket = Math.floor(ms / BUCKET_MS);
-      let off = cache.get(bucket);
-      if (off === undefined) {
-        off = compute(bucket * BUCKET_MS);
+      let span = cache.get(bucket);
+      if (span === undefined) {
+        span = spanOffset(bucket * BUCKET_MS);
         if (cache.size > 100_000) cache.clear();
-        cache.set(bucket, off);
+        cache.set(bucket, span);
       }
-      return off;
+      return typeof span === 'number' ? span : ms < span.at ? span.before : span.after;
     };
   }
   return {
