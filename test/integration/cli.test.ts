@@ -1,0 +1,149 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import Database from 'better-sqlite3';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'takeout-cli-'));
+
+async function cli(args: string[], stdin = '') {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  stderr.on('data', (c) => {
+    err += c;
+  });
+  const code = await main(args, { stdin: Readable.from([stdin]), stdout, stderr, env: {} });
+  return { code, out, err };
+}
+
+describe('takeout export', () => {
+  it('reads NDJSON from stdin and writes CSV (as a real process)', async () => {
+    const out = join(dir, 'from-stdin.csv');
+    const child = execFile(process.execPath, [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'export',
+      '--format',
+      'csv',
+      '--out',
+      out,
+    ]);
+    child.stdin!.end('{"id":1,"name":"a, b"}\n\n{"id":2,"name":"=cmd|\' /C calc\'!A0"}\n');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(parse(readFileSync(out), { columns: true })).toEqual([
+      { id: '1', name: 'a, b' },
+      { id: '2', name: "'=cmd|' /C calc'!A0" },
+    ]);
+  });
+
+  it('reads a JSON array file and writes NDJSON with chosen columns', async () => {
+    const input = join(dir, 'rows.json');
+    writeFileSync(
+      input,
+      JSON.stringify([
+        { a: 1, b: 'x', c: true },
+        { a: 2, b: 'y', c: false },
+      ]),
+    );
+    const out = join(dir, 'rows.ndjson');
+    const result = await cli([
+      'export',
+      '--format',
+      'ndjson',
+      '--input',
+      input,
+      '--out',
+      out,
+      '--columns',
+      'c,a',
+    ]);
+    expect(result.code).toBe(0);
+    expect(
+      readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { c: true, a: 1 },
+      { c: false, a: 2 },
+    ]);
+  });
+
+  it('exports a SQLite query with a parameter, in TSV, to stdout', async () => {
+    const db = join(dir, 'q.sqlite');
+    const handle = new Database(db);
+    handle.exec(
+      "CREATE TABLE t (id INTEGER, name TEXT); INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');",
+    );
+    handle.close();
+    const result = await cli([
+      'export',
+      '--format',
+      'tsv',
+      '--out',
+      '-',
+      '--sqlite',
+      db,
+      '--query',
+      'SELECT * FROM t WHERE id >= :min',
+      '--param',
+      'min=2',
+      '--line-ending',
+      'lf',
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.out).toBe('id\tname\n2\ttwo\n3\tthree\n');
+  });
+
+  it('fails with one line and a non-zero exit on bad input, leaving no partial file', async () => {
+    const out = join(dir, 'never.csv');
+    const bad = await cli(['export', '--format', 'csv', '--out', out], '{"ok":1}\n{not json}\n');
+    expect(bad.code).toBe(1);
+    expect(bad.err.trim().split('\n')).toHaveLength(1);
+    expect(bad.err).toMatch(/^takeout: invalid_rows: line 2 is not valid JSON/);
+    expect(() => readFileSync(out)).toThrow();
+
+    const format = await cli(['export', '--format', 'pdf', '--out', out], '{"a":1}\n');
+    expect(format.code).toBe(1);
+    expect(format.err).toMatch(/^takeout: unknown_format: /);
+
+    const usage = await cli(['export', '--format', 'csv']);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toMatch(/--out is required/);
+
+    const unknownFlag = await cli(['export', '--frobnicate']);
+    expect(unknownFlag.code).toBe(2);
+
+    const query = await cli([
+      'export',
+      '--format',
+      'csv',
+      '--out',
+      '-',
+      '--sqlite',
+      join(dir, 'missing.sqlite'),
+      '--query',
+      'SELECT 1',
+    ]);
+    expect(query.code).toBe(1);
+    expect(query.err).toMatch(/^takeout: source_query_error: /);
+  });
+
+  it('prints help and version', async () => {
+    expect((await cli(['--help'])).out).toMatch(/Usage: takeout <command>/);
+    expect((await cli(['export', '--help'])).out).toMatch(/--sqlite DB --query SQL/);
+    expect((await cli(['--version'])).out).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect((await cli(['nope'])).code).toBe(2);
+  });
+});

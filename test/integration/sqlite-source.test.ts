@@ -1,0 +1,127 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { parse } from 'csv-parse/sync';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { exportSource } from '../../src/pipeline.js';
+import { sqliteSource } from '../../src/sources/sqlite.js';
+
+let path: string;
+
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += chunk.toString();
+  return out;
+}
+
+beforeAll(() => {
+  path = join(mkdtempSync(join(tmpdir(), 'takeout-sqlite-')), 'db.sqlite');
+  const db = new Database(path);
+  db.exec(`CREATE TABLE t (
+    id INTEGER PRIMARY KEY, big BIGINT, price DECIMAL(10,2), ratio REAL, ok BOOLEAN,
+    day DATE, at DATETIME, doc JSON, name TEXT, blob BLOB)`);
+  const insert = db.prepare('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  insert.run(
+    1,
+    9007199254740993n,
+    12.5,
+    0.1,
+    1,
+    '2024-02-29',
+    '2024-03-31 01:30:00',
+    '{"a":[1,2]}',
+    'Zoë "quoted", 🚀',
+    Buffer.from([0, 255]),
+  );
+  insert.run(2, -5, 0, -1.25e-7, 0, '1999-12-31', '2024-07-01T12:00:00Z', null, "'; DROP TABLE t; --", null);
+  insert.run(3, null, null, null, null, null, null, null, null, null);
+  const many = db.prepare('INSERT INTO t (id, name) VALUES (?, ?)');
+  db.transaction(() => {
+    for (let i = 4; i <= 2500; i++) many.run(i, `n${i}`);
+  })();
+  db.close();
+});
+
+describe('sqliteSource', () => {
+  it('declares column types from the schema', async () => {
+    const source = sqliteSource({ database: path, sql: 'SELECT * FROM t' });
+    expect((await source.columns()).map((c) => [c.key, c.type])).toEqual([
+      ['id', 'integer'],
+      ['big', 'integer'],
+      ['price', 'decimal'],
+      ['ratio', 'number'],
+      ['ok', 'boolean'],
+      ['day', 'date'],
+      ['at', 'datetime'],
+      ['doc', 'json'],
+      ['name', 'string'],
+      ['blob', 'string'],
+    ]);
+    await source.close?.();
+  });
+
+  it('round-trips every type exactly into JSON', async () => {
+    const source = sqliteSource({ database: path, sql: 'SELECT * FROM t WHERE id <= 3 ORDER BY id' });
+    const rows = JSON.parse(await text(exportSource(source, { format: 'json', timezone: 'Europe/Paris' })));
+    expect(rows[0]).toEqual({
+      id: 1,
+      big: '9007199254740993',
+      price: 12.5,
+      ratio: 0.1,
+      ok: true,
+      day: '2024-02-29',
+      at: '2024-03-31T03:30:00+02:00',
+      doc: { a: [1, 2] },
+      name: 'Zoë "quoted", 🚀',
+      blob: Buffer.from([0, 255]).toString('base64'),
+    });
+    expect(rows[1]).toMatchObject({
+      big: -5,
+      ok: false,
+      ratio: -1.25e-7,
+      at: '2024-07-01T14:00:00+02:00',
+      name: "'; DROP TABLE t; --",
+    });
+    expect(
+      Object.values(rows[2])
+        .slice(1)
+        .every((v) => v === null),
+    ).toBe(true);
+  });
+
+  it('binds named parameters, never interpolates them', async () => {
+    const evil = "x' OR '1'='1";
+    const source = sqliteSource({
+      database: path,
+      sql: 'SELECT id, name FROM t WHERE name = :name OR id = @id',
+      params: { name: evil, id: 2 },
+    });
+    const records = parse(await text(exportSource(source, { format: 'csv' })), { columns: true });
+    expect(records).toEqual([{ id: '2', name: "'; DROP TABLE t; --" }]);
+  });
+
+  it('reads in batches and estimates with a cap', async () => {
+    const source = sqliteSource({
+      database: path,
+      sql: 'SELECT id FROM t',
+      batchSize: 1000,
+      estimateCap: 100,
+    });
+    expect(await source.estimate?.()).toBe(101);
+    const sizes: number[] = [];
+    for await (const batch of source.batches()) sizes.push(batch.length);
+    expect(sizes).toEqual([1000, 1000, 500]);
+    await source.close?.();
+  });
+
+  it('opens the database read-only and maps SQL errors to a code', async () => {
+    const write = sqliteSource({ database: path, sql: 'DELETE FROM t' });
+    await expect(write.columns()).rejects.toMatchObject({ code: 'source_query_error' });
+    const bad = sqliteSource({ database: path, sql: 'SELECT nope FROM t' });
+    await expect(bad.columns()).rejects.toMatchObject({ code: 'source_query_error' });
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 2500 });
+    db.close();
+  });
+});
