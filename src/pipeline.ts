@@ -147,17 +147,35 @@ export async function prepareExport(source: Source, options: ExportOptions): Pro
     const shape = (await untilAborted(source.rowShape?.(), controller.signal)) ?? 'object';
     const declared = await untilAborted(source.columns(), controller.signal);
     const columns = options.columns ? resolveColumns(options.columns, [], shape, declared) : declared;
-    const batches = observed(
-      source.batches(controller.signal),
-      shape,
-      state,
-      options,
+    // A source may write the file itself (PostgreSQL COPY) when it can match the request.
+    const raw = source.rawCsv?.(
+      {
+        format: format.name,
+        columns,
+        options: formatOptions,
+        onRows: (rows) => {
+          state.rows += rows;
+          if (options.maxRows !== undefined && state.rows > options.maxRows) {
+            throw new TakeoutError(
+              'sync_limit_exceeded',
+              `The export has more than ${options.maxRows} rows`,
+              {
+                details: { limit: options.maxRows },
+              },
+            );
+          }
+          report(false);
+        },
+      },
       controller.signal,
-      () => report(false),
     );
-    iterator = format
-      .write(batches, { columns, rowShape: shape, options: formatOptions, signal: controller.signal })
-      [Symbol.asyncIterator]();
+    iterator = (raw ??
+      format.write(
+        observed(source.batches(controller.signal), shape, state, options, controller.signal, () =>
+          report(false),
+        ),
+        { columns, rowShape: shape, options: formatOptions, signal: controller.signal },
+      ))[Symbol.asyncIterator]();
     const first = await untilAborted(iterator.next(), controller.signal);
     const it = iterator;
     async function* chunks(): AsyncGenerator<Uint8Array> {

@@ -81,7 +81,23 @@ export interface Source {
   /** Rough row count, for the sync/async decision; undefined when unknown or too costly. */
   estimate?(): Promise<number | undefined>;
   batches(signal?: AbortSignal): AsyncIterable<Row[]>;
+  /**
+   * Optional fast path: the whole file's bytes written by the source itself (PostgreSQL's
+   * COPY), used instead of `batches` + the format writer when it returns an iterable.
+   * Returns undefined when it cannot produce what `request` asks for. Calls `onRows` with
+   * the number of rows in the bytes as they stream.
+   */
+  rawCsv?(request: RawCsvRequest, signal: AbortSignal): AsyncIterable<Uint8Array> | undefined;
   close?(): Promise<void>;
+}
+
+export interface RawCsvRequest {
+  /** The format's registered name (`csv`, `tsv`, ...); sources decline the ones they cannot write. */
+  format: string;
+  /** The columns to write, in order; `index` is the position in the source's declared columns. */
+  columns: readonly ResolvedColumn[];
+  options: FormatOptions;
+  onRows(rows: number): void;
 }
 
 export interface Progress {
