@@ -1,0 +1,163 @@
+import pg from 'pg';
+import { looksLikeFormula } from '../formats/cells.js';
+import type { FormatOptions, ResolvedColumn } from '../types.js';
+import { OID } from './postgres-types.js';
+
+/**
+ * The CSV fast path: `COPY (query) TO STDOUT WITH (FORMAT csv)` streamed straight into the
+ * file. When it applies and what differs from the row-by-row writer is documented in
+ * docs/postgres.md; in short: csv or tsv, no `locale`, a one-byte ASCII delimiter, and the
+ * source opted in with `copy: true` (value text is PostgreSQL's, not Takeout's).
+ */
+export interface CopyDialect {
+  delimiter: string;
+  lineEnding: '\r\n' | '\n';
+  header: boolean;
+  bom: boolean;
+  escapeFormulas: boolean;
+  timezone: string;
+}
+
+/** The dialect COPY must produce for a request, or undefined when COPY cannot produce it. */
+export function copyDialect(format: string, options: FormatOptions): CopyDialect | undefined {
+  if (format !== 'csv' && format !== 'tsv') return undefined;
+  if (options.locale !== undefined) return undefined; // decimal commas are the writer's job
+  const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
+  if (typeof delimiter !== 'string' || !/^[\t\x20-\x21\x23-\x7e]$/.test(delimiter)) return undefined;
+  const lineEnding = options.lineEnding ?? '\r\n';
+  if (lineEnding !== '\r\n' && lineEnding !== '\n') return undefined;
+  return {
+    delimiter,
+    lineEnding,
+    header: options.header !== false,
+    bom: (options.bom as boolean | undefined) ?? options.preset === 'excel',
+    escapeFormulas: options.escapeFormulas !== false,
+    timezone: options.timezone ?? 'UTC',
+  };
+}
+
+/** Types whose text never starts with a formula character (no escaping needed). */
+const NEVER_FORMULA = new Set<number>([OID.uuid, OID.time, OID.timetz, OID.interval]);
+
+export interface CopyColumnInfo {
+  /** Type OID after resolving domains; undefined for non-built-in types. */
+  baseOid: number | undefined;
+  type: ResolvedColumn['type'];
+  /** Whether the column is an array (rendered as JSON). */
+  isArray: boolean;
+}
+
+/**
+ * The SELECT that COPY runs: the dataset's query wrapped so that the requested columns come
+ * out in order (columns are renamed positionally, so duplicate names are fine) and the value
+ * text follows Takeout where that is cheap in SQL: booleans `true`/`false`, bytes in base64,
+ * `timestamp` read as UTC like the cursor path, arrays as JSON, formula-looking text
+ * prefixed with `'`. Returns the query unchanged when nothing needs wrapping.
+ */
+export function copySelect(
+  query: string,
+  infos: readonly CopyColumnInfo[],
+  columns: readonly ResolvedColumn[],
+  escapeFormulas: boolean,
+): string {
+  let changed = columns.length !== infos.length;
+  const exprs = columns.map((column, i) => {
+    const index = column.index ?? i;
+    if (index !== i) changed = true;
+    const info = infos[index];
+    const ref = `c${index + 1}`;
+    const expr = info ? valueExpr(ref, info, escapeFormulas) : ref;
+    if (expr !== ref) changed = true;
+    return expr;
+  });
+  if (!changed) return query;
+  const names = infos.map((_, i) => `c${i + 1}`).join(', ');
+  return `SELECT ${exprs.join(', ')} FROM (\n${query}\n) AS takeout_q(${names})`;
+}
+
+function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): string {
+  if (info.isArray) return `to_json(${ref})`;
+  switch (info.baseOid) {
+    case OID.bool:
+      return `CASE WHEN ${ref} THEN 'true' WHEN NOT ${ref} THEN 'false' END`;
+    case OID.bytea:
+      return `translate(encode(${ref}, 'base64'), E'\\n', '')`;
+    case OID.timestamp:
+      return `(${ref} AT TIME ZONE 'UTC')`;
+  }
+  if (escapeFormulas && info.type === 'string' && !NEVER_FORMULA.has(info.baseOid ?? 0)) {
+    const text = `${ref}::text`;
+    return `CASE WHEN left(${text}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${text} ELSE ${text} END`;
+  }
+  return ref;
+}
+
+export function copyStatement(select: string, dialect: CopyDialect): string {
+  return `COPY (${select}\n) TO STDOUT WITH (FORMAT csv, DELIMITER ${pg.escapeLiteral(dialect.delimiter)})`;
+}
+
+/** BOM and header line as Takeout's CSV writer writes them (COPY's HEADER is not used). */
+export function copyPrefix(columns: readonly ResolvedColumn[], dialect: CopyDialect): string {
+  let prefix = dialect.bom ? '\uFEFF' : '';
+  if (!dialect.header) return prefix;
+  const special = /["\r\n]/;
+  const cells = columns.map((c) => {
+    const text = dialect.escapeFormulas && looksLikeFormula(c.header) ? `'${c.header}` : c.header;
+    return special.test(text) || text.includes(dialect.delimiter) ? `"${text.replace(/"/g, '""')}"` : text;
+  });
+  prefix += cells.join(dialect.delimiter) + dialect.lineEnding;
+  return prefix;
+}
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+
+/**
+ * Counts the records in COPY's CSV output as it streams and, for CRLF files, turns each
+ * record's LF into CRLF. A LF ends a record unless it is inside a quoted field; quote state
+ * carries over between chunks (`""` inside a field toggles twice, so parity is enough).
+ * Line breaks inside values are left as they are, as the row writer leaves them.
+ */
+export function createRecordScanner(crlf: boolean): (chunk: Buffer) => { out: Buffer; rows: number } {
+  let inQuote = false;
+  const ends: number[] = [];
+  return (chunk) => {
+    ends.length = 0;
+    let rows = 0;
+    let pos = 0;
+    let nextQuote = chunk.indexOf(QUOTE, 0);
+    let nextLf = chunk.indexOf(LF, 0);
+    while (pos < chunk.length) {
+      if (inQuote) {
+        if (nextQuote === -1) break;
+        inQuote = false;
+        pos = nextQuote + 1;
+        nextQuote = chunk.indexOf(QUOTE, pos);
+        continue;
+      }
+      if (nextLf !== -1 && nextLf < pos) nextLf = chunk.indexOf(LF, pos);
+      if (nextQuote !== -1 && (nextLf === -1 || nextQuote < nextLf)) {
+        inQuote = true;
+        pos = nextQuote + 1;
+        nextQuote = chunk.indexOf(QUOTE, pos);
+        continue;
+      }
+      if (nextLf === -1) break;
+      rows++;
+      if (crlf) ends.push(nextLf);
+      pos = nextLf + 1;
+      nextLf = chunk.indexOf(LF, pos);
+    }
+    if (!crlf || rows === 0) return { out: chunk, rows };
+    const out = Buffer.allocUnsafe(chunk.length + rows);
+    let from = 0;
+    let to = 0;
+    for (const end of ends) {
+      to += chunk.copy(out, to, from, end);
+      out[to++] = 0x0d;
+      from = end; // the LF itself is copied with the next segment
+    }
+    chunk.copy(out, to, from);
+    return { out, rows };
+  };
+}

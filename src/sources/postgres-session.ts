@@ -1,0 +1,141 @@
+import type pg from 'pg';
+import type { ResolvedColumn } from '../types.js';
+import { type ConnectOptions, openConnection, type PgConnection } from './postgres-connection.js';
+import type { CopyColumnInfo } from './postgres-copy.js';
+import { mapPostgresError } from './postgres-errors.js';
+import { type CatalogType, isKnownOid, OID, type PgTypeInfo, typeInfo } from './postgres-types.js';
+
+/**
+ * One export's transaction: a connection, `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
+ * (one snapshot for the describe step, the cursor or COPY, and any estimate made in it) and
+ * the session settings the value parsers rely on, all `SET LOCAL` so nothing outlives it.
+ */
+export interface Session {
+  conn: PgConnection;
+  columns: ResolvedColumn[];
+  /** Per result column: pg types object (parsers) and facts the COPY path needs. */
+  types: pg.CustomTypesConfig;
+  copyInfos: CopyColumnInfo[];
+  /** Set when the connection must not be reused (cancelled, failed, abandoned mid-COPY). */
+  broken: boolean;
+  ended: boolean;
+}
+
+export function beginSql(statementTimeoutMs: number): string {
+  return [
+    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    `SET LOCAL statement_timeout = ${Math.trunc(statementTimeoutMs)}`,
+    "SET LOCAL TimeZone = 'UTC'",
+    "SET LOCAL DateStyle = 'ISO, YMD'",
+    "SET LOCAL IntervalStyle = 'iso_8601'",
+    "SET LOCAL bytea_output = 'hex'",
+    'SET LOCAL extra_float_digits = 1',
+  ].join('; ');
+}
+
+/** The query with trailing semicolons and blanks removed, so it can be wrapped. */
+export function trimQuery(sql: string): string {
+  return sql.replace(/[\s;]+$/, '');
+}
+
+const CATALOG_SQL =
+  'SELECT oid::int8 AS oid, typtype::text, typcategory::text, typelem::int8, typbasetype::int8 ' +
+  'FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])';
+
+/** Looks up types the built-in tables do not know, following domains and array elements. */
+async function lookupTypes(client: pg.ClientBase, oids: number[]): Promise<Map<number, CatalogType>> {
+  const catalog = new Map<number, CatalogType>();
+  let todo = oids.filter((oid) => !isKnownOid(oid));
+  for (let round = 0; round < 4 && todo.length > 0; round++) {
+    const result = await client.query<CatalogType>({ text: CATALOG_SQL, values: [todo], types: PARSERS });
+    for (const row of result.rows) catalog.set(row.oid, row);
+    todo = result.rows
+      .flatMap((r) => [r.typbasetype, r.typelem])
+      .filter((oid) => oid !== 0 && !isKnownOid(oid) && !catalog.has(oid));
+  }
+  return catalog;
+}
+
+/** Per-query parsers for the built-in types (catalog queries, EXPLAIN). */
+export const PARSERS: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number) => typeInfo(oid).parse) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+function uniqueKeys(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return names.map((name) => {
+    let key = name;
+    for (let n = 2; seen.has(key); n++) key = `${name}_${n}`;
+    seen.add(key);
+    return key;
+  });
+}
+
+/**
+ * Opens the connection and transaction and describes the query (run with `LIMIT 0` inside
+ * the snapshot, so the columns are known before the first row and SQL errors surface before
+ * any byte of the file).
+ */
+export async function openSession(
+  connect: ConnectOptions,
+  statementTimeoutMs: number,
+  query: { text: string; values: unknown[] },
+): Promise<Session> {
+  const conn = await openConnection(connect);
+  const { client } = conn;
+  try {
+    await client.query(beginSql(statementTimeoutMs));
+    const described = await client.query({
+      text: `SELECT * FROM (\n${trimQuery(query.text)}\n) AS takeout_describe LIMIT 0`,
+      values: query.values,
+      rowMode: 'array',
+    });
+    const fields = described.fields;
+    const catalog = await lookupTypes(
+      client,
+      fields.map((f) => f.dataTypeID),
+    );
+    const infos = new Map<number, PgTypeInfo>();
+    for (const f of fields) infos.set(f.dataTypeID, typeInfo(f.dataTypeID, catalog));
+    const keys = uniqueKeys(fields.map((f) => f.name));
+    const columns = fields.map(
+      (f, index): ResolvedColumn => ({
+        key: keys[index] as string,
+        header: f.name,
+        type: (infos.get(f.dataTypeID) as PgTypeInfo).type,
+        index,
+      }),
+    );
+    const parsers = new Map([...infos].map(([oid, info]) => [oid, info.parse]));
+    const types: pg.CustomTypesConfig = {
+      getTypeParser: ((oid: number) =>
+        parsers.get(oid) ?? typeInfo(oid, catalog).parse) as pg.CustomTypesConfig['getTypeParser'],
+    };
+    const copyInfos = fields.map((f): CopyColumnInfo => {
+      let oid = f.dataTypeID;
+      for (let row = catalog.get(oid); row?.typtype === 'd'; row = catalog.get(oid)) oid = row.typbasetype;
+      const row = catalog.get(oid);
+      const type = (infos.get(f.dataTypeID) as PgTypeInfo).type;
+      const isArray = type === 'json' && oid !== OID.json && oid !== OID.jsonb;
+      return { baseOid: row ? undefined : oid, type, isArray: isArray || row?.typcategory === 'A' };
+    });
+    return { conn, columns, types, copyInfos, broken: false, ended: false };
+  } catch (error) {
+    await endSession({ conn, broken: false, ended: false } as Session, false);
+    throw mapPostgresError(error);
+  }
+}
+
+/** Ends the transaction (COMMIT after a complete read, else ROLLBACK) and releases the connection. */
+export async function endSession(session: Session, ok: boolean): Promise<void> {
+  if (session.ended) return;
+  session.ended = true;
+  if (!session.broken) {
+    try {
+      await session.conn.client.query(ok ? 'COMMIT' : 'ROLLBACK');
+    } catch {
+      session.broken = true;
+    }
+  }
+  await session.conn.release(session.broken);
+}

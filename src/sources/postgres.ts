@@ -1,0 +1,233 @@
+import type pg from 'pg';
+import Cursor from 'pg-cursor';
+import { TakeoutError } from '../errors.js';
+import type { RawCsvRequest, ResolvedColumn, Row, Source } from '../types.js';
+import { compileNamedParams } from './named-params.js';
+import { openConnection } from './postgres-connection.js';
+import { copyDialect } from './postgres-copy.js';
+import { streamCopy } from './postgres-copy-stream.js';
+import { mapPostgresError } from './postgres-errors.js';
+import { estimateRows } from './postgres-estimate.js';
+import { paramLiteral, paramText } from './postgres-params.js';
+import { endSession, openSession, type Session } from './postgres-session.js';
+
+export interface PostgresSourceOptions {
+  /** `postgres://user:pass@host:port/db?...`: one client per export, ended when it is done. */
+  connectionString?: string;
+  /** Or a pool the caller owns: a client is borrowed per export and returned (or discarded). */
+  pool?: pg.Pool;
+  /** The query. `:name` references are bound from `params` (never pasted into the SQL). */
+  sql: string;
+  params?: Record<string, unknown>;
+  /** Rows fetched from the server-side cursor at a time. Default 5000. */
+  batchSize?: number;
+  /** `statement_timeout` for the describe step and each cursor fetch. Default 60 000 ms. */
+  statementTimeoutMs?: number;
+  /** `statement_timeout` for the whole COPY (fast path), including time the reader takes. Default 600 000 ms. */
+  copyTimeoutMs?: number;
+  /** Opt in to the CSV fast path (COPY) where it applies; see docs/postgres.md. Default false. */
+  copy?: boolean;
+  /** `plan`: EXPLAIN's row estimate (count as fallback); `count`: a time-capped count(*) (plan as fallback). */
+  estimate?: 'plan' | 'count';
+  /** Time cap of the estimate's statements. Default 2000 ms. */
+  estimateTimeoutMs?: number;
+  /** Connection timeout of clients made from `connectionString`. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** `application_name` of clients made from `connectionString` (a URL parameter wins). Default `takeout`. */
+  applicationName?: string;
+}
+
+export type PostgresSource = Source & Required<Pick<Source, 'rowShape' | 'estimate' | 'rawCsv' | 'close'>>;
+
+/** How long an in-flight fetch may finish on its own after an abort before it is cancelled. */
+const ABORT_GRACE_MS = 200;
+
+function positiveInt(value: unknown, name: string, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
+    throw new TakeoutError('config_error', `postgresSource: ${name} must be an integer >= ${min}`);
+  }
+  return value;
+}
+
+function abortedError(signal: AbortSignal | undefined): TakeoutError {
+  const reason = signal?.reason;
+  return reason instanceof TakeoutError ? reason : new TakeoutError('aborted', 'The export was aborted');
+}
+
+/**
+ * Rows of a PostgreSQL query, read through a server-side cursor in batches inside one
+ * read-only REPEATABLE READ transaction (one snapshot), with types from the result's type
+ * OIDs (postgres-types.ts). A source serves one export: columns() opens the transaction,
+ * batches() or rawCsv() reads it once, close() ends it and returns the connection.
+ */
+export function postgresSource(options: PostgresSourceOptions): PostgresSource {
+  if ((options.connectionString === undefined) === (options.pool === undefined)) {
+    throw new TakeoutError('config_error', 'postgresSource needs exactly one of connectionString or pool');
+  }
+  if (typeof options.sql !== 'string' || options.sql.trim() === '') {
+    throw new TakeoutError('config_error', 'postgresSource needs a non-empty sql string');
+  }
+  const batchSize = positiveInt(options.batchSize, 'batchSize', 5000);
+  const statementTimeoutMs = positiveInt(options.statementTimeoutMs, 'statementTimeoutMs', 60_000, 0);
+  const copyTimeoutMs = positiveInt(options.copyTimeoutMs, 'copyTimeoutMs', 600_000, 0);
+  const estimateTimeoutMs = positiveInt(options.estimateTimeoutMs, 'estimateTimeoutMs', 2000);
+  const connect = {
+    connectionString: options.connectionString,
+    pool: options.pool,
+    connectTimeoutMs: positiveInt(options.connectTimeoutMs, 'connectTimeoutMs', 10_000),
+    applicationName: options.applicationName ?? 'takeout',
+  };
+  const params = options.params ?? {};
+  const compiled = compileNamedParams(options.sql, params);
+  const values = compiled.values.map((v, i) => paramText(v, compiled.names[i] as string));
+
+  let opened: Promise<Session> | undefined;
+  let session: Session | undefined;
+  let reader: AsyncGenerator<unknown> | undefined;
+
+  const open = (): Promise<Session> => {
+    opened ??= openSession(connect, statementTimeoutMs, { text: compiled.text, values }).then((s) => {
+      session = s;
+      return s;
+    });
+    return opened;
+  };
+
+  const claim = (): void => {
+    if (reader) throw new TakeoutError('internal', 'A PostgreSQL source can be read only once');
+  };
+
+  async function* readBatches(signal: AbortSignal | undefined): AsyncGenerator<Row[]> {
+    const s = await open();
+    signal?.throwIfAborted();
+    const cursor = s.conn.client.query(
+      new Cursor(compiled.text, values, { rowMode: 'array', types: s.types }),
+    ) as Cursor<unknown[]>;
+    let pending: Promise<unknown[][]> | undefined;
+    let failed = false;
+    let complete = false;
+    const read = (): Promise<unknown[][]> => {
+      const p = cursor.read(batchSize);
+      pending = p;
+      p.then(
+        () => {
+          if (pending === p) pending = undefined;
+        },
+        () => {
+          failed = true;
+          if (pending === p) pending = undefined;
+        },
+      );
+      return p;
+    };
+    // An abort cancels a fetch that does not finish soon (a slow query); the connection is
+    // then discarded, so the cancel request cannot reach whatever it runs next.
+    const stopPending = async (): Promise<void> => {
+      const p = pending;
+      if (!p) return;
+      const settled = await Promise.race([
+        p.then(
+          () => true,
+          () => true,
+        ),
+        new Promise<false>((resolve) => setTimeout(resolve, ABORT_GRACE_MS, false)),
+      ]);
+      if (!settled && pending === p) {
+        s.broken = true;
+        await s.conn.cancel();
+      }
+    };
+    const onAbort = () => void stopPending();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      let next: Promise<unknown[][]> | undefined = read();
+      while (next) {
+        let rows: unknown[][];
+        try {
+          rows = await next;
+        } catch (error) {
+          throw signal?.aborted ? abortedError(signal) : mapPostgresError(error);
+        }
+        next = rows.length === batchSize ? read() : undefined; // prefetch the next batch
+        if (rows.length > 0) yield rows;
+        if (signal?.aborted) throw abortedError(signal);
+      }
+      complete = true;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (!complete) await stopPending();
+      if (pending) await pending.catch(() => {});
+      if (!complete && !failed && !s.broken) {
+        try {
+          await cursor.close();
+        } catch {
+          s.broken = true;
+        }
+      }
+      await endSession(s, complete);
+    }
+  }
+
+  async function* readCopy(request: RawCsvRequest, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+    const dialect = copyDialect(request.format, request.options);
+    if (!dialect) throw new TakeoutError('internal', 'COPY does not apply to this request');
+    const s = await open();
+    let complete = false;
+    try {
+      // COPY takes no bind parameters: values go in as quoted literals (postgres-params.ts).
+      const inlined = compileNamedParams(options.sql, params, {
+        placeholder: (_i, name) => paramLiteral(params[name], name),
+      });
+      yield* streamCopy(s, inlined.text, request, dialect, copyTimeoutMs, signal);
+      complete = true;
+    } finally {
+      await endSession(s, complete);
+    }
+  }
+
+  return {
+    async columns(): Promise<ResolvedColumn[]> {
+      return (await open()).columns.map((c) => ({ ...c }));
+    },
+    async rowShape() {
+      return 'array';
+    },
+    async estimate(): Promise<number | undefined> {
+      const query = { text: compiled.text, values };
+      const mode = options.estimate ?? 'plan';
+      // Inside the export's own transaction when it is open and idle, else on a short-lived connection.
+      if (session && !session.ended && !reader) {
+        return estimateRows(session.conn.client, query, mode, estimateTimeoutMs, true);
+      }
+      const conn = await openConnection(connect);
+      let broken = false;
+      try {
+        return await estimateRows(conn.client, query, mode, estimateTimeoutMs, false);
+      } catch (error) {
+        broken = true;
+        throw error;
+      } finally {
+        await conn.release(broken);
+      }
+    },
+    batches(signal?: AbortSignal): AsyncIterable<Row[]> {
+      claim();
+      const gen = readBatches(signal);
+      reader = gen;
+      return gen;
+    },
+    rawCsv(request: RawCsvRequest, signal: AbortSignal): AsyncIterable<Uint8Array> | undefined {
+      if (options.copy !== true || !copyDialect(request.format, request.options)) return undefined;
+      claim();
+      const gen = readCopy(request, signal);
+      reader = gen;
+      return gen;
+    },
+    async close(): Promise<void> {
+      if (reader) await reader.return(undefined).catch(() => {});
+      const s = session ?? (await opened?.catch(() => undefined));
+      if (s) await endSession(s, false);
+    },
+  };
+}
