@@ -1,0 +1,394 @@
+/**
+ * The PostgreSQL source's behaviour on the real server: one snapshot per export, batches,
+ * bound parameters (injection strings stay data, on both paths), error codes that leak no
+ * SQL or connection string, estimates, and the COPY path's row counting.
+ */
+import { parse } from 'csv-parse/sync';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TakeoutError } from '../../src/errors.js';
+import { exportSource } from '../../src/pipeline.js';
+import { postgresSource } from '../../src/sources/postgres.js';
+import type { Row, Source } from '../../src/types.js';
+import { createSchema, readAll, type TestSchema } from './postgres-helpers.js';
+
+let db: TestSchema;
+
+beforeAll(async () => {
+  db = await createSchema('takeout_pgsrc');
+  await db.admin.query(`
+    CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, at timestamp, price numeric(10,2));
+    INSERT INTO items SELECT g, 'item ' || g, timestamp '2024-01-01' + g * interval '1 hour', g * 1.5
+      FROM generate_series(1, 1000) g;
+    ANALYZE items;
+    CREATE TABLE notes (id int PRIMARY KEY, body text);
+    INSERT INTO notes VALUES (1, E'two\\nlines'), (2, 'say "hi"'), (3, ''), (4, NULL), (5, E'a\\r\\nb');
+  `);
+});
+
+afterAll(async () => {
+  await db.drop();
+});
+
+async function failure(work: Promise<unknown>): Promise<TakeoutError> {
+  try {
+    await work;
+  } catch (error) {
+    expect(error).toBeInstanceOf(TakeoutError);
+    return error as TakeoutError;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('PostgreSQL source: snapshot and batches', () => {
+  it('reads in batches of batchSize, as arrays in column order', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT id, name FROM items ORDER BY id',
+      batchSize: 300,
+    });
+    const sizes: number[] = [];
+    let first: Row | undefined;
+    expect(await s.rowShape()).toBe('array');
+    for await (const batch of s.batches()) {
+      sizes.push(batch.length);
+      first ??= batch[0];
+    }
+    await s.close();
+    expect(sizes).toEqual([300, 300, 300, 100]);
+    expect(first).toEqual([1, 'item 1']);
+  });
+
+  it('exports the state at its start while rows change during the export', async () => {
+    const inner = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT id, name FROM items ORDER BY id',
+      batchSize: 100,
+    });
+    let changed = false;
+    // After the first batch, another connection deletes, updates and inserts rows and commits.
+    const source: Source = {
+      columns: () => inner.columns(),
+      rowShape: () => inner.rowShape(),
+      close: () => inner.close(),
+      async *batches(signal) {
+        for await (const batch of inner.batches(signal)) {
+          yield batch;
+          if (!changed) {
+            changed = true;
+            await db.admin.query(`
+              BEGIN;
+              DELETE FROM items WHERE id > 900;
+              UPDATE items SET name = 'changed' WHERE id BETWEEN 500 AND 600;
+              INSERT INTO items VALUES (5000, 'new', NULL, 1);
+              COMMIT;`);
+          }
+        }
+      },
+    };
+    try {
+      const csv = await readAll(exportSource(source, { format: 'csv' }));
+      const rows = parse(csv) as string[][];
+      expect(changed).toBe(true);
+      expect(rows).toHaveLength(1001);
+      expect(rows[550]).toEqual(['550', 'item 550']);
+      expect(rows[1000]).toEqual(['1000', 'item 1000']);
+      expect(csv).not.toContain('changed');
+      // The change did happen: a new export sees it.
+      const after = postgresSource({ connectionString: db.url, sql: 'SELECT count(*) AS n FROM items' });
+      expect(JSON.parse(await readAll(exportSource(after, { format: 'json' })))).toEqual([{ n: 901 }]);
+    } finally {
+      await db.admin.query(`
+        DELETE FROM items WHERE id = 5000;
+        INSERT INTO items SELECT g, 'item ' || g, timestamp '2024-01-01' + g * interval '1 hour', g * 1.5
+          FROM generate_series(901, 1000) g;
+        UPDATE items SET name = 'item ' || id WHERE id BETWEEN 500 AND 600;`);
+    }
+  });
+
+  it('the COPY path reads the snapshot that columns() opened', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT id, name FROM items ORDER BY id',
+      copy: true,
+    });
+    await s.columns(); // the snapshot starts here
+    await db.admin.query("UPDATE items SET name = 'later' WHERE id = 1");
+    try {
+      const csv = await readAll(exportSource(s, { format: 'csv' }));
+      expect((parse(csv) as string[][])[1]).toEqual(['1', 'item 1']);
+    } finally {
+      await db.admin.query("UPDATE items SET name = 'item 1' WHERE id = 1");
+    }
+  });
+
+  it('refuses to write: the transaction is read-only', async () => {
+    await db.admin.query('CREATE SEQUENCE IF NOT EXISTS seq');
+    const s = postgresSource({ connectionString: db.url, sql: "SELECT nextval('seq') AS n" });
+    const error = await failure(readAll(exportSource(s, { format: 'csv' })));
+    expect(error.code).toBe('source_query_error');
+    expect(error.details).toEqual({ sqlstate: '25006' });
+    const check = await db.admin.query('SELECT last_value::int AS n, is_called FROM seq');
+    expect(check.rows[0]).toEqual({ n: 1, is_called: false });
+  });
+});
+
+describe('PostgreSQL source: parameters', () => {
+  const INJECTIONS = [
+    "'; DROP TABLE items; --",
+    "' OR '1'='1",
+    "\\'; DROP TABLE items; --",
+    "E'\\\\' || (SELECT 1) || '",
+    '$$; DROP TABLE items; $$',
+    '$1 :x ::text /* */ --',
+    '"; DROP TABLE items; --',
+    "Robert'); DROP TABLE items;-- \\x00",
+  ];
+
+  for (const copy of [false, true]) {
+    it(`keeps injection strings as data (${copy ? 'COPY' : 'cursor'} path)`, async () => {
+      for (const value of INJECTIONS) {
+        const s = postgresSource({
+          connectionString: db.url,
+          sql: 'SELECT :v AS v, length(:v) AS n, (SELECT count(*) FROM items WHERE name = :v) AS hits',
+          params: { v: value },
+          copy,
+        });
+        const csv = await readAll(exportSource(s, { format: 'csv', escapeFormulas: false }));
+        expect(parse(csv)).toEqual([
+          ['v', 'n', 'hits'],
+          [value, String([...value].length), '0'],
+        ]);
+      }
+      const check = await db.admin.query('SELECT count(*)::int AS n FROM items');
+      expect(check.rows[0]).toEqual({ n: 1000 });
+    });
+  }
+
+  it('binds typed values the same way on both paths', async () => {
+    const params = {
+      from: new Date('2024-01-02T00:00:00Z'),
+      ids: [3, 24, 25, 26, 999],
+      big: 12345678901234567890n,
+      bytes: Buffer.from([0, 255]),
+      flag: true,
+      missing: null,
+    };
+    const sql = `SELECT id, at, :big::numeric AS big, :bytes::bytea AS bytes, :flag::bool AS flag,
+      :missing::text IS NULL AS missing FROM items WHERE at >= :from AND id = ANY(:ids) ORDER BY id`;
+    const outputs: string[][][] = [];
+    for (const copy of [false, true]) {
+      const s = postgresSource({ connectionString: db.url, sql, params, copy });
+      outputs.push(
+        parse(
+          await readAll(
+            exportSource(s, { format: 'csv', columns: ['id', 'big', 'bytes', 'flag', 'missing'] }),
+          ),
+        ),
+      );
+    }
+    expect(outputs[0]).toEqual([
+      ['id', 'big', 'bytes', 'flag', 'missing'],
+      ['24', '12345678901234567890', 'AP8=', 'true', 'true'],
+      ['25', '12345678901234567890', 'AP8=', 'true', 'true'],
+      ['26', '12345678901234567890', 'AP8=', 'true', 'true'],
+      ['999', '12345678901234567890', 'AP8=', 'true', 'true'],
+    ]);
+    expect(outputs[1]).toEqual(outputs[0]);
+  });
+
+  it('refuses unknown, missing and NUL-bearing parameters with invalid_params', () => {
+    const make = (params: Record<string, unknown>) => () =>
+      postgresSource({ connectionString: db.url, sql: 'SELECT :a', params });
+    for (const [params, param] of [
+      [{}, 'a'],
+      [{ a: 1, b: 2 }, 'b'],
+      [{ a: 'x\0y' }, 'a'],
+      [{ a: () => 1 }, 'a'],
+    ] as const) {
+      try {
+        make(params)();
+        throw new Error('expected invalid_params');
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'invalid_params', details: { param } });
+      }
+    }
+  });
+});
+
+describe('PostgreSQL source: errors', () => {
+  const secretUrl = () => {
+    const url = new URL(db.url);
+    url.password = 'hunter2-secret';
+    return url.toString();
+  };
+
+  it.each([
+    ['SELEC id FROM items', '42601'],
+    ['SELECT id FROM no_such_table_xyz', '42P01'],
+    ['SELECT no_such_column_xyz FROM items', '42703'],
+    ["SELECT 'abc'::int FROM items", '22P02'],
+  ])('maps %s to source_query_error %s without leaking the SQL', async (sql, sqlstate) => {
+    const s = postgresSource({ connectionString: secretUrl(), sql });
+    const error = await failure(s.columns());
+    await s.close();
+    expect(error.code).toBe('source_query_error');
+    expect(error.status).toBe(400);
+    expect(error.details).toEqual({ sqlstate });
+    for (const secret of ['no_such', 'items', 'abc', 'hunter2', 'SELEC'])
+      expect(error.message).not.toContain(secret);
+    expect(error.cause).toBeInstanceOf(pg.DatabaseError);
+  });
+
+  it('maps an error in the middle of the rows (after the first batch)', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT id, 1 / (id - 700) AS x FROM items ORDER BY id',
+      batchSize: 100,
+    });
+    const error = await failure(readAll(exportSource(s, { format: 'csv' })));
+    expect(error).toMatchObject({ code: 'source_query_error', details: { sqlstate: '22012' } });
+  });
+
+  it('maps a statement timeout to source_timeout', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT pg_sleep(2) AS x',
+      statementTimeoutMs: 100,
+    });
+    const started = Date.now();
+    const error = await failure(readAll(exportSource(s, { format: 'csv' })));
+    expect(error).toMatchObject({ code: 'source_timeout', retryable: true, details: { sqlstate: '57014' } });
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it('maps connection failures to source_error without the connection string', async () => {
+    const refused = postgresSource({
+      connectionString: 'postgres://admin:hunter2@127.0.0.1:1/db',
+      sql: 'SELECT 1',
+    });
+    const error = await failure(refused.columns());
+    expect(error).toMatchObject({
+      code: 'source_error',
+      retryable: true,
+      details: { errno: 'ECONNREFUSED' },
+    });
+    expect(error.message).not.toMatch(/hunter2|127\.0\.0\.1|admin/);
+    const url = new URL(db.url);
+    url.pathname = '/no_such_database_xyz';
+    const missing = postgresSource({ connectionString: url.toString(), sql: 'SELECT 1' });
+    const error2 = await failure(missing.columns());
+    expect(error2).toMatchObject({ code: 'source_error', details: { sqlstate: '3D000' } });
+    expect(error2.message).not.toContain('no_such_database');
+  });
+
+  it('rejects bad options as config_error', () => {
+    expect(() => postgresSource({ sql: 'SELECT 1' })).toThrow(/exactly one/);
+    expect(() => postgresSource({ connectionString: db.url, sql: ' ' })).toThrow(/sql/);
+    expect(() => postgresSource({ connectionString: db.url, sql: 'SELECT 1', batchSize: 0 })).toThrow(
+      /batchSize/,
+    );
+  });
+});
+
+describe('PostgreSQL source: estimates', () => {
+  it("uses the planner's estimate", async () => {
+    await db.admin.query('ANALYZE items');
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT * FROM items WHERE id <= :n',
+      params: { n: 500 },
+    });
+    const n = await s.estimate();
+    expect(n).toBeGreaterThan(400);
+    expect(n).toBeLessThan(600);
+  });
+
+  it('counts exactly in count mode, also inside an open export transaction', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT * FROM items WHERE id % 7 = 0',
+      estimate: 'count',
+    });
+    expect(await s.estimate()).toBe(142);
+    await s.columns();
+    expect(await s.estimate()).toBe(142);
+    // The estimate's time cap did not replace the export's own statement timeout.
+    const csv = await readAll(exportSource(s, { format: 'csv', columns: ['id'] }));
+    expect(parse(csv)).toHaveLength(143);
+  });
+
+  it('falls back to the plan when the count takes too long', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT g FROM generate_series(1, 1000) g WHERE pg_sleep(0.01) IS NOT NULL',
+      estimate: 'count',
+      estimateTimeoutMs: 100,
+    });
+    const n = await s.estimate();
+    expect(typeof n).toBe('number');
+    expect(n).not.toBe(1000);
+  });
+});
+
+describe('PostgreSQL source: COPY path', () => {
+  it('counts rows with line breaks inside values and writes CRLF only at record ends', async () => {
+    const progress: number[] = [];
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT id, body FROM notes ORDER BY id',
+      copy: true,
+    });
+    const csv = await readAll(
+      exportSource(s, { format: 'csv', onProgress: (p) => p.done && progress.push(p.rows) }),
+    );
+    expect(progress).toEqual([5]);
+    expect(csv).toBe('id,body\r\n1,"two\nlines"\r\n2,"say ""hi"""\r\n3,""\r\n4,\r\n5,"a\r\nb"\r\n');
+    expect(parse(csv)).toEqual([
+      ['id', 'body'],
+      ['1', 'two\nlines'],
+      ['2', 'say "hi"'],
+      ['3', ''],
+      ['4', ''],
+      ['5', 'a\r\nb'],
+    ]);
+  });
+
+  it('applies only to csv/tsv without locale; other requests take the cursor path', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT 1.5::numeric AS x, true AS b',
+      copy: true,
+    });
+    const request = { columns: await s.columns(), onRows: () => {} };
+    expect(
+      s.rawCsv({ ...request, format: 'json', options: {} }, new AbortController().signal),
+    ).toBeUndefined();
+    expect(
+      s.rawCsv({ ...request, format: 'csv', options: { locale: 'de-DE' } }, new AbortController().signal),
+    ).toBeUndefined();
+    await s.close();
+    const s2 = postgresSource({ connectionString: db.url, sql: 'SELECT 1.5::numeric AS x', copy: true });
+    expect(await readAll(exportSource(s2, { format: 'csv', locale: 'de-DE' }))).toBe('x\r\n1,5\r\n');
+    const off = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS x' });
+    expect(
+      off.rawCsv({ ...request, format: 'csv', options: {} }, new AbortController().signal),
+    ).toBeUndefined();
+  });
+
+  it('stops at maxRows with sync_limit_exceeded', async () => {
+    const s = postgresSource({ connectionString: db.url, sql: 'SELECT * FROM items', copy: true });
+    const error = await failure(readAll(exportSource(s, { format: 'csv', maxRows: 10 })));
+    expect(error.code).toBe('sync_limit_exceeded');
+  });
+
+  it('reports a query error from COPY before any byte', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT id, 1 / (id - 700) AS x FROM items ORDER BY id',
+      copy: true,
+    });
+    const error = await failure(readAll(exportSource(s, { format: 'csv' })));
+    expect(error).toMatchObject({ code: 'source_query_error', details: { sqlstate: '22012' } });
+  });
+});
