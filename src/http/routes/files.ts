@@ -1,0 +1,104 @@
+/**
+ * `GET /files/*`: serves files of the disk storage through HMAC-signed links. The link
+ * decides the download name and type; a tampered or expired link is a 403 problem. Supports
+ * single byte ranges (206/416), `If-Range`, `If-None-Match`/304 and HEAD.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { TakeoutError } from '../../errors.js';
+import type { DiskStorage } from '../../storage/disk.js';
+import { contentDisposition } from '../content-disposition.js';
+
+export interface FilesRoutesOptions {
+  storage: DiskStorage;
+}
+
+export type ByteRange = { start: number; end: number } | 'unsatisfiable' | undefined;
+
+/**
+ * The one range of a `Range` header (RFC 9110 §14.1.2). `undefined` means "serve the whole
+ * file": no header, another unit, a malformed header or several ranges (allowed by the RFC).
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange {
+  if (!header) return undefined;
+  const match = /^bytes=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!match) return undefined;
+  const [, first = '', last = ''] = match;
+  if (first === '' && last === '') return undefined;
+  if (first === '') {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === '' ? size - 1 : Math.min(Number(last), size - 1);
+  if (last !== '' && Number(last) < start) return undefined; // invalid: ignore the header
+  if (start >= size) return 'unsatisfiable';
+  return { start, end };
+}
+
+/** The key from the raw URL (segments decoded one by one, so `%2F` cannot join segments). */
+function keyOf(request: FastifyRequest): string {
+  const mount = (request.routeOptions.url ?? '').replace(/\*$/, '');
+  const path = (request.raw.url ?? '').split('?')[0] ?? '';
+  if (!path.startsWith(mount)) throw new TakeoutError('invalid_link', 'The download link is not valid');
+  try {
+    return path
+      .slice(mount.length)
+      .split('/')
+      .map((segment) => decodeURIComponent(segment))
+      .join('/');
+  } catch {
+    throw new TakeoutError('invalid_link', 'The download link is not valid');
+  }
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const strip = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.trim() === '*' || header.split(',').some((tag) => strip(tag) === strip(etag));
+}
+
+export const filesRoutes: FastifyPluginAsync<FilesRoutesOptions> = async (app, { storage }) => {
+  // HEAD declared here, not derived from GET: Fastify's derived HEAD would read the whole file.
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: `${storage.routePrefix}/*`,
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const key = keyOf(request);
+      const grant = storage.verifyLink(key, request.query as Record<string, unknown>);
+      const file = await storage.open(key);
+      if (!file) throw new TakeoutError('not_found', 'The file does not exist (it may have expired)');
+      let streaming = false;
+      try {
+        const ifRange = request.headers['if-range'];
+        // A weak ETag or a date in If-Range never matches (RFC 9110 §13.1.5): send the whole file.
+        const rangeAllowed = ifRange === undefined || (ifRange === file.etag && !file.etag.startsWith('W/'));
+        const range = rangeAllowed ? parseRange(request.headers.range, file.size) : undefined;
+        if (range === 'unsatisfiable') {
+          reply.header('content-range', `bytes */${file.size}`);
+          throw new TakeoutError('range_not_satisfiable', `The file has ${file.size} bytes`);
+        }
+        reply
+          .header('etag', file.etag)
+          .header('last-modified', file.lastModified.toUTCString())
+          .header('accept-ranges', 'bytes')
+          .header('cache-control', 'private, no-store');
+        if (etagMatches(request.headers['if-none-match'], file.etag)) return reply.code(304).send();
+
+        const start = range?.start ?? 0;
+        const end = range?.end ?? file.size - 1;
+        if (range) reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
+        reply
+          .header('content-type', grant.contentType)
+          .header('content-disposition', contentDisposition(grant.filename))
+          .header('x-content-type-options', 'nosniff')
+          .header('content-length', String(end - start + 1));
+        if (request.method === 'HEAD' || file.size === 0) return reply.send();
+        streaming = true;
+        return reply.send(file.handle.createReadStream({ start, end, autoClose: true }));
+      } finally {
+        if (!streaming) await file.handle.close();
+      }
+    },
+  });
+};

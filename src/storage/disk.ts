@@ -1,0 +1,329 @@
+/**
+ * Local disk storage, the embedded default. Files live under `root`; a file is written to
+ * `.tmp/` and renamed into place when complete, so a half-written file is never visible. Its
+ * metadata (name, type, size, SHA-256, expiry) lives in a sidecar under `.meta/`. Links are
+ * HMAC-signed and served by Takeout itself (`src/http/routes/files.ts`).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { TakeoutError } from '../errors.js';
+import { sanitizeFilename } from '../http/content-disposition.js';
+import { isInside, pruneEmptyDirs, renameInto, walkFiles } from './disk-files.js';
+import { assertValidKey, isValidKey, normalizePrefix } from './keys.js';
+import { claimsFromQuery, LINK_PARAMS, linkSigner } from './signing.js';
+import { abortable, storageIo, throwIfAborted } from './streams.js';
+import type { ListedObject, ObjectInfo, ObjectMeta, Storage, StoredObject } from './types.js';
+import { assertLinkOptions } from './validation.js';
+
+export interface DiskStorageOptions {
+  /** Directory holding the files (created when missing). */
+  root: string;
+  /** HMAC secret for links; see `loadOrCreateSecret`. */
+  secret: string;
+  /** Origin put in front of links, e.g. `https://exports.example.com`. Default: none (relative links). */
+  baseUrl?: string;
+  /** Path where the files route is mounted. Default `/files`. */
+  routePrefix?: string;
+  /** Key prefix of the exports. Default `generated/`. */
+  prefix?: string;
+}
+
+interface Sidecar {
+  v: 1;
+  contentType: string;
+  filename: string;
+  expiresAt: string | null;
+  size: number;
+  sha256: string;
+  createdAt: string;
+}
+
+/** A file opened for serving. The caller closes `handle`. */
+export interface OpenedFile {
+  handle: FileHandle;
+  size: number;
+  lastModified: Date;
+  /** Strong ETag from the SHA-256 when the sidecar has it, else a weak one. */
+  etag: string;
+}
+
+export interface DiskStorage extends Storage {
+  readonly kind: 'file';
+  readonly root: string;
+  readonly routePrefix: string;
+  /** Checks a link's signature and expiry; returns what it grants. Throws `invalid_link` / `link_expired`. */
+  verifyLink(
+    key: string,
+    query: Record<string, unknown>,
+    now?: Date,
+  ): { filename: string; contentType: string };
+  /** Opens a stored file for reading, or undefined when it does not exist. */
+  open(key: string): Promise<OpenedFile | undefined>;
+}
+
+const WRITE_BATCH_BYTES = 256 * 1024; // coalesce small chunks into fewer write calls
+const TMP_DIR = '.tmp';
+const META_DIR = '.meta';
+
+export function diskStorage(options: DiskStorageOptions): DiskStorage {
+  const root = resolve(options.root);
+  const tmpDir = join(root, TMP_DIR);
+  const metaRoot = join(root, META_DIR);
+  const routePrefix = `/${(options.routePrefix ?? '/files').replace(/^\/+|\/+$/g, '')}`;
+  const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+  const signer = linkSigner(options.secret);
+  const prefix = normalizePrefix(options.prefix);
+
+  const pathOf = (key: string): string => {
+    assertValidKey(key);
+    const path = join(root, ...key.split('/'));
+    if (!isInside(root, path)) throw new TakeoutError('invalid_request', 'The storage key is not valid');
+    return path;
+  };
+  const metaPathOf = (key: string): string => `${join(metaRoot, ...key.split('/'))}.json`;
+
+  async function readSidecar(key: string): Promise<Sidecar | undefined> {
+    try {
+      return JSON.parse(await readFile(metaPathOf(key), 'utf8')) as Sidecar;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void> {
+    // writev may write less than asked; finish the rest chunk by chunk.
+    const { bytesWritten } = await handle.writev(chunks);
+    let skip = bytesWritten;
+    for (const chunk of chunks) {
+      if (skip >= chunk.byteLength) {
+        skip -= chunk.byteLength;
+        continue;
+      }
+      let offset = skip;
+      skip = 0;
+      while (offset < chunk.byteLength) {
+        offset += (await handle.write(chunk, offset, chunk.byteLength - offset)).bytesWritten;
+      }
+    }
+  }
+
+  async function put(
+    key: string,
+    body: AsyncIterable<Uint8Array>,
+    meta: ObjectMeta,
+    signal?: AbortSignal,
+  ): Promise<StoredObject> {
+    const target = pathOf(key);
+    throwIfAborted(signal);
+    await storageIo('create its temp directory', () => mkdir(tmpDir, { recursive: true }));
+    const tmp = join(tmpDir, `${randomUUID()}.part`);
+    const handle = await storageIo('create a temp file', () => open(tmp, 'wx', 0o600));
+    const hash = createHash('sha256');
+    let size = 0;
+    let closed = false;
+    try {
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      for await (const chunk of abortable(body, signal)) {
+        if (chunk.byteLength === 0) continue;
+        hash.update(chunk);
+        size += chunk.byteLength;
+        pending.push(chunk);
+        pendingBytes += chunk.byteLength;
+        if (pendingBytes >= WRITE_BATCH_BYTES) {
+          const batch = pending;
+          pending = [];
+          pendingBytes = 0;
+          await storageIo('write', () => writeAll(handle, batch));
+        }
+      }
+      if (pending.length > 0) await storageIo('write', () => writeAll(handle, pending));
+      throwIfAborted(signal);
+      await storageIo('flush', () => handle.sync());
+      const written = (await handle.stat()).size;
+      closed = true;
+      await handle.close();
+      if (written !== size) {
+        throw new TakeoutError('storage_integrity_error', `Wrote ${size} bytes but the file has ${written}`);
+      }
+      const sha256 = hash.digest('hex');
+      const sidecar: Sidecar = {
+        v: 1,
+        contentType: meta.contentType,
+        filename: meta.filename,
+        expiresAt: meta.expiresAt ? meta.expiresAt.toISOString() : null,
+        size,
+        sha256,
+        createdAt: new Date().toISOString(),
+      };
+      // Sidecar first: a visible file always has its metadata (and so its expiry).
+      const metaTmp = join(tmpDir, `${randomUUID()}.meta`);
+      await storageIo('write metadata', async () => {
+        await writeFile(metaTmp, JSON.stringify(sidecar), { mode: 0o600 });
+        await renameInto(metaTmp, metaPathOf(key));
+      });
+      await storageIo('move the file into place', () => renameInto(tmp, target));
+      return { key, size, sha256 };
+    } catch (error) {
+      if (!closed) await handle.close().catch(() => {});
+      await rm(tmp, { force: true }).catch(() => {});
+      throw error;
+    }
+  }
+
+  async function remove(key: string): Promise<void> {
+    const path = pathOf(key);
+    await storageIo('delete', async () => {
+      await rm(path, { force: true });
+      await rm(metaPathOf(key), { force: true });
+    });
+    await pruneEmptyDirs(dirname(path), root);
+    await pruneEmptyDirs(dirname(metaPathOf(key)), metaRoot);
+  }
+
+  async function statKey(key: string): Promise<ObjectInfo | undefined> {
+    const path = pathOf(key);
+    return storageIo('read metadata', async () => {
+      let info: Awaited<ReturnType<typeof stat>>;
+      try {
+        info = await stat(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+      const sidecar = await readSidecar(key);
+      return {
+        key,
+        size: info.size,
+        lastModified: info.mtime,
+        contentType: sidecar?.contentType ?? 'application/octet-stream',
+        filename: sidecar?.filename ?? basename(path),
+        ...(sidecar?.expiresAt ? { expiresAt: new Date(sidecar.expiresAt) } : {}),
+        ...(sidecar ? { sha256: sidecar.sha256 } : {}),
+      };
+    });
+  }
+
+  async function* list(listPrefix = prefix): AsyncGenerator<ListedObject> {
+    // Start at the deepest directory the prefix names, then filter by the full prefix.
+    const dirPart = listPrefix.includes('/') ? listPrefix.slice(0, listPrefix.lastIndexOf('/')) : '';
+    if (dirPart !== '' && !isValidKey(dirPart)) return;
+    const start = dirPart === '' ? root : join(root, ...dirPart.split('/'));
+    const skipInternal = (entry: { name: string }, depth: number) =>
+      dirPart === '' && depth === 0 && (entry.name === TMP_DIR || entry.name === META_DIR);
+    for await (const key of walkFiles(start, root, skipInternal)) {
+      if (!key.startsWith(listPrefix)) continue;
+      try {
+        const info = await stat(join(root, ...key.split('/')));
+        yield { key, size: info.size, lastModified: info.mtime };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // deleted meanwhile
+      }
+    }
+  }
+
+  async function removeIncomplete(before: Date): Promise<number> {
+    let removed = 0;
+    const olderThan = async (path: string) => (await stat(path)).mtime < before;
+    const tryRemove = async (path: string, check: () => Promise<boolean>) => {
+      try {
+        if (await check()) {
+          await rm(path);
+          removed++;
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    };
+    for await (const name of walkFiles(tmpDir, tmpDir)) {
+      const path = join(tmpDir, name);
+      await tryRemove(path, () => olderThan(path));
+    }
+    // A sidecar whose file never arrived (a crash between the two renames).
+    for await (const name of walkFiles(metaRoot, metaRoot)) {
+      const path = join(metaRoot, name);
+      const key = name.replace(/\.json$/, '');
+      await tryRemove(path, async () => {
+        if (!isValidKey(key) || !(await olderThan(path))) return false;
+        return stat(pathOf(key)).then(
+          () => false,
+          (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+        );
+      });
+    }
+    return removed;
+  }
+
+  return {
+    kind: 'file',
+    prefix,
+    root,
+    routePrefix,
+    put,
+    delete: remove,
+    stat: statKey,
+    list,
+    removeIncomplete,
+    async signedUrl(key, opts) {
+      pathOf(key);
+      assertLinkOptions(opts);
+      const expires = Math.floor(Date.now() / 1000) + opts.expiresIn;
+      const claims = {
+        key,
+        expires,
+        filename: sanitizeFilename(opts.filename),
+        contentType: opts.contentType,
+      };
+      const query = new URLSearchParams({
+        [LINK_PARAMS.expires]: String(expires),
+        [LINK_PARAMS.filename]: claims.filename,
+        [LINK_PARAMS.contentType]: claims.contentType,
+        [LINK_PARAMS.signature]: signer.sign(claims),
+      });
+      const path = key.split('/').map(encodeURIComponent).join('/');
+      return `${baseUrl}${routePrefix}/${path}?${query}`;
+    },
+    verifyLink(key, query, now) {
+      if (!isValidKey(key)) throw new TakeoutError('invalid_link', 'The download link is not valid');
+      const { claims, signature } = claimsFromQuery(key, query);
+      signer.verify(claims, signature, now);
+      return { filename: claims.filename, contentType: claims.contentType };
+    },
+    async open(key) {
+      const path = pathOf(key);
+      let handle: FileHandle;
+      try {
+        // O_NOFOLLOW and the realpath check: a symlink planted under root cannot leak other files.
+        handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return undefined;
+        throw new TakeoutError('storage_error', 'The file store failed to open a file', { cause: error });
+      }
+      try {
+        if (!isInside(await realpath(root), await realpath(path))) {
+          await handle.close();
+          return undefined;
+        }
+        const info = await handle.stat();
+        if (!info.isFile()) {
+          await handle.close();
+          return undefined;
+        }
+        const sidecar = await readSidecar(key);
+        const etag =
+          sidecar && sidecar.size === info.size
+            ? `"${sidecar.sha256}"`
+            : `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+        return { handle, size: info.size, lastModified: info.mtime, etag };
+      } catch (error) {
+        await handle.close().catch(() => {});
+        throw new TakeoutError('storage_error', 'The file store failed to open a file', { cause: error });
+      }
+    },
+    async close() {},
+  };
+}

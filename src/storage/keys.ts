@@ -1,0 +1,83 @@
+/**
+ * Storage keys: `<prefix><yyyy>/<mm>/<dd>/<export id>/<sanitised filename>`. A key is a
+ * relative path of safe segments, so it means the same on disk and in S3 and can never
+ * climb out of the storage root.
+ */
+import { TakeoutError } from '../errors.js';
+import { sanitizeFilename } from '../http/content-disposition.js';
+
+export const DEFAULT_PREFIX = 'generated/';
+const MAX_KEY_BYTES = 1024;
+const MAX_FILENAME_BYTES = 200; // file systems allow 255 bytes per name
+
+export interface ExportKeyOptions {
+  exportId: string;
+  filename: string;
+  /** The day in the key (UTC). Default: now. */
+  createdAt?: Date;
+  /** Default `generated/`. */
+  prefix?: string;
+}
+
+export function exportKey(options: ExportKeyOptions): string {
+  const { exportId, filename, createdAt = new Date() } = options;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(exportId)) {
+    throw new TakeoutError('invalid_request', 'The export id is not valid in a storage key');
+  }
+  const yyyy = String(createdAt.getUTCFullYear()).padStart(4, '0');
+  const mm = String(createdAt.getUTCMonth() + 1).padStart(2, '0');
+  const dd = String(createdAt.getUTCDate()).padStart(2, '0');
+  const key = `${normalizePrefix(options.prefix)}${yyyy}/${mm}/${dd}/${exportId}/${keyFilename(filename)}`;
+  assertValidKey(key);
+  return key;
+}
+
+/** `generated` / `/generated/` / `a/b` -> `generated/` / `generated/` / `a/b/`; empty -> default. */
+export function normalizePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');
+  if (trimmed === '') return DEFAULT_PREFIX;
+  const normalized = `${trimmed}/`;
+  if (!isValidKey(trimmed)) {
+    throw new TakeoutError('config_error', 'The storage prefix is not a valid key prefix');
+  }
+  return normalized;
+}
+
+/**
+ * A file name safe as the last key segment everywhere: letters, digits, marks, `.`, `_`,
+ * `-`, `(`, `)`; anything else becomes `_`. The name users see comes from the metadata.
+ */
+export function keyFilename(filename: string): string {
+  let name = sanitizeFilename(filename, 'export')
+    .replace(/[^\p{L}\p{N}\p{M}._()-]/gu, '_')
+    .replace(/_{2,}/g, '_')
+    .replace(/^[._]+/, '');
+  if (name === '') name = 'export';
+  return truncateBytes(name, MAX_FILENAME_BYTES);
+}
+
+function truncateBytes(name: string, maxBytes: number): string {
+  if (Buffer.byteLength(name) <= maxBytes) return name;
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
+  let stem = Array.from(name.slice(0, name.length - ext.length));
+  while (Buffer.byteLength(stem.join('') + ext) > maxBytes) stem = stem.slice(0, -1);
+  return stem.join('') + ext;
+}
+
+const SEGMENT =
+  /^[^./\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^/\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$/u;
+
+/**
+ * Relative, `/`-separated, no empty, `.`/`..` or dot-leading segment (dot names are reserved
+ * for the disk driver's own `.tmp` and `.meta` trees), no backslash, control or bidi character.
+ */
+export function isValidKey(key: string): boolean {
+  if (key === '' || Buffer.byteLength(key) > MAX_KEY_BYTES) return false;
+  if (key.normalize('NFC') !== key) return false;
+  return key.split('/').every((segment) => SEGMENT.test(segment));
+}
+
+export function assertValidKey(key: string): void {
+  if (!isValidKey(key)) throw new TakeoutError('invalid_request', 'The storage key is not valid');
+}

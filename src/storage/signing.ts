@@ -1,0 +1,108 @@
+/**
+ * HMAC-SHA256 signed download links for the disk driver. The MAC covers the key, the expiry,
+ * the download name and the content type, so none of them can be changed without the secret.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TakeoutError } from '../errors.js';
+
+export interface LinkClaims {
+  key: string;
+  /** Expiry, in seconds since the epoch. */
+  expires: number;
+  filename: string;
+  contentType: string;
+}
+
+const MIN_SECRET_LENGTH = 32;
+const SECRET_FILE = 'secret';
+
+/**
+ * The signing secret: `TAKEOUT_SECRET` when set, else `<dataDir>/secret`, created on first
+ * start (mode 0600) with 32 random bytes. Safe when several processes start at once.
+ */
+export async function loadOrCreateSecret(
+  dataDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
+  const configured = env.TAKEOUT_SECRET;
+  if (configured !== undefined && configured !== '') {
+    if (configured.length < MIN_SECRET_LENGTH) {
+      throw new TakeoutError(
+        'config_error',
+        `TAKEOUT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`,
+      );
+    }
+    return configured;
+  }
+  const path = join(dataDir, SECRET_FILE);
+  await mkdir(dataDir, { recursive: true });
+  try {
+    // `wx`: only one of several processes starting together creates it; the others read it.
+    await writeFile(path, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  // A reader may race the creator's write; retry briefly until the file has its content.
+  for (let attempt = 0; ; attempt++) {
+    const secret = (await readFile(path, 'utf8')).trim();
+    if (secret.length >= MIN_SECRET_LENGTH) return secret;
+    if (attempt >= 20) throw new TakeoutError('config_error', `The secret file ${path} is too short`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export interface LinkSigner {
+  sign(claims: LinkClaims): string;
+  /** Throws `invalid_link` (tampered or malformed) or `link_expired`. */
+  verify(claims: LinkClaims, signature: string, now?: Date): void;
+}
+
+export function linkSigner(secret: string): LinkSigner {
+  // A key of its own, so a MAC made here is useless anywhere else the secret is used.
+  const key = createHmac('sha256', secret).update('takeout/files-link/v1').digest();
+  const mac = (claims: LinkClaims): Buffer =>
+    createHmac('sha256', key)
+      .update(JSON.stringify([claims.key, claims.expires, claims.filename, claims.contentType]))
+      .digest();
+  return {
+    sign: (claims) => mac(claims).toString('base64url'),
+    verify(claims, signature, now = new Date()) {
+      const given = Buffer.from(signature, 'base64url');
+      const expected = mac(claims);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new TakeoutError('invalid_link', 'The download link is not valid');
+      }
+      if (claims.expires * 1000 <= now.getTime()) {
+        throw new TakeoutError('link_expired', 'The download link has expired; ask for a fresh one');
+      }
+    },
+  };
+}
+
+/** Link query parameters <-> claims. */
+export const LINK_PARAMS = { expires: 'exp', filename: 'fn', contentType: 'ct', signature: 'sig' } as const;
+
+export function claimsFromQuery(
+  key: string,
+  query: Record<string, unknown>,
+): { claims: LinkClaims; signature: string } {
+  const get = (name: string): string => {
+    const value = query[name];
+    if (typeof value !== 'string') throw new TakeoutError('invalid_link', 'The download link is not valid');
+    return value;
+  };
+  const expiresText = get(LINK_PARAMS.expires);
+  if (!/^\d{1,12}$/.test(expiresText))
+    throw new TakeoutError('invalid_link', 'The download link is not valid');
+  return {
+    claims: {
+      key,
+      expires: Number(expiresText),
+      filename: get(LINK_PARAMS.filename),
+      contentType: get(LINK_PARAMS.contentType),
+    },
+    signature: get(LINK_PARAMS.signature),
+  };
+}

@@ -1,0 +1,74 @@
+/** What a stored file is: how to serve it and when its retention ends. */
+export interface ObjectMeta {
+  contentType: string;
+  /** The name users see when they download it (sanitised before use in headers). */
+  filename: string;
+  /** End of retention; the sweeper deletes the file after this instant. */
+  expiresAt?: Date;
+}
+
+/** What `put` verified it wrote. */
+export interface StoredObject {
+  key: string;
+  size: number;
+  /** Hex SHA-256 of the bytes, computed while streaming. */
+  sha256: string;
+}
+
+/** A stored file as a listing sees it (no metadata: listing S3 does not return it). */
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModified: Date;
+}
+
+/** A stored file with its metadata. */
+export interface ObjectInfo extends ListedObject {
+  contentType: string;
+  filename: string;
+  expiresAt?: Date;
+  /** Hex SHA-256 when the store kept it (the disk driver does; S3 has only its own checksums). */
+  sha256?: string;
+}
+
+export interface SignedUrlOptions {
+  /** Lifetime of the link in seconds: an integer from 1 to 604800 (7 days). */
+  expiresIn: number;
+  filename: string;
+  contentType: string;
+}
+
+/** Where finished files live. Implementations: `diskStorage`, `s3Storage`. */
+export interface Storage {
+  /** `file` or `s3`: lets callers (and the contract tests) know what they hold. */
+  readonly kind: string;
+  /** Key prefix of the exports (`generated/` by default): what the sweeper and lifecycle rule cover. */
+  readonly prefix: string;
+  /**
+   * Streams `body` to `key`. The object becomes visible only when complete, size and SHA-256
+   * verified; on error or abort nothing is left behind (no file, no multipart parts).
+   */
+  put(
+    key: string,
+    body: AsyncIterable<Uint8Array>,
+    meta: ObjectMeta,
+    signal?: AbortSignal,
+  ): Promise<StoredObject>;
+  /** A link that downloads the file under `filename` as `contentType` until it expires. */
+  signedUrl(key: string, opts: SignedUrlOptions): Promise<string>;
+  /** Deletes the file; deleting a missing file is not an error. */
+  delete(key: string): Promise<void>;
+  /** The file's metadata, or undefined when there is no such file. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** Every file whose key starts with `prefix`, streamed (never collected in memory). */
+  list(prefix?: string): AsyncIterable<ListedObject>;
+  /**
+   * Removes leftovers of writes that never finished and are older than `before` (disk temp
+   * files, S3 incomplete multipart uploads). Returns how many were removed.
+   */
+  removeIncomplete(before: Date): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Maximum lifetime of a signed link (SigV4 presigned URLs cannot live longer). */
+export const MAX_LINK_TTL_SECONDS = 604_800;
