@@ -1,0 +1,139 @@
+/**
+ * `takeout storage setup` and `takeout storage sweep`. Configured like the server, from the
+ * environment: STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL (docs/storage.md).
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isTakeoutError } from '../errors.js';
+import { credentialsFromEnv, storageFromUrl, storageSettingsFromEnv } from '../storage/config.js';
+import { minimumLifecycleDays } from '../storage/lifecycle.js';
+import type { S3Storage } from '../storage/s3.js';
+import { setupS3Bucket } from '../storage/s3-setup.js';
+import { loadOrCreateSecret } from '../storage/signing.js';
+import { sweepExpired } from '../storage/sweeper.js';
+
+type Out = NodeJS.WritableStream;
+/** `{ out, err }` or the main CLI's `{ stdout, stderr }`. */
+export type StorageCliIo = { env: NodeJS.ProcessEnv } & (
+  | { out: Out; err: Out }
+  | { stdout: Out; stderr: Out }
+);
+
+export const STORAGE_USAGE = `Usage: takeout storage <command> [options]
+
+Commands:
+  setup [--days N] [--dry-run]  S3: check the bucket exists and is not public, and apply the
+                                lifecycle rule (expire the prefix after N days, default
+                                TAKEOUT_FILE_TTL rounded up to whole days, at least 1; abort
+                                incomplete multipart uploads after 1 day). Idempotent.
+  sweep                         delete the files whose retention has ended, now
+
+Configuration (environment): STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL; S3 credentials
+from the AWS SDK chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). See docs/storage.md.`;
+
+class Usage extends Error {}
+
+export async function storageCommand(argv: string[], io: StorageCliIo): Promise<number> {
+  const out = 'out' in io ? io.out : io.stdout;
+  const err = 'err' in io ? io.err : io.stderr;
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      (command === undefined ? err : out).write(`${STORAGE_USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === 'setup') return await setup(rest, io.env, out);
+    if (command === 'sweep') return await sweep(rest, io.env, out);
+    throw new Usage(`unknown storage command ${JSON.stringify(command)}`);
+  } catch (error) {
+    if (error instanceof Usage || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err.write(`takeout storage: ${(error as Error).message}\n\n${STORAGE_USAGE}\n`);
+      return 2;
+    }
+    if (isTakeoutError(error)) {
+      err.write(`takeout storage: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    err.write(`takeout storage: ${(error as Error)?.message ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+function context(env: NodeJS.ProcessEnv) {
+  const dataDir = resolve(env.TAKEOUT_DATA_DIR || 'data');
+  return { dataDir, settings: storageSettingsFromEnv(env, { dataDir }) };
+}
+
+async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { days: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  const { dataDir, settings } = context(env);
+  const minimum = minimumLifecycleDays(settings.fileTtlSeconds);
+  let days = minimum;
+  if (values.days !== undefined) {
+    if (!/^\d+$/.test(values.days) || Number(values.days) < 1)
+      throw new Usage('--days must be an integer >= 1');
+    days = Number(values.days);
+    if (days < minimum) {
+      throw new Usage(
+        `--days ${days} would delete files before TAKEOUT_FILE_TTL ends; use --days ${minimum} or more`,
+      );
+    }
+  }
+  const location = settings.location;
+  if (location.kind === 'file') {
+    await mkdir(location.root, { recursive: true, mode: 0o700 });
+    out.write(`storage: local disk at ${location.root}\n`);
+    out.write('lifecycle: nothing to set up on disk: the sweeper deletes expired files\n');
+    return 0;
+  }
+  const storage = (await storageFromUrl(env.STORAGE_URL, { dataDir, ...credentialOption(env) })) as S3Storage;
+  try {
+    out.write(
+      `storage: s3://${storage.bucket}/${storage.prefix}${location.endpoint ? ` at ${location.endpoint}` : ''}\n`,
+    );
+    const steps = await setupS3Bucket(storage, { days, dryRun: values['dry-run'] ?? false });
+    for (const step of steps) out.write(`${step.step}: ${step.status}: ${step.message}\n`);
+    return steps.some((step) => step.status === 'failed') ? 1 : 0;
+  } finally {
+    await storage.close();
+  }
+}
+
+async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+  parseArgs({ args: argv, options: {}, strict: true, allowPositionals: false });
+  const { dataDir, settings } = context(env);
+  const secret = settings.location.kind === 'file' ? await loadOrCreateSecret(dataDir, env) : undefined;
+  const storage = await storageFromUrl(env.STORAGE_URL, {
+    dataDir,
+    ...(secret ? { secret } : {}),
+    ...credentialOption(env),
+  });
+  try {
+    const errors: string[] = [];
+    const result = await sweepExpired(storage, {
+      onError: (key, error) => errors.push(`${key}: ${error.message}`),
+    });
+    out.write(
+      `sweep: ${result.deleted} deleted, ${result.kept} kept, ${result.withoutExpiry} without expiry, ` +
+        `${result.incompleteRemoved} incomplete removed, ${result.failed} failed\n`,
+    );
+    for (const line of errors.slice(0, 20)) out.write(`sweep: failed: ${line}\n`);
+    return result.failed > 0 ? 1 : 0;
+  } finally {
+    await storage.close();
+  }
+}
+
+/** The SDK chain reads process.env; a caller-supplied environment must be passed explicitly. */
+function credentialOption(env: NodeJS.ProcessEnv) {
+  if (env === process.env) return {};
+  const credentials = credentialsFromEnv(env);
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  return { ...(credentials ? { credentials } : {}), ...(region ? { region } : {}) };
+}

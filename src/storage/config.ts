@@ -1,0 +1,213 @@
+/**
+ * `STORAGE_URL` -> a storage driver, and the link / file lifetimes.
+ *
+ *   (unset)                     <data dir>/files (with the default data dir: `file:data/files`)
+ *   file:exports                a path relative to the working directory
+ *   file:///var/lib/takeout     an absolute path
+ *   s3://bucket/prefix?region=eu-west-1&endpoint=http://127.0.0.1:9000&forcePathStyle=true
+ *
+ * Credentials never go in the URL: the S3 driver uses the SDK's chain (AWS_ACCESS_KEY_ID ...).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TakeoutError } from '../errors.js';
+import { diskStorage } from './disk.js';
+import type { S3StorageOptions } from './s3.js';
+import { MAX_LINK_TTL_SECONDS, type Storage } from './types.js';
+
+export type StorageLocation =
+  | { kind: 'file'; root: string }
+  | ({ kind: 's3' } & Omit<S3StorageOptions, 'client' | 'credentials'>);
+
+export interface StorageUrlContext {
+  /** Takeout's data directory (`TAKEOUT_DATA_DIR`, default `./data`). */
+  dataDir: string;
+  /** Base for relative `file:` paths. Default: the working directory. */
+  cwd?: string;
+}
+
+const S3_PARAMS = new Set([
+  'region',
+  'endpoint',
+  'forcePathStyle',
+  'sse',
+  'kmsKeyId',
+  'partSize',
+  'uniformParts',
+  'queueSize',
+  'checksums',
+  'publicEndpoint',
+]);
+
+/** Parses `STORAGE_URL`. Errors never echo the URL (it could hold a secret by mistake). */
+export function parseStorageUrl(url: string | undefined, context: StorageUrlContext): StorageLocation {
+  const text = url?.trim() ?? '';
+  if (text === '')
+    return { kind: 'file', root: resolve(context.cwd ?? process.cwd(), context.dataDir, 'files') };
+  if (text.startsWith('file:')) return { kind: 'file', root: filePath(text, context) };
+  if (text.startsWith('s3://')) return parseS3Url(text);
+  throw new TakeoutError('config_error', 'STORAGE_URL must start with file: or s3://');
+}
+
+function filePath(text: string, context: StorageUrlContext): string {
+  if (text.startsWith('file://')) {
+    try {
+      return fileURLToPath(text); // file:///abs/path (a host other than localhost is refused)
+    } catch {
+      throw new TakeoutError('config_error', 'STORAGE_URL is not a valid file: URL');
+    }
+  }
+  let path: string;
+  try {
+    path = decodeURIComponent(text.slice('file:'.length));
+  } catch {
+    throw new TakeoutError('config_error', 'STORAGE_URL is not a valid file: URL');
+  }
+  if (path === '') throw new TakeoutError('config_error', 'STORAGE_URL file: needs a path');
+  return isAbsolute(path) ? path : resolve(context.cwd ?? process.cwd(), path);
+}
+
+function parseS3Url(text: string): StorageLocation {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new TakeoutError('config_error', 'STORAGE_URL is not a valid s3:// URL');
+  }
+  if (url.username || url.password) {
+    throw new TakeoutError(
+      'config_error',
+      'STORAGE_URL must not contain credentials; use AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the SDK chain',
+    );
+  }
+  for (const name of url.searchParams.keys()) {
+    if (!S3_PARAMS.has(name)) {
+      throw new TakeoutError('config_error', `STORAGE_URL has an unknown parameter "${name}"`, {
+        details: { allowed: [...S3_PARAMS] },
+      });
+    }
+  }
+  const get = (name: string) => url.searchParams.get(name) ?? undefined;
+  const flag = (name: string): boolean | undefined => {
+    const value = get(name);
+    if (value === undefined) return undefined;
+    if (/^(true|1|yes)$/i.test(value)) return true;
+    if (/^(false|0|no)$/i.test(value)) return false;
+    throw new TakeoutError('config_error', `STORAGE_URL parameter ${name} must be true or false`);
+  };
+  const sse = get('sse');
+  if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms') {
+    throw new TakeoutError('config_error', 'STORAGE_URL parameter sse must be AES256 or aws:kms');
+  }
+  const partSize = get('partSize');
+  const queueSize = get('queueSize');
+  const options: StorageLocation = {
+    kind: 's3',
+    bucket: decodeURIComponent(url.hostname),
+    prefix: decodeURIComponent(url.pathname.replace(/^\/+/, '')),
+  };
+  const set = <K extends keyof typeof options>(key: K, value: (typeof options)[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('region', get('region'));
+  set('endpoint', get('endpoint'));
+  set('publicEndpoint', get('publicEndpoint'));
+  set('forcePathStyle', flag('forcePathStyle'));
+  set('uniformParts', flag('uniformParts'));
+  set('checksums', flag('checksums'));
+  set('sse', sse as 'AES256' | 'aws:kms' | undefined);
+  set('kmsKeyId', get('kmsKeyId'));
+  set('partSize', partSize === undefined ? undefined : parseBytes(partSize, 'partSize'));
+  set('queueSize', queueSize === undefined ? undefined : parseInteger(queueSize, 'queueSize'));
+  return options;
+}
+
+function parseInteger(text: string, name: string): number {
+  if (!/^\d+$/.test(text))
+    throw new TakeoutError('config_error', `STORAGE_URL parameter ${name} must be an integer`);
+  return Number(text);
+}
+
+/** `8388608`, `8MiB`, `16MB` (MB read as MiB: part sizes are binary in practice). */
+function parseBytes(text: string, name: string): number {
+  const match = /^(\d+)\s*(k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text);
+  if (!match)
+    throw new TakeoutError('config_error', `STORAGE_URL parameter ${name} must be a size like 16MiB`);
+  const unit = (match[2] ?? '').toLowerCase()[0];
+  const factor = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  return Number(match[1]) * factor;
+}
+
+/** `300`, `300s`, `90m`, `24h`, `7d` -> seconds. */
+export function parseDuration(text: string, name: string): number {
+  const match = /^(\d+)\s*(s|m|h|d)?$/i.exec(text.trim());
+  if (!match) throw new TakeoutError('config_error', `${name} must be a duration like 300, 90m, 24h or 7d`);
+  const unit = (match[2] ?? 's').toLowerCase();
+  const factor = unit === 'd' ? 86_400 : unit === 'h' ? 3600 : unit === 'm' ? 60 : 1;
+  return Number(match[1]) * factor;
+}
+
+export interface StorageSettings {
+  location: StorageLocation;
+  /** Lifetime of download links, seconds (`TAKEOUT_LINK_TTL`, default 300, at most 7 days). */
+  linkTtlSeconds: number;
+  /** Retention of stored files, seconds (`TAKEOUT_FILE_TTL`, default 24 h). */
+  fileTtlSeconds: number;
+}
+
+export function storageSettingsFromEnv(env: NodeJS.ProcessEnv, context: StorageUrlContext): StorageSettings {
+  const linkTtlSeconds = env.TAKEOUT_LINK_TTL ? parseDuration(env.TAKEOUT_LINK_TTL, 'TAKEOUT_LINK_TTL') : 300;
+  if (linkTtlSeconds < 1 || linkTtlSeconds > MAX_LINK_TTL_SECONDS) {
+    throw new TakeoutError('config_error', 'TAKEOUT_LINK_TTL must be from 1 second to 7 days');
+  }
+  const fileTtlSeconds = env.TAKEOUT_FILE_TTL
+    ? parseDuration(env.TAKEOUT_FILE_TTL, 'TAKEOUT_FILE_TTL')
+    : 86_400;
+  if (fileTtlSeconds < 1)
+    throw new TakeoutError('config_error', 'TAKEOUT_FILE_TTL must be at least 1 second');
+  return { location: parseStorageUrl(env.STORAGE_URL, context), linkTtlSeconds, fileTtlSeconds };
+}
+
+export interface StorageFactoryOptions extends StorageUrlContext {
+  /** Signing secret for disk links (`loadOrCreateSecret`). Required for `file:`. */
+  secret?: string;
+  /** Public origin of Takeout, put in front of disk links. */
+  baseUrl?: string;
+  /** Static S3 credentials; default: the SDK's chain. */
+  credentials?: S3StorageOptions['credentials'];
+  /** S3 region when the URL names none; default: AWS_REGION or us-east-1. */
+  region?: string;
+}
+
+/** Builds the driver for `STORAGE_URL`. The AWS SDK is loaded only for `s3://`. */
+export async function storageFromUrl(
+  url: string | undefined,
+  options: StorageFactoryOptions,
+): Promise<Storage> {
+  const location = parseStorageUrl(url, options);
+  if (location.kind === 'file') {
+    if (!options.secret) throw new TakeoutError('config_error', 'Disk storage needs a signing secret');
+    return diskStorage({
+      root: location.root,
+      secret: options.secret,
+      ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    });
+  }
+  const { kind: _kind, ...s3Options } = location;
+  const { s3Storage } = await import('./s3.js');
+  return s3Storage({
+    ...(options.region ? { region: options.region } : {}),
+    ...s3Options,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
+}
+
+/** Static credentials from an environment other than `process.env` (the SDK chain reads only that). */
+export function credentialsFromEnv(env: NodeJS.ProcessEnv): S3StorageOptions['credentials'] | undefined {
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return undefined;
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+  };
+}

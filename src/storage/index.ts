@@ -1,0 +1,18 @@
+/** Storage: where finished files live. The AWS SDK is loaded only when an S3 storage is used. */
+export {
+  parseDuration,
+  parseStorageUrl,
+  type StorageFactoryOptions,
+  type StorageLocation,
+  type StorageSettings,
+  storageFromUrl,
+  storageSettingsFromEnv,
+} from './config.js';
+export { type DiskStorage, type DiskStorageOptions, diskStorage, type OpenedFile } from './disk.js';
+export { DEFAULT_PREFIX, type ExportKeyOptions, exportKey, isValidKey, keyFilename } from './keys.js';
+export { mergeLifecycleRules, minimumLifecycleDays, takeoutLifecycleRule } from './lifecycle.js';
+export { type S3Storage, type S3StorageOptions, s3Storage } from './s3.js';
+export { type SetupStep, setupS3Bucket } from './s3-setup.js';
+export { linkSigner, loadOrCreateSecret } from './signing.js';
+export { type SweepOptions, type SweepResult, sweepExpired } from './sweeper.js';
+export * from './types.js';

@@ -1,0 +1,71 @@
+/**
+ * The bucket's lifecycle rule for Takeout's prefix: expire exports after N days (a backstop
+ * behind the precise sweeper) and abort incomplete multipart uploads after 1 day. Rules of
+ * others in the same bucket are kept as they are.
+ */
+import type { LifecycleRule } from '@aws-sdk/client-s3';
+import { TakeoutError } from '../errors.js';
+
+export interface TakeoutRuleOptions {
+  prefix: string;
+  /** Days after creation when S3 deletes exports (S3 acts at the next midnight UTC or later). */
+  days: number;
+}
+
+export function ruleId(prefix: string): string {
+  return `takeout:${prefix}`;
+}
+
+export function takeoutLifecycleRule({ prefix, days }: TakeoutRuleOptions): LifecycleRule {
+  if (!Number.isInteger(days) || days < 1)
+    throw new TakeoutError('config_error', 'Lifecycle days must be an integer >= 1');
+  if (prefix === '') throw new TakeoutError('config_error', 'Refusing a lifecycle rule for the whole bucket');
+  return {
+    ID: ruleId(prefix),
+    Status: 'Enabled',
+    Filter: { Prefix: prefix },
+    Expiration: { Days: days },
+    // In a versioned bucket an expired export stays as a noncurrent version: remove it too.
+    NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+    AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+  };
+}
+
+/** The parts of a rule that matter, in a stable shape (S3 returns rules with extra fields). */
+function essence(rule: LifecycleRule): string {
+  return JSON.stringify([
+    rule.ID,
+    rule.Status,
+    rule.Filter?.Prefix ?? rule.Prefix ?? null,
+    rule.Expiration?.Days ?? null,
+    rule.NoncurrentVersionExpiration?.NoncurrentDays ?? null,
+    rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation ?? null,
+  ]);
+}
+
+export type MergeResult =
+  | { change: 'unchanged'; rules: LifecycleRule[] }
+  | { change: 'added' | 'updated'; rules: LifecycleRule[] };
+
+/** Puts `rule` among `existing`, replacing an older version of it (same ID). */
+export function mergeLifecycleRules(existing: readonly LifecycleRule[], rule: LifecycleRule): MergeResult {
+  const index = existing.findIndex((candidate) => candidate.ID === rule.ID);
+  if (index === -1) return { change: 'added', rules: [...existing, rule] };
+  const current = existing[index]!;
+  if (essence(current) === essence(rule)) return { change: 'unchanged', rules: [...existing] };
+  const rules = [...existing];
+  rules[index] = rule;
+  return { change: 'updated', rules };
+}
+
+/** Smallest number of days that never cuts a file's retention short. */
+export function minimumLifecycleDays(fileTtlSeconds: number): number {
+  return Math.max(1, Math.ceil(fileTtlSeconds / 86_400));
+}
+
+export function describeRule(rule: LifecycleRule): string {
+  return (
+    `expire "${rule.Filter?.Prefix}" after ${rule.Expiration?.Days} day(s), ` +
+    `abort incomplete multipart uploads after ${rule.AbortIncompleteMultipartUpload?.DaysAfterInitiation} day(s)`
+  );
+}
