@@ -1,0 +1,336 @@
+/**
+ * The storage contract: every driver (disk, S3) must pass these tests. Call
+ * `storageContract(name, makeHarness)` from an integration test file.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sanitizeFilename } from '../../src/http/content-disposition.js';
+import { exportKey } from '../../src/storage/keys.js';
+import { sweepExpired } from '../../src/storage/sweeper.js';
+import type { Storage } from '../../src/storage/types.js';
+
+const require = createRequire(import.meta.url);
+const { parse: parseDisposition } = require('content-disposition') as {
+  parse(header: string): { type: string; parameters: Record<string, string> };
+};
+
+export interface StorageHarness {
+  storage: Storage;
+  /** Unfinished writes the store holds now: temp files (disk), multipart uploads (S3). */
+  incomplete(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+const CHUNK = 256 * 1024;
+
+/** Deterministic bytes, produced lazily; `onChunk` may pause the producer. */
+export async function* generatedBytes(
+  total: number,
+  onChunk?: (produced: number) => Promise<void> | void,
+): AsyncGenerator<Uint8Array> {
+  const block = createHash('sha512').update('takeout').digest();
+  const pattern = Buffer.alloc(CHUNK);
+  for (let i = 0; i < CHUNK; i += block.length) block.copy(pattern, i);
+  let produced = 0;
+  for (let index = 0; produced < total; index++) {
+    const size = Math.min(CHUNK, total - produced);
+    const chunk = Buffer.allocUnsafe(size); // a fresh buffer: callers may keep what they got
+    pattern.copy(chunk, 0, 0, size);
+    if (size >= 8) chunk.writeUInt32BE(index, 0); // no two chunks alike
+    produced += size;
+    yield chunk;
+    await onChunk?.(produced);
+  }
+}
+
+async function sha256Of(body: AsyncIterable<Uint8Array>): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body) {
+    hash.update(chunk);
+    size += chunk.byteLength;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+async function download(url: string): Promise<{ response: Response; sha256: string; size: number }> {
+  const response = await fetch(url);
+  const { sha256, size } = response.body
+    ? await sha256Of(response.body as unknown as AsyncIterable<Uint8Array>)
+    : { sha256: '', size: 0 };
+  return { response, sha256, size };
+}
+
+async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
+  for (const part of parts) yield Buffer.from(part);
+}
+
+/** Polls until `check` holds (servers finish aborted requests asynchronously). */
+async function eventually(check: () => Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
+
+export function storageContract(name: string, makeHarness: () => Promise<StorageHarness>): void {
+  describe(`storage contract: ${name}`, () => {
+    let harness: StorageHarness;
+    let storage: Storage;
+    let counter = 0;
+    const newKey = (filename = 'export.csv', createdAt = new Date()) =>
+      exportKey({ exportId: `t${Date.now().toString(36)}x${counter++}`, filename, createdAt });
+
+    beforeAll(async () => {
+      harness = await makeHarness();
+      storage = harness.storage;
+    });
+    afterAll(async () => {
+      await harness?.close();
+    });
+
+    // First in the file, so earlier tests do not raise the process's memory high-water mark.
+    it('streams a 200 MB upload with peak RSS growth under 64 MB and downloads it exactly', async () => {
+      const total = 200 * MiB;
+      const expected = await sha256Of(generatedBytes(total));
+      const key = newKey('big.bin');
+      const baseline = process.memoryUsage.rss();
+      let peak = baseline;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage.rss());
+      }, 10);
+      const started = performance.now();
+      let stored: Awaited<ReturnType<Storage['put']>>;
+      try {
+        stored = await storage.put(key, generatedBytes(total), {
+          contentType: 'application/octet-stream',
+          filename: 'big.bin',
+        });
+      } finally {
+        clearInterval(sampler);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      peak = Math.max(peak, process.memoryUsage.rss());
+      const growthMB = (peak - baseline) / MiB;
+      console.log(
+        `[${name}] 200 MiB put: ${seconds.toFixed(2)} s, ${(200 / seconds).toFixed(0)} MiB/s, ` +
+          `peak RSS growth ${growthMB.toFixed(1)} MiB`,
+      );
+      expect(stored).toEqual({ key, size: total, sha256: expected.sha256 });
+      expect(growthMB).toBeLessThan(64);
+
+      const url = await storage.signedUrl(key, {
+        expiresIn: 60,
+        filename: 'big.bin',
+        contentType: 'application/octet-stream',
+      });
+      const got = await download(url);
+      expect(got.response.status).toBe(200);
+      expect(got.size).toBe(total);
+      expect(got.sha256).toBe(expected.sha256);
+      await storage.delete(key);
+    });
+
+    it('serves the exact bytes through a signed link with type and a unicode filename', async () => {
+      const filename = 'Überweisungen März 2024 – naïve "q" 😀.csv';
+      const key = newKey(filename);
+      const content = 'id,name\n1,Zoë\n2,"a, b"\n';
+      const stored = await storage.put(key, chunks('id,name\n', '1,Zoë\n', '2,"a, b"\n'), {
+        contentType: 'text/csv; charset=utf-8',
+        filename,
+      });
+      expect(stored.size).toBe(Buffer.byteLength(content));
+      expect(stored.sha256).toBe(createHash('sha256').update(content).digest('hex'));
+
+      const url = await storage.signedUrl(key, {
+        expiresIn: 60,
+        filename,
+        contentType: 'text/csv; charset=utf-8',
+      });
+      const response = await fetch(url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(content));
+      const disposition = parseDisposition(response.headers.get('content-disposition') ?? '');
+      expect(disposition.type).toBe('attachment');
+      expect(disposition.parameters.filename).toBe(sanitizeFilename(filename));
+      expect(disposition.parameters.filename).toBe('Überweisungen März 2024 – naïve _q_ 😀.csv');
+      expect(Buffer.from(await response.arrayBuffer()).toString('utf8')).toBe(content);
+    });
+
+    it('stops serving a link after it expires', async () => {
+      // s3rver does not verify SigV4 signatures, but it does refuse a presigned URL whose
+      // X-Amz-Date + X-Amz-Expires has passed, so this runs against both drivers.
+      const key = newKey('short.csv');
+      await storage.put(key, chunks('a\n'), { contentType: 'text/csv', filename: 'short.csv' });
+      const url = await storage.signedUrl(key, {
+        expiresIn: 1,
+        filename: 'short.csv',
+        contentType: 'text/csv',
+      });
+      const fresh = await fetch(url);
+      expect(fresh.status).toBe(200);
+      expect(await fresh.text()).toBe('a\n');
+      await sleep(2100);
+      const expired = await fetch(url);
+      expect(expired.status).toBe(403);
+      await expired.arrayBuffer();
+    });
+
+    it('leaves no object and no parts when an upload is aborted half way', async () => {
+      const key = newKey('aborted.bin');
+      const controller = new AbortController();
+      let producedAtAbort = 0;
+      const body = generatedBytes(64 * MiB, async (produced) => {
+        if (produced < 24 * MiB || controller.signal.aborted) return;
+        // Wait until the store really holds unfinished data, then cancel and stall the
+        // producer: the upload must end anyway.
+        expect(await eventually(async () => (await harness.incomplete()) > 0)).toBe(true);
+        producedAtAbort = produced;
+        controller.abort(new Error('user canceled'));
+        await new Promise(() => {});
+      });
+      await expect(
+        storage.put(
+          key,
+          body,
+          { contentType: 'application/octet-stream', filename: 'a.bin' },
+          controller.signal,
+        ),
+      ).rejects.toMatchObject({ code: 'aborted' });
+      expect(producedAtAbort).toBeGreaterThanOrEqual(24 * MiB);
+      expect(await storage.stat(key)).toBeUndefined();
+      expect(await eventually(async () => (await harness.incomplete()) === 0)).toBe(true);
+    });
+
+    it('leaves nothing behind and passes the error on when the body fails half way', async () => {
+      const key = newKey('failed.bin');
+      const failure = new Error('the source failed');
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        yield* generatedBytes(20 * MiB);
+        throw failure;
+      }
+      await expect(
+        storage.put(key, failing(), { contentType: 'application/octet-stream', filename: 'f.bin' }),
+      ).rejects.toBe(failure);
+      expect(await storage.stat(key)).toBeUndefined();
+      expect(await eventually(async () => (await harness.incomplete()) === 0)).toBe(true);
+    });
+
+    it('stores an empty file', async () => {
+      const key = newKey('empty.csv');
+      const stored = await storage.put(key, chunks(), { contentType: 'text/csv', filename: 'empty.csv' });
+      expect(stored).toEqual({ key, size: 0, sha256: createHash('sha256').digest('hex') });
+      expect((await storage.stat(key))?.size).toBe(0);
+    });
+
+    it('keeps metadata, lists and deletes (idempotently)', async () => {
+      const expiresAt = new Date(Date.now() + 3_600_000);
+      const key = newKey('report.csv', new Date(Date.UTC(2024, 1, 29)));
+      expect(key).toMatch(/^generated\/2024\/02\/29\/t[a-z0-9]+x\d+\/report\.csv$/);
+      await storage.put(key, chunks('x,y\n'), { contentType: 'text/csv', filename: 'Réport.csv', expiresAt });
+      const info = await storage.stat(key);
+      expect(info).toMatchObject({
+        key,
+        size: 4,
+        contentType: 'text/csv',
+        filename: 'Réport.csv',
+        expiresAt,
+      });
+      const listed: string[] = [];
+      for await (const item of storage.list('generated/2024/02/')) listed.push(item.key);
+      expect(listed).toEqual([key]);
+
+      await storage.delete(key);
+      expect(await storage.stat(key)).toBeUndefined();
+      await storage.delete(key); // again: not an error
+      const after: string[] = [];
+      for await (const item of storage.list('generated/2024/02/')) after.push(item.key);
+      expect(after).toEqual([]);
+    });
+
+    it('refuses keys that could escape and link lifetimes over 7 days', async () => {
+      for (const bad of [
+        '../x',
+        'a/../../x',
+        '/etc/passwd',
+        'a//b',
+        'a/./b',
+        '.meta/x',
+        'a\\b',
+        'a/\u202Eb',
+      ]) {
+        await expect(
+          storage.put(bad, chunks('x'), { contentType: 'text/plain', filename: 'x' }),
+        ).rejects.toMatchObject({
+          code: 'invalid_request',
+        });
+        await expect(storage.delete(bad)).rejects.toMatchObject({ code: 'invalid_request' });
+      }
+      const key = newKey();
+      for (const expiresIn of [0, -5, 1.5, 604_801]) {
+        await expect(
+          storage.signedUrl(key, { expiresIn, filename: 'a', contentType: 'text/csv' }),
+        ).rejects.toMatchObject({
+          code: 'invalid_request',
+        });
+      }
+      await expect(
+        storage.signedUrl(key, { expiresIn: 60, filename: 'a', contentType: 'text/csv\r\nX-Evil: 1' }),
+      ).rejects.toMatchObject({ code: 'invalid_request' });
+      expect(
+        await storage.signedUrl(key, { expiresIn: 604_800, filename: 'a', contentType: 'text/csv' }),
+      ).toBeTruthy();
+    });
+
+    it('sweeps expired files precisely, idempotently, from many sweepers at once', async () => {
+      const now = new Date(Date.UTC(2030, 0, 1, 12, 0, 0));
+      const day = new Date(Date.UTC(2023, 5, 1));
+      const make = async (label: string, expiresAt: Date | undefined) => {
+        const key = exportKey({ exportId: `sweep${counter++}`, filename: `${label}.csv`, createdAt: day });
+        await storage.put(key, chunks(label), {
+          contentType: 'text/csv',
+          filename: `${label}.csv`,
+          ...(expiresAt ? { expiresAt } : {}),
+        });
+        return key;
+      };
+      const expired = await Promise.all([
+        ...Array.from({ length: 8 }, (_, i) => make(`old${i}`, new Date(now.getTime() - (i + 1) * 60_000))),
+        make('exactly-now', now),
+      ]);
+      const kept = await Promise.all([
+        make('one-ms-left', new Date(now.getTime() + 1)),
+        ...Array.from({ length: 4 }, (_, i) =>
+          make(`new${i}`, new Date(now.getTime() + (i + 1) * 3_600_000)),
+        ),
+      ]);
+      const unknown = await make('no-expiry', undefined);
+
+      const prefix = 'generated/2023/06/01/';
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => sweepExpired(storage, { now, prefix, concurrency: 3 })),
+      );
+      for (const result of results) {
+        expect(result.failed).toBe(0);
+        expect(result.kept + result.withoutExpiry).toBeLessThanOrEqual(6);
+      }
+      // Every expired file deleted by at least one sweeper, none of the others touched.
+      expect(results.reduce((sum, r) => sum + r.deleted, 0)).toBeGreaterThanOrEqual(expired.length);
+      const remaining: string[] = [];
+      for await (const item of storage.list(prefix)) remaining.push(item.key);
+      expect(remaining.sort()).toEqual([...kept, unknown].sort());
+
+      const again = await sweepExpired(storage, { now, prefix });
+      expect(again).toMatchObject({ deleted: 0, kept: kept.length, withoutExpiry: 1, failed: 0 });
+      const later = await sweepExpired(storage, { now: new Date(now.getTime() + 86_400_000), prefix });
+      expect(later).toMatchObject({ deleted: kept.length, withoutExpiry: 1, failed: 0 });
+      await storage.delete(unknown);
+    });
+  });
+}
