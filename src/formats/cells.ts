@@ -12,9 +12,24 @@ export function numberText(v: number): string {
   // Beyond 2^53 String() keeps only the shortest round-trip digits (2**60 -> ...847000) and
   // from 1e21 switches to exponents; the exact decimal value of the double is what an exact
   // reader (a database, Python) should get. Every double this large is an integer.
-  if ((v > 9007199254740991 || v < -9007199254740991) && Number.isFinite(v)) return BigInt(v).toString();
+  if (v > 9007199254740991 || v < -9007199254740991)
+    return Number.isFinite(v) ? BigInt(v).toString() : String(v);
+  if (Number.isInteger(v)) return String(v);
+  // Amounts with at most two decimals are the common case, and V8's shortest-digits
+  // algorithm is slow: when k/100 is exactly v (and |v| < 1e12, where doubles are much
+  // closer than 0.01), "int.ff" is the shortest text that reads back as v, i.e. String(v).
+  const k = Math.round(v * 100);
+  if (k / 100 === v && v < 1e12 && v > -1e12) {
+    const abs = k < 0 ? -k : k;
+    const cents = abs % 100;
+    const whole = (abs - cents) / 100;
+    return k < 0 ? `-${whole}${CENTS[cents]}` : `${whole}${CENTS[cents]}`;
+  }
   return String(v);
 }
+
+/** `.01`..`.99` without trailing zeros (`.1`, not `.10`); index 0 is unused. */
+const CENTS = Array.from({ length: 100 }, (_, i) => `.${`${i}`.padStart(2, '0')}`.replace(/0$/, ''));
 
 export function jsonText(v: unknown): string {
   try {

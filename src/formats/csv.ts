@@ -1,6 +1,6 @@
 import { TakeoutError } from '../errors.js';
 import type { FormatContext, FormatWriter, ResolvedColumn, Row } from '../types.js';
-import { looksLikeFormula, numberText, valueText } from './cells.js';
+import { dateText, looksLikeFormula, numberText, valueText } from './cells.js';
 import { type CellEncoder, compileRow, encodeRows } from './compile.js';
 import { type ZoneClock, zoneClock } from './datetime.js';
 
@@ -83,6 +83,14 @@ function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
   };
 }
 
+/** Characters of number and date texts: only a delimiter among them can need quotes there. */
+const NUMBER_CHARS = '0123456789.-+eEInfityNa';
+const DATE_CHARS = '0123456789-+:.TZ';
+
+/**
+ * The encoder of one column's cells. Hot: called once per cell, so the checks that depend only
+ * on the dialect (does a number or date ever need quotes?) are decided here, once.
+ */
 function cellEncoder(column: ResolvedColumn, d: Dialect): CellEncoder {
   const special = new RegExp(
     `[${d.delimiter === '\t' ? '\\t' : d.delimiter.replace(/[\\\]^-]/g, '\\$&')}"\\r\\n]`,
@@ -91,15 +99,29 @@ function cellEncoder(column: ResolvedColumn, d: Dialect): CellEncoder {
   const numeric = column.type === 'integer' || column.type === 'number' || column.type === 'decimal';
   const decimalOut =
     d.decimal === '.' ? (s: string) => s : (s: string) => (s.includes('.') ? s.replace('.', d.decimal) : s);
+  const numberCell: (v: number) => string =
+    d.decimal === d.delimiter || NUMBER_CHARS.includes(d.delimiter)
+      ? (v) => quote(decimalOut(numberText(v)))
+      : d.decimal === '.'
+        ? numberText
+        : (v) => decimalOut(numberText(v));
+  const dateCell: (v: Date) => string = DATE_CHARS.includes(d.delimiter)
+    ? (v) => quote(dateText(v, column, d.clock))
+    : (v) => dateText(v, column, d.clock);
+  const trueText = quote('true');
+  const falseText = quote('false');
   const escapeFormulas = d.escapeFormulas;
   return (v) => {
     if (typeof v === 'string') {
       if (v.length === 0) return v;
       if (numeric && NUMERIC_TEXT.test(v)) return quote(decimalOut(v));
-      return quote(escapeFormulas && looksLikeFormula(v) ? `'${v}` : v);
+      const text = escapeFormulas && looksLikeFormula(v) ? `'${v}` : v;
+      return special.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
     }
-    if (typeof v === 'number') return quote(decimalOut(numberText(v)));
+    if (typeof v === 'number') return numberCell(v);
     if (v === null || v === undefined) return '';
+    if (typeof v === 'boolean') return v ? trueText : falseText;
+    if (v instanceof Date) return dateCell(v);
     return quote(valueText(v, column, d.clock, decimalOut));
   };
 }

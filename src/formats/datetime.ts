@@ -46,13 +46,11 @@ export function zoneClock(zone = 'UTC'): ZoneClock {
   return clock;
 }
 
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : `${n}`;
-}
-
-function pad3(n: number): string {
-  return n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`;
-}
+/** `00`..`99`: two-digit fields without allocating. */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : `${i}`));
+/** `.001`..`.999` (index 0 unused: whole seconds print no fraction). */
+const FRACTIONS = Array.from({ length: 1000 }, (_, i) => `.${`${i}`.padStart(3, '0')}`);
+const DAY_MS = 86_400_000;
 
 function year4(y: number): string {
   if (y >= 1000 && y <= 9999) return `${y}`;
@@ -62,18 +60,49 @@ function year4(y: number): string {
 
 /** Date part of a UTC-based millisecond count, as `YYYY-MM-DD`. */
 function datePart(d: Date): string {
-  return `${year4(d.getUTCFullYear())}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
+  return `${year4(d.getUTCFullYear())}-${TWO_DIGITS[d.getUTCMonth() + 1]}-${TWO_DIGITS[d.getUTCDate()]}`;
+}
+
+// Exports mostly hold dates from a few thousand days, so the text of a day is cached in a
+// direct-mapped table (slot = day mod 4096) instead of being rebuilt for every cell.
+const DAY_SLOTS = 4096;
+const slotDay = new Float64Array(DAY_SLOTS).fill(Number.NaN);
+const slotText: string[] = new Array<string>(DAY_SLOTS).fill('');
+const dayScratch = new Date(0);
+
+/** `YYYY-MM-DD` of the day number `day` (days since 1970-01-01). */
+function dayText(day: number): string {
+  const slot = day & (DAY_SLOTS - 1);
+  if (slotDay[slot] === day) return slotText[slot]!;
+  dayScratch.setTime(day * DAY_MS);
+  const text = datePart(dayScratch);
+  slotDay[slot] = day;
+  slotText[slot] = text;
+  return text;
 }
 
 function offsetText(minutes: number): string {
   if (minutes === 0) return 'Z';
   const sign = minutes < 0 ? '-' : '+';
   const abs = Math.abs(minutes);
-  return `${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
+  return `${sign}${TWO_DIGITS[Math.floor(abs / 60)]}:${TWO_DIGITS[abs % 60]}`;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS[.mmm]` of a wall-clock millisecond count, by arithmetic. */
+function wallText(local: number): string {
+  const day = Math.floor(local / DAY_MS);
+  let rest = local - day * DAY_MS;
+  const millis = rest % 1000;
+  rest = (rest - millis) / 1000;
+  const seconds = rest % 60;
+  rest = (rest - seconds) / 60;
+  const minutes = rest % 60;
+  const hours = (rest - minutes) / 60;
+  const time = `${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}`;
+  return `${dayText(day)}T${millis === 0 ? time : time + FRACTIONS[millis]}`;
 }
 
 function createClock(zone: string): ZoneClock {
-  const scratch = new Date(0);
   let offsetOf: (ms: number) => number;
   if (zone === 'UTC') {
     offsetOf = () => 0;
@@ -130,25 +159,28 @@ function createClock(zone: string): ZoneClock {
       return typeof span === 'number' ? span : ms < span.at ? span.before : span.after;
     };
   }
+  // The offset text of the last offset seen: a zone has few offsets, and runs of one.
+  let lastOffset = 0;
+  let lastOffsetText = 'Z';
   return {
     zone,
     offsetMinutes: offsetOf,
     isoDateTime(ms) {
       const off = offsetOf(ms);
-      scratch.setTime(ms + off * 60000);
-      const msPart = scratch.getUTCMilliseconds();
-      return `${datePart(scratch)}T${pad2(scratch.getUTCHours())}:${pad2(scratch.getUTCMinutes())}:${pad2(
-        scratch.getUTCSeconds(),
-      )}${msPart === 0 ? '' : `.${pad3(msPart)}`}${offsetText(off)}`;
+      if (off !== lastOffset) {
+        lastOffset = off;
+        lastOffsetText = offsetText(off);
+      }
+      return wallText(ms + off * 60000) + lastOffsetText;
     },
     isoDate(ms) {
-      scratch.setTime(ms + offsetOf(ms) * 60000);
-      return datePart(scratch);
+      return dayText(Math.floor((ms + offsetOf(ms) * 60000) / DAY_MS));
     },
   };
 }
 
 /** A `date` column value given as a Date is a calendar date: its UTC date parts are used. */
 export function calendarDate(d: Date): string {
-  return datePart(d);
+  const ms = d.getTime();
+  return Number.isNaN(ms) ? '' : dayText(Math.floor(ms / DAY_MS));
 }

@@ -39,6 +39,10 @@ export async function* toBatches(
     for (let i = 0; i < input.length; i += size) yield input.slice(i, i + size) as Row[];
     return;
   }
+  if (!(Symbol.asyncIterator in input)) {
+    yield* syncBatches((input as Iterable<unknown>)[Symbol.iterator](), size, options.batched);
+    return;
+  }
   let batched = options.batched;
   let pending: Row[] = [];
   for await (const item of input as AsyncIterable<unknown>) {
@@ -55,6 +59,40 @@ export async function* toBatches(
     }
   }
   if (pending.length > 0) yield pending;
+}
+
+/**
+ * Batches of a synchronous iterable, pulled synchronously: `for await` over a sync iterator
+ * would cost a promise and a microtask per row. The iterator is closed when we stop early.
+ */
+function* syncBatches(
+  iterator: Iterator<unknown>,
+  size: number,
+  batchedOption: boolean | undefined,
+): Generator<readonly Row[]> {
+  let finished = false;
+  try {
+    let next = iterator.next();
+    const batched = batchedOption ?? (!next.done && looksLikeBatch(next.value));
+    while (!next.done) {
+      if (batched) {
+        if (!Array.isArray(next.value))
+          throw new TakeoutError('invalid_rows', 'a batch must be an array of rows');
+        if (next.value.length > 0) yield next.value as Row[];
+        next = iterator.next();
+        continue;
+      }
+      const batch: Row[] = [];
+      while (!next.done && batch.length < size) {
+        batch.push(next.value as Row);
+        next = iterator.next();
+      }
+      yield batch;
+    }
+    finished = true;
+  } finally {
+    if (!finished) iterator.return?.();
+  }
 }
 
 /** A Source over rows the application hands over; columns are inferred from the first rows. */

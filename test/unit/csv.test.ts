@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { numberText } from '../../src/formats/cells.js';
 import { exportRows } from '../../src/pipeline.js';
 import { collect, exportText, readCsv, streamError } from './support/export.js';
 
@@ -148,6 +149,24 @@ describe('CSV writer: values', () => {
     ]);
     for (const [i, v] of values.entries()) expect(Number(got[i])).toBe(v === 0 ? 0 : v);
     expect(got.filter((s) => /e/i.test(s ?? ''))).toEqual([]);
+  });
+
+  it('writes fractions as the shortest text that reads back the same (as String does)', () => {
+    let x = 2463534242;
+    const random = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 2 ** 32;
+    };
+    for (let i = 0; i < 200_000; i++) {
+      const scale = 10 ** Math.floor(random() * 16 - 3);
+      const cents = Math.round(random() * 1e6 * scale) / 100; // two-decimal amounts of every size
+      const any = (random() - 0.5) * scale; // arbitrary doubles
+      for (const v of [cents, -cents, any, cents + 0.001]) expect(numberText(v)).toBe(String(v));
+    }
+    for (const v of [0.01, -0.01, 0.1, 0.5, 999999999999.99, 1e12 + 0.5, 1e-7, 5e-324, Number.NaN])
+      expect(numberText(v)).toBe(String(v));
   });
 
   it('writes bigints exactly', async () => {
