@@ -1,0 +1,116 @@
+// Renders bench/RESULTS.md: one section per group between markers, so a run replaces only
+// the groups it ran and keeps the sections other runs (or other engineers) wrote.
+
+const INTRO = `# Benchmark results
+
+Written by \`npm run bench\` ([bench/run.js](run.js)); how to run and add cases:
+[bench/README.md](README.md). Every case writes the reference table
+(\`shared/bench/gen.js\`: 10 columns — ints, uuid, names with commas/quotes/newlines, emails,
+amounts, quantities, dates, booleans, nulls, country codes) to a file, in its own process,
+one case at a time. Each group's section is replaced only when that group runs, so sections
+may come from different runs: each says when and on what it was measured.
+
+- **seconds**: the whole case (rows generated lazily and written), measured by the case;
+  **net**: minus the time generating the rows alone takes (the \`gen-only\` case, same run).
+- **Takeout ×**: Takeout's rows/s divided by the tool's (above 1: Takeout is faster).
+- **peak RSS**: the process's maximum resident set size (\`process.resourceUsage().maxRSS\`).
+`;
+
+const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const mib = (bytes) => (bytes ? (bytes / 1024 / 1024).toFixed(1) : '—');
+
+const markers = (group) => [`<!-- bench:${group}:start -->`, `<!-- bench:${group}:end -->`];
+
+/** Replaces the section of `group` in `text` (or appends it), keeping everything else. */
+export function replaceSection(text, group, section) {
+  const [start, end] = markers(group);
+  const body = `${start}\n${section.trim()}\n${end}`;
+  if (!text.trim()) return `${INTRO}\n${body}\n`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from >= 0 && to > from) return text.slice(0, from) + body + text.slice(to + end.length);
+  return `${text.trimEnd()}\n\n${body}\n`;
+}
+
+/** Generation time for `rows` rows, scaled from the baseline run (it is linear). */
+function genMs(baseline, rows) {
+  if (!baseline || baseline.failed || !baseline.rows) return Number.NaN;
+  return (baseline.ms * rows) / baseline.rows;
+}
+
+/** The result Takeout's figures are compared with: `<group>-takeout`, else any Takeout case. */
+function reference(group, results) {
+  const ok = results.filter((r) => !r.failed && !r.skipped);
+  return ok.find((r) => r.case === `${group}-takeout`) ?? ok.find((r) => r.tool === 'takeout');
+}
+
+function table(group, { rows: asked, baseline, results }) {
+  const lines = [`### ${fmtInt(asked)} rows`, ''];
+  if (baseline && !baseline.failed) {
+    lines.push(
+      `Generating the rows alone (\`gen-only\`): ${fmt(baseline.ms / 1000)} s, peak RSS ${fmt(baseline.maxRssMB, 0)} MiB.`,
+      '',
+    );
+  } else lines.push('Generation baseline failed: net figures unavailable.', '');
+  lines.push(
+    '| tool | case | rows | seconds | rows/s | Takeout × | net s | net rows/s | net Takeout × | peak RSS MiB | file MiB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  );
+  const ref = reference(group, results);
+  const rate = (r) => r.rows / (r.ms / 1000);
+  const netMs = (r) => r.ms - genMs(baseline, r.rows);
+  const netRate = (r) => r.rows / (netMs(r) / 1000);
+  for (const r of results) {
+    if (r.failed || r.skipped) {
+      lines.push(
+        `| ${r.tool ?? '—'} | ${r.case} | ${r.skipped ? `skipped: ${r.skipped}` : `failed: ${r.failed}`} |`,
+      );
+      continue;
+    }
+    const capped = r.rows < asked ? ` (capped${r.maxRows ? ` at ${fmtInt(r.maxRows)}` : ''})` : '';
+    const times = ref ? rate(ref) / rate(r) : Number.NaN;
+    const netTimes = ref ? netRate(ref) / netRate(r) : Number.NaN;
+    lines.push(
+      `| ${r.tool} | ${r.case} | ${fmtInt(r.rows)}${capped} | ${fmt(r.ms / 1000)} | ${fmtInt(rate(r))} | ${fmt(times)} | ${fmt(netMs(r) / 1000)} | ${Number.isFinite(netRate(r)) ? fmtInt(netRate(r)) : '—'} | ${fmt(netTimes)} | ${fmt(r.maxRssMB, 0)} | ${mib(r.bytes)} |`,
+    );
+  }
+  const notes = results.filter((r) => r.note).map((r) => `- ${r.case}: ${r.note}`);
+  if (notes.length > 0) lines.push('', ...notes);
+  return lines.join('\n');
+}
+
+function scalingTable(scaling) {
+  const lines = [
+    '### Memory scaling (Takeout)',
+    '',
+    'Peak RSS must not grow with the number of rows: the target is 5M rows within 10% of 1M rows.',
+    '',
+    '| case | peak RSS MiB (rows) | peak RSS MiB (rows) | ratio | within 10% |',
+    '|---|--:|--:|--:|:-:|',
+  ];
+  for (const { case: name, small, big } of scaling) {
+    if (!small || !big || small.failed || big.failed) {
+      lines.push(`| ${name} | — | — | — | failed |`);
+      continue;
+    }
+    const ratio = big.maxRssMB / small.maxRssMB;
+    lines.push(
+      `| ${name} | ${fmt(small.maxRssMB, 0)} (${fmtInt(small.rows)}) | ${fmt(big.maxRssMB, 0)} (${fmtInt(big.rows)}) | ${fmt(ratio)} | ${ratio <= 1.1 ? 'yes' : 'no'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The Markdown of one group's section. */
+export function renderSection(group, info, tables, scaling, repeat) {
+  const parts = [
+    `## ${group}`,
+    '',
+    `Measured ${info.date} · Node ${info.node} · ${info.cores} cores (${info.cpu}) · load average at start ${info.load}` +
+      (repeat > 1 ? ` · median of ${repeat} runs` : ' · one run per case'),
+  ];
+  for (const t of tables) parts.push('', table(group, t));
+  if (scaling) parts.push('', scalingTable(scaling));
+  return parts.join('\n');
+}
