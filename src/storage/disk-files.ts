@@ -1,7 +1,77 @@
-/** File-system helpers of the disk driver: atomic placement, tree walks, pruning. */
+/** File-system helpers of the disk driver: streamed temp files, atomic placement, tree walks, pruning. */
+import { createHash, randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, opendir, rename, rmdir } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, opendir, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
+import { TakeoutError } from '../errors.js';
+import { abortable, storageIo, throwIfAborted } from './streams.js';
+
+const WRITE_BATCH_BYTES = 256 * 1024; // coalesce small chunks into fewer write calls
+
+/**
+ * Streams `body` into a new file under `dir` (flushed to disk, size checked) and returns its
+ * path, size and SHA-256. On any failure or abort the file is removed.
+ */
+export async function writeTempFile(
+  dir: string,
+  body: AsyncIterable<Uint8Array>,
+  signal?: AbortSignal,
+): Promise<{ path: string; size: number; sha256: string }> {
+  await storageIo('create its temp directory', () => mkdir(dir, { recursive: true }));
+  const path = join(dir, `${randomUUID()}.part`);
+  const handle = await storageIo('create a temp file', () => open(path, 'wx', 0o600));
+  const hash = createHash('sha256');
+  let size = 0;
+  let closed = false;
+  try {
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    for await (const chunk of abortable(body, signal)) {
+      if (chunk.byteLength === 0) continue;
+      hash.update(chunk);
+      size += chunk.byteLength;
+      pending.push(chunk);
+      pendingBytes += chunk.byteLength;
+      if (pendingBytes >= WRITE_BATCH_BYTES) {
+        const batch = pending;
+        pending = [];
+        pendingBytes = 0;
+        await storageIo('write', () => writeAll(handle, batch));
+      }
+    }
+    if (pending.length > 0) await storageIo('write', () => writeAll(handle, pending));
+    throwIfAborted(signal);
+    await storageIo('flush', () => handle.sync());
+    const written = (await handle.stat()).size;
+    closed = true;
+    await handle.close();
+    if (written !== size) {
+      throw new TakeoutError('storage_integrity_error', `Wrote ${size} bytes but the file has ${written}`);
+    }
+    return { path, size, sha256: hash.digest('hex') };
+  } catch (error) {
+    if (!closed) await handle.close().catch(() => {});
+    await rm(path, { force: true }).catch(() => {});
+    throw error;
+  }
+}
+
+async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  // writev may write less than asked; finish the rest chunk by chunk.
+  const { bytesWritten } = await handle.writev(chunks);
+  let skip = bytesWritten;
+  for (const chunk of chunks) {
+    if (skip >= chunk.byteLength) {
+      skip -= chunk.byteLength;
+      continue;
+    }
+    let offset = skip;
+    skip = 0;
+    while (offset < chunk.byteLength) {
+      offset += (await handle.write(chunk, offset, chunk.byteLength - offset)).bytesWritten;
+    }
+  }
+}
 
 /**
  * Renames `from` to `to`, creating the parent directories. Retries when a concurrent sweeper

@@ -4,16 +4,16 @@
  * metadata (name, type, size, SHA-256, expiry) lives in a sidecar under `.meta/`. Links are
  * HMAC-signed and served by Takeout itself (`src/http/routes/files.ts`).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TakeoutError } from '../errors.js';
 import { sanitizeFilename } from '../http/content-disposition.js';
-import { isInside, pruneEmptyDirs, renameInto, walkFiles } from './disk-files.js';
+import { isInside, pruneEmptyDirs, renameInto, walkFiles, writeTempFile } from './disk-files.js';
 import { assertValidKey, isValidKey, normalizePrefix } from './keys.js';
 import { claimsFromQuery, LINK_PARAMS, linkSigner } from './signing.js';
-import { abortable, storageIo, throwIfAborted } from './streams.js';
+import { storageIo, throwIfAborted } from './streams.js';
 import type { ListedObject, ObjectInfo, ObjectMeta, Storage, StoredObject } from './types.js';
 import { assertLinkOptions } from './validation.js';
 
@@ -63,7 +63,6 @@ export interface DiskStorage extends Storage {
   open(key: string): Promise<OpenedFile | undefined>;
 }
 
-const WRITE_BATCH_BYTES = 256 * 1024; // coalesce small chunks into fewer write calls
 const TMP_DIR = '.tmp';
 const META_DIR = '.meta';
 
@@ -93,23 +92,6 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
     }
   }
 
-  async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void> {
-    // writev may write less than asked; finish the rest chunk by chunk.
-    const { bytesWritten } = await handle.writev(chunks);
-    let skip = bytesWritten;
-    for (const chunk of chunks) {
-      if (skip >= chunk.byteLength) {
-        skip -= chunk.byteLength;
-        continue;
-      }
-      let offset = skip;
-      skip = 0;
-      while (offset < chunk.byteLength) {
-        offset += (await handle.write(chunk, offset, chunk.byteLength - offset)).bytesWritten;
-      }
-    }
-  }
-
   async function put(
     key: string,
     body: AsyncIterable<Uint8Array>,
@@ -118,45 +100,15 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
   ): Promise<StoredObject> {
     const target = pathOf(key);
     throwIfAborted(signal);
-    await storageIo('create its temp directory', () => mkdir(tmpDir, { recursive: true }));
-    const tmp = join(tmpDir, `${randomUUID()}.part`);
-    const handle = await storageIo('create a temp file', () => open(tmp, 'wx', 0o600));
-    const hash = createHash('sha256');
-    let size = 0;
-    let closed = false;
+    const written = await writeTempFile(tmpDir, body, signal);
     try {
-      let pending: Uint8Array[] = [];
-      let pendingBytes = 0;
-      for await (const chunk of abortable(body, signal)) {
-        if (chunk.byteLength === 0) continue;
-        hash.update(chunk);
-        size += chunk.byteLength;
-        pending.push(chunk);
-        pendingBytes += chunk.byteLength;
-        if (pendingBytes >= WRITE_BATCH_BYTES) {
-          const batch = pending;
-          pending = [];
-          pendingBytes = 0;
-          await storageIo('write', () => writeAll(handle, batch));
-        }
-      }
-      if (pending.length > 0) await storageIo('write', () => writeAll(handle, pending));
-      throwIfAborted(signal);
-      await storageIo('flush', () => handle.sync());
-      const written = (await handle.stat()).size;
-      closed = true;
-      await handle.close();
-      if (written !== size) {
-        throw new TakeoutError('storage_integrity_error', `Wrote ${size} bytes but the file has ${written}`);
-      }
-      const sha256 = hash.digest('hex');
       const sidecar: Sidecar = {
         v: 1,
         contentType: meta.contentType,
         filename: meta.filename,
         expiresAt: meta.expiresAt ? meta.expiresAt.toISOString() : null,
-        size,
-        sha256,
+        size: written.size,
+        sha256: written.sha256,
         createdAt: new Date().toISOString(),
       };
       // Sidecar first: a visible file always has its metadata (and so its expiry).
@@ -165,11 +117,10 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
         await writeFile(metaTmp, JSON.stringify(sidecar), { mode: 0o600 });
         await renameInto(metaTmp, metaPathOf(key));
       });
-      await storageIo('move the file into place', () => renameInto(tmp, target));
-      return { key, size, sha256 };
+      await storageIo('move the file into place', () => renameInto(written.path, target));
+      return { key, size: written.size, sha256: written.sha256 };
     } catch (error) {
-      if (!closed) await handle.close().catch(() => {});
-      await rm(tmp, { force: true }).catch(() => {});
+      await rm(written.path, { force: true }).catch(() => {});
       throw error;
     }
   }

@@ -48,12 +48,17 @@ export function normalizePrefix(prefix: string | undefined): string {
  * `-`, `(`, `)`; anything else becomes `_`. The name users see comes from the metadata.
  */
 export function keyFilename(filename: string): string {
-  let name = sanitizeFilename(filename, 'export')
-    .replace(/[^\p{L}\p{N}\p{M}._()-]/gu, '_')
-    .replace(/_{2,}/g, '_')
-    .replace(/^[._]+/, '');
-  if (name === '') name = 'export';
-  return truncateBytes(name, MAX_FILENAME_BYTES);
+  const clean = (text: string) =>
+    text
+      .replace(/[^\p{L}\p{N}\p{M}._()-]/gu, '_')
+      .replace(/_{2,}/g, '_')
+      .replace(/^[._]+/, '');
+  const name = sanitizeFilename(filename, 'export');
+  const dot = name.lastIndexOf('.');
+  const hasExtension = dot > 0 && name.length - dot <= 10;
+  const stem = clean(hasExtension ? name.slice(0, dot) : name) || 'export';
+  const extension = hasExtension ? `.${clean(name.slice(dot + 1))}` : '';
+  return truncateBytes(extension === '.' ? stem : stem + extension, MAX_FILENAME_BYTES);
 }
 
 function truncateBytes(name: string, maxBytes: number): string {

@@ -1,8 +1,8 @@
 /**
  * Part sizes for multipart uploads of unknown length. S3 allows at most 10,000 parts of
  * 5 MiB to 5 GiB. Growing mode doubles the part size every 1,000 parts, so the 10,000 parts
- * cover 1023 x 1000 x the base size (8 TiB from 8 MiB, more than S3's 5 TiB object limit)
- * while small exports keep small parts and little memory. Uniform mode keeps every part the
+ * cover 1023 x 1000 x the base size (8 TiB from the default 8 MiB, above S3's 5 TiB object
+ * limit; 4.9 TiB from the 5 MiB minimum) while small exports keep small parts and little memory. Uniform mode keeps every part the
  * same size, as Cloudflare R2 requires; it caps an export at 10,000 x the part size.
  */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;

@@ -16,7 +16,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageCommand } from '../../src/cli/storage.js';
 import { type S3Storage, type S3StorageOptions, s3Storage } from '../../src/storage/s3.js';
-import { generatedBytes, storageContract } from '../contracts/storage.js';
+import { storageContract } from '../contracts/storage.js';
+import { generatedBytes } from '../support/bytes.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 
 let server: S3rverHandle;

@@ -17,7 +17,6 @@ const uploadsDir = (bucket) => join(directory, bucket, '._S3rver_uploads');
 const xmlEscape = (s) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 async function multipartShim(ctx, next) {
-  if (process.env.S3RVER_DEBUG) process.stderr.write(`${ctx.method} ${ctx.url} ${ctx.path}\n`);
   const match = /^\/([^/]+)(?:\/(.*))?$/.exec(ctx.path);
   const bucket = match?.[1];
   if (ctx.method === 'DELETE' && match?.[2] && typeof ctx.query.uploadId === 'string') {

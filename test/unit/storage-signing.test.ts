@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { diskStorage } from '../../src/storage/disk.js';
+import { claimsFromQuery, linkSigner } from '../../src/storage/signing.js';
+import { abortable, forEachConcurrent } from '../../src/storage/streams.js';
+
+const SECRET = 'unit-secret-0123456789-abcdefghijklmnopq';
+
+describe('link signing', () => {
+  const signer = linkSigner(SECRET);
+  const claims = {
+    key: 'generated/2024/01/01/a/b.csv',
+    expires: 2_000_000_000,
+    filename: 'b.csv',
+    contentType: 'text/csv',
+  };
+
+  it('verifies its own signature until the expiry instant, exclusive', () => {
+    const sig = signer.sign(claims);
+    expect(() => signer.verify(claims, sig, new Date(1_999_999_999_999))).not.toThrow();
+    expect(() => signer.verify(claims, sig, new Date(2_000_000_000_000))).toThrow(
+      expect.objectContaining({ code: 'link_expired' }),
+    );
+  });
+
+  it('covers every claim', () => {
+    const sig = signer.sign(claims);
+    for (const changed of [
+      { ...claims, key: 'generated/2024/01/01/a/c.csv' },
+      { ...claims, expires: claims.expires + 1 },
+      { ...claims, filename: 'c.csv' },
+      { ...claims, contentType: 'text/html' },
+    ]) {
+      expect(() => signer.verify(changed, sig, new Date(0))).toThrow(
+        expect.objectContaining({ code: 'invalid_link' }),
+      );
+    }
+    expect(() => linkSigner(`${SECRET}x`).verify(claims, sig, new Date(0))).toThrow(
+      expect.objectContaining({ code: 'invalid_link' }),
+    );
+    expect(() => signer.verify(claims, '', new Date(0))).toThrow(
+      expect.objectContaining({ code: 'invalid_link' }),
+    );
+  });
+
+  it('refuses malformed query parameters', () => {
+    for (const query of [
+      {},
+      { exp: '1e9', fn: 'a', ct: 'b', sig: 'c' },
+      { exp: ['1', '2'], fn: 'a', ct: 'b', sig: 'c' },
+    ]) {
+      expect(() => claimsFromQuery('k', query)).toThrow(expect.objectContaining({ code: 'invalid_link' }));
+    }
+  });
+
+  it('puts the signed claims in the disk link, relative or under a base URL', async () => {
+    const storage = diskStorage({ root: '/tmp/unused', secret: SECRET, baseUrl: 'https://x.example/' });
+    const url = new URL(
+      await storage.signedUrl(claims.key, {
+        expiresIn: 60,
+        filename: 'a\r\n"b".csv',
+        contentType: 'text/csv',
+      }),
+    );
+    expect(url.origin + url.pathname).toBe(`https://x.example/files/${claims.key}`);
+    expect(url.searchParams.get('fn')).toBe('a_b_.csv'); // sanitised before signing
+    const expires = Number(url.searchParams.get('exp'));
+    expect(expires - Date.now() / 1000).toBeGreaterThan(58);
+    expect(expires - Date.now() / 1000).toBeLessThanOrEqual(60);
+    expect(storage.verifyLink(claims.key, Object.fromEntries(url.searchParams))).toEqual({
+      filename: 'a_b_.csv',
+      contentType: 'text/csv',
+    });
+    const relative = diskStorage({ root: '/tmp/unused', secret: SECRET, routePrefix: 'dl' });
+    expect(
+      await relative.signedUrl(claims.key, { expiresIn: 5, filename: 'x', contentType: 'text/csv' }),
+    ).toMatch(/^\/dl\/generated\/2024\/01\/01\/a\/b\.csv\?exp=\d+&fn=x&ct=text%2Fcsv&sig=[\w-]{43}$/);
+  });
+});
+
+describe('stream helpers', () => {
+  it('abortable ends at once when the signal fires, even while the producer is stuck', async () => {
+    let returned = false;
+    const stuck = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => new Promise<IteratorResult<number>>(() => {}),
+        return: async () => {
+          returned = true;
+          return { done: true as const, value: undefined };
+        },
+      }),
+    };
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('stop')), 20);
+    const consume = async () => {
+      for await (const _ of abortable(stuck, controller.signal)) {
+      }
+    };
+    await expect(consume()).rejects.toMatchObject({ code: 'aborted' });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(returned).toBe(true);
+  });
+
+  it('forEachConcurrent never runs more than the limit at once', async () => {
+    let running = 0;
+    let peak = 0;
+    let done = 0;
+    async function* items() {
+      for (let i = 0; i < 25; i++) yield i;
+    }
+    await forEachConcurrent(items(), 4, async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      running--;
+      done++;
+    });
+    expect(peak).toBe(4);
+    expect(done).toBe(25);
+  });
+});
