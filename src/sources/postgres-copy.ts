@@ -87,7 +87,8 @@ function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): 
   }
   if (escapeFormulas && info.type === 'string' && !NEVER_FORMULA.has(info.baseOid ?? 0)) {
     const text = `${ref}::text`;
-    return `CASE WHEN left(${text}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${text} ELSE ${text} END`;
+    // ascii() reads the first character without making a new text value: the cheap test.
+    return `CASE WHEN ascii(${text}) IN (61, 43, 45, 64, 9, 13) THEN '''' || ${text} ELSE ${text} END`;
   }
   return ref;
 }
