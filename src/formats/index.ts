@@ -2,9 +2,10 @@ import { TakeoutError } from '../errors.js';
 import type { FormatWriter } from '../types.js';
 import { csvFormat, tsvFormat } from './csv.js';
 import { jsonFormat, ndjsonFormat } from './json.js';
+import { xlsxFormat } from './xlsx/index.js';
 
 const formats = new Map<string, FormatWriter>(
-  [csvFormat, tsvFormat, jsonFormat, ndjsonFormat].map((f) => [f.name, f]),
+  [csvFormat, tsvFormat, jsonFormat, ndjsonFormat, xlsxFormat].map((f) => [f.name, f]),
 );
 
 /** Adds a format (e.g. xlsx) to the registry. */
@@ -30,4 +31,4 @@ export function getFormat(name: unknown): FormatWriter {
   return format;
 }
 
-export { csvFormat, jsonFormat, ndjsonFormat, tsvFormat };
+export { csvFormat, jsonFormat, ndjsonFormat, tsvFormat, xlsxFormat };

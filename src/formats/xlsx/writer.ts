@@ -1,0 +1,183 @@
+import type { ResolvedColumn, Row } from '../../types.js';
+import { cellWriter, headerCell } from './cell.js';
+import { SheetNames, sanitizeSheetName } from './names.js';
+import { EXCEL_MAX_ROWS, type XlsxSettings } from './options.js';
+import { columnWidths, compileRowWriter, SAMPLE_ROWS, sheetHead, sheetTail } from './sheet.js';
+import { StyleSheet } from './styles.js';
+import {
+  contentTypes,
+  packageRels,
+  type SheetEntry,
+  sheetPartName,
+  workbookRels,
+  workbookXml,
+} from './workbook.js';
+import { columnLetters } from './xml.js';
+import { type EntryStream, ZipWriter } from './zip.js';
+
+/** One sheet of input: it may become several worksheets when it rolls over. */
+export interface SheetInput {
+  name: string | undefined;
+  columns: readonly ResolvedColumn[];
+  rowShape: 'array' | 'object';
+  batches: AsyncIterable<readonly Row[]>;
+}
+
+/** XML characters gathered before they are encoded and handed to deflate as one chunk. */
+const CHUNK_CHARS = 1 << 20;
+/** A sheet whose rows, at the sampled size, could fill this much is written as ZIP64 from the start. */
+const ZIP64_ESTIMATE = 2 ** 31;
+/** A sheet written without ZIP64 rolls over before its XML could reach 4 GiB (with room to spare). */
+const PLAIN_ENTRY_LIMIT = 2 ** 32 - 64 * 2 ** 20;
+
+interface Book {
+  zip: ZipWriter;
+  styles: StyleSheet;
+  names: SheetNames;
+  entries: SheetEntry[];
+  settings: XlsxSettings;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * The whole XLSX file, streamed: `_rels/.rels`, then each sheet's XML as its rows arrive, then
+ * the parts that depend on every sheet (workbook, styles, content types) and the ZIP directory.
+ * Nothing grows with the number of rows: a sheet holds at most one chunk of XML and two chunks
+ * being deflated; the generator only runs when its consumer asks for more.
+ */
+export async function* writeWorkbook(
+  sheets: AsyncIterable<SheetInput> | Iterable<SheetInput>,
+  settings: XlsxSettings,
+  signal?: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  const book: Book = {
+    zip: new ZipWriter(settings.level),
+    styles: new StyleSheet(),
+    names: new SheetNames(),
+    entries: [],
+    settings,
+    signal,
+  };
+  yield* await book.zip.wholeEntry('_rels/.rels', packageRels());
+  let ordinal = 0;
+  for await (const sheet of sheets) yield* writeSheet(book, sheet, ++ordinal);
+  yield* await book.zip.wholeEntry('xl/workbook.xml', workbookXml(book.entries));
+  yield* await book.zip.wholeEntry('xl/_rels/workbook.xml.rels', workbookRels(book.entries));
+  yield* await book.zip.wholeEntry('xl/styles.xml', book.styles.xml());
+  yield* await book.zip.wholeEntry('[Content_Types].xml', contentTypes(book.entries));
+  yield book.zip.finish();
+}
+
+/** First batches until SAMPLE_ROWS rows are in hand (for widths and the size estimate). */
+async function sampleBatches(iterator: AsyncIterator<readonly Row[]>) {
+  const pending: (readonly Row[])[] = [];
+  const sample: Row[] = [];
+  let done = false;
+  while (sample.length < SAMPLE_ROWS) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    pending.push(next.value);
+    for (const row of next.value) {
+      if (sample.length >= SAMPLE_ROWS) break;
+      sample.push(row);
+    }
+  }
+  return { pending, sample, done };
+}
+
+async function* remaining(
+  pending: readonly (readonly Row[])[],
+  iterator: AsyncIterator<readonly Row[]>,
+  done: boolean,
+): AsyncGenerator<readonly Row[]> {
+  yield* pending;
+  if (done) return;
+  while (true) {
+    const next = await iterator.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+async function* writeSheet(book: Book, input: SheetInput, ordinal: number): AsyncGenerator<Uint8Array> {
+  const { settings, zip } = book;
+  const columns = input.columns;
+  const letters = columns.map((_, i) => columnLetters(i));
+  const row = compileRowWriter(
+    columns,
+    input.rowShape,
+    columns.map((c) => cellWriter(c, settings, book.styles)),
+    letters,
+  );
+  const headerRow = settings.header
+    ? `<row r="1">${columns.map((c, i) => headerCell(c.header, letters[i]!, settings)).join('')}</row>`
+    : '';
+  const lastLetter = letters[letters.length - 1];
+  const baseName = sanitizeSheetName(input.name, `Sheet${ordinal}`);
+  const limit = settings.maxRowsPerSheet;
+
+  const iterator = input.batches[Symbol.asyncIterator]();
+  let finished = false;
+  try {
+    const { pending, sample, done } = await sampleBatches(iterator);
+    finished = done;
+    const widths = columnWidths(columns, input.rowShape, sample, settings);
+    let sampleBytes = 0;
+    for (const r of sample) sampleBytes += Buffer.byteLength(row(r, String(EXCEL_MAX_ROWS)));
+    const zip64 = sample.length > 0 && (sampleBytes / sample.length) * limit > ZIP64_ESTIMATE;
+
+    let entry: EntryStream = undefined as unknown as EntryStream;
+    let sheet: SheetEntry = undefined as unknown as SheetEntry;
+    let rowNumber = 0;
+    let out = '';
+    const start = (): Buffer => {
+      sheet = { name: book.names.unique(baseName), index: book.entries.length + 1, filterRef: undefined };
+      book.entries.push(sheet);
+      entry = zip.startEntry(sheetPartName(sheet.index), zip64);
+      out = sheetHead(widths, { frozen: settings.freezeHeader, selected: sheet.index === 1 }) + headerRow;
+      rowNumber = settings.header ? 1 : 0;
+      return entry.header;
+    };
+    const flush = (): Promise<Buffer[]> => {
+      const chunk = Buffer.from(out, 'utf8');
+      out = '';
+      return entry.write(chunk);
+    };
+    const finish = async (): Promise<Buffer[]> => {
+      if (settings.autoFilter && lastLetter) sheet.filterRef = `A1:${lastLetter}${Math.max(rowNumber, 1)}`;
+      out += sheetTail(sheet.filterRef);
+      const flushed = await flush();
+      return flushed.concat(await entry.end());
+    };
+
+    yield start();
+    for await (const batch of remaining(pending, iterator, done)) {
+      book.signal?.throwIfAborted();
+      for (let i = 0; i < batch.length; i++) {
+        if (rowNumber >= limit) {
+          yield* await finish();
+          yield start();
+        }
+        let n = String(rowNumber + 1);
+        let line = row(batch[i], n);
+        if (!zip64 && entry.size + (out.length + line.length) * 3 > PLAIN_ENTRY_LIMIT) {
+          // Worst case 3 bytes per UTF-16 unit: roll over before the entry could need ZIP64.
+          yield* await finish();
+          yield start();
+          n = String(rowNumber + 1);
+          line = row(batch[i], n);
+        }
+        rowNumber++;
+        out += line;
+        if (out.length >= CHUNK_CHARS) yield* await flush();
+      }
+    }
+    finished = true;
+    yield* await finish();
+  } finally {
+    if (!finished) await iterator.return?.();
+  }
+}

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decimalText,
+  exactNumberText,
+  significantDigits,
+  TRUNCATION_MARKER,
+  truncateText,
+} from '../../src/formats/xlsx/cell.js';
+import { quotedSheetRef, SheetNames, sanitizeSheetName } from '../../src/formats/xlsx/names.js';
+import { xlsxSettings } from '../../src/formats/xlsx/options.js';
+import { attrText, cellText, columnLetters, needsPreserve } from '../../src/formats/xlsx/xml.js';
+
+describe('cell text escaping', () => {
+  it('leaves plain text alone', () => {
+    for (const s of ['Alice', 'café', 'مرحبا', 'a;b,c "q"', '#1 ~ ^ | {}']) expect(cellText(s)).toBe(s);
+  });
+
+  it('escapes markup, Excel-escapes controls and CR, keeps TAB and LF', () => {
+    expect(cellText('a & b < c > d')).toBe('a &amp; b &lt; c &gt; d');
+    expect(cellText('x\u0000y\u0008z\u001F')).toBe('x_x0000_y_x0008_z_x001F_');
+    expect(cellText('line\r\nnext\tcol')).toBe('line_x000D_\nnext\tcol');
+  });
+
+  it('protects text that already looks like an _xHHHH_ escape', () => {
+    expect(cellText('_x0041_ and _x00e9_')).toBe('_x005F_x0041_ and _x005F_x00e9_');
+    expect(cellText('snake_case_x12_')).toBe('snake_case_x12_');
+  });
+
+  it('keeps surrogate pairs and drops what XML cannot hold', () => {
+    expect(cellText('👩‍💻 ok 😀')).toBe('👩‍💻 ok 😀');
+    expect(cellText('a\uD800b\uDC00c')).toBe('abc');
+    expect(cellText('x\uFFFEy\uFFFFz')).toBe('xyz');
+  });
+
+  it('escapes attributes without _x escapes', () => {
+    expect(attrText('a "b" & <c>\u0001')).toBe('a &quot;b&quot; &amp; &lt;c&gt;');
+  });
+
+  it('knows when white space must be preserved', () => {
+    expect(needsPreserve(' a')).toBe(true);
+    expect(needsPreserve('a\n')).toBe(true);
+    expect(needsPreserve('a b')).toBe(false);
+  });
+});
+
+describe('numbers', () => {
+  it('counts significant digits of a decimal text', () => {
+    expect(significantDigits('0.000123')).toBe(3);
+    expect(significantDigits('-1200')).toBe(2);
+    expect(significantDigits('1.50e10')).toBe(2);
+    expect(significantDigits('123456789012345.6')).toBe(16);
+    expect(significantDigits('0')).toBe(0);
+  });
+
+  it('turns numeric text into an Excel number only when it stays exact', () => {
+    expect(exactNumberText('12345.67')).toBe('12345.67');
+    expect(exactNumberText('+001.500')).toBe('1.5');
+    expect(exactNumberText('-0.0')).toBe('0');
+    expect(exactNumberText('1e5')).toBe('100000');
+    expect(exactNumberText('123456789012345')).toBe('123456789012345');
+    expect(exactNumberText('1234567890123456')).toBeUndefined(); // 16 digits: Excel would round
+    expect(exactNumberText('0.1234567890123456')).toBeUndefined();
+    expect(exactNumberText('1e400')).toBeUndefined();
+    expect(exactNumberText('1e-400')).toBeUndefined();
+    expect(exactNumberText('12abc')).toBeUndefined();
+    expect(exactNumberText('NaN')).toBeUndefined();
+  });
+
+  it('writes short decimals exactly, fast path or not', () => {
+    for (const v of [0.5, -0.25, 38962.49, 0.000001, 123.456789, 1 / 3, 0.1 + 0.2, -999999999.5]) {
+      expect(Number(decimalText(v))).toBe(v);
+    }
+    expect(decimalText(38962.49)).toBe('38962.49');
+    expect(decimalText(-0.05)).toBe('-0.05');
+  });
+});
+
+describe('long text', () => {
+  it('cuts to 32,767 characters with a marker, never inside a surrogate pair', () => {
+    const cut = truncateText('x'.repeat(40_000));
+    expect(cut.length).toBe(32_767);
+    expect(cut.endsWith(TRUNCATION_MARKER)).toBe(true);
+    const emoji = truncateText('😀'.repeat(20_000));
+    expect(emoji.length).toBeLessThanOrEqual(32_767);
+    expect(emoji.slice(0, -TRUNCATION_MARKER.length)).toBe(
+      '😀'.repeat((emoji.length - TRUNCATION_MARKER.length) / 2),
+    );
+  });
+});
+
+describe('sheet names', () => {
+  it('follows Excel rules', () => {
+    expect(sanitizeSheetName('Q1/Q2 [draft]: *final?* \\ok', 'S')).toBe('Q1_Q2 _draft__ _final__ _ok');
+    expect(sanitizeSheetName("'quoted'", 'S')).toBe('quoted');
+    expect(sanitizeSheetName('History', 'S')).toBe('History_');
+    expect(sanitizeSheetName('   ', 'Sheet3')).toBe('Sheet3');
+    expect(sanitizeSheetName(undefined, 'Sheet1')).toBe('Sheet1');
+    expect(sanitizeSheetName('a\u0000b\u0007c', 'S')).toBe('abc');
+    const long = sanitizeSheetName(`${'x'.repeat(30)}😀`, 'S');
+    expect(long).toBe('x'.repeat(30)); // 31 units would split the emoji
+    expect(sanitizeSheetName('y'.repeat(40), 'S')).toHaveLength(31);
+  });
+
+  it('makes names unique ignoring case, within 31 characters', () => {
+    const names = new SheetNames();
+    expect(names.unique('Data')).toBe('Data');
+    expect(names.unique('data')).toBe('data (2)');
+    expect(names.unique('Data')).toBe('Data (3)');
+    const long = 'z'.repeat(31);
+    expect(names.unique(long)).toBe(long);
+    expect(names.unique(long)).toBe(`${'z'.repeat(27)} (2)`);
+  });
+
+  it('quotes names in references', () => {
+    expect(quotedSheetRef("Bob's data")).toBe("'Bob''s data'");
+  });
+});
+
+describe('columns and options', () => {
+  it('names columns like Excel', () => {
+    expect([0, 25, 26, 51, 52, 701, 702, 16_383].map(columnLetters)).toEqual([
+      'A',
+      'Z',
+      'AA',
+      'AZ',
+      'BA',
+      'ZZ',
+      'AAA',
+      'XFD',
+    ]);
+  });
+
+  it('has documented defaults and rejects bad options', () => {
+    const s = xlsxSettings({});
+    expect(s).toMatchObject({
+      level: 1,
+      longText: 'truncate',
+      header: true,
+      freezeHeader: true,
+      autoFilter: true,
+      escapeFormulas: true,
+      formulaEscape: 'quotePrefix',
+      maxRowsPerSheet: 1_048_576,
+    });
+    expect(xlsxSettings({ header: false })).toMatchObject({ freezeHeader: false, autoFilter: false });
+    for (const bad of [
+      { compressionLevel: 10 },
+      { compressionLevel: '6' },
+      { longText: 'cut' },
+      { widths: { a: 0 } },
+      { widths: [10] },
+      { sheetName: 5 },
+      { maxRowsPerSheet: 1_048_577 },
+      { formulaEscape: 'x' },
+      { dateFormat: '' },
+      { freezeHeader: 'yes' },
+    ]) {
+      expect(() => xlsxSettings(bad), JSON.stringify(bad)).toThrow(
+        expect.objectContaining({ code: 'invalid_option' }),
+      );
+    }
+  });
+});
