@@ -221,7 +221,8 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
     async signedUrl(key, opts) {
       pathOf(key);
       assertLinkOptions(opts);
-      const expires = Math.floor(Date.now() / 1000) + opts.expiresIn;
+      // Rounded up: the link lives at least `expiresIn` seconds, never a fraction less.
+      const expires = Math.ceil(Date.now() / 1000) + opts.expiresIn;
       const claims = {
         key,
         expires,

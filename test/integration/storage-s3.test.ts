@@ -14,7 +14,6 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storageCommand } from '../../src/cli/storage.js';
 import { type S3Storage, type S3StorageOptions, s3Storage } from '../../src/storage/s3.js';
 import { storageContract } from '../contracts/storage.js';
 import { generatedBytes } from '../support/bytes.js';
@@ -213,79 +212,6 @@ describe('s3 driver', () => {
     expect(await storage.removeIncomplete(new Date(Date.now() - 3_600_000))).toBe(0); // too young
     expect(await storage.removeIncomplete(new Date(Date.now() + 1000))).toBe(1);
     expect(await uploadsOnDisk(storage.bucket)).toBe(0);
-    await storage.close();
-  });
-});
-
-describe('takeout storage (CLI) against s3rver', () => {
-  const run = async (argv: string[], env: NodeJS.ProcessEnv) => {
-    let out = '';
-    let err = '';
-    const sink = (append: (s: string) => void) =>
-      ({
-        write: (chunk: string) => {
-          append(String(chunk));
-          return true;
-        },
-      }) as unknown as NodeJS.WritableStream;
-    const code = await storageCommand(argv, {
-      out: sink((s) => (out += s)),
-      err: sink((s) => (err += s)),
-      env,
-    });
-    return { code, out, err };
-  };
-  const envFor = (bucket: string): NodeJS.ProcessEnv => ({
-    STORAGE_URL: `s3://${bucket}/exports?endpoint=${encodeURIComponent(server.endpoint)}&forcePathStyle=true&region=us-east-1`,
-    AWS_ACCESS_KEY_ID: server.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: server.credentials.secretAccessKey,
-  });
-
-  it('setup checks the bucket and reports lifecycle as unsupported in one clear line', async () => {
-    const storage = await newStorage();
-    const result = await run(['setup'], envFor(storage.bucket));
-    expect(result.err).toBe('');
-    expect(result.code).toBe(0);
-    const lines = result.out.trim().split('\n');
-    expect(lines[0]).toBe(`storage: s3://${storage.bucket}/exports/ at ${server.endpoint}`);
-    expect(lines).toContain(`bucket: ok: bucket "${storage.bucket}" exists`);
-    expect(lines).toContain('public access: unsupported: cannot be checked: not supported by this store');
-    const lifecycle = lines.filter((line) => line.startsWith('lifecycle:'));
-    expect(lifecycle).toEqual([
-      'lifecycle: unsupported: not supported by this store: expired files are still deleted by the sweeper, but remove incomplete multipart uploads by other means',
-    ]);
-    expect(result.out).not.toMatch(/\n\s+at /); // no stack trace
-    expect(result.out).not.toContain(server.credentials.secretAccessKey.repeat(2));
-    await storage.close();
-  });
-
-  it('setup fails clearly when the bucket does not exist, and refuses a lifecycle shorter than the retention', async () => {
-    const missing = await run(['setup'], envFor('no-such-bucket-here'));
-    expect(missing.code).toBe(1);
-    expect(missing.out).toContain(
-      'bucket: failed: bucket "no-such-bucket-here" does not exist; create it (private) first',
-    );
-    const short = await run(['setup', '--days', '1'], { ...envFor('x-bucket'), TAKEOUT_FILE_TTL: '36h' });
-    expect(short.code).toBe(2);
-    expect(short.err).toContain(
-      '--days 1 would delete files before TAKEOUT_FILE_TTL ends; use --days 2 or more',
-    );
-    const bad = await run(['setup', '--nope'], envFor('x-bucket'));
-    expect(bad.code).toBe(2);
-  });
-
-  it('sweep deletes expired files', async () => {
-    const storage = await newStorage({ prefix: 'exports/' });
-    const expiresAt = new Date(Date.now() - 1000);
-    await storage.put('exports/2020/01/01/s1/a.csv', generatedBytes(10), {
-      contentType: 'text/csv',
-      filename: 'a',
-      expiresAt,
-    });
-    const result = await run(['sweep'], envFor(storage.bucket));
-    expect(result).toMatchObject({ code: 0, err: '' });
-    expect(result.out).toBe('sweep: 1 deleted, 0 kept, 0 without expiry, 0 incomplete removed, 0 failed\n');
-    expect(await storage.stat('exports/2020/01/01/s1/a.csv')).toBeUndefined();
     await storage.close();
   });
 });
