@@ -13,6 +13,13 @@ export { DatasetRegistry, describeDataset, openDatasetSource } from './datasets/
 export { coerceError, ERROR_CATALOG, type ErrorCode, isTakeoutError, TakeoutError } from './errors.js';
 export type { CsvOptions } from './formats/csv.js';
 export { formatNames, getFormat, registerFormat } from './formats/index.js';
+export {
+  exportWorkbook,
+  prepareWorkbook,
+  type WorkbookOptions,
+  type WorkbookSheet,
+} from './formats/xlsx/export.js';
+export type { XlsxOptions } from './formats/xlsx/index.js';
 export { type Authenticate, anonymous, bearerTokens } from './http/auth.js';
 export { buildServer, type TakeoutServerOptions, takeoutRoutes } from './http/server.js';
 export {

@@ -20,8 +20,10 @@ export interface WorkbookSheet {
   batched?: boolean;
 }
 
-/** Options of a workbook export: the pipeline's (timezone, signal, onProgress, maxRows...) and XLSX's. */
-export type WorkbookOptions = Omit<ExportOptions, 'format' | 'columns'> & XlsxOptions;
+/** Options of a workbook export: the pipeline's (signal, onProgress, maxRows...) and XLSX's. */
+export interface WorkbookOptions
+  extends XlsxOptions,
+    Pick<ExportOptions, 'filename' | 'signal' | 'onProgress' | 'progressIntervalMs' | 'maxRows'> {}
 
 interface ResolvedSheet extends PlannedSheet {
   source: Source;
