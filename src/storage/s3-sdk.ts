@@ -41,11 +41,13 @@ export async function createS3Client(options: S3ClientOptions): Promise<S3Client
   });
 }
 
-/** The S3 error code of an SDK error (`NoSuchKey`, `NotImplemented` ...), if any. */
+/** The S3 error code of an SDK error (`NoSuchKey`, `NotImplemented` ...) or a network one (`ECONNREFUSED`). */
 export function s3ErrorCode(error: unknown): string | undefined {
   if (!error || typeof error !== 'object') return undefined;
-  const e = error as { name?: string; Code?: string };
-  return e.Code ?? e.name;
+  const e = error as { name?: string; Code?: string; code?: unknown };
+  if (e.Code) return e.Code;
+  if (typeof e.code === 'string') return e.code;
+  return e.name && e.name !== 'Error' ? e.name : undefined;
 }
 
 export function httpStatusOf(error: unknown): number | undefined {
@@ -60,7 +62,7 @@ export function isAbortError(error: unknown): boolean {
 export function s3Failure(operation: string, error: unknown): TakeoutError {
   if (error instanceof TakeoutError) return error;
   const code = s3ErrorCode(error);
-  const suffix = code && code !== 'Error' ? `: ${code}` : '';
+  const suffix = code ? `: ${code}` : '';
   return new TakeoutError('storage_error', `S3 ${operation} failed${suffix}`, {
     cause: error,
     ...(code ? { details: { s3Code: code } } : {}),
