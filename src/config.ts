@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { TakeoutError } from './errors.js';
+import { parseDuration, type StorageSettings, storageSettingsFromEnv } from './storage/config.js';
 
 /** Settings of the standalone service, from the environment (docs/configuration.md). */
 export interface ServiceConfig {
@@ -18,6 +19,12 @@ export interface ServiceConfig {
   /** `token=user[:tenant]` pairs; empty means no authentication (every caller is `anonymous`). */
   apiTokens: Map<string, { id: string; tenant?: string }>;
   logLevel: string;
+  /** Where files go and how long links and files live (STORAGE_URL, TAKEOUT_LINK_TTL, TAKEOUT_FILE_TTL). */
+  storage: StorageSettings;
+  /** Public origin put in front of disk download links; default: links relative to the server. */
+  publicUrl: string | undefined;
+  /** How often the sweeper deletes files whose retention ended, seconds; 0 turns it off. */
+  sweepIntervalSeconds: number;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -52,15 +59,21 @@ function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const configFile = env.TAKEOUT_CONFIG || undefined;
+  const dataDir = resolve(env.TAKEOUT_DATA_DIR || 'data');
   return {
     host: env.HOST || '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
-    dataDir: resolve(env.TAKEOUT_DATA_DIR || 'data'),
+    dataDir,
     bodyLimit: integer(env, 'TAKEOUT_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     syncMaxRows: integer(env, 'TAKEOUT_SYNC_MAX_ROWS', 250_000, 1, Number.MAX_SAFE_INTEGER),
     configFile,
     demo: env.TAKEOUT_DEMO ? env.TAKEOUT_DEMO !== 'false' && env.TAKEOUT_DEMO !== '0' : !configFile,
     apiTokens: parseTokens(env.TAKEOUT_API_TOKENS),
     logLevel: env.LOG_LEVEL || 'info',
+    storage: storageSettingsFromEnv(env, { dataDir }),
+    publicUrl: env.TAKEOUT_PUBLIC_URL || undefined,
+    sweepIntervalSeconds: env.TAKEOUT_SWEEP_INTERVAL
+      ? parseDuration(env.TAKEOUT_SWEEP_INTERVAL, 'TAKEOUT_SWEEP_INTERVAL')
+      : 600,
   };
 }

@@ -3,7 +3,10 @@ import { loadDatasetsFile } from '../datasets/config-file.js';
 import { DatasetRegistry } from '../datasets/registry.js';
 import { demoOrdersDataset, ensureDemoDatabase } from '../demo/orders.js';
 import { anonymous, bearerTokens } from '../http/auth.js';
+import { filesRoutes } from '../http/routes/files.js';
 import { buildServer } from '../http/server.js';
+import { credentialsFromEnv, storageFromUrl } from '../storage/config.js';
+import { type DiskStorage, loadOrCreateSecret, type Storage, sweepExpired } from '../storage/index.js';
 import type { CliIo } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve
@@ -16,9 +19,39 @@ Serves the HTTP API. Settings come from the environment (docs/configuration.md):
   TAKEOUT_API_TOKENS         token=user[:tenant],... (default: no authentication)
   TAKEOUT_SYNC_MAX_ROWS      largest export streamed in a response (default 250000)
   TAKEOUT_BODY_LIMIT         largest request body in bytes (default 10 MiB)
+  STORAGE_URL                file:data/files (default) or s3://bucket/prefix?region=... (docs/storage.md)
+  TAKEOUT_LINK_TTL, TAKEOUT_FILE_TTL   download link and file lifetimes (default 300 s, 24h)
+  TAKEOUT_SWEEP_INTERVAL     how often expired files are deleted (default 10m; 0 = never)
+  TAKEOUT_PUBLIC_URL         origin put in front of disk download links (default: relative links)
   LOG_LEVEL                  fatal|error|warn|info|debug (default info)`;
 
-export async function startService(config: ServiceConfig) {
+/** Deletes files whose retention ended, now and then; errors are logged, never fatal. */
+function scheduleSweeper(
+  storage: Storage,
+  seconds: number,
+  log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
+) {
+  if (seconds <= 0) return () => {};
+  const timer = setInterval(() => {
+    sweepExpired(storage, {
+      onError: (key, error) => log.warn({ key, code: error.code }, 'sweeper could not delete a file'),
+    })
+      .then((result) => {
+        if (result.deleted > 0) log.info({ ...result }, 'sweeper deleted expired files');
+      })
+      .catch((error) => log.warn({ code: (error as { code?: string }).code }, 'sweeper failed'));
+  }, seconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env) {
+  const storage = await storageFromUrl(env.STORAGE_URL, {
+    dataDir: config.dataDir,
+    secret: await loadOrCreateSecret(config.dataDir, env),
+    ...(config.publicUrl ? { baseUrl: config.publicUrl } : {}),
+    ...(credentialsFromEnv(env) ? { credentials: credentialsFromEnv(env) } : {}),
+  });
   const registry = new DatasetRegistry();
   if (config.demo) registry.add(demoOrdersDataset(ensureDemoDatabase(config.dataDir)));
   if (config.configFile)
@@ -29,6 +62,19 @@ export async function startService(config: ServiceConfig) {
     syncMaxRows: config.syncMaxRows,
     bodyLimit: config.bodyLimit,
     logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
+    plugins:
+      storage.kind === 'file'
+        ? [
+            async (app) => {
+              await app.register(filesRoutes, { storage: storage as DiskStorage });
+            },
+          ]
+        : [],
+  });
+  const stopSweeper = scheduleSweeper(storage, config.sweepIntervalSeconds, app.log);
+  app.addHook('onClose', async () => {
+    stopSweeper();
+    await storage.close?.();
   });
   if (config.apiTokens.size === 0) {
     app.log.warn(
@@ -45,7 +91,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const config = loadConfig(io.env);
-  const app = await startService(config);
+  const app = await startService(config, io.env);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
