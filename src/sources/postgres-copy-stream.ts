@@ -1,13 +1,8 @@
-import { to as copyTo } from 'pg-copy-streams';
+import type pg from 'pg';
 import { TakeoutError } from '../errors.js';
 import type { RawCsvRequest } from '../types.js';
-import {
-  type CopyDialect,
-  copyPrefix,
-  copySelect,
-  copyStatement,
-  createRecordScanner,
-} from './postgres-copy.js';
+import { type CopyDialect, copyPrefix, copySelect, copyStatement } from './postgres-copy.js';
+import { CopyOut } from './postgres-copy-out.js';
 import { mapPostgresError, sqlstateOf } from './postgres-errors.js';
 import { type Session, trimQuery } from './postgres-session.js';
 
@@ -50,23 +45,22 @@ export async function* streamCopy(
     throw mapPostgresError(error);
   }
   const select = copySelect(trimQuery(query), s.copyInfos, request.columns, dialect.escapeFormulas);
-  const stream = client.query(copyTo(copyStatement(select, dialect)));
-  const scan = createRecordScanner(dialect.lineEnding === '\r\n');
+  const copy = new CopyOut(copyStatement(select, dialect), { crlf: dialect.lineEnding === '\r\n' });
+  client.query(copy as unknown as pg.Submittable);
   let prefix: Buffer | undefined = Buffer.from(copyPrefix(request.columns, dialect), 'utf8');
   let done = false;
   let failedOnServer = false; // the server ended the COPY with an error: the connection is fine
   const onAbort = () => {
     s.broken = true;
     void s.conn.cancel();
-    stream.destroy(abortedError(signal));
+    copy.fail(abortedError(signal));
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const chunk of stream) {
-      const { out, rows } = scan(chunk as Buffer);
-      const bytes: Buffer = prefix ? Buffer.concat([prefix, out]) : out;
+    for (let chunk = await copy.read(); chunk; chunk = await copy.read()) {
+      const bytes: Buffer = prefix ? Buffer.concat([prefix, chunk.bytes]) : chunk.bytes;
       prefix = undefined;
-      if (rows > 0) request.onRows(rows);
+      request.onRows(chunk.rows);
       yield bytes;
     }
     done = true;
