@@ -61,24 +61,12 @@ function dollarTag(sql: string, start: number): string | undefined {
 }
 
 /**
- * Turns `:name` references into bind placeholders. String literals ('...', E'...'), quoted
- * identifiers, comments, dollar-quoted strings and `::type` casts are left alone. Values are
- * only ever bound (or, with a custom placeholder, quoted by the caller), never pasted in here.
- * Throws `invalid_params` (details `{ param }`) for a referenced name without a value and for
- * a given value that the SQL does not use. Assumes `standard_conforming_strings = on`
- * (PostgreSQL's default since 9.1).
+ * Calls `visit` for each `:name` reference in `sql`, skipping string literals ('...',
+ * E'...'), quoted identifiers, comments, dollar-quoted strings and `::type` casts. Refuses
+ * positional `$1` (invalid_params): it would collide with the numbering of placeholders.
+ * Assumes `standard_conforming_strings = on` (PostgreSQL's default since 9.1).
  */
-export function compileNamedParams(
-  sql: string,
-  params: Readonly<Record<string, unknown>> = {},
-  options: CompileOptions = {},
-): CompiledQuery {
-  const placeholder = options.placeholder ?? ((index: number) => `$${index + 1}`);
-  const indexes = new Map<string, number>();
-  const names: string[] = [];
-  const values: unknown[] = [];
-  let out = '';
-  let copied = 0; // sql[copied..i) is yet to be appended to `out`
+function scanParams(sql: string, visit: (name: string, start: number, end: number) => void): void {
   let i = 0;
   while (i < sql.length) {
     const c = sql[i] as string;
@@ -95,7 +83,6 @@ export function compileNamedParams(
       i = skipBlockComment(sql, i);
     } else if (c === '$' && !IDENT_CHAR.test(prev)) {
       if (/[0-9]/.test(sql[i + 1] ?? '')) {
-        // A positional `$1` would collide with the placeholders made here.
         const param = /^\$[0-9]+/.exec(sql.slice(i))?.[0] ?? '$';
         throw new TakeoutError('invalid_params', `Use :name parameters, not positional ${param}`, {
           details: { param },
@@ -112,24 +99,52 @@ export function compileNamedParams(
     } else if (c === ':' && prev !== ':' && NAME_START.test(sql[i + 1] ?? '')) {
       let end = i + 2;
       while (end < sql.length && NAME_CHAR.test(sql[end] as string)) end++;
-      const name = sql.slice(i + 1, end);
-      let index = indexes.get(name);
-      if (index === undefined) {
-        if (!Object.hasOwn(params, name) || params[name] === undefined) {
-          throw new TakeoutError('invalid_params', `Missing parameter ${JSON.stringify(name)}`, {
-            details: { param: name },
-          });
-        }
-        index = names.length;
-        indexes.set(name, index);
-        names.push(name);
-        values.push(params[name]);
-      }
-      out += sql.slice(copied, i) + placeholder(index, name);
-      copied = end;
+      visit(sql.slice(i + 1, end), i, end);
       i = end;
     } else i++;
   }
+}
+
+/** The distinct `:name` parameters `sql` references, in order of first use. */
+export function namedParams(sql: string): string[] {
+  const names = new Set<string>();
+  scanParams(sql, (name) => names.add(name));
+  return [...names];
+}
+
+/**
+ * Turns `:name` references into bind placeholders (see scanParams for what is skipped).
+ * Values are only ever bound (or, with a custom placeholder, quoted by the caller), never
+ * pasted in here. Throws `invalid_params` (details `{ param }`) for a referenced name
+ * without a value and for a given value that the SQL does not use.
+ */
+export function compileNamedParams(
+  sql: string,
+  params: Readonly<Record<string, unknown>> = {},
+  options: CompileOptions = {},
+): CompiledQuery {
+  const placeholder = options.placeholder ?? ((index: number) => `$${index + 1}`);
+  const indexes = new Map<string, number>();
+  const names: string[] = [];
+  const values: unknown[] = [];
+  let out = '';
+  let copied = 0; // sql[copied..start) is yet to be appended to `out`
+  scanParams(sql, (name, start, end) => {
+    let index = indexes.get(name);
+    if (index === undefined) {
+      if (!Object.hasOwn(params, name) || params[name] === undefined) {
+        throw new TakeoutError('invalid_params', `Missing parameter ${JSON.stringify(name)}`, {
+          details: { param: name },
+        });
+      }
+      index = names.length;
+      indexes.set(name, index);
+      names.push(name);
+      values.push(params[name]);
+    }
+    out += sql.slice(copied, start) + placeholder(index, name);
+    copied = end;
+  });
   for (const name of Object.keys(params)) {
     if (!indexes.has(name) && params[name] !== undefined) {
       throw new TakeoutError('invalid_params', `Unknown parameter ${JSON.stringify(name)}`, {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TakeoutError } from '../../src/errors.js';
-import { compileNamedParams } from '../../src/sources/named-params.js';
+import { compileNamedParams, namedParams } from '../../src/sources/named-params.js';
 
 function invalidParam(fn: () => unknown): string | undefined {
   try {
@@ -83,5 +83,9 @@ describe('compileNamedParams', () => {
   it('stops at an unterminated literal instead of finding parameters in it', () => {
     expect(compileNamedParams("SELECT 'abc :x", {}).text).toBe("SELECT 'abc :x");
     expect(compileNamedParams('SELECT $q$ :x', {}).text).toBe('SELECT $q$ :x');
+  });
+
+  it('lists the parameters a query uses (for checking definitions)', () => {
+    expect(namedParams("SELECT :b, ':x', :a::int, :b -- :c\n")).toEqual(['b', 'a']);
   });
 });
