@@ -90,6 +90,9 @@ export async function openSession(
       values: query.values,
       rowMode: 'array',
     });
+    // From here on fetches are timed by the source: a suspended cursor's statement timer
+    // would keep running while the reader works (postgres.ts).
+    await client.query('SET LOCAL statement_timeout = 0');
     const fields = described.fields;
     const catalog = await lookupTypes(
       client,

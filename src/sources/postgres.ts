@@ -21,7 +21,10 @@ export interface PostgresSourceOptions {
   params?: Record<string, unknown>;
   /** Rows fetched from the server-side cursor at a time. Default 5000. */
   batchSize?: number;
-  /** `statement_timeout` for the describe step and each cursor fetch. Default 60 000 ms. */
+  /**
+   * Time limit of the describe step (`statement_timeout`) and of each cursor fetch (timed by
+   * Takeout, cancelled with a CancelRequest); the reader's own time never counts. Default 60 000 ms.
+   */
   statementTimeoutMs?: number;
   /** `statement_timeout` for the whole COPY (fast path), including time the reader takes. Default 600 000 ms. */
   copyTimeoutMs?: number;
@@ -107,18 +110,30 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     let pending: Promise<unknown[][]> | undefined;
     let failed = false;
     let complete = false;
+    let timedOut = false;
+    // statement_timeout cannot bound a fetch: PostgreSQL keeps a suspended portal's timer
+    // running until the portal completes, so it would count the reader's time. Each fetch
+    // is timed here instead and cancelled (CancelRequest) when it takes too long.
     const read = (): Promise<unknown[][]> => {
       const p = cursor.read(batchSize);
       pending = p;
-      p.then(
-        () => {
-          if (pending === p) pending = undefined;
-        },
-        () => {
-          failed = true;
-          if (pending === p) pending = undefined;
-        },
-      );
+      const timer =
+        statementTimeoutMs > 0
+          ? setTimeout(() => {
+              if (pending !== p) return;
+              timedOut = true;
+              s.broken = true;
+              void s.conn.cancel();
+            }, statementTimeoutMs)
+          : undefined;
+      const settle = () => {
+        clearTimeout(timer);
+        if (pending === p) pending = undefined;
+      };
+      p.then(settle, () => {
+        failed = true;
+        settle();
+      });
       return p;
     };
     // An abort cancels a fetch that does not finish soon (a slow query); the connection is
@@ -147,7 +162,14 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
         try {
           rows = await next;
         } catch (error) {
-          throw signal?.aborted ? abortedError(signal) : mapPostgresError(error);
+          if (signal?.aborted) throw abortedError(signal);
+          if (timedOut) {
+            throw new TakeoutError('source_timeout', 'A fetch took longer than the statement timeout', {
+              cause: error,
+              details: { sqlstate: '57014' },
+            });
+          }
+          throw mapPostgresError(error);
         }
         next = rows.length === batchSize ? read() : undefined; // prefetch the next batch
         if (rows.length > 0) yield rows;

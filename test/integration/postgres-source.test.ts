@@ -59,6 +59,24 @@ describe('PostgreSQL source: snapshot and batches', () => {
     expect(first).toEqual([1, 'item 1']);
   });
 
+  it('times each fetch, not the whole export: a slow reader does not hit statement_timeout', async () => {
+    const s = postgresSource({
+      connectionString: db.url,
+      sql: 'SELECT id FROM items ORDER BY id',
+      batchSize: 100,
+      statementTimeoutMs: 200,
+    });
+    let rows = 0;
+    const started = Date.now();
+    for await (const batch of s.batches()) {
+      rows += batch.length;
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    await s.close();
+    expect(rows).toBe(1000);
+    expect(Date.now() - started).toBeGreaterThan(500);
+  });
+
   it('exports the state at its start while rows change during the export', async () => {
     const inner = postgresSource({
       connectionString: db.url,
