@@ -179,7 +179,8 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (!complete) await stopPending();
-      if (pending) await pending.catch(() => {});
+      // Unless the fetch was cancelled (the connection is then discarded, not waited on).
+      if (pending && !s.broken) await pending.catch(() => {});
       if (!complete && !failed && !s.broken) {
         try {
           await cursor.close();
