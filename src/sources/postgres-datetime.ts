@@ -14,15 +14,23 @@ const DATE = /^(\d{4,})-(\d\d)-(\d\d)( BC)?$/;
 const TIMESTAMP =
   /^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?)?( BC)?$/;
 
-/** Value of the decimal digits s[start..end), or -1 when one is not a digit. */
-function digits(s: string, start: number, end: number): number {
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
+/** Value of the two digits at s[i], s[i + 1] (the shape was checked by the caller). */
+function d2(s: string, i: number): number {
+  return (s.charCodeAt(i) - 48) * 10 + (s.charCodeAt(i + 1) - 48);
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+
+/** `YYYY-MM-DD` with a 4-digit year from 1000: PostgreSQL's usual date text. */
+function isPlainDate(s: string): boolean {
+  return s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45 && s.charCodeAt(0) !== 48;
 }
 
 /** Milliseconds of a fraction's digits, truncated: "123456" -> 123, "5" -> 500. */
@@ -40,11 +48,8 @@ function utcMs(year: number, month: number, day: number, h = 0, mi = 0, sec = 0,
 }
 
 export function parseDate(s: string): Date | string {
-  if (s.length === 10 && s.charCodeAt(0) !== 48) {
-    const y = digits(s, 0, 4);
-    const m = digits(s, 5, 7);
-    const d = digits(s, 8, 10);
-    if (y > 0 && m > 0 && d > 0) return new Date(Date.UTC(y, m - 1, d));
+  if (s.length === 10 && isPlainDate(s)) {
+    return new Date(daysFromCivil(d2(s, 0) * 100 + d2(s, 2), d2(s, 5), d2(s, 8)) * 86_400_000);
   }
   const match = DATE.exec(s);
   if (!match) return s;
@@ -53,52 +58,55 @@ export function parseDate(s: string): Date | string {
   return Number.isNaN(ms) ? s : new Date(ms);
 }
 
-/** Fast path for `YYYY-MM-DD HH:MM:SS[.f...][+HH[:MM[:SS]]]` with a 4-digit AD year. */
+/**
+ * Fast path for `YYYY-MM-DD HH:MM:SS[.f...][+HH[:MM[:SS]]]` with a 4-digit year from 1000
+ * (PostgreSQL's ISO output; other shapes, BC included, take the regular expression).
+ */
 function fastTimestamp(s: string): number | undefined {
+  const n = s.length;
   if (
-    s.length < 19 ||
-    s.charCodeAt(0) === 48 ||
-    s.charCodeAt(4) !== 45 ||
+    n < 19 ||
+    !isPlainDate(s) ||
     s.charCodeAt(10) !== 32 ||
-    s.charCodeAt(19) === 32
+    s.charCodeAt(13) !== 58 ||
+    s.charCodeAt(16) !== 58
   ) {
     return undefined;
   }
-  const y = digits(s, 0, 4);
-  const mo = digits(s, 5, 7);
-  const d = digits(s, 8, 10);
-  const h = digits(s, 11, 13);
-  const mi = digits(s, 14, 16);
-  const sec = digits(s, 17, 19);
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return undefined;
   let i = 19;
   let ms = 0;
-  if (s.charCodeAt(i) === 46) {
-    let end = i + 1;
-    while (end < s.length && s.charCodeAt(end) >= 48 && s.charCodeAt(end) <= 57) end++;
-    ms = fractionMs(s.slice(i + 1, end));
-    i = end;
+  if (i < n && s.charCodeAt(i) === 46) {
+    // Fraction: milliseconds from the first three digits; later digits are truncated.
+    let scale = 100;
+    for (i++; i < n; i++) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      ms += c * scale;
+      scale = (scale / 10) | 0;
+    }
   }
   let offsetSec = 0;
-  if (i < s.length) {
-    const sign = s[i] === '+' ? 1 : s[i] === '-' ? -1 : 0;
-    if (sign === 0) return undefined;
-    const oh = digits(s, i + 1, i + 3);
+  if (i < n) {
+    const c = s.charCodeAt(i);
+    const sign = c === 43 ? 1 : c === 45 ? -1 : 0;
+    if (sign === 0 || n < i + 3) return undefined; // e.g. ` BC`
+    offsetSec = d2(s, i + 1) * 3600;
     i += 3;
-    let om = 0;
-    let os = 0;
-    if (s[i] === ':') {
-      om = digits(s, i + 1, i + 3);
+    if (i < n && s.charCodeAt(i) === 58) {
+      offsetSec += d2(s, i + 1) * 60;
       i += 3;
     }
-    if (s[i] === ':') {
-      os = digits(s, i + 1, i + 3);
+    if (i < n && s.charCodeAt(i) === 58) {
+      offsetSec += d2(s, i + 1);
       i += 3;
     }
-    if (oh < 0 || om < 0 || os < 0 || i !== s.length) return undefined;
-    offsetSec = sign * (oh * 3600 + om * 60 + os);
+    if (i !== n) return undefined;
+    offsetSec *= sign;
   }
-  return Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offsetSec * 1000;
+  const days = daysFromCivil(d2(s, 0) * 100 + d2(s, 2), d2(s, 5), d2(s, 8));
+  return (
+    days * 86_400_000 + d2(s, 11) * 3_600_000 + d2(s, 14) * 60_000 + d2(s, 17) * 1000 + ms - offsetSec * 1000
+  );
 }
 
 export function parseTimestamp(s: string): Date | string {
