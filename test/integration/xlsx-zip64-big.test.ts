@@ -23,7 +23,7 @@ function entryEnds(path: string, name: string): { head: string; tail: string } {
     'while True:\n' +
     '    b = f.read(1 << 24)\n' +
     '    if not b: break\n' +
-    '    tail = (tail + b)[-4000:]\n' +
+    '    tail = (tail + b)[-20000:]\n' +
     'print(json.dumps({"head": head.decode(), "tail": tail.decode()}))';
   return JSON.parse(
     execFileSync('python3', ['-c', script, path, name], { encoding: 'utf8', maxBuffer: 1 << 20 }),

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { ZipWriter } from '../../src/formats/xlsx/zip.js';
 import {
   centralHeader,
   dataDescriptor,
   endOfCentralDirectory,
   localHeader,
-  ZipWriter,
-} from '../../src/formats/xlsx/zip.js';
+} from '../../src/formats/xlsx/zip-records.js';
 import { assertZipValid, saved, zipEntries } from '../integration/xlsx-read.js';
 
 const GiB = 2 ** 30;
@@ -132,7 +132,7 @@ async function buildArchive(
     }
     const entry = zip.startEntry(e.name, e.stream === 'zip64');
     out.push(entry.header);
-    // Uneven chunks, several in flight, each primed with the previous one's tail.
+    // Uneven chunks, several queued for deflate at once.
     for (let at = 0, step = 100_000; at < e.data.length; at += step, step += 77_777) {
       out.push(...(await entry.write(e.data.subarray(at, at + step))));
     }

@@ -1,5 +1,6 @@
 import type { ResolvedColumn, Row } from '../../types.js';
 import { cellWriter, headerCell } from './cell.js';
+import { BufferPool, XmlChunks } from './chunks.js';
 import { SheetNames, sanitizeSheetName } from './names.js';
 import { EXCEL_MAX_ROWS, type XlsxSettings } from './options.js';
 import { columnWidths, compileRowWriter, SAMPLE_ROWS, sheetHead, sheetTail } from './sheet.js';
@@ -23,8 +24,6 @@ export interface SheetInput {
   batches: AsyncIterable<readonly Row[]>;
 }
 
-/** XML characters gathered before they are encoded and handed to deflate as one chunk. */
-const CHUNK_CHARS = 1 << 20;
 /** A sheet whose rows, at the sampled size, could fill this much is written as ZIP64 from the start. */
 const ZIP64_ESTIMATE = 2 ** 31;
 /** A sheet written without ZIP64 rolls over before its XML could reach 4 GiB (with room to spare). */
@@ -37,6 +36,7 @@ interface Book {
   entries: SheetEntry[];
   settings: XlsxSettings;
   signal: AbortSignal | undefined;
+  pool: BufferPool;
 }
 
 /**
@@ -57,6 +57,7 @@ export async function* writeWorkbook(
     entries: [],
     settings,
     signal,
+    pool: new BufferPool(),
   };
   yield* await book.zip.wholeEntry('_rels/.rels', packageRels());
   let ordinal = 0;
@@ -119,38 +120,43 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
   const baseName = sanitizeSheetName(input.name, `Sheet${ordinal}`);
   const limit = settings.maxRowsPerSheet;
 
+  const release = (chunk: Buffer) => book.pool.give(chunk);
   const iterator = input.batches[Symbol.asyncIterator]();
-  let finished = false;
+  let exhausted = false;
+  let entry: EntryStream | undefined;
   try {
     const { pending, sample, done } = await sampleBatches(iterator);
-    finished = done;
+    exhausted = done;
     const widths = columnWidths(columns, input.rowShape, sample, settings);
     let sampleBytes = 0;
     for (const r of sample) sampleBytes += Buffer.byteLength(row(r, String(EXCEL_MAX_ROWS)));
     const zip64 = sample.length > 0 && (sampleBytes / sample.length) * limit > ZIP64_ESTIMATE;
 
-    let entry: EntryStream = undefined as unknown as EntryStream;
     let sheet: SheetEntry = undefined as unknown as SheetEntry;
     let rowNumber = 0;
-    let out = '';
+    let out: XmlChunks = undefined as unknown as XmlChunks;
     const start = (): Buffer => {
       sheet = { name: book.names.unique(baseName), index: book.entries.length + 1, filterRef: undefined };
       book.entries.push(sheet);
-      entry = zip.startEntry(sheetPartName(sheet.index), zip64);
-      out = sheetHead(widths, { frozen: settings.freezeHeader, selected: sheet.index === 1 }) + headerRow;
+      const started = zip.startEntry(sheetPartName(sheet.index), zip64);
+      entry = started;
+      out = new XmlChunks(book.pool);
+      out.add(sheetHead(widths, { frozen: settings.freezeHeader, selected: sheet.index === 1 }) + headerRow);
       rowNumber = settings.header ? 1 : 0;
-      return entry.header;
+      return started.header;
     };
-    const flush = (): Promise<Buffer[]> => {
-      const chunk = Buffer.from(out, 'utf8');
-      out = '';
-      return entry.write(chunk);
+    const write = async (chunks: Buffer[]): Promise<Buffer[]> => {
+      const compressed: Buffer[] = [];
+      for (const chunk of chunks) compressed.push(...(await entry!.write(chunk, release)));
+      return compressed;
     };
     const finish = async (): Promise<Buffer[]> => {
       if (settings.autoFilter && lastLetter) sheet.filterRef = `A1:${lastLetter}${Math.max(rowNumber, 1)}`;
-      out += sheetTail(sheet.filterRef);
-      const flushed = await flush();
-      return flushed.concat(await entry.end());
+      out.add(sheetTail(sheet.filterRef));
+      const written = await write(out.drain());
+      const ended = await entry!.end();
+      entry = undefined;
+      return written.concat(ended);
     };
 
     yield start();
@@ -163,7 +169,7 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
         }
         let n = String(rowNumber + 1);
         let line = row(batch[i], n);
-        if (!zip64 && entry.size + (out.length + line.length) * 3 > PLAIN_ENTRY_LIMIT) {
+        if (!zip64 && entry!.size + out.heldBytes + line.length * 3 > PLAIN_ENTRY_LIMIT) {
           // Worst case 3 bytes per UTF-16 unit: roll over before the entry could need ZIP64.
           yield* await finish();
           yield start();
@@ -171,13 +177,14 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
           line = row(batch[i], n);
         }
         rowNumber++;
-        out += line;
-        if (out.length >= CHUNK_CHARS) yield* await flush();
+        out.add(line);
+        if (out.ready) yield* await write(out.take());
       }
     }
-    finished = true;
+    exhausted = true;
     yield* await finish();
   } finally {
-    if (!finished) await iterator.return?.();
+    entry?.abandon(); // still open: the sheet failed
+    if (!exhausted) await iterator.return?.();
   }
 }
