@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  dayFractionText,
   decimalText,
   exactNumberText,
   significantDigits,
@@ -72,6 +73,21 @@ describe('numbers', () => {
     }
     expect(decimalText(38962.49)).toBe('38962.49');
     expect(decimalText(-0.05)).toBe('-0.05');
+  });
+});
+
+describe('date fractions', () => {
+  it('writes the time of day to 10 places, exact to the millisecond', () => {
+    expect(dayFractionText(0)).toBe('');
+    expect(dayFractionText(43_200_000)).toBe('.5');
+    expect(dayFractionText(1000)).toBe('.0000115741');
+    expect(dayFractionText(86_399_999)).toBe('.9999999884');
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Math.floor(Math.random() * 86_400_000);
+      const text = dayFractionText(ms);
+      expect(text.length).toBeLessThanOrEqual(11);
+      expect(Math.round(Number(`0${text}`) * 86_400_000)).toBe(ms);
+    }
   });
 });
 
