@@ -1,5 +1,6 @@
 import { normalizeColumns } from '../columns.js';
 import { TakeoutError } from '../errors.js';
+import { namedParams } from '../sources/named-params.js';
 import type { Column, ColumnSpec, Source } from '../types.js';
 import type { ParamSpec, ParamValue } from './params.js';
 
@@ -36,6 +37,8 @@ export interface DatasetDefinition {
    * `:owner` to principal.id. A request can never set or override them.
    */
   scope?: Record<string, string>;
+  /** PostgreSQL only: stream CSV/TSV through `COPY` when it applies (docs/postgres.md). Default false. */
+  copy?: boolean;
   /** Who may see and export the dataset; default everyone authenticated. */
   visibleTo?: (principal: Principal) => boolean;
 }
@@ -67,6 +70,15 @@ export function defineDataset(definition: DatasetDefinition): Dataset {
   for (const name of Object.keys(scope)) {
     if (Object.hasOwn(params, name))
       throw fail(`parameter ${name} cannot be both a request parameter and scoped`);
+  }
+  if (definition.sql) {
+    // Every declared and scoped parameter must appear in the SQL and vice versa: a typo in
+    // either would otherwise surface only when the first user exports.
+    const used = new Set(namedParams(definition.sql));
+    const declared = new Set([...Object.keys(params), ...Object.keys(scope)]);
+    for (const name of used)
+      if (!declared.has(name)) throw fail(`the SQL uses :${name}, which is neither a param nor scoped`);
+    for (const name of declared) if (!used.has(name)) throw fail(`parameter ${name} is not used by the SQL`);
   }
   const { columns, ...rest } = definition;
   const dataset: Dataset = { ...rest, params, scope };

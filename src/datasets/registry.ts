@@ -79,5 +79,5 @@ export async function openDatasetSource(
     );
   }
   const { postgresSource } = await import('../sources/postgres.js');
-  return postgresSource({ connectionString: url, sql, params });
+  return postgresSource({ connectionString: url, sql, params, ...(dataset.copy ? { copy: true } : {}) });
 }

@@ -71,7 +71,7 @@ describe('a PostgreSQL dataset over HTTP', () => {
 
   it('applies typed params and refuses scope overrides', async () => {
     const since = await exportInvoices({ params: { since: '2024-02-01' } });
-    expect(parse(since.body, { columns: true }).map((r: { id: string }) => r.id)).toEqual(['2']);
+    expect((parse(since.body, { columns: true }) as { id: string }[]).map((r) => r.id)).toEqual(['2']);
     const forged = await exportInvoices({ params: { tenant: 'globex' } });
     expect(forged.statusCode).toBe(400);
     expect(forged.json()).toMatchObject({ code: 'invalid_params', param: 'tenant' });

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService } from '../../src/cli/serve.js';
@@ -39,7 +40,7 @@ describe('takeout serve', () => {
       secret: await loadOrCreateSecret(dataDir, {}),
     });
     const key = exportKey({ exportId: 'exp_1', filename: 'Résumé 2024.csv' });
-    await storage.put(key, [Buffer.from('a,b\r\n1,2\r\n')], {
+    await storage.put(key, Readable.from([Buffer.from('a,b\r\n1,2\r\n')]), {
       contentType: 'text/csv; charset=utf-8',
       filename: 'Résumé 2024.csv',
       expiresAt: new Date(Date.now() + 60_000),

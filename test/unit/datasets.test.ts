@@ -78,6 +78,22 @@ describe('defineDataset and the registry', () => {
   it('checks definitions at start-up', () => {
     expect(failure(() => defineDataset({ name: 'Bad Name', source })).code).toBe('config_error');
     expect(failure(() => defineDataset({ name: 'x', sql: 'SELECT 1' })).code).toBe('config_error');
+    const sqlite = { sqlite: 'db.sqlite' };
+    const unused = failure(() =>
+      defineDataset({ name: 'x', connection: sqlite, sql: 'SELECT 1', params: { p: { type: 'date' } } }),
+    );
+    expect(unused.message).toMatch(/parameter p is not used/);
+    const undeclared = failure(() => defineDataset({ name: 'x', connection: sqlite, sql: 'SELECT :q' }));
+    expect(undeclared.message).toMatch(/uses :q/);
+    expect(
+      defineDataset({
+        name: 'x',
+        connection: sqlite,
+        sql: 'SELECT :q, :t',
+        params: { q: { type: 'date' } },
+        scope: { t: 'tenant' },
+      }).name,
+    ).toBe('x');
     expect(
       failure(() => defineDataset({ name: 'x', source, params: { a: { type: 'date' } }, scope: { a: 'id' } }))
         .code,
@@ -106,7 +122,7 @@ describe('defineDataset and the registry', () => {
           {
             name: 'a',
             connection: { sqlite: 'shop.sqlite' },
-            sql: 'SELECT 1',
+            sql: 'SELECT :p',
             params: { p: { type: 'integer' } },
           },
           { name: 'b', connection: { postgres: { urlEnv: 'DATABASE_URL' } }, sql: 'SELECT 1' },
