@@ -20,6 +20,7 @@ Sources (one):
   --postgres URL --query SQL    a query on PostgreSQL (URL also from DATABASE_URL when given as "env")
   --config FILE --dataset NAME  a dataset from a config file
   --param NAME=VALUE            a query or dataset parameter (repeatable)
+  --copy                        PostgreSQL: stream CSV/TSV through COPY where it applies (docs/postgres.md)
 
 Options:
   --out FILE          output file, "-" for stdout (written to a temp name, renamed when complete)
@@ -57,7 +58,7 @@ async function sourceOf(
     const url = values.postgres === 'env' ? io.env.DATABASE_URL : (values.postgres as string);
     if (!url) throw new UsageError('--postgres env needs DATABASE_URL');
     const { postgresSource } = await import('../sources/postgres.js');
-    return postgresSource({ connectionString: url, sql: query, params });
+    return postgresSource({ connectionString: url, sql: query, params, ...(values.copy ? { copy: true } : {}) });
   }
   if (values.config !== undefined) {
     if (!values.dataset) throw new UsageError('--dataset is required with --config');
@@ -94,6 +95,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
       excel: { type: 'boolean' },
       'no-escape-formulas': { type: 'boolean' },
       'sheet-name': { type: 'string' },
+      copy: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
