@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
+import { createSchema } from './postgres-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'takeout-cli-'));
 
@@ -104,6 +105,38 @@ describe('takeout export', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.out).toBe('id\tname\n2\ttwo\n3\tthree\n');
+  });
+
+  it('exports a PostgreSQL query through the cursor and the COPY path alike', async () => {
+    const schema = await createSchema('takeout_cli');
+    try {
+      await schema.admin.query(
+        "CREATE TABLE t (id int, name text); INSERT INTO t VALUES (1, 'a,b'), (2, '=2+2')",
+      );
+      const args = [
+        'export',
+        '--format',
+        'csv',
+        '--out',
+        '-',
+        '--postgres',
+        schema.url,
+        '--query',
+        'SELECT * FROM t WHERE id <= :max ORDER BY id',
+        '--param',
+        'max=5',
+      ];
+      const cursor = await cli(args);
+      const copy = await cli([...args, '--copy']);
+      expect(cursor.code).toBe(0);
+      expect(parse(cursor.out, { columns: true })).toEqual([
+        { id: '1', name: 'a,b' },
+        { id: '2', name: "'=2+2" },
+      ]);
+      expect(copy.out).toBe(cursor.out);
+    } finally {
+      await schema.drop();
+    }
   });
 
   it('fails with one line and a non-zero exit on bad input, leaving no partial file', async () => {
