@@ -35,12 +35,16 @@ function truncateKeepingExtension(name: string, max: number): string {
   );
 }
 
-/** Printable ASCII only; `%` too is replaced because some clients percent-decode `filename`. */
+/**
+ * Printable ASCII only; `%` too is replaced because some clients percent-decode `filename`.
+ * Quotes, slashes, `;` and `=` are replaced after NFKD because it turns full-width forms
+ * (＂ ＼ ／ ；＝) into their ASCII twins, which would end the quoted string or add parameters.
+ */
 export function asciiFallback(name: string): string {
   return name
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
-    .replace(/[^\x20-\x7e]|%/gu, '_');
+    .replace(/[^\x20-\x7e]|[%"\\/;=]/gu, '_');
 }
 
 /** RFC 5987 `attr-char` encoding: everything but ALPHA DIGIT and !#$&+-.^_`|~ is percent-encoded. */

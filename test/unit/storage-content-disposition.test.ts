@@ -63,6 +63,15 @@ describe('contentDisposition', () => {
     expect(sanitizeFilename(`${'😀'.repeat(300)}`)).toBe('😀'.repeat(180));
   });
 
+  it('keeps full-width quotes, slashes and separators from becoming ASCII ones in the fallback', () => {
+    const header = contentDisposition('report＂; filename＝＂evil.html＂ x＼.csv');
+    expect(header.startsWith('attachment; filename="report__ filename__evil.html_ x_.csv"; filename*=')).toBe(
+      true,
+    );
+    expect(header.match(/filename=/g)).toHaveLength(1);
+    expect(parse(header).parameters.filename).toBe('report＂; filename＝＂evil.html＂ x＼.csv');
+  });
+
   it('supports inline', () => {
     expect(parse(contentDisposition('a.csv', 'inline')).type).toBe('inline');
   });
