@@ -147,3 +147,14 @@ export function resolveColumns(
     return resolved;
   });
 }
+
+/** Result column names made unique (`id`, `id_2`): SQL results may repeat a name. */
+export function uniqueKeys(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return names.map((name) => {
+    let key = name;
+    for (let n = 2; seen.has(key); n++) key = `${name}_${n}`;
+    seen.add(key);
+    return key;
+  });
+}

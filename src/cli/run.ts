@@ -47,7 +47,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return 2;
     }
     if (isTakeoutError(error)) {
-      io.stderr.write(`takeout: ${error.code}: ${error.message}\n`);
+      // On the command line the query is the user's own: the database's words help them fix it.
+      const cause =
+        error.code.startsWith('source_') && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      io.stderr.write(`takeout: ${error.code}: ${error.message}${cause.replace(/\s+/g, ' ')}\n`);
       if (error.code === 'internal' && io.env.DEBUG)
         io.stderr.write(`${String((error.cause as Error)?.stack)}\n`);
       return 1;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { uniqueKeys } from '../columns.js';
 import type { ResolvedColumn } from '../types.js';
 import { type ConnectOptions, openConnection, type PgConnection } from './postgres-connection.js';
 import type { CopyColumnInfo } from './postgres-copy.js';
@@ -60,16 +61,6 @@ async function lookupTypes(client: pg.ClientBase, oids: number[]): Promise<Map<n
 export const PARSERS: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number) => typeInfo(oid).parse) as pg.CustomTypesConfig['getTypeParser'],
 };
-
-function uniqueKeys(names: readonly string[]): string[] {
-  const seen = new Set<string>();
-  return names.map((name) => {
-    let key = name;
-    for (let n = 2; seen.has(key); n++) key = `${name}_${n}`;
-    seen.add(key);
-    return key;
-  });
-}
 
 /**
  * Opens the connection and transaction and describes the query (run with `LIMIT 0` inside

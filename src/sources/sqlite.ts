@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { uniqueKeys } from '../columns.js';
 import { TakeoutError } from '../errors.js';
 import type { ColumnType, ResolvedColumn, Row, Source } from '../types.js';
 
@@ -74,10 +75,22 @@ function bindable(params: Record<string, unknown> = {}): Record<string, unknown>
   return out;
 }
 
+// Failures of the database itself (missing, locked, corrupt) may pass; a bad query will not.
+const UNAVAILABLE = /^SQLITE_(CANTOPEN|BUSY|LOCKED|IOERR|CORRUPT|NOTADB|FULL|NOMEM|PROTOCOL)/;
+
+/**
+ * Maps a SQLite failure to a code. The message names only SQLite's result code; the original
+ * (which may quote the SQL or name tables) stays in `cause` for logs and the CLI.
+ */
 function queryError(error: unknown): TakeoutError {
-  // SQLite's messages name tables and columns but never connection secrets; the SQL is not echoed.
-  const message = error instanceof Error ? error.message : String(error);
-  return new TakeoutError('source_query_error', `The query failed: ${message}`, { cause: error });
+  const code = (error as { code?: unknown })?.code;
+  const sqliteCode = typeof code === 'string' ? code : 'SQLITE_ERROR';
+  if (UNAVAILABLE.test(sqliteCode)) {
+    return new TakeoutError('source_error', `The database could not be read (${sqliteCode})`, {
+      cause: error,
+    });
+  }
+  return new TakeoutError('source_query_error', `The query failed (${sqliteCode})`, { cause: error });
 }
 
 /**
@@ -99,6 +112,8 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
         : (options.database as Database.Database);
       statement = db.prepare(options.sql);
     } catch (error) {
+      if (owned && db?.open) db.close();
+      db = undefined;
       throw queryError(error);
     }
     if (!statement.reader) throw new TakeoutError('source_query_error', 'The query does not return rows');
@@ -113,10 +128,13 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
     async columns() {
       if (columns) return columns;
       const stmt = prepare();
-      columns = stmt.columns().map((c) => {
-        const type = columnTypeOfDeclared(c.type) ?? 'string';
-        return { key: c.name, header: c.name, type };
-      });
+      const described = stmt.columns();
+      const keys = uniqueKeys(described.map((c) => c.name));
+      columns = described.map((c, i) => ({
+        key: keys[i]!,
+        header: c.name,
+        type: columnTypeOfDeclared(c.type) ?? 'string',
+      }));
       return columns;
     },
     async estimate() {

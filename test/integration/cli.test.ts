@@ -170,7 +170,25 @@ describe('takeout export', () => {
       'SELECT 1',
     ]);
     expect(query.code).toBe(1);
-    expect(query.err).toMatch(/^takeout: source_query_error: /);
+    expect(query.err).toMatch(
+      /^takeout: source_error: The database could not be read \(SQLITE_CANTOPEN\) \(unable to open/,
+    );
+    const db = join(dir, 'empty.sqlite');
+    new Database(db).close();
+    const badSql = await cli([
+      'export',
+      '--format',
+      'csv',
+      '--out',
+      '-',
+      '--sqlite',
+      db,
+      '--query',
+      'SELECT nope',
+    ]);
+    expect(badSql.err).toBe(
+      'takeout: source_query_error: The query failed (SQLITE_ERROR) (no such column: nope)\n',
+    );
   });
 
   it('prints help and version', async () => {

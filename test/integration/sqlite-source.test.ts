@@ -101,6 +101,17 @@ describe('sqliteSource', () => {
     expect(records).toEqual([{ id: '2', name: "'; DROP TABLE t; --" }]);
   });
 
+  it('makes repeated result names unique so columns pick the right one', async () => {
+    const source = sqliteSource({
+      database: path,
+      sql: 'SELECT a.id, b.id, a.name FROM t a JOIN t b ON b.id = a.id + 1 WHERE a.id = 1',
+    });
+    const rows = JSON.parse(
+      await text(exportSource(source, { format: 'json', columns: ['id', 'id_2', 'name'] })),
+    );
+    expect(rows).toEqual([{ id: 1, id_2: 2, name: 'Zoë "quoted", 🚀' }]);
+  });
+
   it('reads in batches and estimates with a cap', async () => {
     const source = sqliteSource({
       database: path,
@@ -119,7 +130,11 @@ describe('sqliteSource', () => {
     const write = sqliteSource({ database: path, sql: 'DELETE FROM t' });
     await expect(write.columns()).rejects.toMatchObject({ code: 'source_query_error' });
     const bad = sqliteSource({ database: path, sql: 'SELECT nope FROM t' });
-    await expect(bad.columns()).rejects.toMatchObject({ code: 'source_query_error' });
+    const error = await bad.columns().catch((e) => e);
+    expect(error).toMatchObject({ code: 'source_query_error', message: 'The query failed (SQLITE_ERROR)' });
+    expect(error.cause.message).toContain('no such column');
+    const missing = sqliteSource({ database: `${path}.missing`, sql: 'SELECT 1' });
+    await expect(missing.columns()).rejects.toMatchObject({ code: 'source_error', retryable: true });
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 2500 });
     db.close();
