@@ -2,7 +2,7 @@ import { TakeoutError } from '../errors.js';
 import { sqliteSource } from '../sources/sqlite.js';
 import type { Source } from '../types.js';
 import { type Dataset, type Principal, scopeValues } from './define.js';
-import { validateParams } from './params.js';
+import { type ParamValue, validateParams } from './params.js';
 
 /** The datasets a deployment offers, looked up per principal. */
 export class DatasetRegistry {
@@ -45,6 +45,21 @@ export function describeDataset(dataset: Dataset): Record<string, unknown> {
   };
 }
 
+/**
+ * SQLite keeps datetimes as text in its own form, `YYYY-MM-DD HH:MM:SS` (what `datetime()`
+ * writes), and compares text: an ISO `T` would sort after the space and miss same-day rows.
+ */
+function sqliteDatetimes(dataset: Dataset, params: Record<string, ParamValue>): Record<string, ParamValue> {
+  const out = { ...params };
+  for (const [name, spec] of Object.entries(dataset.params)) {
+    const value = out[name];
+    if (spec.type === 'datetime' && typeof value === 'string') {
+      out[name] = value.replace('T', ' ').replace(/\.000Z$|Z$/, '');
+    }
+  }
+  return out;
+}
+
 export interface OpenOptions {
   estimateCap: number;
   env?: NodeJS.ProcessEnv;
@@ -66,7 +81,12 @@ export async function openDatasetSource(
   const connection = dataset.connection!;
   const sql = dataset.sql!;
   if ('sqlite' in connection) {
-    return sqliteSource({ database: connection.sqlite, sql, params, estimateCap: options.estimateCap });
+    return sqliteSource({
+      database: connection.sqlite,
+      sql,
+      params: sqliteDatetimes(dataset, params),
+      estimateCap: options.estimateCap,
+    });
   }
   const url =
     'url' in connection.postgres

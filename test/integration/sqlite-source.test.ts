@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defineDataset } from '../../src/datasets/define.js';
+import { openDatasetSource } from '../../src/datasets/registry.js';
 import { exportSource } from '../../src/pipeline.js';
 import { sqliteSource } from '../../src/sources/sqlite.js';
 
@@ -110,6 +112,24 @@ describe('sqliteSource', () => {
       await text(exportSource(source, { format: 'json', columns: ['id', 'id_2', 'name'] })),
     );
     expect(rows).toEqual([{ id: 1, id_2: 2, name: 'Zoë "quoted", 🚀' }]);
+  });
+
+  it('compares datetime params with SQLite datetime text on the same day', async () => {
+    const dataset = defineDataset({
+      name: 'since',
+      connection: { sqlite: path },
+      sql: 'SELECT id FROM t WHERE at >= :since AND id = 1',
+      params: { since: { type: 'datetime', required: true } },
+    });
+    const ids = async (since: string) => {
+      const source = await openDatasetSource(dataset, { since }, { id: 'u' }, { estimateCap: 10 });
+      return JSON.parse(await text(exportSource(source, { format: 'json' }))).map(
+        (r: { id: number }) => r.id,
+      );
+    };
+    expect(await ids('2024-03-31T01:00:00Z')).toEqual([1]);
+    expect(await ids('2024-03-31T03:30:00+02:00')).toEqual([1]);
+    expect(await ids('2024-03-31T01:30:00.001Z')).toEqual([]);
   });
 
   it('reads in batches and estimates with a cap', async () => {
