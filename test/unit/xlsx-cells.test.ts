@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { quotedSheetRef, SheetNames, sanitizeSheetName } from '../../src/formats/xlsx/names.js';
+import { xlsxSettings } from '../../src/formats/xlsx/options.js';
 import {
   dayFractionText,
   decimalText,
@@ -6,9 +8,7 @@ import {
   significantDigits,
   TRUNCATION_MARKER,
   truncateText,
-} from '../../src/formats/xlsx/cell.js';
-import { quotedSheetRef, SheetNames, sanitizeSheetName } from '../../src/formats/xlsx/names.js';
-import { xlsxSettings } from '../../src/formats/xlsx/options.js';
+} from '../../src/formats/xlsx/values.js';
 import { attrText, cellText, columnLetters, needsPreserve } from '../../src/formats/xlsx/xml.js';
 
 describe('cell text escaping', () => {

@@ -3,121 +3,50 @@ import type { ResolvedColumn } from '../../types.js';
 import { dateText, jsonText, looksLikeFormula, numberText } from '../cells.js';
 import { EXCEL_MAX_CELL_CHARS, type XlsxSettings } from './options.js';
 import { STYLE_HEADER, STYLE_HEADER_QUOTED, STYLE_QUOTED, type StyleSheet } from './styles.js';
+import {
+  DAY_MS,
+  dayFractionText,
+  decimalText,
+  END_SERIAL,
+  EXCEL_DIGITS,
+  exactNumberText,
+  LEAP_BUG_SERIAL,
+  significantDigits,
+  truncateText,
+  UNIX_EPOCH_SERIAL,
+} from './values.js';
 import { cellText, NEEDS_ESCAPE, needsPreserve } from './xml.js';
 
 /**
- * Writes one value as a `<c>` element without its reference (`<c s="4"><v>45352.5</v></c>`; the
- * row writer adds `r` where needed), or '' for an empty cell. `row` is the row number as text.
+ * Where a sheet's XML is gathered: pieces of text pushed in order and joined per chunk (pushing
+ * is cheaper than concatenating: no intermediate strings for the collector). `longChars` counts
+ * the characters of pieces longer than LONG_PIECE, so every other piece is known to be at most
+ * that long and the pending XML has a cheap upper bound.
  */
-export type CellWriter = (value: unknown, row: string) => string;
+export interface XmlSink {
+  readonly parts: unknown[];
+  longChars: number;
+}
 
-/** Excel keeps 15 significant digits; more would be silently rounded, so such values stay text. */
-const EXCEL_DIGITS = 15;
-const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-const DAY_MS = 86_400_000;
-/** Serial of 1970-01-01 in Excel's 1900 date system. */
-const UNIX_EPOCH_SERIAL = 25_569;
-/** 1900-03-01: before it, Excel's serials are one less (its fictitious 1900-02-29). */
-const LEAP_BUG_SERIAL = 61;
-/** 10000-01-01: Excel's dates end with 9999. */
-const END_SERIAL = 2_958_466;
-export const TRUNCATION_MARKER = '…[truncated]';
+export const LONG_PIECE = 256;
+
+export function xmlSink(): XmlSink {
+  return { parts: [], longChars: 0 };
+}
+
+/**
+ * Writes one value of row `n` (its number as text) into the sink as a `<c>` element, and says
+ * whether it wrote one (empty values write nothing). `gap`: the previous cell of the row was
+ * not written, so this one carries its reference (`r="D7"`); others follow without one.
+ */
+export type CellWriter = (value: unknown, n: string, gap: boolean) => boolean;
 
 /** First characters that need no look: not a formula start (= + - @ TAB CR) nor white space. */
 const EDGE_PLAIN = new Uint8Array(128).fill(1);
 for (const c of [9, 10, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
 const EDGE_SPACE = (c: number): boolean => c === 32 || c === 9 || c === 10;
-
-/** Units of 1e-10 day per millisecond. */
-const TEN_DIGITS_PER_MS = 1e10 / DAY_MS;
-
-/**
- * `.xxxxxxxxxx`: the fraction of a day to 10 places (8.64 µs, so the millisecond reads back
- * exactly), trailing zeros dropped, '' at midnight. Built from small integers: turning a full
- * double such as 45587.166076388894 into text is the slowest step of a date cell in V8.
- */
-export function dayFractionText(msOfDay: number): string {
-  let v = Math.round(msOfDay * TEN_DIGITS_PER_MS);
-  if (v === 0) return '';
-  let digits = 10;
-  while (v % 10 === 0) {
-    v /= 10;
-    digits--;
-  }
-  let text: string;
-  if (v < 1e9) text = `${v}`;
-  else {
-    const high = Math.floor(v / 100_000);
-    const low = `${v - high * 100_000}`;
-    text = `${high}${low.length < 5 ? '0'.repeat(5 - low.length) : ''}${low}`;
-  }
-  return text.length === digits ? `.${text}` : `.${'0'.repeat(digits - text.length)}${text}`;
-}
-
-const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
-
-/**
- * The text of a number below 1e9 that is not an int32, exact (it reads back as the same
- * double). V8 turns a fractional double into text in several hundred nanoseconds; values with
- * up to 6 decimals (prices, amounts, rates) are built here from two integers in a fraction of
- * that. `c / 10^k === v` means the k-digit decimal `c / 10^k` rounds to v (division is
- * correctly rounded), so that text reads back as v; the first k that works has a non-zero last
- * digit. Other values fall back to String(v).
- */
-export function decimalText(v: number): string {
-  const negative = v < 0;
-  const a = negative ? -v : v;
-  for (let k = 1; k <= 6; k++) {
-    const p = POW10[k]!;
-    const c = Math.round(a * p);
-    if (c / p === a) {
-      const whole = Math.floor(a);
-      const fraction = String(c - whole * p);
-      const text = `${whole}.${fraction.length === k ? fraction : '0'.repeat(k - fraction.length) + fraction}`;
-      return negative ? `-${text}` : text;
-    }
-  }
-  return String(v);
-}
-
-/** Significant digits of a decimal text: from the first to the last non-zero digit of the mantissa. */
-export function significantDigits(text: string): number {
-  let index = 0;
-  let first = -1;
-  let last = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 101 || c === 69) break; // exponent
-    if (c < 48 || c > 57) continue;
-    if (c !== 48) {
-      if (first < 0) first = index;
-      last = index;
-    }
-    index++;
-  }
-  return first < 0 ? 0 : last - first + 1;
-}
-
-/** The text of a numeric string as an exact Excel number, or undefined when it must stay text. */
-export function exactNumberText(v: string): string | undefined {
-  if (!NUMERIC_TEXT.test(v)) return undefined;
-  const digits = significantDigits(v);
-  if (digits > EXCEL_DIGITS) return undefined;
-  const n = Number(v);
-  const abs = Math.abs(n);
-  if (digits === 0) return '0';
-  // Out of Excel's range (about 2.2e-308 to 1.8e308): it would become 0 or an error.
-  if (!(abs >= 2.3e-308 && abs < 1e308)) return undefined;
-  return String(n);
-}
-
-/** Cuts text to Excel's limit with a marker, without splitting a surrogate pair. */
-export function truncateText(v: string): string {
-  let end = EXCEL_MAX_CELL_CHARS - TRUNCATION_MARKER.length;
-  const code = v.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--;
-  return v.slice(0, end) + TRUNCATION_MARKER;
-}
+const VALUE_TAIL = '</v></c>';
+const TEXT_TAIL = '</t></is></c>';
 
 function attrS(style: number): string {
   return style === 0 ? '' : ` s="${style}"`;
@@ -130,11 +59,28 @@ function columnStyle(column: ResolvedColumn, settings: XlsxSettings, styles: Sty
   return 0;
 }
 
+/** A cell's opening markup both ways: after `<c` alone, and after `<c r="D7` (then `"`). */
+interface Head {
+  plain: string;
+  afterRef: string;
+}
+
+function head(attributes: string): Head {
+  return { plain: `<c${attributes}`, afterRef: `"${attributes}` };
+}
+
 /**
  * The writer of one column's cells (docs/xlsx.md, "Values"). Its pieces of markup are built once,
- * so a cell costs a typeof switch and a few concatenations.
+ * so a cell costs a typeof switch and a few pushes.
  */
-export function cellWriter(column: ResolvedColumn, settings: XlsxSettings, styles: StyleSheet): CellWriter {
+export function cellWriter(
+  column: ResolvedColumn,
+  letter: string,
+  settings: XlsxSettings,
+  styles: StyleSheet,
+  sink: XmlSink,
+): CellWriter {
+  const parts = sink.parts;
   const { clock, escapeFormulas, longText } = settings;
   const apostrophe = settings.formulaEscape === 'apostrophe';
   const style = columnStyle(column, settings, styles);
@@ -143,31 +89,40 @@ export function cellWriter(column: ResolvedColumn, settings: XlsxSettings, style
     calendar || column.type === 'datetime' ? style : styles.forFormat(settings.datetimeFormat);
   const numericColumn = column.type === 'integer' || column.type === 'number' || column.type === 'decimal';
   const integerColumn = column.type === 'integer';
-  const numHead = `<c${attrS(style)}><v>`;
-  const dateHead = `<c${attrS(dateStyle)}><v>`;
-  const boolTrue = `<c${attrS(style)} t="b"><v>1</v></c>`;
-  const boolFalse = `<c${attrS(style)} t="b"><v>0</v></c>`;
-  const textHead = `<c${attrS(style)} t="inlineStr"><is><t>`;
-  const textHeadKeep = `<c${attrS(style)} t="inlineStr"><is><t xml:space="preserve">`;
-  const quotedHead = `<c${attrS(STYLE_QUOTED)} t="inlineStr"><is><t>`;
-  const quotedHeadKeep = `<c${attrS(STYLE_QUOTED)} t="inlineStr"><is><t xml:space="preserve">`;
-  const valueTail = '</v></c>';
-  const textTail = '</t></is></c>';
+  const ref = `<c r="${letter}`;
+  const num = head(`${attrS(style)}><v>`);
+  const date = head(`${attrS(dateStyle)}><v>`);
+  const yes = head(`${attrS(style)} t="b"><v>1</v></c>`);
+  const no = head(`${attrS(style)} t="b"><v>0</v></c>`);
+  const text = head(`${attrS(style)} t="inlineStr"><is><t>`);
+  const textKeep = head(`${attrS(style)} t="inlineStr"><is><t xml:space="preserve">`);
+  const quoted = head(`${attrS(STYLE_QUOTED)} t="inlineStr"><is><t>`);
+  const quotedKeep = head(`${attrS(STYLE_QUOTED)} t="inlineStr"><is><t xml:space="preserve">`);
 
-  function tooLong(v: string, row: string): string {
+  function emit(h: Head, n: string, gap: boolean, value: unknown, tail: string): true {
+    if (gap) parts.push(ref, n, h.afterRef, value, tail);
+    else parts.push(h.plain, value, tail);
+    return true;
+  }
+
+  function emitFixed(h: Head, n: string, gap: boolean): true {
+    if (gap) parts.push(ref, n, h.afterRef);
+    else parts.push(h.plain);
+    return true;
+  }
+
+  function tooLong(v: string, n: string): string {
     if (longText === 'truncate') return truncateText(v);
     throw new TakeoutError(
       'cell_too_long',
       `A value of column ${JSON.stringify(column.key)} has ${v.length} characters; Excel allows ${EXCEL_MAX_CELL_CHARS}`,
-      {
-        details: { column: column.key, sheetRow: Number(row), length: v.length, limit: EXCEL_MAX_CELL_CHARS },
-      },
+      { details: { column: column.key, sheetRow: Number(n), length: v.length, limit: EXCEL_MAX_CELL_CHARS } },
     );
   }
 
-  function text(v: string, row: string): string {
+  function writeText(v: string, n: string, gap: boolean): boolean {
     const length = v.length;
-    if (length === 0) return '';
+    if (length === 0) return false;
     // Fast path: nothing at the start or end to look at, nothing to escape, not too long.
     const first = v.charCodeAt(0);
     if (
@@ -176,80 +131,80 @@ export function cellWriter(column: ResolvedColumn, settings: XlsxSettings, style
       length <= EXCEL_MAX_CELL_CHARS &&
       !NEEDS_ESCAPE.test(v)
     ) {
-      return textHead + v + textTail;
+      if (length > LONG_PIECE) sink.longChars += length;
+      return emit(text, n, gap, v, TEXT_TAIL);
     }
-    let quoted = false;
+    let isQuoted = false;
     if (escapeFormulas && looksLikeFormula(v)) {
       if (apostrophe) v = `'${v}`;
-      else quoted = true;
+      else isQuoted = true;
     }
-    if (v.length > EXCEL_MAX_CELL_CHARS) v = tooLong(v, row);
+    if (v.length > EXCEL_MAX_CELL_CHARS) v = tooLong(v, n);
     const keep = needsPreserve(v);
-    const head = quoted ? (keep ? quotedHeadKeep : quotedHead) : keep ? textHeadKeep : textHead;
-    return head + cellText(v) + textTail;
+    const escaped = cellText(v);
+    if (escaped.length > LONG_PIECE) sink.longChars += escaped.length;
+    const h = isQuoted ? (keep ? quotedKeep : quoted) : keep ? textKeep : text;
+    return emit(h, n, gap, escaped, TEXT_TAIL);
   }
 
-  function numberCell(v: string): string {
-    return numHead + v + valueTail;
-  }
-
-  function number(v: number, row: string): string {
+  function writeNumber(v: number, n: string, gap: boolean): boolean {
     const abs = v < 0 ? -v : v;
-    if (abs < 1e9 && (v | 0) !== v) return numHead + decimalText(v) + valueTail;
-    if (abs < 1e15 && (abs > 1e-300 || v === 0)) return numHead + v + valueTail;
+    if (abs < 1e9 && (v | 0) !== v) return emit(num, n, gap, decimalText(v), VALUE_TAIL);
+    if (abs < 1e15 && (abs > 1e-300 || v === 0)) return emit(num, n, gap, v, VALUE_TAIL);
     // NaN, infinities and numbers too small for Excel (it would show 0) stay readable as text.
-    if (!Number.isFinite(v) || abs < 2.3e-308) return text(numberText(v), row);
+    if (!Number.isFinite(v) || abs < 2.3e-308) return writeText(numberText(v), n, gap);
     // An integer Excel would show rounded (past 15 digits, e.g. beyond 2^53) stays exact as text.
     if (integerColumn && Number.isInteger(v)) {
       const digits = numberText(v);
-      if (significantDigits(digits) > EXCEL_DIGITS) return text(digits, row);
+      if (significantDigits(digits) > EXCEL_DIGITS) return writeText(digits, n, gap);
     }
-    return numberCell(String(v));
+    return emit(num, n, gap, String(v), VALUE_TAIL);
   }
 
-  function date(d: Date, row: string): string {
+  function writeDate(d: Date, n: string, gap: boolean): boolean {
     const ms = d.getTime();
-    if (Number.isNaN(ms)) return '';
+    if (Number.isNaN(ms)) return false;
     const local = calendar ? ms : ms + clock.offsetMinutes(ms) * 60_000;
     const days = Math.floor(local / DAY_MS);
     const serialDay = days + UNIX_EPOCH_SERIAL;
     if (serialDay >= LEAP_BUG_SERIAL && serialDay < END_SERIAL) {
-      if (calendar) return dateHead + serialDay + valueTail;
-      return dateHead + serialDay + dayFractionText(local - days * DAY_MS) + valueTail;
+      if (calendar) return emit(date, n, gap, serialDay, VALUE_TAIL);
+      return emit(date, n, gap, serialDay, `${dayFractionText(local - days * DAY_MS)}${VALUE_TAIL}`);
     }
     // Before 1900-03-01 Excel's serials are one less (its fictitious 1900-02-29); before 1900 and
     // after 9999 it has no dates, so those stay ISO 8601 text.
     const serial = (calendar ? serialDay : serialDay + (local - days * DAY_MS) / DAY_MS) - 1;
-    if (serial < 1 || serialDay >= END_SERIAL) return text(dateText(d, column, clock), row);
-    return dateHead + serial + valueTail;
+    if (serial < 1 || serialDay >= END_SERIAL) return writeText(dateText(d, column, clock), n, gap);
+    return emit(date, n, gap, serial, VALUE_TAIL);
   }
 
-  return (v, row) => {
+  return (v, n, gap) => {
     switch (typeof v) {
       case 'string': {
-        if (!numericColumn) return text(v, row);
+        if (!numericColumn) return writeText(v, n, gap);
         const exact = exactNumberText(v);
-        return exact === undefined ? text(v, row) : numberCell(exact);
+        return exact === undefined ? writeText(v, n, gap) : emit(num, n, gap, exact, VALUE_TAIL);
       }
       case 'number':
-        return number(v, row);
+        return writeNumber(v, n, gap);
       case 'boolean':
-        return v ? boolTrue : boolFalse;
+        return emitFixed(v ? yes : no, n, gap);
       case 'undefined':
-        return '';
+        return false;
       case 'bigint': {
         const digits = v.toString();
-        return significantDigits(digits) > EXCEL_DIGITS ? text(digits, row) : numberCell(digits);
+        if (significantDigits(digits) > EXCEL_DIGITS) return writeText(digits, n, gap);
+        return emit(num, n, gap, digits, VALUE_TAIL);
       }
       case 'object':
-        if (v === null) return '';
-        if (v instanceof Date) return date(v, row);
+        if (v === null) return false;
+        if (v instanceof Date) return writeDate(v, n, gap);
         if (v instanceof Uint8Array) {
-          return text(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'), row);
+          return writeText(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'), n, gap);
         }
-        return text(jsonText(v), row);
+        return writeText(jsonText(v), n, gap);
       default:
-        return text(String(v), row);
+        return writeText(String(v), n, gap);
     }
   };
 }

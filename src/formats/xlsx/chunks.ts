@@ -1,12 +1,16 @@
-/** Bytes of XML handed to deflate at once: big enough that thread-pool trips are few. */
-const CHUNK_BYTES = 1 << 18;
-/** Characters gathered before they are encoded into the chunk. */
-const SETTLE_CHARS = 1 << 13;
-const BUFFER_BYTES = CHUNK_BYTES + 3 * SETTLE_CHARS;
+import { LONG_PIECE, type XmlSink } from './cell.js';
+
+/** Bytes of XML handed to deflate at once. */
+const CHUNK_BYTES = 1 << 20;
+/** Pieces gathered (a few dozen rows) before they are joined and encoded into the chunk. */
+const SETTLE_PARTS = 2048;
+/** Room past CHUNK_BYTES, so that a settled batch of ordinary rows always fits. */
+const SLACK_BYTES = 1 << 18;
+const BUFFER_BYTES = CHUNK_BYTES + SLACK_BYTES;
 
 /**
- * Chunk buffers for reuse once deflate is done with them. Allocating a fresh megabyte per chunk
- * leaves the garbage collector tens of megabytes of dead buffers to find, which shows in RSS.
+ * Chunk buffers for reuse once deflate is done with them. Allocating a fresh buffer per chunk
+ * leaves the garbage collector megabytes of dead buffers to find, which shows in RSS.
  */
 export class BufferPool {
   private readonly free: Buffer[] = [];
@@ -23,24 +27,31 @@ export class BufferPool {
 }
 
 /**
- * Gathers a sheet's XML into ~1 MiB byte chunks for deflate. Text is encoded into the chunk
- * every 64K characters, while it is young: the rope of small strings that row building makes
- * is flattened while still in cache and dies before the garbage collector has to move it.
+ * Turns a sheet's XML pieces (its XmlSink) into byte chunks for deflate: every few dozen rows the
+ * pieces are joined and encoded into the current chunk, while they are young and in cache.
  */
 export class XmlChunks {
-  private text = '';
   private buffer: Buffer;
   private used = 0;
   private readonly sealed: Buffer[] = [];
   private sealedBytes = 0;
 
-  constructor(private readonly pool: BufferPool) {
+  constructor(
+    private readonly pool: BufferPool,
+    private readonly sink: XmlSink,
+  ) {
     this.buffer = pool.take();
   }
 
+  /** Adds markup that is not a row (sheet head and tail). */
   add(s: string): void {
-    this.text += s;
-    if (this.text.length >= SETTLE_CHARS) this.settle();
+    this.sink.parts.push(s);
+    if (s.length > LONG_PIECE) this.sink.longChars += s.length;
+  }
+
+  /** Called after each row: encodes the pending pieces when there are enough of them. */
+  rowDone(): void {
+    if (this.sink.parts.length >= SETTLE_PARTS) this.settle();
   }
 
   /** Whether a full chunk waits to be taken. */
@@ -48,9 +59,10 @@ export class XmlChunks {
     return this.sealed.length > 0;
   }
 
-  /** Bytes held and not yet taken: exact for encoded text, an upper bound (3 per unit) for the rest. */
+  /** Bytes held and not yet taken: exact once encoded, an upper bound (3 bytes a unit) before. */
   get heldBytes(): number {
-    return this.sealedBytes + this.used + this.text.length * 3;
+    const { parts, longChars } = this.sink;
+    return this.sealedBytes + this.used + 3 * (longChars + LONG_PIECE * parts.length);
   }
 
   /** The full chunks, in order. */
@@ -68,13 +80,15 @@ export class XmlChunks {
   }
 
   private settle(): void {
-    const text = this.text;
-    if (text.length === 0) return;
-    this.text = '';
+    const { parts } = this.sink;
+    if (parts.length === 0) return;
+    const text = parts.join('');
+    parts.length = 0;
+    this.sink.longChars = 0;
     if (this.used + text.length * 3 > this.buffer.length) {
       this.seal();
       if (text.length * 3 > this.buffer.length) {
-        this.push(Buffer.from(text, 'utf8')); // one huge row: its own chunk
+        this.push(Buffer.from(text, 'utf8')); // very long rows: a chunk of their own
         return;
       }
     }

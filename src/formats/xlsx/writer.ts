@@ -1,5 +1,5 @@
 import type { ResolvedColumn, Row } from '../../types.js';
-import { cellWriter, headerCell } from './cell.js';
+import { cellWriter, headerCell, xmlSink } from './cell.js';
 import { BufferPool, XmlChunks } from './chunks.js';
 import { SheetNames, sanitizeSheetName } from './names.js';
 import { EXCEL_MAX_ROWS, type XlsxSettings } from './options.js';
@@ -107,11 +107,12 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
   const { settings, zip } = book;
   const columns = input.columns;
   const letters = columns.map((_, i) => columnLetters(i));
+  const sink = xmlSink();
   const row = compileRowWriter(
     columns,
     input.rowShape,
-    columns.map((c) => cellWriter(c, settings, book.styles)),
-    letters,
+    columns.map((c, i) => cellWriter(c, letters[i]!, settings, book.styles, sink)),
+    sink,
   );
   const headerRow = settings.header
     ? `<row r="1">${columns.map((c, i) => headerCell(c.header, letters[i]!, settings)).join('')}</row>`
@@ -128,8 +129,10 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
     const { pending, sample, done } = await sampleBatches(iterator);
     exhausted = done;
     const widths = columnWidths(columns, input.rowShape, sample, settings);
-    let sampleBytes = 0;
-    for (const r of sample) sampleBytes += Buffer.byteLength(row(r, String(EXCEL_MAX_ROWS)));
+    for (const r of sample) row(r, String(EXCEL_MAX_ROWS));
+    const sampleBytes = Buffer.byteLength(sink.parts.join(''));
+    sink.parts.length = 0;
+    sink.longChars = 0;
     const zip64 = sample.length > 0 && (sampleBytes / sample.length) * limit > ZIP64_ESTIMATE;
 
     let sheet: SheetEntry = undefined as unknown as SheetEntry;
@@ -140,7 +143,7 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
       book.entries.push(sheet);
       const started = zip.startEntry(sheetPartName(sheet.index), zip64);
       entry = started;
-      out = new XmlChunks(book.pool);
+      out = new XmlChunks(book.pool, sink);
       out.add(sheetHead(widths, { frozen: settings.freezeHeader, selected: sheet.index === 1 }) + headerRow);
       rowNumber = settings.header ? 1 : 0;
       return started.header;
@@ -167,17 +170,20 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
           yield* await finish();
           yield start();
         }
-        let n = String(rowNumber + 1);
-        let line = row(batch[i], n);
-        if (!zip64 && entry!.size + out.heldBytes + line.length * 3 > PLAIN_ENTRY_LIMIT) {
-          // Worst case 3 bytes per UTF-16 unit: roll over before the entry could need ZIP64.
+        const mark = sink.parts.length;
+        const longChars = sink.longChars;
+        row(batch[i], String(rowNumber + 1));
+        if (!zip64 && entry!.size + out.heldBytes > PLAIN_ENTRY_LIMIT) {
+          // The bound counts 3 bytes a UTF-16 unit: take the row back and write it on a new sheet
+          // before this entry could need ZIP64.
+          sink.parts.length = mark;
+          sink.longChars = longChars;
           yield* await finish();
           yield start();
-          n = String(rowNumber + 1);
-          line = row(batch[i], n);
+          row(batch[i], String(rowNumber + 1));
         }
         rowNumber++;
-        out.add(line);
+        out.rowDone();
         if (out.ready) yield* await write(out.take());
       }
     }

@@ -25,7 +25,7 @@ import {
  */
 
 const deflateRawAsync = promisify(zlib.deflateRaw);
-const OUTPUT_CHUNK = 64 * 1024;
+const OUTPUT_CHUNK = 256 * 1024;
 
 /**
  * One streamed entry. Its data goes through one deflate stream, which runs on the libuv thread
@@ -128,7 +128,7 @@ export class ZipWriter {
    */
   constructor(
     readonly level: number,
-    readonly queuedBytes = 1 << 19,
+    readonly queuedBytes = 1 << 21,
   ) {}
 
   /** An entry whose bytes are all known: CRC and sizes go in the local header, no descriptor. */

@@ -1,0 +1,109 @@
+import { EXCEL_MAX_CELL_CHARS } from './options.js';
+
+/**
+ * How values become Excel numbers and text (docs/xlsx.md, "Values"): exactness rules and fast,
+ * exact number-to-text conversions for the hot loop.
+ */
+
+/** Excel keeps 15 significant digits; more would be silently rounded, so such values stay text. */
+export const EXCEL_DIGITS = 15;
+const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+export const DAY_MS = 86_400_000;
+/** Serial of 1970-01-01 in Excel's 1900 date system. */
+export const UNIX_EPOCH_SERIAL = 25_569;
+/** 1900-03-01: before it, Excel's serials are one less (its fictitious 1900-02-29). */
+export const LEAP_BUG_SERIAL = 61;
+/** 10000-01-01: Excel's dates end with 9999. */
+export const END_SERIAL = 2_958_466;
+export const TRUNCATION_MARKER = '…[truncated]';
+
+/** Units of 1e-10 day per millisecond. */
+const TEN_DIGITS_PER_MS = 1e10 / DAY_MS;
+
+/**
+ * `.xxxxxxxxxx`: the fraction of a day to 10 places (8.64 µs, so the millisecond reads back
+ * exactly), trailing zeros dropped, '' at midnight. Built from small integers: turning a full
+ * double such as 45587.166076388894 into text is the slowest step of a date cell in V8.
+ */
+export function dayFractionText(msOfDay: number): string {
+  let v = Math.round(msOfDay * TEN_DIGITS_PER_MS);
+  if (v === 0) return '';
+  let digits = 10;
+  while (v % 10 === 0) {
+    v /= 10;
+    digits--;
+  }
+  let text: string;
+  if (v < 1e9) text = `${v}`;
+  else {
+    const high = Math.floor(v / 100_000);
+    const low = `${v - high * 100_000}`;
+    text = `${high}${low.length < 5 ? '0'.repeat(5 - low.length) : ''}${low}`;
+  }
+  return text.length === digits ? `.${text}` : `.${'0'.repeat(digits - text.length)}${text}`;
+}
+
+const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
+
+/**
+ * The text of a number below 1e9 that is not an int32, exact (it reads back as the same
+ * double). V8 turns a fractional double into text in several hundred nanoseconds; values with
+ * up to 6 decimals (prices, amounts, rates) are built here from two integers in a fraction of
+ * that. `c / 10^k === v` means the k-digit decimal `c / 10^k` rounds to v (division is
+ * correctly rounded), so that text reads back as v; the first k that works has a non-zero last
+ * digit. Other values fall back to String(v).
+ */
+export function decimalText(v: number): string {
+  const negative = v < 0;
+  const a = negative ? -v : v;
+  for (let k = 1; k <= 6; k++) {
+    const p = POW10[k]!;
+    const c = Math.round(a * p);
+    if (c / p === a) {
+      const whole = Math.floor(a);
+      const fraction = String(c - whole * p);
+      const text = `${whole}.${fraction.length === k ? fraction : '0'.repeat(k - fraction.length) + fraction}`;
+      return negative ? `-${text}` : text;
+    }
+  }
+  return String(v);
+}
+
+/** Significant digits of a decimal text: from the first to the last non-zero digit of the mantissa. */
+export function significantDigits(text: string): number {
+  let index = 0;
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 101 || c === 69) break; // exponent
+    if (c < 48 || c > 57) continue;
+    if (c !== 48) {
+      if (first < 0) first = index;
+      last = index;
+    }
+    index++;
+  }
+  return first < 0 ? 0 : last - first + 1;
+}
+
+/** The text of a numeric string as an exact Excel number, or undefined when it must stay text. */
+export function exactNumberText(v: string): string | undefined {
+  if (!NUMERIC_TEXT.test(v)) return undefined;
+  const digits = significantDigits(v);
+  if (digits > EXCEL_DIGITS) return undefined;
+  const n = Number(v);
+  const abs = Math.abs(n);
+  if (digits === 0) return '0';
+  // Out of Excel's range (about 2.2e-308 to 1.8e308): it would become 0 or an error.
+  if (!(abs >= 2.3e-308 && abs < 1e308)) return undefined;
+  return String(n);
+}
+
+/** Cuts text to Excel's limit with a marker, without splitting a surrogate pair. */
+export function truncateText(v: string): string {
+  let end = EXCEL_MAX_CELL_CHARS - TRUNCATION_MARKER.length;
+  const code = v.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--;
+  return v.slice(0, end) + TRUNCATION_MARKER;
+}
