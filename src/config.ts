@@ -12,6 +12,10 @@ export interface ServiceConfig {
   bodyLimit: number;
   /** Exports with more rows than this are not streamed in the response. */
   syncMaxRows: number;
+  /** Nor those with more cells (rows × columns). */
+  syncMaxCells: number;
+  /** Sync exports running at once; more get `503 too_busy`. */
+  syncConcurrency: number;
   /** A dataset config file (takeout.config.json / .js). */
   configFile: string | undefined;
   /** Create and offer the demo `orders` dataset. */
@@ -43,7 +47,8 @@ function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    const eq = entry.indexOf('=');
+    // The last `=` separates: base64 tokens may end in `=` padding.
+    const eq = entry.lastIndexOf('=');
     const token = entry.slice(0, eq);
     const [id, tenant] = entry.slice(eq + 1).split(':');
     if (eq < 16 || !id) {
@@ -66,6 +71,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     dataDir,
     bodyLimit: integer(env, 'TAKEOUT_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     syncMaxRows: integer(env, 'TAKEOUT_SYNC_MAX_ROWS', 250_000, 1, Number.MAX_SAFE_INTEGER),
+    syncMaxCells: integer(env, 'TAKEOUT_SYNC_MAX_CELLS', 10_000_000, 1, Number.MAX_SAFE_INTEGER),
+    syncConcurrency: integer(env, 'TAKEOUT_SYNC_CONCURRENCY', 8, 1, 10_000),
     configFile,
     demo: env.TAKEOUT_DEMO ? env.TAKEOUT_DEMO !== 'false' && env.TAKEOUT_DEMO !== '0' : !configFile,
     apiTokens: parseTokens(env.TAKEOUT_API_TOKENS),

@@ -24,6 +24,7 @@ export const ERROR_CATALOG = {
   unauthorized: { status: 401, retryable: false, title: 'Authentication is required' },
   not_found: { status: 404, retryable: false, title: 'Not found' },
   method_not_allowed: { status: 405, retryable: false, title: 'Method not allowed' },
+  too_busy: { status: 503, retryable: true, title: 'Too many exports are running' },
   // Exports in progress
   aborted: { status: 499, retryable: true, title: 'The export was aborted' },
   cell_too_long: { status: 422, retryable: false, title: 'A cell is longer than the format allows' },

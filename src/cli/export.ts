@@ -58,7 +58,12 @@ async function sourceOf(
     const url = values.postgres === 'env' ? io.env.DATABASE_URL : (values.postgres as string);
     if (!url) throw new UsageError('--postgres env needs DATABASE_URL');
     const { postgresSource } = await import('../sources/postgres.js');
-    return postgresSource({ connectionString: url, sql: query, params, ...(values.copy ? { copy: true } : {}) });
+    return postgresSource({
+      connectionString: url,
+      sql: query,
+      params,
+      ...(values.copy ? { copy: true } : {}),
+    });
   }
   if (values.config !== undefined) {
     if (!values.dataset) throw new UsageError('--dataset is required with --config');

@@ -18,6 +18,8 @@ Serves the HTTP API. Settings come from the environment (docs/configuration.md):
   TAKEOUT_DEMO               offer the demo "orders" dataset (default: on without TAKEOUT_CONFIG)
   TAKEOUT_API_TOKENS         token=user[:tenant],... (default: no authentication)
   TAKEOUT_SYNC_MAX_ROWS      largest export streamed in a response (default 250000)
+  TAKEOUT_SYNC_MAX_CELLS     ... in cells, rows x columns (default 10000000)
+  TAKEOUT_SYNC_CONCURRENCY   sync exports at once; more get 503 (default 8)
   TAKEOUT_BODY_LIMIT         largest request body in bytes (default 10 MiB)
   STORAGE_URL                file:data/files (default) or s3://bucket/prefix?region=... (docs/storage.md)
   TAKEOUT_LINK_TTL, TAKEOUT_FILE_TTL   download link and file lifetimes (default 300 s, 24h)
@@ -60,8 +62,21 @@ export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv
     datasets: registry,
     authenticate: config.apiTokens.size > 0 ? bearerTokens(config.apiTokens) : anonymous,
     syncMaxRows: config.syncMaxRows,
+    syncMaxCells: config.syncMaxCells,
+    syncConcurrency: config.syncConcurrency,
     bodyLimit: config.bodyLimit,
-    logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization'],
+      // A signed link in a log line would be a working download link for whoever reads logs.
+      serializers: {
+        req: (req: { method: string; url: string; ip?: string }) => ({
+          method: req.method,
+          url: req.url.replace(/([?&]sig=)[^&]*/, '$1[redacted]'),
+          remoteAddress: req.ip,
+        }),
+      },
+    },
     plugins:
       storage.kind === 'file'
         ? [

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../datasets/define.js';
 import { TakeoutError } from '../errors.js';
 
@@ -26,4 +26,28 @@ export function bearerTokens(tokens: ReadonlyMap<string, { id: string; tenant?: 
     }
     throw new TakeoutError('unauthorized', 'Send a valid API token as "Authorization: Bearer <token>"');
   };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    takeoutPrincipal: Principal | undefined;
+  }
+}
+
+/**
+ * Authenticates every request of the scope before its body is read, so an anonymous caller
+ * cannot make the server parse megabytes of JSON.
+ */
+export function requireAuthentication(scope: FastifyInstance, authenticate: Authenticate): void {
+  scope.decorateRequest('takeoutPrincipal', undefined);
+  scope.addHook('onRequest', async (request) => {
+    request.takeoutPrincipal = await authenticate(request);
+  });
+}
+
+/** The principal the scope's hook authenticated. */
+export function principalOf(request: FastifyRequest): Principal {
+  const principal = request.takeoutPrincipal;
+  if (!principal) throw new TakeoutError('unauthorized', 'Authentication is required');
+  return principal;
 }

@@ -62,6 +62,7 @@ export function toTakeoutError(error: unknown): TakeoutError {
 }
 
 export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?: string): FastifyReply {
+  if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
   return reply.code(error.status).type('application/problem+json').send(problemOf(error, instance));
 }
 

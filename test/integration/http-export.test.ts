@@ -8,7 +8,7 @@ import { defineDataset } from '../../src/datasets/define.js';
 import { DatasetRegistry } from '../../src/datasets/registry.js';
 import { demoOrdersDataset, ensureDemoDatabase } from '../../src/demo/orders.js';
 import { bearerTokens } from '../../src/http/auth.js';
-import { buildServer } from '../../src/http/server.js';
+import { buildServer, takeoutRoutes } from '../../src/http/server.js';
 import { rowsSource } from '../../src/sources/rows.js';
 
 const TOKEN_A = 'token-aaaaaaaaaaaaaaaa';
@@ -260,10 +260,85 @@ describe('POST /v1/exports (sync)', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
     expect((await problem(anonymous)).code).toBe('unauthorized');
+    // Authentication comes before the body is read: no token, no parsing of a large body.
+    const bigAnonymous = await fetch(`${base}/v1/exports`, {
+      method: 'POST',
+      body: JSON.stringify({
+        rows: Array.from({ length: 5000 }, (_, i) => ({ i, pad: 'x'.repeat(20) })),
+        format: 'csv',
+      }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(bigAnonymous.status).toBe(401);
     const missing = await fetch(`${base}/v1/nothing`, { headers: { authorization: `Bearer ${TOKEN_B}` } });
     expect(missing.status).toBe(404);
     expect((await problem(missing)).code).toBe('not_found');
+  });
+});
+
+describe('limits and embedding', () => {
+  it('refuses exports with too many cells, and more exports at once than allowed', async () => {
+    const registry = new DatasetRegistry([
+      defineDataset({ name: 'counting', source: () => rowsSource(countingRows()) }),
+    ]);
+    const limited = await buildServer({ datasets: registry, syncMaxCells: 100, syncConcurrency: 1 });
+    const wide = await limited.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      payload: { rows: Array.from({ length: 30 }, () => ({ a: 1, b: 2, c: 3, d: 4 })), format: 'csv' },
+    });
+    expect(wide.statusCode).toBe(413);
+    expect(wide.json()).toMatchObject({ code: 'sync_limit_exceeded', cellLimit: 100 });
+    await limited.close();
+    const busy = await buildServer({ datasets: registry, syncConcurrency: 1 });
+    await busy.listen({ host: '127.0.0.1', port: 0 });
+    const address = busy.server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/exports`;
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataset: 'counting', format: 'csv' }),
+    };
+    const first = await fetch(url, init);
+    const reader = first.body!.getReader();
+    await reader.read();
+    const second = await fetch(url, init);
+    expect(second.status).toBe(503);
+    expect(second.headers.get('retry-after')).toBe('5');
+    expect((await problem(second)).code).toBe('too_busy');
+    await reader.cancel();
+    await expect
+      .poll(
+        async () =>
+          (await fetch(url, { ...init, body: JSON.stringify({ rows: [{ a: 1 }], format: 'csv' }) })).status,
+      )
+      .toBe(200);
+    // undici keeps the socket of a cancelled body open; the server has already let go of it.
+    busy.server.closeAllConnections();
+    await busy.close();
+  });
+
+  it('leaves the error handling of the host application alone', async () => {
+    const Fastify = (await import('fastify')).default;
+    const host = Fastify();
+    host.setErrorHandler((_error, _request, reply) => reply.code(418).send({ host: true }));
+    host.get('/mine', async () => {
+      throw new Error('host failure');
+    });
+    await host.register((scope) => takeoutRoutes(scope, { datasets: new DatasetRegistry() }));
+    const mine = await host.inject({ method: 'GET', url: '/mine' });
+    expect(mine.statusCode).toBe(418);
+    expect(mine.json()).toEqual({ host: true });
+    const takeout = await host.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      payload: { rows: [], format: 'pdf' },
+    });
+    expect(takeout.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(takeout.json()).toMatchObject({ code: 'unknown_format' });
+    await host.close();
   });
 });
 
