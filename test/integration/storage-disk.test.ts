@@ -210,6 +210,11 @@ describe('disk storage: links, ranges, traversal', () => {
     expect(stale.statusCode).toBe(200);
     expect(stale.body).toBe(content);
     expect((await app.inject({ url, headers: { 'if-none-match': etag } })).statusCode).toBe(304);
+    const cachedRange = await app.inject({
+      url,
+      headers: { 'if-none-match': etag, range: 'bytes=999-1000' },
+    });
+    expect(cachedRange.statusCode).toBe(304);
     const head = await app.inject({ method: 'HEAD', url });
     expect(head.statusCode).toBe(200);
     expect(head.headers['content-length']).toBe('20');

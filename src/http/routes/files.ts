@@ -70,6 +70,13 @@ export const filesRoutes: FastifyPluginAsync<FilesRoutesOptions> = async (app, {
       if (!file) throw new TakeoutError('not_found', 'The file does not exist (it may have expired)');
       let streaming = false;
       try {
+        reply
+          .header('etag', file.etag)
+          .header('last-modified', file.lastModified.toUTCString())
+          .header('accept-ranges', 'bytes')
+          .header('cache-control', 'private, no-store');
+        // Preconditions come before Range (RFC 9110 §13.2.2): a matching ETag is 304 whatever the range.
+        if (etagMatches(request.headers['if-none-match'], file.etag)) return reply.code(304).send();
         const ifRange = request.headers['if-range'];
         // A weak ETag or a date in If-Range never matches (RFC 9110 §13.1.5): send the whole file.
         const rangeAllowed = ifRange === undefined || (ifRange === file.etag && !file.etag.startsWith('W/'));
@@ -78,12 +85,6 @@ export const filesRoutes: FastifyPluginAsync<FilesRoutesOptions> = async (app, {
           reply.header('content-range', `bytes */${file.size}`);
           throw new TakeoutError('range_not_satisfiable', `The file has ${file.size} bytes`);
         }
-        reply
-          .header('etag', file.etag)
-          .header('last-modified', file.lastModified.toUTCString())
-          .header('accept-ranges', 'bytes')
-          .header('cache-control', 'private, no-store');
-        if (etagMatches(request.headers['if-none-match'], file.etag)) return reply.code(304).send();
 
         const start = range?.start ?? 0;
         const end = range?.end ?? file.size - 1;
