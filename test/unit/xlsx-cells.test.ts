@@ -1,15 +1,56 @@
 import { describe, expect, it } from 'vitest';
+import { BufferPool, XmlBytes } from '../../src/formats/xlsx/bytes.js';
 import { quotedSheetRef, SheetNames, sanitizeSheetName } from '../../src/formats/xlsx/names.js';
 import { xlsxSettings } from '../../src/formats/xlsx/options.js';
 import {
-  dayFractionText,
-  decimalText,
   exactNumberText,
   significantDigits,
   TRUNCATION_MARKER,
   truncateText,
+  writeDayFraction,
+  writeDecimal,
 } from '../../src/formats/xlsx/values.js';
 import { attrText, cellText, columnLetters, needsPreserve } from '../../src/formats/xlsx/xml.js';
+
+/** What a byte writer call writes, as text. */
+function written(write: (out: XmlBytes) => unknown): string {
+  const out = new XmlBytes(new BufferPool());
+  write(out);
+  return out.buf.toString('utf8', 0, out.pos);
+}
+
+const decimalText = (v: number) =>
+  written((out) => {
+    if (!writeDecimal(out, v)) out.ascii(String(v));
+  });
+const dayFractionText = (ms: number) => written((out) => writeDayFraction(out, ms));
+
+describe('byte writer', () => {
+  it('writes integers, fixed-width digits and plain text', () => {
+    expect(written((o) => o.int(0))).toBe('0');
+    expect(written((o) => o.int(-42))).toBe('-42');
+    expect(written((o) => o.int(2_147_483_648))).toBe('2147483648');
+    expect(written((o) => o.int(9_007_199_254_740_991))).toBe('9007199254740991');
+    expect(written((o) => o.fixed(42, 5))).toBe('00042');
+    expect(written((o) => o.text('Zoë 👩‍💻 مرحبا 日本語 a_b'))).toBe('Zoë 👩‍💻 مرحبا 日本語 a_b');
+  });
+
+  it('refuses text that needs escaping', () => {
+    for (const s of ['a&b', 'a<b', 'a>b', 'a\rb', 'a\u0001', '_x0041_', 'a\uD800', '\uDC00a', 'x\uFFFE']) {
+      expect(new XmlBytes(new BufferPool()).text(s), JSON.stringify(s)).toBe(false);
+    }
+  });
+
+  it('grows past the slack for a huge row and keeps what was written', () => {
+    const long = 'é'.repeat(400_000);
+    expect(
+      written((o) => {
+        o.ascii('<x>');
+        o.text(long);
+      }),
+    ).toBe(`<x>${long}`);
+  });
+});
 
 describe('cell text escaping', () => {
   it('leaves plain text alone', () => {

@@ -1,12 +1,11 @@
 import { TakeoutError } from '../../errors.js';
 import type { ResolvedColumn } from '../../types.js';
 import { dateText, jsonText, looksLikeFormula, numberText } from '../cells.js';
+import { ascii, type XmlBytes } from './bytes.js';
 import { EXCEL_MAX_CELL_CHARS, type XlsxSettings } from './options.js';
 import { STYLE_HEADER, STYLE_HEADER_QUOTED, STYLE_QUOTED, type StyleSheet } from './styles.js';
 import {
   DAY_MS,
-  dayFractionText,
-  decimalText,
   END_SERIAL,
   EXCEL_DIGITS,
   exactNumberText,
@@ -14,39 +13,24 @@ import {
   significantDigits,
   truncateText,
   UNIX_EPOCH_SERIAL,
+  writeDayFraction,
+  writeDecimal,
 } from './values.js';
-import { cellText, NEEDS_ESCAPE, needsPreserve } from './xml.js';
+import { cellText, needsPreserve } from './xml.js';
 
 /**
- * Where a sheet's XML is gathered: pieces of text pushed in order and joined per chunk (pushing
- * is cheaper than concatenating: no intermediate strings for the collector). `longChars` counts
- * the characters of pieces longer than LONG_PIECE, so every other piece is known to be at most
- * that long and the pending XML has a cheap upper bound.
+ * Writes one value of row `n` into the sheet's XML as a `<c>` element, and says whether it wrote
+ * one (empty values write nothing). `gap`: the previous cell of the row was not written, so this
+ * one carries its reference (`r="D7"`); the others follow without one.
  */
-export interface XmlSink {
-  readonly parts: unknown[];
-  longChars: number;
-}
-
-export const LONG_PIECE = 256;
-
-export function xmlSink(): XmlSink {
-  return { parts: [], longChars: 0 };
-}
-
-/**
- * Writes one value of row `n` (its number as text) into the sink as a `<c>` element, and says
- * whether it wrote one (empty values write nothing). `gap`: the previous cell of the row was
- * not written, so this one carries its reference (`r="D7"`); others follow without one.
- */
-export type CellWriter = (value: unknown, n: string, gap: boolean) => boolean;
+export type CellWriter = (value: unknown, n: number, gap: boolean) => boolean;
 
 /** First characters that need no look: not a formula start (= + - @ TAB CR) nor white space. */
 const EDGE_PLAIN = new Uint8Array(128).fill(1);
 for (const c of [9, 10, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
 const EDGE_SPACE = (c: number): boolean => c === 32 || c === 9 || c === 10;
-const VALUE_TAIL = '</v></c>';
-const TEXT_TAIL = '</t></is></c>';
+const VALUE_TAIL = ascii('</v></c>');
+const TEXT_TAIL = ascii('</t></is></c>');
 
 function attrS(style: number): string {
   return style === 0 ? '' : ` s="${style}"`;
@@ -61,26 +45,25 @@ function columnStyle(column: ResolvedColumn, settings: XlsxSettings, styles: Sty
 
 /** A cell's opening markup both ways: after `<c` alone, and after `<c r="D7` (then `"`). */
 interface Head {
-  plain: string;
-  afterRef: string;
+  plain: Uint8Array;
+  afterRef: Uint8Array;
 }
 
 function head(attributes: string): Head {
-  return { plain: `<c${attributes}`, afterRef: `"${attributes}` };
+  return { plain: ascii(`<c${attributes}`), afterRef: ascii(`"${attributes}`) };
 }
 
 /**
- * The writer of one column's cells (docs/xlsx.md, "Values"). Its pieces of markup are built once,
- * so a cell costs a typeof switch and a few pushes.
+ * The writer of one column's cells (docs/xlsx.md, "Values"). Its markup is encoded once; a cell
+ * costs a typeof switch and a few byte copies.
  */
 export function cellWriter(
   column: ResolvedColumn,
   letter: string,
   settings: XlsxSettings,
   styles: StyleSheet,
-  sink: XmlSink,
+  out: XmlBytes,
 ): CellWriter {
-  const parts = sink.parts;
   const { clock, escapeFormulas, longText } = settings;
   const apostrophe = settings.formulaEscape === 'apostrophe';
   const style = columnStyle(column, settings, styles);
@@ -89,7 +72,7 @@ export function cellWriter(
     calendar || column.type === 'datetime' ? style : styles.forFormat(settings.datetimeFormat);
   const numericColumn = column.type === 'integer' || column.type === 'number' || column.type === 'decimal';
   const integerColumn = column.type === 'integer';
-  const ref = `<c r="${letter}`;
+  const ref = ascii(`<c r="${letter}`);
   const num = head(`${attrS(style)}><v>`);
   const date = head(`${attrS(dateStyle)}><v>`);
   const yes = head(`${attrS(style)} t="b"><v>1</v></c>`);
@@ -99,40 +82,41 @@ export function cellWriter(
   const quoted = head(`${attrS(STYLE_QUOTED)} t="inlineStr"><is><t>`);
   const quotedKeep = head(`${attrS(STYLE_QUOTED)} t="inlineStr"><is><t xml:space="preserve">`);
 
-  function emit(h: Head, n: string, gap: boolean, value: unknown, tail: string): true {
-    if (gap) parts.push(ref, n, h.afterRef, value, tail);
-    else parts.push(h.plain, value, tail);
-    return true;
+  function open(h: Head, n: number, gap: boolean): void {
+    if (gap) {
+      out.bytes(ref);
+      out.int(n);
+      out.bytes(h.afterRef);
+    } else out.bytes(h.plain);
   }
 
-  function emitFixed(h: Head, n: string, gap: boolean): true {
-    if (gap) parts.push(ref, n, h.afterRef);
-    else parts.push(h.plain);
-    return true;
-  }
-
-  function tooLong(v: string, n: string): string {
+  function tooLong(v: string, n: number): string {
     if (longText === 'truncate') return truncateText(v);
     throw new TakeoutError(
       'cell_too_long',
       `A value of column ${JSON.stringify(column.key)} has ${v.length} characters; Excel allows ${EXCEL_MAX_CELL_CHARS}`,
-      { details: { column: column.key, sheetRow: Number(n), length: v.length, limit: EXCEL_MAX_CELL_CHARS } },
+      { details: { column: column.key, sheetRow: n, length: v.length, limit: EXCEL_MAX_CELL_CHARS } },
     );
   }
 
-  function writeText(v: string, n: string, gap: boolean): boolean {
+  function writeText(v: string, n: number, gap: boolean): boolean {
     const length = v.length;
     if (length === 0) return false;
-    // Fast path: nothing at the start or end to look at, nothing to escape, not too long.
+    // Fast path: nothing at the start or end to look at, not too long, and (checked while
+    // copying) nothing to escape.
     const first = v.charCodeAt(0);
     if (
       (first >= 128 || EDGE_PLAIN[first] === 1) &&
       !EDGE_SPACE(v.charCodeAt(length - 1)) &&
-      length <= EXCEL_MAX_CELL_CHARS &&
-      !NEEDS_ESCAPE.test(v)
+      length <= EXCEL_MAX_CELL_CHARS
     ) {
-      if (length > LONG_PIECE) sink.longChars += length;
-      return emit(text, n, gap, v, TEXT_TAIL);
+      const mark = out.pos;
+      open(text, n, gap);
+      if (out.text(v)) {
+        out.bytes(TEXT_TAIL);
+        return true;
+      }
+      out.pos = mark;
     }
     let isQuoted = false;
     if (escapeFormulas && looksLikeFormula(v)) {
@@ -141,16 +125,33 @@ export function cellWriter(
     }
     if (v.length > EXCEL_MAX_CELL_CHARS) v = tooLong(v, n);
     const keep = needsPreserve(v);
-    const escaped = cellText(v);
-    if (escaped.length > LONG_PIECE) sink.longChars += escaped.length;
-    const h = isQuoted ? (keep ? quotedKeep : quoted) : keep ? textKeep : text;
-    return emit(h, n, gap, escaped, TEXT_TAIL);
+    open(isQuoted ? (keep ? quotedKeep : quoted) : keep ? textKeep : text, n, gap);
+    out.utf8(cellText(v));
+    out.bytes(TEXT_TAIL);
+    return true;
   }
 
-  function writeNumber(v: number, n: string, gap: boolean): boolean {
+  function writeNumberText(v: string, n: number, gap: boolean): true {
+    open(num, n, gap);
+    out.ascii(v);
+    out.bytes(VALUE_TAIL);
+    return true;
+  }
+
+  function writeNumber(v: number, n: number, gap: boolean): boolean {
     const abs = v < 0 ? -v : v;
-    if (abs < 1e9 && (v | 0) !== v) return emit(num, n, gap, decimalText(v), VALUE_TAIL);
-    if (abs < 1e15 && (abs > 1e-300 || v === 0)) return emit(num, n, gap, v, VALUE_TAIL);
+    if (Number.isInteger(v) && abs < 1e15) {
+      open(num, n, gap);
+      out.int(v === 0 ? 0 : v); // -0 is 0
+      out.bytes(VALUE_TAIL);
+      return true;
+    }
+    if (abs < 1e9 && abs > 1e-300) {
+      open(num, n, gap);
+      if (!writeDecimal(out, v)) out.ascii(String(v));
+      out.bytes(VALUE_TAIL);
+      return true;
+    }
     // NaN, infinities and numbers too small for Excel (it would show 0) stay readable as text.
     if (!Number.isFinite(v) || abs < 2.3e-308) return writeText(numberText(v), n, gap);
     // An integer Excel would show rounded (past 15 digits, e.g. beyond 2^53) stays exact as text.
@@ -158,24 +159,30 @@ export function cellWriter(
       const digits = numberText(v);
       if (significantDigits(digits) > EXCEL_DIGITS) return writeText(digits, n, gap);
     }
-    return emit(num, n, gap, String(v), VALUE_TAIL);
+    return writeNumberText(String(v), n, gap);
   }
 
-  function writeDate(d: Date, n: string, gap: boolean): boolean {
+  function writeDate(d: Date, n: number, gap: boolean): boolean {
     const ms = d.getTime();
     if (Number.isNaN(ms)) return false;
     const local = calendar ? ms : ms + clock.offsetMinutes(ms) * 60_000;
     const days = Math.floor(local / DAY_MS);
     const serialDay = days + UNIX_EPOCH_SERIAL;
     if (serialDay >= LEAP_BUG_SERIAL && serialDay < END_SERIAL) {
-      if (calendar) return emit(date, n, gap, serialDay, VALUE_TAIL);
-      return emit(date, n, gap, serialDay, `${dayFractionText(local - days * DAY_MS)}${VALUE_TAIL}`);
+      open(date, n, gap);
+      out.int(serialDay);
+      if (!calendar) writeDayFraction(out, local - days * DAY_MS);
+      out.bytes(VALUE_TAIL);
+      return true;
     }
     // Before 1900-03-01 Excel's serials are one less (its fictitious 1900-02-29); before 1900 and
     // after 9999 it has no dates, so those stay ISO 8601 text.
     const serial = (calendar ? serialDay : serialDay + (local - days * DAY_MS) / DAY_MS) - 1;
     if (serial < 1 || serialDay >= END_SERIAL) return writeText(dateText(d, column, clock), n, gap);
-    return emit(date, n, gap, serial, VALUE_TAIL);
+    open(date, n, gap);
+    out.ascii(String(serial));
+    out.bytes(VALUE_TAIL);
+    return true;
   }
 
   return (v, n, gap) => {
@@ -183,18 +190,19 @@ export function cellWriter(
       case 'string': {
         if (!numericColumn) return writeText(v, n, gap);
         const exact = exactNumberText(v);
-        return exact === undefined ? writeText(v, n, gap) : emit(num, n, gap, exact, VALUE_TAIL);
+        return exact === undefined ? writeText(v, n, gap) : writeNumberText(exact, n, gap);
       }
       case 'number':
         return writeNumber(v, n, gap);
       case 'boolean':
-        return emitFixed(v ? yes : no, n, gap);
+        open(v ? yes : no, n, gap);
+        return true;
       case 'undefined':
         return false;
       case 'bigint': {
         const digits = v.toString();
         if (significantDigits(digits) > EXCEL_DIGITS) return writeText(digits, n, gap);
-        return emit(num, n, gap, digits, VALUE_TAIL);
+        return writeNumberText(digits, n, gap);
       }
       case 'object':
         if (v === null) return false;

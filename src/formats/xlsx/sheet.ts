@@ -1,5 +1,6 @@
 import type { ResolvedColumn, Row } from '../../types.js';
-import type { CellWriter, XmlSink } from './cell.js';
+import { ascii, type XmlBytes } from './bytes.js';
+import type { CellWriter } from './cell.js';
 import type { XlsxSettings } from './options.js';
 import { NS_MAIN, NS_REL, XML_DECLARATION } from './xml.js';
 
@@ -10,8 +11,12 @@ const MAX_WIDTH = 60;
 /** Room for the autofilter drop-down button in a header cell. */
 const FILTER_BUTTON = 3;
 
-/** Writes one row (`n`: its number as text) into the sheet's sink as `<row>` XML. */
-export type RowWriter = (row: unknown, n: string) => void;
+/** Writes row number `n` into the sheet's XML as `<row>`. */
+export type RowWriter = (row: unknown, n: number) => void;
+
+const ROW_OPEN = ascii('<row r="');
+const ROW_OPENED = ascii('">');
+const ROW_CLOSE = ascii('</row>');
 
 /**
  * Compiles the row writer of a column set: direct property reads (`r[3]`, `r["name"]`) and one
@@ -24,7 +29,7 @@ export function compileRowWriter(
   columns: readonly ResolvedColumn[],
   rowShape: 'array' | 'object',
   cells: readonly CellWriter[],
-  sink: XmlSink,
+  out: XmlBytes,
 ): RowWriter {
   const locals = cells.map((_, i) => `c${i} = c[${i}]`);
   const statements = columns.map((column, i) => {
@@ -33,8 +38,15 @@ export function compileRowWriter(
   });
   const body =
     (locals.length > 0 ? `const ${locals.join(', ')};\n` : '') +
-    `return function row(r, n) {\np.push('<row r="', n, '">');\nlet gap = true;\n${statements.join('\n')}\np.push('</row>');\n};`;
-  return new Function('c', 'p', body)(cells, sink.parts) as RowWriter;
+    'return function row(r, n) {\no.bytes(open); o.int(n); o.bytes(opened);\nlet gap = true;\n' +
+    `${statements.join('\n')}\no.bytes(close);\n};`;
+  return new Function('c', 'o', 'open', 'opened', 'close', body)(
+    cells,
+    out,
+    ROW_OPEN,
+    ROW_OPENED,
+    ROW_CLOSE,
+  ) as RowWriter;
 }
 
 /** Characters a value shows as, roughly, for the width estimate. */

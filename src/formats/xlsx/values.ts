@@ -1,3 +1,4 @@
+import { ascii, type XmlBytes } from './bytes.js';
 import { EXCEL_MAX_CELL_CHARS } from './options.js';
 
 /**
@@ -19,41 +20,35 @@ export const TRUNCATION_MARKER = '…[truncated]';
 
 /** Units of 1e-10 day per millisecond. */
 const TEN_DIGITS_PER_MS = 1e10 / DAY_MS;
+const DOT = ascii('.');
+const MINUS = ascii('-');
 
 /**
- * `.xxxxxxxxxx`: the fraction of a day to 10 places (8.64 µs, so the millisecond reads back
- * exactly), trailing zeros dropped, '' at midnight. Built from small integers: turning a full
- * double such as 45587.166076388894 into text is the slowest step of a date cell in V8.
+ * Writes `.xxxxxxxxxx`, the fraction of a day to 10 places (8.64 µs, so the millisecond reads
+ * back exactly), trailing zeros dropped, nothing at midnight: digits of small integers, where
+ * V8 would need hundreds of nanoseconds to turn 45587.166076388894 into text.
  */
-export function dayFractionText(msOfDay: number): string {
+export function writeDayFraction(out: XmlBytes, msOfDay: number): void {
   let v = Math.round(msOfDay * TEN_DIGITS_PER_MS);
-  if (v === 0) return '';
+  if (v === 0) return;
   let digits = 10;
   while (v % 10 === 0) {
     v /= 10;
     digits--;
   }
-  let text: string;
-  if (v < 1e9) text = `${v}`;
-  else {
-    const high = Math.floor(v / 100_000);
-    const low = `${v - high * 100_000}`;
-    text = `${high}${low.length < 5 ? '0'.repeat(5 - low.length) : ''}${low}`;
-  }
-  return text.length === digits ? `.${text}` : `.${'0'.repeat(digits - text.length)}${text}`;
+  out.bytes(DOT);
+  out.fixed(v, digits);
 }
 
 const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
 
 /**
- * The text of a number below 1e9 that is not an int32, exact (it reads back as the same
- * double). V8 turns a fractional double into text in several hundred nanoseconds; values with
- * up to 6 decimals (prices, amounts, rates) are built here from two integers in a fraction of
- * that. `c / 10^k === v` means the k-digit decimal `c / 10^k` rounds to v (division is
- * correctly rounded), so that text reads back as v; the first k that works has a non-zero last
- * digit. Other values fall back to String(v).
+ * Writes a number below 1e9 with up to 6 decimals (prices, amounts, rates) exactly, from two
+ * integers, and returns true; false (nothing written) for other numbers. `c / 10^k === v` means
+ * the k-digit decimal `c / 10^k` rounds to v (division is correctly rounded), so that text reads
+ * back as v; the first k that works has a non-zero last digit.
  */
-export function decimalText(v: number): string {
+export function writeDecimal(out: XmlBytes, v: number): boolean {
   const negative = v < 0;
   const a = negative ? -v : v;
   for (let k = 1; k <= 6; k++) {
@@ -61,12 +56,14 @@ export function decimalText(v: number): string {
     const c = Math.round(a * p);
     if (c / p === a) {
       const whole = Math.floor(a);
-      const fraction = String(c - whole * p);
-      const text = `${whole}.${fraction.length === k ? fraction : '0'.repeat(k - fraction.length) + fraction}`;
-      return negative ? `-${text}` : text;
+      if (negative) out.bytes(MINUS);
+      out.int(whole);
+      out.bytes(DOT);
+      out.fixed(c - whole * p, k);
+      return true;
     }
   }
-  return String(v);
+  return false;
 }
 
 /** Significant digits of a decimal text: from the first to the last non-zero digit of the mantissa. */

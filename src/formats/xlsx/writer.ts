@@ -1,6 +1,6 @@
 import type { ResolvedColumn, Row } from '../../types.js';
-import { cellWriter, headerCell, xmlSink } from './cell.js';
-import { BufferPool, XmlChunks } from './chunks.js';
+import { BufferPool, XmlBytes } from './bytes.js';
+import { cellWriter, headerCell } from './cell.js';
 import { SheetNames, sanitizeSheetName } from './names.js';
 import { EXCEL_MAX_ROWS, type XlsxSettings } from './options.js';
 import { columnWidths, compileRowWriter, SAMPLE_ROWS, sheetHead, sheetTail } from './sheet.js';
@@ -107,12 +107,13 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
   const { settings, zip } = book;
   const columns = input.columns;
   const letters = columns.map((_, i) => columnLetters(i));
-  const sink = xmlSink();
+  // The sheet's XML goes straight into bytes, across rollovers; chunks leave it for deflate.
+  const out = new XmlBytes(book.pool);
   const row = compileRowWriter(
     columns,
     input.rowShape,
-    columns.map((c, i) => cellWriter(c, letters[i]!, settings, book.styles, sink)),
-    sink,
+    columns.map((c, i) => cellWriter(c, letters[i]!, settings, book.styles, out)),
+    out,
   );
   const headerRow = settings.header
     ? `<row r="1">${columns.map((c, i) => headerCell(c.header, letters[i]!, settings)).join('')}</row>`
@@ -129,22 +130,19 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
     const { pending, sample, done } = await sampleBatches(iterator);
     exhausted = done;
     const widths = columnWidths(columns, input.rowShape, sample, settings);
-    for (const r of sample) row(r, String(EXCEL_MAX_ROWS));
-    const sampleBytes = Buffer.byteLength(sink.parts.join(''));
-    sink.parts.length = 0;
-    sink.longChars = 0;
+    for (const r of sample) row(r, EXCEL_MAX_ROWS);
+    const sampleBytes = out.pos;
+    out.pos = 0; // measured, not kept
     const zip64 = sample.length > 0 && (sampleBytes / sample.length) * limit > ZIP64_ESTIMATE;
 
     let sheet: SheetEntry = undefined as unknown as SheetEntry;
     let rowNumber = 0;
-    let out: XmlChunks = undefined as unknown as XmlChunks;
     const start = (): Buffer => {
       sheet = { name: book.names.unique(baseName), index: book.entries.length + 1, filterRef: undefined };
       book.entries.push(sheet);
       const started = zip.startEntry(sheetPartName(sheet.index), zip64);
       entry = started;
-      out = new XmlChunks(book.pool, sink);
-      out.add(sheetHead(widths, { frozen: settings.freezeHeader, selected: sheet.index === 1 }) + headerRow);
+      out.utf8(sheetHead(widths, { frozen: settings.freezeHeader, selected: sheet.index === 1 }) + headerRow);
       rowNumber = settings.header ? 1 : 0;
       return started.header;
     };
@@ -155,7 +153,7 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
     };
     const finish = async (): Promise<Buffer[]> => {
       if (settings.autoFilter && lastLetter) sheet.filterRef = `A1:${lastLetter}${Math.max(rowNumber, 1)}`;
-      out.add(sheetTail(sheet.filterRef));
+      out.utf8(sheetTail(sheet.filterRef));
       const written = await write(out.drain());
       const ended = await entry!.end();
       entry = undefined;
@@ -170,17 +168,14 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
           yield* await finish();
           yield start();
         }
-        const mark = sink.parts.length;
-        const longChars = sink.longChars;
-        row(batch[i], String(rowNumber + 1));
+        const mark = out.pos;
+        row(batch[i], rowNumber + 1);
         if (!zip64 && entry!.size + out.heldBytes > PLAIN_ENTRY_LIMIT) {
-          // The bound counts 3 bytes a UTF-16 unit: take the row back and write it on a new sheet
-          // before this entry could need ZIP64.
-          sink.parts.length = mark;
-          sink.longChars = longChars;
+          // Take the row back and write it on a new sheet before this entry could need ZIP64.
+          out.pos = mark;
           yield* await finish();
           yield start();
-          row(batch[i], String(rowNumber + 1));
+          row(batch[i], rowNumber + 1);
         }
         rowNumber++;
         out.rowDone();

@@ -1,0 +1,211 @@
+/** Bytes of XML handed to deflate at once. */
+const CHUNK_BYTES = 1 << 20;
+/** Room past CHUNK_BYTES for the row that crosses it; longer rows grow the buffer. */
+const SLACK_BYTES = 1 << 18;
+const BUFFER_BYTES = CHUNK_BYTES + SLACK_BYTES;
+
+/**
+ * Chunk buffers for reuse once deflate is done with them. Allocating a fresh buffer per chunk
+ * leaves the garbage collector megabytes of dead buffers to find, which shows in RSS.
+ */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES);
+  }
+
+  /** Takes back a chunk (a view from the start of a pool buffer); other buffers are left to the GC. */
+  give(chunk: Buffer): void {
+    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength !== BUFFER_BYTES || this.free.length >= 2) return;
+    this.free.push(Buffer.from(chunk.buffer, 0, BUFFER_BYTES));
+  }
+}
+
+/** Markup as bytes, encoded once. */
+export function ascii(s: string): Uint8Array {
+  return Buffer.from(s, 'utf8');
+}
+
+/**
+ * Characters `text` cannot copy as they are: 1 = never (controls but TAB and LF, `& < >`),
+ * 2 = `_`, which only matters when an `_xHHHH_` escape could start.
+ */
+const SPECIAL = new Uint8Array(128);
+for (let c = 0; c < 32; c++) SPECIAL[c] = c === 9 || c === 10 ? 0 : 1;
+SPECIAL[38] = 1;
+SPECIAL[60] = 1;
+SPECIAL[62] = 1;
+SPECIAL[95] = 2;
+
+/**
+ * A sheet's XML, written straight into byte chunks for deflate: markup is copied from encoded
+ * constants, numbers are written digit by digit, plain text is UTF-8 encoded by a loop that also
+ * checks it needs no escaping. No strings are built per cell, so there is nothing for the
+ * garbage collector, and the XML is touched once before deflate (no join, no re-encoding).
+ * Chunks are sealed only between rows, so a row can be taken back (`pos = mark`).
+ */
+export class XmlBytes {
+  buf: Buffer;
+  pos = 0;
+  private readonly digits = new Uint8Array(24);
+  private readonly sealed: Buffer[] = [];
+  private sealedBytes = 0;
+
+  constructor(private readonly pool: BufferPool) {
+    this.buf = pool.take();
+  }
+
+  bytes(u: Uint8Array): void {
+    const n = u.length;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const b = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < n; i++) b[p + i] = u[i]!;
+    this.pos = p + n;
+  }
+
+  /** Text known to be ASCII (numbers in JavaScript's notation). */
+  ascii(s: string): void {
+    const n = s.length;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const b = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < n; i++) b[p + i] = s.charCodeAt(i);
+    this.pos = p + n;
+  }
+
+  /** Any text already fit for XML, UTF-8 encoded. */
+  utf8(s: string): void {
+    if (this.pos + s.length * 3 > this.buf.length) this.grow(s.length * 3);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /**
+   * Writes text that needs no escaping, UTF-8 encoded, and returns true; returns false (having
+   * written part of it: the caller takes it back) when it finds a character that needs work.
+   */
+  text(s: string): boolean {
+    const n = s.length;
+    if (this.pos + n * 3 > this.buf.length) this.grow(n * 3);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 128) {
+        const special = SPECIAL[c];
+        if (special !== 0 && (special === 1 || s.charCodeAt(i + 1) === 120)) return false;
+        b[p++] = c;
+      } else if (c < 0x800) {
+        b[p++] = 0xc0 | (c >> 6);
+        b[p++] = 0x80 | (c & 63);
+      } else if (c >= 0xd800 && c <= 0xdfff) {
+        const low = s.charCodeAt(i + 1);
+        if (c > 0xdbff || !(low >= 0xdc00 && low <= 0xdfff)) return false; // unpaired: removed
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
+        b[p++] = 0xf0 | (cp >> 18);
+        b[p++] = 0x80 | ((cp >> 12) & 63);
+        b[p++] = 0x80 | ((cp >> 6) & 63);
+        b[p++] = 0x80 | (cp & 63);
+        i++;
+      } else {
+        if (c >= 0xfffe) return false;
+        b[p++] = 0xe0 | (c >> 12);
+        b[p++] = 0x80 | ((c >> 6) & 63);
+        b[p++] = 0x80 | (c & 63);
+      }
+    }
+    this.pos = p;
+    return true;
+  }
+
+  /** An integer below 2^53 in magnitude, in decimal. */
+  int(v: number): void {
+    if (this.pos + 24 > this.buf.length) this.grow(24);
+    const b = this.buf;
+    if (v < 0) {
+      b[this.pos++] = 45;
+      v = -v;
+    }
+    if (v < 10) {
+      b[this.pos++] = 48 + v;
+      return;
+    }
+    const d = this.digits;
+    let k = 0;
+    if (v < 2_147_483_648) {
+      while (v > 0) {
+        const q = (v / 10) | 0;
+        d[k++] = 48 + (v - q * 10);
+        v = q;
+      }
+    } else {
+      while (v > 0) {
+        const q = Math.floor(v / 10);
+        d[k++] = 48 + (v - q * 10);
+        v = q;
+      }
+    }
+    let p = this.pos;
+    while (k > 0) b[p++] = d[--k]!;
+    this.pos = p;
+  }
+
+  /** `v` (0 <= v < 10^width) in exactly `width` digits, with leading zeros. */
+  fixed(v: number, width: number): void {
+    if (this.pos + width > this.buf.length) this.grow(width);
+    const b = this.buf;
+    const end = this.pos + width;
+    for (let p = end - 1; p >= this.pos; p--) {
+      const q = Math.floor(v / 10);
+      b[p] = 48 + (v - q * 10);
+      v = q;
+    }
+    this.pos = end;
+  }
+
+  /** Called between rows: seals the chunk once it is full. */
+  rowDone(): void {
+    if (this.pos >= CHUNK_BYTES) this.seal();
+  }
+
+  /** Whether a full chunk waits to be taken. */
+  get ready(): boolean {
+    return this.sealed.length > 0;
+  }
+
+  /** Bytes written and not yet taken. */
+  get heldBytes(): number {
+    return this.sealedBytes + this.pos;
+  }
+
+  /** The full chunks, in order. */
+  take(): Buffer[] {
+    const out = this.sealed.splice(0);
+    this.sealedBytes = 0;
+    return out;
+  }
+
+  /** Everything written, full or not. */
+  drain(): Buffer[] {
+    this.seal();
+    return this.take();
+  }
+
+  private seal(): void {
+    if (this.pos === 0) return;
+    const chunk = this.buf.subarray(0, this.pos);
+    this.sealed.push(chunk);
+    this.sealedBytes += chunk.length;
+    this.buf = this.pool.take();
+    this.pos = 0;
+  }
+
+  /** A row longer than the slack: a bigger buffer, the row so far copied over. */
+  private grow(needed: number): void {
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + needed + SLACK_BYTES));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.pool.give(this.buf);
+    this.buf = bigger;
+  }
+}
