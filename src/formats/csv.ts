@@ -1,8 +1,11 @@
 import { TakeoutError } from '../errors.js';
-import type { FormatContext, FormatWriter, ResolvedColumn, Row } from '../types.js';
-import { dateText, looksLikeFormula, numberText, valueText } from './cells.js';
-import { type CellEncoder, compileRow, encodeRows } from './compile.js';
-import { type ZoneClock, zoneClock } from './datetime.js';
+import type { FormatContext, FormatWriter, Row } from '../types.js';
+import { ByteSink, sinkRows, writeField } from './byte-sink.js';
+import { looksLikeFormula } from './cells.js';
+import { compileCsvRow, type Dialect } from './csv-fields.js';
+import { zoneClock } from './datetime.js';
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** Options of the CSV and TSV writers (docs/formats.md). */
 export interface CsvOptions {
@@ -26,8 +29,6 @@ export interface CsvOptions {
   timezone?: string;
 }
 
-const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-
 /** `,` for decimal-comma locales (de-DE, fr-FR...), else `.` (spreadsheets know no other). */
 export function decimalSeparatorOf(locale: string): ',' | '.' {
   try {
@@ -36,16 +37,6 @@ export function decimalSeparatorOf(locale: string): ',' | '.' {
   } catch {
     throw new TakeoutError('invalid_option', `Unknown locale: ${JSON.stringify(locale).slice(0, 40)}`);
   }
-}
-
-interface Dialect {
-  delimiter: string;
-  lineEnding: string;
-  header: boolean;
-  bom: boolean;
-  decimal: string;
-  escapeFormulas: boolean;
-  clock: ZoneClock;
 }
 
 function booleanOption(options: CsvOptions, name: 'header' | 'bom' | 'escapeFormulas'): boolean | undefined {
@@ -62,7 +53,7 @@ function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
   const decimal = options.locale ? decimalSeparatorOf(options.locale) : '.';
   const delimiter =
     options.delimiter ?? (decimal === ',' && defaultDelimiter === ',' ? ';' : defaultDelimiter);
-  if (typeof delimiter !== 'string' || delimiter.length !== 1 || /["\r\n]/.test(delimiter)) {
+  if (typeof delimiter !== 'string' || delimiter.length !== 1 || /["\r\n\uD800-\uDFFF]/.test(delimiter)) {
     throw new TakeoutError(
       'invalid_option',
       'delimiter must be one character other than a quote or line break',
@@ -83,49 +74,6 @@ function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
   };
 }
 
-/** Characters of number and date texts: only a delimiter among them can need quotes there. */
-const NUMBER_CHARS = '0123456789.-+eEInfityNa';
-const DATE_CHARS = '0123456789-+:.TZ';
-
-/**
- * The encoder of one column's cells. Hot: called once per cell, so the checks that depend only
- * on the dialect (does a number or date ever need quotes?) are decided here, once.
- */
-function cellEncoder(column: ResolvedColumn, d: Dialect): CellEncoder {
-  const special = new RegExp(
-    `[${d.delimiter === '\t' ? '\\t' : d.delimiter.replace(/[\\\]^-]/g, '\\$&')}"\\r\\n]`,
-  );
-  const quote = (s: string): string => (special.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const numeric = column.type === 'integer' || column.type === 'number' || column.type === 'decimal';
-  const decimalOut =
-    d.decimal === '.' ? (s: string) => s : (s: string) => (s.includes('.') ? s.replace('.', d.decimal) : s);
-  const numberCell: (v: number) => string =
-    d.decimal === d.delimiter || NUMBER_CHARS.includes(d.delimiter)
-      ? (v) => quote(decimalOut(numberText(v)))
-      : d.decimal === '.'
-        ? numberText
-        : (v) => decimalOut(numberText(v));
-  const dateCell: (v: Date) => string = DATE_CHARS.includes(d.delimiter)
-    ? (v) => quote(dateText(v, column, d.clock))
-    : (v) => dateText(v, column, d.clock);
-  const trueText = quote('true');
-  const falseText = quote('false');
-  const escapeFormulas = d.escapeFormulas;
-  return (v) => {
-    if (typeof v === 'string') {
-      if (v.length === 0) return v;
-      if (numeric && NUMERIC_TEXT.test(v)) return quote(decimalOut(v));
-      const text = escapeFormulas && looksLikeFormula(v) ? `'${v}` : v;
-      return special.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-    }
-    if (typeof v === 'number') return numberCell(v);
-    if (v === null || v === undefined) return '';
-    if (typeof v === 'boolean') return v ? trueText : falseText;
-    if (v instanceof Date) return dateCell(v);
-    return quote(valueText(v, column, d.clock, decimalOut));
-  };
-}
-
 function createCsvWriter(name: 'csv' | 'tsv', contentType: string, defaultDelimiter: string): FormatWriter {
   return {
     name,
@@ -133,19 +81,20 @@ function createCsvWriter(name: 'csv' | 'tsv', contentType: string, defaultDelimi
     extension: name,
     write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
       const d = dialectOf(ctx.options as CsvOptions, defaultDelimiter);
-      const between = ctx.columns.slice(1).map(() => d.delimiter);
-      const row = compileRow(
-        ctx,
-        ctx.columns.map((c) => cellEncoder(c, d)),
-        { before: '', between, after: d.lineEnding },
-      );
-      const headerEncoders = ctx.columns.map((c) => cellEncoder({ ...c, type: 'string' }, d));
-      let prefix = d.bom ? '\uFEFF' : '';
+      const sink = new ByteSink();
+      const row = compileCsvRow(ctx, d, sink);
+      if (d.bom) sink.bytes(BOM);
       // No columns (no rows to infer them from): an empty file, not a lone line break.
       if (d.header && ctx.columns.length > 0) {
-        prefix += ctx.columns.map((c, i) => headerEncoders[i]!(c.header)).join(d.delimiter) + d.lineEnding;
+        const delimiter = Buffer.from(d.delimiter, 'utf8');
+        ctx.columns.forEach((c, i) => {
+          if (i > 0) sink.bytes(delimiter);
+          const formula = d.escapeFormulas && looksLikeFormula(c.header);
+          writeField(sink, c.header, d.delimiter.charCodeAt(0), formula ? 39 : 0);
+        });
+        sink.bytes(Buffer.from(d.lineEnding, 'utf8'));
       }
-      return encodeRows(batches, row, { prefix, signal: ctx.signal });
+      return sinkRows(batches, row, sink, ctx.signal);
     },
   };
 }

@@ -50,7 +50,7 @@ export function zoneClock(zone = 'UTC'): ZoneClock {
 const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : `${i}`));
 /** `.001`..`.999` (index 0 unused: whole seconds print no fraction). */
 const FRACTIONS = Array.from({ length: 1000 }, (_, i) => `.${`${i}`.padStart(3, '0')}`);
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 function year4(y: number): string {
   if (y >= 1000 && y <= 9999) return `${y}`;
@@ -71,7 +71,7 @@ const slotText: string[] = new Array<string>(DAY_SLOTS).fill('');
 const dayScratch = new Date(0);
 
 /** `YYYY-MM-DD` of the day number `day` (days since 1970-01-01). */
-function dayText(day: number): string {
+export function dayText(day: number): string {
   const slot = day & (DAY_SLOTS - 1);
   if (slotDay[slot] === day) return slotText[slot]!;
   dayScratch.setTime(day * DAY_MS);
@@ -81,25 +81,26 @@ function dayText(day: number): string {
   return text;
 }
 
-function offsetText(minutes: number): string {
+/** ISO 8601 offset: `Z`, `+05:45`, `-03:30`. */
+export function offsetText(minutes: number): string {
   if (minutes === 0) return 'Z';
   const sign = minutes < 0 ? '-' : '+';
   const abs = Math.abs(minutes);
   return `${sign}${TWO_DIGITS[Math.floor(abs / 60)]}:${TWO_DIGITS[abs % 60]}`;
 }
 
-/** `YYYY-MM-DDTHH:MM:SS[.mmm]` of a wall-clock millisecond count, by arithmetic. */
+/** `THH:MM:` of each minute of a day: short strings are cheaper looked up than concatenated. */
+const MINUTES = Array.from({ length: 1440 }, (_, m) => `T${TWO_DIGITS[(m / 60) | 0]}:${TWO_DIGITS[m % 60]}:`);
+
+/** `YYYY-MM-DDTHH:MM:SS[.mmm]` of a wall-clock millisecond count, by integer arithmetic. */
 function wallText(local: number): string {
   const day = Math.floor(local / DAY_MS);
-  let rest = local - day * DAY_MS;
-  const millis = rest % 1000;
-  rest = (rest - millis) / 1000;
-  const seconds = rest % 60;
-  rest = (rest - seconds) / 60;
-  const minutes = rest % 60;
-  const hours = (rest - minutes) / 60;
-  const time = `${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}`;
-  return `${dayText(day)}T${millis === 0 ? time : time + FRACTIONS[millis]}`;
+  const msOfDay = (local - day * DAY_MS) | 0; // < 86,400,000: int32 arithmetic from here on
+  const millis = msOfDay % 1000;
+  const second = (msOfDay / 1000) | 0;
+  const minute = (second / 60) | 0;
+  const time = MINUTES[minute]! + TWO_DIGITS[second - minute * 60]!;
+  return dayText(day) + (millis === 0 ? time : time + FRACTIONS[millis]!);
 }
 
 function createClock(zone: string): ZoneClock {

@@ -11,7 +11,7 @@ export type RowsInput =
 
 export interface RowsSourceOptions {
   columns?: readonly ColumnSpec[];
-  /** Rows per batch when single rows are given. Default 1000. */
+  /** Rows per batch when single rows are given. Default 128 (see DEFAULT_BATCH_SIZE). */
   batchSize?: number;
   /**
    * Whether the input yields batches (arrays of rows) rather than rows. Detected from the
@@ -20,6 +20,13 @@ export interface RowsSourceOptions {
    */
   batched?: boolean;
 }
+
+/**
+ * Rows gathered before they are written. Small on purpose: a batch stays alive until it is
+ * written, and rows that outlive a young-generation GC are copied by it; with the reference
+ * table, batches of 1000 rows cost about 20% more CPU than batches of 100-200.
+ */
+export const DEFAULT_BATCH_SIZE = 128;
 
 function isRowLike(v: unknown): boolean {
   return typeof v === 'object' && v !== null && !(v instanceof Date) && !(v instanceof Uint8Array);
@@ -34,7 +41,7 @@ export async function* toBatches(
   input: RowsInput,
   options: RowsSourceOptions = {},
 ): AsyncGenerator<readonly Row[]> {
-  const size = options.batchSize ?? 1000;
+  const size = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (Array.isArray(input) && options.batched !== true && !(input.length > 0 && looksLikeBatch(input[0]))) {
     for (let i = 0; i < input.length; i += size) yield input.slice(i, i + size) as Row[];
     return;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { numberText } from '../../src/formats/cells.js';
+import { zoneClock } from '../../src/formats/datetime.js';
 import { exportRows } from '../../src/pipeline.js';
 import { collect, exportText, readCsv, streamError } from './support/export.js';
 
@@ -322,5 +323,89 @@ describe('CSV writer: column keys', () => {
       [key, 'a\\b', 'line\nbreak'],
       ['safe', '1', '2'],
     ]);
+  });
+});
+
+describe('CSV writer: randomized against the value rules', () => {
+  let x = 88172645;
+  const random = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const UNITS = [
+    'a',
+    'Z',
+    '0',
+    ' ',
+    ',',
+    ';',
+    '"',
+    '\n',
+    '\r',
+    '\t',
+    '=',
+    '-',
+    'é',
+    'ß',
+    '€',
+    '中',
+    '😀',
+    '§',
+    "'",
+  ];
+  const randomText = () =>
+    Array.from({ length: Math.floor(random() * 12) }, () => pick(UNITS)).join('') +
+    (random() < 0.05 ? 'long '.repeat(5000) : '');
+  const randomNumber = () =>
+    pick([
+      () => Math.floor((random() - 0.5) * 2 ** 53),
+      () => Math.round((random() - 0.5) * 1e9) / 100,
+      () => (random() - 0.5) * 10 ** Math.floor(random() * 40 - 20),
+      () => pick([0, -0, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60, 1e21]),
+    ])();
+
+  it.each([
+    [',', '.', undefined],
+    [';', ',', 'de-DE'],
+    ['\t', '.', undefined],
+    ['§', '.', undefined],
+    ['.', '.', undefined],
+  ])('writes random rows that csv-parse reads back (delimiter %j)', async (delimiter, decimal, locale) => {
+    const zone = pick(['UTC', 'Europe/Paris', 'Asia/Kathmandu', 'America/St_Johns']);
+    const clock = zoneClock(zone);
+    const rows = Array.from({ length: 3000 }, () => ({
+      text: randomText(),
+      n: randomNumber(),
+      at: new Date(Math.floor((random() - 0.3) * 4e12)),
+      b: random() < 0.5,
+      none: random() < 0.5 ? null : undefined,
+    }));
+    const text = await exportText(rows, {
+      format: 'csv',
+      delimiter,
+      timezone: zone,
+      escapeFormulas: false,
+      ...(locale ? { locale } : {}),
+    });
+    const records = readCsv(text, delimiter).slice(1);
+    expect(records).toHaveLength(rows.length);
+    rows.forEach((row, i) => {
+      const expected = [
+        row.text,
+        decimal === ',' ? numberText(row.n).replace('.', ',') : numberText(row.n),
+        clock.isoDateTime(row.at.getTime()),
+        String(row.b),
+        '',
+      ];
+      expect(records[i], `row ${i}`).toEqual(expected);
+    });
+  });
+
+  it('writes lone surrogates as U+FFFD, as Buffer.from does', async () => {
+    const text = await exportText([{ s: 'a\uD800b\uDC00c\uD83D' }], { format: 'csv', header: false });
+    expect(text).toBe('a\uFFFDb\uFFFDc\uFFFD\r\n');
   });
 });
