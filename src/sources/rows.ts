@@ -109,10 +109,17 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
   let peekedDone = false;
   let sampled: Row[] | undefined;
 
+  // Columns that all declare a type need no inference: the first batch (for the rows' shape)
+  // is enough, so a slow source's first rows are not held back until 100 have arrived.
+  const typed =
+    options.columns !== undefined &&
+    options.columns.every((c) => typeof c === 'object' && c !== null && c.type !== undefined);
+  const sampleSize = typed ? 1 : INFER_SAMPLE_ROWS;
+
   async function sample(): Promise<Row[]> {
     if (sampled) return sampled;
     const rows: Row[] = [];
-    while (rows.length < INFER_SAMPLE_ROWS) {
+    while (rows.length < sampleSize) {
       const next = await iterator.next();
       if (next.done) {
         peekedDone = true;

@@ -180,6 +180,30 @@ describe('backpressure', () => {
   });
 });
 
+describe('slow sources', () => {
+  it.each(['csv', 'ndjson'])(
+    '%s: sends the rows that are ready instead of waiting for a full chunk',
+    async (format) => {
+      async function* slow() {
+        for (let i = 0; i < 10; i++) {
+          await sleep(40);
+          yield [{ i }];
+        }
+      }
+      const started = Date.now();
+      // Typed columns: nothing to infer, so the source is not sampled for 100 rows first.
+      const stream = exportRows(slow(), { format, columns: [{ key: 'i', type: 'integer' }] });
+      const first = (await readOneChunk(stream)).toString('utf8');
+      const elapsed = Date.now() - started;
+      // The source needs 400 ms; the first rows go out after about FLUSH_MS (100 ms).
+      expect(elapsed).toBeLessThan(330);
+      expect(first).toContain('0');
+      expect(first).not.toContain('9');
+      stream.destroy();
+    },
+  );
+});
+
 describe('progress', () => {
   it('reports rows and bytes, throttled, ending with done: true and the totals', async () => {
     const reports: Progress[] = [];
