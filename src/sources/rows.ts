@@ -112,8 +112,7 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
   // Columns that all declare a type need no inference: the first batch (for the rows' shape)
   // is enough, so a slow source's first rows are not held back until 100 have arrived.
   const typed =
-    options.columns !== undefined &&
-    options.columns.every((c) => typeof c === 'object' && c !== null && c.type !== undefined);
+    options.columns?.every((c) => typeof c === 'object' && c !== null && c.type !== undefined) === true;
   const sampleSize = typed ? 1 : INFER_SAMPLE_ROWS;
 
   async function sample(): Promise<Row[]> {
