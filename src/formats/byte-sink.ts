@@ -76,6 +76,7 @@ export function writeField(o: ByteSink, s: string, delimiter: number, prefix: nu
     return;
   }
   o.ensure(3 * n + 3); // UTF-8 needs at most 3 bytes per UTF-16 unit; quotes and prefix
+  const special = specialsOf(delimiter);
   const b = o.buf;
   const start = o.pos;
   let p = start;
@@ -83,7 +84,7 @@ export function writeField(o: ByteSink, s: string, delimiter: number, prefix: nu
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {
-      if (c === QUOTE || c === 10 || c === 13 || c === delimiter) {
+      if (special[c] !== 0) {
         o.pos = start;
         writeQuoted(o, s, prefix);
         return;
@@ -100,6 +101,24 @@ export function writeField(o: ByteSink, s: string, delimiter: number, prefix: nu
     }
   }
   o.pos = p;
+}
+
+/** Per ASCII delimiter: 1 for the characters that make a field need quotes. */
+const specialTables: Uint8Array[] = [];
+
+/** The table of `delimiter` (a non-ASCII delimiter is checked outside the table). */
+function specialsOf(delimiter: number): Uint8Array {
+  const key = delimiter < 0x80 ? delimiter : 0;
+  let table = specialTables[key];
+  if (table === undefined) {
+    table = new Uint8Array(0x80);
+    table[QUOTE] = 1;
+    table[10] = 1;
+    table[13] = 1;
+    if (key !== 0) table[key] = 1;
+    specialTables[key] = table;
+  }
+  return table;
 }
 
 /** Above this length a native scan and copy beat a loop over characters, despite the call. */
