@@ -20,8 +20,6 @@ export {
   type WorkbookSheet,
 } from './formats/xlsx/export.js';
 export type { XlsxOptions } from './formats/xlsx/index.js';
-export { type Authenticate, anonymous, bearerTokens } from './http/auth.js';
-export { buildServer, type TakeoutServerOptions, takeoutRoutes } from './http/server.js';
 export {
   type ExportOptions,
   exportRows,

@@ -1,0 +1,6 @@
+// `takeout/http`: the Fastify routes, apart from the main entry so that using Takeout as a
+// library does not load the HTTP stack.
+export { type Authenticate, anonymous, bearerTokens } from './auth.js';
+export { contentDisposition, sanitizeFilename } from './content-disposition.js';
+export { filesRoutes } from './routes/files.js';
+export { buildServer, DEFAULT_LIMITS, type TakeoutServerOptions, takeoutRoutes } from './server.js';
