@@ -119,7 +119,13 @@ function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> 
 export async function prepareExport(source: Source, options: ExportOptions): Promise<PreparedExport> {
   const controller = new AbortController();
   const { signal } = options;
-  const onAbort = () => controller.abort(new TakeoutError('aborted', 'The export was aborted'));
+  let stream: Readable | undefined;
+  // The only listener on the caller's signal; removed when the export ends, so a long-lived
+  // signal (a worker's shutdown signal) does not collect one per export.
+  const onAbort = () => {
+    controller.abort(new TakeoutError('aborted', 'The export was aborted'));
+    stream?.destroy(coerceError(controller.signal.reason));
+  };
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
   const started = Date.now();
@@ -134,10 +140,19 @@ export async function prepareExport(source: Source, options: ExportOptions): Pro
   };
 
   let iterator: AsyncIterator<Uint8Array> | undefined;
-  const cleanup = async () => {
-    signal?.removeEventListener('abort', onAbort);
-    if (!controller.signal.aborted) controller.abort(new TakeoutError('aborted', 'The export was stopped'));
-    await source.close?.();
+  let finished: Promise<void> | undefined;
+  // Ends the export once, however it ends: stops the writer, closes the source, drops the listener.
+  const finish = (): Promise<void> => {
+    finished ??= (async () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (!controller.signal.aborted) controller.abort(new TakeoutError('aborted', 'The export was stopped'));
+      try {
+        await iterator?.return?.();
+      } finally {
+        await source.close?.();
+      }
+    })();
+    return finished;
   };
   try {
     controller.signal.throwIfAborted();
@@ -190,31 +205,33 @@ export async function prepareExport(source: Source, options: ExportOptions): Pro
       } catch (error) {
         throw controller.signal.aborted ? coerceError(controller.signal.reason) : coerceError(error);
       } finally {
-        await it.return?.();
-        await cleanup();
+        await finish();
       }
     }
-    const stream = Readable.from(chunks(), { objectMode: false });
-    signal?.addEventListener(
-      'abort',
-      () => stream.destroy(coerceError(signal.reason ?? controller.signal.reason)),
-      {
-        once: true,
-      },
-    );
+    stream = Readable.from(chunks(), { objectMode: false });
+    // A stream destroyed before its first read never runs the generator's finally.
+    stream.once('close', () => void finish().catch(() => {}));
+    if (controller.signal.aborted) stream.destroy(coerceError(controller.signal.reason));
     return { format, columns, stream };
   } catch (error) {
     const failure = controller.signal.aborted ? coerceError(controller.signal.reason) : coerceError(error);
-    await iterator?.return?.();
-    await cleanup();
+    // After an abort the source may be stuck mid-read: close it in the background, never wait.
+    if (controller.signal.aborted) void finish().catch(() => {});
+    else await finish();
     throw failure;
   }
 }
 
 /** Streams any Source through a format. Errors (including bad input) arrive as stream errors. */
 export function exportSource(source: Source, options: ExportOptions): Readable {
+  // Destroying the stream aborts the export too, even while it is still being prepared.
+  const internal = new AbortController();
+  const { signal } = options;
+  const onAbort = () => internal.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   async function* run(): AsyncGenerator<Uint8Array> {
-    const prepared = await prepareExport(source, options);
+    const prepared = await prepareExport(source, { ...options, signal: internal.signal });
     try {
       for await (const chunk of prepared.stream) yield chunk as Uint8Array;
     } finally {
@@ -222,14 +239,10 @@ export function exportSource(source: Source, options: ExportOptions): Readable {
     }
   }
   const stream = Readable.from(run(), { objectMode: false });
-  const { signal } = options;
-  signal?.addEventListener(
-    'abort',
-    () => stream.destroy(new TakeoutError('aborted', 'The export was aborted')),
-    {
-      once: true,
-    },
-  );
+  stream.once('close', () => {
+    signal?.removeEventListener('abort', onAbort);
+    if (!internal.signal.aborted) internal.abort(new TakeoutError('aborted', 'The export was stopped'));
+  });
   return stream;
 }
 

@@ -9,6 +9,33 @@ export type CellEncoder = (value: unknown) => string;
  * lookups or array allocations. Keys enter the code only through JSON.stringify, so no
  * key can inject code. Fast-json-stringify uses the same technique for the same reason.
  */
+/**
+ * The code that reads one column's value from row `r` in compiled row functions: `r[3]`
+ * for array rows, `r["name"]` for objects. A key that Object.prototype also has
+ * (`constructor`, `toString`, `__proto__` ...) is read only when the row has it as its own:
+ * a row lacking it must give an empty cell, not a function.
+ */
+export function readExpression(
+  column: { key: string; index?: number },
+  i: number,
+  rowShape: 'array' | 'object',
+): string {
+  if (rowShape === 'array') return `r[${(column.index ?? i) | 0}]`;
+  const key = JSON.stringify(column.key);
+  return column.key in Object.prototype ? `(Object.hasOwn(r, ${key}) ? r[${key}] : undefined)` : `r[${key}]`;
+}
+
+/** The value of one column in a row, by the same rule as readExpression (for code that is not compiled). */
+export function readCell(
+  row: unknown,
+  column: { key: string; index?: number },
+  i: number,
+  rowShape: 'array' | 'object',
+): unknown {
+  if (rowShape === 'array') return (row as readonly unknown[])[column.index ?? i];
+  return Object.hasOwn(row as object, column.key) ? (row as Record<string, unknown>)[column.key] : undefined;
+}
+
 export function compileRow(
   ctx: Pick<FormatContext, 'columns' | 'rowShape'>,
   cells: readonly CellEncoder[],
@@ -16,8 +43,7 @@ export function compileRow(
 ): (row: unknown) => string {
   const terms: string[] = [JSON.stringify(parts.before)];
   ctx.columns.forEach((column, i) => {
-    const read =
-      ctx.rowShape === 'array' ? `r[${(column.index ?? i) | 0}]` : `r[${JSON.stringify(column.key)}]`;
+    const read = readExpression(column, i, ctx.rowShape);
     if (i > 0) terms.push(JSON.stringify(parts.between[i - 1] ?? ''));
     terms.push(`c${i}(${read})`);
   });

@@ -1,6 +1,7 @@
 import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, writeField, writeInteger } from './byte-sink.js';
 import { dateText, looksLikeFormula, numberText, valueText } from './cells.js';
+import { readExpression } from './compile.js';
 import { DAY_MS, dayText, offsetText, type ZoneClock } from './datetime.js';
 
 /** How a CSV/TSV file is written (resolved from CsvOptions in csv.ts). */
@@ -197,8 +198,7 @@ export function compileCsvRow(
       : () => o.bytes(delimiter);
   const end = () => o.bytes(lineEnding);
   const calls = ctx.columns.map((column, i) => {
-    const read =
-      ctx.rowShape === 'array' ? `r[${(column.index ?? i) | 0}]` : `r[${JSON.stringify(column.key)}]`;
+    const read = readExpression(column, i, ctx.rowShape);
     return `${i > 0 ? 'separate(); ' : ''}w${i}(${read});`;
   });
   const names = writers.map((_, i) => `w${i}`);

@@ -1,4 +1,5 @@
 import type { ResolvedColumn, Row } from '../../types.js';
+import { readCell, readExpression } from '../compile.js';
 import { ascii, type XmlBytes } from './bytes.js';
 import type { CellWriter } from './cell.js';
 import type { XlsxSettings } from './options.js';
@@ -33,7 +34,7 @@ export function compileRowWriter(
 ): RowWriter {
   const locals = cells.map((_, i) => `c${i} = c[${i}]`);
   const statements = columns.map((column, i) => {
-    const read = rowShape === 'array' ? `r[${(column.index ?? i) | 0}]` : `r[${JSON.stringify(column.key)}]`;
+    const read = readExpression(column, i, rowShape);
     return `gap = !c${i}(${read}, n, gap);`;
   });
   const body =
@@ -98,10 +99,7 @@ export function columnWidths(
       ? Math.ceil(column.header.length * 1.1) + (settings.autoFilter ? FILTER_BUTTON : 0)
       : 0;
     for (const row of sample) {
-      const v =
-        rowShape === 'array'
-          ? (row as readonly unknown[])[column.index ?? i]
-          : (row as Record<string, unknown>)[column.key];
+      const v = readCell(row, column, i, rowShape);
       longest = Math.max(longest, displayLength(v, column, settings));
     }
     return Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, longest + 2));
