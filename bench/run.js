@@ -12,7 +12,8 @@ import { renderSection, replaceSection } from './results.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const casesDir = join(here, 'cases');
-const resultsFile = join(here, 'RESULTS.md');
+// BENCH_RESULTS writes elsewhere (a dry run that leaves RESULTS.md alone).
+const resultsFile = process.env.BENCH_RESULTS ?? join(here, 'RESULTS.md');
 const BASELINE = 'gen-only';
 const CASE_TIMEOUT_MS = 30 * 60 * 1000;
 
