@@ -14,6 +14,8 @@ may come from different runs: each says when and on what it was measured.
   **net**: minus the time generating the rows alone takes (the \`gen-only\` case, same run).
 - **Takeout ×**: Takeout's rows/s divided by the tool's (above 1: Takeout is faster).
 - **peak RSS**: the process's maximum resident set size (\`process.resourceUsage().maxRSS\`).
+- Other tools are set up to write the same values as Takeout (ISO 8601 dates, \`true\`/\`false\`)
+  where their defaults differ; each case file says how.
 `;
 
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
