@@ -4,12 +4,6 @@ import type { FormatContext } from '../types.js';
 export type CellEncoder = (value: unknown) => string;
 
 /**
- * Compiles `row -> line` for a column set (JSON, NDJSON; CSV writes bytes: csv-fields.ts): one function with direct property reads
- * (`r[3]` or `r["name"]`) and string concatenation, so the hot loop does no per-cell
- * lookups or array allocations. Keys enter the code only through JSON.stringify, so no
- * key can inject code. Fast-json-stringify uses the same technique for the same reason.
- */
-/**
  * The code that reads one column's value from row `r` in compiled row functions: `r[3]`
  * for array rows, `r["name"]` for objects. A key that Object.prototype also has
  * (`constructor`, `toString`, `__proto__` ...) is read only when the row has it as its own:
@@ -36,6 +30,13 @@ export function readCell(
   return Object.hasOwn(row as object, column.key) ? (row as Record<string, unknown>)[column.key] : undefined;
 }
 
+/**
+ * Compiles `row -> line` for a column set (JSON and NDJSON; CSV writes bytes, csv-fields.ts):
+ * one function with direct property reads (`r[3]` or `r["name"]`) and string concatenation,
+ * so the hot loop does no per-cell lookups or array allocations. Keys enter the code only
+ * through JSON.stringify, so no key can inject code. Fast-json-stringify uses the same
+ * technique for the same reason.
+ */
 export function compileRow(
   ctx: Pick<FormatContext, 'columns' | 'rowShape'>,
   cells: readonly CellEncoder[],
