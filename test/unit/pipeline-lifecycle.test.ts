@@ -51,7 +51,7 @@ describe('export lifecycle', () => {
   });
 
   it('reads object keys named like Object.prototype members only when the row has them', async () => {
-    const rows = [{ constructor: 'own', toString: 'x' }, { other: 1 }];
+    const rows: Record<string, unknown>[] = [{ constructor: 'own', toString: 'x' }, { other: 1 }];
     const csv = await drain(
       exportRows(rows, { format: 'csv', columns: ['constructor', 'toString', 'other'] }),
     );
