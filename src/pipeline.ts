@@ -227,9 +227,12 @@ export function exportSource(source: Source, options: ExportOptions): Readable {
   // Destroying the stream aborts the export too, even while it is still being prepared.
   const internal = new AbortController();
   const { signal } = options;
-  const onAbort = () => internal.abort(signal?.reason);
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
+  let stream: Readable | undefined;
+  const onAbort = () => {
+    internal.abort(signal?.reason);
+    // Ends the stream even when nobody has read from it yet (the export never started).
+    stream?.destroy(new TakeoutError('aborted', 'The export was aborted'));
+  };
   async function* run(): AsyncGenerator<Uint8Array> {
     const prepared = await prepareExport(source, { ...options, signal: internal.signal });
     try {
@@ -238,12 +241,15 @@ export function exportSource(source: Source, options: ExportOptions): Readable {
       prepared.stream.destroy();
     }
   }
-  const stream = Readable.from(run(), { objectMode: false });
-  stream.once('close', () => {
+  const output = Readable.from(run(), { objectMode: false });
+  stream = output;
+  output.once('close', () => {
     signal?.removeEventListener('abort', onAbort);
     if (!internal.signal.aborted) internal.abort(new TakeoutError('aborted', 'The export was stopped'));
   });
-  return stream;
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return output;
 }
 
 /**

@@ -40,6 +40,23 @@ describe('export lifecycle', () => {
     await expect.poll(() => source.closes).toBe(1);
   });
 
+  it('ends an unread stream when its signal aborts, and closes the source', async () => {
+    const source = closeCounting(rowsSource([{ a: 1 }]));
+    const controller = new AbortController();
+    const stream = exportRows([], { format: 'csv', signal: controller.signal });
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.on('error', () => {});
+    controller.abort();
+    await closed;
+    expect(stream.destroyed).toBe(true);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const prepared = await prepareExport(source, { format: 'csv', signal: controller.signal }).catch(
+      (e) => e,
+    );
+    expect(prepared.code).toBe('aborted');
+    expect(source.closes).toBe(1);
+  });
+
   it('settles an abort at once even when the source is stuck', async () => {
     const stuck: AsyncIterable<Record<string, unknown>> = {
       [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }),
