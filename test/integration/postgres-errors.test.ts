@@ -5,10 +5,9 @@
 import { parse } from 'csv-parse/sync';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TakeoutError } from '../../src/errors.js';
 import { exportSource } from '../../src/pipeline.js';
 import { postgresSource } from '../../src/sources/postgres.js';
-import { createSchema, readAll, type TestSchema } from './postgres-helpers.js';
+import { createSchema, failure, readAll, type TestSchema } from './postgres-helpers.js';
 
 let db: TestSchema;
 
@@ -24,16 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.drop();
 });
-
-async function failure(work: Promise<unknown>): Promise<TakeoutError> {
-  try {
-    await work;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TakeoutError);
-    return error as TakeoutError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('PostgreSQL source: errors', () => {
   const secretUrl = () => {

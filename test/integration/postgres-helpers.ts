@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import pg from 'pg';
+import { expect } from 'vitest';
+import { TakeoutError } from '../../src/errors.js';
 
 export const PG_BASE_URL = process.env.TAKEOUT_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -64,4 +66,15 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 3000
     if (Date.now() > until) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The TakeoutError that `work` rejects with (the test fails when it resolves). */
+export async function failure(work: Promise<unknown>): Promise<TakeoutError> {
+  try {
+    await work;
+  } catch (error) {
+    expect(error).toBeInstanceOf(TakeoutError);
+    return error as TakeoutError;
+  }
+  throw new Error('expected a failure');
 }

@@ -6,11 +6,10 @@
  */
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TakeoutError } from '../../src/errors.js';
 import { exportSource } from '../../src/pipeline.js';
 import { postgresSource } from '../../src/sources/postgres.js';
 import type { Row, Source } from '../../src/types.js';
-import { createSchema, readAll, type TestSchema } from './postgres-helpers.js';
+import { createSchema, failure, readAll, type TestSchema } from './postgres-helpers.js';
 
 let db: TestSchema;
 
@@ -29,16 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.drop();
 });
-
-async function failure(work: Promise<unknown>): Promise<TakeoutError> {
-  try {
-    await work;
-  } catch (error) {
-    expect(error).toBeInstanceOf(TakeoutError);
-    return error as TakeoutError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('PostgreSQL source: snapshot and batches', () => {
   it('reads in batches of batchSize, as arrays in column order', async () => {
