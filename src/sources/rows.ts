@@ -102,6 +102,31 @@ function* syncBatches(
   }
 }
 
+/**
+ * Reads batches until at least `minRows` rows are in hand (or the input ends), keeping the
+ * batches to replay and up to `maxSample` rows as a sample (for inference, widths ...).
+ */
+export async function sampleBatches(
+  iterator: AsyncIterator<readonly Row[]>,
+  minRows: number,
+  maxSample = minRows,
+): Promise<{ pending: (readonly Row[])[]; sample: Row[]; done: boolean }> {
+  const pending: (readonly Row[])[] = [];
+  const sample: Row[] = [];
+  let seen = 0;
+  while (seen < minRows) {
+    const next = await iterator.next();
+    if (next.done) return { pending, sample, done: true };
+    pending.push(next.value);
+    seen += next.value.length;
+    for (const row of next.value) {
+      if (sample.length >= maxSample) break;
+      sample.push(row);
+    }
+  }
+  return { pending, sample, done: false };
+}
+
 /** A Source over rows the application hands over; columns are inferred from the first rows. */
 export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): Source {
   const iterator = toBatches(input, options)[Symbol.asyncIterator]();
@@ -117,21 +142,11 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
 
   async function sample(): Promise<Row[]> {
     if (sampled) return sampled;
-    const rows: Row[] = [];
-    while (rows.length < sampleSize) {
-      const next = await iterator.next();
-      if (next.done) {
-        peekedDone = true;
-        break;
-      }
-      peeked.push(next.value);
-      for (const row of next.value) {
-        if (rows.length >= INFER_SAMPLE_ROWS) break;
-        rows.push(row);
-      }
-    }
-    sampled = rows;
-    return rows;
+    const taken = await sampleBatches(iterator, sampleSize, INFER_SAMPLE_ROWS);
+    peeked.push(...taken.pending);
+    peekedDone = taken.done;
+    sampled = taken.sample;
+    return sampled;
   }
 
   async function rowShape(): Promise<'array' | 'object'> {

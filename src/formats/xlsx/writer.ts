@@ -1,3 +1,4 @@
+import { sampleBatches } from '../../sources/rows.js';
 import type { ResolvedColumn, Row } from '../../types.js';
 import { BufferPool, XmlBytes } from './bytes.js';
 import { cellWriter, headerCell } from './cell.js';
@@ -69,26 +70,6 @@ export async function* writeWorkbook(
   yield book.zip.finish();
 }
 
-/** First batches until SAMPLE_ROWS rows are in hand (for widths and the size estimate). */
-async function sampleBatches(iterator: AsyncIterator<readonly Row[]>) {
-  const pending: (readonly Row[])[] = [];
-  const sample: Row[] = [];
-  let done = false;
-  while (sample.length < SAMPLE_ROWS) {
-    const next = await iterator.next();
-    if (next.done) {
-      done = true;
-      break;
-    }
-    pending.push(next.value);
-    for (const row of next.value) {
-      if (sample.length >= SAMPLE_ROWS) break;
-      sample.push(row);
-    }
-  }
-  return { pending, sample, done };
-}
-
 async function* remaining(
   pending: readonly (readonly Row[])[],
   iterator: AsyncIterator<readonly Row[]>,
@@ -127,7 +108,7 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
   let exhausted = false;
   let entry: EntryStream | undefined;
   try {
-    const { pending, sample, done } = await sampleBatches(iterator);
+    const { pending, sample, done } = await sampleBatches(iterator, SAMPLE_ROWS);
     exhausted = done;
     const widths = columnWidths(columns, input.rowShape, sample, settings);
     for (const r of sample) row(r, EXCEL_MAX_ROWS);
