@@ -158,34 +158,15 @@ describe('takeout export', () => {
     const unknownFlag = await cli(['export', '--frobnicate']);
     expect(unknownFlag.code).toBe(2);
 
-    const query = await cli([
-      'export',
-      '--format',
-      'csv',
-      '--out',
-      '-',
-      '--sqlite',
-      join(dir, 'missing.sqlite'),
-      '--query',
-      'SELECT 1',
-    ]);
+    const csvToStdout = ['export', '--format', 'csv', '--out', '-', '--sqlite'];
+    const query = await cli([...csvToStdout, join(dir, 'missing.sqlite'), '--query', 'SELECT 1']);
     expect(query.code).toBe(1);
     expect(query.err).toMatch(
       /^takeout: source_error: The database could not be read \(SQLITE_CANTOPEN\) \(unable to open/,
     );
     const db = join(dir, 'empty.sqlite');
     new Database(db).close();
-    const badSql = await cli([
-      'export',
-      '--format',
-      'csv',
-      '--out',
-      '-',
-      '--sqlite',
-      db,
-      '--query',
-      'SELECT nope',
-    ]);
+    const badSql = await cli([...csvToStdout, db, '--query', 'SELECT nope']);
     expect(badSql.err).toBe(
       'takeout: source_query_error: The query failed (SQLITE_ERROR) (no such column: nope)\n',
     );
