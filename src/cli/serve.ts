@@ -48,11 +48,12 @@ function scheduleSweeper(
 }
 
 export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env) {
+  const credentials = credentialsFromEnv(env);
   const storage = await storageFromUrl(env.STORAGE_URL, {
     dataDir: config.dataDir,
     secret: await loadOrCreateSecret(config.dataDir, env),
     ...(config.publicUrl ? { baseUrl: config.publicUrl } : {}),
-    ...(credentialsFromEnv(env) ? { credentials: credentialsFromEnv(env) } : {}),
+    ...(credentials ? { credentials } : {}),
   });
   const registry = new DatasetRegistry();
   if (config.demo) registry.add(demoOrdersDataset(ensureDemoDatabase(config.dataDir)));

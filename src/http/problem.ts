@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { coerceError, type ErrorCode, TakeoutError } from '../errors.js';
+import { coerceError, ERROR_CATALOG, TakeoutError } from '../errors.js';
 
 export const PROBLEM_TYPE_BASE = 'https://takeout.dev/errors/';
 
@@ -7,7 +7,7 @@ export const PROBLEM_TYPE_BASE = 'https://takeout.dev/errors/';
 export function problemOf(error: TakeoutError, instance?: string): Record<string, unknown> {
   return {
     type: PROBLEM_TYPE_BASE + error.code,
-    title: error.code === 'internal' ? 'Internal error' : titleOf(error),
+    title: ERROR_CATALOG[error.code].title,
     status: error.status,
     code: error.code,
     detail: error.code === 'internal' ? 'Internal error' : error.message,
@@ -16,16 +16,6 @@ export function problemOf(error: TakeoutError, instance?: string): Record<string
     ...error.details,
   };
 }
-
-function titleOf(error: TakeoutError): string {
-  return error.name === 'TakeoutError' ? (ERROR_TITLES[error.code] ?? error.code) : error.code;
-}
-
-import { ERROR_CATALOG } from '../errors.js';
-
-const ERROR_TITLES = Object.fromEntries(
-  Object.entries(ERROR_CATALOG).map(([k, v]) => [k, v.title]),
-) as Record<ErrorCode, string>;
 
 /** Maps Fastify's own errors (body parsing, limits, ...) to catalog codes. */
 function fromFastify(error: FastifyError): TakeoutError | undefined {

@@ -41,15 +41,17 @@ export function parseSqliteDatetime(text: string): Date | string {
 
 type Convert = (v: unknown) => unknown;
 
+/** Integers are read as bigint (exact); those a number holds exactly become numbers. */
+function narrowBigint(v: unknown): unknown {
+  return typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+}
+
 function converterOf(type: ColumnType): Convert | undefined {
   switch (type) {
     case 'integer':
-      return (v) =>
-        typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
     case 'number':
     case 'decimal':
-      return (v) =>
-        typeof v === 'bigint' ? (v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v) : v;
+      return narrowBigint;
     case 'boolean':
       return (v) => (typeof v === 'bigint' ? v !== 0n : typeof v === 'number' ? v !== 0 : v);
     case 'datetime':
