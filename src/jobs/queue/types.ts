@@ -1,0 +1,45 @@
+/**
+ * The queue seam. The job record (in the job store) is the source of truth; a queue only
+ * carries export ids and decides which process runs which export when. Implementations,
+ * one file each: `embedded.ts` (in-process, durable through the job table) and `bullmq.ts`
+ * (Redis). Every implementation passes test/contracts/queue.ts.
+ */
+
+/** One delivery of an export id to a handler. */
+export interface QueueDelivery {
+  /** The export id (`exp_...`). */
+  readonly id: string;
+  /** 1 for the first delivery of this id, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  /**
+   * Aborted when the queue closes past its grace period (or loses the delivery, e.g. an
+   * expired lock): the handler must stop, hand the record back, and settle promptly.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Runs one delivery. Resolving means the queue is done with it (whatever the record's final
+ * state). Throwing a `TakeoutError` whose `retryable` is true asks for another delivery
+ * later (exponential backoff with jitter, bounded attempts); any other error ends it.
+ */
+export type QueueHandler = (delivery: QueueDelivery) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Deliveries handled at once by this process. */
+  concurrency: number;
+}
+
+export interface ExportQueue {
+  /** `embedded` or `bullmq`. */
+  readonly kind: string;
+  /** Makes the export id deliverable. Enqueuing an id that is already waiting is a no-op. */
+  enqueue(id: string): Promise<void>;
+  /** Starts handing deliveries to `handler` until `close`. Call at most once. */
+  consume(handler: QueueHandler, options: ConsumeOptions): Promise<void>;
+  /**
+   * Stops taking new deliveries, waits up to `graceMs` for running handlers, then aborts
+   * their signals and waits for them to settle. Releases connections.
+   */
+  close(graceMs?: number): Promise<void>;
+}
