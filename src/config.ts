@@ -1,6 +1,12 @@
 import { resolve } from 'node:path';
 import { TakeoutError } from './errors.js';
-import { parseDuration, type StorageSettings, storageSettingsFromEnv } from './storage/config.js';
+import {
+  credentialsFromEnv,
+  parseDuration,
+  type StorageSettings,
+  storageSettingsFromEnv,
+} from './storage/config.js';
+import type { S3StorageOptions } from './storage/s3.js';
 
 /** Settings of the standalone service, from the environment (docs/configuration.md). */
 export interface ServiceConfig {
@@ -14,6 +20,10 @@ export interface ServiceConfig {
   syncMaxRows: number;
   /** Nor those with more cells (rows × columns). */
   syncMaxCells: number;
+  /** Nor those larger than this many bytes. */
+  syncMaxBytes: number;
+  /** Connections per PostgreSQL pool (one pool per connection string). */
+  pgPoolMax: number;
   /** Sync exports running at once; more get `503 too_busy`. */
   syncConcurrency: number;
   /** A dataset config file (takeout.config.json / .js). */
@@ -27,6 +37,12 @@ export interface ServiceConfig {
   storage: StorageSettings;
   /** Public origin put in front of disk download links; default: links relative to the server. */
   publicUrl: string | undefined;
+  /** `TAKEOUT_SECRET`: the link signing secret; undefined = the one kept in the data directory. */
+  secret: string | undefined;
+  /** Static S3 credentials (AWS_ACCESS_KEY_ID ...); undefined = the SDK's own chain. */
+  s3Credentials: S3StorageOptions['credentials'] | undefined;
+  /** S3 region when STORAGE_URL names none (AWS_REGION, AWS_DEFAULT_REGION). */
+  s3Region: string | undefined;
   /** How often the sweeper deletes files whose retention ended, seconds; 0 turns it off. */
   sweepIntervalSeconds: number;
 }
@@ -72,13 +88,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     bodyLimit: integer(env, 'TAKEOUT_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     syncMaxRows: integer(env, 'TAKEOUT_SYNC_MAX_ROWS', 250_000, 1, Number.MAX_SAFE_INTEGER),
     syncMaxCells: integer(env, 'TAKEOUT_SYNC_MAX_CELLS', 10_000_000, 1, Number.MAX_SAFE_INTEGER),
+    syncMaxBytes: integer(env, 'TAKEOUT_SYNC_MAX_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     syncConcurrency: integer(env, 'TAKEOUT_SYNC_CONCURRENCY', 8, 1, 10_000),
+    pgPoolMax: integer(env, 'TAKEOUT_PG_POOL_MAX', 10, 1, 1000),
     configFile,
     demo: env.TAKEOUT_DEMO ? env.TAKEOUT_DEMO !== 'false' && env.TAKEOUT_DEMO !== '0' : !configFile,
     apiTokens: parseTokens(env.TAKEOUT_API_TOKENS),
     logLevel: env.LOG_LEVEL || 'info',
     storage: storageSettingsFromEnv(env, { dataDir }),
     publicUrl: env.TAKEOUT_PUBLIC_URL || undefined,
+    secret: env.TAKEOUT_SECRET || undefined,
+    s3Credentials: credentialsFromEnv(env),
+    s3Region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
     sweepIntervalSeconds: env.TAKEOUT_SWEEP_INTERVAL
       ? parseDuration(env.TAKEOUT_SWEEP_INTERVAL, 'TAKEOUT_SWEEP_INTERVAL')
       : 600,

@@ -1,4 +1,6 @@
+export { type Authenticate, anonymous, bearerTokens } from './auth.js';
 export { inferType, normalizeColumns, resolveColumns } from './columns.js';
+export { loadConfig, type ServiceConfig } from './config.js';
 export { loadDatasetsFile } from './datasets/config-file.js';
 export {
   type Dataset,
@@ -9,16 +11,12 @@ export {
   type SourceRequest,
 } from './datasets/define.js';
 export type { ParamSpec, ParamType, ParamValue } from './datasets/params.js';
+export { type PostgresPoolOptions, PostgresPools } from './datasets/pools.js';
 export { DatasetRegistry, describeDataset, openDatasetSource } from './datasets/registry.js';
 export { coerceError, ERROR_CATALOG, type ErrorCode, isTakeoutError, TakeoutError } from './errors.js';
+export * from './exports/index.js';
 export type { CsvOptions } from './formats/csv.js';
-export { formatNames, getFormat, registerFormat } from './formats/index.js';
-export {
-  exportWorkbook,
-  prepareWorkbook,
-  type WorkbookOptions,
-  type WorkbookSheet,
-} from './formats/xlsx/export.js';
+export { BUILTIN_FORMATS, builtinFormats, FormatRegistry, formatNames, getFormat } from './formats/index.js';
 export type { XlsxOptions } from './formats/xlsx/index.js';
 export {
   type ExportOptions,
@@ -27,6 +25,14 @@ export {
   type PreparedExport,
   prepareExport,
 } from './pipeline.js';
+export type { JsonSchema } from './schema.js';
+export { createService, type Service, type ServiceOptions } from './service.js';
 export { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
 export { type SqliteSourceOptions, sqliteSource } from './sources/sqlite.js';
 export type * from './types.js';
+export {
+  exportWorkbook,
+  prepareWorkbook,
+  type WorkbookOptions,
+  type WorkbookSheet,
+} from './workbook.js';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { resolveColumns } from './columns.js';
 import { coerceError, TakeoutError } from './errors.js';
-import { assertTimeZone } from './formats/datetime.js';
+import { checkFormatOptions } from './formats/check-options.js';
 import { getFormat } from './formats/index.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
 import type {
@@ -14,9 +14,11 @@ import type {
   Source,
 } from './types.js';
 
+export { checkFormatOptions } from './formats/check-options.js';
+
 export interface ExportOptions extends FormatOptions {
-  /** `csv`, `tsv`, `json`, `ndjson` or `xlsx`. */
-  format: string;
+  /** `csv`, `tsv`, `json`, `ndjson` or `xlsx` (built-in formats), or any FormatWriter. */
+  format: string | FormatWriter;
   /** Columns to write (keys or Column objects); inferred from the first rows when absent. */
   columns?: readonly ColumnSpec[];
   /** Name of the file (used by the HTTP and storage layers; the stream itself is unnamed). */
@@ -36,7 +38,24 @@ export interface PreparedExport {
   stream: Readable;
 }
 
-const FORMAT_OPTION_KEYS = new Set([
+/** How an export runs once its format, columns and row shape are settled. */
+export interface ResolvedExport {
+  format: FormatWriter;
+  /** Checked against the format's option schema (`checkFormatOptions`). */
+  formatOptions: FormatOptions;
+  columns: ResolvedColumn[];
+  rowShape: 'array' | 'object';
+}
+
+/** What every export accepts while it runs. */
+export interface RunControls {
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: Progress) => void) | undefined;
+  progressIntervalMs?: number | undefined;
+  maxRows?: number | undefined;
+}
+
+const EXPORT_OPTION_KEYS = new Set([
   'format',
   'columns',
   'filename',
@@ -46,15 +65,10 @@ const FORMAT_OPTION_KEYS = new Set([
   'maxRows',
 ]);
 
-function formatOptionsOf(options: ExportOptions): FormatOptions {
-  const out: FormatOptions = {};
-  for (const [k, v] of Object.entries(options)) if (!FORMAT_OPTION_KEYS.has(k) && v !== undefined) out[k] = v;
-  if (out.timezone !== undefined) {
-    if (typeof out.timezone !== 'string')
-      throw new TakeoutError('invalid_timezone', 'timezone must be a string');
-    out.timezone = assertTimeZone(out.timezone);
-  }
-  return out;
+function formatOptionsOf(format: FormatWriter, options: ExportOptions): FormatOptions {
+  const picked: FormatOptions = {};
+  for (const [k, v] of Object.entries(options)) if (!EXPORT_OPTION_KEYS.has(k)) picked[k] = v;
+  return checkFormatOptions(format, picked);
 }
 
 /** Wraps a source's batches: checks row shapes, counts rows, reports progress, honours abort. */
@@ -62,7 +76,7 @@ async function* observed(
   batches: AsyncIterable<Row[]>,
   shape: 'array' | 'object',
   state: { rows: number },
-  options: ExportOptions,
+  controls: RunControls,
   signal: AbortSignal,
   tick: () => void,
 ): AsyncGenerator<Row[]> {
@@ -81,9 +95,9 @@ async function* observed(
       }
     }
     state.rows += batch.length;
-    if (options.maxRows !== undefined && state.rows > options.maxRows) {
-      throw new TakeoutError('sync_limit_exceeded', `The export has more than ${options.maxRows} rows`, {
-        details: { limit: options.maxRows },
+    if (controls.maxRows !== undefined && state.rows > controls.maxRows) {
+      throw new TakeoutError('sync_limit_exceeded', `The export has more than ${controls.maxRows} rows`, {
+        details: { limit: controls.maxRows },
       });
     }
     yield batch;
@@ -92,7 +106,7 @@ async function* observed(
 }
 
 /** Settles like `work`, or rejects with the abort reason as soon as `signal` aborts. */
-function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
+export function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     if (signal.aborted) onAbort();
@@ -111,14 +125,20 @@ function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> 
 }
 
 /**
- * Starts an export: resolves columns and options, runs the format writer, and waits for the
- * first chunk so that bad input fails here, before any byte is sent. Backpressure holds end
- * to end: the stream pulls from the writer, which pulls batches from the source, only when
- * the consumer reads. Aborting (signal or destroying the stream) stops the source and closes it.
+ * Starts an export: `resolve` settles format, options and columns (it may wait on the source,
+ * never past an abort), then the format writer runs and the first chunk is awaited so that
+ * bad input fails here, before any byte is sent. Backpressure holds end to end: the stream
+ * pulls from the writer, which pulls batches from the source, only when the consumer reads.
+ * Aborting (signal or destroying the stream) stops the source and closes it. When the format
+ * is plain CSV and the source can write that CSV itself (COPY), the source's bytes are used.
  */
-export async function prepareExport(source: Source, options: ExportOptions): Promise<PreparedExport> {
+export async function startExport(
+  source: Source,
+  controls: RunControls,
+  resolve: (signal: AbortSignal) => Promise<ResolvedExport>,
+): Promise<PreparedExport> {
   const controller = new AbortController();
-  const { signal } = options;
+  const { signal } = controls;
   let stream: Readable | undefined;
   // The only listener on the caller's signal; removed when the export ends, so a long-lived
   // signal (a worker's shutdown signal) does not collect one per export.
@@ -131,12 +151,20 @@ export async function prepareExport(source: Source, options: ExportOptions): Pro
   const started = Date.now();
   const state = { rows: 0, bytes: 0 };
   let lastReport = 0;
-  const interval = options.progressIntervalMs ?? 250;
+  const interval = controls.progressIntervalMs ?? 250;
   const report = (done: boolean) => {
     const now = Date.now();
-    if (!options.onProgress || (!done && now - lastReport < interval)) return;
+    if (!controls.onProgress || (!done && now - lastReport < interval)) return;
     lastReport = now;
-    options.onProgress({ rows: state.rows, bytes: state.bytes, elapsedMs: now - started, done });
+    controls.onProgress({ rows: state.rows, bytes: state.bytes, elapsedMs: now - started, done });
+  };
+  const countRows = (rows: number) => {
+    state.rows += rows;
+    if (controls.maxRows !== undefined && state.rows > controls.maxRows) {
+      throw new TakeoutError('sync_limit_exceeded', `The export has more than ${controls.maxRows} rows`, {
+        details: { limit: controls.maxRows },
+      });
+    }
   };
 
   let iterator: AsyncIterator<Uint8Array> | undefined;
@@ -156,40 +184,28 @@ export async function prepareExport(source: Source, options: ExportOptions): Pro
   };
   try {
     controller.signal.throwIfAborted();
-    const format = getFormat(options.format);
-    const formatOptions = formatOptionsOf(options);
-    // Setup may wait on the source (sampling rows to infer columns): an abort must not.
-    const shape = (await untilAborted(source.rowShape?.(), controller.signal)) ?? 'object';
-    const declared = await untilAborted(source.columns(), controller.signal);
-    const columns = options.columns ? resolveColumns(options.columns, [], shape, declared) : declared;
-    // A source may write the file itself (PostgreSQL COPY) when it can match the request.
-    const raw = source.rawCsv?.(
-      {
-        format: format.name,
-        columns,
-        options: formatOptions,
-        onRows: (rows) => {
-          state.rows += rows;
-          if (options.maxRows !== undefined && state.rows > options.maxRows) {
-            throw new TakeoutError(
-              'sync_limit_exceeded',
-              `The export has more than ${options.maxRows} rows`,
-              {
-                details: { limit: options.maxRows },
-              },
-            );
-          }
-          report(false);
+    const { format, formatOptions, columns, rowShape } = await resolve(controller.signal);
+    controller.signal.throwIfAborted();
+    const dialect = source.csvPassthrough ? format.plainCsv?.(formatOptions) : undefined;
+    const passthrough =
+      dialect &&
+      source.csvPassthrough?.(
+        {
+          dialect,
+          columns,
+          onRows: (rows) => {
+            countRows(rows);
+            report(false);
+          },
         },
-      },
-      controller.signal,
-    );
-    iterator = (raw ??
+        controller.signal,
+      );
+    iterator = (passthrough ??
       format.write(
-        observed(source.batches(controller.signal), shape, state, options, controller.signal, () =>
+        observed(source.batches(controller.signal), rowShape, state, controls, controller.signal, () =>
           report(false),
         ),
-        { columns, rowShape: shape, options: formatOptions, signal: controller.signal },
+        { columns, rowShape, options: formatOptions, signal: controller.signal },
       ))[Symbol.asyncIterator]();
     const first = await untilAborted(iterator.next(), controller.signal);
     const it = iterator;
@@ -220,6 +236,27 @@ export async function prepareExport(source: Source, options: ExportOptions): Pro
     else await finish();
     throw failure;
   }
+}
+
+/** The writer of `options.format`: a FormatWriter as given, a name from the built-in formats. */
+function writerOf(format: string | FormatWriter): FormatWriter {
+  return typeof format === 'object' && format !== null ? format : getFormat(format);
+}
+
+/**
+ * Starts an export of any Source: resolves format, options and columns from `options`, then
+ * as `startExport`. The stream's first chunk is already produced.
+ */
+export function prepareExport(source: Source, options: ExportOptions): Promise<PreparedExport> {
+  return startExport(source, options, async (signal) => {
+    const format = writerOf(options.format);
+    const formatOptions = formatOptionsOf(format, options);
+    // Setup may wait on the source (sampling rows to infer columns): an abort must not.
+    const rowShape = (await untilAborted(source.rowShape?.(), signal)) ?? 'object';
+    const declared = await untilAborted(source.columns(), signal);
+    const columns = options.columns ? resolveColumns(options.columns, [], rowShape, declared) : declared;
+    return { format, formatOptions, columns, rowShape };
+  });
 }
 
 /** Streams any Source through a format. Errors (including bad input) arrive as stream errors. */

@@ -1,3 +1,5 @@
+import type { JsonSchema } from './schema.js';
+
 /** A row is an object keyed by column key, or an array in column order. */
 export type Row = Record<string, unknown> | readonly unknown[];
 
@@ -65,11 +67,36 @@ export interface FormatContext {
   signal?: AbortSignal;
 }
 
+/**
+ * The options a format knows, each described by a JSON Schema: requests naming any other
+ * option are refused (`invalid_option`), and the request schema embeds these.
+ */
+export type FormatOptionSchema = Readonly<Record<string, JsonSchema>>;
+
+/** Plain CSV as a database can write it (PostgreSQL's COPY): what the passthrough must produce. */
+export interface CsvDialect {
+  /** One ASCII character (TAB allowed), never a quote. */
+  delimiter: string;
+  lineEnding: '\r\n' | '\n';
+  header: boolean;
+  bom: boolean;
+  escapeFormulas: boolean;
+  /** IANA zone datetimes are written in. */
+  timezone: string;
+}
+
 /** Turns batches of rows into bytes. Pure: no I/O of its own. */
 export interface FormatWriter {
   readonly name: string;
   readonly contentType: string;
   readonly extension: string;
+  /** Every option this format understands, besides `timezone` and `locale` (request members). */
+  readonly options: FormatOptionSchema;
+  /**
+   * When this format's bytes with `options` are exactly plain CSV in some dialect, that
+   * dialect: the export core may then let a source write the file itself (COPY).
+   */
+  plainCsv?(options: FormatOptions): CsvDialect | undefined;
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array>;
 }
 
@@ -82,21 +109,20 @@ export interface Source {
   estimate?(): Promise<number | undefined>;
   batches(signal?: AbortSignal): AsyncIterable<Row[]>;
   /**
-   * Optional fast path: the whole file's bytes written by the source itself (PostgreSQL's
-   * COPY), used instead of `batches` + the format writer when it returns an iterable.
-   * Returns undefined when it cannot produce what `request` asks for. Calls `onRows` with
-   * the number of rows in the bytes as they stream.
+   * Optional fast path: the source writes the whole file as plain CSV in `request.dialect`
+   * itself (PostgreSQL's COPY). The export core asks only when the format's bytes would be
+   * exactly that CSV; the source returns undefined when it will not (not enabled, or the
+   * dialect is beyond it), and then `batches` is used.
    */
-  rawCsv?(request: RawCsvRequest, signal: AbortSignal): AsyncIterable<Uint8Array> | undefined;
+  csvPassthrough?(request: CsvPassthroughRequest, signal: AbortSignal): AsyncIterable<Uint8Array> | undefined;
   close?(): Promise<void>;
 }
 
-export interface RawCsvRequest {
-  /** The format's registered name (`csv`, `tsv`, ...); sources decline the ones they cannot write. */
-  format: string;
+export interface CsvPassthroughRequest {
+  dialect: CsvDialect;
   /** The columns to write, in order; `index` is the position in the source's declared columns. */
   columns: readonly ResolvedColumn[];
-  options: FormatOptions;
+  /** Called with the number of rows in the bytes as they stream. */
   onRows(rows: number): void;
 }
 

@@ -3,14 +3,19 @@ import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { loadDatasetsFile } from '../datasets/config-file.js';
-import { DatasetRegistry, openDatasetSource } from '../datasets/registry.js';
-import { exportSource } from '../pipeline.js';
-import { rowsSource } from '../sources/rows.js';
+import { defineDataset } from '../datasets/define.js';
+import { DatasetRegistry } from '../datasets/registry.js';
+import { isTakeoutError } from '../errors.js';
+import { type ExportContext, type ExportPlan, planExport } from '../exports/plan.js';
+import { type ExportRequest, parseExportRequest } from '../exports/request.js';
+import { runExport } from '../exports/run.js';
+import { builtinFormats } from '../formats/index.js';
+import type { FormatRegistry } from '../formats/registry.js';
 import { sqliteSource } from '../sources/sqlite.js';
-import type { Source } from '../types.js';
+import type { Row } from '../types.js';
 import { readRows } from './input.js';
 import { progressPrinter } from './progress.js';
-import { type CliIo, UsageError } from './usage.js';
+import { type CliIo, RequestError, UsageError } from './usage.js';
 
 export const EXPORT_USAGE = `Usage: takeout export --format csv|tsv|json|ndjson|xlsx --out FILE [source] [options]
 
@@ -30,7 +35,8 @@ Options:
   --line-ending lf|crlf                      --bom          start with a UTF-8 BOM
   --no-header         no header row          --excel        BOM + CRLF (Excel preset)
   --no-escape-formulas  write formula-looking text as it is
-  --sheet-name NAME   XLSX sheet name`;
+  --sheet-name NAME   XLSX sheet name
+  --options JSON      any format option, as in the HTTP request's "options" (docs/formats.md)`;
 
 function paramsOf(entries: string[] = []): Record<string, string> {
   const params: Record<string, string> = {};
@@ -42,10 +48,17 @@ function paramsOf(entries: string[] = []): Record<string, string> {
   return params;
 }
 
-async function sourceOf(
-  values: Record<string, string | string[] | boolean | undefined>,
-  io: CliIo,
-): Promise<Source> {
+/** Where the rows come from: a dataset (named in the request) or the rows read from input. */
+interface Origin {
+  datasets: DatasetRegistry;
+  dataset?: string;
+  params?: Record<string, string>;
+  rows?: AsyncIterable<Row>;
+}
+
+type Values = Record<string, string | string[] | boolean | undefined>;
+
+async function originOf(values: Values, io: CliIo): Promise<Origin> {
   const params = paramsOf(values.param as string[] | undefined);
   const query = values.query as string | undefined;
   const chosen = ['sqlite', 'postgres', 'config', 'input'].filter((k) => values[k] !== undefined);
@@ -53,28 +66,106 @@ async function sourceOf(
     throw new UsageError(`Give one source, not ${chosen.map((k) => `--${k}`).join(' and ')}`);
   if (values.sqlite !== undefined || values.postgres !== undefined) {
     if (!query) throw new UsageError('--query is required with --sqlite or --postgres');
-    if (values.sqlite !== undefined)
-      return sqliteSource({ database: values.sqlite as string, sql: query, params });
-    const url = values.postgres === 'env' ? io.env.DATABASE_URL : (values.postgres as string);
-    if (!url) throw new UsageError('--postgres env needs DATABASE_URL');
-    const { postgresSource } = await import('../sources/postgres.js');
-    return postgresSource({
-      connectionString: url,
-      sql: query,
-      params,
-      ...(values.copy ? { copy: true } : {}),
+    const url = values.postgres === 'env' ? io.env.DATABASE_URL : (values.postgres as string | undefined);
+    if (values.postgres !== undefined && !url) throw new UsageError('--postgres env needs DATABASE_URL');
+    // A query on the command line is a dataset of its own, its parameters bound as given.
+    const adHoc = defineDataset({
+      name: 'query',
+      source: async () => {
+        if (values.sqlite !== undefined)
+          return sqliteSource({ database: values.sqlite as string, sql: query, params });
+        const { postgresSource } = await import('../sources/postgres.js');
+        return postgresSource({
+          connectionString: url,
+          sql: query,
+          params,
+          ...(values.copy ? { copy: true } : {}),
+        });
+      },
     });
+    return { datasets: new DatasetRegistry([adHoc]), dataset: 'query' };
   }
   if (values.config !== undefined) {
     if (!values.dataset) throw new UsageError('--dataset is required with --config');
-    const registry = new DatasetRegistry(await loadDatasetsFile(values.config as string));
-    const principal = { id: 'cli' };
-    const dataset = registry.get(values.dataset, principal);
-    return openDatasetSource(dataset, params, principal, { estimateCap: 0, env: io.env });
+    return {
+      datasets: new DatasetRegistry(await loadDatasetsFile(values.config as string)),
+      dataset: values.dataset as string,
+      params,
+    };
   }
   if (query) throw new UsageError('--query needs --sqlite or --postgres');
-  return rowsSource(readRows(values.input as string | undefined, io.stdin));
+  return { datasets: new DatasetRegistry(), rows: readRows(values.input as string | undefined, io.stdin) };
 }
+
+function optionsJson(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError('--options takes a JSON object, e.g. {"delimiter":";"}');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new UsageError('--options takes a JSON object, e.g. {"delimiter":";"}');
+  return parsed as Record<string, unknown>;
+}
+
+/** The export request the flags describe, checked by the same parser as HTTP requests. */
+export function requestOf(values: Values, origin: Origin, formats: FormatRegistry): ExportRequest {
+  const lineEnding = values['line-ending'];
+  if (lineEnding !== undefined && lineEnding !== 'lf' && lineEnding !== 'crlf') {
+    throw new UsageError('--line-ending is lf or crlf');
+  }
+  const options: Record<string, unknown> = {
+    ...optionsJson(values.options as string | undefined),
+    ...(values.delimiter ? { delimiter: values.delimiter } : {}),
+    ...(lineEnding ? { lineEnding: lineEnding === 'lf' ? '\n' : '\r\n' } : {}),
+    ...(values.bom ? { bom: true } : {}),
+    ...(values['no-header'] ? { header: false } : {}),
+    ...(values.excel ? { preset: 'excel' } : {}),
+    ...(values['no-escape-formulas'] ? { escapeFormulas: false } : {}),
+    ...(values['sheet-name'] ? { sheetName: values['sheet-name'] } : {}),
+  };
+  const raw = {
+    format: values.format,
+    ...(origin.dataset ? { dataset: origin.dataset } : {}),
+    ...(origin.params && Object.keys(origin.params).length > 0 ? { params: origin.params } : {}),
+    ...(values.columns ? { columns: (values.columns as string).split(',').map((s) => s.trim()) } : {}),
+    ...(values.timezone ? { timezone: values.timezone } : {}),
+    ...(values.locale ? { locale: values.locale } : {}),
+    options,
+  };
+  try {
+    return parseExportRequest(raw, formats, { rowsApart: origin.rows !== undefined });
+  } catch (error) {
+    // A wrong option is a wrong command line (exit 2), with the message HTTP gives.
+    if (isTakeoutError(error) && error.code === 'invalid_option') throw new RequestError(error);
+    throw error;
+  }
+}
+
+/** Writes the plan to `out` ("-": stdout) through a temp file renamed when complete. */
+async function writeTo(out: string, plan: ExportPlan, io: CliIo): Promise<void> {
+  const onProgress = progressPrinter(io.stderr);
+  if (out === '-') {
+    await runExport(plan, (body) => pipeline(body, io.stdout, { end: false }), { onProgress });
+    return;
+  }
+  const temp = `${out}.${process.pid}.partial`;
+  try {
+    await runExport(plan, createWriteStream(temp), { onProgress });
+    await rename(temp, out);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+const UNLIMITED = {
+  syncMaxRows: Number.MAX_SAFE_INTEGER,
+  syncMaxCells: Number.MAX_SAFE_INTEGER,
+  syncMaxBytes: Number.MAX_SAFE_INTEGER,
+};
 
 export async function exportCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -101,6 +192,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
       'no-escape-formulas': { type: 'boolean' },
       'sheet-name': { type: 'string' },
       copy: { type: 'boolean' },
+      options: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -110,36 +202,15 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   }
   if (!values.format) throw new UsageError('--format is required');
   if (!values.out) throw new UsageError('--out is required ("-" for stdout)');
-  const lineEnding = values['line-ending'];
-  if (lineEnding !== undefined && lineEnding !== 'lf' && lineEnding !== 'crlf') {
-    throw new UsageError('--line-ending is lf or crlf');
-  }
-  const source = await sourceOf(values, io);
-  const stream = exportSource(source, {
-    format: values.format,
-    ...(values.columns ? { columns: values.columns.split(',').map((s) => s.trim()) } : {}),
-    ...(values.timezone ? { timezone: values.timezone } : {}),
-    ...(values.delimiter ? { delimiter: values.delimiter } : {}),
-    ...(values.locale ? { locale: values.locale } : {}),
-    ...(lineEnding ? { lineEnding: lineEnding === 'lf' ? '\n' : '\r\n' } : {}),
-    ...(values.bom ? { bom: true } : {}),
-    ...(values['no-header'] ? { header: false } : {}),
-    ...(values.excel ? { preset: 'excel' } : {}),
-    ...(values['no-escape-formulas'] ? { escapeFormulas: false } : {}),
-    ...(values['sheet-name'] ? { sheetName: values['sheet-name'] } : {}),
-    onProgress: progressPrinter(io.stderr),
-  });
-  if (values.out === '-') {
-    await pipeline(stream, io.stdout, { end: false });
-    return 0;
-  }
-  const temp = `${values.out}.${process.pid}.partial`;
+  const formats = builtinFormats();
+  const origin = await originOf(values, io);
+  const request = requestOf(values, origin, formats);
+  const context: ExportContext = { datasets: origin.datasets, formats, limits: UNLIMITED, env: io.env };
+  const plan = await planExport(request, { id: 'cli' }, context, { rows: origin.rows, estimate: false });
   try {
-    await pipeline(stream, createWriteStream(temp));
-    await rename(temp, values.out);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
+    await writeTo(values.out, plan, io);
+  } finally {
+    await plan.close();
   }
   return 0;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isTakeoutError } from '../errors.js';
 import { EXPORT_USAGE, exportCommand } from './export.js';
 import { serveCommand } from './serve.js';
-import { type CliIo, UsageError } from './usage.js';
+import { type CliIo, RequestError, UsageError } from './usage.js';
 
 const USAGE = `Usage: takeout <command> [options]
 
@@ -40,6 +40,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command(rest, io);
   } catch (error) {
+    if (error instanceof RequestError) {
+      io.stderr.write(`takeout: ${error.error.code}: ${error.error.message}\n`);
+      return 2;
+    }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr.write(
         `takeout: ${(error as Error).message}\n${name === 'export' ? `\n${EXPORT_USAGE}\n` : ''}`,

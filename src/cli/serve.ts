@@ -1,12 +1,11 @@
+import type { FastifyInstance } from 'fastify';
 import { loadConfig, type ServiceConfig } from '../config.js';
-import { loadDatasetsFile } from '../datasets/config-file.js';
-import { DatasetRegistry } from '../datasets/registry.js';
-import { demoOrdersDataset, ensureDemoDatabase } from '../demo/orders.js';
-import { anonymous, bearerTokens } from '../http/auth.js';
 import { filesRoutes } from '../http/routes/files.js';
-import { buildServer } from '../http/server.js';
-import { credentialsFromEnv, storageFromUrl } from '../storage/config.js';
-import { type DiskStorage, loadOrCreateSecret, type Storage, sweepExpired } from '../storage/index.js';
+import { buildServer, serviceServerOptions } from '../http/server.js';
+import { createService } from '../service.js';
+import type { DiskStorage } from '../storage/disk.js';
+import { sweepExpired } from '../storage/sweeper.js';
+import type { Storage } from '../storage/types.js';
 import type { CliIo } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve
@@ -19,7 +18,9 @@ Serves the HTTP API. Settings come from the environment (docs/configuration.md):
   TAKEOUT_API_TOKENS         token=user[:tenant],... (default: no authentication)
   TAKEOUT_SYNC_MAX_ROWS      largest export streamed in a response (default 250000)
   TAKEOUT_SYNC_MAX_CELLS     ... in cells, rows x columns (default 10000000)
+  TAKEOUT_SYNC_MAX_BYTES     ... in bytes (default 1 GiB)
   TAKEOUT_SYNC_CONCURRENCY   sync exports at once; more get 503 (default 8)
+  TAKEOUT_PG_POOL_MAX        connections per PostgreSQL pool (default 10)
   TAKEOUT_BODY_LIMIT         largest request body in bytes (default 10 MiB)
   STORAGE_URL                file:data/files (default) or s3://bucket/prefix?region=... (docs/storage.md)
   TAKEOUT_LINK_TTL, TAKEOUT_FILE_TTL   download link and file lifetimes (default 300 s, 24h)
@@ -47,50 +48,43 @@ function scheduleSweeper(
   return () => clearInterval(timer);
 }
 
+/** Builds the service from `config` and serves its HTTP API; closing the app closes the service. */
 export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env) {
-  const credentials = credentialsFromEnv(env);
-  const storage = await storageFromUrl(env.STORAGE_URL, {
-    dataDir: config.dataDir,
-    secret: await loadOrCreateSecret(config.dataDir, env),
-    ...(config.publicUrl ? { baseUrl: config.publicUrl } : {}),
-    ...(credentials ? { credentials } : {}),
-  });
-  const registry = new DatasetRegistry();
-  if (config.demo) registry.add(demoOrdersDataset(ensureDemoDatabase(config.dataDir)));
-  if (config.configFile)
-    for (const dataset of await loadDatasetsFile(config.configFile)) registry.add(dataset);
-  const app = await buildServer({
-    datasets: registry,
-    authenticate: config.apiTokens.size > 0 ? bearerTokens(config.apiTokens) : anonymous,
-    syncMaxRows: config.syncMaxRows,
-    syncMaxCells: config.syncMaxCells,
-    syncConcurrency: config.syncConcurrency,
-    bodyLimit: config.bodyLimit,
-    logger: {
-      level: config.logLevel,
-      redact: ['req.headers.authorization'],
-      // A signed link in a log line would be a working download link for whoever reads logs.
-      serializers: {
-        req: (req: { method: string; url: string; ip?: string }) => ({
-          method: req.method,
-          url: req.url.replace(/([?&]sig=)[^&]*/, '$1[redacted]'),
-          remoteAddress: req.ip,
-        }),
+  const service = await createService(config, { env });
+  const { storage } = service;
+  let app: FastifyInstance;
+  try {
+    app = await buildServer({
+      ...serviceServerOptions(service),
+      logger: {
+        level: config.logLevel,
+        redact: ['req.headers.authorization'],
+        // A signed link in a log line would be a working download link for whoever reads logs.
+        serializers: {
+          req: (req: { method: string; url: string; ip?: string }) => ({
+            method: req.method,
+            url: req.url.replace(/([?&]sig=)[^&]*/, '$1[redacted]'),
+            remoteAddress: req.ip,
+          }),
+        },
       },
-    },
-    plugins:
-      storage.kind === 'file'
-        ? [
-            async (app) => {
-              await app.register(filesRoutes, { storage: storage as DiskStorage });
-            },
-          ]
-        : [],
-  });
+      plugins:
+        storage.kind === 'file'
+          ? [
+              async (app) => {
+                await app.register(filesRoutes, { storage: storage as DiskStorage });
+              },
+            ]
+          : [],
+    });
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
   const stopSweeper = scheduleSweeper(storage, config.sweepIntervalSeconds, app.log);
   app.addHook('onClose', async () => {
     stopSweeper();
-    await storage.close?.();
+    await service.close();
   });
   if (config.apiTokens.size === 0) {
     app.log.warn(

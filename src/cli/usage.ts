@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { TakeoutError } from '../errors.js';
 
 /** What a command reads and writes; tests pass their own. */
 export interface CliIo {
@@ -11,4 +12,12 @@ export interface CliIo {
 /** Bad command-line usage: exit code 2 with the message. */
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+/** The export request built from the flags is not valid (e.g. an unknown option): exit code 2. */
+export class RequestError extends Error {
+  override name = 'RequestError';
+  constructor(readonly error: TakeoutError) {
+    super(error.message, { cause: error });
+  }
 }

@@ -3,6 +3,7 @@ import { sqliteSource } from '../sources/sqlite.js';
 import type { Source } from '../types.js';
 import { type Dataset, type Principal, scopeValues } from './define.js';
 import { type ParamValue, validateParams } from './params.js';
+import type { PostgresPools } from './pools.js';
 
 /** The datasets a deployment offers, looked up per principal. */
 export class DatasetRegistry {
@@ -62,7 +63,10 @@ function sqliteDatetimes(dataset: Dataset, params: Record<string, ParamValue>): 
 
 export interface OpenOptions {
   estimateCap: number;
-  env?: NodeJS.ProcessEnv;
+  /** Where a PostgreSQL connection's `urlEnv` is read. Default `process.env`. */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Shared pools for PostgreSQL datasets; without them each export opens its own client. */
+  pools?: PostgresPools | undefined;
 }
 
 /** Validates parameters, binds the scope, and opens the dataset's source. */
@@ -99,5 +103,6 @@ export async function openDatasetSource(
     );
   }
   const { postgresSource } = await import('../sources/postgres.js');
-  return postgresSource({ connectionString: url, sql, params, ...(dataset.copy ? { copy: true } : {}) });
+  const target = options.pools ? { pool: await options.pools.get(url) } : { connectionString: url };
+  return postgresSource({ ...target, sql, params, ...(dataset.copy ? { copy: true } : {}) });
 }

@@ -1,5 +1,12 @@
 import { TakeoutError } from '../errors.js';
-import type { FormatContext, FormatWriter, Row } from '../types.js';
+import type {
+  CsvDialect,
+  FormatContext,
+  FormatOptionSchema,
+  FormatOptions,
+  FormatWriter,
+  Row,
+} from '../types.js';
 import { ByteSink, sinkRows, writeField } from './byte-sink.js';
 import { looksLikeFormula } from './cells.js';
 import { compileCsvRow, type Dialect } from './csv-fields.js';
@@ -74,11 +81,48 @@ function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
   };
 }
 
+/** The options of the CSV and TSV writers, as the request schema and its parser know them. */
+export const CSV_OPTION_SCHEMA: FormatOptionSchema = {
+  delimiter: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 1,
+    description: 'Field delimiter: one character other than a quote or line break.',
+  },
+  lineEnding: { enum: ['\r\n', '\n'], description: 'Line ending; default CRLF (RFC 4180).' },
+  header: { type: 'boolean', description: 'Write the header row; default true.' },
+  bom: {
+    type: 'boolean',
+    description: 'Start with a UTF-8 byte order mark; default false (true with preset excel).',
+  },
+  preset: {
+    enum: ['rfc4180', 'excel'],
+    description: '`excel`: BOM + CRLF, with `;` for decimal-comma locales.',
+  },
+  escapeFormulas: { type: 'boolean', description: "Prefix formula-looking text with `'`; default true." },
+};
+
+/** The dialect when the file is plain CSV (no locale: decimal commas are the writer's job). */
+function plainCsvOf(options: FormatOptions, defaultDelimiter: string): CsvDialect | undefined {
+  if (options.locale !== undefined) return undefined;
+  const d = dialectOf(options as CsvOptions, defaultDelimiter);
+  return {
+    delimiter: d.delimiter,
+    lineEnding: d.lineEnding as CsvDialect['lineEnding'],
+    header: d.header,
+    bom: d.bom,
+    escapeFormulas: d.escapeFormulas,
+    timezone: typeof options.timezone === 'string' ? options.timezone : 'UTC',
+  };
+}
+
 function createCsvWriter(name: 'csv' | 'tsv', contentType: string, defaultDelimiter: string): FormatWriter {
   return {
     name,
     contentType,
     extension: name,
+    options: CSV_OPTION_SCHEMA,
+    plainCsv: (options) => plainCsvOf(options, defaultDelimiter),
     write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
       const d = dialectOf(ctx.options as CsvOptions, defaultDelimiter);
       const sink = new ByteSink();

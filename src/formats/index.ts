@@ -1,34 +1,34 @@
-import { TakeoutError } from '../errors.js';
 import type { FormatWriter } from '../types.js';
 import { csvFormat, tsvFormat } from './csv.js';
 import { jsonFormat, ndjsonFormat } from './json.js';
+import { FormatRegistry } from './registry.js';
 import { xlsxFormat } from './xlsx/index.js';
 
-const formats = new Map<string, FormatWriter>(
-  [csvFormat, tsvFormat, jsonFormat, ndjsonFormat, xlsxFormat].map((f) => [f.name, f]),
-);
+/** The formats Takeout ships, in the order they are listed. */
+export const BUILTIN_FORMATS: readonly FormatWriter[] = Object.freeze([
+  csvFormat,
+  tsvFormat,
+  jsonFormat,
+  ndjsonFormat,
+  xlsxFormat,
+]);
 
-/** Adds a format (e.g. xlsx) to the registry. */
-export function registerFormat(format: FormatWriter): void {
-  formats.set(format.name, format);
+/** A new registry holding the built-in formats (add your own to it). */
+export function builtinFormats(): FormatRegistry {
+  return new FormatRegistry(BUILTIN_FORMATS);
 }
 
+const builtins = builtinFormats();
+
+/** Names of the built-in formats. */
 export function formatNames(): string[] {
-  return [...formats.keys()];
+  return builtins.names();
 }
 
+/** A built-in format by name, else `unknown_format`. */
 export function getFormat(name: unknown): FormatWriter {
-  const format = typeof name === 'string' ? formats.get(name.toLowerCase()) : undefined;
-  if (!format) {
-    throw new TakeoutError(
-      'unknown_format',
-      `Unknown format ${JSON.stringify(name)}; use one of: ${formatNames().join(', ')}`,
-      {
-        details: { formats: formatNames() },
-      },
-    );
-  }
-  return format;
+  return builtins.get(name);
 }
 
+export { FormatRegistry } from './registry.js';
 export { csvFormat, jsonFormat, ndjsonFormat, tsvFormat, xlsxFormat };

@@ -60,6 +60,7 @@ export const jsonFormat: FormatWriter = {
   name: 'json',
   contentType: 'application/json; charset=utf-8',
   extension: 'json',
+  options: {},
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext) {
     const row = ctx.columns.length > 0 ? objectRow(ctx, '') : emptyObjectRow;
     return encodeRows(batches, row, { prefix: '[', separator: ',\n', suffix: ']\n', signal: ctx.signal });
@@ -70,6 +71,7 @@ export const ndjsonFormat: FormatWriter = {
   name: 'ndjson',
   contentType: 'application/x-ndjson',
   extension: 'ndjson',
+  options: {},
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext) {
     const row = ctx.columns.length > 0 ? objectRow(ctx, '\n') : () => '{}\n';
     return encodeRows(batches, row, { signal: ctx.signal });

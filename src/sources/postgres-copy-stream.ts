@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { TakeoutError } from '../errors.js';
-import type { RawCsvRequest } from '../types.js';
-import { type CopyDialect, copyPrefix, copySelect, copyStatement } from './postgres-copy.js';
+import type { CsvPassthroughRequest } from '../types.js';
+import { copyPrefix, copySelect, copyStatement } from './postgres-copy.js';
 import { CopyOut } from './postgres-copy-out.js';
 import { mapPostgresError, sqlstateOf } from './postgres-errors.js';
 import { type Session, trimQuery } from './postgres-session.js';
@@ -21,12 +21,12 @@ function abortedError(signal: AbortSignal): TakeoutError {
 export async function* streamCopy(
   s: Session,
   query: string,
-  request: RawCsvRequest,
-  dialect: CopyDialect,
+  request: CsvPassthroughRequest,
   timeoutMs: number,
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
   signal.throwIfAborted();
+  const { dialect } = request;
   const { client } = s.conn;
   try {
     // Bound, not interpolated: timestamptz text is rendered in the request's time zone.

@@ -1,39 +1,19 @@
 import pg from 'pg';
 import { looksLikeFormula } from '../formats/cells.js';
-import type { FormatOptions, ResolvedColumn } from '../types.js';
+import type { CsvDialect, ResolvedColumn } from '../types.js';
 import { OID } from './postgres-types.js';
 
 /**
  * The CSV fast path: `COPY (query) TO STDOUT WITH (FORMAT csv)` streamed straight into the
- * file. When it applies and what differs from the row-by-row writer is documented in
- * docs/postgres.md; in short: csv or tsv, no `locale`, a one-byte ASCII delimiter, and the
- * source opted in with `copy: true` (value text is PostgreSQL's, not Takeout's).
+ * file. The export core decides when it applies (the format's bytes are plain CSV in a
+ * dialect, see `FormatWriter.plainCsv`); what differs from the row-by-row writer is
+ * documented in docs/postgres.md. The source only declines dialects COPY cannot write.
  */
-export interface CopyDialect {
-  delimiter: string;
-  lineEnding: '\r\n' | '\n';
-  header: boolean;
-  bom: boolean;
-  escapeFormulas: boolean;
-  timezone: string;
-}
+export type CopyDialect = CsvDialect;
 
-/** The dialect COPY must produce for a request, or undefined when COPY cannot produce it. */
-export function copyDialect(format: string, options: FormatOptions): CopyDialect | undefined {
-  if (format !== 'csv' && format !== 'tsv') return undefined;
-  if (options.locale !== undefined) return undefined; // decimal commas are the writer's job
-  const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : ',');
-  if (typeof delimiter !== 'string' || !/^[\t\x20-\x21\x23-\x7e]$/.test(delimiter)) return undefined;
-  const lineEnding = options.lineEnding ?? '\r\n';
-  if (lineEnding !== '\r\n' && lineEnding !== '\n') return undefined;
-  return {
-    delimiter,
-    lineEnding,
-    header: options.header !== false,
-    bom: (options.bom as boolean | undefined) ?? options.preset === 'excel',
-    escapeFormulas: options.escapeFormulas !== false,
-    timezone: options.timezone ?? 'UTC',
-  };
+/** Whether COPY can write `dialect`: a one-byte ASCII delimiter other than a quote. */
+export function copyCanWrite(dialect: CsvDialect): boolean {
+  return /^[\t\x20-\x21\x23-\x7e]$/.test(dialect.delimiter);
 }
 
 /** Types whose text never starts with a formula character (no escaping needed). */

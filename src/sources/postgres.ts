@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import Cursor from 'pg-cursor';
 import { TakeoutError } from '../errors.js';
-import type { RawCsvRequest, ResolvedColumn, Row, Source } from '../types.js';
+import type { CsvPassthroughRequest, ResolvedColumn, Row, Source } from '../types.js';
 import { compileNamedParams } from './named-params.js';
 import { openConnection } from './postgres-connection.js';
-import { copyDialect } from './postgres-copy.js';
+import { copyCanWrite } from './postgres-copy.js';
 import { streamCopy } from './postgres-copy-stream.js';
 import { mapPostgresError } from './postgres-errors.js';
 import { estimateRows } from './postgres-estimate.js';
@@ -40,7 +40,8 @@ export interface PostgresSourceOptions {
   applicationName?: string;
 }
 
-export type PostgresSource = Source & Required<Pick<Source, 'rowShape' | 'estimate' | 'rawCsv' | 'close'>>;
+export type PostgresSource = Source &
+  Required<Pick<Source, 'rowShape' | 'estimate' | 'csvPassthrough' | 'close'>>;
 
 /** How long an in-flight fetch may finish on its own after an abort before it is cancelled. */
 const ABORT_GRACE_MS = 200;
@@ -62,7 +63,7 @@ function abortedError(signal: AbortSignal | undefined): TakeoutError {
  * Rows of a PostgreSQL query, read through a server-side cursor in batches inside one
  * read-only REPEATABLE READ transaction (one snapshot), with types from the result's type
  * OIDs (postgres-types.ts). A source serves one export: columns() opens the transaction,
- * batches() or rawCsv() reads it once, close() ends it and returns the connection.
+ * batches() or csvPassthrough() reads it once, close() ends it and returns the connection.
  */
 export function postgresSource(options: PostgresSourceOptions): PostgresSource {
   if ((options.connectionString === undefined) === (options.pool === undefined)) {
@@ -192,9 +193,7 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     }
   }
 
-  async function* readCopy(request: RawCsvRequest, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-    const dialect = copyDialect(request.format, request.options);
-    if (!dialect) throw new TakeoutError('internal', 'COPY does not apply to this request');
+  async function* readCopy(request: CsvPassthroughRequest, signal: AbortSignal): AsyncGenerator<Uint8Array> {
     const s = await open();
     let complete = false;
     try {
@@ -202,7 +201,7 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
       const inlined = compileNamedParams(options.sql, params, {
         placeholder: (_i, name) => paramLiteral(params[name], name),
       });
-      yield* streamCopy(s, inlined.text, request, dialect, copyTimeoutMs, signal);
+      yield* streamCopy(s, inlined.text, request, copyTimeoutMs, signal);
       complete = true;
     } finally {
       await endSession(s, complete);
@@ -240,8 +239,11 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
       reader = gen;
       return gen;
     },
-    rawCsv(request: RawCsvRequest, signal: AbortSignal): AsyncIterable<Uint8Array> | undefined {
-      if (options.copy !== true || !copyDialect(request.format, request.options)) return undefined;
+    csvPassthrough(
+      request: CsvPassthroughRequest,
+      signal: AbortSignal,
+    ): AsyncIterable<Uint8Array> | undefined {
+      if (options.copy !== true || !copyCanWrite(request.dialect)) return undefined;
       claim();
       const gen = readCopy(request, signal);
       reader = gen;

@@ -1,6 +1,9 @@
+import { sampleBatches } from '../batches.js';
 import { INFER_SAMPLE_ROWS, resolveColumns } from '../columns.js';
 import { TakeoutError } from '../errors.js';
 import type { ColumnSpec, ResolvedColumn, Row, Source } from '../types.js';
+
+export { sampleBatches } from '../batches.js';
 
 /** Rows as callers hand them over: rows or batches of rows, sync or async. */
 export type RowsInput =
@@ -100,31 +103,6 @@ function* syncBatches(
   } finally {
     if (!finished) iterator.return?.();
   }
-}
-
-/**
- * Reads batches until at least `minRows` rows are in hand (or the input ends), keeping the
- * batches to replay and up to `maxSample` rows as a sample (for inference, widths ...).
- */
-export async function sampleBatches(
-  iterator: AsyncIterator<readonly Row[]>,
-  minRows: number,
-  maxSample = minRows,
-): Promise<{ pending: (readonly Row[])[]; sample: Row[]; done: boolean }> {
-  const pending: (readonly Row[])[] = [];
-  const sample: Row[] = [];
-  let seen = 0;
-  while (seen < minRows) {
-    const next = await iterator.next();
-    if (next.done) return { pending, sample, done: true };
-    pending.push(next.value);
-    seen += next.value.length;
-    for (const row of next.value) {
-      if (sample.length >= maxSample) break;
-      sample.push(row);
-    }
-  }
-  return { pending, sample, done: false };
 }
 
 /** A Source over rows the application hands over; columns are inferred from the first rows. */

@@ -180,11 +180,15 @@ export interface StorageFactoryOptions extends StorageUrlContext {
 }
 
 /** Builds the driver for `STORAGE_URL`. The AWS SDK is loaded only for `s3://`. */
-export async function storageFromUrl(
-  url: string | undefined,
-  options: StorageFactoryOptions,
+export function storageFromUrl(url: string | undefined, options: StorageFactoryOptions): Promise<Storage> {
+  return storageAt(parseStorageUrl(url, options), options);
+}
+
+/** Builds the driver for an already parsed location (`ServiceConfig.storage.location`). */
+export async function storageAt(
+  location: StorageLocation,
+  options: Omit<StorageFactoryOptions, keyof StorageUrlContext>,
 ): Promise<Storage> {
-  const location = parseStorageUrl(url, options);
   if (location.kind === 'file') {
     if (!options.secret) throw new TakeoutError('config_error', 'Disk storage needs a signing secret');
     return diskStorage({

@@ -5,6 +5,7 @@ export {
   type StorageFactoryOptions,
   type StorageLocation,
   type StorageSettings,
+  storageAt,
   storageFromUrl,
   storageSettingsFromEnv,
 } from './config.js';

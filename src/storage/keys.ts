@@ -3,8 +3,9 @@
  * relative path of safe segments, so it means the same on disk and in S3 and can never
  * climb out of the storage root.
  */
+
+import { sanitizeFilename } from '../content-disposition.js';
 import { TakeoutError } from '../errors.js';
-import { sanitizeFilename } from '../http/content-disposition.js';
 
 export const DEFAULT_PREFIX = 'generated/';
 const MAX_KEY_BYTES = 1024;

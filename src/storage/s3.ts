@@ -9,8 +9,8 @@ import type {
   ListMultipartUploadsCommandOutput,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { contentDisposition } from '../content-disposition.js';
 import { TakeoutError } from '../errors.js';
-import { contentDisposition } from '../http/content-disposition.js';
 import { assertValidKey, normalizePrefix } from './keys.js';
 import { uploadStream } from './s3-multipart.js';
 import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE } from './s3-parts.js';

@@ -172,6 +172,22 @@ describe('takeout export', () => {
     );
   });
 
+  it('refuses a misspelt option with exit 2 and the message HTTP gives', async () => {
+    const out = join(dir, 'never-options.csv');
+    const result = await cli(
+      ['export', '--format', 'csv', '--out', out, '--options', '{"delimeter":";"}'],
+      '{"a":1}\n',
+    );
+    expect(result.code).toBe(2);
+    expect(result.err).toBe('takeout: invalid_option: The csv format has no option "delimeter"\n');
+    expect(() => readFileSync(out)).toThrow();
+    const good = await cli(
+      ['export', '--format', 'csv', '--out', '-', '--options', '{"delimiter":";"}'],
+      '{"a":1,"b":2}\n',
+    );
+    expect(good.out).toBe('a;b\r\n1;2\r\n');
+  });
+
   it('prints help and version', async () => {
     expect((await cli(['--help'])).out).toMatch(/Usage: takeout <command>/);
     expect((await cli(['export', '--help'])).out).toMatch(/--sqlite DB --query SQL/);

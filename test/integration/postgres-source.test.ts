@@ -6,6 +6,7 @@
  */
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { csvFormat, jsonFormat, tsvFormat, xlsxFormat } from '../../src/formats/index.js';
 import { exportSource } from '../../src/pipeline.js';
 import { postgresSource } from '../../src/sources/postgres.js';
 import type { Row, Source } from '../../src/types.js';
@@ -246,26 +247,29 @@ describe('PostgreSQL source: COPY path', () => {
     ]);
   });
 
-  it('applies only to csv/tsv without locale; other requests take the cursor path', async () => {
+  it('applies only to plain csv/tsv (the core decides) from sources that opted in', async () => {
+    // The core asks for the passthrough only when the format's bytes are plain CSV.
+    expect(jsonFormat.plainCsv).toBeUndefined();
+    expect(xlsxFormat.plainCsv).toBeUndefined();
+    expect(csvFormat.plainCsv?.({ locale: 'de-DE' })).toBeUndefined();
+    const dialect = csvFormat.plainCsv!({})!;
+    expect(dialect).toMatchObject({ delimiter: ',', lineEnding: '\r\n', header: true, bom: false });
+    expect(tsvFormat.plainCsv?.({ preset: 'excel' })).toMatchObject({ delimiter: '\t', bom: true });
     const s = postgresSource({
       connectionString: db.url,
       sql: 'SELECT 1.5::numeric AS x, true AS b',
       copy: true,
     });
     const request = { columns: await s.columns(), onRows: () => {} };
+    // A delimiter COPY cannot write: the source declines.
     expect(
-      s.rawCsv({ ...request, format: 'json', options: {} }, new AbortController().signal),
-    ).toBeUndefined();
-    expect(
-      s.rawCsv({ ...request, format: 'csv', options: { locale: 'de-DE' } }, new AbortController().signal),
+      s.csvPassthrough({ ...request, dialect: { ...dialect, delimiter: '§' } }, new AbortController().signal),
     ).toBeUndefined();
     await s.close();
     const s2 = postgresSource({ connectionString: db.url, sql: 'SELECT 1.5::numeric AS x', copy: true });
     expect(await readAll(exportSource(s2, { format: 'csv', locale: 'de-DE' }))).toBe('x\r\n1,5\r\n');
     const off = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS x' });
-    expect(
-      off.rawCsv({ ...request, format: 'csv', options: {} }, new AbortController().signal),
-    ).toBeUndefined();
+    expect(off.csvPassthrough({ ...request, dialect }, new AbortController().signal)).toBeUndefined();
   });
 
   it('stops at maxRows with sync_limit_exceeded', async () => {

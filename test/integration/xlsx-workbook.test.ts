@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { exportWorkbook, prepareWorkbook } from '../../src/formats/xlsx/export.js';
 import { exportRows } from '../../src/pipeline.js';
 import { rowsSource } from '../../src/sources/rows.js';
 import type { Progress } from '../../src/types.js';
+import { exportWorkbook, prepareWorkbook } from '../../src/workbook.js';
 import { assertZipValid, collect, partText, readWithExcelJs, readWithSheetJs, saved } from './xlsx-read.js';
 
 describe('several named sheets (exportWorkbook)', () => {

@@ -1,25 +1,41 @@
 import type { FormatContext, FormatWriter, Row } from '../../types.js';
-import { xlsxSettings } from './options.js';
-import { splitSheets, WORKBOOK_PLAN_OPTION, WorkbookPlan } from './plan.js';
-import { type SheetInput, writeWorkbook } from './writer.js';
+import { XLSX_OPTION_SCHEMA, xlsxSettings } from './options.js';
+import { splitSheets, type WorkbookPlan } from './plan.js';
+import { writeWorkbook } from './writer.js';
 
-export { EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, type XlsxOptions } from './options.js';
+export { EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, XLSX_OPTION_SCHEMA, type XlsxOptions } from './options.js';
+export { type PlannedSheet, SHEET_BREAK, WorkbookPlan } from './plan.js';
+
+const XLSX_BASE = {
+  name: 'xlsx',
+  contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  extension: 'xlsx',
+  options: XLSX_OPTION_SCHEMA,
+} as const;
 
 /**
  * The XLSX writer (docs/xlsx.md): typed cells, bold frozen header with autofilter, estimated
  * widths, rollover past Excel's row limit, streamed through a ZIP writer with constant memory.
  */
 export const xlsxFormat: FormatWriter = {
-  name: 'xlsx',
-  contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  extension: 'xlsx',
+  ...XLSX_BASE,
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
     const settings = xlsxSettings(ctx.options);
-    const plan = ctx.options[WORKBOOK_PLAN_OPTION];
-    const sheets: AsyncIterable<SheetInput> | SheetInput[] =
-      plan instanceof WorkbookPlan
-        ? splitSheets(batches, plan)
-        : [{ name: settings.sheetName, columns: ctx.columns, rowShape: ctx.rowShape, batches }];
-    return writeWorkbook(sheets, settings, ctx.signal);
+    const sheet = { name: settings.sheetName, columns: ctx.columns, rowShape: ctx.rowShape, batches };
+    return writeWorkbook([sheet], settings, ctx.signal);
   },
 };
+
+/**
+ * An XLSX writer for one workbook of several sheets: the batches are each sheet's batches
+ * in turn, closed by SHEET_BREAK, laid out as `plan` says. The plan travels in this writer
+ * value, never in format options, so no request can forge one.
+ */
+export function workbookFormat(plan: WorkbookPlan): FormatWriter {
+  return {
+    ...XLSX_BASE,
+    write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
+      return writeWorkbook(splitSheets(batches, plan), xlsxSettings(ctx.options), ctx.signal);
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import { TakeoutError } from '../../errors.js';
-import type { FormatOptions } from '../../types.js';
+import type { FormatOptionSchema, FormatOptions } from '../../types.js';
 import { type ZoneClock, zoneClock } from '../datetime.js';
 
 /** Excel's row limit per sheet, header included. */
@@ -34,6 +34,38 @@ export interface XlsxOptions extends FormatOptions {
   /** Rows per sheet before rolling over to a new one, header included; at most (and default) 1,048,576. */
   maxRowsPerSheet?: number;
 }
+
+const numberFormat = (description: string) =>
+  ({ type: 'string', minLength: 1, maxLength: 255, description }) as const;
+
+/** The options of the XLSX writer, as the request schema and its parser know them. */
+export const XLSX_OPTION_SCHEMA: FormatOptionSchema = {
+  sheetName: {
+    type: 'string',
+    maxLength: 255,
+    description: "Name of the (first) sheet, sanitised to Excel's rules.",
+  },
+  compressionLevel: { type: 'integer', minimum: 0, maximum: 9, description: 'Deflate level; default 1.' },
+  longText: { enum: ['truncate', 'error'], description: 'Text beyond 32,767 characters; default truncate.' },
+  widths: {
+    type: 'object',
+    additionalProperties: { type: 'number', exclusiveMinimum: 0, maximum: 255 },
+    description: 'Column widths in characters by column key.',
+  },
+  header: { type: 'boolean', description: 'Write the header row; default true.' },
+  freezeHeader: { type: 'boolean', description: 'Freeze the header row; default true.' },
+  autoFilter: { type: 'boolean', description: 'Autofilter over the header and data; default true.' },
+  escapeFormulas: { type: 'boolean', description: 'Keep formula-looking text from running; default true.' },
+  formulaEscape: { enum: ['quotePrefix', 'apostrophe'], description: 'How formulas are escaped.' },
+  dateFormat: numberFormat('Number format of date columns; default yyyy-mm-dd.'),
+  datetimeFormat: numberFormat('Number format of datetime columns; default yyyy-mm-dd hh:mm:ss.'),
+  maxRowsPerSheet: {
+    type: 'integer',
+    minimum: 2,
+    maximum: EXCEL_MAX_ROWS,
+    description: 'Rows per sheet, header included, before rolling over to a new sheet.',
+  },
+};
 
 /** Options checked and filled in. */
 export interface XlsxSettings {

@@ -3,10 +3,9 @@ import type { SheetInput } from './writer.js';
 
 /**
  * Several sheets through the one-stream pipeline: exportWorkbook hands the pipeline one source
- * whose batches are each sheet's batches in turn, closed by SHEET_BREAK, and hands the writer
- * this plan (an object no JSON request can forge) under the WORKBOOK_PLAN_OPTION option.
+ * whose batches are each sheet's batches in turn, closed by SHEET_BREAK, and a writer made
+ * for this plan (`workbookFormat(plan)`).
  */
-export const WORKBOOK_PLAN_OPTION = 'workbookPlan';
 
 /** Ends a sheet's batches; compared by identity. */
 export const SHEET_BREAK: Row[] = Object.freeze([]) as unknown as Row[];

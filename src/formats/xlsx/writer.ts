@@ -1,4 +1,4 @@
-import { sampleBatches } from '../../sources/rows.js';
+import { sampleBatches } from '../../batches.js';
 import type { ResolvedColumn, Row } from '../../types.js';
 import { BufferPool, XmlBytes } from './bytes.js';
 import { cellWriter, headerCell } from './cell.js';

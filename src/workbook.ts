@@ -1,11 +1,16 @@
 import type { Readable } from 'node:stream';
-import { resolveColumns } from '../../columns.js';
-import { TakeoutError } from '../../errors.js';
-import { type ExportOptions, exportSource, type PreparedExport, prepareExport } from '../../pipeline.js';
-import { type RowsInput, rowsSource } from '../../sources/rows.js';
-import type { ColumnSpec, ResolvedColumn, Row, Source } from '../../types.js';
-import type { XlsxOptions } from './options.js';
-import { type PlannedSheet, SHEET_BREAK, WORKBOOK_PLAN_OPTION, WorkbookPlan } from './plan.js';
+import { resolveColumns } from './columns.js';
+import { TakeoutError } from './errors.js';
+import {
+  type PlannedSheet,
+  SHEET_BREAK,
+  WorkbookPlan,
+  workbookFormat,
+  type XlsxOptions,
+} from './formats/xlsx/index.js';
+import { type ExportOptions, exportSource, type PreparedExport, prepareExport } from './pipeline.js';
+import { type RowsInput, rowsSource } from './sources/rows.js';
+import type { ColumnSpec, ResolvedColumn, Row, Source } from './types.js';
 
 /** One named sheet of a workbook: rows handed over, or any Source (SQL query...). */
 export interface WorkbookSheet {
@@ -115,7 +120,7 @@ function workbookSource(sheets: readonly WorkbookSheet[], plan: WorkbookPlan): S
 
 function pipelineOptions(options: WorkbookOptions, plan: WorkbookPlan): ExportOptions {
   const { columns: _columns, format: _format, ...rest } = options as ExportOptions;
-  return { ...rest, format: 'xlsx', [WORKBOOK_PLAN_OPTION]: plan };
+  return { ...rest, format: workbookFormat(plan) };
 }
 
 /**

@@ -1,0 +1,68 @@
+/**
+ * `Content-Disposition` for downloads (RFC 6266): an ASCII `filename` for old clients and an
+ * RFC 5987 `filename*` with the real UTF-8 name. The name is sanitised first so a hostile
+ * filename can neither break the header (CR/LF, quotes) nor spoof or escape on save (slashes,
+ * control and bidi characters).
+ */
+
+const MAX_NAME_LENGTH = 180;
+
+// C0/C1 controls and DEL; bidi overrides/isolates/marks (U+061C, U+200E/F, U+202A-E, U+2066-9);
+// line/paragraph separators; zero-width space and BOM. ZWJ/ZWNJ stay: emoji sequences use them.
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+const PATH_AND_QUOTES = /[/\\"]/g;
+// A surrogate without its pair is not text: encodeURIComponent would throw on it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** The name a browser should save: no path, no control or bidi characters, bounded length. */
+export function sanitizeFilename(name: string, fallback = 'download'): string {
+  let clean = name
+    .replace(LONE_SURROGATE, '\uFFFD')
+    .normalize('NFC')
+    .replace(INVISIBLE, '')
+    .replace(PATH_AND_QUOTES, '_');
+  // Leading dots hide the file on Unix; trailing dots and spaces are dropped by Windows.
+  clean = clean.replace(/^[\s.]+/, '').replace(/[\s.]+$/, '');
+  clean = truncateKeepingExtension(clean, MAX_NAME_LENGTH);
+  return clean === '' ? fallback : clean;
+}
+
+function truncateKeepingExtension(name: string, max: number): string {
+  const chars = Array.from(name); // code points, so a surrogate pair is never split
+  if (chars.length <= max) return name;
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
+  const extLength = Array.from(ext).length;
+  return (
+    chars
+      .slice(0, max - extLength)
+      .join('')
+      .trimEnd() + ext
+  );
+}
+
+/**
+ * Printable ASCII only; `%` too is replaced because some clients percent-decode `filename`.
+ * Quotes, slashes, `;` and `=` are replaced after NFKD because it turns full-width forms
+ * (＂ ＼ ／ ；＝) into their ASCII twins, which would end the quoted string or add parameters.
+ */
+export function asciiFallback(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]|[%"\\/;=]/gu, '_');
+}
+
+/** RFC 5987 `attr-char` encoding: everything but ALPHA DIGIT and !#$&+-.^_`|~ is percent-encoded. */
+export function encodeRfc5987(value: string): string {
+  return encodeURIComponent(value).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** `attachment; filename="report_.csv"; filename*=UTF-8''report%C3%A9.csv` */
+export function contentDisposition(filename: string, type: 'attachment' | 'inline' = 'attachment'): string {
+  const name = sanitizeFilename(filename);
+  return `${type}; filename="${asciiFallback(name)}"; filename*=UTF-8''${encodeRfc5987(name)}`;
+}

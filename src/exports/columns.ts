@@ -1,0 +1,24 @@
+import { TakeoutError } from '../errors.js';
+import type { Column, ColumnSpec } from '../types.js';
+
+/**
+ * Applies request columns to a dataset's columns: a request may pick, reorder and rename
+ * the dataset's columns, never add new ones.
+ */
+export function pickColumns(
+  available: readonly Column[] | undefined,
+  requested: ColumnSpec[] | undefined,
+): ColumnSpec[] | undefined {
+  if (!requested || !available) return requested ?? available?.slice();
+  const byKey = new Map(available.map((c) => [c.key, c]));
+  return requested.map((spec, i) => {
+    const key = typeof spec === 'string' ? spec : (spec as Column | null)?.key;
+    const known = typeof key === 'string' ? byKey.get(key) : undefined;
+    if (!known) {
+      throw new TakeoutError('invalid_columns', `columns[${i}] is not a column of this dataset`, {
+        details: { columns: [...byKey.keys()] },
+      });
+    }
+    return typeof spec === 'string' ? known : { ...known, ...(spec as Column) };
+  });
+}

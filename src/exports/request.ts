@@ -1,0 +1,200 @@
+import { type ErrorCode, TakeoutError } from '../errors.js';
+import type { FormatRegistry } from '../formats/registry.js';
+import { type JsonSchema, pathText, type SchemaViolation, validate } from '../schema.js';
+import type { ColumnSpec, Row } from '../types.js';
+
+/** The version of the request shape this code reads and writes. */
+export const EXPORT_REQUEST_VERSION = 1;
+
+/**
+ * One export, described completely and closed: what HTTP receives, what the CLI builds from
+ * its flags, and what a job stores to run later in another process. JSON-serialisable.
+ */
+export interface ExportRequest {
+  version: typeof EXPORT_REQUEST_VERSION;
+  /** A registered format name, lowercase. */
+  format: string;
+  /** A dataset the principal may export ... */
+  dataset?: string;
+  /** ... with its request parameters (scoped ones come from the principal, never from here). */
+  params?: Record<string, unknown>;
+  /**
+   * ... or inline rows: objects, or arrays in column order (then `columns` is required).
+   * Rows, never batches. Absent when the rows travel apart (`PlanOptions.rows`).
+   */
+  rows?: Row[];
+  /** Columns to write: keys, or `{ key, header, type, format, width }`. */
+  columns?: ColumnSpec[];
+  /** The format's own options; every one is known (`FormatWriter.options`). */
+  options: Record<string, unknown>;
+  /** The name of the file; sanitised for headers and given the format's extension. */
+  filename?: string;
+  /** IANA zone datetimes are written in; default UTC. */
+  timezone?: string;
+  /** BCP 47 locale (CSV: decimal commas and `;`). */
+  locale?: string;
+}
+
+const COLUMN_SCHEMA: JsonSchema = {
+  anyOf: [
+    { type: 'string', minLength: 1, maxLength: 256 },
+    {
+      type: 'object',
+      required: ['key'],
+      properties: {
+        key: { type: 'string', minLength: 1, maxLength: 256 },
+        header: { type: 'string' },
+        type: { enum: ['string', 'integer', 'number', 'decimal', 'boolean', 'date', 'datetime', 'json'] },
+        format: { type: 'string', maxLength: 255 },
+        width: { type: 'number', exclusiveMinimum: 0, maximum: 255 },
+      },
+      additionalProperties: false,
+    },
+  ],
+};
+
+/**
+ * The JSON Schema of an export request for these formats: the request parser validates with
+ * it, and the OpenAPI document can embed it. Each format's options are closed by its own schema.
+ */
+export function exportRequestSchema(formats: FormatRegistry): JsonSchema & { allOf: JsonSchema[] } {
+  const names = formats.names();
+  return {
+    type: 'object',
+    description: 'An export: a dataset with params, or inline rows; the format and its options.',
+    required: ['format'],
+    properties: {
+      version: { const: EXPORT_REQUEST_VERSION, description: 'The request shape; default 1.' },
+      format: { enum: names },
+      dataset: { type: 'string', minLength: 1, maxLength: 64 },
+      params: { type: 'object', additionalProperties: true },
+      rows: { type: 'array', items: { anyOf: [{ type: 'object' }, { type: 'array' }] } },
+      columns: { type: 'array', minItems: 1, maxItems: 16_384, items: COLUMN_SCHEMA },
+      options: { type: 'object' },
+      filename: { type: 'string', minLength: 1, maxLength: 255 },
+      timezone: { type: 'string', minLength: 1, maxLength: 64 },
+      locale: { type: 'string', minLength: 1, maxLength: 35 },
+    },
+    additionalProperties: false,
+    allOf: formats.all().map((format) => ({
+      if: { properties: { format: { const: format.name } } },
+      // biome-ignore lint/suspicious/noThenProperty: the JSON Schema keyword, never awaited
+      then: {
+        properties: {
+          options: { type: 'object', properties: { ...format.options }, additionalProperties: false },
+        },
+      },
+    })),
+  };
+}
+
+/** The catalog code of a violation, by the member it is about. */
+function codeOf(violation: SchemaViolation): ErrorCode {
+  switch (violation.path[0]) {
+    case 'options':
+      return violation.path.length > 1 ? 'invalid_option' : 'invalid_request';
+    case 'rows':
+      return 'invalid_rows';
+    case 'columns':
+      return 'invalid_columns';
+    case 'params':
+      return 'invalid_params';
+    default:
+      return 'invalid_request';
+  }
+}
+
+function violationError(violation: SchemaViolation, format: string): TakeoutError {
+  const code = codeOf(violation);
+  const where = pathText(violation.path);
+  if (code === 'invalid_option') {
+    const option = String(violation.path[1]);
+    const message = violation.unknownMember
+      ? `The ${format} format has no option ${JSON.stringify(option).slice(0, 60)}`
+      : `${where} ${violation.message}`;
+    return new TakeoutError('invalid_option', message, { details: { option, format } });
+  }
+  if (violation.unknownMember) {
+    return new TakeoutError(code, `Unknown member ${JSON.stringify(where).slice(0, 80)}`, {
+      details: { member: where },
+    });
+  }
+  const message =
+    violation.path[0] === 'rows' && violation.path.length === 2
+      ? `${where} must be an object or an array`
+      : `${where} ${violation.message}`;
+  const details: Record<string, unknown> =
+    code === 'invalid_rows' && typeof violation.path[1] === 'number' ? { row: violation.path[1] } : {};
+  return new TakeoutError(code, message, { details });
+}
+
+export interface ParseRequestOptions {
+  /**
+   * The inline rows travel apart from the request (a job's staged rows, the CLI's stdin):
+   * the request then has neither `rows` nor `dataset`. Default false.
+   */
+  rowsApart?: boolean;
+}
+
+/**
+ * Checks an export request (a parsed JSON body, a stored job's request, the CLI's flags) and
+ * returns it closed and normalised. Unknown members and options are refused: a misspelt
+ * option is `invalid_option` naming it in `details.option`, never silently ignored.
+ */
+export function parseExportRequest(
+  input: unknown,
+  formats: FormatRegistry,
+  options: ParseRequestOptions = {},
+): ExportRequest {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new TakeoutError('invalid_request', 'The export request must be a JSON object');
+  }
+  const body = input as Record<string, unknown>;
+  if (typeof body.format !== 'string') {
+    throw new TakeoutError('invalid_request', `format is required (${formats.names().join(', ')})`);
+  }
+  // Looked up first so that an unknown format gets its own code, case-insensitively.
+  const format = formats.get(body.format).name;
+  const normalised = { ...body, format };
+  const violation = validate(exportRequestSchema(formats), normalised);
+  if (violation) throw violationError(violation, format);
+
+  const hasRows = body.rows !== undefined;
+  const hasDataset = body.dataset !== undefined;
+  if (options.rowsApart ? hasRows || hasDataset : hasRows === hasDataset) {
+    throw new TakeoutError(
+      'invalid_request',
+      options.rowsApart ? 'The rows of this request are given apart' : 'Give exactly one of rows or dataset',
+    );
+  }
+  if (!hasDataset && body.params !== undefined) {
+    throw new TakeoutError('invalid_request', 'params go with dataset, not rows');
+  }
+  const request: ExportRequest = { version: EXPORT_REQUEST_VERSION, format, options: {} };
+  if (hasRows) request.rows = checkRowShapes(body.rows as unknown[]);
+  if (hasDataset) request.dataset = body.dataset as string;
+  if (body.params !== undefined) request.params = body.params as Record<string, unknown>;
+  if (body.columns !== undefined) request.columns = body.columns as ColumnSpec[];
+  if (body.options !== undefined) request.options = { ...(body.options as Record<string, unknown>) };
+  for (const name of ['filename', 'timezone', 'locale'] as const) {
+    if (typeof body[name] === 'string') request[name] = body[name];
+  }
+  return request;
+}
+
+/** Inline rows are all objects or all arrays, like the first. */
+function checkRowShapes(rows: unknown[]): Row[] {
+  const arrays = Array.isArray(rows[0]);
+  rows.forEach((row, i) => {
+    if (Array.isArray(row) !== arrays) {
+      throw new TakeoutError(
+        'invalid_rows',
+        `rows[${i}] must be ${arrays ? 'an array' : 'an object'} like rows[0]`,
+        {
+          details: { row: i },
+        },
+      );
+    }
+  });
+  return rows as Row[];
+}

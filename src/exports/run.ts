@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TakeoutError } from '../errors.js';
+import { startExport } from '../pipeline.js';
+import type { Progress } from '../types.js';
+import type { ExportPlan } from './plan.js';
+
+/**
+ * Where the file's bytes go: a Node Writable (an HTTP response, a file; ended at the end), or
+ * a function that consumes the bytes and settles when they are stored, e.g.
+ * `(body) => storage.put(key, body, meta, signal)`. Either way the sink is first reached only
+ * once the export has produced its first chunk, so setup errors reject `runExport` before
+ * the sink sees anything (an HTTP route can still answer with a problem).
+ */
+export type ExportSink = Writable | ((body: AsyncIterable<Uint8Array>) => Promise<unknown>);
+
+export interface RunOptions {
+  /** Stops the export; the source is closed and `runExport` rejects with `aborted`. */
+  signal?: AbortSignal | undefined;
+  /** Rows and bytes so far, at most every `progressIntervalMs`, and once at the end (`done`). */
+  onProgress?: ((progress: Progress) => void) | undefined;
+  progressIntervalMs?: number | undefined;
+  /** Fail with `sync_limit_exceeded` beyond this many rows (`plan.syncCaps.maxRows` for sync exports). */
+  maxRows?: number | undefined;
+  /** ... or beyond this many bytes. */
+  maxBytes?: number | undefined;
+}
+
+/** What was written: what a job records and a download can be checked against. */
+export interface RunResult {
+  rows: number;
+  bytes: number;
+  /** Hex SHA-256 of the bytes written. */
+  sha256: string;
+}
+
+/**
+ * Runs a planned export into `sink`: the one way an export runs, whether the sink is an
+ * HTTP response, a file or storage. It takes over the plan's source and closes it however
+ * the export ends: success, error, abort, or a sink that stops reading.
+ */
+export async function runExport(
+  plan: ExportPlan,
+  sink: ExportSink,
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const source = plan.takeSource();
+  if (!source) throw new TakeoutError('internal', 'This export plan was already run or closed');
+  let last: Progress | undefined;
+  const prepared = await startExport(
+    source,
+    {
+      signal: options.signal,
+      progressIntervalMs: options.progressIntervalMs,
+      maxRows: options.maxRows,
+      onProgress: (progress) => {
+        last = progress;
+        options.onProgress?.(progress);
+      },
+    },
+    async () => plan,
+  );
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let complete = false;
+  const { maxBytes } = options;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of prepared.stream as AsyncIterable<Uint8Array>) {
+      bytes += chunk.byteLength;
+      if (maxBytes !== undefined && bytes > maxBytes) {
+        throw new TakeoutError('sync_limit_exceeded', `The export is larger than ${maxBytes} bytes`, {
+          details: { byteLimit: maxBytes },
+        });
+      }
+      hash.update(chunk);
+      yield chunk;
+    }
+    complete = true;
+  }
+  try {
+    if (typeof sink === 'function') await sink(body());
+    else await pipeline(body(), sink);
+  } finally {
+    // A sink that failed or stopped early must not leave the source open.
+    prepared.stream.destroy();
+  }
+  if (!complete) throw new TakeoutError('internal', 'The sink stopped before the end of the file');
+  return { rows: last?.rows ?? 0, bytes, sha256: hash.digest('hex') };
+}
