@@ -42,6 +42,8 @@ export const ERROR_CATALOG = {
   invalid_link: { status: 403, retryable: false, title: 'The download link is not valid' },
   link_expired: { status: 403, retryable: false, title: 'The download link has expired' },
   range_not_satisfiable: { status: 416, retryable: false, title: 'The requested range is not satisfiable' },
+  // Background jobs
+  queue_error: { status: 503, retryable: true, title: 'The job queue is not available' },
   // Configuration and everything else
   config_error: { status: 500, retryable: false, title: 'The configuration is not valid' },
   internal: { status: 500, retryable: true, title: 'Internal error' },

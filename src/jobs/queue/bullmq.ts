@@ -1,0 +1,295 @@
+/**
+ * The BullMQ queue (Redis). The only file that imports bullmq: the service loads it with a
+ * dynamic import when REDIS_URL is set, so the embedded default never pays for it.
+ *
+ * One BullMQ job per export, its job id the export id and its data empty: the job record
+ * stays the source of truth. BullMQ brings attempts with backoff, locks renewed while a
+ * handler runs, and stalled-job recovery (a delivery whose worker died goes back to `wait`
+ * once its lock expired and a stalled check ran: within lockDuration + stalledInterval).
+ */
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { isTakeoutError, TakeoutError } from '../../errors.js';
+import { type BackoffOptions, DEFAULT_BACKOFF, retryDelay, validateBackoff } from './backoff.js';
+import { checkEvictionPolicy, consoleQueueLogger, type QueueLogger, redisClient } from './redis.js';
+import type { ConsumeOptions, ExportQueue, QueueHandler } from './types.js';
+
+/** How many finished entries BullMQ keeps, and for how long (whichever is fewer). */
+export interface Retention {
+  ageSeconds: number;
+  count: number;
+}
+
+export interface BullmqQueueOptions {
+  /** `redis://` or `rediss://` URL (REDIS_URL). */
+  url: string;
+  /** Queue name (default `takeout-exports`); producers and workers must agree. */
+  name?: string;
+  /** Prefix of every Redis key of the queue (default `takeout`). */
+  prefix?: string;
+  /** Deliveries of an id, the first included, before a retryable error fails it (default 5). */
+  attempts?: number;
+  /** Delay before each retry: exponential from baseMs, capped at maxMs, with jitter. */
+  backoff?: BackoffOptions;
+  /** Finished entries kept for inspection (default 1 day, at most 1,000). */
+  keepCompleted?: Retention;
+  /** Failed entries kept (default 7 days, at most 10,000). */
+  keepFailed?: Retention;
+  /** Lock a running delivery holds, renewed every half of it (default 30 s). */
+  lockDurationMs?: number;
+  /** How often workers look for deliveries whose lock expired (default 30 s). */
+  stalledIntervalMs?: number;
+  /** Times a delivery may be recovered from a dead worker before BullMQ fails it (default 2). */
+  maxStalledCount?: number;
+  /** After close aborted the handlers, the longest it waits for them to settle (default 10 s). */
+  abortSettleMs?: number;
+  /** Longest wait for Redis at start before giving up with `queue_error` (default 10 s). */
+  connectTimeoutMs?: number;
+  logger?: QueueLogger;
+}
+
+export const BULLMQ_DEFAULTS = {
+  name: 'takeout-exports',
+  prefix: 'takeout',
+  attempts: 5,
+  keepCompleted: { ageSeconds: 24 * 3600, count: 1000 },
+  keepFailed: { ageSeconds: 7 * 24 * 3600, count: 10_000 },
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  maxStalledCount: 2,
+  abortSettleMs: 10_000,
+  connectTimeoutMs: 10_000,
+} as const;
+
+/** close() without a grace period waits this long before aborting the handlers. */
+export const DEFAULT_CLOSE_GRACE_MS = 30_000;
+
+const JOB_NAME = 'export';
+const BACKOFF_TYPE = 'takeout';
+
+/** Why a running delivery's signal was aborted: the queue is closing, or BullMQ lost its lock. */
+type AbortReason = 'shutdown' | 'lost';
+
+interface Running {
+  readonly controller: AbortController;
+  reason?: AbortReason;
+}
+
+/** Connects to Redis, warns unless it is `noeviction`, and returns the queue. */
+export async function bullmqQueue(options: BullmqQueueOptions): Promise<ExportQueue> {
+  const settings = resolveSettings(options);
+  const logger = options.logger ?? consoleQueueLogger;
+  const producer = redisClient(options.url, 'producer');
+  const queue = new Queue(settings.name, { connection: producer, prefix: settings.prefix });
+  queue.on('error', (error) => logger.error({ queue: settings.name, error: error.message }, 'BullMQ error'));
+  try {
+    await withTimeout(queue.waitUntilReady(), settings.connectTimeoutMs);
+    await checkEvictionPolicy(producer, logger);
+  } catch (error) {
+    await queue.close().catch(() => {});
+    producer.disconnect();
+    throw new TakeoutError('queue_error', 'Redis (REDIS_URL) is not reachable', { cause: error });
+  }
+  return new BullmqExportQueue(options.url, queue, producer, settings, logger);
+}
+
+type Settings = Required<Omit<BullmqQueueOptions, 'url' | 'logger'>>;
+
+function resolveSettings(options: BullmqQueueOptions): Settings {
+  const { url: _url, logger: _logger, ...given } = options;
+  const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+  const settings: Settings = { ...BULLMQ_DEFAULTS, backoff: DEFAULT_BACKOFF, ...defined };
+  validateBackoff(settings.backoff);
+  for (const [name, value] of Object.entries(settings)) {
+    if (
+      typeof value === 'number' &&
+      (!Number.isInteger(value) || value < (name === 'maxStalledCount' ? 0 : 1))
+    ) {
+      throw new TakeoutError('config_error', `The queue setting ${name} must be a positive integer`);
+    }
+  }
+  return settings;
+}
+
+class BullmqExportQueue implements ExportQueue {
+  readonly kind = 'bullmq';
+  private worker: Worker | undefined;
+  private workerClient: Redis | undefined;
+  private readonly running = new Map<string, Running>();
+  private closing: Promise<void> | undefined;
+  /** Set when the grace period is over: deliveries still starting are handed straight back. */
+  private aborting = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly queue: Queue,
+    private readonly producer: Redis,
+    private readonly settings: Settings,
+    private readonly logger: QueueLogger,
+  ) {}
+
+  async enqueue(id: string): Promise<void> {
+    if (this.closing) throw new TakeoutError('queue_error', 'The queue is closed');
+    // BullMQ ignores an add whose id it still holds. Waiting, delayed or active: that is the
+    // no-op we want. Finished and kept for retention: the record was queued again (the
+    // sweeper, an operator), so the old entry makes way for a fresh delivery.
+    const state = await this.queue.getJobState(id);
+    if (state === 'completed' || state === 'failed') await this.queue.remove(id);
+    await this.queue.add(
+      JOB_NAME,
+      {},
+      {
+        jobId: id,
+        attempts: this.settings.attempts,
+        backoff: { type: BACKOFF_TYPE },
+        removeOnComplete: keep(this.settings.keepCompleted),
+        removeOnFail: keep(this.settings.keepFailed),
+      },
+    );
+  }
+
+  async consume(handler: QueueHandler, options: ConsumeOptions): Promise<void> {
+    if (this.worker) throw new TakeoutError('internal', 'consume was already called on this queue');
+    if (this.closing) throw new TakeoutError('queue_error', 'The queue is closed');
+    const backoff = this.settings.backoff ?? DEFAULT_BACKOFF;
+    // BullMQ duplicates this client for its own connections (one of them blocking).
+    this.workerClient = redisClient(this.url, 'worker');
+    const worker = new Worker(this.settings.name, (job, token) => this.process(handler, job, token), {
+      connection: this.workerClient,
+      prefix: this.settings.prefix,
+      concurrency: options.concurrency,
+      lockDuration: this.settings.lockDurationMs,
+      stalledInterval: this.settings.stalledIntervalMs,
+      maxStalledCount: this.settings.maxStalledCount,
+      settings: { backoffStrategy: (attemptsMade) => retryDelay(attemptsMade, backoff) },
+    });
+    this.worker = worker;
+    worker.on('error', (error) =>
+      this.logger.error({ queue: this.settings.name, error: error.message }, 'BullMQ worker error'),
+    );
+    // Another worker may already run these deliveries: stop the handlers (the stalled check
+    // hands the ids out again).
+    worker.on('lockRenewalFailed', (ids) => {
+      for (const id of ids) this.abort(id, 'lost');
+    });
+    await worker.waitUntilReady();
+  }
+
+  private async process(handler: QueueHandler, job: Job, token: string | undefined): Promise<void> {
+    const id = job.id;
+    if (id === undefined) throw new UnrecoverableError('A queue entry without an id');
+    // Fetched just as the grace period ran out: not started, so straight back.
+    if (this.aborting) return this.handBack(job, token);
+    const controller = new AbortController();
+    const settled = handler({ id, attempt: job.attemptsMade + 1, signal: controller.signal });
+    const running: Running = { controller };
+    this.running.set(id, running);
+    let failure: unknown;
+    let failed = false;
+    try {
+      await settled;
+    } catch (error) {
+      failed = true;
+      failure = error;
+    } finally {
+      this.running.delete(id);
+    }
+    if (running.reason === 'shutdown') return this.handBack(job, token);
+    // The lock is gone: leave the entry alone, the stalled check hands it out again.
+    if (running.reason === 'lost') throw new WaitingError();
+    if (failed) throw deliveryError(failure);
+  }
+
+  /** Back to the head of `wait` now rather than after its lock expires; not counted as an attempt. */
+  private async handBack(job: Job, token: string | undefined): Promise<never> {
+    if (token !== undefined) {
+      await job.moveToWait(token).catch((error: unknown) => {
+        this.logger.warn(
+          { id: job.id, error: String(error) },
+          'Could not hand a delivery back; its lock will expire',
+        );
+      });
+    }
+    throw new WaitingError();
+  }
+
+  private abort(id: string, reason: AbortReason): void {
+    const running = this.running.get(id);
+    if (!running || running.reason) return;
+    running.reason = reason;
+    const message =
+      reason === 'shutdown' ? 'The worker is shutting down' : 'The queue lost this delivery (lock expired)';
+    running.controller.abort(new TakeoutError('aborted', message));
+  }
+
+  close(graceMs: number = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    this.closing ??= this.shutDown(graceMs);
+    return this.closing;
+  }
+
+  private async shutDown(graceMs: number): Promise<void> {
+    const worker = this.worker;
+    if (worker) {
+      // Stops fetching at once; resolves when every running handler has settled.
+      const workerClosed = worker.close().catch((error: unknown) => {
+        this.logger.error({ error: String(error) }, 'Closing the BullMQ worker failed');
+      });
+      if (!(await settledWithin(workerClosed, graceMs))) {
+        this.aborting = true;
+        for (const id of [...this.running.keys()]) this.abort(id, 'shutdown');
+        if (!(await settledWithin(workerClosed, this.settings.abortSettleMs))) {
+          // A handler ignores its signal: give up on it; its lock expires and the stalled
+          // check hands the id to another worker.
+          this.logger.error(
+            { ids: [...this.running.keys()] },
+            'Handlers did not settle after their signals were aborted; leaving them to lock expiry',
+          );
+          this.workerClient?.disconnect();
+          this.producer.disconnect();
+          return;
+        }
+      }
+      await workerClosed;
+      this.workerClient?.disconnect();
+    }
+    await this.queue.close().catch(() => {});
+    await this.producer.quit().catch(() => this.producer.disconnect());
+  }
+}
+
+/** A retryable TakeoutError asks BullMQ for another attempt; anything else fails at once. */
+function deliveryError(error: unknown): Error {
+  if (isTakeoutError(error)) {
+    const message = `${error.code}: ${error.message}`;
+    return error.retryable ? new Error(message) : new UnrecoverableError(message);
+  }
+  return new UnrecoverableError(error instanceof Error ? error.message : String(error));
+}
+
+function keep(retention: Retention): { age: number; count: number } {
+  return { age: retention.ageSeconds, count: retention.count };
+}
+
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
