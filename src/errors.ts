@@ -32,6 +32,17 @@ export const ERROR_CATALOG = {
   source_error: { status: 502, retryable: true, title: 'The data source failed' },
   source_query_error: { status: 400, retryable: false, title: 'The data source rejected the query' },
   source_timeout: { status: 504, retryable: true, title: 'The data source took too long' },
+  // Background jobs
+  idempotency_conflict: {
+    status: 422,
+    retryable: false,
+    title: 'The Idempotency-Key was used for a different request',
+  },
+  too_many_exports: { status: 429, retryable: true, title: 'Too many of your exports are queued or running' },
+  export_not_found: { status: 404, retryable: false, title: 'The export does not exist' },
+  export_too_large: { status: 413, retryable: false, title: 'The export exceeds the size limit for jobs' },
+  job_timeout: { status: 504, retryable: false, title: 'The export ran longer than allowed' },
+  job_store_error: { status: 503, retryable: true, title: 'The job database failed' },
   // Storage
   storage_error: { status: 502, retryable: true, title: 'The file store failed' },
   storage_integrity_error: {

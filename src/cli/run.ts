@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isTakeoutError } from '../errors.js';
 import { EXPORT_USAGE, exportCommand } from './export.js';
+import { JOBS_USAGE } from './jobs.js';
 import { serveCommand } from './serve.js';
 import { type CliIo, RequestError, UsageError } from './usage.js';
 
@@ -10,14 +11,21 @@ Commands:
   serve            serve the HTTP API (see: takeout serve --help)
   export           write a file from rows, a SQL query or a dataset (see: takeout export --help)
   storage setup    check the bucket and apply the lifecycle rule (see: takeout storage --help)
+  jobs             list, show or cancel background exports (see: takeout jobs --help)
+  migrate          apply the job store's schema migrations
   --version        print the version`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
+
+/** Printed after a usage error of the command. */
+const USAGES: Record<string, string> = { export: EXPORT_USAGE, jobs: JOBS_USAGE };
 
 const commands: Record<string, Command> = {
   serve: serveCommand,
   export: exportCommand,
   storage: async (argv, io) => (await import('./storage.js')).storageCommand(argv, io),
+  jobs: async (argv, io) => (await import('./jobs.js')).jobsCommand(argv, io),
+  migrate: async (argv, io) => (await import('./jobs.js')).migrateCommand(argv, io),
 };
 
 /** Runs the CLI; returns the exit code. Errors are one line: `takeout: <code>: <message>`. */
@@ -46,7 +54,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.stderr.write(
-        `takeout: ${(error as Error).message}\n${name === 'export' ? `\n${EXPORT_USAGE}\n` : ''}`,
+        `takeout: ${(error as Error).message}\n${name && USAGES[name] ? `\n${USAGES[name]}\n` : ''}`,
       );
       return 2;
     }

@@ -1,0 +1,186 @@
+/**
+ * The job's state changes, each one conditional update of the record: claim with a lease,
+ * renew it with progress, succeed only while this attempt still holds it, fail, hand back,
+ * cancel. Whoever's condition no longer holds learns it from an undefined answer.
+ */
+import {
+  FINISHED_STATUSES,
+  type JobError,
+  type JobOwner,
+  type JobProgress,
+  type JobRecord,
+  type JobResult,
+  type JobStore,
+} from './types.js';
+
+export type ClaimOutcome =
+  /** This attempt holds the job now. */
+  | { kind: 'claimed'; job: JobRecord }
+  /** Another live attempt holds it (its lease has not ended). */
+  | { kind: 'held'; job: JobRecord }
+  /** Nothing to do: finished, canceled, or deleted. */
+  | { kind: 'finished'; job: JobRecord | undefined };
+
+export interface LeaseOptions {
+  /** The token of this attempt (unique per claim). */
+  leaseOwner: string;
+  leaseMs: number;
+  now?: Date;
+}
+
+const after = (now: Date, ms: number) => new Date(now.getTime() + ms);
+
+/** Takes a queued job, or a running one whose holder's lease ended (a crashed worker). */
+export async function claimJob(store: JobStore, id: string, options: LeaseOptions): Promise<ClaimOutcome> {
+  const now = options.now ?? new Date();
+  const claimed = await store.transition(
+    id,
+    { status: ['queued', 'running'], leaseFreeAt: now },
+    {
+      status: 'running',
+      incrementAttempt: true,
+      lease: { owner: options.leaseOwner, expiresAt: after(now, options.leaseMs) },
+      startedAt: now,
+      runAfter: null,
+      progress: { rowsWritten: 0, bytesWritten: 0 },
+    },
+    now,
+  );
+  if (claimed) return { kind: 'claimed', job: claimed };
+  // A cancel whose worker died before it could finish it: finish it here.
+  const canceled = await store.transition(
+    id,
+    { status: ['canceling'], leaseFreeAt: now },
+    { status: 'canceled', lease: null, finishedAt: now },
+    now,
+  );
+  if (canceled) return { kind: 'finished', job: canceled };
+  const current = await store.get(id);
+  if (!current || FINISHED_STATUSES.includes(current.status)) return { kind: 'finished', job: current };
+  return { kind: 'held', job: current };
+}
+
+/**
+ * Renews the lease and records progress. Undefined means the attempt lost the job (lease
+ * taken over, record deleted); a `canceling` status means its owner asked to stop.
+ */
+export function renewLease(
+  store: JobStore,
+  id: string,
+  options: LeaseOptions & { progress?: Partial<JobProgress> },
+): Promise<JobRecord | undefined> {
+  const now = options.now ?? new Date();
+  return store.transition(
+    id,
+    { status: ['running', 'canceling'], leaseOwner: options.leaseOwner },
+    {
+      lease: { owner: options.leaseOwner, expiresAt: after(now, options.leaseMs) },
+      ...(options.progress ? { progress: options.progress } : {}),
+    },
+    now,
+  );
+}
+
+/** Records the result, only if this attempt still holds a running job: exactly one attempt wins. */
+export function succeedJob(
+  store: JobStore,
+  id: string,
+  leaseOwner: string,
+  outcome: { result: JobResult; progress: Partial<JobProgress>; expiresAt: Date; now?: Date },
+): Promise<JobRecord | undefined> {
+  const now = outcome.now ?? new Date();
+  return store.transition(
+    id,
+    { status: ['running'], leaseOwner },
+    {
+      status: 'succeeded',
+      result: outcome.result,
+      progress: outcome.progress,
+      expiresAt: outcome.expiresAt,
+      finishedAt: now,
+      lease: null,
+      error: null,
+      inputKey: null,
+    },
+    now,
+  );
+}
+
+/** Ends the attempt's job as failed (or canceled, when a cancel was asked for meanwhile). */
+export async function failJob(
+  store: JobStore,
+  id: string,
+  leaseOwner: string,
+  error: JobError,
+  now = new Date(),
+): Promise<JobRecord | undefined> {
+  return (
+    (await store.transition(
+      id,
+      { status: ['running'], leaseOwner },
+      { status: 'failed', error, finishedAt: now, lease: null, inputKey: null },
+      now,
+    )) ?? (await cancelHeldJob(store, id, leaseOwner, now))
+  );
+}
+
+/** Hands the job back to the queue (retry later, or another process after a shutdown). */
+export async function releaseJob(
+  store: JobStore,
+  id: string,
+  leaseOwner: string,
+  options: { error?: JobError; runAfter?: Date; now?: Date } = {},
+): Promise<JobRecord | undefined> {
+  const now = options.now ?? new Date();
+  return (
+    (await store.transition(
+      id,
+      { status: ['running'], leaseOwner },
+      {
+        status: 'queued',
+        lease: null,
+        ...(options.error ? { error: options.error } : {}),
+        ...(options.runAfter ? { runAfter: options.runAfter } : {}),
+      },
+      now,
+    )) ?? (await cancelHeldJob(store, id, leaseOwner, now))
+  );
+}
+
+/** The attempt's acknowledgement of a cancel: `canceling` (or still `running`) → `canceled`. */
+export function cancelHeldJob(
+  store: JobStore,
+  id: string,
+  leaseOwner: string,
+  now = new Date(),
+): Promise<JobRecord | undefined> {
+  return store.transition(
+    id,
+    { status: ['running', 'canceling'], leaseOwner },
+    { status: 'canceled', finishedAt: now, lease: null, inputKey: null },
+    now,
+  );
+}
+
+/**
+ * The owner's cancel: a queued job is canceled at once, a running one becomes `canceling`
+ * until its worker stops (within about a second). Finished jobs are returned unchanged.
+ */
+export async function requestCancel(
+  store: JobStore,
+  id: string,
+  owner?: JobOwner,
+  now = new Date(),
+): Promise<JobRecord | undefined> {
+  const job = await store.get(id, owner);
+  if (!job) return undefined;
+  const canceled = await store.transition(
+    id,
+    { status: ['queued'] },
+    { status: 'canceled', finishedAt: now, runAfter: null },
+    now,
+  );
+  if (canceled) return canceled;
+  const canceling = await store.transition(id, { status: ['running'] }, { status: 'canceling' }, now);
+  return canceling ?? (await store.get(id, owner));
+}

@@ -1,0 +1,147 @@
+/**
+ * The embedded queue: no Redis, the job table is the queue. It delivers queued records, and
+ * running records whose lease ended (their worker died; after a restart this is how the
+ * interrupted jobs come back). Several processes may share one store: the worker's
+ * conditional claim decides who runs a job, so a double delivery is harmless.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isTakeoutError } from '../../errors.js';
+import { type BackoffOptions, retryDelayMs } from '../backoff.js';
+import type { JobRecord, JobStore } from '../types.js';
+import type { ConsumeOptions, ExportQueue, QueueHandler } from './types.js';
+
+export interface EmbeddedQueueOptions {
+  store: JobStore;
+  /** How often the table is checked for work nobody announced (other processes, expired leases), ms. Default 1000. */
+  pollIntervalMs?: number;
+  /** Deliveries of one id at most, retries included. Default 3. */
+  maxAttempts?: number;
+  /** Retry delays. Default 1 s doubling to 60 s, with jitter. */
+  backoff?: BackoffOptions;
+  /** Called when the table could not be read; the queue tries again at the next poll. */
+  onError?: (error: unknown) => void;
+}
+
+/** After this long a record still deliverable after a settled delivery is delivered again. */
+const SETTLED_MEMORY_MS = 10 * 60_000;
+
+export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
+  const { store } = options;
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const maxAttempts = options.maxAttempts ?? 3;
+  const backoff = options.backoff ?? { baseMs: 1000, maxMs: 60_000 };
+
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Deliveries made in this process per id (attempts survive restarts through the record). */
+  const delivered = new Map<string, number>();
+  /** Not before this instant: retry backoff. */
+  const notBefore = new Map<string, number>();
+  /** Ids whose deliveries this process has settled or given up on, and when (bounded by SETTLED_MEMORY_MS). */
+  const settled = new Map<string, number>();
+  let handler: QueueHandler | undefined;
+  let concurrency = 1;
+  let closing = false;
+  let wake: (() => void) | undefined;
+  let loop: Promise<void> | undefined;
+
+  const poke = () => wake?.();
+
+  const candidates = async (): Promise<JobRecord[]> => {
+    const now = new Date();
+    const limit = concurrency + running.size + notBefore.size + settled.size;
+    const [queued, abandoned] = await Promise.all([
+      store.find({ status: ['queued'], field: 'runAfter', before: now, orUnset: true, limit }),
+      store.find({ status: ['running', 'canceling'], field: 'leaseExpiresAt', before: now, limit }),
+    ]);
+    return [...abandoned, ...queued];
+  };
+
+  const deliver = (job: JobRecord) => {
+    const attempt = Math.max(job.attempt, delivered.get(job.id) ?? 0) + 1;
+    delivered.set(job.id, attempt);
+    const controller = new AbortController();
+    const done = (async () => {
+      try {
+        await handler!({ id: job.id, attempt, signal: controller.signal });
+        forget(job.id);
+      } catch (error) {
+        if (isTakeoutError(error) && error.retryable && attempt < maxAttempts && !closing) {
+          notBefore.set(job.id, Date.now() + retryDelayMs(attempt, backoff));
+        } else {
+          forget(job.id);
+        }
+      } finally {
+        running.delete(job.id);
+        poke();
+      }
+    })();
+    running.set(job.id, { controller, done });
+  };
+
+  const forget = (id: string) => {
+    delivered.delete(id);
+    notBefore.delete(id);
+    settled.set(id, Date.now());
+  };
+
+  const fill = async () => {
+    if (running.size >= concurrency) return;
+    const now = Date.now();
+    for (const [id, at] of settled) if (now - at > SETTLED_MEMORY_MS) settled.delete(id);
+    for (const job of await candidates()) {
+      if (closing || running.size >= concurrency) return;
+      if (running.has(job.id)) continue;
+      // A queued record is delivered once; one whose lease ended is due again whatever came before.
+      if (job.status === 'queued' && settled.has(job.id)) continue;
+      if ((notBefore.get(job.id) ?? 0) > Date.now()) continue;
+      deliver(job);
+    }
+  };
+
+  const nextWake = () => {
+    const now = Date.now();
+    let wait = pollIntervalMs;
+    for (const at of notBefore.values()) wait = Math.min(wait, Math.max(0, at - now));
+    return wait;
+  };
+
+  const run = async () => {
+    while (!closing) {
+      try {
+        await fill();
+      } catch (error) {
+        options.onError?.(error);
+      }
+      if (closing) break;
+      const wakeup = new AbortController();
+      wake = () => wakeup.abort();
+      await sleep(nextWake(), undefined, { signal: wakeup.signal }).catch(() => {});
+      wake = undefined;
+    }
+  };
+
+  return {
+    kind: 'embedded',
+    async enqueue(id: string) {
+      // The record is already `queued` in the store: only tell the loop not to wait.
+      settled.delete(id);
+      notBefore.delete(id);
+      poke();
+    },
+    async consume(nextHandler: QueueHandler, consumeOptions: ConsumeOptions) {
+      if (handler) throw new Error('consume() was already called on this queue');
+      handler = nextHandler;
+      concurrency = Math.max(1, consumeOptions.concurrency);
+      loop = run();
+    },
+    async close(graceMs = 0) {
+      closing = true;
+      poke();
+      await loop;
+      const all = () => Promise.allSettled([...running.values()].map((entry) => entry.done));
+      if (running.size > 0 && graceMs > 0) await Promise.race([all(), sleep(graceMs)]);
+      for (const entry of running.values()) entry.controller.abort();
+      await all();
+    },
+  };
+}

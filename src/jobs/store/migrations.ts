@@ -1,0 +1,68 @@
+/**
+ * Versioned schema changes of the job stores, applied in order at start-up (and by
+ * `takeout migrate`). Append new versions; never edit an applied one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  /** Statements run in one transaction; `{table}` and `{index}` are replaced by the names in use. */
+  statements: string[];
+}
+
+/** The columns both dialects share; `{time}`, `{json}` and `{bigint}` are the dialect's types. */
+const exportsTable = [
+  `CREATE TABLE {table} (
+    id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    owner_tenant TEXT NOT NULL DEFAULT '',
+    principal {json} NOT NULL,
+    request {json} NOT NULL,
+    request_hash TEXT NOT NULL,
+    idempotency_key TEXT,
+    input_key TEXT,
+    status TEXT NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    rows_written {bigint} NOT NULL DEFAULT 0,
+    rows_estimated {bigint},
+    bytes_written {bigint} NOT NULL DEFAULT 0,
+    created_at {time} NOT NULL,
+    updated_at {time} NOT NULL,
+    started_at {time},
+    finished_at {time},
+    expires_at {time},
+    run_after {time},
+    lease_owner TEXT,
+    lease_expires_at {time},
+    result {json},
+    error {json},
+    UNIQUE (owner_tenant, owner_id, idempotency_key)
+  )`,
+  'CREATE INDEX {index}_owner_created ON {table} (owner_tenant, owner_id, created_at DESC, id DESC)',
+  'CREATE INDEX {index}_status_updated ON {table} (status, updated_at)',
+];
+
+export interface DialectTypes {
+  time: string;
+  json: string;
+  bigint: string;
+}
+
+export function migrations(types: DialectTypes): Migration[] {
+  const typed = (sql: string) =>
+    sql
+      .replaceAll('{time}', types.time)
+      .replaceAll('{json}', types.json)
+      .replaceAll('{bigint}', types.bigint);
+  return [{ version: 1, name: 'exports', statements: exportsTable.map(typed) }];
+}
+
+/** Fills in the (possibly schema-qualified) table name and the prefix of index names. */
+export function bind(statement: string, names: { table: string; index: string }): string {
+  return statement.replaceAll('{table}', names.table).replaceAll('{index}', names.index);
+}
+
+export const MIGRATIONS_TABLE = 'takeout_migrations';
+export const EXPORTS_TABLE = 'takeout_exports';
+
+/** The version a fully migrated store is at. */
+export const SCHEMA_VERSION = migrations({ time: '', json: '', bigint: '' }).at(-1)!.version;

@@ -1,0 +1,185 @@
+/**
+ * The job store on PostgreSQL, for many API and worker processes on many machines. Every
+ * state change is one conditional UPDATE ... RETURNING, so two processes can never both win.
+ */
+import pg from 'pg';
+import { coerceError, TakeoutError } from '../../errors.js';
+import type {
+  CreateOptions,
+  CreateResult,
+  FindQuery,
+  JobCondition,
+  JobOwner,
+  JobPage,
+  JobPatch,
+  JobRecord,
+  JobStore,
+  ListQuery,
+  NewJob,
+} from '../types.js';
+import { createJobFlow } from './create.js';
+import { bind, EXPORTS_TABLE, MIGRATIONS_TABLE, migrations } from './migrations.js';
+import {
+  byIdStatement,
+  type Dialect,
+  deleteStatement,
+  findStatement,
+  listStatement,
+  rowToJob,
+  type Statement,
+  toPage,
+  transitionStatement,
+} from './sql.js';
+
+export interface PostgresJobStoreOptions {
+  /** `postgres://...`; or give `pool`. */
+  connectionString?: string;
+  /** A pool of the caller's; it is not ended by `close`. */
+  pool?: pg.Pool;
+  /** Schema of the tables (created when missing). Default: the connection's search_path. */
+  schema?: string;
+  /** Pool size when the store makes its own pool. Default 5. */
+  maxConnections?: number;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+/** Key of the advisory lock that serialises migrations across processes. */
+const MIGRATION_LOCK = 0x74616b65; // "take"
+
+export interface PostgresJobStore extends JobStore {
+  migrate(): Promise<number>;
+}
+
+/** Opens (and migrates) the store. */
+export async function postgresJobStore(options: PostgresJobStoreOptions): Promise<PostgresJobStore> {
+  if (options.schema !== undefined && !IDENTIFIER.test(options.schema)) {
+    throw new TakeoutError('config_error', 'The job store schema must be a lowercase SQL identifier');
+  }
+  const qualify = (name: string) => (options.schema ? `"${options.schema}".${name}` : name);
+  const dialect: Dialect = { param: (n) => `$${n}`, time: (date) => date, table: qualify(EXPORTS_TABLE) };
+  const ownPool = !options.pool;
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 5,
+      application_name: 'takeout-jobs',
+    });
+  // An idle client's error (the server restarted) must not crash the process.
+  if (ownPool) pool.on('error', () => {});
+
+  const query = async (statement: Statement, client: pg.ClientBase | pg.Pool = pool) => {
+    try {
+      return (await client.query(statement.text, statement.values)).rows as Record<string, unknown>[];
+    } catch (error) {
+      throw storeError(error);
+    }
+  };
+
+  const inTransaction = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw storeError(error);
+    }
+    try {
+      await client.query('BEGIN');
+      const value = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return value;
+    } catch (error) {
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (rollbackError: Error) => client.release(rollbackError),
+      );
+      throw storeError(error);
+    }
+  };
+
+  const migrate = () =>
+    inTransaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      if (options.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${qualify(MIGRATIONS_TABLE)} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+      );
+      const { rows } = await client.query(`SELECT max(version) AS v FROM ${qualify(MIGRATIONS_TABLE)}`);
+      const current = Number((rows[0] as { v: number | null }).v ?? 0);
+      let applied = 0;
+      for (const migration of migrations({ time: 'TIMESTAMPTZ', json: 'JSONB', bigint: 'BIGINT' })) {
+        if (migration.version <= current) continue;
+        for (const sql of migration.statements) {
+          await client.query(bind(sql, { table: qualify(EXPORTS_TABLE), index: EXPORTS_TABLE }));
+        }
+        await client.query(`INSERT INTO ${qualify(MIGRATIONS_TABLE)} (version, name) VALUES ($1, $2)`, [
+          migration.version,
+          migration.name,
+        ]);
+        applied++;
+      }
+      return applied;
+    });
+
+  try {
+    await migrate();
+  } catch (error) {
+    if (ownPool) await pool.end().catch(() => {});
+    throw error;
+  }
+
+  return {
+    kind: 'postgres',
+    migrate,
+    create(job: NewJob, createOptions: CreateOptions = {}): Promise<CreateResult> {
+      return inTransaction(async (client) => {
+        // Creates of one owner take turns, so the active-jobs limit holds under concurrency.
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+          JSON.stringify([job.owner.tenant ?? '', job.owner.id]),
+        ]);
+        const flow = createJobFlow(dialect, job, createOptions);
+        for (let step = flow.next(); ; ) {
+          if (step.done) return step.value;
+          step = flow.next(await query(step.value, client));
+        }
+      });
+    },
+    async get(id: string, owner?: JobOwner): Promise<JobRecord | undefined> {
+      return (await query(byIdStatement(dialect, id, owner))).map(rowToJob)[0];
+    },
+    async list(owner: JobOwner | null, listQuery: ListQuery = {}): Promise<JobPage> {
+      const statement = listStatement(dialect, owner, listQuery);
+      return toPage((await query(statement)).map(rowToJob), statement.limit);
+    },
+    async transition(id: string, when: JobCondition, patch: JobPatch, now = new Date()) {
+      return (await query(transitionStatement(dialect, id, when, patch, now))).map(rowToJob)[0];
+    },
+    async find(findQuery: FindQuery): Promise<JobRecord[]> {
+      return (await query(findStatement(dialect, findQuery))).map(rowToJob);
+    },
+    async delete(id: string, owner?: JobOwner): Promise<boolean> {
+      const statement = deleteStatement(dialect, id, owner);
+      try {
+        return ((await pool.query(statement.text, statement.values)).rowCount ?? 0) > 0;
+      } catch (error) {
+        throw storeError(error);
+      }
+    },
+    async close() {
+      if (ownPool) await pool.end().catch(() => {});
+    },
+  };
+}
+
+function storeError(error: unknown): TakeoutError {
+  if (error instanceof TakeoutError) return error;
+  const code = (error as { code?: string }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    return new TakeoutError('job_store_error', 'The job database failed', { cause: error });
+  }
+  if (error instanceof Error && /ECONNREFUSED|ECONNRESET|timeout|terminat/i.test(error.message)) {
+    return new TakeoutError('job_store_error', 'The job database is not reachable', { cause: error });
+  }
+  return coerceError(error);
+}

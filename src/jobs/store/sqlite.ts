@@ -1,0 +1,150 @@
+/**
+ * The embedded job store: one SQLite file (WAL, so readers never wait for the writer), shared
+ * safely by every process on the machine that opens it (`takeout serve`, `takeout jobs`).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { coerceError, TakeoutError } from '../../errors.js';
+import type {
+  CreateOptions,
+  CreateResult,
+  FindQuery,
+  JobCondition,
+  JobOwner,
+  JobPage,
+  JobPatch,
+  JobRecord,
+  JobStore,
+  ListQuery,
+  NewJob,
+} from '../types.js';
+import { createJobFlow, type Rows } from './create.js';
+import { bind, EXPORTS_TABLE, MIGRATIONS_TABLE, migrations } from './migrations.js';
+import {
+  byIdStatement,
+  type Dialect,
+  deleteStatement,
+  findStatement,
+  listStatement,
+  rowToJob,
+  type Statement,
+  toPage,
+  transitionStatement,
+} from './sql.js';
+
+export interface SqliteJobStoreOptions {
+  /** Path of the database file (created with its directory when missing), or `:memory:`. */
+  path: string;
+  /** How long a write waits for another process's write to finish, ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+const dialect: Dialect = { param: () => '?', time: (date) => date.getTime(), table: EXPORTS_TABLE };
+
+/** Opens (and migrates) the store. */
+export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { migrate(): number } {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  } catch (error) {
+    throw new TakeoutError('config_error', 'The job database could not be opened', { cause: error });
+  }
+
+  const all = (statement: Statement): Rows =>
+    db.prepare(statement.text).all(...(statement.values as unknown[])) as Rows;
+  const guard = <T>(work: () => T): Promise<T> => {
+    try {
+      return Promise.resolve(work());
+    } catch (error) {
+      return Promise.reject(error instanceof TakeoutError ? error : storeError(error));
+    }
+  };
+
+  const migrate = (): number => {
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+    );
+    const apply = db.transaction(() => {
+      const row = db.prepare(`SELECT max(version) AS v FROM ${MIGRATIONS_TABLE}`).get() as {
+        v: number | null;
+      };
+      let applied = 0;
+      for (const migration of migrations({ time: 'INTEGER', json: 'TEXT', bigint: 'INTEGER' })) {
+        if (migration.version <= (row.v ?? 0)) continue;
+        for (const sql of migration.statements)
+          db.exec(bind(sql, { table: EXPORTS_TABLE, index: EXPORTS_TABLE }));
+        db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`).run(
+          migration.version,
+          migration.name,
+          Date.now(),
+        );
+        applied++;
+      }
+      return applied;
+    });
+    return apply.immediate();
+  };
+  try {
+    migrate();
+  } catch (error) {
+    db.close();
+    throw storeError(error);
+  }
+
+  return {
+    kind: 'sqlite',
+    migrate,
+    create(job: NewJob, createOptions: CreateOptions = {}): Promise<CreateResult> {
+      return guard(() =>
+        db
+          .transaction(() => {
+            const flow = createJobFlow(dialect, job, createOptions);
+            for (let step = flow.next(); ; ) {
+              if (step.done) return step.value;
+              step = flow.next(all(step.value));
+            }
+          })
+          .immediate(),
+      );
+    },
+    get(id: string, owner?: JobOwner): Promise<JobRecord | undefined> {
+      return guard(() => all(byIdStatement(dialect, id, owner)).map(rowToJob)[0]);
+    },
+    list(owner: JobOwner | null, query: ListQuery = {}): Promise<JobPage> {
+      return guard(() => {
+        const statement = listStatement(dialect, owner, query);
+        return toPage(all(statement).map(rowToJob), statement.limit);
+      });
+    },
+    transition(id: string, when: JobCondition, patch: JobPatch, now = new Date()) {
+      return guard(() => all(transitionStatement(dialect, id, when, patch, now)).map(rowToJob)[0]);
+    },
+    find(query: FindQuery): Promise<JobRecord[]> {
+      return guard(() => all(findStatement(dialect, query)).map(rowToJob));
+    },
+    delete(id: string, owner?: JobOwner): Promise<boolean> {
+      return guard(() => {
+        const statement = deleteStatement(dialect, id, owner);
+        return db.prepare(statement.text).run(...(statement.values as unknown[])).changes > 0;
+      });
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
+
+function storeError(error: unknown): TakeoutError {
+  const code = (error as { code?: string }).code ?? '';
+  // A busy or locked database is another process's long write: worth retrying.
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new TakeoutError('job_store_error', 'The job database is busy', { cause: error });
+  }
+  if (code.startsWith('SQLITE'))
+    return new TakeoutError('job_store_error', 'The job database failed', { cause: error });
+  return coerceError(error);
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { retryDelayMs } from '../../src/jobs/backoff.js';
+import { jobSettingsFromEnv } from '../../src/jobs/config.js';
+import { isExportId, newExportId } from '../../src/jobs/ids.js';
+
+describe('export ids', () => {
+  it('are exp_ + 22 URL-safe characters, never repeated', () => {
+    const ids = new Set(Array.from({ length: 1000 }, newExportId));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^exp_[A-Za-z0-9_-]{22}$/);
+    expect(isExportId('exp_short')).toBe(false);
+    expect(isExportId(`exp_${'a'.repeat(21)}/`)).toBe(false);
+  });
+});
+
+describe('retry backoff', () => {
+  const options = { baseMs: 1000, maxMs: 8000 };
+  it('doubles per attempt up to the maximum, with half of it random', () => {
+    expect([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, { ...options, random: () => 0 }))).toEqual([
+      500, 1000, 2000, 4000, 4000,
+    ]);
+    expect([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, { ...options, random: () => 1 }))).toEqual([
+      1000, 2000, 4000, 8000, 8000,
+    ]);
+    const spread = new Set(Array.from({ length: 50 }, () => retryDelayMs(3, options)));
+    expect(spread.size).toBeGreaterThan(10);
+  });
+});
+
+describe('job settings', () => {
+  it('has defaults for everything', () => {
+    expect(jobSettingsFromEnv({})).toEqual({
+      databaseUrl: undefined,
+      databaseSchema: undefined,
+      redisUrl: undefined,
+      workers: 2,
+      maxActivePerOwner: 10,
+      maxRows: 50_000_000,
+      maxBytes: 20 * 1024 ** 3,
+      maxInputBytes: 256 * 1024 ** 2,
+      timeoutMs: 3_600_000,
+      attempts: 3,
+      leaseMs: 30_000,
+      shutdownGraceMs: 30_000,
+      recordTtlSeconds: 30 * 86_400,
+    });
+  });
+
+  it('reads every variable and names the bad one', () => {
+    const settings = jobSettingsFromEnv({
+      DATABASE_URL: 'postgres://db/takeout',
+      TAKEOUT_WORKERS: '0',
+      TAKEOUT_JOB_MAX_ROWS: '1_000_000',
+      TAKEOUT_JOB_TIMEOUT: '90m',
+      TAKEOUT_SHUTDOWN_GRACE: '0',
+      TAKEOUT_RECORD_TTL: '7d',
+      TAKEOUT_JOB_LEASE: '5',
+    });
+    expect(settings).toMatchObject({
+      databaseUrl: 'postgres://db/takeout',
+      workers: 0,
+      maxRows: 1_000_000,
+      timeoutMs: 5_400_000,
+      shutdownGraceMs: 0,
+      recordTtlSeconds: 604_800,
+      leaseMs: 5000,
+    });
+    expect(() => jobSettingsFromEnv({ TAKEOUT_WORKERS: '-1' })).toThrow(/TAKEOUT_WORKERS/);
+    expect(() => jobSettingsFromEnv({ TAKEOUT_JOB_TIMEOUT: 'soon' })).toThrow(/TAKEOUT_JOB_TIMEOUT/);
+    expect(() => jobSettingsFromEnv({ TAKEOUT_JOB_LEASE: '1' })).toThrow(/TAKEOUT_JOB_LEASE/);
+    expect(() => jobSettingsFromEnv({ DATABASE_URL: 'sqlite:x.db' })).toThrow(/DATABASE_URL/);
+  });
+});
