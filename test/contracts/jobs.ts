@@ -18,6 +18,7 @@ import {
   requestCancel,
   succeedJob,
 } from '../../src/jobs/lifecycle.js';
+import { embeddedQueue } from '../../src/jobs/queue/embedded.js';
 import type { ExportQueue, QueueDelivery } from '../../src/jobs/queue/types.js';
 import type { JobOwner, JobStore, NewJob } from '../../src/jobs/types.js';
 
@@ -29,6 +30,36 @@ export interface JobsHarness {
    */
   queue(options?: { maxAttempts?: number }): Promise<ExportQueue>;
   close(): Promise<void>;
+}
+
+/**
+ * The harness of the embedded queue: each queue opens the store anew (`openStore`), as
+ * another process would, and polls it often so that tests run fast.
+ */
+export function embeddedHarness(
+  store: JobStore,
+  openStore: () => Promise<JobStore>,
+  cleanup: () => Promise<void>,
+): JobsHarness {
+  const opened: JobStore[] = [];
+  return {
+    store,
+    async queue(options = {}) {
+      const own = await openStore();
+      opened.push(own);
+      return embeddedQueue({
+        store: own,
+        pollIntervalMs: 100,
+        maxAttempts: options.maxAttempts ?? 3,
+        backoff: { baseMs: 50, maxMs: 100 },
+      });
+    },
+    async close() {
+      for (const other of opened) await other.close();
+      await store.close();
+      await cleanup();
+    },
+  };
 }
 
 const alice: JobOwner = { id: 'alice', tenant: 'acme' };

@@ -2,29 +2,15 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/run.js';
+import { runCli } from '../support/cli.js';
 import { createSchema } from './postgres-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'takeout-cli-'));
 
-async function cli(args: string[], stdin = '') {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main(args, { stdin: Readable.from([stdin]), stdout, stderr, env: {} });
-  return { code, out, err };
-}
+const cli = (args: string[], stdin = '') => runCli(args, { stdin });
 
 describe('takeout export', () => {
   it('reads NDJSON from stdin and writes CSV (as a real process)', async () => {

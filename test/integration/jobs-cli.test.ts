@@ -2,33 +2,19 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/run.js';
 import { newExportId } from '../../src/jobs/ids.js';
 import { claimJob } from '../../src/jobs/lifecycle.js';
 import { postgresJobStore } from '../../src/jobs/store/postgres.js';
 import { sqliteJobStore } from '../../src/jobs/store/sqlite.js';
 import type { JobStore } from '../../src/jobs/types.js';
+import { runCli } from '../support/cli.js';
 import { createSchema, PG_BASE_URL } from './postgres-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'takeout-jobs-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[], env: NodeJS.ProcessEnv) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main(args, { stdin: Readable.from(['']), stdout, stderr, env });
-  return { code, out, err };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv) => runCli(args, { env });
 
 async function addJob(store: JobStore, owner: { id: string; tenant?: string }) {
   const request = { version: 1, dataset: 'orders', format: 'csv', n: Math.random() };

@@ -4,32 +4,11 @@
  */
 import pg from 'pg';
 import { coerceError, TakeoutError } from '../../errors.js';
-import type {
-  CreateOptions,
-  CreateResult,
-  FindQuery,
-  JobCondition,
-  JobOwner,
-  JobPage,
-  JobPatch,
-  JobRecord,
-  JobStore,
-  ListQuery,
-  NewJob,
-} from '../types.js';
+import type { JobStore } from '../types.js';
 import { createJobFlow } from './create.js';
 import { bind, EXPORTS_TABLE, MIGRATIONS_TABLE, migrations } from './migrations.js';
-import {
-  byIdStatement,
-  type Dialect,
-  deleteStatement,
-  findStatement,
-  listStatement,
-  rowToJob,
-  type Statement,
-  toPage,
-  transitionStatement,
-} from './sql.js';
+import type { Dialect, Statement } from './sql.js';
+import { sqlJobStore } from './sql-store.js';
 
 export interface PostgresJobStoreOptions {
   /** `postgres://...`; or give `pool`. */
@@ -129,11 +108,12 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
     throw error;
   }
 
-  return {
+  const store = sqlJobStore({
     kind: 'postgres',
-    migrate,
-    create(job: NewJob, createOptions: CreateOptions = {}): Promise<CreateResult> {
-      return inTransaction(async (client) => {
+    dialect,
+    rows: (statement) => query(statement),
+    create: (job, createOptions) =>
+      inTransaction(async (client) => {
         // Creates of one owner take turns, so the active-jobs limit holds under concurrency.
         await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
           JSON.stringify([job.owner.tenant ?? '', job.owner.id]),
@@ -143,33 +123,12 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
           if (step.done) return step.value;
           step = flow.next(await query(step.value, client));
         }
-      });
-    },
-    async get(id: string, owner?: JobOwner): Promise<JobRecord | undefined> {
-      return (await query(byIdStatement(dialect, id, owner))).map(rowToJob)[0];
-    },
-    async list(owner: JobOwner | null, listQuery: ListQuery = {}): Promise<JobPage> {
-      const statement = listStatement(dialect, owner, listQuery);
-      return toPage((await query(statement)).map(rowToJob), statement.limit);
-    },
-    async transition(id: string, when: JobCondition, patch: JobPatch, now = new Date()) {
-      return (await query(transitionStatement(dialect, id, when, patch, now))).map(rowToJob)[0];
-    },
-    async find(findQuery: FindQuery): Promise<JobRecord[]> {
-      return (await query(findStatement(dialect, findQuery))).map(rowToJob);
-    },
-    async delete(id: string, owner?: JobOwner): Promise<boolean> {
-      const statement = deleteStatement(dialect, id, owner);
-      try {
-        return ((await pool.query(statement.text, statement.values)).rowCount ?? 0) > 0;
-      } catch (error) {
-        throw storeError(error);
-      }
-    },
+      }),
     async close() {
       if (ownPool) await pool.end().catch(() => {});
     },
-  };
+  });
+  return Object.assign(store, { migrate });
 }
 
 function storeError(error: unknown): TakeoutError {

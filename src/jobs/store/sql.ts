@@ -89,7 +89,7 @@ export function byIdStatement(dialect: Dialect, id: string, owner?: JobOwner): S
 export function deleteStatement(dialect: Dialect, id: string, owner?: JobOwner): Statement {
   const p = new Params(dialect);
   const where = `id = ${p.add(id)}${owner ? ` AND ${ownerWhere(p, owner)}` : ''}`;
-  return { text: `DELETE FROM ${dialect.table} WHERE ${where}`, values: p.values };
+  return { text: `DELETE FROM ${dialect.table} WHERE ${where} RETURNING id`, values: p.values };
 }
 
 export function byIdempotencyKeyStatement(dialect: Dialect, owner: JobOwner, key: string): Statement {

@@ -6,32 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { coerceError, TakeoutError } from '../../errors.js';
-import type {
-  CreateOptions,
-  CreateResult,
-  FindQuery,
-  JobCondition,
-  JobOwner,
-  JobPage,
-  JobPatch,
-  JobRecord,
-  JobStore,
-  ListQuery,
-  NewJob,
-} from '../types.js';
+import type { JobStore } from '../types.js';
 import { createJobFlow, type Rows } from './create.js';
 import { bind, EXPORTS_TABLE, MIGRATIONS_TABLE, migrations } from './migrations.js';
-import {
-  byIdStatement,
-  type Dialect,
-  deleteStatement,
-  findStatement,
-  listStatement,
-  rowToJob,
-  type Statement,
-  toPage,
-  transitionStatement,
-} from './sql.js';
+import type { Dialect, Statement } from './sql.js';
+import { sqlJobStore } from './sql-store.js';
 
 export interface SqliteJobStoreOptions {
   /** Path of the database file (created with its directory when missing), or `:memory:`. */
@@ -95,11 +74,12 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
     throw storeError(error);
   }
 
-  return {
+  const store = sqlJobStore({
     kind: 'sqlite',
-    migrate,
-    create(job: NewJob, createOptions: CreateOptions = {}): Promise<CreateResult> {
-      return guard(() =>
+    dialect,
+    rows: (statement) => guard(() => all(statement)),
+    create: (job, createOptions) =>
+      guard(() =>
         db
           .transaction(() => {
             const flow = createJobFlow(dialect, job, createOptions);
@@ -109,33 +89,12 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
             }
           })
           .immediate(),
-      );
-    },
-    get(id: string, owner?: JobOwner): Promise<JobRecord | undefined> {
-      return guard(() => all(byIdStatement(dialect, id, owner)).map(rowToJob)[0]);
-    },
-    list(owner: JobOwner | null, query: ListQuery = {}): Promise<JobPage> {
-      return guard(() => {
-        const statement = listStatement(dialect, owner, query);
-        return toPage(all(statement).map(rowToJob), statement.limit);
-      });
-    },
-    transition(id: string, when: JobCondition, patch: JobPatch, now = new Date()) {
-      return guard(() => all(transitionStatement(dialect, id, when, patch, now)).map(rowToJob)[0]);
-    },
-    find(query: FindQuery): Promise<JobRecord[]> {
-      return guard(() => all(findStatement(dialect, query)).map(rowToJob));
-    },
-    delete(id: string, owner?: JobOwner): Promise<boolean> {
-      return guard(() => {
-        const statement = deleteStatement(dialect, id, owner);
-        return db.prepare(statement.text).run(...(statement.values as unknown[])).changes > 0;
-      });
-    },
+      ),
     async close() {
       if (db.open) db.close();
     },
-  };
+  });
+  return Object.assign(store, { migrate });
 }
 
 function storeError(error: unknown): TakeoutError {
