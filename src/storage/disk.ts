@@ -216,6 +216,16 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
     put,
     delete: remove,
     stat: statKey,
+    async read(key, signal) {
+      const path = pathOf(key);
+      const handle = await storageIo('open', () =>
+        open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        }),
+      );
+      return handle?.createReadStream(signal ? { signal } : {});
+    },
     list,
     removeIncomplete,
     async signedUrl(key, opts) {

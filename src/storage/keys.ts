@@ -1,5 +1,5 @@
 /**
- * Storage keys: `<prefix><yyyy>/<mm>/<dd>/<export id>/<sanitised filename>`. A key is a
+ * Storage keys: `<prefix><yyyy>/<mm>/<dd>/<export id>/[a<attempt>/]<sanitised filename>`. A key is a
  * relative path of safe segments, so it means the same on disk and in S3 and can never
  * climb out of the storage root.
  */
@@ -18,6 +18,8 @@ export interface ExportKeyOptions {
   createdAt?: Date;
   /** Default `generated/`. */
   prefix?: string;
+  /** A job attempt's own folder (`a2/`): two attempts never write the same key. */
+  attempt?: number;
 }
 
 export function exportKey(options: ExportKeyOptions): string {
@@ -28,7 +30,8 @@ export function exportKey(options: ExportKeyOptions): string {
   const yyyy = String(createdAt.getUTCFullYear()).padStart(4, '0');
   const mm = String(createdAt.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(createdAt.getUTCDate()).padStart(2, '0');
-  const key = `${normalizePrefix(options.prefix)}${yyyy}/${mm}/${dd}/${exportId}/${keyFilename(filename)}`;
+  const attempt = options.attempt === undefined ? '' : `a${Math.trunc(options.attempt)}/`;
+  const key = `${normalizePrefix(options.prefix)}${yyyy}/${mm}/${dd}/${exportId}/${attempt}${keyFilename(filename)}`;
   assertValidKey(key);
   return key;
 }

@@ -202,6 +202,19 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
       };
     },
     list,
+    async read(key, signal) {
+      assertValidKey(key);
+      const [sdk, s3] = await Promise.all([loadS3Sdk(), client()]);
+      try {
+        const object = await s3.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), {
+          abortSignal: signal,
+        });
+        return object.Body as AsyncIterable<Uint8Array> | undefined;
+      } catch (error) {
+        if (httpStatusOf(error) === 404 || s3ErrorCode(error) === 'NoSuchKey') return undefined;
+        throw s3Failure('GetObject', error);
+      }
+    },
     async removeIncomplete(before) {
       const [sdk, s3] = await Promise.all([loadS3Sdk(), client()]);
       let removed = 0;

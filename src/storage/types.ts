@@ -56,6 +56,11 @@ export interface Storage {
   ): Promise<StoredObject>;
   /** A link that downloads the file under `filename` as `contentType` until it expires. */
   signedUrl(key: string, opts: SignedUrlOptions): Promise<string>;
+  /**
+   * The file's bytes, streamed; undefined when there is no such file. For Takeout's own use
+   * (a job reading its staged input); users download through signed links.
+   */
+  read(key: string, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array> | undefined>;
   /** Deletes the file; deleting a missing file is not an error. */
   delete(key: string): Promise<void>;
   /** The file's metadata, or undefined when there is no such file. */

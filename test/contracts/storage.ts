@@ -193,6 +193,23 @@ export function storageContract(name: string, makeHarness: () => Promise<Storage
       expect((await storage.stat(key))?.size).toBe(0);
     });
 
+    it('reads back what was put, also outside the exports prefix; nothing for a missing key', async () => {
+      const key = `staging/t${Date.now().toString(36)}x${counter++}/rows.ndjson.gz`;
+      const body = Buffer.from('{"a":1}\n'.repeat(50_000));
+      await storage.put(key, chunks(body.toString()), {
+        contentType: 'application/gzip',
+        filename: 'rows.gz',
+      });
+      const read: Buffer[] = [];
+      for await (const chunk of (await storage.read(key))!) read.push(Buffer.from(chunk));
+      expect(Buffer.concat(read).equals(body)).toBe(true);
+      const listed: string[] = [];
+      for await (const item of storage.list(storage.prefix)) listed.push(item.key);
+      expect(listed).not.toContain(key);
+      await storage.delete(key);
+      expect(await storage.read(key)).toBeUndefined();
+    });
+
     it('keeps metadata, lists and deletes (idempotently)', async () => {
       const expiresAt = new Date(Date.now() + 3_600_000);
       const key = newKey('report.csv', new Date(Date.UTC(2024, 1, 29)));

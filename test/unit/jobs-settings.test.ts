@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs } from '../../src/jobs/backoff.js';
 import { jobSettingsFromEnv } from '../../src/jobs/config.js';
 import { isExportId, newExportId } from '../../src/jobs/ids.js';
 
@@ -10,20 +9,6 @@ describe('export ids', () => {
     for (const id of ids) expect(id).toMatch(/^exp_[A-Za-z0-9_-]{22}$/);
     expect(isExportId('exp_short')).toBe(false);
     expect(isExportId(`exp_${'a'.repeat(21)}/`)).toBe(false);
-  });
-});
-
-describe('retry backoff', () => {
-  const options = { baseMs: 1000, maxMs: 8000 };
-  it('doubles per attempt up to the maximum, with half of it random', () => {
-    expect([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, { ...options, random: () => 0 }))).toEqual([
-      500, 1000, 2000, 4000, 4000,
-    ]);
-    expect([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, { ...options, random: () => 1 }))).toEqual([
-      1000, 2000, 4000, 8000, 8000,
-    ]);
-    const spread = new Set(Array.from({ length: 50 }, () => retryDelayMs(3, options)));
-    expect(spread.size).toBeGreaterThan(10);
   });
 });
 

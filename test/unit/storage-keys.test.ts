@@ -10,6 +10,10 @@ describe('storage keys', () => {
     expect(exportKey({ exportId: 'a', filename: 'x.xlsx', createdAt, prefix: '/tenant-7/out/' })).toBe(
       'tenant-7/out/2024/04/01/a/x.xlsx',
     );
+    // Each attempt of a job writes its own key.
+    expect(exportKey({ exportId: 'exp_01H', filename: 'orders.csv', createdAt, attempt: 2 })).toBe(
+      'generated/2024/04/01/exp_01H/a2/orders.csv',
+    );
   });
 
   it('sanitises the file name for the key (the download name comes from metadata)', () => {

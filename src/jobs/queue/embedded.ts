@@ -6,8 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTakeoutError } from '../../errors.js';
-import { type BackoffOptions, retryDelayMs } from '../backoff.js';
 import type { JobRecord, JobStore } from '../types.js';
+import { type BackoffOptions, retryDelay } from './backoff.js';
 import type { ConsumeOptions, ExportQueue, QueueHandler } from './types.js';
 
 export interface EmbeddedQueueOptions {
@@ -66,7 +66,7 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
         forget(job.id);
       } catch (error) {
         if (isTakeoutError(error) && error.retryable && attempt < maxAttempts && !closing) {
-          notBefore.set(job.id, Date.now() + retryDelayMs(attempt, backoff));
+          notBefore.set(job.id, Date.now() + retryDelay(attempt, backoff));
         } else {
           forget(job.id);
         }
