@@ -28,6 +28,7 @@ export const ERROR_CATALOG = {
   // Exports in progress
   aborted: { status: 499, retryable: true, title: 'The export was aborted' },
   cell_too_long: { status: 422, retryable: false, title: 'A cell is longer than the format allows' },
+  too_many_sheets: { status: 422, retryable: false, title: 'The workbook would have too many sheets' },
   // Sources
   source_error: { status: 502, retryable: true, title: 'The data source failed' },
   source_query_error: { status: 400, retryable: false, title: 'The data source rejected the query' },

@@ -26,16 +26,24 @@ export function sanitizeSheetName(name: unknown, fallback: string): string {
   return s.length > 0 ? s : fallback;
 }
 
-/** Hands out unique names: a taken name gets ` (2)`, ` (3)`... cut so the whole fits. */
+/**
+ * Hands out unique names: a taken name gets ` (2)`, ` (3)`... cut so the whole fits. Each base
+ * name remembers the next number to try, so a rollover into thousands of sheets probes each
+ * number once instead of counting up from 2 every time (which made it quadratic).
+ */
 export class SheetNames {
   private readonly taken = new Set<string>();
+  private readonly next = new Map<string, number>();
 
   unique(name: string): string {
+    const base = name.toLowerCase();
     let candidate = name;
-    for (let n = 2; this.taken.has(candidate.toLowerCase()); n++) {
-      const suffix = ` (${n})`;
+    let n = this.next.get(base) ?? 2;
+    while (this.taken.has(candidate.toLowerCase())) {
+      const suffix = ` (${n++})`;
       candidate = cut(name, MAX_SHEET_NAME - suffix.length).trimEnd() + suffix;
     }
+    this.next.set(base, n);
     this.taken.add(candidate.toLowerCase());
     return candidate;
   }

@@ -4,6 +4,12 @@ import { type ZoneClock, zoneClock } from '../datetime.js';
 
 /** Excel's row limit per sheet, header included. */
 export const EXCEL_MAX_ROWS = 1_048_576;
+/**
+ * Worksheets one workbook may have. Excel sets no number (memory does), but every sheet costs
+ * entries in the ZIP directory and the workbook part, so a request with a tiny
+ * `maxRowsPerSheet` must not be able to make millions of them.
+ */
+export const MAX_SHEETS = 1_000;
 /** Excel's limit on the characters of one cell. */
 export const EXCEL_MAX_CELL_CHARS = 32_767;
 

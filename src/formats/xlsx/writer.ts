@@ -1,9 +1,10 @@
 import { sampleBatches } from '../../batches.js';
+import { TakeoutError } from '../../errors.js';
 import type { ResolvedColumn, Row } from '../../types.js';
 import { BufferPool, XmlBytes } from './bytes.js';
 import { cellWriter, headerCell } from './cell.js';
 import { SheetNames, sanitizeSheetName } from './names.js';
-import { EXCEL_MAX_ROWS, type XlsxSettings } from './options.js';
+import { EXCEL_MAX_ROWS, MAX_SHEETS, type XlsxSettings } from './options.js';
 import { columnWidths, compileRowWriter, SAMPLE_ROWS, sheetHead, sheetTail } from './sheet.js';
 import { StyleSheet } from './styles.js';
 import {
@@ -84,6 +85,14 @@ async function* remaining(
   }
 }
 
+function tooManySheets(maxRowsPerSheet: number): TakeoutError {
+  return new TakeoutError(
+    'too_many_sheets',
+    `The workbook would need more than ${MAX_SHEETS} sheets; raise maxRowsPerSheet (now ${maxRowsPerSheet}) or export fewer rows`,
+    { details: { limit: MAX_SHEETS, maxRowsPerSheet } },
+  );
+}
+
 async function* writeSheet(book: Book, input: SheetInput, ordinal: number): AsyncGenerator<Uint8Array> {
   const { settings, zip } = book;
   const columns = input.columns;
@@ -119,6 +128,7 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
     let sheet: SheetEntry = undefined as unknown as SheetEntry;
     let rowNumber = 0;
     const start = (): Buffer => {
+      if (book.entries.length >= MAX_SHEETS) throw tooManySheets(limit);
       sheet = { name: book.names.unique(baseName), index: book.entries.length + 1, filterRef: undefined };
       book.entries.push(sheet);
       const started = zip.startEntry(sheetPartName(sheet.index), zip64);
