@@ -82,9 +82,3 @@ export function valueText(
 function identity(s: string): string {
   return s;
 }
-
-/** OWASP CSV injection: text starting with = + - @ TAB or CR would run as a formula. */
-export function looksLikeFormula(s: string): boolean {
-  const c = s.charCodeAt(0);
-  return c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13;
-}

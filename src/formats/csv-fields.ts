@@ -1,8 +1,9 @@
 import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, writeField, writeInteger } from './byte-sink.js';
-import { dateText, looksLikeFormula, numberText, valueText } from './cells.js';
+import { dateText, numberText, valueText } from './cells.js';
 import { readExpression } from './compile.js';
 import { DAY_MS, dayText, offsetText, type ZoneClock } from './datetime.js';
+import { looksLikeFormula } from './formula.js';
 
 /** How a CSV/TSV file is written (resolved from CsvOptions in csv.ts). */
 export interface Dialect {

@@ -8,9 +8,9 @@ import type {
   Row,
 } from '../types.js';
 import { ByteSink, sinkRows, writeField } from './byte-sink.js';
-import { looksLikeFormula } from './cells.js';
 import { compileCsvRow, type Dialect } from './csv-fields.js';
 import { zoneClock } from './datetime.js';
+import { looksLikeFormula } from './formula.js';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { looksLikeFormula } from '../formats/cells.js';
+import { formulaRuleCodes, looksLikeFormula } from '../formats/formula.js';
 import type { CsvDialect, ResolvedColumn } from '../types.js';
 import { OID } from './postgres-types.js';
 
@@ -67,11 +67,30 @@ function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): 
   }
   if (escapeFormulas && info.type === 'string' && !NEVER_FORMULA.has(info.baseOid ?? 0)) {
     const text = `${ref}::text`;
-    // ascii() reads the first character without making a new text value: the cheap test.
-    return `CASE WHEN ascii(${text}) IN (61, 43, 45, 64, 9, 13) THEN '''' || ${text} ELSE ${text} END`;
+    return `CASE WHEN ${formulaSql(text)} THEN '''' || ${text} ELSE ${text} END`;
   }
   return ref;
 }
+
+/**
+ * The writers' formula rule (src/formats/formula.ts) in SQL, for a UTF-8 database. ascii()
+ * reads the first character without making a new text value: the cheap test that settles
+ * almost every value; only text starting with white space or an invisible mark meets the regex.
+ */
+const formulaSql = (() => {
+  const { formula, control, hides } = formulaRuleCodes();
+  const u = (c: number) => `\\u${c.toString(16).padStart(4, '0')}`;
+  // ascii('') is 0, and PostgreSQL text holds no NUL: 0 is left out of the lists.
+  const first = [...formula, ...control].filter((c) => c !== 0).join(', ');
+  const hiding = hides.join(', ');
+  const skipped = [...hides, ...control]
+    .filter((c) => c !== 0)
+    .map(u)
+    .join('');
+  const pattern = pg.escapeLiteral(`^[${skipped}]*[${formula.map(u).join('')}]`);
+  return (text: string) =>
+    `(ascii(${text}) IN (${first}) OR (ascii(${text}) IN (${hiding}) AND ${text} ~ ${pattern}))`;
+})();
 
 export function copyStatement(select: string, dialect: CopyDialect): string {
   return `COPY (${select}\n) TO STDOUT WITH (FORMAT csv, DELIMITER ${pg.escapeLiteral(dialect.delimiter)})`;

@@ -1,6 +1,7 @@
 import { TakeoutError } from '../../errors.js';
 import type { ResolvedColumn } from '../../types.js';
-import { dateText, jsonText, looksLikeFormula, numberText } from '../cells.js';
+import { dateText, jsonText, numberText } from '../cells.js';
+import { looksLikeFormula, plainLead } from '../formula.js';
 import { ascii, type XmlBytes } from './bytes.js';
 import { EXCEL_MAX_CELL_CHARS, type XlsxSettings } from './options.js';
 import { STYLE_HEADER, STYLE_HEADER_QUOTED, STYLE_QUOTED, type StyleSheet } from './styles.js';
@@ -25,9 +26,9 @@ import { cellText, needsPreserve } from './xml.js';
  */
 export type CellWriter = (value: unknown, n: number, gap: boolean) => boolean;
 
-/** First characters that need no look: not a formula start (= + - @ TAB CR) nor white space. */
+/** ASCII first characters that need no look: not a formula start (formula.ts) nor white space. */
 const EDGE_PLAIN = new Uint8Array(128).fill(1);
-for (const c of [9, 10, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
+for (const c of [0, 9, 10, 11, 12, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
 const EDGE_SPACE = (c: number): boolean => c === 32 || c === 9 || c === 10;
 const VALUE_TAIL = ascii('</v></c>');
 const TEXT_TAIL = ascii('</t></is></c>');
@@ -106,7 +107,7 @@ export function cellWriter(
     // copying) nothing to escape.
     const first = v.charCodeAt(0);
     if (
-      (first >= 128 || EDGE_PLAIN[first] === 1) &&
+      (first < 128 ? EDGE_PLAIN[first] === 1 : plainLead(first)) &&
       !EDGE_SPACE(v.charCodeAt(length - 1)) &&
       length <= EXCEL_MAX_CELL_CHARS
     ) {

@@ -1,0 +1,44 @@
+/**
+ * The formula rule on the PostgreSQL COPY fast path is the writers' rule: the same text gets
+ * the same `'` whether COPY or the row-by-row CSV writer produces the file.
+ */
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportSource } from '../../src/pipeline.js';
+import { postgresSource } from '../../src/sources/postgres.js';
+import { HIDDEN_FORMULAS, PLAIN_TEXT } from '../support/formula-cases.js';
+import { createSchema, readAll, type TestSchema } from './postgres-helpers.js';
+
+// PostgreSQL text holds no NUL.
+const hidden = HIDDEN_FORMULAS.filter((v) => !v.includes('\u0000'));
+const values = [...hidden, ...PLAIN_TEXT];
+
+let db: TestSchema;
+
+beforeAll(async () => {
+  db = await createSchema('takeout_pgformula');
+  await db.admin.query('CREATE TABLE t (id int, v text, vc varchar(200))');
+  for (const [i, v] of values.entries()) await db.admin.query('INSERT INTO t VALUES ($1, $2, $3)', [i, v, v]);
+});
+
+afterAll(async () => {
+  await db.drop();
+});
+
+async function csvOf(copy: boolean): Promise<string[][]> {
+  const source = postgresSource({ connectionString: db.url, sql: 'SELECT v, vc FROM t ORDER BY id', copy });
+  return parse(await readAll(exportSource(source, { format: 'csv' }))) as string[][];
+}
+
+describe('formula rule on the COPY fast path', () => {
+  it('escapes exactly what the CSV writer escapes', async () => {
+    const expected = values.map((v, i) => {
+      const text = i < hidden.length ? `'${v}` : v;
+      return [text, text];
+    });
+    const viaCopy = await csvOf(true);
+    const viaWriter = await csvOf(false);
+    expect(viaCopy.slice(1)).toEqual(expected);
+    expect(viaWriter.slice(1)).toEqual(expected);
+  });
+});
