@@ -55,7 +55,7 @@ const NOTES = [
 export function ensureDemoDatabase(dataDir: string, rows = DEMO_ROWS): string {
   const path = join(dataDir, 'demo.sqlite');
   if (existsSync(path)) return path;
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // private, like every directory Takeout makes
   const temp = `${path}.${process.pid}.tmp`;
   rmSync(temp, { force: true });
   const db = new Database(temp);

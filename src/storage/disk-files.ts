@@ -9,6 +9,13 @@ import { abortable, storageIo, throwIfAborted } from './streams.js';
 const WRITE_BATCH_BYTES = 256 * 1024; // coalesce small chunks into fewer write calls
 
 /**
+ * How every directory Takeout creates is made: readable by its owner only (before the umask,
+ * which can only take more away). Directories that already exist keep their mode: they may be
+ * a volume or a folder the operator chose, and the files inside are 0600 anyway.
+ */
+export const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
+
+/**
  * Streams `body` into a new file under `dir` (flushed to disk, size checked) and returns its
  * path, size and SHA-256. On any failure or abort the file is removed.
  */
@@ -17,7 +24,7 @@ export async function writeTempFile(
   body: AsyncIterable<Uint8Array>,
   signal?: AbortSignal,
 ): Promise<{ path: string; size: number; sha256: string }> {
-  await storageIo('create its temp directory', () => mkdir(dir, { recursive: true }));
+  await storageIo('create its temp directory', () => mkdir(dir, PRIVATE_DIR));
   const path = join(dir, `${randomUUID()}.part`);
   const handle = await storageIo('create a temp file', () => open(path, 'wx', 0o600));
   const hash = createHash('sha256');
@@ -79,7 +86,7 @@ async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void>
  */
 export async function renameInto(from: string, to: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dirname(to), { recursive: true });
+    await mkdir(dirname(to), PRIVATE_DIR);
     try {
       await rename(from, to);
       return;

@@ -3,9 +3,10 @@
  * the download name and the content type, so none of them can be changed without the secret.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TakeoutError } from '../errors.js';
+import { PRIVATE_DIR } from './disk-files.js';
 
 export interface LinkClaims {
   key: string;
@@ -20,7 +21,9 @@ const SECRET_FILE = 'secret';
 
 /**
  * The signing secret: `TAKEOUT_SECRET` when set, else `<dataDir>/secret`, created on first
- * start (mode 0600) with 32 random bytes. Safe when several processes start at once.
+ * start (mode 0600, in a 0700 directory when it creates that too) with 32 random bytes. Safe
+ * when several processes start at once. An existing file that other users may read or write
+ * is refused (`config_error`): whoever reads it can forge download links.
  */
 export async function loadOrCreateSecret(
   dataDir: string,
@@ -37,19 +40,33 @@ export async function loadOrCreateSecret(
     return configured;
   }
   const path = join(dataDir, SECRET_FILE);
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, PRIVATE_DIR);
   try {
     // `wx`: only one of several processes starting together creates it; the others read it.
     await writeFile(path, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
+  await refuseShared(path);
   // A reader may race the creator's write; retry briefly until the file has its content.
   for (let attempt = 0; ; attempt++) {
     const secret = (await readFile(path, 'utf8')).trim();
     if (secret.length >= MIN_SECRET_LENGTH) return secret;
     if (attempt >= 20) throw new TakeoutError('config_error', `The secret file ${path} is too short`);
     await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Throws when users other than the owner have any access to the file (POSIX modes only). */
+async function refuseShared(path: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const mode = (await stat(path)).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new TakeoutError(
+      'config_error',
+      `The secret file ${path} is open to other users (mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 on it`,
+      { details: { mode: `0${mode.toString(8)}` } },
+    );
   }
 }
 

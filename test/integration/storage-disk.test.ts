@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -62,6 +62,13 @@ describe('disk storage: links, ranges, traversal', () => {
   afterAll(async () => {
     await app.close();
     await rm(root, { recursive: true, force: true });
+  });
+
+  it('creates every directory it needs 0700 and the files 0600', async () => {
+    const dirs = ['.tmp', 'generated', 'generated/2024/05/06/abc123', '.meta', '.meta/generated/2024'];
+    for (const dir of dirs) expect((await stat(join(root, dir))).mode & 0o777, dir).toBe(0o700);
+    expect((await stat(join(root, key))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(root, '.meta', `${key}.json`))).mode & 0o777).toBe(0o600);
   });
 
   const link = () =>
@@ -273,6 +280,36 @@ describe('loadOrCreateSecret', () => {
     expect(secrets[0]!.length).toBeGreaterThanOrEqual(32);
     expect((await stat(join(dir, 'data', 'secret'))).mode & 0o777).toBe(0o600);
     expect(await loadOrCreateSecret(join(dir, 'data'), {})).toBe(secrets[0]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates missing directories 0700 and leaves an existing directory as it is', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'takeout-secret-'));
+    await loadOrCreateSecret(join(dir, 'new', 'data'), {});
+    expect((await stat(join(dir, 'new'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, 'new', 'data'))).mode & 0o777).toBe(0o700);
+    await mkdir(join(dir, 'chosen'));
+    await chmod(join(dir, 'chosen'), 0o755);
+    await loadOrCreateSecret(join(dir, 'chosen'), {});
+    expect((await stat(join(dir, 'chosen'))).mode & 0o777).toBe(0o755);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('refuses an existing secret file that other users may read or write', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'takeout-secret-'));
+    const path = join(dir, 'secret');
+    await writeFile(path, `${'s'.repeat(43)}\n`);
+    for (const mode of [0o644, 0o640, 0o604, 0o620, 0o660]) {
+      await chmod(path, mode);
+      const error = await loadOrCreateSecret(dir, {}).catch((e: Error) => e);
+      expect(error, mode.toString(8)).toMatchObject({ code: 'config_error' });
+      expect((error as Error).message).toContain('chmod 600');
+      expect((error as Error).message).not.toContain('sss');
+    }
+    for (const mode of [0o600, 0o400]) {
+      await chmod(path, mode);
+      expect(await loadOrCreateSecret(dir, {})).toBe('s'.repeat(43));
+    }
     await rm(dir, { recursive: true, force: true });
   });
 
