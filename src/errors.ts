@@ -22,6 +22,11 @@ export const ERROR_CATALOG = {
     title: 'The export is too large to stream in the response',
   },
   unauthorized: { status: 401, retryable: false, title: 'Authentication is required' },
+  host_not_allowed: {
+    status: 403,
+    retryable: false,
+    title: 'Without authentication only loopback host names are served',
+  },
   not_found: { status: 404, retryable: false, title: 'Not found' },
   method_not_allowed: { status: 405, retryable: false, title: 'Method not allowed' },
   too_busy: { status: 503, retryable: true, title: 'Too many exports are running' },

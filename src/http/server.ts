@@ -8,6 +8,7 @@ import type { FormatRegistry } from '../formats/registry.js';
 import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
 import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
+import { requireLoopbackHost } from './host-check.js';
 import { problemErrorHandler, sendProblem } from './problem.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { exportRoutes } from './routes/exports.js';
@@ -38,6 +39,11 @@ export interface TakeoutServerOptions extends Partial<HttpLimits> {
   authenticate?: Authenticate;
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
+  /**
+   * Answer only requests whose `Host` is a loopback name with the server's port (DNS rebinding).
+   * Default: on when there is no `authenticate` (or it is `anonymous`), the development mode.
+   */
+  loopbackHostsOnly?: boolean;
   /** Extra plugins (e.g. the signed file route) registered beside the API, without authentication. */
   plugins?: ((app: FastifyInstance, context: RouteContext) => Promise<void> | void)[];
 }
@@ -105,6 +111,8 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
     requestIdHeader: 'x-request-id',
   });
   app.setErrorHandler(problemErrorHandler);
+  const anonymousMode = options.authenticate === undefined || options.authenticate === anonymous;
+  if (options.loopbackHostsOnly ?? anonymousMode) requireLoopbackHost(app);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       reply,

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { uniqueKeys } from '../columns.js';
 import { TakeoutError } from '../errors.js';
 import type { ColumnType, ResolvedColumn, Row, Source } from '../types.js';
+import { countOnWorker } from './sqlite-estimate.js';
 
 export interface SqliteSourceOptions {
   /** Path of the database file (opened read-only) or an open better-sqlite3 Database. */
@@ -13,6 +14,11 @@ export interface SqliteSourceOptions {
   batchSize?: number;
   /** `estimate()` counts at most this many rows and answers cap + 1 beyond (it never scans all). */
   estimateCap?: number;
+  /**
+   * `estimate()` counts on a worker thread (never on the event loop) and gives up after this
+   * long, answering "unknown". Default 2000 ms.
+   */
+  estimateTimeoutMs?: number;
 }
 
 /** Declared SQLite column type -> Takeout column type, by SQLite's own affinity rules plus names. */
@@ -142,12 +148,13 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
     async estimate() {
       const cap = options.estimateCap ?? 1_000_000;
       prepare();
+      const sql = `SELECT count(*) FROM (SELECT 1 FROM (${options.sql}) LIMIT ${cap + 1})`;
+      const params = bindable(options.params);
+      // A file is counted by a worker on its own connection; only an in-memory database,
+      // which no other connection can see, is counted here.
+      if (!db!.memory) return countOnWorker(db!.name, sql, params, options.estimateTimeoutMs ?? 2000);
       try {
-        const count = db!
-          .prepare(`SELECT count(*) FROM (SELECT 1 FROM (${options.sql}) LIMIT ${cap + 1})`)
-          .pluck()
-          .get(bindable(options.params));
-        return Number(count);
+        return Number(db!.prepare(sql).pluck().get(params));
       } catch {
         return undefined;
       }

@@ -1,0 +1,188 @@
+/**
+ * Issue 9, item 8 over real HTTP: API tokens, the development mode's Host check (DNS
+ * rebinding), and SQLite estimates that no longer stall other requests.
+ */
+import { mkdtempSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineDataset } from '../../src/datasets/define.js';
+import { DatasetRegistry } from '../../src/datasets/registry.js';
+import { bearerTokens } from '../../src/http/auth.js';
+import { buildServer } from '../../src/http/server.js';
+import { rowsSource } from '../../src/sources/rows.js';
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** A raw request with exactly the headers given (fetch would set its own Host). */
+function send(port: number, path: string, headers: Record<string, string>, method = 'GET', body = '') {
+  return new Promise<Answer>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method, headers, setHost: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function portOf(app: FastifyInstance): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+const datasets = () =>
+  new DatasetRegistry([defineDataset({ name: 'tiny', source: () => rowsSource([{ a: 1 }]) })]);
+
+describe('API tokens over HTTP', () => {
+  let app: FastifyInstance;
+  const tokens = new Map([
+    ['alpha-token-0123456789', { id: 'alice' }],
+    ['beta-token-0123456789-and-longer', { id: 'bob', tenant: 'acme' }],
+  ]);
+
+  beforeAll(async () => {
+    app = await buildServer({ datasets: datasets(), authenticate: bearerTokens(tokens) });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(() => app.close());
+
+  it('accepts each token and refuses prefixes, extensions and other cases with 401', async () => {
+    const port = portOf(app);
+    const asked = (token: string) =>
+      send(port, '/v1/datasets', { host: `127.0.0.1:${port}`, authorization: `Bearer ${token}` });
+    for (const token of tokens.keys()) expect((await asked(token)).status).toBe(200);
+    for (const wrong of ['alpha-token-012345678', 'alpha-token-01234567890', 'ALPHA-TOKEN-0123456789']) {
+      const answer = await asked(wrong);
+      expect(answer.status).toBe(401);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'unauthorized' });
+    }
+  });
+
+  it('serves any Host once authentication is configured', async () => {
+    const port = portOf(app);
+    const answer = await send(port, '/v1/datasets', {
+      host: 'exports.example.com',
+      authorization: 'Bearer alpha-token-0123456789',
+    });
+    expect(answer.status).toBe(200);
+  });
+});
+
+describe('development mode (no authentication): loopback Host names only', () => {
+  let app: FastifyInstance;
+  let port: number;
+
+  beforeAll(async () => {
+    app = await buildServer({ datasets: datasets() });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = portOf(app);
+  });
+  afterAll(() => app.close());
+
+  it('answers 127.0.0.1, localhost and [::1] with the server’s port', async () => {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      const answer = await send(port, '/v1/datasets', { host });
+      expect(answer.status, host).toBe(200);
+    }
+  });
+
+  it('refuses a rebinding name, another port, or no Host with 403 host_not_allowed', async () => {
+    const hosts = [
+      `attacker.example:${port}`,
+      'attacker.example',
+      `127.0.0.1.attacker.example:${port}`,
+      `localhost:${port + 1}`,
+      'localhost',
+      `127.0.0.1:${port}@attacker.example`,
+    ];
+    for (const host of hosts) {
+      const answer = await send(port, '/v1/datasets', { host });
+      expect(answer.status, host).toBe(403);
+      expect(JSON.parse(answer.body), host).toMatchObject({ code: 'host_not_allowed', status: 403 });
+    }
+    // The check runs before anything else: an export is refused without reading its body.
+    const exported = await send(
+      port,
+      '/v1/exports',
+      { host: `attacker.example:${port}`, 'content-type': 'application/json' },
+      'POST',
+      JSON.stringify({ dataset: 'tiny', format: 'csv' }),
+    );
+    expect(exported.status).toBe(403);
+    expect((await send(port, '/healthz', { host: `evil.test:${port}` })).status).toBe(403);
+    // No Host at all: Node's HTTP/1.1 parser answers 400 before Takeout sees the request.
+    expect([400, 403]).toContain((await send(port, '/v1/datasets', {})).status);
+  });
+
+  it('can be turned off explicitly (a deliberate insecure mode)', async () => {
+    const open = await buildServer({ datasets: datasets(), loopbackHostsOnly: false });
+    await open.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      expect((await send(portOf(open), '/v1/datasets', { host: 'anything.example' })).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
+describe('SQLite estimate off the event loop', () => {
+  let app: FastifyInstance;
+  let port: number;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'takeout-estimate-'));
+    const file = join(dir, 'big.sqlite');
+    new Database(file).exec('CREATE TABLE t (x INTEGER)').close();
+    // Counting this query up to the sync limit (1,000,001 rows) takes SQLite a good fraction of
+    // a second, all inside one synchronous call.
+    const sql =
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3000000) SELECT x FROM c';
+    app = await buildServer({
+      datasets: new DatasetRegistry([defineDataset({ name: 'big', connection: { sqlite: file }, sql })]),
+      syncMaxRows: 1_000_000,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    port = portOf(app);
+  });
+  afterAll(() => app.close());
+
+  it('keeps answering other requests while a large estimate runs', async () => {
+    const host = `127.0.0.1:${port}`;
+    let done = false;
+    const started = performance.now();
+    const exported = send(
+      port,
+      '/v1/exports',
+      { host, 'content-type': 'application/json' },
+      'POST',
+      JSON.stringify({ dataset: 'big', format: 'csv' }),
+    ).finally(() => {
+      done = true;
+    });
+    const latencies: number[] = [];
+    while (!done) {
+      const t = performance.now();
+      expect((await send(port, '/healthz', { host })).status).toBe(200);
+      latencies.push(performance.now() - t);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const answer = await exported;
+    const took = performance.now() - started;
+    // Too large for the sync path (the estimate counted past the limit): not streamed.
+    expect([202, 413]).toContain(answer.status);
+    expect(latencies.length).toBeGreaterThan(2);
+    // On the event loop the count held every request for its whole duration.
+    expect(Math.max(...latencies)).toBeLessThan(Math.max(100, took / 2));
+  });
+});
