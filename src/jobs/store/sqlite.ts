@@ -23,7 +23,7 @@ const dialect: Dialect = { param: () => '?', time: (date) => date.getTime(), tab
 
 /** Opens (and migrates) the store. */
 export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { migrate(): number } {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 }); // private, like every directory Takeout makes
   let db: Database.Database;
   try {
     db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
