@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { TakeoutError } from './errors.js';
+import { type JobSettings, jobSettingsFromEnv } from './jobs/config.js';
 import {
   credentialsFromEnv,
   parseDuration,
@@ -45,6 +46,8 @@ export interface ServiceConfig {
   s3Region: string | undefined;
   /** How often the sweeper deletes files whose retention ended, seconds; 0 turns it off. */
   sweepIntervalSeconds: number;
+  /** Background jobs: job store, queue, workers and limits (docs/jobs.md). */
+  jobs: JobSettings;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -103,5 +106,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     sweepIntervalSeconds: env.TAKEOUT_SWEEP_INTERVAL
       ? parseDuration(env.TAKEOUT_SWEEP_INTERVAL, 'TAKEOUT_SWEEP_INTERVAL')
       : 600,
+    jobs: jobSettingsFromEnv(env),
   };
 }

@@ -8,6 +8,12 @@ import { demoOrdersDataset, ensureDemoDatabase } from './demo/orders.js';
 import type { ExportContext, ExportLimits } from './exports/plan.js';
 import { builtinFormats } from './formats/index.js';
 import type { FormatRegistry } from './formats/registry.js';
+import { ExportJobs } from './jobs/exports-api.js';
+import { openQueue } from './jobs/queue/index.js';
+import type { ExportQueue } from './jobs/queue/types.js';
+import { openJobStore } from './jobs/store/index.js';
+import type { JobStore } from './jobs/types.js';
+import type { JobLogger } from './jobs/worker.js';
 import { storageAt } from './storage/config.js';
 import { loadOrCreateSecret } from './storage/signing.js';
 import type { Storage } from './storage/types.js';
@@ -22,6 +28,12 @@ export interface ServiceOptions {
   formats?: Iterable<FormatWriter>;
   /** A storage to use instead of the one STORAGE_URL describes (tests: `memoryStorage()`). */
   storage?: Storage;
+  /** A job store instead of the configured one (DATABASE_URL or SQLite in the data directory). */
+  jobStore?: JobStore;
+  /** A queue instead of the configured one (BullMQ with REDIS_URL, else embedded). */
+  queue?: ExportQueue;
+  /** Where workers and the sweeper log (a pino logger fits). Default: silent. */
+  log?: JobLogger;
 }
 
 /**
@@ -42,6 +54,9 @@ export interface Service {
   readonly limits: ExportLimits;
   /** What `planExport` needs, from this service. */
   readonly exports: ExportContext;
+  /** Background exports: create, get, list, cancel, remove; start a worker; sweep. */
+  readonly jobs: ExportJobs;
+  /** Stops the worker (running jobs get TAKEOUT_SHUTDOWN_GRACE, then are handed back) and closes everything. */
   close(): Promise<void>;
 }
 
@@ -67,6 +82,23 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     syncMaxCells: config.syncMaxCells,
     syncMaxBytes: config.syncMaxBytes,
   };
+  const exports: ExportContext = { datasets, formats, limits, pools, env: options.env ?? process.env };
+  const jobStore =
+    options.jobStore ??
+    (await openJobStore({
+      databaseUrl: config.jobs.databaseUrl,
+      schema: config.jobs.databaseSchema,
+      dataDir: config.dataDir,
+    }));
+  const jobs = new ExportJobs({
+    store: jobStore,
+    queue: options.queue ?? (await openQueue(config.jobs, jobStore, options.log)),
+    storage,
+    exports,
+    settings: config.jobs,
+    fileTtlSeconds: config.storage.fileTtlSeconds,
+    ...(options.log ? { log: options.log } : {}),
+  });
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -76,11 +108,16 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     pools,
     authenticate: config.apiTokens.size > 0 ? bearerTokens(config.apiTokens) : anonymous,
     limits,
-    exports: { datasets, formats, limits, pools, env: options.env ?? process.env },
+    exports,
+    jobs,
     close() {
       closing ??= (async () => {
+        // Jobs first: running exports still use the pools and storage while they finish.
+        const stopped = await Promise.allSettled([jobs.close()]);
         const results = await Promise.allSettled([pools.close(), storage.close()]);
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        const failed = [...stopped, ...results].find(
+          (r): r is PromiseRejectedResult => r.status === 'rejected',
+        );
         if (failed) throw failed.reason;
       })();
       return closing;

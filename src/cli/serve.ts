@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type ServiceConfig } from '../config.js';
 import { filesRoutes } from '../http/routes/files.js';
 import { buildServer, serviceServerOptions } from '../http/server.js';
-import { createService } from '../service.js';
+import type { JobLogger } from '../jobs/worker.js';
+import { createService, type Service } from '../service.js';
 import type { DiskStorage } from '../storage/disk.js';
 import { sweepExpired } from '../storage/sweeper.js';
-import type { Storage } from '../storage/types.js';
 import type { CliIo } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve
@@ -24,25 +24,37 @@ Serves the HTTP API. Settings come from the environment (docs/configuration.md):
   TAKEOUT_BODY_LIMIT         largest request body in bytes (default 10 MiB)
   STORAGE_URL                file:data/files (default) or s3://bucket/prefix?region=... (docs/storage.md)
   TAKEOUT_LINK_TTL, TAKEOUT_FILE_TTL   download link and file lifetimes (default 300 s, 24h)
-  TAKEOUT_SWEEP_INTERVAL     how often expired files are deleted (default 10m; 0 = never)
+  TAKEOUT_SWEEP_INTERVAL     how often expired files and old job records are deleted (default 10m; 0 = never)
+  TAKEOUT_WORKERS            background exports run at once in this process (default 2; 0 = none here)
+  DATABASE_URL               postgres://... job store (default: SQLite in TAKEOUT_DATA_DIR)
+  REDIS_URL                  redis://... BullMQ queue (default: the embedded queue)
+  TAKEOUT_JOB_*, TAKEOUT_SHUTDOWN_GRACE, TAKEOUT_RECORD_TTL   job limits (docs/jobs.md)
   TAKEOUT_PUBLIC_URL         origin put in front of disk download links (default: relative links)
   LOG_LEVEL                  fatal|error|warn|info|debug (default info)`;
 
-/** Deletes files whose retention ended, now and then; errors are logged, never fatal. */
-function scheduleSweeper(
-  storage: Storage,
-  seconds: number,
-  log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void },
-) {
+/**
+ * Deletes files whose retention ended and tidies job records, now and then; errors are
+ * logged, never fatal. A pass never overlaps the previous one.
+ */
+function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
   if (seconds <= 0) return () => {};
-  const timer = setInterval(() => {
-    sweepExpired(storage, {
+  let busy = false;
+  const pass = async () => {
+    const files = await sweepExpired(service.storage, {
       onError: (key, error) => log.warn({ key, code: error.code }, 'sweeper could not delete a file'),
-    })
-      .then((result) => {
-        if (result.deleted > 0) log.info({ ...result }, 'sweeper deleted expired files');
-      })
-      .catch((error) => log.warn({ code: (error as { code?: string }).code }, 'sweeper failed'));
+    });
+    if (files.deleted > 0) log.info({ ...files }, 'sweeper deleted expired files');
+    const jobs = await service.jobs.sweep();
+    if (Object.values(jobs).some((n: number) => n > 0)) log.info({ ...jobs }, 'sweeper tidied export jobs');
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    pass()
+      .catch((error) => log.warn({ code: (error as { code?: string }).code }, 'sweeper failed'))
+      .finally(() => {
+        busy = false;
+      });
   }, seconds * 1000);
   timer.unref();
   return () => clearInterval(timer);
@@ -50,9 +62,15 @@ function scheduleSweeper(
 
 /** Builds the service from `config` and serves its HTTP API; closing the app closes the service. */
 export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env) {
-  const service = await createService(config, { env });
+  // Workers log through the server's logger once it exists.
+  let app: FastifyInstance | undefined;
+  const log: JobLogger = {
+    info: (details, message) => app?.log.info(details, message),
+    warn: (details, message) => app?.log.warn(details, message),
+    error: (details, message) => app?.log.error(details, message),
+  };
+  const service = await createService(config, { env, log });
   const { storage } = service;
-  let app: FastifyInstance;
   try {
     app = await buildServer({
       ...serviceServerOptions(service),
@@ -81,11 +99,19 @@ export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv
     await service.close();
     throw error;
   }
-  const stopSweeper = scheduleSweeper(storage, config.sweepIntervalSeconds, app.log);
+  const stopSweeper = scheduleSweeper(service, config.sweepIntervalSeconds, log);
   app.addHook('onClose', async () => {
     stopSweeper();
     await service.close();
   });
+  if (config.jobs.workers > 0) {
+    try {
+      await service.jobs.startWorker();
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
+  }
   if (config.apiTokens.size === 0) {
     app.log.warn(
       'TAKEOUT_API_TOKENS is not set: every caller is "anonymous". Set it before exposing Takeout.',

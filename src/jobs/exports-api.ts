@@ -1,0 +1,225 @@
+/**
+ * Background exports as the service offers them to apps, the HTTP API and the CLI: create,
+ * get, list, cancel and remove a principal's exports, and run workers. Every lookup is the
+ * owner's: someone else's export id is `export_not_found`, exactly like a missing one.
+ */
+import { createHash } from 'node:crypto';
+import type { Principal } from '../datasets/define.js';
+import { coerceError, TakeoutError } from '../errors.js';
+import type { ExportContext } from '../exports/plan.js';
+import type { ExportRequest } from '../exports/request.js';
+import type { Storage } from '../storage/types.js';
+import type { Row } from '../types.js';
+import type { JobSettings } from './config.js';
+import { newExportId } from './ids.js';
+import { requestCancel } from './lifecycle.js';
+import type { ExportQueue } from './queue/types.js';
+import { stageRows, stagingKey } from './staging.js';
+import { type JobSweepResult, sweepJobs } from './sweeper.js';
+import type { CreateResult, JobOwner, JobPage, JobRecord, JobStore, ListQuery } from './types.js';
+import { exportJobHandler, type JobLogger, silentLogger } from './worker.js';
+
+export interface ExportJobsOptions {
+  store: JobStore;
+  queue: ExportQueue;
+  storage: Storage;
+  exports: ExportContext;
+  settings: JobSettings;
+  /** How long finished files are kept (TAKEOUT_FILE_TTL). */
+  fileTtlSeconds: number;
+  log?: JobLogger;
+}
+
+export interface CreateExportOptions {
+  /** Retries with the same key and request get the same export; another request gets `idempotency_conflict`. */
+  idempotencyKey?: string;
+  /**
+   * Inline rows given apart from the request, streamed to staging (any iterable: memory stays
+   * flat). Rows travel as JSON: Dates become ISO text, BigInts strings.
+   */
+  rows?: AsyncIterable<Row> | Iterable<Row>;
+}
+
+export interface ExportWorker {
+  /** Stops taking jobs; running ones get `graceMs` to finish, then are handed back. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const MAX_IDEMPOTENCY_KEY = 255;
+
+export function ownerOf(principal: Principal): JobOwner {
+  return principal.tenant === undefined
+    ? { id: principal.id }
+    : { id: principal.id, tenant: String(principal.tenant) };
+}
+
+/** JSON with sorted keys: the same request always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export class ExportJobs {
+  readonly store: JobStore;
+  readonly queue: ExportQueue;
+  readonly #options: ExportJobsOptions;
+  readonly #log: JobLogger;
+  #worker: ExportWorker | undefined;
+
+  constructor(options: ExportJobsOptions) {
+    this.#options = options;
+    this.store = options.store;
+    this.queue = options.queue;
+    this.#log = options.log ?? silentLogger;
+  }
+
+  /**
+   * Records a background export for `principal` and queues it. The request is the one
+   * `parseExportRequest` returned; inline rows (in it or in `options.rows`) are staged in
+   * storage first. Throws `unknown_dataset`, `too_many_exports`, `idempotency_conflict`.
+   */
+  async create(
+    request: ExportRequest,
+    principal: Principal,
+    options: CreateExportOptions = {},
+  ): Promise<CreateResult> {
+    const { settings, storage, exports } = this.#options;
+    const key = options.idempotencyKey;
+    if (key !== undefined && (key === '' || key.length > MAX_IDEMPOTENCY_KEY)) {
+      throw new TakeoutError(
+        'invalid_request',
+        `The idempotency key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`,
+      );
+    }
+    const { rows: inlineRows, ...rest } = request;
+    const rows = options.rows ?? inlineRows;
+    if (rows === undefined) exports.datasets.get(request.dataset ?? '', principal); // unknown_dataset now, not later
+    const id = newExportId();
+    const staged =
+      rows === undefined
+        ? undefined
+        : await stageRows(storage, stagingKey(storage, id), rows, {
+            maxBytes: settings.maxInputBytes,
+            // Past its record's retention nothing can need the rows any more.
+            expiresAt: new Date(Date.now() + settings.recordTtlSeconds * 1000),
+          });
+    const requestHash = createHash('sha256')
+      .update(canonical(rest))
+      .update(staged ? `\nrows:${staged.sha256}` : '')
+      .digest('hex');
+    let result: CreateResult;
+    try {
+      result = await this.store.create(
+        {
+          id,
+          owner: ownerOf(principal),
+          principal: { ...principal },
+          request: rest as unknown as Record<string, unknown>,
+          requestHash,
+          ...(key !== undefined ? { idempotencyKey: key } : {}),
+          ...(staged ? { inputKey: staged.key, progress: { rowsEstimated: staged.rowCount } } : {}),
+        },
+        { maxActivePerOwner: settings.maxActivePerOwner },
+      );
+    } catch (error) {
+      if (staged) await storage.delete(staged.key).catch(() => {});
+      throw error;
+    }
+    if (!result.created) {
+      if (staged) await storage.delete(staged.key).catch(() => {});
+      return result;
+    }
+    try {
+      await this.queue.enqueue(id);
+    } catch (error) {
+      // The record is queued: the sweeper enqueues it again. The caller's job exists either way.
+      this.#log.warn(
+        { exportId: id, code: coerceError(error).code },
+        'could not enqueue an export; the sweeper will',
+      );
+    }
+    return result;
+  }
+
+  /** The principal's export; `export_not_found` for anyone else's or a missing one. */
+  async get(id: string, principal: Principal): Promise<JobRecord> {
+    const job = await this.store.get(id, ownerOf(principal));
+    if (!job) throw new TakeoutError('export_not_found', 'No such export');
+    return job;
+  }
+
+  /** The principal's exports, newest first. */
+  list(principal: Principal, query: ListQuery = {}): Promise<JobPage> {
+    return this.store.list(ownerOf(principal), query);
+  }
+
+  /** Cancels a queued or running export (running ones stop within about a second); finished ones are returned as they are. */
+  async cancel(id: string, principal: Principal): Promise<JobRecord> {
+    const job = await requestCancel(this.store, id, ownerOf(principal));
+    if (!job) throw new TakeoutError('export_not_found', 'No such export');
+    return job;
+  }
+
+  /**
+   * Deletes the export: its file, staged rows and record. A running attempt notices at its
+   * next heartbeat and stops; its late result can no longer win, and it deletes its object.
+   */
+  async remove(id: string, principal: Principal): Promise<void> {
+    const job = await this.get(id, principal);
+    const { storage } = this.#options;
+    await requestCancel(this.store, id, ownerOf(principal));
+    if (job.result) await storage.delete(job.result.key);
+    if (job.inputKey) await storage.delete(job.inputKey);
+    await this.store.delete(id, ownerOf(principal));
+  }
+
+  /** Starts running jobs in this process (once per service). */
+  async startWorker(options: { concurrency?: number } = {}): Promise<ExportWorker> {
+    if (this.#worker) throw new TakeoutError('config_error', 'A worker is already running in this service');
+    const { settings, storage, exports, fileTtlSeconds } = this.#options;
+    const handler = exportJobHandler({
+      store: this.store,
+      storage,
+      exports,
+      log: this.#log,
+      limits: {
+        maxRows: settings.maxRows,
+        maxBytes: settings.maxBytes,
+        timeoutMs: settings.timeoutMs,
+        attempts: settings.attempts,
+        leaseMs: settings.leaseMs,
+        fileTtlSeconds,
+      },
+    });
+    await this.queue.consume(handler, { concurrency: Math.max(1, options.concurrency ?? settings.workers) });
+    const worker: ExportWorker = {
+      close: (graceMs) => this.queue.close(graceMs ?? settings.shutdownGraceMs),
+    };
+    this.#worker = worker;
+    return worker;
+  }
+
+  /** One housekeeping pass (see sweeper.ts); safe in many processes at once. */
+  sweep(now = new Date()): Promise<JobSweepResult> {
+    const { storage, settings } = this.#options;
+    return sweepJobs({
+      store: this.store,
+      storage,
+      queue: this.queue,
+      recordTtlSeconds: settings.recordTtlSeconds,
+      now,
+      log: this.#log,
+    });
+  }
+
+  /** Stops the worker (handing running jobs back after the grace period) and closes the queue and store. */
+  async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
+    await this.queue.close(graceMs);
+    await this.store.close();
+  }
+}

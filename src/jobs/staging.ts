@@ -1,0 +1,123 @@
+/**
+ * Inline rows of a background export wait in storage as gzip NDJSON, outside the exports
+ * prefix, never in a queue message or a database row. Written before the job record,
+ * read by the worker, deleted when the job ends (or by the sweeper, whatever happened).
+ */
+import { createHash } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
+import { TakeoutError } from '../errors.js';
+import type { Storage } from '../storage/types.js';
+import type { Row } from '../types.js';
+
+const ROWS_FILE = 'rows.ndjson.gz';
+
+/** `generated/` → `staging/`, `a/exports/` → `a/staging/`: a sibling of the exports prefix. */
+export function stagingPrefix(exportsPrefix: string): string {
+  const trimmed = exportsPrefix.replace(/\/+$/, '');
+  const parent = trimmed.includes('/') ? trimmed.slice(0, trimmed.lastIndexOf('/') + 1) : '';
+  const sibling = `${parent}staging/`;
+  return sibling === exportsPrefix ? `${parent}takeout-staging/` : sibling;
+}
+
+export function stagingKey(storage: Storage, exportId: string): string {
+  return `${stagingPrefix(storage.prefix)}${exportId}/${ROWS_FILE}`;
+}
+
+/** The export id a staging key belongs to, or undefined for a foreign key. */
+export function exportIdOfStagingKey(storage: Storage, key: string): string | undefined {
+  const prefix = stagingPrefix(storage.prefix);
+  if (!key.startsWith(prefix) || !key.endsWith(`/${ROWS_FILE}`)) return undefined;
+  const id = key.slice(prefix.length, -ROWS_FILE.length - 1);
+  return id.includes('/') ? undefined : id;
+}
+
+export interface StagedRows {
+  key: string;
+  rowCount: number;
+  /** Uncompressed NDJSON bytes. */
+  bytes: number;
+  /** SHA-256 of the NDJSON: part of the request hash that tells idempotent retries apart. */
+  sha256: string;
+}
+
+/** JSON for one row: BigInts as strings (JSON has no 64-bit integers), Dates as ISO text. */
+function rowJson(row: Row): string {
+  return JSON.stringify(row, (_key, value) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
+/** Streams `rows` to storage as gzip NDJSON; `export_too_large` past `maxBytes` (nothing is left). */
+export async function stageRows(
+  storage: Storage,
+  key: string,
+  rows: AsyncIterable<Row> | Iterable<Row>,
+  options: { maxBytes: number; expiresAt: Date; signal?: AbortSignal },
+): Promise<StagedRows> {
+  const hash = createHash('sha256');
+  let rowCount = 0;
+  let bytes = 0;
+  async function* ndjson(): AsyncGenerator<Buffer> {
+    let pending: string[] = [];
+    let pendingLength = 0;
+    const flush = () => {
+      const chunk = Buffer.from(pending.join(''));
+      pending = [];
+      pendingLength = 0;
+      bytes += chunk.byteLength;
+      if (bytes > options.maxBytes) {
+        throw new TakeoutError(
+          'export_too_large',
+          `The inline rows are larger than ${options.maxBytes} bytes`,
+          {
+            details: { byteLimit: options.maxBytes },
+          },
+        );
+      }
+      hash.update(chunk);
+      return chunk;
+    };
+    for await (const row of rows) {
+      if (typeof row !== 'object' || row === null) {
+        throw new TakeoutError('invalid_rows', `Row ${rowCount} is not an object or an array`, {
+          details: { row: rowCount },
+        });
+      }
+      const line = `${rowJson(row)}\n`;
+      pending.push(line);
+      pendingLength += line.length;
+      rowCount++;
+      if (pendingLength >= 64 * 1024) yield flush();
+    }
+    if (pending.length > 0) yield flush();
+  }
+  // pipeline() destroys the gzip stream with the rows' error (a plain pipe would hang).
+  const gzipped = pipeline(Readable.from(ndjson()), createGzip(), () => {});
+  await storage.put(
+    key,
+    gzipped,
+    { contentType: 'application/gzip', filename: ROWS_FILE, expiresAt: options.expiresAt },
+    options.signal,
+  );
+  return { key, rowCount, bytes, sha256: hash.digest('hex') };
+}
+
+/** The staged rows, one at a time (memory stays flat whatever their number). */
+export async function* readStagedRows(
+  storage: Storage,
+  key: string,
+  signal?: AbortSignal,
+): AsyncGenerator<Row> {
+  const body = await storage.read(key, signal);
+  if (!body) throw new TakeoutError('internal', 'The staged rows of this export are gone');
+  const gunzip = pipeline(Readable.from(body), createGunzip(), () => {});
+  const lines = createInterface({ input: gunzip, crlfDelay: Number.POSITIVE_INFINITY });
+  try {
+    for await (const line of lines) {
+      if (line !== '') yield JSON.parse(line) as Row;
+    }
+  } finally {
+    lines.close();
+    gunzip.destroy();
+  }
+}

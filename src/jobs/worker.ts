@@ -1,0 +1,298 @@
+/**
+ * Runs one delivery of an export job: claim the record, plan and run the export through the
+ * core into storage under this attempt's own key, and record the outcome with one
+ * conditional update. Exactly one attempt's result wins; a loser deletes its object.
+ */
+import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { coerceError, TakeoutError } from '../errors.js';
+import { type ExportContext, planExport } from '../exports/plan.js';
+import { parseExportRequest } from '../exports/request.js';
+import { runExport } from '../exports/run.js';
+import { exportKey } from '../storage/keys.js';
+import type { Storage } from '../storage/types.js';
+import {
+  cancelHeldJob,
+  claimJob,
+  failJob,
+  type LeaseOptions,
+  releaseJob,
+  renewLease,
+  succeedJob,
+} from './lifecycle.js';
+import type { QueueDelivery, QueueHandler } from './queue/types.js';
+import { readStagedRows } from './staging.js';
+import type { JobProgress, JobRecord, JobStore } from './types.js';
+
+export interface JobLogger {
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+  error(details: Record<string, unknown>, message: string): void;
+}
+
+export const silentLogger: JobLogger = { info() {}, warn() {}, error() {} };
+
+export interface WorkerLimits {
+  /** Rows and bytes one export may write (→ `export_too_large`). */
+  maxRows: number;
+  maxBytes: number;
+  /** Longest run of one attempt (→ `job_timeout`). */
+  timeoutMs: number;
+  /** Attempts per job, crashed ones included; the last retryable failure fails the job. */
+  attempts: number;
+  leaseMs: number;
+  /** How long finished files are kept. */
+  fileTtlSeconds: number;
+}
+
+export interface WorkerContext {
+  store: JobStore;
+  storage: Storage;
+  exports: ExportContext;
+  limits: WorkerLimits;
+  log?: JobLogger;
+  /** How often the lease is renewed, progress written and a cancel looked for, ms. Default 1000. */
+  heartbeatMs?: number;
+}
+
+/** Why an attempt was stopped before its end. */
+type StopReason = 'shutdown' | 'canceled' | 'lost' | 'timeout';
+
+class Stop extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`export stopped: ${reason}`);
+  }
+}
+
+/** Yields to the event loop when a chunk comes after more than `budgetMs` of work (timers, locks, I/O run). */
+async function* yielding(body: AsyncIterable<Uint8Array>, budgetMs = 20): AsyncGenerator<Uint8Array> {
+  let since = performance.now();
+  for await (const chunk of body) {
+    yield chunk;
+    if (performance.now() - since > budgetMs) {
+      await yieldToLoop();
+      since = performance.now();
+    }
+  }
+}
+
+/** The queue handler that runs export jobs. */
+export function exportJobHandler(context: WorkerContext): QueueHandler {
+  return (delivery) => runDelivery(context, delivery);
+}
+
+async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Promise<void> {
+  const { store, limits } = context;
+  const log = context.log ?? silentLogger;
+  const lease: LeaseOptions = { leaseOwner: randomUUID(), leaseMs: limits.leaseMs };
+  const claim = await claimJob(store, delivery.id, lease);
+  if (claim.kind !== 'claimed') return; // finished, canceled, deleted, or another attempt runs it
+  const job = claim.job;
+  if (job.attempt > limits.attempts) {
+    const error = job.error ?? {
+      code: 'internal',
+      message: 'The export was interrupted too often',
+      retryable: false,
+    };
+    await failJob(store, job.id, lease.leaseOwner, { ...error, retryable: false });
+    log.warn({ exportId: job.id, attempt: job.attempt }, 'export failed: out of attempts');
+    return;
+  }
+  log.info({ exportId: job.id, attempt: job.attempt }, 'export started');
+  const attempt = new Attempt(context, job, lease, delivery.signal);
+  try {
+    await attempt.run();
+  } finally {
+    attempt.dispose();
+  }
+}
+
+/** One attempt at one job: its lease, heartbeat, stop reasons and outcome. */
+class Attempt {
+  readonly #controller = new AbortController();
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #log: JobLogger;
+  #progress: JobProgress = { rowsWritten: 0, bytesWritten: 0 };
+  #beating: Promise<void> | undefined;
+  #onShutdown = () => this.#stop('shutdown');
+
+  constructor(
+    readonly context: WorkerContext,
+    readonly job: JobRecord,
+    readonly lease: LeaseOptions,
+    readonly shutdown: AbortSignal,
+  ) {
+    this.#log = context.log ?? silentLogger;
+    if (shutdown.aborted) this.#stop('shutdown');
+    else shutdown.addEventListener('abort', this.#onShutdown, { once: true });
+    this.#timers.push(setTimeout(() => this.#stop('timeout'), context.limits.timeoutMs));
+    const beat = setInterval(() => {
+      this.#beating ??= this.#heartbeat().finally(() => {
+        this.#beating = undefined;
+      });
+    }, context.heartbeatMs ?? 1000);
+    this.#timers.push(beat);
+  }
+
+  #stop(reason: StopReason) {
+    if (!this.#controller.signal.aborted) this.#controller.abort(new Stop(reason));
+  }
+
+  get #reason(): StopReason | undefined {
+    const reason: unknown = this.#controller.signal.reason;
+    return reason instanceof Stop ? reason.reason : undefined;
+  }
+
+  /** Renews the lease with the latest progress; notices a cancel or a lost job. */
+  async #heartbeat(): Promise<void> {
+    try {
+      const current = await renewLease(this.context.store, this.job.id, {
+        ...this.lease,
+        progress: this.#progress,
+      });
+      if (!current) this.#stop('lost');
+      else if (current.status === 'canceling') this.#stop('canceled');
+    } catch (error) {
+      // The store is unreachable for a moment: the lease lasts; the next beat tries again.
+      this.#log.warn(
+        { exportId: this.job.id, code: coerceError(error).code },
+        'could not renew an export lease',
+      );
+    }
+  }
+
+  dispose() {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.shutdown.removeEventListener('abort', this.#onShutdown);
+  }
+
+  async run(): Promise<void> {
+    const { context, job } = this;
+    const { store, storage, limits } = context;
+    const signal = this.#controller.signal;
+    let key: string | undefined;
+    let stored = false;
+    try {
+      const request = parseExportRequest(job.request, context.exports.formats, {
+        rowsApart: job.inputKey !== undefined,
+      });
+      const plan = await planExport(request, job.principal as { id: string }, context.exports, {
+        signal,
+        estimateCap: limits.maxRows,
+        now: job.createdAt,
+        ...(job.inputKey ? { rows: readStagedRows(storage, job.inputKey, signal) } : {}),
+        ...(job.progress.rowsEstimated !== undefined ? { rowCount: job.progress.rowsEstimated } : {}),
+      });
+      if (plan.estimate.rows !== undefined) this.#progress.rowsEstimated = plan.estimate.rows;
+      key = exportKey({
+        exportId: job.id,
+        filename: plan.filename,
+        createdAt: job.createdAt,
+        attempt: job.attempt,
+        prefix: storage.prefix,
+      });
+      const expiresAt = new Date(Date.now() + limits.fileTtlSeconds * 1000);
+      const target = key;
+      const meta = { contentType: plan.contentType, filename: plan.filename, expiresAt };
+      const result = await runExport(plan, (body) => storage.put(target, yielding(body), meta, signal), {
+        signal,
+        maxRows: limits.maxRows,
+        maxBytes: limits.maxBytes,
+        progressIntervalMs: 250,
+        onProgress: (progress) => {
+          this.#progress = { ...this.#progress, rowsWritten: progress.rows, bytesWritten: progress.bytes };
+        },
+      });
+      stored = true;
+      await this.#beating; // no renewal may land after the result
+      const won = await succeedJob(store, job.id, this.lease.leaseOwner, {
+        result: {
+          key,
+          filename: plan.filename,
+          contentType: plan.contentType,
+          sizeBytes: result.bytes,
+          rowCount: result.rows,
+          sha256: result.sha256,
+        },
+        progress: { ...this.#progress, rowsWritten: result.rows, bytesWritten: result.bytes },
+        expiresAt,
+      });
+      if (won) {
+        this.#log.info(
+          { exportId: job.id, attempt: job.attempt, rows: result.rows, bytes: result.bytes },
+          'export succeeded',
+        );
+        await this.#deleteInput();
+        return;
+      }
+      // Lost: canceled meanwhile, taken over after a long stall, or deleted.
+      await storage.delete(key);
+      if (await cancelHeldJob(store, job.id, this.lease.leaseOwner)) await this.#deleteInput();
+      this.#log.warn({ exportId: job.id, attempt: job.attempt }, 'export finished but another outcome won');
+    } catch (thrown) {
+      if (stored && key) await storage.delete(key).catch(() => {});
+      await this.#beating;
+      await this.#settleFailure(thrown);
+    }
+  }
+
+  async #settleFailure(thrown: unknown): Promise<void> {
+    const { store } = this.context;
+    const { job, lease } = this;
+    const reason = this.#reason;
+    if (reason === 'lost') return;
+    if (reason === 'shutdown') {
+      // Handed back untouched: another process (or this one after a restart) runs it again.
+      await releaseJob(store, job.id, lease.leaseOwner);
+      this.#log.info({ exportId: job.id, attempt: job.attempt }, 'export handed back at shutdown');
+      return;
+    }
+    if (reason === 'canceled') {
+      if (await cancelHeldJob(store, job.id, lease.leaseOwner)) await this.#deleteInput();
+      this.#log.info({ exportId: job.id }, 'export canceled');
+      return;
+    }
+    let error = reason === 'timeout' ? timeoutError(this.context.limits.timeoutMs) : coerceError(thrown);
+    if (error.code === 'sync_limit_exceeded') {
+      error = new TakeoutError(
+        'export_too_large',
+        error.message,
+        error.details ? { details: error.details } : {},
+      );
+    }
+    const record = { code: error.code, message: error.message, retryable: error.retryable };
+    if (error.retryable && job.attempt < this.context.limits.attempts) {
+      await releaseJob(store, job.id, lease.leaseOwner, { error: record });
+      this.#log.warn(
+        { exportId: job.id, attempt: job.attempt, code: error.code },
+        'export failed; will retry',
+      );
+      throw error; // the queue delivers it again after a backoff
+    }
+    if (await failJob(store, job.id, lease.leaseOwner, record)) await this.#deleteInput();
+    this.#log.warn({ exportId: job.id, attempt: job.attempt, code: error.code }, 'export failed');
+    if (error.code === 'internal')
+      this.#log.error({ exportId: job.id, err: error.cause }, 'internal error in an export');
+  }
+
+  async #deleteInput(): Promise<void> {
+    if (!this.job.inputKey) return;
+    await this.context.storage.delete(this.job.inputKey).catch((error: unknown) => {
+      // The sweeper removes it later.
+      this.#log.warn(
+        { exportId: this.job.id, code: coerceError(error).code },
+        'could not delete staged rows',
+      );
+    });
+  }
+}
+
+function timeoutError(timeoutMs: number): TakeoutError {
+  return new TakeoutError(
+    'job_timeout',
+    `The export ran longer than ${Math.round(timeoutMs / 1000)} seconds`,
+    {
+      details: { limitSeconds: Math.round(timeoutMs / 1000) },
+    },
+  );
+}
