@@ -227,13 +227,15 @@ export function writeInteger(o: ByteSink, v: number): void {
 
 /**
  * Runs a row writer over batches, yielding the sink's chunks (about CHUNK_BYTES each).
- * When batches arrive slowly, what is ready goes out every FLUSH_MS.
+ * When batches arrive slowly, what is ready goes out every FLUSH_MS. `end` writes what
+ * follows the last row (JSON's `]`).
  */
 export async function* sinkRows(
   batches: AsyncIterable<readonly unknown[]>,
   row: (r: unknown) => void,
   o: ByteSink,
   signal: AbortSignal | undefined,
+  end?: () => void,
 ): AsyncIterable<Uint8Array> {
   let lastYield = Date.now();
   for await (const batch of batches) {
@@ -250,5 +252,6 @@ export async function* sinkRows(
       lastYield = Date.now();
     }
   }
+  end?.();
   yield* o.take();
 }

@@ -1,0 +1,11 @@
+// Takeout's JSON writer (one streamed array) over the reference table, streamed to a file.
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { exportRows } from '../../dist/index.js';
+import { COLUMNS, outPath, report, rowCount, rows } from '../case-support.js';
+
+const n = rowCount();
+const file = outPath(import.meta.url, 'json');
+const startedAt = performance.now();
+await pipeline(exportRows(rows(n), { format: 'json', columns: COLUMNS }), createWriteStream(file));
+report({ caseUrl: import.meta.url, tool: 'takeout', format: 'json', rows: n, startedAt, file });
