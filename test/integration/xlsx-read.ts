@@ -73,3 +73,43 @@ export function readWithSheetJs(bytes: Buffer, options: XLSX.ParsingOptions = {}
 export function serialToMs(serial: number): number {
   return Math.round((serial - 25569) * 86_400_000);
 }
+
+/** A Python that can import openpyxl (Debian's python3-openpyxl), if this machine has one. */
+function openpyxlPython(): string | undefined {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    try {
+      execFileSync(python, ['-c', 'import openpyxl'], { stdio: 'ignore' });
+      return python;
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+export const OPENPYXL = openpyxlPython();
+
+/** The first sheet's values as openpyxl (pandas' reader) reads them, row by row. */
+export function readWithOpenpyxl(path: string): unknown[][] {
+  if (!OPENPYXL) throw new Error('openpyxl is not installed');
+  const script =
+    'import sys, json, openpyxl\n' +
+    'ws = openpyxl.load_workbook(sys.argv[1], read_only=True).worksheets[0]\n' +
+    'print(json.dumps([list(r) for r in ws.iter_rows(values_only=True)], default=str))';
+  return JSON.parse(execFileSync(OPENPYXL, ['-c', script, path], { encoding: 'utf8', maxBuffer: 1 << 28 }));
+}
+
+/**
+ * The inline-string texts of a sheet part, row by row, as a plain XML parser gives them
+ * (Python's zipfile + xml.etree): what any reader that does not know Excel's escapes sees.
+ */
+export function inlineTextsWithEtree(path: string, part = 'xl/worksheets/sheet1.xml'): string[][] {
+  const script =
+    'import sys, json, zipfile, xml.etree.ElementTree as ET\n' +
+    'ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"\n' +
+    'root = ET.fromstring(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]))\n' +
+    'print(json.dumps([[t.text or "" for t in row.iter(ns + "t")] for row in root.iter(ns + "row")]))';
+  return JSON.parse(
+    execFileSync('python3', ['-c', script, path, part], { encoding: 'utf8', maxBuffer: 1 << 28 }),
+  );
+}

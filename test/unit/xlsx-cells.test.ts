@@ -57,10 +57,10 @@ describe('cell text escaping', () => {
     for (const s of ['Alice', 'café', 'مرحبا', 'a;b,c "q"', '#1 ~ ^ | {}']) expect(cellText(s)).toBe(s);
   });
 
-  it('escapes markup, Excel-escapes controls and CR, keeps TAB and LF', () => {
+  it('escapes markup, Excel-escapes controls, writes CR as a character reference, keeps TAB and LF', () => {
     expect(cellText('a & b < c > d')).toBe('a &amp; b &lt; c &gt; d');
     expect(cellText('x\u0000y\u0008z\u001F')).toBe('x_x0000_y_x0008_z_x001F_');
-    expect(cellText('line\r\nnext\tcol')).toBe('line_x000D_\nnext\tcol');
+    expect(cellText('line\r\nnext\tcol')).toBe('line&#13;\nnext\tcol');
   });
 
   it('protects text that already looks like an _xHHHH_ escape', () => {

@@ -1,8 +1,11 @@
 /**
  * Text in SpreadsheetML (docs/xlsx.md, "Text"):
  * - `& < >` become entities;
- * - control characters XML 1.0 cannot carry (U+0000-U+001F except TAB and LF, and CR, which
- *   XML parsers turn into LF) become Excel's `_xHHHH_` escapes, which Excel and SheetJS decode;
+ * - CR becomes the character reference `&#13;`: a literal CR would reach every XML parser as LF
+ *   (line-end normalisation), the reference reaches it as CR, and unlike Excel's `_x000D_` it
+ *   needs no reader that knows Excel's escapes (openpyxl and exceljs do not decode them);
+ * - the other control characters XML 1.0 cannot carry (U+0000-U+001F but TAB, LF and CR) become
+ *   Excel's `_xHHHH_` escapes, which Excel, LibreOffice and SheetJS decode;
  * - text that already looks like such an escape gets its `_` escaped as `_x005F_`, so it reads
  *   back unchanged;
  * - characters no XML document may hold and that have no escape (unpaired UTF-16 surrogates,
@@ -42,9 +45,10 @@ function escapeText(s: string, cell: boolean): string {
     else if (c === 62) rep = '&gt;';
     else if (c === 34 && !cell) rep = '&quot;';
     else if (c < 32) {
-      if (cell) {
+      if (c === 13) rep = '&#13;';
+      else if (cell) {
         if (c !== 9 && c !== 10) rep = `_x${hex4(c)}_`;
-      } else rep = c === 9 || c === 10 || c === 13 ? `&#${c};` : '';
+      } else rep = c === 9 || c === 10 ? `&#${c};` : '';
     } else if (c === 95) {
       if (cell && HEX_ESCAPE.test(s.slice(i, i + 7))) rep = '_x005F_';
     } else if (c >= 0xd800 && c <= 0xdfff) {
@@ -63,11 +67,15 @@ function escapeText(s: string, cell: boolean): string {
   return start === 0 ? s : out + s.slice(start);
 }
 
-/** Whether `<t>` needs `xml:space="preserve"`: text starting or ending with white space. */
+/** Whether `<t>` needs `xml:space="preserve"`: text starting or ending with white space (XML's four). */
 export function needsPreserve(s: string): boolean {
   const first = s.charCodeAt(0);
   const last = s.charCodeAt(s.length - 1);
-  return first === 32 || first === 9 || first === 10 || last === 32 || last === 9 || last === 10;
+  return isSpace(first) || isSpace(last);
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13;
 }
 
 /** A1-style column letters: 0 -> A, 25 -> Z, 26 -> AA, 16383 -> XFD. */
