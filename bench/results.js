@@ -11,7 +11,8 @@ one case at a time. Each group's section is replaced only when that group runs, 
 may come from different runs: each says when and on what it was measured.
 
 - **seconds**: the whole case (rows generated lazily and written), measured by the case;
-  **net**: minus the time generating the rows alone takes (the \`gen-only\` case, same run).
+  **net**: minus the time generating the rows alone takes (the \`gen-only\` case, same run;
+  a case that builds the rows in its own language, like the C program, subtracts its own).
 - **Takeout ×**: Takeout's rows/s divided by the tool's (above 1: Takeout is faster).
 - **peak RSS**: the process's maximum resident set size (\`process.resourceUsage().maxRSS\`).
 - Other tools are set up to write the same values as Takeout (ISO 8601 dates, \`true\`/\`false\`)
@@ -47,6 +48,42 @@ function reference(group, results) {
   return ok.find((r) => r.case === `${group}-takeout`) ?? ok.find((r) => r.tool === 'takeout');
 }
 
+const rate = (r) => r.rows / (r.ms / 1000);
+
+/** Net time of a case: minus the generation time (its own when it reports one). */
+function netMs(r, baseline) {
+  return r.ms - (r.generatorMs ?? genMs(baseline, r.rows));
+}
+
+/**
+ * Takeout's ratios over each result of one round (one run of every case, same conditions):
+ * `{ times, net }` by case name. With --repeat, the table shows the median of these per case.
+ */
+export function roundRatios(group, baseline, results) {
+  const ref = reference(group, results);
+  const out = new Map();
+  for (const r of results) {
+    if (!ref || r.failed || r.skipped) continue;
+    const netRate = (x) => x.rows / (netMs(x, baseline) / 1000);
+    out.set(r.case, { times: rate(ref) / rate(r), net: netRate(ref) / netRate(r) });
+  }
+  return out;
+}
+
+function median(values) {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** `2.05` for one run; `2.05 (1.91-2.20)` for the median of several same-run ratios. */
+function ratioCell(single, ratios) {
+  if (!ratios || ratios.length < 2) return fmt(single);
+  const finite = ratios.filter(Number.isFinite);
+  return `${fmt(median(finite))} (${fmt(Math.min(...finite))}–${fmt(Math.max(...finite))})`;
+}
+
 function table(group, { rows: asked, baseline, results }) {
   const lines = [`### ${fmtInt(asked)} rows`, ''];
   const net = baseline !== undefined;
@@ -64,9 +101,7 @@ function table(group, { rows: asked, baseline, results }) {
     net ? '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|' : '|---|---|--:|--:|--:|--:|--:|--:|',
   );
   const ref = reference(group, results);
-  const rate = (r) => r.rows / (r.ms / 1000);
-  const netMs = (r) => r.ms - genMs(baseline, r.rows);
-  const netRate = (r) => r.rows / (netMs(r) / 1000);
+  const netRate = (r) => r.rows / (netMs(r, baseline) / 1000);
   for (const r of results) {
     if (r.failed || r.skipped) {
       lines.push(
@@ -78,10 +113,10 @@ function table(group, { rows: asked, baseline, results }) {
     const times = ref ? rate(ref) / rate(r) : Number.NaN;
     const netTimes = ref ? netRate(ref) / netRate(r) : Number.NaN;
     const netCells = net
-      ? ` ${fmt(netMs(r) / 1000)} | ${Number.isFinite(netRate(r)) ? fmtInt(netRate(r)) : '—'} | ${fmt(netTimes)} |`
+      ? ` ${fmt(netMs(r, baseline) / 1000)} | ${Number.isFinite(netRate(r)) ? fmtInt(netRate(r)) : '—'} | ${ratioCell(netTimes, r.netRatios)} |`
       : '';
     lines.push(
-      `| ${r.tool} | ${r.case} | ${fmtInt(r.rows)}${capped} | ${fmt(r.ms / 1000)} | ${fmtInt(rate(r))} | ${fmt(times)} |${netCells} ${fmt(r.maxRssMB, 0)} | ${mib(r.bytes)} |`,
+      `| ${r.tool} | ${r.case} | ${fmtInt(r.rows)}${capped} | ${fmt(r.ms / 1000)} | ${fmtInt(rate(r))} | ${ratioCell(times, r.ratios)} |${netCells} ${fmt(r.maxRssMB, 0)} | ${mib(r.bytes)} |`,
     );
   }
   const notes = results.filter((r) => r.note).map((r) => `- ${r.case}: ${r.note}`);
@@ -117,7 +152,9 @@ export function renderSection(group, info, tables, scaling, repeat) {
     `## ${group}`,
     '',
     `Measured ${info.date} · Node ${info.node} · ${info.cores} cores (${info.cpu}) · load average at start ${info.load}` +
-      (repeat > 1 ? ` · median of ${repeat} runs` : ' · one run per case'),
+      (repeat > 1
+        ? ` · ${repeat} rounds (each runs every case once, in turn): seconds are each case's median run, Takeout × the median of the ${repeat} same-round ratios (lowest–highest)`
+        : ' · one run per case'),
   ];
   for (const t of tables) parts.push('', table(group, t));
   if (scaling) parts.push('', scalingTable(scaling));

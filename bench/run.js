@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { renderSection, replaceSection } from './results.js';
+import { renderSection, replaceSection, roundRatios } from './results.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const casesDir = join(here, 'cases');
@@ -91,14 +91,41 @@ function runCase(name, rows) {
   return result;
 }
 
-/** Runs a case `repeat` times; keeps the run with the median time. */
-function runMedian(name, rows, repeat) {
-  const runs = [];
-  for (let i = 0; i < repeat; i++) runs.push(runCase(name, rows));
+/** The run with the median time among `runs` of one case (failures only when all failed). */
+function medianRun(runs) {
   const ok = runs.filter((r) => !r.failed && !r.skipped).sort((a, b) => a.ms - b.ms);
   if (ok.length === 0) return runs[0];
   const median = ok[Math.floor((ok.length - 1) / 2)];
   return { ...median, runs: ok.length };
+}
+
+/**
+ * Runs the group's cases in `repeat` rounds, each round every case once (baseline first), so
+ * the cases of a round ran under the same load: ratios are taken within a round, and each
+ * case keeps the median of its ratios (the machine is shared and noisy; a ratio of one round
+ * is far steadier than times across rounds).
+ */
+function runRounds(group, cases, rows, repeat) {
+  const rounds = [];
+  for (let k = 0; k < repeat; k++) {
+    if (repeat > 1) process.stderr.write(` round ${k + 1}/${repeat}\n`);
+    const baseline = WITHOUT_GENERATOR.has(group) ? undefined : runCase(BASELINE, rows);
+    rounds.push({ baseline, results: cases.map((name) => runCase(name, rows)) });
+  }
+  const ratios = rounds.map((r) => roundRatios(group, r.baseline, r.results));
+  const baseline = WITHOUT_GENERATOR.has(group) ? undefined : medianRun(rounds.map((r) => r.baseline));
+  const results = cases.map((name, j) => {
+    const run = medianRun(rounds.map((r) => r.results[j]));
+    if (repeat < 2) return run;
+    const mine = ratios.map((m) => m.get(name)).filter(Boolean);
+    return { ...run, ratios: mine.map((x) => x.times), netRatios: mine.map((x) => x.net) };
+  });
+  return { rows, baseline, results };
+}
+
+/** Runs one case once more at `rows` (the memory-scaling check). */
+function runOnce(name, rows) {
+  return medianRun([runCase(name, rows)]);
 }
 
 function machine() {
@@ -127,11 +154,7 @@ function main() {
     const info = machine();
     process.stderr.write(`group ${group} (load ${info.load})\n`);
     const tables = [];
-    for (const rows of rowCounts) {
-      const baseline = WITHOUT_GENERATOR.has(group) ? undefined : runMedian(BASELINE, rows, options.repeat);
-      const results = cases.map((name) => runMedian(name, rows, options.repeat));
-      tables.push({ rows, baseline, results });
-    }
+    for (const rows of rowCounts) tables.push(runRounds(group, cases, rows, options.repeat));
     // Memory scaling: Takeout's cases again at 5M rows unless that count already ran.
     let scaling;
     if (options.scaling) {
@@ -139,7 +162,7 @@ function main() {
       const takeoutCases = small.results.filter((r) => r.tool === 'takeout').map((r) => r.case);
       const big =
         tables.find((t) => t.rows === 5_000_000)?.results ??
-        takeoutCases.map((name) => runMedian(name, 5_000_000, 1));
+        takeoutCases.map((name) => runOnce(name, 5_000_000));
       scaling = takeoutCases.map((name) => ({
         case: name,
         small: small.results.find((r) => r.case === name),

@@ -45,23 +45,23 @@ describe('xlsx text: carriage returns and escapes read back by independent reade
 
   it('SheetJS reads every text back exactly, escapes included', () => {
     const sheet = readWithSheetJs(bytes).Sheets.Sheet1!;
-    TEXTS.forEach((text, i) => expect(sheet[`B${i + 2}`]?.v, JSON.stringify(text)).toBe(text));
+    for (const [i, text] of TEXTS.entries()) expect(sheet[`B${i + 2}`]?.v, JSON.stringify(text)).toBe(text);
   });
 
   it('exceljs reads the carriage returns back', async () => {
     const sheet = (await readWithExcelJs(bytes)).worksheets[0]!;
-    WITH_CR.forEach((text, i) => expect(sheet.getCell(`B${i + 2}`).value).toBe(text));
+    for (const [i, text] of WITH_CR.entries()) expect(sheet.getCell(`B${i + 2}`).value).toBe(text);
   });
 
   it('a plain XML parser (Python xml.etree) reads the carriage returns back', () => {
     const rows = inlineTextsWithEtree(path);
     expect(rows[0]).toEqual(['id', 'text']);
-    WITH_CR.forEach((text, i) => expect(rows[i + 1]).toEqual([text]));
+    for (const [i, text] of WITH_CR.entries()) expect(rows[i + 1]).toEqual([text]);
   });
 
   it.skipIf(!OPENPYXL)('openpyxl reads the carriage returns back', () => {
     const rows = readWithOpenpyxl(path);
     expect(rows[0]).toEqual(['id', 'text']);
-    WITH_CR.forEach((text, i) => expect(rows[i + 1]).toEqual([i + 1, text]));
+    for (const [i, text] of WITH_CR.entries()) expect(rows[i + 1]).toEqual([i + 1, text]);
   });
 });
