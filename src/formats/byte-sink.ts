@@ -162,12 +162,12 @@ function writeQuoted(o: ByteSink, s: string, prefix: number): void {
   o.pos = p;
 }
 
-function isLowSurrogate(c: number): boolean {
+export function isLowSurrogate(c: number): boolean {
   return c >= 0xdc00 && c <= 0xdfff;
 }
 
 /** Writes the UTF-16 unit `c` (>= 0x80; with `next` when it starts a pair) as UTF-8 at b[p]. */
-function utf8(b: Buffer, p: number, c: number, next: number): number {
+export function utf8(b: Buffer, p: number, c: number, next: number): number {
   if (c < 0x800) {
     b[p++] = 0xc0 | (c >> 6);
     b[p++] = 0x80 | (c & 0x3f);

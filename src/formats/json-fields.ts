@@ -1,5 +1,5 @@
 import type { FormatContext, ResolvedColumn } from '../types.js';
-import type { ByteSink } from './byte-sink.js';
+import { type ByteSink, isLowSurrogate, utf8 } from './byte-sink.js';
 import { writeDateTime, writeDay, writeNumber } from './byte-values.js';
 import { jsonText } from './cells.js';
 import { readExpression } from './compile.js';
@@ -65,23 +65,14 @@ export function writeJsonString(o: ByteSink, s: string): void {
         b[p++] = 92;
         b[p++] = e;
       }
-    } else if (c < 0x800) {
-      b[p++] = 0xc0 | (c >> 6);
-      b[p++] = 0x80 | (c & 0x3f);
-    } else if (c < 0xd800 || c > 0xdfff) {
-      b[p++] = 0xe0 | (c >> 12);
-      b[p++] = 0x80 | ((c >> 6) & 0x3f);
-      b[p++] = 0x80 | (c & 0x3f);
     } else {
       const next = i + 1 < n ? s.charCodeAt(i + 1) : 0;
-      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-        const cp = ((c - 0xd800) << 10) + (next - 0xdc00) + 0x10000;
-        b[p++] = 0xf0 | (cp >> 18);
-        b[p++] = 0x80 | ((cp >> 12) & 0x3f);
-        b[p++] = 0x80 | ((cp >> 6) & 0x3f);
-        b[p++] = 0x80 | (cp & 0x3f);
-        i++;
-      } else p = writeUnicodeEscape(b, p, c);
+      if (c >= 0xd800 && c <= 0xdfff && !(c <= 0xdbff && isLowSurrogate(next))) {
+        p = writeUnicodeEscape(b, p, c); // unpaired
+      } else {
+        p = utf8(b, p, c, next);
+        if (c >= 0xd800 && c <= 0xdbff) i++; // the pair's low half is written
+      }
     }
   }
   b[p++] = 34;

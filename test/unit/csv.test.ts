@@ -3,6 +3,7 @@ import { numberText } from '../../src/formats/cells.js';
 import { zoneClock } from '../../src/formats/datetime.js';
 import { exportRows } from '../../src/pipeline.js';
 import { collect, exportText, readCsv, streamError } from './support/export.js';
+import { seeded } from './support/random.js';
 
 /** Text that trips naive CSV writers, and a 1 MiB string. */
 const TRICKY = [
@@ -153,13 +154,7 @@ describe('CSV writer: values', () => {
   });
 
   it('writes fractions as the shortest text that reads back the same (as String does)', () => {
-    let x = 2463534242;
-    const random = () => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>> 0) / 2 ** 32;
-    };
+    const { random } = seeded(2463534242);
     const wrong: string[] = [];
     for (let i = 0; i < 200_000; i++) {
       const scale = 10 ** Math.floor(random() * 16 - 3);
@@ -331,14 +326,7 @@ describe('CSV writer: column keys', () => {
 });
 
 describe('CSV writer: randomized against the value rules', () => {
-  let x = 88172645;
-  const random = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const { random, pick } = seeded(88172645);
   const UNITS = [
     'a',
     'Z',

@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { exportRows } from '../../src/pipeline.js';
 import { collect } from './support/export.js';
+import { seeded } from './support/random.js';
 
 // Randomized round trips of the JSON and NDJSON writers, read back with JSON.parse (the
 // independent reader) and compared with JSON.stringify where the value rules agree with it.
-let x = 1234567891;
-const random = () => {
-  x ^= x << 13;
-  x ^= x >>> 17;
-  x ^= x << 5;
-  return (x >>> 0) / 2 ** 32;
-};
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const { random, pick } = seeded(1234567891);
 
 /** UTF-16 units and sequences that exercise every branch of the string writer. */
 const UNITS = [
