@@ -1,0 +1,223 @@
+/**
+ * The worker contract: background exports end to end (create, stage, run, store, record,
+ * cancel, limits, retries) through the service's jobs API. Every store and queue pair runs
+ * it: `workerContract(name, makeBackend)`, where `makeBackend` runs before each test and
+ * gives fresh state (data directory, schema, queue name).
+ */
+import { createHash } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as XLSX from 'xlsx';
+import { TakeoutError } from '../../src/errors.js';
+import type { ExportQueue } from '../../src/jobs/queue/types.js';
+import { stagingKey } from '../../src/jobs/staging.js';
+import { alice, bob, numberedRows, numbersDataset, type TestService, testService } from '../support/jobs.js';
+
+export interface WorkerBackend {
+  /** Settings of the service, e.g. DATABASE_URL and TAKEOUT_DATABASE_SCHEMA; REDIS_URL is not read by tests. */
+  env: NodeJS.ProcessEnv;
+  /** The queue of the service (default: the embedded one). */
+  queue?: () => Promise<ExportQueue>;
+  cleanup(): Promise<void>;
+}
+
+async function readObject(t: TestService, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of (await t.service.storage.read(key))!) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+export function workerContract(name: string, makeBackend: () => Promise<WorkerBackend>): void {
+  describe(`export jobs: ${name}`, () => {
+    let backend: WorkerBackend | undefined;
+    let current: TestService | undefined;
+    afterEach(async () => {
+      await current?.close();
+      await backend?.cleanup();
+      current = undefined;
+      backend = undefined;
+    });
+
+    async function start(env: NodeJS.ProcessEnv = {}, failFirst = 0): Promise<TestService> {
+      backend = await makeBackend();
+      current = await testService(
+        { ...backend.env, ...env },
+        {
+          datasets: [
+            numbersDataset('numbers', 20_000),
+            numbersDataset('slow', 200_000, 20),
+            numbersDataset('flaky', 1000, 0, failFirst),
+          ],
+          ...(backend.queue ? { queue: await backend.queue() } : {}),
+        },
+      );
+      return current;
+    }
+
+    it('runs a dataset export to storage and records the verified result', async () => {
+      const t = await start();
+      await t.service.jobs.startWorker();
+      const { job, created } = await t.service.jobs.create(
+        t.request({ dataset: 'numbers', format: 'csv' }),
+        alice,
+      );
+      expect(created).toBe(true);
+      expect(job).toMatchObject({ status: 'queued', attempt: 0, owner: alice });
+      const done = await t.until(job.id, (j) => j.status === 'succeeded');
+      expect(done).toMatchObject({
+        attempt: 1,
+        progress: { rowsWritten: 20_000 },
+        result: { rowCount: 20_000 },
+      });
+      expect(done.result!.key).toMatch(
+        new RegExp(`^generated/\\d{4}/\\d\\d/\\d\\d/${done.id}/a1/numbers-.*\\.csv$`),
+      );
+      expect(done.expiresAt!.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000);
+      const bytes = await readObject(t, done.result!.key);
+      expect(bytes.length).toBe(done.result!.sizeBytes);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.result!.sha256);
+      const rows = parse(bytes, { columns: true }) as { id: string; amount: string }[];
+      expect(rows).toHaveLength(20_000);
+      expect(rows[19_999]).toMatchObject({ id: '19999', amount: '4999.75' });
+      expect(JSON.stringify(done)).not.toMatch(/sig=|X-Amz-Signature|https?:/);
+      expect(await t.objects()).toEqual([done.result!.key]);
+    });
+
+    it('stages inline rows as gzip NDJSON, exports them as XLSX, and deletes the staged rows', async () => {
+      const t = await start();
+      const request = t.request(
+        { format: 'xlsx', columns: ['id', 'name', 'amount'], filename: 'inline' },
+        true,
+      );
+      const { job } = await t.service.jobs.create(request, alice, { rows: numberedRows(5000) });
+      expect(job.inputKey).toBe(stagingKey(t.service.storage, job.id));
+      expect(job.progress.rowsEstimated).toBe(5000);
+      expect(job.request).not.toHaveProperty('rows');
+      expect((await t.service.storage.stat(job.inputKey!))?.size).toBeGreaterThan(0);
+      await t.service.jobs.startWorker();
+      const done = await t.until(job.id, (j) => j.status === 'succeeded');
+      expect(done.inputKey).toBeUndefined();
+      expect(await t.service.storage.stat(job.inputKey!)).toBeUndefined();
+      const book = XLSX.read(await readObject(t, done.result!.key), { type: 'buffer' });
+      const sheet = XLSX.utils.sheet_to_json<{ id: number; amount: number }>(
+        book.Sheets[book.SheetNames[0]!]!,
+      );
+      expect(sheet).toHaveLength(5000);
+      expect(sheet[4999]).toMatchObject({ id: 4999, amount: 1249.75 });
+      expect(done.result).toMatchObject({ filename: 'inline.xlsx', rowCount: 5000 });
+    });
+
+    it('gives the same job for a retried create and refuses the key with other rows', async () => {
+      const t = await start();
+      const request = t.request({ format: 'csv' }, true);
+      const rows = [{ a: 1 }, { a: 2 }];
+      const first = await t.service.jobs.create(request, alice, { idempotencyKey: 'k', rows });
+      const again = await t.service.jobs.create(request, alice, { idempotencyKey: 'k', rows });
+      expect(again).toMatchObject({ created: false, job: { id: first.job.id } });
+      await expect(
+        t.service.jobs.create(request, alice, { idempotencyKey: 'k', rows: [{ a: 1 }, { a: 3 }] }),
+      ).rejects.toMatchObject({ code: 'idempotency_conflict', status: 422 });
+      // The refused and the repeated creates left no staged rows behind.
+      const staged: string[] = [];
+      for await (const item of t.service.storage.list('staging/')) staged.push(item.key);
+      expect(staged).toEqual([first.job.inputKey]);
+    });
+
+    it('shows an export only to its owner, lists it, and removes it with its file', async () => {
+      const t = await start();
+      await t.service.jobs.startWorker();
+      const { job } = await t.service.jobs.create(
+        t.request({ dataset: 'numbers', format: 'csv', params: { n: 10 } }),
+        alice,
+      );
+      const done = await t.until(job.id, (j) => j.status === 'succeeded');
+      await expect(t.service.jobs.get(job.id, bob)).rejects.toMatchObject({
+        code: 'export_not_found',
+        status: 404,
+      });
+      await expect(t.service.jobs.cancel(job.id, bob)).rejects.toMatchObject({ code: 'export_not_found' });
+      await expect(t.service.jobs.remove(job.id, bob)).rejects.toMatchObject({ code: 'export_not_found' });
+      expect((await t.service.jobs.get(job.id, alice)).id).toBe(job.id);
+      expect((await t.service.jobs.list(alice)).jobs.map((j) => j.id)).toEqual([job.id]);
+      expect((await t.service.jobs.list(bob)).jobs).toEqual([]);
+      await t.service.jobs.remove(job.id, alice);
+      expect(await t.service.storage.stat(done.result!.key)).toBeUndefined();
+      await expect(t.service.jobs.get(job.id, alice)).rejects.toMatchObject({ code: 'export_not_found' });
+      await expect(
+        t.service.jobs.create(t.request({ dataset: 'nope', format: 'csv' }), alice),
+      ).rejects.toMatchObject({
+        code: 'unknown_dataset',
+      });
+    });
+
+    it('writes progress about once a second and stops within about a second of a cancel, keeping no object', async () => {
+      const t = await start();
+      await t.service.jobs.startWorker();
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'slow', format: 'csv' }), alice);
+      const first = await t.until(job.id, (j) => j.progress.rowsWritten > 0);
+      const seen = new Set<number>([first.progress.rowsWritten]);
+      const t0 = Date.now();
+      while (Date.now() - t0 < 2500) {
+        seen.add((await t.service.jobs.get(job.id, alice)).progress.rowsWritten);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // About one write a second: 2 to 4 distinct values in 2.5 s, never one per batch.
+      expect(seen.size).toBeGreaterThanOrEqual(2);
+      expect(seen.size).toBeLessThanOrEqual(5);
+      const asked = Date.now();
+      expect((await t.service.jobs.cancel(job.id, alice)).status).toBe('canceling');
+      const canceled = await t.until(job.id, (j) => j.status === 'canceled');
+      expect(Date.now() - asked).toBeLessThan(2500);
+      expect(canceled.result).toBeUndefined();
+      expect(canceled.progress.rowsWritten).toBeLessThan(200_000);
+      expect(await t.objects()).toEqual([]);
+    });
+
+    it('fails with export_too_large past the row limit and with job_timeout past the run time, keeping nothing', async () => {
+      const t = await start({ TAKEOUT_JOB_MAX_ROWS: '100000', TAKEOUT_JOB_TIMEOUT: '1' });
+      await t.service.jobs.startWorker();
+      const big = await t.service.jobs.create(
+        t.request({ dataset: 'numbers', format: 'csv', params: { n: 150_000 } }),
+        alice,
+      );
+      const tooLarge = await t.until(big.job.id, (j) => j.status === 'failed');
+      expect(tooLarge.error).toMatchObject({ code: 'export_too_large', retryable: false });
+      expect(tooLarge.attempt).toBe(1);
+      const timed = await t.service.jobs.create(t.request({ dataset: 'slow', format: 'csv' }), alice);
+      const timedOut = await t.until(timed.job.id, (j) => j.status === 'failed', 10_000);
+      expect(timedOut.error).toMatchObject({ code: 'job_timeout', retryable: false });
+      expect(await t.objects()).toEqual([]);
+    });
+
+    it('retries a retryable failure and succeeds at attempt 2, the last error kept until then', async () => {
+      const t = await start({}, 1);
+      await t.service.jobs.startWorker();
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'flaky', format: 'ndjson' }), alice);
+      const requeued = await t.until(job.id, (j) => j.status === 'queued' && j.attempt === 1);
+      expect(requeued.error).toMatchObject({ code: 'source_error', retryable: true });
+      const done = await t.until(job.id, (j) => j.status === 'succeeded', 30_000);
+      expect(done.attempt).toBe(2);
+      expect(done.error).toBeUndefined();
+      expect(done.result!.key).toContain('/a2/');
+    });
+
+    it('fails a job whose retryable failures used up its attempts', async () => {
+      const t = await start({ TAKEOUT_JOB_ATTEMPTS: '1' }, 5);
+      await t.service.jobs.startWorker();
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'flaky', format: 'csv' }), alice);
+      const failed = await t.until(job.id, (j) => j.status === 'failed');
+      expect(failed).toMatchObject({ attempt: 1, error: { code: 'source_error', retryable: true } });
+    });
+
+    it('refuses more queued and running exports per owner than allowed', async () => {
+      const t = await start({ TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER: '2' });
+      const request = t.request({ dataset: 'numbers', format: 'csv' });
+      await t.service.jobs.create(request, alice);
+      await t.service.jobs.create(request, alice);
+      const refused = await t.service.jobs.create(request, alice).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(TakeoutError);
+      expect(refused).toMatchObject({ code: 'too_many_exports', status: 429 });
+      expect((await t.service.jobs.create(request, bob)).created).toBe(true);
+    });
+  });
+}
