@@ -18,6 +18,36 @@ export * from './exports/index.js';
 export type { CsvOptions } from './formats/csv.js';
 export { BUILTIN_FORMATS, builtinFormats, FormatRegistry, formatNames, getFormat } from './formats/index.js';
 export type { XlsxOptions } from './formats/xlsx/index.js';
+export { type JobSettings, jobSettingsFromEnv } from './jobs/config.js';
+export {
+  type CreateExportOptions,
+  ExportJobs,
+  type ExportJobsOptions,
+  type ExportWorker,
+  ownerOf,
+} from './jobs/exports-api.js';
+export { isExportId, newExportId } from './jobs/ids.js';
+export { type EmbeddedQueueOptions, embeddedQueue } from './jobs/queue/embedded.js';
+export type { ConsumeOptions, ExportQueue, QueueDelivery, QueueHandler } from './jobs/queue/types.js';
+export { type OpenJobStoreOptions, openJobStore } from './jobs/store/index.js';
+export { type SqliteJobStoreOptions, sqliteJobStore } from './jobs/store/sqlite.js';
+export type { JobSweepResult } from './jobs/sweeper.js';
+export {
+  ACTIVE_STATUSES,
+  FINISHED_STATUSES,
+  JOB_STATUSES,
+  type JobError,
+  type JobOwner,
+  type JobPage,
+  type JobProgress,
+  type JobRecord,
+  type JobResult,
+  type JobStatus,
+  type JobStore,
+  type ListQuery,
+} from './jobs/types.js';
+export { type JobView, jobView } from './jobs/view.js';
+export type { JobLogger } from './jobs/worker.js';
 export {
   type ExportOptions,
   exportRows,

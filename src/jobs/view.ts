@@ -1,0 +1,40 @@
+import type { JobRecord } from './types.js';
+
+/** A job as its owner sees it (HTTP, CLI `--json`): no storage key, lease, principal or hash. */
+export interface JobView {
+  id: string;
+  status: JobRecord['status'];
+  attempt: number;
+  created_at: string;
+  started_at?: string;
+  finished_at?: string;
+  /** When the file's retention ends. */
+  expires_at?: string;
+  progress: { rows_written: number; rows_estimated?: number; bytes_written: number };
+  result?: { filename: string; content_type: string; size_bytes: number; row_count: number; sha256: string };
+  error?: { code: string; message: string; retryable: boolean };
+}
+
+export function jobView(job: JobRecord): JobView {
+  const time = (date: Date | undefined) => date?.toISOString();
+  const view: JobView = {
+    id: job.id,
+    status: job.status,
+    attempt: job.attempt,
+    created_at: job.createdAt.toISOString(),
+    progress: {
+      rows_written: job.progress.rowsWritten,
+      ...(job.progress.rowsEstimated !== undefined ? { rows_estimated: job.progress.rowsEstimated } : {}),
+      bytes_written: job.progress.bytesWritten,
+    },
+  };
+  if (job.startedAt) view.started_at = time(job.startedAt)!;
+  if (job.finishedAt) view.finished_at = time(job.finishedAt)!;
+  if (job.expiresAt) view.expires_at = time(job.expiresAt)!;
+  if (job.result) {
+    const { filename, contentType, sizeBytes, rowCount, sha256 } = job.result;
+    view.result = { filename, content_type: contentType, size_bytes: sizeBytes, row_count: rowCount, sha256 };
+  }
+  if (job.error) view.error = { ...job.error };
+  return view;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { stagingPrefix } from '../../src/jobs/staging.js';
+import type { JobRecord } from '../../src/jobs/types.js';
+import { jobView } from '../../src/jobs/view.js';
+
+describe('the owner view of a job', () => {
+  it('shows status, progress, result and error, never the key, lease, principal or hash', () => {
+    const job: JobRecord = {
+      id: 'exp_AAAAAAAAAAAAAAAAAAAAAA',
+      owner: { id: 'ann', tenant: 't' },
+      principal: { id: 'ann', tenant: 't', secretish: 'x' },
+      request: { version: 1, format: 'csv', dataset: 'orders' },
+      inputKey: 'staging/exp_A/rows.ndjson.gz',
+      status: 'succeeded',
+      attempt: 2,
+      progress: { rowsWritten: 10, rowsEstimated: 12, bytesWritten: 99 },
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      updatedAt: new Date('2026-01-01T00:00:05Z'),
+      startedAt: new Date('2026-01-01T00:00:01Z'),
+      finishedAt: new Date('2026-01-01T00:00:04Z'),
+      expiresAt: new Date('2026-01-02T00:00:04Z'),
+      result: {
+        key: 'generated/x/a2/o.csv',
+        filename: 'o.csv',
+        contentType: 'text/csv',
+        sizeBytes: 99,
+        rowCount: 10,
+        sha256: 'ab',
+      },
+      lease: { owner: 'w', expiresAt: new Date() },
+      requestHash: 'h',
+      idempotencyKey: 'k',
+    };
+    const view = jobView(job);
+    expect(view).toEqual({
+      id: job.id,
+      status: 'succeeded',
+      attempt: 2,
+      created_at: '2026-01-01T00:00:00.000Z',
+      started_at: '2026-01-01T00:00:01.000Z',
+      finished_at: '2026-01-01T00:00:04.000Z',
+      expires_at: '2026-01-02T00:00:04.000Z',
+      progress: { rows_written: 10, rows_estimated: 12, bytes_written: 99 },
+      result: { filename: 'o.csv', content_type: 'text/csv', size_bytes: 99, row_count: 10, sha256: 'ab' },
+    });
+    expect(JSON.stringify(view)).not.toMatch(/generated|staging|secretish|lease|"h"/);
+  });
+});
+
+describe('the staging prefix', () => {
+  it('is a sibling of the exports prefix, never inside it', () => {
+    expect(stagingPrefix('generated/')).toBe('staging/');
+    expect(stagingPrefix('tenant-7/out/')).toBe('tenant-7/staging/');
+    expect(stagingPrefix('staging/')).toBe('takeout-staging/');
+    expect(stagingPrefix('a/staging/')).toBe('a/takeout-staging/');
+  });
+});
