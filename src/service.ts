@@ -83,22 +83,34 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     syncMaxBytes: config.syncMaxBytes,
   };
   const exports: ExportContext = { datasets, formats, limits, pools, env: options.env ?? process.env };
-  const jobStore =
-    options.jobStore ??
-    (await openJobStore({
-      databaseUrl: config.jobs.databaseUrl,
-      schema: config.jobs.databaseSchema,
-      dataDir: config.dataDir,
-    }));
-  const jobs = new ExportJobs({
-    store: jobStore,
-    queue: options.queue ?? (await openQueue(config.jobs, jobStore, options.log)),
-    storage,
-    exports,
-    settings: config.jobs,
-    fileTtlSeconds: config.storage.fileTtlSeconds,
-    ...(options.log ? { log: options.log } : {}),
-  });
+  let jobStore: JobStore | undefined;
+  let jobs: ExportJobs;
+  try {
+    jobStore =
+      options.jobStore ??
+      (await openJobStore({
+        databaseUrl: config.jobs.databaseUrl,
+        schema: config.jobs.databaseSchema,
+        dataDir: config.dataDir,
+      }));
+    jobs = new ExportJobs({
+      store: jobStore,
+      queue: options.queue ?? (await openQueue(config.jobs, jobStore, options.log)),
+      storage,
+      exports,
+      settings: config.jobs,
+      fileTtlSeconds: config.storage.fileTtlSeconds,
+      ...(options.log ? { log: options.log } : {}),
+    });
+  } catch (error) {
+    // A job store or queue that cannot start (bad DATABASE_URL, Redis down) leaves nothing open.
+    await Promise.allSettled([
+      options.jobStore ? undefined : jobStore?.close(),
+      pools.close(),
+      storage.close(),
+    ]);
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   return {
     config,

@@ -31,9 +31,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function serve(): Promise<ChildProcess> {
+async function serve(extra: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'warn', ...extra },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   servers.push(server);
@@ -77,7 +77,7 @@ async function countCsvRows(body: AsyncIterable<Uint8Array>): Promise<{ rows: nu
   return { rows, lastId };
 }
 
-describe('the embedded queue across a crash of takeout serve', () => {
+describe('the embedded queue across a crash and a shutdown of takeout serve', () => {
   it('completes a 500,000-row export once, at attempt 2, with one object in storage', async () => {
     const first = await serve();
     // The library API in this process writes the record and stages the rows; the server's
@@ -122,5 +122,33 @@ describe('the embedded queue across a crash of takeout serve', () => {
     // Still succeeded, and still attempt 2, a moment later: nothing ran it a third time.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await client.service.jobs.get(job.id, alice)).toMatchObject({ status: 'succeeded', attempt: 2 });
+  }, 240_000);
+
+  it('exits within the grace period on SIGTERM, handing the job back; the next start completes it', async () => {
+    const first = await serve({ TAKEOUT_SHUTDOWN_GRACE: '1' });
+    client ??= await testService(env, { dir });
+    // XLSX: slow enough that it is still running when the grace period ends.
+    const request = client.request(
+      { format: 'xlsx', columns: ['id', 'customer', 'country', 'amount', 'placed', 'note'] },
+      true,
+    );
+    const { job } = await client.service.jobs.create(request, alice, { rows: wideRows(ROWS) });
+    await client.until(job.id, (j) => j.status === 'running' && j.progress.rowsWritten > 0, 60_000);
+    const t0 = Date.now();
+    first.kill('SIGTERM');
+    const code = await new Promise((resolve) => first.once('exit', resolve));
+    const exitMs = Date.now() - t0;
+    expect(code).toBe(0);
+    // 1 s of grace, then the hand-back and the close: well within a few seconds.
+    expect(exitMs).toBeLessThan(6000);
+    const handedBack = await client.service.jobs.get(job.id, alice);
+    expect(handedBack).toMatchObject({ status: 'queued', attempt: 1 });
+    expect((await client.objects()).filter((key) => key.includes(job.id))).toEqual([]);
+
+    await serve();
+    const done = await client.until(job.id, (j) => j.status === 'succeeded', 120_000);
+    expect(done).toMatchObject({ attempt: 2, result: { rowCount: ROWS } });
+    expect((await client.objects()).filter((key) => key.includes(job.id))).toEqual([done.result!.key]);
+    console.log(`SIGTERM to exit: ${exitMs} ms (grace 1 s)`);
   }, 240_000);
 });
