@@ -209,6 +209,19 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(failed).toMatchObject({ attempt: 1, error: { code: 'source_error', retryable: true } });
     });
 
+    it('removes a running export: the attempt stops, and neither record nor object stays', async () => {
+      const t = await start();
+      await t.service.jobs.startWorker();
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'slow', format: 'csv' }), alice);
+      await t.until(job.id, (j) => j.status === 'running' && j.progress.rowsWritten > 0);
+      await t.service.jobs.remove(job.id, alice);
+      await expect(t.service.jobs.get(job.id, alice)).rejects.toMatchObject({ code: 'export_not_found' });
+      // Within about a second the attempt sees its record gone and stops; nothing is kept.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(await t.objects()).toEqual([]);
+      expect(await t.service.jobs.store.get(job.id)).toBeUndefined();
+    });
+
     it('refuses more queued and running exports per owner than allowed', async () => {
       const t = await start({ TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER: '2' });
       const request = t.request({ dataset: 'numbers', format: 'csv' });
