@@ -27,6 +27,16 @@ export interface ServiceConfig {
   pgPoolMax: number;
   /** Sync exports running at once; more get `503 too_busy`. */
   syncConcurrency: number;
+  /** Sync exports running at once per principal; more get `429 too_many_exports`. */
+  syncPerPrincipal: number;
+  /** From a sync request to the file's first byte, ms. */
+  syncFirstByteTimeoutMs: number;
+  /** Longest a sync response may go without the client taking bytes, ms. */
+  syncIdleTimeoutMs: number;
+  /** Time a client has to send its request headers, ms. */
+  headersTimeoutMs: number;
+  /** ... and its whole request, body included, ms. */
+  requestTimeoutMs: number;
   /** A dataset config file (takeout.config.json / .js). */
   configFile: string | undefined;
   /** Create and offer the demo `orders` dataset. */
@@ -58,6 +68,22 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new TakeoutError('config_error', `${name} must be an integer from ${min} to ${max}`);
   }
   return n;
+}
+
+/** A duration in milliseconds from `90`, `1.5s`, `500ms`, `2m` (a bare number is seconds). */
+function durationMs(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(raw.trim());
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match?.[2] ?? 's').toLowerCase() as 'ms'];
+  const ms = match ? Math.round(Number(match[1]) * factor) : Number.NaN;
+  if (!(ms >= min && ms <= 2 ** 31 - 1)) {
+    throw new TakeoutError(
+      'config_error',
+      `${name} must be a duration of at least ${min} ms, like 120, 1.5s, 500ms or 2m`,
+    );
+  }
+  return ms;
 }
 
 function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
@@ -93,6 +119,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     syncMaxCells: integer(env, 'TAKEOUT_SYNC_MAX_CELLS', 10_000_000, 1, Number.MAX_SAFE_INTEGER),
     syncMaxBytes: integer(env, 'TAKEOUT_SYNC_MAX_BYTES', 1024 ** 3, 1, Number.MAX_SAFE_INTEGER),
     syncConcurrency: integer(env, 'TAKEOUT_SYNC_CONCURRENCY', 8, 1, 10_000),
+    syncPerPrincipal: integer(env, 'TAKEOUT_SYNC_PER_PRINCIPAL', 3, 1, 10_000),
+    syncFirstByteTimeoutMs: durationMs(env, 'TAKEOUT_SYNC_FIRST_BYTE_TIMEOUT', 120_000, 100),
+    syncIdleTimeoutMs: durationMs(env, 'TAKEOUT_SYNC_IDLE_TIMEOUT', 120_000, 100),
+    headersTimeoutMs: durationMs(env, 'TAKEOUT_HEADERS_TIMEOUT', 30_000, 100),
+    requestTimeoutMs: durationMs(env, 'TAKEOUT_REQUEST_TIMEOUT', 120_000, 100),
     pgPoolMax: integer(env, 'TAKEOUT_PG_POOL_MAX', 10, 1, 1000),
     configFile,
     demo: env.TAKEOUT_DEMO ? env.TAKEOUT_DEMO !== 'false' && env.TAKEOUT_DEMO !== '0' : !configFile,

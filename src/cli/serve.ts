@@ -20,6 +20,10 @@ Serves the HTTP API. Settings come from the environment (docs/configuration.md):
   TAKEOUT_SYNC_MAX_CELLS     ... in cells, rows x columns (default 10000000)
   TAKEOUT_SYNC_MAX_BYTES     ... in bytes (default 1 GiB)
   TAKEOUT_SYNC_CONCURRENCY   sync exports at once; more get 503 (default 8)
+  TAKEOUT_SYNC_PER_PRINCIPAL ... per caller; more get 429 (default 3)
+  TAKEOUT_SYNC_FIRST_BYTE_TIMEOUT  request to first byte of a sync export (default 120 s)
+  TAKEOUT_SYNC_IDLE_TIMEOUT  a sync response the client stops reading is cut (default 120 s)
+  TAKEOUT_HEADERS_TIMEOUT, TAKEOUT_REQUEST_TIMEOUT  to send headers / the whole request (30 s, 120 s)
   TAKEOUT_PG_POOL_MAX        connections per PostgreSQL pool (default 10)
   TAKEOUT_BODY_LIMIT         largest request body in bytes (default 10 MiB)
   STORAGE_URL                file:data/files (default) or s3://bucket/prefix?region=... (docs/storage.md)
@@ -59,6 +63,9 @@ function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** How long `takeout serve` may take to close after SIGTERM/SIGINT before it exits anyway. */
+const SHUTDOWN_GRACE_MS = 3000;
 
 /** Builds the service from `config` and serves its HTTP API; closing the app closes the service. */
 export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env) {
@@ -137,7 +144,19 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = () => {
       app.log.info('shutting down');
-      void app.close().then(() => resolve());
+      // Closing aborts the exports in flight and ends the pools; should anything still hold
+      // the process after the grace period, it exits anyway (the timer itself holds nothing).
+      setTimeout(() => {
+        app.log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS).unref();
+      void app.close().then(
+        () => resolve(),
+        (error: unknown) => {
+          app.log.error({ err: error }, 'shutdown failed');
+          resolve();
+        },
+      );
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -200,13 +200,18 @@ export async function planExport(
     throw coerceError(signal.reason);
   }
   const { source } = opened;
+  // The source's step in flight when an abort comes (an estimate on its connection): the
+  // source is closed once that step has settled, never under it.
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const step = <T>(work: Promise<T> | T): Promise<T> => {
+    inFlight = Promise.resolve(work);
+    return untilAborted(work, signal);
+  };
   try {
-    const rowShape = (await untilAborted(source.rowShape?.(), signal)) ?? 'object';
-    const declared = await untilAborted(source.columns(), signal);
+    const rowShape = (await step(source.rowShape?.())) ?? 'object';
+    const declared = await step(source.columns());
     const columns = opened.columns ? resolveColumns(opened.columns, [], rowShape, declared) : declared;
-    const rows =
-      opened.rows ??
-      (options.estimate === false ? undefined : await untilAborted(source.estimate?.(), signal));
+    const rows = opened.rows ?? (options.estimate === false ? undefined : await step(source.estimate?.()));
     const cells = rows === undefined ? undefined : rows * columns.length;
     const estimate: ExportEstimate = {
       rows,
@@ -218,8 +223,10 @@ export async function planExport(
       maxRows: Math.min(limits.syncMaxRows, Math.floor(limits.syncMaxCells / Math.max(1, columns.length))),
       maxBytes: limits.syncMaxBytes,
     };
+    // A requested name that sanitises to nothing ("...", control characters) gets the default.
+    const requested = request.filename === undefined ? '' : sanitizeFilename(request.filename, '');
     const filename = sanitizeFilename(
-      downloadName(request.filename, opened.base, format.extension, options.now),
+      downloadName(requested || undefined, opened.base, format.extension, options.now),
       `export.${format.extension}`,
     );
     return new ExportPlan(
@@ -235,8 +242,12 @@ export async function planExport(
       syncCaps,
     );
   } catch (error) {
-    // After an abort the source may be stuck mid-read: close it in the background.
-    if (signal.aborted) void Promise.resolve(source.close?.()).catch(() => {});
+    // After an abort the answer does not wait: the source is closed in the background.
+    if (signal.aborted)
+      void inFlight
+        .catch(() => {})
+        .then(() => source.close?.())
+        .catch(() => {});
     else await source.close?.();
     throw signal.aborted ? coerceError(signal.reason) : error;
   }

@@ -10,13 +10,27 @@ import type { Storage } from '../storage/types.js';
 import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
 import { requireLoopbackHost } from './host-check.js';
 import { problemErrorHandler, sendProblem } from './problem.js';
+import { guardRequestTimeouts } from './request-timeouts.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { exportRoutes } from './routes/exports.js';
+import { SyncSlots } from './sync-slots.js';
 
-/** Limits of the HTTP sync path: the export core's, plus how many run at once. */
+/** Limits of the HTTP sync path: the export core's, how many run at once, and how long they may wait. */
 export interface HttpLimits extends ExportLimits {
   /** Sync exports running at once in this process; more get `503 too_busy`. */
   syncConcurrency: number;
+  /** Sync exports running at once per principal; more get `429 too_many_exports`. */
+  syncPerPrincipal: number;
+  /** From the request to the file's first byte, ms; then `504 source_timeout`. */
+  syncFirstByteTimeoutMs: number;
+  /** Longest a response may go without the client taking bytes, ms; then it is cut. */
+  syncIdleTimeoutMs: number;
+}
+
+/** How long the server waits for a request's headers and for all of it (body included), ms. */
+export interface RequestTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 /** What route plugins (Takeout's own and extra ones) are given: the service's parts. */
@@ -27,7 +41,7 @@ export interface RouteContext {
   limits: HttpLimits;
 }
 
-export interface TakeoutServerOptions extends Partial<HttpLimits> {
+export interface TakeoutServerOptions extends Partial<HttpLimits>, Partial<RequestTimeouts> {
   datasets: DatasetRegistry;
   /** Default: a registry of the built-in formats. */
   formats?: FormatRegistry;
@@ -48,7 +62,20 @@ export interface TakeoutServerOptions extends Partial<HttpLimits> {
   plugins?: ((app: FastifyInstance, context: RouteContext) => Promise<void> | void)[];
 }
 
-export const DEFAULT_LIMITS: HttpLimits = { ...DEFAULT_EXPORT_LIMITS, syncConcurrency: 8 };
+export const DEFAULT_LIMITS: HttpLimits = {
+  ...DEFAULT_EXPORT_LIMITS,
+  syncConcurrency: 8,
+  syncPerPrincipal: 3,
+  // Both long enough for a heavy query's first rows and a reader on a slow line (TCP shows a
+  // reader's progress only a window at a time); a client that stops reading is cut after it.
+  syncFirstByteTimeoutMs: 120_000,
+  syncIdleTimeoutMs: 120_000,
+};
+
+export const DEFAULT_REQUEST_TIMEOUTS: RequestTimeouts = {
+  headersTimeoutMs: 30_000,
+  requestTimeoutMs: 120_000,
+};
 
 /** Server options from a service: its datasets, formats, storage, pools, limits and authentication. */
 export function serviceServerOptions(service: Service): TakeoutServerOptions {
@@ -61,6 +88,11 @@ export function serviceServerOptions(service: Service): TakeoutServerOptions {
     authenticate: service.authenticate,
     ...service.limits,
     syncConcurrency: service.config.syncConcurrency,
+    syncPerPrincipal: service.config.syncPerPrincipal,
+    syncFirstByteTimeoutMs: service.config.syncFirstByteTimeoutMs,
+    syncIdleTimeoutMs: service.config.syncIdleTimeoutMs,
+    headersTimeoutMs: service.config.headersTimeoutMs,
+    requestTimeoutMs: service.config.requestTimeoutMs,
     bodyLimit: service.config.bodyLimit,
   };
 }
@@ -76,8 +108,16 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
     syncMaxCells: options.syncMaxCells ?? DEFAULT_LIMITS.syncMaxCells,
     syncMaxBytes: options.syncMaxBytes ?? DEFAULT_LIMITS.syncMaxBytes,
     syncConcurrency: options.syncConcurrency ?? DEFAULT_LIMITS.syncConcurrency,
+    syncPerPrincipal: options.syncPerPrincipal ?? DEFAULT_LIMITS.syncPerPrincipal,
+    syncFirstByteTimeoutMs: options.syncFirstByteTimeoutMs ?? DEFAULT_LIMITS.syncFirstByteTimeoutMs,
+    syncIdleTimeoutMs: options.syncIdleTimeoutMs ?? DEFAULT_LIMITS.syncIdleTimeoutMs,
   };
-  const { syncConcurrency, ...exportLimits } = limits;
+  const { syncConcurrency, syncPerPrincipal, syncFirstByteTimeoutMs, syncIdleTimeoutMs, ...exportLimits } =
+    limits;
+  const slots = new SyncSlots({ total: syncConcurrency, perPrincipal: syncPerPrincipal });
+  // Closing the app stops every sync export in flight, so the server can close at once.
+  const shutdown = new AbortController();
+  app.addHook('preClose', async () => shutdown.abort());
   const formats = options.formats ?? builtinFormats();
   const context: RouteContext = {
     exports: {
@@ -94,21 +134,44 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
     scope.setErrorHandler(problemErrorHandler);
     await scope.register(async (api) => {
       requireAuthentication(api, options.authenticate ?? anonymous);
-      await api.register(exportRoutes, { exports: context.exports, syncConcurrency });
+      await api.register(exportRoutes, {
+        exports: context.exports,
+        slots,
+        timeouts: { firstByteMs: syncFirstByteTimeoutMs, idleWriteMs: syncIdleTimeoutMs },
+        shutdown: shutdown.signal,
+      });
       await api.register(datasetRoutes, { datasets: options.datasets });
     });
-    scope.get('/healthz', async () => ({ status: 'ok', formats: formats.names() }));
+    scope.get('/healthz', async () => ({
+      status: 'ok',
+      formats: formats.names(),
+      sync: { running: slots.running, limit: syncConcurrency },
+    }));
     for (const plugin of options.plugins ?? []) await plugin(scope, context);
   });
 }
 
 /** The standalone HTTP server. */
 export async function buildServer(options: TakeoutServerOptions): Promise<FastifyInstance> {
+  const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_REQUEST_TIMEOUTS.headersTimeoutMs;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUTS.requestTimeoutMs;
   const app = Fastify({
     logger: options.logger ?? false,
+    // A client that trickles its headers or body is cut (Node's http server checks both).
+    requestTimeout: requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(headersTimeoutMs, requestTimeoutMs),
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(headersTimeoutMs / 4, 30_000)),
+    },
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     // Ids in logs correlate a request's lines; the header lets a proxy's id win.
     requestIdHeader: 'x-request-id',
+  });
+  guardRequestTimeouts(app.server, {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: app.server.keepAliveTimeout,
   });
   app.setErrorHandler(problemErrorHandler);
   const anonymousMode = options.authenticate === undefined || options.authenticate === anonymous;

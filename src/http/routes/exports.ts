@@ -1,5 +1,4 @@
-import { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { validateHeaderValue } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { contentDisposition } from '../../content-disposition.js';
 import { TakeoutError } from '../../errors.js';
@@ -8,11 +7,16 @@ import { planExport } from '../../exports/plan.js';
 import { parseExportRequest } from '../../exports/request.js';
 import { runExport } from '../../exports/run.js';
 import { principalOf } from '../auth.js';
+import { SyncExchange, type SyncTimeouts } from '../sync-exchange.js';
+import { SLOT_RETRY_AFTER_SECONDS, type SyncSlots } from '../sync-slots.js';
 
 export interface ExportRoutesOptions {
   exports: ExportContext;
-  /** Sync exports running at once in this process; more get `503 too_busy`. */
-  syncConcurrency: number;
+  /** The process's sync-export slots (a total and a per-principal cap). */
+  slots: SyncSlots;
+  timeouts: SyncTimeouts;
+  /** Aborted when the server shuts down: every export in flight stops. */
+  shutdown: AbortSignal;
 }
 
 function tooLarge(limits: ExportLimits): TakeoutError {
@@ -25,14 +29,28 @@ function tooLarge(limits: ExportLimits): TakeoutError {
   );
 }
 
+/** The response headers of a planned export, checked before anything is sent. */
+function fileHeaders(contentType: string, filename: string): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': contentType,
+    'content-disposition': contentDisposition(filename),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  };
+  for (const [name, value] of Object.entries(headers)) validateHeaderValue(name, value);
+  return headers;
+}
+
 /**
  * `POST /v1/exports`: small exports stream straight back in the response. Planning and
- * running are the export core's; this route only maps HTTP onto them. The concurrency slot
- * is released in one place, when the export has settled, however it ends.
+ * running are the export core's; this route maps HTTP onto them. Everything a request
+ * holds has one owner and one exit: the slot and the exchange (listeners, timers) are taken
+ * before the first await and given back in the `finally`, after the export has settled; the
+ * plan's source is closed by the inner `finally` unless `runExport` took it, and `runExport`
+ * closes what it takes however it ends.
  */
 export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOptions): Promise<void> {
   const context = options.exports;
-  let running = 0;
 
   app.post('/v1/exports', async (request, reply) => {
     const principal = principalOf(request);
@@ -40,63 +58,40 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
       throw new TakeoutError('unsupported_media_type', 'The request body must be application/json');
     }
     const body = parseExportRequest(request.body, context.formats);
-    if (running >= options.syncConcurrency) {
-      reply.header('retry-after', '5');
-      throw new TakeoutError('too_busy', 'Too many exports are running; retry in a few seconds');
-    }
-    running++;
-    let settled: Promise<unknown> = Promise.resolve();
+    let slot: ReturnType<SyncSlots['acquire']>;
     try {
-      // A client that goes away stops the export, whether it is planning or streaming.
-      const controller = new AbortController();
-      const onClose = () => {
-        if (!reply.raw.writableFinished) controller.abort();
-      };
-      reply.raw.once('close', onClose);
-      if (reply.raw.destroyed) controller.abort();
-      const plan = await planExport(body, principal, context, { signal: controller.signal });
+      slot = options.slots.acquire(principal);
+    } catch (error) {
+      reply.header('retry-after', String(SLOT_RETRY_AFTER_SECONDS));
+      throw error;
+    }
+    const exchange = new SyncExchange(reply, options.timeouts, options.shutdown);
+    try {
+      const plan = await planExport(body, principal, context, { signal: exchange.signal });
       try {
         if (!plan.sync.fits) throw tooLarge(context.limits);
-        const headers = {
-          'content-type': plan.contentType,
-          'content-disposition': contentDisposition(plan.filename),
-          'cache-control': 'no-store',
-          'x-content-type-options': 'nosniff',
-        };
-        let started: () => void = () => {};
-        const sending = new Promise<void>((resolve) => {
-          started = resolve;
+        const headers = fileHeaders(plan.contentType, plan.filename);
+        await runExport(plan, (bytes) => exchange.respond(headers, bytes), {
+          signal: exchange.signal,
+          maxRows: plan.syncCaps.maxRows,
+          maxBytes: plan.syncCaps.maxBytes,
         });
-        const run = runExport(
-          plan,
-          (bytes) => {
-            void reply.headers(headers).send(Readable.from(bytes, { objectMode: false }));
-            started();
-            return finished(reply.raw);
-          },
-          {
-            signal: controller.signal,
-            maxRows: plan.syncCaps.maxRows,
-            maxBytes: plan.syncCaps.maxBytes,
-          },
-        );
-        settled = run.catch((error: unknown) => {
-          if (reply.sent)
-            request.log.warn(
-              { code: (error as TakeoutError).code },
-              'export stream failed after the response started',
-            );
-        });
-        // Errors before the first byte become a problem response; after it, the stream's.
-        await Promise.race([sending, run]);
-        return reply;
       } finally {
         await plan.close();
       }
+    } catch (error) {
+      // Before the first byte an error is a problem response (the exchange's own reason when it
+      // ended the export: a timeout, the server shutting down); after it, the cut stream says it.
+      if (!exchange.started) throw exchange.signal.aborted ? exchange.signal.reason : error;
+      const cause = exchange.failure ?? error;
+      request.log.warn(
+        { code: (cause as TakeoutError).code ?? 'internal', reason: (cause as Error).message },
+        'export stream ended before the end of the file',
+      );
     } finally {
-      void settled.finally(() => {
-        running--;
-      });
+      exchange.dispose();
+      slot.release();
     }
+    return reply;
   });
 }

@@ -1,0 +1,132 @@
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { FastifyReply } from 'fastify';
+import { TakeoutError } from '../errors.js';
+
+/** How long a sync export may wait on each side. */
+export interface SyncTimeouts {
+  /** From the request to the file's first byte (planning, the query's first rows), ms. */
+  firstByteMs: number;
+  /** Longest the response may go without the client taking bytes, ms. */
+  idleWriteMs: number;
+}
+
+/**
+ * Bytes are handed to the response in slices this large, so that a slow reader shows
+ * progress often: the idle timer restarts each time the response asks for the next slice,
+ * and a 128 KiB chunk could take minutes to drain at a modem's pace.
+ */
+const SLICE_BYTES = 16 * 1024;
+
+/**
+ * Every way one sync export can end early, behind one AbortSignal: the client going away
+ * (before or after the first byte), no first byte in time, a client that stops reading, the
+ * server shutting down. Listeners and timers are attached when the exchange is made, at the
+ * start of the request, so none can be missed; `dispose()` removes them all. The route
+ * makes one per request and disposes it in its `finally`, with the slot.
+ */
+export class SyncExchange {
+  readonly #controller = new AbortController();
+  readonly #reply: FastifyReply;
+  readonly #timeouts: SyncTimeouts;
+  readonly #shutdown: AbortSignal;
+  #firstByteTimer: NodeJS.Timeout | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+  #body: Readable | undefined;
+  #failure: unknown;
+
+  constructor(reply: FastifyReply, timeouts: SyncTimeouts, shutdown: AbortSignal) {
+    this.#reply = reply;
+    this.#timeouts = timeouts;
+    this.#shutdown = shutdown;
+    reply.raw.once('close', this.#onClose);
+    shutdown.addEventListener('abort', this.#onShutdown, { once: true });
+    this.#firstByteTimer = setTimeout(() => {
+      const seconds = timeouts.firstByteMs / 1000;
+      this.abort(
+        new TakeoutError(
+          'source_timeout',
+          `The export produced no data within ${seconds} s; ask for a background job instead (Prefer: respond-async)`,
+          { details: { timeoutSeconds: seconds } },
+        ),
+      );
+    }, timeouts.firstByteMs);
+    // The client may have gone while the body was read, before this exchange listened.
+    if (reply.raw.destroyed || reply.request.raw.socket?.destroyed) this.#onClose();
+    if (shutdown.aborted) this.#onShutdown();
+  }
+
+  /** Aborts the export core's work for this request (plan and run). */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Why the response body failed after it started, when it did (for the log). */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  /** Whether the response has started (headers handed to the server). */
+  get started(): boolean {
+    return this.#body !== undefined;
+  }
+
+  /** Ends the export: the core stops, and a response already started is cut. */
+  abort(reason: TakeoutError): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    if (this.#body) {
+      this.#body.destroy(reason);
+      this.#reply.raw.destroy();
+    }
+  }
+
+  /**
+   * Starts the response with `headers` and `body`; settles when the response is finished
+   * (resolves) or cut short (rejects). The export core calls it with the first chunk ready.
+   */
+  respond(headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<void> {
+    clearTimeout(this.#firstByteTimer);
+    this.signal.throwIfAborted();
+    this.#body = Readable.from(this.#paced(body), { objectMode: false });
+    void this.#reply.headers(headers).send(this.#body);
+    return finished(this.#reply.raw);
+  }
+
+  /** Removes every listener and timer; the request is over. Idempotent. */
+  dispose(): void {
+    clearTimeout(this.#firstByteTimer);
+    clearTimeout(this.#idleTimer);
+    this.#reply.raw.off('close', this.#onClose);
+    this.#shutdown.removeEventListener('abort', this.#onShutdown);
+  }
+
+  /** The body in slices, timing how long the response takes to ask for each next one. */
+  async *#paced(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const chunk of body) {
+        for (let at = 0; at < chunk.byteLength; at += SLICE_BYTES) {
+          this.#idleTimer = setTimeout(() => {
+            const seconds = this.#timeouts.idleWriteMs / 1000;
+            this.abort(new TakeoutError('aborted', `The client read nothing for ${seconds} s`));
+          }, this.#timeouts.idleWriteMs);
+          try {
+            yield chunk.subarray(at, at + SLICE_BYTES);
+          } finally {
+            clearTimeout(this.#idleTimer);
+          }
+        }
+      }
+    } catch (error) {
+      this.#failure ??= error;
+      throw error;
+    }
+  }
+
+  readonly #onClose = (): void => {
+    if (!this.#reply.raw.writableFinished) this.abort(new TakeoutError('aborted', 'The client went away'));
+  };
+
+  readonly #onShutdown = (): void => {
+    this.abort(new TakeoutError('too_busy', 'The server is shutting down; retry in a few seconds'));
+  };
+}

@@ -1,0 +1,406 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  eventually,
+  parseRawResponse,
+  type RawExchange,
+  rawPost,
+  type ServeProcess,
+  sleep,
+  startServe,
+} from '../support/serve-process.js';
+import { createSchema, PG_BASE_URL, type TestSchema, withSearchPath } from './postgres-helpers.js';
+
+/**
+ * Clients that hang up, never read, read a byte a second, send odd file names or flood the
+ * server, against `takeout serve` in its own process with a PostgreSQL and a SQLite dataset.
+ * After each: no Takeout backend busy or in a transaction, no sync slot taken, a normal
+ * export works, and SIGTERM (with exports in flight) ends the process within 5 s, leaving no
+ * backend at all.
+ */
+
+const ANN = 'ann-token-0123456789';
+const BOB = 'bob-token-0123456789';
+const CONCURRENCY = 4;
+const PER_PRINCIPAL = 2;
+const IDLE_MS = 800;
+// Generous: a loaded machine must not turn an ordinary export into a 504.
+const FIRST_BYTE_MS = 15_000;
+const HEADERS_MS = 1000;
+const REQUEST_MS = 1500;
+
+let schema: TestSchema;
+let dir: string;
+let configFile: string;
+/** A server of this file, with the `application_name` its PostgreSQL sessions carry. */
+interface Takeout extends ServeProcess {
+  appName: string;
+}
+const running = new Set<Takeout>();
+
+beforeAll(async () => {
+  schema = await createSchema('takeout_sync');
+  // IMMUTABLE, so the planner folds it: every statement planned with it (the describe step,
+  // the estimate, the cursor) takes `s` seconds before its first row.
+  await schema.admin.query(`
+    CREATE FUNCTION takeout_slow(s float8) RETURNS int IMMUTABLE LANGUAGE plpgsql
+      AS $$ BEGIN PERFORM pg_sleep(s); RETURN 0; END $$;`);
+  dir = mkdtempSync(join(tmpdir(), 'takeout-sync-'));
+  const sqlite = new Database(join(dir, 'rows.sqlite'));
+  sqlite.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)');
+  sqlite
+    .prepare(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) INSERT INTO t SELECT i, printf('%.100c', 'y') FROM n",
+    )
+    .run();
+  sqlite.close();
+  configFile = join(dir, 'takeout.config.json');
+  const count = { type: 'integer', min: 1, max: 200_000, required: true };
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      datasets: [
+        {
+          name: 'pg_rows',
+          connection: { postgres: { urlEnv: 'TAKEOUT_TEST_SYNC_PG_URL' } },
+          sql: "SELECT g AS id, repeat('x', 100) AS pad FROM generate_series(1, :n) AS g",
+          params: { n: count },
+        },
+        {
+          name: 'pg_slow',
+          connection: { postgres: { urlEnv: 'TAKEOUT_TEST_SYNC_PG_URL' } },
+          sql: 'SELECT g AS id FROM generate_series(1, 3) AS g WHERE g >= takeout_slow(:delay)',
+          params: { delay: { type: 'number', min: 0, max: 60, required: true } },
+        },
+        {
+          name: 'sqlite_rows',
+          connection: { sqlite: 'rows.sqlite' },
+          sql: 'SELECT id, pad FROM t WHERE id <= :n',
+          params: { n: count },
+        },
+      ],
+    }),
+  );
+});
+
+afterAll(async () => {
+  // A test that failed half-way must not leave its server running.
+  await Promise.all([...running].map((s) => s.terminate()));
+  await schema?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(env: NodeJS.ProcessEnv = {}): Promise<Takeout> {
+  const appName = `takeout_sync_${randomBytes(4).toString('hex')}`;
+  const server = await startServe({
+    TAKEOUT_CONFIG: configFile,
+    TAKEOUT_DEMO: 'false',
+    TAKEOUT_DATA_DIR: join(dir, `data-${appName}`),
+    TAKEOUT_API_TOKENS: `${ANN}=ann:acme,${BOB}=bob:acme`,
+    TAKEOUT_TEST_SYNC_PG_URL: withSearchPath(PG_BASE_URL, schema.name, { application_name: appName }),
+    TAKEOUT_SYNC_CONCURRENCY: String(CONCURRENCY),
+    TAKEOUT_SYNC_PER_PRINCIPAL: String(PER_PRINCIPAL),
+    TAKEOUT_SYNC_IDLE_TIMEOUT: `${IDLE_MS}ms`,
+    TAKEOUT_SYNC_FIRST_BYTE_TIMEOUT: `${FIRST_BYTE_MS}ms`,
+    TAKEOUT_HEADERS_TIMEOUT: `${HEADERS_MS}ms`,
+    TAKEOUT_REQUEST_TIMEOUT: `${REQUEST_MS}ms`,
+    ...env,
+  });
+  const takeout = { ...server, appName };
+  running.add(takeout);
+  return takeout;
+}
+
+const body = (dataset: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ dataset, format: 'csv', params, ...extra });
+
+function post(s: ServeProcess, token: string, payload: string, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${s.base}/v1/exports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: payload,
+    ...(signal ? { signal } : {}),
+  });
+}
+
+function raw(s: ServeProcess, token: string, payload: string, read: boolean): RawExchange {
+  return rawPost(s.port, '/v1/exports', payload, { Authorization: `Bearer ${token}` }, { read });
+}
+
+async function syncRunning(s: ServeProcess): Promise<number> {
+  const health = (await (await fetch(`${s.base}/healthz`)).json()) as { sync: { running: number } };
+  return health.sync.running;
+}
+
+/** This server's backends: all of them, and those running a statement or inside a transaction. */
+async function backends(s: Takeout): Promise<{ all: number; busy: number }> {
+  const result = await schema.admin.query(
+    `SELECT count(*)::int AS "all",
+            count(*) FILTER (WHERE state <> 'idle' OR xact_start IS NOT NULL)::int AS busy
+       FROM pg_stat_activity WHERE application_name = $1`,
+    [s.appName],
+  );
+  return result.rows[0] as { all: number; busy: number };
+}
+
+async function csvRows(response: Response): Promise<string[][]> {
+  expect(response.status).toBe(200);
+  return parse(await response.text()) as string[][];
+}
+
+/**
+ * What must hold after every misbehaving client: nothing held, normal exports work from
+ * both datasets up to the per-principal cap, and SIGTERM with exports in flight (one that
+ * never reads, one still planning) ends the process within 5 s with no backend left.
+ */
+async function expectRecovered(s: Takeout): Promise<void> {
+  expect(await eventually(async () => (await syncRunning(s)) === 0, 10_000)).toBe(true);
+  expect(await eventually(async () => (await backends(s)).busy === 0, 10_000)).toBe(true);
+  const normal = await Promise.all([
+    post(s, ANN, body('pg_rows', { n: 1000 })),
+    post(s, ANN, body('sqlite_rows', { n: 1000 })),
+    post(s, BOB, body('pg_rows', { n: 3 })),
+  ]);
+  for (const response of normal) expect((await csvRows(response)).length).toBeGreaterThan(3);
+  const stuck = raw(s, ANN, body('pg_rows', { n: 200_000 }), false);
+  const planning = raw(s, BOB, body('pg_slow', { delay: 2 }), false);
+  await eventually(async () => (await syncRunning(s)) === 2, 2000);
+  expect(await s.terminate()).toBeLessThan(5000);
+  // A paused socket notices the hang-up only once it reads again.
+  for (const client of [stuck, planning]) client.socket.resume();
+  await Promise.all([stuck.closed, planning.closed]);
+  expect(await eventually(async () => (await backends(s)).all === 0, 10_000)).toBe(true);
+  running.delete(s);
+}
+
+describe.concurrent('defect 1: a client that disconnects before the first byte', () => {
+  it('gives its slot back, even while the export is still planning (8 in a row)', async () => {
+    const s = await start();
+    // Two rounds filling every slot; each client gone during the describe step (0-0.4 s),
+    // the estimate (0.4-0.8 s) or the first fetch (0.8-1.2 s).
+    for (let round = 0; round < 2; round++) {
+      const drops = [ANN, ANN, BOB, BOB].map(async (token, i) => {
+        const client = raw(s, token, body('pg_slow', { delay: 0.4 }), true);
+        await sleep(100 + i * 250);
+        client.socket.destroy();
+      });
+      await Promise.all(drops);
+    }
+    expect(await eventually(async () => (await syncRunning(s)) === 0, 10_000)).toBe(true);
+    // Every slot is free: as many exports at once as the caps allow all succeed.
+    const all = await Promise.all([
+      post(s, ANN, body('pg_rows', { n: 10 })),
+      post(s, ANN, body('pg_rows', { n: 10 })),
+      post(s, BOB, body('pg_rows', { n: 10 })),
+      post(s, BOB, body('sqlite_rows', { n: 10 })),
+    ]);
+    for (const response of all) expect(await csvRows(response)).toHaveLength(11);
+    await expectRecovered(s);
+  });
+});
+
+describe.concurrent('defect 2: a file name with an unpaired surrogate', () => {
+  it('is answered with a sanitised name and leaks no connection or transaction', async () => {
+    const s = await start();
+    // JSON.stringify writes the lone surrogate as the escape `\ud800`, as a client would.
+    const payload = body('pg_rows', { n: 5 }, { filename: 'r\ud800' });
+    expect(payload).toContain('\\ud800');
+    for (let i = 0; i < 10; i++) {
+      const response = await post(s, ANN, payload);
+      expect(response.headers.get('content-disposition')).toBe(
+        `attachment; filename="r_.csv"; filename*=UTF-8''r%EF%BF%BD.csv`,
+      );
+      expect(await csvRows(response)).toHaveLength(6);
+    }
+    expect((await backends(s)).busy).toBe(0);
+    await expectRecovered(s);
+  });
+});
+
+describe.concurrent('defect 3: clients that never read the response', () => {
+  it.each(['pg_rows', 'sqlite_rows'])(
+    'are cut after the idle timeout and give back slot, connection and snapshot (%s)',
+    async (dataset) => {
+      // Long enough for all four to be stalled at once on a busy machine.
+      const s = await start({ TAKEOUT_SYNC_IDLE_TIMEOUT: '2s' });
+      const n = dataset === 'pg_rows' ? 200_000 : 100_000;
+      const stalled = [ANN, ANN, BOB, BOB].map((token) => raw(s, token, body(dataset, { n }), false));
+      expect(await eventually(async () => (await syncRunning(s)) === CONCURRENCY, 10_000)).toBe(true);
+      // While they hold every slot, a third export of Ann's is refused with her own code.
+      const refused = await post(s, ANN, body('pg_rows', { n: 1 }));
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({ code: 'too_many_exports', limit: PER_PRINCIPAL });
+      expect(await eventually(async () => (await syncRunning(s)) === 0, 15_000)).toBe(true);
+      // Cut by the idle timer (the server says so), not at the end of the file.
+      expect(s.stdout()).toContain('The client read nothing for 2 s');
+      expect(await eventually(async () => (await backends(s)).busy === 0, 10_000)).toBe(true);
+      // What they got is an incomplete transfer: no last chunk.
+      for (const client of stalled) {
+        client.socket.resume();
+        await client.closed;
+        const received = client.received();
+        expect(parseRawResponse(received).status).toBe(200);
+        expect(received.subarray(-5).toString()).not.toBe('0\r\n\r\n');
+      }
+      await expectRecovered(s);
+    },
+  );
+});
+
+describe.concurrent('clients that hang up mid-stream', () => {
+  it.each(['pg_rows', 'sqlite_rows'])('release everything (%s)', async (dataset) => {
+    const s = await start();
+    const clients = [ANN, BOB].map((token) => raw(s, token, body(dataset, { n: 100_000 }), true));
+    for (const client of clients) {
+      expect(await eventually(async () => client.received().byteLength > 200_000, 10_000)).toBe(true);
+      expect(parseRawResponse(client.received()).status).toBe(200);
+      client.socket.destroy();
+    }
+    await expectRecovered(s);
+  });
+});
+
+describe.concurrent('slow readers', () => {
+  it('a client reading one byte a second keeps its download, and the server holds nothing for it', async () => {
+    const s = await start();
+    const client = raw(s, ANN, body('pg_rows', { n: 500 }), false);
+    expect(await eventually(async () => client.socket.read(1) !== null, 10_000)).toBe(true);
+    for (let second = 0; second < 2; second++) {
+      await sleep(1000);
+      expect(client.socket.read(1)).not.toBeNull();
+    }
+    expect(client.received().toString()).toBe('HTT');
+    // The file fitted in the socket buffers: the export is over and its slot free already.
+    expect(await syncRunning(s)).toBe(0);
+    client.socket.resume();
+    await client.closed;
+    const response = parseRawResponse(client.received());
+    expect(response.status).toBe(200);
+    const rows = parse(response.body) as string[][];
+    expect(rows).toHaveLength(501);
+    expect(rows[500]).toEqual(['500', 'x'.repeat(100)]);
+    await expectRecovered(s);
+  });
+
+  it('a large download read in pauses shorter than the idle timeout is never cut', async () => {
+    const s = await start();
+    // About 11 MB: more than the socket buffers hold, so the server waits on the reader.
+    const client = raw(s, ANN, body('pg_rows', { n: 100_000 }), false);
+    let ended = false;
+    client.socket.once('end', () => {
+      ended = true;
+    });
+    const started = Date.now();
+    let bursts = 0;
+    // Reads in short bursts, with pauses of half the idle timeout between them.
+    while (!ended && Date.now() - started < 20_000) {
+      await sleep(IDLE_MS * 0.5);
+      bursts++;
+      client.socket.resume();
+      await sleep(20);
+      client.socket.pause();
+    }
+    expect(ended).toBe(true);
+    // The server waited on this reader through several pauses, and the file is whole.
+    expect(bursts).toBeGreaterThan(3);
+    const response = parseRawResponse(client.received());
+    expect(response.status).toBe(200);
+    const rows = parse(response.body) as string[][];
+    expect(rows).toHaveLength(100_001);
+    expect(rows[100_000]?.[0]).toBe('100000');
+    client.socket.destroy();
+    await expectRecovered(s);
+  });
+});
+
+describe.concurrent('malformed file names', () => {
+  it('become safe names in the header, never a broken or injected header', async () => {
+    const s = await start();
+    const names: [string, string][] = [
+      ['\udc00\ud800x', 'attachment; filename="__x.csv"'],
+      ['a\r\nX-Injected: 1', 'attachment; filename="aX-Injected: 1.csv"'],
+      ['../../etc/passwd', 'attachment; filename="_.._etc_passwd.csv"'],
+      ['\u202egpj.exe', 'attachment; filename="gpj.exe.csv"'],
+      ['...', 'attachment; filename="DATASET-2'],
+      ['a"b;c=d%41', 'attachment; filename="a_b_c_d_41.csv"'],
+      ['\u0000\u202e', 'attachment; filename="DATASET-2'],
+    ];
+    for (const [name, expected] of names) {
+      for (const dataset of ['pg_rows', 'sqlite_rows']) {
+        const response = await post(s, BOB, body(dataset, { n: 2 }, { filename: name }));
+        expect(response.headers.get('x-injected')).toBeNull();
+        const header = expected.replace('DATASET', dataset);
+        expect(response.headers.get('content-disposition')?.slice(0, header.length)).toBe(header);
+        expect(await csvRows(response)).toHaveLength(3);
+      }
+    }
+    for (const name of ['x'.repeat(256), '', 42]) {
+      const response = await post(s, BOB, body('pg_rows', { n: 2 }, { filename: name }));
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: 'invalid_request' });
+    }
+    await expectRecovered(s);
+  });
+});
+
+describe.concurrent('a flood from one principal', () => {
+  it('gets at most its share of the slots; others are still served, and all is released', async () => {
+    const s = await start();
+    const flood = Array.from({ length: 24 }, () => post(s, ANN, body('pg_slow', { delay: 0.3 })));
+    await sleep(100);
+    // Bob is served while Ann floods.
+    const bob = await post(s, BOB, body('pg_rows', { n: 5 }));
+    expect(await csvRows(bob)).toHaveLength(6);
+    const answers = await Promise.all(flood);
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((x) => x === 200)).toHaveLength(PER_PRINCIPAL);
+    expect(statuses.filter((x) => x === 429)).toHaveLength(24 - PER_PRINCIPAL);
+    for (const answer of answers) await answer.arrayBuffer();
+    // Ann again, from sockets she drops at once: nothing stays taken.
+    const dropped = Array.from({ length: 24 }, () => raw(s, ANN, body('pg_slow', { delay: 0.3 }), true));
+    await sleep(200);
+    for (const client of dropped) client.socket.destroy();
+    await expectRecovered(s);
+  });
+});
+
+describe.concurrent('timeouts on every wait', () => {
+  it('no first byte in time is 504 source_timeout, and a client gone during the estimate leaks nothing', async () => {
+    const s = await start({ TAKEOUT_SYNC_FIRST_BYTE_TIMEOUT: '3s' });
+    // The describe step and the estimate take 2 s each.
+    const slow = await post(s, ANN, body('pg_slow', { delay: 2 }));
+    expect(slow.status).toBe(504);
+    expect(await slow.json()).toMatchObject({ code: 'source_timeout', timeoutSeconds: 3 });
+    // Gone while planExport awaits the estimate (after the 0.5 s describe step).
+    const client = raw(s, BOB, body('pg_slow', { delay: 0.5 }), true);
+    await sleep(750);
+    client.socket.destroy();
+    await expectRecovered(s);
+  });
+
+  it('request headers and bodies that never finish are cut by the server', async () => {
+    const s = await start();
+    const started = Date.now();
+    const headers = net.connect({ host: '127.0.0.1', port: s.port });
+    headers.on('error', () => {});
+    headers.write('POST /v1/exports HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const partial = net.connect({ host: '127.0.0.1', port: s.port });
+    partial.on('error', () => {});
+    partial.write(
+      `POST /v1/exports HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${ANN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"dat`,
+    );
+    const closedAt = (socket: net.Socket) =>
+      new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now() - started)));
+    const [headersClosed, bodyClosed] = await Promise.all([closedAt(headers), closedAt(partial)]);
+    expect(headersClosed).toBeLessThan(HEADERS_MS + 4000);
+    expect(bodyClosed).toBeLessThan(REQUEST_MS + 4000);
+    await expectRecovered(s);
+  });
+});
