@@ -39,7 +39,20 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
       async release(discard) {
         if (released) return;
         released = true;
-        client.release(discard ? new Error('takeout: connection discarded') : undefined);
+        if (!discard) {
+          client.release();
+          return;
+        }
+        // The pool ends a discarded client without waiting: wait for its socket to close, so
+        // the backend (maybe mid-COPY) is gone or going when the export's close() returns.
+        const ended = new Promise<void>((resolve) => client.once('end', resolve));
+        client.release(new Error('takeout: connection discarded'));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          ended,
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, END_TIMEOUT_MS))),
+        ]);
+        clearTimeout(timer);
       },
     };
   }

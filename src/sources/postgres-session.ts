@@ -17,6 +17,9 @@ export interface Session {
   /** Per result column: pg types object (parsers) and facts the COPY path needs. */
   types: pg.CustomTypesConfig;
   copyInfos: CopyColumnInfo[];
+  /** Per result column: its type OID; `catalog` holds the looked-up non-built-in types. */
+  oids: number[];
+  catalog: ReadonlyMap<number, CatalogType>;
   /** Set when the connection must not be reused (cancelled, failed, abandoned mid-COPY). */
   broken: boolean;
   ended: boolean;
@@ -113,7 +116,8 @@ export async function openSession(
       const isArray = type === 'json' && oid !== OID.json && oid !== OID.jsonb;
       return { baseOid: row ? undefined : oid, type, isArray: isArray || row?.typcategory === 'A' };
     });
-    return { conn, columns, types, copyInfos, broken: false, ended: false };
+    const oids = fields.map((f) => f.dataTypeID);
+    return { conn, columns, types, copyInfos, oids, catalog, broken: false, ended: false };
   } catch (error) {
     await endSession({ conn, broken: false, ended: false } as Session, false);
     throw mapPostgresError(error);

@@ -73,7 +73,7 @@ const SCALARS = new Map<number, PgTypeInfo>([
 const STRING: PgTypeInfo = { type: 'string', parse: identity };
 
 /** Built-in array type OID -> element type OID (text, char, name, time, uuid ... elements stay text). */
-const BUILTIN_ARRAYS = new Map<number, number>([
+export const BUILTIN_ARRAYS = new Map<number, number>([
   [1000, OID.bool],
   [1001, OID.bytea],
   [1002, 18],

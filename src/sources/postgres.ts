@@ -1,12 +1,12 @@
 import type pg from 'pg';
-import Cursor from 'pg-cursor';
 import { TakeoutError } from '../errors.js';
 import type { CsvPassthroughRequest, ResolvedColumn, Row, Source } from '../types.js';
 import { compileNamedParams } from './named-params.js';
+import { canCopy, readBinaryCopy } from './postgres-binary-copy.js';
 import { openConnection } from './postgres-connection.js';
 import { copyCanWrite } from './postgres-copy.js';
 import { streamCopy } from './postgres-copy-stream.js';
-import { mapPostgresError } from './postgres-errors.js';
+import { readCursor } from './postgres-cursor.js';
 import { estimateRows } from './postgres-estimate.js';
 import { paramLiteral, paramText } from './postgres-params.js';
 import { endSession, openSession, type Session } from './postgres-session.js';
@@ -19,11 +19,18 @@ export interface PostgresSourceOptions {
   /** The query. `:name` references are bound from `params` (never pasted into the SQL). */
   sql: string;
   params?: Record<string, unknown>;
-  /** Rows fetched from the server-side cursor at a time. Default 5000. */
+  /**
+   * How `batches()` reads rows: `copy` (default), `COPY (query) TO STDOUT (FORMAT binary)`
+   * decoded in Node, or `cursor`, a server-side cursor in text format. Both give the same
+   * values; see docs/postgres.md.
+   */
+  reader?: 'copy' | 'cursor';
+  /** Rows fetched from the server-side cursor at a time (cursor reader). Default 5000. */
   batchSize?: number;
   /**
-   * Time limit of the describe step (`statement_timeout`) and of each cursor fetch (timed by
-   * Takeout, cancelled with a CancelRequest); the reader's own time never counts. Default 60 000 ms.
+   * Time limit of the describe step (`statement_timeout`) and of each wait for rows (a cursor
+   * fetch, a read from the binary COPY; timed by Takeout, cancelled with a CancelRequest); the
+   * reader's own time never counts. Default 60 000 ms.
    */
   statementTimeoutMs?: number;
   /** `statement_timeout` for the whole COPY (fast path), including time the reader takes. Default 600 000 ms. */
@@ -43,9 +50,6 @@ export interface PostgresSourceOptions {
 export type PostgresSource = Source &
   Required<Pick<Source, 'rowShape' | 'estimate' | 'csvPassthrough' | 'close'>>;
 
-/** How long an in-flight fetch may finish on its own after an abort before it is cancelled. */
-const ABORT_GRACE_MS = 200;
-
 function positiveInt(value: unknown, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
@@ -54,16 +58,12 @@ function positiveInt(value: unknown, name: string, fallback: number, min = 1): n
   return value;
 }
 
-function abortedError(signal: AbortSignal | undefined): TakeoutError {
-  const reason = signal?.reason;
-  return reason instanceof TakeoutError ? reason : new TakeoutError('aborted', 'The export was aborted');
-}
-
 /**
- * Rows of a PostgreSQL query, read through a server-side cursor in batches inside one
- * read-only REPEATABLE READ transaction (one snapshot), with types from the result's type
- * OIDs (postgres-types.ts). A source serves one export: columns() opens the transaction,
- * batches() or csvPassthrough() reads it once, close() ends it and returns the connection.
+ * Rows of a PostgreSQL query, read with binary COPY (postgres-binary-copy.ts) or through a
+ * server-side cursor (postgres-cursor.ts) in batches inside one read-only REPEATABLE READ
+ * transaction (one snapshot), with types from the result's type OIDs (postgres-types.ts).
+ * A source serves one export: columns() opens the transaction, batches() or
+ * csvPassthrough() reads it once, close() ends it and returns the connection.
  */
 export function postgresSource(options: PostgresSourceOptions): PostgresSource {
   if ((options.connectionString === undefined) === (options.pool === undefined)) {
@@ -71,6 +71,9 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
   }
   if (typeof options.sql !== 'string' || options.sql.trim() === '') {
     throw new TakeoutError('config_error', 'postgresSource needs a non-empty sql string');
+  }
+  if (options.reader !== undefined && options.reader !== 'copy' && options.reader !== 'cursor') {
+    throw new TakeoutError('config_error', "postgresSource: reader must be 'copy' or 'cursor'");
   }
   const batchSize = positiveInt(options.batchSize, 'batchSize', 5000);
   const statementTimeoutMs = positiveInt(options.statementTimeoutMs, 'statementTimeoutMs', 60_000, 0);
@@ -102,93 +105,24 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     if (reader) throw new TakeoutError('internal', 'A PostgreSQL source can be read only once');
   };
 
+  // COPY takes no bind parameters: values go in as quoted literals (postgres-params.ts).
+  const inlinedText = (): string =>
+    compileNamedParams(options.sql, params, {
+      placeholder: (_i, name) => paramLiteral(params[name], name),
+    }).text;
+
   async function* readBatches(signal: AbortSignal | undefined): AsyncGenerator<Row[]> {
     const s = await open();
-    signal?.throwIfAborted();
-    const cursor = s.conn.client.query(
-      new Cursor(compiled.text, values, { rowMode: 'array', types: s.types }),
-    ) as Cursor<unknown[]>;
-    let pending: Promise<unknown[][]> | undefined;
-    let failed = false;
     let complete = false;
-    let timedOut = false;
-    // statement_timeout cannot bound a fetch: PostgreSQL keeps a suspended portal's timer
-    // running until the portal completes, so it would count the reader's time. Each fetch
-    // is timed here instead and cancelled (CancelRequest) when it takes too long.
-    const read = (): Promise<unknown[][]> => {
-      const p = cursor.read(batchSize);
-      pending = p;
-      const timer =
-        statementTimeoutMs > 0
-          ? setTimeout(() => {
-              if (pending !== p) return;
-              timedOut = true;
-              s.broken = true;
-              void s.conn.cancel();
-            }, statementTimeoutMs)
-          : undefined;
-      const settle = () => {
-        clearTimeout(timer);
-        if (pending === p) pending = undefined;
-      };
-      p.then(settle, () => {
-        failed = true;
-        settle();
-      });
-      return p;
-    };
-    // An abort cancels a fetch that does not finish soon (a slow query); the connection is
-    // then discarded, so the cancel request cannot reach whatever it runs next.
-    const stopPending = async (): Promise<void> => {
-      const p = pending;
-      if (!p) return;
-      const settled = await Promise.race([
-        p.then(
-          () => true,
-          () => true,
-        ),
-        new Promise<false>((resolve) => setTimeout(resolve, ABORT_GRACE_MS, false)),
-      ]);
-      if (!settled && pending === p) {
-        s.broken = true;
-        await s.conn.cancel();
-      }
-    };
-    const onAbort = () => void stopPending();
-    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      let next: Promise<unknown[][]> | undefined = read();
-      while (next) {
-        let rows: unknown[][];
-        try {
-          rows = await next;
-        } catch (error) {
-          if (signal?.aborted) throw abortedError(signal);
-          if (timedOut) {
-            throw new TakeoutError('source_timeout', 'A fetch took longer than the statement timeout', {
-              cause: error,
-              details: { sqlstate: '57014' },
-            });
-          }
-          throw mapPostgresError(error);
-        }
-        next = rows.length === batchSize ? read() : undefined; // prefetch the next batch
-        if (rows.length > 0) yield rows;
-        if (signal?.aborted) throw abortedError(signal);
+      if (options.reader !== 'cursor' && canCopy(s.conn.client)) {
+        yield* readBinaryCopy(s, inlinedText(), statementTimeoutMs, signal);
+      } else {
+        const query = { text: compiled.text, values };
+        yield* readCursor(s, { query, batchSize, timeoutMs: statementTimeoutMs }, signal);
       }
       complete = true;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (!complete) await stopPending();
-      // Unless the fetch was cancelled (the connection is then discarded, not waited on).
-      if (pending && !s.broken) await pending.catch(() => {});
-      if (!complete && !failed && !s.broken) {
-        try {
-          await cursor.close();
-        } catch {
-          s.broken = true;
-        }
-      }
       await endSession(s, complete);
     }
   }
@@ -197,11 +131,7 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     const s = await open();
     let complete = false;
     try {
-      // COPY takes no bind parameters: values go in as quoted literals (postgres-params.ts).
-      const inlined = compileNamedParams(options.sql, params, {
-        placeholder: (_i, name) => paramLiteral(params[name], name),
-      });
-      yield* streamCopy(s, inlined.text, request, copyTimeoutMs, signal);
+      yield* streamCopy(s, inlinedText(), request, copyTimeoutMs, signal);
       complete = true;
     } finally {
       await endSession(s, complete);

@@ -31,10 +31,11 @@ afterAll(async () => {
 });
 
 describe('PostgreSQL source: snapshot and batches', () => {
-  it('reads in batches of batchSize, as arrays in column order', async () => {
+  it('reads in batches of batchSize, as arrays in column order (cursor)', async () => {
     const s = postgresSource({
       connectionString: db.url,
       sql: 'SELECT id, name FROM items ORDER BY id',
+      reader: 'cursor',
       batchSize: 300,
     });
     const sizes: number[] = [];
@@ -49,10 +50,11 @@ describe('PostgreSQL source: snapshot and batches', () => {
     expect(first).toEqual([1, 'item 1']);
   });
 
-  it('times each fetch, not the whole export: a slow reader does not hit statement_timeout', async () => {
+  it('times each fetch, not the whole export: a slow reader does not hit statement_timeout (cursor)', async () => {
     const s = postgresSource({
       connectionString: db.url,
       sql: 'SELECT id FROM items ORDER BY id',
+      reader: 'cursor',
       batchSize: 100,
       statementTimeoutMs: 200,
     });
@@ -142,6 +144,11 @@ describe('PostgreSQL source: snapshot and batches', () => {
 });
 
 describe('PostgreSQL source: parameters', () => {
+  const PATHS: [string, { reader?: 'cursor'; copy?: boolean }][] = [
+    ['cursor', { reader: 'cursor' }],
+    ['binary COPY', {}],
+    ['CSV COPY', { copy: true }],
+  ];
   const INJECTIONS = [
     "'; DROP TABLE items; --",
     "' OR '1'='1",
@@ -153,14 +160,14 @@ describe('PostgreSQL source: parameters', () => {
     "Robert'); DROP TABLE items;-- \\x00",
   ];
 
-  for (const copy of [false, true]) {
-    it(`keeps injection strings as data (${copy ? 'COPY' : 'cursor'} path)`, async () => {
+  for (const [path, options] of PATHS) {
+    it(`keeps injection strings as data (${path})`, async () => {
       for (const value of INJECTIONS) {
         const s = postgresSource({
           connectionString: db.url,
           sql: 'SELECT :v AS v, length(:v) AS n, (SELECT count(*) FROM items WHERE name = :v) AS hits',
           params: { v: value },
-          copy,
+          ...options,
         });
         const csv = await readAll(exportSource(s, { format: 'csv', escapeFormulas: false }));
         expect(parse(csv)).toEqual([
@@ -173,7 +180,7 @@ describe('PostgreSQL source: parameters', () => {
     });
   }
 
-  it('binds typed values the same way on both paths', async () => {
+  it('binds typed values the same way on every path', async () => {
     const params = {
       from: new Date('2024-01-02T00:00:00Z'),
       ids: [3, 24, 25, 26, 999],
@@ -185,8 +192,8 @@ describe('PostgreSQL source: parameters', () => {
     const sql = `SELECT id, at, :big::numeric AS big, :bytes::bytea AS bytes, :flag::bool AS flag,
       :missing::text IS NULL AS missing FROM items WHERE at >= :from AND id = ANY(:ids) ORDER BY id`;
     const outputs: string[][][] = [];
-    for (const copy of [false, true]) {
-      const s = postgresSource({ connectionString: db.url, sql, params, copy });
+    for (const [, options] of PATHS) {
+      const s = postgresSource({ connectionString: db.url, sql, params, ...options });
       outputs.push(
         parse(
           await readAll(
@@ -203,6 +210,7 @@ describe('PostgreSQL source: parameters', () => {
       ['999', '12345678901234567890', 'AP8=', 'true', 'true'],
     ]);
     expect(outputs[1]).toEqual(outputs[0]);
+    expect(outputs[2]).toEqual(outputs[0]);
   });
 
   it('refuses unknown, missing and NUL-bearing parameters with invalid_params', () => {

@@ -32,7 +32,7 @@ export const TYPES_SQL = `
        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
   `;
 
-export function typesSource(url: string, extra: { copy?: boolean } = {}) {
+export function typesSource(url: string, extra: { copy?: boolean; reader?: 'copy' | 'cursor' } = {}) {
   return postgresSource({ connectionString: url, sql: `SELECT ${COLUMNS} FROM t ORDER BY id`, ...extra });
 }
 

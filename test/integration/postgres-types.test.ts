@@ -1,5 +1,5 @@
 /**
- * Every listed PostgreSQL type round-trips exactly into CSV and JSON (cursor path), and
+ * Every listed PostgreSQL type round-trips exactly into CSV and JSON (binary COPY and cursor readers), and
  * nothing depends on the Node process's time zone. csv-parse and JSON.parse are the
  * independent readers.
  */
@@ -21,162 +21,165 @@ afterAll(async () => {
   await db.drop();
 });
 
-const source = (extra: { copy?: boolean } = {}) => typesSource(db.url, extra);
+for (const reader of ['copy', 'cursor'] as const) {
+  const source = () => typesSource(db.url, { reader });
 
-describe('PostgreSQL types (cursor path)', () => {
-  it('declares column types from the type OIDs before the first batch', async () => {
-    const s = source();
-    try {
-      const types = Object.fromEntries((await s.columns()).map((c) => [c.key, c.type]));
-      expect(types).toEqual({
-        id: 'integer',
-        i2: 'integer',
-        i4: 'integer',
-        i8: 'integer',
-        num: 'decimal',
-        f4: 'number',
-        f8: 'number',
-        b: 'boolean',
-        d: 'date',
-        ts: 'datetime',
-        tstz: 'datetime',
-        tm: 'string',
-        iv: 'string',
-        u: 'string',
-        j: 'json',
-        jb: 'json',
-        by: 'string',
-        ai: 'json',
-        at: 'json',
-        e: 'string',
-        ae: 'json',
-        tx: 'string',
-        vc: 'string',
-        dom: 'integer',
-      });
-    } finally {
-      await s.close();
-    }
-  });
-
-  it('round-trips every type into CSV', async () => {
-    const csv = await readAll(exportSource(source(), { format: 'csv' }));
-    const rows = parse(csv, { relax_column_count: false }) as string[][];
-    expect(rows[0]).toEqual(COLUMNS.split(', '));
-    // Integer-valued doubles of 1e21 and more are written without exponent (the writer's
-    // rule): the digits are the double's exact value, so they read back as the same number.
-    const expected = CSV_ROWS.map((r) => [...r]);
-    Object.assign(expected[1] as string[], {
-      5: '340282349999999991754788743781432688640',
-      6: `-${BigInt(1.7976931348623157e308)}`,
-    });
-    expect(Number(expected[1]?.[5])).toBe(3.4028235e38);
-    expect(rows.slice(1)).toEqual(expected);
-  });
-
-  it('round-trips every type into JSON', async () => {
-    const json = JSON.parse(await readAll(exportSource(source(), { format: 'json' }))) as Record<
-      string,
-      unknown
-    >[];
-    expect(json).toHaveLength(4);
-    expect(json[0]).toEqual({
-      id: 1,
-      i2: -32768,
-      i4: -2147483648,
-      i8: '-9223372036854775808',
-      num: '-12345678901234567890.123456789012345678',
-      f4: 1.1,
-      f8: 0.1,
-      b: true,
-      d: '2024-02-29',
-      ts: '2024-03-01T13:05:09.123Z',
-      tstz: '2024-03-01T11:05:09.123Z',
-      tm: '23:59:59.999999',
-      iv: 'P1Y2M3DT4H5M6.5S',
-      u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
-      j: { a: [1, 2.5, 'x'], b: null },
-      jb: { k: 'v', n: 1 },
-      by: '3q2+7wA=',
-      ai: [1, 2, null],
-      at: ['a,b', 'c"d', 'NULL', null],
-      e: 'happy',
-      ae: ['sad', 'ok'],
-      tx: 'line1\nline2 "q", comma',
-      vc: 'ünïcødé 😀',
-      dom: 5,
-    });
-    expect(json[1]).toMatchObject({
-      i2: 32767,
-      i8: '9223372036854775807',
-      num: '0.000000000000000000001',
-      f4: 3.4028235e38,
-      f8: -1.7976931348623157e308,
-      b: false,
-      d: '0001-01-01',
-      ts: '1969-12-31T23:59:59.999Z',
-      tstz: 'infinity',
-      iv: 'P-1D',
-      j: [],
-      jb: '=cmd',
-      by: '',
-      ai: [],
-      tx: '',
-      vc: '=HYPERLINK("x")',
-    });
-    expect(json[2]).toMatchObject({
-      i2: null,
-      i8: '9007199254740993',
-      num: 'NaN',
-      f4: null,
-      f8: null,
-      j: null,
-    });
-    expect(json[3]).toMatchObject({ i8: 9007199254740991, num: null, d: null });
-  });
-
-  it('does not depend on the Node process time zone (dates never shift)', async () => {
-    const saved = process.env.TZ;
-    const outputs: string[] = [];
-    try {
-      for (const tz of ['Pacific/Kiritimati', 'America/Adak', 'UTC']) {
-        process.env.TZ = tz;
-        outputs.push(await readAll(exportSource(source(), { format: 'csv' })));
+  describe(`PostgreSQL types (${reader} reader)`, () => {
+    it('declares column types from the type OIDs before the first batch', async () => {
+      const s = source();
+      try {
+        const types = Object.fromEntries((await s.columns()).map((c) => [c.key, c.type]));
+        expect(types).toEqual({
+          id: 'integer',
+          i2: 'integer',
+          i4: 'integer',
+          i8: 'integer',
+          num: 'decimal',
+          f4: 'number',
+          f8: 'number',
+          b: 'boolean',
+          d: 'date',
+          ts: 'datetime',
+          tstz: 'datetime',
+          tm: 'string',
+          iv: 'string',
+          u: 'string',
+          j: 'json',
+          jb: 'json',
+          by: 'string',
+          ai: 'json',
+          at: 'json',
+          e: 'string',
+          ae: 'json',
+          tx: 'string',
+          vc: 'string',
+          dom: 'integer',
+        });
+      } finally {
+        await s.close();
       }
-    } finally {
-      if (saved === undefined) delete process.env.TZ;
-      else process.env.TZ = saved;
-    }
-    expect(outputs[0]).toBe(outputs[2]);
-    expect(outputs[1]).toBe(outputs[2]);
-  });
-
-  it('renders datetimes in the requested zone and dates as calendar dates', async () => {
-    const csv = await readAll(exportSource(source(), { format: 'csv', timezone: 'Asia/Kolkata' }));
-    const row = (parse(csv) as string[][])[1] as string[];
-    expect(row[8]).toBe('2024-02-29');
-    expect(row[9]).toBe('2024-03-01T18:35:09.123+05:30'); // timestamp: UTC wall time 13:05:09.123
-    expect(row[10]).toBe('2024-03-01T16:35:09.123+05:30');
-  });
-
-  it('truncates microseconds of timestamps to milliseconds (JavaScript Dates)', async () => {
-    const s = postgresSource({
-      connectionString: db.url,
-      sql: "SELECT '2024-01-01 00:00:00.999999+00'::timestamptz AS a, '0044-03-15 12:00:00 BC'::timestamp AS b",
     });
-    const json = JSON.parse(await readAll(exportSource(s, { format: 'json' }))) as unknown[];
-    expect(json).toEqual([{ a: '2024-01-01T00:00:00.999Z', b: '-000043-03-15T12:00:00Z' }]);
-  });
 
-  it('makes duplicate column names unique keys but keeps them as headers', async () => {
-    const s = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS a, 2 AS a, 3 AS a_2' });
-    const csv = await readAll(exportSource(s, { format: 'csv' }));
-    expect(parse(csv)).toEqual([
-      ['a', 'a', 'a_2'],
-      ['1', '2', '3'],
-    ]);
-    const s2 = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS a, 2 AS a, 3 AS a_2' });
-    expect((await s2.columns()).map((c) => c.key)).toEqual(['a', 'a_2', 'a_2_2']);
-    await s2.close();
+    it('round-trips every type into CSV', async () => {
+      const csv = await readAll(exportSource(source(), { format: 'csv' }));
+      const rows = parse(csv, { relax_column_count: false }) as string[][];
+      expect(rows[0]).toEqual(COLUMNS.split(', '));
+      // Integer-valued doubles of 1e21 and more are written without exponent (the writer's
+      // rule): the digits are the double's exact value, so they read back as the same number.
+      const expected = CSV_ROWS.map((r) => [...r]);
+      Object.assign(expected[1] as string[], {
+        5: '340282349999999991754788743781432688640',
+        6: `-${BigInt(1.7976931348623157e308)}`,
+      });
+      expect(Number(expected[1]?.[5])).toBe(3.4028235e38);
+      expect(rows.slice(1)).toEqual(expected);
+    });
+
+    it('round-trips every type into JSON', async () => {
+      const json = JSON.parse(await readAll(exportSource(source(), { format: 'json' }))) as Record<
+        string,
+        unknown
+      >[];
+      expect(json).toHaveLength(4);
+      expect(json[0]).toEqual({
+        id: 1,
+        i2: -32768,
+        i4: -2147483648,
+        i8: '-9223372036854775808',
+        num: '-12345678901234567890.123456789012345678',
+        f4: 1.1,
+        f8: 0.1,
+        b: true,
+        d: '2024-02-29',
+        ts: '2024-03-01T13:05:09.123Z',
+        tstz: '2024-03-01T11:05:09.123Z',
+        tm: '23:59:59.999999',
+        iv: 'P1Y2M3DT4H5M6.5S',
+        u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+        j: { a: [1, 2.5, 'x'], b: null },
+        jb: { k: 'v', n: 1 },
+        by: '3q2+7wA=',
+        ai: [1, 2, null],
+        at: ['a,b', 'c"d', 'NULL', null],
+        e: 'happy',
+        ae: ['sad', 'ok'],
+        tx: 'line1\nline2 "q", comma',
+        vc: 'ünïcødé 😀',
+        dom: 5,
+      });
+      expect(json[1]).toMatchObject({
+        i2: 32767,
+        i8: '9223372036854775807',
+        num: '0.000000000000000000001',
+        f4: 3.4028235e38,
+        f8: -1.7976931348623157e308,
+        b: false,
+        d: '0001-01-01',
+        ts: '1969-12-31T23:59:59.999Z',
+        tstz: 'infinity',
+        iv: 'P-1D',
+        j: [],
+        jb: '=cmd',
+        by: '',
+        ai: [],
+        tx: '',
+        vc: '=HYPERLINK("x")',
+      });
+      expect(json[2]).toMatchObject({
+        i2: null,
+        i8: '9007199254740993',
+        num: 'NaN',
+        f4: null,
+        f8: null,
+        j: null,
+      });
+      expect(json[3]).toMatchObject({ i8: 9007199254740991, num: null, d: null });
+    });
+
+    it('does not depend on the Node process time zone (dates never shift)', async () => {
+      const saved = process.env.TZ;
+      const outputs: string[] = [];
+      try {
+        for (const tz of ['Pacific/Kiritimati', 'America/Adak', 'UTC']) {
+          process.env.TZ = tz;
+          outputs.push(await readAll(exportSource(source(), { format: 'csv' })));
+        }
+      } finally {
+        if (saved === undefined) delete process.env.TZ;
+        else process.env.TZ = saved;
+      }
+      expect(outputs[0]).toBe(outputs[2]);
+      expect(outputs[1]).toBe(outputs[2]);
+    });
+
+    it('renders datetimes in the requested zone and dates as calendar dates', async () => {
+      const csv = await readAll(exportSource(source(), { format: 'csv', timezone: 'Asia/Kolkata' }));
+      const row = (parse(csv) as string[][])[1] as string[];
+      expect(row[8]).toBe('2024-02-29');
+      expect(row[9]).toBe('2024-03-01T18:35:09.123+05:30'); // timestamp: UTC wall time 13:05:09.123
+      expect(row[10]).toBe('2024-03-01T16:35:09.123+05:30');
+    });
+
+    it('truncates microseconds of timestamps to milliseconds (JavaScript Dates)', async () => {
+      const s = postgresSource({
+        connectionString: db.url,
+        reader,
+        sql: "SELECT '2024-01-01 00:00:00.999999+00'::timestamptz AS a, '0044-03-15 12:00:00 BC'::timestamp AS b",
+      });
+      const json = JSON.parse(await readAll(exportSource(s, { format: 'json' }))) as unknown[];
+      expect(json).toEqual([{ a: '2024-01-01T00:00:00.999Z', b: '-000043-03-15T12:00:00Z' }]);
+    });
+
+    it('makes duplicate column names unique keys but keeps them as headers', async () => {
+      const s = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS a, 2 AS a, 3 AS a_2' });
+      const csv = await readAll(exportSource(s, { format: 'csv' }));
+      expect(parse(csv)).toEqual([
+        ['a', 'a', 'a_2'],
+        ['1', '2', '3'],
+      ]);
+      const s2 = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS a, 2 AS a, 3 AS a_2' });
+      expect((await s2.columns()).map((c) => c.key)).toEqual(['a', 'a_2', 'a_2_2']);
+      await s2.close();
+    });
   });
-});
+}

@@ -1,4 +1,5 @@
 import type { ResolvedColumn, Row } from '../../types.js';
+import { jsonText } from '../cells.js';
 import { readCell, readExpression } from '../compile.js';
 import { ascii, type XmlBytes } from './bytes.js';
 import type { CellWriter } from './cell.js';
@@ -75,7 +76,7 @@ function displayLength(v: unknown, column: ResolvedColumn, settings: XlsxSetting
           column.format ?? (column.type === 'date' ? settings.dateFormat : settings.datetimeFormat);
         return format.replace(/["\\]/g, '').length;
       }
-      return Math.min(MAX_WIDTH, JSON.stringify(v)?.length ?? 0);
+      return Math.min(MAX_WIDTH, jsonText(v).length); // bigints inside as text, as the cell writes them
     }
     default:
       return 0;
