@@ -5,6 +5,7 @@ import { TakeoutError } from '../errors.js';
 import { DEFAULT_EXPORT_LIMITS, type ExportContext, type ExportLimits } from '../exports/plan.js';
 import { builtinFormats } from '../formats/index.js';
 import type { FormatRegistry } from '../formats/registry.js';
+import type { ExportJobs } from '../jobs/exports-api.js';
 import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
 import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
@@ -13,6 +14,7 @@ import { problemErrorHandler, sendProblem } from './problem.js';
 import { guardRequestTimeouts } from './request-timeouts.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { exportRoutes } from './routes/exports.js';
+import { jobRoutes } from './routes/jobs.js';
 import { SyncSlots } from './sync-slots.js';
 
 /** Limits of the HTTP sync path: the export core's, how many run at once, and how long they may wait. */
@@ -46,6 +48,13 @@ export interface TakeoutServerOptions extends Partial<HttpLimits>, Partial<Reque
   /** Default: a registry of the built-in formats. */
   formats?: FormatRegistry;
   storage?: Storage;
+  /**
+   * Background exports: with them, exports past the sync limits (or asked for with
+   * `Prefer: respond-async`) become jobs, and the job routes are served. Needs `storage`.
+   */
+  jobs?: ExportJobs;
+  /** Lifetime of the download links the job routes mint, seconds. Default 300. */
+  linkTtlSeconds?: number;
   /** Shared PostgreSQL pools for datasets; without them each export opens its own client. */
   pools?: PostgresPools;
   /** Where datasets' PostgreSQL `urlEnv` is read. Default `process.env`. */
@@ -83,6 +92,8 @@ export function serviceServerOptions(service: Service): TakeoutServerOptions {
     datasets: service.datasets,
     formats: service.formats,
     storage: service.storage,
+    jobs: service.jobs,
+    linkTtlSeconds: service.config.storage.linkTtlSeconds,
     pools: service.pools,
     ...(service.exports.env ? { env: service.exports.env } : {}),
     authenticate: service.authenticate,
@@ -139,7 +150,16 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
         slots,
         timeouts: { firstByteMs: syncFirstByteTimeoutMs, idleWriteMs: syncIdleTimeoutMs },
         shutdown: shutdown.signal,
+        ...(options.jobs ? { jobs: options.jobs } : {}),
       });
+      if (options.jobs) {
+        if (!options.storage) throw new TakeoutError('config_error', 'Background exports need a storage');
+        await api.register(jobRoutes, {
+          jobs: options.jobs,
+          storage: options.storage,
+          linkTtlSeconds: options.linkTtlSeconds ?? 300,
+        });
+      }
       await api.register(datasetRoutes, { datasets: options.datasets });
     });
     scope.get('/healthz', async () => ({

@@ -146,6 +146,11 @@ export class ExportJobs {
     return result;
   }
 
+  /** The principal's export, or undefined for anyone else's or a missing one. */
+  find(id: string, principal: Principal): Promise<JobRecord | undefined> {
+    return this.store.get(id, ownerOf(principal));
+  }
+
   /** The principal's export; `export_not_found` for anyone else's or a missing one. */
   async get(id: string, principal: Principal): Promise<JobRecord> {
     const job = await this.store.get(id, ownerOf(principal));
@@ -163,6 +168,21 @@ export class ExportJobs {
     const job = await requestCancel(this.store, id, ownerOf(principal));
     if (!job) throw new TakeoutError('export_not_found', 'No such export');
     return job;
+  }
+
+  /**
+   * Discards the export but keeps its record (what `DELETE /v1/exports/{id}` does): an active
+   * export is canceled, a succeeded one's file is deleted and the record becomes `expired`.
+   */
+  async discard(id: string, principal: Principal): Promise<JobRecord> {
+    const job = await this.cancel(id, principal);
+    if (job.status !== 'succeeded' || !job.result) return job;
+    // Marked first: a job never says `succeeded` without its file. A failed delete is the
+    // sweeper's to finish (the file's retention still ends).
+    const expired = await this.store.transition(id, { status: ['succeeded'] }, { status: 'expired' });
+    if (!expired) return this.get(id, principal);
+    await this.#options.storage.delete(job.result.key);
+    return expired;
   }
 
   /**

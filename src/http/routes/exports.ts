@@ -6,7 +6,10 @@ import type { ExportContext, ExportLimits } from '../../exports/plan.js';
 import { planExport } from '../../exports/plan.js';
 import { parseExportRequest } from '../../exports/request.js';
 import { runExport } from '../../exports/run.js';
+import type { ExportJobs } from '../../jobs/exports-api.js';
 import { principalOf } from '../auth.js';
+import { answerWithJob } from '../jobs/answer.js';
+import { parsePrefer } from '../prefer.js';
 import { SyncExchange, type SyncTimeouts } from '../sync-exchange.js';
 import { SLOT_RETRY_AFTER_SECONDS, type SyncSlots } from '../sync-slots.js';
 
@@ -17,6 +20,11 @@ export interface ExportRoutesOptions {
   timeouts: SyncTimeouts;
   /** Aborted when the server shuts down: every export in flight stops. */
   shutdown: AbortSignal;
+  /**
+   * Background exports: an export past the sync limits (or asked for with
+   * `Prefer: respond-async`) becomes a job instead of `413 sync_limit_exceeded`.
+   */
+  jobs?: ExportJobs;
 }
 
 function tooLarge(limits: ExportLimits): TakeoutError {
@@ -58,6 +66,10 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
       throw new TakeoutError('unsupported_media_type', 'The request body must be application/json');
     }
     const body = parseExportRequest(request.body, context.formats);
+    const prefer = parsePrefer(request.headers.prefer);
+    const { jobs } = options;
+    // Set when the export becomes a job: answered after the slot is given back.
+    let asJob = false;
     let slot: ReturnType<SyncSlots['acquire']>;
     try {
       slot = options.slots.acquire(principal);
@@ -69,28 +81,42 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     try {
       const plan = await planExport(body, principal, context, { signal: exchange.signal });
       try {
-        if (!plan.sync.fits) throw tooLarge(context.limits);
-        const headers = fileHeaders(plan.contentType, plan.filename);
-        await runExport(plan, (bytes) => exchange.respond(headers, bytes), {
-          signal: exchange.signal,
-          maxRows: plan.syncCaps.maxRows,
-          maxBytes: plan.syncCaps.maxBytes,
-        });
+        if (jobs && (prefer.respondAsync || !plan.sync.fits)) {
+          asJob = true;
+        } else {
+          if (!plan.sync.fits) throw tooLarge(context.limits);
+          const headers = fileHeaders(plan.contentType, plan.filename);
+          await runExport(plan, (bytes) => exchange.respond(headers, bytes), {
+            signal: exchange.signal,
+            maxRows: plan.syncCaps.maxRows,
+            maxBytes: plan.syncCaps.maxBytes,
+          });
+        }
       } finally {
         await plan.close();
       }
     } catch (error) {
       // Before the first byte an error is a problem response (the exchange's own reason when it
       // ended the export: a timeout, the server shutting down); after it, the cut stream says it.
-      if (!exchange.started) throw exchange.signal.aborted ? exchange.signal.reason : error;
-      const cause = exchange.failure ?? error;
-      request.log.warn(
-        { code: (cause as TakeoutError).code ?? 'internal', reason: (cause as Error).message },
-        'export stream ended before the end of the file',
-      );
+      // A source that could not tell its size and passed the sync limits before the first
+      // byte has sent nothing: with jobs, it becomes one.
+      if (!exchange.started) {
+        if (exchange.signal.aborted) throw exchange.signal.reason;
+        if (!jobs || (error as TakeoutError).code !== 'sync_limit_exceeded') throw error;
+        asJob = true;
+      } else {
+        const cause = exchange.failure ?? error;
+        request.log.warn(
+          { code: (cause as TakeoutError).code ?? 'internal', reason: (cause as Error).message },
+          'export stream ended before the end of the file',
+        );
+      }
     } finally {
       exchange.dispose();
       slot.release();
+    }
+    if (asJob && jobs) {
+      return answerWithJob(request, reply, { jobs, request: body, principal, prefer, prefix: app.prefix });
     }
     return reply;
   });

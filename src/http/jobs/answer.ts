@@ -1,0 +1,66 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../../datasets/define.js';
+import type { ExportRequest } from '../../exports/request.js';
+import type { ExportJobs } from '../../jobs/exports-api.js';
+import { FINISHED_STATUSES, type JobRecord } from '../../jobs/types.js';
+import type { Preferences } from '../prefer.js';
+import { jobDocument, retryAfterSeconds } from './document.js';
+
+export interface JobAnswerOptions {
+  jobs: ExportJobs;
+  request: ExportRequest;
+  principal: Principal;
+  prefer: Preferences;
+  prefix: string;
+}
+
+/** Polls the job until it finished, `seconds` passed or the client left. */
+async function waitForJob(
+  jobs: ExportJobs,
+  job: JobRecord,
+  principal: Principal,
+  seconds: number,
+  gone: AbortSignal,
+): Promise<JobRecord> {
+  const deadline = Date.now() + seconds * 1000;
+  let current = job;
+  while (!FINISHED_STATUSES.includes(current.status) && Date.now() < deadline && !gone.aborted) {
+    await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
+    current = (await jobs.find(job.id, principal)) ?? current;
+  }
+  return current;
+}
+
+/**
+ * Answers `POST /v1/exports` with a background job: `202 Accepted` with `Location` and
+ * `Retry-After`, or, when `Prefer: wait=N` saw it finish in time, `303 See Other` to the job.
+ * An `Idempotency-Key` makes retries return the same job.
+ */
+export async function answerWithJob(
+  httpRequest: FastifyRequest,
+  reply: FastifyReply,
+  options: JobAnswerOptions,
+): Promise<FastifyReply> {
+  const { jobs, principal, prefer, prefix } = options;
+  const key = httpRequest.headers['idempotency-key'];
+  const created = await jobs.create(
+    options.request,
+    principal,
+    typeof key === 'string' ? { idempotencyKey: key } : {},
+  );
+  let job = created.job;
+  const applied = prefer.respondAsync ? ['respond-async'] : [];
+  if (prefer.waitSeconds > 0) {
+    const gone = new AbortController();
+    httpRequest.raw.once('close', () => gone.abort());
+    job = await waitForJob(jobs, job, principal, prefer.waitSeconds, gone.signal);
+    applied.push(`wait=${prefer.waitSeconds}`);
+  }
+  const location = `${prefix}/v1/exports/${encodeURIComponent(job.id)}`;
+  if (applied.length > 0) reply.header('preference-applied', applied.join(', '));
+  reply.header('location', location).header('cache-control', 'no-store');
+  if (FINISHED_STATUSES.includes(job.status)) return reply.code(303).send(jobDocument(job, prefix));
+  reply.header('content-location', location).header('retry-after', String(retryAfterSeconds(job)));
+  return reply.code(202).send(jobDocument(job, prefix));
+}

@@ -1,0 +1,79 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { FINISHED_STATUSES, type JobRecord } from '../../jobs/types.js';
+import { jobDocument } from './document.js';
+
+export interface JobEventsOptions {
+  /** The job as the route found it (the owner check already passed). */
+  first: JobRecord;
+  /** The job now; undefined once it was deleted. */
+  next: () => Promise<JobRecord | undefined>;
+  prefix: string;
+  /** `Last-Event-ID` of a reconnecting client: a state it already has is not sent again. */
+  lastEventId?: string;
+  /** How often the record is read; progress events come at most this often. */
+  intervalMs?: number;
+  /** A comment line this often keeps proxies from closing a quiet stream. */
+  heartbeatMs?: number;
+}
+
+/** Identifies a state of the job: the same state always has the same id. */
+function eventId(job: JobRecord): string {
+  return `${job.updatedAt.getTime()}-${job.status}`;
+}
+
+/**
+ * `GET /v1/exports/{id}/events`: server-sent events. A `progress` event whenever the job's
+ * state changes (at most about once a second), then one event named after the final state
+ * (`succeeded`, `failed`, `canceled`, `expired`), and the stream ends. Every event carries
+ * the job document and an id; a client reconnecting with `Last-Event-ID` gets only what
+ * changed since. A client that stops reading is sent nothing more until it catches up
+ * (only the latest state matters).
+ */
+export async function jobEvents(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: JobEventsOptions,
+): Promise<void> {
+  const intervalMs = options.intervalMs ?? 1000;
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  reply.hijack();
+  const res = reply.raw;
+  const closed = new AbortController();
+  res.once('close', () => closed.abort());
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-accel-buffering': 'no',
+    'x-content-type-options': 'nosniff',
+  });
+  res.write('retry: 2000\n\n');
+  let lastSent = options.lastEventId;
+  let lastWrite = Date.now();
+  let job: JobRecord | undefined = options.first;
+  try {
+    while (job && !closed.signal.aborted) {
+      const finished = FINISHED_STATUSES.includes(job.status);
+      const id = eventId(job);
+      if (id !== lastSent && (finished || !res.writableNeedDrain)) {
+        const data = JSON.stringify(jobDocument(job, options.prefix));
+        res.write(`id: ${id}\nevent: ${finished ? job.status : 'progress'}\ndata: ${data}\n\n`);
+        lastSent = id;
+        lastWrite = Date.now();
+      }
+      if (finished) break;
+      await sleep(intervalMs, undefined, { signal: closed.signal });
+      if (Date.now() - lastWrite >= heartbeatMs && !res.writableNeedDrain) {
+        res.write(': keep-alive\n\n');
+        lastWrite = Date.now();
+      }
+      job = await options.next();
+    }
+  } catch (error) {
+    // A client that left ends the loop; a store failure ends the stream and the client reconnects.
+    if (!closed.signal.aborted)
+      request.log.warn({ code: (error as { code?: string }).code }, 'job events stopped');
+  } finally {
+    res.end();
+  }
+}

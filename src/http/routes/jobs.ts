@@ -1,0 +1,133 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TakeoutError } from '../../errors.js';
+import type { ExportJobs } from '../../jobs/exports-api.js';
+import { JOB_STATUSES, type JobRecord, type JobStatus } from '../../jobs/types.js';
+import type { Storage } from '../../storage/types.js';
+import { principalOf } from '../auth.js';
+import { etagMatches, jobDocument, jobEtag, retryAfterSeconds } from '../jobs/document.js';
+import { jobEvents } from '../jobs/events.js';
+
+export interface JobRoutesOptions {
+  jobs: ExportJobs;
+  storage: Storage;
+  /** Lifetime of the signed links `download` mints (TAKEOUT_LINK_TTL). */
+  linkTtlSeconds: number;
+}
+
+const ACTIVE: readonly JobStatus[] = ['queued', 'running', 'canceling'];
+
+function idOf(request: FastifyRequest): string {
+  return (request.params as { id: string }).id;
+}
+
+function listQuery(query: Record<string, unknown>) {
+  const limit = query.limit === undefined ? 20 : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw new TakeoutError('invalid_request', 'limit must be a whole number from 1 to 100');
+  }
+  const status =
+    typeof query.status === 'string' && query.status !== '' ? query.status.split(',') : undefined;
+  for (const s of status ?? []) {
+    if (!(JOB_STATUSES as readonly string[]).includes(s)) {
+      throw new TakeoutError('invalid_request', `status must be among ${JOB_STATUSES.join(', ')}`, {
+        details: { status: s.slice(0, 40) },
+      });
+    }
+  }
+  const cursor = typeof query.cursor === 'string' && query.cursor !== '' ? query.cursor : undefined;
+  return {
+    limit,
+    ...(cursor ? { cursor } : {}),
+    ...(status ? { status: status as JobStatus[] } : {}),
+  };
+}
+
+/** Why a job has no file to download, as the error the download route answers with. */
+function notDownloadable(job: JobRecord): TakeoutError {
+  if (job.status === 'expired') {
+    return new TakeoutError('export_expired', 'The file of this export was deleted after its retention');
+  }
+  if (ACTIVE.includes(job.status)) {
+    return new TakeoutError(
+      'export_not_ready',
+      `The export is ${job.status}; download it once it succeeded`,
+      {
+        details: { status: job.status },
+      },
+    );
+  }
+  return new TakeoutError('export_not_downloadable', `The export ${job.status} and has no file`, {
+    details: { status: job.status },
+  });
+}
+
+/**
+ * The routes of one principal's background exports. Every one looks the export up as the
+ * caller's own: someone else's id is answered exactly like one that does not exist (404).
+ */
+export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions): Promise<void> {
+  const { jobs, storage } = options;
+  const prefix = app.prefix;
+
+  app.get('/v1/exports', async (request, reply) => {
+    const page = await jobs.list(principalOf(request), listQuery(request.query as Record<string, unknown>));
+    if (page.nextCursor) {
+      const next = new URLSearchParams(request.query as Record<string, string>);
+      next.set('cursor', page.nextCursor);
+      reply.header('link', `<${prefix}/v1/exports?${next}>; rel="next"`);
+    }
+    reply.header('cache-control', 'private, no-cache');
+    return {
+      exports: page.jobs.map((job) => jobDocument(job, prefix)),
+      ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
+    };
+  });
+
+  app.get('/v1/exports/:id', async (request, reply) => {
+    const job = await jobs.get(idOf(request), principalOf(request));
+    const document = jobDocument(job, prefix);
+    const etag = jobEtag(document);
+    reply.header('etag', etag).header('cache-control', 'private, no-cache');
+    if (ACTIVE.includes(job.status)) reply.header('retry-after', String(retryAfterSeconds(job)));
+    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+    return document;
+  });
+
+  app.post('/v1/exports/:id/cancel', async (request, reply) => {
+    const job = await jobs.cancel(idOf(request), principalOf(request));
+    // `canceling`: the worker stops within about a second; poll or watch the events.
+    return reply.code(job.status === 'canceling' ? 202 : 200).send(jobDocument(job, prefix));
+  });
+
+  app.delete('/v1/exports/:id', async (request) => {
+    const job = await jobs.discard(idOf(request), principalOf(request));
+    return jobDocument(job, prefix);
+  });
+
+  app.get('/v1/exports/:id/download', async (request, reply) => {
+    const job = await jobs.get(idOf(request), principalOf(request));
+    reply.header('cache-control', 'no-store');
+    if (job.status !== 'succeeded' || !job.result) {
+      if (ACTIVE.includes(job.status)) reply.header('retry-after', String(retryAfterSeconds(job)));
+      throw notDownloadable(job);
+    }
+    const { key, filename, contentType } = job.result;
+    // The file may be gone before the sweeper marked the job (an S3 lifecycle rule).
+    if (!(await storage.stat(key))) throw notDownloadable({ ...job, status: 'expired' });
+    // Minted now, for this request only: a link is never stored or shown in job documents.
+    const url = await storage.signedUrl(key, { expiresIn: options.linkTtlSeconds, filename, contentType });
+    return reply.code(303).header('location', url).header('referrer-policy', 'no-referrer').send();
+  });
+
+  app.get('/v1/exports/:id/events', async (request, reply) => {
+    const principal = principalOf(request);
+    const first = await jobs.get(idOf(request), principal); // 404 before the stream starts
+    const lastEventId = request.headers['last-event-id'];
+    return jobEvents(request, reply, {
+      first,
+      next: () => jobs.find(first.id, principal),
+      prefix,
+      ...(typeof lastEventId === 'string' ? { lastEventId } : {}),
+    });
+  });
+}

@@ -1,0 +1,352 @@
+/**
+ * The async export API over real HTTP, for every deployment shape: call
+ * `apiContract(name, makeHarness)` from an integration test file. A server on loopback with
+ * a running worker; two principals, alice and bob.
+ */
+import { createHash } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearerTokens } from '../../src/auth.js';
+import { filesRoutes } from '../../src/http/routes/files.js';
+import { buildServer, serviceServerOptions } from '../../src/http/server.js';
+import type { ExportQueue } from '../../src/jobs/queue/types.js';
+import type { DiskStorage } from '../../src/storage/disk.js';
+import type { Storage } from '../../src/storage/types.js';
+import { numbersDataset, type TestService, testService } from '../support/jobs.js';
+import { readEvents } from '../support/sse.js';
+
+export interface ApiHarness {
+  env: NodeJS.ProcessEnv;
+  /** Whether the file server checks link signatures (s3rver does not; disk and S3 do). */
+  checksSignatures: boolean;
+  storage?: Storage;
+  queue?: ExportQueue;
+  cleanup(): Promise<void>;
+}
+
+const ALICE = 'token-alice-aaaaaaaaaaaa';
+const BOB = 'token-bob-bbbbbbbbbbbbbbbb';
+const SYNC_MAX_ROWS = 100;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+}
+
+export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>): void {
+  describe(`async export API: ${name}`, () => {
+    let harness: ApiHarness;
+    let jobs: TestService;
+    let app: FastifyInstance;
+    let base: string;
+
+    async function call(
+      path: string,
+      init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string> } = {},
+    ): Promise<Answer> {
+      const response = await fetch(base + path, {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        redirect: 'manual',
+        headers: {
+          authorization: `Bearer ${init.token ?? ALICE}`,
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...init.headers,
+        },
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      });
+      const text = await response.text();
+      const json = response.headers.get('content-type')?.includes('json') && text ? JSON.parse(text) : {};
+      return { status: response.status, headers: response.headers, body: json };
+    }
+
+    /** Creates a job for `n` rows of `dataset` and returns its document. */
+    async function startJob(body: Record<string, unknown>, token = ALICE) {
+      const answer = await call('/v1/exports', { body, token, headers: { prefer: 'respond-async' } });
+      expect(answer.status).toBe(202);
+      return answer.body as { id: string; status: string; links: Record<string, string> };
+    }
+
+    async function finished(id: string, token = ALICE) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const answer = await call(`/v1/exports/${id}`, { token });
+        const status = answer.body.status as string;
+        if (['succeeded', 'failed', 'canceled', 'expired'].includes(status)) return answer.body;
+        if (Date.now() > deadline) throw new Error(`export ${id} still ${status}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+
+    /** Follows the download route's 303 to the signed link and returns the file's bytes. */
+    async function download(id: string): Promise<Buffer> {
+      const answer = await call(`/v1/exports/${id}/download`);
+      expect(answer.status).toBe(303);
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      expect(answer.headers.get('referrer-policy')).toBe('no-referrer');
+      const link = new URL(answer.headers.get('location')!, base);
+      const file = await fetch(link);
+      expect(file.status).toBe(200);
+      return Buffer.from(await file.arrayBuffer());
+    }
+
+    beforeAll(async () => {
+      harness = await makeHarness();
+      jobs = await testService(
+        { TAKEOUT_SYNC_MAX_ROWS: String(SYNC_MAX_ROWS), TAKEOUT_JOB_LEASE: '5', ...harness.env },
+        {
+          datasets: [numbersDataset('numbers', 50), numbersDataset('slow', 20_000, 150)],
+          ...(harness.storage ? { storage: harness.storage } : {}),
+          ...(harness.queue ? { queue: harness.queue } : {}),
+        },
+      );
+      const { service } = jobs;
+      app = await buildServer({
+        ...serviceServerOptions(service),
+        authenticate: bearerTokens(
+          new Map([
+            [ALICE, { id: 'alice', tenant: 'acme' }],
+            [BOB, { id: 'bob', tenant: 'acme' }],
+          ]),
+        ),
+        plugins:
+          service.storage.kind === 'file'
+            ? [
+                async (scope) => {
+                  await scope.register(filesRoutes, { storage: service.storage as DiskStorage });
+                },
+              ]
+            : [],
+      });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address();
+      base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      await service.jobs.startWorker({ concurrency: 2 });
+    });
+    afterAll(async () => {
+      await app?.close();
+      await jobs?.close();
+      await harness?.cleanup();
+    });
+
+    it('streams exports within the sync limit and makes a job of one row more', async () => {
+      const small = await fetch(`${base}/v1/exports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ dataset: 'numbers', format: 'csv', params: { n: SYNC_MAX_ROWS } }),
+      });
+      expect(small.status).toBe(200);
+      expect(parse(await small.text(), { columns: true })).toHaveLength(SYNC_MAX_ROWS);
+
+      const large = await call('/v1/exports', {
+        body: { dataset: 'numbers', format: 'csv', params: { n: SYNC_MAX_ROWS + 1 } },
+      });
+      expect(large.status).toBe(202);
+      const id = large.body.id as string;
+      expect(id).toMatch(/^exp_/);
+      expect(large.headers.get('location')).toBe(`/v1/exports/${id}`);
+      expect(Number(large.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(large.body.status).toBe('queued');
+      const done = await finished(id);
+      expect(done.status).toBe('succeeded');
+      expect((done.result as { row_count: number }).row_count).toBe(SYNC_MAX_ROWS + 1);
+
+      // Inline rows: their count is known before anything runs; a job stages them.
+      const rows = Array.from({ length: SYNC_MAX_ROWS + 1 }, (_, i) => ({ i, text: `r${i}` }));
+      const inline = await call('/v1/exports', { body: { rows, format: 'csv' } });
+      expect(inline.status).toBe(202);
+      const inlineDone = await finished(inline.body.id as string);
+      expect(inlineDone.status).toBe('succeeded');
+      const parsed = parse(await download(inline.body.id as string), { columns: true }) as { i: string }[];
+      expect(parsed.map((r) => Number(r.i))).toEqual(rows.map((r) => r.i));
+    });
+
+    it('downloads exactly the bytes the job recorded, through a freshly signed link', async () => {
+      const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 500 } });
+      const done = await finished(job.id);
+      const result = done.result as { sha256: string; size_bytes: number; row_count: number };
+      const bytes = await download(job.id);
+      expect(bytes.length).toBe(result.size_bytes);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(result.sha256);
+      expect(parse(bytes, { columns: true })).toHaveLength(result.row_count);
+      // No signed link in the job document, ever.
+      expect(JSON.stringify(done)).not.toMatch(/sig=|X-Amz-Signature|\/files\//i);
+    });
+
+    it('gives byte-identical files for the same export asked sync and async', async () => {
+      for (const format of ['csv', 'ndjson', 'json', 'tsv']) {
+        const body = { dataset: 'numbers', format, params: { n: 80 }, filename: 'same' };
+        const sync = await fetch(`${base}/v1/exports`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(sync.status).toBe(200);
+        const syncBytes = Buffer.from(await sync.arrayBuffer());
+        const job = await startJob(body);
+        expect((await finished(job.id)).status).toBe('succeeded');
+        expect((await download(job.id)).equals(syncBytes)).toBe(true);
+      }
+    });
+
+    it('answers 304 to a poll whose ETag still holds', async () => {
+      const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
+      await finished(job.id);
+      const first = await call(`/v1/exports/${job.id}`);
+      const etag = first.headers.get('etag')!;
+      expect(etag).toMatch(/^".+"$/);
+      const again = await call(`/v1/exports/${job.id}`, { headers: { 'if-none-match': etag } });
+      expect(again.status).toBe(304);
+      const other = await call(`/v1/exports/${job.id}`, { headers: { 'if-none-match': '"other"' } });
+      expect(other.status).toBe(200);
+    });
+
+    it('waits for a quick job with Prefer: wait and answers 303 to it', async () => {
+      const answer = await call('/v1/exports', {
+        body: { dataset: 'numbers', format: 'csv', params: { n: 20 } },
+        headers: { prefer: 'respond-async, wait=20' },
+      });
+      expect(answer.status).toBe(303);
+      expect(answer.headers.get('location')).toBe(`/v1/exports/${answer.body.id}`);
+      expect(answer.headers.get('preference-applied')).toContain('wait=20');
+      expect(answer.body.status).toBe('succeeded');
+    });
+
+    it('answers 404 to anyone but the owner on every export route, as for a missing id', async () => {
+      const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
+      await finished(job.id);
+      const missing = 'exp_doesnotexist0000000000';
+      const routes: [string, string][] = [
+        ['GET', ''],
+        ['GET', '/download'],
+        ['GET', '/events'],
+        ['POST', '/cancel'],
+        ['DELETE', ''],
+      ];
+      for (const [method, suffix] of routes) {
+        const foreign = await call(`/v1/exports/${job.id}${suffix}`, { method, token: BOB });
+        const absent = await call(`/v1/exports/${missing}${suffix}`, { method, token: BOB });
+        expect(foreign.status, `${method} ${suffix}`).toBe(404);
+        const { instance: _a, ...foreignProblem } = foreign.body;
+        const { instance: _b, ...absentProblem } = absent.body;
+        expect(foreignProblem).toEqual(absentProblem);
+        expect(foreign.body.code).toBe('export_not_found');
+      }
+      const list = await call('/v1/exports', { token: BOB });
+      expect((list.body.exports as { id: string }[]).map((e) => e.id)).not.toContain(job.id);
+      // The owner still has it, untouched by bob's attempts.
+      expect((await call(`/v1/exports/${job.id}`)).body.status).toBe('succeeded');
+    });
+
+    it('refuses a tampered signed link', async (context) => {
+      if (!harness.checksSignatures) context.skip();
+      const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
+      await finished(job.id);
+      const answer = await call(`/v1/exports/${job.id}/download`);
+      const link = new URL(answer.headers.get('location')!, base);
+      const params = link.searchParams;
+      const [name, value] = [...params].find(([k]) => /sig|signature/i.test(k))!;
+      params.set(
+        name,
+        value.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')),
+      );
+      link.search = params.toString();
+      const tampered = await fetch(link);
+      expect(tampered.status).toBe(403);
+    });
+
+    it('says 409 while running, cancels, and says why there is no file', async () => {
+      const job = await startJob({ dataset: 'slow', format: 'csv' });
+      const early = await call(`/v1/exports/${job.id}/download`);
+      expect(early.status).toBe(409);
+      expect(early.body.code).toBe('export_not_ready');
+      const cancel = await call(`/v1/exports/${job.id}/cancel`, { method: 'POST' });
+      expect([200, 202]).toContain(cancel.status);
+      expect((await finished(job.id)).status).toBe('canceled');
+      const after = await call(`/v1/exports/${job.id}/download`);
+      expect(after.status).toBe(409);
+      expect(after.body.code).toBe('export_not_downloadable');
+    });
+
+    it('deletes the file on DELETE and answers 410 after, keeping the record', async () => {
+      const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
+      await finished(job.id);
+      const removed = await call(`/v1/exports/${job.id}`, { method: 'DELETE' });
+      expect(removed.status).toBe(200);
+      expect(removed.body.status).toBe('expired');
+      const gone = await call(`/v1/exports/${job.id}/download`);
+      expect(gone.status).toBe(410);
+      expect(gone.body.code).toBe('export_expired');
+      expect(await jobs.objects()).not.toContain(
+        (await jobs.service.jobs.store.get(job.id))?.result?.key ?? 'none',
+      );
+    });
+
+    it('makes one job of 20 concurrent POSTs with one Idempotency-Key, and 422 for another body', async () => {
+      const key = `key-${Date.now()}`;
+      const body = { dataset: 'numbers', format: 'csv', params: { n: 30 } };
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          call('/v1/exports', { body, headers: { prefer: 'respond-async', 'idempotency-key': key } }),
+        ),
+      );
+      const ids = new Set(answers.map((a) => a.body.id));
+      expect(answers.every((a) => a.status === 202 || a.status === 303)).toBe(true);
+      expect(ids.size).toBe(1);
+      const conflict = await call('/v1/exports', {
+        body: { ...body, params: { n: 31 } },
+        headers: { prefer: 'respond-async', 'idempotency-key': key },
+      });
+      expect(conflict.status).toBe(422);
+      expect(conflict.body.code).toBe('idempotency_conflict');
+    });
+
+    it('streams progress events in order to the final state, and resumes after a reconnect', async () => {
+      const job = await startJob({ dataset: 'slow', format: 'csv', params: { n: 15_000 } });
+      const headers = { authorization: `Bearer ${ALICE}` };
+      const firstConnection = await fetch(`${base}/v1/exports/${job.id}/events`, { headers });
+      expect(firstConnection.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const before = await readEvents(firstConnection, (_e, all) => all.length >= 2);
+      expect(before.length).toBe(2);
+      expect(before.every((e) => e.event === 'progress')).toBe(true);
+      const lastId = before.at(-1)!.id!;
+      const after = await readEvents(
+        await fetch(`${base}/v1/exports/${job.id}/events`, {
+          headers: { ...headers, 'last-event-id': lastId },
+        }),
+      );
+      expect(after.at(-1)!.event).toBe('succeeded');
+      const all = [...before, ...after];
+      expect(new Set(all.map((e) => e.id)).size).toBe(all.length); // nothing sent twice
+      const rows = all.map(
+        (e) => (JSON.parse(e.data) as { progress: { rows_written: number } }).progress.rows_written,
+      );
+      expect(rows).toEqual([...rows].sort((a, b) => a - b));
+      expect(rows.at(-1)).toBe(15_000);
+      expect(all.slice(0, -1).every((e) => e.event === 'progress')).toBe(true);
+    });
+
+    it('lists my exports newest first, paged, filtered by status', async () => {
+      const made: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        made.push((await startJob({ dataset: 'numbers', format: 'csv', params: { n: 5 } }, BOB)).id);
+      }
+      for (const id of made) await finished(id, BOB);
+      const first = await call('/v1/exports?limit=2', { token: BOB });
+      expect(first.status).toBe(200);
+      const page1 = (first.body.exports as { id: string }[]).map((e) => e.id);
+      expect(page1).toEqual([made[2], made[1]]);
+      expect(first.headers.get('link')).toContain('rel="next"');
+      const second = await call(
+        `/v1/exports?limit=2&cursor=${encodeURIComponent(first.body.next_cursor as string)}`,
+        { token: BOB },
+      );
+      expect((second.body.exports as { id: string }[]).map((e) => e.id)[0]).toBe(made[0]);
+      const filtered = await call('/v1/exports?status=failed', { token: BOB });
+      expect(filtered.body.exports).toEqual([]);
+      const bad = await call('/v1/exports?status=nope', { token: BOB });
+      expect(bad.status).toBe(400);
+    });
+  });
+}
