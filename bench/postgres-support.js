@@ -4,7 +4,7 @@
 // in one transaction (a half-loaded table is never left behind). Loading is not timed.
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { rows } from './case-support.js';
+import { outPath, report, rowCount, rows } from './case-support.js';
 
 export const BENCH_URL =
   process.env.TAKEOUT_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/takeout_bench';
@@ -71,4 +71,51 @@ export async function ensureTable(n) {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A Takeout case of the PostgreSQL groups: exports the reference table in `format` through
+ * `postgresSource` (`source`: its options, e.g. `{ reader: 'cursor' }`) with the format
+ * options `options`, and prints the case's line.
+ */
+export async function takeoutCase(caseUrl, { format, source = {}, options = {}, extra = {} }) {
+  const { createWriteStream } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
+  const { exportSource } = await import('../dist/index.js');
+  const { postgresSource } = await import('../dist/sources/postgres.js');
+  const n = rowCount();
+  const table = await ensureTable(n);
+  const file = outPath(caseUrl, format);
+  const startedAt = performance.now();
+  const pg = postgresSource({ connectionString: BENCH_URL, sql: `SELECT * FROM ${table}`, ...source });
+  await pipeline(exportSource(pg, { format, ...options }), createWriteStream(file));
+  report({ caseUrl, tool: 'takeout', format, rows: n, startedAt, file, ...extra });
+}
+
+/**
+ * A psql case: `psql -c "\copy (query) TO file ..."` over the reference table (`select`
+ * builds the query from the table name). `maxRssMB` is psql's own peak (GNU time).
+ */
+export async function psqlCase(caseUrl, { format, select, copyOptions }) {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync, readFileSync, rmSync } = await import('node:fs');
+  const n = rowCount();
+  const table = await ensureTable(n);
+  const file = outPath(caseUrl, format);
+  const rssFile = `${file}.rss`;
+  const command = `\\copy (${select(table)}) TO '${file}' ${copyOptions}`;
+  const timed = existsSync('/usr/bin/time');
+  const [bin, args] = timed
+    ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, 'psql', '-X', '-q', BENCH_URL, '-c', command]]
+    : ['psql', ['-X', '-q', BENCH_URL, '-c', command]];
+  const startedAt = performance.now();
+  const result = spawnSync(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (result.status !== 0) throw new Error(`psql exited with ${result.status}`);
+  const extra = {};
+  if (timed) {
+    extra.maxRssMB =
+      Math.round((Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024) * 10) / 10;
+    rmSync(rssFile, { force: true });
+  }
+  report({ caseUrl, tool: 'psql', format, rows: n, startedAt, file, ...extra });
 }

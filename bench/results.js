@@ -19,6 +19,13 @@ may come from different runs: each says when and on what it was measured.
   where their defaults differ; each case file says how.
 `;
 
+/** Section titles of groups whose name alone says little. */
+const TITLES = {
+  pgcsv: 'pgcsv: PostgreSQL → CSV',
+  pgxlsx: 'pgxlsx: PostgreSQL → XLSX',
+  pgndjson: 'pgndjson: PostgreSQL → NDJSON',
+};
+
 const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const mib = (bytes) => (bytes ? (bytes / 1024 / 1024).toFixed(1) : '—');
@@ -149,7 +156,7 @@ function scalingTable(scaling) {
 /** The Markdown of one group's section. */
 export function renderSection(group, info, tables, scaling, repeat) {
   const parts = [
-    `## ${group}`,
+    `## ${TITLES[group] ?? group}`,
     '',
     `Measured ${info.date} · Node ${info.node} · ${info.cores} cores (${info.cpu}) · load average at start ${info.load}` +
       (repeat > 1

@@ -16,7 +16,7 @@ const casesDir = join(here, 'cases');
 const resultsFile = process.env.BENCH_RESULTS ?? join(here, 'RESULTS.md');
 const BASELINE = 'gen-only';
 // Groups whose rows come from a database, not the generator: no baseline to subtract.
-const WITHOUT_GENERATOR = new Set(['postgres']);
+const WITHOUT_GENERATOR = new Set(['pgcsv', 'pgxlsx', 'pgndjson']);
 const CASE_TIMEOUT_MS = 30 * 60 * 1000;
 
 function parseArgs(argv) {

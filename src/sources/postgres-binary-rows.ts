@@ -13,6 +13,16 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER = 19; // signature, flags, extension length
 const STITCH = 4096;
 
+/** A big-endian int32 from typed-array loads: cheaper than readInt32BE's checks, per field. */
+export function int32(buf: Buffer, p: number): number {
+  return (
+    ((buf[p] as number) << 24) |
+    ((buf[p + 1] as number) << 16) |
+    ((buf[p + 2] as number) << 8) |
+    (buf[p + 3] as number)
+  );
+}
+
 export class BinaryRowDecoder {
   private readonly decoders: Decode[];
   private readonly width: number;
@@ -80,7 +90,7 @@ export class BinaryRowDecoder {
         continue;
       }
       if (end - pos < 2) return pos;
-      const count = buf.readInt16BE(pos);
+      const count = (((buf[pos] as number) << 24) | ((buf[pos + 1] as number) << 16)) >> 16;
       if (count === -1) {
         this.ended = true;
         return pos + 2;
@@ -93,7 +103,7 @@ export class BinaryRowDecoder {
       let c = 0;
       for (; c < width; c++) {
         if (end - p < 4) break;
-        const len = buf.readInt32BE(p);
+        const len = int32(buf, p);
         p += 4;
         if (len < 0) {
           row[c] = null;

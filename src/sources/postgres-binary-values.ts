@@ -32,8 +32,13 @@ export function ascii(buf: Buffer, end: number): string {
 
 export const decodeText: Decode = (buf, pos, len) => utf8(buf, pos, pos + len);
 export const decodeBool: Decode = (buf, pos) => buf[pos] !== 0;
-export const decodeInt2: Decode = (buf, pos) => buf.readInt16BE(pos);
-export const decodeInt4: Decode = (buf, pos) => buf.readInt32BE(pos);
+export const decodeInt2: Decode = (buf, pos) =>
+  (((buf[pos] as number) << 24) | ((buf[pos + 1] as number) << 16)) >> 16;
+export const decodeInt4: Decode = (buf, pos) =>
+  ((buf[pos] as number) << 24) |
+  ((buf[pos + 1] as number) << 16) |
+  ((buf[pos + 2] as number) << 8) |
+  (buf[pos + 3] as number);
 export const decodeOid: Decode = (buf, pos) => buf.readUInt32BE(pos);
 export const decodeFloat8: Decode = (buf, pos) => buf.readDoubleBE(pos);
 
