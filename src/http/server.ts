@@ -10,6 +10,7 @@ import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
 import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
 import { requireLoopbackHost } from './host-check.js';
+import { openApiDocument } from './openapi/document.js';
 import { problemErrorHandler, sendProblem } from './problem.js';
 import { guardRequestTimeouts } from './request-timeouts.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -161,6 +162,23 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
         });
       }
       await api.register(datasetRoutes, { datasets: options.datasets });
+    });
+    // Wildcard routes of the extra plugins (the signed file route), for the OpenAPI document.
+    const wildcards: string[] = [];
+    scope.addHook('onRoute', (route) => {
+      if (route.url.endsWith('/*')) wildcards.push(route.url.slice(scope.prefix.length, -2));
+    });
+    let openApi: Record<string, unknown> | undefined;
+    // Public like /healthz: a client reads the API's description before it holds a token.
+    scope.get('/v1/openapi.json', async () => {
+      const filesMount = wildcards[0];
+      openApi ??= openApiDocument({
+        formats,
+        jobs: options.jobs !== undefined,
+        ...(scope.prefix ? { prefix: scope.prefix } : {}),
+        ...(filesMount !== undefined ? { filesMount } : {}),
+      });
+      return openApi;
     });
     scope.get('/healthz', async () => ({
       status: 'ok',

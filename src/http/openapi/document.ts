@@ -1,0 +1,262 @@
+/**
+ * `GET /v1/openapi.json`: the OpenAPI 3.1 description of the routes this server registers,
+ * built from the schemas that validate requests (see `components.ts`). Only what is served
+ * is described: the job routes when background exports are on, the file route when mounted.
+ */
+import type { FormatRegistry } from '../../formats/registry.js';
+import { components, ref } from './components.js';
+
+type Json = Record<string, unknown>;
+
+export interface OpenApiOptions {
+  formats: FormatRegistry;
+  /** Whether background exports (the job routes, 202 and 303 answers) are served. */
+  jobs: boolean;
+  /** Where the signed file route is mounted (`/files`), when it is. */
+  filesMount?: string;
+  /** The Fastify prefix Takeout is mounted under, if any. */
+  prefix?: string;
+}
+
+const problems = (...statuses: number[]): Json =>
+  Object.fromEntries(statuses.map((status) => [String(status), { $ref: '#/components/responses/Problem' }]));
+
+const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
+
+const json = (description: string, schema: Json, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema } },
+});
+
+const jobIdParameter: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+const RETRY_AFTER = header('Seconds to wait before polling again.', { type: 'integer' });
+const LOCATION = header('The job, `/v1/exports/{id}`.');
+
+/** One 200 content entry per content type the formats write. */
+function fileContent(formats: FormatRegistry): Json {
+  const byType = new Map<string, string[]>();
+  for (const format of formats.all())
+    byType.set(format.contentType, [...(byType.get(format.contentType) ?? []), format.name]);
+  return Object.fromEntries(
+    [...byType].map(([type, names]) => [
+      type,
+      { schema: { description: `The file (format ${names.join(', ')}).` } },
+    ]),
+  );
+}
+
+function createExport(options: OpenApiOptions): Json {
+  const jobAnswers = options.jobs
+    ? {
+        '202': json(
+          'A background job was created (past the sync limits, or Prefer: respond-async).',
+          ref('JobDocument'),
+          {
+            Location: LOCATION,
+            'Retry-After': RETRY_AFTER,
+            'Preference-Applied': header('The preferences honoured.'),
+          },
+        ),
+        '303': {
+          description: 'With Prefer: wait=N, the job finished in time: see it.',
+          headers: { Location: LOCATION },
+        },
+      }
+    : {};
+  return {
+    operationId: 'createExport',
+    summary: 'Export: the file in the response, or a background job',
+    parameters: [
+      {
+        name: 'Prefer',
+        in: 'header',
+        description: 'RFC 7240: `respond-async` forces a job; `wait=N` waits up to N seconds for it.',
+        schema: { type: 'string' },
+      },
+      {
+        name: 'Idempotency-Key',
+        in: 'header',
+        description: 'Retries with the same key and body return the same job.',
+        schema: { type: 'string', maxLength: 255 },
+      },
+    ],
+    requestBody: { required: true, content: { 'application/json': { schema: ref('ExportRequest') } } },
+    responses: {
+      '200': {
+        description: 'The file, streamed (within the sync limits).',
+        headers: { 'Content-Disposition': header('attachment with the file name.') },
+        content: fileContent(options.formats),
+      },
+      ...jobAnswers,
+      ...problems(400, 401, 404, 413, 415, 422, 429, 502, 503, 504),
+    },
+  };
+}
+
+function jobPaths(): Json {
+  const jobDocument = (description: string, headers?: Json) => json(description, ref('JobDocument'), headers);
+  return {
+    '/v1/exports/{id}': {
+      parameters: [jobIdParameter],
+      get: {
+        operationId: 'getExport',
+        summary: 'One of my exports',
+        parameters: [{ name: 'If-None-Match', in: 'header', schema: { type: 'string' } }],
+        responses: {
+          '200': jobDocument('The job.', {
+            ETag: header('Changes whenever the document does.'),
+            'Retry-After': RETRY_AFTER,
+          }),
+          '304': { description: 'Unchanged since the ETag given.' },
+          ...problems(401, 404),
+        },
+      },
+      delete: {
+        operationId: 'deleteExport',
+        summary: 'Delete the file; the record stays (canceled or expired)',
+        responses: { '200': jobDocument('The job after deletion.'), ...problems(401, 404) },
+      },
+    },
+    '/v1/exports/{id}/cancel': {
+      parameters: [jobIdParameter],
+      post: {
+        operationId: 'cancelExport',
+        summary: 'Cancel an export',
+        responses: {
+          '200': jobDocument('Canceled (or already finished).'),
+          '202': jobDocument('Canceling: the worker stops within about a second.'),
+          ...problems(401, 404),
+        },
+      },
+    },
+    '/v1/exports/{id}/download': {
+      parameters: [jobIdParameter],
+      get: {
+        operationId: 'downloadExport',
+        summary: 'Redirect to a freshly signed link to the file',
+        responses: {
+          '303': {
+            description: 'To a link living TAKEOUT_LINK_TTL seconds, minted for this request.',
+            headers: {
+              Location: header('The signed link.'),
+              'Cache-Control': header('no-store'),
+              'Referrer-Policy': header('no-referrer'),
+            },
+          },
+          ...problems(401, 404, 409, 410),
+        },
+      },
+    },
+    '/v1/exports/{id}/events': {
+      parameters: [jobIdParameter],
+      get: {
+        operationId: 'exportEvents',
+        summary: 'Server-sent events: progress, then the final state',
+        parameters: [
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            description: 'Resume after this event.',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': {
+            description:
+              '`progress` events (about once a second at most), then one named after the final state; each `data` is the job document.',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+          ...problems(401, 404),
+        },
+      },
+    },
+  };
+}
+
+function listExports(): Json {
+  return {
+    operationId: 'listExports',
+    summary: 'My exports, newest first',
+    parameters: [
+      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+      { name: 'cursor', in: 'query', schema: { type: 'string' } },
+      { name: 'status', in: 'query', description: 'Comma-separated statuses.', schema: { type: 'string' } },
+    ],
+    responses: {
+      '200': json('A page.', ref('JobList'), { Link: header('rel="next": the next page.') }),
+      ...problems(400, 401),
+    },
+  };
+}
+
+function filesPath(): Json {
+  const get = {
+    summary: 'A file of the disk storage, through a signed link (no bearer token)',
+    security: [],
+    parameters: [
+      {
+        name: 'key',
+        in: 'path',
+        required: true,
+        description: 'The storage key; may hold `/`.',
+        schema: { type: 'string' },
+      },
+      { name: 'Range', in: 'header', description: 'One byte range.', schema: { type: 'string' } },
+    ],
+    responses: {
+      '200': { description: 'The file.', content: { 'application/octet-stream': {} } },
+      '206': { description: 'The range asked for.' },
+      '304': { description: 'Unchanged since the ETag given.' },
+      ...problems(403, 404, 416),
+    },
+  };
+  return { get: { operationId: 'getFile', ...get }, head: { operationId: 'headFile', ...get } };
+}
+
+/** The OpenAPI 3.1 document of the routes `takeoutRoutes` registers with these options. */
+export function openApiDocument(options: OpenApiOptions): Json {
+  const exportsPath: Json = { post: createExport(options) };
+  if (options.jobs) exportsPath.get = listExports();
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Takeout',
+      version: '1',
+      description:
+        'Exports data as CSV, TSV, XLSX, JSON and NDJSON files: streamed back, or as background jobs.',
+    },
+    ...(options.prefix ? { servers: [{ url: options.prefix }] } : {}),
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/exports': exportsPath,
+      ...(options.jobs ? jobPaths() : {}),
+      '/v1/datasets': {
+        get: {
+          operationId: 'listDatasets',
+          summary: 'What I may export',
+          responses: { '200': json('The datasets.', ref('DatasetList')), ...problems(401) },
+        },
+      },
+      '/v1/openapi.json': {
+        get: {
+          operationId: 'openApi',
+          summary: 'This document',
+          security: [],
+          responses: { '200': json('OpenAPI 3.1.', { type: 'object' }) },
+        },
+      },
+      '/healthz': {
+        get: {
+          operationId: 'health',
+          summary: 'Liveness and sync load',
+          security: [],
+          responses: { '200': json('Up.', ref('Health')) },
+        },
+      },
+      ...(options.filesMount ? { [`${options.filesMount}/{key}`]: filesPath() } : {}),
+    },
+    components: components(options.formats),
+  };
+}

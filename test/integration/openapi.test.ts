@@ -1,0 +1,181 @@
+/**
+ * `GET /v1/openapi.json` from a real server on loopback: a valid OpenAPI 3.1 document (checked
+ * by an independent validator) that describes every route the server registers and every
+ * problem code of the catalog.
+ */
+import { Validator } from '@seriousme/openapi-schema-validator';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CATALOG } from '../../src/errors.js';
+import { filesRoutes } from '../../src/http/routes/files.js';
+import { serviceServerOptions, type TakeoutServerOptions, takeoutRoutes } from '../../src/http/server.js';
+import type { DiskStorage } from '../../src/storage/disk.js';
+import { numbersDataset, type TestService, testService } from '../support/jobs.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: a JSON document the assertions walk into
+type Json = any;
+
+interface Served {
+  app: FastifyInstance;
+  base: string;
+  /** Every route registered, as `METHOD /path` with OpenAPI path parameters. */
+  routes: { method: string; path: string }[];
+}
+
+/** OpenAPI path syntax of a Fastify route: `:id` → `{id}`, a trailing `*` → `{key}`. */
+function openApiPath(url: string): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\/\*$/, '/{key}');
+}
+
+async function serve(options: TakeoutServerOptions): Promise<Served> {
+  const app = Fastify();
+  const routes: Served['routes'] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, path: openApiPath(route.url) });
+  });
+  await takeoutRoutes(app, options);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  return {
+    app,
+    base: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    routes,
+  };
+}
+
+async function openApi(base: string): Promise<Json> {
+  const response = await fetch(`${base}/v1/openapi.json`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+  return (await response.json()) as Json;
+}
+
+async function expectValidOpenApi31(document: unknown): Promise<void> {
+  const validator = new Validator();
+  // A copy: resolving the refs rewrites the object it was given.
+  const result = await validator.validate(structuredClone(document) as Record<string, unknown>);
+  expect(result.errors ?? []).toEqual([]);
+  expect(result.valid).toBe(true);
+  expect(validator.version).toBe('3.1');
+  // Every $ref resolves.
+  expect(() => validator.resolveRefs()).not.toThrow();
+}
+
+function expectEveryRouteDescribed(served: Served, document: Json): void {
+  expect(served.routes.length).toBeGreaterThan(3);
+  const missing = served.routes.filter(({ method, path }) => {
+    const item = document.paths[path];
+    const verb = method.toLowerCase();
+    // Fastify answers HEAD for every GET route: the GET describes it.
+    return !item || !(item[verb] ?? (verb === 'head' ? item.get : undefined));
+  });
+  expect(missing).toEqual([]);
+}
+
+describe('OpenAPI document: SQLite + embedded queue + disk, with the file route', () => {
+  let jobs: TestService;
+  let served: Served;
+  let document: Json;
+
+  beforeAll(async () => {
+    jobs = await testService({}, { datasets: [numbersDataset('numbers', 50)] });
+    const { service } = jobs;
+    served = await serve({
+      ...serviceServerOptions(service),
+      plugins: [
+        async (scope) => {
+          await scope.register(filesRoutes, { storage: service.storage as DiskStorage });
+        },
+      ],
+    });
+    document = await openApi(served.base);
+  });
+  afterAll(async () => {
+    await served?.app.close();
+    await jobs?.close();
+  });
+
+  it('validates as OpenAPI 3.1', async () => {
+    expect(document.openapi).toBe('3.1.0');
+    await expectValidOpenApi31(document);
+  });
+
+  it('describes every route the server registers', () => {
+    expectEveryRouteDescribed(served, document);
+    // The routes the brief names are all there, with their answers.
+    const paths = document.paths;
+    expect(Object.keys(paths['/v1/exports/{id}'])).toEqual(expect.arrayContaining(['get', 'delete']));
+    expect(Object.keys(paths['/v1/exports/{id}/download'].get.responses)).toEqual(
+      expect.arrayContaining(['303', '409', '410']),
+    );
+    expect(Object.keys(paths['/v1/exports/{id}/events'].get.responses['200'].content)).toEqual([
+      'text/event-stream',
+    ]);
+    expect(paths['/files/{key}'].get.security).toEqual([]);
+  });
+
+  it('answers POST /v1/exports with a file per content type, a job, a redirect or a problem', () => {
+    const responses = document.paths['/v1/exports'].post.responses;
+    expect(Object.keys(responses['200'].content)).toEqual(
+      expect.arrayContaining([
+        'text/csv; charset=utf-8',
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      ]),
+    );
+    expect(responses['202'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/JobDocument',
+    });
+    expect(responses['303'].headers.Location).toBeDefined();
+    expect(responses['422']).toEqual({ $ref: '#/components/responses/Problem' });
+  });
+
+  it('embeds the request schema the parser validates with, each format with its options', () => {
+    const schema = document.components.schemas.ExportRequest;
+    expect(schema.properties.format.enum).toEqual(jobs.service.formats.names());
+    const csv = schema.allOf.find((branch: Json) => branch.if.properties.format.const === 'csv');
+    expect(csv.then.properties.options.additionalProperties).toBe(false);
+    expect(Object.keys(csv.then.properties.options.properties)).toEqual(
+      Object.keys(jobs.service.formats.get('csv').options),
+    );
+  });
+
+  it('lists every problem code of the catalog and the bearer scheme', () => {
+    expect(document.components.schemas.Problem.properties.code.enum).toEqual(Object.keys(ERROR_CATALOG));
+    expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(document.security).toEqual([{ bearer: [] }]);
+  });
+
+  it('is served without a token while the API needs one', async () => {
+    const protectedServer = await serve({
+      ...serviceServerOptions(jobs.service),
+      authenticate: () => {
+        throw new (class extends Error {})();
+      },
+    });
+    try {
+      await openApi(protectedServer.base);
+      expect((await fetch(`${protectedServer.base}/v1/datasets`)).status).toBeGreaterThanOrEqual(400);
+    } finally {
+      await protectedServer.app.close();
+    }
+  });
+});
+
+describe('OpenAPI document: sync exports only', () => {
+  it('describes only the routes served: no job routes, no 202', async () => {
+    const jobs = await testService({}, { datasets: [numbersDataset('numbers', 50)] });
+    const { jobs: _background, storage: _storage, ...syncOnly } = serviceServerOptions(jobs.service);
+    const served = await serve(syncOnly);
+    try {
+      const document = await openApi(served.base);
+      await expectValidOpenApi31(document);
+      expectEveryRouteDescribed(served, document);
+      expect(document.paths['/v1/exports/{id}']).toBeUndefined();
+      expect(document.paths['/v1/exports'].get).toBeUndefined();
+      expect(document.paths['/v1/exports'].post.responses['202']).toBeUndefined();
+    } finally {
+      await served.app.close();
+      await jobs.close();
+    }
+  });
+});
