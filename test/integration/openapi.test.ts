@@ -4,6 +4,7 @@
  * problem code of the catalog.
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOG } from '../../src/errors.js';
@@ -89,6 +90,7 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
       ],
     });
     document = await openApi(served.base);
+    await service.jobs.startWorker({ concurrency: 1 });
   });
   afterAll(async () => {
     await served?.app.close();
@@ -143,6 +145,39 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
     expect(document.components.schemas.Problem.properties.code.enum).toEqual(Object.keys(ERROR_CATALOG));
     expect(document.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(document.security).toEqual([{ bearer: [] }]);
+  });
+
+  it('describes what the server really answers: jobs, lists, problems, datasets, health', async () => {
+    const validator = new Validator();
+    await validator.validate(structuredClone(document));
+    const resolved = validator.resolveRefs() as Json;
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const expectMatches = (schemaName: string, value: unknown) => {
+      const check = ajv.compile(resolved.components.schemas[schemaName]);
+      expect(check(value) ? [] : check.errors).toEqual([]);
+    };
+    const get = async (path: string): Promise<Json> => (await fetch(served.base + path)).json();
+
+    const created = await fetch(`${served.base}/v1/exports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify({ dataset: 'numbers', format: 'csv' }),
+    });
+    expect(created.status).toBe(202);
+    const job = (await created.json()) as { id: string };
+    expectMatches('JobDocument', job);
+    await jobs.until(job.id, (record) => record.status === 'succeeded');
+    const finished = await get(`/v1/exports/${job.id}`);
+    expect(finished.result.row_count).toBe(50);
+    expectMatches('JobDocument', finished);
+    expectMatches('JobList', await get('/v1/exports'));
+    expectMatches('DatasetList', await get('/v1/datasets'));
+    expectMatches('Health', await get('/healthz'));
+    const missing = await fetch(`${served.base}/v1/exports/exp_nope`);
+    expect(missing.status).toBe(404);
+    expectMatches('Problem', await missing.json());
+    // A schema that would let anything through proves nothing.
+    expect(ajv.compile(resolved.components.schemas.JobDocument)({ id: 1 })).toBe(false);
   });
 
   it('is served without a token while the API needs one', async () => {
