@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { type HashedToken, tokenDigest, tokenTable } from './auth/tokens.js';
 import type { Principal } from './datasets/define.js';
 import { TakeoutError } from './errors.js';
 
@@ -9,26 +9,27 @@ export type Authenticate = (request: { headers: IncomingHttpHeaders }) => Princi
 /** Without configured tokens every caller is the same `anonymous` principal (local, embedded use). */
 export const anonymous: Authenticate = () => ({ id: 'anonymous' });
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+/** The token of an `Authorization: Bearer <token>` header, if there is one. */
+export function bearerTokenOf(headers: IncomingHttpHeaders): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(headers.authorization ?? '')?.[1];
 }
 
-/**
- * Bearer tokens mapped to principals (`TAKEOUT_API_TOKENS`). Both sides are hashed, so the
- * comparison takes the same time whatever the lengths, and every entry is compared: the
- * time does not tell which token (or how much of one) matched.
- */
+export function unauthorized(message = 'Send a valid API token as "Authorization: Bearer <token>"') {
+  return new TakeoutError('unauthorized', message);
+}
+
+/** Bearer tokens mapped to principals (`TAKEOUT_API_TOKENS`), kept and compared as SHA-256 digests. */
 export function bearerTokens(tokens: ReadonlyMap<string, { id: string; tenant?: string }>): Authenticate {
-  const entries = [...tokens].map(([token, principal]) => ({ hash: digest(token), principal }));
+  return hashedTokens([...tokens].map(([token, principal]) => ({ sha256: tokenDigest(token), principal })));
+}
+
+/** Bearer tokens known only by their SHA-256 (the config file's `tokens`). */
+export function hashedTokens(entries: readonly HashedToken[]): Authenticate {
+  const lookup = tokenTable(entries);
   return (request) => {
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match) {
-      const given = digest(match[1]!);
-      let found: { id: string; tenant?: string } | undefined;
-      for (const entry of entries) if (timingSafeEqual(entry.hash, given)) found ??= entry.principal;
-      if (found) return { ...found };
-    }
-    throw new TakeoutError('unauthorized', 'Send a valid API token as "Authorization: Bearer <token>"');
+    const token = bearerTokenOf(request.headers);
+    const principal = token === undefined ? undefined : lookup(token);
+    if (!principal) throw unauthorized();
+    return principal;
   };
 }

@@ -1,4 +1,7 @@
 import { resolve } from 'node:path';
+import type { JwtSettings } from './auth/jwt.js';
+import { type RateLimitSettings, rateLimitSettingsFromEnv } from './auth/rate-limit.js';
+import { jwtSettingsFromEnv } from './auth/settings.js';
 import { TakeoutError } from './errors.js';
 import { type JobSettings, jobSettingsFromEnv } from './jobs/config.js';
 import {
@@ -43,6 +46,10 @@ export interface ServiceConfig {
   demo: boolean;
   /** `token=user[:tenant]` pairs; empty means no authentication (every caller is `anonymous`). */
   apiTokens: Map<string, { id: string; tenant?: string }>;
+  /** JWT bearer tokens (`TAKEOUT_JWT_*`); undefined: none. */
+  jwt: JwtSettings | undefined;
+  /** Requests per window per principal (`TAKEOUT_RATE_LIMIT`, `TAKEOUT_RATE_LIMIT_WINDOW`, `REDIS_URL`). */
+  rateLimit: RateLimitSettings;
   logLevel: string;
   /** Where files go and how long links and files live (STORAGE_URL, TAKEOUT_LINK_TTL, TAKEOUT_FILE_TTL). */
   storage: StorageSettings;
@@ -128,6 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     configFile,
     demo: env.TAKEOUT_DEMO ? env.TAKEOUT_DEMO !== 'false' && env.TAKEOUT_DEMO !== '0' : !configFile,
     apiTokens: parseTokens(env.TAKEOUT_API_TOKENS),
+    jwt: jwtSettingsFromEnv(env),
+    rateLimit: rateLimitSettingsFromEnv(env),
     logLevel: env.LOG_LEVEL || 'info',
     storage: storageSettingsFromEnv(env, { dataDir }),
     publicUrl: env.TAKEOUT_PUBLIC_URL || undefined,

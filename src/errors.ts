@@ -22,6 +22,12 @@ export const ERROR_CATALOG = {
     title: 'The export is too large to stream in the response',
   },
   unauthorized: { status: 401, retryable: false, title: 'Authentication is required' },
+  auth_unavailable: {
+    status: 503,
+    retryable: true,
+    title: 'The token could not be checked right now',
+  },
+  rate_limited: { status: 429, retryable: true, title: 'Too many requests' },
   host_not_allowed: {
     status: 403,
     retryable: false,

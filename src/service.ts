@@ -1,5 +1,8 @@
-import { type Authenticate, anonymous, bearerTokens } from './auth.js';
+import { authenticatorFrom } from './auth/settings.js';
+import { type HashedToken, parseTokenEntries, tokenDigest } from './auth/tokens.js';
+import { type Authenticate, anonymous } from './auth.js';
 import type { ServiceConfig } from './config.js';
+import { readConfigFile } from './config-file.js';
 import { loadDatasetsFile } from './datasets/config-file.js';
 import type { Dataset } from './datasets/define.js';
 import { PostgresPools } from './datasets/pools.js';
@@ -8,6 +11,7 @@ import { demoOrdersDataset, ensureDemoDatabase } from './demo/orders.js';
 import type { ExportContext, ExportLimits } from './exports/plan.js';
 import { builtinFormats } from './formats/index.js';
 import type { FormatRegistry } from './formats/registry.js';
+import type { RateLimitOptions } from './http/rate-limit.js';
 import { ExportJobs } from './jobs/exports-api.js';
 import { openQueue } from './jobs/queue/index.js';
 import type { ExportQueue } from './jobs/queue/types.js';
@@ -49,8 +53,13 @@ export interface Service {
   readonly formats: FormatRegistry;
   /** One pool per PostgreSQL connection string, shared by every export. */
   readonly pools: PostgresPools;
-  /** Who a request comes from: bearer tokens, or `anonymous` when none are configured. */
+  /**
+   * Who a request comes from: API tokens (environment and config file) and JWTs, or
+   * `anonymous` when none are configured (the development mode).
+   */
   readonly authenticate: Authenticate;
+  /** The per-principal request limit of the API, undefined when turned off. */
+  readonly rateLimit: RateLimitOptions | undefined;
   readonly limits: ExportLimits;
   /** What `planExport` needs, from this service. */
   readonly exports: ExportContext;
@@ -76,6 +85,9 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
       ...(config.s3Credentials ? { credentials: config.s3Credentials } : {}),
       ...(config.s3Region ? { region: config.s3Region } : {}),
     }));
+  const authenticate =
+    authenticatorFrom({ tokens: await configuredTokens(config), jwt: config.jwt }) ?? anonymous;
+  const rateLimit = await rateLimitOf(config);
   const pools = new PostgresPools({ max: config.pgPoolMax });
   const limits: ExportLimits = {
     syncMaxRows: config.syncMaxRows,
@@ -118,7 +130,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     datasets,
     formats,
     pools,
-    authenticate: config.apiTokens.size > 0 ? bearerTokens(config.apiTokens) : anonymous,
+    authenticate,
+    rateLimit,
     limits,
     exports,
     jobs,
@@ -126,7 +139,11 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
       closing ??= (async () => {
         // Jobs first: running exports still use the pools and storage while they finish.
         const stopped = await Promise.allSettled([jobs.close()]);
-        const results = await Promise.allSettled([pools.close(), storage.close()]);
+        const results = await Promise.allSettled([
+          pools.close(),
+          storage.close(),
+          rateLimit?.redis?.quit().catch(() => rateLimit.redis?.disconnect()),
+        ]);
         const failed = [...stopped, ...results].find(
           (r): r is PromiseRejectedResult => r.status === 'rejected',
         );
@@ -135,4 +152,41 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
       return closing;
     },
   };
+}
+
+/** API tokens from `TAKEOUT_API_TOKENS` and the config file's `tokens` (SHA-256 digests). */
+async function configuredTokens(config: ServiceConfig): Promise<HashedToken[]> {
+  const tokens = [...config.apiTokens].map(([token, principal]) => ({
+    sha256: tokenDigest(token),
+    principal,
+  }));
+  if (config.configFile) {
+    const file = (await readConfigFile(config.configFile)) as { tokens?: unknown } | undefined;
+    tokens.push(...parseTokenEntries(file?.tokens, config.configFile));
+  }
+  return tokens;
+}
+
+/** The rate limit's options; its Redis client (with `REDIS_URL`) is the service's to close. */
+async function rateLimitOf(config: ServiceConfig): Promise<RateLimitOptions | undefined> {
+  const { max, windowMs, redisUrl, keyPrefix } = config.rateLimit;
+  if (max === 0) return undefined;
+  if (!redisUrl) return { max, windowMs };
+  // ioredis is loaded only when Redis is configured.
+  const { redisClient } = await import('./jobs/queue/redis.js');
+  const redis = redisClient(redisUrl, 'limiter');
+  // The limiter's client fails commands at once while it is not connected (requests then go
+  // through unlimited): wait briefly for the first connection, so a fresh process limits.
+  if (redis.status !== 'ready') {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 2000);
+      redis.once('ready', done);
+    });
+  }
+  return { max, windowMs, keyPrefix, redis };
 }

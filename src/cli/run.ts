@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isTakeoutError } from '../errors.js';
 import { EXPORT_USAGE, exportCommand } from './export.js';
 import { JOBS_USAGE } from './jobs.js';
-import { serveCommand } from './serve.js';
+import { SERVE_USAGE, serveCommand } from './serve.js';
+import { TOKEN_USAGE } from './token.js';
 import { type CliIo, RequestError, UsageError } from './usage.js';
 
 const USAGE = `Usage: takeout <command> [options]
@@ -12,13 +13,19 @@ Commands:
   export           write a file from rows, a SQL query or a dataset (see: takeout export --help)
   storage setup    check the bucket and apply the lifecycle rule (see: takeout storage --help)
   jobs             list, show or cancel background exports (see: takeout jobs --help)
+  token            make an API token and its hashed config entry (see: takeout token --help)
   migrate          apply the job store's schema migrations
   --version        print the version`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 /** Printed after a usage error of the command. */
-const USAGES: Record<string, string> = { export: EXPORT_USAGE, jobs: JOBS_USAGE };
+const USAGES: Record<string, string> = {
+  export: EXPORT_USAGE,
+  jobs: JOBS_USAGE,
+  serve: SERVE_USAGE,
+  token: TOKEN_USAGE,
+};
 
 const commands: Record<string, Command> = {
   serve: serveCommand,
@@ -26,6 +33,7 @@ const commands: Record<string, Command> = {
   storage: async (argv, io) => (await import('./storage.js')).storageCommand(argv, io),
   jobs: async (argv, io) => (await import('./jobs.js')).jobsCommand(argv, io),
   migrate: async (argv, io) => (await import('./jobs.js')).migrateCommand(argv, io),
+  token: async (argv, io) => (await import('./token.js')).tokenCommand(argv, io),
 };
 
 /** Runs the CLI; returns the exit code. Errors are one line: `takeout: <code>: <message>`. */

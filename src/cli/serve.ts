@@ -1,21 +1,29 @@
 import type { FastifyInstance } from 'fastify';
+import { anonymous } from '../auth.js';
 import { loadConfig, type ServiceConfig } from '../config.js';
+import { TakeoutError } from '../errors.js';
 import { filesRoutes } from '../http/routes/files.js';
 import { buildServer, serviceServerOptions } from '../http/server.js';
 import type { JobLogger } from '../jobs/worker.js';
 import { createService, type Service } from '../service.js';
 import type { DiskStorage } from '../storage/disk.js';
 import { sweepExpired } from '../storage/sweeper.js';
-import type { CliIo } from './usage.js';
+import { type CliIo, UsageError } from './usage.js';
 
-export const SERVE_USAGE = `Usage: takeout serve
+export const SERVE_USAGE = `Usage: takeout serve [--insecure-no-auth]
 
-Serves the HTTP API. Settings come from the environment (docs/configuration.md):
+Serves the HTTP API. Without authentication it runs in local development mode (every caller
+is "anonymous") on a loopback address only; --insecure-no-auth allows any HOST anyway.
+Settings come from the environment (docs/configuration.md):
   HOST, PORT                 where to listen (default 127.0.0.1:3000)
   TAKEOUT_DATA_DIR           state directory (default ./data)
   TAKEOUT_CONFIG             dataset config file (takeout.config.json or .js)
   TAKEOUT_DEMO               offer the demo "orders" dataset (default: on without TAKEOUT_CONFIG)
   TAKEOUT_API_TOKENS         token=user[:tenant],... (default: no authentication)
+  TAKEOUT_JWT_SECRET | TAKEOUT_JWT_JWKS_URL, TAKEOUT_JWT_ISSUER, TAKEOUT_JWT_AUDIENCE
+                             JWT bearer tokens (HS256 secret, or RS256/ES256 keys of the issuer)
+  TAKEOUT_JWT_TENANT_CLAIM   claim that names the tenant (default: none)
+  TAKEOUT_RATE_LIMIT, TAKEOUT_RATE_LIMIT_WINDOW   requests per principal (default 600 per 1m; 0 = off)
   TAKEOUT_SYNC_MAX_ROWS      largest export streamed in a response (default 250000)
   TAKEOUT_SYNC_MAX_CELLS     ... in cells, rows x columns (default 10000000)
   TAKEOUT_SYNC_MAX_BYTES     ... in bytes (default 1 GiB)
@@ -67,8 +75,26 @@ function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
 /** How long `takeout serve` may take to close after SIGTERM/SIGINT before it exits anyway. */
 const SHUTDOWN_GRACE_MS = 3000;
 
-/** Builds the service from `config` and serves its HTTP API; closing the app closes the service. */
-export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env) {
+/** Addresses of this machine's loopback interface, as HOST may name them. */
+export function isLoopbackAddress(host: string): boolean {
+  return /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i.test(host);
+}
+
+export interface StartOptions {
+  /** Serve a non-loopback HOST without authentication (`--insecure-no-auth`). */
+  insecureNoAuth?: boolean;
+}
+
+/**
+ * Builds the service from `config` and serves its HTTP API; closing the app closes the service.
+ * Without authentication it is the local development mode: loopback addresses only (any other
+ * HOST is refused unless `insecureNoAuth`), and only loopback `Host` names are answered.
+ */
+export async function startService(
+  config: ServiceConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  options: StartOptions = {},
+) {
   // Workers log through the server's logger once it exists.
   let app: FastifyInstance | undefined;
   const log: JobLogger = {
@@ -78,9 +104,19 @@ export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv
   };
   const service = await createService(config, { env, log });
   const { storage } = service;
+  const devMode = service.authenticate === anonymous;
+  const loopback = isLoopbackAddress(config.host);
+  if (devMode && !loopback && !options.insecureNoAuth) {
+    await service.close();
+    throw new TakeoutError(
+      'config_error',
+      `Refusing to serve ${config.host} without authentication: set TAKEOUT_API_TOKENS, tokens in the config file or TAKEOUT_JWT_*, or listen on 127.0.0.1 (or pass --insecure-no-auth)`,
+    );
+  }
   try {
     app = await buildServer({
       ...serviceServerOptions(service),
+      loopbackHostsOnly: devMode && loopback,
       logger: {
         level: config.logLevel,
         redact: ['req.headers.authorization'],
@@ -119,13 +155,22 @@ export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv
       throw error;
     }
   }
-  if (config.apiTokens.size === 0) {
+  if (devMode) {
     app.log.warn(
-      'TAKEOUT_API_TOKENS is not set: every caller is "anonymous". Set it before exposing Takeout.',
+      loopback
+        ? 'Local development mode: no authentication is configured, every caller is "anonymous", and only loopback Host names are served'
+        : `INSECURE: serving ${config.host} without authentication (--insecure-no-auth): anyone who reaches it is "anonymous"`,
     );
   }
   await app.listen({ host: config.host, port: config.port });
-  return app;
+  return Object.assign(app, { developmentMode: devMode });
+}
+
+function modeNote(developmentMode: boolean, host: string): string {
+  if (!developmentMode) return '';
+  return isLoopbackAddress(host)
+    ? '\nLOCAL DEVELOPMENT MODE: no authentication; every caller is "anonymous". Configure tokens or JWTs (docs/configuration.md) before serving other machines.'
+    : '\nINSECURE: no authentication (--insecure-no-auth); anyone who reaches this address is "anonymous".';
 }
 
 export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
@@ -133,13 +178,16 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${SERVE_USAGE}\n`);
     return 0;
   }
+  const unknown = argv.find((arg) => arg !== '--insecure-no-auth');
+  if (unknown !== undefined) throw new UsageError(`Unknown option ${unknown}`);
   const config = loadConfig(io.env);
-  const app = await startService(config, io.env);
+  const app = await startService(config, io.env, { insecureNoAuth: argv.includes('--insecure-no-auth') });
+
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   io.stderr.write(
-    `Takeout is serving ${base}\nTry: curl -OJ -X POST ${base}/v1/exports -H 'content-type: application/json' -d '{"dataset":"orders","format":"csv","params":{"country":"DE"}}'\n`,
+    `Takeout is serving ${base}${modeNote(app.developmentMode, config.host)}\nTry: curl -OJ -X POST ${base}/v1/exports -H 'content-type: application/json' -d '{"dataset":"orders","format":"csv","params":{"country":"DE"}}'\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readConfigFile } from '../config-file.js';
 import { TakeoutError } from '../errors.js';
 import { type Dataset, type DatasetDefinition, defineDataset } from './define.js';
 
@@ -12,20 +11,7 @@ import { type Dataset, type DatasetDefinition, defineDataset } from './define.js
  */
 export async function loadDatasetsFile(path: string): Promise<Dataset[]> {
   const absolute = resolve(path);
-  let config: unknown;
-  try {
-    config = /\.(m?js|cjs)$/.test(absolute)
-      ? ((await import(pathToFileURL(absolute).href)) as { default: unknown }).default
-      : JSON.parse(await readFile(absolute, 'utf8'));
-  } catch (error) {
-    throw new TakeoutError(
-      'config_error',
-      `Cannot read the config file ${path}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const config = await readConfigFile(path);
   const datasets = (config as { datasets?: unknown })?.datasets;
   if (!Array.isArray(datasets))
     throw new TakeoutError('config_error', `${path}: "datasets" must be an array`);

@@ -12,6 +12,7 @@ import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
 import { requireLoopbackHost } from './host-check.js';
 import { openApiDocument } from './openapi/document.js';
 import { problemErrorHandler, sendProblem } from './problem.js';
+import { limitPerPrincipal, type RateLimitOptions } from './rate-limit.js';
 import { guardRequestTimeouts } from './request-timeouts.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { exportRoutes } from './routes/exports.js';
@@ -61,6 +62,8 @@ export interface TakeoutServerOptions extends Partial<HttpLimits>, Partial<Reque
   /** Where datasets' PostgreSQL `urlEnv` is read. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
   authenticate?: Authenticate;
+  /** Requests per window per principal on the API routes (`429 rate_limited` beyond). Default: none. */
+  rateLimit?: RateLimitOptions;
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
   /**
@@ -98,6 +101,7 @@ export function serviceServerOptions(service: Service): TakeoutServerOptions {
     pools: service.pools,
     ...(service.exports.env ? { env: service.exports.env } : {}),
     authenticate: service.authenticate,
+    ...(service.rateLimit ? { rateLimit: service.rateLimit } : {}),
     ...service.limits,
     syncConcurrency: service.config.syncConcurrency,
     syncPerPrincipal: service.config.syncPerPrincipal,
@@ -146,6 +150,7 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
     scope.setErrorHandler(problemErrorHandler);
     await scope.register(async (api) => {
       requireAuthentication(api, options.authenticate ?? anonymous);
+      if (options.rateLimit && options.rateLimit.max > 0) await limitPerPrincipal(api, options.rateLimit);
       await api.register(exportRoutes, {
         exports: context.exports,
         slots,

@@ -16,8 +16,11 @@ export const consoleQueueLogger: QueueLogger = {
   error: (details, message) => console.error(message, details),
 };
 
-/** `producer` adds deliveries; `worker` consumes them (BullMQ adds a blocking duplicate). */
-export type RedisRole = 'producer' | 'worker';
+/**
+ * `producer` adds deliveries; `worker` consumes them (BullMQ adds a blocking duplicate);
+ * `limiter` counts requests for the rate limit.
+ */
+export type RedisRole = 'producer' | 'worker' | 'limiter';
 
 /** Reconnect at once after a blip, then back off to at most 5 s between tries, forever. */
 function reconnectDelay(times: number): number {
@@ -41,6 +44,11 @@ export function redisClient(url: string, role: RedisRole): Redis {
     // a producer gives up after a few reconnects, so an enqueue cannot hang an HTTP request
     // (the record stays `queued` and the sweeper enqueues it again).
     maxRetriesPerRequest: role === 'worker' ? null : 3,
+    // The rate limit is asked on every request: while Redis is away it fails at once (and the
+    // request goes through) instead of waiting for a reconnect.
+    ...(role === 'limiter'
+      ? { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 }
+      : {}),
   };
   const client = new Redis(url, options);
   // BullMQ reports connection errors through its own objects; this keeps an error raised

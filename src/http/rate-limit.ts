@@ -1,0 +1,44 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { TakeoutError } from '../errors.js';
+
+/** A per-principal request limit for Takeout's API routes. */
+export interface RateLimitOptions {
+  /** Requests per window per principal. */
+  max: number;
+  windowMs: number;
+  /** Keep the counts in Redis (shared by every API process) instead of this process's memory. */
+  redis?: Redis;
+  /** Prefix of the Redis keys. Default `takeout:rate:`. */
+  keyPrefix?: string;
+}
+
+/**
+ * Limits each authenticated principal (id and tenant) to `max` requests per window; more get
+ * `429 rate_limited` with `Retry-After`. Register it after the authentication hook and before
+ * the routes it covers. A Redis that cannot be reached lets requests through rather than fail
+ * them: the limit protects the service, it is not the service.
+ */
+export async function limitPerPrincipal(scope: FastifyInstance, options: RateLimitOptions): Promise<void> {
+  const windowSeconds = Math.round(options.windowMs / 1000);
+  await scope.register(rateLimit, {
+    global: true,
+    hook: 'onRequest',
+    max: options.max,
+    timeWindow: options.windowMs,
+    keyGenerator: (request) => {
+      const principal = request.takeoutPrincipal;
+      return principal ? `p:${JSON.stringify([principal.tenant ?? null, principal.id])}` : `ip:${request.ip}`;
+    },
+    ...(options.redis ? { redis: options.redis } : {}),
+    nameSpace: options.keyPrefix ?? 'takeout:rate:',
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new TakeoutError(
+        'rate_limited',
+        `More than ${context.max} requests in ${windowSeconds} s; retry in ${context.after}`,
+        { details: { limit: context.max, windowSeconds } },
+      ),
+  });
+}
