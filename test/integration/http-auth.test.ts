@@ -267,6 +267,7 @@ describe('the service: hashed tokens in the config file, development mode', () =
     PORT: '0',
     TAKEOUT_DATA_DIR: join(dir, 'data'),
     TAKEOUT_SWEEP_INTERVAL: '0',
+    TAKEOUT_WORKERS: '0',
     LOG_LEVEL: 'error',
   };
 
@@ -431,6 +432,8 @@ describe('per-principal rate limit', () => {
       TAKEOUT_RATE_LIMIT_WINDOW: '1m',
       TAKEOUT_RATE_LIMIT_PREFIX: prefix,
       REDIS_URL: 'redis://127.0.0.1:6379',
+      // REDIS_URL also selects BullMQ for jobs: no worker here may take another test's deliveries.
+      TAKEOUT_WORKERS: '0',
     };
     const first = await startService(loadConfig(env), env);
     const second = await startService(loadConfig(env), env);
