@@ -72,7 +72,10 @@ function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
   return () => clearInterval(timer);
 }
 
-/** How long `takeout serve` may take to close after SIGTERM/SIGINT before it exits anyway. */
+/**
+ * How long `takeout serve` may take to close after SIGTERM/SIGINT, beyond the time its
+ * workers are given to finish or hand back their jobs, before it exits anyway.
+ */
 const SHUTDOWN_GRACE_MS = 3000;
 
 /** Addresses of this machine's loopback interface, as HOST may name them. */
@@ -197,7 +200,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       setTimeout(() => {
         app.log.error('shutdown took too long; exiting');
         process.exit(1);
-      }, SHUTDOWN_GRACE_MS).unref();
+      }, SHUTDOWN_GRACE_MS + (config.jobs.workers > 0 ? config.jobs.shutdownGraceMs : 0)).unref();
       void app.close().then(
         () => resolve(),
         (error: unknown) => {
