@@ -34,7 +34,6 @@ export const ERROR_CATALOG = {
     title: 'Without authentication only loopback host names are served',
   },
   not_found: { status: 404, retryable: false, title: 'Not found' },
-  method_not_allowed: { status: 405, retryable: false, title: 'Method not allowed' },
   too_busy: { status: 503, retryable: true, title: 'Too many exports are running' },
   // Exports in progress
   aborted: { status: 499, retryable: true, title: 'The export was aborted' },
@@ -111,4 +110,17 @@ export function coerceError(error: unknown): TakeoutError {
     return new TakeoutError('aborted', 'The export was aborted', { cause: error });
   }
   return new TakeoutError('internal', 'Internal error', { cause: error });
+}
+
+/** The error an aborted `signal` stands for: its reason when that is a TakeoutError, else `aborted`. */
+export function abortedBy(signal: AbortSignal): TakeoutError {
+  const reason: unknown = signal.reason;
+  return reason instanceof TakeoutError
+    ? reason
+    : new TakeoutError('aborted', 'The export was aborted', { cause: reason });
+}
+
+/** Throws `abortedBy(signal)` when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortedBy(signal);
 }
