@@ -64,8 +64,12 @@ function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
   return () => clearInterval(timer);
 }
 
-/** How long `takeout serve` may take to close after SIGTERM/SIGINT before it exits anyway. */
-const SHUTDOWN_GRACE_MS = 3000;
+/**
+ * How long `takeout serve` may take to close after SIGTERM/SIGINT, beyond the grace its
+ * running jobs get (TAKEOUT_SHUTDOWN_GRACE), before it exits anyway. Sync exports are
+ * stopped at once, so without jobs closing takes about a second.
+ */
+const SHUTDOWN_MARGIN_MS = 3000;
 
 /** Builds the service from `config` and serves its HTTP API; closing the app closes the service. */
 export async function startService(config: ServiceConfig, env: NodeJS.ProcessEnv = process.env) {
@@ -144,12 +148,17 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = () => {
       app.log.info('shutting down');
-      // Closing aborts the exports in flight and ends the pools; should anything still hold
-      // the process after the grace period, it exits anyway (the timer itself holds nothing).
-      setTimeout(() => {
-        app.log.error('shutdown took too long; exiting');
-        process.exit(1);
-      }, SHUTDOWN_GRACE_MS).unref();
+      // Closing aborts the sync exports in flight, hands running jobs back after their grace
+      // and ends the pools; should anything still hold the process after that, it exits
+      // anyway (the timer itself holds nothing).
+      const workers = config.jobs.workers > 0;
+      setTimeout(
+        () => {
+          app.log.error('shutdown took too long; exiting');
+          process.exit(1);
+        },
+        (workers ? config.jobs.shutdownGraceMs : 0) + SHUTDOWN_MARGIN_MS,
+      ).unref();
       void app.close().then(
         () => resolve(),
         (error: unknown) => {
