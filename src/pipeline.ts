@@ -36,6 +36,8 @@ export interface PreparedExport {
   columns: ResolvedColumn[];
   /** The file's bytes. The first chunk is already produced, so setup errors surface before it. */
   stream: Readable;
+  /** Settles (never rejects) once the export has ended and its source is closed. */
+  closed: Promise<void>;
 }
 
 /** How an export runs once its format, columns and row shape are settled. */
@@ -105,6 +107,23 @@ async function* observed(
   }
 }
 
+/** The longest an export's owner waits for its source to close once the export has ended. */
+export const SOURCE_CLOSE_WAIT_MS = 5000;
+
+/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
+export function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Settles like `work`, or rejects with the abort reason as soon as `signal` aborts. */
 export function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -169,6 +188,10 @@ export async function startExport(
 
   let iterator: AsyncIterator<Uint8Array> | undefined;
   let finished: Promise<void> | undefined;
+  let markClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
   // Ends the export once, however it ends: stops the writer, closes the source, drops the listener.
   const finish = (): Promise<void> => {
     finished ??= (async () => {
@@ -180,6 +203,7 @@ export async function startExport(
         await source.close?.();
       }
     })();
+    finished.then(markClosed, markClosed);
     return finished;
   };
   try {
@@ -228,7 +252,7 @@ export async function startExport(
     // A stream destroyed before its first read never runs the generator's finally.
     stream.once('close', () => void finish().catch(() => {}));
     if (controller.signal.aborted) stream.destroy(coerceError(controller.signal.reason));
-    return { format, columns, stream };
+    return { format, columns, stream, closed };
   } catch (error) {
     const failure = controller.signal.aborted ? coerceError(controller.signal.reason) : coerceError(error);
     // After an abort the source may be stuck mid-read: close it in the background, never wait.

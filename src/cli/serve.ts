@@ -73,10 +73,11 @@ function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
 }
 
 /**
- * How long `takeout serve` may take to close after SIGTERM/SIGINT, beyond the time its
- * workers are given to finish or hand back their jobs, before it exits anyway.
+ * How long `takeout serve` may take to close after SIGTERM/SIGINT, beyond the grace its
+ * running jobs get (TAKEOUT_SHUTDOWN_GRACE), before it exits anyway. Sync exports are
+ * stopped at once, so without jobs closing takes about a second.
  */
-const SHUTDOWN_GRACE_MS = 3000;
+const SHUTDOWN_MARGIN_MS = 3000;
 
 /** Addresses of this machine's loopback interface, as HOST may name them. */
 export function isLoopbackAddress(host: string): boolean {
@@ -195,12 +196,17 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = () => {
       app.log.info('shutting down');
-      // Closing aborts the exports in flight and ends the pools; should anything still hold
-      // the process after the grace period, it exits anyway (the timer itself holds nothing).
-      setTimeout(() => {
-        app.log.error('shutdown took too long; exiting');
-        process.exit(1);
-      }, SHUTDOWN_GRACE_MS + (config.jobs.workers > 0 ? config.jobs.shutdownGraceMs : 0)).unref();
+      // Closing aborts the sync exports in flight, hands running jobs back after their grace
+      // and ends the pools; should anything still hold the process after that, it exits
+      // anyway (the timer itself holds nothing).
+      const workers = config.jobs.workers > 0;
+      setTimeout(
+        () => {
+          app.log.error('shutdown took too long; exiting');
+          process.exit(1);
+        },
+        (workers ? config.jobs.shutdownGraceMs : 0) + SHUTDOWN_MARGIN_MS,
+      ).unref();
       void app.close().then(
         () => resolve(),
         (error: unknown) => {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TakeoutError } from '../errors.js';
-import { startExport } from '../pipeline.js';
+import { SOURCE_CLOSE_WAIT_MS, settledWithin, startExport } from '../pipeline.js';
 import type { Progress } from '../types.js';
 import type { ExportPlan } from './plan.js';
 
@@ -82,8 +82,12 @@ export async function runExport(
     if (typeof sink === 'function') await sink(body());
     else await pipeline(body(), sink);
   } finally {
-    // A sink that failed or stopped early must not leave the source open.
+    // A sink that failed or stopped early must not leave the source open; the caller gets
+    // control back once the source is closed (its connection returned), so what it holds for
+    // the export (a slot) outlives the connection, never the reverse. A source that takes
+    // longer to close is left to finish in the background.
     prepared.stream.destroy();
+    await settledWithin(prepared.closed, SOURCE_CLOSE_WAIT_MS);
   }
   if (!complete) throw new TakeoutError('internal', 'The sink stopped before the end of the file');
   return { rows: last?.rows ?? 0, bytes, sha256: hash.digest('hex') };
