@@ -102,6 +102,20 @@ describe('bullmq queue under failures', () => {
       expect(warning?.details).toEqual({ maxmemoryPolicy: 'allkeys-lru' });
     });
 
+    it('refuses an enqueue with queue_error within seconds while Redis is down', async () => {
+      const queue = await harness.open(freshQueueOptions({ url: redis.url }));
+      await redis.down();
+      try {
+        const startedAt = Date.now();
+        await expect(queue.enqueue('exp_down')).rejects.toMatchObject({ code: 'queue_error' });
+        expect(Date.now() - startedAt).toBeLessThan(8000);
+      } finally {
+        await redis.up();
+      }
+      // Back up: the same queue object works again.
+      await queue.enqueue('exp_down');
+    });
+
     it('loses nothing when Redis restarts mid-flight', async () => {
       const options = freshQueueOptions({ url: redis.url });
       const queue = await harness.open(options);

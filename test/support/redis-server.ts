@@ -16,6 +16,9 @@ export interface RedisServerHandle {
   port: number;
   /** SHUTDOWN (the append-only file is flushed), then start again on the same port and data. */
   restart(options?: { downMs?: number }): Promise<void>;
+  /** SHUTDOWN only; `up()` starts it again on the same port and data. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -86,6 +89,8 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
       await sleep(downMs);
       await launch();
     },
+    down: shutdown,
+    up: launch,
     async stop() {
       await shutdown();
       await rm(dir, { recursive: true, force: true });

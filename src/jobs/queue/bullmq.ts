@@ -74,19 +74,24 @@ class BullmqExportQueue implements ExportQueue {
     // BullMQ ignores an add whose id it still holds. Waiting, delayed or active: that is the
     // no-op we want. Finished and kept for retention: the record was queued again (the
     // sweeper, an operator), so the old entry makes way for a fresh delivery.
-    const state = await this.queue.getJobState(id);
-    if (state === 'completed' || state === 'failed') await this.queue.remove(id);
-    await this.queue.add(
-      JOB_NAME,
-      {},
-      {
-        jobId: id,
-        attempts: this.settings.attempts,
-        backoff: { type: BACKOFF_TYPE },
-        removeOnComplete: keep(this.settings.keepCompleted),
-        removeOnFail: keep(this.settings.keepFailed),
-      },
-    );
+    try {
+      const state = await this.queue.getJobState(id);
+      if (state === 'completed' || state === 'failed') await this.queue.remove(id);
+      await this.queue.add(
+        JOB_NAME,
+        {},
+        {
+          jobId: id,
+          attempts: this.settings.attempts,
+          backoff: { type: BACKOFF_TYPE },
+          removeOnComplete: keep(this.settings.keepCompleted),
+          removeOnFail: keep(this.settings.keepFailed),
+        },
+      );
+    } catch (error) {
+      // Redis down past the producer's few reconnect attempts: the record stays `queued`.
+      throw new TakeoutError('queue_error', 'Could not enqueue the export (Redis)', { cause: error });
+    }
   }
 
   async consume(handler: QueueHandler, options: ConsumeOptions): Promise<void> {
