@@ -3,6 +3,7 @@
  * that configuration code can read them without loading bullmq.
  */
 import { TakeoutError } from '../../errors.js';
+import { parseDuration } from '../../storage/config.js';
 import { type BackoffOptions, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
 import type { QueueLogger } from './redis.js';
 
@@ -72,4 +73,42 @@ export function resolveBullmqSettings(options: BullmqQueueOptions): BullmqSettin
     }
   }
   return settings;
+}
+
+/** The queue's settings from the environment (docs/configuration.md); unset ones keep their defaults. */
+export type BullmqEnvSettings = Pick<
+  BullmqQueueOptions,
+  'name' | 'prefix' | 'lockDurationMs' | 'stalledIntervalMs'
+>;
+
+export function bullmqSettingsFromEnv(env: NodeJS.ProcessEnv): BullmqEnvSettings {
+  const settings: BullmqEnvSettings = {};
+  const name = env.TAKEOUT_QUEUE_NAME;
+  const prefix = env.TAKEOUT_QUEUE_PREFIX;
+  for (const [variable, value] of [
+    ['TAKEOUT_QUEUE_NAME', name],
+    ['TAKEOUT_QUEUE_PREFIX', prefix],
+  ] as const) {
+    if (value !== undefined && value !== '' && !/^[\w.:-]{1,100}$/.test(value)) {
+      throw new TakeoutError('config_error', `${variable} may hold letters, digits and _ . : - only`);
+    }
+  }
+  if (name) settings.name = name;
+  if (prefix) settings.prefix = prefix;
+  if (env.TAKEOUT_QUEUE_LOCK) {
+    settings.lockDurationMs = atLeastOneSecond(env.TAKEOUT_QUEUE_LOCK, 'TAKEOUT_QUEUE_LOCK');
+  }
+  if (env.TAKEOUT_QUEUE_STALLED_INTERVAL) {
+    settings.stalledIntervalMs = atLeastOneSecond(
+      env.TAKEOUT_QUEUE_STALLED_INTERVAL,
+      'TAKEOUT_QUEUE_STALLED_INTERVAL',
+    );
+  }
+  return settings;
+}
+
+function atLeastOneSecond(text: string, name: string): number {
+  const seconds = parseDuration(text, name);
+  if (seconds < 1) throw new TakeoutError('config_error', `${name} must be at least 1 second`);
+  return seconds * 1000;
 }
