@@ -17,7 +17,7 @@ import { builtinFormats } from '../../src/formats/index.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { createService, type Service } from '../../src/service.js';
 import { BullmqHarness, freshQueueOptions } from '../support/bullmq-harness.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { usePrivateRedis } from '../support/redis-server.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { createSchema, PG_BASE_URL, type TestSchema } from './postgres-helpers.js';
@@ -230,21 +230,15 @@ describe('export jobs on PostgreSQL + BullMQ + S3 with real worker processes', (
   });
 
   describe('on a private Redis', () => {
-    let redis: RedisServerHandle;
-    beforeAll(async () => {
-      redis = await startRedisServer();
-    });
-    afterAll(async () => {
-      await redis?.stop();
-    });
+    const privateRedis = usePrivateRedis();
 
     it('loses nothing when Redis restarts mid-flight', async () => {
-      const d = await deploy(redis.url);
+      const d = await deploy(privateRedis().url);
       await Promise.all([d.startWorker(), d.startWorker()]);
       const jobs = [];
       for (let i = 0; i < 6; i++) jobs.push(await d.create(60_000));
       await d.until(jobs[0]!.id, (j) => j.status === 'running');
-      await redis.restart({ downMs: 1000 });
+      await privateRedis().restart({ downMs: 1000 });
       for (let i = 0; i < 2; i++) jobs.push(await d.create(60_000));
       const done = await Promise.all(
         jobs.map((job) => d.until(job.id, (j) => j.status === 'succeeded' || j.status === 'failed', 90_000)),

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface RedisServerHandle {
   url: string;
@@ -95,5 +96,20 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
       await shutdown();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A private Redis for the enclosing suite: started before its tests, stopped after them. */
+export function usePrivateRedis(): () => RedisServerHandle {
+  let redis: RedisServerHandle | undefined;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return () => {
+    if (!redis) throw new Error('the private Redis is not running');
+    return redis;
   };
 }
