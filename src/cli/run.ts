@@ -10,6 +10,7 @@ const USAGE = `Usage: takeout <command> [options]
 
 Commands:
   serve            serve the HTTP API (see: takeout serve --help)
+  worker           run background export workers only, with REDIS_URL (see: takeout worker --help)
   export           write a file from rows, a SQL query or a dataset (see: takeout export --help)
   storage setup    check the bucket and apply the lifecycle rule (see: takeout storage --help)
   jobs             list, show or cancel background exports (see: takeout jobs --help)
@@ -32,6 +33,7 @@ const commands: Record<string, Command> = {
   export: exportCommand,
   storage: async (argv, io) => (await import('./storage.js')).storageCommand(argv, io),
   jobs: async (argv, io) => (await import('./jobs.js')).jobsCommand(argv, io),
+  worker: async (argv, io) => (await import('./worker.js')).workerCommand(argv, io),
   migrate: async (argv, io) => (await import('./jobs.js')).migrateCommand(argv, io),
   token: async (argv, io) => (await import('./token.js')).tokenCommand(argv, io),
 };

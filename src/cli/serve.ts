@@ -101,11 +101,13 @@ export async function startService(
 ) {
   // Workers log through the server's logger once it exists.
   let app: FastifyInstance | undefined;
-  const log: JobLogger = {
-    info: (details, message) => app?.log.info(details, message),
-    warn: (details, message) => app?.log.warn(details, message),
-    error: (details, message) => app?.log.error(details, message),
+  // Lines logged while the service starts (e.g. the Redis eviction-policy warning) wait for it.
+  const early: [level: 'info' | 'warn' | 'error', Record<string, unknown>, string][] = [];
+  const line = (level: 'info' | 'warn' | 'error') => (details: Record<string, unknown>, message: string) => {
+    if (app) app.log[level](details, message);
+    else early.push([level, details, message]);
   };
+  const log: JobLogger = { info: line('info'), warn: line('warn'), error: line('error') };
   const service = await createService(config, { env, log });
   const { storage } = service;
   const devMode = service.authenticate === anonymous;
@@ -146,6 +148,7 @@ export async function startService(
     await service.close();
     throw error;
   }
+  for (const [level, details, message] of early.splice(0)) app.log[level](details, message);
   const stopSweeper = scheduleSweeper(service, config.sweepIntervalSeconds, log);
   app.addHook('onClose', async () => {
     stopSweeper();

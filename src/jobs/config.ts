@@ -1,6 +1,7 @@
 /** Settings of background jobs, from the environment (docs/configuration.md, docs/jobs.md). */
 import { TakeoutError } from '../errors.js';
 import { parseDuration } from '../storage/config.js';
+import { type BullmqEnvSettings, bullmqSettingsFromEnv } from './queue/bullmq-options.js';
 
 export interface JobSettings {
   /** `postgres://...` for the PostgreSQL job store; unset: SQLite in the data directory. */
@@ -9,6 +10,8 @@ export interface JobSettings {
   databaseSchema: string | undefined;
   /** `redis://...`: BullMQ instead of the embedded queue. */
   redisUrl: string | undefined;
+  /** BullMQ's queue name, key prefix and lock timing (TAKEOUT_QUEUE_*; docs/queue.md). */
+  bullmq: BullmqEnvSettings;
   /** Jobs one worker process runs at once; 0 in `takeout serve` runs no worker. */
   workers: number;
   /** Queued + running jobs one owner may have; more get `429 too_many_exports`. */
@@ -62,6 +65,7 @@ export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSet
     databaseUrl,
     databaseSchema: env.TAKEOUT_DATABASE_SCHEMA || undefined,
     redisUrl: env.REDIS_URL || undefined,
+    bullmq: bullmqSettingsFromEnv(env),
     workers: count(env, 'TAKEOUT_WORKERS', 2, 0),
     maxActivePerOwner: count(env, 'TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER', 10, 1),
     maxRows: count(env, 'TAKEOUT_JOB_MAX_ROWS', 50_000_000, 1),

@@ -4,7 +4,7 @@
  * conditional update. Exactly one attempt's result wins; a loser deletes its object.
  */
 import { randomUUID } from 'node:crypto';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import { coerceError, TakeoutError } from '../errors.js';
 import { type ExportContext, planExport } from '../exports/plan.js';
 import { parseExportRequest } from '../exports/request.js';
@@ -85,7 +85,17 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   const { store, limits } = context;
   const log = context.log ?? silentLogger;
   const lease: LeaseOptions = { leaseOwner: randomUUID(), leaseMs: limits.leaseMs };
-  const claim = await claimJob(store, delivery.id, lease);
+  let claim = await claimJob(store, delivery.id, lease);
+  // BullMQ hands a dead worker's delivery out again when its queue lock expires, which can be
+  // before the dead attempt's record lease ends: wait for that lease, then take the job over.
+  const heldUntil = claim.kind === 'held' ? claim.job.lease?.expiresAt.getTime() : undefined;
+  if (heldUntil !== undefined && heldUntil - Date.now() <= limits.leaseMs) {
+    await sleep(Math.max(0, heldUntil - Date.now()) + 50, undefined, { signal: delivery.signal }).catch(
+      () => {},
+    );
+    if (delivery.signal.aborted) return;
+    claim = await claimJob(store, delivery.id, lease);
+  }
   if (claim.kind !== 'claimed') return; // finished, canceled, deleted, or another attempt runs it
   const job = claim.job;
   if (job.attempt > limits.attempts) {
@@ -189,6 +199,7 @@ class Attempt {
         attempt: job.attempt,
         prefix: storage.prefix,
       });
+      if (job.attempt > 1) await this.#removeDeadUploads(key);
       const expiresAt = new Date(Date.now() + limits.fileTtlSeconds * 1000);
       const meta = { contentType: plan.contentType, filename: plan.filename, expiresAt };
       const result = await runExport(plan, (body) => storage.put(key, yielding(body), meta, signal), {
@@ -270,6 +281,20 @@ class Attempt {
     this.#log.warn({ exportId: job.id, attempt: job.attempt, code: error.code }, 'export failed');
     if (error.code === 'internal')
       this.#log.error({ exportId: job.id, err: error.cause }, 'internal error in an export');
+  }
+
+  /**
+   * Earlier attempts of this job are dead (their lease ended) or have lost it: their
+   * unfinished uploads (S3 multipart) under the job's folder go now, not at the sweeper's age rule.
+   */
+  async #removeDeadUploads(key: string): Promise<void> {
+    const folder = key.slice(0, key.indexOf(`/${this.job.id}/`) + this.job.id.length + 2);
+    await this.context.storage.removeIncomplete(new Date(), { prefix: folder }).catch((error: unknown) => {
+      this.#log.warn(
+        { exportId: this.job.id, code: coerceError(error).code },
+        'could not remove dead uploads',
+      );
+    });
   }
 
   async #deleteInput(): Promise<void> {

@@ -169,7 +169,9 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
     }
   }
 
-  async function removeIncomplete(before: Date): Promise<number> {
+  async function removeIncomplete(before: Date, options: { prefix?: string } = {}): Promise<number> {
+    // Temp files are not named by key: none is known to belong under a prefix.
+    if (options.prefix !== undefined) return 0;
     let removed = 0;
     const olderThan = async (path: string) => (await stat(path)).mtime < before;
     const tryRemove = async (path: string, check: () => Promise<boolean>) => {

@@ -215,7 +215,7 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
         throw s3Failure('GetObject', error);
       }
     },
-    async removeIncomplete(before) {
+    async removeIncomplete(before, options = {}) {
       const [sdk, s3] = await Promise.all([loadS3Sdk(), client()]);
       let removed = 0;
       let keyMarker: string | undefined;
@@ -226,7 +226,7 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
           page = await s3.send(
             new sdk.ListMultipartUploadsCommand({
               Bucket: bucket,
-              Prefix: prefix,
+              Prefix: options.prefix ?? prefix,
               KeyMarker: keyMarker,
               UploadIdMarker: uploadIdMarker,
             }),

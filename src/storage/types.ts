@@ -71,9 +71,11 @@ export interface Storage {
   list(prefix?: string): AsyncIterable<ListedObject>;
   /**
    * Removes leftovers of writes that never finished and are older than `before` (disk temp
-   * files, S3 incomplete multipart uploads). Returns how many were removed.
+   * files, S3 incomplete multipart uploads). Returns how many were removed. With `prefix`,
+   * only those of keys under it: S3 uploads are named by key; disk temp files are not, so
+   * disk removes none then (its leftovers wait for the age rule).
    */
-  removeIncomplete(before: Date): Promise<number>;
+  removeIncomplete(before: Date, options?: { prefix?: string }): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -139,6 +139,13 @@ describe('the embedded queue across a crash and a shutdown of takeout serve', ()
   }, 240_000);
 
   it('exits within the grace period on SIGTERM, handing the job back; the next start completes it', async () => {
+    // The previous test's server would race `first` for the job: only `first` may run it.
+    for (const server of servers.splice(0)) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+      else continue;
+      await exited;
+    }
     const first = await serve({ TAKEOUT_SHUTDOWN_GRACE: '1' });
     client ??= await testService(env, { dir });
     // XLSX: slow enough that it is still running when the grace period ends.

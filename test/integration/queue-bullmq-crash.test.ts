@@ -6,10 +6,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { BullmqQueueOptions } from '../../src/jobs/queue/bullmq.js';
 import { BullmqHarness, eventually, freshQueueOptions, recordingLogger } from '../support/bullmq-harness.js';
-import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { usePrivateRedis } from '../support/redis-server.js';
 
 const harness = new BullmqHarness();
 afterEach(() => harness.cleanUp());
@@ -81,19 +81,13 @@ describe('bullmq queue under failures', () => {
   });
 
   describe('on a private Redis', () => {
-    let redis: RedisServerHandle;
-    beforeAll(async () => {
-      redis = await startRedisServer();
-    });
-    afterAll(async () => {
-      await redis?.stop();
-    });
+    const privateRedis = usePrivateRedis();
 
     it('warns at start when maxmemory-policy is not noeviction', async () => {
-      const admin = new Redis(redis.url);
+      const admin = new Redis(privateRedis().url);
       await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
       const logger = recordingLogger();
-      await harness.open(freshQueueOptions({ url: redis.url, logger })).finally(async () => {
+      await harness.open(freshQueueOptions({ url: privateRedis().url, logger })).finally(async () => {
         await admin.config('SET', 'maxmemory-policy', 'noeviction');
         admin.disconnect();
       });
@@ -102,8 +96,22 @@ describe('bullmq queue under failures', () => {
       expect(warning?.details).toEqual({ maxmemoryPolicy: 'allkeys-lru' });
     });
 
+    it('refuses an enqueue with queue_error within seconds while Redis is down', async () => {
+      const queue = await harness.open(freshQueueOptions({ url: privateRedis().url }));
+      await privateRedis().down();
+      try {
+        const startedAt = Date.now();
+        await expect(queue.enqueue('exp_down')).rejects.toMatchObject({ code: 'queue_error' });
+        expect(Date.now() - startedAt).toBeLessThan(8000);
+      } finally {
+        await privateRedis().up();
+      }
+      // Back up: the same queue object works again.
+      await queue.enqueue('exp_down');
+    });
+
     it('loses nothing when Redis restarts mid-flight', async () => {
-      const options = freshQueueOptions({ url: redis.url });
+      const options = freshQueueOptions({ url: privateRedis().url });
       const queue = await harness.open(options);
       const ids = Array.from({ length: 40 }, (_, i) => `exp_r${i}`);
       const finished = new Set<string>();
@@ -121,9 +129,9 @@ describe('bullmq queue under failures', () => {
       expect(await eventually(() => finished.size >= 6, 10_000)).toBe(true);
       expect(await eventually(() => running > 0)).toBe(true);
 
-      const runId = await serverRunId(redis.url);
-      await redis.restart({ downMs: 700 });
-      expect(await serverRunId(redis.url)).not.toBe(runId);
+      const runId = await serverRunId(privateRedis().url);
+      await privateRedis().restart({ downMs: 700 });
+      expect(await serverRunId(privateRedis().url)).not.toBe(runId);
       expect(finished.size).toBeLessThan(30);
       for (const id of ids.slice(30)) await queue.enqueue(id);
 

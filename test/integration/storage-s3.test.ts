@@ -214,4 +214,17 @@ describe('s3 driver', () => {
     expect(await uploadsOnDisk(storage.bucket)).toBe(0);
     await storage.close();
   });
+
+  it('removes only the incomplete uploads under a key prefix when given one', async () => {
+    const storage = await newStorage();
+    const client = await storage.client();
+    for (const Key of ['generated/x/exp_a/a1/f.csv', 'generated/x/exp_b/a1/f.csv']) {
+      await client.send(new CreateMultipartUploadCommand({ Bucket: storage.bucket, Key }));
+    }
+    const later = new Date(Date.now() + 1000);
+    expect(await storage.removeIncomplete(later, { prefix: 'generated/x/exp_a/' })).toBe(1);
+    expect(await uploadsOnDisk(storage.bucket)).toBe(1);
+    expect(await storage.removeIncomplete(later, { prefix: 'generated/x/exp_a/' })).toBe(0);
+    await storage.close();
+  });
 });

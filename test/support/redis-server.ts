@@ -10,12 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface RedisServerHandle {
   url: string;
   port: number;
   /** SHUTDOWN (the append-only file is flushed), then start again on the same port and data. */
   restart(options?: { downMs?: number }): Promise<void>;
+  /** SHUTDOWN only; `up()` starts it again on the same port and data. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -86,9 +90,26 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
       await sleep(downMs);
       await launch();
     },
+    down: shutdown,
+    up: launch,
     async stop() {
       await shutdown();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A private Redis for the enclosing suite: started before its tests, stopped after them. */
+export function usePrivateRedis(): () => RedisServerHandle {
+  let redis: RedisServerHandle | undefined;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return () => {
+    if (!redis) throw new Error('the private Redis is not running');
+    return redis;
   };
 }

@@ -18,6 +18,7 @@ describe('job settings', () => {
       databaseUrl: undefined,
       databaseSchema: undefined,
       redisUrl: undefined,
+      bullmq: {},
       workers: 2,
       maxActivePerOwner: 10,
       maxRows: 50_000_000,

@@ -10,59 +10,18 @@
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isTakeoutError, TakeoutError } from '../../errors.js';
-import { type BackoffOptions, DEFAULT_BACKOFF, retryDelay, validateBackoff } from './backoff.js';
+import { retryDelay } from './backoff.js';
+import {
+  type BullmqQueueOptions,
+  type BullmqSettings,
+  DEFAULT_CLOSE_GRACE_MS,
+  type Retention,
+  resolveBullmqSettings,
+} from './bullmq-options.js';
 import { checkEvictionPolicy, consoleQueueLogger, type QueueLogger, redisClient } from './redis.js';
 import type { ConsumeOptions, ExportQueue, QueueHandler } from './types.js';
 
-/** How many finished entries BullMQ keeps, and for how long (whichever is fewer). */
-export interface Retention {
-  ageSeconds: number;
-  count: number;
-}
-
-export interface BullmqQueueOptions {
-  /** `redis://` or `rediss://` URL (REDIS_URL). */
-  url: string;
-  /** Queue name (default `takeout-exports`); producers and workers must agree. */
-  name?: string;
-  /** Prefix of every Redis key of the queue (default `takeout`). */
-  prefix?: string;
-  /** Deliveries of an id, the first included, before a retryable error fails it (default 5). */
-  attempts?: number;
-  /** Delay before each retry: exponential from baseMs, capped at maxMs, with jitter. */
-  backoff?: BackoffOptions;
-  /** Finished entries kept for inspection (default 1 day, at most 1,000). */
-  keepCompleted?: Retention;
-  /** Failed entries kept (default 7 days, at most 10,000). */
-  keepFailed?: Retention;
-  /** Lock a running delivery holds, renewed every half of it (default 30 s). */
-  lockDurationMs?: number;
-  /** How often workers look for deliveries whose lock expired (default 30 s). */
-  stalledIntervalMs?: number;
-  /** Times a delivery may be recovered from a dead worker before BullMQ fails it (default 2). */
-  maxStalledCount?: number;
-  /** After close aborted the handlers, the longest it waits for them to settle (default 10 s). */
-  abortSettleMs?: number;
-  /** Longest wait for Redis at start before giving up with `queue_error` (default 10 s). */
-  connectTimeoutMs?: number;
-  logger?: QueueLogger;
-}
-
-export const BULLMQ_DEFAULTS = {
-  name: 'takeout-exports',
-  prefix: 'takeout',
-  attempts: 5,
-  keepCompleted: { ageSeconds: 24 * 3600, count: 1000 },
-  keepFailed: { ageSeconds: 7 * 24 * 3600, count: 10_000 },
-  lockDurationMs: 30_000,
-  stalledIntervalMs: 30_000,
-  maxStalledCount: 2,
-  abortSettleMs: 10_000,
-  connectTimeoutMs: 10_000,
-} as const;
-
-/** close() without a grace period waits this long before aborting the handlers. */
-export const DEFAULT_CLOSE_GRACE_MS = 30_000;
+export type { BullmqQueueOptions } from './bullmq-options.js';
 
 const JOB_NAME = 'export';
 const BACKOFF_TYPE = 'takeout';
@@ -77,7 +36,7 @@ interface Running {
 
 /** Connects to Redis, warns unless it is `noeviction`, and returns the queue. */
 export async function bullmqQueue(options: BullmqQueueOptions): Promise<ExportQueue> {
-  const settings = resolveSettings(options);
+  const settings = resolveBullmqSettings(options);
   const logger = options.logger ?? consoleQueueLogger;
   const producer = redisClient(options.url, 'producer');
   const queue = new Queue(settings.name, { connection: producer, prefix: settings.prefix });
@@ -93,24 +52,6 @@ export async function bullmqQueue(options: BullmqQueueOptions): Promise<ExportQu
   return new BullmqExportQueue(options.url, queue, producer, settings, logger);
 }
 
-type Settings = Required<Omit<BullmqQueueOptions, 'url' | 'logger'>>;
-
-function resolveSettings(options: BullmqQueueOptions): Settings {
-  const { url: _url, logger: _logger, ...given } = options;
-  const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
-  const settings: Settings = { ...BULLMQ_DEFAULTS, backoff: DEFAULT_BACKOFF, ...defined };
-  validateBackoff(settings.backoff);
-  for (const [name, value] of Object.entries(settings)) {
-    if (
-      typeof value === 'number' &&
-      (!Number.isInteger(value) || value < (name === 'maxStalledCount' ? 0 : 1))
-    ) {
-      throw new TakeoutError('config_error', `The queue setting ${name} must be a positive integer`);
-    }
-  }
-  return settings;
-}
-
 class BullmqExportQueue implements ExportQueue {
   readonly kind = 'bullmq';
   private worker: Worker | undefined;
@@ -124,7 +65,7 @@ class BullmqExportQueue implements ExportQueue {
     private readonly url: string,
     private readonly queue: Queue,
     private readonly producer: Redis,
-    private readonly settings: Settings,
+    private readonly settings: BullmqSettings,
     private readonly logger: QueueLogger,
   ) {}
 
@@ -133,25 +74,30 @@ class BullmqExportQueue implements ExportQueue {
     // BullMQ ignores an add whose id it still holds. Waiting, delayed or active: that is the
     // no-op we want. Finished and kept for retention: the record was queued again (the
     // sweeper, an operator), so the old entry makes way for a fresh delivery.
-    const state = await this.queue.getJobState(id);
-    if (state === 'completed' || state === 'failed') await this.queue.remove(id);
-    await this.queue.add(
-      JOB_NAME,
-      {},
-      {
-        jobId: id,
-        attempts: this.settings.attempts,
-        backoff: { type: BACKOFF_TYPE },
-        removeOnComplete: keep(this.settings.keepCompleted),
-        removeOnFail: keep(this.settings.keepFailed),
-      },
-    );
+    try {
+      const state = await this.queue.getJobState(id);
+      if (state === 'completed' || state === 'failed') await this.queue.remove(id);
+      await this.queue.add(
+        JOB_NAME,
+        {},
+        {
+          jobId: id,
+          attempts: this.settings.attempts,
+          backoff: { type: BACKOFF_TYPE },
+          removeOnComplete: keep(this.settings.keepCompleted),
+          removeOnFail: keep(this.settings.keepFailed),
+        },
+      );
+    } catch (error) {
+      // Redis down past the producer's few reconnect attempts: the record stays `queued`.
+      throw new TakeoutError('queue_error', 'Could not enqueue the export (Redis)', { cause: error });
+    }
   }
 
   async consume(handler: QueueHandler, options: ConsumeOptions): Promise<void> {
     if (this.worker) throw new TakeoutError('internal', 'consume was already called on this queue');
     if (this.closing) throw new TakeoutError('queue_error', 'The queue is closed');
-    const backoff = this.settings.backoff ?? DEFAULT_BACKOFF;
+    const { backoff } = this.settings;
     // BullMQ duplicates this client for its own connections (one of them blocking).
     this.workerClient = redisClient(this.url, 'worker');
     const worker = new Worker(this.settings.name, (job, token) => this.process(handler, job, token), {
@@ -166,6 +112,12 @@ class BullmqExportQueue implements ExportQueue {
     this.worker = worker;
     worker.on('error', (error) =>
       this.logger.error({ queue: this.settings.name, error: error.message }, 'BullMQ worker error'),
+    );
+    worker.on('stalled', (id) =>
+      this.logger.warn(
+        { id },
+        'A delivery stalled (its worker died or blocked its event loop); handed out again',
+      ),
     );
     // Another worker may already run these deliveries: stop the handlers (the stalled check
     // hands the ids out again).

@@ -13,6 +13,7 @@ export async function openQueue(
   if (settings.redisUrl) {
     const { bullmqQueue } = await import('./bullmq.js');
     return bullmqQueue({
+      ...settings.bullmq,
       url: settings.redisUrl,
       attempts: settings.attempts,
       ...(log ? { logger: log } : {}),

@@ -1,0 +1,63 @@
+import { pino } from 'pino';
+import { loadConfig } from '../config.js';
+import { TakeoutError } from '../errors.js';
+import { createService } from '../service.js';
+import type { CliIo } from './usage.js';
+
+export const WORKER_USAGE = `Usage: takeout worker
+
+Runs background export workers only (no HTTP API), taking jobs from the BullMQ queue that
+the API processes (takeout serve) fill. Settings come from the environment
+(docs/configuration.md, docs/queue.md):
+  REDIS_URL                  redis://... the queue (required)
+  DATABASE_URL               postgres://... the job store, shared with the API processes
+  TAKEOUT_WORKERS            exports run at once in this process (default 2)
+  TAKEOUT_SHUTDOWN_GRACE     on SIGTERM, how long running exports may finish before they are
+                             handed to another worker (default 30s)
+  TAKEOUT_QUEUE_NAME, TAKEOUT_QUEUE_PREFIX, TAKEOUT_QUEUE_LOCK, TAKEOUT_QUEUE_STALLED_INTERVAL
+  STORAGE_URL, TAKEOUT_CONFIG, TAKEOUT_JOB_*, LOG_LEVEL   as for takeout serve`;
+
+/** `takeout worker`: runs export jobs until SIGTERM/SIGINT, then hands back what is unfinished. */
+export async function workerCommand(argv: string[], io: CliIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${WORKER_USAGE}\n`);
+    return 0;
+  }
+  const config = loadConfig(io.env);
+  if (!config.jobs.redisUrl) {
+    throw new TakeoutError(
+      'config_error',
+      'takeout worker needs REDIS_URL: without Redis the embedded queue runs inside takeout serve',
+    );
+  }
+  if (config.jobs.workers < 1) {
+    throw new TakeoutError('config_error', 'TAKEOUT_WORKERS must be at least 1 for takeout worker');
+  }
+  const log = pino({ level: config.logLevel, base: { pid: process.pid } }, io.stderr);
+  if (!config.jobs.databaseUrl) {
+    log.warn(
+      'DATABASE_URL is not set: jobs are kept in SQLite in TAKEOUT_DATA_DIR, which only processes on this machine share',
+    );
+  }
+  const service = await createService(config, { env: io.env, log });
+  try {
+    await service.jobs.startWorker({ concurrency: config.jobs.workers });
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
+  log.info({ queue: service.jobs.queue.kind, concurrency: config.jobs.workers }, 'takeout worker is running');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      log.info({ signal, graceMs: config.jobs.shutdownGraceMs }, 'shutting down');
+      service.close().then(resolve, (error: unknown) => {
+        log.error({ error: String(error) }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('stopped');
+  return 0;
+}

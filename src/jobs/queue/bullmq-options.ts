@@ -1,0 +1,114 @@
+/**
+ * Options of the BullMQ queue, their defaults and their validation. Apart from bullmq.ts so
+ * that configuration code can read them without loading bullmq.
+ */
+import { TakeoutError } from '../../errors.js';
+import { parseDuration } from '../../storage/config.js';
+import { type BackoffOptions, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
+import type { QueueLogger } from './redis.js';
+
+/** How many finished entries BullMQ keeps, and for how long (whichever is fewer). */
+export interface Retention {
+  ageSeconds: number;
+  count: number;
+}
+
+export interface BullmqQueueOptions {
+  /** `redis://` or `rediss://` URL (REDIS_URL). */
+  url: string;
+  /** Queue name (default `takeout-exports`); producers and workers must agree. */
+  name?: string;
+  /** Prefix of every Redis key of the queue (default `takeout`). */
+  prefix?: string;
+  /** Deliveries of an id, the first included, before a retryable error fails it (default 5). */
+  attempts?: number;
+  /** Delay before each retry: exponential from baseMs, capped at maxMs, with jitter. */
+  backoff?: BackoffOptions;
+  /** Finished entries kept for inspection (default 1 day, at most 1,000). */
+  keepCompleted?: Retention;
+  /** Failed entries kept (default 7 days, at most 10,000). */
+  keepFailed?: Retention;
+  /** Lock a running delivery holds, renewed every half of it (default 30 s). */
+  lockDurationMs?: number;
+  /** How often workers look for deliveries whose lock expired (default 30 s). */
+  stalledIntervalMs?: number;
+  /** Times a delivery may be recovered from a dead worker before BullMQ fails it (default 2). */
+  maxStalledCount?: number;
+  /** After close aborted the handlers, the longest it waits for them to settle (default 10 s). */
+  abortSettleMs?: number;
+  /** Longest wait for Redis at start before giving up with `queue_error` (default 10 s). */
+  connectTimeoutMs?: number;
+  logger?: QueueLogger;
+}
+
+export const BULLMQ_DEFAULTS = {
+  name: 'takeout-exports',
+  prefix: 'takeout',
+  attempts: 5,
+  keepCompleted: { ageSeconds: 24 * 3600, count: 1000 },
+  keepFailed: { ageSeconds: 7 * 24 * 3600, count: 10_000 },
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  maxStalledCount: 2,
+  abortSettleMs: 10_000,
+  connectTimeoutMs: 10_000,
+} as const;
+
+/** close() without a grace period waits this long before aborting the handlers. */
+export const DEFAULT_CLOSE_GRACE_MS = 30_000;
+
+export type BullmqSettings = Required<Omit<BullmqQueueOptions, 'url' | 'logger'>>;
+
+export function resolveBullmqSettings(options: BullmqQueueOptions): BullmqSettings {
+  const { url: _url, logger: _logger, ...given } = options;
+  const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+  const settings: BullmqSettings = { ...BULLMQ_DEFAULTS, backoff: DEFAULT_BACKOFF, ...defined };
+  validateBackoff(settings.backoff);
+  for (const [name, value] of Object.entries(settings)) {
+    if (
+      typeof value === 'number' &&
+      (!Number.isInteger(value) || value < (name === 'maxStalledCount' ? 0 : 1))
+    ) {
+      throw new TakeoutError('config_error', `The queue setting ${name} must be a positive integer`);
+    }
+  }
+  return settings;
+}
+
+/** The queue's settings from the environment (docs/configuration.md); unset ones keep their defaults. */
+export type BullmqEnvSettings = Pick<
+  BullmqQueueOptions,
+  'name' | 'prefix' | 'lockDurationMs' | 'stalledIntervalMs'
+>;
+
+export function bullmqSettingsFromEnv(env: NodeJS.ProcessEnv): BullmqEnvSettings {
+  const settings: BullmqEnvSettings = {};
+  const name = env.TAKEOUT_QUEUE_NAME;
+  const prefix = env.TAKEOUT_QUEUE_PREFIX;
+  for (const [variable, value] of [
+    ['TAKEOUT_QUEUE_NAME', name],
+    ['TAKEOUT_QUEUE_PREFIX', prefix],
+  ] as const) {
+    if (value !== undefined && value !== '' && !/^[\w.:-]{1,100}$/.test(value)) {
+      throw new TakeoutError('config_error', `${variable} may hold letters, digits and _ . : - only`);
+    }
+  }
+  if (name) settings.name = name;
+  if (prefix) settings.prefix = prefix;
+  if (env.TAKEOUT_QUEUE_LOCK) {
+    settings.lockDurationMs = atLeastOneSecond(env.TAKEOUT_QUEUE_LOCK, 'TAKEOUT_QUEUE_LOCK');
+  }
+  if (env.TAKEOUT_QUEUE_STALLED_INTERVAL) {
+    settings.stalledIntervalMs = atLeastOneSecond(
+      env.TAKEOUT_QUEUE_STALLED_INTERVAL,
+      'TAKEOUT_QUEUE_STALLED_INTERVAL',
+    );
+  }
+  return settings;
+}
+
+function atLeastOneSecond(text: string, name: string): number {
+  const seconds = parseDuration(text, name);
+  if (seconds < 1) throw new TakeoutError('config_error', `${name} must be at least 1 second`);
+  return seconds * 1000;
+}
