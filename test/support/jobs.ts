@@ -59,6 +59,11 @@ export interface TestService {
   until(id: string, check: (job: JobRecord) => boolean, timeoutMs?: number): Promise<JobRecord>;
   /** Every object key under the storage's exports prefix. */
   objects(): Promise<string[]>;
+  /**
+   * Waits until `key` is no longer stored: staged rows are deleted just after the job's
+   * outcome is written, so a reader that saw the outcome may still see them for a moment.
+   */
+  gone(key: string, timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -88,6 +93,14 @@ export async function testService(
       const keys: string[] = [];
       for await (const item of service.storage.list(service.storage.prefix)) keys.push(item.key);
       return keys;
+    },
+    async gone(key, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while ((await service.storage.stat(key)) !== undefined) {
+        if (Date.now() > deadline) return false;
+        await sleep(25);
+      }
+      return true;
     },
     async close() {
       await service.close();
