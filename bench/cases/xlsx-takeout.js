@@ -1,5 +1,6 @@
 // Takeout's XLSX writer over the reference table, streamed to a file (typed cells, bold frozen
-// header with autofilter, estimated widths; default compression level).
+// header with autofilter, estimated widths; default compression level, or
+// TAKEOUT_BENCH_XLSX_LEVEL to compare levels).
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { exportRows } from '../../dist/index.js';
@@ -8,5 +9,15 @@ import { COLUMNS, outPath, report, rowCount, rows } from '../case-support.js';
 const n = rowCount();
 const file = outPath(import.meta.url, 'xlsx');
 const startedAt = performance.now();
-await pipeline(exportRows(rows(n), { format: 'xlsx', columns: COLUMNS }), createWriteStream(file));
-report({ caseUrl: import.meta.url, tool: 'takeout', format: 'xlsx', rows: n, startedAt, file });
+const level = process.env.TAKEOUT_BENCH_XLSX_LEVEL;
+const options = { format: 'xlsx', columns: COLUMNS, ...(level ? { compressionLevel: Number(level) } : {}) };
+await pipeline(exportRows(rows(n), options), createWriteStream(file));
+report({
+  caseUrl: import.meta.url,
+  tool: 'takeout',
+  format: 'xlsx',
+  rows: n,
+  startedAt,
+  file,
+  ...(level ? { variant: `level ${level}` } : {}),
+});

@@ -190,7 +190,7 @@ describe('columns and options', () => {
   it('has documented defaults and rejects bad options', () => {
     const s = xlsxSettings({});
     expect(s).toMatchObject({
-      level: 1,
+      level: 2,
       longText: 'truncate',
       header: true,
       freezeHeader: true,

@@ -24,7 +24,21 @@ import { cellText, needsPreserve } from './xml.js';
  * one (empty values write nothing). `gap`: the previous cell of the row was not written, so this
  * one carries its reference (`r="D7"`); the others follow without one.
  */
-export type CellWriter = (value: unknown, n: number, gap: boolean) => boolean;
+export type WriteCell<T> = (value: T, n: number, gap: boolean) => boolean;
+
+/**
+ * The writers of one column's cells: `any` for any value, and one per type for a value already
+ * known to be of it, which the compiled row (sheet.ts) calls after its own inline type test, so
+ * a cell of the column's usual type costs no type dispatch. Each gives what `any` would.
+ */
+export interface CellWriter {
+  any: WriteCell<unknown>;
+  /** Text in a column that is not numeric (numeric columns read numeric text as numbers). */
+  text: WriteCell<string>;
+  number: WriteCell<number>;
+  date: WriteCell<Date>;
+  boolean: WriteCell<boolean>;
+}
 
 /** ASCII first characters that need no look: not a formula start (formula.ts) nor white space. */
 const EDGE_PLAIN = new Uint8Array(128).fill(1);
@@ -186,7 +200,12 @@ export function cellWriter(
     return true;
   }
 
-  return (v, n, gap) => {
+  function writeBoolean(v: boolean, n: number, gap: boolean): true {
+    open(v ? yes : no, n, gap);
+    return true;
+  }
+
+  function writeAny(v: unknown, n: number, gap: boolean): boolean {
     switch (typeof v) {
       case 'string': {
         if (!numericColumn) return writeText(v, n, gap);
@@ -196,8 +215,7 @@ export function cellWriter(
       case 'number':
         return writeNumber(v, n, gap);
       case 'boolean':
-        open(v ? yes : no, n, gap);
-        return true;
+        return writeBoolean(v, n, gap);
       case 'undefined':
         return false;
       case 'bigint': {
@@ -215,6 +233,14 @@ export function cellWriter(
       default:
         return writeText(String(v), n, gap);
     }
+  }
+
+  return {
+    any: writeAny,
+    text: numericColumn ? writeAny : writeText,
+    number: writeNumber,
+    date: writeDate,
+    boolean: writeBoolean,
   };
 }
 

@@ -27,11 +27,19 @@ import {
 const deflateRawAsync = promisify(zlib.deflateRaw);
 const OUTPUT_CHUNK = 256 * 1024;
 
+/** Node's gzip header: magic, method, no flags, no time, XFL, OS (no name, no extra field). */
+const GZIP_HEADER = 10;
+/** The gzip trailer: CRC-32 and size mod 2^32, little-endian. */
+const GZIP_TRAILER = 8;
+
 /**
- * One streamed entry. Its data goes through one deflate stream, which runs on the libuv thread
+ * One streamed entry. Its data goes through one gzip stream, which runs on the libuv thread
  * pool while the caller builds the next chunk, so XML building and compression use two cores.
- * One stream per entry, not one call per chunk: creating a zlib context costs about half a
- * millisecond of main-thread time. At most `queuedBytes` wait for deflate; then `write` waits.
+ * Gzip rather than raw deflate because gzip computes the CRC-32 on the thread pool too: the
+ * entry's data is the deflate stream between gzip's 10-byte header and 8-byte trailer, and the
+ * trailer holds the CRC the ZIP records need. One stream per entry, not one call per chunk:
+ * creating a zlib context costs about half a millisecond of main-thread time. At most
+ * `queuedBytes` wait for deflate; then `write` waits.
  */
 export class EntryStream {
   readonly header: Buffer;
@@ -41,7 +49,11 @@ export class EntryStream {
   private compressedSize = 0;
   private crc = 0;
   private ready: Buffer[] = [];
-  private readonly deflate: zlib.DeflateRaw;
+  private readonly deflate: zlib.Gzip;
+  /** Header bytes still to drop. */
+  private headerLeft = GZIP_HEADER;
+  /** The last bytes out of gzip, held back: at the end they are its trailer. */
+  private held: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly archive: ZipWriter,
@@ -58,11 +70,36 @@ export class EntryStream {
       chunkSize: OUTPUT_CHUNK,
       writableHighWaterMark: archive.queuedBytes,
     };
-    this.deflate = zlib.createDeflateRaw(options);
-    this.deflate.on('data', (chunk: Buffer) => {
-      this.compressedSize += chunk.length;
-      this.ready.push(chunk);
-    });
+    this.deflate = zlib.createGzip(options);
+    this.deflate.on('data', (chunk: Buffer) => this.received(chunk));
+  }
+
+  /** Output of gzip: the header dropped, the last 8 bytes held back, the rest is entry data. */
+  private received(chunk: Buffer): void {
+    if (this.headerLeft > 0) {
+      const skip = Math.min(this.headerLeft, chunk.length);
+      this.headerLeft -= skip;
+      chunk = chunk.subarray(skip);
+    }
+    if (chunk.length === 0) return;
+    let data: Buffer;
+    if (chunk.length >= GZIP_TRAILER) {
+      data = this.held;
+      this.held = chunk.subarray(chunk.length - GZIP_TRAILER);
+      if (data.length > 0) this.keep(data);
+      data = chunk.subarray(0, chunk.length - GZIP_TRAILER);
+    } else {
+      const all = Buffer.concat([this.held, chunk]);
+      const cut = Math.max(0, all.length - GZIP_TRAILER);
+      this.held = all.subarray(cut);
+      data = all.subarray(0, cut);
+    }
+    if (data.length > 0) this.keep(data);
+  }
+
+  private keep(data: Buffer): void {
+    this.compressedSize += data.length;
+    this.ready.push(data);
   }
 
   /**
@@ -72,7 +109,6 @@ export class EntryStream {
   async write(data: Buffer, release?: (data: Buffer) => void): Promise<Buffer[]> {
     if (data.length === 0) return [];
     this.size += data.length;
-    this.crc = zlib.crc32(data, this.crc);
     const room = this.deflate.write(data, () => release?.(data));
     if (!room) await once(this.deflate, 'drain'); // rejects if deflate fails
     return this.take();
@@ -83,6 +119,10 @@ export class EntryStream {
     const ended = once(this.deflate, 'end');
     this.deflate.end();
     await ended;
+    if (this.held.length !== GZIP_TRAILER || this.held.readUInt32LE(4) !== this.size % 2 ** 32) {
+      throw new Error(`zip entry ${this.name.toString()}: unexpected gzip trailer`);
+    }
+    this.crc = this.held.readUInt32LE(0);
     if (!this.zip64 && (this.size >= MAX_32 || this.compressedSize >= MAX_32)) {
       // The sheet writer rolls over long before this; reaching it is a bug, never a corrupt file.
       throw new Error(`zip entry ${this.name.toString()} passed 4 GiB without ZIP64`);
