@@ -35,6 +35,14 @@ export function outPath(caseUrl, extension) {
   return join(dir, `${basename(fileURLToPath(caseUrl), '.js')}.${extension}`);
 }
 
+const cpuAtLoad = process.cpuUsage();
+
+/** CPU time (user + system, every thread of this process) since the case started, in ms. */
+export function cpuMs() {
+  const used = process.cpuUsage(cpuAtLoad);
+  return Math.round((used.user + used.system) / 1000);
+}
+
 /** Prints the case's one JSON line. `file` is measured for `bytes`. */
 export function report({ caseUrl, tool, format, rows: n, startedAt, file, ...extra }) {
   const line = {

@@ -62,9 +62,18 @@ function netMs(r, baseline) {
   return r.ms - (r.generatorMs ?? genMs(baseline, r.rows));
 }
 
+/** CPU time of a case, and net of generation (its own when it reports one), in ms. */
+function cpuOf(r, baseline) {
+  const gen =
+    r.generatorCpuMs ??
+    (baseline?.cpuMs && baseline.rows ? (baseline.cpuMs * r.rows) / baseline.rows : Number.NaN);
+  return { cpu: r.cpuMs ?? Number.NaN, net: (r.cpuMs ?? Number.NaN) - gen };
+}
+
 /**
  * Takeout's ratios over each result of one round (one run of every case, same conditions):
- * `{ times, net }` by case name. With --repeat, the table shows the median of these per case.
+ * `{ times, net, cpu, netCpu }` by case name. With --repeat, the tables show the median of
+ * these per case.
  */
 export function roundRatios(group, baseline, results) {
   const ref = reference(group, results);
@@ -72,7 +81,13 @@ export function roundRatios(group, baseline, results) {
   for (const r of results) {
     if (!ref || r.failed || r.skipped) continue;
     const netRate = (x) => x.rows / (netMs(x, baseline) / 1000);
-    out.set(r.case, { times: rate(ref) / rate(r), net: netRate(ref) / netRate(r) });
+    const perRow = (x, key) => cpuOf(x, baseline)[key] / x.rows;
+    out.set(r.case, {
+      times: rate(ref) / rate(r),
+      net: netRate(ref) / netRate(r),
+      cpu: perRow(r, 'cpu') / perRow(ref, 'cpu'),
+      netCpu: perRow(r, 'net') / perRow(ref, 'net'),
+    });
   }
   return out;
 }
@@ -128,6 +143,32 @@ function table(group, { rows: asked, baseline, results }) {
   }
   const notes = results.filter((r) => r.note).map((r) => `- ${r.case}: ${r.note}`);
   if (notes.length > 0) lines.push('', ...notes);
+  if (results.some((r) => r.cpuMs !== undefined)) lines.push('', cpuTable(results, baseline, ref));
+  return lines.join('\n');
+}
+
+/**
+ * CPU time (user + system, every thread of the case's process; a C peer's own process): the
+ * work each tool does, far steadier than wall time when other work shares the machine. It
+ * does not credit using two cores at once, which wall time does.
+ */
+function cpuTable(results, baseline, ref) {
+  const lines = [
+    'CPU time (user + system of every thread; steadier than seconds on a shared machine, but blind to using two cores at once):',
+    '',
+    '| case | CPU s | CPU Takeout × | net CPU s | net CPU Takeout × |',
+    '|---|--:|--:|--:|--:|',
+  ];
+  const perRow = (x, key) => cpuOf(x, baseline)[key] / x.rows;
+  for (const r of results) {
+    if (r.failed || r.skipped || r.cpuMs === undefined) continue;
+    const { cpu, net } = cpuOf(r, baseline);
+    const times = ref?.cpuMs !== undefined ? perRow(r, 'cpu') / perRow(ref, 'cpu') : Number.NaN;
+    const netTimes = ref?.cpuMs !== undefined ? perRow(r, 'net') / perRow(ref, 'net') : Number.NaN;
+    lines.push(
+      `| ${r.case} | ${fmt(cpu / 1000)} | ${ratioCell(times, r.cpuRatios)} | ${fmt(net / 1000)} | ${ratioCell(netTimes, r.netCpuRatios)} |`,
+    );
+  }
   return lines.join('\n');
 }
 

@@ -118,7 +118,13 @@ function runRounds(group, cases, rows, repeat) {
     const run = medianRun(rounds.map((r) => r.results[j]));
     if (repeat < 2) return run;
     const mine = ratios.map((m) => m.get(name)).filter(Boolean);
-    return { ...run, ratios: mine.map((x) => x.times), netRatios: mine.map((x) => x.net) };
+    return {
+      ...run,
+      ratios: mine.map((x) => x.times),
+      netRatios: mine.map((x) => x.net),
+      cpuRatios: mine.map((x) => x.cpu),
+      netCpuRatios: mine.map((x) => x.netCpu),
+    };
   });
   return { rows, baseline, results };
 }

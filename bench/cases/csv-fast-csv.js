@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { format } from '@fast-csv/format';
-import { COLUMNS, outPath, report, rowCount, rows } from '../case-support.js';
+import { COLUMNS, cpuMs, outPath, report, rowCount, rows } from '../case-support.js';
 
 const n = rowCount();
 const file = outPath(import.meta.url, 'csv');
@@ -22,4 +22,12 @@ await pipeline(
   }),
   createWriteStream(file),
 );
-report({ caseUrl: import.meta.url, tool: 'fast-csv', format: 'csv', rows: n, startedAt, file });
+report({
+  cpuMs: cpuMs(),
+  caseUrl: import.meta.url,
+  tool: 'fast-csv',
+  format: 'csv',
+  rows: n,
+  startedAt,
+  file,
+});

@@ -2,10 +2,18 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { exportRows } from '../../dist/index.js';
-import { COLUMNS, outPath, report, rowCount, rows } from '../case-support.js';
+import { COLUMNS, cpuMs, outPath, report, rowCount, rows } from '../case-support.js';
 
 const n = rowCount();
 const file = outPath(import.meta.url, 'csv');
 const startedAt = performance.now();
 await pipeline(exportRows(rows(n), { format: 'csv', columns: COLUMNS }), createWriteStream(file));
-report({ caseUrl: import.meta.url, tool: 'takeout', format: 'csv', rows: n, startedAt, file });
+report({
+  cpuMs: cpuMs(),
+  caseUrl: import.meta.url,
+  tool: 'takeout',
+  format: 'csv',
+  rows: n,
+  startedAt,
+  file,
+});

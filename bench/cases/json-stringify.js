@@ -4,7 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { joinedLines, outPath, report, rowCount, rowObject } from '../case-support.js';
+import { cpuMs, joinedLines, outPath, report, rowCount, rowObject } from '../case-support.js';
 
 const n = rowCount();
 const file = outPath(import.meta.url, 'json');
@@ -23,4 +23,12 @@ function* document() {
   yield first ? '[]\n' : ']\n';
 }
 await pipeline(Readable.from(document()), createWriteStream(file));
-report({ caseUrl: import.meta.url, tool: 'JSON.stringify', format: 'json', rows: n, startedAt, file });
+report({
+  cpuMs: cpuMs(),
+  caseUrl: import.meta.url,
+  tool: 'JSON.stringify',
+  format: 'json',
+  rows: n,
+  startedAt,
+  file,
+});

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ndjson from 'ndjson';
-import { outPath, report, rowCount, rowObject, rows } from '../case-support.js';
+import { cpuMs, outPath, report, rowCount, rowObject, rows } from '../case-support.js';
 
 const n = rowCount();
 const file = outPath(import.meta.url, 'ndjson');
@@ -13,4 +13,12 @@ function* objects() {
   for (const r of rows(n)) yield rowObject(r);
 }
 await pipeline(Readable.from(objects()), ndjson.stringify(), createWriteStream(file));
-report({ caseUrl: import.meta.url, tool: 'ndjson', format: 'ndjson', rows: n, startedAt, file });
+report({
+  cpuMs: cpuMs(),
+  caseUrl: import.meta.url,
+  tool: 'ndjson',
+  format: 'ndjson',
+  rows: n,
+  startedAt,
+  file,
+});

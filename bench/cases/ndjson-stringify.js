@@ -4,11 +4,19 @@
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { joinedLines, outPath, report, rowCount, rowObject } from '../case-support.js';
+import { cpuMs, joinedLines, outPath, report, rowCount, rowObject } from '../case-support.js';
 
 const n = rowCount();
 const file = outPath(import.meta.url, 'ndjson');
 const startedAt = performance.now();
 const line = (r) => `${JSON.stringify(rowObject(r))}\n`;
 await pipeline(Readable.from(joinedLines(n, line)), createWriteStream(file));
-report({ caseUrl: import.meta.url, tool: 'JSON.stringify', format: 'ndjson', rows: n, startedAt, file });
+report({
+  cpuMs: cpuMs(),
+  caseUrl: import.meta.url,
+  tool: 'JSON.stringify',
+  format: 'ndjson',
+  rows: n,
+  startedAt,
+  file,
+});

@@ -3,7 +3,7 @@
 // files carry the same information.
 
 import ExcelJS from 'exceljs';
-import { COLUMNS, outPath, report, rowCount, rows } from '../case-support.js';
+import { COLUMNS, cpuMs, outPath, report, rowCount, rows } from '../case-support.js';
 
 const n = rowCount();
 const file = outPath(import.meta.url, 'xlsx');
@@ -23,4 +23,12 @@ sheet.getRow(1).font = { bold: true };
 for (const row of rows(n)) sheet.addRow(row).commit();
 sheet.commit();
 await workbook.commit();
-report({ caseUrl: import.meta.url, tool: 'exceljs', format: 'xlsx', rows: n, startedAt, file });
+report({
+  cpuMs: cpuMs(),
+  caseUrl: import.meta.url,
+  tool: 'exceljs',
+  format: 'xlsx',
+  rows: n,
+  startedAt,
+  file,
+});

@@ -2,7 +2,7 @@
 // built here with cc when the library is installed (`apt-get install libxlsxwriter-dev`), else
 // skipped. The C program builds the same rows by gen.js's algorithm (checked: same checksum);
 // `generatorMs` is its own generation time, so the net figure subtracts that, not Node's.
-// `maxRssMB` is the C program's own peak (GNU time).
+// `maxRssMB` and `cpuMs` are the C program's own (GNU time).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,26 +28,32 @@ let expected = 0;
 for (const row of rows(10_000)) expected += row[5];
 const check = execFileSync(binary, ['-', '10000'], { encoding: 'utf8' }).trim();
 if (Number(check) !== expected) throw new Error(`C rows differ from gen.js: ${check} vs ${expected}`);
-// Generation alone, in C: subtracted for the net figure.
-const genStart = performance.now();
-execFileSync(binary, ['-', String(n)]);
-const generatorMs = Math.round(performance.now() - genStart);
-
-const file = outPath(import.meta.url, 'xlsx');
-const rssFile = `${file}.rss`;
 const timed = existsSync('/usr/bin/time');
-const [bin, args] = timed
-  ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, binary, file, String(n)]]
-  : [binary, [file, String(n)]];
-const startedAt = performance.now();
-const result = spawnSync(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-if (result.status !== 0) throw new Error(`libxlsxwriter program exited with ${result.status}`);
-const extra = { generatorMs };
-if (timed) {
-  extra.maxRssMB =
-    Math.round((Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024) * 10) / 10;
+
+/** Runs the C program; wall ms, and with GNU time its peak RSS (MiB) and CPU ms. */
+function run(args) {
+  const rssFile = `${binary}.time`;
+  const [bin, argv] = timed
+    ? ['/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, binary, ...args]]
+    : [binary, args];
+  const started = performance.now();
+  const result = spawnSync(bin, argv, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const ms = performance.now() - started;
+  if (result.status !== 0) throw new Error(`libxlsxwriter program exited with ${result.status}`);
+  if (!timed) return { ms };
+  const [rssKb, user, system] = readFileSync(rssFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
   rmSync(rssFile, { force: true });
+  return { ms, maxRssMB: Math.round((rssKb / 1024) * 10) / 10, cpuMs: Math.round((user + system) * 1000) };
 }
+
+// Generation alone, in C: subtracted for the net figures.
+const generated = run(['-', String(n)]);
+const file = outPath(import.meta.url, 'xlsx');
+const startedAt = performance.now();
+const written = run([file, String(n)]);
+const extra = { generatorMs: Math.round(generated.ms) };
+if (timed)
+  Object.assign(extra, { maxRssMB: written.maxRssMB, cpuMs: written.cpuMs, generatorCpuMs: generated.cpuMs });
 report({
   caseUrl: import.meta.url,
   tool: 'libxlsxwriter',

@@ -2,7 +2,7 @@
 // (compressed). It cannot stream-write XLSX; it is capped at 200,000 rows, beyond which it
 // needs more than a GiB and minutes.
 import XLSX from 'xlsx';
-import { COLUMNS, outPath, report, rowCount, rows } from '../case-support.js';
+import { COLUMNS, cpuMs, outPath, report, rowCount, rows } from '../case-support.js';
 
 const n = rowCount(200_000);
 const file = outPath(import.meta.url, 'xlsx');
@@ -13,4 +13,12 @@ const sheet = XLSX.utils.aoa_to_sheet(data, { cellDates: true, dateNF: 'yyyy-mm-
 const workbook = XLSX.utils.book_new();
 XLSX.utils.book_append_sheet(workbook, sheet, 'Sheet1');
 XLSX.writeFile(workbook, file, { compression: true });
-report({ caseUrl: import.meta.url, tool: 'sheetjs', format: 'xlsx', rows: n, startedAt, file });
+report({
+  cpuMs: cpuMs(),
+  caseUrl: import.meta.url,
+  tool: 'sheetjs',
+  format: 'xlsx',
+  rows: n,
+  startedAt,
+  file,
+});

@@ -4,7 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { exportRows } from '../../dist/index.js';
-import { COLUMNS, outPath, report, rowCount, rows } from '../case-support.js';
+import { COLUMNS, cpuMs, outPath, report, rowCount, rows } from '../case-support.js';
 
 const n = rowCount();
 const file = outPath(import.meta.url, 'xlsx');
@@ -13,6 +13,7 @@ const level = process.env.TAKEOUT_BENCH_XLSX_LEVEL;
 const options = { format: 'xlsx', columns: COLUMNS, ...(level ? { compressionLevel: Number(level) } : {}) };
 await pipeline(exportRows(rows(n), options), createWriteStream(file));
 report({
+  cpuMs: cpuMs(),
   caseUrl: import.meta.url,
   tool: 'takeout',
   format: 'xlsx',
