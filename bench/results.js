@@ -57,9 +57,13 @@ function reference(group, results) {
 
 const rate = (r) => r.rows / (r.ms / 1000);
 
-/** Net time of a case: minus the generation time (its own when it reports one). */
+/**
+ * Net time of a case: minus the generation time (its own when it reports one). NaN (shown as
+ * —) when not positive: on a loaded machine the baseline's own run can take longer than a case.
+ */
 function netMs(r, baseline) {
-  return r.ms - (r.generatorMs ?? genMs(baseline, r.rows));
+  const net = r.ms - (r.generatorMs ?? genMs(baseline, r.rows));
+  return net > 0 ? net : Number.NaN;
 }
 
 /** CPU time of a case, and net of generation (its own when it reports one), in ms. */
@@ -103,6 +107,7 @@ function median(values) {
 function ratioCell(single, ratios) {
   if (!ratios || ratios.length < 2) return fmt(single);
   const finite = ratios.filter(Number.isFinite);
+  if (finite.length < 2) return fmt(finite[0] ?? Number.NaN);
   return `${fmt(median(finite))} (${fmt(Math.min(...finite))}–${fmt(Math.max(...finite))})`;
 }
 
