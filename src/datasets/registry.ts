@@ -5,6 +5,19 @@ import { type Dataset, type Principal, scopeValues } from './define.js';
 import { type ParamValue, validateParams } from './params.js';
 import type { PostgresPools } from './pools.js';
 
+/**
+ * Whether a principal sees a dataset: `visibleTo` allows it, and the principal has every
+ * attribute the scope binds (without one the dataset could not be scoped to it). `list` and
+ * `get` both ask this, so they always agree.
+ */
+export function isVisible(dataset: Dataset, principal: Principal): boolean {
+  if (!(dataset.visibleTo?.(principal) ?? true)) return false;
+  return Object.values(dataset.scope).every((attribute) => {
+    const value = principal[attribute];
+    return typeof value === 'string' || typeof value === 'number';
+  });
+}
+
 /** The datasets a deployment offers, looked up per principal. */
 export class DatasetRegistry {
   private readonly byName = new Map<string, Dataset>();
@@ -22,13 +35,13 @@ export class DatasetRegistry {
 
   /** Datasets the principal may export. */
   list(principal: Principal): Dataset[] {
-    return [...this.byName.values()].filter((d) => d.visibleTo?.(principal) ?? true);
+    return [...this.byName.values()].filter((d) => isVisible(d, principal));
   }
 
   /** A dataset the principal may export; otherwise `unknown_dataset` (existence is not revealed). */
   get(name: unknown, principal: Principal): Dataset {
     const dataset = typeof name === 'string' ? this.byName.get(name) : undefined;
-    if (!dataset || !(dataset.visibleTo?.(principal) ?? true)) {
+    if (!dataset || !isVisible(dataset, principal)) {
       throw new TakeoutError('unknown_dataset', `Unknown dataset ${JSON.stringify(name)?.slice(0, 80)}`);
     }
     return dataset;

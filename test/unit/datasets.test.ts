@@ -106,7 +106,11 @@ describe('defineDataset and the registry', () => {
     expect(failure(() => scopeValues(tenantOnly, { id: 'a' })).code).toBe('unknown_dataset');
     const admin = defineDataset({ name: 'admin', source, visibleTo: (p) => p.id === 'root' });
     const registry = new DatasetRegistry([tenantOnly, admin]);
-    expect(registry.list({ id: 'a' }).map((d) => d.name)).toEqual(['inv']);
+    // A principal without the scoped attribute does not see the dataset: list and get agree.
+    expect(registry.list({ id: 'a' }).map((d) => d.name)).toEqual([]);
+    expect(failure(() => registry.get('inv', { id: 'a' })).code).toBe('unknown_dataset');
+    expect(registry.list({ id: 'a', tenant: 't1' }).map((d) => d.name)).toEqual(['inv']);
+    expect(registry.get('inv', { id: 'a', tenant: 't1' }).name).toBe('inv');
     expect(failure(() => registry.get('admin', { id: 'a' })).code).toBe('unknown_dataset');
     expect(registry.get('admin', { id: 'root' }).name).toBe('admin');
     expect(JSON.stringify(describeDataset(tenantOnly))).not.toContain('tenant');
