@@ -34,7 +34,6 @@ export const ERROR_CATALOG = {
     title: 'Without authentication only loopback host names are served',
   },
   not_found: { status: 404, retryable: false, title: 'Not found' },
-  method_not_allowed: { status: 405, retryable: false, title: 'Method not allowed' },
   too_busy: { status: 503, retryable: true, title: 'Too many exports are running' },
   // Exports in progress
   aborted: { status: 499, retryable: true, title: 'The export was aborted' },

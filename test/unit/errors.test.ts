@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { coerceError, ERROR_CATALOG, TakeoutError } from '../../src/errors.js';
 
@@ -20,6 +22,16 @@ describe('error catalog', () => {
 
   it('documents no code that does not exist', () => {
     expect([...rows.keys()].filter((code) => !Object.hasOwn(ERROR_CATALOG, code ?? ''))).toEqual([]);
+  });
+
+  it('catalogs only codes the code can raise', () => {
+    const src = fileURLToPath(new URL('../../src', import.meta.url));
+    const files = (readdirSync(src, { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts') && f !== 'errors.ts')
+      .map((f) => readFileSync(join(src, f), 'utf8'))
+      .join('\n');
+    const unused = Object.keys(ERROR_CATALOG).filter((code) => !files.includes(`'${code}'`));
+    expect(unused).toEqual([]);
   });
 
   it('carries code, status and retryability', () => {

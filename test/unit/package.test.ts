@@ -1,0 +1,61 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { engines?: { node?: string } | string[] }>;
+};
+
+/** Package names a directory's TypeScript files import (static, dynamic and require). */
+function packagesImported(dir: string): Set<string> {
+  const names = new Set<string>();
+  const files = (readdirSync(join(root, dir), { recursive: true }) as string[]).filter((f) =>
+    /\.(ts|mjs)$/.test(f),
+  );
+  for (const file of files) {
+    const text = readFileSync(join(root, dir, file), 'utf8');
+    for (const match of text.matchAll(
+      /(?:\bfrom\s+|\bimport\s*\(\s*|\brequire\(\s*)['"]([^'".][^'"]*)['"]/g,
+    )) {
+      const specifier = match[1]!;
+      if (specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;
+      const parts = specifier.split('/');
+      const name = specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+      // Only what npm could install (a regex literal in a test may look like an import).
+      if (/^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/.test(name)) names.add(name);
+    }
+  }
+  return names;
+}
+
+describe('package.json', () => {
+  it('declares every package the library imports as a dependency', () => {
+    const missing = [...packagesImported('src')].filter((name) => !Object.hasOwn(pkg.dependencies, name));
+    expect(missing).toEqual([]);
+  });
+
+  it('declares every package the tests import', () => {
+    const declared = { ...pkg.dependencies, ...pkg.devDependencies };
+    const missing = [...packagesImported('test')].filter((name) => !Object.hasOwn(declared, name));
+    expect(missing).toEqual([]);
+  });
+
+  it('installs on Node 20 without engine warnings', () => {
+    // ">=22" and the like: a lower bound above 20 is what npm warns about on Node 20.
+    const tooNew = Object.entries(lock.packages)
+      .filter(([, entry]) => {
+        const range = !Array.isArray(entry.engines) ? entry.engines?.node : undefined;
+        const lower = range && /^>=?\s*v?(\d+)/.exec(range.trim());
+        return lower !== null && lower !== undefined && Number(lower[1]) > 20;
+      })
+      .map(([name, entry]) => `${name} ${JSON.stringify(entry.engines)}`);
+    expect(tooNew).toEqual([]);
+  });
+});
