@@ -111,3 +111,16 @@ export function coerceError(error: unknown): TakeoutError {
   }
   return new TakeoutError('internal', 'Internal error', { cause: error });
 }
+
+/** The error an aborted `signal` stands for: its reason when that is a TakeoutError, else `aborted`. */
+export function abortedBy(signal: AbortSignal): TakeoutError {
+  const reason: unknown = signal.reason;
+  return reason instanceof TakeoutError
+    ? reason
+    : new TakeoutError('aborted', 'The export was aborted', { cause: reason });
+}
+
+/** Throws `abortedBy(signal)` when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortedBy(signal);
+}

@@ -1,6 +1,6 @@
 import { sampleBatches } from '../batches.js';
 import { INFER_SAMPLE_ROWS, resolveColumns } from '../columns.js';
-import { TakeoutError } from '../errors.js';
+import { TakeoutError, throwIfAborted } from '../errors.js';
 import type { ColumnSpec, ResolvedColumn, Row, Source } from '../types.js';
 
 export { sampleBatches } from '../batches.js';
@@ -140,11 +140,15 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
     async columns(): Promise<ResolvedColumn[]> {
       return resolveColumns(options.columns, await sample(), await rowShape());
     },
-    async *batches() {
+    async *batches(signal?: AbortSignal) {
       await sample();
-      while (peeked.length > 0) yield peeked.shift() as Row[];
+      while (peeked.length > 0) {
+        throwIfAborted(signal);
+        yield peeked.shift() as Row[];
+      }
       if (peekedDone) return;
       while (true) {
+        throwIfAborted(signal);
         const next = await iterator.next();
         if (next.done) return;
         yield next.value as Row[];

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { uniqueKeys } from '../columns.js';
-import { TakeoutError } from '../errors.js';
+import { TakeoutError, throwIfAborted } from '../errors.js';
 import type { ColumnType, ResolvedColumn, Row, Source } from '../types.js';
 import { countOnWorker } from './sqlite-estimate.js';
 
@@ -170,7 +170,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
       }
       try {
         while (true) {
-          signal?.throwIfAborted();
+          throwIfAborted(signal);
           const batch: Row[] = [];
           let next = iterator.next();
           while (!next.done) {
