@@ -6,8 +6,8 @@ import { filesRoutes } from '../http/routes/files.js';
 import { buildServer, serviceServerOptions } from '../http/server.js';
 import type { JobLogger } from '../jobs/worker.js';
 import { createService, type Service } from '../service.js';
-import type { DiskStorage } from '../storage/disk.js';
 import { sweepExpired } from '../storage/sweeper.js';
+import { isServedStorage } from '../storage/types.js';
 import { type CliIo, UsageError } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve [--insecure-no-auth]
@@ -132,14 +132,14 @@ export async function startService(
           }),
         },
       },
-      plugins:
-        storage.kind === 'file'
-          ? [
-              async (app) => {
-                await app.register(filesRoutes, { storage: storage as DiskStorage });
-              },
-            ]
-          : [],
+      // Disk and memory links are served by Takeout itself; S3 serves its own.
+      plugins: isServedStorage(storage)
+        ? [
+            async (app) => {
+              await app.register(filesRoutes, { storage });
+            },
+          ]
+        : [],
     });
   } catch (error) {
     await service.close();

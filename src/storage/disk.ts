@@ -8,14 +8,19 @@ import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { sanitizeFilename } from '../content-disposition.js';
 import { TakeoutError } from '../errors.js';
 import { isInside, pruneEmptyDirs, renameInto, walkFiles, writeTempFile } from './disk-files.js';
 import { assertValidKey, isValidKey, normalizePrefix } from './keys.js';
-import { claimsFromQuery, LINK_PARAMS, linkSigner } from './signing.js';
+import { servedLinks } from './served-links.js';
 import { storageIo, throwIfAborted } from './streams.js';
-import type { ListedObject, ObjectInfo, ObjectMeta, Storage, StoredObject } from './types.js';
-import { assertLinkOptions } from './validation.js';
+import type {
+  ListedObject,
+  ObjectInfo,
+  ObjectMeta,
+  ServedFile,
+  ServedStorage,
+  StoredObject,
+} from './types.js';
 
 export interface DiskStorageOptions {
   /** Directory holding the files (created when missing). */
@@ -40,25 +45,14 @@ interface Sidecar {
   createdAt: string;
 }
 
-/** A file opened for serving. The caller closes `handle`. */
-export interface OpenedFile {
+/** A file opened for serving. The caller closes it (or reads a stream that closes it). */
+export interface OpenedFile extends ServedFile {
   handle: FileHandle;
-  size: number;
-  lastModified: Date;
-  /** Strong ETag from the SHA-256 when the sidecar has it, else a weak one. */
-  etag: string;
 }
 
-export interface DiskStorage extends Storage {
+export interface DiskStorage extends ServedStorage {
   readonly kind: 'file';
   readonly root: string;
-  readonly routePrefix: string;
-  /** Checks a link's signature and expiry; returns what it grants. Throws `invalid_link` / `link_expired`. */
-  verifyLink(
-    key: string,
-    query: Record<string, unknown>,
-    now?: Date,
-  ): { filename: string; contentType: string };
   /** Opens a stored file for reading, or undefined when it does not exist. */
   open(key: string): Promise<OpenedFile | undefined>;
 }
@@ -70,9 +64,8 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
   const root = resolve(options.root);
   const tmpDir = join(root, TMP_DIR);
   const metaRoot = join(root, META_DIR);
-  const routePrefix = `/${(options.routePrefix ?? '/files').replace(/^\/+|\/+$/g, '')}`;
-  const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
-  const signer = linkSigner(options.secret);
+  const links = servedLinks(options);
+  const { routePrefix } = links;
   const prefix = normalizePrefix(options.prefix);
 
   const pathOf = (key: string): string => {
@@ -230,30 +223,9 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
     removeIncomplete,
     async signedUrl(key, opts) {
       pathOf(key);
-      assertLinkOptions(opts);
-      // Rounded up: the link lives at least `expiresIn` seconds, never a fraction less.
-      const expires = Math.ceil(Date.now() / 1000) + opts.expiresIn;
-      const claims = {
-        key,
-        expires,
-        filename: sanitizeFilename(opts.filename),
-        contentType: opts.contentType,
-      };
-      const query = new URLSearchParams({
-        [LINK_PARAMS.expires]: String(expires),
-        [LINK_PARAMS.filename]: claims.filename,
-        [LINK_PARAMS.contentType]: claims.contentType,
-        [LINK_PARAMS.signature]: signer.sign(claims),
-      });
-      const path = key.split('/').map(encodeURIComponent).join('/');
-      return `${baseUrl}${routePrefix}/${path}?${query}`;
+      return links.signedUrl(key, opts);
     },
-    verifyLink(key, query, now) {
-      if (!isValidKey(key)) throw new TakeoutError('invalid_link', 'The download link is not valid');
-      const { claims, signature } = claimsFromQuery(key, query);
-      signer.verify(claims, signature, now);
-      return { filename: claims.filename, contentType: claims.contentType };
-    },
+    verifyLink: links.verifyLink,
     async open(key) {
       const path = pathOf(key);
       let handle: FileHandle;
@@ -280,7 +252,14 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
           sidecar && sidecar.size === info.size
             ? `"${sidecar.sha256}"`
             : `W/"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
-        return { handle, size: info.size, lastModified: info.mtime, etag };
+        return {
+          handle,
+          size: info.size,
+          lastModified: info.mtime,
+          etag,
+          createReadStream: (range) => handle.createReadStream({ ...range, autoClose: true }),
+          close: () => handle.close(),
+        };
       } catch (error) {
         await handle.close().catch(() => {});
         throw new TakeoutError('storage_error', 'The file store failed to open a file', { cause: error });

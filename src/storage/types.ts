@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /** What a stored file is: how to serve it and when its retention ends. */
 export interface ObjectMeta {
   contentType: string;
@@ -77,3 +79,37 @@ export interface Storage {
 
 /** Maximum lifetime of a signed link (SigV4 presigned URLs cannot live longer). */
 export const MAX_LINK_TTL_SECONDS = 604_800;
+
+/** A stored file opened to be served by Takeout's files route. */
+export interface ServedFile {
+  size: number;
+  lastModified: Date;
+  /** Strong ETag from the SHA-256 when known, else a weak one. */
+  etag: string;
+  /** The bytes from `start` to `end` (inclusive); the stream releases the file when it ends. */
+  createReadStream(range: { start: number; end: number }): Readable;
+  /** Releases the file when no stream is read. */
+  close(): Promise<void>;
+}
+
+/**
+ * A storage whose links Takeout serves itself (disk, memory): `GET <routePrefix>/*` checks
+ * the link and streams the file.
+ */
+export interface ServedStorage extends Storage {
+  readonly routePrefix: string;
+  /** Checks a link's signature and expiry; returns what it grants. Throws `invalid_link` / `link_expired`. */
+  verifyLink(
+    key: string,
+    query: Record<string, unknown>,
+    now?: Date,
+  ): { filename: string; contentType: string };
+  /** Opens a stored file for serving, or undefined when it does not exist. */
+  open(key: string): Promise<ServedFile | undefined>;
+}
+
+/** Whether the storage's links are served by Takeout (it needs the files route). */
+export function isServedStorage(storage: Storage): storage is ServedStorage {
+  const candidate = storage as Partial<ServedStorage>;
+  return typeof candidate.verifyLink === 'function' && typeof candidate.open === 'function';
+}

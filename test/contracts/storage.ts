@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sanitizeFilename } from '../../src/http/content-disposition.js';
+import { sanitizeFilename } from '../../src/content-disposition.js';
 import { exportKey } from '../../src/storage/keys.js';
 import { sweepExpired } from '../../src/storage/sweeper.js';
 import type { Storage } from '../../src/storage/types.js';
@@ -21,6 +21,11 @@ export interface StorageHarness {
   storage: Storage;
   /** Unfinished writes the store holds now: temp files (disk), multipart uploads (S3). */
   incomplete(): Promise<number>;
+  /**
+   * The store keeps files in this process's memory (the memory driver): the large upload is
+   * smaller and its memory bound does not apply, by definition.
+   */
+  holdsFilesInMemory?: boolean;
   close(): Promise<void>;
 }
 
@@ -58,7 +63,8 @@ export function storageContract(name: string, makeHarness: () => Promise<Storage
 
     // First in the file, so earlier tests do not raise the process's memory high-water mark.
     it('streams a 200 MB upload with peak RSS growth under 64 MB and downloads it exactly', async () => {
-      const total = 200 * MiB;
+      const inMemory = harness.holdsFilesInMemory === true;
+      const total = (inMemory ? 16 : 200) * MiB;
       const expected = await sha256Of(generatedBytes(total));
       const key = newKey('big.bin');
       const baseline = process.memoryUsage.rss();
@@ -80,11 +86,11 @@ export function storageContract(name: string, makeHarness: () => Promise<Storage
       peak = Math.max(peak, process.memoryUsage.rss());
       const growthMB = (peak - baseline) / MiB;
       console.log(
-        `[${name}] 200 MiB put: ${seconds.toFixed(2)} s, ${(200 / seconds).toFixed(0)} MiB/s, ` +
+        `[${name}] ${total / MiB} MiB put: ${seconds.toFixed(2)} s, ${(total / MiB / seconds).toFixed(0)} MiB/s, ` +
           `peak RSS growth ${growthMB.toFixed(1)} MiB`,
       );
       expect(stored).toEqual({ key, size: total, sha256: expected.sha256 });
-      expect(growthMB).toBeLessThan(64);
+      if (!inMemory) expect(growthMB).toBeLessThan(64);
 
       const url = await storage.signedUrl(key, {
         expiresIn: 60,

@@ -1,15 +1,16 @@
 /**
- * `GET /files/*`: serves files of the disk storage through HMAC-signed links. The link
+ * `GET /files/*`: serves files of the disk (or memory) storage through HMAC-signed links. The link
  * decides the download name and type; a tampered or expired link is a 403 problem. Supports
  * single byte ranges (206/416), `If-Range`, `If-None-Match`/304 and HEAD.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { TakeoutError } from '../../errors.js';
-import type { DiskStorage } from '../../storage/disk.js';
+import type { ServedStorage } from '../../storage/types.js';
 import { contentDisposition } from '../content-disposition.js';
 
 export interface FilesRoutesOptions {
-  storage: DiskStorage;
+  /** A storage whose links Takeout serves (disk, memory). */
+  storage: ServedStorage;
 }
 
 export type ByteRange = { start: number; end: number } | 'unsatisfiable' | undefined;
@@ -96,9 +97,9 @@ export const filesRoutes: FastifyPluginAsync<FilesRoutesOptions> = async (app, {
           .header('content-length', String(end - start + 1));
         if (request.method === 'HEAD' || file.size === 0) return reply.send();
         streaming = true;
-        return reply.send(file.handle.createReadStream({ start, end, autoClose: true }));
+        return reply.send(file.createReadStream({ start, end }));
       } finally {
-        if (!streaming) await file.handle.close();
+        if (!streaming) await file.close();
       }
     },
   });

@@ -1,0 +1,64 @@
+/**
+ * Links to files that Takeout serves itself (the disk and memory drivers): HMAC-signed URLs
+ * under a route prefix, checked by `GET /files/*` (src/http/routes/files.ts).
+ */
+import { sanitizeFilename } from '../content-disposition.js';
+import { TakeoutError } from '../errors.js';
+import { isValidKey } from './keys.js';
+import { claimsFromQuery, LINK_PARAMS, linkSigner } from './signing.js';
+import type { SignedUrlOptions } from './types.js';
+import { assertLinkOptions } from './validation.js';
+
+export interface ServedLinksOptions {
+  secret: string;
+  /** Origin put in front of links; default none (relative links). */
+  baseUrl?: string | undefined;
+  /** Path where the files route is mounted. Default `/files`. */
+  routePrefix?: string | undefined;
+}
+
+export interface ServedLinks {
+  readonly routePrefix: string;
+  /** A signed link; the caller has checked that `key` is a valid key. */
+  signedUrl(key: string, opts: SignedUrlOptions): string;
+  /** Checks a link's signature and expiry; returns what it grants. Throws `invalid_link` / `link_expired`. */
+  verifyLink(
+    key: string,
+    query: Record<string, unknown>,
+    now?: Date,
+  ): { filename: string; contentType: string };
+}
+
+export function servedLinks(options: ServedLinksOptions): ServedLinks {
+  const routePrefix = `/${(options.routePrefix ?? '/files').replace(/^\/+|\/+$/g, '')}`;
+  const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
+  const signer = linkSigner(options.secret);
+  return {
+    routePrefix,
+    signedUrl(key, opts) {
+      assertLinkOptions(opts);
+      // Rounded up: the link lives at least `expiresIn` seconds, never a fraction less.
+      const expires = Math.ceil(Date.now() / 1000) + opts.expiresIn;
+      const claims = {
+        key,
+        expires,
+        filename: sanitizeFilename(opts.filename),
+        contentType: opts.contentType,
+      };
+      const query = new URLSearchParams({
+        [LINK_PARAMS.expires]: String(expires),
+        [LINK_PARAMS.filename]: claims.filename,
+        [LINK_PARAMS.contentType]: claims.contentType,
+        [LINK_PARAMS.signature]: signer.sign(claims),
+      });
+      const path = key.split('/').map(encodeURIComponent).join('/');
+      return `${baseUrl}${routePrefix}/${path}?${query}`;
+    },
+    verifyLink(key, query, now) {
+      if (!isValidKey(key)) throw new TakeoutError('invalid_link', 'The download link is not valid');
+      const { claims, signature } = claimsFromQuery(key, query);
+      signer.verify(claims, signature, now);
+      return { filename: claims.filename, contentType: claims.contentType };
+    },
+  };
+}
