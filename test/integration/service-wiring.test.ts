@@ -1,0 +1,102 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { defineDataset } from '../../src/datasets/define.js';
+import { parseExportRequest, planExport, runExport } from '../../src/exports/index.js';
+import { createService } from '../../src/service.js';
+import { rowsSource } from '../../src/sources/rows.js';
+import { memoryStorage } from '../../src/storage/memory.js';
+import type { FormatWriter } from '../../src/types.js';
+import { createSchema } from './postgres-helpers.js';
+
+function env(extra: Record<string, string> = {}) {
+  return {
+    TAKEOUT_DATA_DIR: mkdtempSync(join(tmpdir(), 'takeout-wiring-')),
+    TAKEOUT_DEMO: 'false',
+    ...extra,
+  };
+}
+
+const upper: FormatWriter = {
+  name: 'upper',
+  contentType: 'text/plain; charset=utf-8',
+  extension: 'txt',
+  options: {},
+  async *write(batches) {
+    for await (const batch of batches) yield Buffer.from(`${batch.length}\n`);
+  },
+};
+
+describe('createService', () => {
+  it('shares one pg.Pool per connection string across exports and datasets', async () => {
+    const schema = await createSchema('takeout_wiring');
+    try {
+      await schema.admin.query('CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 50) g');
+      const vars = env({ WIRING_PG: schema.url });
+      const config = join(vars.TAKEOUT_DATA_DIR, 'takeout.config.json');
+      const dataset = (name: string) => ({
+        name,
+        connection: { postgres: { urlEnv: 'WIRING_PG' } },
+        sql: 'SELECT id FROM t ORDER BY id',
+      });
+      writeFileSync(config, JSON.stringify({ datasets: [dataset('first'), dataset('second')] }));
+      const service = await createService(loadConfig({ ...vars, TAKEOUT_CONFIG: config }), {
+        env: vars,
+        storage: memoryStorage(),
+      });
+      try {
+        for (const name of ['first', 'second', 'first']) {
+          const request = parseExportRequest({ dataset: name, format: 'csv' }, service.formats);
+          const plan = await planExport(request, { id: 'u' }, service.exports);
+          const chunks: Buffer[] = [];
+          const result = await runExport(plan, async (body) => {
+            for await (const chunk of body) chunks.push(Buffer.from(chunk));
+          });
+          expect(result.rows).toBe(50);
+        }
+        expect(service.pools.size).toBe(1);
+        // Sequential exports borrowed and returned the same connection.
+        expect((await service.pools.get(schema.url)).totalCount).toBe(1);
+      } finally {
+        await service.close();
+        await service.close(); // idempotent
+      }
+    } finally {
+      await schema.drop();
+    }
+  });
+
+  it('keeps datasets and formats per service: two services in one process differ', async () => {
+    const a = await createService(loadConfig(env()), {
+      datasets: [defineDataset({ name: 'only_a', source: () => rowsSource([{ x: 1 }]) })],
+      formats: [upper],
+      storage: memoryStorage(),
+    });
+    const b = await createService(loadConfig(env()), { storage: memoryStorage() });
+    try {
+      expect(a.formats.names()).toContain('upper');
+      expect(b.formats.names()).not.toContain('upper');
+      expect(a.datasets.list({ id: 'u' }).map((d) => d.name)).toEqual(['only_a']);
+      expect(b.datasets.list({ id: 'u' })).toEqual([]);
+      expect(() => parseExportRequest({ rows: [], format: 'upper' }, b.formats)).toThrow(/Unknown format/);
+      expect(a.storage).not.toBe(b.storage);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('builds the storage STORAGE_URL names, once parsed by loadConfig', async () => {
+    const vars = env();
+    const config = loadConfig({ ...vars, STORAGE_URL: 'file:' + join(vars.TAKEOUT_DATA_DIR, 'elsewhere') });
+    expect(config.storage.location).toEqual({ kind: 'file', root: join(vars.TAKEOUT_DATA_DIR, 'elsewhere') });
+    const service = await createService(config);
+    try {
+      expect(service.storage.kind).toBe('file');
+      expect((service.storage as { root?: string }).root).toBe(join(vars.TAKEOUT_DATA_DIR, 'elsewhere'));
+    } finally {
+      await service.close();
+    }
+  });
+});
