@@ -106,6 +106,12 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
       return links.signedUrl(key, opts);
     },
     verifyLink: links.verifyLink,
+    async read(key, signal) {
+      assertValidKey(key);
+      throwIfAborted(signal);
+      const file = files.get(key);
+      return file ? abortable(Readable.from([file.bytes]), signal) : undefined;
+    },
     async delete(key) {
       assertValidKey(key);
       files.delete(key);
