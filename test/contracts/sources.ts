@@ -2,10 +2,10 @@
  * The source contract: every Source implementation (inline rows, SQLite, PostgreSQL) must
  * pass these tests. Call `sourceContract(name, makeHarness)` from an integration test file.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOG, TakeoutError } from '../../src/errors.js';
 import type { ResolvedColumn, Row, Source } from '../../src/types.js';
+import { eventually } from '../support/eventually.js';
 
 export interface SourceHarness {
   /**
@@ -26,15 +26,6 @@ export interface SourceHarness {
 function asObject(row: Row, columns: readonly ResolvedColumn[]): Record<string, unknown> {
   if (!Array.isArray(row)) return row as Record<string, unknown>;
   return Object.fromEntries(columns.map((c, i) => [c.key, (row as unknown[])[c.index ?? i]]));
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(25);
-  }
-  return check();
 }
 
 export function sourceContract(name: string, makeHarness: () => Promise<SourceHarness>): void {

@@ -11,6 +11,7 @@ import { exportKey } from '../../src/storage/keys.js';
 import { sweepExpired } from '../../src/storage/sweeper.js';
 import type { Storage } from '../../src/storage/types.js';
 import { download, generatedBytes, sha256Of } from '../support/bytes.js';
+import { eventually } from '../support/eventually.js';
 
 const require = createRequire(import.meta.url);
 const { parse: parseDisposition } = require('content-disposition') as {
@@ -33,16 +34,6 @@ const MiB = 1024 * 1024;
 
 async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield Buffer.from(part);
-}
-
-/** Polls until `check` holds (servers finish aborted requests asynchronously). */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await sleep(50);
-  }
-  return check();
 }
 
 export function storageContract(name: string, makeHarness: () => Promise<StorageHarness>): void {

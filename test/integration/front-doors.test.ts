@@ -60,6 +60,11 @@ async function viaCli(args: string[]): Promise<{ code: number; err: string }> {
   return { code, err };
 }
 
+/** `takeout export` of the orders dataset for DE, plus `extra` flags. */
+function exportArgs(...extra: string[]): string[] {
+  return ['export', '--config', config, '--dataset', 'orders', '--param', 'country=DE', ...extra];
+}
+
 const cases: [format: string, options: Record<string, unknown>][] = [
   ['csv', { delimiter: ';', bom: true }],
   ['tsv', { lineEnding: '\n' }],
@@ -81,25 +86,20 @@ describe('HTTP and CLI produce the same file', () => {
     const http = await app.inject({ method: 'POST', url: '/v1/exports', payload: request });
     expect(http.statusCode).toBe(200);
     const out = join(dir, `orders.${format}`);
-    const cli = await viaCli([
-      'export',
-      '--config',
-      config,
-      '--dataset',
-      'orders',
-      '--param',
-      'country=DE',
-      '--columns',
-      'customer,placed,amount',
-      '--format',
-      format,
-      '--timezone',
-      'Asia/Kolkata',
-      '--options',
-      JSON.stringify(options),
-      '--out',
-      out,
-    ]);
+    const cli = await viaCli(
+      exportArgs(
+        '--columns',
+        'customer,placed,amount',
+        '--format',
+        format,
+        '--timezone',
+        'Asia/Kolkata',
+        '--options',
+        JSON.stringify(options),
+        '--out',
+        out,
+      ),
+    );
     expect(cli).toEqual({ code: 0, err: expect.any(String) });
     const file = readFileSync(out);
     expect(file.length).toBeGreaterThan(20);
@@ -122,21 +122,9 @@ describe('HTTP and CLI produce the same file', () => {
     expect(http.statusCode).toBe(400);
     const problem = http.json() as { code: string; option: string; detail: string };
     expect(problem).toMatchObject({ code: 'invalid_option', option: 'delimeter' });
-    const cli = await viaCli([
-      'export',
-      '--config',
-      config,
-      '--dataset',
-      'orders',
-      '--param',
-      'country=DE',
-      '--format',
-      'csv',
-      '--options',
-      '{"delimeter":";"}',
-      '--out',
-      join(dir, 'never.csv'),
-    ]);
+    const cli = await viaCli(
+      exportArgs('--format', 'csv', '--options', '{"delimeter":";"}', '--out', join(dir, 'never.csv')),
+    );
     expect(cli).toEqual({ code: 2, err: `takeout: invalid_option: ${problem.detail}\n` });
   });
 });

@@ -89,7 +89,7 @@ describe('createService', () => {
 
   it('builds the storage STORAGE_URL names, once parsed by loadConfig', async () => {
     const vars = env();
-    const config = loadConfig({ ...vars, STORAGE_URL: 'file:' + join(vars.TAKEOUT_DATA_DIR, 'elsewhere') });
+    const config = loadConfig({ ...vars, STORAGE_URL: `file:${join(vars.TAKEOUT_DATA_DIR, 'elsewhere')}` });
     expect(config.storage.location).toEqual({ kind: 'file', root: join(vars.TAKEOUT_DATA_DIR, 'elsewhere') });
     const service = await createService(config);
     try {
