@@ -9,8 +9,8 @@ import { eventually } from '../support/eventually.js';
 
 export interface SourceHarness {
   /**
-   * A source over the contract table: rows `{ id: i, name: 'name <i>' }` for i = 1..n, in id
-   * order, read in batches of 100 rows.
+   * A source over the contract table (at least 50,000 rows): rows `{ id: i, name: 'name <i>' }`
+   * for i = 1..n, in id order, in batches its own (small: 20,000 rows span several).
    */
   open(n: number): Promise<Source>;
   /** A source whose query (or input) is bad. */
@@ -52,7 +52,7 @@ export function sourceContract(name: string, makeHarness: () => Promise<SourceHa
     });
 
     it('yields every row once, in order, in non-empty batches of its row shape', async () => {
-      const source = await harness.open(2500);
+      const source = await harness.open(20_000);
       try {
         const shape = (await source.rowShape?.()) ?? 'object';
         const columns = await source.columns();
@@ -68,7 +68,7 @@ export function sourceContract(name: string, makeHarness: () => Promise<SourceHa
             ids.push(Number(object.id));
           }
         }
-        expect(ids).toEqual(Array.from({ length: 2500 }, (_, i) => i + 1));
+        expect(ids).toEqual(Array.from({ length: 20_000 }, (_, i) => i + 1));
         expect(batches).toBeGreaterThan(1);
       } finally {
         await source.close?.();
@@ -92,7 +92,7 @@ export function sourceContract(name: string, makeHarness: () => Promise<SourceHa
     });
 
     it('releases its connection when aborted mid-way', async () => {
-      const source = await harness.open(5000);
+      const source = await harness.open(50_000);
       const controller = new AbortController();
       let read = 0;
       let failure: unknown;
@@ -107,7 +107,7 @@ export function sourceContract(name: string, makeHarness: () => Promise<SourceHa
       } catch (error) {
         failure = error;
       }
-      expect(read).toBeLessThan(5000);
+      expect(read).toBeLessThan(50_000);
       expect(failure).toBeInstanceOf(TakeoutError);
       expect((failure as TakeoutError).code).toBe('aborted');
       await source.close?.();
@@ -115,7 +115,7 @@ export function sourceContract(name: string, makeHarness: () => Promise<SourceHa
     });
 
     it('releases its connection when the reader stops early, and on close() alone', async () => {
-      const source = await harness.open(5000);
+      const source = await harness.open(50_000);
       for await (const _batch of source.batches()) break;
       await source.close?.();
       expect(await eventually(async () => (await harness.busy()) === 0)).toBe(true);

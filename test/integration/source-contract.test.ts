@@ -11,7 +11,7 @@ import type { Row } from '../../src/types.js';
 import { sourceContract } from '../contracts/sources.js';
 import { createSchema } from './postgres-helpers.js';
 
-const TABLE_ROWS = 5000;
+const TABLE_ROWS = 50_000;
 
 sourceContract('inline rows', async () => {
   let readers = 0;
@@ -68,39 +68,42 @@ sourceContract('SQLite', async () => {
   };
 });
 
-sourceContract('PostgreSQL', async () => {
-  const schema = await createSchema('takeout_contract');
-  await schema.admin.query(
-    `CREATE TABLE t AS SELECT g AS id, 'name ' || g AS name FROM generate_series(1, ${TABLE_ROWS}) g; ANALYZE t`,
-  );
-  const applicationName = `takeout_contract_${randomBytes(4).toString('hex')}`;
-  const pool = new pg.Pool({
-    connectionString: schema.url,
-    application_name: applicationName,
-    idleTimeoutMillis: 100,
+for (const reader of ['copy', 'cursor'] as const) {
+  sourceContract(`PostgreSQL (${reader})`, async () => {
+    const schema = await createSchema('takeout_contract');
+    await schema.admin.query(
+      `CREATE TABLE t AS SELECT g AS id, 'name ' || g AS name FROM generate_series(1, ${TABLE_ROWS}) g; ANALYZE t`,
+    );
+    const applicationName = `takeout_contract_${randomBytes(4).toString('hex')}`;
+    const pool = new pg.Pool({
+      connectionString: schema.url,
+      application_name: applicationName,
+      idleTimeoutMillis: 100,
+    });
+    pool.on('error', () => {});
+    return {
+      open: async (n) =>
+        postgresSource({
+          reader,
+          pool,
+          sql: 'SELECT id, name FROM t WHERE id <= :n ORDER BY id',
+          params: { n },
+          batchSize: 100,
+        }),
+      failing: async () => postgresSource({ reader, pool, sql: 'SELECT id, nope FROM t' }),
+      // Connections lent out of the pool, and backends still in a transaction.
+      busy: async () => {
+        const { rows } = await schema.admin.query(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'",
+          [applicationName],
+        );
+        return pool.totalCount - pool.idleCount + (rows[0] as { n: number }).n;
+      },
+      estimate: 'approximate',
+      close: async () => {
+        await pool.end();
+        await schema.drop();
+      },
+    };
   });
-  pool.on('error', () => {});
-  return {
-    open: async (n) =>
-      postgresSource({
-        pool,
-        sql: 'SELECT id, name FROM t WHERE id <= :n ORDER BY id',
-        params: { n },
-        batchSize: 100,
-      }),
-    failing: async () => postgresSource({ pool, sql: 'SELECT id, nope FROM t' }),
-    // Connections lent out of the pool, and backends still in a transaction.
-    busy: async () => {
-      const { rows } = await schema.admin.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'",
-        [applicationName],
-      );
-      return pool.totalCount - pool.idleCount + (rows[0] as { n: number }).n;
-    },
-    estimate: 'approximate',
-    close: async () => {
-      await pool.end();
-      await schema.drop();
-    },
-  };
-});
+}
