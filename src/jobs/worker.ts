@@ -170,8 +170,6 @@ class Attempt {
     const { context, job } = this;
     const { store, storage, limits } = context;
     const signal = this.#controller.signal;
-    let key: string | undefined;
-    let stored = false;
     try {
       const request = parseExportRequest(job.request, context.exports.formats, {
         rowsApart: job.inputKey !== undefined,
@@ -184,7 +182,7 @@ class Attempt {
         ...(job.progress.rowsEstimated !== undefined ? { rowCount: job.progress.rowsEstimated } : {}),
       });
       if (plan.estimate.rows !== undefined) this.#progress.rowsEstimated = plan.estimate.rows;
-      key = exportKey({
+      const key = exportKey({
         exportId: job.id,
         filename: plan.filename,
         createdAt: job.createdAt,
@@ -192,9 +190,8 @@ class Attempt {
         prefix: storage.prefix,
       });
       const expiresAt = new Date(Date.now() + limits.fileTtlSeconds * 1000);
-      const target = key;
       const meta = { contentType: plan.contentType, filename: plan.filename, expiresAt };
-      const result = await runExport(plan, (body) => storage.put(target, yielding(body), meta, signal), {
+      const result = await runExport(plan, (body) => storage.put(key, yielding(body), meta, signal), {
         signal,
         maxRows: limits.maxRows,
         maxBytes: limits.maxBytes,
@@ -203,8 +200,9 @@ class Attempt {
           this.#progress = { ...this.#progress, rowsWritten: progress.rows, bytesWritten: progress.bytes };
         },
       });
-      stored = true;
       await this.#beating; // no renewal may land after the result
+      // From here a failure leaves the outcome unknown (the update may have committed before
+      // the connection broke): the object stays, and its own expiry removes it if unused.
       const won = await succeedJob(store, job.id, this.lease.leaseOwner, {
         result: {
           key,
@@ -230,7 +228,6 @@ class Attempt {
       if (await cancelHeldJob(store, job.id, this.lease.leaseOwner)) await this.#deleteInput();
       this.#log.warn({ exportId: job.id, attempt: job.attempt }, 'export finished but another outcome won');
     } catch (thrown) {
-      if (stored && key) await storage.delete(key).catch(() => {});
       await this.#beating;
       await this.#settleFailure(thrown);
     }
