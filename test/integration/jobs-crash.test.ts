@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Row } from '../../src/types.js';
 import { alice, type TestService, testService } from '../support/jobs.js';
 
@@ -23,7 +23,19 @@ const env = {
   TAKEOUT_WORKERS: '1',
 };
 const servers: ChildProcess[] = [];
+/** What each server wrote to stderr (its log), shown when an expectation fails. */
+const logs = new Map<ChildProcess, string>();
 let client: TestService | undefined;
+
+/** Each test starts from no running server: a server left over would run the next test's job. */
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    if (server.exitCode !== null || server.signalCode !== null) continue;
+    const exited = new Promise((resolve) => server.once('exit', resolve));
+    server.kill('SIGKILL');
+    await exited;
+  }
+});
 
 afterAll(async () => {
   for (const server of servers) server.kill('SIGKILL');
@@ -33,14 +45,16 @@ afterAll(async () => {
 
 async function serve(extra: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'warn', ...extra },
+    env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'info', ...extra },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   servers.push(server);
+  logs.set(server, '');
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     server.stderr!.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
+      logs.set(server, seen);
       if (/serving http/.test(seen)) resolve();
     });
     server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
@@ -142,7 +156,7 @@ describe('the embedded queue across a crash and a shutdown of takeout serve', ()
     // 1 s of grace, then the hand-back and the close: well within a few seconds.
     expect(exitMs).toBeLessThan(6000);
     const handedBack = await client.service.jobs.get(job.id, alice);
-    expect(handedBack).toMatchObject({ status: 'queued', attempt: 1 });
+    expect(handedBack, logs.get(first)).toMatchObject({ status: 'queued', attempt: 1 });
     expect((await client.objects()).filter((key) => key.includes(job.id))).toEqual([]);
 
     await serve();
