@@ -197,10 +197,13 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       app.log.info('shutting down');
       // Closing aborts the exports in flight and ends the pools; should anything still hold
       // the process after the grace period, it exits anyway (the timer itself holds nothing).
-      setTimeout(() => {
-        app.log.error('shutdown took too long; exiting');
-        process.exit(1);
-      }, SHUTDOWN_GRACE_MS + (config.jobs.workers > 0 ? config.jobs.shutdownGraceMs : 0)).unref();
+      setTimeout(
+        () => {
+          app.log.error('shutdown took too long; exiting');
+          process.exit(1);
+        },
+        SHUTDOWN_GRACE_MS + (config.jobs.workers > 0 ? config.jobs.shutdownGraceMs : 0),
+      ).unref();
       void app.close().then(
         () => resolve(),
         (error: unknown) => {
