@@ -36,6 +36,8 @@ export interface PreparedExport {
   columns: ResolvedColumn[];
   /** The file's bytes. The first chunk is already produced, so setup errors surface before it. */
   stream: Readable;
+  /** Settles (never rejects) once the export has ended and its source is closed. */
+  closed: Promise<void>;
 }
 
 /** How an export runs once its format, columns and row shape are settled. */
@@ -169,6 +171,10 @@ export async function startExport(
 
   let iterator: AsyncIterator<Uint8Array> | undefined;
   let finished: Promise<void> | undefined;
+  let markClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    markClosed = resolve;
+  });
   // Ends the export once, however it ends: stops the writer, closes the source, drops the listener.
   const finish = (): Promise<void> => {
     finished ??= (async () => {
@@ -180,6 +186,7 @@ export async function startExport(
         await source.close?.();
       }
     })();
+    finished.then(markClosed, markClosed);
     return finished;
   };
   try {
@@ -228,7 +235,7 @@ export async function startExport(
     // A stream destroyed before its first read never runs the generator's finally.
     stream.once('close', () => void finish().catch(() => {}));
     if (controller.signal.aborted) stream.destroy(coerceError(controller.signal.reason));
-    return { format, columns, stream };
+    return { format, columns, stream, closed };
   } catch (error) {
     const failure = controller.signal.aborted ? coerceError(controller.signal.reason) : coerceError(error);
     // After an abort the source may be stuck mid-read: close it in the background, never wait.

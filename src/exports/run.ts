@@ -6,6 +6,19 @@ import { startExport } from '../pipeline.js';
 import type { Progress } from '../types.js';
 import type { ExportPlan } from './plan.js';
 
+/** The longest `runExport` waits for the source to close once the export has ended. */
+const SOURCE_CLOSE_WAIT_MS = 5000;
+
+function settledWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Where the file's bytes go: a Node Writable (an HTTP response, a file; ended at the end), or
  * a function that consumes the bytes and settles when they are stored, e.g.
@@ -82,8 +95,12 @@ export async function runExport(
     if (typeof sink === 'function') await sink(body());
     else await pipeline(body(), sink);
   } finally {
-    // A sink that failed or stopped early must not leave the source open.
+    // A sink that failed or stopped early must not leave the source open; the caller gets
+    // control back once the source is closed (its connection returned), so what it holds for
+    // the export (a slot) outlives the connection, never the reverse. A source that takes
+    // longer to close is left to finish in the background.
     prepared.stream.destroy();
+    await settledWithin(prepared.closed, SOURCE_CLOSE_WAIT_MS);
   }
   if (!complete) throw new TakeoutError('internal', 'The sink stopped before the end of the file');
   return { rows: last?.rows ?? 0, bytes, sha256: hash.digest('hex') };

@@ -28,6 +28,9 @@ function fromFastify(error: FastifyError): TakeoutError | undefined {
       return new TakeoutError('invalid_json', 'The request body is empty');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new TakeoutError('invalid_request', 'The Content-Length header is not valid');
+    // The client hung up (or was cut by the request timeout) while sending its body.
+    case 'ECONNRESET':
+      return new TakeoutError('aborted', 'The client went away while sending its request');
     default:
       if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
         return new TakeoutError('invalid_json', 'The request body is not valid JSON');
