@@ -49,6 +49,8 @@ const MAX_SERVERS = 3;
 // A test's time includes its wait for a server.
 vi.setConfig({ testTimeout: 240_000 });
 let servers = 0;
+/** How long each server took from SIGTERM to exit, ms. */
+const shutdowns: number[] = [];
 const waiting: (() => void)[] = [];
 
 beforeAll(async () => {
@@ -97,6 +99,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (shutdowns.length > 0) {
+    const sorted = [...shutdowns].sort((a, b) => a - b);
+    console.log(
+      `SIGTERM to exit with two exports in flight: median ${sorted[sorted.length >> 1]} ms, max ${sorted.at(-1)} ms (${sorted.length} servers)`,
+    );
+  }
   await schema?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -186,7 +194,9 @@ async function expectRecovered(s: Takeout): Promise<void> {
   const stuck = raw(s, ANN, body('pg_rows', { n: 200_000 }), false);
   const planning = raw(s, BOB, body('pg_slow', { delay: 1 }), false);
   await eventually(async () => (await syncRunning(s)) === 2, 2000);
-  expect(await s.terminate()).toBeLessThan(5000);
+  const shutdownMs = await s.terminate();
+  shutdowns.push(shutdownMs);
+  expect(shutdownMs).toBeLessThan(5000);
   // A paused socket notices the hang-up only once it reads again.
   for (const client of [stuck, planning]) client.socket.resume();
   await Promise.all([stuck.closed, planning.closed]);
