@@ -57,6 +57,12 @@ export interface PlanOptions {
   rowCount?: number | undefined;
   /** Stops planning (the client went away); the source opened so far is closed. */
   signal?: AbortSignal | undefined;
+  /**
+   * After an abort `planExport` rejects at once and closes the source in the background,
+   * once the step it was running has settled; this is told of that close, so that a caller
+   * holding a slot for the export can hold it until the source is closed.
+   */
+  onBackgroundClose?: ((closing: Promise<void>) => void) | undefined;
   /** Ask the source for an estimate (default true); the CLI, with no limits to decide, skips it. */
   estimate?: boolean | undefined;
   /** Count rows of dataset estimates up to this; default `limits.syncMaxRows`. */
@@ -196,7 +202,14 @@ export async function planExport(
   } catch (error) {
     if (!signal.aborted) throw error;
     // Aborted while the source was opening: close it once it is open.
-    void opening.then((o) => o.source.close?.()).catch(() => {});
+    options.onBackgroundClose?.(
+      opening
+        .then(
+          (o) => o.source.close?.(),
+          () => {},
+        )
+        .catch(() => {}),
+    );
     throw coerceError(signal.reason);
   }
   const { source } = opened;
@@ -244,10 +257,12 @@ export async function planExport(
   } catch (error) {
     // After an abort the answer does not wait: the source is closed in the background.
     if (signal.aborted)
-      void inFlight
-        .catch(() => {})
-        .then(() => source.close?.())
-        .catch(() => {});
+      options.onBackgroundClose?.(
+        inFlight
+          .catch(() => {})
+          .then(() => source.close?.())
+          .catch(() => {}),
+      );
     else await source.close?.();
     throw signal.aborted ? coerceError(signal.reason) : error;
   }

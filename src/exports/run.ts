@@ -2,22 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TakeoutError } from '../errors.js';
-import { startExport } from '../pipeline.js';
+import { SOURCE_CLOSE_WAIT_MS, settledWithin, startExport } from '../pipeline.js';
 import type { Progress } from '../types.js';
 import type { ExportPlan } from './plan.js';
-
-/** The longest `runExport` waits for the source to close once the export has ended. */
-const SOURCE_CLOSE_WAIT_MS = 5000;
-
-function settledWithin(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Where the file's bytes go: a Node Writable (an HTTP response, a file; ended at the end), or

@@ -7,6 +7,7 @@ import { planExport } from '../../exports/plan.js';
 import { parseExportRequest } from '../../exports/request.js';
 import { runExport } from '../../exports/run.js';
 import type { ExportJobs } from '../../jobs/exports-api.js';
+import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../../pipeline.js';
 import { principalOf } from '../auth.js';
 import { answerWithJob } from '../jobs/answer.js';
 import { parsePrefer } from '../prefer.js';
@@ -53,9 +54,10 @@ function fileHeaders(contentType: string, filename: string): Record<string, stri
  * `POST /v1/exports`: small exports stream straight back in the response. Planning and
  * running are the export core's; this route maps HTTP onto them. Everything a request
  * holds has one owner and one exit: the slot and the exchange (listeners, timers) are taken
- * before the first await and given back in the `finally`, after the export has settled; the
- * plan's source is closed by the inner `finally` unless `runExport` took it, and `runExport`
- * closes what it takes however it ends.
+ * before the first await and given back in the `finally`, after the export has settled and
+ * its source is closed (or a planning abandoned by the client has closed its source, within
+ * a bound); the plan's source is closed by the inner `finally` unless `runExport` took it,
+ * and `runExport` closes what it takes however it ends.
  */
 export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOptions): Promise<void> {
   const context = options.exports;
@@ -78,8 +80,15 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
       throw error;
     }
     const exchange = new SyncExchange(reply, options.timeouts, options.shutdown);
+    // The source's close when planning was abandoned: the slot is held until it is done.
+    let abandoned: Promise<void> | undefined;
     try {
-      const plan = await planExport(body, principal, context, { signal: exchange.signal });
+      const plan = await planExport(body, principal, context, {
+        signal: exchange.signal,
+        onBackgroundClose: (closing) => {
+          abandoned = closing;
+        },
+      });
       try {
         if (jobs && (prefer.respondAsync || !plan.sync.fits)) {
           asJob = true;
@@ -112,6 +121,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
         );
       }
     } finally {
+      if (abandoned) await settledWithin(abandoned, SOURCE_CLOSE_WAIT_MS);
       exchange.dispose();
       slot.release();
     }
