@@ -1,3 +1,4 @@
+import type { RateLimitOptions } from './auth/rate-limit.js';
 import { authenticatorFrom } from './auth/settings.js';
 import { type HashedToken, parseTokenEntries, tokenDigest } from './auth/tokens.js';
 import { type Authenticate, anonymous } from './auth.js';
@@ -11,7 +12,6 @@ import { demoOrdersDataset, ensureDemoDatabase } from './demo/orders.js';
 import type { ExportContext, ExportLimits } from './exports/plan.js';
 import { builtinFormats } from './formats/index.js';
 import type { FormatRegistry } from './formats/registry.js';
-import type { RateLimitOptions } from './http/rate-limit.js';
 import { ExportJobs } from './jobs/exports-api.js';
 import { openQueue } from './jobs/queue/index.js';
 import type { ExportQueue } from './jobs/queue/types.js';

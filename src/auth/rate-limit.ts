@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { TakeoutError } from '../errors.js';
 import { parseDuration } from '../storage/config.js';
 
@@ -11,6 +12,17 @@ export interface RateLimitSettings {
   redisUrl: string | undefined;
   /** Prefix of the Redis keys (`TAKEOUT_RATE_LIMIT_PREFIX`), for deployments sharing a Redis. */
   keyPrefix: string;
+}
+
+/** A per-principal request limit for Takeout's API routes. */
+export interface RateLimitOptions {
+  /** Requests per window per principal. */
+  max: number;
+  windowMs: number;
+  /** Keep the counts in Redis (shared by every API process) instead of this process's memory. */
+  redis?: Redis;
+  /** Prefix of the Redis keys. Default `takeout:rate:`. */
+  keyPrefix?: string;
 }
 
 export const DEFAULT_RATE_LIMIT = 600;

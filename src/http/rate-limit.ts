@@ -1,18 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RateLimitOptions } from '../auth/rate-limit.js';
 import { TakeoutError } from '../errors.js';
-
-/** A per-principal request limit for Takeout's API routes. */
-export interface RateLimitOptions {
-  /** Requests per window per principal. */
-  max: number;
-  windowMs: number;
-  /** Keep the counts in Redis (shared by every API process) instead of this process's memory. */
-  redis?: Redis;
-  /** Prefix of the Redis keys. Default `takeout:rate:`. */
-  keyPrefix?: string;
-}
 
 /**
  * Limits each authenticated principal (id and tenant) to `max` requests per window; more get
@@ -42,3 +31,5 @@ export async function limitPerPrincipal(scope: FastifyInstance, options: RateLim
       ),
   });
 }
+
+export type { RateLimitOptions };
