@@ -27,6 +27,7 @@ export {
   ownerOf,
 } from './jobs/exports-api.js';
 export { isExportId, newExportId } from './jobs/ids.js';
+export type { JobLogger } from './jobs/log.js';
 export { type EmbeddedQueueOptions, embeddedQueue } from './jobs/queue/embedded.js';
 export type { ConsumeOptions, ExportQueue, QueueDelivery, QueueHandler } from './jobs/queue/types.js';
 export { type OpenJobStoreOptions, openJobStore } from './jobs/store/index.js';
@@ -47,7 +48,6 @@ export {
   type ListQuery,
 } from './jobs/types.js';
 export { type JobView, jobView } from './jobs/view.js';
-export type { JobLogger } from './jobs/worker.js';
 export {
   type ExportOptions,
   exportRows,

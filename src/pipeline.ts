@@ -3,6 +3,7 @@ import { resolveColumns } from './columns.js';
 import { coerceError, TakeoutError } from './errors.js';
 import { checkFormatOptions } from './formats/check-options.js';
 import { getFormat } from './formats/index.js';
+import { untilAborted } from './settle.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
 import type {
   ColumnSpec,
@@ -105,42 +106,6 @@ async function* observed(
     yield batch;
     tick();
   }
-}
-
-/** The longest an export's owner waits for its source to close once the export has ended. */
-export const SOURCE_CLOSE_WAIT_MS = 5000;
-
-/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
-export function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    work.then(
-      () => {},
-      () => {},
-    ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Settles like `work`, or rejects with the abort reason as soon as `signal` aborts. */
-export function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    Promise.resolve(work).then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /**

@@ -4,7 +4,7 @@ import { loadConfig, type ServiceConfig } from '../config.js';
 import { TakeoutError } from '../errors.js';
 import { filesRoutes } from '../http/routes/files.js';
 import { buildServer, serviceServerOptions } from '../http/server.js';
-import type { JobLogger } from '../jobs/worker.js';
+import type { JobLogger } from '../jobs/log.js';
 import { createService, type Service } from '../service.js';
 import { sweepExpired } from '../storage/sweeper.js';
 import { isServedStorage } from '../storage/types.js';

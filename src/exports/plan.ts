@@ -6,7 +6,8 @@ import { type DatasetRegistry, openDatasetSource } from '../datasets/registry.js
 import { coerceError } from '../errors.js';
 import { checkFormatOptions } from '../formats/check-options.js';
 import type { FormatRegistry } from '../formats/registry.js';
-import { type ResolvedExport, untilAborted } from '../pipeline.js';
+import type { ResolvedExport } from '../pipeline.js';
+import { untilAborted } from '../settle.js';
 import { rowsSource } from '../sources/rows.js';
 import type { ColumnSpec, FormatOptions, FormatWriter, ResolvedColumn, Row, Source } from '../types.js';
 import { pickColumns } from './columns.js';

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TakeoutError } from '../errors.js';
-import { SOURCE_CLOSE_WAIT_MS, settledWithin, startExport } from '../pipeline.js';
+import { startExport } from '../pipeline.js';
+import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import type { Progress } from '../types.js';
 import type { ExportPlan } from './plan.js';
 

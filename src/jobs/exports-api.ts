@@ -13,11 +13,12 @@ import type { Row } from '../types.js';
 import type { JobSettings } from './config.js';
 import { newExportId } from './ids.js';
 import { requestCancel } from './lifecycle.js';
+import { type JobLogger, silentLogger } from './log.js';
 import type { ExportQueue } from './queue/types.js';
 import { stageRows, stagingKey } from './staging.js';
 import { type JobSweepResult, sweepJobs } from './sweeper.js';
 import type { CreateResult, JobOwner, JobPage, JobRecord, JobStore, ListQuery } from './types.js';
-import { exportJobHandler, type JobLogger, silentLogger } from './worker.js';
+import { exportJobHandler } from './worker.js';
 
 export interface ExportJobsOptions {
   store: JobStore;

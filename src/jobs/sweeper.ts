@@ -11,10 +11,10 @@
  */
 import { coerceError } from '../errors.js';
 import type { Storage } from '../storage/types.js';
+import type { JobLogger } from './log.js';
 import type { ExportQueue } from './queue/types.js';
 import { exportIdOfStagingKey, stagingPrefix } from './staging.js';
 import { ACTIVE_STATUSES, type FindQuery, type JobRecord, type JobStore } from './types.js';
-import type { JobLogger } from './worker.js';
 
 export interface JobSweepOptions {
   store: JobStore;

@@ -4,7 +4,7 @@
  * conditional update. Exactly one attempt's result wins; a loser deletes its object.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError, TakeoutError } from '../errors.js';
 import { type ExportContext, planExport } from '../exports/plan.js';
 import { parseExportRequest } from '../exports/request.js';
@@ -20,17 +20,11 @@ import {
   renewLease,
   succeedJob,
 } from './lifecycle.js';
+import { type JobLogger, silentLogger } from './log.js';
 import type { QueueDelivery, QueueHandler } from './queue/types.js';
 import { readStagedRows } from './staging.js';
 import type { JobProgress, JobRecord, JobStore } from './types.js';
-
-export interface JobLogger {
-  info(details: Record<string, unknown>, message: string): void;
-  warn(details: Record<string, unknown>, message: string): void;
-  error(details: Record<string, unknown>, message: string): void;
-}
-
-export const silentLogger: JobLogger = { info() {}, warn() {}, error() {} };
+import { yielding } from './yielding.js';
 
 export interface WorkerLimits {
   /** Rows and bytes one export may write (→ `export_too_large`). */
@@ -61,18 +55,6 @@ type StopReason = 'shutdown' | 'canceled' | 'lost' | 'timeout';
 class Stop extends Error {
   constructor(readonly reason: StopReason) {
     super(`export stopped: ${reason}`);
-  }
-}
-
-/** Yields to the event loop when a chunk comes after more than `budgetMs` of work (timers, locks, I/O run). */
-async function* yielding(body: AsyncIterable<Uint8Array>, budgetMs = 20): AsyncGenerator<Uint8Array> {
-  let since = performance.now();
-  for await (const chunk of body) {
-    yield chunk;
-    if (performance.now() - since > budgetMs) {
-      await yieldToLoop();
-      since = performance.now();
-    }
   }
 }
 

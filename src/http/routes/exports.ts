@@ -7,7 +7,7 @@ import { planExport } from '../../exports/plan.js';
 import { parseExportRequest } from '../../exports/request.js';
 import { runExport } from '../../exports/run.js';
 import type { ExportJobs } from '../../jobs/exports-api.js';
-import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../../pipeline.js';
+import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../../settle.js';
 import { principalOf } from '../auth.js';
 import { answerWithJob } from '../jobs/answer.js';
 import { parsePrefer } from '../prefer.js';

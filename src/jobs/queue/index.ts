@@ -1,6 +1,6 @@
 import type { JobSettings } from '../config.js';
+import type { JobLogger } from '../log.js';
 import type { JobStore } from '../types.js';
-import type { JobLogger } from '../worker.js';
 import { embeddedQueue } from './embedded.js';
 import type { ExportQueue } from './types.js';
 
