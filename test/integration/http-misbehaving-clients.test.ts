@@ -322,21 +322,30 @@ describe.concurrent('slow readers', () => {
   it('a large download read in pauses shorter than the idle timeout is never cut', async ({
     onTestFinished,
   }) => {
-    const s = await start(onTestFinished);
+    // An idle timeout four times the pauses: a loaded machine delays timers and reads by
+    // hundreds of milliseconds, and the test is about pauses, not about that margin.
+    const idleMs = 4 * IDLE_MS;
+    const s = await start(onTestFinished, { TAKEOUT_SYNC_IDLE_TIMEOUT: `${idleMs}ms` });
     // About 11 MB: more than the socket buffers hold, so the server waits on the reader.
     const client = raw(s, ANN, body('pg_rows', { n: 100_000 }), false);
     let ended = false;
     client.socket.once('end', () => {
       ended = true;
     });
+    let received = 0;
+    client.socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
     const started = Date.now();
     let bursts = 0;
-    // Reads in short bursts, with pauses of half the idle timeout between them.
-    while (!ended && Date.now() - started < 20_000) {
-      await sleep(IDLE_MS * 0.5);
+    // Reads 1 MiB at a time, with pauses of an eighth of the idle timeout between bursts: the
+    // bursts count bytes, not time, so a fast machine cannot take the file in one or two.
+    while (!ended && Date.now() - started < 30_000) {
+      await sleep(idleMs / 8);
       bursts++;
+      const target = received + 1024 * 1024;
       client.socket.resume();
-      await sleep(20);
+      while (!ended && received < target && Date.now() - started < 30_000) await sleep(2);
       client.socket.pause();
     }
     expect(ended).toBe(true);
