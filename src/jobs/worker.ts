@@ -23,6 +23,7 @@ import {
 import { type JobLogger, silentLogger } from './log.js';
 import type { QueueDelivery, QueueHandler } from './queue/types.js';
 import { readStagedRows } from './staging.js';
+import { timeoutError } from './timeout.js';
 import type { JobProgress, JobRecord, JobStore } from './types.js';
 import { yielding } from './yielding.js';
 
@@ -289,14 +290,4 @@ class Attempt {
       );
     });
   }
-}
-
-function timeoutError(timeoutMs: number): TakeoutError {
-  return new TakeoutError(
-    'job_timeout',
-    `The export ran longer than ${Math.round(timeoutMs / 1000)} seconds`,
-    {
-      details: { limitSeconds: Math.round(timeoutMs / 1000) },
-    },
-  );
 }
