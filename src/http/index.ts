@@ -2,5 +2,17 @@
 // library does not load the HTTP stack.
 export { type Authenticate, anonymous, bearerTokens } from './auth.js';
 export { contentDisposition, sanitizeFilename } from './content-disposition.js';
+export {
+  type HostAuthenticate,
+  type NodeHandlerOptions,
+  type TakeoutNodeHandler,
+  takeoutHandler,
+} from './node-handler.js';
 export { filesRoutes } from './routes/files.js';
-export { buildServer, DEFAULT_LIMITS, type TakeoutServerOptions, takeoutRoutes } from './server.js';
+export {
+  buildServer,
+  DEFAULT_LIMITS,
+  serviceServerOptions,
+  type TakeoutServerOptions,
+  takeoutRoutes,
+} from './server.js';
