@@ -2,8 +2,10 @@ import { resolve } from 'node:path';
 import type { JwtSettings } from './auth/jwt.js';
 import { type RateLimitSettings, rateLimitSettingsFromEnv } from './auth/rate-limit.js';
 import { jwtSettingsFromEnv } from './auth/settings.js';
+import { durationMs } from './durations.js';
 import { TakeoutError } from './errors.js';
 import { type JobSettings, jobSettingsFromEnv } from './jobs/config.js';
+import { type NotifySettings, notifySettingsFromEnv } from './notify/config.js';
 import {
   credentialsFromEnv,
   parseDuration,
@@ -65,6 +67,8 @@ export interface ServiceConfig {
   sweepIntervalSeconds: number;
   /** Background jobs: job store, queue, workers and limits (docs/jobs.md). */
   jobs: JobSettings;
+  /** Webhooks and email when exports finish (docs/notifications.md). */
+  notify: NotifySettings;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -75,22 +79,6 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new TakeoutError('config_error', `${name} must be an integer from ${min} to ${max}`);
   }
   return n;
-}
-
-/** A duration in milliseconds from `90`, `1.5s`, `500ms`, `2m` (a bare number is seconds). */
-function durationMs(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(raw.trim());
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match?.[2] ?? 's').toLowerCase() as 'ms'];
-  const ms = match ? Math.round(Number(match[1]) * factor) : Number.NaN;
-  if (!(ms >= min && ms <= 2 ** 31 - 1)) {
-    throw new TakeoutError(
-      'config_error',
-      `${name} must be a duration of at least ${min} ms, like 120, 1.5s, 500ms or 2m`,
-    );
-  }
-  return ms;
 }
 
 function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
@@ -147,5 +135,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       ? parseDuration(env.TAKEOUT_SWEEP_INTERVAL, 'TAKEOUT_SWEEP_INTERVAL')
       : 600,
     jobs: jobSettingsFromEnv(env),
+    notify: notifySettingsFromEnv(env),
   };
 }

@@ -57,6 +57,14 @@ export const ERROR_CATALOG = {
   export_too_large: { status: 413, retryable: false, title: 'The export exceeds the size limit for jobs' },
   job_timeout: { status: 504, retryable: false, title: 'The export ran longer than allowed' },
   job_store_error: { status: 503, retryable: true, title: 'The job database failed' },
+  // Notifications
+  webhook_not_allowed: {
+    status: 400,
+    retryable: false,
+    title: 'The webhook host is not allowed by this service',
+  },
+  email_not_configured: { status: 400, retryable: false, title: 'This service does not send email' },
+  webhook_signature_invalid: { status: 401, retryable: false, title: 'The webhook signature is not valid' },
   // Storage
   storage_error: { status: 502, retryable: true, title: 'The file store failed' },
   storage_integrity_error: {

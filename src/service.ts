@@ -112,6 +112,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
       exports,
       settings: config.jobs,
       fileTtlSeconds: config.storage.fileTtlSeconds,
+      notify: config.notify,
       ...(options.log ? { log: options.log } : {}),
     });
   } catch (error) {

@@ -2,6 +2,7 @@ import { type ErrorCode, TakeoutError } from '../errors.js';
 import type { FormatRegistry } from '../formats/registry.js';
 import { type JsonSchema, pathText, type SchemaViolation, validate } from '../schema.js';
 import type { ColumnSpec, Row } from '../types.js';
+import { NOTIFY_SCHEMA, type NotifyRequest, parseNotify } from './notify.js';
 
 /** The version of the request shape this code reads and writes. */
 export const EXPORT_REQUEST_VERSION = 1;
@@ -33,6 +34,8 @@ export interface ExportRequest {
   timezone?: string;
   /** BCP 47 locale (CSV: decimal commas and `;`). */
   locale?: string;
+  /** Whom to tell when it finishes (a webhook, an email): makes it a background export. */
+  notify?: NotifyRequest;
 }
 
 const COLUMN_SCHEMA: JsonSchema = {
@@ -74,6 +77,7 @@ export function exportRequestSchema(formats: FormatRegistry): JsonSchema & { all
       filename: { type: 'string', minLength: 1, maxLength: 255 },
       timezone: { type: 'string', minLength: 1, maxLength: 64 },
       locale: { type: 'string', minLength: 1, maxLength: 35 },
+      notify: NOTIFY_SCHEMA,
     },
     additionalProperties: false,
     allOf: formats.all().map((format) => ({
@@ -179,6 +183,7 @@ export function parseExportRequest(
   for (const name of ['filename', 'timezone', 'locale'] as const) {
     if (typeof body[name] === 'string') request[name] = body[name];
   }
+  if (body.notify !== undefined) request.notify = parseNotify(body.notify as Record<string, unknown>);
   return request;
 }
 

@@ -8,6 +8,10 @@ import type { Principal } from '../datasets/define.js';
 import { coerceError, TakeoutError } from '../errors.js';
 import type { ExportContext } from '../exports/plan.js';
 import type { ExportRequest } from '../exports/request.js';
+import type { NotifySettings } from '../notify/config.js';
+import { NotificationDispatcher } from '../notify/dispatcher.js';
+import { checkNotify, notifyTargets } from '../notify/targets.js';
+import type { Delivery } from '../notify/types.js';
 import type { Storage } from '../storage/types.js';
 import type { Row } from '../types.js';
 import type { JobSettings } from './config.js';
@@ -28,6 +32,10 @@ export interface ExportJobsOptions {
   settings: JobSettings;
   /** How long finished files are kept (TAKEOUT_FILE_TTL). */
   fileTtlSeconds: number;
+  /** Webhooks and email when exports finish; default: none. */
+  notify?: NotifySettings;
+  /** Told of every failed notification attempt (metrics). */
+  onNotifyFailure?: (delivery: Delivery) => void;
   log?: JobLogger;
 }
 
@@ -47,6 +55,20 @@ export interface ExportWorker {
 }
 
 const MAX_IDEMPOTENCY_KEY = 255;
+
+/** A service without notification settings: no webhook host allowed, no email. */
+const NO_NOTIFY: NotifySettings = {
+  webhookUrl: undefined,
+  webhookSecrets: [],
+  webhookAllow: [],
+  smtpUrl: undefined,
+  mailFrom: undefined,
+  publicUrl: undefined,
+  timeoutMs: 10_000,
+  retryForMs: 0,
+  backoff: { baseMs: 1000, maxMs: 1000 },
+  pollMs: 1000,
+};
 
 export function ownerOf(principal: Principal): JobOwner {
   return principal.tenant === undefined
@@ -71,6 +93,7 @@ export class ExportJobs {
   readonly #options: ExportJobsOptions;
   readonly #log: JobLogger;
   #worker: ExportWorker | undefined;
+  #dispatcher: NotificationDispatcher | undefined;
 
   constructor(options: ExportJobsOptions) {
     this.#options = options;
@@ -99,6 +122,7 @@ export class ExportJobs {
     }
     const { rows: inlineRows, ...rest } = request;
     const rows = options.rows ?? inlineRows;
+    const notify = notifyTargets(request.notify, this.#options.notify ?? NO_NOTIFY);
     if (rows === undefined) exports.datasets.get(request.dataset ?? '', principal); // unknown_dataset now, not later
     const id = newExportId();
     const staged =
@@ -124,6 +148,7 @@ export class ExportJobs {
           requestHash,
           ...(key !== undefined ? { idempotencyKey: key } : {}),
           ...(staged ? { inputKey: staged.key, progress: { rowsEstimated: staged.rowCount } } : {}),
+          ...(notify.length ? { notify } : {}),
         },
         { maxActivePerOwner: settings.maxActivePerOwner },
       );
@@ -152,11 +177,20 @@ export class ExportJobs {
     return this.store.get(id, ownerOf(principal));
   }
 
-  /** The principal's export; `export_not_found` for anyone else's or a missing one. */
+  /**
+   * The principal's export, with its notifications' deliveries; `export_not_found` for
+   * anyone else's or a missing one.
+   */
   async get(id: string, principal: Principal): Promise<JobRecord> {
     const job = await this.store.get(id, ownerOf(principal));
     if (!job) throw new TakeoutError('export_not_found', 'No such export');
-    return job;
+    if (!job.notify?.length) return job;
+    return { ...job, deliveries: await this.store.deliveries(job.id) };
+  }
+
+  /** Refuses now what `create` would refuse for `notify` (a webhook host not allowed, no SMTP). */
+  checkNotify(request: ExportRequest): void {
+    if (request.notify) checkNotify(request.notify, this.#options.notify ?? NO_NOTIFY);
   }
 
   /** The principal's exports, newest first. */
@@ -218,16 +252,35 @@ export class ExportJobs {
       },
     });
     await this.queue.consume(handler, { concurrency: Math.max(1, options.concurrency ?? settings.workers) });
+    const { notify, onNotifyFailure } = this.#options;
+    if (notify) {
+      this.#dispatcher = new NotificationDispatcher({
+        store: this.store,
+        settings: notify,
+        log: this.#log,
+        ...(onNotifyFailure ? { onFailure: onNotifyFailure } : {}),
+      });
+      this.#dispatcher.start();
+    }
     const worker: ExportWorker = {
-      close: (graceMs) => this.queue.close(graceMs ?? settings.shutdownGraceMs),
+      close: async (graceMs) => {
+        await this.queue.close(graceMs ?? settings.shutdownGraceMs);
+        await this.#dispatcher?.close();
+      },
     };
     this.#worker = worker;
     return worker;
   }
 
   /** One housekeeping pass (see sweeper.ts); safe in many processes at once. */
-  sweep(now = new Date()): Promise<JobSweepResult> {
+  async sweep(now = new Date()): Promise<JobSweepResult> {
     const { storage, settings } = this.#options;
+    // Deliveries are kept as long as records: an owner can still see how theirs went.
+    await this.store
+      .purgeDeliveries(new Date(now.getTime() - settings.recordTtlSeconds * 1000))
+      .catch((error: unknown) =>
+        this.#log.warn({ code: coerceError(error).code }, 'sweeper could not delete old notifications'),
+      );
     return sweepJobs({
       store: this.store,
       storage,
@@ -241,6 +294,7 @@ export class ExportJobs {
   /** Stops the worker (handing running jobs back after the grace period) and closes the queue and store. */
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
     await this.queue.close(graceMs);
+    await this.#dispatcher?.close();
     await this.store.close();
   }
 }

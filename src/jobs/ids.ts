@@ -11,3 +11,8 @@ export function newExportId(): string {
 export function isExportId(id: string): boolean {
   return EXPORT_ID.test(id);
 }
+
+/** A new delivery (event) id, the `webhook-id` receivers deduplicate on: `msg_` + 128 random bits. */
+export function newDeliveryId(): string {
+  return `msg_${randomBytes(16).toString('base64url')}`;
+}

@@ -4,6 +4,8 @@
  * `store/postgres.ts`. Every implementation passes test/contracts/jobs.ts.
  */
 
+import type { Delivery, DeliveryStore, NotifyTarget } from '../notify/types.js';
+
 export const JOB_STATUSES = [
   'queued',
   'running',
@@ -85,6 +87,10 @@ export interface JobRecord {
   idempotencyKey?: string;
   /** SHA-256 of the canonical request, to tell a retry from another request under the same key. */
   requestHash: string;
+  /** Where its final state is announced: the store writes a delivery per target with that state. */
+  notify?: NotifyTarget[];
+  /** Its notifications and how they went: filled by `ExportJobs.get`, not by stores. */
+  deliveries?: Delivery[];
 }
 
 export interface NewJob {
@@ -96,6 +102,7 @@ export interface NewJob {
   idempotencyKey?: string;
   inputKey?: string;
   progress?: Partial<JobProgress>;
+  notify?: NotifyTarget[];
 }
 
 export interface CreateOptions {
@@ -160,7 +167,7 @@ export interface FindQuery {
   limit: number;
 }
 
-export interface JobStore {
+export interface JobStore extends DeliveryStore {
   /** `sqlite` or `postgres`. */
   readonly kind: string;
   /**
@@ -173,7 +180,10 @@ export interface JobStore {
   get(id: string, owner?: JobOwner): Promise<JobRecord | undefined>;
   /** The owner's jobs (`null`: everyone's, for operators), newest first, paged. */
   list(owner: JobOwner | null, query?: ListQuery): Promise<JobPage>;
-  /** Applies `patch` only if `when` holds, atomically; the updated job, or undefined. */
+  /**
+   * Applies `patch` only if `when` holds, atomically; the updated job, or undefined. A change
+   * to a finished status writes the job's notifications in the same transaction (outbox).
+   */
   transition(id: string, when: JobCondition, patch: JobPatch, now?: Date): Promise<JobRecord | undefined>;
   /** Jobs for housekeeping (sweeper, embedded queue). */
   find(query: FindQuery): Promise<JobRecord[]>;

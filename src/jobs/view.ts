@@ -1,3 +1,4 @@
+import { type NotificationView, notificationsView } from '../notify/view.js';
 import type { JobRecord } from './types.js';
 
 /** A job as its owner sees it (HTTP, CLI `--json`): no storage key, lease, principal or hash. */
@@ -13,6 +14,8 @@ export interface JobView {
   progress: { rows_written: number; rows_estimated?: number; bytes_written: number };
   result?: { filename: string; content_type: string; size_bytes: number; row_count: number; sha256: string };
   error?: { code: string; message: string; retryable: boolean };
+  /** How the owner's webhook and email about this export went (when the owner asked for them). */
+  notifications?: NotificationView[];
 }
 
 export function jobView(job: JobRecord): JobView {
@@ -36,5 +39,9 @@ export function jobView(job: JobRecord): JobView {
     view.result = { filename, content_type: contentType, size_bytes: sizeBytes, row_count: rowCount, sha256 };
   }
   if (job.error) view.error = { ...job.error };
+  if (job.deliveries) {
+    const notifications = notificationsView(job.deliveries);
+    if (notifications.length > 0) view.notifications = notifications;
+  }
   return view;
 }

@@ -7,6 +7,7 @@ import { ERROR_CATALOG } from '../../errors.js';
 import { exportRequestSchema } from '../../exports/request.js';
 import type { FormatRegistry } from '../../formats/registry.js';
 import { JOB_STATUSES } from '../../jobs/types.js';
+import { NOTIFY_EVENTS } from '../../notify/types.js';
 import { PROBLEM_TYPE_BASE } from '../problem.js';
 
 type Schema = Record<string, unknown>;
@@ -50,6 +51,30 @@ const JOB_DOCUMENT: Schema = {
       type: 'object',
       required: ['code', 'message', 'retryable'],
       properties: { code: text, message: text, retryable: { type: 'boolean' } },
+    },
+    notifications: {
+      type: 'array',
+      description:
+        'How the webhook and email the owner asked for (`notify`) went: one entry per event and channel. Never a secret.',
+      items: {
+        type: 'object',
+        required: ['channel', 'destination', 'event', 'state', 'attempts'],
+        properties: {
+          channel: { enum: ['webhook', 'email'] },
+          destination: { ...text, description: 'The webhook URL or email address given in `notify`.' },
+          event: { enum: [...NOTIFY_EVENTS] },
+          state: { enum: ['pending', 'retrying', 'delivered', 'failed', 'disabled'] },
+          attempts: count,
+          last_status: {
+            type: 'integer',
+            description: 'HTTP status of the last answer, or SMTP reply code.',
+          },
+          last_error: text,
+          last_attempt_at: time,
+          next_attempt_at: time,
+          delivered_at: time,
+        },
+      },
     },
     links: {
       type: 'object',

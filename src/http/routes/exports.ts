@@ -70,6 +70,12 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     const body = parseExportRequest(request.body, context.formats);
     const prefer = parsePrefer(request.headers.prefer);
     const { jobs } = options;
+    // Whoever asks to be notified gets a background export (the file is not in the answer).
+    if (body.notify) {
+      if (!jobs)
+        throw new TakeoutError('invalid_request', 'notify needs background exports, which are off here');
+      jobs.checkNotify(body);
+    }
     // Set when the export becomes a job: answered after the slot is given back.
     let asJob = false;
     let slot: ReturnType<SyncSlots['acquire']>;
@@ -90,7 +96,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
         },
       });
       try {
-        if (jobs && (prefer.respondAsync || !plan.sync.fits)) {
+        if (jobs && (prefer.respondAsync || !plan.sync.fits || body.notify)) {
           asJob = true;
         } else {
           if (!plan.sync.fits) throw tooLarge(context.limits);

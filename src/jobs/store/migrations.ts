@@ -5,7 +5,10 @@
 export interface Migration {
   version: number;
   name: string;
-  /** Statements run in one transaction; `{table}` and `{index}` are replaced by the names in use. */
+  /**
+   * Statements run in one transaction; `{table}`, `{deliveries}`, `{attempts}` and `{index}`
+   * (the prefix of index names) are replaced by the names in use.
+   */
   statements: string[];
 }
 
@@ -41,6 +44,44 @@ const exportsTable = [
   'CREATE INDEX {index}_status_updated ON {table} (status, updated_at)',
 ];
 
+/**
+ * The outbox of notifications (a delivery per event and channel, written with the job's
+ * final status) and every attempt to send one; the channels a job announces to.
+ */
+const notificationsTables = [
+  'ALTER TABLE {table} ADD COLUMN notify {json}',
+  `CREATE TABLE {deliveries} (
+    id TEXT PRIMARY KEY,
+    export_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    destination TEXT,
+    event TEXT NOT NULL,
+    data {json} NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at {time} NOT NULL,
+    updated_at {time} NOT NULL,
+    next_attempt_at {time} NOT NULL,
+    lease_owner TEXT,
+    lease_expires_at {time},
+    last_attempt_at {time},
+    last_status INTEGER,
+    last_error TEXT,
+    delivered_at {time}
+  )`,
+  'CREATE INDEX {index}_deliveries_due ON {deliveries} (status, next_attempt_at)',
+  'CREATE INDEX {index}_deliveries_export ON {deliveries} (export_id, created_at)',
+  `CREATE TABLE {attempts} (
+    delivery_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    attempted_at {time} NOT NULL,
+    status_code INTEGER,
+    latency_ms INTEGER NOT NULL,
+    error TEXT,
+    PRIMARY KEY (delivery_id, attempt)
+  )`,
+];
+
 export interface DialectTypes {
   time: string;
   json: string;
@@ -53,16 +94,32 @@ export function migrations(types: DialectTypes): Migration[] {
       .replaceAll('{time}', types.time)
       .replaceAll('{json}', types.json)
       .replaceAll('{bigint}', types.bigint);
-  return [{ version: 1, name: 'exports', statements: exportsTable.map(typed) }];
+  return [
+    { version: 1, name: 'exports', statements: exportsTable.map(typed) },
+    { version: 2, name: 'notifications', statements: notificationsTables.map(typed) },
+  ];
 }
 
-/** Fills in the (possibly schema-qualified) table name and the prefix of index names. */
-export function bind(statement: string, names: { table: string; index: string }): string {
-  return statement.replaceAll('{table}', names.table).replaceAll('{index}', names.index);
+export interface TableNames {
+  table: string;
+  deliveries: string;
+  attempts: string;
+  index: string;
+}
+
+/** Fills in the (possibly schema-qualified) table names and the prefix of index names. */
+export function bind(statement: string, names: TableNames): string {
+  return statement
+    .replaceAll('{table}', names.table)
+    .replaceAll('{deliveries}', names.deliveries)
+    .replaceAll('{attempts}', names.attempts)
+    .replaceAll('{index}', names.index);
 }
 
 export const MIGRATIONS_TABLE = 'takeout_migrations';
 export const EXPORTS_TABLE = 'takeout_exports';
+export const DELIVERIES_TABLE = 'takeout_deliveries';
+export const ATTEMPTS_TABLE = 'takeout_delivery_attempts';
 
 /** The version a fully migrated store is at. */
 export const SCHEMA_VERSION = migrations({ time: '', json: '', bigint: '' }).at(-1)!.version;

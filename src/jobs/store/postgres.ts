@@ -6,7 +6,16 @@ import pg from 'pg';
 import { coerceError, TakeoutError } from '../../errors.js';
 import type { JobStore } from '../types.js';
 import { createJobFlow } from './create.js';
-import { bind, EXPORTS_TABLE, MIGRATIONS_TABLE, migrations } from './migrations.js';
+import {
+  ATTEMPTS_TABLE,
+  bind,
+  DELIVERIES_TABLE,
+  EXPORTS_TABLE,
+  MIGRATIONS_TABLE,
+  migrations,
+  type TableNames,
+} from './migrations.js';
+import type { Flow } from './outbox.js';
 import type { Dialect, Statement } from './sql.js';
 import { sqlJobStore } from './sql-store.js';
 
@@ -35,7 +44,21 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
     throw new TakeoutError('config_error', 'The job store schema must be a lowercase SQL identifier');
   }
   const qualify = (name: string) => (options.schema ? `"${options.schema}".${name}` : name);
-  const dialect: Dialect = { param: (n) => `$${n}`, time: (date) => date, table: qualify(EXPORTS_TABLE) };
+  const dialect: Dialect = {
+    param: (n) => `$${n}`,
+    time: (date) => date,
+    table: qualify(EXPORTS_TABLE),
+    deliveries: qualify(DELIVERIES_TABLE),
+    attempts: qualify(ATTEMPTS_TABLE),
+    // Concurrent dispatchers each take other due deliveries instead of waiting on one another.
+    skipLocked: ' FOR UPDATE SKIP LOCKED',
+  };
+  const names: TableNames = {
+    table: dialect.table,
+    deliveries: dialect.deliveries,
+    attempts: dialect.attempts,
+    index: EXPORTS_TABLE,
+  };
   const ownPool = !options.pool;
   const pool =
     options.pool ??
@@ -77,6 +100,14 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
     }
   };
 
+  /** Runs a flow's statements on `client`, each fed the rows of the one before. */
+  const drive = async <T>(flow: Flow<T>, client: pg.PoolClient): Promise<T> => {
+    for (let step = flow.next(); ; ) {
+      if (step.done) return step.value;
+      step = flow.next(await query(step.value, client));
+    }
+  };
+
   const migrate = () =>
     inTransaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -90,7 +121,7 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
       for (const migration of migrations({ time: 'TIMESTAMPTZ', json: 'JSONB', bigint: 'BIGINT' })) {
         if (migration.version <= current) continue;
         for (const sql of migration.statements) {
-          await client.query(bind(sql, { table: qualify(EXPORTS_TABLE), index: EXPORTS_TABLE }));
+          await client.query(bind(sql, names));
         }
         await client.query(`INSERT INTO ${qualify(MIGRATIONS_TABLE)} (version, name) VALUES ($1, $2)`, [
           migration.version,
@@ -118,12 +149,9 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
         await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
           JSON.stringify([job.owner.tenant ?? '', job.owner.id]),
         ]);
-        const flow = createJobFlow(dialect, job, createOptions);
-        for (let step = flow.next(); ; ) {
-          if (step.done) return step.value;
-          step = flow.next(await query(step.value, client));
-        }
+        return drive(createJobFlow(dialect, job, createOptions), client);
       }),
+    transaction: (flow) => inTransaction((client) => drive(flow, client)),
     async close() {
       if (ownPool) await pool.end().catch(() => {});
     },

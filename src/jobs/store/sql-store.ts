@@ -1,10 +1,22 @@
 /**
- * The part of a SQL job store that does not depend on the database: every method but
- * `create` is one statement from sql.ts. Each store supplies how statements run and how
- * `create` gets its transaction.
+ * The part of a SQL job store that does not depend on the database: every method is one
+ * statement from sql.ts, or a flow of statements (outbox.ts) run in one transaction. Each
+ * store supplies how statements run and how `create` and flows get their transaction.
  */
 import type { CreateOptions, CreateResult, JobStore, NewJob } from '../types.js';
 import type { Rows } from './create.js';
+import {
+  announces,
+  attemptsStatement,
+  claimDeliveriesStatement,
+  deliveriesStatement,
+  type Flow,
+  purgeFlow,
+  recordAttemptFlow,
+  rowToAttempt,
+  rowToDelivery,
+  transitionFlow,
+} from './outbox.js';
 import {
   byIdStatement,
   type Dialect,
@@ -24,6 +36,8 @@ export interface SqlConnection {
   rows(statement: Statement): Promise<Rows>;
   /** Runs `createJobFlow` in one transaction. */
   create(job: NewJob, options: CreateOptions): Promise<CreateResult>;
+  /** Runs a flow's statements in one transaction, each fed the rows of the one before. */
+  transaction<T>(flow: Flow<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -40,6 +54,7 @@ export function sqlJobStore(connection: SqlConnection): JobStore {
       return toPage((await rows(statement)).map(rowToJob), statement.limit);
     },
     async transition(id, when, patch, now = new Date()) {
+      if (announces(patch)) return connection.transaction(transitionFlow(dialect, id, when, patch, now));
       return (await rows(transitionStatement(dialect, id, when, patch, now))).map(rowToJob)[0];
     },
     async find(query) {
@@ -48,6 +63,18 @@ export function sqlJobStore(connection: SqlConnection): JobStore {
     async delete(id, owner) {
       return (await rows(deleteStatement(dialect, id, owner))).length > 0;
     },
+    async claimDeliveries(options) {
+      return (await rows(claimDeliveriesStatement(dialect, options))).map(rowToDelivery);
+    },
+    recordAttempt: (id, leaseOwner, outcome) =>
+      connection.transaction(recordAttemptFlow(dialect, id, leaseOwner, outcome)),
+    async deliveries(exportId) {
+      return (await rows(deliveriesStatement(dialect, exportId))).map(rowToDelivery);
+    },
+    async deliveryAttempts(id) {
+      return (await rows(attemptsStatement(dialect, id))).map(rowToAttempt);
+    },
+    purgeDeliveries: (before) => connection.transaction(purgeFlow(dialect, before)),
     close: () => connection.close(),
   };
 }

@@ -21,6 +21,11 @@ export interface Dialect {
   time(date: Date): unknown;
   /** The quoted, possibly schema-qualified name of the jobs table. */
   table: string;
+  /** ... of the outbox of notifications, and of their attempts. */
+  deliveries: string;
+  attempts: string;
+  /** What locks claimed rows so that concurrent claimers skip them (PostgreSQL), or nothing. */
+  skipLocked: string;
 }
 
 export interface Statement {
@@ -29,7 +34,7 @@ export interface Statement {
 }
 
 /** Collects parameters and hands back their placeholders. */
-class Params {
+export class Params {
   readonly values: unknown[] = [];
   constructor(private readonly dialect: Dialect) {}
   add(value: unknown): string {
@@ -50,7 +55,8 @@ const FIELD_COLUMNS: Record<FindQuery['field'], string> = {
   runAfter: 'run_after',
 };
 
-const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+export const json = (value: unknown) =>
+  value === null || value === undefined ? null : JSON.stringify(value);
 
 export function insertStatement(dialect: Dialect, job: NewJob, now: Date): Statement {
   const p = new Params(dialect);
@@ -64,13 +70,14 @@ export function insertStatement(dialect: Dialect, job: NewJob, now: Date): State
     p.add(job.idempotencyKey ?? null),
     p.add(job.inputKey ?? null),
     p.add(job.progress?.rowsEstimated ?? null),
+    p.add(job.notify?.length ? json(job.notify) : null),
     p.add(dialect.time(now)),
     p.add(dialect.time(now)),
   ];
   return {
     text:
       `INSERT INTO ${dialect.table} (id, owner_id, owner_tenant, principal, request, request_hash, ` +
-      'idempotency_key, input_key, rows_estimated, created_at, updated_at, status, attempt, rows_written, bytes_written) ' +
+      'idempotency_key, input_key, rows_estimated, notify, created_at, updated_at, status, attempt, rows_written, bytes_written) ' +
       `VALUES (${values.join(', ')}, 'queued', 0, 0, 0) ON CONFLICT DO NOTHING RETURNING *`,
     values: p.values,
   };
@@ -209,14 +216,14 @@ export function toPage(jobs: JobRecord[], limit: number): { jobs: JobRecord[]; n
   return { jobs: page, nextCursor: encodeCursor(page.at(-1)!) };
 }
 
-const toDate = (value: unknown): Date | undefined =>
+export const toDate = (value: unknown): Date | undefined =>
   value === null || value === undefined
     ? undefined
     : value instanceof Date
       ? value
       : new Date(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : (value as number));
 
-const parseJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
+export const parseJson = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
 /** A database row (either dialect) as a record. */
 export function rowToJob(row: Record<string, unknown>): JobRecord {
@@ -255,6 +262,7 @@ export function rowToJob(row: Record<string, unknown>): JobRecord {
     ),
     ...optional('runAfter', toDate(row.run_after)),
     ...optional('idempotencyKey', row.idempotency_key as string | null),
+    ...optional('notify', parseJson(row.notify) as JobRecord['notify']),
     requestHash: String(row.request_hash),
   };
 }

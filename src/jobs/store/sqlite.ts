@@ -8,7 +8,16 @@ import Database from 'better-sqlite3';
 import { coerceError, TakeoutError } from '../../errors.js';
 import type { JobStore } from '../types.js';
 import { createJobFlow, type Rows } from './create.js';
-import { bind, EXPORTS_TABLE, MIGRATIONS_TABLE, migrations } from './migrations.js';
+import {
+  ATTEMPTS_TABLE,
+  bind,
+  DELIVERIES_TABLE,
+  EXPORTS_TABLE,
+  MIGRATIONS_TABLE,
+  migrations,
+  type TableNames,
+} from './migrations.js';
+import type { Flow } from './outbox.js';
 import type { Dialect, Statement } from './sql.js';
 import { sqlJobStore } from './sql-store.js';
 
@@ -19,7 +28,21 @@ export interface SqliteJobStoreOptions {
   busyTimeoutMs?: number;
 }
 
-const dialect: Dialect = { param: () => '?', time: (date) => date.getTime(), table: EXPORTS_TABLE };
+const dialect: Dialect = {
+  param: () => '?',
+  time: (date) => date.getTime(),
+  table: EXPORTS_TABLE,
+  deliveries: DELIVERIES_TABLE,
+  attempts: ATTEMPTS_TABLE,
+  // One writer at a time: a claim's immediate transaction already excludes the others.
+  skipLocked: '',
+};
+const names: TableNames = {
+  table: EXPORTS_TABLE,
+  deliveries: DELIVERIES_TABLE,
+  attempts: ATTEMPTS_TABLE,
+  index: EXPORTS_TABLE,
+};
 
 /** Opens (and migrates) the store. */
 export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { migrate(): number } {
@@ -33,8 +56,13 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
     throw new TakeoutError('config_error', 'The job database could not be opened', { cause: error });
   }
 
-  const all = (statement: Statement): Rows =>
-    db.prepare(statement.text).all(...(statement.values as unknown[])) as Rows;
+  const all = (statement: Statement): Rows => {
+    const prepared = db.prepare(statement.text);
+    const values = statement.values as unknown[];
+    if (prepared.reader) return prepared.all(...values) as Rows;
+    prepared.run(...values); // an INSERT or DELETE without RETURNING
+    return [];
+  };
   const guard = <T>(work: () => T): Promise<T> => {
     try {
       return Promise.resolve(work());
@@ -54,8 +82,7 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
       let applied = 0;
       for (const migration of migrations({ time: 'INTEGER', json: 'TEXT', bigint: 'INTEGER' })) {
         if (migration.version <= (row.v ?? 0)) continue;
-        for (const sql of migration.statements)
-          db.exec(bind(sql, { table: EXPORTS_TABLE, index: EXPORTS_TABLE }));
+        for (const sql of migration.statements) db.exec(bind(sql, names));
         db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`).run(
           migration.version,
           migration.name,
@@ -74,22 +101,25 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
     throw storeError(error);
   }
 
+  /** Runs a flow synchronously in one immediate (write-locked) transaction. */
+  const transaction = <T>(flow: Flow<T>): Promise<T> =>
+    guard(() =>
+      db
+        .transaction(() => {
+          for (let step = flow.next(); ; ) {
+            if (step.done) return step.value;
+            step = flow.next(all(step.value));
+          }
+        })
+        .immediate(),
+    );
+
   const store = sqlJobStore({
     kind: 'sqlite',
     dialect,
     rows: (statement) => guard(() => all(statement)),
-    create: (job, createOptions) =>
-      guard(() =>
-        db
-          .transaction(() => {
-            const flow = createJobFlow(dialect, job, createOptions);
-            for (let step = flow.next(); ; ) {
-              if (step.done) return step.value;
-              step = flow.next(all(step.value));
-            }
-          })
-          .immediate(),
-      ),
+    create: (job, createOptions) => transaction(createJobFlow(dialect, job, createOptions)),
+    transaction,
     async close() {
       if (db.open) db.close();
     },

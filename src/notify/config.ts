@@ -1,0 +1,93 @@
+/** Settings of notifications, from the environment (docs/notifications.md). */
+import { durationMs } from '../durations.js';
+import { TakeoutError } from '../errors.js';
+import type { BackoffOptions } from '../jobs/queue/backoff.js';
+import { type HostPattern, parseAllowList } from './allow.js';
+import { decodeSecret } from './signing.js';
+
+export interface NotifySettings {
+  /** `TAKEOUT_WEBHOOK_URL`: the service-wide webhook that hears every export's events. */
+  webhookUrl: string | undefined;
+  /** `TAKEOUT_WEBHOOK_SECRET`: `whsec_...` secrets; every webhook is signed with each (rotation). */
+  webhookSecrets: string[];
+  /** `TAKEOUT_WEBHOOK_ALLOW`: hosts a per-export webhook may name; none by default. */
+  webhookAllow: HostPattern[];
+  /** `SMTP_URL`: where emails go; undefined: no emails. */
+  smtpUrl: string | undefined;
+  /** `TAKEOUT_MAIL_FROM`: the sender of emails. */
+  mailFrom: string | undefined;
+  /** `TAKEOUT_PUBLIC_URL`: the origin of the API and the web page, for links in events and emails. */
+  publicUrl: string | undefined;
+  /** How long one webhook request or one SMTP step may take, ms. */
+  timeoutMs: number;
+  /** How long a delivery is retried after its event, ms; then it is `failed`. */
+  retryForMs: number;
+  /** Delays between attempts: exponential from `baseMs`, at most `maxMs`, with jitter. */
+  backoff: BackoffOptions;
+  /** How often a dispatcher looks for due deliveries, ms. */
+  pollMs: number;
+}
+
+function httpUrl(raw: string, name: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TakeoutError('config_error', `${name} must be an http:// or https:// URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TakeoutError('config_error', `${name} must be an http:// or https:// URL`);
+  }
+  return url.href;
+}
+
+export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): NotifySettings {
+  const webhookUrl = env.TAKEOUT_WEBHOOK_URL
+    ? httpUrl(env.TAKEOUT_WEBHOOK_URL, 'TAKEOUT_WEBHOOK_URL')
+    : undefined;
+  const webhookSecrets = (env.TAKEOUT_WEBHOOK_SECRET ?? '').split(/\s+/).filter(Boolean);
+  for (const secret of webhookSecrets) decodeSecret(secret, 'TAKEOUT_WEBHOOK_SECRET');
+  const webhookAllow = parseAllowList(env.TAKEOUT_WEBHOOK_ALLOW ?? '');
+  if ((webhookUrl || webhookAllow.length > 0) && webhookSecrets.length === 0) {
+    throw new TakeoutError(
+      'config_error',
+      'Webhooks (TAKEOUT_WEBHOOK_URL, TAKEOUT_WEBHOOK_ALLOW) need TAKEOUT_WEBHOOK_SECRET (whsec_...)',
+    );
+  }
+  const smtpUrl = env.SMTP_URL || undefined;
+  const publicUrl = env.TAKEOUT_PUBLIC_URL
+    ? httpUrl(env.TAKEOUT_PUBLIC_URL, 'TAKEOUT_PUBLIC_URL')
+    : undefined;
+  if (smtpUrl) {
+    if (!/^smtps?:\/\//i.test(smtpUrl)) {
+      throw new TakeoutError('config_error', 'SMTP_URL must be an smtp:// or smtps:// URL');
+    }
+    if (!env.TAKEOUT_MAIL_FROM) throw new TakeoutError('config_error', 'SMTP_URL needs TAKEOUT_MAIL_FROM');
+    if (!publicUrl) {
+      throw new TakeoutError(
+        'config_error',
+        'SMTP_URL needs TAKEOUT_PUBLIC_URL: emails link to the export page',
+      );
+    }
+  }
+  const baseMs = durationMs(env, 'TAKEOUT_NOTIFY_BACKOFF', 5000, 1);
+  const maxMs = durationMs(env, 'TAKEOUT_NOTIFY_BACKOFF_MAX', 3_600_000, 1);
+  if (maxMs < baseMs) {
+    throw new TakeoutError(
+      'config_error',
+      'TAKEOUT_NOTIFY_BACKOFF_MAX must be at least TAKEOUT_NOTIFY_BACKOFF',
+    );
+  }
+  return {
+    webhookUrl,
+    webhookSecrets,
+    webhookAllow,
+    smtpUrl,
+    mailFrom: env.TAKEOUT_MAIL_FROM || undefined,
+    publicUrl: publicUrl?.replace(/\/+$/, ''),
+    timeoutMs: durationMs(env, 'TAKEOUT_NOTIFY_TIMEOUT', 10_000, 100),
+    retryForMs: durationMs(env, 'TAKEOUT_NOTIFY_RETRY_FOR', 24 * 3_600_000, 0),
+    backoff: { baseMs, maxMs },
+    pollMs: durationMs(env, 'TAKEOUT_NOTIFY_POLL', 1000, 10),
+  };
+}

@@ -1,0 +1,236 @@
+/**
+ * The notifications contract: background exports announce their end to the owner's webhook,
+ * the service-wide webhook and the owner's email, through the outbox and the dispatcher the
+ * worker runs. Real receivers on loopback: a node:http server whose signature check is the
+ * `standardwebhooks` package's, and an SMTP server (`smtp-server`). Every store and queue
+ * pair runs it: `notifyContract(name, makeBackend)` with the worker contract's backends.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobRecord } from '../../src/jobs/types.js';
+import { jobView } from '../../src/jobs/view.js';
+import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
+import { startSmtpServer, type TestSmtpServer } from '../support/smtp.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import type { WorkerBackend } from './jobs-worker.js';
+
+const PUBLIC_URL = 'https://takeout.example.com';
+const secret = `whsec_${randomBytes(32).toString('base64')}`;
+
+/** Fast retries, so that a test sees several attempts in well under a second. */
+const QUICK = {
+  TAKEOUT_WEBHOOK_SECRET: secret,
+  TAKEOUT_PUBLIC_URL: PUBLIC_URL,
+  TAKEOUT_NOTIFY_BACKOFF: '50ms',
+  TAKEOUT_NOTIFY_BACKOFF_MAX: '100ms',
+  TAKEOUT_NOTIFY_POLL: '50ms',
+  TAKEOUT_NOTIFY_TIMEOUT: '2s',
+  TAKEOUT_MAIL_FROM: 'Takeout <takeout@example.com>',
+};
+
+async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(25);
+  }
+}
+
+export function notifyContract(name: string, makeBackend: () => Promise<WorkerBackend>): void {
+  describe(`notifications: ${name}`, () => {
+    let backend: WorkerBackend | undefined;
+    let current: TestService | undefined;
+    let receiver: WebhookReceiver | undefined;
+    let smtp: TestSmtpServer | undefined;
+    afterEach(async () => {
+      await current?.close();
+      await backend?.cleanup();
+      await receiver?.close();
+      await smtp?.close();
+      current = backend = receiver = smtp = undefined;
+    });
+
+    async function start(env: NodeJS.ProcessEnv = {}): Promise<TestService> {
+      backend = await makeBackend();
+      current = await testService(
+        { ...backend.env, ...QUICK, ...env },
+        {
+          datasets: [numbersDataset('numbers', 1000)],
+          ...(backend.queue ? { queue: await backend.queue() } : {}),
+        },
+      );
+      await current.service.jobs.startWorker();
+      return current;
+    }
+
+    async function webhookService(env: NodeJS.ProcessEnv = {}) {
+      receiver = await startWebhookReceiver(secret);
+      return start({
+        TAKEOUT_WEBHOOK_ALLOW: receiver.host,
+        TAKEOUT_WEBHOOK_URL: `${receiver.origin}/service`,
+        ...env,
+      });
+    }
+
+    const create = (t: TestService, notify: Record<string, string>, n = 1000) =>
+      t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv', params: { n }, notify }), alice);
+
+    /** The export as its owner sees it, once `check` holds for its notifications. */
+    const viewWhen = (t: TestService, id: string, check: (job: JobRecord) => boolean) =>
+      eventually(async () => {
+        const job = await t.service.jobs.get(id, alice);
+        return check(job) ? jobView(job) : undefined;
+      });
+
+    it('signs and sends one export.succeeded to the owner webhook and the service webhook', async () => {
+      const t = await webhookService();
+      const jobs = await Promise.all([1, 2, 3].map(() => create(t, { webhook: `${receiver!.origin}/hook` })));
+      const done = await Promise.all(jobs.map(({ job }) => t.until(job.id, (j) => j.status === 'succeeded')));
+      await eventually(async () => (receiver!.deliveries.length >= 6 ? true : undefined));
+      await sleep(300); // nothing more comes
+      expect(receiver!.deliveries).toHaveLength(6);
+      expect(receiver!.deliveries.every((d) => d.verified)).toBe(true);
+      for (const job of done) {
+        for (const path of ['/hook', '/service']) {
+          const [delivery, ...more] = receiver!.of(job.id, path);
+          expect(more).toEqual([]);
+          expect(delivery!.headers['webhook-id']).toMatch(/^msg_/);
+          expect(delivery!.event).toMatchObject({
+            type: 'export.succeeded',
+            data: {
+              id: job.id,
+              status: 'succeeded',
+              owner: alice,
+              row_count: 1000,
+              size_bytes: job.result!.sizeBytes,
+              filename: job.result!.filename,
+              url: `${PUBLIC_URL}/v1/exports/${job.id}`,
+            },
+          });
+          // A thin payload: the job's API URL only, never the file or a signed link.
+          expect(delivery!.body).not.toContain(job.result!.key);
+          expect(delivery!.body).not.toMatch(/sig=|X-Amz-Signature|\/files\//);
+        }
+        const view = await viewWhen(t, job.id, (j) => j.deliveries?.[0]?.status === 'delivered');
+        // The owner sees their own webhook, not the operator's.
+        expect(view.notifications).toEqual([
+          expect.objectContaining({
+            channel: 'webhook',
+            destination: `${receiver!.origin}/hook`,
+            event: 'export.succeeded',
+            state: 'delivered',
+            attempts: 1,
+            last_status: 204,
+          }),
+        ]);
+        expect(JSON.stringify(view)).not.toContain(secret.slice(6));
+        expect(JSON.stringify(view)).not.toContain('/service');
+      }
+    });
+
+    it('retries after two 500s with the same event id, recording every attempt', async () => {
+      const t = await webhookService({ TAKEOUT_WEBHOOK_URL: '' });
+      receiver!.answer = (_delivery, index) => (index < 2 ? 500 : 200);
+      const { job } = await create(t, { webhook: `${receiver!.origin}/hook` });
+      const view = await viewWhen(t, job.id, (j) => j.deliveries?.[0]?.status === 'delivered');
+      const received = receiver!.of(job.id);
+      expect(received.map((d) => d.status)).toEqual([500, 500, 200]);
+      expect(received.every((d) => d.verified)).toBe(true);
+      expect(new Set(received.map((d) => d.headers['webhook-id'])).size).toBe(1);
+      expect(view.notifications).toEqual([
+        expect.objectContaining({ state: 'delivered', attempts: 3, last_status: 200 }),
+      ]);
+      const [delivery] = await t.service.jobs.store.deliveries(job.id);
+      const attempts = await t.service.jobs.store.deliveryAttempts(delivery!.id);
+      expect(attempts.map((a) => [a.attempt, a.statusCode, a.error])).toEqual([
+        [1, 500, 'HTTP 500'],
+        [2, 500, 'HTTP 500'],
+        [3, 200, undefined],
+      ]);
+      for (const attempt of attempts) expect(attempt.latencyMs).toBeGreaterThanOrEqual(0);
+      // Backoff: the retries came later, not at once.
+      expect(attempts[2]!.at.getTime() - attempts[0]!.at.getTime()).toBeGreaterThanOrEqual(50);
+    });
+
+    it('stops at 410 Gone (disabled) and gives up after the retry period (failed)', async () => {
+      const t = await webhookService({ TAKEOUT_WEBHOOK_URL: '', TAKEOUT_NOTIFY_RETRY_FOR: '600ms' });
+      receiver!.answer = (delivery) => (delivery.path === '/gone' ? 410 : 503);
+      const gone = (await create(t, { webhook: `${receiver!.origin}/gone` })).job;
+      const down = (await create(t, { webhook: `${receiver!.origin}/down` })).job;
+      const goneView = await viewWhen(t, gone.id, (j) => j.deliveries?.[0]?.status === 'disabled');
+      expect(goneView.notifications).toEqual([
+        expect.objectContaining({ state: 'disabled', attempts: 1, last_status: 410 }),
+      ]);
+      const downView = await viewWhen(t, down.id, (j) => j.deliveries?.[0]?.status === 'failed');
+      const failed = downView.notifications![0]!;
+      expect(failed).toMatchObject({ state: 'failed', last_status: 503, last_error: 'HTTP 503' });
+      expect(failed.attempts).toBeGreaterThan(1);
+      expect(receiver!.of(down.id)).toHaveLength(failed.attempts);
+      expect(receiver!.of(gone.id)).toHaveLength(1);
+    });
+
+    it('refuses a webhook outside the allowed hosts, and email without SMTP', async () => {
+      const t = await webhookService();
+      await expect(create(t, { webhook: 'http://169.254.169.254/latest/meta-data' })).rejects.toMatchObject({
+        code: 'webhook_not_allowed',
+        status: 400,
+      });
+      // The allowed host on another port is another host.
+      await expect(create(t, { webhook: 'http://127.0.0.1:1/hook' })).rejects.toMatchObject({
+        code: 'webhook_not_allowed',
+      });
+      await expect(create(t, { email: 'alice@example.com' })).rejects.toMatchObject({
+        code: 'email_not_configured',
+        status: 400,
+      });
+      expect((await t.service.jobs.list(alice)).jobs).toEqual([]);
+    });
+
+    it('emails the owner a link to the export page, never a file link', async () => {
+      smtp = await startSmtpServer();
+      const t = await start({ SMTP_URL: smtp.url });
+      const { job } = await create(t, { email: 'alice@example.com' }, 1234);
+      const view = await viewWhen(t, job.id, (j) => j.deliveries?.[0]?.status === 'delivered');
+      expect(view.notifications).toEqual([
+        expect.objectContaining({
+          channel: 'email',
+          destination: 'alice@example.com',
+          state: 'delivered',
+          attempts: 1,
+        }),
+      ]);
+      expect(smtp.messages).toHaveLength(1);
+      const mail = smtp.messages[0]!;
+      expect(mail.to).toEqual(['alice@example.com']);
+      expect(mail.from).toBe('takeout@example.com');
+      const text = mail.raw.replace(/=\r?\n/g, ''); // quoted-printable soft line breaks
+      expect(text).toContain(`Subject: Your export ${view.result!.filename} is ready`);
+      expect(text).toContain(`${PUBLIC_URL}/#/exports/${job.id}`);
+      expect(text).toContain('Rows: 1,234');
+      expect(text).toMatch(/Size: \d+(\.\d)? KiB/);
+      expect(text).toContain('Available until');
+      expect(text).toContain('Content-Type: text/html');
+      expect(text).not.toMatch(/sig=|X-Amz-Signature|\/files\/|generated\//);
+    });
+
+    it('retries when the SMTP server refuses, recording each refusal', async () => {
+      smtp = await startSmtpServer({ refuseFirst: 2 });
+      const t = await start({ SMTP_URL: smtp.url });
+      const { job } = await create(t, { email: 'alice@example.com' });
+      const view = await viewWhen(t, job.id, (j) => j.deliveries?.[0]?.status === 'delivered');
+      expect(view.notifications).toEqual([expect.objectContaining({ state: 'delivered', attempts: 3 })]);
+      expect(smtp.refused).toBe(2);
+      expect(smtp.messages).toHaveLength(1);
+      const [delivery] = await t.service.jobs.store.deliveries(job.id);
+      const attempts = await t.service.jobs.store.deliveryAttempts(delivery!.id);
+      expect(attempts.map((a) => [a.statusCode, a.error])).toEqual([
+        [451, 'SMTP 451'],
+        [451, 'SMTP 451'],
+        [undefined, undefined],
+      ]);
+    });
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * Notifications over real HTTP: `notify` makes an export a background job, a webhook host
+ * outside TAKEOUT_WEBHOOK_ALLOW and an email without SMTP are coded 400s, and the job
+ * document shows how the delivery went, as the OpenAPI document describes it.
+ */
+import { randomBytes } from 'node:crypto';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer, serviceServerOptions } from '../../src/http/server.js';
+import { numbersDataset, type TestService, testService } from '../support/jobs.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON documents the assertions walk into
+type Json = any;
+
+describe('notifications over HTTP (SQLite + embedded queue)', () => {
+  const secret = `whsec_${randomBytes(32).toString('base64')}`;
+  let receiver: WebhookReceiver;
+  let jobs: TestService;
+  let app: FastifyInstance;
+  let base: string;
+
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver(secret);
+    jobs = await testService(
+      {
+        TAKEOUT_WEBHOOK_SECRET: secret,
+        TAKEOUT_WEBHOOK_ALLOW: receiver.host,
+        TAKEOUT_NOTIFY_POLL: '50ms',
+      },
+      { datasets: [numbersDataset('numbers', 50)] },
+    );
+    app = await buildServer(serviceServerOptions(jobs.service));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    await jobs.service.jobs.startWorker({ concurrency: 1 });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await jobs?.close();
+    await receiver?.close();
+  });
+
+  const post = async (body: unknown) => {
+    const response = await fetch(`${base}/v1/exports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      body: (await response.json()) as Json,
+    };
+  };
+
+  it('refuses a webhook outside the allowed hosts with a coded 400, creating nothing', async () => {
+    for (const webhook of [
+      'http://10.0.0.1/hook',
+      'http://localhost:6379/',
+      `http://127.0.0.1.evil.net:${new URL(receiver.origin).port}/`,
+    ]) {
+      const answer = await post({ dataset: 'numbers', format: 'csv', notify: { webhook } });
+      expect(answer.status).toBe(400);
+      expect(answer.type).toMatch(/^application\/problem\+json/);
+      expect(answer.body).toMatchObject({ code: 'webhook_not_allowed', status: 400 });
+    }
+    const email = await post({ dataset: 'numbers', format: 'csv', notify: { email: 'a@example.com' } });
+    expect(email.body).toMatchObject({ code: 'email_not_configured', status: 400 });
+    const malformed = await post({
+      dataset: 'numbers',
+      format: 'csv',
+      notify: { webhook: 'file:///etc/passwd' },
+    });
+    expect(malformed.body).toMatchObject({ code: 'invalid_request', status: 400 });
+    expect((await jobs.service.jobs.list({ id: 'anonymous' })).jobs).toEqual([]);
+  });
+
+  it('makes a small export with notify a job and shows its delivered webhook', async () => {
+    const created = await post({
+      dataset: 'numbers',
+      format: 'csv',
+      notify: { webhook: `${receiver.origin}/hook` },
+    });
+    expect(created.status).toBe(202); // 50 rows would fit the response: notify asks for a job
+    const id = created.body.id as string;
+    let document: Json;
+    const deadline = Date.now() + 15_000;
+    do {
+      await new Promise((r) => setTimeout(r, 50));
+      document = await (await fetch(`${base}/v1/exports/${id}`)).json();
+    } while (document.notifications?.[0]?.state !== 'delivered' && Date.now() < deadline);
+    expect(document.notifications).toEqual([
+      expect.objectContaining({
+        channel: 'webhook',
+        destination: `${receiver.origin}/hook`,
+        event: 'export.succeeded',
+        state: 'delivered',
+        attempts: 1,
+        last_status: 204,
+      }),
+    ]);
+    const [delivery] = receiver.of(id);
+    expect(delivery?.verified).toBe(true);
+    // Without TAKEOUT_PUBLIC_URL the job's URL is the API path.
+    expect(delivery?.event.data.url).toBe(`/v1/exports/${id}`);
+
+    const validator = new Validator();
+    await validator.validate(structuredClone(await (await fetch(`${base}/v1/openapi.json`)).json()));
+    const resolved = validator.resolveRefs() as Json;
+    const check = new Ajv2020({ strict: false, validateFormats: false }).compile(
+      resolved.components.schemas.JobDocument,
+    );
+    expect(check(document) ? [] : check.errors).toEqual([]);
+    expect(check({ ...document, notifications: [{ channel: 'sms' }] })).toBe(false);
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * A webhook receiver on loopback (node:http) for tests. It keeps every delivery with its
+ * headers, raw body and the status it answered, and checks each signature with the
+ * `standardwebhooks` package (the reference implementation, not ours).
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+export interface ReceivedDelivery {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** The parsed body. */
+  event: { type: string; timestamp: string; data: Record<string, unknown> & { id: string; url: string } };
+  /** Whether `standardwebhooks` accepted the signature. */
+  verified: boolean;
+  /** What the receiver answered. */
+  status: number;
+}
+
+export interface WebhookReceiver {
+  /** `http://127.0.0.1:port` */
+  origin: string;
+  /** `127.0.0.1:port`, for TAKEOUT_WEBHOOK_ALLOW. */
+  host: string;
+  deliveries: ReceivedDelivery[];
+  /** Decides the answer to each request (default 204). */
+  answer: (delivery: Omit<ReceivedDelivery, 'status'>, index: number) => number;
+  /** Deliveries to `path` whose event is about `exportId`. */
+  of(exportId: string, path?: string): ReceivedDelivery[];
+  close(): Promise<void>;
+}
+
+export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
+  const verifier = new Webhook(secret);
+  const deliveries: ReceivedDelivery[] = [];
+  let server: Server;
+  const receiver: WebhookReceiver = {
+    origin: '',
+    host: '',
+    deliveries,
+    answer: () => 204,
+    of: (exportId, path) =>
+      deliveries.filter((d) => d.event.data.id === exportId && (path === undefined || d.path === path)),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let verified = false;
+      try {
+        verifier.verify(body, request.headers as Record<string, string>);
+        verified = true;
+      } catch {}
+      const received = {
+        path: request.url ?? '/',
+        headers: request.headers,
+        body,
+        event: JSON.parse(body) as ReceivedDelivery['event'],
+        verified,
+      };
+      const status = receiver.answer(received, deliveries.length);
+      deliveries.push({ ...received, status });
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  receiver.origin = `http://127.0.0.1:${port}`;
+  receiver.host = `127.0.0.1:${port}`;
+  return receiver;
+}

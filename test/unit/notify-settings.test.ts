@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseExportRequest } from '../../src/exports/request.js';
+import { builtinFormats } from '../../src/formats/index.js';
+import { isAllowed, parseAllowList } from '../../src/notify/allow.js';
+import { notifySettingsFromEnv } from '../../src/notify/config.js';
+import { notifyTargets } from '../../src/notify/targets.js';
+
+const secret = `whsec_${randomBytes(24).toString('base64')}`;
+
+describe('notification settings', () => {
+  it('allows listed hosts only, ports included', () => {
+    const allow = parseAllowList('hooks.example.com, *.apps.example.org 127.0.0.1:8080 [::1]:9000');
+    const allowed = (url: string) => isAllowed(new URL(url), allow);
+    expect(allowed('https://hooks.example.com/x')).toBe(true);
+    expect(allowed('https://HOOKS.example.com/x')).toBe(true);
+    expect(allowed('https://hooks.example.com:8443/x')).toBe(false);
+    expect(allowed('https://a.apps.example.org/x')).toBe(true);
+    expect(allowed('https://apps.example.org/x')).toBe(false);
+    expect(allowed('https://evilapps.example.org/x')).toBe(false);
+    expect(allowed('http://127.0.0.1:8080/x')).toBe(true);
+    expect(allowed('http://127.0.0.1/x')).toBe(false);
+    expect(allowed('http://127.0.0.1:8081/x')).toBe(false);
+    expect(allowed('http://[::1]:9000/x')).toBe(true);
+    expect(allowed('http://hooks.example.com.evil.net/x')).toBe(false);
+    expect(() => parseAllowList('hooks.example.com/path')).toThrow(
+      expect.objectContaining({ code: 'config_error' }),
+    );
+  });
+
+  it('needs a secret for webhooks and a sender and public URL for email', () => {
+    expect(() => notifySettingsFromEnv({ TAKEOUT_WEBHOOK_URL: 'https://h.example.com' })).toThrow(
+      expect.objectContaining({ code: 'config_error' }),
+    );
+    expect(() => notifySettingsFromEnv({ TAKEOUT_WEBHOOK_ALLOW: 'h.example.com' })).toThrow(/SECRET/);
+    expect(() => notifySettingsFromEnv({ SMTP_URL: 'smtp://127.0.0.1:25' })).toThrow(/TAKEOUT_MAIL_FROM/);
+    expect(() =>
+      notifySettingsFromEnv({ SMTP_URL: 'smtp://127.0.0.1:25', TAKEOUT_MAIL_FROM: 'a@example.com' }),
+    ).toThrow(/TAKEOUT_PUBLIC_URL/);
+    const settings = notifySettingsFromEnv({
+      TAKEOUT_WEBHOOK_URL: 'https://h.example.com/all',
+      TAKEOUT_WEBHOOK_SECRET: `${secret} ${secret}`,
+      TAKEOUT_NOTIFY_BACKOFF: '250ms',
+      TAKEOUT_PUBLIC_URL: 'https://takeout.example.com/',
+    });
+    expect(settings).toMatchObject({
+      webhookSecrets: [secret, secret],
+      backoff: { baseMs: 250, maxMs: 3_600_000 },
+      retryForMs: 86_400_000,
+      publicUrl: 'https://takeout.example.com',
+    });
+    expect(notifyTargets(undefined, settings)).toEqual([{ channel: 'service' }]);
+  });
+
+  it('checks the shape of notify in an export request', () => {
+    const formats = builtinFormats();
+    const parse = (notify: unknown) => parseExportRequest({ dataset: 'd', format: 'csv', notify }, formats);
+    expect(parse({ webhook: 'https://h.example.com/a?b=1', email: 'a@example.com' }).notify).toEqual({
+      webhook: 'https://h.example.com/a?b=1',
+      email: 'a@example.com',
+    });
+    for (const bad of [
+      {},
+      { webhook: 'ftp://h.example.com' },
+      { webhook: 'https://u:p@h.example.com' },
+      { email: 'a@b' },
+      { email: 'a@example.com\r\nBcc: x@y.z' },
+      { sms: '1' },
+    ]) {
+      expect(() => parse(bad)).toThrow(expect.objectContaining({ code: 'invalid_request', status: 400 }));
+    }
+  });
+});
