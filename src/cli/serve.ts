@@ -3,6 +3,7 @@ import { anonymous } from '../auth.js';
 import { loadConfig, type ServiceConfig } from '../config.js';
 import { TakeoutError } from '../errors.js';
 import { filesRoutes } from '../http/routes/files.js';
+import { pageRoutes } from '../http/routes/page.js';
 import { buildServer, serviceServerOptions } from '../http/server.js';
 import type { JobLogger } from '../jobs/log.js';
 import { createService, type Service } from '../service.js';
@@ -135,14 +136,20 @@ export async function startService(
           }),
         },
       },
-      // Disk and memory links are served by Takeout itself; S3 serves its own.
-      plugins: isServedStorage(storage)
-        ? [
-            async (app) => {
-              await app.register(filesRoutes, { storage });
-            },
-          ]
-        : [],
+      plugins: [
+        // The export page at `/` (web/).
+        async (app) => {
+          await app.register(pageRoutes);
+        },
+        // Disk and memory links are served by Takeout itself; S3 serves its own.
+        ...(isServedStorage(storage)
+          ? [
+              async (app: FastifyInstance) => {
+                await app.register(filesRoutes, { storage });
+              },
+            ]
+          : []),
+      ],
     });
   } catch (error) {
     await service.close();
@@ -194,7 +201,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   io.stderr.write(
-    `Takeout is serving ${base}${modeNote(app.developmentMode, config.host)}\nTry: curl -OJ -X POST ${base}/v1/exports -H 'content-type: application/json' -d '{"dataset":"orders","format":"csv","params":{"country":"DE"}}'\n`,
+    `Takeout is serving ${base}${modeNote(app.developmentMode, config.host)}\nExport page: ${base}/\nTry: curl -OJ -X POST ${base}/v1/exports -H 'content-type: application/json' -d '{"dataset":"orders","format":"csv","params":{"country":"DE"}}'\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -9,6 +9,7 @@ export {
   takeoutHandler,
 } from './node-handler.js';
 export { filesRoutes } from './routes/files.js';
+export { type PageRoutesOptions, pageRoutes } from './routes/page.js';
 export {
   buildServer,
   DEFAULT_LIMITS,

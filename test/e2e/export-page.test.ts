@@ -1,0 +1,307 @@
+/**
+ * The export page in headless Chromium against a real server on loopback (development mode:
+ * no sign-in): small exports download at once, large ones show their progress and download
+ * afterwards, cancel, "My exports", field errors, keyboard-only use, the phone layout and an
+ * axe-core scan. Files are checked with csv-parse, not with anything of the page's.
+ */
+import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { createRequire } from 'node:module';
+import { parse } from 'csv-parse/sync';
+import type { Browser, BrowserContextOptions, Download, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPage, consoleErrors, launchChromium, tabTo } from '../support/browser.js';
+import { BIG_ROWS, orders, type PageServer, startPageServer } from '../support/page-server.js';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// Browser-side code as text: the tests are compiled without the DOM's types.
+const SAMPLE_PROGRESS = `(() => {
+  const bar = document.getElementById('job-progress');
+  return {
+    value: bar.hasAttribute('value') ? bar.value : null,
+    numbers: document.getElementById('job-numbers').textContent,
+    height: document.getElementById('job').getBoundingClientRect().height,
+    historyTop: document.getElementById('history').getBoundingClientRect().top,
+  };
+})()`;
+const RUN_AXE = `axe.run().then((result) => result.violations.map((v) => ({
+  id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')),
+})))`;
+
+let browser: Browser;
+let server: PageServer;
+
+beforeAll(async () => {
+  const root = buildPage();
+  [browser, server] = await Promise.all([launchChromium(), startPageServer(root)]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+interface Opened {
+  page: Page;
+  errors: string[];
+  close(): Promise<void>;
+}
+
+async function open(options: BrowserContextOptions = {}): Promise<Opened> {
+  const context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-US', ...options });
+  const page = await context.newPage();
+  const errors = consoleErrors(page);
+  await page.goto(`${server.base}/`);
+  await page.locator('#export').waitFor({ state: 'visible' });
+  return { page, errors, close: () => context.close() };
+}
+
+function csvOf(download: Download): Promise<Record<string, string>[]> {
+  return download.path().then((path) => parse(readFileSync(path), { columns: true, bom: true }));
+}
+
+/** The job document as the API shows it (development mode: anyone on loopback is its owner). */
+async function jobStatus(id: string): Promise<string> {
+  const response = await fetch(`${server.base}/v1/exports/${id}`);
+  return ((await response.json()) as { status: string }).status;
+}
+
+/** GET with a Host header of our choosing (fetch does not let one set it). */
+function statusWithHost(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('the export page (development mode)', () => {
+  it('serves the page with a strict CSP and only to loopback Host names', async () => {
+    const page = await fetch(`${server.base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const script = await fetch(`${server.base}/page/main.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const etag = script.headers.get('etag')!;
+    const again = await fetch(`${server.base}/page/main.js`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${server.base}/page/nothing.js`)).status).toBe(404);
+    expect((await fetch(`${server.base}/page/..%2Fpackage.json`)).status).toBe(404);
+    // DNS rebinding: the page, like the API, answers only loopback Host names without authentication.
+    expect(await statusWithHost(`${server.base}/`, 'evil.test')).toBe(403);
+  });
+
+  it('downloads a small export at once with the chosen filters, columns, order, zone and name', async () => {
+    const { page, errors, close } = await open();
+    expect(await page.locator('#timezone').inputValue()).toBe('Europe/Berlin');
+    // The form comes from the dataset's parameters: an enum as a select, a date input, a
+    // number input, a required mark.
+    expect(await page.getByLabel('Country', { exact: true }).evaluate((e) => e.tagName)).toBe('SELECT');
+    expect(await page.getByLabel('Since', { exact: true }).getAttribute('type')).toBe('date');
+    expect(await page.getByLabel('Min amount', { exact: true }).getAttribute('type')).toBe('number');
+    expect(await page.getByLabel(/^Currency/).getAttribute('required')).not.toBeNull();
+    await page.getByLabel('Country', { exact: true }).selectOption('DE');
+    await page.getByLabel('Since', { exact: true }).fill('2024-03-01');
+    await page.getByRole('checkbox', { name: /^Customer/ }).uncheck();
+    await page.getByRole('button', { name: 'Move Amount up' }).click();
+    await page.getByLabel('File name').fill('german-orders');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export', exact: true }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('german-orders.csv');
+    const rows = await csvOf(download);
+    const expected = orders().filter((o) => o.country === 'DE' && o.order_date >= '2024-03-01');
+    expect(expected.length).toBeGreaterThan(5);
+    expect(rows.length).toBe(expected.length);
+    expect(Object.keys(rows[0]!)).toEqual(['ID', 'Amount', 'Country', 'Order date', 'Shipped at']);
+    expect(rows.map((r) => Number(r.ID))).toEqual(expected.map((o) => o.id));
+    expect(rows.every((r) => r.Country === 'DE')).toBe(true);
+    // 12:00 UTC in March is 13:00 in Berlin: the browser's zone went along.
+    expect(rows[0]!['Shipped at']).toMatch(/13:00/);
+    await expect
+      .poll(() => page.locator('#export-state').textContent())
+      .toMatch(/Downloaded german-orders\.csv/);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('shows a large export moving, lists it live, then downloads a valid file', async () => {
+    const { page, errors, close } = await open();
+    await page.getByLabel('Dataset').selectOption('big');
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await page.locator('#job').waitFor({ state: 'visible' });
+    const seen: { value: number | null; numbers: string; height: number; historyTop: number }[] = [];
+    const download = page.getByRole('button', { name: 'Download', exact: true });
+    let listedRunning = false;
+    const deadline = Date.now() + 30_000;
+    while (!(await download.isVisible()) && Date.now() < deadline) {
+      seen.push(
+        (await page.evaluate(SAMPLE_PROGRESS)) as {
+          value: number | null;
+          numbers: string;
+          height: number;
+          historyTop: number;
+        },
+      );
+      listedRunning ||= /Running/.test((await page.locator('#history-rows').textContent()) ?? '');
+      await page.waitForTimeout(150);
+    }
+    const values = seen.map((s) => s.value).filter((v): v is number => v !== null && v > 0 && v < 1);
+    expect(new Set(values).size).toBeGreaterThanOrEqual(2); // the bar moved
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    const numbers = seen.map((s) => s.numbers).join('\n');
+    expect(numbers).toMatch(/of 30,000 rows written/);
+    expect(numbers).toMatch(/rows\/s · about .* left/);
+    expect(listedRunning).toBe(true);
+    // No layout shift while the numbers change: the panel and what follows it stay put.
+    const running = seen.filter((s) => s.value !== null && s.value > 0);
+    expect(new Set(running.map((s) => s.height)).size).toBe(1);
+    expect(new Set(running.map((s) => s.historyTop)).size).toBe(1);
+
+    expect(await page.locator('#job-title').textContent()).toBe('Your file is ready');
+    const [file] = await Promise.all([page.waitForEvent('download'), download.click()]);
+    const rows = await csvOf(file);
+    expect(rows.length).toBe(BIG_ROWS);
+    expect(rows[0]).toEqual({ id: '0', label: 'row 0' });
+    expect(rows.at(-1)).toEqual({ id: String(BIG_ROWS - 1), label: `row ${BIG_ROWS - 1}` });
+    await expect.poll(() => page.locator('#history-rows tr').first().textContent()).toMatch(/Ready.*CSV/);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('cancels a running export', async () => {
+    const { page, errors, close } = await open();
+    await page.getByLabel('Dataset').selectOption('big');
+    await page.getByLabel('N', { exact: true }).fill('1000000');
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/v1/exports') && r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Export', exact: true }).click(),
+    ]);
+    const { id } = (await answer.json()) as { id: string };
+    await expect.poll(() => page.locator('#job-numbers').textContent()).toMatch(/rows written/);
+    await page.getByRole('button', { name: 'Cancel export', exact: true }).click();
+    await expect
+      .poll(() => page.locator('#job-title').textContent(), { timeout: 15_000 })
+      .toBe('Export canceled');
+    expect(await jobStatus(id)).toBe('canceled');
+    await expect
+      .poll(() => page.locator(`#history-rows tr[data-id="${id}"]`).textContent())
+      .toMatch(/Canceled/);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('falls back to polling when the events stream is not available', async () => {
+    const { page, errors, close } = await open();
+    let eventsAsked = 0;
+    await page.route('**/events', (route) => {
+      eventsAsked++;
+      return route.fulfill({ status: 502, body: 'bad gateway' });
+    });
+    await page.getByLabel('Dataset').selectOption('big');
+    await page.getByLabel('N', { exact: true }).fill('4000');
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await expect
+      .poll(() => page.locator('#job-title').textContent(), { timeout: 20_000 })
+      .toBe('Your file is ready');
+    expect(eventsAsked).toBe(1);
+    expect(await page.locator('#job-numbers').textContent()).toMatch(/4,000 rows/);
+    // The 502 of the stubbed stream is the only console error.
+    expect(errors.filter((e) => !/status of 502/.test(e))).toEqual([]);
+    await close();
+  });
+
+  it('lists my exports with Download and Delete', async () => {
+    const { page, errors, close } = await open();
+    const rows = page.locator('#history-rows tr');
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(3);
+    const text = (await page.locator('#history-rows').textContent()) ?? '';
+    expect(text).toMatch(/Ready/);
+    expect(text).toMatch(/Canceled/);
+    const ready = rows.filter({ hasText: 'Ready' }).first();
+    const id = await ready.getAttribute('data-id');
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      ready.getByRole('button', { name: /^Download/ }).click(),
+    ]);
+    expect((await csvOf(file)).length).toBeGreaterThan(0);
+    // Delete removes the file: the export stays listed as expired, with nothing to download.
+    await ready.getByRole('button', { name: /^Delete/ }).click();
+    const row = page.locator(`#history-rows tr[data-id="${id}"]`);
+    await expect.poll(() => row.textContent()).toMatch(/Expired/);
+    expect(await row.getByRole('button').count()).toBe(0);
+    expect(await jobStatus(id!)).toBe('expired');
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it("shows the API's invalid_params message beside the field", async () => {
+    const { page, errors, close } = await open();
+    const field = page.getByLabel('Min amount', { exact: true });
+    await field.fill('-5');
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    const error = page.locator('.field-error:visible');
+    await expect.poll(() => error.textContent()).toBe('Parameter "min_amount" must be at least 0');
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate('document.activeElement?.getAttribute("name")')).toBe('min_amount');
+    expect(await field.getAttribute('aria-describedby')).toContain(await error.getAttribute('id'));
+    const alert = page.getByRole('alert');
+    expect(await alert.textContent()).toMatch(/Some filters are not valid.*Code for support: invalid_params/);
+    // The browser logs the 400 answer itself; nothing else may be logged.
+    expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
+    await close();
+  });
+
+  it('works with the keyboard alone, with a visible focus', async () => {
+    const { page, errors, close } = await open();
+    await tabTo(page, '#dataset');
+    await tabTo(page, 'select[name=country]');
+    await page.keyboard.press('ArrowDown'); // Any → US
+    await page.keyboard.press('ArrowDown'); // → DE
+    await tabTo(page, '#format');
+    await page.keyboard.type('JSON');
+    expect(await page.locator('#format').inputValue()).toBe('json');
+    await tabTo(page, '#column-1'); // Customer
+    await page.keyboard.press('Space');
+    await tabTo(page, 'button[aria-label="Move Country up"]');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter'); // focus stays on the button: Country moves again
+    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
+    expect(outline).not.toBe('none');
+    await tabTo(page, '#export-button');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    const rows = JSON.parse(readFileSync(await download.path(), 'utf8')) as Record<string, unknown>[];
+    const expected = orders().filter((o) => o.country === 'DE');
+    expect(rows.length).toBe(expected.length);
+    expect(Object.keys(rows[0]!)).toEqual(['country', 'id', 'amount', 'order_date', 'shipped_at']);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  for (const [name, options] of [
+    ['desktop, light', { viewport: { width: 1280, height: 900 }, colorScheme: 'light' }],
+    ['375 px phone, dark', { viewport: { width: 375, height: 812 }, colorScheme: 'dark', isMobile: true }],
+  ] as const) {
+    it(`passes axe-core without serious or critical violations (${name})`, async () => {
+      // axe is injected as an inline script, which the page's CSP forbids: bypassed for the scan only.
+      const { page, errors, close } = await open({ ...options, bypassCSP: true });
+      await page.locator('#history-rows tr').first().waitFor();
+      await page.addScriptTag({ content: axeSource });
+      const violations = (await page.evaluate(RUN_AXE)) as { id: string; impact: string; nodes: string[] }[];
+      expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
+      // Nothing wider than the screen: no sideways scrolling on a phone.
+      const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+      expect(width).toBeLessThanOrEqual(options.viewport.width);
+      expect(errors).toEqual([]);
+      await close();
+    });
+  }
+});

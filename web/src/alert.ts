@@ -1,0 +1,30 @@
+/** The page's one error area (role=alert): a sentence, the server's detail, the code for support. */
+import { ApiError, type Problem } from './api.js';
+import { sentenceFor } from './messages.js';
+
+const area = () => document.getElementById('alert') as HTMLElement;
+
+export function problemFrom(error: unknown): Problem {
+  if (error instanceof ApiError) return error.problem;
+  return { status: 0, code: 'internal', detail: error instanceof Error ? error.message : String(error) };
+}
+
+export function showError(error: unknown): void {
+  const problem = problemFrom(error);
+  const sentence = document.createElement('p');
+  sentence.textContent = sentenceFor(problem);
+  const code = document.createElement('p');
+  code.className = 'code';
+  const detail = problem.detail && problem.detail !== sentence.textContent ? `${problem.detail} · ` : '';
+  code.append(`${detail}Code for support: `);
+  const codeText = document.createElement('code');
+  codeText.textContent = problem.code;
+  code.append(codeText);
+  area().replaceChildren(sentence, code);
+  area().hidden = false;
+}
+
+export function clearError(): void {
+  area().hidden = true;
+  area().replaceChildren();
+}

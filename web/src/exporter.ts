@@ -1,0 +1,41 @@
+/** Asks for an export: a small one comes back as the file itself, a large one as a background job. */
+import { type JobDocument, problemOf, request } from './api.js';
+import { filenameOf, saveBlob } from './download.js';
+
+export interface ExportBody {
+  dataset: string;
+  format: string;
+  params?: Record<string, string | number | boolean>;
+  columns?: string[];
+  timezone?: string;
+  filename?: string;
+}
+
+export type ExportOutcome =
+  | { kind: 'file'; filename: string; size: number }
+  | { kind: 'job'; job: JobDocument };
+
+export async function requestExport(body: ExportBody): Promise<ExportOutcome> {
+  const response = await request('v1/exports', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status === 202) return { kind: 'job', job: (await response.json()) as JobDocument };
+  if (!response.ok) throw await problemOf(response);
+  // 200: the file, streamed; its size stays within the server's sync limits.
+  const blob = await response.blob();
+  const filename =
+    filenameOf(response.headers.get('content-disposition')) ?? `${body.dataset}.${body.format}`;
+  saveBlob(blob, filename);
+  return { kind: 'file', filename, size: blob.size };
+}
+
+/** The browser's time zone first, then every zone it knows. */
+export function timeZones(): { zones: string[]; own: string } {
+  const own = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const known =
+    (Intl as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
+  const zones = [...new Set(['UTC', own, ...known])].sort((a, b) => a.localeCompare(b));
+  return { zones, own };
+}

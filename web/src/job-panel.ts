@@ -1,0 +1,112 @@
+/**
+ * The running export: a progress bar with rows written of estimated, rate and time left, then
+ * Download. Its boxes have fixed heights, so updates never move the page; a polite live region
+ * announces changes of state and every quarter of progress, not every number.
+ */
+import type { JobDocument } from './api.js';
+import { bytes, count, duration } from './format.js';
+import { sentenceFor } from './messages.js';
+
+const TITLES: Record<JobDocument['status'], string> = {
+  queued: 'Waiting to start…',
+  running: 'Exporting…',
+  canceling: 'Canceling…',
+  succeeded: 'Your file is ready',
+  failed: 'The export failed',
+  canceled: 'Export canceled',
+  expired: 'The file has expired',
+};
+
+export class JobPanel {
+  private readonly root = document.getElementById('job') as HTMLElement;
+  private readonly title = document.getElementById('job-title') as HTMLElement;
+  private readonly bar = document.getElementById('job-progress') as HTMLProgressElement;
+  private readonly numbers = document.getElementById('job-numbers') as HTMLElement;
+  private readonly announce = document.getElementById('job-announce') as HTMLElement;
+  readonly cancel = document.getElementById('job-cancel') as HTMLButtonElement;
+  readonly download = document.getElementById('job-download') as HTMLButtonElement;
+  job: JobDocument | undefined;
+  private first: { rows: number; at: number } | undefined;
+  private announced = '';
+
+  show(job: JobDocument): void {
+    this.job = undefined;
+    this.first = undefined;
+    this.announced = '';
+    this.root.hidden = false;
+    this.update(job);
+  }
+
+  hide(): void {
+    this.root.hidden = true;
+    this.job = undefined;
+  }
+
+  update(job: JobDocument): void {
+    const previous = this.job?.status;
+    this.job = job;
+    const { rows_written: written, rows_estimated: estimated } = job.progress;
+    this.title.textContent = TITLES[job.status];
+    this.cancel.hidden = !['queued', 'running'].includes(job.status);
+    this.download.hidden = job.status !== 'succeeded';
+    if (job.status === 'succeeded') {
+      this.bar.max = 1;
+      this.bar.value = 1;
+      const result = job.result;
+      this.numbers.textContent = result
+        ? `${result.filename} · ${count(result.row_count)} rows · ${bytes(result.size_bytes)}`
+        : '';
+    } else if (job.status === 'failed') {
+      this.bar.max = 1;
+      this.bar.value = 0;
+      this.numbers.textContent = job.error
+        ? `${sentenceFor({ status: 0, code: job.error.code, detail: job.error.message })} (code ${job.error.code})`
+        : '';
+    } else if (job.status === 'running' || job.status === 'canceling') {
+      if (estimated && estimated > 0) {
+        this.bar.max = 1;
+        this.bar.value = Math.min(1, written / estimated);
+      } else {
+        this.bar.removeAttribute('value'); // unknown total: an indeterminate bar
+      }
+      this.numbers.textContent = this.progressText(written, estimated);
+    } else if (job.status === 'queued') {
+      this.bar.removeAttribute('value');
+      this.numbers.textContent = 'Your export is queued and starts shortly.';
+    } else {
+      this.bar.max = 1;
+      this.bar.value = 0;
+      this.numbers.textContent = '';
+    }
+    this.say(job, previous);
+  }
+
+  private progressText(written: number, estimated: number | undefined): string {
+    const now = performance.now();
+    if (!this.first || written < this.first.rows) this.first = { rows: written, at: now };
+    const seconds = (now - this.first.at) / 1000;
+    const rate =
+      seconds >= 0.5 && written > this.first.rows ? (written - this.first.rows) / seconds : undefined;
+    const done = estimated ? ` of ${count(estimated)}` : '';
+    const percent = estimated ? ` (${Math.floor((100 * Math.min(written, estimated)) / estimated)} %)` : '';
+    const line1 = `${count(written)}${done} rows written${percent}`;
+    if (!rate) return `${line1}\nMeasuring speed…`;
+    const left =
+      estimated && estimated > written ? ` · about ${duration((estimated - written) / rate)} left` : '';
+    return `${line1}\n${count(Math.round(rate))} rows/s${left}`;
+  }
+
+  private say(job: JobDocument, previous: string | undefined): void {
+    let message = '';
+    if (job.status !== previous) message = TITLES[job.status];
+    const estimated = job.progress.rows_estimated;
+    if (job.status === 'running' && estimated) {
+      const quarter = Math.floor((4 * job.progress.rows_written) / estimated);
+      if (quarter > 0 && quarter < 4 && !this.announced.endsWith(`q${quarter}`)) {
+        message = `${quarter * 25} percent done`;
+        this.announced = `${this.announced} q${quarter}`;
+      }
+    }
+    if (message) this.announce.textContent = message;
+  }
+}
