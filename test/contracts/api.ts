@@ -13,7 +13,7 @@ import { buildServer, serviceServerOptions } from '../../src/http/server.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import type { DiskStorage } from '../../src/storage/disk.js';
 import type { Storage } from '../../src/storage/types.js';
-import { numbersDataset, type TestService, testService } from '../support/jobs.js';
+import { numbersDataset, type TestService, testService, waitingDataset } from '../support/jobs.js';
 import { independentRowCount } from '../support/read-export.js';
 import { readEvents } from '../support/sse.js';
 
@@ -97,7 +97,11 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       jobs = await testService(
         { TAKEOUT_SYNC_MAX_ROWS: String(SYNC_MAX_ROWS), TAKEOUT_JOB_LEASE: '5', ...harness.env },
         {
-          datasets: [numbersDataset('numbers', 50), numbersDataset('slow', 20_000, 150)],
+          datasets: [
+            numbersDataset('numbers', 50),
+            numbersDataset('slow', 20_000, 150),
+            waitingDataset('waiting', 4000),
+          ],
           ...(harness.storage ? { storage: harness.storage } : {}),
           ...(harness.queue ? { queue: harness.queue } : {}),
         },
@@ -161,6 +165,29 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect(inlineDone.status).toBe('succeeded');
       const parsed = parse(await download(inline.body.id as string), { columns: true }) as { i: string }[];
       expect(parsed.map((r) => Number(r.i))).toEqual(rows.map((r) => r.i));
+    });
+
+    it('creates a job for Prefer: respond-async while the sync slots are all taken', async () => {
+      // Three streamed exports hold the caller's sync slots (TAKEOUT_SYNC_PER_PRINCIPAL).
+      const held = [0, 1, 2].map(() =>
+        fetch(`${base}/v1/exports`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ALICE}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ dataset: 'waiting', format: 'csv' }),
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const body = { dataset: 'numbers', format: 'csv', params: { n: 10 } };
+      const streamed = await call('/v1/exports', { body });
+      expect(streamed.status).toBe(429);
+      expect(streamed.body.code).toBe('too_many_exports');
+      // A job streams nothing: it takes no slot.
+      const job = await startJob(body);
+      expect((await finished(job.id)).status).toBe('succeeded');
+      for (const response of await Promise.all(held)) {
+        expect(response.status).toBe(200);
+        expect(parse(await response.text(), { columns: true })).toHaveLength(10);
+      }
     });
 
     it('downloads exactly the bytes the job recorded, through a freshly signed link', async () => {

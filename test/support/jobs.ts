@@ -51,6 +51,19 @@ export function numbersDataset(name: string, rows: number, pauseMs = 0, failFirs
   });
 }
 
+/** Ten rows after a wait of `waitMs`: a streamed export that holds its sync slot that long. */
+export function waitingDataset(name: string, waitMs: number): Dataset {
+  async function* late(): AsyncGenerator<Row> {
+    await sleep(waitMs);
+    for (let i = 0; i < 10; i++) yield { id: i, name: `row ${i}`, amount: i / 4 };
+  }
+  return defineDataset({
+    name,
+    columns: COLUMNS,
+    source: () => rowsSource(late(), { batched: false, columns: COLUMNS }),
+  });
+}
+
 export interface TestService {
   service: Service;
   dir: string;

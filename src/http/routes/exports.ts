@@ -76,11 +76,14 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
         throw new TakeoutError('invalid_request', 'notify needs background exports, which are off here');
       jobs.checkNotify(body);
     }
+    // `Prefer: respond-async` (or `notify`) is a job whatever its size: it streams nothing, so
+    // it takes no sync slot (a burst of job creations is never `too_busy`) and needs no estimate.
+    const forcedJob = jobs !== undefined && (prefer.respondAsync || Boolean(body.notify));
     // Set when the export becomes a job: answered after the slot is given back.
     let asJob = false;
-    let slot: ReturnType<SyncSlots['acquire']>;
+    let slot: ReturnType<SyncSlots['acquire']> | undefined;
     try {
-      slot = options.slots.acquire(principal);
+      if (!forcedJob) slot = options.slots.acquire(principal);
     } catch (error) {
       reply.header('retry-after', String(SLOT_RETRY_AFTER_SECONDS));
       throw error;
@@ -91,12 +94,13 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     try {
       const plan = await planExport(body, principal, context, {
         signal: exchange.signal,
+        estimate: !forcedJob,
         onBackgroundClose: (closing) => {
           abandoned = closing;
         },
       });
       try {
-        if (jobs && (prefer.respondAsync || !plan.sync.fits || body.notify)) {
+        if (jobs && (forcedJob || !plan.sync.fits)) {
           asJob = true;
         } else {
           if (!plan.sync.fits) throw tooLarge(context.limits);
@@ -129,7 +133,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     } finally {
       if (abandoned) await settledWithin(abandoned, SOURCE_CLOSE_WAIT_MS);
       exchange.dispose();
-      slot.release();
+      slot?.release();
     }
     if (asJob && jobs) {
       return answerWithJob(request, reply, { jobs, request: body, principal, prefer, prefix: app.prefix });
