@@ -34,6 +34,7 @@ const columns = new ColumnPicker(byId('columns'));
 const panel = new JobPanel();
 let datasets: DatasetDescription[] = [];
 let watching: AbortController | undefined;
+let starts = 0;
 
 const history = new History({
   download: (job) => downloadJob(job),
@@ -77,15 +78,20 @@ function selectDataset(name: string): void {
 
 /** Loads what the caller may export; a 401 means this server wants a token. */
 async function start(): Promise<void> {
+  // A token can arrive (postMessage) while an earlier look is under way: only the last counts.
+  const run = ++starts;
+  const token = currentToken();
   clearError();
   try {
-    ({ datasets } = await listDatasets());
+    const answer = await listDatasets();
+    if (run !== starts) return;
+    datasets = answer.datasets;
   } catch (error) {
+    if (run !== starts) return;
     if (error instanceof ApiError && error.problem.code === 'unauthorized') {
-      const hadToken = currentToken() !== undefined;
       setToken(undefined);
       showSignIn();
-      if (hadToken) showError(error);
+      if (token) showError(error);
       return;
     }
     showError(error);
