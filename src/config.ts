@@ -69,6 +69,29 @@ export interface ServiceConfig {
   jobs: JobSettings;
   /** Webhooks and email when exports finish (docs/notifications.md). */
   notify: NotifySettings;
+  /** Metrics and probes (docs/operations.md#metrics). */
+  metrics: MetricsSettings;
+}
+
+export interface MetricsSettings {
+  /** `TAKEOUT_METRICS_PORT`: a second listener with /metrics, /healthz and /readyz only. */
+  port: number | undefined;
+  /** `TAKEOUT_METRICS_HOST`: its address. */
+  host: string;
+  /** `TAKEOUT_METRICS_TOKEN`: the bearer token `/metrics` needs (on every listener). */
+  token: string | undefined;
+}
+
+function metricsSettings(env: NodeJS.ProcessEnv): MetricsSettings {
+  const token = env.TAKEOUT_METRICS_TOKEN || undefined;
+  if (token !== undefined && token.length < 16) {
+    throw new TakeoutError('config_error', 'TAKEOUT_METRICS_TOKEN must be at least 16 characters');
+  }
+  return {
+    port: env.TAKEOUT_METRICS_PORT ? integer(env, 'TAKEOUT_METRICS_PORT', 0, 0, 65535) : undefined,
+    host: env.TAKEOUT_METRICS_HOST || '127.0.0.1',
+    token,
+  };
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -136,5 +159,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       : 600,
     jobs: jobSettingsFromEnv(env),
     notify: notifySettingsFromEnv(env),
+    metrics: metricsSettings(env),
   };
 }

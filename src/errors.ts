@@ -35,6 +35,7 @@ export const ERROR_CATALOG = {
   },
   not_found: { status: 404, retryable: false, title: 'Not found' },
   too_busy: { status: 503, retryable: true, title: 'Too many exports are running' },
+  not_ready: { status: 503, retryable: true, title: 'A dependency of the service is not answering' },
   // Exports in progress
   aborted: { status: 499, retryable: true, title: 'The export was aborted' },
   cell_too_long: { status: 422, retryable: false, title: 'A cell is longer than the format allows' },

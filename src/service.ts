@@ -18,6 +18,7 @@ import { openQueue } from './jobs/queue/index.js';
 import type { ExportQueue } from './jobs/queue/types.js';
 import { openJobStore } from './jobs/store/index.js';
 import type { JobStore } from './jobs/types.js';
+import type { TakeoutMetrics } from './metrics.js';
 import { storageAt } from './storage/config.js';
 import { loadOrCreateSecret } from './storage/signing.js';
 import type { Storage } from './storage/types.js';
@@ -65,6 +66,8 @@ export interface Service {
   readonly exports: ExportContext;
   /** Background exports: create, get, list, cancel, remove; start a worker; sweep. */
   readonly jobs: ExportJobs;
+  /** This service's Prometheus metrics (docs/operations.md#metrics). */
+  readonly metrics: TakeoutMetrics;
   /** Stops the worker (running jobs get TAKEOUT_SHUTDOWN_GRACE, then are handed back) and closes everything. */
   close(): Promise<void>;
 }
@@ -95,6 +98,8 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     syncMaxBytes: config.syncMaxBytes,
   };
   const exports: ExportContext = { datasets, formats, limits, pools, env: options.env ?? process.env };
+  // prom-client is loaded with the service, not with the library.
+  const metrics = (await import('./metrics.js')).createMetrics();
   let jobStore: JobStore | undefined;
   let jobs: ExportJobs;
   try {
@@ -105,9 +110,12 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
         schema: config.jobs.databaseSchema,
         dataDir: config.dataDir,
       }));
+    const queue = options.queue ?? (await openQueue(config.jobs, jobStore, options.log));
+    metrics.observeJobs(jobStore, queue);
     jobs = new ExportJobs({
       store: jobStore,
-      queue: options.queue ?? (await openQueue(config.jobs, jobStore, options.log)),
+      queue,
+      metrics,
       storage,
       exports,
       settings: config.jobs,
@@ -136,6 +144,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
     limits,
     exports,
     jobs,
+    metrics,
     close() {
       closing ??= (async () => {
         // Jobs first: running exports still use the pools and storage while they finish.

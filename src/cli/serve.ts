@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { anonymous } from '../auth.js';
 import { loadConfig, type ServiceConfig } from '../config.js';
 import { TakeoutError } from '../errors.js';
+import { startMetricsServer } from '../http/metrics-server.js';
 import { filesRoutes } from '../http/routes/files.js';
 import { pageRoutes } from '../http/routes/page.js';
 import { buildServer, serviceServerOptions } from '../http/server.js';
 import type { JobLogger } from '../jobs/log.js';
+import { loggerOptions } from '../logging.js';
 import { createService, type Service } from '../service.js';
 import { sweepExpired } from '../storage/sweeper.js';
 import { isServedStorage } from '../storage/types.js';
@@ -43,6 +45,8 @@ Settings come from the environment (docs/configuration.md):
   REDIS_URL                  redis://... BullMQ queue (default: the embedded queue)
   TAKEOUT_JOB_*, TAKEOUT_SHUTDOWN_GRACE, TAKEOUT_RECORD_TTL   job limits (docs/jobs.md)
   TAKEOUT_PUBLIC_URL         origin put in front of disk download links (default: relative links)
+  TAKEOUT_METRICS_TOKEN      bearer token of GET /metrics (default: /metrics only in development mode)
+  TAKEOUT_METRICS_PORT, TAKEOUT_METRICS_HOST   a second listener with /metrics, /healthz, /readyz
   LOG_LEVEL                  fatal|error|warn|info|debug (default info)`;
 
 /**
@@ -125,8 +129,8 @@ export async function startService(
       ...serviceServerOptions(service),
       loopbackHostsOnly: devMode && loopback,
       logger: {
-        level: config.logLevel,
-        redact: ['req.headers.authorization'],
+        // Every line is scrubbed of secrets (src/logging.ts).
+        ...loggerOptions(config.logLevel, env, process.stdout),
         // A signed link in a log line would be a working download link for whoever reads logs.
         serializers: {
           req: (req: { method: string; url: string; ip?: string }) => ({
@@ -157,7 +161,18 @@ export async function startService(
   }
   for (const [level, details, message] of early.splice(0)) app.log[level](details, message);
   const stopSweeper = scheduleSweeper(service, config.sweepIntervalSeconds, log);
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  if (config.metrics.port !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(service, 'api', config.metrics.port);
+    } catch (error) {
+      stopSweeper();
+      await app.close();
+      throw error;
+    }
+  }
   app.addHook('onClose', async () => {
+    await metricsServer?.app.close();
     stopSweeper();
     await service.close();
   });
@@ -177,7 +192,7 @@ export async function startService(
     );
   }
   await app.listen({ host: config.host, port: config.port });
-  return Object.assign(app, { developmentMode: devMode });
+  return Object.assign(app, { developmentMode: devMode, metricsUrl: metricsServer?.url });
 }
 
 function modeNote(developmentMode: boolean, host: string): string {
@@ -201,7 +216,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   io.stderr.write(
-    `Takeout is serving ${base}${modeNote(app.developmentMode, config.host)}\nExport page: ${base}/\nTry: curl -OJ -X POST ${base}/v1/exports -H 'content-type: application/json' -d '{"dataset":"orders","format":"csv","params":{"country":"DE"}}'\n`,
+    `Takeout is serving ${base}${app.metricsUrl ? `\nMetrics and probes: ${app.metricsUrl}/metrics` : ''}${modeNote(app.developmentMode, config.host)}\nExport page: ${base}/\nTry: curl -OJ -X POST ${base}/v1/exports -H 'content-type: application/json' -d '{"dataset":"orders","format":"csv","params":{"country":"DE"}}'\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => {

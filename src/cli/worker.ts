@@ -1,6 +1,8 @@
 import { pino } from 'pino';
 import { loadConfig } from '../config.js';
 import { TakeoutError } from '../errors.js';
+import { startMetricsServer } from '../http/metrics-server.js';
+import { loggerOptions } from '../logging.js';
 import { createService } from '../service.js';
 import type { CliIo } from './usage.js';
 
@@ -15,6 +17,9 @@ the API processes (takeout serve) fill. Settings come from the environment
   TAKEOUT_SHUTDOWN_GRACE     on SIGTERM, how long running exports may finish before they are
                              handed to another worker (default 30s)
   TAKEOUT_QUEUE_NAME, TAKEOUT_QUEUE_PREFIX, TAKEOUT_QUEUE_LOCK, TAKEOUT_QUEUE_STALLED_INTERVAL
+  TAKEOUT_METRICS_PORT       serve /metrics, /healthz and /readyz on this port (default: none)
+  TAKEOUT_METRICS_HOST       ... on this address (default 127.0.0.1)
+  TAKEOUT_METRICS_TOKEN      bearer token of GET /metrics (default: none needed)
   STORAGE_URL, TAKEOUT_CONFIG, TAKEOUT_JOB_*, LOG_LEVEL   as for takeout serve`;
 
 /** `takeout worker`: runs export jobs until SIGTERM/SIGINT, then hands back what is unfinished. */
@@ -33,27 +38,39 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
   if (config.jobs.workers < 1) {
     throw new TakeoutError('config_error', 'TAKEOUT_WORKERS must be at least 1 for takeout worker');
   }
-  const log = pino({ level: config.logLevel, base: { pid: process.pid } }, io.stderr);
+  // Every line is scrubbed of secrets (src/logging.ts).
+  const { stream, ...options } = loggerOptions(config.logLevel, io.env, io.stderr);
+  const log = pino({ ...options, base: { pid: process.pid } }, stream);
   if (!config.jobs.databaseUrl) {
     log.warn(
       'DATABASE_URL is not set: jobs are kept in SQLite in TAKEOUT_DATA_DIR, which only processes on this machine share',
     );
   }
   const service = await createService(config, { env: io.env, log });
+  let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
     await service.jobs.startWorker({ concurrency: config.jobs.workers });
+    if (config.metrics.port !== undefined) {
+      metrics = await startMetricsServer(service, 'worker', config.metrics.port);
+    }
   } catch (error) {
     await service.close();
     throw error;
   }
-  log.info({ queue: service.jobs.queue.kind, concurrency: config.jobs.workers }, 'takeout worker is running');
+  log.info(
+    { queue: service.jobs.queue.kind, concurrency: config.jobs.workers, metrics: metrics?.url },
+    'takeout worker is running',
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal, graceMs: config.jobs.shutdownGraceMs }, 'shutting down');
-      service.close().then(resolve, (error: unknown) => {
-        log.error({ error: String(error) }, 'shutdown failed');
-        resolve();
-      });
+      // Probes go first: a stopping worker is not ready; then its jobs finish or are handed back.
+      Promise.resolve(metrics?.app.close())
+        .then(() => service.close())
+        .then(resolve, (error: unknown) => {
+          log.error({ error: String(error) }, 'shutdown failed');
+          resolve();
+        });
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -6,6 +6,7 @@ import { DEFAULT_EXPORT_LIMITS, type ExportContext, type ExportLimits } from '..
 import { builtinFormats } from '../formats/index.js';
 import type { FormatRegistry } from '../formats/registry.js';
 import type { ExportJobs } from '../jobs/exports-api.js';
+import type { TakeoutMetrics } from '../metrics.js';
 import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
 import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
@@ -16,7 +17,9 @@ import { limitPerPrincipal, type RateLimitOptions } from './rate-limit.js';
 import { guardRequestTimeouts } from './request-timeouts.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { exportRoutes } from './routes/exports.js';
+import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { metricsRoute } from './routes/metrics.js';
 import { SyncSlots } from './sync-slots.js';
 
 /** Limits of the HTTP sync path: the export core's, how many run at once, and how long they may wait. */
@@ -71,6 +74,10 @@ export interface TakeoutServerOptions extends Partial<HttpLimits>, Partial<Reque
    * Default: on when there is no `authenticate` (or it is `anonymous`), the development mode.
    */
   loopbackHostsOnly?: boolean;
+  /** Prometheus metrics: `GET /metrics` is served, and sync exports are counted in them. */
+  metrics?: TakeoutMetrics;
+  /** Bearer token `/metrics` needs; without it `/metrics` is served only in the development mode. */
+  metricsToken?: string | undefined;
   /** Extra plugins (e.g. the signed file route) registered beside the API, without authentication. */
   plugins?: ((app: FastifyInstance, context: RouteContext) => Promise<void> | void)[];
 }
@@ -102,6 +109,8 @@ export function serviceServerOptions(service: Service): TakeoutServerOptions {
     ...(service.exports.env ? { env: service.exports.env } : {}),
     authenticate: service.authenticate,
     ...(service.rateLimit ? { rateLimit: service.rateLimit } : {}),
+    metrics: service.metrics,
+    metricsToken: service.config.metrics.token,
     ...service.limits,
     syncConcurrency: service.config.syncConcurrency,
     syncPerPrincipal: service.config.syncPerPrincipal,
@@ -157,6 +166,7 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
         timeouts: { firstByteMs: syncFirstByteTimeoutMs, idleWriteMs: syncIdleTimeoutMs },
         shutdown: shutdown.signal,
         ...(options.jobs ? { jobs: options.jobs } : {}),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
       });
       if (options.jobs) {
         if (!options.storage) throw new TakeoutError('config_error', 'Background exports need a storage');
@@ -180,16 +190,25 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
       openApi ??= openApiDocument({
         formats,
         jobs: options.jobs !== undefined,
+        metrics: options.metrics !== undefined,
         ...(scope.prefix ? { prefix: scope.prefix } : {}),
         ...(filesMount !== undefined ? { filesMount } : {}),
       });
       return openApi;
     });
-    scope.get('/healthz', async () => ({
-      status: 'ok',
-      formats: formats.names(),
-      sync: { running: slots.running, limit: syncConcurrency },
-    }));
+    await scope.register(healthRoutes, {
+      readiness: { store: options.jobs?.store, queue: options.jobs?.queue, storage: options.storage },
+      health: () => ({ formats: formats.names(), sync: { running: slots.running, limit: syncConcurrency } }),
+    });
+    if (options.metrics) {
+      options.metrics.observeSync(() => slots.running);
+      const anonymousMode = options.authenticate === undefined || options.authenticate === anonymous;
+      await scope.register(metricsRoute, {
+        metrics: options.metrics,
+        token: options.metricsToken,
+        open: anonymousMode,
+      });
+    }
     for (const plugin of options.plugins ?? []) await plugin(scope, context);
   });
 }

@@ -14,6 +14,7 @@ import { checkNotify, notifyTargets } from '../notify/targets.js';
 import type { Delivery } from '../notify/types.js';
 import type { Storage } from '../storage/types.js';
 import type { Row } from '../types.js';
+import type { JobMetrics } from './attempt-metrics.js';
 import type { JobSettings } from './config.js';
 import { newExportId } from './ids.js';
 import { requestCancel } from './lifecycle.js';
@@ -37,6 +38,8 @@ export interface ExportJobsOptions {
   /** Told of every failed notification attempt (metrics). */
   onNotifyFailure?: (delivery: Delivery) => void;
   log?: JobLogger;
+  /** Where workers record durations, rows, bytes and retries. */
+  metrics?: JobMetrics;
 }
 
 export interface CreateExportOptions {
@@ -242,6 +245,7 @@ export class ExportJobs {
       storage,
       exports,
       log: this.#log,
+      ...(this.#options.metrics ? { metrics: this.#options.metrics } : {}),
       limits: {
         maxRows: settings.maxRows,
         maxBytes: settings.maxBytes,

@@ -187,6 +187,8 @@ export interface JobStore extends DeliveryStore {
   transition(id: string, when: JobCondition, patch: JobPatch, now?: Date): Promise<JobRecord | undefined>;
   /** Jobs for housekeeping (sweeper, embedded queue). */
   find(query: FindQuery): Promise<JobRecord[]>;
+  /** How many records are in each state (absent: none); for metrics. Optional for custom stores. */
+  countByStatus?(): Promise<Partial<Record<JobStatus, number>>>;
   /** Deletes the job record (the caller deletes its files). True when it existed. */
   delete(id: string, owner?: JobOwner): Promise<boolean>;
   close(): Promise<void>;

@@ -11,6 +11,7 @@ import { parseExportRequest } from '../exports/request.js';
 import { runExport } from '../exports/run.js';
 import { exportKey } from '../storage/keys.js';
 import type { Storage } from '../storage/types.js';
+import { AttemptMetrics, type JobMetrics } from './attempt-metrics.js';
 import {
   cancelHeldJob,
   claimJob,
@@ -20,7 +21,7 @@ import {
   renewLease,
   succeedJob,
 } from './lifecycle.js';
-import { type JobLogger, silentLogger } from './log.js';
+import { type JobLogger, silentLogger, withBindings } from './log.js';
 import type { QueueDelivery, QueueHandler } from './queue/types.js';
 import { readStagedRows } from './staging.js';
 import { timeoutError } from './timeout.js';
@@ -46,6 +47,8 @@ export interface WorkerContext {
   exports: ExportContext;
   limits: WorkerLimits;
   log?: JobLogger;
+  /** Durations, rows, bytes and retries of attempts. */
+  metrics?: JobMetrics;
   /** How often the lease is renewed, progress written and a cancel looked for, ms. Default 1000. */
   heartbeatMs?: number;
 }
@@ -66,7 +69,8 @@ export function exportJobHandler(context: WorkerContext): QueueHandler {
 
 async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Promise<void> {
   const { store, limits } = context;
-  const log = context.log ?? silentLogger;
+  // Every line about this job carries its id, whoever logs it.
+  const log = withBindings(context.log ?? silentLogger, { exportId: delivery.id });
   const lease: LeaseOptions = { leaseOwner: randomUUID(), leaseMs: limits.leaseMs };
   let claim = await claimJob(store, delivery.id, lease);
   // BullMQ hands a dead worker's delivery out again when its queue lock expires, which can be
@@ -88,11 +92,11 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
       retryable: false,
     };
     await failJob(store, job.id, lease.leaseOwner, { ...error, retryable: false });
-    log.warn({ exportId: job.id, attempt: job.attempt }, 'export failed: out of attempts');
+    log.warn({ attempt: job.attempt }, 'export failed: out of attempts');
     return;
   }
-  log.info({ exportId: job.id, attempt: job.attempt }, 'export started');
-  const attempt = new Attempt(context, job, lease, delivery.signal);
+  log.info({ attempt: job.attempt }, 'export started');
+  const attempt = new Attempt(context, job, lease, delivery.signal, log);
   try {
     await attempt.run();
   } finally {
@@ -104,7 +108,7 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
 class Attempt {
   readonly #controller = new AbortController();
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #log: JobLogger;
+  readonly #metrics: AttemptMetrics;
   #progress: JobProgress = { rowsWritten: 0, bytesWritten: 0 };
   #beating: Promise<void> | undefined;
   #onShutdown = () => this.#stop('shutdown');
@@ -114,8 +118,9 @@ class Attempt {
     readonly job: JobRecord,
     readonly lease: LeaseOptions,
     readonly shutdown: AbortSignal,
+    readonly log: JobLogger,
   ) {
-    this.#log = context.log ?? silentLogger;
+    this.#metrics = new AttemptMetrics(context.metrics, job);
     if (shutdown.aborted) this.#stop('shutdown');
     else shutdown.addEventListener('abort', this.#onShutdown, { once: true });
     this.#timers.push(setTimeout(() => this.#stop('timeout'), context.limits.timeoutMs));
@@ -147,10 +152,7 @@ class Attempt {
       else if (current.status === 'canceling') this.#stop('canceled');
     } catch (error) {
       // The store is unreachable for a moment: the lease lasts; the next beat tries again.
-      this.#log.warn(
-        { exportId: this.job.id, code: coerceError(error).code },
-        'could not renew an export lease',
-      );
+      this.log.warn({ code: coerceError(error).code }, 'could not renew an export lease');
     }
   }
 
@@ -210,17 +212,16 @@ class Attempt {
         expiresAt,
       });
       if (won) {
-        this.#log.info(
-          { exportId: job.id, attempt: job.attempt, rows: result.rows, bytes: result.bytes },
-          'export succeeded',
-        );
+        this.#metrics.ended('succeeded', result);
+        this.log.info({ attempt: job.attempt, rows: result.rows, bytes: result.bytes }, 'export succeeded');
         await this.#deleteInput();
         return;
       }
       // Lost: canceled meanwhile, taken over after a long stall, or deleted.
       await storage.delete(key);
       if (await cancelHeldJob(store, job.id, this.lease.leaseOwner)) await this.#deleteInput();
-      this.#log.warn({ exportId: job.id, attempt: job.attempt }, 'export finished but another outcome won');
+      this.#metrics.ended('lost');
+      this.log.warn({ attempt: job.attempt }, 'export finished but another outcome won');
     } catch (thrown) {
       await this.#beating;
       await this.#settleFailure(thrown);
@@ -231,16 +232,18 @@ class Attempt {
     const { store } = this.context;
     const { job, lease } = this;
     const reason = this.#reason;
-    if (reason === 'lost') return;
+    if (reason === 'lost') return this.#metrics.ended('lost');
     if (reason === 'shutdown') {
       // Handed back untouched: another process (or this one after a restart) runs it again.
       await releaseJob(store, job.id, lease.leaseOwner);
-      this.#log.info({ exportId: job.id, attempt: job.attempt }, 'export handed back at shutdown');
+      this.#metrics.ended('handed_back');
+      this.log.info({ attempt: job.attempt }, 'export handed back at shutdown');
       return;
     }
     if (reason === 'canceled') {
       if (await cancelHeldJob(store, job.id, lease.leaseOwner)) await this.#deleteInput();
-      this.#log.info({ exportId: job.id }, 'export canceled');
+      this.#metrics.ended('canceled');
+      this.log.info({}, 'export canceled');
       return;
     }
     let error = reason === 'timeout' ? timeoutError(this.context.limits.timeoutMs) : coerceError(thrown);
@@ -254,16 +257,14 @@ class Attempt {
     const record = { code: error.code, message: error.message, retryable: error.retryable };
     if (error.retryable && job.attempt < this.context.limits.attempts) {
       await releaseJob(store, job.id, lease.leaseOwner, { error: record });
-      this.#log.warn(
-        { exportId: job.id, attempt: job.attempt, code: error.code },
-        'export failed; will retry',
-      );
+      this.#metrics.ended('retried', undefined, error.code);
+      this.log.warn({ attempt: job.attempt, code: error.code }, 'export failed; will retry');
       throw error; // the queue delivers it again after a backoff
     }
     if (await failJob(store, job.id, lease.leaseOwner, record)) await this.#deleteInput();
-    this.#log.warn({ exportId: job.id, attempt: job.attempt, code: error.code }, 'export failed');
-    if (error.code === 'internal')
-      this.#log.error({ exportId: job.id, err: error.cause }, 'internal error in an export');
+    this.#metrics.ended('failed');
+    this.log.warn({ attempt: job.attempt, code: error.code }, 'export failed');
+    if (error.code === 'internal') this.log.error({ err: error.cause }, 'internal error in an export');
   }
 
   /**
@@ -273,10 +274,7 @@ class Attempt {
   async #removeDeadUploads(key: string): Promise<void> {
     const folder = key.slice(0, key.indexOf(`/${this.job.id}/`) + this.job.id.length + 2);
     await this.context.storage.removeIncomplete(new Date(), { prefix: folder }).catch((error: unknown) => {
-      this.#log.warn(
-        { exportId: this.job.id, code: coerceError(error).code },
-        'could not remove dead uploads',
-      );
+      this.log.warn({ code: coerceError(error).code }, 'could not remove dead uploads');
     });
   }
 
@@ -284,10 +282,7 @@ class Attempt {
     if (!this.job.inputKey) return;
     await this.context.storage.delete(this.job.inputKey).catch((error: unknown) => {
       // The sweeper removes it later.
-      this.#log.warn(
-        { exportId: this.job.id, code: coerceError(error).code },
-        'could not delete staged rows',
-      );
+      this.log.warn({ code: coerceError(error).code }, 'could not delete staged rows');
     });
   }
 }

@@ -146,6 +146,14 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         expect(read!.lease).toBeUndefined();
       });
 
+      it('counts records by state for the metrics', async () => {
+        expect(await store.countByStatus?.()).toEqual({});
+        const made = [];
+        for (let i = 0; i < 3; i++) made.push((await store.create(newJob())).job);
+        await store.transition(made[0]!.id, { status: ['queued'] }, { status: 'canceled' });
+        expect(await store.countByStatus?.()).toEqual({ queued: 2, canceled: 1 });
+      });
+
       it('shows a record only to its owner (same id, other tenant: nothing)', async () => {
         const { job } = await store.create(newJob());
         expect((await store.get(job.id, alice))?.id).toBe(job.id);

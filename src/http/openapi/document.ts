@@ -16,6 +16,8 @@ export interface OpenApiOptions {
   filesMount?: string;
   /** The Fastify prefix Takeout is mounted under, if any. */
   prefix?: string;
+  /** Whether `GET /metrics` is served. */
+  metrics?: boolean;
 }
 
 const problems = (...statuses: number[]): Json =>
@@ -255,8 +257,41 @@ export function openApiDocument(options: OpenApiOptions): Json {
           responses: { '200': json('Up.', ref('Health')) },
         },
       },
+      '/readyz': {
+        get: {
+          operationId: 'ready',
+          summary: 'Readiness: the job store, queue and storage answer',
+          security: [],
+          responses: {
+            '200': json('Ready.', {
+              type: 'object',
+              required: ['status', 'checks'],
+              properties: { status: { const: 'ready' }, checks: { type: 'object' } },
+            }),
+            ...problems(503),
+          },
+        },
+      },
+      ...(options.metrics ? { '/metrics': metricsPath() } : {}),
       ...(options.filesMount ? { [`${options.filesMount}/{key}`]: filesPath() } : {}),
     },
     components: components(options.formats),
+  };
+}
+
+function metricsPath(): Json {
+  return {
+    get: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (bearer TAKEOUT_METRICS_TOKEN when set)',
+      security: [],
+      responses: {
+        '200': {
+          description: 'The Prometheus text exposition format.',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+        ...problems(401, 404),
+      },
+    },
   };
 }

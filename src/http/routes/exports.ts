@@ -7,6 +7,7 @@ import { planExport } from '../../exports/plan.js';
 import { parseExportRequest } from '../../exports/request.js';
 import { runExport } from '../../exports/run.js';
 import type { ExportJobs } from '../../jobs/exports-api.js';
+import type { TakeoutMetrics } from '../../metrics.js';
 import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../../settle.js';
 import { principalOf } from '../auth.js';
 import { answerWithJob } from '../jobs/answer.js';
@@ -26,6 +27,8 @@ export interface ExportRoutesOptions {
    * `Prefer: respond-async`) becomes a job instead of `413 sync_limit_exceeded`.
    */
   jobs?: ExportJobs;
+  /** Where finished sync exports count their rows and bytes. */
+  metrics?: TakeoutMetrics;
 }
 
 function tooLarge(limits: ExportLimits): TakeoutError {
@@ -105,11 +108,14 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
         } else {
           if (!plan.sync.fits) throw tooLarge(context.limits);
           const headers = fileHeaders(plan.contentType, plan.filename);
-          await runExport(plan, (bytes) => exchange.respond(headers, bytes), {
+          const done = await runExport(plan, (bytes) => exchange.respond(headers, bytes), {
             signal: exchange.signal,
             maxRows: plan.syncCaps.maxRows,
             maxBytes: plan.syncCaps.maxBytes,
           });
+          const labels = { path: 'sync', format: body.format };
+          options.metrics?.rowsWritten.inc(labels, done.rows);
+          options.metrics?.bytesWritten.inc(labels, done.bytes);
         }
       } finally {
         await plan.close();

@@ -94,6 +94,19 @@ class BullmqExportQueue implements ExportQueue {
     }
   }
 
+  async ping(): Promise<void> {
+    await this.producer.ping();
+  }
+
+  async depth(): Promise<Record<string, number>> {
+    const counts = await this.queue.getJobCounts('wait', 'prioritized', 'active', 'delayed');
+    return {
+      waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+    };
+  }
+
   async consume(handler: QueueHandler, options: ConsumeOptions): Promise<void> {
     if (this.worker) throw new TakeoutError('internal', 'consume was already called on this queue');
     if (this.closing) throw new TakeoutError('queue_error', 'The queue is closed');
@@ -115,7 +128,7 @@ class BullmqExportQueue implements ExportQueue {
     );
     worker.on('stalled', (id) =>
       this.logger.warn(
-        { id },
+        { exportId: id },
         'A delivery stalled (its worker died or blocked its event loop); handed out again',
       ),
     );
@@ -157,7 +170,7 @@ class BullmqExportQueue implements ExportQueue {
     if (token !== undefined) {
       await job.moveToWait(token).catch((error: unknown) => {
         this.logger.warn(
-          { id: job.id, error: String(error) },
+          { exportId: job.id, error: String(error) },
           'Could not hand a delivery back; its lock will expire',
         );
       });

@@ -37,6 +37,10 @@ export interface ExportQueue {
   enqueue(id: string): Promise<void>;
   /** Starts handing deliveries to `handler` until `close`. Call at most once. */
   consume(handler: QueueHandler, options: ConsumeOptions): Promise<void>;
+  /** Throws when the queue's backend cannot be reached (readiness); absent: nothing beyond the store. */
+  ping?(): Promise<void>;
+  /** Deliveries by state (`waiting`, `active`, `delayed`) for metrics; absent: the store's `queued` count. */
+  depth?(): Promise<Record<string, number>>;
   /**
    * Stops taking new deliveries, waits up to `graceMs` for running handlers, then aborts
    * their signals and waits for them to settle. Releases connections.

@@ -3,7 +3,7 @@
  * statement from sql.ts, or a flow of statements (outbox.ts) run in one transaction. Each
  * store supplies how statements run and how `create` and flows get their transaction.
  */
-import type { CreateOptions, CreateResult, JobStore, NewJob } from '../types.js';
+import type { CreateOptions, CreateResult, JobStatus, JobStore, NewJob } from '../types.js';
 import type { Rows } from './create.js';
 import {
   announces,
@@ -19,6 +19,7 @@ import {
 } from './outbox.js';
 import {
   byIdStatement,
+  countStatement,
   type Dialect,
   deleteStatement,
   findStatement,
@@ -59,6 +60,13 @@ export function sqlJobStore(connection: SqlConnection): JobStore {
     },
     async find(query) {
       return (await rows(findStatement(dialect, query))).map(rowToJob);
+    },
+    async countByStatus() {
+      const counts: Partial<Record<JobStatus, number>> = {};
+      for (const row of await rows(countStatement(dialect))) {
+        counts[row.status as JobStatus] = Number(row.n);
+      }
+      return counts;
     },
     async delete(id, owner) {
       return (await rows(deleteStatement(dialect, id, owner))).length > 0;

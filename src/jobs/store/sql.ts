@@ -174,6 +174,11 @@ export function findStatement(dialect: Dialect, query: FindQuery): Statement {
   };
 }
 
+/** How many records are in each state (the metrics' gauge); the (status, updated_at) index covers it. */
+export function countStatement(dialect: Dialect): Statement {
+  return { text: `SELECT status, COUNT(*) AS n FROM ${dialect.table} GROUP BY status`, values: [] };
+}
+
 /** Cursors are opaque to callers: base64url of the last row's creation time and id. */
 function encodeCursor(job: JobRecord): string {
   return Buffer.from(`${job.createdAt.getTime()}:${job.id}`).toString('base64url');

@@ -1,0 +1,43 @@
+/**
+ * The metrics port (`TAKEOUT_METRICS_PORT`): a second, small listener with `/metrics`,
+ * `/healthz` and `/readyz` only. A worker has no other HTTP server; an API process can keep
+ * its metrics off the public port this way.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { TakeoutError } from '../errors.js';
+import type { Service } from '../service.js';
+import { problemErrorHandler, sendProblem } from './problem.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
+
+export interface MetricsServer {
+  app: FastifyInstance;
+  /** `http://host:port`, the port as bound (for `TAKEOUT_METRICS_PORT=0`). */
+  url: string;
+}
+
+/** Listens on the service's metrics host and port; the caller closes `app` before the service. */
+export async function startMetricsServer(
+  service: Service,
+  role: 'api' | 'worker',
+  port: number,
+): Promise<MetricsServer> {
+  const { host, token } = service.config.metrics;
+  const app = Fastify({ logger: false });
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      new TakeoutError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+  await app.register(healthRoutes, {
+    readiness: { store: service.jobs.store, queue: service.jobs.queue, storage: service.storage },
+    health: () => ({ role }),
+  });
+  await app.register(metricsRoute, { metrics: service.metrics, token, open: true });
+  await app.listen({ host, port });
+  const address = app.server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return { app, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` };
+}

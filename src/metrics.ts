@@ -1,0 +1,156 @@
+/**
+ * The service's Prometheus metrics (prom-client), in a registry the service owns (never
+ * prom-client's global one, so two services in one process do not mix). Parts record into it
+ * through the members below; gauges that describe shared state (jobs by state, queue depth)
+ * are read when scraped. Names and meanings: docs/operations.md#metrics.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { ExportQueue } from './jobs/queue/types.js';
+import { JOB_STATUSES, type JobStore } from './jobs/types.js';
+
+/** How long a scrape waits for the job store or the queue before it keeps the last values, ms. */
+const SCRAPE_TIMEOUT_MS = 2000;
+/** Counts from the store are reused this long, so frequent scrapes from many processes stay cheap, ms. */
+const STORE_COUNT_TTL_MS = 5000;
+
+/** How an export job attempt ended, as the duration histogram labels it. */
+export type AttemptOutcome = 'succeeded' | 'failed' | 'retried' | 'canceled' | 'handed_back' | 'lost';
+
+export interface TakeoutMetrics {
+  readonly registry: Registry;
+  /** Time of one job attempt from its start to its outcome, seconds, by format and outcome. */
+  readonly jobDuration: Histogram<'format' | 'outcome'>;
+  /** Rows written by exports, by path (`sync` or `job`) and format. */
+  readonly rowsWritten: Counter<'path' | 'format'>;
+  /** Bytes of files written by exports, by path and format. */
+  readonly bytesWritten: Counter<'path' | 'format'>;
+  /** Attempts that failed with a retryable error and were handed back for a retry, by code. */
+  readonly jobRetries: Counter<'code'>;
+  /** Webhook deliveries that failed (each failed try counts once). */
+  readonly webhookFailures: Counter<string>;
+  /** Reads sync exports in flight from `running()` when scraped (the HTTP server's slots). */
+  observeSync(running: () => number): void;
+  /** Reads jobs by state from `store` and queue depth from `queue` when scraped. */
+  observeJobs(store: JobStore, queue: ExportQueue): void;
+  /** The exposition text and its content type. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out')), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A fresh registry with Takeout's metrics and Node's default process metrics. */
+export function createMetrics(): TakeoutMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  let syncRunning: (() => number) | undefined;
+  let jobs: { store: JobStore; queue: ExportQueue } | undefined;
+  let counted: { at: number; counts: Promise<Partial<Record<string, number>>> } | undefined;
+
+  /** The store's counts, shared by the gauges of one scrape and reused for a few seconds. */
+  const storeCounts = (): Promise<Partial<Record<string, number>>> => {
+    const store = jobs?.store;
+    if (!store?.countByStatus) return Promise.resolve({});
+    if (!counted || Date.now() - counted.at > STORE_COUNT_TTL_MS) {
+      const counts = withTimeout(store.countByStatus(), SCRAPE_TIMEOUT_MS);
+      counted = { at: Date.now(), counts };
+      // A failed count is not kept: the next scrape asks again.
+      counts.catch(() => {
+        if (counted?.counts === counts) counted = undefined;
+      });
+    }
+    return counted.counts;
+  };
+
+  new Gauge({
+    name: 'takeout_sync_exports_in_flight',
+    help: 'Exports streaming in HTTP responses in this process now',
+    registers,
+    collect() {
+      this.set(syncRunning?.() ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'takeout_jobs',
+    help: 'Export jobs by state, from the job store (shared by every process)',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      if (!jobs) return;
+      // Unreachable store: the last values stay (the readiness check says what is wrong).
+      const counts = await storeCounts().catch(() => undefined);
+      if (!counts) return;
+      for (const state of JOB_STATUSES) this.set({ state }, counts[state] ?? 0);
+    },
+  });
+
+  new Gauge({
+    name: 'takeout_queue_depth',
+    help: 'Deliveries in the job queue by state (waiting, active, delayed); shared by every process',
+    labelNames: ['state'],
+    registers,
+    async collect() {
+      if (!jobs) return;
+      const { queue } = jobs;
+      const depth = await (queue.depth
+        ? withTimeout(queue.depth(), SCRAPE_TIMEOUT_MS)
+        : storeCounts().then((c) => ({ waiting: c.queued ?? 0, active: c.running ?? 0 }))
+      ).catch(() => undefined);
+      if (!depth) return;
+      for (const [state, n] of Object.entries(depth)) this.set({ state }, n);
+    },
+  });
+
+  return {
+    registry,
+    jobDuration: new Histogram({
+      name: 'takeout_job_duration_seconds',
+      help: 'Duration of export job attempts, from start to outcome',
+      labelNames: ['format', 'outcome'],
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    }),
+    rowsWritten: new Counter({
+      name: 'takeout_rows_written_total',
+      help: 'Rows written by finished exports (path: sync or job)',
+      labelNames: ['path', 'format'],
+      registers,
+    }),
+    bytesWritten: new Counter({
+      name: 'takeout_bytes_written_total',
+      help: 'Bytes of files written by finished exports (path: sync or job)',
+      labelNames: ['path', 'format'],
+      registers,
+    }),
+    jobRetries: new Counter({
+      name: 'takeout_job_retries_total',
+      help: 'Export job attempts that failed with a retryable error and will be retried',
+      labelNames: ['code'],
+      registers,
+    }),
+    webhookFailures: new Counter({
+      name: 'takeout_webhook_failures_total',
+      help: 'Webhook deliveries that failed',
+      registers,
+    }),
+    observeSync(running) {
+      syncRunning = running;
+    },
+    observeJobs(store, queue) {
+      jobs = { store, queue };
+      counted = undefined;
+    },
+    async scrape() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Readiness: can this process do its work now? Each dependency (job store, queue, storage)
+ * is asked something cheap, all at once, each within a short timeout. Used by `/readyz` on
+ * the API and on a worker's metrics port (docs/operations.md#health-and-readiness).
+ */
+import type { ExportQueue } from './jobs/queue/types.js';
+import type { JobStore } from './jobs/types.js';
+import type { Storage } from './storage/types.js';
+
+/** How long one dependency may take to answer, ms. */
+export const READINESS_TIMEOUT_MS = 2000;
+
+export interface ReadinessTargets {
+  store?: JobStore | undefined;
+  queue?: ExportQueue | undefined;
+  storage?: Storage | undefined;
+}
+
+export type CheckName = 'store' | 'queue' | 'storage';
+
+export interface Readiness {
+  ready: boolean;
+  /** Every check that ran: `ok`, or why it failed (a short reason, never a connection string). */
+  checks: Partial<Record<CheckName, 'ok' | 'failed' | 'timeout'>>;
+  /** The checks that did not pass. */
+  failed: CheckName[];
+}
+
+/** A key no export can have (ids are `exp_...`): looking it up proves the store answers. */
+const PROBE_ID = 'readiness-probe';
+
+function probes(targets: ReadinessTargets): [CheckName, () => Promise<unknown>][] {
+  const { store, queue, storage } = targets;
+  const list: [CheckName, () => Promise<unknown>][] = [];
+  if (store) list.push(['store', () => store.get(PROBE_ID)]);
+  if (queue?.ping) list.push(['queue', () => queue.ping!()]);
+  if (storage) {
+    // Listing a prefix that holds nothing fails on a missing bucket or refused credentials,
+    // and answers at once otherwise (a HEAD of a missing key would not tell a missing bucket).
+    list.push([
+      'storage',
+      async () => {
+        for await (const _ of storage.list(`${storage.prefix}.readiness-probe/`)) break;
+      },
+    ]);
+  }
+  return list;
+}
+
+async function run(probe: () => Promise<unknown>, timeoutMs: number): Promise<'ok' | 'failed' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    return await Promise.race([probe().then(() => 'ok' as const), timeout]);
+  } catch {
+    return 'failed';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function checkReadiness(
+  targets: ReadinessTargets,
+  timeoutMs = READINESS_TIMEOUT_MS,
+): Promise<Readiness> {
+  const results = await Promise.all(
+    probes(targets).map(async ([name, probe]) => [name, await run(probe, timeoutMs)] as const),
+  );
+  const checks = Object.fromEntries(results) as Readiness['checks'];
+  const failed = results.filter(([, result]) => result !== 'ok').map(([name]) => name);
+  return { ready: failed.length === 0, checks, failed };
+}
