@@ -26,8 +26,8 @@ export interface TakeoutMetrics {
   readonly bytesWritten: Counter<'path' | 'format'>;
   /** Attempts that failed with a retryable error and were handed back for a retry, by code. */
   readonly jobRetries: Counter<'code'>;
-  /** Webhook deliveries that failed (each failed try counts once). */
-  readonly webhookFailures: Counter<string>;
+  /** Notification attempts that failed (each failed try counts once), by channel (`webhook`, `email`, `service`). */
+  readonly notificationFailures: Counter<'channel'>;
   /** Reads sync exports in flight from `running()` when scraped (the HTTP server's slots). */
   observeSync(running: () => number): void;
   /** Reads jobs by state from `store` and queue depth from `queue` when scraped. */
@@ -137,9 +137,10 @@ export function createMetrics(): TakeoutMetrics {
       labelNames: ['code'],
       registers,
     }),
-    webhookFailures: new Counter({
-      name: 'takeout_webhook_failures_total',
-      help: 'Webhook deliveries that failed',
+    notificationFailures: new Counter({
+      name: 'takeout_notification_failures_total',
+      help: 'Notification attempts (webhook, email) that failed; each failed try counts once',
+      labelNames: ['channel'],
       registers,
     }),
     observeSync(running) {

@@ -121,6 +121,7 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
       settings: config.jobs,
       fileTtlSeconds: config.storage.fileTtlSeconds,
       notify: config.notify,
+      onNotifyFailure: (delivery) => metrics.notificationFailures.inc({ channel: delivery.channel }),
       ...(options.log ? { log: options.log } : {}),
     });
   } catch (error) {

@@ -153,6 +153,9 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
       for (const attempt of attempts) expect(attempt.latencyMs).toBeGreaterThanOrEqual(0);
       // Backoff: the retries came later, not at once.
       expect(attempts[2]!.at.getTime() - attempts[0]!.at.getTime()).toBeGreaterThanOrEqual(50);
+      // Each failed try counts in the metrics.
+      const failures = await t.service.metrics.notificationFailures.get();
+      expect(failures.values.find((v) => v.labels.channel === 'webhook')?.value).toBe(2);
     });
 
     it('stops at 410 Gone (disabled) and gives up after the retry period (failed)', async () => {
