@@ -18,6 +18,7 @@ import { progressPrinter } from './progress.js';
 import { type CliIo, RequestError, UsageError } from './usage.js';
 
 export const EXPORT_USAGE = `Usage: takeout export --format csv|tsv|json|ndjson|xlsx --out FILE [source] [options]
+       takeout export --async --url URL [--token TOKEN] --format F --dataset NAME [--out FILE] [options]
 
 Sources (one):
   [--input FILE]                rows as NDJSON or a JSON array (default: stdin)
@@ -36,7 +37,16 @@ Options:
   --no-header         no header row          --excel        BOM + CRLF (Excel preset)
   --no-escape-formulas  write formula-looking text as it is
   --sheet-name NAME   XLSX sheet name
-  --options JSON      any format option, as in the HTTP request's "options" (docs/formats.md)`;
+  --options JSON      any format option, as in the HTTP request's "options" (docs/formats.md)
+
+Background export on a running service (--async):
+  --url URL           the service (also TAKEOUT_URL), e.g. https://takeout.example.com
+  --token TOKEN       its API token or JWT (also TAKEOUT_TOKEN)
+  --dataset NAME      one of the service's datasets (GET /v1/datasets), with --param
+  --out FILE          default: the export's file name, in this directory (never replaced)
+  Shows a progress bar, then downloads the file and checks its SHA-256. Exit 0 when it is
+  written, 1 when the export failed, was canceled or expired (takeout: <code>: <reason>),
+  130 on Ctrl-C, which cancels the job (a second Ctrl-C exits at once).`;
 
 function paramsOf(entries: string[] = []): Record<string, string> {
   const params: Record<string, string> = {};
@@ -110,8 +120,8 @@ function optionsJson(text: string | undefined): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** The export request the flags describe, checked by the same parser as HTTP requests. */
-export function requestOf(values: Values, origin: Origin, formats: FormatRegistry): ExportRequest {
+/** The export request the flags describe, as `POST /v1/exports` takes it (not checked yet). */
+function rawRequestOf(values: Values, origin: Omit<Origin, 'datasets'>): Record<string, unknown> {
   const lineEnding = values['line-ending'];
   if (lineEnding !== undefined && lineEnding !== 'lf' && lineEnding !== 'crlf') {
     throw new UsageError('--line-ending is lf or crlf');
@@ -126,15 +136,20 @@ export function requestOf(values: Values, origin: Origin, formats: FormatRegistr
     ...(values['no-escape-formulas'] ? { escapeFormulas: false } : {}),
     ...(values['sheet-name'] ? { sheetName: values['sheet-name'] } : {}),
   };
-  const raw = {
+  return {
     format: values.format,
     ...(origin.dataset ? { dataset: origin.dataset } : {}),
     ...(origin.params && Object.keys(origin.params).length > 0 ? { params: origin.params } : {}),
     ...(values.columns ? { columns: (values.columns as string).split(',').map((s) => s.trim()) } : {}),
     ...(values.timezone ? { timezone: values.timezone } : {}),
     ...(values.locale ? { locale: values.locale } : {}),
-    options,
+    ...(Object.keys(options).length > 0 ? { options } : {}),
   };
+}
+
+/** The export request the flags describe, checked by the same parser as HTTP requests. */
+export function requestOf(values: Values, origin: Origin, formats: FormatRegistry): ExportRequest {
+  const raw = rawRequestOf(values, origin);
   try {
     return parseExportRequest(raw, formats, { rowsApart: origin.rows !== undefined });
   } catch (error) {
@@ -193,6 +208,9 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
       'sheet-name': { type: 'string' },
       copy: { type: 'boolean' },
       options: { type: 'string' },
+      async: { type: 'boolean' },
+      url: { type: 'string' },
+      token: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -201,6 +219,8 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   if (!values.format) throw new UsageError('--format is required');
+  if (values.async) return asyncExport(values, io);
+  if (values.url || values.token) throw new UsageError('--url and --token go with --async');
   if (!values.out) throw new UsageError('--out is required ("-" for stdout)');
   const formats = builtinFormats();
   const origin = await originOf(values, io);
@@ -213,4 +233,34 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
     await plan.close();
   }
   return 0;
+}
+
+/** `--async`: the export runs as a job of the service at `--url`, for one of its datasets. */
+async function asyncExport(values: Values, io: CliIo): Promise<number> {
+  const url = (values.url as string | undefined) ?? io.env.TAKEOUT_URL;
+  if (!url) throw new UsageError('--async needs the service: --url URL or TAKEOUT_URL');
+  const local = ['sqlite', 'postgres', 'config', 'input', 'query', 'copy'].filter(
+    (k) => values[k] !== undefined,
+  );
+  if (local.length > 0) {
+    throw new UsageError(
+      `--async exports a dataset of the service; ${local.map((k) => `--${k}`).join(', ')} do not apply`,
+    );
+  }
+  if (!values.dataset) throw new UsageError("--async needs --dataset NAME (one of the service's datasets)");
+  const body = rawRequestOf(values, {
+    dataset: values.dataset as string,
+    params: paramsOf(values.param as string[] | undefined),
+  });
+  const { remoteExport } = await import('./remote-export.js');
+  return remoteExport(
+    {
+      url,
+      token: (values.token as string | undefined) ?? io.env.TAKEOUT_TOKEN,
+      body,
+      out: values.out as string | undefined,
+      ...(io.interrupt ? { interrupt: io.interrupt } : {}),
+    },
+    io,
+  );
 }

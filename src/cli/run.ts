@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isTakeoutError } from '../errors.js';
 import { EXPORT_USAGE, exportCommand } from './export.js';
 import { JOBS_USAGE } from './jobs.js';
+import { RemoteProblem } from './remote-client.js';
 import { SERVE_USAGE, serveCommand } from './serve.js';
 import { TOKEN_USAGE } from './token.js';
 import { type CliIo, RequestError, UsageError } from './usage.js';
@@ -58,6 +59,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command(rest, io);
   } catch (error) {
+    if (error instanceof RemoteProblem) {
+      io.stderr.write(`takeout: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof RequestError) {
       io.stderr.write(`takeout: ${error.error.code}: ${error.error.message}\n`);
       return 2;

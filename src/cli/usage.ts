@@ -7,6 +7,8 @@ export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Aborted to interrupt a command as Ctrl-C would (tests); default: the process's SIGINT. */
+  interrupt?: AbortSignal;
 }
 
 /** Bad command-line usage: exit code 2 with the message. */

@@ -1,0 +1,245 @@
+/**
+ * `takeout export --async`: a background export on a running service. Creates the job, shows
+ * its progress from the events stream (polling when the stream breaks), then downloads the
+ * file through the download route's freshly signed link, checking its size and SHA-256
+ * against the job's. Ctrl-C cancels the job; a second Ctrl-C exits at once.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bytesText, type EstimatedProgress, progressBarLine, progressPrinter } from './progress.js';
+import { FINISHED, problemOf, RemoteApi, type RemoteJob, RemoteProblem } from './remote-client.js';
+import { serverEvents } from './sse.js';
+import type { CliIo } from './usage.js';
+
+export interface RemoteExportOptions {
+  url: string;
+  token: string | undefined;
+  /** The export request, as `POST /v1/exports` takes it. */
+  body: Record<string, unknown>;
+  /** Where to write the file: a path, "-" for stdout; default the job's file name, here. */
+  out: string | undefined;
+  /** Aborted on Ctrl-C (default: this process's SIGINT). */
+  interrupt?: AbortSignal;
+}
+
+/** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
+export const INTERRUPTED = 130;
+
+/** Event-stream failures in a row before falling back to polling. */
+const STREAM_FAILURES = 3;
+
+function onSigint(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const handler = () => {
+    if (controller.signal.aborted) process.exit(INTERRUPTED);
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', handler) };
+}
+
+function progressOf(job: RemoteJob): EstimatedProgress {
+  const started = job.started_at ? Date.parse(job.started_at) : Date.now();
+  const ended = job.finished_at ? Date.parse(job.finished_at) : Date.now();
+  return {
+    rows: job.progress.rows_written,
+    bytes: job.progress.bytes_written,
+    elapsedMs: Math.max(0, ended - started),
+    done: FINISHED.includes(job.status),
+    ...(job.progress.rows_estimated !== undefined ? { estimated: job.progress.rows_estimated } : {}),
+  };
+}
+
+/** Follows the job's events to its final state; polls the job when the stream keeps failing. */
+async function watch(
+  api: RemoteApi,
+  job: RemoteJob,
+  onJob: (job: RemoteJob) => void,
+  signal: AbortSignal,
+): Promise<RemoteJob> {
+  let current = job;
+  let lastEventId: string | undefined;
+  for (let failures = 0; failures < STREAM_FAILURES; ) {
+    if (FINISHED.includes(current.status)) return current;
+    try {
+      const response = await api.send(current.links.events, {
+        headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+        signal,
+      });
+      if (response.status === 401 || response.status === 404) throw await problemOf(response);
+      if (response.status === 200 && response.body) {
+        for await (const event of serverEvents(response.body)) {
+          current = JSON.parse(event.data) as RemoteJob;
+          lastEventId = event.id ?? lastEventId;
+          failures = 0;
+          onJob(current);
+          if (FINISHED.includes(current.status)) return current;
+        }
+      } else {
+        await response.body?.cancel();
+      }
+    } catch (error) {
+      const status = error instanceof RemoteProblem ? error.status : undefined;
+      if (signal.aborted || status === 401 || status === 404) throw error;
+    }
+    failures++; // the stream ended before the final state, or could not be opened
+    await sleep(1000, undefined, { signal });
+  }
+  return poll(api, current, onJob, signal);
+}
+
+/** Reads the job until it finished, as often as its `Retry-After` says (cheap with `ETag`). */
+async function poll(
+  api: RemoteApi,
+  job: RemoteJob,
+  onJob: (job: RemoteJob) => void,
+  signal: AbortSignal,
+): Promise<RemoteJob> {
+  let current = job;
+  let etag: string | undefined;
+  while (!FINISHED.includes(current.status)) {
+    const response = await api.send(current.links.self, {
+      headers: etag ? { 'if-none-match': etag } : {},
+      signal,
+    });
+    if (response.status === 200) {
+      current = (await response.json()) as RemoteJob;
+      etag = response.headers.get('etag') ?? undefined;
+      onJob(current);
+    } else if (response.status !== 304) {
+      throw await problemOf(response);
+    }
+    if (FINISHED.includes(current.status)) break;
+    const wait = Number(response.headers.get('retry-after'));
+    await sleep(Number.isFinite(wait) && wait > 0 ? Math.min(wait, 5) * 1000 : 1000, undefined, { signal });
+  }
+  return current;
+}
+
+/** Why a finished job has no file, as the error the command exits with. */
+function outcomeProblem(job: RemoteJob): RemoteProblem {
+  if (job.status === 'failed' && job.error) return new RemoteProblem(job.error.code, job.error.message);
+  if (job.status === 'expired') {
+    return new RemoteProblem('export_expired', `The file of ${job.id} was deleted after its retention`);
+  }
+  return new RemoteProblem(job.status, `The export ${job.id} was ${job.status}`);
+}
+
+/** The local path for the file: `--out`, or the job's file name (never a path) in this directory. */
+function targetOf(out: string | undefined, job: RemoteJob): string {
+  if (out !== undefined) return out;
+  const name = basename(job.result?.filename ?? '');
+  if (name === '' || name === '.' || name === '..') {
+    throw new RemoteProblem('invalid_filename', 'The export has no usable file name; give --out FILE');
+  }
+  if (existsSync(name))
+    throw new RemoteProblem('file_exists', `${name} exists; give --out FILE to replace it`);
+  return name;
+}
+
+/** Downloads the job's file through a freshly signed link; checks its size and SHA-256. */
+async function download(api: RemoteApi, job: RemoteJob, target: string, io: CliIo, signal: AbortSignal) {
+  const result = job.result;
+  if (!result) throw outcomeProblem(job);
+  const answer = await api.send(job.links.download, { signal });
+  const location = answer.headers.get('location');
+  if (answer.status !== 303 || !location) throw await problemOf(answer);
+  await answer.body?.cancel();
+  // The signed link is the grant: the token is not sent with it (it may point at S3).
+  const file = await fetch(new URL(location, api.resolve(job.links.download)), { signal });
+  if (!file.ok || !file.body) throw await problemOf(file);
+  const hash = createHash('sha256');
+  let size = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const body = Readable.fromWeb(file.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  const temp = target === '-' ? undefined : `${target}.${process.pid}.partial`;
+  try {
+    if (temp) await pipeline(body, check, createWriteStream(temp), { signal });
+    else await pipeline(body, check, io.stdout, { end: false, signal });
+    const sha256 = hash.digest('hex');
+    if (size !== result.size_bytes || sha256 !== result.sha256) {
+      throw new RemoteProblem(
+        'checksum_mismatch',
+        `The download (${size} bytes, SHA-256 ${sha256}) is not the export's file (${result.size_bytes} bytes, SHA-256 ${result.sha256})`,
+      );
+    }
+    if (temp) await rename(temp, target);
+  } finally {
+    if (temp) await rm(temp, { force: true });
+  }
+}
+
+/** Creates the job; a retry after a lost answer gets the same job (Idempotency-Key). */
+async function createJob(api: RemoteApi, body: Record<string, unknown>, signal: AbortSignal) {
+  const response = await api.sendRetrying('v1/exports', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      prefer: 'respond-async',
+      'idempotency-key': randomUUID(),
+    },
+    body: JSON.stringify(body),
+    signal,
+  });
+  return api.json<RemoteJob>(response, [202, 303]);
+}
+
+export async function remoteExport(options: RemoteExportOptions, io: CliIo): Promise<number> {
+  const api = new RemoteApi(options.url, options.token);
+  const sigint = options.interrupt ? undefined : onSigint();
+  const signal = options.interrupt ?? (sigint as { signal: AbortSignal }).signal;
+  const print = progressPrinter<EstimatedProgress>(io.stderr, progressBarLine);
+  let job: RemoteJob | undefined;
+  try {
+    job = await createJob(api, options.body, signal);
+    io.stderr.write(`${job.id} ${job.status}: ${api.resolve(job.links.self)}\n`);
+    const final = await watch(
+      api,
+      job,
+      (current) => {
+        job = current;
+        print(progressOf(current));
+      },
+      signal,
+    );
+    job = final;
+    if (final.status !== 'succeeded' || !final.result) throw outcomeProblem(final);
+    const target = targetOf(options.out, final);
+    await download(api, final, target, io, signal);
+    const { row_count: rows, size_bytes: size, sha256 } = final.result;
+    io.stderr.write(
+      `${final.id} succeeded: ${rows.toLocaleString('en-US')} rows, ${bytesText(size)}, SHA-256 ${sha256}${target === '-' ? '' : ` -> ${target}`}\n`,
+    );
+    return 0;
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    // Ctrl-C: a job still running is canceled (nobody will download it); a finished one is kept.
+    if (job && !FINISHED.includes(job.status)) {
+      const canceled = await api
+        .send(job.links.cancel, { method: 'POST', signal: AbortSignal.timeout(10_000) })
+        .catch(() => undefined);
+      await canceled?.body?.cancel();
+      io.stderr.write(
+        canceled?.ok
+          ? `\ntakeout: canceled: ${job.id} was canceled (interrupted)\n`
+          : `\ntakeout: interrupted; ${job.id} could not be canceled, it may still run\n`,
+      );
+    } else {
+      io.stderr.write(`\ntakeout: interrupted${job ? ` (${job.id} is kept)` : ''}\n`);
+    }
+    return INTERRUPTED;
+  } finally {
+    sigint?.dispose();
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * `takeout export --async` against a real `takeout serve` process (SQLite + embedded queue +
+ * disk): the job is created, watched and downloaded; the file is read back by independent
+ * readers and its SHA-256 compared with the job's. Also: failures and their codes, Ctrl-C
+ * (a real SIGINT to a CLI process) cancelling the job, and polling when the events stream
+ * keeps breaking (a proxy that refuses it).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { readExport } from '../support/read-export.js';
+import { eventually, type ServeProcess, startServe } from '../support/serve-process.js';
+
+const ALICE = 'cli-alice-token-0123456789';
+const BOB = 'cli-bob-token-0123456789';
+
+// `numbers`: n rows counted by SQLite itself. `breaks`: fails at row 5,000 (integer overflow).
+const COUNT = 'WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n)';
+const CONFIG = {
+  datasets: [
+    {
+      name: 'numbers',
+      connection: { sqlite: 'empty.sqlite' },
+      sql: `${COUNT} SELECT i AS id, 'row ' || i AS name, i * 0.25 AS amount FROM s`,
+      params: { n: { type: 'integer', required: true } },
+    },
+    {
+      name: 'breaks',
+      connection: { sqlite: 'empty.sqlite' },
+      sql: `${COUNT} SELECT CASE WHEN i < 5000 THEN i ELSE abs(-9223372036854775807 - 1) END AS id FROM s`,
+      params: { n: { type: 'integer', required: true } },
+    },
+  ],
+};
+
+interface JobDocument {
+  id: string;
+  status: string;
+  result?: { filename: string; sha256: string; size_bytes: number; row_count: number };
+}
+
+/** The CLI as its own process (for a real SIGINT, and a working directory of its own). */
+function cliProcess(args: string[], env: NodeJS.ProcessEnv, cwd: string) {
+  const loader = pathToFileURL(resolve('node_modules/tsx/dist/loader.mjs')).href;
+  const child = spawn(process.execPath, ['--import', loader, resolve('src/cli/main.ts'), ...args], {
+    cwd,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  child.stdout?.resume();
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, stderr: () => err, exited };
+}
+
+describe('takeout export --async against takeout serve', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'takeout-cli-async-'));
+  const out = join(dir, 'out');
+  let serve: ServeProcess;
+  const children: ChildProcess[] = [];
+
+  async function job(id: string, token = ALICE): Promise<JobDocument> {
+    const response = await fetch(`${serve.base}/v1/exports/${id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as JobDocument;
+  }
+
+  const idIn = (stderr: string) => /^(exp_[\w-]+) (queued|running|succeeded)/m.exec(stderr)?.[1] ?? '';
+
+  beforeAll(async () => {
+    mkdirSync(out);
+    new Database(join(dir, 'empty.sqlite')).close();
+    writeFileSync(join(dir, 'takeout.config.json'), JSON.stringify(CONFIG));
+    serve = await startServe({
+      TAKEOUT_DATA_DIR: join(dir, 'data'),
+      TAKEOUT_CONFIG: join(dir, 'takeout.config.json'),
+      TAKEOUT_DEMO: 'false',
+      TAKEOUT_API_TOKENS: `${ALICE}=alice:acme,${BOB}=bob:acme`,
+      TAKEOUT_SWEEP_INTERVAL: '0',
+      TAKEOUT_SYNC_MAX_ROWS: '1000',
+    });
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await serve?.terminate();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates the job, follows it and downloads the file, whose SHA-256 is the job’s', async () => {
+    const file = join(out, 'numbers.csv');
+    const {
+      code,
+      out: stdout,
+      err,
+    } = await runCli([
+      'export',
+      '--async',
+      '--url',
+      serve.base,
+      '--token',
+      ALICE,
+      '--format',
+      'csv',
+      '--dataset',
+      'numbers',
+      '--param',
+      'n=30000',
+      '--out',
+      file,
+    ]);
+    expect(err).toMatch(/succeeded: 30,000 rows/);
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    const bytes = readFileSync(file);
+    const rows = (await readExport('csv', bytes)) as { id: string; name: string }[];
+    expect(rows).toHaveLength(30_000);
+    expect(rows[0]).toEqual({ id: '1', name: 'row 1', amount: '0.25' });
+    expect(rows.at(-1)?.id).toBe('30000');
+    const done = await job(idIn(err));
+    expect(done.status).toBe('succeeded');
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.result?.sha256);
+    expect(err).toContain(done.result?.sha256);
+    expect(readdirSync(out)).toEqual(['numbers.csv']); // no partial file left behind
+  });
+
+  it('reads TAKEOUT_URL and TAKEOUT_TOKEN, and names the file after the export', async () => {
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    const run = cliProcess(
+      ['export', '--async', '--format', 'xlsx', '--dataset', 'numbers', '--param', 'n=2500'],
+      { TAKEOUT_URL: serve.base, TAKEOUT_TOKEN: ALICE },
+      cwd,
+    );
+    children.push(run.child);
+    expect(await run.exited, run.stderr()).toBe(0);
+    expect(idIn(run.stderr()), run.stderr()).toMatch(/^exp_/);
+    const done = await job(idIn(run.stderr()));
+    const name = done.result?.filename ?? 'none';
+    expect(name).toMatch(/^numbers-\d{8}-\d{6}\.xlsx$/);
+    expect(readdirSync(cwd)).toEqual([name]);
+    const bytes = readFileSync(join(cwd, name));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.result?.sha256);
+    const rows = await readExport('xlsx', bytes);
+    expect(rows).toHaveLength(2500);
+    // (An integer computed by SQLite, without a declared type, is written as text.)
+    expect(rows[2499]).toMatchObject({ id: '2500', name: 'row 2500', amount: 625 });
+  });
+
+  it('exits 1 with the problem code when the service refuses or the export fails', async () => {
+    const base = ['export', '--async', '--url', serve.base, '--format', 'csv', '--out', join(out, 'x.csv')];
+    const unknown = await runCli([...base, '--token', ALICE, '--dataset', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/^takeout: unknown_dataset: /m);
+    const refused = await runCli([
+      ...base,
+      '--token',
+      'wrong-token',
+      '--dataset',
+      'numbers',
+      '--param',
+      'n=1',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^takeout: unauthorized: /m);
+    const failed = await runCli([...base, '--token', ALICE, '--dataset', 'breaks', '--param', 'n=9000']);
+    expect(failed.code).toBe(1);
+    const id = idIn(failed.err);
+    const record = (await job(id)) as JobDocument & { error?: { code: string } };
+    expect(record.status).toBe('failed');
+    expect(failed.err).toMatch(new RegExp(`^takeout: ${record.error?.code}: `, 'm'));
+    expect(readdirSync(out)).not.toContain('x.csv');
+    const unreachable = await runCli([...base, '--url', 'http://127.0.0.1:9', '--dataset', 'numbers']);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.err).toMatch(/^takeout: unreachable: Cannot reach http:\/\/127\.0\.0\.1:9/m);
+    const usage = await runCli(['export', '--async', '--format', 'csv', '--dataset', 'numbers']);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toContain('--url URL or TAKEOUT_URL');
+  });
+
+  it('cancels the job on Ctrl-C and exits 130', async () => {
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    const run = cliProcess(
+      ['export', '--async', '--url', serve.base, '--token', ALICE, '--format', 'csv'].concat([
+        '--dataset',
+        'numbers',
+        '--param',
+        'n=50000000',
+      ]),
+      {},
+      cwd,
+    );
+    children.push(run.child);
+    expect(await eventually(async () => idIn(run.stderr()) !== '', 20_000), run.stderr()).toBe(true);
+    const id = idIn(run.stderr());
+    // Running (rows written), so the cancel reaches a worker mid-export.
+    expect(
+      await eventually(async () => {
+        const current = (await job(id)) as JobDocument & { progress: { rows_written: number } };
+        return current.progress.rows_written > 0;
+      }, 20_000),
+    ).toBe(true);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.stderr()).toMatch(new RegExp(`takeout: canceled: ${id} was canceled`));
+    expect(await eventually(async () => (await job(id)).status === 'canceled', 10_000)).toBe(true);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('falls back to polling when the events stream keeps breaking', async () => {
+    // A proxy in front of the service that forwards everything but cuts every events stream.
+    let eventsAsked = 0;
+    const proxy: Server = createServer((req, res) => {
+      if (req.url?.endsWith('/events')) {
+        eventsAsked++;
+        res.writeHead(502).end();
+        return;
+      }
+      const upstream = request(
+        { host: '127.0.0.1', port: serve.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    try {
+      const file = join(out, 'polled.ndjson');
+      const { port } = proxy.address() as AddressInfo;
+      const result = await runCli([
+        'export',
+        '--async',
+        '--url',
+        `http://127.0.0.1:${port}`,
+        '--token',
+        BOB,
+        '--format',
+        'ndjson',
+        '--dataset',
+        'numbers',
+        '--param',
+        'n=1500',
+        '--out',
+        file,
+      ]);
+      expect(result.err).toMatch(/succeeded/);
+      expect(result.code).toBe(0);
+      expect(eventsAsked).toBeGreaterThanOrEqual(3);
+      const bytes = readFileSync(file);
+      expect(await readExport('ndjson', bytes)).toHaveLength(1500);
+      const done = await job(idIn(result.err), BOB);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.result?.sha256);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((done) => proxy.close(done));
+    }
+  });
+});
