@@ -134,6 +134,13 @@ describe('takeout export --async against takeout serve', () => {
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(done.result?.sha256);
     expect(err).toContain(done.result?.sha256);
     expect(readdirSync(out)).toEqual(['numbers.csv']); // no partial file left behind
+
+    const piped = await runCli(
+      ['export', '--async', '--format', 'json', '--dataset', 'numbers', '--param', 'n=3', '--out', '-'],
+      { env: { TAKEOUT_URL: serve.base, TAKEOUT_TOKEN: ALICE } },
+    );
+    expect(piped.code).toBe(0);
+    expect((await readExport('json', Buffer.from(piped.out))).map((row) => row.id)).toEqual(['1', '2', '3']);
   });
 
   it('reads TAKEOUT_URL and TAKEOUT_TOKEN, and names the file after the export', async () => {
