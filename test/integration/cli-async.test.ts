@@ -203,7 +203,9 @@ describe('takeout export --async against takeout serve', () => {
         '--dataset',
         'numbers',
         '--param',
-        'n=50000000',
+        // Long enough to interrupt; small enough that the service's row count (on a worker
+        // thread, which a process cannot leave before it ends) is over in a second or two.
+        'n=5000000',
       ]),
       {},
       cwd,
