@@ -28,6 +28,9 @@ export interface ApiHarness {
 
 const ALICE = 'token-alice-aaaaaaaaaaaa';
 const BOB = 'token-bob-bbbbbbbbbbbbbbbb';
+const CAROL = 'token-carol-cccccccccccccc';
+/** Queued + running exports one owner may have (TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER). */
+const MAX_ACTIVE = 4;
 const SYNC_MAX_ROWS = 100;
 
 interface Answer {
@@ -95,7 +98,12 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
     beforeAll(async () => {
       harness = await makeHarness();
       jobs = await testService(
-        { TAKEOUT_SYNC_MAX_ROWS: String(SYNC_MAX_ROWS), TAKEOUT_JOB_LEASE: '5', ...harness.env },
+        {
+          TAKEOUT_SYNC_MAX_ROWS: String(SYNC_MAX_ROWS),
+          TAKEOUT_JOB_LEASE: '5',
+          TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER: String(MAX_ACTIVE),
+          ...harness.env,
+        },
         {
           datasets: [
             numbersDataset('numbers', 50),
@@ -113,6 +121,7 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
           new Map([
             [ALICE, { id: 'alice', tenant: 'acme' }],
             [BOB, { id: 'bob', tenant: 'acme' }],
+            [CAROL, { id: 'carol', tenant: 'acme' }],
           ]),
         ),
         plugins:
@@ -318,6 +327,45 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect(await jobs.objects()).not.toContain(
         (await jobs.service.jobs.store.get(job.id))?.result?.key ?? 'none',
       );
+    });
+
+    it('answers 410 when the file is gone before the sweeper marked the job (a bucket lifecycle rule)', async () => {
+      const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
+      expect((await finished(job.id)).status).toBe('succeeded');
+      const key = (await jobs.service.jobs.store.get(job.id))?.result?.key;
+      expect(key).toBeDefined();
+      await jobs.service.storage.delete(key!);
+      const gone = await call(`/v1/exports/${job.id}/download`);
+      expect(gone.status).toBe(410);
+      expect(gone.body.code).toBe('export_expired');
+      expect(gone.headers.get('location')).toBeNull();
+    });
+
+    it('answers 429 too_many_exports past the queued + running exports one owner may have', async () => {
+      const active: string[] = [];
+      try {
+        for (let i = 0; i < MAX_ACTIVE; i++) {
+          active.push((await startJob({ dataset: 'slow', format: 'csv' }, CAROL)).id);
+        }
+        const refused = await call('/v1/exports', {
+          token: CAROL,
+          body: { dataset: 'numbers', format: 'csv', params: { n: 5 } },
+          headers: { prefer: 'respond-async' },
+        });
+        expect(refused.status).toBe(429);
+        expect(refused.body.code).toBe('too_many_exports');
+        expect(refused.headers.get('content-type')).toContain('application/problem+json');
+        // Someone else is not held back by carol's exports; carol is again once one is done.
+        expect((await startJob({ dataset: 'numbers', format: 'csv', params: { n: 5 } }, BOB)).id).toMatch(
+          /^exp_/,
+        );
+        // The newest is still queued: canceled at once, it no longer counts.
+        await call(`/v1/exports/${active.pop()}`, { method: 'DELETE', token: CAROL });
+        const next = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 5 } }, CAROL);
+        active.push(next.id);
+      } finally {
+        for (const id of active) await call(`/v1/exports/${id}`, { method: 'DELETE', token: CAROL });
+      }
     });
 
     it('makes one job of 20 concurrent POSTs with one Idempotency-Key, and 422 for another body', async () => {
