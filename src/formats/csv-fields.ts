@@ -18,7 +18,7 @@ export interface Dialect {
 }
 
 /** Writes one cell's value; the compiled row calls one per column. */
-type FieldWriter = (value: unknown) => void;
+export type FieldWriter = (value: unknown) => void;
 
 const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** Characters of number and date texts: only a delimiter among them can need quotes there. */
@@ -31,7 +31,7 @@ const FALSE = Buffer.from('false');
  * The writer of one column's cells. Hot: called once per cell, so what depends only on the
  * dialect (can a number or date ever need quotes here?) is decided once, here.
  */
-function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): FieldWriter {
+export function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): FieldWriter {
   const delimiter = d.delimiter.charCodeAt(0);
   const decimal = d.decimal.charCodeAt(0);
   const numeric = column.type === 'integer' || column.type === 'number' || column.type === 'decimal';
@@ -64,6 +64,22 @@ function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): FieldWrit
       else writeDateTime(o, ms, clock);
     } else text(valueText(v, column, clock, decimalOut));
   };
+}
+
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/** Writes what comes before the rows: the BOM and the header row, as the dialect asks. */
+export function writeCsvHead(o: ByteSink, d: Dialect, columns: readonly ResolvedColumn[]): void {
+  if (d.bom) o.bytes(BOM);
+  // No columns (no rows to infer them from): an empty file, not a lone line break.
+  if (!d.header || columns.length === 0) return;
+  const delimiter = Buffer.from(d.delimiter, 'utf8');
+  columns.forEach((c, i) => {
+    if (i > 0) o.bytes(delimiter);
+    const formula = d.escapeFormulas && looksLikeFormula(c.header);
+    writeField(o, c.header, d.delimiter.charCodeAt(0), formula ? 39 : 0);
+  });
+  o.bytes(Buffer.from(d.lineEnding, 'utf8'));
 }
 
 /**

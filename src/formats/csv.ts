@@ -7,12 +7,9 @@ import type {
   FormatWriter,
   Row,
 } from '../types.js';
-import { ByteSink, sinkRows, writeField } from './byte-sink.js';
-import { compileCsvRow, type Dialect } from './csv-fields.js';
+import { ByteSink, sinkRows } from './byte-sink.js';
+import { compileCsvRow, type Dialect, writeCsvHead } from './csv-fields.js';
 import { zoneClock } from './datetime.js';
-import { looksLikeFormula } from './formula.js';
-
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /** Options of the CSV and TSV writers (docs/formats.md). */
 export interface CsvOptions {
@@ -127,17 +124,7 @@ function createCsvWriter(name: 'csv' | 'tsv', contentType: string, defaultDelimi
       const d = dialectOf(ctx.options as CsvOptions, defaultDelimiter);
       const sink = new ByteSink();
       const row = compileCsvRow(ctx, d, sink);
-      if (d.bom) sink.bytes(BOM);
-      // No columns (no rows to infer them from): an empty file, not a lone line break.
-      if (d.header && ctx.columns.length > 0) {
-        const delimiter = Buffer.from(d.delimiter, 'utf8');
-        ctx.columns.forEach((c, i) => {
-          if (i > 0) sink.bytes(delimiter);
-          const formula = d.escapeFormulas && looksLikeFormula(c.header);
-          writeField(sink, c.header, d.delimiter.charCodeAt(0), formula ? 39 : 0);
-        });
-        sink.bytes(Buffer.from(d.lineEnding, 'utf8'));
-      }
+      writeCsvHead(sink, d, ctx.columns);
       return sinkRows(batches, row, sink, ctx.signal);
     },
   };

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { TakeoutError } from '../errors.js';
 import type { Row } from '../types.js';
-import { planBinaryCopy } from './postgres-binary-plan.js';
+import { type BinaryPlan, planBinaryCopy } from './postgres-binary-plan.js';
 import { BinaryRowDecoder } from './postgres-binary-rows.js';
 import { CopyOut } from './postgres-copy-out.js';
 import { mapPostgresError, sqlstateOf } from './postgres-errors.js';
@@ -12,20 +12,32 @@ export function abortedError(signal: AbortSignal | undefined): TakeoutError {
   return reason instanceof TakeoutError ? reason : new TakeoutError('aborted', 'The export was aborted');
 }
 
+/**
+ * Rows per batch handed to the writer. Small, as rowsSource's batches (DEFAULT_BATCH_SIZE):
+ * a batch stays alive until it is written, and rows that outlive a young-generation GC are
+ * copied by it.
+ */
+const BATCH_ROWS = 128;
+
 /** Whether rows can be read with COPY on this client: it must speak the protocol in JavaScript (not pg-native). */
 export function canCopy(client: pg.ClientBase): boolean {
   const connection = (client as unknown as { connection?: { stream?: { listeners?: unknown } } }).connection;
   return typeof connection?.stream?.listeners === 'function';
 }
 
+/** The plan of `query`'s binary COPY (postgres-binary-plan.ts), errors mapped. */
+export async function planCopy(s: Session, query: string): Promise<BinaryPlan> {
+  try {
+    return await planBinaryCopy(s.conn.client, trimQuery(query), s.oids, s.catalog);
+  } catch (error) {
+    throw mapPostgresError(error);
+  }
+}
+
 /**
  * Rows of `query` (parameters inlined as literals: COPY takes no bind parameters) read with
- * `COPY (query) TO STDOUT (FORMAT binary)` in the session's snapshot, in batches of one COPY
- * chunk (about 256 KiB). Each wait for the server is timed like a cursor fetch: when a read
- * waits longer than `timeoutMs` (0: no limit) the COPY is cancelled (`source_timeout`); the
- * reader's own time never counts. Stopping early (abort, a row limit, a reader that goes
- * away) cancels the COPY and marks the connection broken: a connection mid-COPY cannot be
- * reused.
+ * `COPY (query) TO STDOUT (FORMAT binary)` in the session's snapshot, in batches of BATCH_ROWS
+ * decoded from COPY chunks of about 256 KiB.
  */
 export async function* readBinaryCopy(
   s: Session,
@@ -34,15 +46,31 @@ export async function* readBinaryCopy(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Row[]> {
   signal?.throwIfAborted();
-  const { client } = s.conn;
-  let plan: Awaited<ReturnType<typeof planBinaryCopy>>;
-  try {
-    plan = await planBinaryCopy(client, trimQuery(query), s.oids, s.catalog);
-  } catch (error) {
-    throw mapPostgresError(error);
-  }
+  const plan = await planCopy(s, query);
   const decoder = new BinaryRowDecoder(plan.decoders);
-  const copy = new CopyOut(plan.statement, { crlf: false });
+  for await (const bytes of binaryCopyChunks(s, plan.statement, timeoutMs, signal)) {
+    decoder.push(bytes);
+    for (let rows = decoder.take(BATCH_ROWS); rows.length > 0; rows = decoder.take(BATCH_ROWS)) yield rows;
+  }
+  decoder.finish();
+}
+
+/**
+ * The bytes of the binary COPY `statement` (planCopy), in chunks of about 256 KiB. Each wait
+ * for the server is timed like a cursor fetch: when a read waits longer than `timeoutMs`
+ * (0: no limit) the COPY is cancelled (`source_timeout`); the reader's own time never counts.
+ * Stopping early (abort, a row limit, a reader that goes away) cancels the COPY and marks the
+ * connection broken: a connection mid-COPY cannot be reused.
+ */
+export async function* binaryCopyChunks(
+  s: Session,
+  statement: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Buffer> {
+  signal?.throwIfAborted();
+  const { client } = s.conn;
+  const copy = new CopyOut(statement, { crlf: false });
   client.query(copy as unknown as pg.Submittable);
   let done = false;
   let failedOnServer = false; // the server ended the COPY with an error: the connection is fine
@@ -67,11 +95,7 @@ export async function* readBinaryCopy(
     }
   };
   try {
-    for (let chunk = await read(); chunk; chunk = await read()) {
-      const rows = decoder.decode(chunk.bytes);
-      if (rows.length > 0) yield rows;
-    }
-    decoder.finish();
+    for (let chunk = await read(); chunk; chunk = await read()) yield chunk.bytes;
     done = true;
   } catch (error) {
     if (signal?.aborted) throw abortedError(signal);

@@ -31,18 +31,29 @@ function isInfinite(hi: number, lo: number): 'infinity' | '-infinity' | undefine
   return undefined;
 }
 
+/**
+ * The instant of a timestamp(tz) in milliseconds, the microseconds truncated; NaN for
+ * `infinity`, `-infinity` and instants beyond JavaScript's Date range.
+ */
+export function timestampMs(buf: Buffer, pos: number): number {
+  const hi = buf.readInt32BE(pos);
+  const lo = buf.readUInt32BE(pos + 4);
+  if (isInfinite(hi, lo)) return Number.NaN;
+  // floor(us / 1000) exactly: hi = 1000 a + r, so us = 1000 a 2^32 + (r 2^32 + lo).
+  const r = ((hi % 1000) + 1000) % 1000;
+  const a = (hi - r) / 1000;
+  const ms = a * TWO_32 + Math.floor((r * TWO_32 + lo) / 1000) + EPOCH_2000_MS;
+  return ms >= -MAX_DATE_MS && ms <= MAX_DATE_MS ? ms : Number.NaN;
+}
+
 function timestampDecoder(zone: string): Decode {
   return (buf, pos) => {
-    const hi = buf.readInt32BE(pos);
-    const lo = buf.readUInt32BE(pos + 4);
-    const infinite = isInfinite(hi, lo);
-    if (infinite) return infinite;
-    // floor(us / 1000) exactly: hi = 1000 a + r, so us = 1000 a 2^32 + (r 2^32 + lo).
-    const r = ((hi % 1000) + 1000) % 1000;
-    const a = (hi - r) / 1000;
-    const ms = a * TWO_32 + Math.floor((r * TWO_32 + lo) / 1000) + EPOCH_2000_MS;
-    if (ms >= -MAX_DATE_MS && ms <= MAX_DATE_MS) return new Date(ms);
-    return timestampText(buf.readBigInt64BE(pos), zone);
+    const ms = timestampMs(buf, pos);
+    if (!Number.isNaN(ms)) return new Date(ms);
+    return (
+      isInfinite(buf.readInt32BE(pos), buf.readUInt32BE(pos + 4)) ??
+      timestampText(buf.readBigInt64BE(pos), zone)
+    );
   };
 }
 

@@ -79,21 +79,31 @@ const NUMERIC_PINF = 0xd000;
 const NUMERIC_NINF = 0xf000;
 const NUMERIC_NEG = 0x4000;
 
+/** Whether a numeric's sign word marks NaN or an infinity (no digits to write). */
+export function numericSpecial(buf: Buffer, pos: number): string | undefined {
+  const sign = buf.readUInt16BE(pos + 4);
+  if (sign === NUMERIC_NAN) return 'NaN';
+  if (sign === NUMERIC_PINF) return 'Infinity';
+  if (sign === NUMERIC_NINF) return '-Infinity';
+  return undefined;
+}
+
+/** Bytes numericText may write for the numeric at `pos` (an upper bound). */
+export function numericRoom(buf: Buffer, pos: number): number {
+  return Math.max(buf.readInt16BE(pos + 2) + 1, 1) * 4 + buf.readUInt16BE(pos + 6) + 8;
+}
+
 /**
- * numeric: the text PostgreSQL's numeric_out writes (get_str_from_var): base-10000 digits,
+ * Writes the text PostgreSQL's numeric_out writes (get_str_from_var) for a finite numeric
+ * into `out` from `o` (numericRoom bytes free) and returns where it ends: base-10000 digits,
  * `weight` groups before the point, exactly `dscale` digits after it.
  */
-export const decodeNumeric: Decode = (buf, pos) => {
+export function numericText(buf: Buffer, pos: number, out: Uint8Array, o: number): number {
   const ndigits = buf.readUInt16BE(pos);
   const weight = buf.readInt16BE(pos + 2);
   const sign = buf.readUInt16BE(pos + 4);
   const dscale = buf.readUInt16BE(pos + 6);
-  if (sign === NUMERIC_NAN) return 'NaN';
-  if (sign === NUMERIC_PINF) return 'Infinity';
-  if (sign === NUMERIC_NINF) return '-Infinity';
   const digit = (d: number): number => (d >= 0 && d < ndigits ? buf.readUInt16BE(pos + 8 + 2 * d) : 0);
-  const out = scratchOf(Math.max(weight + 1, 1) * 4 + dscale + 8);
-  let o = 0;
   if (sign === NUMERIC_NEG) out[o++] = 0x2d;
   let d: number;
   if (weight < 0) {
@@ -117,11 +127,19 @@ export const decodeNumeric: Decode = (buf, pos) => {
     for (let i = 0; i < dscale; d++, i += 4) o = group(out, o, digit(d));
     o = end;
   }
-  return ascii(out, o);
+  return o;
+}
+
+/** numeric: its text (numericText), or `NaN`, `Infinity`, `-Infinity`. */
+export const decodeNumeric: Decode = (buf, pos) => {
+  const special = numericSpecial(buf, pos);
+  if (special !== undefined) return special;
+  const out = scratchOf(numericRoom(buf, pos));
+  return ascii(out, numericText(buf, pos, out, 0));
 };
 
 /** Four decimal digits of a base-10000 digit, zero-padded. */
-function group(out: Buffer, o: number, dig: number): number {
+function group(out: Uint8Array, o: number, dig: number): number {
   out[o] = 0x30 + ((dig / 1000) | 0);
   out[o + 1] = 0x30 + (((dig / 100) | 0) % 10);
   out[o + 2] = 0x30 + (((dig / 10) | 0) % 10);

@@ -3,6 +3,7 @@ import { TakeoutError } from '../errors.js';
 import type { CsvPassthroughRequest, ResolvedColumn, Row, Source } from '../types.js';
 import { compileNamedParams } from './named-params.js';
 import { canCopy, readBinaryCopy } from './postgres-binary-copy.js';
+import { streamBinaryCsv } from './postgres-binary-csv.js';
 import { openConnection } from './postgres-connection.js';
 import { copyCanWrite } from './postgres-copy.js';
 import { streamCopy } from './postgres-copy-stream.js';
@@ -138,6 +139,20 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     }
   }
 
+  async function* readBinaryCsv(
+    request: CsvPassthroughRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<Uint8Array> {
+    const s = await open();
+    let complete = false;
+    try {
+      yield* streamBinaryCsv(s, inlinedText(), request, statementTimeoutMs, signal);
+      complete = true;
+    } finally {
+      await endSession(s, complete);
+    }
+  }
+
   return {
     async columns(): Promise<ResolvedColumn[]> {
       return (await open()).columns.map((c) => ({ ...c }));
@@ -173,9 +188,13 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
       request: CsvPassthroughRequest,
       signal: AbortSignal,
     ): AsyncIterable<Uint8Array> | undefined {
-      if (options.copy !== true || !copyCanWrite(request.dialect)) return undefined;
+      let gen: AsyncGenerator<Uint8Array>;
+      if (options.copy === true && copyCanWrite(request.dialect)) gen = readCopy(request, signal);
+      else if (options.reader !== 'cursor' && session && canCopy(session.conn.client)) {
+        // The default reader's CSV, written from the binary COPY's bytes (postgres-binary-csv.ts).
+        gen = readBinaryCsv(request, signal);
+      } else return undefined;
       claim();
-      const gen = readCopy(request, signal);
       reader = gen;
       return gen;
     },

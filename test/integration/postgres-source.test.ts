@@ -255,7 +255,7 @@ describe('PostgreSQL source: COPY path', () => {
     ]);
   });
 
-  it('applies only to plain csv/tsv (the core decides) from sources that opted in', async () => {
+  it('applies only to plain csv/tsv (the core decides); binary COPY CSV where COPY text cannot', async () => {
     // The core asks for the passthrough only when the format's bytes are plain CSV.
     expect(jsonFormat.plainCsv).toBeUndefined();
     expect(xlsxFormat.plainCsv).toBeUndefined();
@@ -268,14 +268,27 @@ describe('PostgreSQL source: COPY path', () => {
       sql: 'SELECT 1.5::numeric AS x, true AS b',
       copy: true,
     });
-    const request = { columns: await s.columns(), onRows: () => {} };
-    // A delimiter COPY cannot write: the source declines.
-    expect(
-      s.csvPassthrough({ ...request, dialect: { ...dialect, delimiter: '§' } }, new AbortController().signal),
-    ).toBeUndefined();
+    let rows = 0;
+    const request = { columns: await s.columns(), onRows: (n: number) => (rows += n) };
+    // A delimiter COPY's text cannot write: the CSV comes from the binary COPY instead, the
+    // CSV writer's bytes.
+    const binary = s.csvPassthrough(
+      { ...request, dialect: { ...dialect, delimiter: '§' } },
+      new AbortController().signal,
+    );
+    expect(binary).toBeDefined();
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of binary!) chunks.push(chunk);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe('x§b\r\n1.5§true\r\n');
+    expect(rows).toBe(1);
     await s.close();
     const s2 = postgresSource({ connectionString: db.url, sql: 'SELECT 1.5::numeric AS x', copy: true });
     expect(await readAll(exportSource(s2, { format: 'csv', locale: 'de-DE' }))).toBe('x\r\n1,5\r\n');
+    // The cursor reader writes no CSV itself; nor does a source not yet opened.
+    const cursor = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS x', reader: 'cursor' });
+    await cursor.columns();
+    expect(cursor.csvPassthrough({ ...request, dialect }, new AbortController().signal)).toBeUndefined();
+    await cursor.close();
     const off = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS x' });
     expect(off.csvPassthrough({ ...request, dialect }, new AbortController().signal)).toBeUndefined();
   });
