@@ -1,0 +1,140 @@
+/**
+ * A whole run's logs hold no secret: `takeout serve` and `takeout worker` processes (debug
+ * level) on PostgreSQL (a password in DATABASE_URL), BullMQ and S3, through sync and
+ * background exports, a download through a signed S3 link, and failures. Every line both
+ * processes wrote is then searched for the tokens, the passwords, the signing secret and
+ * any signed-link query value. Every worker line about a job carries its export id.
+ */
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually.js';
+import {
+  ALICE_TOKEN,
+  BOB_TOKEN,
+  METRICS_TOKEN,
+  useProcessDeployment,
+} from '../support/process-deployment.js';
+import { PG_BASE_URL } from './postgres-helpers.js';
+
+const deploy = useProcessDeployment();
+
+const DB_PASSWORD = 'db-pass-Zq8v3kLm0';
+const SIGNING_SECRET = 'signing-secret-4f9c2a7e1b6d8h3j5k0m2n4p';
+const AWS_SECRET = 'aws-secret-Xk29fjQ0aLz8bN3c';
+const WRONG_TOKEN = 'wrong-token-9s8d7f6g5h4j3k2l';
+
+/** PostgreSQL here trusts local connections: the password is carried, not checked. */
+function withPassword(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = DB_PASSWORD;
+  return parsed.toString();
+}
+
+describe('logs of a whole run', () => {
+  it('never show a token, password, signing secret or signed link, and tag job lines with the export id', async () => {
+    const { api, worker, workerMetrics, call } = await deploy({
+      LOG_LEVEL: 'debug',
+      DATABASE_URL: withPassword(PG_BASE_URL),
+      SOURCE_URL: withPassword(PG_BASE_URL),
+      TAKEOUT_SECRET: SIGNING_SECRET,
+      AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+      TAKEOUT_JOB_MAX_ROWS: '5000',
+    });
+    const post = (body: unknown, headers: Record<string, string> = {}, token = ALICE_TOKEN) =>
+      call('/v1/exports', {
+        method: 'POST',
+        token,
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const settled = async (id: string) => {
+      let status = '';
+      await eventually(
+        async () => {
+          status = ((await (await call(`/v1/exports/${id}`)).json()) as { status: string }).status;
+          return ['succeeded', 'failed'].includes(status);
+        },
+        30_000,
+        100,
+      );
+      return status;
+    };
+
+    // Sync export.
+    const sync = await post({ dataset: 'series', format: 'csv', params: { n: 50 } });
+    expect(sync.status).toBe(200);
+    await sync.arrayBuffer();
+    // Background export, downloaded through a signed S3 link.
+    const made = await post(
+      { dataset: 'series', format: 'csv', params: { n: 2000 } },
+      { prefer: 'respond-async' },
+    );
+    expect(made.status).toBe(202);
+    const { id } = (await made.json()) as { id: string };
+    expect(await settled(id)).toBe('succeeded');
+    const download = await call(`/v1/exports/${id}/download`);
+    expect(download.status).toBe(303);
+    const link = new URL(download.headers.get('location')!);
+    const signature = link.searchParams.get('X-Amz-Signature');
+    expect(signature).toMatch(/^[0-9a-f]{64}$/);
+    const file = await fetch(link);
+    expect(file.status).toBe(200);
+    expect(parse(await file.text(), { columns: true })).toHaveLength(2000);
+    // A background export that fails (past TAKEOUT_JOB_MAX_ROWS).
+    const tooLarge = await post(
+      { dataset: 'series', format: 'csv', params: { n: 6000 } },
+      { prefer: 'respond-async' },
+    );
+    const failedId = ((await tooLarge.json()) as { id: string }).id;
+    expect(await settled(failedId)).toBe('failed');
+    // Refusals: a wrong token, someone else's export, bad JSON, no file to download.
+    expect((await post({ dataset: 'series', format: 'csv' }, {}, WRONG_TOKEN)).status).toBe(401);
+    expect((await call(`/v1/exports/${id}/download`, { token: BOB_TOKEN })).status).toBe(404);
+    expect((await post('{"dataset":')).status).toBe(400);
+    expect((await call(`/v1/exports/${failedId}/download`)).status).toBe(409);
+    expect((await call(`/v1/exports/${id}?sig=${signature}&token=${ALICE_TOKEN}`)).status).toBe(200);
+    // Probes and metrics on both processes.
+    for (const base of [api.base, workerMetrics]) {
+      await fetch(`${base}/readyz`);
+      expect(
+        (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status,
+      ).toBe(200);
+    }
+    await worker.waitFor((line) => line.msg === 'export failed' && line.exportId === failedId);
+    await api.terminate();
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+
+    const workerText = worker.lines.map((line) => JSON.stringify(line)).join('\n');
+    const logs = `${api.stdout()}\n${api.stderr()}\n${workerText}`;
+    // The run was logged: request lines of the API, job lines of the worker.
+    expect(api.stdout()).toContain('"url":"/v1/exports"');
+    expect(api.stdout()).toContain('"statusCode":401');
+    expect(workerText).toContain('export succeeded');
+    for (const secret of [
+      ALICE_TOKEN,
+      BOB_TOKEN,
+      WRONG_TOKEN,
+      METRICS_TOKEN,
+      DB_PASSWORD,
+      SIGNING_SECRET,
+      AWS_SECRET,
+      signature!,
+    ]) {
+      expect(logs.includes(secret), `a secret (${secret.slice(0, 6)}...) is in the logs`).toBe(false);
+    }
+    // The query-string token above was logged, scrubbed.
+    expect(logs).toContain('token=[redacted]');
+    expect(logs).not.toMatch(/X-Amz-Signature=(?!\[redacted\])/i);
+    expect(logs).not.toMatch(/[?&]sig=(?!\[redacted\])/);
+    // Every worker line about an export names it.
+    const jobLines = worker.lines.filter((line) => /export/i.test(line.msg) && !/worker/.test(line.msg));
+    expect(jobLines.length).toBeGreaterThanOrEqual(4);
+    for (const line of jobLines) expect(line.exportId, JSON.stringify(line)).toMatch(/^exp_/);
+    for (const job of [id, failedId]) {
+      expect(worker.lines.filter((line) => line.exportId === job).map((line) => line.msg)).toContain(
+        'export started',
+      );
+    }
+  });
+});

@@ -1,0 +1,74 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { loggerOptions, scrubber, secretsOf } from '../../src/logging.js';
+
+describe('log scrubbing', () => {
+  const env = {
+    DATABASE_URL: 'postgres://app:p%40ss-word-123@db.internal:5432/app',
+    REDIS_URL: 'redis://:redis-pass-456@cache:6379',
+    TAKEOUT_SECRET: 'signing-secret-0123456789abcdef0123',
+    TAKEOUT_API_TOKENS: 'tok-alice-0123456789=alice:acme,tok-bob-0123456789ab=bob',
+    AWS_SECRET_ACCESS_KEY: 'aws/secret+key=0123',
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE0000',
+    SMTP_URL: 'smtps://mailer:smtp-pass-789@smtp.example.com',
+    TAKEOUT_JWT_SECRET: 'short',
+    HOME: '/root/some/home/dir',
+  };
+
+  it('finds the secrets the environment holds, and nothing else', () => {
+    const secrets = secretsOf(env);
+    for (const secret of [
+      'p%40ss-word-123',
+      'p@ss-word-123',
+      'redis-pass-456',
+      'signing-secret-0123456789abcdef0123',
+      'tok-alice-0123456789',
+      'tok-bob-0123456789ab',
+      'aws/secret+key=0123',
+      'smtp-pass-789',
+    ]) {
+      expect(secrets).toContain(secret);
+    }
+    expect(secrets).not.toContain('AKIAEXAMPLE0000');
+    expect(secrets).not.toContain('/root/some/home/dir');
+    expect(secrets).not.toContain('short'); // too short to tell from ordinary text
+  });
+
+  it.each([
+    ['a URL password', 'connect to postgres://u:hunter2hunter@h/db failed', 'postgres://u:[redacted]@h/db'],
+    [
+      'a SigV4 signature',
+      'GET /b/k?X-Amz-Credential=AK%2F1&X-Amz-Signature=abc123 ok',
+      'X-Amz-Signature=[redacted]',
+    ],
+    ['a disk link signature', '/files/generated/x.csv?exp=1&sig=Zm9vYmFy', 'sig=[redacted]'],
+    ['a bearer token', 'header Bearer eyJhbGciOi.eyJzdWIi.sig', 'Bearer [redacted]'],
+    ['a known secret', 'secret is signing-secret-0123456789abcdef0123!', 'secret is [redacted]!'],
+  ])('removes %s', (_what, line, expected) => {
+    const out = scrubber(secretsOf(env))(line);
+    expect(out).toContain(expected);
+    expect(out).not.toMatch(/hunter2hunter|abc123|Zm9vYmFy|eyJhbGciOi|signing-secret/);
+  });
+
+  it('scrubs the finished JSON line of a pino logger, escaped secrets included', () => {
+    let written = '';
+    const out = new Writable({
+      write(chunk, _encoding, done) {
+        written += chunk.toString();
+        done();
+      },
+    });
+    const { stream, ...options } = loggerOptions('info', env, out);
+    const log = pino(options, stream);
+    log.info(
+      { err: new Error('auth failed for "aws/secret+key=0123"'), req: { headers: { cookie: 'sid=1' } } },
+      'login with tok-alice-0123456789',
+    );
+    expect(written).toContain('[redacted]');
+    for (const secret of ['aws/secret+key=0123', 'tok-alice-0123456789', 'sid=1']) {
+      expect(written).not.toContain(secret);
+    }
+    expect(() => JSON.parse(written)).not.toThrow();
+  });
+});
