@@ -47,6 +47,8 @@ export interface DeployOptions {
   redisUrl?: string;
   /** Short locks and leases so a killed worker's job moves on in seconds (default true). */
   quickRecovery?: boolean;
+  /** More settings for the API and every worker. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Deployment {
@@ -55,7 +57,8 @@ export interface Deployment {
   bucket: string;
   queue: { name: string; prefix: string; url: string };
   workers: WorkerProcess[];
-  startWorker(): Promise<WorkerProcess>;
+  /** A `takeout worker` process; `env` adds to the deployment's settings for this one. */
+  startWorker(env?: NodeJS.ProcessEnv): Promise<WorkerProcess>;
   create(rows: number, options?: { format?: string; dataset?: string }): Promise<JobRecord>;
   until(id: string, check: (job: JobRecord) => boolean, timeoutMs?: number): Promise<JobRecord>;
   /** The worker whose log says it started `id`. */
@@ -83,7 +86,7 @@ export function useJobsDeployment(): (options?: DeployOptions) => Promise<Deploy
     rmSync(configDir, { recursive: true, force: true });
   });
 
-  return async ({ redisUrl = 'redis://127.0.0.1:6379', quickRecovery = true } = {}) => {
+  return async ({ redisUrl = 'redis://127.0.0.1:6379', quickRecovery = true, env: extra = {} } = {}) => {
     const schema = await createSchema('takeout_deploy');
     teardown.push(() => schema.drop());
     const bucket = `takeout-deploy-${process.pid}-${bucketCount++}`;
@@ -117,6 +120,7 @@ export function useJobsDeployment(): (options?: DeployOptions) => Promise<Deploy
       STORAGE_URL: `s3://${bucket}/generated?endpoint=${encodeURIComponent(s3.endpoint)}&forcePathStyle=true&region=us-east-1`,
       AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      ...extra,
     };
     const api = await createService(loadConfig(env), { env });
     teardown.push(() => api.close());
@@ -133,8 +137,8 @@ export function useJobsDeployment(): (options?: DeployOptions) => Promise<Deploy
       bucket,
       queue: { name: queue.name!, prefix: queue.prefix!, url: redisUrl },
       workers,
-      async startWorker() {
-        const worker = await startWorkerProcess(env);
+      async startWorker(more = {}) {
+        const worker = await startWorkerProcess({ ...env, ...more });
         workers.push(worker);
         return worker;
       },

@@ -15,7 +15,7 @@ export interface ReceivedDelivery {
   event: { type: string; timestamp: string; data: Record<string, unknown> & { id: string; url: string } };
   /** Whether `standardwebhooks` accepted the signature. */
   verified: boolean;
-  /** What the receiver answered. */
+  /** What the receiver answered; 0 when it never answered (held). */
   status: number;
 }
 
@@ -25,8 +25,8 @@ export interface WebhookReceiver {
   /** `127.0.0.1:port`, for TAKEOUT_WEBHOOK_ALLOW. */
   host: string;
   deliveries: ReceivedDelivery[];
-  /** Decides the answer to each request (default 204). */
-  answer: (delivery: Omit<ReceivedDelivery, 'status'>, index: number) => number;
+  /** Decides the answer to each request (default 204); `null` holds it unanswered until the sender goes. */
+  answer: (delivery: Omit<ReceivedDelivery, 'status'>, index: number) => number | null;
   /** Deliveries to `path` whose event is about `exportId`. */
   of(exportId: string, path?: string): ReceivedDelivery[];
   close(): Promise<void>;
@@ -67,8 +67,8 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
         verified,
       };
       const status = receiver.answer(received, deliveries.length);
-      deliveries.push({ ...received, status });
-      response.writeHead(status).end();
+      deliveries.push({ ...received, status: status ?? 0 });
+      if (status !== null) response.writeHead(status).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
