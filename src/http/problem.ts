@@ -5,7 +5,9 @@ export const PROBLEM_TYPE_BASE = 'https://takeout.dev/errors/';
 
 /** The RFC 9457 problem document of an error. Internal details never leave the server. */
 export function problemOf(error: TakeoutError, instance?: string): Record<string, unknown> {
+  // Details first: an extension member never replaces a standard one (`status` stays the HTTP code).
   return {
+    ...error.details,
     type: PROBLEM_TYPE_BASE + error.code,
     title: ERROR_CATALOG[error.code].title,
     status: error.status,
@@ -13,7 +15,6 @@ export function problemOf(error: TakeoutError, instance?: string): Record<string
     detail: error.code === 'internal' ? 'Internal error' : error.message,
     retryable: error.retryable,
     ...(instance ? { instance } : {}),
-    ...error.details,
   };
 }
 

@@ -307,12 +307,15 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       const early = await call(`/v1/exports/${job.id}/download`);
       expect(early.status).toBe(409);
       expect(early.body.code).toBe('export_not_ready');
+      expect(early.body.status).toBe(409); // the problem's status is the HTTP status, never the job's
+      expect(['queued', 'running']).toContain(early.body.exportStatus);
       const cancel = await call(`/v1/exports/${job.id}/cancel`, { method: 'POST' });
       expect([200, 202]).toContain(cancel.status);
       expect((await finished(job.id)).status).toBe('canceled');
       const after = await call(`/v1/exports/${job.id}/download`);
       expect(after.status).toBe(409);
       expect(after.body.code).toBe('export_not_downloadable');
+      expect(after.body).toMatchObject({ status: 409, exportStatus: 'canceled' });
     });
 
     it('deletes the file on DELETE and answers 410 after, keeping the record', async () => {

@@ -30,7 +30,7 @@ function listQuery(query: Record<string, unknown>) {
   for (const s of status ?? []) {
     if (!(JOB_STATUSES as readonly string[]).includes(s)) {
       throw new TakeoutError('invalid_request', `status must be among ${JOB_STATUSES.join(', ')}`, {
-        details: { status: s.slice(0, 40) },
+        details: { invalidStatus: s.slice(0, 40) },
       });
     }
   }
@@ -52,12 +52,12 @@ function notDownloadable(job: JobRecord): TakeoutError {
       'export_not_ready',
       `The export is ${job.status}; download it once it succeeded`,
       {
-        details: { status: job.status },
+        details: { exportStatus: job.status },
       },
     );
   }
   return new TakeoutError('export_not_downloadable', `The export ${job.status} and has no file`, {
-    details: { status: job.status },
+    details: { exportStatus: job.status },
   });
 }
 
