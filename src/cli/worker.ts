@@ -20,7 +20,9 @@ the API processes (takeout serve) fill. Settings come from the environment
   TAKEOUT_METRICS_PORT       serve /metrics, /healthz and /readyz on this port (default: none)
   TAKEOUT_METRICS_HOST       ... on this address (default 127.0.0.1)
   TAKEOUT_METRICS_TOKEN      bearer token of GET /metrics (default: none needed)
-  STORAGE_URL, TAKEOUT_CONFIG, TAKEOUT_JOB_*, LOG_LEVEL   as for takeout serve`;
+  STORAGE_URL, TAKEOUT_CONFIG, TAKEOUT_JOB_*, LOG_LEVEL   as for takeout serve
+  TAKEOUT_WEBHOOK_*, SMTP_URL, TAKEOUT_MAIL_FROM, TAKEOUT_PUBLIC_URL, TAKEOUT_NOTIFY_*
+                             notifications this worker sends (docs/notifications.md)`;
 
 /** `takeout worker`: runs export jobs until SIGTERM/SIGINT, then hands back what is unfinished. */
 export async function workerCommand(argv: string[], io: CliIo): Promise<number> {
