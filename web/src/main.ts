@@ -70,6 +70,7 @@ function selectDataset(name: string): void {
   datasetDescription.textContent = dataset.description ?? '';
   params.render(dataset.params);
   paramsFieldset.hidden = params.empty;
+  byId('required-note').hidden = !dataset.params.some((p) => p.required);
   columns.render(dataset.columns ?? []);
   columnsFieldset.hidden = columns.empty;
   columnsError.hidden = true;
