@@ -258,6 +258,20 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect(answer.body.status).toBe('succeeded');
     });
 
+    it('answers 202 when the job is not done within Prefer: wait', async () => {
+      const started = Date.now();
+      const answer = await call('/v1/exports', {
+        body: { dataset: 'slow', format: 'csv' },
+        headers: { prefer: 'respond-async, wait=1' },
+      });
+      expect(answer.status).toBe(202);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900); // it did wait
+      expect(answer.headers.get('preference-applied')).toBe('respond-async, wait=1');
+      expect(answer.headers.get('location')).toBe(`/v1/exports/${answer.body.id}`);
+      expect(['queued', 'running']).toContain(answer.body.status);
+      await call(`/v1/exports/${answer.body.id}`, { method: 'DELETE' });
+    });
+
     it('answers 404 to anyone but the owner on every export route, as for a missing id', async () => {
       const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
       await finished(job.id);
