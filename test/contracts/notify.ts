@@ -175,6 +175,30 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(receiver!.of(gone.id)).toHaveLength(1);
     });
 
+    it('follows no redirect and gives up on a receiver that does not answer in time', async () => {
+      const t = await webhookService({ TAKEOUT_WEBHOOK_URL: '', TAKEOUT_NOTIFY_TIMEOUT: '300ms' });
+      // A redirect to anywhere (here: another path of the receiver) is an unanswered attempt.
+      receiver!.answer = (delivery, index) =>
+        delivery.path === '/moved' ? 302 : delivery.path === '/slow' && index < 3 ? null : 200;
+      const moved = (await create(t, { webhook: `${receiver!.origin}/moved` })).job;
+      const slow = (await create(t, { webhook: `${receiver!.origin}/slow` })).job;
+      await viewWhen(t, moved.id, (j) => (j.deliveries?.[0]?.attempts ?? 0) >= 2);
+      expect(receiver!.deliveries.filter((d) => d.path === '/elsewhere')).toEqual([]);
+      const [redirected] = await t.service.jobs.store.deliveries(moved.id);
+      const redirectAttempts = await t.service.jobs.store.deliveryAttempts(redirected!.id);
+      expect(redirectAttempts[0]).toMatchObject({
+        statusCode: 302,
+        error: 'HTTP 302: redirects are not followed',
+      });
+      const view = await viewWhen(t, slow.id, (j) => j.deliveries?.[0]?.status === 'delivered');
+      const [delivery] = await t.service.jobs.store.deliveries(slow.id);
+      const attempts = await t.service.jobs.store.deliveryAttempts(delivery!.id);
+      expect(attempts[0]).toMatchObject({ error: 'No answer within 300 ms' });
+      expect(attempts[0]!.statusCode).toBeUndefined();
+      expect(attempts[0]!.latencyMs).toBeGreaterThanOrEqual(250);
+      expect(view.notifications![0]).toMatchObject({ state: 'delivered', last_status: 200 });
+    });
+
     it('refuses a webhook outside the allowed hosts, and email without SMTP', async () => {
       const t = await webhookService();
       await expect(create(t, { webhook: 'http://169.254.169.254/latest/meta-data' })).rejects.toMatchObject({

@@ -68,7 +68,9 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       };
       const status = receiver.answer(received, deliveries.length);
       deliveries.push({ ...received, status: status ?? 0 });
-      if (status !== null) response.writeHead(status).end();
+      if (status === null) return; // held until the sender gives up
+      if (status >= 300 && status < 400) response.setHeader('location', `${receiver.origin}/elsewhere`);
+      response.writeHead(status).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
