@@ -71,3 +71,26 @@ export function problemErrorHandler(
   else request.log.info({ code: problem.code }, problem.message);
   return sendProblem(reply, problem, request.url.split('?')[0]);
 }
+
+/**
+ * Fastify's `frameworkErrors`: what the router refuses before any route runs (a malformed
+ * %-escape, a path segment past `maxParamLength`) is a problem like any other, not
+ * Fastify's own JSON that echoes the URL back.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      sendProblem(reply, new TakeoutError('invalid_request', 'The URL is malformed'));
+      return;
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      // No id or name is that long: nothing is there.
+      sendProblem(reply, new TakeoutError('not_found', 'No such resource'));
+      return;
+    default:
+      sendProblem(reply, toTakeoutError(error));
+  }
+}

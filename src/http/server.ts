@@ -12,7 +12,7 @@ import type { Storage } from '../storage/types.js';
 import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
 import { requireLoopbackHost } from './host-check.js';
 import { openApiDocument } from './openapi/document.js';
-import { problemErrorHandler, sendProblem } from './problem.js';
+import { frameworkErrorHandler, problemErrorHandler, sendProblem } from './problem.js';
 import { limitPerPrincipal, type RateLimitOptions } from './rate-limit.js';
 import { guardRequestTimeouts } from './request-timeouts.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -229,6 +229,7 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     // Ids in logs correlate a request's lines; the header lets a proxy's id win.
     requestIdHeader: 'x-request-id',
+    frameworkErrors: frameworkErrorHandler,
   });
   guardRequestTimeouts(app.server, {
     headersTimeoutMs,
