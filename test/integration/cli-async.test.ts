@@ -227,24 +227,40 @@ describe('takeout export --async against takeout serve', () => {
     expect(readdirSync(cwd)).toEqual([]);
   });
 
-  it('falls back to polling when the events stream keeps breaking', async () => {
-    // A proxy in front of the service that forwards everything but cuts every events stream.
+  it('retries a creation whose answer was lost (one job), and polls when the events stream keeps breaking', async () => {
+    // A proxy in front of the service: the first creation reaches the service but its answer
+    // is lost (502), and every events stream is refused; everything else is forwarded.
     let eventsAsked = 0;
+    const creations: (string | undefined)[] = [];
     const proxy: Server = createServer((req, res) => {
       if (req.url?.endsWith('/events')) {
         eventsAsked++;
         res.writeHead(502).end();
         return;
       }
+      const creation = req.method === 'POST' && req.url === '/v1/exports';
+      if (creation) creations.push(req.headers['idempotency-key'] as string | undefined);
       const upstream = request(
         { host: '127.0.0.1', port: serve.port, path: req.url, method: req.method, headers: req.headers },
         (answer) => {
+          if (creation && creations.length === 1) {
+            answer.resume();
+            answer.once('end', () => res.writeHead(502).end());
+            return;
+          }
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
         },
       );
       req.pipe(upstream);
     });
+    const listed = async () => {
+      const response = await fetch(`${serve.base}/v1/exports?limit=100`, {
+        headers: { authorization: `Bearer ${BOB}` },
+      });
+      return ((await response.json()) as { exports: unknown[] }).exports.length;
+    };
+    const before = await listed();
     await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
     try {
       const file = join(out, 'polled.ndjson');
@@ -268,6 +284,10 @@ describe('takeout export --async against takeout serve', () => {
       expect(result.err).toMatch(/succeeded/);
       expect(result.code).toBe(0);
       expect(eventsAsked).toBeGreaterThanOrEqual(3);
+      expect(creations).toHaveLength(2);
+      expect(creations[0]).toMatch(/^[\w-]{20,}$/);
+      expect(creations[1]).toBe(creations[0]); // the same Idempotency-Key ...
+      expect(await listed()).toBe(before + 1); // ... so one job, not two
       const bytes = readFileSync(file);
       expect(await readExport('ndjson', bytes)).toHaveLength(1500);
       const done = await job(idIn(result.err), BOB);
