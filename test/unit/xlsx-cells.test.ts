@@ -9,6 +9,7 @@ import {
   truncateText,
   writeDayFraction,
   writeDecimal,
+  writePlainDecimal,
 } from '../../src/formats/xlsx/values.js';
 import { attrText, cellText, columnLetters, needsPreserve } from '../../src/formats/xlsx/xml.js';
 
@@ -92,6 +93,42 @@ describe('numbers', () => {
     expect(significantDigits('1.50e10')).toBe(2);
     expect(significantDigits('123456789012345.6')).toBe(16);
     expect(significantDigits('0')).toBe(0);
+  });
+
+  it('writes plain decimal text as exactNumberText gives it, or declines', () => {
+    const plain = (v: string) => {
+      const out = new XmlBytes(new BufferPool());
+      return writePlainDecimal(out, v) ? out.buf.toString('latin1', 0, out.pos) : undefined;
+    };
+    expect(plain('38962.49')).toBe('38962.49');
+    expect(plain('-0012.500')).toBe('-12.5');
+    expect(plain('.5')).toBe('0.5');
+    expect(plain('5.')).toBe('5');
+    expect(plain('-0.000')).toBe('0');
+    expect(plain('0.000001')).toBe('0.000001');
+    expect(plain('0.0000001')).toBeUndefined(); // JavaScript writes 1e-7
+    expect(plain('100000000000000000000')).toBe('100000000000000000000');
+    expect(plain('1000000000000000000000')).toBeUndefined(); // 1e+21
+    for (const v of ['+1', '1e5', 'NaN', '', '-', '.', '1.2.3', '12a', '1234567890123456']) {
+      expect(plain(v), v).toBeUndefined();
+    }
+    // Against the general path over random decimals: same text whenever it answers.
+    let seed = 12345;
+    const next = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % k;
+    };
+    const digits = (k: number) => Array.from({ length: k }, () => '0000123456789'[next(13)]).join('');
+    let answered = 0;
+    for (let i = 0; i < 20000; i++) {
+      const int = digits(next(24));
+      const v = `${next(3) === 0 ? '-' : ''}${int}${next(3) === 0 ? '' : `.${digits(next(12))}`}`;
+      const mine = plain(v);
+      if (mine === undefined) continue;
+      answered++;
+      expect(mine, v).toBe(exactNumberText(v));
+    }
+    expect(answered).toBeGreaterThan(10000);
   });
 
   it('turns numeric text into an Excel number only when it stays exact', () => {

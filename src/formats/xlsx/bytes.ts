@@ -65,6 +65,12 @@ export class XmlBytes {
     this.pos = p + n;
   }
 
+  /** One byte. */
+  byte(c: number): void {
+    if (this.pos + 1 > this.buf.length) this.grow(1);
+    this.buf[this.pos++] = c;
+  }
+
   /** Text known to be ASCII (numbers in JavaScript's notation). */
   ascii(s: string): void {
     const n = s.length;

@@ -16,6 +16,7 @@ import {
   UNIX_EPOCH_SERIAL,
   writeDayFraction,
   writeDecimal,
+  writePlainDecimal,
 } from './values.js';
 import { cellText, needsPreserve } from './xml.js';
 
@@ -209,6 +210,13 @@ export function cellWriter(
     switch (typeof v) {
       case 'string': {
         if (!numericColumn) return writeText(v, n, gap);
+        const mark = out.pos;
+        open(num, n, gap);
+        if (writePlainDecimal(out, v)) {
+          out.bytes(VALUE_TAIL);
+          return true;
+        }
+        out.pos = mark;
         const exact = exactNumberText(v);
         return exact === undefined ? writeText(v, n, gap) : writeNumberText(exact, n, gap);
       }
