@@ -4,7 +4,7 @@
 // in one transaction (a half-loaded table is never left behind). Loading is not timed.
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { outPath, report, rowCount, rows } from './case-support.js';
+import { cpuMs, outPath, report, rowCount, rows } from './case-support.js';
 
 export const BENCH_URL =
   process.env.TAKEOUT_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/takeout_bench';
@@ -88,8 +88,19 @@ export async function takeoutCase(caseUrl, { format, source = {}, options = {}, 
   const file = outPath(caseUrl, format);
   const startedAt = performance.now();
   const pg = postgresSource({ connectionString: BENCH_URL, sql: `SELECT * FROM ${table}`, ...source });
+  const cpuAtStart = cpuMs();
   await pipeline(exportSource(pg, { format, ...options }), createWriteStream(file));
-  report({ caseUrl, tool: 'takeout', format, rows: n, startedAt, file, ...extra });
+  // Node's CPU only: the server's (the backend running the COPY or cursor) is not counted.
+  report({
+    caseUrl,
+    tool: 'takeout',
+    format,
+    rows: n,
+    startedAt,
+    file,
+    cpuMs: cpuMs() - cpuAtStart,
+    ...extra,
+  });
 }
 
 /**
@@ -106,15 +117,22 @@ export async function psqlCase(caseUrl, { format, select, copyOptions }) {
   const command = `\\copy (${select(table)}) TO '${file}' ${copyOptions}`;
   const timed = existsSync('/usr/bin/time');
   const [bin, args] = timed
-    ? ['/usr/bin/time', ['-f', '%M', '-o', rssFile, 'psql', '-X', '-q', BENCH_URL, '-c', command]]
+    ? ['/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, 'psql', '-X', '-q', BENCH_URL, '-c', command]]
     : ['psql', ['-X', '-q', BENCH_URL, '-c', command]];
   const startedAt = performance.now();
   const result = spawnSync(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   if (result.status !== 0) throw new Error(`psql exited with ${result.status}`);
   const extra = {};
   if (timed) {
-    extra.maxRssMB =
-      Math.round((Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024) * 10) / 10;
+    // psql's own peak RSS and CPU (the server's is not counted, as for Takeout's cases).
+    const [rssKB, user, system] = readFileSync(rssFile, 'utf8')
+      .trim()
+      .split('\n')
+      .pop()
+      .split(' ')
+      .map(Number);
+    extra.maxRssMB = Math.round((rssKB / 1024) * 10) / 10;
+    extra.cpuMs = Math.round((user + system) * 1000);
     rmSync(rssFile, { force: true });
   }
   report({ caseUrl, tool: 'psql', format, rows: n, startedAt, file, ...extra });

@@ -120,7 +120,11 @@ function table(group, { rows: asked, baseline, results }) {
       '',
     );
   } else if (net) lines.push('Generation baseline failed: net figures unavailable.', '');
-  else lines.push('Rows come from the database (loaded once, not timed): no generation to subtract.', '');
+  else
+    lines.push(
+      "Rows come from the database (loaded once, not timed): no generation to subtract. CPU is the client process's own (Node, psql); the server's is not counted.",
+      '',
+    );
   lines.push(
     net
       ? '| tool | case | rows | seconds | rows/s | Takeout × | net s | net rows/s | net Takeout × | peak RSS MiB | file MiB |'
