@@ -13,7 +13,7 @@ import { type Authenticate, unauthorized } from '../auth.js';
 import type { Principal } from '../datasets/define.js';
 import { TakeoutError } from '../errors.js';
 import { isServedStorage } from '../storage/types.js';
-import { problemErrorHandler, sendProblem } from './problem.js';
+import { frameworkErrorHandler, problemErrorHandler, sendProblem } from './problem.js';
 import { filesRoutes } from './routes/files.js';
 import { type TakeoutServerOptions, takeoutRoutes } from './server.js';
 
@@ -141,6 +141,7 @@ export async function takeoutHandler(options: NodeHandlerOptions): Promise<Takeo
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     requestIdHeader: 'x-request-id',
+    frameworkErrors: frameworkErrorHandler,
   });
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) =>

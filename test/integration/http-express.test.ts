@@ -157,6 +157,11 @@ describe('takeoutHandler mounted in Express under a path, with the host app’s 
     const unknown = await getJson(`${MOUNT}/v1/nothing-here`);
     expect(unknown.response.status).toBe(404);
     expect(unknown.body.code).toBe('not_found');
+    // The router's own refusals are problems too, never an echo of the URL.
+    const malformed = await getJson(`${MOUNT}/v1/exports/%E0%A4%A`);
+    expect(malformed.response.status).toBe(400);
+    expect(malformed.response.headers.get('content-type')).toContain('application/problem+json');
+    expect(malformed.body.code).toBe('invalid_request');
   });
 
   it('makes a job whose Location, links and download link carry the mount path; the owner downloads it', async () => {
