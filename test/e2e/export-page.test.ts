@@ -210,6 +210,33 @@ describe('the export page (development mode)', () => {
     await close();
   });
 
+  it('prepares a small export in the background when asked to (Prefer: respond-async)', async () => {
+    const { page, errors, close } = await open();
+    await page.getByLabel('Country', { exact: true }).selectOption('US');
+    await page.getByLabel('Format').selectOption('tsv');
+    await page.getByLabel('Prepare in the background').check();
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/v1/exports') && r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Export', exact: true }).click(),
+    ]);
+    expect(answer.status()).toBe(202);
+    const button = page.getByRole('button', { name: 'Download', exact: true });
+    await button.waitFor({ state: 'visible', timeout: 20_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    expect(download.suggestedFilename()).toMatch(/\.tsv$/);
+    const rows = parse(readFileSync(await download.path()), { columns: true, delimiter: '\t' }) as Record<
+      string,
+      string
+    >[];
+    expect(rows.map((r) => Number(r.ID))).toEqual(
+      orders()
+        .filter((o) => o.country === 'US')
+        .map((o) => o.id),
+    );
+    expect(errors).toEqual([]);
+    await close();
+  });
+
   it('falls back to polling when the events stream is not available', async () => {
     const { page, errors, close } = await open();
     let eventsAsked = 0;

@@ -15,10 +15,11 @@ export type ExportOutcome =
   | { kind: 'file'; filename: string; size: number }
   | { kind: 'job'; job: JobDocument };
 
-export async function requestExport(body: ExportBody): Promise<ExportOutcome> {
+/** `background`: always a job (`Prefer: respond-async`), however small the export. */
+export async function requestExport(body: ExportBody, background = false): Promise<ExportOutcome> {
   const response = await request('v1/exports', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(background ? { prefer: 'respond-async' } : {}) },
     body: JSON.stringify(body),
   });
   if (response.status === 202) return { kind: 'job', job: (await response.json()) as JobDocument };

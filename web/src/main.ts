@@ -163,13 +163,15 @@ async function submit(event: SubmitEvent): Promise<void> {
   exportButton.setAttribute('aria-busy', 'true');
   exportState.textContent = 'Preparing your file…';
   try {
-    const outcome = await requestExport(request);
+    const outcome = await requestExport(request, byId<HTMLInputElement>('background').checked);
     if (outcome.kind === 'file') {
       panel.hide();
       exportState.textContent = `Downloaded ${outcome.filename} (${bytes(outcome.size)}).`;
     } else {
       rememberFormat(outcome.job.id, request.format);
-      exportState.textContent = 'This export is large: it is prepared in the background.';
+      exportState.textContent = byId<HTMLInputElement>('background').checked
+        ? 'Your export is prepared in the background.'
+        : 'This export is large: it is prepared in the background.';
       void follow(outcome.job);
     }
   } catch (error) {
