@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /**
@@ -6,7 +7,8 @@ import { Worker } from 'node:worker_threads';
  * in one synchronous call, so counting up to the sync limit on the main thread (hundreds of
  * milliseconds on a large table, seconds with a selective filter) would stall every other
  * request of the process. A worker opens its own read-only connection to the file, counts,
- * and is kept for the next count; one that overruns its time is terminated and replaced.
+ * and is kept for the next count; one that overruns its time is terminated and replaced. The
+ * workers are a bounded pool: counts beyond it wait for a free one.
  */
 
 /** CommonJS run by each worker (eval): one read-only connection per count, opened and closed. */
@@ -28,8 +30,13 @@ parentPort.on('message', ({ path, sql, params }) => {
 
 /** Idle workers are kept this long for the next count, then end. */
 const IDLE_MS = 30_000;
-/** At most this many idle workers are kept. */
-const MAX_IDLE = 2;
+/**
+ * At most this many workers live at once; more counts wait for one. Starting a worker thread
+ * costs tens of milliseconds of CPU (an isolate, better-sqlite3 loaded again), so a busy server
+ * that started one per count (and ended those past a small idle pool) spent most of its time
+ * starting threads: a pool that never churns keeps the sync path cheap.
+ */
+const MAX_WORKERS = Math.max(2, availableParallelism());
 
 type Reply = { count?: number; error?: string } | undefined;
 
@@ -39,9 +46,13 @@ interface Counter {
   /** Receives the reply of the running count (undefined: the worker failed or ended). */
   reply: ((reply: Reply) => void) | undefined;
   idleTimer: NodeJS.Timeout | undefined;
+  ended: boolean;
 }
 
 const idle: Counter[] = [];
+/** Counts waiting for a worker, first come first served. */
+const waiting: ((counter: Counter) => void)[] = [];
+let live = 0;
 let modulePath: string | undefined;
 
 function forget(counter: Counter): void {
@@ -53,10 +64,17 @@ function forget(counter: Counter): void {
 function spawn(): Counter {
   modulePath ??= createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module: modulePath } });
-  const counter: Counter = { worker, reply: undefined, idleTimer: undefined };
+  const counter: Counter = { worker, reply: undefined, idleTimer: undefined, ended: false };
+  live++;
   const end = () => {
+    if (counter.ended) return;
+    counter.ended = true;
+    live--;
     forget(counter);
     counter.reply?.(undefined);
+    // Its place is free: the next waiting count gets a new worker.
+    const next = waiting.shift();
+    if (next) startFor(next);
   };
   worker.on('message', (message: Reply) => counter.reply?.(message));
   worker.on('error', end);
@@ -64,18 +82,31 @@ function spawn(): Counter {
   return counter;
 }
 
-function acquire(): Counter {
+function startFor(run: (counter: Counter) => void): void {
+  try {
+    run(spawn());
+  } catch {
+    // Cannot start a thread now: the waiting count times out and its estimate stays unknown.
+    waiting.unshift(run);
+  }
+}
+
+/** An idle worker, a new one while under the cap, or undefined: then wait for one. */
+function acquire(): Counter | undefined {
   const counter = idle.pop();
-  if (!counter) return spawn();
-  clearTimeout(counter.idleTimer);
-  counter.worker.ref();
-  return counter;
+  if (counter) {
+    clearTimeout(counter.idleTimer);
+    counter.worker.ref();
+    return counter;
+  }
+  return live < MAX_WORKERS ? spawn() : undefined;
 }
 
 function release(counter: Counter): void {
   counter.reply = undefined;
-  if (idle.length >= MAX_IDLE) {
-    void counter.worker.terminate().catch(() => {});
+  const next = waiting.shift();
+  if (next) {
+    next(counter);
     return;
   }
   counter.worker.unref(); // an idle worker never keeps the process alive
@@ -89,8 +120,8 @@ function release(counter: Counter): void {
 
 /**
  * Runs `sql` (one row, one integer column: a count) against the database file at `path` on a
- * worker thread. Undefined when it fails or takes longer than `timeoutMs`: an estimate is
- * advice, and an unknown one is allowed.
+ * worker thread. Undefined when it fails or takes longer than `timeoutMs` (waiting for a
+ * worker included): an estimate is advice, and an unknown one is allowed.
  */
 export function countOnWorker(
   path: string,
@@ -99,29 +130,41 @@ export function countOnWorker(
   timeoutMs: number,
 ): Promise<number | undefined> {
   return new Promise((resolve) => {
-    let counter: Counter;
+    let running: Counter | undefined;
+    const run = (counter: Counter) => {
+      running = counter;
+      counter.reply = (reply) => {
+        clearTimeout(timer);
+        if (reply === undefined) {
+          resolve(undefined);
+          return;
+        }
+        release(counter);
+        resolve(typeof reply.count === 'number' ? reply.count : undefined);
+      };
+      counter.worker.postMessage({ path, sql, params });
+    };
+    const timer = setTimeout(() => {
+      if (running) {
+        running.reply = undefined;
+        // Terminating a worker inside SQLite takes effect when the statement returns; the
+        // count is abandoned either way and the main thread never waits for it.
+        void running.worker.terminate().catch(() => {});
+      } else {
+        const at = waiting.indexOf(run);
+        if (at >= 0) waiting.splice(at, 1);
+      }
+      resolve(undefined);
+    }, timeoutMs);
+    let counter: Counter | undefined;
     try {
       counter = acquire();
     } catch {
+      clearTimeout(timer);
       resolve(undefined);
       return;
     }
-    const timer = setTimeout(() => {
-      counter.reply = undefined;
-      // Terminating a worker inside SQLite takes effect when the statement returns; the
-      // count is abandoned either way and the main thread never waits for it.
-      void counter.worker.terminate().catch(() => {});
-      resolve(undefined);
-    }, timeoutMs);
-    counter.reply = (reply) => {
-      clearTimeout(timer);
-      if (reply === undefined) {
-        resolve(undefined);
-        return;
-      }
-      release(counter);
-      resolve(typeof reply.count === 'number' ? reply.count : undefined);
-    };
-    counter.worker.postMessage({ path, sql, params });
+    if (counter) run(counter);
+    else waiting.push(run);
   });
 }

@@ -146,6 +146,16 @@ describe('sqliteSource', () => {
     await source.close?.();
   });
 
+  it('answers many estimates at once from a bounded pool of counting threads', async () => {
+    // More counts than the pool has threads: the rest wait for a free one, none is lost.
+    const sources = Array.from({ length: 12 }, (_, i) =>
+      sqliteSource({ database: path, sql: `SELECT id FROM t WHERE id > ${i}`, estimateCap: 5000 }),
+    );
+    const estimates = await Promise.all(sources.map((source) => source.estimate?.()));
+    expect(estimates).toEqual(sources.map((_, i) => 2500 - i)); // ids 1 to 2,500
+    for (const source of sources) await source.close?.();
+  });
+
   it('opens the database read-only and maps SQL errors to a code', async () => {
     const write = sqliteSource({ database: path, sql: 'DELETE FROM t' });
     await expect(write.columns()).rejects.toMatchObject({ code: 'source_query_error' });
