@@ -12,6 +12,7 @@ import { runExport } from '../exports/run.js';
 import { exportKey } from '../storage/keys.js';
 import type { Storage } from '../storage/types.js';
 import { AttemptMetrics, type JobMetrics } from './attempt-metrics.js';
+import { removeDeadAttempts } from './dead-attempts.js';
 import {
   cancelHeldJob,
   claimJob,
@@ -165,6 +166,9 @@ class Attempt {
     const { context, job } = this;
     const { store, storage, limits } = context;
     const signal = this.#controller.signal;
+    // This attempt's file, until its outcome is being recorded: a failure before that (an
+    // abort racing a completed upload) must not leave the file behind.
+    let unrecorded: string | undefined;
     try {
       const request = parseExportRequest(job.request, context.exports.formats, {
         rowsApart: job.inputKey !== undefined,
@@ -184,7 +188,8 @@ class Attempt {
         attempt: job.attempt,
         prefix: storage.prefix,
       });
-      if (job.attempt > 1) await this.#removeDeadUploads(key);
+      unrecorded = key;
+      if (job.attempt > 1) await removeDeadAttempts(storage, job.id, key, this.log);
       const expiresAt = new Date(Date.now() + limits.fileTtlSeconds * 1000);
       const meta = { contentType: plan.contentType, filename: plan.filename, expiresAt };
       const result = await runExport(plan, (body) => storage.put(key, yielding(body), meta, signal), {
@@ -197,6 +202,7 @@ class Attempt {
         },
       });
       await this.#beating; // no renewal may land after the result
+      unrecorded = undefined;
       // From here a failure leaves the outcome unknown (the update may have committed before
       // the connection broke): the object stays, and its own expiry removes it if unused.
       const won = await succeedJob(store, job.id, this.lease.leaseOwner, {
@@ -224,6 +230,7 @@ class Attempt {
       this.log.warn({ attempt: job.attempt }, 'export finished but another outcome won');
     } catch (thrown) {
       await this.#beating;
+      if (unrecorded) await storage.delete(unrecorded).catch(() => {}); // the next attempt's cleanup retries
       await this.#settleFailure(thrown);
     }
   }
@@ -265,17 +272,6 @@ class Attempt {
     this.#metrics.ended('failed');
     this.log.warn({ attempt: job.attempt, code: error.code }, 'export failed');
     if (error.code === 'internal') this.log.error({ err: error.cause }, 'internal error in an export');
-  }
-
-  /**
-   * Earlier attempts of this job are dead (their lease ended) or have lost it: their
-   * unfinished uploads (S3 multipart) under the job's folder go now, not at the sweeper's age rule.
-   */
-  async #removeDeadUploads(key: string): Promise<void> {
-    const folder = key.slice(0, key.indexOf(`/${this.job.id}/`) + this.job.id.length + 2);
-    await this.context.storage.removeIncomplete(new Date(), { prefix: folder }).catch((error: unknown) => {
-      this.log.warn({ code: coerceError(error).code }, 'could not remove dead uploads');
-    });
   }
 
   async #deleteInput(): Promise<void> {

@@ -11,6 +11,7 @@ import * as XLSX from 'xlsx';
 import { TakeoutError } from '../../src/errors.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import { stagingKey } from '../../src/jobs/staging.js';
+import { exportKey } from '../../src/storage/keys.js';
 import { alice, bob, numberedRows, numbersDataset, type TestService, testService } from '../support/jobs.js';
 
 export interface WorkerBackend {
@@ -199,6 +200,30 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(done.attempt).toBe(2);
       expect(done.error).toBeUndefined();
       expect(done.result!.key).toContain('/a2/');
+    });
+
+    it('removes the whole file an earlier attempt left (killed after its upload) when the next succeeds', async () => {
+      const t = await start({}, 1);
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'flaky', format: 'csv' }), alice);
+      const { storage } = t.service;
+      const leftover = exportKey({
+        exportId: job.id,
+        filename: 'leftover.csv',
+        createdAt: job.createdAt,
+        attempt: 1,
+        prefix: storage.prefix,
+      });
+      await storage.put(
+        leftover,
+        (async function* () {
+          yield Buffer.from('id\n1\n');
+        })(),
+        { contentType: 'text/csv', filename: 'leftover.csv' },
+      );
+      await t.service.jobs.startWorker();
+      const done = await t.until(job.id, (j) => j.status === 'succeeded', 30_000);
+      expect(done.attempt).toBe(2);
+      expect(await t.objects()).toEqual([done.result!.key]);
     });
 
     it('fails a job whose retryable failures used up its attempts', async () => {
