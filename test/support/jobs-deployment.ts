@@ -26,7 +26,7 @@ const formats = builtinFormats();
 // `series`: n rows from PostgreSQL, pausing 0.3 s every 25,000 rows so a test can act mid-run.
 // `wide`: nine columns, no pauses (CPU-heavy as XLSX).
 const SERIES = 'SELECT g AS id, md5(g::text) AS hash, g * 0.25 AS amount FROM generate_series(1, :n) AS g';
-const DATASETS = {
+export const DEPLOYMENT_DATASETS = {
   datasets: [
     {
       name: 'series',
@@ -76,7 +76,7 @@ export function useJobsDeployment(): (options?: DeployOptions) => Promise<Deploy
   beforeAll(async () => {
     s3 = await startS3rver();
     configDir = mkdtempSync(join(tmpdir(), 'takeout-deploy-'));
-    writeFileSync(join(configDir, 'takeout.config.json'), JSON.stringify(DATASETS));
+    writeFileSync(join(configDir, 'takeout.config.json'), JSON.stringify(DEPLOYMENT_DATASETS));
   });
   afterEach(async () => {
     for (const step of teardown.splice(0).reverse()) await step();

@@ -1,5 +1,6 @@
 // Runs s3rver (a local S3 server) in its own process for the storage tests: node
-// s3rver-server.mjs <directory>. Prints {"port":N} once listening; exits when stdin closes.
+// s3rver-server.mjs <directory> [port]. Prints {"port":N} once listening (port 0 or none: a
+// free one); exits when stdin closes.
 //
 // s3rver 3.7.1 implements neither AbortMultipartUpload nor ListMultipartUploads (an open PR,
 // jamhall/s3rver#784). The two small handlers below add them, following the S3 API and
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 import S3rver from 's3rver';
 
 const directory = process.argv[2];
-if (!directory) throw new Error('usage: s3rver-server.mjs <directory>');
+if (!directory) throw new Error('usage: s3rver-server.mjs <directory> [port]');
+const wantedPort = Number(process.argv[3] ?? 0);
 
 const uploadsDir = (bucket) => join(directory, bucket, '._S3rver_uploads');
 const xmlEscape = (s) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -56,7 +58,7 @@ async function multipartShim(ctx, next) {
   return next();
 }
 
-const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true });
+const server = new S3rver({ address: '127.0.0.1', port: wantedPort, directory, silent: true });
 server.middleware.unshift(multipartShim); // Koa composes the middleware list when listening
 const { port } = await server.run();
 process.stdout.write(`${JSON.stringify({ port })}\n`);

@@ -2,6 +2,7 @@
  * Starts s3rver in a child process on a random loopback port with a fresh directory (see
  * s3rver-server.mjs for what it does and does not implement). Separate process: its memory
  * does not count in the client's RSS measurements, and the tests can inspect its directory.
+ * `down()` and `up()` stop and start it again on the same port and directory (an S3 outage).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,31 +16,59 @@ export interface S3rverHandle {
   /** s3rver's storage directory: `<dir>/<bucket>/...`. */
   directory: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Stops the server, keeping its port and directory for `up()`. */
+  down(): Promise<void>;
+  /** Starts it again on the same port and directory. */
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startS3rver(): Promise<S3rverHandle> {
-  const directory = await mkdtemp(join(tmpdir(), 'takeout-s3rver-'));
-  const script = fileURLToPath(new URL('./s3rver-server.mjs', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, [script, directory], {
+const script = fileURLToPath(new URL('./s3rver-server.mjs', import.meta.url));
+
+async function launch(directory: string, port = 0): Promise<{ child: ChildProcess; port: number }> {
+  const child: ChildProcess = spawn(process.execPath, [script, directory, String(port)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
+  const listening = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
   });
+  return { child, port: listening };
+}
+
+async function halt(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.stdin?.end();
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function startS3rver(): Promise<S3rverHandle> {
+  const directory = await mkdtemp(join(tmpdir(), 'takeout-s3rver-'));
+  let { child, port } = await launch(directory);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    down: () => halt(child),
+    async up() {
+      // The port was just released; a moment's retry covers a slow release.
+      for (let tries = 0; ; tries++) {
+        try {
+          ({ child, port } = await launch(directory, port));
+          return;
+        } catch (error) {
+          if (tries >= 20) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+    },
     async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.stdin?.end();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      await halt(child);
       await rm(directory, { recursive: true, force: true });
     },
   };

@@ -20,7 +20,11 @@ export interface WorkerProcess {
   exited: Promise<number | NodeJS.Signals>;
 }
 
-export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<WorkerProcess> {
+/** `startTimeoutMs`: how long it may take to say it is running (a loaded machine needs longer). */
+export async function startWorkerProcess(
+  env: NodeJS.ProcessEnv,
+  startTimeoutMs = 30_000,
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
     env: { PATH: process.env.PATH, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -63,6 +67,6 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<Worker
       });
       check();
     });
-  await waitFor((line) => line.msg === 'takeout worker is running');
+  await waitFor((line) => line.msg === 'takeout worker is running', startTimeoutMs);
   return { child, lines, waitFor, exited };
 }

@@ -1,0 +1,323 @@
+// Load on the HTTP API: writes the `load` section of bench/RESULTS.md (see README.md).
+//   npm run bench:load [-- --rounds 5 --duration 8 --connections 10]
+// 1. Sync path: autocannon against `takeout serve` streaming a 100-row CSV export of a SQLite
+//    dataset (13 columns of the demo orders, bearer token, request parsed, planned, estimated,
+//    queried, formatted), and in the same run against a bare Fastify route answering the same
+//    bytes, in alternating rounds: req/s and p99 of each, and the median of the rounds' ratios.
+// 2. Job creation: 500 POSTs at once (500 connections, `Prefer: respond-async`), each becoming a
+//    job (recorded and enqueued, no workers), on the embedded default (SQLite job store) and on
+//    PostgreSQL + BullMQ (a fresh schema, a private redis-server): req/s and p99.
+// Each server is its own process; autocannon runs in this one.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { replaceSection } from './results.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const resultsFile = process.env.BENCH_RESULTS ?? join(here, 'RESULTS.md');
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const TOKEN = `bench-${randomBytes(12).toString('hex')}`;
+const JOBS = 500;
+
+function parseArgs(argv) {
+  const options = { rounds: 5, duration: 8, connections: 10, jobRounds: 3 };
+  for (let i = 0; i < argv.length; i += 2) {
+    const name = argv[i]?.replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
+    const value = Number(argv[i + 1]);
+    if (!(name in options) || !Number.isSafeInteger(value) || value < 1)
+      throw new Error(`bad option ${argv[i]}`);
+    options[name] = value;
+  }
+  return options;
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+const load = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `takeout serve` from dist/ in its own process; resolves once it listens. */
+async function startTakeout(env) {
+  const child = spawn(process.execPath, [join(root, 'dist/cli/main.js'), 'serve'], {
+    env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let seen = '';
+  const base = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      seen += chunk;
+      const match = /serving (http:\/\/\S+)/.exec(seen);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`takeout serve exited with ${code}: ${seen}`)));
+  });
+  return {
+    base,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function startBare(file, contentType) {
+  const child = spawn(process.execPath, [join(here, 'load/bare-server.js'), file, contentType], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const port = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line).port));
+    child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', ''], {
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100; i++) {
+    await sleep(50);
+    const ok = await new Promise((resolve) => {
+      const socket = createServer().listen(port, '127.0.0.1');
+      socket.once('listening', () => socket.close(() => resolve(false)));
+      socket.once('error', () => resolve(true)); // taken: redis-server listens
+    });
+    if (ok) break;
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function cannon(options) {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+const exportRequest = (base, body, extraHeaders = {}) => ({
+  url: `${base}/v1/exports`,
+  method: 'POST',
+  headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...extraHeaders },
+  body: JSON.stringify(body),
+});
+
+/** One timed round: req/s, p99 latency, and anything that was not a 2xx. */
+async function round(request, { connections, duration }) {
+  const result = await cannon({ ...request, connections, duration });
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    bad: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+function datasetConfig(dataDir) {
+  const file = join(dataDir, 'load.config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      datasets: [
+        {
+          name: 'orders100',
+          connection: { sqlite: join(dataDir, 'demo.sqlite') },
+          sql: 'SELECT id, order_no, customer, email, country, amount, quantity, unit_price, paid, order_date, shipped_at, details, note FROM orders WHERE id <= 100 ORDER BY id',
+        },
+      ],
+    }),
+  );
+  return file;
+}
+
+const baseEnv = (dataDir) => ({
+  TAKEOUT_DATA_DIR: dataDir,
+  TAKEOUT_DEMO: 'true', // creates demo.sqlite, which orders100 reads
+  TAKEOUT_CONFIG: datasetConfig(dataDir),
+  TAKEOUT_API_TOKENS: `${TOKEN}=bench`,
+  // One client makes every request: the per-principal limits would measure themselves.
+  TAKEOUT_RATE_LIMIT: '0',
+  TAKEOUT_SYNC_CONCURRENCY: '256',
+  TAKEOUT_SYNC_PER_PRINCIPAL: '256',
+  TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER: '100000',
+});
+
+async function syncPath(options) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'takeout-load-'));
+  const takeout = await startTakeout(baseEnv(dataDir));
+  const body = { dataset: 'orders100', format: 'csv' };
+  const first = await fetch(`${takeout.base}/v1/exports`, exportRequest(takeout.base, body));
+  const bytes = Buffer.from(await first.arrayBuffer());
+  if (first.status !== 200) throw new Error(`the sync export answered ${first.status}: ${bytes}`);
+  const rows = bytes.toString('utf8').trim().split('\n').length - 1;
+  const file = join(dataDir, 'orders100.csv');
+  writeFileSync(file, bytes);
+  const bare = await startBare(file, first.headers.get('content-type'));
+  const targets = { takeout: exportRequest(takeout.base, body), bare: exportRequest(bare.base, body) };
+  try {
+    for (const request of Object.values(targets)) await round(request, { ...options, duration: 2 }); // warm-up
+    const rounds = [];
+    for (let i = 0; i < options.rounds; i++) {
+      // Alternating which goes first, so a drift in the machine's load hits both alike.
+      const order = i % 2 ? ['bare', 'takeout'] : ['takeout', 'bare'];
+      const r = {};
+      for (const name of order) r[name] = await round(targets[name], options);
+      r.ratio = r.takeout.rps / r.bare.rps;
+      process.stderr.write(
+        `  round ${i + 1}: takeout ${fmtInt(r.takeout.rps)} req/s, bare ${fmtInt(r.bare.rps)} req/s, ratio ${r.ratio.toFixed(2)}\n`,
+      );
+      rounds.push(r);
+    }
+    return { rows, bytes: bytes.length, rounds };
+  } finally {
+    await takeout.stop();
+    await bare.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function jobCreation(mode, options) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'takeout-load-jobs-'));
+  const cleanup = [() => rmSync(dataDir, { recursive: true, force: true })];
+  const env = { ...baseEnv(dataDir), TAKEOUT_WORKERS: '0' };
+  if (mode === 'postgres') {
+    const schema = `takeout_load_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    cleanup.push(async () => {
+      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+      await admin.end();
+    });
+    const redis = await startRedis();
+    cleanup.push(() => redis.stop());
+    Object.assign(env, { DATABASE_URL: PG_URL, TAKEOUT_DATABASE_SCHEMA: schema, REDIS_URL: redis.url });
+  }
+  const takeout = await startTakeout(env);
+  cleanup.push(() => takeout.stop());
+  try {
+    const request = exportRequest(
+      takeout.base,
+      { dataset: 'orders100', format: 'csv' },
+      { prefer: 'respond-async' },
+    );
+    await cannon({ ...request, connections: 20, amount: 100 }); // warm-up
+    const rounds = [];
+    for (let i = 0; i < options.jobRounds; i++) {
+      const result = await cannon({ ...request, connections: JOBS, amount: JOBS, timeout: 60 });
+      const r = {
+        rps: JOBS / result.duration,
+        p99: result.latency.p99,
+        created: result['2xx'],
+        bad: result.non2xx + result.errors + result.timeouts,
+      };
+      process.stderr.write(
+        `  ${mode} round ${i + 1}: ${r.created} created, ${fmtInt(r.rps)} req/s, p99 ${r.p99} ms\n`,
+      );
+      rounds.push(r);
+    }
+    return rounds;
+  } finally {
+    for (const step of cleanup.reverse()) await step();
+  }
+}
+
+function render(sync, jobs, info, options) {
+  const ratios = sync.rounds.map((r) => r.ratio);
+  const med = (pick) => median(sync.rounds.map(pick));
+  const jobRow = (name, rounds) =>
+    `| ${name} | ${JOBS} | ${rounds.map((r) => r.created).join(', ')} | ${fmtInt(median(rounds.map((r) => r.rps)))} | ${fmtInt(median(rounds.map((r) => r.p99)))} | ${rounds.reduce((n, r) => n + r.bad, 0)} |`;
+  return `## load: HTTP API under load
+
+Measured ${info.when} · Node ${process.version} · ${info.cores} cores (${info.cpu}) · load average at start ${info.loadStart}, at end ${info.loadEnd}
+
+Written by \`npm run bench:load\` ([bench/load.js](load.js)). Every server is its own process;
+autocannon runs in the benchmark's process on the same (shared, 2-core) machine, so absolute
+figures are low and noisy: the ratios of the same run are what to read.
+
+### Sync path: a ${sync.rows}-row CSV export vs a bare Fastify route with the same bytes
+
+\`POST /v1/exports {"dataset":"orders100","format":"csv"}\` with a bearer token: Takeout
+authenticates, validates, plans (dataset, columns, a SQLite row estimate, a sync slot), queries
+the demo orders database (13 columns) and streams ${fmtInt(sync.bytes)} bytes of CSV. The bare
+route answers the same bytes with the same headers. Rate limiting is off (one client makes every
+request). ${options.connections} connections, ${options.rounds} alternating rounds of ${options.duration} s.
+
+| | req/s (median) | p99 ms (median) | non-2xx / errors |
+|---|--:|--:|--:|
+| Takeout | ${fmtInt(med((r) => r.takeout.rps))} | ${fmtInt(med((r) => r.takeout.p99))} | ${sync.rounds.reduce((n, r) => n + r.takeout.bad, 0)} |
+| bare Fastify | ${fmtInt(med((r) => r.bare.rps))} | ${fmtInt(med((r) => r.bare.p99))} | ${sync.rounds.reduce((n, r) => n + r.bare.bad, 0)} |
+
+**Takeout ÷ bare: ${median(ratios).toFixed(2)}×** (median of the rounds' ratios; rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 0.6×).
+
+### Job creation: ${JOBS} POSTs at once that become jobs
+
+${JOBS} connections send one \`Prefer: respond-async\` export each; every answer must be
+\`202\` (recorded and enqueued; no workers run). ${options.jobRounds} rounds per deployment, medians.
+
+| deployment | POSTs | 202s per round | req/s | p99 ms | non-2xx / errors |
+|---|--:|--:|--:|--:|--:|
+${jobRow('embedded (SQLite job store, embedded queue)', jobs.embedded)}
+${jobRow('PostgreSQL job store + BullMQ (Redis)', jobs.postgres)}
+`;
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const info = {
+    when: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cores: availableParallelism(),
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    loadStart: load(),
+  };
+  process.stderr.write('sync path\n');
+  const sync = await syncPath(options);
+  process.stderr.write('job creation\n');
+  const jobs = {
+    embedded: await jobCreation('embedded', options),
+    postgres: await jobCreation('postgres', options),
+  };
+  info.loadEnd = load();
+  const section = render(sync, jobs, info, options);
+  writeFileSync(resultsFile, replaceSection(readFileSync(resultsFile, 'utf8'), 'load', section));
+  process.stdout.write(section);
+}
+
+await main();

@@ -1,0 +1,86 @@
+/**
+ * The faults the harness injects while exports run, one after another at random moments in
+ * their windows: SIGKILL of a worker process (restarted at once), Redis stopped, the S3
+ * server stopped. Each is recorded with when it happened and what was in flight.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ScaleDeployment } from './deployment.js';
+
+export type FaultKind = 'kill-worker' | 'redis-down' | 's3-down';
+
+export interface FaultPlan {
+  kind: FaultKind;
+  /** Seconds from the start of the run: the fault happens at a random moment in [from, to]. */
+  from: number;
+  to: number;
+  /** How long Redis or S3 stays down, seconds. */
+  downSeconds?: number;
+}
+
+export interface FaultRecord {
+  kind: FaultKind;
+  atSeconds: number;
+  /** Exports queued or running in the job store at that moment. */
+  active: number;
+  /** For a kill: the exports the killed worker had started and not finished. */
+  victimRunning?: number;
+}
+
+const ENDED = new Set([
+  'export succeeded',
+  'export failed',
+  'export failed; will retry',
+  'export failed: out of attempts',
+  'export canceled',
+  'export handed back at shutdown',
+  'export finished but another outcome won',
+]);
+
+/** Exports a worker process started and has not ended, from its log. */
+function runningIn(lines: { msg: string; exportId?: unknown }[]): number {
+  const running = new Set<unknown>();
+  for (const line of lines) {
+    if (line.msg === 'export started') running.add(line.exportId);
+    else if (ENDED.has(line.msg)) running.delete(line.exportId);
+  }
+  return running.size;
+}
+
+export async function injectFaults(
+  deployment: ScaleDeployment,
+  plans: FaultPlan[],
+  startedAt: number,
+  activeExports: () => Promise<number>,
+): Promise<FaultRecord[]> {
+  const records: FaultRecord[] = [];
+  for (const plan of plans) {
+    const at = (plan.from + Math.random() * (plan.to - plan.from)) * 1000;
+    await sleep(Math.max(0, startedAt + at - Date.now()));
+    const record: FaultRecord = {
+      kind: plan.kind,
+      atSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
+      active: await activeExports(),
+    };
+    records.push(record);
+    const down = (plan.downSeconds ?? 10) * 1000;
+    if (plan.kind === 'kill-worker') {
+      // A worker in the middle of an export, when one is.
+      const busy = deployment.workers
+        .map((worker, index) => ({ index, running: runningIn(worker.lines as never) }))
+        .filter((w) => w.running > 0);
+      const pick =
+        busy.length > 0 ? busy[Math.floor(Math.random() * busy.length)]! : { index: 0, running: 0 };
+      record.victimRunning = pick.running;
+      await deployment.killAndRestartWorker(pick.index);
+    } else if (plan.kind === 'redis-down') {
+      await deployment.redis.down();
+      await sleep(down);
+      await deployment.redis.up();
+    } else {
+      await deployment.s3.down();
+      await sleep(down);
+      await deployment.s3.up();
+    }
+  }
+  return records;
+}
