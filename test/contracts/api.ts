@@ -276,13 +276,17 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
       await finished(job.id);
       const missing = 'exp_doesnotexist0000000000';
-      const routes: [string, string][] = [
-        ['GET', ''],
-        ['GET', '/download'],
-        ['GET', '/events'],
-        ['POST', '/cancel'],
-        ['DELETE', ''],
-      ];
+      // Every route the server has under /v1/exports/:id, so a new job route is covered too.
+      const routes = exportRoutesOf(app.printRoutes({ commonPrefix: false }));
+      expect(routes).toEqual(
+        expect.arrayContaining([
+          ['GET', ''],
+          ['GET', '/download'],
+          ['GET', '/events'],
+          ['POST', '/cancel'],
+          ['DELETE', ''],
+        ]),
+      );
       for (const [method, suffix] of routes) {
         const foreign = await call(`/v1/exports/${job.id}${suffix}`, { method, token: BOB });
         const absent = await call(`/v1/exports/${missing}${suffix}`, { method, token: BOB });
@@ -451,4 +455,24 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect(bad.status).toBe(400);
     });
   });
+}
+
+/** `[method, suffix]` of every route under `/v1/exports/:id`, from Fastify's route tree (HEAD left out: it is GET's). */
+function exportRoutesOf(tree: string): [string, string][] {
+  const stack: string[] = [];
+  const routes: [string, string][] = [];
+  for (const line of tree.split('\n')) {
+    const match = /^([│├└─\s]*)(\/\S*) \(([A-Z, ]+)\)$/.exec(line);
+    if (!match) continue;
+    const depth = match[1]!.length / 4;
+    stack.length = depth;
+    stack.push(match[2]!);
+    const path = stack.join('');
+    const prefix = '/v1/exports/:id';
+    if (path !== prefix && !path.startsWith(`${prefix}/`)) continue;
+    for (const method of match[3]!.split(', ')) {
+      if (method !== 'HEAD') routes.push([method, path.slice(prefix.length)]);
+    }
+  }
+  return routes;
 }
