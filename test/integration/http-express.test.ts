@@ -33,15 +33,21 @@ const SESSIONS = new Map([
 type HostRequest = IncomingMessage & { user?: { userId: string; orgId: string } };
 
 /** 100 rows, one every 50 ms: a sync export that is still streaming when its client leaves. */
+const trickled = { rows: 0, stopped: false };
 const trickle = defineDataset({
   name: 'trickle',
   columns: [{ key: 'i', type: 'integer' }],
   source: () =>
     rowsSource(
       (async function* () {
-        for (let i = 0; i < 100; i++) {
-          await sleep(50);
-          yield { i };
+        try {
+          for (let i = 0; i < 100; i++) {
+            await sleep(50);
+            trickled.rows++;
+            yield { i };
+          }
+        } finally {
+          trickled.stopped = true;
         }
       })(),
       { batched: false, batchSize: 1, columns: [{ key: 'i', type: 'integer' }] },
@@ -253,6 +259,9 @@ describe('takeoutHandler mounted in Express under a path, with the host app’s 
     controller.abort();
     await reader.cancel().catch(() => {});
     expect(await eventually(async () => (await health()) === 0, 5000)).toBe(true);
+    // The source itself was stopped, long before its last row.
+    expect(await eventually(async () => trickled.stopped, 5000)).toBe(true);
+    expect(trickled.rows).toBeLessThan(100);
   });
 });
 
