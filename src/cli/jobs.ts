@@ -108,9 +108,12 @@ async function one(argv: string[], io: CliIo, action: 'show' | 'cancel'): Promis
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
   const [id] = positionals;
   if (!id || positionals.length > 1) throw new UsageError(`takeout jobs ${action} takes one export id`);
-  const job = await withStore(io.env, (store) =>
-    action === 'show' ? store.get(id) : requestCancel(store, id),
-  );
+  const job = await withStore(io.env, async (store) => {
+    if (action === 'cancel') return requestCancel(store, id);
+    const found = await store.get(id);
+    // Operators see every delivery of its notifications, the service-wide webhook's included.
+    return found?.notify?.length ? { ...found, deliveries: await store.deliveries(id) } : found;
+  });
   if (!job) throw new TakeoutError('export_not_found', `No export ${id}`);
   io.stdout.write(action === 'show' ? `${JSON.stringify(job, null, 2)}\n` : `${line(job)}\n`);
   return 0;

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newExportId } from '../../src/jobs/ids.js';
-import { claimJob } from '../../src/jobs/lifecycle.js';
+import { claimJob, failJob } from '../../src/jobs/lifecycle.js';
 import { postgresJobStore } from '../../src/jobs/store/postgres.js';
 import { sqliteJobStore } from '../../src/jobs/store/sqlite.js';
 import type { JobStore } from '../../src/jobs/types.js';
+import type { NotifyTarget } from '../../src/notify/types.js';
 import { runCli } from '../support/cli.js';
 import { createSchema, PG_BASE_URL } from './postgres-helpers.js';
 
@@ -16,7 +17,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cli = (args: string[], env: NodeJS.ProcessEnv) => runCli(args, { env });
 
-async function addJob(store: JobStore, owner: { id: string; tenant?: string }) {
+async function addJob(store: JobStore, owner: { id: string; tenant?: string }, notify?: NotifyTarget[]) {
   const request = { version: 1, dataset: 'orders', format: 'csv', n: Math.random() };
   const { job } = await store.create({
     id: newExportId(),
@@ -24,6 +25,7 @@ async function addJob(store: JobStore, owner: { id: string; tenant?: string }) {
     principal: owner,
     request,
     requestHash: createHash('sha256').update(JSON.stringify(request)).digest('hex'),
+    ...(notify ? { notify } : {}),
   });
   return job;
 }
@@ -33,7 +35,7 @@ describe('takeout jobs and takeout migrate', () => {
     const env = { TAKEOUT_DATA_DIR: dir };
     expect(await cli(['migrate'], env)).toMatchObject({
       code: 0,
-      out: 'job store (sqlite): schema at version 1\n',
+      out: 'job store (sqlite): schema at version 2\n',
     });
     const store = sqliteJobStore({ path: join(dir, 'jobs.db') });
     const mine = await addJob(store, { id: 'ann', tenant: 't1' });
@@ -78,12 +80,25 @@ describe('takeout jobs and takeout migrate', () => {
       const env = { DATABASE_URL: PG_BASE_URL, TAKEOUT_DATABASE_SCHEMA: schema.name };
       const runs = await Promise.all([cli(['migrate'], env), cli(['migrate'], env)]);
       for (const run of runs)
-        expect(run).toMatchObject({ code: 0, out: 'job store (postgres): schema at version 1\n' });
+        expect(run).toMatchObject({ code: 0, out: 'job store (postgres): schema at version 2\n' });
       const versions = await schema.admin.query(`SELECT version FROM ${schema.name}.takeout_migrations`);
-      expect(versions.rows).toEqual([{ version: 1 }]);
+      expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }]);
       const store = await postgresJobStore({ connectionString: PG_BASE_URL, schema: schema.name });
       const job = await addJob(store, { id: 'ann' });
       expect((await cli(['jobs', 'show', job.id], env)).out).toContain(job.id);
+      // An operator sees every delivery of a job's notifications.
+      const told = await addJob(store, { id: 'ann' }, [{ channel: 'service' }]);
+      await claimJob(store, told.id, { leaseOwner: 'w', leaseMs: 60_000 });
+      await failJob(store, told.id, 'w', { code: 'source_error', message: 'down', retryable: false });
+      const shown = JSON.parse((await cli(['jobs', 'show', told.id], env)).out);
+      expect(shown.deliveries).toEqual([
+        expect.objectContaining({
+          channel: 'service',
+          event: 'export.failed',
+          status: 'pending',
+          attempts: 0,
+        }),
+      ]);
       await store.close();
       expect((await cli(['migrate'], { DATABASE_URL: 'mysql://x' })).err).toContain('config_error');
     } finally {
