@@ -123,6 +123,8 @@ describe('logs of a whole run', () => {
     ]) {
       expect(logs.includes(secret), `a secret (${secret.slice(0, 6)}...) is in the logs`).toBe(false);
     }
+    // Probes and scrapes that succeed are not logged.
+    expect(api.stdout()).not.toMatch(/"url":"\/(readyz|healthz|metrics)"/);
     // The query-string token above was logged, scrubbed.
     expect(logs).toContain('token=[redacted]');
     expect(logs).not.toMatch(/X-Amz-Signature=(?!\[redacted\])/i);

@@ -6,6 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearerTokens } from '../../src/auth.js';
 import { buildServer, serviceServerOptions } from '../../src/http/server.js';
 import { s3Storage } from '../../src/storage/s3.js';
 import { eventually } from '../support/eventually.js';
@@ -117,6 +118,32 @@ describe('probes and metrics of an API process and a worker process', () => {
         return counted === succeededJobs(apiBefore) + 1;
       }, 15_000),
     ).toBe(true);
+  });
+});
+
+describe('/metrics on the API port without TAKEOUT_METRICS_TOKEN', () => {
+  it('is served in the development mode only, and is a 404 problem once authentication is on', async () => {
+    const jobs = await testService();
+    const open = await buildServer(serviceServerOptions(jobs.service));
+    const guarded = await buildServer({
+      ...serviceServerOptions(jobs.service),
+      authenticate: bearerTokens(new Map([['api-token-0123456789abcdef', { id: 'alice' }]])),
+    });
+    try {
+      const dev = await open.inject({ url: '/metrics', headers: { host: 'localhost' } });
+      expect(dev.statusCode).toBe(200);
+      expect(sampleValue(parsePrometheus(dev.body), 'takeout_sync_exports_in_flight')).toBe(0);
+      const hidden = await guarded.inject({
+        url: '/metrics',
+        headers: { authorization: 'Bearer api-token-0123456789abcdef' },
+      });
+      expect(hidden.statusCode).toBe(404);
+      expect(hidden.json()).toMatchObject({ code: 'not_found' });
+    } finally {
+      await open.close();
+      await guarded.close();
+      await jobs.close();
+    }
   });
 });
 
