@@ -123,10 +123,10 @@ export class ScaleClient {
       if (!location) throw new Error(`download ${id}: 303 without Location`);
       await response.body?.cancel();
       // The signed link goes to the S3 server itself, which may be down for a while.
-      const file = await fetch(location, { signal: AbortSignal.timeout(60_000) }).then(
-        async (r) => (r.status === 200 ? Buffer.from(await r.arrayBuffer()) : r.status),
-        () => 'network' as const,
-      );
+      // It may also go down in the middle of a body ("terminated"): the read is retried too.
+      const file = await fetch(location, { signal: AbortSignal.timeout(60_000) })
+        .then(async (r) => (r.status === 200 ? Buffer.from(await r.arrayBuffer()) : r.status))
+        .catch(() => 'network' as const);
       // A file that does not check out is a failure, never retried.
       if (Buffer.isBuffer(file)) return await checkFile(planned.format, file);
       this.retries.add(`signed link ${file}`);
