@@ -257,6 +257,36 @@ describe('the export page (development mode)', () => {
     await close();
   });
 
+  it('opens the export an email links to (#/exports/<id>), and says when there is none', async () => {
+    const created = await fetch(`${server.base}/v1/exports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify({ dataset: 'orders', format: 'csv', params: { country: 'US', currency: 'USD' } }),
+    });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    await expect.poll(() => jobStatus(id), { timeout: 20_000 }).toBe('succeeded');
+    const context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-US' });
+    const page = await context.newPage();
+    const errors = consoleErrors(page);
+    await page.goto(`${server.base}/#/exports/${id}`);
+    const button = page.getByRole('button', { name: 'Download', exact: true });
+    await button.waitFor({ state: 'visible', timeout: 20_000 });
+    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+    expect((await csvOf(download)).map((r) => Number(r.ID))).toEqual(
+      orders()
+        .filter((o) => o.country === 'US')
+        .map((o) => o.id),
+    );
+    // Another id in the address: the API's 404 as a sentence with its code.
+    await page.evaluate(`location.hash = '#/exports/ex_none'`);
+    await expect
+      .poll(() => page.getByRole('alert').textContent())
+      .toMatch(/no longer exists.*Code for support: export_not_found/);
+    expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    await context.close();
+  });
+
   it('lists my exports with Download and Delete', async () => {
     const { page, errors, close } = await open();
     const rows = page.locator('#history-rows tr');

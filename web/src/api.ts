@@ -114,6 +114,11 @@ export function listExports(): Promise<{ exports: JobDocument[] }> {
   return getJson('v1/exports?limit=20');
 }
 
+/** One export of the caller's; anyone else's (or none) is the API's 404 `export_not_found`. */
+export function getExport(id: string): Promise<JobDocument> {
+  return getJson(`v1/exports/${encodeURIComponent(id)}`);
+}
+
 export function cancelExport(job: JobDocument): Promise<JobDocument> {
   return getJson(job.links.cancel, { method: 'POST' });
 }

@@ -1,7 +1,14 @@
 /** The export page: sign-in, the export form, the running export and "My exports". */
 
 import { clearError, problemFrom, showError } from './alert.js';
-import { ApiError, cancelExport, type DatasetDescription, type JobDocument, listDatasets } from './api.js';
+import {
+  ApiError,
+  cancelExport,
+  type DatasetDescription,
+  getExport,
+  type JobDocument,
+  listDatasets,
+} from './api.js';
 import { ColumnPicker } from './column-picker.js';
 import { downloadJob } from './download.js';
 import { type ExportBody, requestExport, timeZones } from './exporter.js';
@@ -117,6 +124,24 @@ async function start(): Promise<void> {
   if (datasets[0]) selectDataset(datasets[0].name);
   history.show();
   await history.refresh();
+  await openLinkedExport();
+}
+
+/**
+ * `#/exports/<id>`, the link of the "your export is ready" email: that export is shown with its
+ * progress or its Download button, as if this tab had started it. The fragment is only a
+ * pointer: the API still decides (404 for anyone but the owner).
+ */
+async function openLinkedExport(): Promise<void> {
+  const match = /^#\/exports\/([^/?#]+)$/.exec(location.hash);
+  if (!match) return;
+  try {
+    const job = await getExport(decodeURIComponent(match[1] as string));
+    exportState.textContent = '';
+    void follow(job);
+  } catch (error) {
+    handleError(error);
+  }
 }
 
 function body(): ExportBody {
@@ -233,6 +258,9 @@ function setUp(): void {
   });
   takeTokenFromFragment();
   acceptTokenFromParent(() => void start());
+  window.addEventListener('hashchange', () => {
+    if (!exportSection.hidden) void openLinkedExport();
+  });
   void start();
 }
 
