@@ -3,12 +3,11 @@
  * get, list, cancel and remove a principal's exports, and run workers. Every lookup is the
  * owner's: someone else's export id is `export_not_found`, exactly like a missing one.
  */
-import { createHash } from 'node:crypto';
 import type { Principal } from '../datasets/define.js';
 import { coerceError, TakeoutError } from '../errors.js';
 import type { ExportContext } from '../exports/plan.js';
 import type { ExportRequest } from '../exports/request.js';
-import type { NotifySettings } from '../notify/config.js';
+import { NO_NOTIFY, type NotifySettings } from '../notify/config.js';
 import { NotificationDispatcher } from '../notify/dispatcher.js';
 import { checkNotify, notifyTargets } from '../notify/targets.js';
 import type { Delivery } from '../notify/types.js';
@@ -20,6 +19,7 @@ import { newExportId } from './ids.js';
 import { requestCancel } from './lifecycle.js';
 import { type JobLogger, silentLogger } from './log.js';
 import type { ExportQueue } from './queue/types.js';
+import { requestHash } from './request-hash.js';
 import { stageRows, stagingKey } from './staging.js';
 import { type JobSweepResult, sweepJobs } from './sweeper.js';
 import type { CreateResult, JobOwner, JobPage, JobRecord, JobStore, ListQuery } from './types.js';
@@ -59,35 +59,10 @@ export interface ExportWorker {
 
 const MAX_IDEMPOTENCY_KEY = 255;
 
-/** A service without notification settings: no webhook host allowed, no email. */
-const NO_NOTIFY: NotifySettings = {
-  webhookUrl: undefined,
-  webhookSecrets: [],
-  webhookAllow: [],
-  smtpUrl: undefined,
-  mailFrom: undefined,
-  publicUrl: undefined,
-  timeoutMs: 10_000,
-  retryForMs: 0,
-  backoff: { baseMs: 1000, maxMs: 1000 },
-  pollMs: 1000,
-};
-
 export function ownerOf(principal: Principal): JobOwner {
   return principal.tenant === undefined
     ? { id: principal.id }
     : { id: principal.id, tenant: String(principal.tenant) };
-}
-
-/** JSON with sorted keys: the same request always hashes the same. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 export class ExportJobs {
@@ -136,10 +111,7 @@ export class ExportJobs {
             // Past its record's retention nothing can need the rows any more.
             expiresAt: new Date(Date.now() + settings.recordTtlSeconds * 1000),
           });
-    const requestHash = createHash('sha256')
-      .update(canonical(rest))
-      .update(staged ? `\nrows:${staged.sha256}` : '')
-      .digest('hex');
+    const hash = requestHash(rest, staged?.sha256);
     let result: CreateResult;
     try {
       result = await this.store.create(
@@ -148,7 +120,7 @@ export class ExportJobs {
           owner: ownerOf(principal),
           principal: { ...principal },
           request: rest as unknown as Record<string, unknown>,
-          requestHash,
+          requestHash: hash,
           ...(key !== undefined ? { idempotencyKey: key } : {}),
           ...(staged ? { inputKey: staged.key, progress: { rowsEstimated: staged.rowCount } } : {}),
           ...(notify.length ? { notify } : {}),

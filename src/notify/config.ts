@@ -91,3 +91,17 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
     pollMs: durationMs(env, 'TAKEOUT_NOTIFY_POLL', 1000, 10),
   };
 }
+
+/** A service without notification settings: no webhook host allowed, no email. */
+export const NO_NOTIFY: NotifySettings = {
+  webhookUrl: undefined,
+  webhookSecrets: [],
+  webhookAllow: [],
+  smtpUrl: undefined,
+  mailFrom: undefined,
+  publicUrl: undefined,
+  timeoutMs: 10_000,
+  retryForMs: 0,
+  backoff: { baseMs: 1000, maxMs: 1000 },
+  pollMs: 1000,
+};
