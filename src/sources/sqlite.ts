@@ -110,6 +110,8 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
   let db: Database.Database | undefined;
   let statement: Database.Statement | undefined;
   let columns: ResolvedColumn[] | undefined;
+  /** Per column: SQLite declared no type (an expression), so its values keep their own kind. */
+  let undeclared: boolean[] = [];
   const batchSize = options.batchSize ?? 1000;
 
   function prepare(): Database.Statement {
@@ -138,6 +140,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
       const stmt = prepare();
       const described = stmt.columns();
       const keys = uniqueKeys(described.map((c) => c.name));
+      undeclared = described.map((c) => !c.type);
       columns = described.map((c, i) => ({
         key: keys[i]!,
         header: c.name,
@@ -161,7 +164,11 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
     },
     async *batches(signal?: AbortSignal): AsyncGenerator<Row[]> {
       const stmt = prepare();
-      const converters = (await this.columns()).map((c) => converterOf(c.type));
+      // An expression's integers (`count(*)`, `a * b`) stay numbers, its text stays text: the
+      // writers take each value by its kind. Integers are read as bigint, so narrow them.
+      const converters = (await this.columns()).map((c, i) =>
+        undeclared[i] ? narrowBigint : converterOf(c.type),
+      );
       let iterator: IterableIterator<unknown[]>;
       try {
         iterator = stmt.iterate(bindable(options.params)) as IterableIterator<unknown[]>;

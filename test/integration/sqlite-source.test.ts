@@ -92,6 +92,18 @@ describe('sqliteSource', () => {
     ).toBe(true);
   });
 
+  it('keeps the kind of values of columns without a declared type (expressions)', async () => {
+    const source = sqliteSource({
+      database: path,
+      sql: `SELECT count(*) AS n, max(id) * 2 AS doubled, sum(ratio) AS total, 'n' || max(id) AS label,
+              9007199254740993 AS huge FROM t`,
+    });
+    const rows = JSON.parse(await text(exportSource(source, { format: 'json' })));
+    expect(rows).toEqual([
+      { n: 2500, doubled: 5000, total: 0.1 - 1.25e-7, label: 'n2500', huge: '9007199254740993' },
+    ]);
+  });
+
   it('binds named parameters, never interpolates them', async () => {
     const evil = "x' OR '1'='1";
     const source = sqliteSource({
