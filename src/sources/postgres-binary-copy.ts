@@ -48,15 +48,18 @@ export async function* readBinaryCopy(
   signal?.throwIfAborted();
   const plan = await planCopy(s, query);
   const decoder = new BinaryRowDecoder(plan.decoders);
-  for await (const bytes of binaryCopyChunks(s, plan.statement, timeoutMs, signal)) {
-    decoder.push(bytes);
-    for (let rows = decoder.take(BATCH_ROWS); rows.length > 0; rows = decoder.take(BATCH_ROWS)) yield rows;
+  for await (const parts of binaryCopyChunks(s, plan.statement, timeoutMs, signal)) {
+    for (const bytes of parts) {
+      decoder.push(bytes);
+      for (let rows = decoder.take(BATCH_ROWS); rows.length > 0; rows = decoder.take(BATCH_ROWS)) yield rows;
+    }
   }
   decoder.finish();
 }
 
 /**
- * The bytes of the binary COPY `statement` (planCopy), in chunks of about 256 KiB. Each wait
+ * The bytes of the binary COPY `statement` (planCopy), in order, as lists of pieces of about
+ * 256 KiB in all (CopyOut.readParts: not joined, the decoders walk them one by one). Each wait
  * for the server is timed like a cursor fetch: when a read waits longer than `timeoutMs`
  * (0: no limit) the COPY is cancelled (`source_timeout`); the reader's own time never counts.
  * Stopping early (abort, a row limit, a reader that goes away) cancels the COPY and marks the
@@ -67,7 +70,7 @@ export async function* binaryCopyChunks(
   statement: string,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-): AsyncGenerator<Buffer> {
+): AsyncGenerator<Buffer[]> {
   signal?.throwIfAborted();
   const { client } = s.conn;
   const copy = new CopyOut(statement, { crlf: false });
@@ -82,20 +85,20 @@ export async function* binaryCopyChunks(
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   const read = async () => {
-    if (timeoutMs <= 0) return copy.read();
+    if (timeoutMs <= 0) return copy.readParts();
     const timer = setTimeout(() => {
       timedOut = true;
       s.broken = true;
       void s.conn.cancel();
     }, timeoutMs);
     try {
-      return await copy.read();
+      return await copy.readParts();
     } finally {
       clearTimeout(timer);
     }
   };
   try {
-    for (let chunk = await read(); chunk; chunk = await read()) yield chunk.bytes;
+    for (let parts = await read(); parts; parts = await read()) yield parts;
     done = true;
   } catch (error) {
     if (signal?.aborted) throw abortedError(signal);

@@ -215,18 +215,21 @@ export async function* streamBinaryCsv(
     compileBinaryCsvRow(request.columns, plan.decoders, d, sink),
   );
   let lastYield = Date.now();
-  for await (const bytes of binaryCopyChunks(s, plan.statement, timeoutMs, signal)) {
-    let rows = parser.push(bytes);
-    for (;;) {
-      const handled = parser.run(SLICE_ROWS);
-      rows += handled;
-      if (sink.ready()) {
-        request.onRows(rows);
-        rows = 0;
-        yield* sink.take();
-        lastYield = Date.now();
+  for await (const parts of binaryCopyChunks(s, plan.statement, timeoutMs, signal)) {
+    let rows = 0;
+    for (const bytes of parts) {
+      rows += parser.push(bytes);
+      for (;;) {
+        const handled = parser.run(SLICE_ROWS);
+        rows += handled;
+        if (sink.ready()) {
+          request.onRows(rows);
+          rows = 0;
+          yield* sink.take();
+          lastYield = Date.now();
+        }
+        if (handled < SLICE_ROWS) break;
       }
-      if (handled < SLICE_ROWS) break;
     }
     if (rows > 0) request.onRows(rows);
     if (sink.pos > 0 && Date.now() - lastYield >= FLUSH_MS) {

@@ -52,6 +52,8 @@ export class CopyOut {
   private parts: Buffer[] = [];
   private size = 0;
   private pendingRows = 0;
+  /** Rows completed by the pieces readParts() returned last. */
+  takenRows = 0;
 
   constructor(text: string, options: { crlf: boolean }) {
     this.text = text;
@@ -76,6 +78,19 @@ export class CopyOut {
    * one by one costs more than the COPY), waiting at most MAX_WAIT_MS once some data is there.
    */
   async read(): Promise<CopyChunk | undefined> {
+    const parts = await this.readParts();
+    if (parts === undefined) return undefined;
+    const bytes = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    return { bytes, rows: this.takenRows };
+  }
+
+  /**
+   * read() as the pieces it would join (each a part of one socket chunk, in order), for a
+   * reader that walks them one by one: joining them copies every byte once more and allocates
+   * as much again, which the binary COPY path's decoder does not need. The rows they complete
+   * are in `takenRows`.
+   */
+  async readParts(): Promise<Buffer[] | undefined> {
     let deadline = 0;
     for (;;) {
       if (this.error !== undefined) throw this.error;
@@ -93,14 +108,14 @@ export class CopyOut {
     }
   }
 
-  private take(): CopyChunk {
-    const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.size);
-    const chunk = { bytes, rows: this.pendingRows };
+  private take(): Buffer[] {
+    const parts = this.parts;
+    this.takenRows = this.pendingRows;
     this.rows += this.pendingRows;
     this.parts = [];
     this.size = 0;
     this.pendingRows = 0;
-    return chunk;
+    return parts;
   }
 
   private wait(ms?: number): Promise<void> {
