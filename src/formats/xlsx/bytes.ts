@@ -17,7 +17,7 @@ export class BufferPool {
 
   /** Takes back a chunk (a view from the start of a pool buffer); other buffers are left to the GC. */
   give(chunk: Buffer): void {
-    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength !== BUFFER_BYTES || this.free.length >= 2) return;
+    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength !== BUFFER_BYTES || this.free.length >= 3) return;
     this.free.push(Buffer.from(chunk.buffer, 0, BUFFER_BYTES));
   }
 }

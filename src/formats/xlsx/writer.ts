@@ -44,7 +44,7 @@ interface Book {
 /**
  * The whole XLSX file, streamed: `_rels/.rels`, then each sheet's XML as its rows arrive, then
  * the parts that depend on every sheet (workbook, styles, content types) and the ZIP directory.
- * Nothing grows with the number of rows: a sheet holds at most one chunk of XML and two chunks
+ * Nothing grows with the number of rows: a sheet holds at most one chunk of XML and three chunks
  * being deflated; the generator only runs when its consumer asks for more.
  */
 export async function* writeWorkbook(
