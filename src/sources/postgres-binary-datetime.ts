@@ -1,4 +1,4 @@
-import type { Decode } from './postgres-binary-values.js';
+import { type Decode, int32, uint32 } from './postgres-binary-values.js';
 
 /**
  * Decoders of the binary date/time types into the cursor path's values (postgres-datetime.ts
@@ -18,7 +18,7 @@ const INT32_MAX = 0x7fffffff;
 const INT32_MIN = -0x80000000;
 
 export const decodeDate: Decode = (buf, pos) => {
-  const days = buf.readInt32BE(pos);
+  const days = int32(buf, pos);
   if (days === INT32_MAX) return 'infinity';
   if (days === INT32_MIN) return '-infinity';
   const ms = days * DAY_MS + EPOCH_2000_MS;
@@ -36,8 +36,8 @@ function isInfinite(hi: number, lo: number): 'infinity' | '-infinity' | undefine
  * `infinity`, `-infinity` and instants beyond JavaScript's Date range.
  */
 export function timestampMs(buf: Buffer, pos: number): number {
-  const hi = buf.readInt32BE(pos);
-  const lo = buf.readUInt32BE(pos + 4);
+  const hi = int32(buf, pos);
+  const lo = uint32(buf, pos + 4);
   if (isInfinite(hi, lo)) return Number.NaN;
   // floor(us / 1000) exactly: hi = 1000 a + r, so us = 1000 a 2^32 + (r 2^32 + lo).
   const r = ((hi % 1000) + 1000) % 1000;
@@ -78,7 +78,7 @@ export const decodeInterval: Decode = (buf, pos) => {
 };
 
 function readInt64(buf: Buffer, pos: number): number {
-  return buf.readInt32BE(pos) * TWO_32 + buf.readUInt32BE(pos + 4);
+  return int32(buf, pos) * TWO_32 + uint32(buf, pos + 4);
 }
 
 function pad(n: number | bigint, width: number): string {

@@ -1,5 +1,5 @@
 import { TakeoutError } from '../errors.js';
-import type { Decode } from './postgres-binary-values.js';
+import { type Decode, int32 } from './postgres-binary-values.js';
 
 /**
  * Rows out of the bytes of `COPY ... TO STDOUT (FORMAT binary)`: an 11-byte signature, int32
@@ -11,16 +11,6 @@ import type { Decode } from './postgres-binary-values.js';
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER = 19; // signature, flags, extension length
 const STITCH = 4096;
-
-/** A big-endian int32 from typed-array loads: cheaper than readInt32BE's checks, per field. */
-export function int32(buf: Buffer, p: number): number {
-  return (
-    ((buf[p] as number) << 24) |
-    ((buf[p + 1] as number) << 16) |
-    ((buf[p + 2] as number) << 8) |
-    (buf[p + 3] as number)
-  );
-}
 
 /**
  * Handles one complete row: field `c` is `lengths[c]` bytes of `buf` from `starts[c]`

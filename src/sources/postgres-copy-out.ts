@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { uint32 } from './postgres-binary-values.js';
 
 /**
  * `COPY ... TO STDOUT` as a pg Submittable that hands out the rows' bytes in large chunks.
@@ -156,7 +157,7 @@ export class CopyOut {
         let whole = true;
         if (this.headerLength === 0 && input.length - i >= 5) {
           this.current = input[i] as number;
-          this.remaining = input.readUInt32BE(i + 1) - 4;
+          this.remaining = uint32(input, i + 1) - 4;
           i += 5;
         } else {
           whole = false;
