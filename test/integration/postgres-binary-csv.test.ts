@@ -2,7 +2,7 @@
  * CSV written straight from the binary COPY's bytes (the default reader's CSV) against the
  * cursor path, which decodes every value and writes it with the CSV writer: byte for byte the
  * same over text that takes each branch (plain, quoted, formula-looking, hidden formula,
- * non-ASCII, long), uuid, numeric and timestamps, in dialects whose delimiter a value could
+ * non-ASCII, long), uuid, numeric, timestamps, int2/int4 (their limits) and bool, in dialects whose delimiter a value could
  * contain, with columns picked and reordered. The CSV is also read back with csv-parse.
  */
 import { parse } from 'csv-parse/sync';
@@ -41,7 +41,8 @@ const TEXTS = [
 beforeAll(async () => {
   db = await createSchema('takeout_pgbincsv');
   await db.admin.query(`CREATE TABLE v (
-    id int4 PRIMARY KEY, tx text, u uuid, num numeric, ts timestamp, tstz timestamptz, vc varchar(200), bp char(6)
+    id int4 PRIMARY KEY, tx text, u uuid, num numeric, ts timestamp, tstz timestamptz, vc varchar(200), bp char(6),
+    i2 int2, i4 int4, b bool
   )`);
   const rows = TEXTS.map((tx, i) => [
     i + 1,
@@ -54,9 +55,12 @@ beforeAll(async () => {
     ['2024-03-01 13:05:09.5+02', 'infinity', '2024-10-27 01:30:00+00', '1999-12-31 23:00:00-05'][i % 4],
     i % 3 === 0 ? null : tx,
     ['ab', 'a,b', '=x', ' '][i % 4],
+    [-32768, 32767, 0, -1, null, 7][i % 6],
+    [-2147483648, 2147483647, 0, -42, 1000000, null][i % 6],
+    [true, false, null][i % 3],
   ]);
   for (const row of rows) {
-    await db.admin.query('INSERT INTO v VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', row);
+    await db.admin.query('INSERT INTO v VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)', row);
   }
 });
 
@@ -106,6 +110,10 @@ describe('CSV from the binary COPY bytes', () => {
     expect(records[0]).toMatchObject({ id: '1', num: '-12.50', ts: '2024-03-01T13:05:09.123Z' });
     expect(records[1]).toMatchObject({ ts: 'infinity', tstz: 'infinity', vc: 'with, comma' });
     expect(records[3]).toMatchObject({ num: 'NaN', vc: '' });
+    expect(records[0]).toMatchObject({ i2: '-32768', i4: '-2147483648', b: 'true' });
+    expect(records[1]).toMatchObject({ i2: '32767', i4: '2147483647', b: 'false' });
+    expect(records[4]).toMatchObject({ i2: '', i4: '1000000', b: 'false' });
+    expect(records[5]).toMatchObject({ i2: '7', i4: '', b: '' });
   });
 
   it('stops at maxRows with sync_limit_exceeded, and reports an error from the COPY', async () => {
