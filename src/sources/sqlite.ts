@@ -1,7 +1,8 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { uniqueKeys } from '../columns.js';
 import { TakeoutError, throwIfAborted } from '../errors.js';
 import type { ColumnType, ResolvedColumn, Row, Source } from '../types.js';
+import { acquireConnection, type HeldConnection } from './sqlite-connections.js';
 import { countOnWorker } from './sqlite-estimate.js';
 
 export interface SqliteSourceOptions {
@@ -15,8 +16,8 @@ export interface SqliteSourceOptions {
   /** `estimate()` counts at most this many rows and answers cap + 1 beyond (it never scans all). */
   estimateCap?: number;
   /**
-   * `estimate()` counts on a worker thread (never on the event loop) and gives up after this
-   * long, answering "unknown". Default 2000 ms.
+   * `estimate()` counts beyond the first batch on a worker thread (never on the event loop)
+   * and gives up after this long, answering "unknown". Default 2000 ms.
    */
   estimateTimeoutMs?: number;
 }
@@ -101,28 +102,68 @@ function queryError(error: unknown): TakeoutError {
   return new TakeoutError('source_query_error', `The query failed (${sqliteCode})`, { cause: error });
 }
 
+/** What a prepared statement's columns resolve to: described once per statement. */
+interface Described {
+  columns: ResolvedColumn[];
+  /** Per column: SQLite declared no type (an expression), so its values keep their own kind. */
+  undeclared: boolean[];
+}
+
+const described = new WeakMap<Database.Statement, Described>();
+
+function describe(stmt: Database.Statement): Described {
+  let known = described.get(stmt);
+  if (!known) {
+    const columns = stmt.columns();
+    const keys = uniqueKeys(columns.map((c) => c.name));
+    known = {
+      columns: columns.map((c, i) => ({
+        key: keys[i]!,
+        header: c.name,
+        type: columnTypeOfDeclared(c.type) ?? 'string',
+      })),
+      undeclared: columns.map((c) => !c.type),
+    };
+    described.set(stmt, known);
+  }
+  return known;
+}
+
 /**
  * Rows from a SQLite query, read-only, in batches. Integers are read exactly (as bigint,
  * narrowed to number when safe) and values are converted by the declared column types.
+ * A database named by its path is read through a kept connection (sqlite-connections.ts).
  */
 export function sqliteSource(options: SqliteSourceOptions): Source {
-  const owned = typeof options.database === 'string';
+  const path = typeof options.database === 'string' ? options.database : undefined;
+  let held: HeldConnection | undefined;
   let db: Database.Database | undefined;
   let statement: Database.Statement | undefined;
-  let columns: ResolvedColumn[] | undefined;
-  /** Per column: SQLite declared no type (an expression), so its values keep their own kind. */
-  let undeclared: boolean[] = [];
+  let iterator: IterableIterator<unknown[]> | undefined;
+  let converters: (Convert | undefined)[] | undefined;
+  /** Rows `estimate()` read ahead (at most a batch and one): `batches()` hands them out first. */
+  let ahead: Row[] | undefined;
+  let exhausted = false;
   const batchSize = options.batchSize ?? 1000;
+
+  /** A statement on this source's connection: prepared once per kept connection. */
+  function prepareOn(sql: string): Database.Statement {
+    return held ? held.prepare(sql) : db!.prepare(sql);
+  }
 
   function prepare(): Database.Statement {
     if (statement) return statement;
     try {
-      db ??= owned
-        ? new Database(options.database as string, { readonly: true, fileMustExist: true })
-        : (options.database as Database.Database);
-      statement = db.prepare(options.sql);
+      if (!db) {
+        if (path !== undefined) {
+          held = acquireConnection(path);
+          db = held.db;
+        } else db = options.database as Database.Database;
+      }
+      statement = prepareOn(options.sql);
     } catch (error) {
-      if (owned && db?.open) db.close();
+      held?.release();
+      held = undefined;
       db = undefined;
       throw queryError(error);
     }
@@ -131,78 +172,107 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
     return statement;
   }
 
+  /** Ends the running query, if any: its statement and connection are free again. */
+  function stop(): void {
+    const running = iterator;
+    iterator = undefined;
+    running?.return?.();
+  }
+
+  /** Up to `limit` more rows of the query, converted; `exhausted` once it has no more. */
+  function read(limit: number): Row[] {
+    const rows: Row[] = [];
+    if (exhausted) return rows;
+    const stmt = prepare();
+    if (!converters) {
+      // An expression's integers (`count(*)`, `a * b`) stay numbers, its text stays text: the
+      // writers take each value by its kind. Integers are read as bigint, so narrow them.
+      const { columns, undeclared } = describe(stmt);
+      converters = columns.map((c, i) => (undeclared[i] ? narrowBigint : converterOf(c.type)));
+    }
+    const convert = converters;
+    try {
+      iterator ??= stmt.iterate(bindable(options.params)) as IterableIterator<unknown[]>;
+      while (rows.length < limit) {
+        const next = iterator.next();
+        if (next.done) {
+          iterator = undefined;
+          exhausted = true;
+          break;
+        }
+        const row = next.value;
+        for (let i = 0; i < row.length; i++) {
+          const to = convert[i];
+          if (to && row[i] !== null) row[i] = to(row[i]);
+        }
+        rows.push(row);
+      }
+    } catch (error) {
+      stop();
+      throw error instanceof TakeoutError ? error : queryError(error);
+    }
+    return rows;
+  }
+
   return {
     async rowShape() {
       return 'array';
     },
     async columns() {
-      if (columns) return columns;
-      const stmt = prepare();
-      const described = stmt.columns();
-      const keys = uniqueKeys(described.map((c) => c.name));
-      undeclared = described.map((c) => !c.type);
-      columns = described.map((c, i) => ({
-        key: keys[i]!,
-        header: c.name,
-        type: columnTypeOfDeclared(c.type) ?? 'string',
-      }));
-      return columns;
+      return describe(prepare()).columns;
     },
     async estimate() {
       const cap = options.estimateCap ?? 1_000_000;
       prepare();
-      const sql = `SELECT count(*) FROM (SELECT 1 FROM (${options.sql}) LIMIT ${cap + 1})`;
-      const params = bindable(options.params);
-      // A file is counted by a worker on its own connection; only an in-memory database,
-      // which no other connection can see, is counted here.
-      if (!db!.memory) return countOnWorker(db!.name, sql, params, options.estimateTimeoutMs ?? 2000);
+      // The first batch (and one row more) is read here, on this thread, where the export
+      // reads it anyway: most exports end within it, and then their count is known without
+      // a second query. Beyond it a file is counted by a worker on its own connection (never
+      // on the event loop); only an in-memory database, which no other connection can see,
+      // is counted here.
+      const probe = Math.min(cap, batchSize);
       try {
-        return Number(db!.prepare(sql).pluck().get(params));
+        ahead = read(probe + 1);
+      } catch {
+        // The export itself runs the query again and reports what fails.
+        ahead = undefined;
+        exhausted = false;
+        return undefined;
+      }
+      if (exhausted || probe === cap) return ahead.length;
+      const count = `SELECT count(*) FROM (SELECT 1 FROM (${options.sql}) LIMIT ${cap + 1})`;
+      const params = bindable(options.params);
+      if (!db!.memory) return countOnWorker(db!.name, count, params, options.estimateTimeoutMs ?? 2000);
+      try {
+        return Number(prepareOn(count).pluck().get(params));
       } catch {
         return undefined;
       }
     },
     async *batches(signal?: AbortSignal): AsyncGenerator<Row[]> {
-      const stmt = prepare();
-      // An expression's integers (`count(*)`, `a * b`) stay numbers, its text stays text: the
-      // writers take each value by its kind. Integers are read as bigint, so narrow them.
-      const converters = (await this.columns()).map((c, i) =>
-        undeclared[i] ? narrowBigint : converterOf(c.type),
-      );
-      let iterator: IterableIterator<unknown[]>;
-      try {
-        iterator = stmt.iterate(bindable(options.params)) as IterableIterator<unknown[]>;
-      } catch (error) {
-        throw queryError(error);
-      }
+      // Rows read ahead come first, in batches of the usual size.
+      let carried = ahead ?? [];
+      ahead = undefined;
       try {
         while (true) {
           throwIfAborted(signal);
-          const batch: Row[] = [];
-          let next = iterator.next();
-          while (!next.done) {
-            const row = next.value;
-            for (let i = 0; i < row.length; i++) {
-              const convert = converters[i];
-              if (convert && row[i] !== null) row[i] = convert(row[i]);
-            }
-            batch.push(row);
-            if (batch.length >= batchSize) break;
-            next = iterator.next();
-          }
-          if (batch.length > 0) yield batch;
-          if (next.done) return;
+          const rows = carried;
+          carried = rows.length > batchSize ? rows.splice(batchSize) : [];
+          if (rows.length < batchSize) for (const row of read(batchSize - rows.length)) rows.push(row);
+          if (rows.length > 0) yield rows;
+          if (exhausted && carried.length === 0) return;
           // Let other requests run between batches: better-sqlite3 reads synchronously.
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
-      } catch (error) {
-        throw error instanceof TakeoutError ? error : queryError(error);
       } finally {
-        iterator.return?.();
+        stop();
       }
     },
     async close() {
-      if (owned && db?.open) db.close();
+      // A kept connection must go back with no statement running on it.
+      stop();
+      ahead = undefined;
+      held?.release();
+      held = undefined;
     },
   };
 }
