@@ -9,18 +9,35 @@ import { CHUNK_BYTES, FLUSH_MS } from './compile.js';
 
 /** Room beyond a chunk (CHUNK_BYTES) so that a row rarely spills into a new buffer. */
 const SLACK = 16 * 1024;
+/**
+ * The first buffer's size: it grows to a chunk's as it fills. Most files a server answers
+ * are small, and a whole chunk's buffer per export (plus its replacement) was most of what a
+ * busy server allocated, so its garbage collector ran far more often.
+ */
+const FIRST_BYTES = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export class ByteSink {
-  buf: Buffer = Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
+  buf: Buffer = Buffer.allocUnsafe(FIRST_BYTES);
   pos = 0;
   /** Chunks already full, waiting to be taken. */
   readonly full: Buffer[] = [];
 
-  /** Makes room for `n` more bytes: moves what is written to `full` if it does not fit. */
+  /**
+   * Makes room for `n` more bytes: a buffer short of a chunk grows (its bytes copied); a full
+   * one moves to `full` and a new one starts. Buffers are allocated only when written to.
+   */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
+    const size = Math.max(CHUNK_BYTES + SLACK, n);
+    if (this.pos > 0 && this.pos < CHUNK_BYTES && this.buf.length < size) {
+      const grown = Buffer.allocUnsafe(Math.max(this.pos + n, Math.min(size, this.buf.length * 4)));
+      this.buf.copy(grown, 0, 0, this.pos);
+      this.buf = grown;
+      return;
+    }
     if (this.pos > 0) this.full.push(this.buf.subarray(0, this.pos));
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES + SLACK, n));
+    this.buf = Buffer.allocUnsafe(size);
     this.pos = 0;
   }
 
@@ -33,7 +50,7 @@ export class ByteSink {
   take(): Buffer[] {
     if (this.pos > 0) {
       this.full.push(this.buf.subarray(0, this.pos));
-      this.buf = Buffer.allocUnsafe(CHUNK_BYTES + SLACK);
+      this.buf = EMPTY; // the next buffer comes with the next write, if there is one
       this.pos = 0;
     }
     return this.full.splice(0);

@@ -35,3 +35,29 @@ export const CHUNK_BYTES = 128 * 1024;
 
 /** A slow source's rows are still sent this often (ms), checked between batches. */
 export const FLUSH_MS = 100;
+
+/** Compiled factories kept, by their code; the least recently used go first past this. */
+const MAX_FACTORIES = 256;
+const factories = new Map<string, (...args: never[]) => unknown>();
+
+/**
+ * `new Function(...params, body)`, compiled once per distinct code and kept. A function made
+ * afresh per export starts cold: V8 interprets it, then optimises it again on a background
+ * thread, which for a small export (a server answering many) cost more than writing its rows;
+ * closures made by one kept factory share what V8 learned and the optimised code.
+ */
+export function compiledFactory<F extends (...args: never[]) => unknown>(
+  params: readonly string[],
+  body: string,
+): F {
+  const key = `${params.join(',')}\n${body}`;
+  let factory = factories.get(key);
+  if (factory) {
+    factories.delete(key); // most recently used last
+  } else {
+    factory = new Function(...params, body) as F;
+    if (factories.size >= MAX_FACTORIES) factories.delete(factories.keys().next().value as string);
+  }
+  factories.set(key, factory);
+  return factory as F;
+}

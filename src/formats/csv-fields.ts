@@ -2,7 +2,7 @@ import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, writeField } from './byte-sink.js';
 import { writeDateTime, writeNumber } from './byte-values.js';
 import { dateText, numberText, valueText } from './cells.js';
-import { readExpression } from './compile.js';
+import { compiledFactory, readExpression } from './compile.js';
 import type { ZoneClock } from './datetime.js';
 import { looksLikeFormula } from './formula.js';
 
@@ -109,11 +109,9 @@ export function compileCsvRow(
     return `${i > 0 ? 'separate(); ' : ''}w${i}(${read});`;
   });
   const names = writers.map((_, i) => `w${i}`);
-  const factory = new Function(
-    ...names,
-    'separate',
-    'end',
+  const factory = compiledFactory<(...args: unknown[]) => (row: unknown) => void>(
+    [...names, 'separate', 'end'],
     `return function row(r) { ${calls.join(' ')} end(); };`,
   );
-  return factory(...writers, separate, end) as (row: unknown) => void;
+  return factory(...writers, separate, end);
 }

@@ -2,7 +2,7 @@ import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, isLowSurrogate, utf8 } from './byte-sink.js';
 import { writeDateTime, writeDay, writeNumber } from './byte-values.js';
 import { jsonText } from './cells.js';
-import { readExpression } from './compile.js';
+import { compiledFactory, readExpression } from './compile.js';
 import { DAY_MS, type ZoneClock } from './datetime.js';
 
 /**
@@ -213,17 +213,8 @@ export function compileJsonRow(
     return `o.bytes(k${i}); v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v === null) o.bytes(nil); else w${i}(v);`;
   });
   const names = ctx.columns.flatMap((_, i) => [`k${i}`, `w${i}`]);
-  const factory = new Function(
-    'o',
-    'end',
-    'str',
-    'num',
-    'day',
-    'clock',
-    'yes',
-    'no',
-    'nil',
-    ...names,
+  const factory = compiledFactory<(...args: unknown[]) => (row: unknown) => void>(
+    ['o', 'end', 'str', 'num', 'day', 'clock', 'yes', 'no', 'nil', ...names],
     `return function row(r) { let v; ${statements.join('\n')} o.bytes(end); };`,
   );
   return factory(
@@ -237,5 +228,5 @@ export function compileJsonRow(
     FALSE,
     NULL,
     ...ctx.columns.flatMap((_, i) => [keys[i], writers[i]]),
-  ) as (row: unknown) => void;
+  );
 }
