@@ -18,6 +18,9 @@ export interface SyncTimeouts {
  */
 const SLICE_BYTES = 16 * 1024;
 
+/** How long the first chunk waits to learn whether it is the whole file (then sent whole). */
+const WHOLE_FILE_WAIT_MS = 50;
+
 /**
  * Every way one sync export can end early, behind one AbortSignal: the client going away
  * (before or after the first byte), no first byte in time, a client that stops reading, the
@@ -33,6 +36,7 @@ export class SyncExchange {
   #firstByteTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #body: Readable | undefined;
+  #started = false;
   #failure: unknown;
 
   constructor(reply: FastifyReply, timeouts: SyncTimeouts, shutdown: AbortSignal) {
@@ -68,14 +72,14 @@ export class SyncExchange {
 
   /** Whether the response has started (headers handed to the server). */
   get started(): boolean {
-    return this.#body !== undefined;
+    return this.#started;
   }
 
   /** Ends the export: the core stops, and a response already started is cut. */
   abort(reason: TakeoutError): void {
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);
-    if (this.#body) {
-      this.#body.destroy(reason);
+    if (this.#started) {
+      this.#body?.destroy(reason);
       this.#reply.raw.destroy();
     }
   }
@@ -83,13 +87,52 @@ export class SyncExchange {
   /**
    * Starts the response with `headers` and `body`; settles when the response is finished
    * (resolves) or cut short (rejects). The export core calls it with the first chunk ready.
+   * A file that ends within its first chunk (most sync exports) is sent whole, with a
+   * `Content-Length`; a larger one is streamed. Until then nothing is sent, so a failure
+   * while looking for the end is still answered with a problem.
    */
-  respond(headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<void> {
+  async respond(headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<void> {
     clearTimeout(this.#firstByteTimer);
     this.signal.throwIfAborted();
-    this.#body = Readable.from(this.#paced(body), { objectMode: false });
+    const chunks = body[Symbol.asyncIterator]();
+    const first = await chunks.next();
+    const pending = first.done ? Promise.resolve(first) : chunks.next();
+    // A source that pauses after the first chunk must not hold it back for long.
+    let wait: NodeJS.Timeout | undefined;
+    const second = await Promise.race([
+      pending,
+      new Promise<undefined>((resolve) => {
+        wait = setTimeout(() => resolve(undefined), WHOLE_FILE_WAIT_MS);
+      }),
+    ]).finally(() => clearTimeout(wait));
+    this.signal.throwIfAborted();
+    if (second?.done) {
+      const whole = first.done
+        ? Buffer.alloc(0)
+        : Buffer.from(first.value.buffer, first.value.byteOffset, first.value.byteLength);
+      return this.#sendWhole(headers, whole);
+    }
+    async function* rest(): AsyncGenerator<Uint8Array> {
+      if (first.done) return;
+      yield first.value;
+      for (let next = await pending; !next.done; next = await chunks.next()) yield next.value;
+    }
+    this.#body = Readable.from(this.#paced(rest()), { objectMode: false });
+    this.#started = true;
     void this.#reply.headers(headers).send(this.#body);
     return finished(this.#reply.raw);
+  }
+
+  /** Sends a whole file; it must be taken within the idle timeout, as each slice of a stream is. */
+  #sendWhole(headers: Record<string, string>, bytes: Buffer): Promise<void> {
+    this.#started = true;
+    this.#idleTimer = setTimeout(() => {
+      const seconds = this.#timeouts.idleWriteMs / 1000;
+      this.abort(new TakeoutError('aborted', `The client read nothing for ${seconds} s`));
+    }, this.#timeouts.idleWriteMs);
+    const done = finished(this.#reply.raw).finally(() => clearTimeout(this.#idleTimer));
+    void this.#reply.headers(headers).header('content-length', bytes.byteLength).send(bytes);
+    return done;
   }
 
   /** Removes every listener and timer; the request is over. Idempotent. */

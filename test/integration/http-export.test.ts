@@ -107,6 +107,23 @@ describe('POST /v1/exports (sync)', () => {
     ]);
   });
 
+  it('answers a file that fits one chunk whole, with Content-Length; a larger one is streamed', async () => {
+    const small = await post({ dataset: 'orders', format: 'csv', params: { country: 'DE' } });
+    expect(small.status).toBe(200);
+    const bytes = Buffer.from(await small.arrayBuffer());
+    expect(small.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(small.headers.get('content-length'))).toBe(bytes.byteLength);
+    expect(parse(bytes, { columns: true }).length).toBeGreaterThan(10);
+
+    const large = await post({ dataset: 'orders', format: 'csv' });
+    expect(large.status).toBe(200);
+    const text = await large.text();
+    expect(large.headers.get('content-length')).toBeNull();
+    expect(large.headers.get('transfer-encoding')).toBe('chunked');
+    expect(Buffer.byteLength(text)).toBeGreaterThan(256 * 1024);
+    expect(parse(text, { columns: true })).toHaveLength(5_000);
+  });
+
   it('exports a dataset with typed params as JSON', async () => {
     const response = await post({
       dataset: 'orders',

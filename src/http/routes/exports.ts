@@ -112,6 +112,7 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
             signal: exchange.signal,
             maxRows: plan.syncCaps.maxRows,
             maxBytes: plan.syncCaps.maxBytes,
+            checksum: false,
           });
           const labels = { path: 'sync', format: body.format };
           options.metrics?.rowsWritten.inc(labels, done.rows);
