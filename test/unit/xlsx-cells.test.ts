@@ -33,6 +33,20 @@ describe('byte writer', () => {
     expect(written((o) => o.int(2_147_483_648))).toBe('2147483648');
     expect(written((o) => o.int(9_007_199_254_740_991))).toBe('9007199254740991');
     expect(written((o) => o.fixed(42, 5))).toBe('00042');
+    // Digits are written two at a time, in 32-bit halves: every length and both sides of 2^31.
+    for (let v = 1, digits = 1; digits <= 16; v *= 10, digits++) {
+      for (const n of [v - 1, v, v + 1, 2 * v + 3, 9.5 * v - 1]) {
+        if (!Number.isSafeInteger(n)) continue;
+        expect(written((o) => o.int(n))).toBe(String(n));
+        expect(written((o) => o.int(-n))).toBe(String(-n));
+        expect(written((o) => o.fixed(n, 16))).toBe(String(n).padStart(16, '0'));
+      }
+    }
+    for (const n of [2 ** 31 - 1, 2 ** 31, 2 ** 32 + 7, 10 ** 9 - 1, 10 ** 9, 10 ** 10 + 5]) {
+      expect(written((o) => o.int(n))).toBe(String(n));
+    }
+    for (let width = 1; width <= 15; width++)
+      expect(written((o) => o.fixed(7, width))).toBe('7'.padStart(width, '0'));
     expect(written((o) => o.text('Zoë 👩‍💻 مرحبا 日本語 a_b'))).toBe('Zoë 👩‍💻 مرحبا 日本語 a_b');
   });
 
@@ -160,6 +174,13 @@ describe('date fractions', () => {
     expect(dayFractionText(43_200_000)).toBe('.5');
     expect(dayFractionText(1000)).toBe('.0000115741');
     expect(dayFractionText(86_399_999)).toBe('.9999999884');
+    expect(dayFractionText(8_640_000)).toBe('.1'); // only the first five places
+    expect(dayFractionText(864)).toBe('.00001'); // only the fifth place
+    for (let ms = 0; ms < 86_400_000; ms += 8_639) {
+      const units = Math.round((ms * 1e10) / 86_400_000);
+      const exact = units === 0 ? '' : `.${String(units).padStart(10, '0').replace(/0+$/, '')}`;
+      expect(dayFractionText(ms), `${ms} ms`).toBe(exact);
+    }
     for (let i = 0; i < 20_000; i++) {
       const ms = Math.floor(Math.random() * 86_400_000);
       const text = dayFractionText(ms);

@@ -38,6 +38,36 @@ SPECIAL[60] = 1;
 SPECIAL[62] = 1;
 SPECIAL[95] = 2;
 
+/** Integers below this are written with 32-bit integer arithmetic. */
+const SMALL = 2 ** 31;
+/** "00" to "99": the digits of numbers are written two at a time. */
+const PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  PAIRS[2 * i] = 48 + Math.floor(i / 10);
+  PAIRS[2 * i + 1] = 48 + (i % 10);
+}
+
+/** Decimal digits of 0 <= v < 2^31. */
+function digitCount(v: number): number {
+  if (v < 100_000) return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10_000 ? 4 : 5;
+  return v < 1_000_000 ? 6 : v < 10_000_000 ? 7 : v < 100_000_000 ? 8 : v < 1_000_000_000 ? 9 : 10;
+}
+
+/** Writes 0 <= v < min(10^width, 2^31) as `width` digits ending at `end`; returns `end`. */
+function putDigits(b: Buffer, end: number, v: number, width: number): number {
+  let p = end;
+  while (width >= 2) {
+    const rest = (v / 100) | 0;
+    const pair = (v - rest * 100) * 2;
+    b[--p] = PAIRS[pair + 1]!;
+    b[--p] = PAIRS[pair]!;
+    v = rest;
+    width -= 2;
+  }
+  if (width === 1) b[p - 1] = 48 + v;
+  return end;
+}
+
 /**
  * A sheet's XML, written straight into byte chunks for deflate: markup is copied from encoded
  * constants, numbers are written digit by digit, plain text is UTF-8 encoded by a loop that also
@@ -48,7 +78,6 @@ SPECIAL[95] = 2;
 export class XmlBytes {
   buf: Buffer;
   pos = 0;
-  private readonly digits = new Uint8Array(24);
   private readonly sealed: Buffer[] = [];
   private sealedBytes = 0;
 
@@ -128,46 +157,31 @@ export class XmlBytes {
   /** An integer below 2^53 in magnitude, in decimal. */
   int(v: number): void {
     if (this.pos + 24 > this.buf.length) this.grow(24);
-    const b = this.buf;
     if (v < 0) {
-      b[this.pos++] = 45;
+      this.buf[this.pos++] = 45;
       v = -v;
     }
-    if (v < 10) {
-      b[this.pos++] = 48 + v;
+    if (v < SMALL) {
+      const width = digitCount(v);
+      this.pos = putDigits(this.buf, this.pos + width, v, width);
       return;
     }
-    const d = this.digits;
-    let k = 0;
-    if (v < 2_147_483_648) {
-      while (v > 0) {
-        const q = (v / 10) | 0;
-        d[k++] = 48 + (v - q * 10);
-        v = q;
-      }
-    } else {
-      while (v > 0) {
-        const q = Math.floor(v / 10);
-        d[k++] = 48 + (v - q * 10);
-        v = q;
-      }
-    }
-    let p = this.pos;
-    while (k > 0) b[p++] = d[--k]!;
-    this.pos = p;
+    // Above 2^31: the digits above the last nine, then those nine (each part a small integer).
+    const high = Math.floor(v / 1e9);
+    this.int(high);
+    this.fixed(v - high * 1e9, 9);
   }
 
-  /** `v` (0 <= v < 10^width) in exactly `width` digits, with leading zeros. */
+  /** `v` (0 <= v < 10^width, width <= 15) in exactly `width` digits, with leading zeros. */
   fixed(v: number, width: number): void {
     if (this.pos + width > this.buf.length) this.grow(width);
-    const b = this.buf;
-    const end = this.pos + width;
-    for (let p = end - 1; p >= this.pos; p--) {
-      const q = Math.floor(v / 10);
-      b[p] = 48 + (v - q * 10);
-      v = q;
+    if (width > 9) {
+      const high = Math.floor(v / 1e9);
+      this.pos = putDigits(this.buf, this.pos + width - 9, high, width - 9);
+      v -= high * 1e9;
+      width = 9;
     }
-    this.pos = end;
+    this.pos = putDigits(this.buf, this.pos + width, v, width);
   }
 
   /** Called between rows: seals the chunk once it is full. */

@@ -29,15 +29,28 @@ const MINUS = ascii('-');
  * V8 would need hundreds of nanoseconds to turn 45587.166076388894 into text.
  */
 export function writeDayFraction(out: XmlBytes, msOfDay: number): void {
-  let v = Math.round(msOfDay * TEN_DIGITS_PER_MS);
+  const v = Math.round(msOfDay * TEN_DIGITS_PER_MS);
   if (v === 0) return;
-  let digits = 10;
-  while (v % 10 === 0) {
-    v /= 10;
+  // Two halves of five digits, so that dropping zeros needs no floating-point remainder.
+  let high = Math.floor(v / 100_000);
+  let low = v - high * 100_000;
+  out.bytes(DOT);
+  if (low === 0) {
+    let digits = 5;
+    while (high % 10 === 0) {
+      high /= 10;
+      digits--;
+    }
+    out.fixed(high, digits);
+    return;
+  }
+  let digits = 5;
+  while (low % 10 === 0) {
+    low /= 10;
     digits--;
   }
-  out.bytes(DOT);
-  out.fixed(v, digits);
+  out.fixed(high, 5);
+  out.fixed(low, digits);
 }
 
 const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
