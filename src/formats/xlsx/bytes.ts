@@ -38,6 +38,7 @@ SPECIAL[60] = 1;
 SPECIAL[62] = 1;
 SPECIAL[95] = 2;
 
+const NONE = new Uint8Array(0);
 /** Integers below this are written with 32-bit integer arithmetic. */
 const SMALL = 2 ** 31;
 /** "00" to "99": the digits of numbers are written two at a time. */
@@ -121,10 +122,20 @@ export class XmlBytes {
    * written part of it: the caller takes it back) when it finds a character that needs work.
    */
   text(s: string): boolean {
+    return this.textCell(NONE, s, NONE);
+  }
+
+  /**
+   * `text` between two pieces of markup (a text cell's opening and closing tags): one capacity
+   * check and no calls for the whole cell.
+   */
+  textCell(head: Uint8Array, s: string, tail: Uint8Array): boolean {
     const n = s.length;
-    if (this.pos + n * 3 > this.buf.length) this.grow(n * 3);
+    const room = head.length + n * 3 + tail.length;
+    if (this.pos + room > this.buf.length) this.grow(room);
     const b = this.buf;
     let p = this.pos;
+    for (let i = 0; i < head.length; i++) b[p++] = head[i]!;
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c < 128) {
@@ -150,6 +161,7 @@ export class XmlBytes {
         b[p++] = 0x80 | (c & 63);
       }
     }
+    for (let i = 0; i < tail.length; i++) b[p++] = tail[i]!;
     this.pos = p;
     return true;
   }
@@ -170,6 +182,25 @@ export class XmlBytes {
     const high = Math.floor(v / 1e9);
     this.int(high);
     this.fixed(v - high * 1e9, 9);
+  }
+
+  /** An integer between two pieces of markup (`<c><v>`, `</v></c>`): one capacity check. */
+  intCell(head: Uint8Array, v: number, tail: Uint8Array): void {
+    if (!(v >= 0 && v < SMALL)) {
+      this.bytes(head);
+      this.int(v);
+      this.bytes(tail);
+      return;
+    }
+    const room = head.length + 10 + tail.length;
+    if (this.pos + room > this.buf.length) this.grow(room);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < head.length; i++) b[p++] = head[i]!;
+    const width = digitCount(v);
+    p = putDigits(b, p + width, v, width);
+    for (let i = 0; i < tail.length; i++) b[p++] = tail[i]!;
+    this.pos = p;
   }
 
   /** `v` (0 <= v < 10^width, width <= 15) in exactly `width` digits, with leading zeros. */

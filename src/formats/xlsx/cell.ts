@@ -47,6 +47,7 @@ for (const c of [0, 9, 10, 11, 12, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
 const EDGE_SPACE = (c: number): boolean => c === 32 || c === 9 || c === 10;
 const VALUE_TAIL = ascii('</v></c>');
 const TEXT_TAIL = ascii('</t></is></c>');
+const NO_BYTES = new Uint8Array(0);
 
 function attrS(style: number): string {
   return style === 0 ? '' : ` s="${style}"`;
@@ -127,11 +128,13 @@ export function cellWriter(
       length <= EXCEL_MAX_CELL_CHARS
     ) {
       const mark = out.pos;
-      open(text, n, gap);
-      if (out.text(v)) {
-        out.bytes(TEXT_TAIL);
-        return true;
+      let head = text.plain;
+      if (gap) {
+        out.bytes(ref);
+        out.int(n);
+        head = text.afterRef;
       }
+      if (out.textCell(head, v, TEXT_TAIL)) return true;
       out.pos = mark;
     }
     let isQuoted = false;
@@ -157,9 +160,11 @@ export function cellWriter(
   function writeNumber(v: number, n: number, gap: boolean): boolean {
     const abs = v < 0 ? -v : v;
     if (Number.isInteger(v) && abs < 1e15) {
-      open(num, n, gap);
-      out.int(v === 0 ? 0 : v); // -0 is 0
-      out.bytes(VALUE_TAIL);
+      if (gap) {
+        out.bytes(ref);
+        out.int(n);
+        out.intCell(num.afterRef, v === 0 ? 0 : v, VALUE_TAIL); // -0 is 0
+      } else out.intCell(num.plain, v === 0 ? 0 : v, VALUE_TAIL);
       return true;
     }
     if (abs < 1e9 && abs > 1e-300) {
@@ -185,9 +190,16 @@ export function cellWriter(
     const days = Math.floor(local / DAY_MS);
     const serialDay = days + UNIX_EPOCH_SERIAL;
     if (serialDay >= LEAP_BUG_SERIAL && serialDay < END_SERIAL) {
-      open(date, n, gap);
-      out.int(serialDay);
-      if (!calendar) writeDayFraction(out, local - days * DAY_MS);
+      if (gap) {
+        out.bytes(ref);
+        out.int(n);
+      }
+      if (calendar) {
+        out.intCell(gap ? date.afterRef : date.plain, serialDay, VALUE_TAIL);
+        return true;
+      }
+      out.intCell(gap ? date.afterRef : date.plain, serialDay, NO_BYTES);
+      writeDayFraction(out, local - days * DAY_MS);
       out.bytes(VALUE_TAIL);
       return true;
     }

@@ -64,7 +64,7 @@ export function compileRowWriter(
   });
   const body =
     (locals.length > 0 ? `const ${locals.join(', ')};\n` : '') +
-    'return function row(r, n) {\no.bytes(open); o.int(n); o.bytes(opened);\nlet gap = true, v;\n' +
+    'return function row(r, n) {\no.intCell(open, n, opened);\nlet gap = true, v;\n' +
     `${statements.join('\n')}\no.bytes(close);\n};`;
   return new Function('c', 'o', 'open', 'opened', 'close', body)(
     cells,
