@@ -4,12 +4,15 @@
  * also takes a token from the URL fragment or from the app that embeds it (postMessage).
  */
 import { readFileSync } from 'node:fs';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerTokens } from '../../src/auth.js';
+import { s3Storage } from '../../src/storage/s3.js';
 import { buildPage, consoleErrors, launchChromium } from '../support/browser.js';
 import { orders, type PageServer, startPageServer } from '../support/page-server.js';
+import { startS3rver } from '../support/s3rver.js';
 
 const TOKEN = 'page-token-alice-0123456789';
 
@@ -117,5 +120,43 @@ describe('the export page with token authentication', () => {
     expect(await frame.locator('#session-note').textContent()).toMatch(/Signed in/);
     expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     await close();
+  });
+
+  it('downloads a background export kept in S3, on another origin, with a token', async () => {
+    const s3 = await startS3rver();
+    const bucket = `takeout-page-${process.pid}`;
+    const storage = s3Storage({
+      bucket,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: s3.credentials,
+    });
+    await (await storage.client()).send(new CreateBucketCommand({ Bucket: bucket }));
+    const s3Server = await startPageServer(
+      buildPage(),
+      bearerTokens(new Map([[TOKEN, { id: 'alice' }]])),
+      storage,
+    );
+    const { page, errors, close } = await newPage();
+    try {
+      await page.goto(`${s3Server.base}/#token=${TOKEN}`);
+      await page.getByLabel('Dataset').selectOption('big');
+      await page.getByLabel('N', { exact: true }).fill('2500');
+      await page.getByRole('button', { name: 'Export', exact: true }).click();
+      const button = page.getByRole('button', { name: 'Download', exact: true });
+      await button.waitFor({ state: 'visible', timeout: 20_000 });
+      const [file] = await Promise.all([page.waitForEvent('download'), button.click()]);
+      // The file came from the S3 server itself, not through the page (whose CSP allows only its own origin).
+      expect(new URL(file.url()).origin).toBe(new URL(s3.endpoint).origin);
+      const rows = parse(readFileSync(await file.path()), { columns: true }) as Record<string, string>[];
+      expect(rows.length).toBe(2500);
+      expect(rows[2499]).toEqual({ id: '2499', label: 'row 2499' });
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+      await s3Server.close();
+      await s3.stop();
+    }
   });
 });

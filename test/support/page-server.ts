@@ -12,6 +12,7 @@ import { pageRoutes } from '../../src/http/routes/page.js';
 import { buildServer, serviceServerOptions } from '../../src/http/server.js';
 import { rowsSource } from '../../src/sources/rows.js';
 import type { DiskStorage } from '../../src/storage/disk.js';
+import type { Storage } from '../../src/storage/types.js';
 import { type TestService, testService } from './jobs.js';
 
 export const COUNTRIES = ['US', 'DE', 'FR'] as const;
@@ -106,10 +107,18 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-export async function startPageServer(root: string, authenticate?: Authenticate): Promise<PageServer> {
+/**
+ * `storage`: where files go instead of the service's disk (e.g. S3 on another origin); the
+ * server then serves no file route of its own.
+ */
+export async function startPageServer(
+  root: string,
+  authenticate?: Authenticate,
+  storage?: Storage,
+): Promise<PageServer> {
   const jobs = await testService(
     { TAKEOUT_SYNC_MAX_ROWS: String(SYNC_MAX_ROWS) },
-    { datasets: [ordersDataset, bigDataset] },
+    { datasets: [ordersDataset, bigDataset], ...(storage ? { storage } : {}) },
   );
   const { service } = jobs;
   const app = await buildServer({
@@ -118,7 +127,7 @@ export async function startPageServer(root: string, authenticate?: Authenticate)
     plugins: [
       async (scope) => {
         await scope.register(pageRoutes, { root });
-        await scope.register(filesRoutes, { storage: service.storage as DiskStorage });
+        if (!storage) await scope.register(filesRoutes, { storage: service.storage as DiskStorage });
       },
     ],
   });

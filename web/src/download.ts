@@ -1,6 +1,5 @@
-/** Saving files: streamed exports arrive as a response body; background ones through their download route. */
-import { type JobDocument, problemOf, request } from './api.js';
-import { currentToken } from './session.js';
+/** Saving files: streamed exports arrive as a response body; background ones through a signed link. */
+import { getJson, type JobDocument } from './api.js';
 
 function clickLink(href: string, filename: string): void {
   const link = document.createElement('a');
@@ -35,25 +34,14 @@ export function filenameOf(disposition: string | null): string | undefined {
 }
 
 /**
- * Downloads a finished export. Without a token the browser follows the download route's 303 to
- * the signed link itself and streams the file to disk. With a token (which a link cannot carry)
- * the page fetches the file and saves it, which holds it in memory first.
+ * Downloads a finished export: the page asks the download route for a freshly signed link as
+ * JSON (with the token, which a link cannot carry) and hands the link to the browser, which
+ * streams the file to disk from wherever it is kept (this server, or S3 on another origin,
+ * which the page itself may not fetch). A problem (not finished, expired) is thrown.
  */
 export async function downloadJob(job: JobDocument): Promise<void> {
-  const filename = job.result?.filename ?? 'export';
-  if (!currentToken()) {
-    // Checked first: a link to a problem would leave the page for a JSON document.
-    const check = await request(job.links.self);
-    if (!check.ok) throw await problemOf(check);
-    const current = (await check.json()) as JobDocument;
-    if (current.status !== 'succeeded') {
-      const probe = await request(job.links.download, { redirect: 'manual' });
-      if (probe.type !== 'opaqueredirect' && !probe.ok) throw await problemOf(probe);
-    }
-    clickLink(job.links.download, filename);
-    return;
-  }
-  const response = await request(job.links.download);
-  if (!response.ok) throw await problemOf(response);
-  saveBlob(await response.blob(), filenameOf(response.headers.get('content-disposition')) ?? filename);
+  const link = await getJson<{ url: string }>(job.links.download, {
+    headers: { accept: 'application/json' },
+  });
+  clickLink(link.url, job.result?.filename ?? 'export');
 }

@@ -137,8 +137,26 @@ function jobPaths(): Json {
       parameters: [jobIdParameter],
       get: {
         operationId: 'downloadExport',
-        summary: 'Redirect to a freshly signed link to the file',
+        summary: 'Redirect to a freshly signed link to the file (or the link as JSON)',
+        description:
+          'With `Accept: application/json` first, the answer is `200` with the link as a document instead of the redirect: for scripts that cannot follow a redirect to another origin with their credentials.',
         responses: {
+          '200': {
+            description: 'The signed link, when asked for with Accept: application/json.',
+            headers: { 'Cache-Control': header('no-store'), 'Referrer-Policy': header('no-referrer') },
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['url', 'expires_at'],
+                  properties: {
+                    url: { type: 'string', description: 'The signed link.' },
+                    expires_at: { type: 'string', format: 'date-time' },
+                  },
+                },
+              },
+            },
+          },
           '303': {
             description: 'To a link living TAKEOUT_LINK_TTL seconds, minted for this request.',
             headers: {

@@ -42,6 +42,11 @@ function listQuery(query: Record<string, unknown>) {
   };
 }
 
+/** Whether an Accept header asks for JSON (and not for a page or any type): the link as a document. */
+function wantsJson(accept: string | undefined): boolean {
+  return accept !== undefined && /^\s*application\/json\s*(;|,|$)/i.test(accept);
+}
+
 /** Why a job has no file to download, as the error the download route answers with. */
 function notDownloadable(job: JobRecord): TakeoutError {
   if (job.status === 'expired') {
@@ -116,7 +121,14 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     if (!(await storage.stat(key))) throw notDownloadable({ ...job, status: 'expired' });
     // Minted now, for this request only: a link is never stored or shown in job documents.
     const url = await storage.signedUrl(key, { expiresIn: options.linkTtlSeconds, filename, contentType });
-    return reply.code(303).header('location', url).header('referrer-policy', 'no-referrer').send();
+    reply.header('referrer-policy', 'no-referrer');
+    // A script that cannot follow a redirect to another origin with its token (the export
+    // page under a strict CSP, S3 links) asks for the link itself and hands it to the browser.
+    if (wantsJson(request.headers.accept)) {
+      const expiresAt = new Date(Date.now() + options.linkTtlSeconds * 1000).toISOString();
+      return reply.send({ url, expires_at: expiresAt });
+    }
+    return reply.code(303).header('location', url).send();
   });
 
   app.get('/v1/exports/:id/events', async (request, reply) => {
