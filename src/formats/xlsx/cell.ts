@@ -2,7 +2,7 @@ import { TakeoutError } from '../../errors.js';
 import type { ResolvedColumn } from '../../types.js';
 import { dateText, jsonText, numberText } from '../cells.js';
 import { looksLikeFormula, plainLead } from '../formula.js';
-import { ascii, type XmlBytes } from './bytes.js';
+import { ascii, type Markup, type XmlBytes } from './bytes.js';
 import { EXCEL_MAX_CELL_CHARS, type XlsxSettings } from './options.js';
 import { STYLE_HEADER, STYLE_HEADER_QUOTED, STYLE_QUOTED, type StyleSheet } from './styles.js';
 import {
@@ -47,7 +47,7 @@ for (const c of [0, 9, 10, 11, 12, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
 const EDGE_SPACE = (c: number): boolean => c === 32 || c === 9 || c === 10;
 const VALUE_TAIL = ascii('</v></c>');
 const TEXT_TAIL = ascii('</t></is></c>');
-const NO_BYTES = new Uint8Array(0);
+const NO_BYTES = ascii('');
 
 function attrS(style: number): string {
   return style === 0 ? '' : ` s="${style}"`;
@@ -62,8 +62,8 @@ function columnStyle(column: ResolvedColumn, settings: XlsxSettings, styles: Sty
 
 /** A cell's opening markup both ways: after `<c` alone, and after `<c r="D7` (then `"`). */
 interface Head {
-  plain: Uint8Array;
-  afterRef: Uint8Array;
+  plain: Markup;
+  afterRef: Markup;
 }
 
 function head(attributes: string): Head {
