@@ -1,9 +1,12 @@
 import type Database from 'better-sqlite3';
 import { uniqueKeys } from '../columns.js';
 import { TakeoutError, throwIfAborted } from '../errors.js';
-import type { ColumnType, ResolvedColumn, Row, Source } from '../types.js';
+import type { ResolvedColumn, Row, Source } from '../types.js';
 import { acquireConnection, type HeldConnection } from './sqlite-connections.js';
 import { countOnWorker } from './sqlite-estimate.js';
+import { type Convert, columnTypeOfDeclared, converterOf, narrowBigint } from './sqlite-values.js';
+
+export { columnTypeOfDeclared, parseSqliteDatetime } from './sqlite-values.js';
 
 export interface SqliteSourceOptions {
   /** Path of the database file (opened read-only) or an open better-sqlite3 Database. */
@@ -20,61 +23,6 @@ export interface SqliteSourceOptions {
    * and gives up after this long, answering "unknown". Default 2000 ms.
    */
   estimateTimeoutMs?: number;
-}
-
-/** Declared SQLite column type -> Takeout column type, by SQLite's own affinity rules plus names. */
-export function columnTypeOfDeclared(declared: string | null): ColumnType | undefined {
-  if (!declared) return undefined;
-  const t = declared.toUpperCase();
-  if (t.includes('BOOL')) return 'boolean';
-  if (t.includes('DATETIME') || t.includes('TIMESTAMP')) return 'datetime';
-  if (t === 'DATE') return 'date';
-  if (t.includes('JSON')) return 'json';
-  if (t.includes('INT')) return 'integer';
-  if (t.includes('DECIMAL') || t.includes('NUMERIC')) return 'decimal';
-  if (t.includes('REAL') || t.includes('FLOA') || t.includes('DOUB')) return 'number';
-  return 'string';
-}
-
-const SQLITE_DATETIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?$/;
-
-/** SQLite keeps datetimes as text; without a zone they are UTC (what `datetime('now')` writes). */
-export function parseSqliteDatetime(text: string): Date | string {
-  const m = SQLITE_DATETIME.exec(text);
-  if (!m) return text;
-  const d = new Date(`${m[1]}T${m[2]}${m[3] ?? 'Z'}`);
-  return Number.isNaN(d.getTime()) ? text : d;
-}
-
-type Convert = (v: unknown) => unknown;
-
-/** Integers are read as bigint (exact); those a number holds exactly become numbers. */
-function narrowBigint(v: unknown): unknown {
-  return typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
-}
-
-function converterOf(type: ColumnType): Convert | undefined {
-  switch (type) {
-    case 'integer':
-    case 'number':
-    case 'decimal':
-      return narrowBigint;
-    case 'boolean':
-      return (v) => (typeof v === 'bigint' ? v !== 0n : typeof v === 'number' ? v !== 0 : v);
-    case 'datetime':
-      return (v) => (typeof v === 'string' ? parseSqliteDatetime(v) : typeof v === 'bigint' ? Number(v) : v);
-    case 'json':
-      return (v) => {
-        if (typeof v !== 'string') return v;
-        try {
-          return JSON.parse(v);
-        } catch {
-          return v;
-        }
-      };
-    default:
-      return (v) => (typeof v === 'bigint' ? v.toString() : v);
-  }
 }
 
 /** better-sqlite3 binds numbers, strings, bigints, buffers and null; booleans become 1/0. */
