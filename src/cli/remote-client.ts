@@ -6,7 +6,7 @@ import type { JobView } from '../jobs/view.js';
 
 /** A job as the API shows it, with its links (paths under the service's mount path). */
 export interface RemoteJob extends JobView {
-  links: { self: string; events: string; download: string; cancel: string };
+  links: { self: string; events: string; download: string; link: string; cancel: string };
 }
 
 export const FINISHED = ['succeeded', 'failed', 'canceled', 'expired'];

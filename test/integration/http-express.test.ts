@@ -139,17 +139,19 @@ describe('takeoutHandler mounted in Express under a path, with the host app’s 
     rmSync(filesDir, { recursive: true, force: true });
   });
 
-  it('streams a sync CSV export through Express, chunked, not buffered', async () => {
+  it('answers a small sync CSV export through Express whole, with its length', async () => {
     const response = await post({ dataset: 'numbers', format: 'csv', params: { n: SYNC_MAX_ROWS } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(response.headers.get('content-disposition')).toMatch(
       /^attachment; filename="numbers-\d{8}-\d{6}\.csv"/,
     );
-    // A streamed response has no length up front; a buffered one (inject) would.
-    expect(response.headers.get('transfer-encoding')).toBe('chunked');
-    expect(response.headers.get('content-length')).toBeNull();
-    const rows = parse(await response.text(), { columns: true }) as { id: string }[];
+    // A file within one chunk is sent whole (streaming, and a client hanging up on it, is
+    // the hang-up test's below).
+    const text = await response.text();
+    expect(response.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    const rows = parse(text, { columns: true }) as { id: string }[];
     expect(rows.map((r) => Number(r.id))).toEqual(Array.from({ length: SYNC_MAX_ROWS }, (_, i) => i));
     // The host's own routes are untouched.
     expect((await getJson('/api/me')).body).toEqual({ user: { userId: 'alice', orgId: 'acme' } });
@@ -181,6 +183,7 @@ describe('takeoutHandler mounted in Express under a path, with the host app’s 
       self: `${MOUNT}/v1/exports/${job.id}`,
       events: `${MOUNT}/v1/exports/${job.id}/events`,
       download: `${MOUNT}/v1/exports/${job.id}/download`,
+      link: `${MOUNT}/v1/exports/${job.id}/link`,
       cancel: `${MOUNT}/v1/exports/${job.id}/cancel`,
     });
     await jobs.until(job.id, (record) => record.status === 'succeeded');

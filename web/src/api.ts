@@ -57,7 +57,7 @@ export interface JobDocument {
   progress: { rows_written: number; rows_estimated?: number; bytes_written: number };
   result?: { filename: string; content_type: string; size_bytes: number; row_count: number };
   error?: { code: string; message: string };
-  links: { self: string; events: string; download: string; cancel: string };
+  links: { self: string; events: string; download: string; link: string; cancel: string };
 }
 
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['queued', 'running', 'canceling'];

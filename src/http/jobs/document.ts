@@ -4,14 +4,20 @@ import { type JobView, jobView } from '../../jobs/view.js';
 
 /** A job as the API shows it: the owner's view plus the routes that act on it. Never a signed URL. */
 export interface JobDocument extends JobView {
-  links: { self: string; events: string; download: string; cancel: string };
+  links: { self: string; events: string; download: string; link: string; cancel: string };
 }
 
 export function jobDocument(job: JobRecord, prefix: string): JobDocument {
   const self = `${prefix}/v1/exports/${encodeURIComponent(job.id)}`;
   return {
     ...jobView(job),
-    links: { self, events: `${self}/events`, download: `${self}/download`, cancel: `${self}/cancel` },
+    links: {
+      self,
+      events: `${self}/events`,
+      download: `${self}/download`,
+      link: `${self}/link`,
+      cancel: `${self}/cancel`,
+    },
   };
 }
 

@@ -78,8 +78,8 @@ const JOB_DOCUMENT: Schema = {
     },
     links: {
       type: 'object',
-      required: ['self', 'events', 'download', 'cancel'],
-      properties: { self: text, events: text, download: text, cancel: text },
+      required: ['self', 'events', 'download', 'link', 'cancel'],
+      properties: { self: text, events: text, download: text, link: text, cancel: text },
     },
   },
 };

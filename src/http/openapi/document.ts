@@ -137,12 +137,30 @@ function jobPaths(): Json {
       parameters: [jobIdParameter],
       get: {
         operationId: 'downloadExport',
-        summary: 'Redirect to a freshly signed link to the file (or the link as JSON)',
+        summary: 'Redirect to a freshly signed link to the file',
+        responses: {
+          '303': {
+            description: 'To a link living TAKEOUT_LINK_TTL seconds, minted for this request.',
+            headers: {
+              Location: header('The signed link.'),
+              'Cache-Control': header('no-store'),
+              'Referrer-Policy': header('no-referrer'),
+            },
+          },
+          ...problems(401, 404, 409, 410),
+        },
+      },
+    },
+    '/v1/exports/{id}/link': {
+      parameters: [jobIdParameter],
+      get: {
+        operationId: 'exportLink',
+        summary: 'A freshly signed link to the file, as JSON',
         description:
-          'With `Accept: application/json` first, the answer is `200` with the link as a document instead of the redirect: for scripts that cannot follow a redirect to another origin with their credentials.',
+          'The link the download route redirects to, as a document: for scripts that cannot follow a redirect to another origin with their credentials (a page with a bearer token, S3 links).',
         responses: {
           '200': {
-            description: 'The signed link, when asked for with Accept: application/json.',
+            description: 'A link living TAKEOUT_LINK_TTL seconds, minted for this request.',
             headers: { 'Cache-Control': header('no-store'), 'Referrer-Policy': header('no-referrer') },
             content: {
               'application/json': {
@@ -155,14 +173,6 @@ function jobPaths(): Json {
                   },
                 },
               },
-            },
-          },
-          '303': {
-            description: 'To a link living TAKEOUT_LINK_TTL seconds, minted for this request.',
-            headers: {
-              Location: header('The signed link.'),
-              'Cache-Control': header('no-store'),
-              'Referrer-Policy': header('no-referrer'),
             },
           },
           ...problems(401, 404, 409, 410),

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TakeoutError } from '../../errors.js';
 import type { ExportJobs } from '../../jobs/exports-api.js';
 import { JOB_STATUSES, type JobRecord, type JobStatus } from '../../jobs/types.js';
@@ -40,11 +40,6 @@ function listQuery(query: Record<string, unknown>) {
     ...(cursor ? { cursor } : {}),
     ...(status ? { status: status as JobStatus[] } : {}),
   };
-}
-
-/** Whether an Accept header asks for JSON (and not for a page or any type): the link as a document. */
-function wantsJson(accept: string | undefined): boolean {
-  return accept !== undefined && /^\s*application\/json\s*(;|,|$)/i.test(accept);
 }
 
 /** Why a job has no file to download, as the error the download route answers with. */
@@ -109,9 +104,10 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     return jobDocument(job, prefix);
   });
 
-  app.get('/v1/exports/:id/download', async (request, reply) => {
+  /** A link to a succeeded export's file, minted now for this request only: never stored or shown in job documents. */
+  async function mintLink(request: FastifyRequest, reply: FastifyReply): Promise<string> {
     const job = await jobs.get(idOf(request), principalOf(request));
-    reply.header('cache-control', 'no-store');
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     if (job.status !== 'succeeded' || !job.result) {
       if (ACTIVE.includes(job.status)) reply.header('retry-after', String(retryAfterSeconds(job)));
       throw notDownloadable(job);
@@ -119,16 +115,20 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     const { key, filename, contentType } = job.result;
     // The file may be gone before the sweeper marked the job (an S3 lifecycle rule).
     if (!(await storage.stat(key))) throw notDownloadable({ ...job, status: 'expired' });
-    // Minted now, for this request only: a link is never stored or shown in job documents.
-    const url = await storage.signedUrl(key, { expiresIn: options.linkTtlSeconds, filename, contentType });
-    reply.header('referrer-policy', 'no-referrer');
-    // A script that cannot follow a redirect to another origin with its token (the export
-    // page under a strict CSP, S3 links) asks for the link itself and hands it to the browser.
-    if (wantsJson(request.headers.accept)) {
-      const expiresAt = new Date(Date.now() + options.linkTtlSeconds * 1000).toISOString();
-      return reply.send({ url, expires_at: expiresAt });
-    }
+    return storage.signedUrl(key, { expiresIn: options.linkTtlSeconds, filename, contentType });
+  }
+
+  app.get('/v1/exports/:id/download', async (request, reply) => {
+    const url = await mintLink(request, reply);
     return reply.code(303).header('location', url).send();
+  });
+
+  // The same link as a document, for a script that cannot follow a redirect to another origin
+  // with its credentials (the export page with a token, S3 links).
+  app.get('/v1/exports/:id/link', async (request, reply) => {
+    const url = await mintLink(request, reply);
+    const expiresAt = new Date(Date.now() + options.linkTtlSeconds * 1000).toISOString();
+    return reply.send({ url, expires_at: expiresAt });
   });
 
   app.get('/v1/exports/:id/events', async (request, reply) => {
