@@ -93,49 +93,29 @@ export function writeField(o: ByteSink, s: string, delimiter: number, prefix: nu
     return;
   }
   o.ensure(3 * n + 3); // UTF-8 needs at most 3 bytes per UTF-16 unit; quotes and prefix
-  const special = specialsOf(delimiter);
   const b = o.buf;
   const start = o.pos;
   let p = start;
   if (prefix !== 0) b[p++] = prefix;
+  // ASCII above both the quote and the delimiter never needs quotes: letters, digits and most
+  // punctuation take one comparison here instead of a table read (this loop is per character).
+  const plainAbove = delimiter > QUOTE && delimiter < 0x80 ? delimiter : QUOTE;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if (special[c] !== 0) {
+    if (c > plainAbove && c < 0x80) b[p++] = c;
+    else if (c < 0x80 || c === delimiter) {
+      if (c === QUOTE || c === delimiter || c === 10 || c === 13) {
         o.pos = start;
         writeQuoted(o, s, prefix);
         return;
       }
       b[p++] = c;
     } else {
-      if (c === delimiter) {
-        o.pos = start;
-        writeQuoted(o, s, prefix);
-        return;
-      }
       p = utf8(b, p, c, i + 1 < n ? s.charCodeAt(i + 1) : 0);
       if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && isLowSurrogate(s.charCodeAt(i + 1))) i++;
     }
   }
   o.pos = p;
-}
-
-/** Per ASCII delimiter: 1 for the characters that make a field need quotes. */
-const specialTables: Uint8Array[] = [];
-
-/** The table of `delimiter` (a non-ASCII delimiter is checked outside the table). */
-function specialsOf(delimiter: number): Uint8Array {
-  const key = delimiter < 0x80 ? delimiter : 0;
-  let table = specialTables[key];
-  if (table === undefined) {
-    table = new Uint8Array(0x80);
-    table[QUOTE] = 1;
-    table[10] = 1;
-    table[13] = 1;
-    if (key !== 0) table[key] = 1;
-    specialTables[key] = table;
-  }
-  return table;
 }
 
 /** Above this length a native scan and copy beat a loop over characters, despite the call. */
@@ -206,6 +186,15 @@ export function utf8(b: Buffer, p: number, c: number, next: number): number {
   return p;
 }
 
+/** `00` to `99` as bytes: two digits per division when writing integers. */
+const DIGIT_PAIRS = Buffer.from(Array.from({ length: 100 }, (_, i) => `${i}`.padStart(2, '0')).join(''));
+
+/** Number of decimal digits of a non-negative int32, by comparisons (no division). */
+function digitCount(n: number): number {
+  if (n < 100000) return n < 100 ? (n < 10 ? 1 : 2) : n < 1000 ? 3 : n < 10000 ? 4 : 5;
+  return n < 10000000 ? (n < 1000000 ? 6 : 7) : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+}
+
 /** Writes a safe integer (|v| < 2^53) in decimal, without allocating. */
 export function writeInteger(o: ByteSink, v: number): void {
   o.ensure(17);
@@ -216,18 +205,21 @@ export function writeInteger(o: ByteSink, v: number): void {
     v = -v;
   }
   if (v < 2147483648) {
-    // int32 arithmetic: the common case, and much cheaper than dividing doubles
-    let digits = 1;
-    for (let t = v; t >= 10; t = (t / 10) | 0) digits++;
-    p += digits;
-    o.pos = p;
+    // int32 arithmetic, two digits at a time: the common case, and much cheaper than doubles
     let n = v | 0;
-    while (n >= 10) {
-      const q = (n / 10) | 0;
-      b[--p] = 48 + n - q * 10;
+    p += digitCount(n);
+    o.pos = p;
+    while (n >= 100) {
+      const q = (n / 100) | 0;
+      const pair = (n - q * 100) << 1;
+      b[--p] = DIGIT_PAIRS[pair + 1]!;
+      b[--p] = DIGIT_PAIRS[pair]!;
       n = q;
     }
-    b[--p] = 48 + n;
+    if (n >= 10) {
+      b[--p] = DIGIT_PAIRS[(n << 1) + 1]!;
+      b[--p] = DIGIT_PAIRS[n << 1]!;
+    } else b[--p] = 48 + n;
     return;
   }
   let digits = 1;

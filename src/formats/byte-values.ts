@@ -11,10 +11,12 @@ import { DAY_MS, dayText, offsetText, type ZoneClock } from './datetime.js';
 function writeCents(o: ByteSink, cents: number, decimal: number): void {
   o.ensure(3);
   const b = o.buf;
-  b[o.pos++] = decimal;
+  let p = o.pos;
+  b[p++] = decimal;
   const tens = (cents / 10) | 0;
-  b[o.pos++] = 48 + tens;
-  if (cents % 10 !== 0) b[o.pos++] = 48 + (cents % 10);
+  b[p++] = 48 + tens;
+  if (cents !== tens * 10) b[p++] = 48 + cents - tens * 10;
+  o.pos = p;
 }
 
 /** Writes a number as numberText would (same digits), with `decimal` as the separator. */
@@ -26,12 +28,14 @@ export function writeNumber(o: ByteSink, v: number, decimal: number): void {
   const k = Math.round(v * 100);
   if (k / 100 === v && v < 1e12 && v > -1e12) {
     const abs = k < 0 ? -k : k;
-    const cents = abs % 100;
+    // int32 arithmetic when it fits (amounts below 21 million): a double `%` is a libm call
+    const whole = abs < 2147483648 ? ((abs | 0) / 100) | 0 : Math.floor(abs / 100);
+    const cents = abs - whole * 100;
     if (k < 0) {
       o.ensure(1);
       o.buf[o.pos++] = 45;
     }
-    writeInteger(o, (abs - cents) / 100);
+    writeInteger(o, whole);
     writeCents(o, cents, decimal);
     return;
   }
