@@ -4,7 +4,7 @@ import { writeDateTime, writeNumber } from './byte-values.js';
 import { dateText, numberText, valueText } from './cells.js';
 import { compiledFactory, readExpression } from './compile.js';
 import type { ZoneClock } from './datetime.js';
-import { looksLikeFormula } from './formula.js';
+import { looksLikeFormula, plainLead } from './formula.js';
 
 /** How a CSV/TSV file is written (resolved from CsvOptions in csv.ts). */
 export interface Dialect {
@@ -83,8 +83,48 @@ export function writeCsvHead(o: ByteSink, d: Dialect, columns: readonly Resolved
 }
 
 /**
+ * The test for the value a column's type leads to expect, and the code that writes it when the
+ * dialect lets it go bare: the compiled row checks it inline (each column with its own type
+ * feedback, no call through a general writer to find the type), anything else goes to the
+ * column's fieldWriter. The same bytes either way.
+ */
+function expected(column: ResolvedColumn, d: Dialect): { test: string; write: string } | undefined {
+  switch (column.type) {
+    case 'string':
+      return {
+        test: "typeof v === 'string'",
+        write:
+          'if (v.length !== 0) text(o, v, delimiter, escape && !plainLead(v.charCodeAt(0)) && formula(v) ? 39 : 0)',
+      };
+    case 'integer':
+    case 'number':
+      return d.decimal !== d.delimiter && !NUMBER_CHARS.includes(d.delimiter)
+        ? { test: "typeof v === 'number'", write: 'num(o, v, decimal)' }
+        : undefined;
+    case 'datetime':
+      return DATE_CHARS.includes(d.delimiter)
+        ? undefined
+        : { test: 'v instanceof Date', write: 'ms = v.getTime(); if (ms === ms) dateTime(o, ms, clock)' };
+    case 'boolean':
+      return 'truefals'.includes(d.delimiter)
+        ? undefined
+        : { test: "typeof v === 'boolean'", write: 'o.bytes(v ? yes : no)' };
+    default:
+      return undefined;
+  }
+}
+
+/** Code writing the bytes of `bytes` in place (after one ensure): separators, line endings. */
+function writeBytesCode(bytes: Uint8Array): string {
+  const stores = Array.from(bytes, (x) => `b[p++] = ${x};`).join(' ');
+  const n = bytes.length;
+  return `if (o.pos + ${n} > o.buf.length) o.ensure(${n}); { const b = o.buf; let p = o.pos; ${stores} o.pos = p; }`;
+}
+
+/**
  * Compiles `row -> bytes` for a column set: one function with direct property reads
- * (`r[3]` or `r["name"]`) calling each column's writer, then the delimiter or line ending.
+ * (`r[3]` or `r["name"]`), each column's expected type written inline, null and undefined
+ * as nothing, anything else through the column's writer; then the delimiter or line ending.
  * Keys enter the code only through JSON.stringify, so no key can inject code.
  */
 export function compileCsvRow(
@@ -93,25 +133,44 @@ export function compileCsvRow(
   o: ByteSink,
 ): (row: unknown) => void {
   const writers = ctx.columns.map((c) => fieldWriter(c, d, o));
-  const delimiter = Buffer.from(d.delimiter, 'utf8');
-  const lineEnding = Buffer.from(d.lineEnding, 'utf8');
-  const single = delimiter.length === 1 ? delimiter[0]! : -1;
-  const separate =
-    single >= 0
-      ? () => {
-          o.ensure(1);
-          o.buf[o.pos++] = single;
-        }
-      : () => o.bytes(delimiter);
-  const end = () => o.bytes(lineEnding);
-  const calls = ctx.columns.map((column, i) => {
-    const read = readExpression(column, i, ctx.rowShape);
-    return `${i > 0 ? 'separate(); ' : ''}w${i}(${read});`;
+  const separate = writeBytesCode(Buffer.from(d.delimiter, 'utf8'));
+  const statements = ctx.columns.map((column, i) => {
+    const known = expected(column, d);
+    const write = known ? `if (${known.test}) { ${known.write}; } else ` : '';
+    return `${i > 0 ? separate : ''} v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v !== null && v !== undefined) w${i}(v);`;
   });
   const names = writers.map((_, i) => `w${i}`);
   const factory = compiledFactory<(...args: unknown[]) => (row: unknown) => void>(
-    [...names, 'separate', 'end'],
-    `return function row(r) { ${calls.join(' ')} end(); };`,
+    [
+      'o',
+      'text',
+      'num',
+      'dateTime',
+      'plainLead',
+      'formula',
+      'delimiter',
+      'decimal',
+      'escape',
+      'clock',
+      'yes',
+      'no',
+      ...names,
+    ],
+    `return function row(r) { let v; let ms; ${statements.join('\n')} ${writeBytesCode(Buffer.from(d.lineEnding, 'utf8'))} };`,
   );
-  return factory(...writers, separate, end);
+  return factory(
+    o,
+    writeField,
+    writeNumber,
+    writeDateTime,
+    plainLead,
+    looksLikeFormula,
+    d.delimiter.charCodeAt(0),
+    d.decimal.charCodeAt(0),
+    d.escapeFormulas,
+    d.clock,
+    TRUE,
+    FALSE,
+    ...writers,
+  );
 }
