@@ -61,3 +61,13 @@ export function compiledFactory<F extends (...args: never[]) => unknown>(
   factories.set(key, factory);
   return factory as F;
 }
+
+/**
+ * Code writing the constant `bytes` into sink `o` (after one room check): separators, line
+ * endings, JSON keys. Constant stores beat a loop copying them from an array.
+ */
+export function writeBytesCode(bytes: Uint8Array): string {
+  const n = bytes.length;
+  const stores = Array.from(bytes, (x) => `b[p++] = ${x};`).join(' ');
+  return `if (o.pos + ${n} > o.buf.length) o.ensure(${n}); { const b = o.buf; let p = o.pos; ${stores} o.pos = p; }`;
+}

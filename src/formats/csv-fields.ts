@@ -2,7 +2,7 @@ import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, writeField } from './byte-sink.js';
 import { writeDateTime, writeNumber } from './byte-values.js';
 import { dateText, numberText, valueText } from './cells.js';
-import { compiledFactory, readExpression } from './compile.js';
+import { compiledFactory, readExpression, writeBytesCode } from './compile.js';
 import type { ZoneClock } from './datetime.js';
 import { looksLikeFormula, plainLead } from './formula.js';
 
@@ -112,13 +112,6 @@ function expected(column: ResolvedColumn, d: Dialect): { test: string; write: st
     default:
       return undefined;
   }
-}
-
-/** Code writing the bytes of `bytes` in place (after one ensure): separators, line endings. */
-function writeBytesCode(bytes: Uint8Array): string {
-  const stores = Array.from(bytes, (x) => `b[p++] = ${x};`).join(' ');
-  const n = bytes.length;
-  return `if (o.pos + ${n} > o.buf.length) o.ensure(${n}); { const b = o.buf; let p = o.pos; ${stores} o.pos = p; }`;
 }
 
 /**

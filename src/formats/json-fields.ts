@@ -2,7 +2,7 @@ import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, isLowSurrogate, utf8 } from './byte-sink.js';
 import { writeDateTime, writeDay, writeNumber } from './byte-values.js';
 import { jsonText } from './cells.js';
-import { compiledFactory, readExpression } from './compile.js';
+import { compiledFactory, readExpression, writeBytesCode } from './compile.js';
 import { DAY_MS, type ZoneClock } from './datetime.js';
 
 /**
@@ -57,7 +57,10 @@ export function writeJsonString(o: ByteSink, s: string): void {
   b[p++] = 34;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) {
+    // Printable ASCII other than a quote or backslash is written as it is: two comparisons per
+    // character in the common case instead of a table read.
+    if (c > 34 ? c < 0x80 && c !== 92 : c > 31 && c !== 34) b[p++] = c;
+    else if (c < 0x80) {
       const e = ESCAPE[c]!;
       if (e === 0) b[p++] = c;
       else if (e === 117) p = writeUnicodeEscape(b, p, c);
@@ -210,7 +213,7 @@ export function compileJsonRow(
   const statements = ctx.columns.map((column, i) => {
     const known = expected(column);
     const write = known ? `if (${known.test}) ${known.write}; else ` : '';
-    return `o.bytes(k${i}); v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v === null) o.bytes(nil); else w${i}(v);`;
+    return `${writeBytesCode(keys[i]!)} v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v === null) o.bytes(nil); else w${i}(v);`;
   });
   const names = ctx.columns.flatMap((_, i) => [`k${i}`, `w${i}`]);
   const factory = compiledFactory<(...args: unknown[]) => (row: unknown) => void>(
