@@ -97,6 +97,8 @@ export class SyncExchange {
     const chunks = body[Symbol.asyncIterator]();
     const first = await chunks.next();
     const pending = first.done ? Promise.resolve(first) : chunks.next();
+    // Its failure reaches whoever awaits it; a response cut before that must not leave it unhandled.
+    pending.catch(() => {});
     // A source that pauses after the first chunk must not hold it back for long.
     let wait: NodeJS.Timeout | undefined;
     const second = await Promise.race([
