@@ -4,15 +4,13 @@
  * also takes a token from the URL fragment or from the app that embeds it (postMessage).
  */
 import { readFileSync } from 'node:fs';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerTokens } from '../../src/auth.js';
-import { s3Storage } from '../../src/storage/s3.js';
 import { buildPage, consoleErrors, launchChromium } from '../support/browser.js';
 import { orders, type PageServer, startPageServer } from '../support/page-server.js';
-import { startS3rver } from '../support/s3rver.js';
+import { s3rverStorage, startS3rver } from '../support/s3rver.js';
 
 const TOKEN = 'page-token-alice-0123456789';
 
@@ -125,14 +123,7 @@ describe('the export page with token authentication', () => {
   it('downloads a background export kept in S3, on another origin, with a token', async () => {
     const s3 = await startS3rver();
     const bucket = `takeout-page-${process.pid}`;
-    const storage = s3Storage({
-      bucket,
-      endpoint: s3.endpoint,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: s3.credentials,
-    });
-    await (await storage.client()).send(new CreateBucketCommand({ Bucket: bucket }));
+    const storage = await s3rverStorage(s3, bucket);
     const s3Server = await startPageServer(
       buildPage(),
       bearerTokens(new Map([[TOKEN, { id: 'alice' }]])),

@@ -1,10 +1,8 @@
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll } from 'vitest';
 import { bullmqQueue } from '../../src/jobs/queue/bullmq.js';
-import { s3Storage } from '../../src/storage/s3.js';
 import { apiContract } from '../contracts/api.js';
 import { freshQueueOptions } from '../support/bullmq-harness.js';
-import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type S3rverHandle, s3rverStorage, startS3rver } from '../support/s3rver.js';
 import { createSchema, PG_BASE_URL } from './postgres-helpers.js';
 
 let s3: S3rverHandle;
@@ -24,14 +22,7 @@ apiContract('SQLite + embedded queue + disk', async () => ({
 apiContract('PostgreSQL + BullMQ + S3 (s3rver)', async () => {
   const schema = await createSchema('takeout_api');
   const bucket = `takeout-api-${process.pid}-${Date.now().toString(36)}`;
-  const storage = s3Storage({
-    bucket,
-    endpoint: s3.endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: s3.credentials,
-  });
-  await (await storage.client()).send(new CreateBucketCommand({ Bucket: bucket }));
+  const storage = await s3rverStorage(s3, bucket);
   const queue = await bullmqQueue(freshQueueOptions());
   return {
     env: { DATABASE_URL: PG_BASE_URL, TAKEOUT_DATABASE_SCHEMA: schema.name },

@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { type S3Storage, s3Storage } from '../../src/storage/s3.js';
 
 export interface S3rverHandle {
   endpoint: string;
@@ -72,4 +74,17 @@ export async function startS3rver(): Promise<S3rverHandle> {
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** Takeout's S3 storage on a new bucket `bucket` of this s3rver (path-style, as s3rver needs). */
+export async function s3rverStorage(s3: S3rverHandle, bucket: string): Promise<S3Storage> {
+  const storage = s3Storage({
+    bucket,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: s3.credentials,
+  });
+  await (await storage.client()).send(new CreateBucketCommand({ Bucket: bucket }));
+  return storage;
 }
