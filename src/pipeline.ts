@@ -74,10 +74,7 @@ function formatOptionsOf(format: FormatWriter, options: ExportOptions): FormatOp
   return checkFormatOptions(format, picked);
 }
 
-/**
- * Why an export's own signal ends when the export has ended: one shared reason, since making
- * an Error (its stack) per export was a noticeable part of a small export's cost.
- */
+/** Why an export's own signal ends with the export: shared, as an Error per export was costly. */
 const STOPPED = new TakeoutError('aborted', 'The export was stopped');
 
 /** Wraps a source's batches: checks row shapes, counts rows, reports progress, honours abort. */

@@ -5,8 +5,8 @@
  */
 import type { FormatRegistry } from '../../formats/registry.js';
 import { components, ref } from './components.js';
-
-type Json = Record<string, unknown>;
+import { jobPaths, listExports } from './job-paths.js';
+import { header, type Json, json, LOCATION, problems, RETRY_AFTER } from './parts.js';
 
 export interface OpenApiOptions {
   formats: FormatRegistry;
@@ -19,22 +19,6 @@ export interface OpenApiOptions {
   /** Whether `GET /metrics` is served. */
   metrics?: boolean;
 }
-
-const problems = (...statuses: number[]): Json =>
-  Object.fromEntries(statuses.map((status) => [String(status), { $ref: '#/components/responses/Problem' }]));
-
-const header = (description: string, schema: Json = { type: 'string' }): Json => ({ description, schema });
-
-const json = (description: string, schema: Json, headers?: Json): Json => ({
-  description,
-  ...(headers ? { headers } : {}),
-  content: { 'application/json': { schema } },
-});
-
-const jobIdParameter: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-
-const RETRY_AFTER = header('Seconds to wait before polling again.', { type: 'integer' });
-const LOCATION = header('The job, `/v1/exports/{id}`.');
 
 /** One 200 content entry per content type the formats write. */
 function fileContent(formats: FormatRegistry): Json {
@@ -93,130 +77,6 @@ function createExport(options: OpenApiOptions): Json {
       },
       ...jobAnswers,
       ...problems(400, 401, 404, 413, 415, 422, 429, 502, 503, 504),
-    },
-  };
-}
-
-function jobPaths(): Json {
-  const jobDocument = (description: string, headers?: Json) => json(description, ref('JobDocument'), headers);
-  return {
-    '/v1/exports/{id}': {
-      parameters: [jobIdParameter],
-      get: {
-        operationId: 'getExport',
-        summary: 'One of my exports',
-        parameters: [{ name: 'If-None-Match', in: 'header', schema: { type: 'string' } }],
-        responses: {
-          '200': jobDocument('The job.', {
-            ETag: header('Changes whenever the document does.'),
-            'Retry-After': RETRY_AFTER,
-          }),
-          '304': { description: 'Unchanged since the ETag given.' },
-          ...problems(401, 404),
-        },
-      },
-      delete: {
-        operationId: 'deleteExport',
-        summary: 'Delete the file; the record stays (canceled or expired)',
-        responses: { '200': jobDocument('The job after deletion.'), ...problems(401, 404) },
-      },
-    },
-    '/v1/exports/{id}/cancel': {
-      parameters: [jobIdParameter],
-      post: {
-        operationId: 'cancelExport',
-        summary: 'Cancel an export',
-        responses: {
-          '200': jobDocument('Canceled (or already finished).'),
-          '202': jobDocument('Canceling: the worker stops within about a second.'),
-          ...problems(401, 404),
-        },
-      },
-    },
-    '/v1/exports/{id}/download': {
-      parameters: [jobIdParameter],
-      get: {
-        operationId: 'downloadExport',
-        summary: 'Redirect to a freshly signed link to the file',
-        responses: {
-          '303': {
-            description: 'To a link living TAKEOUT_LINK_TTL seconds, minted for this request.',
-            headers: {
-              Location: header('The signed link.'),
-              'Cache-Control': header('no-store'),
-              'Referrer-Policy': header('no-referrer'),
-            },
-          },
-          ...problems(401, 404, 409, 410),
-        },
-      },
-    },
-    '/v1/exports/{id}/link': {
-      parameters: [jobIdParameter],
-      get: {
-        operationId: 'exportLink',
-        summary: 'A freshly signed link to the file, as JSON',
-        description:
-          'The link the download route redirects to, as a document: for scripts that cannot follow a redirect to another origin with their credentials (a page with a bearer token, S3 links).',
-        responses: {
-          '200': {
-            description: 'A link living TAKEOUT_LINK_TTL seconds, minted for this request.',
-            headers: { 'Cache-Control': header('no-store'), 'Referrer-Policy': header('no-referrer') },
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  required: ['url', 'expires_at'],
-                  properties: {
-                    url: { type: 'string', description: 'The signed link.' },
-                    expires_at: { type: 'string', format: 'date-time' },
-                  },
-                },
-              },
-            },
-          },
-          ...problems(401, 404, 409, 410),
-        },
-      },
-    },
-    '/v1/exports/{id}/events': {
-      parameters: [jobIdParameter],
-      get: {
-        operationId: 'exportEvents',
-        summary: 'Server-sent events: progress, then the final state',
-        parameters: [
-          {
-            name: 'Last-Event-ID',
-            in: 'header',
-            description: 'Resume after this event.',
-            schema: { type: 'string' },
-          },
-        ],
-        responses: {
-          '200': {
-            description:
-              '`progress` events (about once a second at most), then one named after the final state; each `data` is the job document.',
-            content: { 'text/event-stream': { schema: { type: 'string' } } },
-          },
-          ...problems(401, 404),
-        },
-      },
-    },
-  };
-}
-
-function listExports(): Json {
-  return {
-    operationId: 'listExports',
-    summary: 'My exports, newest first',
-    parameters: [
-      { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
-      { name: 'cursor', in: 'query', schema: { type: 'string' } },
-      { name: 'status', in: 'query', description: 'Comma-separated statuses.', schema: { type: 'string' } },
-    ],
-    responses: {
-      '200': json('A page.', ref('JobList'), { Link: header('rel="next": the next page.') }),
-      ...problems(400, 401),
     },
   };
 }

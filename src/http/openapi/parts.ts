@@ -1,0 +1,22 @@
+/** Small pieces the OpenAPI document is built from: problem responses, headers, JSON bodies. */
+
+export type Json = Record<string, unknown>;
+
+export const problems = (...statuses: number[]): Json =>
+  Object.fromEntries(statuses.map((status) => [String(status), { $ref: '#/components/responses/Problem' }]));
+
+export const header = (description: string, schema: Json = { type: 'string' }): Json => ({
+  description,
+  schema,
+});
+
+export const json = (description: string, schema: Json, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema } },
+});
+
+export const jobIdParameter: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+export const RETRY_AFTER = header('Seconds to wait before polling again.', { type: 'integer' });
+export const LOCATION = header('The job, `/v1/exports/{id}`.');
