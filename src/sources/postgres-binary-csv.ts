@@ -1,5 +1,5 @@
 import { ByteSink } from '../formats/byte-sink.js';
-import { FLUSH_MS } from '../formats/compile.js';
+import { compiledFactory, FLUSH_MS } from '../formats/compile.js';
 import { type Dialect, writeCsvHead } from '../formats/csv-fields.js';
 import { zoneClock } from '../formats/datetime.js';
 import type { CsvPassthroughRequest, ResolvedColumn } from '../types.js';
@@ -64,14 +64,11 @@ export function compileBinaryCsvRow(
     return `${before}if (l[${source}] >= 0) w${writers.length - 1}(b, s[${source}], l[${source}]);`;
   });
   const names = writers.map((_, i) => `w${i}`);
-  const factory = new Function(
-    'o',
-    'sep',
-    'eol',
-    ...names,
+  const factory = compiledFactory<(...args: unknown[]) => RowHandler>(
+    ['o', 'sep', 'eol', ...names],
     `return function row(b, s, l) { ${calls.join(' ')} ${literal(lineEnding, 'eol')} };`,
   );
-  return factory(o, delimiter, lineEnding, ...writers) as RowHandler;
+  return factory(o, delimiter, lineEnding, ...writers);
 }
 
 /**

@@ -66,14 +66,16 @@ function closeQuietly(db: Database.Database): void {
 function takeIdle(path: string, identity: Identity | undefined): Idle | undefined {
   const idle = idleByPath.get(path);
   if (!idle) return undefined;
-  const sameFile = (i: Idle) =>
-    identity !== undefined && i.identity.dev === identity.dev && i.identity.ino === identity.ino;
-  // Connections to a file that is no longer at this path are of no use any more.
-  for (const stale of idle.filter((i) => !sameFile(i))) {
-    clearTimeout(stale.timer);
-    closeQuietly(stale.db);
+  const fresh: Idle[] = [];
+  for (const entry of idle) {
+    if (identity !== undefined && entry.identity.dev === identity.dev && entry.identity.ino === identity.ino)
+      fresh.push(entry);
+    else {
+      // Connections to a file that is no longer at this path are of no use any more.
+      clearTimeout(entry.timer);
+      closeQuietly(entry.db);
+    }
   }
-  const fresh = idle.filter(sameFile);
   const taken = fresh.pop();
   if (fresh.length > 0) idleByPath.set(path, fresh);
   else idleByPath.delete(path);

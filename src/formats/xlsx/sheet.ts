@@ -1,6 +1,6 @@
 import type { ResolvedColumn, Row } from '../../types.js';
 import { jsonText } from '../cells.js';
-import { readCell, readExpression } from '../compile.js';
+import { compiledFactory, readCell, readExpression } from '../compile.js';
 import { ascii, type XmlBytes } from './bytes.js';
 import type { CellWriter } from './cell.js';
 import type { XlsxSettings } from './options.js';
@@ -66,13 +66,11 @@ export function compileRowWriter(
     (locals.length > 0 ? `const ${locals.join(', ')};\n` : '') +
     'return function row(r, n) {\no.intCell(open, n, opened);\nlet gap = true, v;\n' +
     `${statements.join('\n')}\no.bytes(close);\n};`;
-  return new Function('c', 'o', 'open', 'opened', 'close', body)(
-    cells,
-    out,
-    ROW_OPEN,
-    ROW_OPENED,
-    ROW_CLOSE,
-  ) as RowWriter;
+  const factory = compiledFactory<(...args: unknown[]) => RowWriter>(
+    ['c', 'o', 'open', 'opened', 'close'],
+    body,
+  );
+  return factory(cells, out, ROW_OPEN, ROW_OPENED, ROW_CLOSE);
 }
 
 /** Characters a value shows as, roughly, for the width estimate. */
