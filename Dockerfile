@@ -5,11 +5,13 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
-# better-sqlite3 compiles from source when no prebuilt binary matches the platform.
+# better-sqlite3 compiles from source when no prebuilt binary matches the platform; the
+# optional XLSX deflate addon (native/isal-deflate) builds against Intel ISA-L (libisal-dev).
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends python3 make g++ \
+  && apt-get install -y --no-install-recommends python3 make g++ libisal-dev \
   && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
@@ -23,7 +25,12 @@ ENV NODE_ENV=production \
     PORT=3000 \
     TAKEOUT_DATA_DIR=/data
 WORKDIR /app
+# The ISA-L runtime library for the XLSX deflate addon (without it, XLSX falls back to zlib).
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends libisal2 \
+  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/native ./native
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The data directory (SQLite job store, disk files, the generated link secret) is the only

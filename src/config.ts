@@ -4,6 +4,8 @@ import { type RateLimitSettings, rateLimitSettingsFromEnv } from './auth/rate-li
 import { jwtSettingsFromEnv } from './auth/settings.js';
 import { durationMs } from './durations.js';
 import { TakeoutError } from './errors.js';
+import { deflateEngine } from './formats/xlsx/deflate.js';
+import { DEFAULT_LEVEL as DEFAULT_XLSX_LEVEL } from './formats/xlsx/options.js';
 import { type JobSettings, jobSettingsFromEnv } from './jobs/config.js';
 import { type NotifySettings, notifySettingsFromEnv } from './notify/config.js';
 import {
@@ -67,6 +69,11 @@ export interface ServiceConfig {
   sweepIntervalSeconds: number;
   /** Background jobs: job store, queue, workers and limits (docs/jobs.md). */
   jobs: JobSettings;
+  /**
+   * What deflates XLSX sheets at the default level (`TAKEOUT_XLSX_DEFLATE`, checked here):
+   * `isal` when the optional addon is installed, else `zlib` (docs/xlsx.md#compression).
+   */
+  xlsxDeflate: 'isal' | 'zlib';
   /** Webhooks and email when exports finish (docs/notifications.md). */
   notify: NotifySettings;
   /** Metrics and probes (docs/operations.md#metrics). */
@@ -158,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       ? parseDuration(env.TAKEOUT_SWEEP_INTERVAL, 'TAKEOUT_SWEEP_INTERVAL')
       : 600,
     jobs: jobSettingsFromEnv(env),
+    xlsxDeflate: deflateEngine(DEFAULT_XLSX_LEVEL, env).name,
     notify: notifySettingsFromEnv(env),
     metrics: metricsSettings(env),
   };

@@ -194,6 +194,7 @@ export async function startService(
     );
   }
   await app.listen({ host: config.host, port: config.port });
+  app.log.info({ xlsxDeflate: config.xlsxDeflate }, 'XLSX sheets are deflated with %s', config.xlsxDeflate);
   return Object.assign(app, { developmentMode: devMode, metricsUrl: metricsServer?.url });
 }
 

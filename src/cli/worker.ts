@@ -60,7 +60,12 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     throw error;
   }
   log.info(
-    { queue: service.jobs.queue.kind, concurrency: config.jobs.workers, metrics: metrics?.url },
+    {
+      queue: service.jobs.queue.kind,
+      concurrency: config.jobs.workers,
+      metrics: metrics?.url,
+      xlsxDeflate: config.xlsxDeflate,
+    },
     'takeout worker is running',
   );
   await new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { type DeflateEngine, deflateEngine, isalAddon, zlibEngine } from '../../src/formats/xlsx/deflate.js';
 import { ZipWriter } from '../../src/formats/xlsx/zip.js';
 import {
   centralHeader,
@@ -124,8 +125,9 @@ async function buildArchive(
   level: number,
   entries: { name: string; data: Buffer; stream?: 'plain' | 'zip64' }[],
   firstStep = 100_000,
+  engine?: DeflateEngine,
 ) {
-  const zip = new ZipWriter(level);
+  const zip = new ZipWriter(level, undefined, engine);
   const out: Buffer[] = [];
   for (const e of entries) {
     if (!e.stream) {
@@ -206,6 +208,29 @@ describe('ZipWriter', () => {
     expect(chunked.size).toBe(rows.length);
     expect(chunked.compressed).toBeLessThan(deflateRawSync(rows, { level: 6 }).length * 1.002);
   });
+
+  // Both engines, whichever the level would pick: ISA-L (when installed) and zlib, each chunk
+  // continuing the stream across chunks smaller and larger than the window.
+  const engines: [string, DeflateEngine][] = [['zlib', zlibEngine(2)]];
+  if (isalAddon()) engines.push(['isal', deflateEngine(2, {})]);
+
+  it.each(engines)(
+    'the %s engine writes sheets Python and unzip read back byte for byte',
+    async (kind, engine) => {
+      expect(engine.name).toBe(kind);
+      for (const step of [5_000, 100_000, 1_500_000]) {
+        const path = saved(await buildArchive(2, entries, step, engine), `zip-${kind}-${step}`);
+        assertZipValid(path);
+        const hashes = pythonHashes(path);
+        for (const e of entries)
+          expect(hashes[e.name], `${e.name}, ${kind}, chunks from ${step}`).toBe(sha(e.data));
+      }
+      const sheet = zipEntries(
+        saved(await buildArchive(2, entries, 100_000, engine), `zip-${kind}-size`),
+      )[1]!;
+      expect(sheet.compressed).toBeLessThan(text.length / 20);
+    },
+  );
 
   it('gives the same bytes for the same input (fixed timestamps)', async () => {
     const a = await buildArchive(1, entries);

@@ -1,5 +1,7 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { crc32Combine } from './crc32-combine.js';
+import { type DeflateEngine, deflateEngine } from './deflate.js';
 import {
   type CentralRecord,
   centralHeader,
@@ -13,7 +15,7 @@ import {
 } from './zip-records.js';
 
 /**
- * A streaming ZIP writer for the XLSX container, on node:zlib.
+ * A streaming ZIP writer for the XLSX container, on node:zlib (and ISA-L for sheets: deflate.ts).
  *
  * Why not a library: the only ZIP writer installed (archiver's compress-commons, via exceljs)
  * decides ZIP64 from a size known before the entry, or for the whole archive at once, so a
@@ -24,8 +26,6 @@ import {
  */
 
 const deflateRawAsync = promisify(zlib.deflateRaw);
-/** zlib's output buffer per round on the thread pool: a 1 MiB chunk of XML deflates to ~200 KB. */
-const OUTPUT_CHUNK = 256 * 1024;
 /** Deflate's window: each chunk is deflated with the data before it, up to this much, as its dictionary. */
 const WINDOW = 32 * 1024;
 /** A final, empty deflate block (fixed Huffman): ends the entry's data after the last chunk. */
@@ -36,43 +36,20 @@ interface Job {
   bytes: number;
   done: boolean;
   output: Buffer | undefined;
+  /** The chunk's own CRC-32, chained in order as jobs are taken. */
+  crc: number;
   promise: Promise<void>;
 }
 
 /**
- * Deflates `data` as the continuation of a raw deflate stream whose last 32 KiB were
- * `dictionary`, ending with a sync flush (byte-aligned, not final), in one thread-pool job.
- * The stream's buffers are sized so that no backpressure stops it before all the output is in.
- */
-function deflateChunk(data: Buffer, level: number, dictionary: Buffer | undefined): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const options: zlib.ZlibOptions & { readableHighWaterMark: number } = {
-      level,
-      flush: zlib.constants.Z_SYNC_FLUSH,
-      chunkSize: OUTPUT_CHUNK,
-      readableHighWaterMark: 2 * data.length + OUTPUT_CHUNK,
-      ...(dictionary ? { dictionary } : {}),
-    };
-    const deflate = zlib.createDeflateRaw(options);
-    deflate.on('error', reject);
-    deflate.write(data, (error) => {
-      if (error) return reject(error);
-      const output = (deflate.read() as Buffer | null) ?? Buffer.alloc(0);
-      deflate.close();
-      resolve(output);
-    });
-  });
-}
-
-/**
  * One streamed entry. Its data is cut into chunks that are deflated independently, each on its
- * own libuv thread-pool job, as pigz does: every chunk continues the same raw deflate stream
+ * own libuv thread-pool job (by the archive's engine, deflate.ts), as pigz does: every chunk continues the same raw deflate stream
  * (the 32 KiB before it as its dictionary, so no match is lost), ends with a sync flush, and
  * the stream ends with an empty final block. A job starts the moment its chunk is written and
  * needs nothing from the main thread until it is done, so deflate keeps the second core busy
  * while the main thread builds the next chunks; one deflate stream could only start its next
- * chunk when the main thread came back to the event loop. The CRC-32 is computed here (zlib's
- * SIMD CRC: about 0.2 ms per MiB). At most `queuedBytes` wait for deflate; then `write` waits.
+ * chunk when the main thread came back to the event loop. Each chunk's CRC-32 comes with its
+ * output; they are chained in order. At most `queuedBytes` wait for deflate; then `write` waits.
  */
 export class EntryStream {
   readonly header: Buffer;
@@ -105,11 +82,17 @@ export class EntryStream {
   async write(data: Buffer, release?: (data: Buffer) => void): Promise<Buffer[]> {
     if (data.length === 0) return [];
     this.size += data.length;
-    this.crc = zlib.crc32(data, this.crc);
-    const job: Job = { bytes: data.length, done: false, output: undefined, promise: Promise.resolve() };
+    const job: Job = {
+      bytes: data.length,
+      done: false,
+      output: undefined,
+      crc: 0,
+      promise: Promise.resolve(),
+    };
     const dictionary = this.windowLength > 0 ? this.window.subarray(0, this.windowLength) : undefined;
-    job.promise = deflateChunk(data, this.archive.level, dictionary).then((output) => {
+    job.promise = this.archive.engine.deflate(data, dictionary).then(({ output, crc }) => {
       job.output = output;
+      job.crc = crc;
       job.done = true;
       this.queued -= job.bytes;
       release?.(data);
@@ -117,7 +100,7 @@ export class EntryStream {
     job.promise.catch(() => {}); // its failure is thrown where the job is awaited
     this.jobs.push(job);
     this.queued += data.length;
-    this.slideWindow(data); // zlib copied the dictionary when the job was created
+    this.slideWindow(data); // the engine copied the dictionary when the job was created
     while (this.queued > this.archive.queuedBytes) await this.jobs.find((j) => !j.done)!.promise;
     return this.take();
   }
@@ -170,7 +153,9 @@ export class EntryStream {
   private take(): Buffer[] {
     const out: Buffer[] = [];
     while (this.jobs.length > 0 && this.jobs[0]!.done) {
-      const output = this.jobs.shift()!.output!;
+      const job = this.jobs.shift()!;
+      const output = job.output!;
+      this.crc = crc32Combine(this.crc, job.crc, job.bytes);
       this.compressedSize += output.length;
       this.archive.advance(output.length);
       out.push(output);
@@ -189,10 +174,12 @@ export class ZipWriter {
    * @param level deflate level 0-9
    * @param queuedBytes data an entry lets wait for deflate before `write` waits (two chunks; three
    *   can be in deflate while the main thread waits)
+   * @param engine what deflates streamed entries (deflate.ts: ISA-L for levels 1-3 when installed)
    */
   constructor(
     readonly level: number,
     readonly queuedBytes = 1 << 21,
+    readonly engine: DeflateEngine = deflateEngine(level),
   ) {}
 
   /** An entry whose bytes are all known: CRC and sizes go in the local header, no descriptor. */
