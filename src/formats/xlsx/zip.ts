@@ -42,14 +42,15 @@ interface Job {
 }
 
 /**
- * One streamed entry. Its data is cut into chunks that are deflated independently, each on its
- * own libuv thread-pool job (by the archive's engine, deflate.ts), as pigz does: every chunk continues the same raw deflate stream
- * (the 32 KiB before it as its dictionary, so no match is lost), ends with a sync flush, and
- * the stream ends with an empty final block. A job starts the moment its chunk is written and
- * needs nothing from the main thread until it is done, so deflate keeps the second core busy
- * while the main thread builds the next chunks; one deflate stream could only start its next
- * chunk when the main thread came back to the event loop. Each chunk's CRC-32 comes with its
- * output; they are chained in order. At most `queuedBytes` wait for deflate; then `write` waits.
+ * One streamed entry. Its data is cut into chunks that are deflated independently (by the
+ * archive's engine, deflate.ts), each on its own libuv thread-pool job, as pigz does: every
+ * chunk continues the same raw deflate stream (the 32 KiB before it as its dictionary, so no
+ * match is lost), ends with a sync flush, and the stream ends with an empty final block. A job
+ * starts the moment its chunk is written and needs nothing from the main thread until it is
+ * done, so deflate keeps the second core busy while the main thread builds the next chunks; one
+ * deflate stream could only start its next chunk when the main thread came back to the event
+ * loop. Each chunk's CRC-32 comes with its output; they are chained in order. At most
+ * `queuedBytes` wait for deflate; then `write` waits.
  */
 export class EntryStream {
   readonly header: Buffer;
