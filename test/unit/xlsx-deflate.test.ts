@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32Combine } from '../../src/formats/xlsx/crc32-combine.js';
-import { deflateEngine, isalAddon } from '../../src/formats/xlsx/deflate.js';
+import { deflateEngine, isalAddon, isalLoadError } from '../../src/formats/xlsx/deflate.js';
 
 describe('crc32Combine', () => {
   it("chains two pieces' CRC-32 into the whole's, as zlib computes it", () => {
@@ -28,10 +28,17 @@ describe('deflateEngine', () => {
     expect(deflateEngine(6, {}).name).toBe('zlib');
     expect(deflateEngine(2, { TAKEOUT_XLSX_DEFLATE: 'zlib' }).name).toBe('zlib');
     expect(() => deflateEngine(2, { TAKEOUT_XLSX_DEFLATE: 'fast' })).toThrow(/auto, isal or zlib/);
-    expect(() => deflateEngine(6, { TAKEOUT_XLSX_DEFLATE: 'isal' })).toThrow(/not installed|1-3/);
+    if (isalAddon()) {
+      // Insisting on ISA-L still leaves the levels it does not have to zlib.
+      expect(deflateEngine(6, { TAKEOUT_XLSX_DEFLATE: 'isal' }).name).toBe('zlib');
+      expect(deflateEngine(3, { TAKEOUT_XLSX_DEFLATE: 'isal' }).name).toBe('isal');
+    } else {
+      expect(() => deflateEngine(2, { TAKEOUT_XLSX_DEFLATE: 'isal' })).toThrow(/cannot be used/);
+    }
   });
 
   it('picks ISA-L for levels 1-3 where the addon is installed (always in CI)', () => {
+    expect(isalLoadError(), 'an installed addon that does not load').toBeUndefined();
     if (process.env.CI) expect(isalAddon(), 'CI builds @takeout/isal-deflate (libisal-dev)').not.toBeNull();
     expect(deflateEngine(2, {}).name).toBe(isalAddon() ? 'isal' : 'zlib');
   });
@@ -65,5 +72,6 @@ describe.skipIf(!isalAddon())('the ISA-L addon', () => {
     expect(() => call('text', null, 1)).toThrow(TypeError);
     expect(() => call(Buffer.alloc(1), 'dictionary', 1)).toThrow(TypeError);
     expect(() => call(Buffer.alloc(1), null, 4)).toThrow(RangeError);
+    expect(() => call(Buffer.alloc(1), null, 1.5)).toThrow(RangeError);
   });
 });

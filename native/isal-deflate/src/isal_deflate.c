@@ -109,28 +109,31 @@ done:
   free(stream);
 }
 
+// Rejects with an Error of `message`; failing that, with undefined, so the promise always settles.
+static void reject(napi_env env, napi_deferred deferred, const char *message) {
+  napi_value text = NULL, error = NULL;
+  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text) != napi_ok ||
+      napi_create_error(env, NULL, text, &error) != napi_ok) {
+    napi_get_undefined(env, &error);
+  }
+  napi_reject_deferred(env, deferred, error);
+}
+
 // Back on the main thread: settles the promise and frees what the task held.
 static void complete(napi_env env, napi_status status, void *data) {
   Task *task = data;
-  napi_value result = NULL;
-  napi_value error = NULL;
   if (status != napi_ok && task->error == NULL) task->error = "the deflate job was cancelled";
-  if (task->error == NULL) {
-    napi_value output, crc;
-    void *copy;
-    if (napi_create_buffer_copy(env, task->output_length, task->output, &copy, &output) == napi_ok &&
-        napi_create_uint32(env, task->crc, &crc) == napi_ok && napi_create_object(env, &result) == napi_ok) {
-      napi_set_named_property(env, result, "output", output);
-      napi_set_named_property(env, result, "crc", crc);
-    } else {
-      task->error = "could not create the output buffer";
-    }
+  napi_value result = NULL, output, crc;
+  void *copy;
+  if (task->error == NULL &&
+      (napi_create_buffer_copy(env, task->output_length, task->output, &copy, &output) != napi_ok ||
+       napi_create_uint32(env, task->crc, &crc) != napi_ok || napi_create_object(env, &result) != napi_ok ||
+       napi_set_named_property(env, result, "output", output) != napi_ok ||
+       napi_set_named_property(env, result, "crc", crc) != napi_ok)) {
+    task->error = "could not create the result";
   }
   if (task->error != NULL) {
-    napi_value message;
-    napi_create_string_utf8(env, task->error, NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_reject_deferred(env, task->deferred, error);
+    reject(env, task->deferred, task->error);
   } else {
     napi_resolve_deferred(env, task->deferred, result);
   }
@@ -159,11 +162,11 @@ static napi_value deflate_chunk(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *input, *dictionary = NULL;
   size_t input_length, dictionary_length = 0;
-  uint32_t level;
+  double level_value;
   napi_valuetype dictionary_type;
   if (argc < 3 || !bytes_of(env, argv[0], &input, &input_length) ||
       napi_typeof(env, argv[1], &dictionary_type) != napi_ok ||
-      napi_get_value_uint32(env, argv[2], &level) != napi_ok) {
+      napi_get_value_double(env, argv[2], &level_value) != napi_ok) {
     napi_throw_type_error(env, NULL, "deflate(input: Uint8Array, dictionary: Uint8Array | null, level: number)");
     return NULL;
   }
@@ -172,10 +175,12 @@ static napi_value deflate_chunk(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "dictionary must be a Uint8Array or null");
     return NULL;
   }
-  if (level > ISAL_DEF_MAX_LEVEL || input_length > (1u << 30)) {
-    napi_throw_range_error(env, NULL, "level must be 0-3 and the input at most 1 GiB");
+  if (!(level_value >= 0 && level_value <= ISAL_DEF_MAX_LEVEL) || level_value != (uint32_t)level_value ||
+      input_length > (1u << 30)) {
+    napi_throw_range_error(env, NULL, "level must be an integer 0-3 and the input at most 1 GiB");
     return NULL;
   }
+  uint32_t level = (uint32_t)level_value;
   if (dictionary_length > IGZIP_HIST_SIZE) {  // only the last window's worth is used
     dictionary += dictionary_length - IGZIP_HIST_SIZE;
     dictionary_length = IGZIP_HIST_SIZE;
@@ -191,13 +196,26 @@ static napi_value deflate_chunk(napi_env env, napi_callback_info info) {
   task->input = input;
   task->input_length = (uint32_t)input_length;
   task->level = level;
-  napi_value promise, name;
-  CHECK(env, napi_create_reference(env, argv[0], 1, &task->input_ref));
-  CHECK(env, napi_create_promise(env, &task->deferred, &promise));
-  CHECK(env, napi_create_string_utf8(env, "isal-deflate", NAPI_AUTO_LENGTH, &name));
-  CHECK(env, napi_create_async_work(env, NULL, name, execute, complete, task, &task->work));
-  CHECK(env, napi_queue_async_work(env, task->work));
-  return promise;
+  napi_value promise = NULL, name;
+  if (napi_create_reference(env, argv[0], 1, &task->input_ref) != napi_ok) goto fail;
+  if (napi_create_promise(env, &task->deferred, &promise) != napi_ok) goto fail;
+  if (napi_create_string_utf8(env, "isal-deflate", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, task, &task->work) != napi_ok) {
+    goto fail;
+  }
+  if (napi_queue_async_work(env, task->work) != napi_ok) {
+    napi_delete_async_work(env, task->work);
+    goto fail;
+  }
+  return promise;  // complete() frees the task
+fail:
+  if (task->deferred != NULL) reject(env, task->deferred, "could not queue the deflate job");
+  if (task->input_ref != NULL) napi_delete_reference(env, task->input_ref);
+  free(task->dictionary);
+  free(task);
+  if (promise != NULL) return promise;  // settled, rejected
+  napi_throw_error(env, "ERR_ISAL_DEFLATE", "could not start the deflate job");
+  return NULL;
 }
 
 static napi_value init(napi_env env, napi_value exports) {

@@ -13,7 +13,7 @@ import { TakeoutError } from '../../errors.js';
  *   Used for levels 1-3 (ISA-L's own levels).
  * - `zlib`: node:zlib, for level 0 and 4-9, and wherever the addon is missing.
  *
- * `TAKEOUT_XLSX_DEFLATE=zlib` keeps zlib for every level.
+ * `TAKEOUT_XLSX_DEFLATE=zlib` keeps zlib for every level; `isal` refuses to run without the addon.
  */
 export interface DeflateEngine {
   readonly name: 'isal' | 'zlib';
@@ -36,33 +36,56 @@ interface IsalAddon {
 const OUTPUT_CHUNK = 256 * 1024;
 
 let addon: IsalAddon | null | undefined;
+let loadError: string | undefined;
 
-/** The ISA-L addon, or null when it is not installed (or could not load on this machine). */
+/**
+ * The ISA-L addon, or null when it is not installed or could not load here (then
+ * `isalLoadError` says why, unless it is simply not installed).
+ */
 export function isalAddon(): IsalAddon | null {
   if (addon === undefined) {
     try {
       addon = createRequire(import.meta.url)('@takeout/isal-deflate') as IsalAddon;
-    } catch {
+    } catch (error) {
       addon = null;
+      const notInstalled =
+        (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
+        String((error as Error).message).includes("'@takeout/isal-deflate'");
+      // Installed but broken (e.g. libisal.so.2 missing at run time): worth telling operators.
+      if (!notInstalled) loadError = String((error as Error).message).split('\n')[0];
     }
   }
   return addon;
 }
 
-/** The engine for a deflate level: ISA-L for 1-3 when available and allowed, else zlib. */
+/** What a process logs at start when isalLoadError says something. */
+export const ISAL_BROKEN = 'The ISA-L deflate addon is installed but does not load here: XLSX uses zlib';
+
+/** Why the installed addon could not load (undefined when it loaded or is not installed). */
+export function isalLoadError(): string | undefined {
+  isalAddon();
+  return loadError;
+}
+
+/**
+ * The engine for a deflate level: ISA-L for 1-3 when available and not turned off, else zlib.
+ * `TAKEOUT_XLSX_DEFLATE=isal` insists on the addon (for the levels it has).
+ */
 export function deflateEngine(level: number, env: NodeJS.ProcessEnv = process.env): DeflateEngine {
   const wanted = env.TAKEOUT_XLSX_DEFLATE || 'auto';
   if (wanted !== 'auto' && wanted !== 'zlib' && wanted !== 'isal') {
     throw new TakeoutError('config_error', 'TAKEOUT_XLSX_DEFLATE must be auto, isal or zlib');
   }
-  const isal = wanted === 'zlib' || level < 1 || level > 3 ? null : isalAddon();
+  if (wanted === 'zlib') return zlibEngine(level);
+  const isal = isalAddon();
   if (wanted === 'isal' && !isal) {
+    const why = isalLoadError() ?? 'it is not installed (it needs libisal-dev when npm installs it)';
     throw new TakeoutError(
       'config_error',
-      'TAKEOUT_XLSX_DEFLATE=isal, but the @takeout/isal-deflate addon is not installed (or the level is not 1-3)',
+      `TAKEOUT_XLSX_DEFLATE=isal, but the @takeout/isal-deflate addon cannot be used: ${why}`,
     );
   }
-  return isal ? isalEngine(isal, level) : zlibEngine(level);
+  return isal && level >= 1 && level <= 3 ? isalEngine(isal, level) : zlibEngine(level);
 }
 
 function isalEngine(isal: IsalAddon, level: number): DeflateEngine {
