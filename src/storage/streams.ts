@@ -20,16 +20,10 @@ export async function* abortable<T>(source: AsyncIterable<T>, signal?: AbortSign
   }
   throwIfAborted(signal);
   const iterator = source[Symbol.asyncIterator]();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {}); // observed through the race below
   let finished = false;
   try {
     for (;;) {
-      const result = await Promise.race([iterator.next(), aborted]);
+      const result = await nextOrAbort(iterator, signal);
       if (result.done) {
         finished = true;
         return;
@@ -37,10 +31,33 @@ export async function* abortable<T>(source: AsyncIterable<T>, signal?: AbortSign
       yield result.value;
     }
   } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
     // Not awaited: a producer stuck in next() would otherwise hang the caller.
     if (!finished) void Promise.resolve(iterator.return?.()).catch(() => {});
   }
+}
+
+/**
+ * The iterator's next result, or a rejection as soon as `signal` fires. One listener per call,
+ * removed when it settles. Not `Promise.race` against one promise of the abort kept for the
+ * whole upload: each race leaves a reaction on that never-settling promise, holding the
+ * race's result, so every chunk of the file stayed in memory until the upload ended.
+ */
+function nextOrAbort<T>(iterator: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    iterator.next().then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Maps a failed I/O call to `storage_error`, keeping TakeoutErrors as they are. */

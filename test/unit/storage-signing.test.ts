@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { diskStorage } from '../../src/storage/disk.js';
 import { claimsFromQuery, linkSigner } from '../../src/storage/signing.js';
@@ -98,6 +100,35 @@ describe('stream helpers', () => {
     await expect(consume()).rejects.toMatchObject({ code: 'aborted' });
     await new Promise((resolve) => setTimeout(resolve, 0));
     expect(returned).toBe(true);
+  });
+
+  it('abortable keeps no chunk it has handed on (an upload holds one chunk, not the file)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const early: WeakRef<Uint8Array>[] = [];
+    async function* chunks() {
+      for (let i = 0; i < 64; i++) {
+        const chunk = new Uint8Array(64 * 1024);
+        if (i < 8) early.push(new WeakRef(chunk));
+        yield chunk;
+      }
+    }
+    const controller = new AbortController(); // never fires
+    let bytes = 0;
+    let alive = -1;
+    for await (const chunk of abortable(chunks(), controller.signal)) {
+      bytes += chunk.byteLength;
+      if (bytes === 40 * 64 * 1024) {
+        // Mid-upload: the first chunks are long written; nothing may hold them any more.
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        gc();
+        alive = early.filter((ref) => ref.deref() !== undefined).length;
+      }
+    }
+    expect(bytes).toBe(64 * 64 * 1024);
+    // Racing each next() against one long-lived abort promise kept every result reachable.
+    expect(alive).toBe(0);
   });
 
   it('forEachConcurrent never runs more than the limit at once', async () => {
