@@ -42,9 +42,14 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
   let concurrency = 1;
   let closing = false;
   let wake: (() => void) | undefined;
+  /** Set by every poke: one that comes while the loop reads the table is not lost. */
+  let poked = false;
   let loop: Promise<void> | undefined;
 
-  const poke = () => wake?.();
+  const poke = () => {
+    poked = true;
+    wake?.();
+  };
 
   const candidates = async (): Promise<JobRecord[]> => {
     const now = new Date();
@@ -107,12 +112,15 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
 
   const run = async () => {
     while (!closing) {
+      poked = false;
       try {
         await fill();
       } catch (error) {
         options.onError?.(error);
       }
       if (closing) break;
+      // An enqueue or a finished delivery during fill(): look again now, not a poll later.
+      if (poked) continue;
       const wakeup = new AbortController();
       wake = () => wakeup.abort();
       await sleep(nextWake(), undefined, { signal: wakeup.signal }).catch(() => {});
