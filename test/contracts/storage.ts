@@ -66,10 +66,14 @@ export function storageContract(name: string, makeHarness: () => Promise<Storage
       const started = performance.now();
       let stored: Awaited<ReturnType<Storage['put']>>;
       try {
-        stored = await storage.put(key, generatedBytes(total), {
-          contentType: 'application/octet-stream',
-          filename: 'big.bin',
-        });
+        // With a signal, as a worker always passes one (it once made every chunk stay in memory).
+        const signal = new AbortController().signal;
+        stored = await storage.put(
+          key,
+          generatedBytes(total),
+          { contentType: 'application/octet-stream', filename: 'big.bin' },
+          signal,
+        );
       } finally {
         clearInterval(sampler);
       }
