@@ -10,7 +10,7 @@ import { type ExportContext, planExport } from '../exports/plan.js';
 import { parseExportRequest } from '../exports/request.js';
 import { runExport } from '../exports/run.js';
 import { exportKey } from '../storage/keys.js';
-import type { Storage } from '../storage/types.js';
+import type { Storage, StoredObject } from '../storage/types.js';
 import { AttemptMetrics, type JobMetrics } from './attempt-metrics.js';
 import { removeDeadAttempts } from './dead-attempts.js';
 import {
@@ -192,15 +192,27 @@ class Attempt {
       if (job.attempt > 1) await removeDeadAttempts(storage, job.id, key, this.log);
       const expiresAt = new Date(Date.now() + limits.fileTtlSeconds * 1000);
       const meta = { contentType: plan.contentType, filename: plan.filename, expiresAt };
-      const result = await runExport(plan, (body) => storage.put(key, yielding(body), meta, signal), {
+      // The storage hashes the bytes as it stores them: the export need not hash them again.
+      let stored: StoredObject | undefined;
+      const putFile = async (body: AsyncIterable<Uint8Array>) => {
+        stored = await storage.put(key, yielding(body), meta, signal);
+      };
+      const result = await runExport(plan, putFile, {
         signal,
         maxRows: limits.maxRows,
         maxBytes: limits.maxBytes,
         progressIntervalMs: 250,
+        checksum: false,
         onProgress: (progress) => {
           this.#progress = { ...this.#progress, rowsWritten: progress.rows, bytesWritten: progress.bytes };
         },
       });
+      if (stored?.size !== result.bytes) {
+        throw new TakeoutError(
+          'storage_integrity_error',
+          `The export wrote ${result.bytes} bytes but storage took ${stored?.size ?? 'none'}`,
+        );
+      }
       await this.#beating; // no renewal may land after the result
       unrecorded = undefined;
       // From here a failure leaves the outcome unknown (the update may have committed before
@@ -212,7 +224,7 @@ class Attempt {
           contentType: plan.contentType,
           sizeBytes: result.bytes,
           rowCount: result.rows,
-          sha256: result.sha256,
+          sha256: stored.sha256,
         },
         progress: { ...this.#progress, rowsWritten: result.rows, bytesWritten: result.bytes },
         expiresAt,
