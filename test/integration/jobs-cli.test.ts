@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newExportId } from '../../src/jobs/ids.js';
 import { claimJob, failJob } from '../../src/jobs/lifecycle.js';
@@ -39,6 +40,8 @@ describe('takeout jobs and takeout migrate', () => {
     });
     const store = sqliteJobStore({ path: join(dir, 'jobs.db') });
     const mine = await addJob(store, { id: 'ann', tenant: 't1' });
+    // Newest first: a later millisecond, or the tie would be broken by the random ids.
+    await sleep(5);
     const running = await addJob(store, { id: 'bob' });
     await claimJob(store, running.id, { leaseOwner: 'w', leaseMs: 60_000 });
 

@@ -13,7 +13,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Row } from '../../src/types.js';
 import { alice, type TestService, testService } from '../support/jobs.js';
 
-const ROWS = 500_000;
+// Enough rows that the export outlasts a few heartbeats (1 s: progress is recorded then), so
+// the server can be killed mid-export on a fast machine too.
+const ROWS = 1_500_000;
 const dir = mkdtempSync(join(tmpdir(), 'takeout-crash-'));
 const env = {
   TAKEOUT_DATA_DIR: dir,
