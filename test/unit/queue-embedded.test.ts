@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { TakeoutError } from '../../src/errors.js';
 import { embeddedQueue } from '../../src/jobs/queue/embedded.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import type { FindQuery, JobRecord, JobStore } from '../../src/jobs/types.js';
@@ -41,5 +45,61 @@ describe('embedded queue', () => {
     while (delivered.length === 0 && Date.now() < deadline) await sleep(10);
     expect(delivered).toHaveLength(1);
     expect(delivered[0]).toBeLessThan(1000); // was the whole poll interval (5 s here, 1 s by default)
+  });
+});
+
+describe('embedded queue, retries and shutdown', () => {
+  it('does not spin once a retry is under way, nor after a retried record went away', async () => {
+    const records: Partial<JobRecord>[] = [{ id: 'exp_retried', status: 'queued', attempt: 0 }];
+    let reads = 0;
+    const store = slowStore(records, 0);
+    const counting = {
+      find: async (query: FindQuery) => {
+        reads++;
+        return store.find(query);
+      },
+    } as unknown as JobStore;
+    let attempts = 0;
+    const queue = embeddedQueue({ store: counting, pollIntervalMs: 200, backoff: { baseMs: 20, maxMs: 20 } });
+    await queue.consume(
+      async () => {
+        attempts++;
+        if (attempts === 1) throw new TakeoutError('storage_error', 'try again'); // retryable
+        records[0]!.status = 'canceled'; // the second attempt runs while the record goes away
+        await sleep(400);
+      },
+      { concurrency: 2 },
+    );
+    await sleep(150); // the retry is running: its backoff time has passed
+    const during = reads;
+    await sleep(400);
+    const after = reads - during;
+    await queue.close(0);
+    expect(attempts).toBe(2);
+    // Polling every 200 ms is 2 reads (queued + abandoned) per pass: a few passes, not hundreds.
+    expect(after).toBeLessThan(20);
+  });
+
+  it('close(grace) lets the process exit as soon as the last delivery ends', () => {
+    // In a process of its own: a timer left behind kept `takeout serve` alive for the grace period.
+    const script = `
+      import { embeddedQueue } from './src/jobs/queue/embedded.ts';
+      const records = [{ id: 'exp_short', status: 'queued', attempt: 0 }];
+      const store = { find: async (q) => records.filter((r) => q.status.includes(r.status)) };
+      const queue = embeddedQueue({ store, pollIntervalMs: 50 });
+      let started = false;
+      await queue.consume(async () => { started = true; records[0].status = 'succeeded'; await new Promise((r) => setTimeout(r, 100)); }, { concurrency: 1 });
+      while (!started) await new Promise((r) => setTimeout(r, 5));
+      await queue.close(20_000);
+    `;
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: join(dirname(fileURLToPath(import.meta.url)), '../..'),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000); // not the 20 s grace
   });
 });

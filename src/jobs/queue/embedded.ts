@@ -6,6 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTakeoutError } from '../../errors.js';
+import { settledWithin } from '../../settle.js';
 import type { JobRecord, JobStore } from '../types.js';
 import { type BackoffOptions, retryDelay } from './backoff.js';
 import type { ConsumeOptions, ExportQueue, QueueHandler } from './types.js';
@@ -64,6 +65,7 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
   const deliver = (job: JobRecord) => {
     const attempt = Math.max(job.attempt, delivered.get(job.id) ?? 0) + 1;
     delivered.set(job.id, attempt);
+    notBefore.delete(job.id); // its backoff is over: the loop must not keep waking for it
     const controller = new AbortController();
     const done = (async () => {
       try {
@@ -93,7 +95,17 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
     if (running.size >= concurrency) return;
     const now = Date.now();
     for (const [id, at] of settled) if (now - at > SETTLED_MEMORY_MS) settled.delete(id);
-    for (const job of await candidates()) {
+    const found = await candidates();
+    const due = new Set(found.map((job) => job.id));
+    // A retry whose record is no longer deliverable (canceled, taken by another process,
+    // deleted) is forgotten once its time has come, or it would wake the loop for ever.
+    for (const [id, at] of notBefore) {
+      if (at <= Date.now() && !due.has(id)) {
+        notBefore.delete(id);
+        delivered.delete(id);
+      }
+    }
+    for (const job of found) {
       if (closing || running.size >= concurrency) return;
       if (running.has(job.id)) continue;
       // A queued record is delivered once; one whose lease ended is due again whatever came before.
@@ -106,7 +118,9 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
   const nextWake = () => {
     const now = Date.now();
     let wait = pollIntervalMs;
-    for (const at of notBefore.values()) wait = Math.min(wait, Math.max(0, at - now));
+    // Retries not yet due; one already due was not deliverable (the slots were full): a
+    // finished delivery pokes the loop, so no need to wake for it.
+    for (const at of notBefore.values()) if (at > now) wait = Math.min(wait, at - now);
     return wait;
   };
 
@@ -147,7 +161,9 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
       poke();
       await loop;
       const all = () => Promise.allSettled([...running.values()].map((entry) => entry.done));
-      if (running.size > 0 && graceMs > 0) await Promise.race([all(), sleep(graceMs)]);
+      // settledWithin clears its timer: a sleep left running kept the process alive for the
+      // whole grace period after the last delivery had ended.
+      if (running.size > 0 && graceMs > 0) await settledWithin(all(), graceMs);
       for (const entry of running.values()) entry.controller.abort();
       await all();
     },
