@@ -53,7 +53,10 @@ export async function answerWithJob(
   const applied = prefer.respondAsync ? ['respond-async'] : [];
   if (prefer.waitSeconds > 0) {
     const gone = new AbortController();
-    httpRequest.raw.once('close', () => gone.abort());
+    // The response's close, not the request's: Node closes a request once its body is read.
+    const res = reply.raw;
+    res.once('close', () => gone.abort());
+    if (res.destroyed || httpRequest.raw.socket?.destroyed) gone.abort();
     job = await waitForJob(jobs, job, principal, prefer.waitSeconds, gone.signal);
     applied.push(`wait=${prefer.waitSeconds}`);
   }

@@ -41,6 +41,8 @@ export async function jobEvents(
   const res = reply.raw;
   const closed = new AbortController();
   res.once('close', () => closed.abort());
+  // A client gone before this listener (while the route looked the job up) sent its close already.
+  if (res.destroyed || request.raw.socket?.destroyed) closed.abort();
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
