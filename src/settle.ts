@@ -17,10 +17,17 @@ export function settledWithin(work: Promise<unknown>, ms: number): Promise<void>
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Settles like `work`, or rejects with the abort reason as soon as `signal` aborts. */
-export function untilAborted<T>(work: Promise<T> | T, signal: AbortSignal): Promise<T> {
+/**
+ * Settles like `work`, or rejects as soon as `signal` aborts: with the abort reason, or with
+ * what `abortError` makes of the signal. One listener per call, removed when it settles.
+ */
+export function untilAborted<T>(
+  work: Promise<T> | T,
+  signal: AbortSignal,
+  abortError: (signal: AbortSignal) => unknown = (s) => s.reason,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    const onAbort = () => reject(abortError(signal));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
     Promise.resolve(work).then(

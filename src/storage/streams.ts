@@ -1,5 +1,6 @@
 /** Small helpers shared by the drivers. */
 import { TakeoutError } from '../errors.js';
+import { untilAborted } from '../settle.js';
 
 export function abortError(signal: AbortSignal): TakeoutError {
   return new TakeoutError('aborted', 'The upload was aborted', { cause: signal.reason });
@@ -23,7 +24,10 @@ export async function* abortable<T>(source: AsyncIterable<T>, signal?: AbortSign
   let finished = false;
   try {
     for (;;) {
-      const result = await nextOrAbort(iterator, signal);
+      // One listener per next(), not a race against one abort promise kept for the whole
+      // upload: each race left a reaction on that never-settling promise holding its result,
+      // so every chunk of the file stayed in memory until the upload ended.
+      const result = await untilAborted(iterator.next(), signal, abortError);
       if (result.done) {
         finished = true;
         return;
@@ -34,30 +38,6 @@ export async function* abortable<T>(source: AsyncIterable<T>, signal?: AbortSign
     // Not awaited: a producer stuck in next() would otherwise hang the caller.
     if (!finished) void Promise.resolve(iterator.return?.()).catch(() => {});
   }
-}
-
-/**
- * The iterator's next result, or a rejection as soon as `signal` fires. One listener per call,
- * removed when it settles. Not `Promise.race` against one promise of the abort kept for the
- * whole upload: each race leaves a reaction on that never-settling promise, holding the
- * race's result, so every chunk of the file stayed in memory until the upload ended.
- */
-function nextOrAbort<T>(iterator: AsyncIterator<T>, signal: AbortSignal): Promise<IteratorResult<T>> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    iterator.next().then(
-      (result) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(result);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 /** Maps a failed I/O call to `storage_error`, keeping TakeoutErrors as they are. */
