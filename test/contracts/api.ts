@@ -295,6 +295,74 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       await call(`/v1/exports/${answer.body.id}`, { method: 'DELETE' });
     });
 
+    /** Counts the job reads the routes make (they poll with find) while `during` runs. */
+    async function findsDuring(during: () => Promise<void>): Promise<number> {
+      const exportJobs = jobs.service.jobs;
+      const original = exportJobs.find;
+      let finds = 0;
+      exportJobs.find = (...args: Parameters<typeof original>) => {
+        finds++;
+        return original.apply(exportJobs, args);
+      };
+      try {
+        await during();
+      } finally {
+        exportJobs.find = original;
+      }
+      return finds;
+    }
+
+    it('stops waiting for a client that hung up during Prefer: wait', async () => {
+      const client = new AbortController();
+      const answer = fetch(`${base}/v1/exports`, {
+        method: 'POST',
+        signal: client.signal,
+        headers: {
+          authorization: `Bearer ${ALICE}`,
+          'content-type': 'application/json',
+          prefer: 'respond-async, wait=20',
+        },
+        body: JSON.stringify({ dataset: 'slow', format: 'csv' }),
+      });
+      answer.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 500)); // waiting: ~4 reads a second
+      client.abort();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const reads = await findsDuring(() => new Promise((resolve) => setTimeout(resolve, 1500)));
+      expect(reads).toBe(0); // it polled on for the whole 20 s before
+      const listed = await call('/v1/exports?limit=5');
+      for (const job of listed.body.exports as { id: string; status: string }[]) {
+        if (job.status === 'queued' || job.status === 'running')
+          await call(`/v1/exports/${job.id}`, { method: 'DELETE' });
+      }
+    });
+
+    it('stops the progress stream of a client that left before it started', async () => {
+      const job = await startJob({ dataset: 'slow', format: 'csv' });
+      const exportJobs = jobs.service.jobs;
+      const get = exportJobs.get;
+      const client = new AbortController();
+      // The route looks the job up before it streams: the client leaves meanwhile.
+      exportJobs.get = async (...args: Parameters<typeof get>) => {
+        const found = await get.apply(exportJobs, args);
+        client.abort();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return found;
+      };
+      try {
+        await fetch(`${base}/v1/exports/${job.id}/events`, {
+          signal: client.signal,
+          headers: { authorization: `Bearer ${ALICE}` },
+        }).catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      } finally {
+        exportJobs.get = get;
+      }
+      const reads = await findsDuring(() => new Promise((resolve) => setTimeout(resolve, 2500)));
+      expect(reads).toBe(0); // one read a second until the job ended, before
+      await call(`/v1/exports/${job.id}`, { method: 'DELETE' });
+    });
+
     it('answers 404 to anyone but the owner on every export route, as for a missing id', async () => {
       const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
       await finished(job.id);
