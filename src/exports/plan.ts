@@ -202,15 +202,15 @@ export async function planExport(
     opened = await untilAborted(opening, signal);
   } catch (error) {
     if (!signal.aborted) throw error;
-    // Aborted while the source was opening: close it once it is open.
-    options.onBackgroundClose?.(
-      opening
-        .then(
-          (o) => o.source.close?.(),
-          () => {},
-        )
-        .catch(() => {}),
-    );
+    // Aborted while the source was opening: close it once it is open. Started here whether or
+    // not the caller watches it (an argument of `f?.()` is not even evaluated without `f`).
+    const closing = opening
+      .then(
+        (o) => o.source.close?.(),
+        () => {},
+      )
+      .catch(() => {});
+    options.onBackgroundClose?.(closing);
     throw coerceError(signal.reason);
   }
   const { source } = opened;
@@ -257,14 +257,13 @@ export async function planExport(
     );
   } catch (error) {
     // After an abort the answer does not wait: the source is closed in the background.
-    if (signal.aborted)
-      options.onBackgroundClose?.(
-        inFlight
-          .catch(() => {})
-          .then(() => source.close?.())
-          .catch(() => {}),
-      );
-    else await source.close?.();
+    if (signal.aborted) {
+      const closing = inFlight
+        .catch(() => {})
+        .then(() => source.close?.())
+        .catch(() => {});
+      options.onBackgroundClose?.(closing);
+    } else await source.close?.();
     throw signal.aborted ? coerceError(signal.reason) : error;
   }
 }

@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError, TakeoutError } from '../errors.js';
-import { type ExportContext, planExport } from '../exports/plan.js';
+import { type ExportContext, type ExportPlan, planExport } from '../exports/plan.js';
 import { parseExportRequest } from '../exports/request.js';
 import { runExport } from '../exports/run.js';
+import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import { exportKey } from '../storage/keys.js';
 import type { Storage, StoredObject } from '../storage/types.js';
 import { AttemptMetrics, type JobMetrics } from './attempt-metrics.js';
@@ -169,11 +170,12 @@ class Attempt {
     // This attempt's file, until its outcome is being recorded: a failure before that (an
     // abort racing a completed upload) must not leave the file behind.
     let unrecorded: string | undefined;
+    let plan: ExportPlan | undefined;
     try {
       const request = parseExportRequest(job.request, context.exports.formats, {
         rowsApart: job.inputKey !== undefined,
       });
-      const plan = await planExport(request, job.principal as { id: string }, context.exports, {
+      plan = await planExport(request, job.principal as { id: string }, context.exports, {
         signal,
         estimateCap: limits.maxRows,
         now: job.createdAt,
@@ -242,6 +244,8 @@ class Attempt {
       this.log.warn({ attempt: job.attempt }, 'export finished but another outcome won');
     } catch (thrown) {
       await this.#beating;
+      // A failure before runExport took the source (a key, storage): close it, boundedly.
+      if (plan) await settledWithin(plan.close(), SOURCE_CLOSE_WAIT_MS);
       if (unrecorded) await storage.delete(unrecorded).catch(() => {}); // the next attempt's cleanup retries
       await this.#settleFailure(thrown);
     }

@@ -161,6 +161,36 @@ describe('planExport and runExport', () => {
     expect(plan.open).toBe(false);
   });
 
+  it('closes the source of a plan aborted mid-planning even when nobody watches the close (a worker)', async () => {
+    let closed = 0;
+    const controller = new AbortController();
+    const datasets = new DatasetRegistry([
+      defineDataset({
+        name: 'stuck',
+        source: () => ({
+          ...rowsSource([{ a: 1 }]),
+          // Describing the rows takes a while (a slow database): the job is canceled meanwhile.
+          columns: () => new Promise((resolve) => setTimeout(() => resolve([]), 100)),
+          close: async () => void closed++,
+        }),
+      }),
+    ]);
+    const planning = planExport(
+      parseExportRequest({ dataset: 'stuck', format: 'csv' }, formats),
+      alice,
+      {
+        ...context(),
+        datasets,
+      },
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(new TakeoutError('aborted', 'canceled')), 20);
+    await expect(planning).rejects.toMatchObject({ code: 'aborted' });
+    expect(closed).toBe(0); // never under the step in flight...
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(closed).toBe(1); // ...but once it settled, though no caller watched for it
+  });
+
   it('decides rows, cells and bytes against the sync limits', async () => {
     const rows = Array.from({ length: 10 }, (_, i) => ({ a: i, b: i }));
     const decide = async (limits: Partial<typeof DEFAULT_EXPORT_LIMITS>) => {
