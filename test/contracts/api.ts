@@ -327,7 +327,7 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       answer.catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, 500)); // waiting: ~4 reads a second
       client.abort();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, 400)); // longer than one poll (250 ms)
       const reads = await findsDuring(() => new Promise((resolve) => setTimeout(resolve, 1500)));
       expect(reads).toBe(0); // it polled on for the whole 20 s before
       const listed = await call('/v1/exports?limit=5');

@@ -5,6 +5,7 @@ import type { ExportRequest } from '../../exports/request.js';
 import type { ExportJobs } from '../../jobs/exports-api.js';
 import { FINISHED_STATUSES, type JobRecord } from '../../jobs/types.js';
 import type { Preferences } from '../prefer.js';
+import { clientGone } from './client-gone.js';
 import { jobDocument, retryAfterSeconds } from './document.js';
 
 export interface JobAnswerOptions {
@@ -26,7 +27,10 @@ async function waitForJob(
   const deadline = Date.now() + seconds * 1000;
   let current = job;
   while (!FINISHED_STATUSES.includes(current.status) && Date.now() < deadline && !gone.aborted) {
-    await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
+    await sleep(Math.min(250, Math.max(0, deadline - Date.now())), undefined, { signal: gone }).catch(
+      () => {},
+    );
+    if (gone.aborted) break;
     current = (await jobs.find(job.id, principal)) ?? current;
   }
   return current;
@@ -52,12 +56,7 @@ export async function answerWithJob(
   let job = created.job;
   const applied = prefer.respondAsync ? ['respond-async'] : [];
   if (prefer.waitSeconds > 0) {
-    const gone = new AbortController();
-    // The response's close, not the request's: Node closes a request once its body is read.
-    const res = reply.raw;
-    res.once('close', () => gone.abort());
-    if (res.destroyed || httpRequest.raw.socket?.destroyed) gone.abort();
-    job = await waitForJob(jobs, job, principal, prefer.waitSeconds, gone.signal);
+    job = await waitForJob(jobs, job, principal, prefer.waitSeconds, clientGone(httpRequest, reply));
     applied.push(`wait=${prefer.waitSeconds}`);
   }
   const location = `${prefix}/v1/exports/${encodeURIComponent(job.id)}`;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FINISHED_STATUSES, type JobRecord } from '../../jobs/types.js';
+import { clientGone } from './client-gone.js';
 import { jobDocument } from './document.js';
 
 export interface JobEventsOptions {
@@ -39,10 +40,7 @@ export async function jobEvents(
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   reply.hijack();
   const res = reply.raw;
-  const closed = new AbortController();
-  res.once('close', () => closed.abort());
-  // A client gone before this listener (while the route looked the job up) sent its close already.
-  if (res.destroyed || request.raw.socket?.destroyed) closed.abort();
+  const gone = clientGone(request, reply);
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -54,7 +52,7 @@ export async function jobEvents(
   let lastWrite = Date.now();
   let job: JobRecord | undefined = options.first;
   try {
-    while (job && !closed.signal.aborted) {
+    while (job && !gone.aborted) {
       const finished = FINISHED_STATUSES.includes(job.status);
       const id = eventId(job);
       if (id !== lastSent && (finished || !res.writableNeedDrain)) {
@@ -64,7 +62,7 @@ export async function jobEvents(
         lastWrite = Date.now();
       }
       if (finished) break;
-      await sleep(intervalMs, undefined, { signal: closed.signal });
+      await sleep(intervalMs, undefined, { signal: gone });
       if (Date.now() - lastWrite >= heartbeatMs && !res.writableNeedDrain) {
         res.write(': keep-alive\n\n');
         lastWrite = Date.now();
@@ -73,8 +71,7 @@ export async function jobEvents(
     }
   } catch (error) {
     // A client that left ends the loop; a store failure ends the stream and the client reconnects.
-    if (!closed.signal.aborted)
-      request.log.warn({ code: (error as { code?: string }).code }, 'job events stopped');
+    if (!gone.aborted) request.log.warn({ code: (error as { code?: string }).code }, 'job events stopped');
   } finally {
     res.end();
   }
