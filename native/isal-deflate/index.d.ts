@@ -7,4 +7,6 @@ export function deflate(
   input: Uint8Array,
   dictionary: Uint8Array | null,
   level: 0 | 1 | 2 | 3,
+  /** The output buffer to start with (it grows as needed); default: a bound for the input. */
+  outputSize?: number,
 ): Promise<{ output: Buffer; crc: number }>;

@@ -24,6 +24,7 @@ typedef struct {
   uint8_t *dictionary;  // a copy: the caller's window slides on at once
   uint32_t dictionary_length;
   uint32_t level;
+  size_t output_hint;  // the output buffer to start with, 0 for the default
   uint8_t *output;
   size_t output_length;
   uint32_t crc;
@@ -60,7 +61,8 @@ static void execute(napi_env env, void *data) {
   struct isal_zstream *stream = malloc(sizeof *stream);
   uint8_t *level_buffer = level_size > 0 ? malloc(level_size) : NULL;
   // Deflate rarely grows data; stored blocks cost 5 bytes per 64 KiB. Grown below if need be.
-  size_t capacity = (size_t)task->input_length + task->input_length / 8 + 4096;
+  size_t capacity =
+      task->output_hint > 0 ? task->output_hint : (size_t)task->input_length + task->input_length / 8 + 4096;
   uint8_t *output = malloc(capacity);
   if (stream == NULL || (level_size > 0 && level_buffer == NULL) || output == NULL) {
     task->error = "out of memory";
@@ -155,10 +157,10 @@ static int bytes_of(napi_env env, napi_value value, uint8_t **data, size_t *leng
   return 1;
 }
 
-// deflate(input: Uint8Array, dictionary: Uint8Array | null, level: 0-3): Promise<{ output, crc }>
+// deflate(input: Uint8Array, dictionary: Uint8Array | null, level: 0-3, outputSize?: number): Promise<{ output, crc }>
 static napi_value deflate_chunk(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *input, *dictionary = NULL;
   size_t input_length, dictionary_length = 0;
@@ -196,6 +198,11 @@ static napi_value deflate_chunk(napi_env env, napi_callback_info info) {
   task->input = input;
   task->input_length = (uint32_t)input_length;
   task->level = level;
+  // An optional 4th argument: the output buffer to start with (tests use a tiny one to make it grow).
+  double hint = 0;
+  if (argc >= 4 && napi_get_value_double(env, argv[3], &hint) == napi_ok && hint >= 64 && hint <= (1u << 30)) {
+    task->output_hint = (size_t)hint;
+  }
   napi_value promise = NULL, name;
   if (napi_create_reference(env, argv[0], 1, &task->input_ref) != napi_ok) goto fail;
   if (napi_create_promise(env, &task->deferred, &promise) != napi_ok) goto fail;
