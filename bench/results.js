@@ -185,7 +185,7 @@ function scalingTable(scaling) {
   const lines = [
     '### Memory scaling (Takeout)',
     '',
-    "Peak RSS must not grow with the number of rows: the target is 5M rows within 10% of 1M rows. Each side is the median of its runs' peaks (one per round).",
+    "Peak RSS must not grow with the number of rows: the target is 5M rows within 10% of 1M rows. Each side is the median of its runs' peaks (as many runs as rounds).",
     '',
     '| case | peak RSS MiB (rows) | peak RSS MiB (rows) | ratio | within 10% |',
     '|---|--:|--:|--:|:-:|',

@@ -8,7 +8,7 @@ import { TakeoutError } from '../../errors.js';
  * thread. Two engines:
  *
  * - `isal`: Intel ISA-L through the optional addon `@takeout/isal-deflate` (native/isal-deflate,
- *   built on install where libisal is present). About four times less CPU than zlib at a
+ *   built on install where libisal is present). About a third of zlib's CPU at a
  *   ratio within 5% of zlib's level 2, with the chunk's CRC-32 computed on the same thread.
  *   Used for levels 1-3 (ISA-L's own levels).
  * - `zlib`: node:zlib, for level 0 and 4-9, and wherever the addon is missing.
