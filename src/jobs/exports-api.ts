@@ -202,8 +202,10 @@ export class ExportJobs {
   async remove(id: string, principal: Principal): Promise<void> {
     const job = await this.get(id, principal);
     const { storage } = this.#options;
-    await requestCancel(this.store, id, ownerOf(principal));
-    if (job.result) await storage.delete(job.result.key);
+    // The record as the cancel left it: an attempt that succeeded meanwhile has a file now.
+    const latest = (await requestCancel(this.store, id, ownerOf(principal))) ?? job;
+    const result = latest.result ?? job.result;
+    if (result) await storage.delete(result.key);
     if (job.inputKey) await storage.delete(job.inputKey);
     await this.store.delete(id, ownerOf(principal));
   }

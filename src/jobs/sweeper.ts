@@ -128,6 +128,12 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
   );
 
   const orphanBefore = now.getTime() - (options.orphanStagingAfterMs ?? 3_600_000);
+  // Uploads of staged rows cut short (a killed process, S3 down) leave parts outside the
+  // exports' prefix, where neither the file sweeper nor the bucket's lifecycle rule looks.
+  await attempt('remove unfinished uploads of staged rows', { id: '-' }, async () => {
+    await storage.removeIncomplete(new Date(orphanBefore), { prefix: stagingPrefix(storage.prefix) });
+    return true;
+  });
   try {
     for await (const item of storage.list(stagingPrefix(storage.prefix))) {
       const id = exportIdOfStagingKey(storage, item.key);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { claimJob, requestCancel } from '../../src/jobs/lifecycle.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
-import { stagingKey } from '../../src/jobs/staging.js';
+import { stagingKey, stagingPrefix } from '../../src/jobs/staging.js';
 import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
 
 const opened: TestService[] = [];
@@ -102,6 +102,22 @@ describe('the jobs sweeper', () => {
     expect((await t.service.jobs.sweep(later(2 * 3600_000))).stagingRemoved).toBe(1);
     expect(await t.service.storage.stat(orphan)).toBeUndefined();
     expect(await t.service.storage.stat(waiting.inputKey!)).toBeDefined();
+  });
+
+  it('asks storage to remove unfinished uploads of staged rows older than an hour', async () => {
+    const t = await open({}, { queue: recordingQueue() });
+    const storage = t.service.storage;
+    const calls: { before: Date; prefix: string | undefined }[] = [];
+    const original = storage.removeIncomplete.bind(storage);
+    storage.removeIncomplete = async (before, options) => {
+      calls.push({ before, prefix: options?.prefix });
+      return original(before, options);
+    };
+    const now = new Date();
+    await t.service.jobs.sweep(now);
+    const staging = calls.find((c) => c.prefix === stagingPrefix(storage.prefix));
+    expect(staging, JSON.stringify(calls)).toBeDefined();
+    expect(now.getTime() - staging!.before.getTime()).toBe(3_600_000);
   });
 });
 
