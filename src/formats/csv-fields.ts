@@ -62,7 +62,13 @@ export function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): Fi
       if (!datesBare) text(dateText(v, column, clock));
       else if (asDate) o.ascii(dateText(v, column, clock));
       else writeDateTime(o, ms, clock);
-    } else text(valueText(v, column, clock, decimalOut));
+    } else if (typeof v === 'bigint') text(valueText(v, column, clock, decimalOut));
+    else {
+      // Bytes (base64, which may start with + or /) and anything else shown as text get the
+      // same formula escaping as strings.
+      const shown = valueText(v, column, clock, decimalOut);
+      writeField(o, shown, delimiter, escapeFormulas && looksLikeFormula(shown) ? 39 : 0);
+    }
   };
 }
 

@@ -103,6 +103,14 @@ describe('CSV writer: formula injection (OWASP)', () => {
     ]);
   });
 
+  it('escapes bytes whose base64 looks like a formula, as it does text', async () => {
+    const bytes = Buffer.from('+A1+B1+C1+D1', 'base64'); // written as base64: +A1+B1+C1+D1
+    const text = await exportText([{ b: bytes, plain: Buffer.from('hello') }], { format: 'csv' });
+    expect(readCsv(text)[1]).toEqual(["'+A1+B1+C1+D1", 'aGVsbG8=']);
+    const raw = await exportText([{ b: bytes }], { format: 'csv', escapeFormulas: false });
+    expect(readCsv(raw)[1]).toEqual(['+A1+B1+C1+D1']);
+  });
+
   it('writes text unchanged with escapeFormulas: false', async () => {
     const text = await exportText(
       dangerous.map((v) => ({ v })),
