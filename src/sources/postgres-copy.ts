@@ -66,8 +66,12 @@ function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): 
       return `(${ref} AT TIME ZONE 'UTC')`;
   }
   if (escapeFormulas && info.type === 'string' && !NEVER_FORMULA.has(info.baseOid ?? 0)) {
-    const text = `${ref}::text`;
-    return `CASE WHEN ${formulaSql(text)} THEN '''' || ${text} ELSE ${text} END`;
+    // The value as its type writes it: a cast to text is not always that (inet keeps its /32,
+    // char(n) loses its padding); format('%s') is, but turns NULL into '', so NULL stays apart.
+    const plain = info.baseOid === OID.text || info.baseOid === OID.varchar;
+    const text = plain ? `${ref}::text` : `format('%s', ${ref})`;
+    const whenNull = plain ? '' : `WHEN ${ref} IS NULL THEN NULL `;
+    return `CASE ${whenNull}WHEN ${formulaSql(text)} THEN '''' || ${text} ELSE ${text} END`;
   }
   return ref;
 }
