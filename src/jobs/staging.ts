@@ -42,9 +42,42 @@ export interface StagedRows {
   sha256: string;
 }
 
-/** JSON for one row: BigInts as strings (JSON has no 64-bit integers), Dates as ISO text. */
+/**
+ * What JSON cannot hold travels tagged, as a one-key object (`{"$takeout:bigint":"-12"}`) that
+ * readStagedRows turns back into the value: BigInts, Dates, NaN and the infinities. Bytes go as
+ * base64 text, which every writer writes exactly as it writes bytes.
+ */
+const TAG = '$takeout:';
+
 function rowJson(row: Row): string {
-  return JSON.stringify(row, (_key, value) => (typeof value === 'bigint' ? value.toString() : value));
+  return JSON.stringify(row, function (this: Record<string, unknown>, key, value) {
+    if (typeof value === 'bigint') return { [`${TAG}bigint`]: value.toString() };
+    if (typeof value === 'number' && !Number.isFinite(value)) return { [`${TAG}number`]: String(value) };
+    const original = this[key]; // toJSON (Date, Buffer) has already run on `value`
+    if (original instanceof Date) return { [`${TAG}date`]: Number.isNaN(original.getTime()) ? null : value };
+    if (original instanceof Uint8Array) {
+      return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64');
+    }
+    return value;
+  });
+}
+
+/** The value a tagged object stands for (see rowJson); anything else as it is. */
+function untag(_key: string, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || !keys[0]!.startsWith(TAG)) return value;
+  const text = (value as Record<string, unknown>)[keys[0]!];
+  switch (keys[0]!.slice(TAG.length)) {
+    case 'bigint':
+      return BigInt(text as string);
+    case 'number':
+      return Number(text);
+    case 'date':
+      return new Date(text === null ? Number.NaN : (text as string));
+    default:
+      return value;
+  }
 }
 
 /** Streams `rows` to storage as gzip NDJSON; `export_too_large` past `maxBytes` (nothing is left). */
@@ -114,7 +147,8 @@ export async function* readStagedRows(
   const lines = createInterface({ input: gunzip, crlfDelay: Number.POSITIVE_INFINITY });
   try {
     for await (const line of lines) {
-      if (line !== '') yield JSON.parse(line) as Row;
+      // The reviver only where a tag may be: it costs a call per value.
+      if (line !== '') yield (line.includes(TAG) ? JSON.parse(line, untag) : JSON.parse(line)) as Row;
     }
   } finally {
     lines.close();

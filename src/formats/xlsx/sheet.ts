@@ -98,6 +98,7 @@ function displayLength(v: unknown, column: ResolvedColumn, settings: XlsxSetting
           column.format ?? (column.type === 'date' ? settings.dateFormat : settings.datetimeFormat);
         return format.replace(/["\\]/g, '').length;
       }
+      if (v instanceof Uint8Array) return Math.min(MAX_WIDTH, 4 * Math.ceil(v.byteLength / 3)); // base64
       return Math.min(MAX_WIDTH, jsonText(v).length); // bigints inside as text, as the cell writes them
     }
     default:
