@@ -246,6 +246,28 @@ describe('xlsx options', () => {
     expect(readWithSheetJs(bytes).Sheets[sheet.name]!.C1?.w).toBe('02/01/2024');
   });
 
+  it('keeps integers past 15 digits exact as text in columns not typed number (SQLite expressions)', async () => {
+    const bytes = await collect(
+      exportRows(
+        [
+          { id: 1234567890123456, f: 1234567890123456 },
+          { id: 12, f: 1.5 },
+        ],
+        {
+          format: 'xlsx',
+          columns: [
+            { key: 'id', type: 'string' },
+            { key: 'f', type: 'number' },
+          ],
+        },
+      ),
+    );
+    const cells = readWithSheetJs(bytes).Sheets.Sheet1!;
+    expect(cells.A2).toMatchObject({ t: 's', v: '1234567890123456' });
+    expect(cells.A3).toMatchObject({ t: 'n', v: 12 });
+    expect(cells.B2).toMatchObject({ t: 'n' }); // a number column stays numbers
+  });
+
   it('writes an empty export as a valid workbook with just the header', async () => {
     const bytes = await collect(exportRows([], { format: 'xlsx', columns: ['a', 'b'] }));
     assertZipValid(saved(bytes));

@@ -175,8 +175,9 @@ export function cellWriter(
     }
     // NaN, infinities and numbers too small for Excel (it would show 0) stay readable as text.
     if (!Number.isFinite(v) || abs < 2.3e-308) return writeText(numberText(v), n, gap);
-    // An integer Excel would show rounded (past 15 digits, e.g. beyond 2^53) stays exact as text.
-    if (integerColumn && Number.isInteger(v)) {
+    // An integer Excel would show rounded (past 15 digits, e.g. beyond 2^53) stays exact as text,
+    // in any column but a `number` one (SQLite expressions, `max(id)`, come in string columns).
+    if ((integerColumn || column.type !== 'number') && Number.isInteger(v)) {
       const digits = numberText(v);
       if (significantDigits(digits) > EXCEL_DIGITS) return writeText(digits, n, gap);
     }
