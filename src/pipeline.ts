@@ -56,6 +56,8 @@ export interface RunControls {
   onProgress?: ((progress: Progress) => void) | undefined;
   progressIntervalMs?: number | undefined;
   maxRows?: number | undefined;
+  /** Handed the source's close when an abort comes before the first chunk (it is not awaited). */
+  onBackgroundClose?: ((closing: Promise<void>) => void) | undefined;
 }
 
 const EXPORT_OPTION_KEYS = new Set([
@@ -223,8 +225,10 @@ export async function startExport(
     return { format, columns, stream, closed };
   } catch (error) {
     const failure = controller.signal.aborted ? coerceError(controller.signal.reason) : coerceError(error);
-    // After an abort the source may be stuck mid-read: close it in the background, never wait.
-    if (controller.signal.aborted) void finish().catch(() => {});
+    // After an abort the source may be stuck mid-read: it closes in the background (whether or
+    // not anyone watches); a caller holding a slot for the export may wait on it, boundedly.
+    const closing = controller.signal.aborted ? finish().catch(() => {}) : undefined;
+    if (closing) controls.onBackgroundClose?.(closing);
     else await finish();
     throw failure;
   }
@@ -235,10 +239,7 @@ function writerOf(format: string | FormatWriter): FormatWriter {
   return typeof format === 'object' && format !== null ? format : getFormat(format);
 }
 
-/**
- * Starts an export of any Source: resolves format, options and columns from `options`, then
- * as `startExport`. The stream's first chunk is already produced.
- */
+/** Starts an export of any Source (format, options, columns from `options`) as `startExport` does. */
 export function prepareExport(source: Source, options: ExportOptions): Promise<PreparedExport> {
   return startExport(source, options, async (signal) => {
     const format = writerOf(options.format);
@@ -282,9 +283,8 @@ export function exportSource(source: Source, options: ExportOptions): Readable {
 }
 
 /**
- * Public API: the bytes of a file with `rows` in `format`, as a Node stream. `rows` may be
- * an array, an Iterable or an AsyncIterable of objects or arrays (arrays need `columns`),
- * or of batches of rows.
+ * Public API: the bytes of a file with `rows` in `format`, as a Node stream. `rows`: an array,
+ * Iterable or AsyncIterable of objects or arrays (arrays need `columns`), or of batches of rows.
  */
 export function exportRows(
   rows: RowsInput,

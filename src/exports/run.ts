@@ -57,19 +57,31 @@ export async function runExport(
   const source = plan.takeSource();
   if (!source) throw new TakeoutError('internal', 'This export plan was already run or closed');
   let last: Progress | undefined;
-  const prepared = await startExport(
-    source,
-    {
-      signal: options.signal,
-      progressIntervalMs: options.progressIntervalMs,
-      maxRows: options.maxRows,
-      onProgress: (progress) => {
-        last = progress;
-        options.onProgress?.(progress);
+  let abandoned: Promise<void> | undefined;
+  let prepared: Awaited<ReturnType<typeof startExport>>;
+  try {
+    prepared = await startExport(
+      source,
+      {
+        signal: options.signal,
+        progressIntervalMs: options.progressIntervalMs,
+        maxRows: options.maxRows,
+        onProgress: (progress) => {
+          last = progress;
+          options.onProgress?.(progress);
+        },
+        onBackgroundClose: (closing) => {
+          abandoned = closing;
+        },
       },
-    },
-    async () => plan,
-  );
+      async () => plan,
+    );
+  } catch (error) {
+    // Aborted before the first chunk: as after any other end, the caller gets control back once
+    // the source has closed (or SOURCE_CLOSE_WAIT_MS passed), so what it holds outlives it.
+    if (abandoned) await settledWithin(abandoned, SOURCE_CLOSE_WAIT_MS);
+    throw error;
+  }
   const hash = options.checksum === false ? undefined : createHash('sha256');
   let bytes = 0;
   let complete = false;

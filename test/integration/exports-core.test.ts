@@ -191,6 +191,41 @@ describe('planExport and runExport', () => {
     expect(closed).toBe(1); // ...but once it settled, though no caller watched for it
   });
 
+  it('returns from an abort before the first chunk only once the source has closed', async () => {
+    let closed = false;
+    const controller = new AbortController();
+    const datasets = new DatasetRegistry([
+      defineDataset({
+        name: 'silent',
+        columns: ['a'],
+        source: () => ({
+          ...rowsSource([], { columns: ['a'] }),
+          // The first rows do not come before the abort (a slow query, which the abort stops);
+          // closing takes a while (a cancel on the server).
+          batches: (signal?: AbortSignal) => ({
+            [Symbol.asyncIterator]: () => ({
+              next: () =>
+                new Promise<IteratorResult<never>>((_, reject) =>
+                  signal?.addEventListener('abort', () => reject(signal.reason), { once: true }),
+                ),
+            }),
+          }),
+          close: () => new Promise<void>((resolve) => setTimeout(() => resolve(void (closed = true)), 150)),
+        }),
+      }),
+    ]);
+    const plan = await planExport(parseExportRequest({ dataset: 'silent', format: 'csv' }, formats), alice, {
+      ...context(),
+      datasets,
+    });
+    setTimeout(() => controller.abort(new TakeoutError('aborted', 'the client left')), 30);
+    await expect(runExport(plan, async () => {}, { signal: controller.signal })).rejects.toMatchObject({
+      code: 'aborted',
+    });
+    // A route releases its slot when runExport returns: the source must be closed by then.
+    expect(closed).toBe(true);
+  });
+
   it('decides rows, cells and bytes against the sync limits', async () => {
     const rows = Array.from({ length: 10 }, (_, i) => ({ a: i, b: i }));
     const decide = async (limits: Partial<typeof DEFAULT_EXPORT_LIMITS>) => {
