@@ -210,7 +210,10 @@ describe('planExport and runExport', () => {
                 ),
             }),
           }),
-          close: () => new Promise<void>((resolve) => setTimeout(() => resolve(void (closed = true)), 150)),
+          close: async () => {
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            closed = true;
+          },
         }),
       }),
     ]);
