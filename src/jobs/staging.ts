@@ -68,16 +68,15 @@ function untag(_key: string, value: unknown): unknown {
   const keys = Object.keys(value);
   if (keys.length !== 1 || !keys[0]!.startsWith(TAG)) return value;
   const text = (value as Record<string, unknown>)[keys[0]!];
-  switch (keys[0]!.slice(TAG.length)) {
-    case 'bigint':
-      return BigInt(text as string);
-    case 'number':
-      return Number(text);
-    case 'date':
-      return new Date(text === null ? Number.NaN : (text as string));
-    default:
-      return value;
+  const kind = keys[0]!.slice(TAG.length);
+  // Only what rowJson writes: a caller's own object that merely looks like a tag stays as it is.
+  if (kind === 'bigint' && typeof text === 'string' && /^-?\d+$/.test(text)) return BigInt(text);
+  if (kind === 'number' && (text === 'NaN' || text === 'Infinity' || text === '-Infinity'))
+    return Number(text);
+  if (kind === 'date' && (text === null || typeof text === 'string')) {
+    return new Date(text === null ? Number.NaN : text);
   }
+  return value;
 }
 
 /** Streams `rows` to storage as gzip NDJSON; `export_too_large` past `maxBytes` (nothing is left). */

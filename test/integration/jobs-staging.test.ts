@@ -49,4 +49,14 @@ describe('staged inline rows', () => {
       expect(viaJob.equals(direct), `${format}: ${viaJob.toString('latin1').slice(0, 200)}`).toBe(true);
     }
   });
+
+  it('leaves an object that only looks like a tag as it is', async () => {
+    t ??= await testService();
+    const rows = [{ id: 1, v: { '$takeout:bigint': 'not a number' }, w: { '$takeout:number': 'one' } }];
+    const { job } = await t.service.jobs.create(t.request({ format: 'json' }, true), alice, { rows });
+    const done = await t.until(job.id, (j) => j.status === 'succeeded' || j.status === 'failed');
+    expect(done.status).toBe('succeeded');
+    const viaJob = await bytes((await t.service.storage.read(done.result!.key))!);
+    expect(viaJob.equals(await bytes(exportRows(rows, { format: 'json' })))).toBe(true);
+  });
 });
