@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { anonymous } from '../auth.js';
 import { loadConfig, type ServiceConfig } from '../config.js';
 import { TakeoutError } from '../errors.js';
-import { ISAL_BROKEN, isalLoadError } from '../formats/xlsx/deflate.js';
+import { warnIfIsalBroken } from '../formats/xlsx/deflate.js';
 import { startMetricsServer } from '../http/metrics-server.js';
 import { filesRoutes } from '../http/routes/files.js';
 import { pageRoutes } from '../http/routes/page.js';
@@ -196,8 +196,7 @@ export async function startService(
   }
   await app.listen({ host: config.host, port: config.port });
   app.log.info({ xlsxDeflate: config.xlsxDeflate }, 'XLSX sheets are deflated with %s', config.xlsxDeflate);
-  const addonError = isalLoadError();
-  if (addonError) app.log.warn({ error: addonError }, ISAL_BROKEN);
+  warnIfIsalBroken(app.log);
   return Object.assign(app, { developmentMode: devMode, metricsUrl: metricsServer?.url });
 }
 

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../config.js';
 import { TakeoutError } from '../errors.js';
-import { ISAL_BROKEN, isalLoadError } from '../formats/xlsx/deflate.js';
+import { warnIfIsalBroken } from '../formats/xlsx/deflate.js';
 import { startMetricsServer } from '../http/metrics-server.js';
 import { loggerOptions } from '../logging.js';
 import { createService } from '../service.js';
@@ -69,8 +69,7 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     },
     'takeout worker is running',
   );
-  const addonError = isalLoadError();
-  if (addonError) log.warn({ error: addonError }, ISAL_BROKEN);
+  warnIfIsalBroken(log);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal, graceMs: config.jobs.shutdownGraceMs }, 'shutting down');

@@ -58,8 +58,12 @@ export function isalAddon(): IsalAddon | null {
   return addon;
 }
 
-/** What a process logs at start when isalLoadError says something. */
-export const ISAL_BROKEN = 'The ISA-L deflate addon is installed but does not load here: XLSX uses zlib';
+/** At a process's start: warns when the addon is installed but does not load (XLSX uses zlib). */
+export function warnIfIsalBroken(log: { warn(details: object, message: string): void }): void {
+  const error = isalLoadError();
+  if (error)
+    log.warn({ error }, 'The ISA-L deflate addon is installed but does not load here: XLSX uses zlib');
+}
 
 /** Why the installed addon could not load (undefined when it loaded or is not installed). */
 export function isalLoadError(): string | undefined {
