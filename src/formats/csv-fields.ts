@@ -2,7 +2,7 @@ import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, writeField } from './byte-sink.js';
 import { writeDateTime, writeNumber } from './byte-values.js';
 import { dateText, numberText, valueText } from './cells.js';
-import { compiledFactory, readExpression, writeBytesCode } from './compile.js';
+import { columnsShape, compiledByShape, readExpression, writeBytesCode } from './compile.js';
 import type { ZoneClock } from './datetime.js';
 import { looksLikeFormula, plainLead } from './formula.js';
 
@@ -132,14 +132,20 @@ export function compileCsvRow(
   o: ByteSink,
 ): (row: unknown) => void {
   const writers = ctx.columns.map((c) => fieldWriter(c, d, o));
-  const separate = writeBytesCode(Buffer.from(d.delimiter, 'utf8'));
-  const statements = ctx.columns.map((column, i) => {
-    const known = expected(column, d);
-    const write = known ? `if (${known.test}) { ${known.write}; } else ` : '';
-    return `${i > 0 ? separate : ''} v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v !== null && v !== undefined) w${i}(v);`;
-  });
+  const code = () => {
+    const separate = writeBytesCode(Buffer.from(d.delimiter, 'utf8'));
+    const statements = ctx.columns.map((column, i) => {
+      const known = expected(column, d);
+      const write = known ? `if (${known.test}) { ${known.write}; } else ` : '';
+      return `${i > 0 ? separate : ''} v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v !== null && v !== undefined) w${i}(v);`;
+    });
+    return `return function row(r) { let v; let ms; ${statements.join('\n')} ${writeBytesCode(Buffer.from(d.lineEnding, 'utf8'))} };`;
+  };
   const names = writers.map((_, i) => `w${i}`);
-  const factory = compiledFactory<(...args: unknown[]) => (row: unknown) => void>(
+  // Everything the code reads: the columns, and the dialect's delimiter, decimal and line end.
+  const shape = `csv ${d.delimiter}${d.decimal}${d.lineEnding} ${columnsShape(ctx.columns, ctx.rowShape)}`;
+  const factory = compiledByShape<(...args: unknown[]) => (row: unknown) => void>(
+    shape,
     [
       'o',
       'text',
@@ -155,7 +161,7 @@ export function compileCsvRow(
       'no',
       ...names,
     ],
-    `return function row(r) { let v; let ms; ${statements.join('\n')} ${writeBytesCode(Buffer.from(d.lineEnding, 'utf8'))} };`,
+    code,
   );
   return factory(
     o,

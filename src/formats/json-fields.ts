@@ -2,7 +2,7 @@ import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, isLowSurrogate, utf8 } from './byte-sink.js';
 import { writeDateTime, writeDay, writeNumber } from './byte-values.js';
 import { jsonText } from './cells.js';
-import { compiledFactory, readExpression, writeBytesCode } from './compile.js';
+import { columnsShape, compiledByShape, readExpression, writeBytesCode } from './compile.js';
 import { DAY_MS, type ZoneClock } from './datetime.js';
 
 /**
@@ -208,28 +208,22 @@ export function compileJsonRow(
   after: string,
 ): (row: unknown) => void {
   const writers = ctx.columns.map((c) => valueWriter(c, clock, o));
-  const keys = ctx.columns.map((c, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(c.key)}:`));
   const end = Buffer.from(`${ctx.columns.length === 0 ? '{' : ''}}${after}`);
-  const statements = ctx.columns.map((column, i) => {
-    const known = expected(column);
-    const write = known ? `if (${known.test}) ${known.write}; else ` : '';
-    return `${writeBytesCode(keys[i]!)} v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v === null) o.bytes(nil); else w${i}(v);`;
-  });
-  const names = ctx.columns.flatMap((_, i) => [`k${i}`, `w${i}`]);
-  const factory = compiledFactory<(...args: unknown[]) => (row: unknown) => void>(
+  const code = () => {
+    const keys = ctx.columns.map((c, i) => Buffer.from(`${i === 0 ? '{' : ','}${JSON.stringify(c.key)}:`));
+    const statements = ctx.columns.map((column, i) => {
+      const known = expected(column);
+      const write = known ? `if (${known.test}) ${known.write}; else ` : '';
+      return `${writeBytesCode(keys[i]!)} v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v === null) o.bytes(nil); else w${i}(v);`;
+    });
+    return `return function row(r) { let v; ${statements.join('\n')} o.bytes(end); };`;
+  };
+  const names = ctx.columns.map((_, i) => `w${i}`);
+  // The code holds the keys' bytes and reads each column by its type; `end` is an argument.
+  const factory = compiledByShape<(...args: unknown[]) => (row: unknown) => void>(
+    `json ${columnsShape(ctx.columns, ctx.rowShape)}`,
     ['o', 'end', 'str', 'num', 'day', 'clock', 'yes', 'no', 'nil', ...names],
-    `return function row(r) { let v; ${statements.join('\n')} o.bytes(end); };`,
+    code,
   );
-  return factory(
-    o,
-    end,
-    writeJsonString,
-    writeNumber,
-    writeDateValue,
-    clock,
-    TRUE,
-    FALSE,
-    NULL,
-    ...ctx.columns.flatMap((_, i) => [keys[i], writers[i]]),
-  );
+  return factory(o, end, writeJsonString, writeNumber, writeDateValue, clock, TRUE, FALSE, NULL, ...writers);
 }

@@ -1,6 +1,6 @@
 import type { ResolvedColumn, Row } from '../../types.js';
 import { jsonText } from '../cells.js';
-import { compiledFactory, readCell, readExpression } from '../compile.js';
+import { columnsShape, compiledByShape, readCell, readExpression } from '../compile.js';
 import { ascii, type XmlBytes } from './bytes.js';
 import type { CellWriter } from './cell.js';
 import type { XlsxSettings } from './options.js';
@@ -53,20 +53,24 @@ export function compileRowWriter(
   cells: readonly CellWriter[],
   out: XmlBytes,
 ): RowWriter {
-  const locals: string[] = [];
-  const statements = columns.map((column, i) => {
-    const read = readExpression(column, i, rowShape);
-    const known = expected(column);
-    locals.push(`a${i} = c[${i}].any`);
-    if (known) locals.push(`k${i} = c[${i}].${known.writer}`);
-    const fast = known ? `if (${known.test}) gap = !k${i}(v, n, gap);\nelse ` : '';
-    return `v = ${read};\n${fast}if (v === null || v === undefined) gap = true;\nelse gap = !a${i}(v, n, gap);`;
-  });
-  const body =
-    (locals.length > 0 ? `const ${locals.join(', ')};\n` : '') +
-    'return function row(r, n) {\no.intCell(open, n, opened);\nlet gap = true, v;\n' +
-    `${statements.join('\n')}\no.bytes(close);\n};`;
-  const factory = compiledFactory<(...args: unknown[]) => RowWriter>(
+  const body = () => {
+    const locals: string[] = [];
+    const statements = columns.map((column, i) => {
+      const read = readExpression(column, i, rowShape);
+      const known = expected(column);
+      locals.push(`a${i} = c[${i}].any`);
+      if (known) locals.push(`k${i} = c[${i}].${known.writer}`);
+      const fast = known ? `if (${known.test}) gap = !k${i}(v, n, gap);\nelse ` : '';
+      return `v = ${read};\n${fast}if (v === null || v === undefined) gap = true;\nelse gap = !a${i}(v, n, gap);`;
+    });
+    return (
+      (locals.length > 0 ? `const ${locals.join(', ')};\n` : '') +
+      'return function row(r, n) {\no.intCell(open, n, opened);\nlet gap = true, v;\n' +
+      `${statements.join('\n')}\no.bytes(close);\n};`
+    );
+  };
+  const factory = compiledByShape<(...args: unknown[]) => RowWriter>(
+    `xlsx ${columnsShape(columns, rowShape)}`,
     ['c', 'o', 'open', 'opened', 'close'],
     body,
   );
