@@ -98,10 +98,12 @@ export function validate(
       return fail(`must be > ${schema.exclusiveMinimum}`);
   }
   if (typeof value === 'string') {
-    const length = lengthOf(value);
-    if (schema.minLength !== undefined && length < schema.minLength)
+    // UTF-16 units bound the code points from above, and half of them from below: most
+    // strings are decided without counting.
+    const units = value.length;
+    if (schema.minLength !== undefined && units < 2 * schema.minLength && lengthOf(value) < schema.minLength)
       return fail(`must have at least ${schema.minLength} characters`);
-    if (schema.maxLength !== undefined && length > schema.maxLength)
+    if (schema.maxLength !== undefined && units > schema.maxLength && lengthOf(value) > schema.maxLength)
       return fail(`must have at most ${schema.maxLength} characters`);
   }
   if (Array.isArray(value)) {
@@ -121,7 +123,9 @@ export function validate(
     for (const name of schema.required ?? []) {
       if (!Object.hasOwn(object, name)) return { path: [...path, name], message: 'is required' };
     }
-    for (const [name, member] of Object.entries(object)) {
+    for (const name in object) {
+      if (!Object.hasOwn(object, name)) continue;
+      const member = object[name];
       const known = schema.properties && Object.hasOwn(schema.properties, name);
       const memberSchema = known ? schema.properties![name] : schema.additionalProperties;
       if (memberSchema === false) {

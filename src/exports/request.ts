@@ -132,6 +132,18 @@ function violationError(violation: SchemaViolation, format: string): TakeoutErro
   return new TakeoutError(code, message, { details });
 }
 
+/** The request schema of each registry, built again only when a format has been added. */
+const schemas = new WeakMap<FormatRegistry, { size: number; schema: JsonSchema }>();
+
+function requestSchemaOf(formats: FormatRegistry): JsonSchema {
+  let known = schemas.get(formats);
+  if (known?.size !== formats.size) {
+    known = { size: formats.size, schema: exportRequestSchema(formats) };
+    schemas.set(formats, known);
+  }
+  return known.schema;
+}
+
 export interface ParseRequestOptions {
   /**
    * The inline rows travel apart from the request (a job's staged rows, the CLI's stdin):
@@ -160,7 +172,7 @@ export function parseExportRequest(
   // Looked up first so that an unknown format gets its own code, case-insensitively.
   const format = formats.get(body.format).name;
   const normalised = { ...body, format };
-  const violation = validate(exportRequestSchema(formats), normalised);
+  const violation = validate(requestSchemaOf(formats), normalised);
   if (violation) throw violationError(violation, format);
 
   const hasRows = body.rows !== undefined;

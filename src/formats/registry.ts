@@ -22,6 +22,11 @@ export class FormatRegistry {
     return this;
   }
 
+  /** How many formats there are (formats are only ever added). */
+  get size(): number {
+    return this.byName.size;
+  }
+
   names(): string[] {
     return [...this.byName.keys()];
   }
