@@ -8,6 +8,17 @@ export function downloadName(
   if (requested) {
     return requested.toLowerCase().endsWith(`.${extension}`) ? requested : `${requested}.${extension}`;
   }
-  const stamp = now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
-  return `${base}-${stamp}.${extension}`;
+  return `${base}-${stampOf(now)}.${extension}`;
+}
+
+/** The last stamp made, by its second: a server answering many exports a second makes it once. */
+let last = { second: Number.NaN, stamp: '' };
+
+/** `20240131-235959`: the UTC time to the second. */
+function stampOf(now: Date): string {
+  const second = Math.floor(now.getTime() / 1000);
+  if (second !== last.second) {
+    last = { second, stamp: now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-') };
+  }
+  return last.stamp;
 }
