@@ -3,7 +3,7 @@ import { resolveColumns } from './columns.js';
 import { coerceError, TakeoutError } from './errors.js';
 import { checkFormatOptions } from './formats/check-options.js';
 import { getFormat } from './formats/index.js';
-import { untilAborted } from './settle.js';
+import { untilAborted, whenAborted } from './settle.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
 import type {
   ColumnSpec,
@@ -135,8 +135,7 @@ export async function startExport(
     controller.abort(new TakeoutError('aborted', 'The export was aborted'));
     stream?.destroy(coerceError(controller.signal.reason));
   };
-  if (signal?.aborted) onAbort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const stopWatching = signal ? whenAborted(signal, onAbort) : () => {};
   const started = Date.now();
   const state = { rows: 0, bytes: 0 };
   let lastReport = 0;
@@ -165,7 +164,7 @@ export async function startExport(
   // Ends the export once, however it ends: stops the writer, closes the source, drops the listener.
   const finish = (): Promise<void> => {
     finished ??= (async () => {
-      signal?.removeEventListener('abort', onAbort);
+      stopWatching();
       if (!controller.signal.aborted) controller.abort(STOPPED);
       try {
         await iterator?.return?.();

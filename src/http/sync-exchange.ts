@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { FastifyReply } from 'fastify';
 import { TakeoutError } from '../errors.js';
+import { whenAborted } from '../settle.js';
 
 /** How long a sync export may wait on each side. */
 export interface SyncTimeouts {
@@ -32,7 +33,7 @@ export class SyncExchange {
   readonly #controller = new AbortController();
   readonly #reply: FastifyReply;
   readonly #timeouts: SyncTimeouts;
-  readonly #shutdown: AbortSignal;
+  #stopWatchingShutdown: () => void = () => {};
   #firstByteTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #body: Readable | undefined;
@@ -42,9 +43,7 @@ export class SyncExchange {
   constructor(reply: FastifyReply, timeouts: SyncTimeouts, shutdown: AbortSignal) {
     this.#reply = reply;
     this.#timeouts = timeouts;
-    this.#shutdown = shutdown;
     reply.raw.once('close', this.#onClose);
-    shutdown.addEventListener('abort', this.#onShutdown, { once: true });
     this.#firstByteTimer = setTimeout(() => {
       const seconds = timeouts.firstByteMs / 1000;
       this.abort(
@@ -57,7 +56,8 @@ export class SyncExchange {
     }, timeouts.firstByteMs);
     // The client may have gone while the body was read, before this exchange listened.
     if (reply.raw.destroyed || reply.request.raw.socket?.destroyed) this.#onClose();
-    if (shutdown.aborted) this.#onShutdown();
+    // The server's shutdown signal is shared by every request: one listener behind it.
+    this.#stopWatchingShutdown = whenAborted(shutdown, this.#onShutdown);
   }
 
   /** Aborts the export core's work for this request (plan and run). */
@@ -142,7 +142,7 @@ export class SyncExchange {
     clearTimeout(this.#firstByteTimer);
     clearTimeout(this.#idleTimer);
     this.#reply.raw.off('close', this.#onClose);
-    this.#shutdown.removeEventListener('abort', this.#onShutdown);
+    this.#stopWatchingShutdown();
   }
 
   /** The body in slices, timing how long the response takes to ask for each next one. */
