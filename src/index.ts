@@ -59,6 +59,7 @@ export {
   type PreparedExport,
   prepareExport,
 } from './pipeline.js';
+export { RawJson } from './raw-json.js';
 export type { JsonSchema } from './schema.js';
 export { createService, type Service, type ServiceOptions } from './service.js';
 export { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';

@@ -1,4 +1,5 @@
 import { TakeoutError } from '../errors.js';
+import { RawJson } from '../raw-json.js';
 import type { ResolvedColumn } from '../types.js';
 import { calendarDate, type ZoneClock } from './datetime.js';
 
@@ -32,6 +33,7 @@ export function numberText(v: number): string {
 const CENTS = Array.from({ length: 100 }, (_, i) => `.${`${i}`.padStart(2, '0')}`.replace(/0$/, ''));
 
 export function jsonText(v: unknown): string {
+  if (v instanceof RawJson) return v.text;
   try {
     // A replacer takes JSON.stringify off its fast path (2.5 times slower on a small object),
     // and only bigints need one: they make the plain call throw, and only then is it used.

@@ -4,6 +4,7 @@
  * JavaScript value the cursor path's text parsers make (postgres-types.ts), so both paths
  * write identical files. No Buffer slices; strings are made once, from the bytes.
  */
+import { jsonDocument } from '../raw-json.js';
 import { shortestFloat4 } from './postgres-binary-float4.js';
 
 export type Decode = (buf: Buffer, pos: number, len: number) => unknown;
@@ -82,9 +83,10 @@ export const decodeFloat4: Decode = (buf, pos) => shortestFloat4(buf.readFloatBE
 /** bytea: a Buffer of its own (the chunk is reused). */
 export const decodeBytea: Decode = (buf, pos, len) => Buffer.copyBytesFrom(buf, pos, len);
 
-export const decodeJson: Decode = (buf, pos, len) => JSON.parse(utf8(buf, pos, pos + len));
+/** json: the document's text as it was stored (PostgreSQL has checked it). */
+export const decodeJson: Decode = (buf, pos, len) => jsonDocument(utf8(buf, pos, pos + len), true);
 /** jsonb: a version byte (1), then the document's text. */
-export const decodeJsonb: Decode = (buf, pos, len) => JSON.parse(utf8(buf, pos + 1, pos + len));
+export const decodeJsonb: Decode = (buf, pos, len) => jsonDocument(utf8(buf, pos + 1, pos + len), true);
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 

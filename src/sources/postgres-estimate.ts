@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { RawJson } from '../raw-json.js';
 import { mapPostgresError, sqlstateOf } from './postgres-errors.js';
 import { PARSERS, trimQuery } from './postgres-session.js';
 
@@ -24,7 +25,9 @@ export async function estimateRows(
       rowMode: 'array',
       types: PARSERS,
     });
-    const rows = (result.rows[0] as unknown[] | undefined)?.[0] as
+    // The plan is a json column: read as a document's exact text (RawJson), parsed here.
+    const cell = (result.rows[0] as unknown[] | undefined)?.[0];
+    const rows = (cell instanceof RawJson ? cell.value : cell) as
       | { Plan?: { 'Plan Rows'?: unknown } }[]
       | undefined;
     const n = rows?.[0]?.Plan?.['Plan Rows'];

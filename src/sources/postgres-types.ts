@@ -1,3 +1,4 @@
+import { jsonDocument } from '../raw-json.js';
 import type { ColumnType } from '../types.js';
 import { parseDate, parseTimestamp } from './postgres-datetime.js';
 
@@ -51,7 +52,7 @@ export const parseInt8: ValueParser = (s) => {
 const parseBool: ValueParser = (s) => s === 't';
 const parseBytea: ValueParser = (s) =>
   s.startsWith('\\x') ? Buffer.from(s.slice(2), 'hex') : Buffer.from(s, 'latin1');
-const parseJson: ValueParser = (s) => JSON.parse(s);
+const parseJson: ValueParser = (s) => jsonDocument(s, true);
 
 const SCALARS = new Map<number, PgTypeInfo>([
   [OID.bool, { type: 'boolean', parse: parseBool }],

@@ -1,3 +1,4 @@
+import { jsonDocument } from '../raw-json.js';
 import type { ColumnType } from '../types.js';
 
 /**
@@ -96,10 +97,11 @@ export function converterOf(type: ColumnType): Convert | undefined {
     case 'datetime':
       return (v) => (typeof v === 'string' ? parseSqliteDatetime(v) : typeof v === 'bigint' ? Number(v) : v);
     case 'json':
+      // SQLite checks nothing: text that is not JSON stays text.
       return (v) => {
         if (typeof v !== 'string') return v;
         try {
-          return JSON.parse(v);
+          return jsonDocument(v, false);
         } catch {
           return v;
         }

@@ -3,6 +3,7 @@
  * nothing depends on the Node process's time zone. csv-parse and JSON.parse are the
  * independent readers.
  */
+import { execFileSync } from 'node:child_process';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSource } from '../../src/pipeline.js';
@@ -168,6 +169,48 @@ for (const reader of ['copy', 'cursor'] as const) {
       });
       const json = JSON.parse(await readAll(exportSource(s, { format: 'json' }))) as unknown[];
       expect(json).toEqual([{ a: '2024-01-01T00:00:00.999Z', b: '-000043-03-15T12:00:00Z' }]);
+    });
+
+    it('keeps JSON documents exact: integers beyond 2^53, long decimals, spacing inside strings', async () => {
+      const sql = `SELECT '{"id": 12345678901234567891, "price": 0.10000000000000000001, "s": "a  b\\" c", "n": [1.50]}'::jsonb AS jb,
+        '{"id" : 12345678901234567891,  "t": "x y"}'::json AS j, '98765432109876543210'::jsonb AS big`;
+      const csv = await readAll(
+        exportSource(postgresSource({ connectionString: db.url, reader, sql }), { format: 'csv' }),
+      );
+      const ndjson = await readAll(
+        exportSource(postgresSource({ connectionString: db.url, reader, sql }), { format: 'ndjson' }),
+      );
+      const [, cells] = parse(csv) as string[][];
+      // Python's json reads integers exactly and, with Decimal, every digit of a decimal.
+      const read = (documents: string[]) =>
+        JSON.parse(
+          execFileSync(
+            '/usr/bin/python3',
+            [
+              '-c',
+              'import json,sys,decimal\nfor line in sys.stdin.read().split("\\n"):\n  d=json.loads(line, parse_float=decimal.Decimal)\n  print(json.dumps({"id": str(d["id"]), "price": str(d.get("price")), "s": d.get("s", d.get("t")), "n": [str(x) for x in d.get("n", [])]}))',
+            ],
+            { input: documents.join('\n') },
+          )
+            .toString()
+            .trim()
+            .split('\n')
+            .join(',')
+            .replace(/^/, '[')
+            .concat(']'),
+        );
+      const fromNdjson = JSON.parse(ndjson.trim()) as { jb: unknown; j: unknown; big: unknown };
+      const expected = [
+        { id: '12345678901234567891', price: '0.10000000000000000001', s: 'a  b" c', n: ['1.50'] },
+        { id: '12345678901234567891', price: 'None', s: 'x y', n: [] },
+      ];
+      expect(read([cells![0]!, cells![1]!])).toEqual(expected);
+      const embedded = ndjson.trim().match(/^\{"jb":(.*),"j":(.*),"big":(.*)\}$/);
+      expect(read([embedded![1]!, embedded![2]!])).toEqual(expected);
+      expect(cells![0]).not.toMatch(/": |, /); // compact, as JSON.stringify spaces it
+      // A bare integer beyond 2^53 is a bigint, as int8 is: exact digits in CSV, a string in JSON.
+      expect(cells![2]).toBe('98765432109876543210');
+      expect(fromNdjson.big).toBe('98765432109876543210');
     });
 
     it('makes duplicate column names unique keys but keeps them as headers', async () => {

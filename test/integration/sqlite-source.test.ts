@@ -92,6 +92,32 @@ describe('sqliteSource', () => {
     ).toBe(true);
   });
 
+  it('keeps JSON documents exact, and text that is not JSON as text', async () => {
+    const db = new Database(join(path, '..', 'docs.sqlite'));
+    db.exec('CREATE TABLE d (id INTEGER PRIMARY KEY, doc JSON)');
+    db.prepare('INSERT INTO d (doc) VALUES (?), (?), (?)').run(
+      '{"id": 12345678901234567891, "p": 0.10000000000000000001, "s": "a  b"}',
+      '{not json',
+      '"a string"', // a bare number would be stored as a REAL: JSON has NUMERIC affinity
+    );
+    db.close();
+    const docs = () =>
+      sqliteSource({ database: join(path, '..', 'docs.sqlite'), sql: 'SELECT doc FROM d ORDER BY id' });
+    const csv = parse(await text(exportSource(docs(), { format: 'csv' }))) as string[][];
+    expect(csv.slice(1)).toEqual([
+      ['{"id":12345678901234567891,"p":0.10000000000000000001,"s":"a  b"}'],
+      ['{not json'],
+      ['a string'],
+    ]);
+    const json = await text(exportSource(docs(), { format: 'json' }));
+    expect(json).toContain('{"doc":{"id":12345678901234567891,"p":0.10000000000000000001,"s":"a  b"}}');
+    expect(JSON.parse(json).map((r: { doc: unknown }) => r.doc)).toEqual([
+      { id: Number('12345678901234567891'), p: 0.1, s: 'a  b' },
+      '{not json',
+      'a string',
+    ]);
+  });
+
   it('keeps the kind of values of columns without a declared type (expressions)', async () => {
     const source = sqliteSource({
       database: path,

@@ -1,0 +1,78 @@
+/**
+ * JSON documents read from databases (PostgreSQL json/jsonb, SQLite JSON columns), kept as
+ * their text. JSON.parse turns numbers beyond a double's precision into other numbers (an id
+ * 12345678901234567891 becomes ...67000, a long decimal is rounded), and every writer wants
+ * the document as text again anyway: CSV, TSV and XLSX write it as a cell's text, JSON and
+ * NDJSON embed it. So an object or array stays text, exact and never parsed twice.
+ */
+
+/**
+ * A JSON object or array as its exact text, without insignificant whitespace. Writers embed
+ * `text`; code that wants the value reads `value` (numbers as doubles, as JSON.parse gives).
+ * JSON.stringify of a structure holding one (an array of documents) sees `value`.
+ */
+export class RawJson {
+  constructor(
+    /** Valid JSON text without whitespace outside strings. */
+    readonly text: string,
+  ) {}
+
+  /** The document parsed, numbers as doubles. */
+  get value(): unknown {
+    return JSON.parse(this.text);
+  }
+
+  toJSON(): unknown {
+    return this.value;
+  }
+}
+
+const WHITESPACE = /[ \t\n\r]/;
+
+/**
+ * `text` without whitespace outside strings: what JSON.stringify would space it as, with
+ * every number and escape spelt as it was. PostgreSQL writes jsonb as `{"a": 1, "b": [1, 2]}`.
+ */
+export function minifiedJson(text: string): string {
+  if (!WHITESPACE.test(text)) return text;
+  let out = '';
+  let start = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // a backslash escapes the next character, a quote too
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 32 || c === 9 || c === 10 || c === 13) {
+      out += text.slice(start, i);
+      start = i + 1;
+    }
+  }
+  return out + text.slice(start);
+}
+
+const INTEGER = /^-?\d+$/;
+
+/**
+ * The value of a JSON document from a database: an object or array as RawJson; an integer
+ * beyond 2^53 as an exact bigint (as int8 columns are); any other scalar parsed. `trusted`:
+ * the database has checked the text (PostgreSQL's json/jsonb); otherwise it is parsed once
+ * to be checked, and invalid JSON throws as JSON.parse does.
+ */
+export function jsonDocument(text: string, trusted: boolean): unknown {
+  let i = 0;
+  while (i < text.length && WHITESPACE.test(text[i]!)) i++;
+  const first = text.charCodeAt(i);
+  if (first === 123 || first === 91) {
+    if (!trusted) JSON.parse(text);
+    return new RawJson(minifiedJson(text));
+  }
+  const value: unknown = JSON.parse(text);
+  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+    const digits = text.trim();
+    if (INTEGER.test(digits)) return BigInt(digits);
+  }
+  return value;
+}
