@@ -1,8 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { parser } from 'stream-json/parser.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { TakeoutError } from '../errors.js';
+import { markedBigInteger, parseJsonExact, restoreBigIntegers } from '../json-exact.js';
 import type { Row } from '../types.js';
 
 /** Peeks the first non-blank character, then replays the whole input to the caller. */
@@ -41,17 +43,32 @@ async function* ndjsonRows(stream: Readable): AsyncGenerator<Row> {
     const trimmed = (text as string).trim();
     if (trimmed === '') continue;
     try {
-      yield JSON.parse(line === 1 ? trimmed.replace(/^\uFEFF/, '') : trimmed) as Row;
+      yield parseJsonExact(line === 1 ? trimmed.replace(/^\uFEFF/, '') : trimmed) as Row;
     } catch {
       throw new TakeoutError('invalid_rows', `line ${line} is not valid JSON`);
     }
   }
 }
 
+/** stream-json tokens, with integers a double does not hold as marked strings (json-exact.ts). */
+function exactNumbers(): Transform {
+  return new Transform({
+    objectMode: true,
+    transform(token: { name: string; value?: string }, _encoding, done) {
+      const marked = token.name === 'numberValue' ? markedBigInteger(token.value!) : undefined;
+      done(null, marked === undefined ? token : { name: 'stringValue', value: marked });
+    },
+  });
+}
+
 async function* jsonArrayRows(stream: Readable): AsyncGenerator<Row> {
-  const pipeline = stream.pipe(streamArray.withParserAsStream());
+  const tokens = stream.pipe(parser.asStream());
+  const pipeline = tokens.pipe(exactNumbers()).pipe(streamArray.asStream());
+  // pipe() forwards data, not errors: a parse error must end the rows.
+  tokens.on('error', (error) => pipeline.destroy(error));
   try {
-    for await (const item of pipeline as AsyncIterable<{ value: Row }>) yield item.value;
+    for await (const item of pipeline as AsyncIterable<{ value: Row }>)
+      yield restoreBigIntegers(item.value) as Row;
   } catch (error) {
     throw new TakeoutError(
       'invalid_rows',

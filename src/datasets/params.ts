@@ -38,10 +38,18 @@ function coerce(name: string, spec: ParamSpec, value: unknown): ParamValue {
     }
     case 'integer':
     case 'number': {
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      // A JSON body's integers beyond 2^53 arrive as bigints (http/json-body.ts).
+      const n =
+        typeof value === 'string' && value.trim() !== ''
+          ? Number(value)
+          : typeof value === 'bigint'
+            ? Number(value)
+            : value;
       if (typeof n !== 'number' || !Number.isFinite(n))
         throw invalid(name, `must be ${spec.type === 'integer' ? 'an integer' : 'a number'}`);
-      if (spec.type === 'integer' && !Number.isSafeInteger(n)) throw invalid(name, 'must be an integer');
+      if (spec.type === 'integer' && !Number.isInteger(n)) throw invalid(name, 'must be an integer');
+      if (spec.type === 'integer' && !Number.isSafeInteger(n))
+        throw invalid(name, 'must be an integer within ±9007199254740991 (2^53 - 1)');
       if (typeof spec.min === 'number' && n < spec.min) throw invalid(name, `must be at least ${spec.min}`);
       if (typeof spec.max === 'number' && n > spec.max) throw invalid(name, `must be at most ${spec.max}`);
       return n;

@@ -11,6 +11,7 @@ import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
 import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
 import { requireLoopbackHost } from './host-check.js';
+import { exactJsonBodies } from './json-body.js';
 import { openApiDocument } from './openapi/document.js';
 import { frameworkErrorHandler, problemErrorHandler, sendProblem } from './problem.js';
 import { limitPerPrincipal, type RateLimitOptions } from './rate-limit.js';
@@ -157,6 +158,7 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
   };
   await app.register(async (scope) => {
     scope.setErrorHandler(problemErrorHandler);
+    exactJsonBodies(scope);
     await scope.register(async (api) => {
       requireAuthentication(api, options.authenticate ?? anonymous);
       if (options.rateLimit && options.rateLimit.max > 0) await limitPerPrincipal(api, options.rateLimit);

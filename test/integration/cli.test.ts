@@ -67,6 +67,32 @@ describe('takeout export', () => {
     ]);
   });
 
+  it('keeps integers beyond 2^53 of NDJSON and JSON-array input exact', async () => {
+    const row =
+      '{"id":12345678901234567891,"neg":-98765432109876543210,"text":"12345678901234567891","n":1.5}';
+    const ndjson = join(dir, 'big.ndjson');
+    const array = join(dir, 'big.json');
+    writeFileSync(ndjson, `${row}\n${row}\n`);
+    writeFileSync(array, `[${row},\n ${row}]`);
+    for (const input of [ndjson, array]) {
+      const out = join(dir, 'big.csv');
+      const result = await cli(['export', '--format', 'csv', '--input', input, '--out', out]);
+      expect(result.code, result.err).toBe(0);
+      const expected = {
+        id: '12345678901234567891',
+        neg: '-98765432109876543210',
+        text: '12345678901234567891',
+        n: '1.5',
+      };
+      expect(parse(readFileSync(out), { columns: true })).toEqual([expected, expected]);
+    }
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '[{"id":12345678901234567891}, {"id": 0012}]');
+    const result = await cli(['export', '--format', 'csv', '--input', bad, '--out', join(dir, 'bad.csv')]);
+    expect(result.code).not.toBe(0);
+    expect(result.err).toContain('invalid_rows');
+  });
+
   it('exports a SQLite query with a parameter, in TSV, to stdout', async () => {
     const db = join(dir, 'q.sqlite');
     const handle = new Database(db);

@@ -157,6 +157,11 @@ export const HOSTILE_CASES: HostileCase[] = [
     expect: { code: 'invalid_params' },
   },
   {
+    name: 'integer param beyond 2^53 (JSON.parse would round it to a neighbour)',
+    request: () => ({ body: '{"dataset":"items","format":"csv","params":{"n":9007199254740993}}' }),
+    expect: { code: 'invalid_params' },
+  },
+  {
     name: 'integer param out of range',
     request: () => items({ n: 10_000_000 }),
     expect: { code: 'invalid_params' },
@@ -300,6 +305,36 @@ export const HOSTILE_CASES: HostileCase[] = [
     expect: { code: 'invalid_rows' },
   },
   { name: 'array rows without columns', request: () => rows([[1, 2]]), expect: { code: 'invalid_columns' } },
+  {
+    name: 'integers beyond 2^53 in rows (kept exact, never rounded), and digits inside strings left alone',
+    request: () => ({
+      body: '{"format":"csv","rows":[{"id":12345678901234567891,"neg":-98765432109876543210,"safe":9007199254740991,"text":"12345678901234567891 \\" 99999999999999999999","doc":{"n":[18446744073709551615]}}]}',
+    }),
+    expect: {
+      status: 200,
+      check: (answer) => {
+        expect(csvRows(answer)[0]).toEqual({
+          id: '12345678901234567891',
+          neg: '-98765432109876543210',
+          safe: '9007199254740991',
+          text: '12345678901234567891 " 99999999999999999999',
+          doc: '{"n":["18446744073709551615"]}',
+        });
+      },
+    },
+  },
+  {
+    name: 'a big integer next to __proto__ (the exact parser keeps the prototype guard)',
+    request: () => ({
+      body: '{"format":"csv","rows":[{"id":12345678901234567891,"__proto__":{"polluted":1}}]}',
+    }),
+    expect: { code: 'invalid_json' },
+  },
+  {
+    name: 'a big integer with a leading zero (still not JSON)',
+    request: () => ({ body: '{"format":"csv","rows":[{"id":012345678901234567891}]}' }),
+    expect: { code: 'invalid_json' },
+  },
   // The JSON parser refuses prototype keys outright (Fastify's onProtoPoisoning: error).
   {
     name: '__proto__ in params',

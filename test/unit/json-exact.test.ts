@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { parseJsonExact } from '../../src/json-exact.js';
+
+describe('parseJsonExact', () => {
+  it('reads integers a double does not hold as bigints, and nothing else differently', () => {
+    expect(
+      parseJsonExact(
+        '[9007199254740991, 9007199254740992, -9007199254740993, 1e30, 12345678901234567891.5, 0, -0, 1234567890123456]',
+      ),
+    ).toEqual([
+      9007199254740991,
+      9007199254740992n,
+      -9007199254740993n,
+      1e30,
+      Number('12345678901234567891.5'), // a fraction stays a double
+      0,
+      -0,
+      1234567890123456,
+    ]);
+  });
+
+  it('leaves digits inside strings and keys alone, past escaped quotes too', () => {
+    expect(
+      parseJsonExact('{"12345678901234567891":"x\\" 12345678901234567891 \\\\","b":[12345678901234567891]}'),
+    ).toEqual({ '12345678901234567891': 'x" 12345678901234567891 \\', b: [12345678901234567891n] });
+  });
+
+  it('refuses what JSON refuses, big integers or not', () => {
+    expect(() => parseJsonExact('[0012345678901234567891]')).toThrow(SyntaxError);
+    expect(() => parseJsonExact('[12345678901234567891')).toThrow(SyntaxError);
+    expect(() => parseJsonExact('{"a": 12345678901234567891x}')).toThrow(SyntaxError);
+  });
+});
