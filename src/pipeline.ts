@@ -272,6 +272,13 @@ export function exportSource(source: Source, options: ExportOptions): Readable {
   }
   const output = Readable.from(run(), { objectMode: false });
   stream = output;
+  // Destroying waits for `run` to return, and `run` waits on the export: the export is told to
+  // stop first, or a source stuck on its next rows would keep the stream from ever closing.
+  const destroy = output._destroy;
+  output._destroy = function (error, callback) {
+    if (!internal.signal.aborted) internal.abort(new TakeoutError('aborted', 'The export was stopped'));
+    destroy.call(this, error, callback);
+  };
   output.once('close', () => {
     signal?.removeEventListener('abort', onAbort);
     if (!internal.signal.aborted) internal.abort(new TakeoutError('aborted', 'The export was stopped'));

@@ -1,3 +1,4 @@
+import { Alarm, RANG } from '../alarm.js';
 import { CHUNK_BYTES, FLUSH_MS } from './compile.js';
 
 /**
@@ -247,19 +248,50 @@ export async function* sinkRows(
   end?: () => void,
 ): AsyncIterable<Uint8Array> {
   let lastYield = Date.now();
-  for await (const batch of batches) {
-    signal?.throwIfAborted();
-    for (let i = 0; i < batch.length; i++) {
-      row(batch[i]);
-      if (o.ready()) {
+  const iterator = batches[Symbol.asyncIterator]();
+  // A source that stalls with rows written but not sent: they go out FLUSH_MS after the last
+  // chunk, not when the next batch comes (a sync export's first byte would wait for it).
+  const alarm = new Alarm();
+  let done = false;
+  // Set while the source's next batch is awaited by nobody (its bytes sent meanwhile).
+  let waiting = false;
+  try {
+    for (;;) {
+      const next = iterator.next();
+      let result = o.pos > 0 ? await Promise.race([next, alarm.arm(lastYield + FLUSH_MS)]) : await next;
+      if (result === RANG) {
+        waiting = true;
+        yield* o.take();
+        lastYield = Date.now();
+        result = await next;
+        waiting = false;
+      }
+      if (result.done) {
+        done = true;
+        break;
+      }
+      const batch = result.value;
+      signal?.throwIfAborted();
+      for (let i = 0; i < batch.length; i++) {
+        row(batch[i]);
+        if (o.ready()) {
+          alarm.disarm();
+          yield* o.take();
+          lastYield = Date.now();
+        }
+      }
+      if (o.pos > 0 && Date.now() - lastYield >= FLUSH_MS) {
+        alarm.disarm();
         yield* o.take();
         lastYield = Date.now();
       }
     }
-    if (o.pos > 0 && Date.now() - lastYield >= FLUSH_MS) {
-      yield* o.take();
-      lastYield = Date.now();
-    }
+  } finally {
+    alarm.stop();
+    // Stopped while the source is still on its next batch: a return() would wait for that
+    // batch, maybe forever; the source is told to stop without waiting (it is aborted too).
+    if (waiting) void Promise.resolve(iterator.return?.()).catch(() => {});
+    else if (!done) await iterator.return?.();
   }
   end?.();
   yield* o.take();

@@ -1,7 +1,9 @@
 import { sampleBatches } from '../batches.js';
 import { INFER_SAMPLE_ROWS, resolveColumns } from '../columns.js';
 import { TakeoutError, throwIfAborted } from '../errors.js';
+import { untilAborted } from '../settle.js';
 import type { ColumnSpec, ResolvedColumn, Row, Source } from '../types.js';
+import { asyncBatches } from './async-batches.js';
 
 export { sampleBatches } from '../batches.js';
 
@@ -39,7 +41,7 @@ function looksLikeBatch(first: unknown): boolean {
   return Array.isArray(first) && (first.length === 0 || isRowLike(first[0]));
 }
 
-/** Turns any RowsInput into batches of rows without ever holding more than one batch. */
+/** Turns any RowsInput into batches of rows, never more than a batch or two at a time. */
 export async function* toBatches(
   input: RowsInput,
   options: RowsSourceOptions = {},
@@ -53,22 +55,7 @@ export async function* toBatches(
     yield* syncBatches((input as Iterable<unknown>)[Symbol.iterator](), size, options.batched);
     return;
   }
-  let batched = options.batched;
-  let pending: Row[] = [];
-  for await (const item of input as AsyncIterable<unknown>) {
-    batched ??= looksLikeBatch(item);
-    if (batched) {
-      if (!Array.isArray(item)) throw new TakeoutError('invalid_rows', 'a batch must be an array of rows');
-      if (item.length > 0) yield item as Row[];
-      continue;
-    }
-    pending.push(item as Row);
-    if (pending.length >= size) {
-      yield pending;
-      pending = [];
-    }
-  }
-  if (pending.length > 0) yield pending;
+  yield* asyncBatches(input as AsyncIterable<unknown>, size, looksLikeBatch, options.batched);
 }
 
 /**
@@ -111,6 +98,8 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
   const peeked: (readonly Row[])[] = [];
   let peekedDone = false;
   let sampled: Row[] | undefined;
+  /** A batch was asked for and has not come (an abort may have ended the wait). */
+  let inFlight = false;
 
   // Columns that all declare a type need no inference: the first batch (for the rows' shape)
   // is enough, so a slow source's first rows are not held back until 100 have arrived.
@@ -149,13 +138,19 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
       if (peekedDone) return;
       while (true) {
         throwIfAborted(signal);
-        const next = await iterator.next();
+        // An abort ends the wait for rows that may never come (the input is the caller's).
+        inFlight = true;
+        const next = signal ? await untilAborted(iterator.next(), signal) : await iterator.next();
+        inFlight = false;
         if (next.done) return;
         yield next.value as Row[];
       }
     },
     async close() {
-      await iterator.return?.(undefined);
+      // Still waiting for rows after an abort: return() would wait for them too.
+      const closing = Promise.resolve(iterator.return?.(undefined));
+      if (inFlight) void closing.catch(() => {});
+      else await closing;
     },
   };
 }
