@@ -38,7 +38,8 @@ export function markBigIntegers(text: string): string | undefined {
       let end = i + 1;
       while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
       const token = text.slice(i, end);
-      const marked = markedBigInteger(token);
+      // A number where a key should be is not JSON: left so, for the parser to refuse.
+      const marked = isKey(text, end) ? undefined : markedBigInteger(token);
       if (marked !== undefined) {
         out += `${text.slice(start, i)}"${marked}"`;
         start = end;
@@ -49,12 +50,41 @@ export function markBigIntegers(text: string): string | undefined {
   return start === 0 ? undefined : out + text.slice(start);
 }
 
-/** Replaces the marked strings of a parsed value by bigints, in place. */
+/** Whether what follows position `at` (after blanks) is a `:`: the token before was used as a key. */
+function isKey(text: string, at: number): boolean {
+  let i = at;
+  while (i < text.length && WHITESPACE.includes(text.charCodeAt(i))) i++;
+  return text.charCodeAt(i) === 58;
+}
+
+const WHITESPACE = [32, 9, 10, 13];
+const MARKED_DIGITS = /^-?\d+$/;
+
+/** The bigint a marked string stands for, or undefined for any other value. */
+function restored(value: unknown): bigint | undefined {
+  if (typeof value !== 'string' || !value.startsWith(MARK)) return undefined;
+  const digits = value.slice(MARK.length);
+  return MARKED_DIGITS.test(digits) ? BigInt(digits) : undefined;
+}
+
+/**
+ * Replaces the marked strings of a parsed value by bigints, in place. Walked with a stack, not
+ * recursion: a body nested 100,000 deep is legal JSON and must not overflow the call stack.
+ */
 export function restoreBigIntegers(value: unknown): unknown {
-  if (typeof value === 'string') return value.startsWith(MARK) ? BigInt(value.slice(MARK.length)) : value;
-  if (typeof value === 'object' && value !== null) {
-    const object = value as Record<string, unknown>;
-    for (const key of Object.keys(object)) object[key] = restoreBigIntegers(object[key]);
+  const top = restored(value);
+  if (top !== undefined) return top;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null) continue;
+    const object = node as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      const member = object[key];
+      const big = restored(member);
+      if (big !== undefined) object[key] = big;
+      else if (typeof member === 'object' && member !== null) stack.push(member);
+    }
   }
   return value;
 }

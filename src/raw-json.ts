@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /**
  * JSON documents read from databases (PostgreSQL json/jsonb, SQLite JSON columns), kept as
  * their text. JSON.parse turns numbers beyond a double's precision into other numbers (an id
@@ -23,8 +25,41 @@ export class RawJson {
   }
 
   toJSON(): unknown {
+    serialized++;
     return this.value;
   }
+}
+
+let serialized = 0;
+
+/**
+ * How many documents JSON.stringify has met (through toJSON) so far: a count that moved during
+ * a call means the value held one, written there with its numbers parsed.
+ */
+export function rawJsonSerialized(): number {
+  return serialized;
+}
+
+/** Stands in for a document during JSON.stringify; random, so that no string can be taken for one. */
+const PLACEHOLDER = `\u0000raw-json-${randomBytes(8).toString('hex')}:`;
+const PLACEHOLDERS = new RegExp(`"${PLACEHOLDER.replace('\u0000', '\\\\u0000')}(\\d+)"`, 'g');
+
+/**
+ * JSON text of any value: each RawJson inside (an array of jsonb) embedded as its exact text,
+ * bigints as strings of their digits (a JSON reader would round a number beyond 2^53).
+ */
+export function stringifyExactly(value: unknown): string | undefined {
+  const documents: string[] = [];
+  const text = JSON.stringify(value, function (this: Record<string, unknown>, key, x: unknown) {
+    const original = this[key];
+    if (original instanceof RawJson) {
+      documents.push(original.text);
+      return `${PLACEHOLDER}${documents.length - 1}`;
+    }
+    return typeof x === 'bigint' ? x.toString() : x;
+  });
+  if (documents.length === 0 || text === undefined) return text;
+  return text.replace(PLACEHOLDERS, (_, n: string) => documents[Number(n)]!);
 }
 
 const WHITESPACE = /[ \t\n\r]/;
@@ -56,8 +91,8 @@ export function minifiedJson(text: string): string {
 const INTEGER = /^-?\d+$/;
 
 /**
- * The value of a JSON document from a database: an object or array as RawJson; an integer
- * beyond 2^53 as an exact bigint (as int8 columns are); any other scalar parsed. `trusted`:
+ * The value of a JSON document from a database: an object or array as RawJson, and so an
+ * integer beyond 2^53 (its digits); any other scalar parsed. `trusted`:
  * the database has checked the text (PostgreSQL's json/jsonb); otherwise it is parsed once
  * to be checked, and invalid JSON throws as JSON.parse does.
  */
@@ -71,8 +106,9 @@ export function jsonDocument(text: string, trusted: boolean): unknown {
   }
   const value: unknown = JSON.parse(text);
   if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+    // Kept as its digits: a number a double does not hold, written exactly in every format.
     const digits = text.trim();
-    if (INTEGER.test(digits)) return BigInt(digits);
+    if (INTEGER.test(digits)) return new RawJson(digits);
   }
   return value;
 }

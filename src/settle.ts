@@ -17,26 +17,42 @@ export function settledWithin(work: Promise<unknown>, ms: number): Promise<void>
   ]).finally(() => clearTimeout(timer));
 }
 
-/** The callbacks waiting on each signal, behind its one real listener (see whenAborted). */
-const waiting = new WeakMap<AbortSignal, Set<() => void>>();
+/** A signal's one real listener and the callbacks behind it (see whenAborted). */
+interface Dispatcher {
+  callbacks: Set<() => void>;
+  listener: () => void;
+  /** A check for an empty set is scheduled. */
+  sweeping: boolean;
+}
+
+const dispatchers = new WeakMap<AbortSignal, Dispatcher>();
 
 /**
  * Calls `callback` once when `signal` aborts (at once when it has); returns what stops that.
  * An EventTarget listener costs ~2 µs to add and remove, and a small sync export added and
  * removed a dozen on the same few signals: here each signal gets one listener, and each wait
- * is a set entry. Callbacks run in the order they were added.
+ * is a set entry. Callbacks run in the order they were added, each whatever the others do.
+ * The listener is removed once nothing has waited for a turn of the event loop: a listener
+ * keeps a signal of `AbortSignal.any()` or `AbortSignal.timeout()` alive.
  */
 export function whenAborted(signal: AbortSignal, callback: () => void): () => void {
   if (signal.aborted) {
     callback();
     return () => {};
   }
-  const set = waiting.get(signal) ?? dispatcherOf(signal);
+  const dispatcher = dispatchers.get(signal) ?? dispatcherOf(signal);
   // Wrapped, so that one function added twice runs twice, and removing one leaves the other.
   const entry = () => callback();
-  set.add(entry);
+  dispatcher.callbacks.add(entry);
   return () => {
-    set.delete(entry);
+    if (!dispatcher.callbacks.delete(entry) || dispatcher.callbacks.size > 0 || dispatcher.sweeping) return;
+    dispatcher.sweeping = true;
+    setImmediate(() => {
+      dispatcher.sweeping = false;
+      if (dispatcher.callbacks.size > 0 || dispatchers.get(signal) !== dispatcher) return;
+      dispatchers.delete(signal);
+      signal.removeEventListener('abort', dispatcher.listener);
+    }).unref();
   };
 }
 
@@ -45,23 +61,30 @@ export function whenAborted(signal: AbortSignal, callback: () => void): () => vo
  * made there would share its scope, and the listener would keep the first caller's callback
  * (and whatever that holds, such as a settled promise's value) for the signal's whole life.
  */
-function dispatcherOf(signal: AbortSignal): Set<() => void> {
-  const set = new Set<() => void>();
-  waiting.set(signal, set);
-  signal.addEventListener(
-    'abort',
-    () => {
-      waiting.delete(signal);
-      for (const f of set) f();
-    },
-    { once: true },
-  );
-  return set;
+function dispatcherOf(signal: AbortSignal): Dispatcher {
+  const callbacks = new Set<() => void>();
+  const listener = () => {
+    dispatchers.delete(signal);
+    for (const f of callbacks) {
+      try {
+        f();
+      } catch (error) {
+        // As an EventTarget does with a listener that throws: the others still run.
+        process.nextTick(() => {
+          throw error;
+        });
+      }
+    }
+  };
+  const dispatcher: Dispatcher = { callbacks, listener, sweeping: false };
+  dispatchers.set(signal, dispatcher);
+  signal.addEventListener('abort', listener, { once: true });
+  return dispatcher;
 }
 
 /** Callbacks waiting on `signal` through whenAborted (for tests: none may be left behind). */
 export function abortWaiters(signal: AbortSignal): number {
-  return waiting.get(signal)?.size ?? 0;
+  return dispatchers.get(signal)?.callbacks.size ?? 0;
 }
 
 /**

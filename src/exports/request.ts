@@ -189,7 +189,7 @@ export function parseExportRequest(
   const request: ExportRequest = { version: EXPORT_REQUEST_VERSION, format, options: {} };
   if (hasRows) request.rows = checkRowShapes(body.rows as unknown[]);
   if (hasDataset) request.dataset = body.dataset as string;
-  if (body.params !== undefined) request.params = body.params as Record<string, unknown>;
+  if (body.params !== undefined) request.params = withoutBigints(body.params as Record<string, unknown>);
   if (body.columns !== undefined) request.columns = body.columns as ColumnSpec[];
   if (body.options !== undefined) request.options = { ...(body.options as Record<string, unknown>) };
   for (const name of ['filename', 'timezone', 'locale'] as const) {
@@ -197,6 +197,18 @@ export function parseExportRequest(
   }
   if (body.notify !== undefined) request.notify = parseNotify(body.notify as Record<string, unknown>);
   return request;
+}
+
+/**
+ * Params with bigints (a JSON body's integers beyond 2^53, http/json-body.ts) as numbers: a
+ * request stays JSON-serialisable (a job stores it), and params are bound as numbers anyway
+ * (an integer param that a number does not hold exactly is refused when params are checked).
+ */
+function withoutBigints(params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(params))
+    out[name] = typeof value === 'bigint' ? Number(value) : value;
+  return out;
 }
 
 /** Inline rows are all objects or all arrays, like the first. */

@@ -1,5 +1,5 @@
 import { TakeoutError } from '../errors.js';
-import { RawJson } from '../raw-json.js';
+import { RawJson, rawJsonSerialized, stringifyExactly } from '../raw-json.js';
 import type { ResolvedColumn } from '../types.js';
 import { calendarDate, type ZoneClock } from './datetime.js';
 
@@ -34,23 +34,22 @@ const CENTS = Array.from({ length: 100 }, (_, i) => `.${`${i}`.padStart(2, '0')}
 
 export function jsonText(v: unknown): string {
   if (v instanceof RawJson) return v.text;
+  const seen = rawJsonSerialized();
   try {
     // A replacer takes JSON.stringify off its fast path (2.5 times slower on a small object),
-    // and only bigints need one: they make the plain call throw, and only then is it used.
-    return JSON.stringify(v) ?? '';
+    // and only bigints and documents read from a database (an array of jsonb) need one: a
+    // bigint makes the plain call throw, a document counts itself; only then is it used.
+    const text = JSON.stringify(v) ?? '';
+    if (rawJsonSerialized() === seen) return text;
   } catch {
-    // Retried below with the replacer; a cycle fails there too.
+    // Written below with the replacer; a cycle fails there too.
   }
   try {
-    return JSON.stringify(v, bigintAsText) ?? '';
+    return stringifyExactly(v) ?? '';
   } catch (cause) {
     // A cycle (or a throwing toJSON) is the caller's data, not our failure.
     throw new TakeoutError('invalid_rows', 'A cell holds a value that cannot be written as JSON', { cause });
   }
-}
-
-function bigintAsText(_key: string, x: unknown): unknown {
-  return typeof x === 'bigint' ? x.toString() : x;
 }
 
 export function dateText(d: Date, column: ResolvedColumn, clock: ZoneClock): string {

@@ -111,9 +111,9 @@ export class ExportJobs {
             // Past its record's retention nothing can need the rows any more.
             expiresAt: new Date(Date.now() + settings.recordTtlSeconds * 1000),
           });
-    const hash = requestHash(rest, staged?.sha256);
     let result: CreateResult;
     try {
+      const hash = requestHash(rest, staged?.sha256);
       result = await this.store.create(
         {
           id,

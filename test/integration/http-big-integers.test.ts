@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerTokens } from '../../src/auth.js';
+import { defineDataset } from '../../src/datasets/define.js';
 import { buildServer, serviceServerOptions } from '../../src/http/server.js';
+import { rowsSource } from '../../src/sources/rows.js';
 import { type TestService, testService } from '../support/jobs.js';
 
 const TOKEN = 'big-integers-token-0123456789';
@@ -45,6 +47,13 @@ describe('integers beyond 2^53 in a JSON request', () => {
     const address = app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     await jobs.service.jobs.startWorker({ concurrency: 1 });
+    jobs.service.datasets.add(
+      defineDataset({
+        name: 'above',
+        params: { min: { type: 'number' } },
+        source: ({ params }) => rowsSource([{ min: params.min }]),
+      }),
+    );
   });
   afterAll(async () => {
     await app?.close();
@@ -76,5 +85,23 @@ describe('integers beyond 2^53 in a JSON request', () => {
     const text = Buffer.concat(chunks).toString('utf8');
     expect(text).toContain('"id":"12345678901234567891"');
     expect(pythonRow(text)).toEqual(EXPECTED);
+  });
+
+  it('binds a number param given beyond 2^53 as the number it is, in a job too', async () => {
+    for (const prefer of [{}, { prefer: 'respond-async' }] as Record<string, string>[]) {
+      const response = await fetch(`${base}/v1/exports`, {
+        method: 'POST',
+        headers: { ...headers, ...prefer },
+        body: '{"format":"csv","dataset":"above","params":{"min":12345678901234567891}}',
+      });
+      expect(response.status, await response.clone().text()).toBe('prefer' in prefer ? 202 : 200);
+      if (!('prefer' in prefer)) {
+        expect(await response.text()).toContain('12345678901234567168'); // the double: a number param
+        continue;
+      }
+      const { id } = (await response.json()) as { id: string };
+      const done = await jobs.until(id, (job) => job.status === 'succeeded' || job.status === 'failed');
+      expect(done.status).toBe('succeeded');
+    }
   });
 });

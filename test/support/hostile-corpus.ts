@@ -331,6 +331,11 @@ export const HOSTILE_CASES: HostileCase[] = [
     expect: { code: 'invalid_json' },
   },
   {
+    name: 'a big integer where a key should be (still not JSON)',
+    request: () => ({ body: '{"format":"csv","rows":[{12345678901234567891:1}]}' }),
+    expect: { code: 'invalid_json' },
+  },
+  {
     name: 'a big integer with a leading zero (still not JSON)',
     request: () => ({ body: '{"format":"csv","rows":[{"id":012345678901234567891}]}' }),
     expect: { code: 'invalid_json' },

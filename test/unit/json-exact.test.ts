@@ -26,8 +26,18 @@ describe('parseJsonExact', () => {
   });
 
   it('refuses what JSON refuses, big integers or not', () => {
+    expect(() => parseJsonExact('{"rows":[{12345678901234567891:1}]}')).toThrow(SyntaxError);
+    expect(() => parseJsonExact('{12345678901234567891 :1}')).toThrow(SyntaxError);
     expect(() => parseJsonExact('[0012345678901234567891]')).toThrow(SyntaxError);
     expect(() => parseJsonExact('[12345678901234567891')).toThrow(SyntaxError);
     expect(() => parseJsonExact('{"a": 12345678901234567891x}')).toThrow(SyntaxError);
+  });
+
+  it('reads a big integer nested 100,000 deep (no recursion)', () => {
+    const depth = 100_000;
+    const value = parseJsonExact(`${'['.repeat(depth)}12345678901234567891${']'.repeat(depth)}`);
+    let node = value as unknown[];
+    for (let i = 1; i < depth; i++) node = node[0] as unknown[];
+    expect(node[0]).toBe(12345678901234567891n);
   });
 });
