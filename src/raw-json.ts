@@ -51,7 +51,8 @@ const PLACEHOLDERS = new RegExp(`"${PLACEHOLDER.replace('\u0000', '\\\\u0000')}(
 export function stringifyExactly(value: unknown): string | undefined {
   const documents: string[] = [];
   const text = JSON.stringify(value, function (this: Record<string, unknown>, key, x: unknown) {
-    const original = this[key];
+    // The holder's own value: `x` is what its toJSON gave (a RawJson's is its parsed value).
+    const original = this[key] instanceof RawJson ? this[key] : x;
     if (original instanceof RawJson) {
       documents.push(original.text);
       return `${PLACEHOLDER}${documents.length - 1}`;

@@ -205,10 +205,13 @@ export function parseExportRequest(
  * (an integer param that a number does not hold exactly is refused when params are checked).
  */
 function withoutBigints(params: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(params))
-    out[name] = typeof value === 'bigint' ? Number(value) : value;
-  return out;
+  try {
+    JSON.stringify(params);
+    return params;
+  } catch {
+    // Nested ones too (a param that is an array is refused later, with a 400, not a 500 here).
+    return JSON.parse(JSON.stringify(params, (_key, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  }
 }
 
 /** Inline rows are all objects or all arrays, like the first. */

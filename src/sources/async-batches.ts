@@ -7,9 +7,9 @@ import type { Row } from '../types.js';
  * Batches of an async input of rows (or of batches). Rows that come slowly go out as a
  * part-filled batch FLUSH_MS after the batch's first row, not when the batch is full: the
  * first rows of a slow source are not held back, and a sync export's first byte does not wait
- * for a 128th row. A pump pulls the input at most one batch ahead of the consumer, so a wait
- * for the next row can be cut short by the alarm without a race per row (which tripled the
- * cost of a row).
+ * for a 128th row. A pump pulls the input while the consumer waits, so a wait for the next
+ * row can be cut short by the alarm without a race per row (which tripled the cost of a row);
+ * it pauses whenever a batch is ready, until that batch has been written.
  */
 export async function* asyncBatches(
   input: AsyncIterable<unknown>,
@@ -82,9 +82,6 @@ export async function* asyncBatches(
       for (;;) {
         if (ready.length > 0) {
           batch = ready.shift();
-          const r = resume;
-          resume = undefined;
-          r?.();
           break;
         }
         if (failure) throw failure.error;
@@ -98,6 +95,11 @@ export async function* asyncBatches(
       }
       if (batch === undefined) return;
       yield batch;
+      // The pump goes on only now that the batch is written: an input may reuse its array
+      // once it asks for the next one, and may run code there (a commit) that must follow it.
+      const r = resume;
+      resume = undefined;
+      r?.();
     }
   } finally {
     stopped = true;

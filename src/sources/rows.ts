@@ -109,7 +109,9 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
 
   async function sample(): Promise<Row[]> {
     if (sampled) return sampled;
+    inFlight = true; // as in batches(): a close() now must not wait for rows that may not come
     const taken = await sampleBatches(iterator, sampleSize, INFER_SAMPLE_ROWS);
+    inFlight = false;
     peeked.push(...taken.pending);
     peekedDone = taken.done;
     sampled = taken.sample;

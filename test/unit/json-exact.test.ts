@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { parseExportRequest } from '../../src/exports/request.js';
+import { builtinFormats } from '../../src/formats/index.js';
 import { parseJsonExact } from '../../src/json-exact.js';
 
 describe('parseJsonExact', () => {
@@ -39,5 +41,19 @@ describe('parseJsonExact', () => {
     let node = value as unknown[];
     for (let i = 1; i < depth; i++) node = node[0] as unknown[];
     expect(node[0]).toBe(12345678901234567891n);
+  });
+});
+
+describe('an export request parsed from a body with big integers', () => {
+  it('stays JSON-serialisable (a job stores it): params bigints are numbers, nested ones too', () => {
+    const body = parseJsonExact(
+      '{"format":"csv","dataset":"d","params":{"a":12345678901234567891,"b":[98765432109876543210],"__proto__":1}}',
+    );
+    const request = parseExportRequest(body, builtinFormats());
+    const stored = JSON.parse(JSON.stringify(request)) as { params: Record<string, unknown> };
+    expect(stored.params.a).toBe(Number('12345678901234567891'));
+    expect(stored.params.b).toEqual([Number('98765432109876543210')]);
+    // An own `__proto__` param stays a param (refused later as unknown), not a prototype.
+    expect(Object.keys(stored.params)).toEqual(['a', 'b', '__proto__']);
   });
 });

@@ -54,4 +54,9 @@ describe('jsonDocument', () => {
     );
     expect(jsonText({ a: [1, 2] })).toBe('{"a":[1,2]}');
   });
+
+  it('embeds a document that an object gives as its toJSON', () => {
+    const doc = jsonDocument('{"n": 12345678901234567891}', true);
+    expect(jsonText([{ toJSON: () => doc }, 5n])).toBe('[{"n":12345678901234567891},"5"]');
+  });
 });
