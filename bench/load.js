@@ -1,9 +1,10 @@
 // Load on the HTTP API: writes the `load` section of bench/RESULTS.md (see README.md).
 //   npm run bench:load [-- --rounds 5 --duration 8 --connections 10]
-// 1. Sync path: autocannon against `takeout serve` streaming a 100-row CSV export of a SQLite
-//    dataset (13 columns of the demo orders, bearer token, request parsed, planned, estimated,
-//    queried, formatted), and in the same run against a bare Fastify route answering the same
-//    bytes, in alternating rounds: req/s and p99 of each, and the median of the rounds' ratios.
+// 1. Sync path: autocannon against `takeout serve` streaming small CSV exports (13 columns of the
+//    demo orders: 100 rows by a SQLite query, 100 rows and 1 row handed over in memory; bearer
+//    token, request parsed, planned, estimated, read, formatted), and in the same run against a
+//    bare Fastify route answering the same bytes, in alternating rounds: req/s, p99 and server
+//    CPU per request of each, and the median of the rounds' ratios.
 // 2. Job creation: 500 POSTs at once (500 connections, `Prefer: respond-async`), each becoming a
 //    job (recorded and enqueued, no workers), on the embedded default (SQLite job store) and on
 //    PostgreSQL + BullMQ (a fresh schema, a private redis-server): req/s and p99.
@@ -30,7 +31,7 @@ const TOKEN = `bench-${randomBytes(12).toString('hex')}`;
 const JOBS = 500;
 
 function parseArgs(argv) {
-  const options = { rounds: 5, duration: 8, connections: 10, jobRounds: 3 };
+  const options = { rounds: 5, duration: 5, connections: 10, jobRounds: 3 };
   for (let i = 0; i < argv.length; i += 2) {
     const name = argv[i]?.replace(/^--/, '').replace(/-(\w)/g, (_, c) => c.toUpperCase());
     const value = Number(argv[i + 1]);
@@ -189,27 +190,63 @@ function queryAloneMicros(file) {
   }
 }
 
+/** Rows shaped like the demo orders (13 columns), as an application would hold them in memory. */
+const MEMORY_ROWS_MODULE = `
+const { rowsSource } = await import(process.env.TAKEOUT_BENCH_DIST + '/index.js');
+const columns = [
+  { key: 'id', type: 'integer' }, { key: 'order_no', type: 'string' }, { key: 'customer', type: 'string' },
+  { key: 'email', type: 'string' }, { key: 'country', type: 'string' }, { key: 'amount', type: 'decimal' },
+  { key: 'quantity', type: 'integer' }, { key: 'unit_price', type: 'number' }, { key: 'paid', type: 'boolean' },
+  { key: 'order_date', type: 'date' }, { key: 'shipped_at', type: 'datetime' }, { key: 'details', type: 'json' },
+  { key: 'note', type: 'string' },
+];
+const rows = [];
+for (let i = 1; i <= 100; i++) {
+  rows.push({
+    id: i, order_no: 'ORD-' + String(i).padStart(7, '0'), customer: 'Ada Lovelace ' + i,
+    email: 'ada.' + i + '@example.test', country: 'DE', amount: (i * 1.37).toFixed(2), quantity: i % 20,
+    unit_price: 6.17, paid: i % 4 !== 0, order_date: new Date(Date.UTC(2023, 0, 1 + i)),
+    shipped_at: i % 5 ? new Date(Date.UTC(2023, 0, 2 + i, 10, 11, 12)) : null,
+    details: { channel: 'web', items: i % 20 }, note: i % 3 ? null : 'Leave at the door',
+  });
+}
+const inMemory = (name, count) => ({ name, columns, source: () => rowsSource(rows.slice(0, count), { columns }) });
+`;
+
+/**
+ * The datasets of the sync-path rounds: 100 rows of the demo orders by a SQLite query, the
+ * same 13 columns as rows the application holds in memory (no database: Takeout's own cost),
+ * and one such row (Takeout's fixed cost per request).
+ */
 function datasetConfig(dataDir) {
-  const file = join(dataDir, 'load.config.json');
+  const file = join(dataDir, 'load.config.mjs');
   writeFileSync(
     file,
-    JSON.stringify({
-      datasets: [
-        {
-          name: 'orders100',
-          connection: { sqlite: join(dataDir, 'demo.sqlite') },
-          sql: ORDERS100_SQL,
-        },
-      ],
-    }),
+    `${MEMORY_ROWS_MODULE}
+export default {
+  datasets: [
+    { name: 'orders100', connection: { sqlite: ${JSON.stringify(join(dataDir, 'demo.sqlite'))} }, sql: ${JSON.stringify(ORDERS100_SQL)} },
+    inMemory('memory100', 100),
+    inMemory('memory1', 1),
+  ],
+};
+`,
   );
   return file;
 }
+
+/** What each sync round exports, and how the results table names it. */
+const SYNC_DATASETS = [
+  { name: 'orders100', label: '100 rows, SQLite query (demo orders)' },
+  { name: 'memory100', label: '100 rows handed over in memory' },
+  { name: 'memory1', label: '1 row handed over in memory (the fixed cost)' },
+];
 
 const baseEnv = (dataDir) => ({
   TAKEOUT_DATA_DIR: dataDir,
   TAKEOUT_DEMO: 'true', // creates demo.sqlite, which orders100 reads
   TAKEOUT_CONFIG: datasetConfig(dataDir),
+  TAKEOUT_BENCH_DIST: join(root, 'dist'),
   TAKEOUT_API_TOKENS: `${TOKEN}=bench`,
   // One client makes every request: the per-principal limits would measure themselves.
   TAKEOUT_RATE_LIMIT: '0',
@@ -218,15 +255,14 @@ const baseEnv = (dataDir) => ({
   TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER: '100000',
 });
 
-async function syncPath(options) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'takeout-load-'));
-  const takeout = await startTakeout(baseEnv(dataDir));
-  const body = { dataset: 'orders100', format: 'csv' };
+/** Takeout and a bare route with the same bytes, in alternating rounds, for one dataset. */
+async function syncDataset(takeout, dataset, dataDir, options) {
+  const body = { dataset: dataset.name, format: 'csv' };
   const first = await fetch(`${takeout.base}/v1/exports`, exportRequest(takeout.base, body));
   const bytes = Buffer.from(await first.arrayBuffer());
   if (first.status !== 200) throw new Error(`the sync export answered ${first.status}: ${bytes}`);
   const rows = bytes.toString('utf8').trim().split('\n').length - 1;
-  const file = join(dataDir, 'orders100.csv');
+  const file = join(dataDir, `${dataset.name}.csv`);
   writeFileSync(file, bytes);
   const bare = await startBare(file, first.headers.get('content-type'));
   const targets = { takeout: exportRequest(takeout.base, body), bare: exportRequest(bare.base, body) };
@@ -241,15 +277,26 @@ async function syncPath(options) {
       for (const name of order) r[name] = await round(targets[name], options, pids[name]);
       r.ratio = r.takeout.rps / r.bare.rps;
       process.stderr.write(
-        `  round ${i + 1}: takeout ${fmtInt(r.takeout.rps)} req/s (${fmtInt(r.takeout.cpuPerRequest * 1000)} µs CPU each), bare ${fmtInt(r.bare.rps)} req/s (${fmtInt(r.bare.cpuPerRequest * 1000)} µs), ratio ${r.ratio.toFixed(2)}\n`,
+        `  ${dataset.name} round ${i + 1}: takeout ${fmtInt(r.takeout.rps)} req/s (${fmtInt(r.takeout.cpuPerRequest * 1000)} µs CPU each), bare ${fmtInt(r.bare.rps)} req/s (${fmtInt(r.bare.cpuPerRequest * 1000)} µs), ratio ${r.ratio.toFixed(2)}\n`,
       );
       rounds.push(r);
     }
+    return { ...dataset, rows, bytes: bytes.length, rounds };
+  } finally {
+    await bare.stop();
+  }
+}
+
+async function syncPath(options) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'takeout-load-'));
+  const takeout = await startTakeout(baseEnv(dataDir));
+  try {
+    const datasets = [];
+    for (const dataset of SYNC_DATASETS) datasets.push(await syncDataset(takeout, dataset, dataDir, options));
     const queryAlone = queryAloneMicros(join(dataDir, 'demo.sqlite'));
-    return { rows, bytes: bytes.length, rounds, queryAlone };
+    return { datasets, queryAlone };
   } finally {
     await takeout.stop();
-    await bare.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -301,10 +348,17 @@ async function jobCreation(mode, options) {
 }
 
 function render(sync, jobs, info, options) {
-  const ratios = sync.rounds.map((r) => r.ratio);
-  const med = (pick) => median(sync.rounds.map(pick));
   const jobRow = (name, rounds) =>
     `| ${name} | ${JOBS} | ${rounds.map((r) => r.created).join(', ')} | ${fmtInt(median(rounds.map((r) => r.rps)))} | ${fmtInt(median(rounds.map((r) => r.p99)))} | ${rounds.reduce((n, r) => n + r.bad, 0)} |`;
+  const syncRows = sync.datasets
+    .map((d) => {
+      const med = (pick) => median(d.rounds.map(pick));
+      const ratios = d.rounds.map((r) => r.ratio);
+      const bad = (side) => d.rounds.reduce((n, r) => n + r[side].bad, 0);
+      return `| ${d.label} | ${fmtInt(d.bytes)} | ${fmtInt(med((r) => r.takeout.rps))} | ${fmtInt(med((r) => r.takeout.p99))} | ${fmtInt(med((r) => r.takeout.cpuPerRequest * 1000))} | ${fmtInt(med((r) => r.bare.rps))} | ${fmtInt(med((r) => r.bare.p99))} | ${fmtInt(med((r) => r.bare.cpuPerRequest * 1000))} | **${median(ratios).toFixed(2)}×** (${ratios.map((r) => r.toFixed(2)).join(', ')}) | ${bad('takeout')} / ${bad('bare')} |`;
+    })
+    .join('\n');
+  const bareCpu = median(sync.datasets[0].rounds.map((r) => r.bare.cpuPerRequest * 1000));
   return `## load: HTTP API under load
 
 Measured ${info.when} · Node ${process.version} · ${info.cores} cores (${info.cpu}) · load average at start ${info.loadStart}, at end ${info.loadEnd}
@@ -313,24 +367,22 @@ Written by \`npm run bench:load\` ([bench/load.js](load.js)). Every server is it
 autocannon runs in the benchmark's process on the same (shared, 2-core) machine, so absolute
 figures are low and noisy: the ratios of the same run are what to read.
 
-### Sync path: a ${sync.rows}-row CSV export vs a bare Fastify route with the same bytes
+### Sync path: small CSV exports vs a bare Fastify route with the same bytes
 
-\`POST /v1/exports {"dataset":"orders100","format":"csv"}\` with a bearer token: Takeout
-authenticates, validates, plans (dataset, columns, a sync slot, the row estimate: the rows read
-ahead), queries the demo orders database (13 columns) and answers ${fmtInt(sync.bytes)} bytes of CSV. The bare
-route answers the same bytes with the same headers. Rate limiting is off (one client makes every
-request). ${options.connections} connections, ${options.rounds} alternating rounds of ${options.duration} s.
+\`POST /v1/exports {"dataset":"…","format":"csv"}\` with a bearer token: Takeout authenticates,
+validates, plans (dataset, columns, a sync slot, the row estimate), reads the rows, formats
+them and answers the CSV (13 columns of the demo orders). For each dataset, a bare Fastify
+route answers the same bytes with the same headers. Rate limiting is off (one client makes
+every request). ${options.connections} connections, ${options.rounds} alternating rounds of ${options.duration} s per dataset;
+medians; the ratio is the median of the rounds' ratios (target ≥ 0.6×).
 
-| | req/s (median) | p99 ms (median) | server CPU µs per request (median) | non-2xx / errors |
-|---|--:|--:|--:|--:|
-| Takeout | ${fmtInt(med((r) => r.takeout.rps))} | ${fmtInt(med((r) => r.takeout.p99))} | ${fmtInt(med((r) => r.takeout.cpuPerRequest * 1000))} | ${sync.rounds.reduce((n, r) => n + r.takeout.bad, 0)} |
-| bare Fastify | ${fmtInt(med((r) => r.bare.rps))} | ${fmtInt(med((r) => r.bare.p99))} | ${fmtInt(med((r) => r.bare.cpuPerRequest * 1000))} | ${sync.rounds.reduce((n, r) => n + r.bare.bad, 0)} |
+| dataset | bytes | Takeout req/s | p99 ms | CPU µs/req | bare req/s | p99 ms | CPU µs/req | Takeout ÷ bare | non-2xx (Takeout / bare) |
+|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|
+${syncRows}
 
-**Takeout ÷ bare: ${median(ratios).toFixed(2)}×** (median of the rounds' ratios; rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 0.6×).
-
-For scale, the query alone — better-sqlite3 reading its rows as Takeout reads them
+For scale, the SQLite query alone — better-sqlite3 reading its 100 rows as Takeout reads them
 (raw arrays, exact integers), no Takeout code, in the benchmark's process — takes
-${fmtInt(sync.queryAlone)} µs of CPU per run: ${(sync.queryAlone / (med((r) => r.bare.cpuPerRequest) * 1000)).toFixed(1)}× the bare route's whole request.
+${fmtInt(sync.queryAlone)} µs of CPU per run: ${(sync.queryAlone / bareCpu).toFixed(1)}× the bare route's whole request.
 
 ### Job creation: ${JOBS} POSTs at once that become jobs
 
