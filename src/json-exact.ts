@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rewriteOutsideStrings } from './json-scan.js';
 
 /**
  * JSON whose integers keep every digit. JSON.parse rounds an integer beyond 2^53 to a nearby
@@ -25,29 +26,15 @@ function isNumberChar(c: number): boolean {
 /** `text` with every integer a double does not hold, outside strings, as a marked string; undefined when none. */
 export function markBigIntegers(text: string): string | undefined {
   if (!LONG_DIGITS.test(text)) return undefined;
-  let out = '';
-  let start = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  return rewriteOutsideStrings(text, (i) => {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 45 || (c >= 48 && c <= 57)) {
-      let end = i + 1;
-      while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
-      const token = text.slice(i, end);
-      // A number where a key should be is not JSON: left so, for the parser to refuse.
-      const marked = isKey(text, end) ? undefined : markedBigInteger(token);
-      if (marked !== undefined) {
-        out += `${text.slice(start, i)}"${marked}"`;
-        start = end;
-      }
-      i = end - 1;
-    }
-  }
-  return start === 0 ? undefined : out + text.slice(start);
+    if (c !== 45 && !(c >= 48 && c <= 57)) return undefined;
+    let end = i + 1;
+    while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
+    // A number where a key should be is not JSON: left so, for the parser to refuse.
+    const marked = isKey(text, end) ? undefined : markedBigInteger(text.slice(i, end));
+    return marked === undefined ? end : [end, `"${marked}"`];
+  });
 }
 
 /** Whether what follows position `at` (after blanks) is a `:`: the token before was used as a key. */

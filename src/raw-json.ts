@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rewriteOutsideStrings } from './json-scan.js';
 
 /**
  * JSON documents read from databases (PostgreSQL json/jsonb, SQLite JSON columns), kept as
@@ -71,22 +72,11 @@ const WHITESPACE = /[ \t\n\r]/;
  */
 export function minifiedJson(text: string): string {
   if (!WHITESPACE.test(text)) return text;
-  let out = '';
-  let start = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+  const minified = rewriteOutsideStrings(text, (i) => {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92)
-        i++; // a backslash escapes the next character, a quote too
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 32 || c === 9 || c === 10 || c === 13) {
-      out += text.slice(start, i);
-      start = i + 1;
-    }
-  }
-  return out + text.slice(start);
+    return c === 32 || c === 9 || c === 10 || c === 13 ? ([i + 1, ''] as const) : undefined;
+  });
+  return minified ?? text;
 }
 
 const INTEGER = /^-?\d+$/;
