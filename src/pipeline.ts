@@ -3,6 +3,7 @@ import { resolveColumns } from './columns.js';
 import { coerceError, TakeoutError } from './errors.js';
 import { checkFormatOptions } from './formats/check-options.js';
 import { getFormat } from './formats/index.js';
+import { observed } from './observed-batches.js';
 import { untilAborted, whenAborted } from './settle.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
 import type {
@@ -78,40 +79,6 @@ function formatOptionsOf(format: FormatWriter, options: ExportOptions): FormatOp
 
 /** Why an export's own signal ends with the export: shared, as an Error per export was costly. */
 const STOPPED = new TakeoutError('aborted', 'The export was stopped');
-
-/** Wraps a source's batches: checks row shapes, counts rows, reports progress, honours abort. */
-async function* observed(
-  batches: AsyncIterable<Row[]>,
-  shape: 'array' | 'object',
-  state: { rows: number },
-  controls: RunControls,
-  signal: AbortSignal,
-  tick: () => void,
-): AsyncGenerator<Row[]> {
-  for await (const batch of batches) {
-    signal.throwIfAborted();
-    for (let i = 0; i < batch.length; i++) {
-      const row = batch[i];
-      if (typeof row !== 'object' || row === null || Array.isArray(row) !== (shape === 'array')) {
-        throw new TakeoutError(
-          'invalid_rows',
-          `row ${state.rows + i + 1} is not ${shape === 'array' ? 'an array' : 'an object'}`,
-          {
-            details: { row: state.rows + i + 1 },
-          },
-        );
-      }
-    }
-    state.rows += batch.length;
-    if (controls.maxRows !== undefined && state.rows > controls.maxRows) {
-      throw new TakeoutError('sync_limit_exceeded', `The export has more than ${controls.maxRows} rows`, {
-        details: { limit: controls.maxRows },
-      });
-    }
-    yield batch;
-    tick();
-  }
-}
 
 /**
  * Starts an export: `resolve` settles format, options and columns (it may wait on the source,

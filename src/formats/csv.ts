@@ -7,9 +7,10 @@ import type {
   FormatWriter,
   Row,
 } from '../types.js';
-import { ByteSink, sinkRows } from './byte-sink.js';
+import { ByteSink } from './byte-sink.js';
 import { compileCsvRow, type Dialect, writeCsvHead } from './csv-fields.js';
 import { zoneClock } from './datetime.js';
+import { sinkRows } from './sink-rows.js';
 
 /** Options of the CSV and TSV writers (docs/formats.md). */
 export interface CsvOptions {

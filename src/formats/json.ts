@@ -1,7 +1,8 @@
 import type { FormatContext, FormatWriter, Row } from '../types.js';
-import { ByteSink, sinkRows } from './byte-sink.js';
+import { ByteSink } from './byte-sink.js';
 import { zoneClock } from './datetime.js';
 import { compileJsonRow } from './json-fields.js';
+import { sinkRows } from './sink-rows.js';
 
 /**
  * JSON value rules (docs/formats.md): numbers as numbers (NaN and infinities as null);
