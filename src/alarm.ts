@@ -1,9 +1,9 @@
 /**
  * Waits that end at a moment even when the work waited on does not: a writer waiting for its
- * source's next batch with bytes ready to send, a row batcher waiting for its next row with a
- * part-filled batch. Armed once for many waits (a batcher waits once per row): each wait is
- * one `Promise.race([work, alarm])`, and one interval timer ticks only while armed, instead
- * of a timer set and cleared per wait.
+ * source's next batch with rows written but not sent (sink-rows.ts races the batch against
+ * the armed promise), a row batcher with a part-filled batch (async-batches.ts wakes its
+ * consumer when it rings). One interval timer ticks only while armed, instead of a timer set
+ * and cleared per wait (a writer waits once per batch).
  */
 
 /** What the armed promise resolves to when its moment has come. */
