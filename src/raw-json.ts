@@ -6,13 +6,15 @@ import { rewriteOutsideStrings } from './json-scan.js';
  * their text. JSON.parse turns numbers beyond a double's precision into other numbers (an id
  * 12345678901234567891 becomes ...67000, a long decimal is rounded), and every writer wants
  * the document as text again anyway: CSV, TSV and XLSX write it as a cell's text, JSON and
- * NDJSON embed it. So an object or array stays text, exact and never parsed twice.
+ * NDJSON embed it. So an object, an array or a big integer stays text, exact and never parsed
+ * twice.
  */
 
 /**
- * A JSON object or array as its exact text, without insignificant whitespace. Writers embed
- * `text`; code that wants the value reads `value` (numbers as doubles, as JSON.parse gives).
- * JSON.stringify of a structure holding one (an array of documents) sees `value`.
+ * A JSON document (an object, an array, or an integer a double does not hold) as its exact
+ * text, without insignificant whitespace. Writers embed `text`; code that wants the value
+ * reads `value` (numbers as doubles, as JSON.parse gives). JSON.stringify of a structure
+ * holding one sees `value`; jsonText (formats/cells.ts) embeds the text there too.
  */
 export class RawJson {
   constructor(
