@@ -6,15 +6,7 @@ import { getFormat } from './formats/index.js';
 import { observed } from './observed-batches.js';
 import { untilAborted, whenAborted } from './settle.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
-import type {
-  ColumnSpec,
-  FormatOptions,
-  FormatWriter,
-  Progress,
-  ResolvedColumn,
-  Row,
-  Source,
-} from './types.js';
+import type { ColumnSpec, FormatOptions, FormatWriter, Progress, ResolvedColumn, Source } from './types.js';
 
 export { checkFormatOptions } from './formats/check-options.js';
 

@@ -89,7 +89,8 @@ export function abortWaiters(signal: AbortSignal): number {
 
 /**
  * Settles like `work`, or rejects as soon as `signal` aborts: with the abort reason, or with
- * what `abortError` makes of the signal. One listener per call, removed when it settles.
+ * what `abortError` makes of the signal. One wait behind the signal's listener per call
+ * (whenAborted), given up when it settles.
  */
 export function untilAborted<T>(
   work: Promise<T> | T,

@@ -38,13 +38,8 @@ function coerce(name: string, spec: ParamSpec, value: unknown): ParamValue {
     }
     case 'integer':
     case 'number': {
-      // A JSON body's integers beyond 2^53 arrive as bigints (http/json-body.ts).
-      const n =
-        typeof value === 'string' && value.trim() !== ''
-          ? Number(value)
-          : typeof value === 'bigint'
-            ? Number(value)
-            : value;
+      // A JSON body's integers beyond 2^53 arrive here as numbers already (parseExportRequest).
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isFinite(n))
         throw invalid(name, `must be ${spec.type === 'integer' ? 'an integer' : 'a number'}`);
       if (spec.type === 'integer' && !Number.isInteger(n)) throw invalid(name, 'must be an integer');

@@ -24,7 +24,7 @@ export async function* abortable<T>(source: AsyncIterable<T>, signal?: AbortSign
   let finished = false;
   try {
     for (;;) {
-      // One listener per next(), not a race against one abort promise kept for the whole
+      // One abort wait per next(), not a race against one abort promise kept for the whole
       // upload: each race left a reaction on that never-settling promise holding its result,
       // so every chunk of the file stayed in memory until the upload ended.
       const result = await untilAborted(iterator.next(), signal, abortError);
