@@ -138,20 +138,11 @@ export async function startExport(
     controller.signal.throwIfAborted();
     const { format, formatOptions, columns, rowShape } = await resolve(controller.signal);
     controller.signal.throwIfAborted();
-    const dialect = source.csvPassthrough ? format.plainCsv?.(formatOptions) : undefined;
-    const passthrough =
-      dialect &&
-      source.csvPassthrough?.(
-        {
-          dialect,
-          columns,
-          onRows: (rows) => {
-            countRows(rows);
-            report(false);
-          },
-        },
-        controller.signal,
-      );
+    const onRows = (rows: number) => {
+      countRows(rows);
+      report(false);
+    };
+    const passthrough = passthroughOf(source, format, formatOptions, columns, onRows, controller.signal);
     iterator = (passthrough ??
       format.write(
         observed(source.batches(controller.signal), rowShape, state, controls, controller.signal, () =>
@@ -190,6 +181,26 @@ export async function startExport(
     else await finish();
     throw failure;
   }
+}
+
+/**
+ * The source's own writing of the whole file (types.ts, csvPassthrough and xlsxPassthrough),
+ * when the format's bytes allow it and the source offers it; else undefined.
+ */
+function passthroughOf(
+  source: Source,
+  format: FormatWriter,
+  formatOptions: FormatOptions,
+  columns: readonly ResolvedColumn[],
+  onRows: (rows: number) => void,
+  signal: AbortSignal,
+): AsyncIterable<Uint8Array> | undefined {
+  const dialect = source.csvPassthrough ? format.plainCsv?.(formatOptions) : undefined;
+  if (dialect) return source.csvPassthrough?.({ dialect, columns, onRows }, signal);
+  if (source.xlsxPassthrough && format.xlsxSettings) {
+    return source.xlsxPassthrough({ settings: format.xlsxSettings(formatOptions), columns, onRows }, signal);
+  }
+  return undefined;
 }
 
 /** The writer of `options.format`: a FormatWriter as given, a name from the built-in formats. */

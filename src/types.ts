@@ -1,3 +1,4 @@
+import type { XlsxSettings } from './formats/xlsx/options.js';
 import type { JsonSchema } from './schema.js';
 
 /** A row is an object keyed by column key, or an array in column order. */
@@ -97,6 +98,11 @@ export interface FormatWriter {
    * dialect: the export core may then let a source write the file itself (COPY).
    */
   plainCsv?(options: FormatOptions): CsvDialect | undefined;
+  /**
+   * When this format is the single-sheet XLSX writer, its settings for `options`: the export
+   * core may then let a source hand the writer rows still in its own bytes (binary COPY).
+   */
+  xlsxSettings?(options: FormatOptions): XlsxSettings;
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array>;
 }
 
@@ -115,6 +121,15 @@ export interface Source {
    * dialect is beyond it), and then `batches` is used.
    */
   csvPassthrough?(request: CsvPassthroughRequest, signal: AbortSignal): AsyncIterable<Uint8Array> | undefined;
+  /**
+   * Optional fast path, as csvPassthrough: the whole XLSX file with `request.settings`, its
+   * cells written from the source's own bytes (PostgreSQL's binary COPY). Exactly the file the
+   * XLSX writer makes of `batches`; undefined when the source will not.
+   */
+  xlsxPassthrough?(
+    request: XlsxPassthroughRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<Uint8Array> | undefined;
   close?(): Promise<void>;
 }
 
@@ -123,6 +138,14 @@ export interface CsvPassthroughRequest {
   /** The columns to write, in order; `index` is the position in the source's declared columns. */
   columns: readonly ResolvedColumn[];
   /** Called with the number of rows in the bytes as they stream. */
+  onRows(rows: number): void;
+}
+
+export interface XlsxPassthroughRequest {
+  settings: XlsxSettings;
+  /** The columns to write, in order; `index` is the position in the source's declared columns. */
+  columns: readonly ResolvedColumn[];
+  /** Called with the number of rows as they go to the writer. */
   onRows(rows: number): void;
 }
 

@@ -90,16 +90,20 @@ export const decodeJsonb: Decode = (buf, pos, len) => jsonDocument(utf8(buf, pos
 
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
 
-/** uuid: 16 bytes -> `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, one string made from the bytes. */
-export const decodeUuid: Decode = (buf, pos) => {
-  const out = scratchOf(36);
-  let o = 0;
+/** Writes a uuid's 16 bytes as its 36 characters of text (`xxxxxxxx-xxxx-...`) into `out` from `o`. */
+export function uuidText(buf: Buffer, pos: number, out: Uint8Array, o: number): void {
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) out[o++] = 0x2d;
     const b = buf[pos + i] as number;
     out[o++] = HEX[b >> 4] as number;
     out[o++] = HEX[b & 15] as number;
   }
+}
+
+/** uuid: 16 bytes -> `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, one string made from the bytes. */
+export const decodeUuid: Decode = (buf, pos) => {
+  const out = scratchOf(36);
+  uuidText(buf, pos, out, 0);
   return ascii(out, 36);
 };
 

@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import { TakeoutError } from '../errors.js';
-import type { CsvPassthroughRequest, ResolvedColumn, Row, Source } from '../types.js';
+import type { CsvPassthroughRequest, ResolvedColumn, Row, Source, XlsxPassthroughRequest } from '../types.js';
 import { compileNamedParams } from './named-params.js';
 import { canCopy, readBinaryCopy } from './postgres-binary-copy.js';
 import { streamBinaryCsv } from './postgres-binary-csv.js';
+import { streamBinaryXlsx } from './postgres-binary-xlsx.js';
 import { openConnection } from './postgres-connection.js';
 import { copyCanWrite } from './postgres-copy.js';
 import { streamCopy } from './postgres-copy-stream.js';
@@ -49,7 +50,7 @@ export interface PostgresSourceOptions {
 }
 
 export type PostgresSource = Source &
-  Required<Pick<Source, 'rowShape' | 'estimate' | 'csvPassthrough' | 'close'>>;
+  Required<Pick<Source, 'rowShape' | 'estimate' | 'csvPassthrough' | 'xlsxPassthrough' | 'close'>>;
 
 function positiveInt(value: unknown, name: string, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
@@ -64,7 +65,7 @@ function positiveInt(value: unknown, name: string, fallback: number, min = 1): n
  * server-side cursor (postgres-cursor.ts) in batches inside one read-only REPEATABLE READ
  * transaction (one snapshot), with types from the result's type OIDs (postgres-types.ts).
  * A source serves one export: columns() opens the transaction, batches() or
- * csvPassthrough() reads it once, close() ends it and returns the connection.
+ * csvPassthrough() or xlsxPassthrough() reads it once, close() ends it and returns the connection.
  */
 export function postgresSource(options: PostgresSourceOptions): PostgresSource {
   if ((options.connectionString === undefined) === (options.pool === undefined)) {
@@ -139,19 +140,31 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     }
   }
 
-  async function* readBinaryCsv(
-    request: CsvPassthroughRequest,
+  /** A file the source writes from its binary COPY (postgres-binary-csv.ts, postgres-binary-xlsx.ts). */
+  async function* readBinaryFile<R>(
+    write: (
+      s: Session,
+      query: string,
+      request: R,
+      timeoutMs: number,
+      signal: AbortSignal,
+    ) => AsyncGenerator<Uint8Array>,
+    request: R,
     signal: AbortSignal,
   ): AsyncGenerator<Uint8Array> {
     const s = await open();
     let complete = false;
     try {
-      yield* streamBinaryCsv(s, inlinedText(), request, statementTimeoutMs, signal);
+      yield* write(s, inlinedText(), request, statementTimeoutMs, signal);
       complete = true;
     } finally {
       await endSession(s, complete);
     }
   }
+
+  /** Whether the default reader may read with binary COPY here. */
+  const binaryCopy = (): boolean =>
+    options.reader !== 'cursor' && session !== undefined && canCopy(session.conn.client);
 
   return {
     async columns(): Promise<ResolvedColumn[]> {
@@ -190,11 +203,19 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     ): AsyncIterable<Uint8Array> | undefined {
       let gen: AsyncGenerator<Uint8Array>;
       if (options.copy === true && copyCanWrite(request.dialect)) gen = readCopy(request, signal);
-      else if (options.reader !== 'cursor' && session && canCopy(session.conn.client)) {
-        // The default reader's CSV, written from the binary COPY's bytes (postgres-binary-csv.ts).
-        gen = readBinaryCsv(request, signal);
-      } else return undefined;
+      else if (binaryCopy()) gen = readBinaryFile(streamBinaryCsv, request, signal);
+      else return undefined;
       claim();
+      reader = gen;
+      return gen;
+    },
+    xlsxPassthrough(
+      request: XlsxPassthroughRequest,
+      signal: AbortSignal,
+    ): AsyncIterable<Uint8Array> | undefined {
+      if (!binaryCopy()) return undefined;
+      claim();
+      const gen = readBinaryFile(streamBinaryXlsx, request, signal);
       reader = gen;
       return gen;
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool, XmlBytes } from '../../src/formats/xlsx/bytes.js';
+import { ascii, BufferPool, XmlBytes } from '../../src/formats/xlsx/bytes.js';
 import { quotedSheetRef, SheetNames, sanitizeSheetName } from '../../src/formats/xlsx/names.js';
 import { xlsxSettings } from '../../src/formats/xlsx/options.js';
 import {
@@ -54,6 +54,54 @@ describe('byte writer', () => {
     for (const s of ['a&b', 'a<b', 'a>b', 'a\rb', 'a\u0001', '_x0041_', 'a\uD800', '\uDC00a', 'x\uFFFE']) {
       expect(new XmlBytes(new BufferPool()).text(s), JSON.stringify(s)).toBe(false);
     }
+  });
+
+  it('copies text from bytes exactly when textCell would copy the same text, and declines the rest', () => {
+    const head = ascii('<t>');
+    const tail = ascii('</t>');
+    let seed = 7;
+    const pick = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % k;
+    };
+    const alphabet = [
+      'a',
+      'Z',
+      '0',
+      ' ',
+      '_',
+      'x',
+      '&',
+      '<',
+      '>',
+      '"',
+      "'",
+      '\t',
+      '\n',
+      '\r',
+      '\u0001',
+      '\u007f',
+      'é',
+    ];
+    let copied = 0;
+    for (let i = 0; i < 5000; i++) {
+      const s = Array.from({ length: pick(12) }, () => alphabet[pick(alphabet.length)]).join('');
+      // The bytes sit inside a larger buffer, between bytes that must not be read.
+      const bytes = Buffer.concat([Buffer.from('x_'), Buffer.from(s, 'utf8'), Buffer.from('x')]);
+      const fromText = new XmlBytes(new BufferPool());
+      const fromBytes = new XmlBytes(new BufferPool());
+      const textOk = fromText.textCell(head, s, tail);
+      const bytesOk = fromBytes.asciiCell(head, bytes, 2, bytes.length - 3, tail);
+      if (s.includes('é')) expect(bytesOk, JSON.stringify(s)).toBe(false);
+      else expect(bytesOk, JSON.stringify(s)).toBe(textOk);
+      if (bytesOk) {
+        copied++;
+        expect(fromBytes.buf.subarray(0, fromBytes.pos).equals(fromText.buf.subarray(0, fromText.pos))).toBe(
+          true,
+        );
+      }
+    }
+    expect(copied).toBeGreaterThan(500);
   });
 
   it('grows past the slack for a huge row and keeps what was written', () => {
@@ -123,7 +171,20 @@ describe('numbers', () => {
     expect(plain('0.0000001')).toBeUndefined(); // JavaScript writes 1e-7
     expect(plain('100000000000000000000')).toBe('100000000000000000000');
     expect(plain('1000000000000000000000')).toBeUndefined(); // 1e+21
-    for (const v of ['+1', '1e5', 'NaN', '', '-', '.', '1.2.3', '12a', '1234567890123456']) {
+    for (const v of [
+      '+1',
+      '1e5',
+      'NaN',
+      '',
+      '-',
+      '.',
+      '1.2.3',
+      '12a',
+      '1234567890123456',
+      '１２',
+      '1٫5',
+      '0\u0100',
+    ]) {
       expect(plain(v), v).toBeUndefined();
     }
     // Against the general path over random decimals: same text whenever it answers.

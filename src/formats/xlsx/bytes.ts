@@ -1,26 +1,6 @@
-/** Bytes of XML handed to deflate at once. */
-const CHUNK_BYTES = 1 << 20;
-/** Room past CHUNK_BYTES for the row that crosses it; longer rows grow the buffer. */
-const SLACK_BYTES = 1 << 18;
-const BUFFER_BYTES = CHUNK_BYTES + SLACK_BYTES;
+import { type BufferPool, CHUNK_BYTES, SLACK_BYTES } from './buffer-pool.js';
 
-/**
- * Chunk buffers for reuse once deflate is done with them. Allocating a fresh buffer per chunk
- * leaves the garbage collector megabytes of dead buffers to find, which shows in RSS.
- */
-export class BufferPool {
-  private readonly free: Buffer[] = [];
-
-  take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES);
-  }
-
-  /** Takes back a chunk (a view from the start of a pool buffer); other buffers are left to the GC. */
-  give(chunk: Buffer): void {
-    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength !== BUFFER_BYTES || this.free.length >= 3) return;
-    this.free.push(Buffer.from(chunk.buffer, 0, BUFFER_BYTES));
-  }
-}
+export { BufferPool } from './buffer-pool.js';
 
 /** Markup encoded once: its bytes, and the same bytes as little-endian 32-bit words. */
 export type Markup = Uint8Array & { readonly words: Uint32Array };
@@ -178,6 +158,27 @@ export class XmlBytes {
         b[p++] = 0x80 | ((c >> 6) & 63);
         b[p++] = 0x80 | (c & 63);
       }
+    }
+    this.pos = putMarkup(this.view, p, tail);
+    return true;
+  }
+
+  /**
+   * textCell for text that is still bytes (`len` of them in `src` from `at`): writes it when
+   * it is ASCII and needs no escaping, and returns true; else returns false, having written
+   * part of it (the caller takes it back). A source's text is copied without a string.
+   */
+  asciiCell(head: Markup, src: Uint8Array, at: number, len: number, tail: Markup): boolean {
+    const room = head.length + len + tail.length + WORD_SLACK;
+    if (this.pos + room > this.buf.length) this.grow(room);
+    const b = this.buf;
+    let p = putMarkup(this.view, this.pos, head);
+    for (let i = at, end = at + len; i < end; i++) {
+      const c = src[i]!;
+      if (c >= 128) return false;
+      const special = SPECIAL[c];
+      if (special !== 0 && (special === 1 || (i + 1 < end && src[i + 1] === 120))) return false;
+      b[p++] = c;
     }
     this.pos = putMarkup(this.view, p, tail);
     return true;

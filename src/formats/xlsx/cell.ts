@@ -2,9 +2,18 @@ import { TakeoutError } from '../../errors.js';
 import type { ResolvedColumn } from '../../types.js';
 import { dateText, jsonText, numberText } from '../cells.js';
 import { looksLikeFormula, plainLead } from '../formula.js';
-import { ascii, type Markup, type XmlBytes } from './bytes.js';
+import type { Markup, XmlBytes } from './bytes.js';
+import {
+  cellMarkup,
+  EDGE_PLAIN,
+  EDGE_SPACE,
+  type Head,
+  NO_BYTES,
+  TEXT_TAIL,
+  VALUE_TAIL,
+} from './cell-markup.js';
 import { EXCEL_MAX_CELL_CHARS, type XlsxSettings } from './options.js';
-import { STYLE_HEADER, STYLE_HEADER_QUOTED, STYLE_QUOTED, type StyleSheet } from './styles.js';
+import type { StyleSheet } from './styles.js';
 import {
   DAY_MS,
   END_SERIAL,
@@ -16,9 +25,12 @@ import {
   UNIX_EPOCH_SERIAL,
   writeDayFraction,
   writeDecimal,
-  writePlainDecimal,
+  writePlainDecimalBytes,
+  writePlainDecimal as writePlainDecimalText,
 } from './values.js';
 import { cellText, needsPreserve } from './xml.js';
+
+export { headerCell } from './cell-markup.js';
 
 /**
  * Writes one value of row `n` into the sheet's XML as a `<c>` element, and says whether it wrote
@@ -39,35 +51,17 @@ export interface CellWriter {
   number: WriteCell<number>;
   date: WriteCell<Date>;
   boolean: WriteCell<boolean>;
-}
-
-/** ASCII first characters that need no look: not a formula start (formula.ts) nor white space. */
-const EDGE_PLAIN = new Uint8Array(128).fill(1);
-for (const c of [0, 9, 10, 11, 12, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
-const EDGE_SPACE = (c: number): boolean => c === 32 || c === 9 || c === 10;
-const VALUE_TAIL = ascii('</v></c>');
-const TEXT_TAIL = ascii('</t></is></c>');
-const NO_BYTES = ascii('');
-
-function attrS(style: number): string {
-  return style === 0 ? '' : ` s="${style}"`;
-}
-
-function columnStyle(column: ResolvedColumn, settings: XlsxSettings, styles: StyleSheet): number {
-  if (column.format !== undefined) return styles.forFormat(column.format);
-  if (column.type === 'date') return styles.forFormat(settings.dateFormat);
-  if (column.type === 'datetime') return styles.forFormat(settings.datetimeFormat);
-  return 0;
-}
-
-/** A cell's opening markup both ways: after `<c` alone, and after `<c r="D7` (then `"`). */
-interface Head {
-  plain: Markup;
-  afterRef: Markup;
-}
-
-function head(attributes: string): Head {
-  return { plain: ascii(`<c${attributes}`), afterRef: ascii(`"${attributes}`) };
+  /*
+   * For a source that writes cells from its own bytes (postgres-binary-xlsx.ts): each writes
+   * what `any` writes for the value those bytes stand for, or returns false having written
+   * nothing when it cannot, and the caller hands the decoded value to `any`.
+   */
+  /** Text given as its bytes: written when it is ASCII and takes textCell's fast path. */
+  asciiText(bytes: Uint8Array, at: number, len: number, n: number, gap: boolean): boolean;
+  /** A numeric's text as ASCII bytes, in a numeric column: written when it is a plain decimal. */
+  plainDecimal(bytes: Uint8Array, start: number, end: number, n: number, gap: boolean): boolean;
+  /** A Date given as its milliseconds (never NaN): always written. */
+  instant: WriteCell<number>;
 }
 
 /**
@@ -83,21 +77,15 @@ export function cellWriter(
 ): CellWriter {
   const { clock, escapeFormulas, longText } = settings;
   const apostrophe = settings.formulaEscape === 'apostrophe';
-  const style = columnStyle(column, settings, styles);
   const calendar = column.type === 'date';
-  const dateStyle =
-    calendar || column.type === 'datetime' ? style : styles.forFormat(settings.datetimeFormat);
   const numericColumn = column.type === 'integer' || column.type === 'number' || column.type === 'decimal';
   const integerColumn = column.type === 'integer';
-  const ref = ascii(`<c r="${letter}`);
-  const num = head(`${attrS(style)}><v>`);
-  const date = head(`${attrS(dateStyle)}><v>`);
-  const yes = head(`${attrS(style)} t="b"><v>1</v></c>`);
-  const no = head(`${attrS(style)} t="b"><v>0</v></c>`);
-  const text = head(`${attrS(style)} t="inlineStr"><is><t>`);
-  const textKeep = head(`${attrS(style)} t="inlineStr"><is><t xml:space="preserve">`);
-  const quoted = head(`${attrS(STYLE_QUOTED)} t="inlineStr"><is><t>`);
-  const quotedKeep = head(`${attrS(STYLE_QUOTED)} t="inlineStr"><is><t xml:space="preserve">`);
+  const { ref, num, date, yes, no, text, textKeep, quoted, quotedKeep } = cellMarkup(
+    column,
+    letter,
+    settings,
+    styles,
+  );
 
   function open(h: Head, n: number, gap: boolean): void {
     if (gap) {
@@ -105,6 +93,14 @@ export function cellWriter(
       out.int(n);
       out.bytes(h.afterRef);
     } else out.bytes(h.plain);
+  }
+
+  /** Writes the reference when there is a gap, and gives the plain text cell's opening. */
+  function plainTextHead(n: number, gap: boolean): Markup {
+    if (!gap) return text.plain;
+    out.bytes(ref);
+    out.int(n);
+    return text.afterRef;
   }
 
   function tooLong(v: string, n: number): string {
@@ -128,13 +124,7 @@ export function cellWriter(
       length <= EXCEL_MAX_CELL_CHARS
     ) {
       const mark = out.pos;
-      let head = text.plain;
-      if (gap) {
-        out.bytes(ref);
-        out.int(n);
-        head = text.afterRef;
-      }
-      if (out.textCell(head, v, TEXT_TAIL)) return true;
+      if (out.textCell(plainTextHead(n, gap), v, TEXT_TAIL)) return true;
       out.pos = mark;
     }
     let isQuoted = false;
@@ -184,9 +174,40 @@ export function cellWriter(
     return writeNumberText(String(v), n, gap);
   }
 
+  function writeAsciiText(bytes: Uint8Array, at: number, len: number, n: number, gap: boolean): boolean {
+    // writeText's fast path, on bytes.
+    const first = bytes[at]!;
+    if (len === 0 || first >= 128 || EDGE_PLAIN[first] !== 1) return false;
+    if (EDGE_SPACE(bytes[at + len - 1]!) || len > EXCEL_MAX_CELL_CHARS) return false;
+    const mark = out.pos;
+    if (out.asciiCell(plainTextHead(n, gap), bytes, at, len, TEXT_TAIL)) return true;
+    out.pos = mark;
+    return false;
+  }
+
+  function writePlainDecimal(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    n: number,
+    gap: boolean,
+  ): boolean {
+    const mark = out.pos;
+    open(num, n, gap);
+    if (writePlainDecimalBytes(out, bytes, start, end)) {
+      out.bytes(VALUE_TAIL);
+      return true;
+    }
+    out.pos = mark;
+    return false;
+  }
+
   function writeDate(d: Date, n: number, gap: boolean): boolean {
     const ms = d.getTime();
-    if (Number.isNaN(ms)) return false;
+    return Number.isNaN(ms) ? false : writeInstant(ms, n, gap);
+  }
+
+  function writeInstant(ms: number, n: number, gap: boolean): boolean {
     const local = calendar ? ms : ms + clock.offsetMinutes(ms) * 60_000;
     const days = Math.floor(local / DAY_MS);
     const serialDay = days + UNIX_EPOCH_SERIAL;
@@ -207,7 +228,8 @@ export function cellWriter(
     // Before 1900-03-01 Excel's serials are one less (its fictitious 1900-02-29); before 1900 and
     // after 9999 it has no dates, so those stay ISO 8601 text.
     const serial = (calendar ? serialDay : serialDay + (local - days * DAY_MS) / DAY_MS) - 1;
-    if (serial < 1 || serialDay >= END_SERIAL) return writeText(dateText(d, column, clock), n, gap);
+    if (serial < 1 || serialDay >= END_SERIAL)
+      return writeText(dateText(new Date(ms), column, clock), n, gap);
     open(date, n, gap);
     out.ascii(String(serial));
     out.bytes(VALUE_TAIL);
@@ -225,7 +247,7 @@ export function cellWriter(
         if (!numericColumn) return writeText(v, n, gap);
         const mark = out.pos;
         open(num, n, gap);
-        if (writePlainDecimal(out, v)) {
+        if (writePlainDecimalText(out, v)) {
           out.bytes(VALUE_TAIL);
           return true;
         }
@@ -262,19 +284,8 @@ export function cellWriter(
     number: writeNumber,
     date: writeDate,
     boolean: writeBoolean,
+    asciiText: numericColumn ? () => false : writeAsciiText,
+    plainDecimal: numericColumn ? writePlainDecimal : () => false,
+    instant: writeInstant,
   };
-}
-
-/** A header cell: bold text in row 1 (formula-looking headers are quote-prefixed too). */
-export function headerCell(header: string, letter: string, settings: XlsxSettings): string {
-  let v = header;
-  let style = STYLE_HEADER;
-  if (settings.escapeFormulas && looksLikeFormula(v)) {
-    if (settings.formulaEscape === 'apostrophe') v = `'${v}`;
-    else style = STYLE_HEADER_QUOTED;
-  }
-  if (v.length === 0) return '';
-  if (v.length > EXCEL_MAX_CELL_CHARS) v = truncateText(v);
-  const space = needsPreserve(v) ? ' xml:space="preserve"' : '';
-  return `<c r="${letter}1" s="${style}" t="inlineStr"><is><t${space}>${cellText(v)}</t></is></c>`;
 }

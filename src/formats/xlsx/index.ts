@@ -19,6 +19,7 @@ const XLSX_BASE = {
  */
 export const xlsxFormat: FormatWriter = {
   ...XLSX_BASE,
+  xlsxSettings,
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
     const settings = xlsxSettings(ctx.options);
     const sheet = { name: settings.sheetName, columns: ctx.columns, rowShape: ctx.rowShape, batches };

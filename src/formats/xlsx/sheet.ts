@@ -13,12 +13,12 @@ const MAX_WIDTH = 60;
 /** Room for the autofilter drop-down button in a header cell. */
 const FILTER_BUTTON = 3;
 
-/** Writes row number `n` into the sheet's XML as `<row>`. */
-export type RowWriter = (row: unknown, n: number) => void;
+/** Writes row `i` of a batch into the sheet's XML as `<row>` number `n`. */
+export type RowWriter<B = readonly Row[]> = (batch: B, i: number, n: number) => void;
 
-const ROW_OPEN = ascii('<row r="');
-const ROW_OPENED = ascii('">');
-const ROW_CLOSE = ascii('</row>');
+export const ROW_OPEN = ascii('<row r="');
+export const ROW_OPENED = ascii('">');
+export const ROW_CLOSE = ascii('</row>');
 
 /** The inline test for the value a column's type leads to expect, and its writer in CellWriter. */
 function expected(column: ResolvedColumn): { test: string; writer: keyof CellWriter } | undefined {
@@ -65,7 +65,7 @@ export function compileRowWriter(
     });
     return (
       (locals.length > 0 ? `const ${locals.join(', ')};\n` : '') +
-      'return function row(r, n) {\no.intCell(open, n, opened);\nlet gap = true, v;\n' +
+      'return function row(b, i, n) {\nconst r = b[i];\no.intCell(open, n, opened);\nlet gap = true, v;\n' +
       `${statements.join('\n')}\no.bytes(close);\n};`
     );
   };

@@ -114,38 +114,53 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-/**
- * Writes a plain decimal text (`-12.50`, `.5`, `007`) as exactNumberText gives it, straight
- * into the sheet, and returns true; false (nothing written) when it is not that simple: an
- * exponent or `+`, more than 15 significant digits, or a size where JavaScript writes an
- * exponent (from 1e21, below 1e-6). No Number round trip is needed: a decimal of at most 15
- * significant digits is exactly what its double reads back as (DBL_DIG), so String(Number(v))
- * is the decimal without its leading and trailing zeros (PostgreSQL's numeric amounts).
- */
+/** ASCII copies of numeric strings for writePlainDecimal (grown when one is longer). */
+let scratch = new Uint8Array(64);
+
+/** writePlainDecimalBytes for a string (a character beyond ASCII reads as 0: not a digit). */
 export function writePlainDecimal(out: XmlBytes, v: string): boolean {
   const n = v.length;
-  const negative = n > 0 && v.charCodeAt(0) === 45;
-  let i = negative ? 1 : 0;
+  if (scratch.length < n) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
+  const b = scratch;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    b[i] = c < 128 ? c : 0;
+  }
+  return writePlainDecimalBytes(out, b, 0, n);
+}
+
+/**
+ * Writes a plain decimal text (`-12.50`, `.5`, `007`; ASCII bytes `b[start..end)`) as
+ * exactNumberText gives it, straight into the sheet, and returns true; false (nothing written)
+ * when it is not that simple: an exponent or `+`, more than 15 significant digits, or a size
+ * where JavaScript writes an exponent (from 1e21, below 1e-6). No Number round trip is needed:
+ * a decimal of at most 15 significant digits is exactly what its double reads back as (DBL_DIG),
+ * so String(Number(v)) is the decimal without its leading and trailing zeros (PostgreSQL's
+ * numeric amounts). Bytes, so a source's numeric text needs no string.
+ */
+export function writePlainDecimalBytes(out: XmlBytes, b: Uint8Array, start: number, end: number): boolean {
+  const negative = end > start && b[start] === 45;
+  let i = negative ? start + 1 : start;
   const intStart = i;
-  while (i < n && isDigit(v.charCodeAt(i))) i++;
+  while (i < end && isDigit(b[i]!)) i++;
   const intEnd = i;
   let fracStart = i;
-  if (i < n && v.charCodeAt(i) === 46) {
+  if (i < end && b[i] === 46) {
     fracStart = ++i;
-    while (i < n && isDigit(v.charCodeAt(i))) i++;
+    while (i < end && isDigit(b[i]!)) i++;
   }
   const fracEnd = i;
-  if (i !== n || (intEnd === intStart && fracEnd === fracStart)) return false;
+  if (i !== end || (intEnd === intStart && fracEnd === fracStart)) return false;
   let a = intStart; // first significant digit of the integer part
-  while (a < intEnd && v.charCodeAt(a) === 48) a++;
+  while (a < intEnd && b[a] === 48) a++;
   let z = fracEnd; // end of the fraction without trailing zeros
-  while (z > fracStart && v.charCodeAt(z - 1) === 48) z--;
+  while (z > fracStart && b[z - 1] === 48) z--;
   const intDigits = intEnd - a;
   let significant: number;
   if (intDigits > 0 && z > fracStart) significant = intDigits + z - fracStart;
   else if (intDigits > 0) {
     let e = intEnd;
-    while (v.charCodeAt(e - 1) === 48) e--;
+    while (b[e - 1] === 48) e--;
     significant = e - a;
   } else {
     if (z === fracStart) {
@@ -153,17 +168,17 @@ export function writePlainDecimal(out: XmlBytes, v: string): boolean {
       return true;
     }
     let f = fracStart;
-    while (v.charCodeAt(f) === 48) f++;
+    while (b[f] === 48) f++;
     if (f - fracStart > 5) return false; // below 1e-6: an exponent
     significant = z - f;
   }
   if (significant > EXCEL_DIGITS || intDigits > 21) return false;
   if (negative) out.bytes(MINUS);
   if (intDigits === 0) out.ascii('0');
-  else for (let k = a; k < intEnd; k++) out.byte(v.charCodeAt(k));
+  else for (let k = a; k < intEnd; k++) out.byte(b[k]!);
   if (z > fracStart) {
     out.bytes(DOT);
-    for (let k = fracStart; k < z; k++) out.byte(v.charCodeAt(k));
+    for (let k = fracStart; k < z; k++) out.byte(b[k]!);
   }
   return true;
 }

@@ -1,11 +1,17 @@
-import { sampleBatches } from '../../batches.js';
 import { TakeoutError } from '../../errors.js';
 import type { ResolvedColumn, Row } from '../../types.js';
 import { BufferPool, XmlBytes } from './bytes.js';
-import { cellWriter, headerCell } from './cell.js';
+import { type CellWriter, cellWriter, headerCell } from './cell.js';
 import { SheetNames, sanitizeSheetName } from './names.js';
 import { EXCEL_MAX_ROWS, MAX_SHEETS, type XlsxSettings } from './options.js';
-import { columnWidths, compileRowWriter, SAMPLE_ROWS, sheetHead, sheetTail } from './sheet.js';
+import {
+  columnWidths,
+  compileRowWriter,
+  type RowWriter,
+  SAMPLE_ROWS,
+  sheetHead,
+  sheetTail,
+} from './sheet.js';
 import { StyleSheet } from './styles.js';
 import {
   contentTypes,
@@ -19,11 +25,27 @@ import { columnLetters } from './xml.js';
 import { type EntryStream, ZipWriter } from './zip.js';
 
 /** One sheet of input: it may become several worksheets when it rolls over. */
-export interface SheetInput {
+export interface SheetInput<B = readonly Row[]> {
   name: string | undefined;
   columns: readonly ResolvedColumn[];
   rowShape: 'array' | 'object';
-  batches: AsyncIterable<readonly Row[]>;
+  batches: AsyncIterable<B>;
+  /** How to read batches that are not arrays of rows; without it, they are. */
+  reader?: BatchReader<B>;
+}
+
+/**
+ * How a sheet reads its batches. Usually they are arrays of rows; a source that writes cells
+ * from its own bytes (postgres-binary-xlsx.ts) hands batches of its own with a reader for them.
+ * A batch stays valid while the sheet holds it (it may hold a few, to sample them).
+ */
+export interface BatchReader<B> {
+  /** Rows in a batch. */
+  size(batch: B): number;
+  /** Row `i` as values in the sheet's rowShape, for the sample that sizes the columns. */
+  row(batch: B, i: number): Row;
+  /** The writer of a batch's rows into `out`, given the columns' cell writers. */
+  rowWriter(cells: readonly CellWriter[], out: XmlBytes): RowWriter<B>;
 }
 
 /** A sheet whose rows, at the sampled size, could fill this much is written as ZIP64 from the start. */
@@ -47,8 +69,8 @@ interface Book {
  * Nothing grows with the number of rows: a sheet holds at most one chunk of XML and three chunks
  * being deflated; the generator only runs when its consumer asks for more.
  */
-export async function* writeWorkbook(
-  sheets: AsyncIterable<SheetInput> | Iterable<SheetInput>,
+export async function* writeWorkbook<B = readonly Row[]>(
+  sheets: AsyncIterable<SheetInput<B>> | Iterable<SheetInput<B>>,
   settings: XlsxSettings,
   signal?: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
@@ -71,11 +93,41 @@ export async function* writeWorkbook(
   yield book.zip.finish();
 }
 
-async function* remaining(
-  pending: readonly (readonly Row[])[],
-  iterator: AsyncIterator<readonly Row[]>,
+/** Arrays of rows, read as they are. */
+function rowArrays(
+  columns: readonly ResolvedColumn[],
+  rowShape: 'array' | 'object',
+): BatchReader<readonly Row[]> {
+  return {
+    size: (batch) => batch.length,
+    row: (batch, i) => batch[i] as Row,
+    rowWriter: (cells, out) => compileRowWriter(columns, rowShape, cells, out),
+  };
+}
+
+/** The first batches, until they hold `rows` rows (fewer at the end), and their first rows as values. */
+async function sample<B>(
+  iterator: AsyncIterator<B>,
+  reader: BatchReader<B>,
+  rows: number,
+): Promise<{ pending: B[]; sample: Row[]; done: boolean }> {
+  const pending: B[] = [];
+  const values: Row[] = [];
+  while (values.length < rows) {
+    const next = await iterator.next();
+    if (next.done) return { pending, sample: values, done: true };
+    pending.push(next.value);
+    const size = reader.size(next.value);
+    for (let i = 0; i < size && values.length < rows; i++) values.push(reader.row(next.value, i));
+  }
+  return { pending, sample: values, done: false };
+}
+
+async function* remaining<B>(
+  pending: readonly B[],
+  iterator: AsyncIterator<B>,
   done: boolean,
-): AsyncGenerator<readonly Row[]> {
+): AsyncGenerator<B> {
   yield* pending;
   if (done) return;
   while (true) {
@@ -93,15 +145,14 @@ function tooManySheets(maxRowsPerSheet: number): TakeoutError {
   );
 }
 
-async function* writeSheet(book: Book, input: SheetInput, ordinal: number): AsyncGenerator<Uint8Array> {
+async function* writeSheet<B>(book: Book, input: SheetInput<B>, ordinal: number): AsyncGenerator<Uint8Array> {
   const { settings, zip } = book;
   const columns = input.columns;
   const letters = columns.map((_, i) => columnLetters(i));
+  const reader = input.reader ?? (rowArrays(columns, input.rowShape) as unknown as BatchReader<B>);
   // The sheet's XML goes straight into bytes, across rollovers; chunks leave it for deflate.
   const out = new XmlBytes(book.pool);
-  const row = compileRowWriter(
-    columns,
-    input.rowShape,
+  const row = reader.rowWriter(
     columns.map((c, i) => cellWriter(c, letters[i]!, settings, book.styles, out)),
     out,
   );
@@ -117,13 +168,17 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
   let exhausted = false;
   let entry: EntryStream | undefined;
   try {
-    const { pending, sample, done } = await sampleBatches(iterator, SAMPLE_ROWS);
+    const { pending, sample: values, done } = await sample(iterator, reader, SAMPLE_ROWS);
     exhausted = done;
-    const widths = columnWidths(columns, input.rowShape, sample, settings);
-    for (const r of sample) row(r, EXCEL_MAX_ROWS);
+    const widths = columnWidths(columns, input.rowShape, values, settings);
+    let sampled = 0;
+    for (const batch of pending) {
+      const size = reader.size(batch);
+      for (let i = 0; i < size && sampled < SAMPLE_ROWS; i++, sampled++) row(batch, i, EXCEL_MAX_ROWS);
+    }
     const sampleBytes = out.pos;
     out.pos = 0; // measured, not kept
-    const zip64 = sample.length > 0 && (sampleBytes / sample.length) * limit > ZIP64_ESTIMATE;
+    const zip64 = sampled > 0 && (sampleBytes / sampled) * limit > ZIP64_ESTIMATE;
 
     let sheet: SheetEntry = undefined as unknown as SheetEntry;
     let rowNumber = 0;
@@ -154,19 +209,20 @@ async function* writeSheet(book: Book, input: SheetInput, ordinal: number): Asyn
     yield start();
     for await (const batch of remaining(pending, iterator, done)) {
       book.signal?.throwIfAborted();
-      for (let i = 0; i < batch.length; i++) {
+      const size = reader.size(batch);
+      for (let i = 0; i < size; i++) {
         if (rowNumber >= limit) {
           yield* await finish();
           yield start();
         }
         const mark = out.pos;
-        row(batch[i], rowNumber + 1);
+        row(batch, i, rowNumber + 1);
         if (!zip64 && entry!.size + out.heldBytes > PLAIN_ENTRY_LIMIT) {
           // Take the row back and write it on a new sheet before this entry could need ZIP64.
           out.pos = mark;
           yield* await finish();
           yield start();
-          row(batch[i], rowNumber + 1);
+          row(batch, i, rowNumber + 1);
         }
         rowNumber++;
         out.rowDone();

@@ -1,0 +1,89 @@
+import type { ResolvedColumn } from '../../types.js';
+import { looksLikeFormula } from '../formula.js';
+import { ascii, type Markup } from './bytes.js';
+import { EXCEL_MAX_CELL_CHARS, type XlsxSettings } from './options.js';
+import { STYLE_HEADER, STYLE_HEADER_QUOTED, STYLE_QUOTED, type StyleSheet } from './styles.js';
+import { truncateText } from './values.js';
+import { cellText, needsPreserve } from './xml.js';
+
+/** The markup of cells (cell.ts writes the values): encoded once per column. */
+
+/** ASCII first characters that need no look: not a formula start (formula.ts) nor white space. */
+export const EDGE_PLAIN = new Uint8Array(128).fill(1);
+for (const c of [0, 9, 10, 11, 12, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
+export const EDGE_SPACE = (c: number): boolean => c === 32 || c === 9 || c === 10;
+
+export const VALUE_TAIL = ascii('</v></c>');
+export const TEXT_TAIL = ascii('</t></is></c>');
+export const NO_BYTES = ascii('');
+
+function attrS(style: number): string {
+  return style === 0 ? '' : ` s="${style}"`;
+}
+
+function columnStyle(column: ResolvedColumn, settings: XlsxSettings, styles: StyleSheet): number {
+  if (column.format !== undefined) return styles.forFormat(column.format);
+  if (column.type === 'date') return styles.forFormat(settings.dateFormat);
+  if (column.type === 'datetime') return styles.forFormat(settings.datetimeFormat);
+  return 0;
+}
+
+/** A cell's opening markup both ways: after `<c` alone, and after `<c r="D7` (then `"`). */
+export interface Head {
+  plain: Markup;
+  afterRef: Markup;
+}
+
+function head(attributes: string): Head {
+  return { plain: ascii(`<c${attributes}`), afterRef: ascii(`"${attributes}`) };
+}
+
+/** Every opening a column's cells may need, with its styles applied. */
+export interface CellMarkup {
+  /** `<c r="D` (the row number and `"` follow). */
+  ref: Markup;
+  num: Head;
+  date: Head;
+  yes: Head;
+  no: Head;
+  text: Head;
+  textKeep: Head;
+  quoted: Head;
+  quotedKeep: Head;
+}
+
+export function cellMarkup(
+  column: ResolvedColumn,
+  letter: string,
+  settings: XlsxSettings,
+  styles: StyleSheet,
+): CellMarkup {
+  const style = columnStyle(column, settings, styles);
+  const dateStyle =
+    column.type === 'date' || column.type === 'datetime' ? style : styles.forFormat(settings.datetimeFormat);
+  return {
+    ref: ascii(`<c r="${letter}`),
+    num: head(`${attrS(style)}><v>`),
+    date: head(`${attrS(dateStyle)}><v>`),
+    yes: head(`${attrS(style)} t="b"><v>1</v></c>`),
+    no: head(`${attrS(style)} t="b"><v>0</v></c>`),
+    text: head(`${attrS(style)} t="inlineStr"><is><t>`),
+    textKeep: head(`${attrS(style)} t="inlineStr"><is><t xml:space="preserve">`),
+    quoted: head(`${attrS(STYLE_QUOTED)} t="inlineStr"><is><t>`),
+    quotedKeep: head(`${attrS(STYLE_QUOTED)} t="inlineStr"><is><t xml:space="preserve">`),
+  };
+}
+
+/** A header cell: bold text in row 1 (formula-looking headers are quote-prefixed too). */
+export function headerCell(header: string, letter: string, settings: XlsxSettings): string {
+  let v = header;
+  let style = STYLE_HEADER;
+  if (settings.escapeFormulas && looksLikeFormula(v)) {
+    if (settings.formulaEscape === 'apostrophe') v = `'${v}`;
+    else style = STYLE_HEADER_QUOTED;
+  }
+  if (v.length === 0) return '';
+  if (v.length > EXCEL_MAX_CELL_CHARS) v = truncateText(v);
+  const space = needsPreserve(v) ? ' xml:space="preserve"' : '';
+  return `<c r="${letter}1" s="${style}" t="inlineStr"><is><t${space}>${cellText(v)}</t></is></c>`;
+}
