@@ -59,33 +59,28 @@ describe('byte writer', () => {
   it('copies text from bytes exactly when textCell would copy the same text, and declines the rest', () => {
     const head = ascii('<t>');
     const tail = ascii('</t>');
-    let seed = 7;
+    let x = 2463534242 | 0; // xorshift32: every bit of the draw is usable
     const pick = (k: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed % k;
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % k;
     };
-    const alphabet = [
-      'a',
-      'Z',
-      '0',
-      ' ',
-      '_',
-      'x',
-      '&',
-      '<',
-      '>',
-      '"',
-      "'",
-      '\t',
-      '\n',
-      '\r',
-      '\u0001',
-      '\u007f',
-      'é',
-    ];
+    // Runs of characters that copy as they are (the four-bytes-at-a-time path), with up to
+    // two of those that need a look put anywhere in them.
+    const plain = 'abcdefghijklmnopqrstuvwxyzAZ0123 -.@/"\'x';
+    const special = ['_', '_x', 'x_', '&', '<', '>', '\t', '\n', '\r', '\u0001', '\u007f', 'é'];
+    const text = () => {
+      let s = Array.from({ length: pick(40) }, () => plain[pick(plain.length)]).join('');
+      for (let k = pick(3); k > 0; k--) {
+        const at = pick(s.length + 1);
+        s = s.slice(0, at) + special[pick(special.length)] + s.slice(at);
+      }
+      return s;
+    };
     let copied = 0;
     for (let i = 0; i < 5000; i++) {
-      const s = Array.from({ length: pick(12) }, () => alphabet[pick(alphabet.length)]).join('');
+      const s = text();
       // The bytes sit inside a larger buffer, between bytes that must not be read.
       const bytes = Buffer.concat([Buffer.from('x_'), Buffer.from(s, 'utf8'), Buffer.from('x')]);
       const fromText = new XmlBytes(new BufferPool());

@@ -1,4 +1,5 @@
 import { type BufferPool, CHUNK_BYTES, SLACK_BYTES } from './buffer-pool.js';
+import { digitCount, putDigits, SMALL } from './digits.js';
 
 export { BufferPool } from './buffer-pool.js';
 
@@ -24,39 +25,29 @@ SPECIAL[60] = 1;
 SPECIAL[62] = 1;
 SPECIAL[95] = 2;
 
+/** Whether a byte of `x` is zero (exact as a whole: a borrow only follows a real zero byte). */
+function zeroByte(x: number): boolean {
+  return ((x - 0x01010101) & ~x & 0x80808080) !== 0;
+}
+
+/**
+ * Whether the four ASCII bytes of `w` (little-endian) all copy as they are: none is 128 or
+ * above, below 32 (TAB and LF go byte by byte), `& < >` or `_`.
+ */
+function plainWord(w: number): boolean {
+  return (
+    (w & 0x80808080) === 0 &&
+    ((w - 0x20202020) & ~w & 0x80808080) === 0 &&
+    !zeroByte(w ^ 0x26262626) &&
+    !zeroByte(w ^ 0x3c3c3c3c) &&
+    !zeroByte(w ^ 0x3e3e3e3e) &&
+    !zeroByte(w ^ 0x5f5f5f5f)
+  );
+}
+
 const NONE = ascii('');
 /** Markup is copied in whole words: up to 3 bytes past its end are written (then overwritten). */
 const WORD_SLACK = 3;
-/** Integers below this are written with 32-bit integer arithmetic. */
-const SMALL = 2 ** 31;
-/** "00" to "99": the digits of numbers are written two at a time. */
-const PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  PAIRS[2 * i] = 48 + Math.floor(i / 10);
-  PAIRS[2 * i + 1] = 48 + (i % 10);
-}
-
-/** Decimal digits of 0 <= v < 2^31. */
-function digitCount(v: number): number {
-  if (v < 100_000) return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10_000 ? 4 : 5;
-  return v < 1_000_000 ? 6 : v < 10_000_000 ? 7 : v < 100_000_000 ? 8 : v < 1_000_000_000 ? 9 : 10;
-}
-
-/** Writes 0 <= v < min(10^width, 2^31) as `width` digits ending at `end`; returns `end`. */
-function putDigits(b: Buffer, end: number, v: number, width: number): number {
-  let p = end;
-  while (width >= 2) {
-    const rest = (v / 100) | 0;
-    const pair = (v - rest * 100) * 2;
-    b[--p] = PAIRS[pair + 1]!;
-    b[--p] = PAIRS[pair]!;
-    v = rest;
-    width -= 2;
-  }
-  if (width === 1) b[p - 1] = 48 + v;
-  return end;
-}
-
 function viewOf(b: Buffer): DataView {
   return new DataView(b.buffer, b.byteOffset, b.length);
 }
@@ -83,6 +74,11 @@ export class XmlBytes {
 
   /** `buf` as a DataView, for writing markup a word at a time. */
   private view: DataView;
+  /** asciiCell's last two sources as DataViews, most recent first. */
+  private readonly sourceViews: ({ source: Uint8Array; view: DataView } | undefined)[] = [
+    undefined,
+    undefined,
+  ];
 
   constructor(private readonly pool: BufferPool) {
     this.buf = pool.take();
@@ -172,16 +168,38 @@ export class XmlBytes {
     const room = head.length + len + tail.length + WORD_SLACK;
     if (this.pos + room > this.buf.length) this.grow(room);
     const b = this.buf;
-    let p = putMarkup(this.view, this.pos, head);
-    for (let i = at, end = at + len; i < end; i++) {
+    const view = this.view;
+    let p = putMarkup(view, this.pos, head);
+    // Four bytes at a time while none needs a look (about twice as fast as byte by byte).
+    const words = this.sourceView(src);
+    const end = at + len;
+    let i = at;
+    for (; i + 4 <= end; i += 4) {
+      const w = words.getUint32(i, true) | 0;
+      if (!plainWord(w)) break;
+      view.setUint32(p, w, true);
+      p += 4;
+    }
+    for (; i < end; i++) {
       const c = src[i]!;
       if (c >= 128) return false;
       const special = SPECIAL[c];
       if (special !== 0 && (special === 1 || (i + 1 < end && src[i + 1] === 120))) return false;
       b[p++] = c;
     }
-    this.pos = putMarkup(this.view, p, tail);
+    this.pos = putMarkup(view, p, tail);
     return true;
+  }
+
+  /** A DataView of `src`, kept for the next call (the same COPY chunk, or one of two buffers in turn). */
+  private sourceView(src: Uint8Array): DataView {
+    const views = this.sourceViews;
+    if (views[0]?.source === src) return views[0].view;
+    if (views[1]?.source === src) return views[1].view;
+    const entry = { source: src, view: new DataView(src.buffer, src.byteOffset, src.byteLength) };
+    views[1] = views[0];
+    views[0] = entry;
+    return entry.view;
   }
 
   /** An integer below 2^53 in magnitude, in decimal. */
