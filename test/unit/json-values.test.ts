@@ -175,7 +175,7 @@ describe('JSON and NDJSON writers: randomized round trips', () => {
   it('keeps a lone surrogate as its \\uXXXX escape, lowercase as JSON.stringify writes it', async () => {
     const rows = [{ s: 'a\ud800b' }, { s: '\udfff' }, { s: `${'x'.repeat(100)}\ud83d` }];
     const text = (await collect(exportRows(rows, { format: 'ndjson' }))).toString('utf8');
-    expect(text).toBe('{"s":"a\\ud800b"}\n{"s":"\\udfff"}\n{"s":"' + 'x'.repeat(100) + '\\ud83d"}\n');
+    expect(text).toBe(`{"s":"a\\ud800b"}\n{"s":"\\udfff"}\n{"s":"${'x'.repeat(100)}\\ud83d"}\n`);
     expect(
       text
         .split('\n')

@@ -109,7 +109,6 @@ describe('a source that stalls', () => {
       const source: Source = {
         rowShape: async () => 'object',
         columns: async () => [{ key: 'id', header: 'id', type: 'integer' }],
-        // biome-ignore lint/correctness/useYield: fails before its first batch, on purpose
         async *batches() {
           await new Promise((resolve) => setTimeout(resolve, 400));
           throw new TakeoutError('invalid_params', 'no such rows');
