@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { resolveColumns } from './columns.js';
 import { coerceError, TakeoutError } from './errors.js';
 import { checkFormatOptions } from './formats/check-options.js';
-import { getFormat } from './formats/index.js';
+import { BUILTIN_FORMATS, getFormat } from './formats/index.js';
 import { observed } from './observed-batches.js';
 import { untilAborted, whenAborted } from './settle.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
@@ -195,6 +195,9 @@ function passthroughOf(
   onRows: (rows: number) => void,
   signal: AbortSignal,
 ): AsyncIterable<Uint8Array> | undefined {
+  // Only for a built-in writer's bytes: a writer copied from one with its own `write` keeps
+  // the hooks but not the bytes they promise.
+  if (!BUILTIN_FORMATS.some((builtin) => builtin.write === format.write)) return undefined;
   const dialect = source.csvPassthrough ? format.plainCsv?.(formatOptions) : undefined;
   if (dialect) return source.csvPassthrough?.({ dialect, columns, onRows }, signal);
   if (source.xlsxPassthrough && format.xlsxSettings) {

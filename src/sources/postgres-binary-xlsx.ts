@@ -18,13 +18,23 @@ import type { Session } from './postgres-session.js';
 
 /** Rows per batch handed to the sheet writer (only their positions: the bytes stay in the chunks). */
 const BATCH_ROWS = 512;
+/**
+ * Fields per batch at most: a wide row takes fewer rows per batch, so a batch's arrays stay
+ * small even when rows come one per read (the sheet holds its first batches while it samples).
+ */
+const BATCH_FIELDS = 8192;
 
-function emptyBatch(width: number): BinaryBatch {
+/** Rows per batch for rows of `width` fields. */
+export function batchRows(width: number): number {
+  return Math.max(1, Math.min(BATCH_ROWS, Math.floor(BATCH_FIELDS / Math.max(width, 1))));
+}
+
+function emptyBatch(rows: number, width: number): BinaryBatch {
   return {
     size: 0,
-    bufs: new Array<Buffer>(BATCH_ROWS),
-    starts: new Int32Array(BATCH_ROWS * width),
-    lengths: new Int32Array(BATCH_ROWS * width),
+    bufs: new Array<Buffer>(rows),
+    starts: new Int32Array(rows * width),
+    lengths: new Int32Array(rows * width),
   };
 }
 
@@ -63,7 +73,8 @@ export async function* streamBinaryXlsx(
   signal.throwIfAborted();
   const plan = await planCopy(s, query);
   const width = plan.decoders.length;
-  let batch = emptyBatch(width);
+  const rows = batchRows(width);
+  let batch = emptyBatch(rows, width);
   const parser = new BinaryCopyParser(width, (buf, starts, lengths) => {
     const k = batch.size++;
     batch.bufs[k] = buf;
@@ -72,7 +83,7 @@ export async function* streamBinaryXlsx(
   });
   const take = (): BinaryBatch => {
     const full = batch;
-    batch = emptyBatch(width);
+    batch = emptyBatch(rows, width);
     request.onRows(full.size);
     return full;
   };
@@ -81,8 +92,8 @@ export async function* streamBinaryXlsx(
       for (const bytes of parts) {
         parser.push(bytes); // at most one row (the one split across chunks); the batch has room
         for (;;) {
-          parser.run(BATCH_ROWS - batch.size);
-          if (batch.size < BATCH_ROWS) break; // the chunk is used up
+          parser.run(rows - batch.size);
+          if (batch.size < rows) break; // the chunk is used up
           yield take();
         }
       }

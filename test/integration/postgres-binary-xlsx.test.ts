@@ -9,8 +9,10 @@
  * back with SheetJS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportSource } from '../../src/pipeline.js';
+import { xlsxFormat } from '../../src/formats/index.js';
+import { type ExportOptions, exportSource } from '../../src/pipeline.js';
 import { postgresSource } from '../../src/sources/postgres.js';
+import { batchRows } from '../../src/sources/postgres-binary-xlsx.js';
 import type { Source } from '../../src/types.js';
 import { createSchema, failure, type TestSchema } from './postgres-helpers.js';
 import { assertZipValid, collect, readWithSheetJs, saved, serialToMs } from './xlsx-read.js';
@@ -93,7 +95,7 @@ async function xlsxOf(
     fromBytes = written !== undefined;
     return written;
   };
-  const bytes = await collect(exportSource(source, { format: 'xlsx', ...options }));
+  const bytes = await collect(exportSource(source, { format: 'xlsx', ...options } as ExportOptions));
   return { bytes, fromBytes };
 }
 
@@ -167,6 +169,33 @@ describe('XLSX from the binary COPY bytes', () => {
     expect(copy.bytes.length).toBeGreaterThan(100_000);
     expect(copy.bytes.equals((await xlsxOf(sql, 'cursor', options)).bytes)).toBe(true);
     expect(readWithSheetJs(copy.bytes).SheetNames).toHaveLength(3);
+  });
+
+  it('writes wide rows (small batches) the same way', async () => {
+    const columns = Array.from({ length: 1200 }, (_, i) => `g + ${i} AS c${i}`).join(', ');
+    const sql = `SELECT ${columns}, md5(g::text) AS m FROM generate_series(1, 40) g`;
+    const copy = await xlsxOf(sql, 'copy', {});
+    expect(copy.fromBytes).toBe(true);
+    expect(copy.bytes.equals((await xlsxOf(sql, 'cursor', {})).bytes)).toBe(true);
+    expect(batchRows(1201)).toBe(6);
+    expect(batchRows(10)).toBe(512);
+    expect(batchRows(100_000)).toBe(1);
+  });
+
+  it('takes the fast path only for the built-in writer: a copy with its own write is used as it is', async () => {
+    const sql = 'SELECT id, tx FROM v ORDER BY id';
+    const renamed = { ...xlsxFormat, name: 'sheet' };
+    const viaRenamed = await xlsxOf(sql, 'copy', { format: renamed });
+    expect(viaRenamed.fromBytes).toBe(true);
+    const own = {
+      ...xlsxFormat,
+      write: async function* () {
+        yield Buffer.from('mine');
+      },
+    };
+    const viaOwn = await xlsxOf(sql, 'copy', { format: own });
+    expect(viaOwn.fromBytes).toBe(false);
+    expect(viaOwn.bytes.toString()).toBe('mine');
   });
 
   it('stops at maxRows with sync_limit_exceeded, and reports an error from the COPY', async () => {

@@ -166,6 +166,8 @@ describe('numbers', () => {
     expect(plain('0.0000001')).toBeUndefined(); // JavaScript writes 1e-7
     expect(plain('100000000000000000000')).toBe('100000000000000000000');
     expect(plain('1000000000000000000000')).toBeUndefined(); // 1e+21
+    expect(plain(`1.${'0'.repeat(200)}`)).toBe('1'); // numeric with a large scale: longer than the scratch
+    expect(plain(`-0${'0'.repeat(100)}.25`)).toBe('-0.25');
     for (const v of [
       '+1',
       '1e5',

@@ -114,17 +114,20 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-/** ASCII copies of numeric strings for writePlainDecimal (grown when one is longer). */
-let scratch = new Uint8Array(64);
+/** ASCII copies of numeric strings for writePlainDecimal; a longer string gets its own. */
+const scratch = new Uint8Array(64);
 
-/** writePlainDecimalBytes for a string (a character beyond ASCII reads as 0: not a digit). */
+/**
+ * writePlainDecimalBytes for a string: false at once for a character a plain decimal cannot
+ * hold (so text in a numeric column costs no copy).
+ */
 export function writePlainDecimal(out: XmlBytes, v: string): boolean {
   const n = v.length;
-  if (scratch.length < n) scratch = new Uint8Array(Math.max(n, scratch.length * 2));
-  const b = scratch;
+  const b = n <= scratch.length ? scratch : new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    b[i] = c < 128 ? c : 0;
+    if ((c < 48 || c > 57) && c !== 46 && c !== 45) return false; // not a digit, `.` or `-`
+    b[i] = c;
   }
   return writePlainDecimalBytes(out, b, 0, n);
 }
