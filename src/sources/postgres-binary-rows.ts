@@ -5,12 +5,12 @@ import { type Decode, int32 } from './postgres-binary-values.js';
  * Rows out of the bytes of `COPY ... TO STDOUT (FORMAT binary)`: an 11-byte signature, int32
  * flags and a header extension, then per row an int16 field count and each field as int32
  * length (-1: NULL) and bytes, then the int16 -1 trailer. Rows are handled straight from the
- * chunks as they come. A row split across two chunks is completed in a small joined buffer
- * (its start plus as much of the next chunk as it needs), never by joining whole chunks.
+ * chunks as they come. A row split across chunks is kept as pieces until they hold all of it
+ * (its length read across them), then joined once, never by joining whole chunks: a row of
+ * many megabytes costs one copy, not one per chunk it spans.
  */
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER = 19; // signature, flags, extension length
-const STITCH = 4096;
 
 /**
  * Handles one complete row: field `c` is `lengths[c]` bytes of `buf` from `starts[c]`
@@ -24,7 +24,9 @@ export class BinaryCopyParser {
   private readonly onRow: RowHandler;
   private readonly starts: Int32Array;
   private readonly lengths: Int32Array;
-  private carry: Buffer | undefined;
+  /** The start of an item (header, row or trailer) that goes on in the next chunks. */
+  private carry: Buffer[] = [];
+  private carryBytes = 0;
   /** The chunk run() walks, from `pos`; undefined once used up. */
   private input: Buffer | undefined;
   private pos = 0;
@@ -47,25 +49,21 @@ export class BinaryCopyParser {
     if (this.input) throw new Error('BinaryCopyParser: the previous chunk is not used up');
     let pos = 0;
     let handled = 0;
-    const carry = this.carry;
-    if (carry) {
-      this.carry = undefined;
-      let take = Math.min(chunk.length, Math.max(STITCH, carry.length));
-      for (;;) {
-        const joined = Buffer.concat([carry, chunk.subarray(0, take)]);
-        const start = { rows: 0 };
-        const end = this.parse(joined, 0, carry.length, 1, start);
-        handled = start.rows;
-        if (end >= carry.length) {
-          pos = end - carry.length;
-          break;
-        }
-        if (take === chunk.length) {
-          this.carry = joined.subarray(end);
-          return handled;
-        }
-        take = Math.min(chunk.length, take * 4);
+    if (this.carryBytes > 0) {
+      this.carry.push(chunk);
+      const length = itemLength(this.carry, this.headerDone);
+      if (length < 0) {
+        this.carryBytes += chunk.length; // still incomplete: nothing joined yet
+        return 0;
       }
+      this.carry.pop();
+      pos = length - this.carryBytes; // the item's bytes in this chunk
+      const item = Buffer.concat([...this.carry, chunk.subarray(0, pos)]);
+      this.carry = [];
+      this.carryBytes = 0;
+      const count = { rows: 0 };
+      this.parse(item, 0, item.length, 1, count);
+      handled = count.rows;
     }
     this.input = chunk;
     this.pos = pos;
@@ -84,13 +82,16 @@ export class BinaryCopyParser {
     }
     // Used up: what is left is the start of an item that goes on in the next chunk.
     this.input = undefined;
-    if (end < input.length) this.carry = input.subarray(end);
+    if (end < input.length) {
+      this.carry = [input.subarray(end)];
+      this.carryBytes = input.length - end;
+    }
     return count.rows;
   }
 
   /** Checks that the data ended with the trailer and nothing was left over. */
   finish(): void {
-    if (!this.ended || this.carry || this.input) {
+    if (!this.ended || this.carryBytes > 0 || this.input) {
       throw new TakeoutError('source_error', 'The COPY data from PostgreSQL ended early');
     }
   }
@@ -148,6 +149,63 @@ export class BinaryCopyParser {
     count.rows = rows;
     return pos;
   }
+}
+
+/**
+ * The length of the item that starts `parts` (the file header when `headerDone` is false, else
+ * a row or the trailer), read across the pieces without joining them; -1 when they do not
+ * hold all of it yet.
+ */
+export function itemLength(parts: readonly Buffer[], headerDone: boolean): number {
+  let part = 0;
+  let at = 0; // in parts[part]
+  let offset = 0; // from the start of the item
+  /** Moves `n` bytes on; false when the pieces end first. */
+  const skip = (n: number): boolean => {
+    while (n > 0) {
+      const piece = parts[part];
+      if (!piece) return false;
+      const step = Math.min(n, piece.length - at);
+      at += step;
+      offset += step;
+      n -= step;
+      if (at === piece.length) {
+        part++;
+        at = 0;
+      }
+    }
+    return true;
+  };
+  /** The next `size` bytes as a big-endian unsigned integer; -1 when the pieces end first. */
+  const read = (size: number): number => {
+    let value = 0;
+    for (let k = 0; k < size; k++) {
+      while (parts[part] !== undefined && at === (parts[part] as Buffer).length) {
+        part++;
+        at = 0;
+      }
+      const piece = parts[part];
+      if (!piece) return -1;
+      value = value * 256 + (piece[at] as number);
+      at++;
+      offset++;
+    }
+    return value;
+  };
+  if (!headerDone) {
+    if (!skip(15)) return -1;
+    const extension = read(4);
+    return extension < 0 || !skip(extension) ? -1 : offset;
+  }
+  const fields = read(2);
+  if (fields < 0) return -1;
+  if (fields === 0xffff) return offset; // the trailer
+  for (let c = 0; c < fields; c++) {
+    const len = read(4);
+    if (len < 0) return -1;
+    if (len !== 0xffffffff && !skip(len)) return -1; // -1: NULL, no bytes
+  }
+  return offset;
 }
 
 /** Rows as arrays of values, decoded by each column's Decode, handed out in batches. */

@@ -2,7 +2,7 @@
  * The binary COPY row decoder on hand-built COPY data, fed in chunks cut at every byte
  * boundary: rows, NULLs and the header extension come out the same however the bytes arrive.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TakeoutError } from '../../src/errors.js';
 import { BinaryRowDecoder } from '../../src/sources/postgres-binary-rows.js';
 import { decodeInt4, decodeText } from '../../src/sources/postgres-binary-values.js';
@@ -48,6 +48,32 @@ describe('BinaryRowDecoder', () => {
         decoder.finish();
         expect(rows, `cut at ${cut}`).toEqual(ROWS);
       }
+    }
+  });
+
+  it('joins a row that spans many chunks once, not once per chunk', () => {
+    const big = 'x'.repeat(4 << 20);
+    const data = copyData([
+      [1, 'a'],
+      [2, big],
+      [3, 'c'],
+    ]);
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      const decoder = new BinaryRowDecoder([decodeInt4, decodeText]);
+      const rows: unknown[][] = [];
+      for (let at = 0; at < data.length; at += 16 * 1024)
+        rows.push(...decoder.decode(data.subarray(at, at + 16 * 1024)));
+      decoder.finish();
+      expect(rows.map((r) => [r[0], (r[1] as string).length])).toEqual([
+        [1, 1],
+        [2, big.length],
+        [3, 1],
+      ]);
+      const joined = concat.mock.results.reduce((sum, r) => sum + (r.value as Buffer).length, 0);
+      expect(joined).toBeLessThan(2 * big.length); // one copy of the big row (was ~256 growing copies)
+    } finally {
+      concat.mockRestore();
     }
   });
 
