@@ -99,6 +99,7 @@ export class ExportJobs {
       );
     }
     const { rows: inlineRows, ...rest } = request;
+    refuseNul(rest, key);
     const rows = options.rows ?? inlineRows;
     const notify = notifyTargets(request.notify, this.#options.notify ?? NO_NOTIFY);
     if (rows === undefined) exports.datasets.get(request.dataset ?? '', principal); // unknown_dataset now, not later
@@ -275,4 +276,34 @@ export class ExportJobs {
     await this.#dispatcher?.close();
     await this.store.close();
   }
+}
+
+/**
+ * A job record keeps the request as JSON, and PostgreSQL's jsonb cannot hold U+0000: refused
+ * on every store alike, as bad input (it was a retryable 503 on PostgreSQL only).
+ */
+function refuseNul(request: object, key: string | undefined): void {
+  if (holdsNul(request) || key?.includes('\u0000')) {
+    throw new TakeoutError(
+      'invalid_request',
+      'A background export cannot keep the character U+0000 (NUL) in its request or idempotency key; remove it',
+    );
+  }
+}
+
+/** Whether any string or key in `value` holds U+0000; iterative, for any depth of nesting. */
+function holdsNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return true;
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, item] of Object.entries(v)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(item);
+      }
+    }
+  }
+  return false;
 }

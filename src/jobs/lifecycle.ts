@@ -172,15 +172,21 @@ export async function requestCancel(
   owner?: JobOwner,
   now = new Date(),
 ): Promise<JobRecord | undefined> {
-  const job = await store.get(id, owner);
-  if (!job) return undefined;
-  const canceled = await store.transition(
-    id,
-    { status: ['queued'] },
-    { status: 'canceled', finishedAt: now, runAfter: null },
-    now,
-  );
-  if (canceled) return canceled;
-  const canceling = await store.transition(id, { status: ['running'] }, { status: 'canceling' }, now);
-  return canceling ?? (await store.get(id, owner));
+  let job = await store.get(id, owner);
+  // Two conditional updates, one per status; a job that moved between them (a retry handed
+  // back to the queue, a queued job just claimed) is tried again, so the cancel is never lost.
+  for (let tries = 0; job && (job.status === 'queued' || job.status === 'running') && tries < 5; tries++) {
+    const changed =
+      job.status === 'queued'
+        ? await store.transition(
+            id,
+            { status: ['queued'] },
+            { status: 'canceled', finishedAt: now, runAfter: null },
+            now,
+          )
+        : await store.transition(id, { status: ['running'] }, { status: 'canceling' }, now);
+    if (changed) return changed;
+    job = await store.get(id, owner);
+  }
+  return job;
 }

@@ -87,9 +87,11 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
   );
 
   const ttlStart = new Date(now.getTime() - options.recordTtlSeconds * 1000);
+  // A succeeded record stays while its file may be downloaded: it is deleted once expired
+  // (above), even when TAKEOUT_RECORD_TTL is shorter than TAKEOUT_FILE_TTL.
   await forEachFound(
     store,
-    { status: ['succeeded', 'failed', 'canceled', 'expired'], field: 'finishedAt', before: ttlStart },
+    { status: ['failed', 'canceled', 'expired'], field: 'finishedAt', before: ttlStart },
     (job) =>
       attempt('delete an old record', job, async () => {
         if (job.result) await storage.delete(job.result.key);
@@ -104,7 +106,8 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
     attempt('enqueue an export', job, async () => {
       await queue.enqueue(job.id);
       result.requeued++;
-      return false; // still queued: found again by the next batch, so never loop on it
+      // Touched, so the next batch finds the next ones (and it waits stuckAfterMs again).
+      return (await store.transition(job.id, { status: ['queued'] }, {}, now)) !== undefined;
     }),
   );
   await forEachFound(store, { status: ['running'], field: 'leaseExpiresAt', before: stuck }, (job) =>

@@ -98,7 +98,7 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
     return;
   }
   log.info({ attempt: job.attempt }, 'export started');
-  const attempt = new Attempt(context, job, lease, delivery.signal, log);
+  const attempt = new Attempt(context, job, lease, delivery.signal, log, delivery.retryAt?.bind(delivery));
   try {
     await attempt.run();
   } finally {
@@ -121,6 +121,8 @@ class Attempt {
     readonly lease: LeaseOptions,
     readonly shutdown: AbortSignal,
     readonly log: JobLogger,
+    /** The delivery's retryAt (embedded queue): when a retry would run. */
+    readonly retryAt: (() => Date) | undefined,
   ) {
     this.#metrics = new AttemptMetrics(context.metrics, job);
     if (shutdown.aborted) this.#stop('shutdown');
@@ -279,7 +281,9 @@ class Attempt {
     }
     const record = { code: error.code, message: error.message, retryable: error.retryable };
     if (error.retryable && job.attempt < this.context.limits.attempts) {
-      await releaseJob(store, job.id, lease.leaseOwner, { error: record });
+      // Every process polling the store waits for the backoff, not only this one's queue.
+      const runAfter = this.retryAt?.();
+      await releaseJob(store, job.id, lease.leaseOwner, { error: record, ...(runAfter ? { runAfter } : {}) });
       this.#metrics.ended('retried', undefined, error.code);
       this.log.warn({ attempt: job.attempt, code: error.code }, 'export failed; will retry');
       throw error; // the queue delivers it again after a backoff

@@ -319,6 +319,26 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         });
       });
 
+      it('does not lose a cancel when the running job is handed back for a retry in between', async () => {
+        const { job } = await store.create(newJob());
+        await claimJob(store, job.id, lease('w1'));
+        // The worker hands the job back just as the cancel tries running -> canceling.
+        let raced = false;
+        const racing: JobStore = Object.create(store);
+        racing.transition = async (id, when, patch, now) => {
+          if (!raced && patch.status === 'canceling') {
+            raced = true;
+            await releaseJob(store, job.id, 'w1', {
+              error: { code: 'source_error', message: 'x', retryable: true },
+            });
+          }
+          return store.transition(id, when, patch, now);
+        };
+        expect(await requestCancel(racing, job.id, alice)).toMatchObject({ status: 'canceled' });
+        expect(raced).toBe(true);
+        expect(await store.get(job.id)).toMatchObject({ status: 'canceled' });
+      });
+
       it('fails, and hands back for a retry with the last error kept', async () => {
         const { job } = await store.create(newJob({ inputKey: 'staging/in.gz' }));
         await claimJob(store, job.id, lease('w1'));

@@ -73,6 +73,33 @@ describe('the jobs sweeper', () => {
     expect(queue.ids.slice(2).sort()).toEqual([job.id, abandoned.id].sort());
   });
 
+  it('enqueues again every stuck queued job in one pass, past a batch of 100', async () => {
+    const queue = recordingQueue();
+    const t = await open({ TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER: '1000' }, { queue });
+    for (let i = 0; i < 230; i++)
+      await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);
+    queue.ids.splice(0);
+    const pass = await t.service.jobs.sweep(later(5 * 60_000));
+    expect(pass.requeued).toBe(230);
+    expect(new Set(queue.ids).size).toBe(230);
+    // Each waits stuckAfter again before the next enqueue.
+    expect((await t.service.jobs.sweep(later(5 * 60_000 + 1000))).requeued).toBe(0);
+  });
+
+  it('keeps a succeeded export and its file until the file expires, even past a shorter record TTL', async () => {
+    const t = await open({ TAKEOUT_FILE_TTL: '7d', TAKEOUT_RECORD_TTL: '1d' });
+    await t.service.jobs.startWorker();
+    const { job } = await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);
+    const done = await t.until(job.id, (j) => j.status === 'succeeded');
+    expect(await t.service.jobs.sweep(later(2 * 86_400_000))).toMatchObject({ expired: 0, deleted: 0 });
+    expect((await t.service.jobs.get(job.id, alice)).status).toBe('succeeded');
+    expect(await t.service.storage.stat(done.result!.key)).toBeDefined();
+    // Once the file's retention ends the record goes too: its record TTL has long passed.
+    const afterExpiry = new Date(done.expiresAt!.getTime() + 1000);
+    expect(await t.service.jobs.sweep(afterExpiry)).toMatchObject({ expired: 1, deleted: 1 });
+    expect(await t.service.jobs.store.get(job.id)).toBeUndefined();
+  });
+
   it('finishes a cancel whose worker died', async () => {
     const t = await open({}, { queue: recordingQueue() });
     const { job } = await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);

@@ -460,5 +460,13 @@ export const HOSTILE_CASES: HostileCase[] = [
     }),
     expect: { code: 'invalid_request' },
   },
+  {
+    name: 'a NUL character in a background export (PostgreSQL jsonb cannot keep it)',
+    request: () => ({
+      ...items({}, { filename: 'a\u0000b', columns: [{ key: 'name', header: 'x\u0000y' }] }),
+      headers: { prefer: 'respond-async' },
+    }),
+    expect: { code: 'invalid_request' },
+  },
   { name: 'no token', request: () => ({ ...items({}), token: '' }), expect: { code: 'unauthorized' } },
 ];

@@ -67,13 +67,20 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
     delivered.set(job.id, attempt);
     notBefore.delete(job.id); // its backoff is over: the loop must not keep waking for it
     const controller = new AbortController();
+    let retryAt: number | undefined;
+    const retryTime = () => (retryAt ??= Date.now() + retryDelay(attempt, backoff));
     const done = (async () => {
       try {
-        await handler!({ id: job.id, attempt, signal: controller.signal });
+        await handler!({
+          id: job.id,
+          attempt,
+          signal: controller.signal,
+          retryAt: () => new Date(retryTime()),
+        });
         forget(job.id);
       } catch (error) {
         if (isTakeoutError(error) && error.retryable && attempt < maxAttempts && !closing) {
-          notBefore.set(job.id, Date.now() + retryDelay(attempt, backoff));
+          notBefore.set(job.id, retryTime());
         } else {
           forget(job.id);
         }

@@ -16,6 +16,13 @@ export interface QueueDelivery {
    * expired lock): the handler must stop, hand the record back, and settle promptly.
    */
   readonly signal: AbortSignal;
+  /**
+   * When a retry of this delivery will be delivered, for a queue that reads the job table
+   * (embedded): the worker records it as the record's `runAfter` when it hands the job back,
+   * so that every process sharing the store waits for it. The same instant on every call.
+   * Absent where the queue schedules retries itself (BullMQ).
+   */
+  retryAt?(): Date;
 }
 
 /**
