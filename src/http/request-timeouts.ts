@@ -20,11 +20,14 @@ export interface RequestTimeoutOptions {
  */
 export function guardRequestTimeouts(server: Server, options: RequestTimeoutOptions): void {
   const timers = new WeakMap<Socket, NodeJS.Timeout>();
-  const arm = (socket: Socket, ms: number) => {
+  /** Cuts the connection in `ms`, unless `sent` says by then that the request came in whole. */
+  const arm = (socket: Socket, ms: number, sent?: () => boolean) => {
     clearTimeout(timers.get(socket));
     timers.set(
       socket,
-      setTimeout(() => socket.destroy(), ms),
+      setTimeout(() => {
+        if (!sent?.()) socket.destroy();
+      }, ms),
     );
   };
   const disarm = (socket: Socket) => clearTimeout(timers.get(socket));
@@ -37,7 +40,10 @@ export function guardRequestTimeouts(server: Server, options: RequestTimeoutOpti
     const { socket } = request;
     if (request.complete) disarm(socket);
     else {
-      arm(socket, options.requestTimeoutMs);
+      // 'end' only comes when the body is read, and nobody reads a GET's: a request that came
+      // in whole (`complete`) is never cut, however long its response streams (downloads,
+      // progress events).
+      arm(socket, options.requestTimeoutMs, () => request.complete);
       request.once('end', () => disarm(socket));
     }
     response.once('finish', () => {

@@ -412,6 +412,21 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect(tampered.status).toBe(403);
     });
 
+    it('answers 410 once the retention of the file is over, before the sweeper has come by', async () => {
+      const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
+      await finished(job.id);
+      expect((await call(`/v1/exports/${job.id}/download`)).status).toBe(303);
+      const past = new Date(Date.now() - 1000);
+      expect(
+        await jobs.service.jobs.store.transition(job.id, { status: ['succeeded'] }, { expiresAt: past }),
+      ).toBeDefined();
+      for (const route of ['download', 'link']) {
+        const answer = await call(`/v1/exports/${job.id}/${route}`);
+        expect(answer.status, route).toBe(410);
+        expect(answer.body.code, route).toBe('export_expired');
+      }
+    });
+
     it('says 409 while running, cancels, and says why there is no file', async () => {
       const job = await startJob({ dataset: 'slow', format: 'csv' });
       const early = await call(`/v1/exports/${job.id}/download`);
@@ -523,6 +538,20 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect(rows).toEqual([...rows].sort((a, b) => a - b));
       expect(rows.at(-1)).toBe(15_000);
       expect(all.slice(0, -1).every((e) => e.event === 'progress')).toBe(true);
+      // Back with the final state's id: 204, which tells an EventSource to stop reconnecting.
+      const done = await fetch(`${base}/v1/exports/${job.id}/events`, {
+        headers: { ...headers, 'last-event-id': all.at(-1)!.id! },
+      });
+      expect(done.status).toBe(204);
+      expect(await done.text()).toBe('');
+      // HEAD answers at once, with the stream's headers and no body.
+      const head = await fetch(`${base}/v1/exports/${job.id}/events`, {
+        method: 'HEAD',
+        headers,
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
     });
 
     it('lists my exports newest first, paged, filtered by status', async () => {

@@ -40,17 +40,28 @@ export async function jobEvents(
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   reply.hijack();
   const res = reply.raw;
-  const gone = clientGone(request, reply);
-  res.writeHead(200, {
+  const headers = {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
     'x-accel-buffering': 'no',
     'x-content-type-options': 'nosniff',
-  });
+  };
+  const { first } = options;
+  if (FINISHED_STATUSES.includes(first.status) && options.lastEventId === eventId(first)) {
+    // The client has the final state: 204 tells an EventSource to stop reconnecting.
+    res.writeHead(204, { 'cache-control': 'no-store' }).end();
+    return;
+  }
+  if (request.method === 'HEAD') {
+    res.writeHead(200, headers).end(); // no body to stream: Node sends nothing before end()
+    return;
+  }
+  const gone = clientGone(request, reply);
+  res.writeHead(200, headers);
   res.write('retry: 2000\n\n');
   let lastSent = options.lastEventId;
   let lastWrite = Date.now();
-  let job: JobRecord | undefined = options.first;
+  let job: JobRecord | undefined = first;
   try {
     while (job && !gone.aborted) {
       const finished = FINISHED_STATUSES.includes(job.status);

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TakeoutError } from '../../errors.js';
 import type { ExportJobs } from '../../jobs/exports-api.js';
-import { JOB_STATUSES, type JobRecord, type JobStatus } from '../../jobs/types.js';
+import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../../jobs/types.js';
 import type { Storage } from '../../storage/types.js';
 import { principalOf } from '../auth.js';
 import { etagMatches, jobDocument, jobEtag, retryAfterSeconds } from '../jobs/document.js';
@@ -113,8 +113,10 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       throw notDownloadable(job);
     }
     const { key, filename, contentType } = job.result;
-    // The file may be gone before the sweeper marked the job (an S3 lifecycle rule).
-    if (!(await storage.stat(key))) throw notDownloadable({ ...job, status: 'expired' });
+    // Its retention is over, though the sweeper may not have come by yet; or the file is
+    // gone before the sweeper marked the job (an S3 lifecycle rule).
+    const retained = job.expiresAt === undefined || job.expiresAt.getTime() > Date.now();
+    if (!retained || !(await storage.stat(key))) throw notDownloadable({ ...job, status: 'expired' });
     return storage.signedUrl(key, { expiresIn: options.linkTtlSeconds, filename, contentType });
   }
 
@@ -137,7 +139,12 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     const lastEventId = request.headers['last-event-id'];
     return jobEvents(request, reply, {
       first,
-      next: () => jobs.find(first.id, principal),
+      // The final state with its notifications, as the first event has them.
+      next: async () => {
+        const job = await jobs.find(first.id, principal);
+        if (!job || !FINISHED_STATUSES.includes(job.status)) return job;
+        return jobs.get(first.id, principal).catch(() => undefined);
+      },
       prefix,
       ...(typeof lastEventId === 'string' ? { lastEventId } : {}),
     });
