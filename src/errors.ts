@@ -65,6 +65,11 @@ export const ERROR_CATALOG = {
     title: 'The webhook host is not allowed by this service',
   },
   email_not_configured: { status: 400, retryable: false, title: 'This service does not send email' },
+  email_not_allowed: {
+    status: 400,
+    retryable: false,
+    title: 'The email domain is not allowed by this service',
+  },
   webhook_signature_invalid: { status: 401, retryable: false, title: 'The webhook signature is not valid' },
   // Storage
   storage_error: { status: 502, retryable: true, title: 'The file store failed' },

@@ -46,7 +46,7 @@ Settings come from the environment (docs/configuration.md):
   REDIS_URL                  redis://... BullMQ queue (default: the embedded queue)
   TAKEOUT_JOB_*, TAKEOUT_SHUTDOWN_GRACE, TAKEOUT_RECORD_TTL   job limits (docs/jobs.md)
   TAKEOUT_PUBLIC_URL         origin put in front of disk download links (default: relative links)
-  TAKEOUT_WEBHOOK_URL, TAKEOUT_WEBHOOK_SECRET, TAKEOUT_WEBHOOK_ALLOW, SMTP_URL, TAKEOUT_MAIL_FROM,
+  TAKEOUT_WEBHOOK_URL, TAKEOUT_WEBHOOK_SECRET, TAKEOUT_WEBHOOK_ALLOW, SMTP_URL, TAKEOUT_MAIL_ALLOW, TAKEOUT_MAIL_FROM,
   TAKEOUT_NOTIFY_*           webhooks and email when exports finish (docs/notifications.md)
   TAKEOUT_METRICS_TOKEN      bearer token of GET /metrics (default: /metrics only in development mode)
   TAKEOUT_METRICS_PORT, TAKEOUT_METRICS_HOST   a second listener with /metrics, /healthz, /readyz

@@ -15,7 +15,7 @@ export interface HostPattern {
   port: string | undefined;
 }
 
-export function parseAllowList(raw: string): HostPattern[] {
+export function parseAllowList(raw: string, name = 'TAKEOUT_WEBHOOK_ALLOW'): HostPattern[] {
   return raw
     .split(/[\s,]+/)
     .filter(Boolean)
@@ -27,13 +27,13 @@ export function parseAllowList(raw: string): HostPattern[] {
       } catch {
         throw new TakeoutError(
           'config_error',
-          `TAKEOUT_WEBHOOK_ALLOW: ${JSON.stringify(entry)} is not a host[:port]`,
+          `${name}: ${JSON.stringify(entry)} is not a host[:port]`,
         );
       }
       if (url.pathname !== '/' || url.username || url.search) {
         throw new TakeoutError(
           'config_error',
-          `TAKEOUT_WEBHOOK_ALLOW: ${JSON.stringify(entry)} is not a host[:port]`,
+          `${name}: ${JSON.stringify(entry)} is not a host[:port]`,
         );
       }
       // `new URL` drops the default port 80: keep what the entry said.
@@ -52,4 +52,21 @@ export function isAllowed(url: URL, allow: readonly HostPattern[]): boolean {
     const portMatches = pattern.port === undefined ? url.port === '' : defaultPort(url) === pattern.port;
     return hostMatches && portMatches;
   });
+}
+
+/**
+ * Whether the domain of an email address is one `TAKEOUT_MAIL_ALLOW` lists (`example.com`,
+ * `*.example.com` for subdomains; `*`: any), so that a caller cannot make the service mail
+ * arbitrary addresses.
+ */
+export function isMailAllowed(address: string, allow: readonly HostPattern[] | '*'): boolean {
+  if (allow === '*') return true;
+  const domain = address.slice(address.lastIndexOf('@') + 1);
+  let url: URL;
+  try {
+    url = new URL(`http://${domain}`);
+  } catch {
+    return false;
+  }
+  return url.hostname.toLowerCase() === domain.toLowerCase() && isAllowed(url, allow);
 }

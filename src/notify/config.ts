@@ -12,6 +12,8 @@ export interface NotifySettings {
   webhookSecrets: string[];
   /** `TAKEOUT_WEBHOOK_ALLOW`: hosts a per-export webhook may name; none by default. */
   webhookAllow: HostPattern[];
+  /** `TAKEOUT_MAIL_ALLOW`: domains `notify.email` may name (`*`: any); none by default. */
+  mailAllow: HostPattern[] | '*';
   /** `SMTP_URL`: where emails go; undefined: no emails. */
   smtpUrl: string | undefined;
   /** `TAKEOUT_MAIL_FROM`: the sender of emails. */
@@ -48,6 +50,11 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
   const webhookSecrets = (env.TAKEOUT_WEBHOOK_SECRET ?? '').split(/\s+/).filter(Boolean);
   for (const secret of webhookSecrets) decodeSecret(secret, 'TAKEOUT_WEBHOOK_SECRET');
   const webhookAllow = parseAllowList(env.TAKEOUT_WEBHOOK_ALLOW ?? '');
+  const mailAllowRaw = (env.TAKEOUT_MAIL_ALLOW ?? '').trim();
+  const mailAllow = mailAllowRaw === '*' ? '*' : parseAllowList(mailAllowRaw, 'TAKEOUT_MAIL_ALLOW');
+  if (mailAllow !== '*' && mailAllow.some((pattern) => pattern.port !== undefined)) {
+    throw new TakeoutError('config_error', 'TAKEOUT_MAIL_ALLOW lists domains, without ports');
+  }
   if ((webhookUrl || webhookAllow.length > 0) && webhookSecrets.length === 0) {
     throw new TakeoutError(
       'config_error',
@@ -82,6 +89,7 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
     webhookUrl,
     webhookSecrets,
     webhookAllow,
+    mailAllow,
     smtpUrl,
     mailFrom: env.TAKEOUT_MAIL_FROM || undefined,
     publicUrl: publicUrl?.replace(/\/+$/, ''),
@@ -97,6 +105,7 @@ export const NO_NOTIFY: NotifySettings = {
   webhookUrl: undefined,
   webhookSecrets: [],
   webhookAllow: [],
+  mailAllow: [],
   smtpUrl: undefined,
   mailFrom: undefined,
   publicUrl: undefined,

@@ -5,7 +5,7 @@
  */
 import { TakeoutError } from '../errors.js';
 import type { NotifyRequest } from '../exports/notify.js';
-import { isAllowed } from './allow.js';
+import { isAllowed, isMailAllowed } from './allow.js';
 import type { NotifySettings } from './config.js';
 import type { NotifyTarget } from './types.js';
 
@@ -24,6 +24,14 @@ export function checkNotify(notify: NotifyRequest | undefined, settings: NotifyS
   }
   if (notify?.email !== undefined && !settings.smtpUrl) {
     throw new TakeoutError('email_not_configured', 'This service does not send email (no SMTP_URL)');
+  }
+  if (notify?.email !== undefined && !isMailAllowed(notify.email, settings.mailAllow)) {
+    const domain = notify.email.slice(notify.email.lastIndexOf('@') + 1);
+    throw new TakeoutError(
+      'email_not_allowed',
+      `This service does not send email to ${domain}; ask its operator to allow the domain (TAKEOUT_MAIL_ALLOW)`,
+      { details: { domain } },
+    );
   }
 }
 

@@ -216,9 +216,30 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
       expect((await t.service.jobs.list(alice)).jobs).toEqual([]);
     });
 
+    it('refuses email to a domain the service does not allow (the default: none)', async () => {
+      smtp = await startSmtpServer();
+      const closed = await start({ SMTP_URL: smtp.url });
+      await expect(create(closed, { email: 'alice@example.com' })).rejects.toMatchObject({
+        code: 'email_not_allowed',
+        status: 400,
+        details: { domain: 'example.com' },
+      });
+      const some = await start({ SMTP_URL: smtp.url, TAKEOUT_MAIL_ALLOW: '*.example.org, example.com' });
+      await expect(create(some, { email: 'eve@attacker.test' })).rejects.toMatchObject({
+        code: 'email_not_allowed',
+      });
+      await expect(create(some, { email: 'eve@example.org' })).rejects.toMatchObject({
+        code: 'email_not_allowed',
+      });
+      await expect(create(some, { email: 'bob@mail.example.org' })).resolves.toMatchObject({ created: true });
+      const any = await start({ SMTP_URL: smtp.url, TAKEOUT_MAIL_ALLOW: '*' });
+      await expect(create(any, { email: 'eve@attacker.test' })).resolves.toMatchObject({ created: true });
+      expect((await closed.service.jobs.list(alice)).jobs).toEqual([]);
+    });
+
     it('emails the owner a link to the export page, never a file link', async () => {
       smtp = await startSmtpServer();
-      const t = await start({ SMTP_URL: smtp.url });
+      const t = await start({ SMTP_URL: smtp.url, TAKEOUT_MAIL_ALLOW: 'example.com' });
       const { job } = await create(t, { email: 'alice@example.com' }, 1234);
       const view = await viewWhen(t, job.id, (j) => j.deliveries?.[0]?.status === 'delivered');
       expect(view.notifications).toEqual([
@@ -245,7 +266,7 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
 
     it('retries when the SMTP server refuses, recording each refusal', async () => {
       smtp = await startSmtpServer({ refuseFirst: 2 });
-      const t = await start({ SMTP_URL: smtp.url });
+      const t = await start({ SMTP_URL: smtp.url, TAKEOUT_MAIL_ALLOW: 'example.com' });
       const { job } = await create(t, { email: 'alice@example.com' });
       const view = await viewWhen(t, job.id, (j) => j.deliveries?.[0]?.status === 'delivered');
       expect(view.notifications).toEqual([expect.objectContaining({ state: 'delivered', attempts: 3 })]);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseExportRequest } from '../../src/exports/request.js';
 import { builtinFormats } from '../../src/formats/index.js';
-import { isAllowed, parseAllowList } from '../../src/notify/allow.js';
+import { isAllowed, isMailAllowed, parseAllowList } from '../../src/notify/allow.js';
 import { notifySettingsFromEnv } from '../../src/notify/config.js';
 import { notifyTargets } from '../../src/notify/targets.js';
 
@@ -25,6 +25,27 @@ describe('notification settings', () => {
     expect(allowed('http://hooks.example.com.evil.net/x')).toBe(false);
     expect(() => parseAllowList('hooks.example.com/path')).toThrow(
       expect.objectContaining({ code: 'config_error' }),
+    );
+  });
+
+  it('reads the email domains allowed, refusing ports and malformed entries', () => {
+    const env = { TAKEOUT_MAIL_ALLOW: 'example.com *.example.org' };
+    const { mailAllow } = notifySettingsFromEnv(env);
+    const allowed = (address: string) => isMailAllowed(address, mailAllow);
+    expect(allowed('a@example.com')).toBe(true);
+    expect(allowed('a@EXAMPLE.com')).toBe(true);
+    expect(allowed('a@sub.example.org')).toBe(true);
+    expect(allowed('a@example.org')).toBe(false);
+    expect(allowed('a@example.com.evil.net')).toBe(false);
+    expect(allowed('a@evilexample.com')).toBe(false);
+    expect(notifySettingsFromEnv({}).mailAllow).toEqual([]);
+    expect(isMailAllowed('a@example.com', notifySettingsFromEnv({}).mailAllow)).toBe(false);
+    expect(notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: ' * ' }).mailAllow).toBe('*');
+    expect(() => notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: 'example.com:25' })).toThrow(
+      /TAKEOUT_MAIL_ALLOW/,
+    );
+    expect(() => notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: 'example.com/x' })).toThrow(
+      /TAKEOUT_MAIL_ALLOW/,
     );
   });
 
