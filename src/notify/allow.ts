@@ -25,16 +25,10 @@ export function parseAllowList(raw: string, name = 'TAKEOUT_WEBHOOK_ALLOW'): Hos
       try {
         url = new URL(`http://${subdomains ? entry.slice(2) : entry}`);
       } catch {
-        throw new TakeoutError(
-          'config_error',
-          `${name}: ${JSON.stringify(entry)} is not a host[:port]`,
-        );
+        throw new TakeoutError('config_error', `${name}: ${JSON.stringify(entry)} is not a host[:port]`);
       }
       if (url.pathname !== '/' || url.username || url.search) {
-        throw new TakeoutError(
-          'config_error',
-          `${name}: ${JSON.stringify(entry)} is not a host[:port]`,
-        );
+        throw new TakeoutError('config_error', `${name}: ${JSON.stringify(entry)} is not a host[:port]`);
       }
       // `new URL` drops the default port 80: keep what the entry said.
       const port = /:(\d+)$/.exec(entry)?.[1];
