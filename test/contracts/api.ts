@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerTokens } from '../../src/auth.js';
 import { filesRoutes } from '../../src/http/routes/files.js';
+import { EVENT_STREAMS_PER_PRINCIPAL } from '../../src/http/routes/jobs.js';
 import { buildServer, serviceServerOptions } from '../../src/http/server.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import type { DiskStorage } from '../../src/storage/disk.js';
@@ -552,6 +553,47 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       });
       expect(head.status).toBe(200);
       expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    });
+
+    it('keeps at most 16 progress streams open per caller: the next is 429 until one closes', async () => {
+      const job = await startJob({ dataset: 'slow', format: 'csv', params: { n: 20_000 } });
+      const headers = { authorization: `Bearer ${ALICE}` };
+      const open = async () => {
+        const controller = new AbortController();
+        const response = await fetch(`${base}/v1/exports/${job.id}/events`, {
+          headers,
+          signal: controller.signal,
+        });
+        return { response, close: () => controller.abort() };
+      };
+      const streams = [];
+      try {
+        for (let i = 0; i < EVENT_STREAMS_PER_PRINCIPAL; i++) streams.push(await open());
+        expect(streams.every((s) => s.response.status === 200)).toBe(true);
+        const refused = await open();
+        expect(refused.response.status).toBe(429);
+        expect(refused.response.headers.get('retry-after')).toBeTruthy();
+        expect(((await refused.response.json()) as { code: string }).code).toBe('rate_limited');
+        // Another caller is not held back by these.
+        const bobs = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 5 } }, BOB);
+        const other = await fetch(`${base}/v1/exports/${bobs.id}/events`, {
+          headers: { authorization: `Bearer ${BOB}` },
+        });
+        expect(other.status).toBe(200);
+        await other.body?.cancel();
+        streams.pop()!.close();
+        let again: Awaited<ReturnType<typeof open>> | undefined;
+        for (let tries = 0; tries < 50 && again?.response.status !== 200; tries++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          again?.close();
+          again = await open();
+        }
+        expect(again?.response.status).toBe(200);
+        streams.push(again!);
+      } finally {
+        for (const s of streams) s.close();
+        await call(`/v1/exports/${job.id}`, { method: 'DELETE' });
+      }
     });
 
     it('lists my exports newest first, paged, filtered by status', async () => {

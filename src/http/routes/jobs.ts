@@ -6,6 +6,7 @@ import type { Storage } from '../../storage/types.js';
 import { principalOf } from '../auth.js';
 import { etagMatches, jobDocument, jobEtag, retryAfterSeconds } from '../jobs/document.js';
 import { jobEvents } from '../jobs/events.js';
+import { SLOT_RETRY_AFTER_SECONDS, type SyncSlot, SyncSlots } from '../sync-slots.js';
 
 export interface JobRoutesOptions {
   jobs: ExportJobs;
@@ -15,6 +16,9 @@ export interface JobRoutesOptions {
 }
 
 const ACTIVE: readonly JobStatus[] = ['queued', 'running', 'canceling'];
+/** Progress streams open at once per caller, and in the process (docs/api.md). */
+export const EVENT_STREAMS_PER_PRINCIPAL = 16;
+const EVENT_STREAMS_TOTAL = 2000;
 
 function idOf(request: FastifyRequest): string {
   return (request.params as { id: string }).id;
@@ -133,20 +137,37 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     return reply.send({ url, expires_at: expiresAt });
   });
 
+  // Each open stream reads the job store every second: a caller holds a few at a time.
+  const streams = new SyncSlots({ total: EVENT_STREAMS_TOTAL, perPrincipal: EVENT_STREAMS_PER_PRINCIPAL });
   app.get('/v1/exports/:id/events', async (request, reply) => {
     const principal = principalOf(request);
     const first = await jobs.get(idOf(request), principal); // 404 before the stream starts
     const lastEventId = request.headers['last-event-id'];
-    return jobEvents(request, reply, {
-      first,
-      // The final state with its notifications, as the first event has them.
-      next: async () => {
-        const job = await jobs.find(first.id, principal);
-        if (!job || !FINISHED_STATUSES.includes(job.status)) return job;
-        return jobs.get(first.id, principal).catch(() => undefined);
-      },
-      prefix,
-      ...(typeof lastEventId === 'string' ? { lastEventId } : {}),
-    });
+    let slot: SyncSlot;
+    try {
+      slot = streams.acquire(principal);
+    } catch {
+      reply.header('retry-after', String(SLOT_RETRY_AFTER_SECONDS));
+      throw new TakeoutError(
+        'rate_limited',
+        `At most ${EVENT_STREAMS_PER_PRINCIPAL} progress streams per caller (and ${EVENT_STREAMS_TOTAL} in all) are open at once; close one or poll the export`,
+        { details: { limit: EVENT_STREAMS_PER_PRINCIPAL } },
+      );
+    }
+    try {
+      return await jobEvents(request, reply, {
+        first,
+        // The final state with its notifications, as the first event has them.
+        next: async () => {
+          const job = await jobs.find(first.id, principal);
+          if (!job || !FINISHED_STATUSES.includes(job.status)) return job;
+          return jobs.get(first.id, principal).catch(() => undefined);
+        },
+        prefix,
+        ...(typeof lastEventId === 'string' ? { lastEventId } : {}),
+      });
+    } finally {
+      slot.release();
+    }
   });
 }
