@@ -99,7 +99,7 @@ export class ExportJobs {
       );
     }
     const { rows: inlineRows, ...rest } = request;
-    refuseNul(rest, key);
+    refuseUnstorable(rest, key);
     const rows = options.rows ?? inlineRows;
     const notify = notifyTargets(request.notify, this.#options.notify ?? NO_NOTIFY);
     if (rows === undefined) exports.datasets.get(request.dataset ?? '', principal); // unknown_dataset now, not later
@@ -279,28 +279,36 @@ export class ExportJobs {
 }
 
 /**
- * A job record keeps the request as JSON, and PostgreSQL's jsonb cannot hold U+0000: refused
- * on every store alike, as bad input (it was a retryable 503 on PostgreSQL only).
+ * A job record keeps the request as JSON, and PostgreSQL's jsonb cannot hold U+0000 nor an
+ * unpaired UTF-16 surrogate: refused on every store alike, as bad input (they were a
+ * retryable 503 on PostgreSQL only).
  */
-function refuseNul(request: object, key: string | undefined): void {
-  if (holdsNul(request) || key?.includes('\u0000')) {
+function refuseUnstorable(request: object, key: string | undefined): void {
+  if (holdsUnstorable(request) || (key !== undefined && unstorable(key))) {
     throw new TakeoutError(
       'invalid_request',
-      'A background export cannot keep the character U+0000 (NUL) in its request or idempotency key; remove it',
+      'A background export cannot keep the character U+0000 (NUL) or an unpaired UTF-16 surrogate in its request or idempotency key; remove it',
     );
   }
 }
 
-/** Whether any string or key in `value` holds U+0000; iterative, for any depth of nesting. */
-function holdsNul(value: unknown): boolean {
+/** U+0000, or a surrogate without its other half. */
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function unstorable(text: string): boolean {
+  return UNSTORABLE.test(text);
+}
+
+/** Whether any string or key in `value` is unstorable; iterative, for any depth of nesting. */
+function holdsUnstorable(value: unknown): boolean {
   const stack: unknown[] = [value];
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === 'string') {
-      if (v.includes('\u0000')) return true;
+      if (unstorable(v)) return true;
     } else if (typeof v === 'object' && v !== null) {
       for (const [k, item] of Object.entries(v)) {
-        if (k.includes('\u0000')) return true;
+        if (unstorable(k)) return true;
         stack.push(item);
       }
     }

@@ -55,12 +55,14 @@ export function isAllowed(url: URL, allow: readonly HostPattern[]): boolean {
  */
 export function isMailAllowed(address: string, allow: readonly HostPattern[] | '*'): boolean {
   if (allow === '*') return true;
-  const domain = address.slice(address.lastIndexOf('@') + 1);
+  const domain = address.slice(address.lastIndexOf('@') + 1).replace(/\.+$/, '');
+  // Letters (any script: IDN compare in punycode, as the entries do), digits, dots, hyphens.
+  if (!/^[\p{L}\p{N}.-]+$/u.test(domain)) return false;
   let url: URL;
   try {
     url = new URL(`http://${domain}`);
   } catch {
     return false;
   }
-  return url.hostname.toLowerCase() === domain.toLowerCase() && isAllowed(url, allow);
+  return isAllowed(url, allow);
 }

@@ -50,8 +50,11 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
   const webhookSecrets = (env.TAKEOUT_WEBHOOK_SECRET ?? '').split(/\s+/).filter(Boolean);
   for (const secret of webhookSecrets) decodeSecret(secret, 'TAKEOUT_WEBHOOK_SECRET');
   const webhookAllow = parseAllowList(env.TAKEOUT_WEBHOOK_ALLOW ?? '');
-  const mailAllowRaw = (env.TAKEOUT_MAIL_ALLOW ?? '').trim();
-  const mailAllow = mailAllowRaw === '*' ? '*' : parseAllowList(mailAllowRaw, 'TAKEOUT_MAIL_ALLOW');
+  // Entries as TAKEOUT_WEBHOOK_ALLOW's, without ports; `*` among them allows any address.
+  const mailEntries = (env.TAKEOUT_MAIL_ALLOW ?? '').split(/[\s,]+/).filter(Boolean);
+  const mailAllow = mailEntries.includes('*')
+    ? '*'
+    : parseAllowList(mailEntries.map((entry) => entry.replace(/\.+$/, '')).join(' '), 'TAKEOUT_MAIL_ALLOW');
   if (mailAllow !== '*' && mailAllow.some((pattern) => pattern.port !== undefined)) {
     throw new TakeoutError('config_error', 'TAKEOUT_MAIL_ALLOW lists domains, without ports');
   }

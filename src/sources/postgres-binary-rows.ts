@@ -27,6 +27,8 @@ export class BinaryCopyParser {
   /** The start of an item (header, row or trailer) that goes on in the next chunks. */
   private carry: Buffer[] = [];
   private carryBytes = 0;
+  /** The carried item's length, read as its pieces come (each byte once). */
+  private measure: ItemMeasure | undefined;
   /** The chunk run() walks, from `pos`; undefined once used up. */
   private input: Buffer | undefined;
   private pos = 0;
@@ -50,17 +52,17 @@ export class BinaryCopyParser {
     let pos = 0;
     let handled = 0;
     if (this.carryBytes > 0) {
-      this.carry.push(chunk);
-      const length = itemLength(this.carry, this.headerDone);
+      const length = (this.measure as ItemMeasure).feed(chunk);
       if (length < 0) {
-        this.carryBytes += chunk.length; // still incomplete: nothing joined yet
+        this.carry.push(chunk); // still incomplete: nothing joined yet
+        this.carryBytes += chunk.length;
         return 0;
       }
-      this.carry.pop();
       pos = length - this.carryBytes; // the item's bytes in this chunk
       const item = Buffer.concat([...this.carry, chunk.subarray(0, pos)]);
       this.carry = [];
       this.carryBytes = 0;
+      this.measure = undefined;
       const count = { rows: 0 };
       this.parse(item, 0, item.length, 1, count);
       handled = count.rows;
@@ -85,6 +87,8 @@ export class BinaryCopyParser {
     if (end < input.length) {
       this.carry = [input.subarray(end)];
       this.carryBytes = input.length - end;
+      this.measure = new ItemMeasure(this.headerDone);
+      this.measure.feed(this.carry[0] as Buffer);
     }
     return count.rows;
   }
@@ -152,60 +156,67 @@ export class BinaryCopyParser {
 }
 
 /**
- * The length of the item that starts `parts` (the file header when `headerDone` is false, else
- * a row or the trailer), read across the pieces without joining them; -1 when they do not
- * hold all of it yet.
+ * The length of an item (the file header when `headerDone` is false, else a row or the
+ * trailer) whose bytes come piece by piece: `feed` looks at each byte once (lengths are read,
+ * values skipped), so a row spanning thousands of chunks costs no rescans.
  */
-export function itemLength(parts: readonly Buffer[], headerDone: boolean): number {
-  let part = 0;
-  let at = 0; // in parts[part]
-  let offset = 0; // from the start of the item
-  /** Moves `n` bytes on; false when the pieces end first. */
-  const skip = (n: number): boolean => {
-    while (n > 0) {
-      const piece = parts[part];
-      if (!piece) return false;
-      const step = Math.min(n, piece.length - at);
-      at += step;
-      offset += step;
-      n -= step;
-      if (at === piece.length) {
-        part++;
-        at = 0;
-      }
-    }
-    return true;
-  };
-  /** The next `size` bytes as a big-endian unsigned integer; -1 when the pieces end first. */
-  const read = (size: number): number => {
-    let value = 0;
-    for (let k = 0; k < size; k++) {
-      while (parts[part] !== undefined && at === (parts[part] as Buffer).length) {
-        part++;
-        at = 0;
-      }
-      const piece = parts[part];
-      if (!piece) return -1;
-      value = value * 256 + (piece[at] as number);
-      at++;
-      offset++;
-    }
-    return value;
-  };
-  if (!headerDone) {
-    if (!skip(15)) return -1;
-    const extension = read(4);
-    return extension < 0 || !skip(extension) ? -1 : offset;
+export class ItemMeasure {
+  /** Bytes of the item fed so far. */
+  private seen = 0;
+  /** Bytes to pass before the next number. */
+  private skip = 0;
+  /** Size of the next number (2 or 4 bytes); 0 once none is left to read. */
+  private want: number;
+  private got = 0;
+  private value = 0;
+  private readonly header: boolean;
+  /** Fields of the row left to read; -1 until its field count is read. */
+  private fields = -1;
+
+  constructor(headerDone: boolean) {
+    this.header = !headerDone;
+    // The header: signature, flags, then the extension's length; a row: its field count.
+    this.skip = this.header ? 15 : 0;
+    this.want = this.header ? 4 : 2;
   }
-  const fields = read(2);
-  if (fields < 0) return -1;
-  if (fields === 0xffff) return offset; // the trailer
-  for (let c = 0; c < fields; c++) {
-    const len = read(4);
-    if (len < 0) return -1;
-    if (len !== 0xffffffff && !skip(len)) return -1; // -1: NULL, no bytes
+
+  /** Takes the next piece; the item's whole length once known, else -1. */
+  feed(piece: Buffer): number {
+    let i = 0;
+    for (;;) {
+      if (this.skip > 0) {
+        const step = Math.min(this.skip, piece.length - i);
+        this.skip -= step;
+        this.seen += step;
+        i += step;
+        if (this.skip > 0) return -1;
+      }
+      if (this.want === 0) return this.seen;
+      while (this.got < this.want) {
+        if (i >= piece.length) return -1;
+        this.value = this.value * 256 + (piece[i++] as number);
+        this.got++;
+        this.seen++;
+      }
+      this.number(this.value);
+      this.value = 0;
+      this.got = 0;
+    }
   }
-  return offset;
+
+  private number(v: number): void {
+    if (this.header) {
+      this.skip = v; // the extension
+      this.want = 0;
+    } else if (this.fields < 0) {
+      this.fields = v === 0xffff ? 0 : v; // 0xffff: the trailer, nothing follows
+      this.want = this.fields > 0 ? 4 : 0;
+    } else {
+      if (v < 0x80000000) this.skip = v; // a negative length (-1: NULL) has no bytes, as in parse
+      this.fields--;
+      this.want = this.fields > 0 ? 4 : 0;
+    }
+  }
 }
 
 /** Rows as arrays of values, decoded by each column's Decode, handed out in batches. */

@@ -103,8 +103,12 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     return opened;
   };
 
-  const claim = (): void => {
+  /** Starts the one reading of this source (`read` makes its generator). */
+  const claim = <T extends AsyncGenerator<unknown>>(read: () => T): T => {
     if (reader) throw new TakeoutError('internal', 'A PostgreSQL source can be read only once');
+    const gen = read();
+    reader = gen;
+    return gen;
   };
 
   // COPY takes no bind parameters: values go in as quoted literals (postgres-params.ts).
@@ -192,32 +196,22 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
       }
     },
     batches(signal?: AbortSignal): AsyncIterable<Row[]> {
-      claim();
-      const gen = readBatches(signal);
-      reader = gen;
-      return gen;
+      return claim(() => readBatches(signal));
     },
     csvPassthrough(
       request: CsvPassthroughRequest,
       signal: AbortSignal,
     ): AsyncIterable<Uint8Array> | undefined {
-      let gen: AsyncGenerator<Uint8Array>;
-      if (options.copy === true && copyCanWrite(request.dialect)) gen = readCopy(request, signal);
-      else if (binaryCopy()) gen = readBinaryFile(streamBinaryCsv, request, signal);
-      else return undefined;
-      claim();
-      reader = gen;
-      return gen;
+      if (options.copy === true && copyCanWrite(request.dialect))
+        return claim(() => readCopy(request, signal));
+      if (binaryCopy()) return claim(() => readBinaryFile(streamBinaryCsv, request, signal));
+      return undefined;
     },
     xlsxPassthrough(
       request: XlsxPassthroughRequest,
       signal: AbortSignal,
     ): AsyncIterable<Uint8Array> | undefined {
-      if (!binaryCopy()) return undefined;
-      claim();
-      const gen = readBinaryFile(streamBinaryXlsx, request, signal);
-      reader = gen;
-      return gen;
+      return binaryCopy() ? claim(() => readBinaryFile(streamBinaryXlsx, request, signal)) : undefined;
     },
     async close(): Promise<void> {
       if (reader) await reader.return(undefined).catch(() => {});

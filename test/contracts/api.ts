@@ -555,6 +555,22 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
     });
 
+    it('refuses what a job record cannot keep (NUL, unpaired surrogates) as 400 on every store, keeps emoji', async () => {
+      const ask = (filename: string) =>
+        call('/v1/exports', {
+          body: { dataset: 'numbers', format: 'csv', params: { n: 3 }, filename },
+          headers: { prefer: 'respond-async' },
+        });
+      for (const filename of ['a\u0000b', 'a\ud800b', 'b\udc00']) {
+        const answer = await ask(filename);
+        expect(answer.status, JSON.stringify(filename)).toBe(400);
+        expect(answer.body.code).toBe('invalid_request');
+      }
+      const emoji = await ask('report 👩\u200d💻');
+      expect(emoji.status).toBe(202);
+      await finished(emoji.body.id as string);
+    });
+
     it('keeps at most 16 progress streams open per caller: the next is 429 until one closes', async () => {
       const job = await startJob({ dataset: 'slow', format: 'csv', params: { n: 20_000 } });
       const headers = { authorization: `Bearer ${ALICE}` };

@@ -468,5 +468,10 @@ export const HOSTILE_CASES: HostileCase[] = [
     }),
     expect: { code: 'invalid_request' },
   },
+  {
+    name: 'an unpaired surrogate in a background export (PostgreSQL jsonb cannot keep it)',
+    request: () => ({ ...items({}, { filename: 'report \ud800' }), headers: { prefer: 'respond-async' } }),
+    expect: { code: 'invalid_request' },
+  },
   { name: 'no token', request: () => ({ ...items({}), token: '' }), expect: { code: 'unauthorized' } },
 ];

@@ -41,6 +41,16 @@ describe('notification settings', () => {
     expect(notifySettingsFromEnv({}).mailAllow).toEqual([]);
     expect(isMailAllowed('a@example.com', notifySettingsFromEnv({}).mailAllow)).toBe(false);
     expect(notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: ' * ' }).mailAllow).toBe('*');
+    expect(notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: '*,' }).mailAllow).toBe('*');
+    expect(notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: 'example.com *' }).mailAllow).toBe('*');
+    // A trailing dot (a fully qualified name) on either side, and international domains.
+    const fqdn = notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: 'example.com. bücher.example' }).mailAllow;
+    expect(isMailAllowed('a@example.com', fqdn)).toBe(true);
+    expect(isMailAllowed('a@example.com.', fqdn)).toBe(true);
+    expect(isMailAllowed('a@bücher.example', fqdn)).toBe(true);
+    expect(isMailAllowed('a@xn--bcher-kva.example', fqdn)).toBe(true);
+    expect(isMailAllowed('a@b%C3%BCcher.example', fqdn)).toBe(false);
+    expect(isMailAllowed('a@example.com#x', fqdn)).toBe(false);
     expect(() => notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: 'example.com:25' })).toThrow(
       /TAKEOUT_MAIL_ALLOW/,
     );

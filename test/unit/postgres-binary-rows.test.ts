@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { TakeoutError } from '../../src/errors.js';
-import { BinaryRowDecoder } from '../../src/sources/postgres-binary-rows.js';
+import { BinaryRowDecoder, ItemMeasure } from '../../src/sources/postgres-binary-rows.js';
 import { decodeInt4, decodeText } from '../../src/sources/postgres-binary-values.js';
 
 function copyData(rows: (number | string | null)[][], extension = 0): Buffer {
@@ -75,6 +75,36 @@ describe('BinaryRowDecoder', () => {
     } finally {
       concat.mockRestore();
     }
+  });
+
+  it('measures a split item as its pieces come, whatever the cuts', () => {
+    const data = copyData(
+      [
+        [1, 'one'],
+        [null, 'x'.repeat(300)],
+        [7, null],
+      ],
+      5,
+    );
+    // Items: the header (19 + 5 bytes), three rows, the trailer.
+    const header = 24;
+    const row = (i: number) => [2 + 4 + 4 + 4 + 3, 2 + 4 + 4 + 300, 2 + 4 + 4 + 4][i]!;
+    const items = [header, row(0), row(1), row(2), 2];
+    let at = 0;
+    items.forEach((length, k) => {
+      const item = data.subarray(at, at + length);
+      at += length;
+      for (let cut = 1; cut < length; cut += 7) {
+        const measure = new ItemMeasure(k > 0);
+        expect(measure.feed(item.subarray(0, cut))).toBe(-1);
+        // The rest comes in 3-byte pieces, then bytes beyond the item.
+        let answer = -1;
+        for (let p = cut; p < length && answer < 0; p += 3) answer = measure.feed(item.subarray(p, p + 3));
+        if (answer < 0) answer = measure.feed(Buffer.from([0, 1, 2, 3]));
+        expect(answer, `item ${k} cut at ${cut}`).toBe(length);
+      }
+    });
+    expect(at).toBe(data.length);
   });
 
   it('decodes byte by byte', () => {
