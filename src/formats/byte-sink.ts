@@ -93,6 +93,10 @@ export function writeField(o: ByteSink, s: string, delimiter: number, prefix: nu
     return;
   }
   o.ensure(3 * n + 3); // UTF-8 needs at most 3 bytes per UTF-16 unit; quotes and prefix
+  if (prefix !== 0 && prefix === delimiter) {
+    writeQuoted(o, s, prefix); // the `'` of formula escaping is the delimiter itself
+    return;
+  }
   const b = o.buf;
   const start = o.pos;
   let p = start;
@@ -129,11 +133,12 @@ function writeLongField(o: ByteSink, s: string, delimiter: number, prefix: numbe
     special = new RegExp(`["\\r\\n\\u${delimiter.toString(16).padStart(4, '0')}]`);
     specials.set(delimiter, special);
   }
-  const text = special.test(s)
-    ? `"${prefix === 0 ? '' : String.fromCharCode(prefix)}${s.replace(/"/g, '""')}"`
-    : prefix === 0
-      ? s
-      : String.fromCharCode(prefix) + s;
+  const text =
+    special.test(s) || (prefix !== 0 && prefix === delimiter)
+      ? `"${prefix === 0 ? '' : String.fromCharCode(prefix)}${s.replace(/"/g, '""')}"`
+      : prefix === 0
+        ? s
+        : String.fromCharCode(prefix) + s;
   o.ensure(3 * text.length);
   o.pos += o.buf.write(text, o.pos, 'utf8');
 }

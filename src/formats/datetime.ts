@@ -103,6 +103,18 @@ function wallText(local: number): string {
   return dayText(day) + (millis === 0 ? time : time + FRACTIONS[millis]!);
 }
 
+/**
+ * Milliseconds of a UTC date and time (month 1-12). Date.UTC reads years 0-99 as 1900-1999;
+ * those are set with setUTCFullYear, which takes them as they are.
+ */
+export function utcMs(year: number, month: number, day: number, h = 0, mi = 0, sec = 0, ms = 0): number {
+  if (year >= 100) return Date.UTC(year, month - 1, day, h, mi, sec, ms);
+  const d = new Date(0);
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(h, mi, sec, ms);
+  return d.getTime();
+}
+
 function createClock(zone: string): ZoneClock {
   let offsetOf: (ms: number) => number;
   if (zone === 'UTC') {
@@ -125,9 +137,9 @@ function createClock(zone: string): ZoneClock {
       for (const p of fmt.formatToParts(ms)) parts[p.type] = p.value;
       let year = Number(parts.year);
       if (parts.era === 'BC' || parts.era === 'B') year = 1 - year;
-      const wall = Date.UTC(
+      const wall = utcMs(
         year,
-        Number(parts.month) - 1,
+        Number(parts.month),
         Number(parts.day),
         Number(parts.hour),
         Number(parts.minute),

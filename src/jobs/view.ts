@@ -20,9 +20,13 @@ export interface JobView {
 
 export function jobView(job: JobRecord): JobView {
   const time = (date: Date | undefined) => date?.toISOString();
+  // Past its retention a file is gone for its owner, though the sweeper may not have marked
+  // the record yet (download and link answer 410 alike).
+  const expired =
+    job.status === 'succeeded' && job.expiresAt !== undefined && job.expiresAt.getTime() <= Date.now();
   const view: JobView = {
     id: job.id,
-    status: job.status,
+    status: expired ? 'expired' : job.status,
     attempt: job.attempt,
     created_at: job.createdAt.toISOString(),
     progress: {

@@ -10,6 +10,8 @@
  * beyond the Date range are returned as their text.
  */
 
+import { utcMs } from '../formats/datetime.js';
+
 const DATE = /^(\d{4,})-(\d\d)-(\d\d)( BC)?$/;
 const TIMESTAMP =
   /^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?)?( BC)?$/;
@@ -36,15 +38,6 @@ function isPlainDate(s: string): boolean {
 /** Milliseconds of a fraction's digits, truncated: "123456" -> 123, "5" -> 500. */
 function fractionMs(frac: string): number {
   return Number(frac.slice(0, 3).padEnd(3, '0'));
-}
-
-/** UTC milliseconds of a proleptic Gregorian date-time; years 0-99 and BC are handled. */
-function utcMs(year: number, month: number, day: number, h = 0, mi = 0, sec = 0, ms = 0): number {
-  if (year >= 100) return Date.UTC(year, month - 1, day, h, mi, sec, ms);
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  d.setUTCHours(h, mi, sec, ms);
-  return d.getTime();
 }
 
 export function parseDate(s: string): Date | string {

@@ -426,6 +426,8 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
         expect(answer.status, route).toBe(410);
         expect(answer.body.code, route).toBe('export_expired');
       }
+      // The job says so too.
+      expect((await call(`/v1/exports/${job.id}`)).body.status).toBe('expired');
     });
 
     it('says 409 while running, cancels, and says why there is no file', async () => {

@@ -86,6 +86,7 @@ describe('CSV from the binary COPY bytes', () => {
     ['delimiter a', { delimiter: 'a' }],
     ['delimiter :', { delimiter: ':' }],
     ['delimiter §', { delimiter: '§' }],
+    ["delimiter ' (the formula escape's own character)", { delimiter: "'" }],
     [
       'columns picked and reordered, no header',
       { header: false, columns: ['tstz', 'tx', 'id', 'u', 'num', 'bp', 'vc', 'ts'] },

@@ -248,6 +248,16 @@ describe('CSV writer: options', () => {
     ]);
   });
 
+  it("quotes a formula-escaped field when the delimiter is the escape's own apostrophe", async () => {
+    const long = `=HYPERLINK("${'x'.repeat(80)}")`;
+    const rows = [{ '=h': '=1+1', b: 'x', c: long }];
+    const text = await exportText(rows, { format: 'csv', delimiter: "'" });
+    expect(readCsv(text, "'")).toEqual([
+      ["'=h", 'b', 'c'],
+      ["'=1+1", 'x', `'${long}`],
+    ]);
+  });
+
   it('omits the header on request and uses Column headers', async () => {
     expect(await exportText(rows, { format: 'csv', header: false })).toBe('Ana,1234.5,3\r\nBo,-0.25,-4\r\n');
     const text = await exportText(rows, {

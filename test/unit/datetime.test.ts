@@ -138,6 +138,11 @@ describe('zoneClock', () => {
       Date.UTC(999, 11, 31, 23, 59, 59),
       Date.UTC(-50, 0, 1),
       Date.UTC(12345, 6, 1),
+      // Years 0-99 (Date.UTC would read them as 1900-1999).
+      Date.parse('0050-06-01T12:00:00Z'),
+      Date.parse('0001-01-01T00:00:00Z'),
+      Date.parse('0000-03-01T00:00:00Z'),
+      Date.parse('0099-12-31T23:59:59.999Z'),
     ];
     for (const zone of ZONES) {
       for (const ms of cases) expect(Date.parse(zoneClock(zone).isoDateTime(ms)), `${zone} ${ms}`).toBe(ms);
@@ -149,6 +154,10 @@ describe('zoneClock', () => {
     expect(utc.isoDateTime(Date.UTC(999, 0, 2))).toBe('0999-01-02T00:00:00Z');
     expect(utc.isoDateTime(Date.UTC(12345, 0, 2))).toBe('+012345-01-02T00:00:00Z');
     expect(utc.isoDateTime(Date.UTC(-1, 0, 2))).toBe('-000001-01-02T00:00:00Z');
+    // Paris kept local mean time (+00:09:21) until 1891: in year 50 its offset rounds to +00:09.
+    expect(zoneClock('Europe/Paris').isoDateTime(Date.parse('0050-06-01T12:00:00Z'))).toBe(
+      '0050-06-01T12:09:00+00:09',
+    );
   });
 
   it('gives offsets in minutes and the calendar date in the zone', () => {

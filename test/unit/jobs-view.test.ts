@@ -18,7 +18,7 @@ describe('the owner view of a job', () => {
       updatedAt: new Date('2026-01-01T00:00:05Z'),
       startedAt: new Date('2026-01-01T00:00:01Z'),
       finishedAt: new Date('2026-01-01T00:00:04Z'),
-      expiresAt: new Date('2026-01-02T00:00:04Z'),
+      expiresAt: new Date('2126-01-02T00:00:04Z'),
       result: {
         key: 'generated/x/a2/o.csv',
         filename: 'o.csv',
@@ -39,7 +39,7 @@ describe('the owner view of a job', () => {
       created_at: '2026-01-01T00:00:00.000Z',
       started_at: '2026-01-01T00:00:01.000Z',
       finished_at: '2026-01-01T00:00:04.000Z',
-      expires_at: '2026-01-02T00:00:04.000Z',
+      expires_at: '2126-01-02T00:00:04.000Z',
       progress: { rows_written: 10, rows_estimated: 12, bytes_written: 99 },
       result: { filename: 'o.csv', content_type: 'text/csv', size_bytes: 99, row_count: 10, sha256: 'ab' },
     });
@@ -53,5 +53,23 @@ describe('the staging prefix', () => {
     expect(stagingPrefix('tenant-7/out/')).toBe('tenant-7/staging/');
     expect(stagingPrefix('staging/')).toBe('takeout-staging/');
     expect(stagingPrefix('a/staging/')).toBe('a/takeout-staging/');
+  });
+
+  it('shows a succeeded export whose retention is over as expired, before the sweeper marks it', () => {
+    const job = {
+      id: 'exp_old',
+      owner: { id: 'alice', tenant: 'acme' },
+      principal: { id: 'alice', tenant: 'acme' },
+      request: {},
+      requestHash: 'h',
+      status: 'succeeded',
+      attempt: 1,
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      updatedAt: new Date('2026-01-01T00:00:04Z'),
+      expiresAt: new Date(Date.now() - 1000),
+      progress: { rowsWritten: 1, bytesWritten: 1 },
+    } as unknown as JobRecord;
+    expect(jobView(job).status).toBe('expired');
+    expect(jobView({ ...job, expiresAt: new Date(Date.now() + 60_000) }).status).toBe('succeeded');
   });
 });
