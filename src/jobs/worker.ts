@@ -28,32 +28,10 @@ import type { QueueDelivery, QueueHandler } from './queue/types.js';
 import { readStagedRows } from './staging.js';
 import { timeoutError } from './timeout.js';
 import type { JobProgress, JobRecord, JobStore } from './types.js';
+import type { WorkerContext } from './worker-context.js';
 import { yielding } from './yielding.js';
 
-export interface WorkerLimits {
-  /** Rows and bytes one export may write (→ `export_too_large`). */
-  maxRows: number;
-  maxBytes: number;
-  /** Longest run of one attempt (→ `job_timeout`). */
-  timeoutMs: number;
-  /** Attempts per job, crashed ones included; the last retryable failure fails the job. */
-  attempts: number;
-  leaseMs: number;
-  /** How long finished files are kept. */
-  fileTtlSeconds: number;
-}
-
-export interface WorkerContext {
-  store: JobStore;
-  storage: Storage;
-  exports: ExportContext;
-  limits: WorkerLimits;
-  log?: JobLogger;
-  /** Durations, rows, bytes and retries of attempts. */
-  metrics?: JobMetrics;
-  /** How often the lease is renewed, progress written and a cancel looked for, ms. Default 1000. */
-  heartbeatMs?: number;
-}
+export type { WorkerContext, WorkerLimits } from './worker-context.js';
 
 /** Why an attempt was stopped before its end. */
 type StopReason = 'shutdown' | 'canceled' | 'lost' | 'timeout';
