@@ -22,6 +22,12 @@ export class RawJson {
     readonly text: string,
   ) {}
 
+  /** Whether the document is a bare number (`-0.10`, `1e400`, digits beyond 2^53). */
+  get isNumber(): boolean {
+    const c = this.text.charCodeAt(0);
+    return c === 45 || (c >= 48 && c <= 57);
+  }
+
   /** The document parsed, numbers as doubles. */
   get value(): unknown {
     return JSON.parse(this.text);
@@ -81,11 +87,10 @@ export function minifiedJson(text: string): string {
   return minified ?? text;
 }
 
-const INTEGER = /^-?\d+$/;
-
 /**
- * The value of a JSON document from a database: an object or array as RawJson, and so an
- * integer beyond 2^53 (its digits); any other scalar parsed. `trusted`:
+ * The value of a JSON document from a database: an object or array as RawJson, and so a
+ * number a double would change (`2.50`, `1e400`, an integer beyond 2^53); any other scalar
+ * parsed. `trusted`:
  * the database has checked the text (PostgreSQL's json/jsonb); otherwise it is parsed once
  * to be checked, and invalid JSON throws as JSON.parse does.
  */
@@ -98,10 +103,11 @@ export function jsonDocument(text: string, trusted: boolean): unknown {
     return new RawJson(minifiedJson(text));
   }
   const value: unknown = JSON.parse(text);
-  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    // Kept as its digits: a number a double does not hold, written exactly in every format.
-    const digits = text.trim();
-    if (INTEGER.test(digits)) return new RawJson(digits);
+  if (typeof value === 'number') {
+    // Kept as its text when a double would change it (`2.50`, `1e400`, digits beyond 2^53):
+    // numbers as stored, written exactly in every format.
+    const stored = text.trim();
+    if (String(value) !== stored) return new RawJson(stored);
   }
   return value;
 }

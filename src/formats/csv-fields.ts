@@ -1,3 +1,4 @@
+import { RawJson } from '../raw-json.js';
 import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, writeField } from './byte-sink.js';
 import { writeDateTime, writeNumber } from './byte-values.js';
@@ -63,6 +64,8 @@ export function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): Fi
       else if (asDate) o.ascii(dateText(v, column, clock));
       else writeDateTime(o, ms, clock);
     } else if (typeof v === 'bigint') text(valueText(v, column, clock, decimalOut));
+    else if (v instanceof RawJson && v.isNumber)
+      text(v.text); // a JSON number as stored: no escape
     else {
       // Bytes (base64, which may start with + or /) and anything else shown as text get the
       // same formula escaping as strings.

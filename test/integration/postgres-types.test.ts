@@ -6,12 +6,19 @@
 import { execFileSync } from 'node:child_process';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as XLSX from 'xlsx';
 import { exportSource } from '../../src/pipeline.js';
 import { postgresSource } from '../../src/sources/postgres.js';
 import { createSchema, readAll, type TestSchema } from './postgres-helpers.js';
 import { COLUMNS, CSV_ROWS, TYPES_SQL, typesSource } from './postgres-type-table.js';
 
 let db: TestSchema;
+
+async function collectBytes(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
 
 beforeAll(async () => {
   db = await createSchema('takeout_pgtypes');
@@ -213,6 +220,57 @@ for (const reader of ['copy', 'cursor'] as const) {
       expect(embedded![3]).toBe('98765432109876543210');
       expect(cells![3]).toBe('[{"n":12345678901234567891},98765432109876543210]');
       expect(embedded![4]).toBe('[{"n":12345678901234567891},98765432109876543210]');
+    });
+
+    it('keeps bare JSON numbers as stored in CSV, NDJSON and XLSX (a double would change them)', async () => {
+      const sql = `SELECT '2.50'::jsonb AS a, '1e400'::json AS b, '-0.10'::json AS c,
+        '12345678901234567891.5'::jsonb AS d, '7'::jsonb AS e, '-98765432109876543210'::json AS f`;
+      const run = (format: string) =>
+        readAll(exportSource(postgresSource({ connectionString: db.url, reader, sql }), { format }));
+      const [, cells] = parse(await run('csv')) as string[][];
+      // As stored, and a negative number is a number: no formula escape.
+      expect(cells).toEqual([
+        '2.50',
+        '1e400',
+        '-0.10',
+        '12345678901234567891.5',
+        '7',
+        '-98765432109876543210',
+      ]);
+      // Python's json with Decimal reads every digit of the NDJSON line.
+      const line = (await run('ndjson')).trim();
+      expect(line).toBe(
+        '{"a":2.50,"b":1e400,"c":-0.10,"d":12345678901234567891.5,"e":7,"f":-98765432109876543210}',
+      );
+      const read = execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          'import json,sys,decimal\nprint(json.dumps({k: str(v) for k, v in json.loads(sys.stdin.read(), parse_float=decimal.Decimal).items()}))',
+        ],
+        { input: line },
+      ).toString();
+      expect(JSON.parse(read)).toEqual({
+        a: '2.50',
+        b: '1E+400',
+        c: '-0.10',
+        d: '12345678901234567891.5',
+        e: '7',
+        f: '-98765432109876543210',
+      });
+      // XLSX: numbers where Excel holds them exactly, else the stored text (SheetJS reads it back).
+      const xlsx = await collectBytes(
+        exportSource(postgresSource({ connectionString: db.url, reader, sql }), { format: 'xlsx' }),
+      );
+      const sheet = XLSX.read(xlsx, { type: 'buffer' }).Sheets.Sheet1!;
+      expect(['A2', 'B2', 'C2', 'D2', 'E2', 'F2'].map((ref) => [sheet[ref]?.t, sheet[ref]?.v])).toEqual([
+        ['n', 2.5],
+        ['s', '1e400'],
+        ['n', -0.1],
+        ['s', '12345678901234567891.5'],
+        ['n', 7],
+        ['s', '-98765432109876543210'],
+      ]);
     });
 
     it('makes duplicate column names unique keys but keeps them as headers', async () => {

@@ -1,4 +1,5 @@
 import { TakeoutError } from '../../errors.js';
+import { RawJson } from '../../raw-json.js';
 import type { ResolvedColumn } from '../../types.js';
 import { dateText, jsonText, numberText } from '../cells.js';
 import { looksLikeFormula, plainLead } from '../formula.js';
@@ -269,6 +270,11 @@ export function cellWriter(
       case 'object':
         if (v === null) return false;
         if (v instanceof Date) return writeDate(v, n, gap);
+        if (v instanceof RawJson && v.isNumber) {
+          // A JSON number as stored: an Excel number when exact, else its text.
+          const exact = exactNumberText(v.text);
+          return exact === undefined ? writeText(v.text, n, gap) : writeNumberText(exact, n, gap);
+        }
         if (v instanceof Uint8Array) {
           return writeText(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'), n, gap);
         }
