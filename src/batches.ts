@@ -1,26 +1,37 @@
 import type { Row } from './types.js';
 
+/** How batches are read: their size and row `i` as values (arrays of rows by default). */
+export interface BatchRows<B> {
+  size(batch: B): number;
+  row(batch: B, i: number): Row;
+}
+
+export const ROW_ARRAYS: BatchRows<readonly Row[]> = {
+  size: (batch) => batch.length,
+  row: (batch, i) => batch[i] as Row,
+};
+
 /**
  * Reads batches until at least `minRows` rows are in hand (or the input ends), keeping the
  * batches to replay and up to `maxSample` rows as a sample (for inference, widths ...).
+ * Batches of another kind (rows still in a source's bytes) come with their `read`.
  */
-export async function sampleBatches(
-  iterator: AsyncIterator<readonly Row[]>,
+export async function sampleBatches<B = readonly Row[]>(
+  iterator: AsyncIterator<B>,
   minRows: number,
   maxSample = minRows,
-): Promise<{ pending: (readonly Row[])[]; sample: Row[]; done: boolean }> {
-  const pending: (readonly Row[])[] = [];
+  read: BatchRows<B> = ROW_ARRAYS as unknown as BatchRows<B>,
+): Promise<{ pending: B[]; sample: Row[]; done: boolean }> {
+  const pending: B[] = [];
   const sample: Row[] = [];
   let seen = 0;
   while (seen < minRows) {
     const next = await iterator.next();
     if (next.done) return { pending, sample, done: true };
     pending.push(next.value);
-    seen += next.value.length;
-    for (const row of next.value) {
-      if (sample.length >= maxSample) break;
-      sample.push(row);
-    }
+    const size = read.size(next.value);
+    seen += size;
+    for (let i = 0; i < size && sample.length < maxSample; i++) sample.push(read.row(next.value, i));
   }
   return { pending, sample, done: false };
 }

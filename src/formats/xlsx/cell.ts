@@ -17,6 +17,7 @@ import { EXCEL_MAX_CELL_CHARS, type XlsxSettings } from './options.js';
 import type { StyleSheet } from './styles.js';
 import {
   DAY_MS,
+  decimalBytes,
   END_SERIAL,
   EXCEL_DIGITS,
   exactNumberText,
@@ -27,7 +28,6 @@ import {
   writeDayFraction,
   writeDecimal,
   writePlainDecimalBytes,
-  writePlainDecimal as writePlainDecimalText,
 } from './values.js';
 import { cellText, needsPreserve } from './xml.js';
 
@@ -246,13 +246,8 @@ export function cellWriter(
     switch (typeof v) {
       case 'string': {
         if (!numericColumn) return writeText(v, n, gap);
-        const mark = out.pos;
-        open(num, n, gap);
-        if (writePlainDecimalText(out, v)) {
-          out.bytes(VALUE_TAIL);
-          return true;
-        }
-        out.pos = mark;
+        const bytes = decimalBytes(v);
+        if (bytes && writePlainDecimal(bytes, 0, v.length, n, gap)) return true;
         const exact = exactNumberText(v);
         return exact === undefined ? writeText(v, n, gap) : writeNumberText(exact, n, gap);
       }

@@ -118,18 +118,24 @@ function isDigit(c: number): boolean {
 const scratch = new Uint8Array(64);
 
 /**
- * writePlainDecimalBytes for a string: false at once for a character a plain decimal cannot
- * hold (so text in a numeric column costs no copy).
+ * A string's characters as ASCII bytes (its first `v.length`), or undefined at once for a
+ * character a plain decimal cannot hold (so text in a numeric column costs no copy).
  */
-export function writePlainDecimal(out: XmlBytes, v: string): boolean {
+export function decimalBytes(v: string): Uint8Array | undefined {
   const n = v.length;
   const b = n <= scratch.length ? scratch : new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    if ((c < 48 || c > 57) && c !== 46 && c !== 45) return false; // not a digit, `.` or `-`
+    if ((c < 48 || c > 57) && c !== 46 && c !== 45) return undefined; // not a digit, `.` or `-`
     b[i] = c;
   }
-  return writePlainDecimalBytes(out, b, 0, n);
+  return b;
+}
+
+/** writePlainDecimalBytes for a string. */
+export function writePlainDecimal(out: XmlBytes, v: string): boolean {
+  const b = decimalBytes(v);
+  return b !== undefined && writePlainDecimalBytes(out, b, 0, v.length);
 }
 
 /**

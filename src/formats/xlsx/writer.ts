@@ -1,3 +1,4 @@
+import { type BatchRows, ROW_ARRAYS, sampleBatches } from '../../batches.js';
 import { TakeoutError } from '../../errors.js';
 import type { ResolvedColumn, Row } from '../../types.js';
 import { BufferPool, XmlBytes } from './bytes.js';
@@ -37,13 +38,10 @@ export interface SheetInput<B = readonly Row[]> {
 /**
  * How a sheet reads its batches. Usually they are arrays of rows; a source that writes cells
  * from its own bytes (postgres-binary-xlsx.ts) hands batches of its own with a reader for them.
- * A batch stays valid while the sheet holds it (it may hold a few, to sample them).
+ * A batch stays valid while the sheet holds it (it may hold a few, to sample them); `row`
+ * gives row `i` as values in the sheet's rowShape, for the sample that sizes the columns.
  */
-export interface BatchReader<B> {
-  /** Rows in a batch. */
-  size(batch: B): number;
-  /** Row `i` as values in the sheet's rowShape, for the sample that sizes the columns. */
-  row(batch: B, i: number): Row;
+export interface BatchReader<B> extends BatchRows<B> {
   /** The writer of a batch's rows into `out`, given the columns' cell writers. */
   rowWriter(cells: readonly CellWriter[], out: XmlBytes): RowWriter<B>;
 }
@@ -98,29 +96,7 @@ function rowArrays(
   columns: readonly ResolvedColumn[],
   rowShape: 'array' | 'object',
 ): BatchReader<readonly Row[]> {
-  return {
-    size: (batch) => batch.length,
-    row: (batch, i) => batch[i] as Row,
-    rowWriter: (cells, out) => compileRowWriter(columns, rowShape, cells, out),
-  };
-}
-
-/** The first batches, until they hold `rows` rows (fewer at the end), and their first rows as values. */
-async function sample<B>(
-  iterator: AsyncIterator<B>,
-  reader: BatchReader<B>,
-  rows: number,
-): Promise<{ pending: B[]; sample: Row[]; done: boolean }> {
-  const pending: B[] = [];
-  const values: Row[] = [];
-  while (values.length < rows) {
-    const next = await iterator.next();
-    if (next.done) return { pending, sample: values, done: true };
-    pending.push(next.value);
-    const size = reader.size(next.value);
-    for (let i = 0; i < size && values.length < rows; i++) values.push(reader.row(next.value, i));
-  }
-  return { pending, sample: values, done: false };
+  return { ...ROW_ARRAYS, rowWriter: (cells, out) => compileRowWriter(columns, rowShape, cells, out) };
 }
 
 async function* remaining<B>(
@@ -168,7 +144,7 @@ async function* writeSheet<B>(book: Book, input: SheetInput<B>, ordinal: number)
   let exhausted = false;
   let entry: EntryStream | undefined;
   try {
-    const { pending, sample: values, done } = await sample(iterator, reader, SAMPLE_ROWS);
+    const { pending, sample: values, done } = await sampleBatches(iterator, SAMPLE_ROWS, SAMPLE_ROWS, reader);
     exhausted = done;
     const widths = columnWidths(columns, input.rowShape, values, settings);
     let sampled = 0;
