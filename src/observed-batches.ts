@@ -1,13 +1,15 @@
 import { TakeoutError } from './errors.js';
-import type { RunControls } from './pipeline.js';
 import type { Row } from './types.js';
 
-/** Wraps a source's batches: checks row shapes, counts rows, reports progress, honours abort. */
+/**
+ * Wraps a source's batches: checks row shapes, counts rows (`count` adds them to `state.rows`
+ * and throws past the export's row limit), reports progress, honours abort.
+ */
 export async function* observed(
   batches: AsyncIterable<Row[]>,
   shape: 'array' | 'object',
-  state: { rows: number },
-  controls: RunControls,
+  state: { readonly rows: number },
+  count: (rows: number) => void,
   signal: AbortSignal,
   tick: () => void,
 ): AsyncGenerator<Row[]> {
@@ -25,12 +27,7 @@ export async function* observed(
         );
       }
     }
-    state.rows += batch.length;
-    if (controls.maxRows !== undefined && state.rows > controls.maxRows) {
-      throw new TakeoutError('sync_limit_exceeded', `The export has more than ${controls.maxRows} rows`, {
-        details: { limit: controls.maxRows },
-      });
-    }
+    count(batch.length);
     yield batch;
     tick();
   }

@@ -145,7 +145,7 @@ export async function startExport(
     const passthrough = passthroughOf(source, format, formatOptions, columns, onRows, controller.signal);
     iterator = (passthrough ??
       format.write(
-        observed(source.batches(controller.signal), rowShape, state, controls, controller.signal, () =>
+        observed(source.batches(controller.signal), rowShape, state, countRows, controller.signal, () =>
           report(false),
         ),
         { columns, rowShape, options: formatOptions, signal: controller.signal },
