@@ -55,21 +55,29 @@ const PLACEHOLDERS = new RegExp(`"${PLACEHOLDER.replace('\u0000', '\\\\u0000')}(
 
 /**
  * JSON text of any value: each RawJson inside (an array of jsonb) embedded as its exact text,
- * bigints as strings of their digits (a JSON reader would round a number beyond 2^53).
+ * bigints as strings of their digits (a JSON reader would round a number beyond 2^53), bytes
+ * (a Buffer or any Uint8Array, an element of a bytea[]) as base64, as they are in a cell.
  */
 export function stringifyExactly(value: unknown): string | undefined {
   const documents: string[] = [];
   const text = JSON.stringify(value, function (this: Record<string, unknown>, key, x: unknown) {
-    // The holder's own value: `x` is what its toJSON gave (a RawJson's is its parsed value).
-    const original = this[key] instanceof RawJson ? this[key] : x;
+    // The holder's own value: `x` is what its toJSON gave (a RawJson's is its parsed value,
+    // a Buffer's `{type, data}`).
+    const own = this[key];
+    const original = own instanceof RawJson ? own : x;
     if (original instanceof RawJson) {
       documents.push(original.text);
       return `${PLACEHOLDER}${documents.length - 1}`;
     }
+    if (own instanceof Uint8Array) return base64(own);
     return typeof x === 'bigint' ? x.toString() : x;
   });
   if (documents.length === 0 || text === undefined) return text;
   return text.replace(PLACEHOLDERS, (_, n: string) => documents[Number(n)]!);
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 const WHITESPACE = /[ \t\n\r]/;

@@ -22,7 +22,8 @@ function writeCents(o: ByteSink, cents: number, decimal: number): void {
 /** Writes a number as numberText would (same digits), with `decimal` as the separator. */
 export function writeNumber(o: ByteSink, v: number, decimal: number): void {
   if (Number.isInteger(v) && v <= 9007199254740991 && v >= -9007199254740991) {
-    writeInteger(o, v);
+    if (v === 0 && 1 / v < 0) o.ascii('-0');
+    else writeInteger(o, v);
     return;
   }
   const k = Math.round(v * 100);

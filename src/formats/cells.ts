@@ -15,7 +15,8 @@ export function numberText(v: number): string {
   // reader (a database, Python) should get. Every double this large is an integer.
   if (v > 9007199254740991 || v < -9007199254740991)
     return Number.isFinite(v) ? BigInt(v).toString() : String(v);
-  if (Number.isInteger(v)) return String(v);
+  // String(-0) is "0": a reader would get another number (1 / -0 is -Infinity).
+  if (Number.isInteger(v)) return v === 0 && 1 / v < 0 ? '-0' : String(v);
   // Amounts with at most two decimals are the common case, and V8's shortest-digits
   // algorithm is slow: when k/100 is exactly v (and |v| < 1e12, where doubles are much
   // closer than 0.01), "int.ff" is the shortest text that reads back as v, i.e. String(v).
@@ -32,15 +33,22 @@ export function numberText(v: number): string {
 /** `.01`..`.99` without trailing zeros (`.1`, not `.10`); index 0 is unused. */
 const CENTS = Array.from({ length: 100 }, (_, i) => `.${`${i}`.padStart(2, '0')}`.replace(/0$/, ''));
 
+/**
+ * What JSON.stringify makes of bytes inside a value: a Buffer's `toJSON`, or a Uint8Array's
+ * indices as keys (`{}` when empty). Either (or an object that merely looks like one) takes the replacer, which
+ * writes the bytes as base64.
+ */
+const BYTES_SERIALIZED = /\{(?:"type":"Buffer","data":\[|"0":|\})/;
+
 export function jsonText(v: unknown): string {
   if (v instanceof RawJson) return v.text;
   const seen = rawJsonSerialized();
   try {
     // A replacer takes JSON.stringify off its fast path (2.5 times slower on a small object),
-    // and only bigints and documents read from a database (an array of jsonb) need one: a
-    // bigint makes the plain call throw, a document counts itself; only then is it used.
+    // and only bigints, bytes and documents read from a database (an array of jsonb) need one:
+    // a bigint makes the plain call throw, a document counts itself, bytes leave their mark.
     const text = JSON.stringify(v) ?? '';
-    if (rawJsonSerialized() === seen) return text;
+    if (rawJsonSerialized() === seen && !BYTES_SERIALIZED.test(text)) return text;
   } catch {
     // Written below with the replacer; a cycle fails there too.
   }

@@ -145,7 +145,7 @@ describe('CSV writer: values', () => {
       .map((r) => r[0]);
     expect(got).toEqual([
       '0',
-      '0',
+      '-0', // reads back as -0, not 0
       '1',
       '-1',
       '0.1',
@@ -157,7 +157,7 @@ describe('CSV writer: values', () => {
       '-1000000000000000000000',
       BigInt(Number.MAX_VALUE).toString(), // the double's exact value, 309 digits
     ]);
-    for (const [i, v] of values.entries()) expect(Number(got[i])).toBe(v === 0 ? 0 : v);
+    for (const [i, v] of values.entries()) expect(Number(got[i])).toBe(v);
     expect(got.filter((s) => /e/i.test(s ?? ''))).toEqual([]);
   });
 
@@ -169,7 +169,9 @@ describe('CSV writer: values', () => {
       const cents = Math.round(random() * 1e6 * scale) / 100; // two-decimal amounts of every size
       const any = (random() - 0.5) * scale; // arbitrary doubles
       for (const v of [cents, -cents, any, cents + 0.001]) {
-        if (numberText(v) !== String(v)) wrong.push(`${String(v)} -> ${numberText(v)}`);
+        // String(-0) is "0"; numberText keeps the sign.
+        const shortest = Object.is(v, -0) ? '-0' : String(v);
+        if (numberText(v) !== shortest) wrong.push(`${shortest} -> ${numberText(v)}`);
       }
     }
     expect(wrong.slice(0, 10)).toEqual([]);
