@@ -67,10 +67,11 @@ function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): 
   }
   if (escapeFormulas && info.type === 'string' && !NEVER_FORMULA.has(info.baseOid ?? 0)) {
     // The value as its type writes it: a cast to text is not always that (inet keeps its /32,
-    // char(n) loses its padding); format('%s') is, but turns NULL into '', so NULL stays apart.
+    // char(n) loses its padding); format('%s') is, but turns NULL into '', so NULL stays apart
+    // (num_nulls: `IS NULL` is also true of a composite whose fields are all NULL, `(,)`).
     const plain = info.baseOid === OID.text || info.baseOid === OID.varchar;
     const text = plain ? `${ref}::text` : `format('%s', ${ref})`;
-    const whenNull = plain ? '' : `WHEN ${ref} IS NULL THEN NULL `;
+    const whenNull = plain ? '' : `WHEN num_nulls(${ref}) = 1 THEN NULL `;
     return `CASE ${whenNull}WHEN ${formulaSql(text)} THEN '''' || ${text} ELSE ${text} END`;
   }
   return ref;

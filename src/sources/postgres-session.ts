@@ -43,7 +43,7 @@ export function trimQuery(sql: string): string {
 }
 
 const CATALOG_SQL =
-  'SELECT oid::int8 AS oid, typtype::text, typcategory::text, typelem::int8, typbasetype::int8 ' +
+  'SELECT oid::int8 AS oid, typtype::text, typcategory::text, typelem::int8, typbasetype::int8, typdelim::text ' +
   'FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])';
 
 /** Looks up types the built-in tables do not know, following domains and array elements. */

@@ -134,15 +134,20 @@ export interface CatalogType {
   typelem: number;
   /** Base type of a domain, else 0. */
   typbasetype: number;
+  /** What separates this type's values in an array literal: `,`, or `;` for `box`. */
+  typdelim: string;
 }
 
 export function isKnownOid(oid: number): boolean {
   return SCALARS.has(oid) || BUILTIN_ARRAYS.has(oid) || BUILTIN_TEXT.has(oid);
 }
 
-/** Parser of a PostgreSQL array literal whose elements are parsed with `element`. */
-export function arrayParser(element: ValueParser): ValueParser {
-  return (s) => parseArrayLiteral(s, element);
+/**
+ * Parser of a PostgreSQL array literal whose elements are parsed with `element` and separated
+ * by `delimiter` (the element type's `typdelim`).
+ */
+export function arrayParser(element: ValueParser, delimiter = ','): ValueParser {
+  return (s) => parseArrayLiteral(s, element, delimiter);
 }
 
 /**
@@ -165,7 +170,8 @@ export function typeInfo(oid: number, catalog: ReadonlyMap<number, CatalogType> 
       continue;
     }
     if (row.typcategory === 'A' && row.typelem) {
-      return { type: 'json', parse: arrayParser(typeInfo(row.typelem, catalog).parse) };
+      const delimiter = catalog.get(row.typelem)?.typdelim ?? ',';
+      return { type: 'json', parse: arrayParser(typeInfo(row.typelem, catalog).parse, delimiter) };
     }
     return STRING;
   }
@@ -174,10 +180,10 @@ export function typeInfo(oid: number, catalog: ReadonlyMap<number, CatalogType> 
 
 /**
  * Parses `{1,2,NULL}`, `{"a b","c\"d"}`, `{{1,2},{3,4}}` and `[0:1]={1,2}` (bounds dropped).
- * Unquoted NULL is null; a quoted "NULL" is the text NULL. Only the `,` delimiter (every type
- * but box) is understood.
+ * Unquoted NULL is null; a quoted "NULL" is the text NULL. Elements are separated by
+ * `delimiter`: `,` for every built-in type but `box` (`{(1,1),(0,0);(2,2),(1,1)}`).
  */
-export function parseArrayLiteral(s: string, element: ValueParser): unknown[] {
+export function parseArrayLiteral(s: string, element: ValueParser, delimiter = ','): unknown[] {
   let i = 0;
   if (s[0] === '[') i = s.indexOf('=') + 1;
   const parseLevel = (): unknown[] => {
@@ -189,7 +195,7 @@ export function parseArrayLiteral(s: string, element: ValueParser): unknown[] {
         i++;
         return out;
       }
-      if (c === ',') {
+      if (c === delimiter) {
         i++;
         continue;
       }
@@ -210,7 +216,7 @@ export function parseArrayLiteral(s: string, element: ValueParser): unknown[] {
         continue;
       }
       let end = i;
-      while (end < s.length && s[end] !== ',' && s[end] !== '}') end++;
+      while (end < s.length && s[end] !== delimiter && s[end] !== '}') end++;
       const text = s.slice(i, end);
       out.push(text === 'NULL' ? null : element(text));
       i = end;

@@ -33,7 +33,9 @@ async function csvOf(copy: boolean): Promise<string[][]> {
 describe('formula rule on the COPY fast path', () => {
   it('writes other string types as they show, NULL apart from empty, as the CSV writer does', async () => {
     const sql =
-      "SELECT ip::inet AS ip, code::char(4) AS code, NULL::inet AS none, ''::char(2) AS blank " +
+      "SELECT ip::inet AS ip, code::char(4) AS code, NULL::inet AS none, ''::char(2) AS blank, " +
+      // A composite whose fields are all NULL is not NULL: it shows as `(,)`.
+      'ROW(NULL::int, NULL::text) AS pair, NULL::int4range AS range ' +
       "FROM (VALUES ('10.0.0.1', '=1'), ('192.168.0.1/24', 'ab')) AS x(ip, code)";
     const read = async (copy: boolean) =>
       (
@@ -45,7 +47,7 @@ describe('formula rule on the COPY fast path', () => {
         .split('\r\n');
     const viaWriter = await read(false);
     // inet without its /32, char(n) with its padding (and its formula escaped), NULL empty.
-    expect(viaWriter.slice(1, 3)).toEqual(["10.0.0.1,'=1  ,,  ", '192.168.0.1/24,ab  ,,  ']);
+    expect(viaWriter.slice(1, 3)).toEqual(['10.0.0.1,\'=1  ,,  ,"(,)",', '192.168.0.1/24,ab  ,,  ,"(,)",']);
     expect(await read(true)).toEqual(viaWriter);
   });
 

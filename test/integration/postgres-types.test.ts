@@ -273,6 +273,20 @@ for (const reader of ['copy', 'cursor'] as const) {
       ]);
     });
 
+    it('writes bytes inside arrays as base64, splits box arrays on ; and keeps -0', async () => {
+      const sql = `SELECT ARRAY['\\x0102ff'::bytea, '\\x', NULL] AS by,
+        '{(3,4),(1,2);(7,8),(5,6)}'::box[] AS bx, '-0'::float8 AS z`;
+      const run = (format: string) =>
+        readAll(exportSource(postgresSource({ connectionString: db.url, reader, sql }), { format }));
+      expect(JSON.parse(await run('ndjson'))).toEqual({
+        by: [Buffer.from([1, 2, 255]).toString('base64'), '', null],
+        bx: ['(3,4),(1,2)', '(7,8),(5,6)'],
+        z: -0,
+      });
+      const [, cells] = parse(await run('csv')) as string[][];
+      expect(cells).toEqual(['["AQL/","",null]', '["(3,4),(1,2)","(7,8),(5,6)"]', '-0']);
+    });
+
     it('makes duplicate column names unique keys but keeps them as headers', async () => {
       const s = postgresSource({ connectionString: db.url, sql: 'SELECT 1 AS a, 2 AS a, 3 AS a_2' });
       const csv = await readAll(exportSource(s, { format: 'csv' }));
