@@ -51,6 +51,8 @@ const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : `${
 /** `.001`..`.999` (index 0 unused: whole seconds print no fraction). */
 const FRACTIONS = Array.from({ length: 1000 }, (_, i) => `.${`${i}`.padStart(3, '0')}`);
 export const DAY_MS = 86_400_000;
+/** The last instant a Date holds, either side of 1970 (±8.64e15 ms: 100,000,000 days). */
+const MAX_INSTANT_MS = 8.64e15;
 
 function year4(y: number): string {
   if (y >= 1000 && y <= 9999) return `${y}`;
@@ -58,9 +60,35 @@ function year4(y: number): string {
   return y < 0 ? `-${`${-y}`.padStart(6, '0')}` : `+${`${y}`.padStart(6, '0')}`;
 }
 
-/** Date part of a UTC-based millisecond count, as `YYYY-MM-DD`. */
-function datePart(d: Date): string {
-  return `${year4(d.getUTCFullYear())}-${TWO_DIGITS[d.getUTCMonth() + 1]}-${TWO_DIGITS[d.getUTCDate()]}`;
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (month 1-12), for any year: Date.UTC
+ * reads years 0-99 as 1900-1999 and gives NaN past JavaScript's range. H. Hinnant's algorithm.
+ */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+}
+
+/**
+ * `YYYY-MM-DD` of a day number, by arithmetic (the inverse of daysFromCivil): a wall clock
+ * ahead of UTC can be past the last instant a Date holds (+275760-09-13 in Paris).
+ */
+function civilText(days: number): string {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return `${year4(year)}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}`;
 }
 
 // Exports mostly hold dates from a few thousand days, so the text of a day is cached in a
@@ -68,14 +96,12 @@ function datePart(d: Date): string {
 const DAY_SLOTS = 4096;
 const slotDay = new Float64Array(DAY_SLOTS).fill(Number.NaN);
 const slotText: string[] = new Array<string>(DAY_SLOTS).fill('');
-const dayScratch = new Date(0);
 
 /** `YYYY-MM-DD` of the day number `day` (days since 1970-01-01). */
 export function dayText(day: number): string {
   const slot = day & (DAY_SLOTS - 1);
   if (slotDay[slot] === day) return slotText[slot]!;
-  dayScratch.setTime(day * DAY_MS);
-  const text = datePart(dayScratch);
+  const text = civilText(day);
   slotDay[slot] = day;
   slotText[slot] = text;
   return text;
@@ -132,19 +158,19 @@ function createClock(zone: string): ZoneClock {
       era: 'short',
     });
     const cache = new Map<number, SpanOffset>();
-    const compute = (ms: number): number => {
+    const compute = (instant: number): number => {
+      // Spans at the ends of JavaScript's range reach past it: the last instant's offset.
+      const ms = Math.min(Math.max(instant, -MAX_INSTANT_MS), MAX_INSTANT_MS);
       const parts: Record<string, string> = {};
       for (const p of fmt.formatToParts(ms)) parts[p.type] = p.value;
       let year = Number(parts.year);
       if (parts.era === 'BC' || parts.era === 'B') year = 1 - year;
-      const wall = utcMs(
-        year,
-        Number(parts.month),
-        Number(parts.day),
-        Number(parts.hour),
-        Number(parts.minute),
-        Number(parts.second),
-      );
+      // By arithmetic: the wall clock may be past the range a Date (and Date.UTC) holds.
+      const wall =
+        daysFromCivil(year, Number(parts.month), Number(parts.day)) * DAY_MS +
+        Number(parts.hour) * 3_600_000 +
+        Number(parts.minute) * 60_000 +
+        Number(parts.second) * 1000;
       const floored = ms - (((ms % 1000) + 1000) % 1000);
       return Math.round((wall - floored) / 60000);
     };

@@ -10,7 +10,7 @@
  * beyond the Date range are returned as their text.
  */
 
-import { utcMs } from '../formats/datetime.js';
+import { daysFromCivil, utcMs } from '../formats/datetime.js';
 
 const DATE = /^(\d{4,})-(\d\d)-(\d\d)( BC)?$/;
 const TIMESTAMP =
@@ -19,15 +19,6 @@ const TIMESTAMP =
 /** Value of the two digits at s[i], s[i + 1] (the shape was checked by the caller). */
 function d2(s: string, i: number): number {
   return (s.charCodeAt(i) - 48) * 10 + (s.charCodeAt(i + 1) - 48);
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
 }
 
 /** `YYYY-MM-DD` with a 4-digit year from 1000: PostgreSQL's usual date text. */

@@ -149,6 +149,23 @@ describe('zoneClock', () => {
     }
   });
 
+  it('renders the first and last instants a Date holds, in every zone', () => {
+    const ends = [8.64e15, 8.64e15 - 1, -8.64e15, -8.64e15 + 1];
+    for (const zone of ZONES) {
+      const clock = zoneClock(zone);
+      for (const ms of ends) {
+        // The wall clock may lie past the range (Paris is ahead of UTC at the last instant).
+        const text = clock.isoDateTime(ms);
+        expect(Date.parse(text), `${zone} ${text}`).toBe(ms);
+        expect(text.startsWith(`${clock.isoDate(ms)}T`), `${zone} ${text}`).toBe(true);
+      }
+      // At the top end offsets have whole minutes: the wall clock is Intl's, field by field.
+      const intl = intlIso(8.64e15, zone);
+      const year = intl.slice(0, intl.indexOf('-'));
+      expect(clock.isoDateTime(8.64e15)).toBe(`+${year.padStart(6, '0')}${intl.slice(year.length)}`);
+    }
+  });
+
   it('writes four-digit years below 1000 and expanded years outside 0-9999', () => {
     const utc = zoneClock('UTC');
     expect(utc.isoDateTime(Date.UTC(999, 0, 2))).toBe('0999-01-02T00:00:00Z');
