@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { TakeoutError } from '../errors.js';
 import type { CsvPassthroughRequest, ResolvedColumn, Row, Source, XlsxPassthroughRequest } from '../types.js';
 import { compileNamedParams } from './named-params.js';
+import { integerOption, queryOption } from './options.js';
 import { canCopy, readBinaryCopy } from './postgres-binary-copy.js';
 import { streamBinaryCsv } from './postgres-binary-csv.js';
 import { streamBinaryXlsx } from './postgres-binary-xlsx.js';
@@ -49,16 +50,10 @@ export interface PostgresSourceOptions {
   applicationName?: string;
 }
 
+const SOURCE = 'postgresSource';
+
 export type PostgresSource = Source &
   Required<Pick<Source, 'rowShape' | 'estimate' | 'csvPassthrough' | 'xlsxPassthrough' | 'close'>>;
-
-function positiveInt(value: unknown, name: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
-    throw new TakeoutError('config_error', `postgresSource: ${name} must be an integer >= ${min}`);
-  }
-  return value;
-}
 
 /**
  * Rows of a PostgreSQL query, read with binary COPY (postgres-binary-copy.ts) or through a
@@ -71,20 +66,24 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
   if ((options.connectionString === undefined) === (options.pool === undefined)) {
     throw new TakeoutError('config_error', 'postgresSource needs exactly one of connectionString or pool');
   }
-  if (typeof options.sql !== 'string' || options.sql.trim() === '') {
-    throw new TakeoutError('config_error', 'postgresSource needs a non-empty sql string');
-  }
+  queryOption(SOURCE, options.sql);
   if (options.reader !== undefined && options.reader !== 'copy' && options.reader !== 'cursor') {
     throw new TakeoutError('config_error', "postgresSource: reader must be 'copy' or 'cursor'");
   }
-  const batchSize = positiveInt(options.batchSize, 'batchSize', 5000);
-  const statementTimeoutMs = positiveInt(options.statementTimeoutMs, 'statementTimeoutMs', 60_000, 0);
-  const copyTimeoutMs = positiveInt(options.copyTimeoutMs, 'copyTimeoutMs', 600_000, 0);
-  const estimateTimeoutMs = positiveInt(options.estimateTimeoutMs, 'estimateTimeoutMs', 2000);
+  const batchSize = integerOption(SOURCE, options.batchSize, 'batchSize', 5000);
+  const statementTimeoutMs = integerOption(
+    SOURCE,
+    options.statementTimeoutMs,
+    'statementTimeoutMs',
+    60_000,
+    0,
+  );
+  const copyTimeoutMs = integerOption(SOURCE, options.copyTimeoutMs, 'copyTimeoutMs', 600_000, 0);
+  const estimateTimeoutMs = integerOption(SOURCE, options.estimateTimeoutMs, 'estimateTimeoutMs', 2000);
   const connect = {
     connectionString: options.connectionString,
     pool: options.pool,
-    connectTimeoutMs: positiveInt(options.connectTimeoutMs, 'connectTimeoutMs', 10_000),
+    connectTimeoutMs: integerOption(SOURCE, options.connectTimeoutMs, 'connectTimeoutMs', 10_000),
     applicationName: options.applicationName ?? 'takeout',
   };
   const params = options.params ?? {};

@@ -1,3 +1,4 @@
+import { DAY_MS, daysFromCivil } from '../formats/datetime.js';
 import { jsonDocument } from '../raw-json.js';
 import type { ColumnType } from '../types.js';
 
@@ -79,6 +80,19 @@ export function parseSqliteDatetime(text: string): Date | string {
   return Number.isNaN(d.getTime()) ? text : d;
 }
 
+/**
+ * `YYYY-MM-DD` (what `date()` writes) as a Date at UTC midnight, as PostgreSQL's `date` is read:
+ * a calendar date, written as it was in every format and a date cell in XLSX. Other text stays text.
+ */
+export function parseSqliteDate(text: string): Date | string {
+  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return text;
+  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  if (year < 0 || month < 0 || day < 0 || !dayExists(year, month, day)) return text;
+  return new Date(daysFromCivil(year, month, day) * DAY_MS);
+}
+
 export type Convert = (v: unknown) => unknown;
 
 /** Integers are read as bigint (exact); those a number holds exactly become numbers. */
@@ -94,8 +108,11 @@ export function converterOf(type: ColumnType): Convert | undefined {
       return narrowBigint;
     case 'boolean':
       return (v) => (typeof v === 'bigint' ? v !== 0n : typeof v === 'number' ? v !== 0 : v);
+    // A number in a date column (epoch seconds, a Julian day) stays the number it is.
+    case 'date':
+      return (v) => (typeof v === 'string' ? parseSqliteDate(v) : narrowBigint(v));
     case 'datetime':
-      return (v) => (typeof v === 'string' ? parseSqliteDatetime(v) : typeof v === 'bigint' ? Number(v) : v);
+      return (v) => (typeof v === 'string' ? parseSqliteDatetime(v) : narrowBigint(v));
     case 'json':
       // SQLite checks nothing: text that is not JSON stays text.
       return (v) => {

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { uniqueKeys } from '../columns.js';
 import { TakeoutError, throwIfAborted } from '../errors.js';
 import type { ResolvedColumn, Row, Source } from '../types.js';
+import { integerOption, queryOption } from './options.js';
 import { acquireConnection, type HeldConnection } from './sqlite-connections.js';
 import { countOnWorker } from './sqlite-estimate.js';
 import { type Convert, columnTypeOfDeclared, converterOf, narrowBigint } from './sqlite-values.js';
@@ -24,6 +25,8 @@ export interface SqliteSourceOptions {
    */
   estimateTimeoutMs?: number;
 }
+
+const SOURCE = 'sqliteSource';
 
 /** better-sqlite3 binds numbers, strings, bigints, buffers and null; booleans become 1/0. */
 function bindable(params: Record<string, unknown> = {}): Record<string, unknown> {
@@ -83,7 +86,19 @@ function describe(stmt: Database.Statement): Described {
  * A database named by its path is read through a kept connection (sqlite-connections.ts).
  */
 export function sqliteSource(options: SqliteSourceOptions): Source {
-  const path = typeof options.database === 'string' ? options.database : undefined;
+  const { database } = options;
+  const isDatabase = typeof (database as Partial<Database.Database> | undefined)?.prepare === 'function';
+  if (!isDatabase && (typeof database !== 'string' || database === '')) {
+    throw new TakeoutError(
+      'config_error',
+      `${SOURCE} needs database: a file path or an open better-sqlite3 Database`,
+    );
+  }
+  queryOption(SOURCE, options.sql);
+  const batchSize = integerOption(SOURCE, options.batchSize, 'batchSize', 1000);
+  const estimateCap = integerOption(SOURCE, options.estimateCap, 'estimateCap', 1_000_000);
+  const estimateTimeoutMs = integerOption(SOURCE, options.estimateTimeoutMs, 'estimateTimeoutMs', 2000);
+  const path = typeof database === 'string' ? database : undefined;
   let held: HeldConnection | undefined;
   let db: Database.Database | undefined;
   let statement: Database.Statement | undefined;
@@ -92,7 +107,6 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
   /** Rows `estimate()` read ahead (at most a batch and one): `batches()` hands them out first. */
   let ahead: Row[] | undefined;
   let exhausted = false;
-  const batchSize = options.batchSize ?? 1000;
 
   /** A statement on this source's connection: prepared once per kept connection. */
   function prepareOn(sql: string): Database.Statement {
@@ -170,7 +184,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
       return describe(prepare()).columns;
     },
     async estimate() {
-      const cap = options.estimateCap ?? 1_000_000;
+      const cap = estimateCap;
       prepare();
       // The first batch (and one row more) is read here, on this thread, where the export
       // reads it anyway: most exports end within it, and then their count is known without
@@ -189,7 +203,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
       if (exhausted || probe === cap) return ahead.length;
       const count = `SELECT count(*) FROM (SELECT 1 FROM (${options.sql}) LIMIT ${cap + 1})`;
       const params = bindable(options.params);
-      if (!db!.memory) return countOnWorker(db!.name, count, params, options.estimateTimeoutMs ?? 2000);
+      if (!db!.memory) return countOnWorker(db!.name, count, params, estimateTimeoutMs);
       try {
         return Number(prepareOn(count).pluck().get(params));
       } catch {

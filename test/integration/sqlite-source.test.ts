@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as XLSX from 'xlsx';
 import { defineDataset } from '../../src/datasets/define.js';
 import { openDatasetSource } from '../../src/datasets/registry.js';
 import { exportSource } from '../../src/pipeline.js';
@@ -90,6 +91,34 @@ describe('sqliteSource', () => {
         .slice(1)
         .every((v) => v === null),
     ).toBe(true);
+  });
+
+  it('writes DATE text as dates (date cells in XLSX) and numbers in date columns as numbers', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'takeout-sqlite-dates-')), 'dates.sqlite');
+    const db = new Database(file);
+    db.exec(`CREATE TABLE d (id INTEGER, day DATE, at DATETIME);
+      INSERT INTO d VALUES (1, '2024-02-29', 1700000000), (2, 19000, 2460000.5), (3, '2023-02-29', '2024-01-01 10:00:00')`);
+    db.close();
+    const read = (format: string) =>
+      exportSource(sqliteSource({ database: file, sql: 'SELECT * FROM d ORDER BY id' }), { format });
+    // Every text format: what SQLite holds (a day that does not exist stays text).
+    expect(parse(await text(read('csv')))).toEqual([
+      ['id', 'day', 'at'],
+      ['1', '2024-02-29', '1700000000'],
+      ['2', '19000', '2460000.5'],
+      ['3', '2023-02-29', '2024-01-01T10:00:00Z'],
+    ]);
+    const chunks: Buffer[] = [];
+    for await (const chunk of read('xlsx')) chunks.push(chunk as Buffer);
+    const sheet = XLSX.read(Buffer.concat(chunks), { type: 'buffer' }).Sheets.Sheet1!;
+    const cell = (ref: string) => [sheet[ref]?.t, sheet[ref]?.v, sheet[ref]?.w];
+    // SheetJS shows a cell through its number format: dates as dates, numbers as numbers.
+    expect(cell('B2')).toEqual(['n', 45351, '2024-02-29']);
+    expect(cell('C2')).toEqual(['n', 1700000000, '1700000000']);
+    expect(cell('B3')).toEqual(['n', 19000, '19000']);
+    expect(cell('C3')).toEqual(['n', 2460000.5, '2460000.5']);
+    expect(cell('B4')).toEqual(['s', '2023-02-29', '2023-02-29']);
+    expect(cell('C4')).toEqual(['n', expect.closeTo(45292 + 10 / 24, 9), '2024-01-01 10:00:00']);
   });
 
   it('keeps JSON documents exact, and text that is not JSON as text', async () => {
@@ -205,6 +234,28 @@ describe('sqliteSource', () => {
     await expect(missing.columns()).rejects.toMatchObject({ code: 'source_error', retryable: true });
     const db = new Database(path, { readonly: true });
     expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 2500 });
+    db.close();
+  });
+
+  it('refuses options it cannot use with config_error, before any export', () => {
+    const wrong = [
+      { path, sql: 'SELECT 1' }, // no database (a misspelt option)
+      { database: '', sql: 'SELECT 1' },
+      { database: 42, sql: 'SELECT 1' },
+      { database: path, sql: '  ' },
+      { database: path, query: 'SELECT 1' },
+      { database: path, sql: 'SELECT 1', batchSize: 0 },
+      { database: path, sql: 'SELECT 1', batchSize: 2.5 },
+      { database: path, sql: 'SELECT 1', estimateCap: -1 },
+      { database: path, sql: 'SELECT 1', estimateTimeoutMs: '2000' },
+    ];
+    for (const options of wrong) {
+      expect(() => sqliteSource(options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'config_error', message: expect.stringMatching(/^sqliteSource/) }),
+      );
+    }
+    const db = new Database(path, { readonly: true });
+    expect(() => sqliteSource({ database: db, sql: 'SELECT 1' })).not.toThrow();
     db.close();
   });
 });

@@ -59,11 +59,14 @@ export function cellMarkup(
   styles: StyleSheet,
 ): CellMarkup {
   const style = columnStyle(column, settings, styles);
-  const dateStyle =
-    column.type === 'date' || column.type === 'datetime' ? style : styles.forFormat(settings.datetimeFormat);
+  const dateColumn = column.type === 'date' || column.type === 'datetime';
+  const dateStyle = dateColumn ? style : styles.forFormat(settings.datetimeFormat);
+  // A number in a date column (a SQLite DATETIME holding epoch seconds) is not a day count:
+  // it shows as the number it is, as in CSV, unless the column's own `format` says otherwise.
+  const numberStyle = dateColumn && column.format === undefined ? 0 : style;
   return {
     ref: ascii(`<c r="${letter}`),
-    num: head(`${attrS(style)}><v>`),
+    num: head(`${attrS(numberStyle)}><v>`),
     date: head(`${attrS(dateStyle)}><v>`),
     yes: head(`${attrS(style)} t="b"><v>1</v></c>`),
     no: head(`${attrS(style)} t="b"><v>0</v></c>`),
