@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { JwtSettings } from './auth/jwt.js';
 import { type RateLimitSettings, rateLimitSettingsFromEnv } from './auth/rate-limit.js';
 import { jwtSettingsFromEnv } from './auth/settings.js';
-import { durationMs } from './durations.js';
+import { checkTimerSeconds, durationMs } from './durations.js';
 import { TakeoutError } from './errors.js';
 import { deflateEngine } from './formats/xlsx/deflate.js';
 import { DEFAULT_LEVEL as DEFAULT_XLSX_LEVEL } from './formats/xlsx/options.js';
@@ -111,6 +111,26 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return n;
 }
 
+/** A switch: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; anything else is refused, not read as on. */
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new TakeoutError('config_error', `${name} must be true or false`);
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Checked here: pino would refuse an unknown level only once the service has started. */
+function logLevel(raw: string | undefined): string {
+  const level = raw?.trim().toLowerCase() || 'info';
+  if (!LOG_LEVELS.includes(level)) {
+    throw new TakeoutError('config_error', `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return level;
+}
+
 function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
   const tokens = new Map<string, { id: string; tenant?: string }>();
   for (const entry of (raw ?? '')
@@ -151,18 +171,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     requestTimeoutMs: durationMs(env, 'TAKEOUT_REQUEST_TIMEOUT', 120_000, 100),
     pgPoolMax: integer(env, 'TAKEOUT_PG_POOL_MAX', 10, 1, 1000),
     configFile,
-    demo: env.TAKEOUT_DEMO ? env.TAKEOUT_DEMO !== 'false' && env.TAKEOUT_DEMO !== '0' : !configFile,
+    demo: onOff(env, 'TAKEOUT_DEMO', !configFile),
     apiTokens: parseTokens(env.TAKEOUT_API_TOKENS),
     jwt: jwtSettingsFromEnv(env),
     rateLimit: rateLimitSettingsFromEnv(env),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env.LOG_LEVEL),
     storage: storageSettingsFromEnv(env, { dataDir }),
     publicUrl: env.TAKEOUT_PUBLIC_URL || undefined,
     secret: env.TAKEOUT_SECRET || undefined,
     s3Credentials: credentialsFromEnv(env),
     s3Region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
     sweepIntervalSeconds: env.TAKEOUT_SWEEP_INTERVAL
-      ? parseDuration(env.TAKEOUT_SWEEP_INTERVAL, 'TAKEOUT_SWEEP_INTERVAL')
+      ? checkTimerSeconds(
+          parseDuration(env.TAKEOUT_SWEEP_INTERVAL, 'TAKEOUT_SWEEP_INTERVAL'),
+          'TAKEOUT_SWEEP_INTERVAL',
+        )
       : 600,
     jobs: jobSettingsFromEnv(env),
     xlsxDeflate: deflateEngine(DEFAULT_XLSX_LEVEL, env).name,

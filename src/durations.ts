@@ -15,3 +15,14 @@ export function durationMs(env: NodeJS.ProcessEnv, name: string, fallback: numbe
   }
   return ms;
 }
+
+/** The longest delay a Node timer keeps (2^31 - 1 ms, 24.8 days), in whole seconds: a longer one fires at once. */
+export const TIMER_MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** A duration in seconds that a timer will wait: at most TIMER_MAX_SECONDS. */
+export function checkTimerSeconds(seconds: number, name: string): number {
+  if (seconds > TIMER_MAX_SECONDS) {
+    throw new TakeoutError('config_error', `${name} must be at most 24 days (${TIMER_MAX_SECONDS} seconds)`);
+  }
+  return seconds;
+}

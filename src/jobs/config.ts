@@ -1,4 +1,6 @@
 /** Settings of background jobs, from the environment (docs/configuration.md, docs/jobs.md). */
+
+import { checkTimerSeconds } from '../durations.js';
 import { TakeoutError } from '../errors.js';
 import { parseDuration } from '../storage/config.js';
 import { type BullmqEnvSettings, bullmqSettingsFromEnv } from './queue/bullmq-options.js';
@@ -52,6 +54,11 @@ function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1
   return value;
 }
 
+/** A duration a timer waits for (a lease, a job's time limit, the shutdown grace). */
+function timerSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  return checkTimerSeconds(seconds(env, name, fallback, min), name);
+}
+
 export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSettings {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -60,7 +67,7 @@ export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSet
       'DATABASE_URL must be a postgres:// URL (unset: SQLite in TAKEOUT_DATA_DIR)',
     );
   }
-  const leaseMs = seconds(env, 'TAKEOUT_JOB_LEASE', 30, 2) * 1000;
+  const leaseMs = timerSeconds(env, 'TAKEOUT_JOB_LEASE', 30, 2) * 1000;
   return {
     databaseUrl,
     databaseSchema: env.TAKEOUT_DATABASE_SCHEMA || undefined,
@@ -71,10 +78,10 @@ export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSet
     maxRows: count(env, 'TAKEOUT_JOB_MAX_ROWS', 50_000_000, 1),
     maxBytes: count(env, 'TAKEOUT_JOB_MAX_BYTES', 20 * GiB, 1),
     maxInputBytes: count(env, 'TAKEOUT_JOB_MAX_INPUT_BYTES', 256 * 1024 ** 2, 1),
-    timeoutMs: seconds(env, 'TAKEOUT_JOB_TIMEOUT', 3600) * 1000,
+    timeoutMs: timerSeconds(env, 'TAKEOUT_JOB_TIMEOUT', 3600) * 1000,
     attempts: count(env, 'TAKEOUT_JOB_ATTEMPTS', 3, 1),
     leaseMs,
-    shutdownGraceMs: seconds(env, 'TAKEOUT_SHUTDOWN_GRACE', 30, 0) * 1000,
+    shutdownGraceMs: timerSeconds(env, 'TAKEOUT_SHUTDOWN_GRACE', 30, 0) * 1000,
     recordTtlSeconds: seconds(env, 'TAKEOUT_RECORD_TTL', 30 * 86_400),
   };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { jobSettingsFromEnv } from '../../src/jobs/config.js';
 import { isExportId, newExportId } from '../../src/jobs/ids.js';
 
@@ -55,5 +56,31 @@ describe('job settings', () => {
     expect(() => jobSettingsFromEnv({ TAKEOUT_JOB_TIMEOUT: 'soon' })).toThrow(/TAKEOUT_JOB_TIMEOUT/);
     expect(() => jobSettingsFromEnv({ TAKEOUT_JOB_LEASE: '1' })).toThrow(/TAKEOUT_JOB_LEASE/);
     expect(() => jobSettingsFromEnv({ DATABASE_URL: 'sqlite:x.db' })).toThrow(/DATABASE_URL/);
+  });
+
+  it('refuses durations a timer cannot wait (past 2^31 ms, it would fire at once)', () => {
+    for (const name of ['TAKEOUT_JOB_TIMEOUT', 'TAKEOUT_SHUTDOWN_GRACE', 'TAKEOUT_JOB_LEASE']) {
+      expect(() => jobSettingsFromEnv({ [name]: '30d' }), name).toThrow(
+        new RegExp(`${name} must be at most 24 days`),
+      );
+      expect(jobSettingsFromEnv({ [name]: '24d' })).toBeDefined();
+    }
+    // Retention is a date, not a timer: any length.
+    expect(jobSettingsFromEnv({ TAKEOUT_RECORD_TTL: '400d' }).recordTtlSeconds).toBe(400 * 86_400);
+    expect(() => loadConfig({ TAKEOUT_SWEEP_INTERVAL: '30d' })).toThrow(/TAKEOUT_SWEEP_INTERVAL/);
+  });
+});
+
+describe('service settings', () => {
+  it('refuses an unknown LOG_LEVEL and a TAKEOUT_DEMO that is neither on nor off', () => {
+    expect(loadConfig({ LOG_LEVEL: 'DEBUG' }).logLevel).toBe('debug');
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(
+      expect.objectContaining({ code: 'config_error', message: expect.stringMatching(/^LOG_LEVEL/) }),
+    );
+    expect(loadConfig({ TAKEOUT_DEMO: 'off' }).demo).toBe(false);
+    expect(loadConfig({ TAKEOUT_DEMO: 'no' }).demo).toBe(false);
+    expect(loadConfig({ TAKEOUT_DEMO: 'yes' }).demo).toBe(true);
+    expect(loadConfig({}).demo).toBe(true);
+    expect(() => loadConfig({ TAKEOUT_DEMO: 'nope' })).toThrow(/TAKEOUT_DEMO/);
   });
 });
