@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { coerceError, ERROR_CATALOG, TakeoutError } from '../errors.js';
+import { SLOT_RETRY_AFTER_SECONDS } from './sync-slots.js';
 
 export const PROBLEM_TYPE_BASE = 'https://takeout.dev/errors/';
 
@@ -57,6 +58,9 @@ export function toTakeoutError(error: unknown): TakeoutError {
 
 export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?: string): FastifyReply {
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+  // Busy, or shutting down (the export is cut by the shutdown signal): worth a retry soon.
+  if (error.code === 'too_busy' && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(SLOT_RETRY_AFTER_SECONDS));
   return reply.code(error.status).type('application/problem+json').send(problemOf(error, instance));
 }
 

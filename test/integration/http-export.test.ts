@@ -337,6 +337,41 @@ describe('limits and embedding', () => {
     await busy.close();
   });
 
+  it('answers an export cut by the shutdown before its first byte with too_busy and Retry-After', async () => {
+    let started: () => void = () => {};
+    const waiting = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    async function* stalled() {
+      started();
+      await new Promise(() => {}); // no row until the export is aborted
+      yield { a: 1 };
+    }
+    const registry = new DatasetRegistry([
+      defineDataset({ name: 'stalled', source: () => rowsSource(stalled()) }),
+    ]);
+    const closing = await buildServer({ datasets: registry });
+    await closing.listen({ host: '127.0.0.1', port: 0 });
+    const address = closing.server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/v1/exports`;
+    const answer = fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dataset: 'stalled', format: 'csv' }),
+    });
+    await waiting;
+    const closedAt = Date.now();
+    const closed = closing.close();
+    const response = await answer;
+    // At once: the source stuck in its read is closed after the answer (the slot waits for it).
+    expect(Date.now() - closedAt).toBeLessThan(2500);
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect((await problem(response)).code).toBe('too_busy');
+    closing.server.closeAllConnections();
+    await closed;
+  });
+
   it('leaves the error handling of the host application alone', async () => {
     const Fastify = (await import('fastify')).default;
     const host = Fastify();

@@ -58,8 +58,8 @@ function fileHeaders(contentType: string, filename: string): Record<string, stri
  * running are the export core's; this route maps HTTP onto them. Everything a request
  * holds has one owner and one exit: the slot and the exchange (listeners, timers) are taken
  * before the first await and given back in the `finally`, after the export has settled and
- * its source is closed (or a planning abandoned by the client has closed its source, within
- * a bound); the plan's source is closed by the inner `finally` unless `runExport` took it,
+ * its source is closed (or, after the answer, once a planning abandoned on an abort has
+ * closed its source, within a bound); the plan's source is closed by the inner `finally` unless `runExport` took it,
  * and `runExport` closes what it takes however it ends.
  */
 export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOptions): Promise<void> {
@@ -138,9 +138,14 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
         );
       }
     } finally {
-      if (abandoned) await settledWithin(abandoned, SOURCE_CLOSE_WAIT_MS);
-      exchange.dispose();
-      slot?.release();
+      const release = () => {
+        exchange.dispose();
+        slot?.release();
+      };
+      // A source abandoned while planning (stuck in a read that ignores the abort) may take a
+      // while to close: the answer does not wait for it, the slot does (within a bound).
+      if (abandoned) void settledWithin(abandoned, SOURCE_CLOSE_WAIT_MS).then(release);
+      else release();
     }
     if (asJob && jobs) {
       return answerWithJob(request, reply, { jobs, request: body, principal, prefer, prefix: app.prefix });
