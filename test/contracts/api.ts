@@ -430,6 +430,24 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect((await call(`/v1/exports/${job.id}`)).body.status).toBe('expired');
     });
 
+    it('mints links that end no later than the file retention', async () => {
+      const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
+      await finished(job.id);
+      const soon = new Date(Date.now() + 30_000);
+      await jobs.service.jobs.store.transition(job.id, { status: ['succeeded'] }, { expiresAt: soon });
+      const answer = await call(`/v1/exports/${job.id}/link`);
+      expect(answer.status).toBe(200);
+      const linkEnds = Date.parse(answer.body.expires_at as string);
+      expect(linkEnds).toBeLessThanOrEqual(soon.getTime());
+      expect(linkEnds).toBeGreaterThan(Date.now());
+      // The link itself says so: a disk link's `exp`, an S3 link's X-Amz-Expires.
+      const url = new URL(answer.body.url as string, 'http://takeout.test');
+      const signedFor = url.searchParams.get('X-Amz-Expires');
+      const expires = url.searchParams.get('exp');
+      if (signedFor !== null) expect(Number(signedFor)).toBeLessThanOrEqual(30);
+      else expect(Number(expires) * 1000).toBeLessThanOrEqual(soon.getTime() + 1000); // rounded up to a second
+    });
+
     it('says 409 while running, cancels, and says why there is no file', async () => {
       const job = await startJob({ dataset: 'slow', format: 'csv' });
       const early = await call(`/v1/exports/${job.id}/download`);

@@ -109,7 +109,10 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
   });
 
   /** A link to a succeeded export's file, minted now for this request only: never stored or shown in job documents. */
-  async function mintLink(request: FastifyRequest, reply: FastifyReply): Promise<string> {
+  async function mintLink(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<{ url: string; expiresAt: Date }> {
     const job = await jobs.get(idOf(request), principalOf(request));
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
     if (job.status !== 'succeeded' || !job.result) {
@@ -119,22 +122,27 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     const { key, filename, contentType } = job.result;
     // Its retention is over, though the sweeper may not have come by yet; or the file is
     // gone before the sweeper marked the job (an S3 lifecycle rule).
-    const retained = job.expiresAt === undefined || job.expiresAt.getTime() > Date.now();
+    const now = Date.now();
+    const retained = job.expiresAt === undefined || job.expiresAt.getTime() > now;
     if (!retained || !(await storage.stat(key))) throw notDownloadable({ ...job, status: 'expired' });
-    return storage.signedUrl(key, { expiresIn: options.linkTtlSeconds, filename, contentType });
+    // A link never outlives the file's retention (a store's lifecycle rule may keep the object
+    // a day longer: the link would go on downloading an export shown as expired).
+    const left = job.expiresAt === undefined ? Number.POSITIVE_INFINITY : job.expiresAt.getTime() - now;
+    const expiresIn = Math.max(1, Math.min(options.linkTtlSeconds, Math.floor(left / 1000)));
+    const url = await storage.signedUrl(key, { expiresIn, filename, contentType });
+    return { url, expiresAt: new Date(now + expiresIn * 1000) };
   }
 
   app.get('/v1/exports/:id/download', async (request, reply) => {
-    const url = await mintLink(request, reply);
+    const { url } = await mintLink(request, reply);
     return reply.code(303).header('location', url).send();
   });
 
   // The same link as a document, for a script that cannot follow a redirect to another origin
   // with its credentials (the export page with a token, S3 links).
   app.get('/v1/exports/:id/link', async (request, reply) => {
-    const url = await mintLink(request, reply);
-    const expiresAt = new Date(Date.now() + options.linkTtlSeconds * 1000).toISOString();
-    return reply.send({ url, expires_at: expiresAt });
+    const { url, expiresAt } = await mintLink(request, reply);
+    return reply.send({ url, expires_at: expiresAt.toISOString() });
   });
 
   // Each open stream reads the job store every second: a caller holds a few at a time.
