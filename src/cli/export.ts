@@ -74,7 +74,24 @@ async function originOf(values: Values, io: CliIo): Promise<Origin> {
   const chosen = ['sqlite', 'postgres', 'config', 'input'].filter((k) => values[k] !== undefined);
   if (chosen.length > 1)
     throw new UsageError(`Give one source, not ${chosen.map((k) => `--${k}`).join(' and ')}`);
-  if (values.sqlite !== undefined || values.postgres !== undefined) {
+  // An option its source does not use is a mistake to report, not to drop: `--dataset` alone
+  // used to read rows from stdin and write an empty file.
+  const database = values.sqlite !== undefined || values.postgres !== undefined;
+  if (values.copy && values.postgres === undefined) throw new UsageError('--copy goes with --postgres');
+  if (values.dataset !== undefined && database)
+    throw new UsageError('--dataset names a dataset of --config; with --sqlite or --postgres give --query');
+  if (query && values.config !== undefined)
+    throw new UsageError('--query goes with --sqlite or --postgres, not --config');
+  // `--dataset` without `--config` reads the config file the service reads.
+  const configFile =
+    values.config ?? (values.dataset !== undefined ? io.env.TAKEOUT_CONFIG || undefined : undefined);
+  if (values.dataset !== undefined && configFile === undefined)
+    throw new UsageError('--dataset needs --config (or TAKEOUT_CONFIG) to say where the dataset is defined');
+  if (values.param !== undefined && !database && configFile === undefined)
+    throw new UsageError(
+      '--param binds a dataset or --query parameter: give --dataset or --sqlite/--postgres with --query',
+    );
+  if (database) {
     if (!query) throw new UsageError('--query is required with --sqlite or --postgres');
     const url = values.postgres === 'env' ? io.env.DATABASE_URL : (values.postgres as string | undefined);
     if (values.postgres !== undefined && !url) throw new UsageError('--postgres env needs DATABASE_URL');
@@ -95,10 +112,10 @@ async function originOf(values: Values, io: CliIo): Promise<Origin> {
     });
     return { datasets: new DatasetRegistry([adHoc]), dataset: 'query' };
   }
-  if (values.config !== undefined) {
+  if (configFile !== undefined) {
     if (!values.dataset) throw new UsageError('--dataset is required with --config');
     return {
-      datasets: new DatasetRegistry(await loadDatasetsFile(values.config as string)),
+      datasets: new DatasetRegistry(await loadDatasetsFile(configFile as string)),
       dataset: values.dataset as string,
       params,
     };

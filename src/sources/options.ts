@@ -10,9 +10,10 @@ export function integerOption(
   name: string,
   fallback: number,
   min = 1,
+  max = 2 ** 31 - 1,
 ): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 2 ** 31 - 1) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new TakeoutError('config_error', `${source}: ${name} must be an integer >= ${min}`);
   }
   return value;

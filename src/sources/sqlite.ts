@@ -96,7 +96,14 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
   }
   queryOption(SOURCE, options.sql);
   const batchSize = integerOption(SOURCE, options.batchSize, 'batchSize', 1000);
-  const estimateCap = integerOption(SOURCE, options.estimateCap, 'estimateCap', 1_000_000);
+  const estimateCap = integerOption(
+    SOURCE,
+    options.estimateCap,
+    'estimateCap',
+    1_000_000,
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
   const estimateTimeoutMs = integerOption(SOURCE, options.estimateTimeoutMs, 'estimateTimeoutMs', 2000);
   const path = typeof database === 'string' ? database : undefined;
   let held: HeldConnection | undefined;

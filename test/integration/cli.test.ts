@@ -184,6 +184,40 @@ describe('takeout export', () => {
     );
   });
 
+  it('refuses source options that the chosen source does not use (exit 2), never exporting stdin instead', async () => {
+    const out = join(dir, 'never-dataset.csv');
+    const base = ['export', '--format', 'csv', '--out', out];
+    const cases: [string[], RegExp][] = [
+      [['--dataset', 'orders', '--param', 'country=DE'], /--dataset needs --config \(or TAKEOUT_CONFIG\)/],
+      [['--param', 'x=1'], /--param binds a dataset or --query parameter/],
+      [['--copy'], /--copy goes with --postgres/],
+      [
+        ['--sqlite', join(dir, 'x.sqlite'), '--query', 'SELECT 1', '--dataset', 'x'],
+        /--dataset names a dataset/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = await cli([...base, ...args], '{"a":1}\n');
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.err).toMatch(message);
+    }
+    expect(() => readFileSync(out)).toThrow();
+    // TAKEOUT_CONFIG, which `takeout serve` reads, says where `--dataset` is defined.
+    const db = join(dir, 'one.sqlite');
+    const sqlite = new Database(db);
+    sqlite.exec('CREATE TABLE t (n INTEGER); INSERT INTO t VALUES (1)');
+    sqlite.close();
+    const config = join(dir, 'datasets.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ datasets: [{ name: 'one', connection: { sqlite: db }, sql: 'SELECT n FROM t' }] }),
+    );
+    const viaEnv = await runCli(['export', '--format', 'csv', '--out', '-', '--dataset', 'one'], {
+      env: { TAKEOUT_CONFIG: config },
+    });
+    expect([viaEnv.code, viaEnv.err, viaEnv.out]).toEqual([0, '', 'n\r\n1\r\n']);
+  });
+
   it('refuses a misspelt option with exit 2 and the message HTTP gives', async () => {
     const out = join(dir, 'never-options.csv');
     const result = await cli(
