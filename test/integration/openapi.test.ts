@@ -114,6 +114,20 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
       'text/event-stream',
     ]);
     expect(paths['/files/{key}'].get.security).toEqual([]);
+    // Every route behind the token and the rate limit says so: 429, and 503 when the store or
+    // the key set is down; the event stream also ends with 204 or refuses a 17th stream.
+    for (const [path, operations] of Object.entries(paths) as [string, Record<string, { responses: Record<string, unknown> }>][]) {
+      if (!path.startsWith('/v1/') || path === '/v1/openapi.json') continue;
+      for (const [method, operation] of Object.entries(operations)) {
+        if (method === 'parameters') continue;
+        expect(Object.keys(operation.responses), `${method} ${path}`).toEqual(
+          expect.arrayContaining(['401', '429', '503']),
+        );
+      }
+    }
+    expect(Object.keys(paths['/v1/exports/{id}/events'].get.responses)).toEqual(
+      expect.arrayContaining(['200', '204', '429']),
+    );
   });
 
   it('answers POST /v1/exports with a file per content type, a job, a redirect or a problem', () => {
@@ -128,6 +142,13 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
       $ref: '#/components/schemas/JobDocument',
     });
     expect(responses['303'].headers.Location).toBeDefined();
+    expect(responses['303'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/JobDocument',
+    });
+    const key = document.paths['/v1/exports'].post.parameters.find(
+      (p: { name: string }) => p.name === 'Idempotency-Key',
+    );
+    expect(key.schema).toMatchObject({ minLength: 1, maxLength: 255 });
     expect(responses['422']).toEqual({ $ref: '#/components/responses/Problem' });
   });
 

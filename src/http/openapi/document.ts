@@ -6,7 +6,7 @@
 import type { FormatRegistry } from '../../formats/registry.js';
 import { components, ref } from './components.js';
 import { jobPaths, listExports } from './job-paths.js';
-import { header, type Json, json, LOCATION, problems, RETRY_AFTER } from './parts.js';
+import { guardedProblems, header, type Json, json, LOCATION, problems, RETRY_AFTER } from './parts.js';
 
 export interface OpenApiOptions {
   formats: FormatRegistry;
@@ -45,10 +45,13 @@ function createExport(options: OpenApiOptions): Json {
             'Preference-Applied': header('The preferences honoured.'),
           },
         ),
-        '303': {
-          description: 'With Prefer: wait=N, the job finished in time: see it.',
-          headers: { Location: LOCATION },
-        },
+        '303': json(
+          'With Prefer: wait=N, the job finished in time: the job, also at Location.',
+          ref('JobDocument'),
+          {
+            Location: LOCATION,
+          },
+        ),
       }
     : {};
   return {
@@ -65,7 +68,7 @@ function createExport(options: OpenApiOptions): Json {
         name: 'Idempotency-Key',
         in: 'header',
         description: 'Retries with the same key and body return the same job.',
-        schema: { type: 'string', maxLength: 255 },
+        schema: { type: 'string', minLength: 1, maxLength: 255 },
       },
     ],
     requestBody: { required: true, content: { 'application/json': { schema: ref('ExportRequest') } } },
@@ -126,7 +129,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
         get: {
           operationId: 'listDatasets',
           summary: 'What I may export',
-          responses: { '200': json('The datasets.', ref('DatasetList')), ...problems(401) },
+          responses: { '200': json('The datasets.', ref('DatasetList')), ...guardedProblems(401) },
         },
       },
       '/v1/openapi.json': {

@@ -1,6 +1,6 @@
 /** The OpenAPI description of the job routes (served when background exports are on). */
 import { ref } from './components.js';
-import { header, type Json, jobIdParameter, json, problems, RETRY_AFTER } from './parts.js';
+import { guardedProblems, header, type Json, jobIdParameter, json, RETRY_AFTER } from './parts.js';
 
 /** The routes of one background export, `/v1/exports/{id}...`. */
 export function jobPaths(): Json {
@@ -18,13 +18,13 @@ export function jobPaths(): Json {
             'Retry-After': RETRY_AFTER,
           }),
           '304': { description: 'Unchanged since the ETag given.' },
-          ...problems(401, 404),
+          ...guardedProblems(401, 404),
         },
       },
       delete: {
         operationId: 'deleteExport',
         summary: 'Delete the file; the record stays (canceled or expired)',
-        responses: { '200': jobDocument('The job after deletion.'), ...problems(401, 404) },
+        responses: { '200': jobDocument('The job after deletion.'), ...guardedProblems(401, 404) },
       },
     },
     '/v1/exports/{id}/cancel': {
@@ -35,7 +35,7 @@ export function jobPaths(): Json {
         responses: {
           '200': jobDocument('Canceled (or already finished).'),
           '202': jobDocument('Canceling: the worker stops within about a second.'),
-          ...problems(401, 404),
+          ...guardedProblems(401, 404),
         },
       },
     },
@@ -53,7 +53,7 @@ export function jobPaths(): Json {
               'Referrer-Policy': header('no-referrer'),
             },
           },
-          ...problems(401, 404, 409, 410),
+          ...guardedProblems(401, 404, 409, 410),
         },
       },
     },
@@ -81,7 +81,7 @@ export function jobPaths(): Json {
               },
             },
           },
-          ...problems(401, 404, 409, 410),
+          ...guardedProblems(401, 404, 409, 410),
         },
       },
     },
@@ -104,7 +104,8 @@ export function jobPaths(): Json {
               '`progress` events (about once a second at most), then one named after the final state; each `data` is the job document.',
             content: { 'text/event-stream': { schema: { type: 'string' } } },
           },
-          ...problems(401, 404),
+          '204': { description: 'Last-Event-ID already names the final state: nothing more will come.' },
+          ...guardedProblems(401, 404),
         },
       },
     },
@@ -123,7 +124,7 @@ export function listExports(): Json {
     ],
     responses: {
       '200': json('A page.', ref('JobList'), { Link: header('rel="next": the next page.') }),
-      ...problems(400, 401),
+      ...guardedProblems(400, 401),
     },
   };
 }

@@ -5,6 +5,12 @@ export type Json = Record<string, unknown>;
 export const problems = (...statuses: number[]): Json =>
   Object.fromEntries(statuses.map((status) => [String(status), { $ref: '#/components/responses/Problem' }]));
 
+/**
+ * The answers of a route behind authentication and the rate limit, besides its own:
+ * 429 `rate_limited`, 503 `auth_unavailable` / `job_store_error`.
+ */
+export const guardedProblems = (...statuses: number[]): Json => problems(...statuses, 429, 503);
+
 export const header = (description: string, schema: Json = { type: 'string' }): Json => ({
   description,
   schema,
