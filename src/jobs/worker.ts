@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError, TakeoutError } from '../errors.js';
-import { type ExportContext, type ExportPlan, planExport } from '../exports/plan.js';
+import { type ExportPlan, planExport } from '../exports/plan.js';
 import { parseExportRequest } from '../exports/request.js';
 import { runExport } from '../exports/run.js';
 import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import { exportKey } from '../storage/keys.js';
-import type { Storage, StoredObject } from '../storage/types.js';
-import { AttemptMetrics, type JobMetrics } from './attempt-metrics.js';
+import type { StoredObject } from '../storage/types.js';
+import { AttemptMetrics } from './attempt-metrics.js';
 import { removeDeadAttempts } from './dead-attempts.js';
 import {
   cancelHeldJob,
@@ -27,7 +27,7 @@ import { type JobLogger, silentLogger, withBindings } from './log.js';
 import type { QueueDelivery, QueueHandler } from './queue/types.js';
 import { readStagedRows } from './staging.js';
 import { timeoutError } from './timeout.js';
-import type { JobProgress, JobRecord, JobStore } from './types.js';
+import type { JobProgress, JobRecord } from './types.js';
 import type { WorkerContext } from './worker-context.js';
 import { yielding } from './yielding.js';
 
