@@ -116,7 +116,10 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
     expect(paths['/files/{key}'].get.security).toEqual([]);
     // Every route behind the token and the rate limit says so: 429, and 503 when the store or
     // the key set is down; the event stream also ends with 204 or refuses a 17th stream.
-    for (const [path, operations] of Object.entries(paths) as [string, Record<string, { responses: Record<string, unknown> }>][]) {
+    for (const [path, operations] of Object.entries(paths) as [
+      string,
+      Record<string, { responses: Record<string, unknown> }>,
+    ][]) {
       if (!path.startsWith('/v1/') || path === '/v1/openapi.json') continue;
       for (const [method, operation] of Object.entries(operations)) {
         if (method === 'parameters') continue;
