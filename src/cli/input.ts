@@ -7,33 +7,63 @@ import { TakeoutError } from '../errors.js';
 import { markedBigInteger, parseJsonExact, restoreBigIntegers } from '../json-exact.js';
 import type { Row } from '../types.js';
 
-/** Peeks the first non-blank character, then replays the whole input to the caller. */
-async function firstChar(stream: Readable): Promise<{ char: string | undefined; replay: Readable }> {
+/** How much of the first line is looked at to tell NDJSON of array rows from one JSON array. */
+const PEEK_BYTES = 1024 * 1024;
+
+/**
+ * Peeks the start of the input (its first non-blank line, up to PEEK_BYTES, and the next
+ * non-blank character), then replays the whole input to the caller.
+ */
+async function peek(stream: Readable): Promise<{ head: string; replay: Readable }> {
   const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const head: Buffer[] = [];
-  let char: string | undefined;
+  const chunks: Buffer[] = [];
+  let bytes = 0;
   let ended = false;
-  while (char === undefined) {
+  // Enough to see a first line end and what follows it (or the end, or PEEK_BYTES).
+  const seenEnough = (text: string) => /\S[^\n]*\n\s*\S/.test(text);
+  let text = '';
+  while (bytes < PEEK_BYTES && !seenEnough(text)) {
     const next = await iterator.next();
     if (next.done) {
       ended = true;
       break;
     }
     const chunk = Buffer.from(next.value);
-    head.push(chunk);
-    const text = chunk
+    chunks.push(chunk);
+    bytes += chunk.length;
+    text = Buffer.concat(chunks)
       .toString('utf8')
-      .replace(/^\uFEFF/, '')
-      .trimStart();
-    if (text.length > 0) char = text[0];
+      .replace(/^\uFEFF/, '');
   }
   async function* all(): AsyncGenerator<Buffer> {
-    yield* head;
+    yield* chunks;
     if (ended) return;
     for (let next = await iterator.next(); !next.done; next = await iterator.next())
       yield Buffer.from(next.value);
   }
-  return { char, replay: Readable.from(all(), { objectMode: false }) };
+  return {
+    head: ended ? text : text.slice(0, PEEK_BYTES),
+    replay: Readable.from(all(), { objectMode: false }),
+  };
+}
+
+/**
+ * Whether input starting with `[` is NDJSON whose rows are arrays (`["a",1]` a line) rather
+ * than one JSON array: its first line is a whole JSON value and another value follows it, or
+ * it is the only line and holds a scalar (a JSON array of rows holds objects or arrays only).
+ */
+function arrayRowsPerLine(head: string): boolean {
+  const start = head.search(/\S/);
+  const end = head.indexOf('\n', start);
+  const first = (end === -1 ? head.slice(start) : head.slice(start, end)).trim();
+  let value: unknown;
+  try {
+    value = JSON.parse(first);
+  } catch {
+    return false; // a JSON array spread over lines (or a first line past the peek)
+  }
+  if (end !== -1 && /\S/.test(head.slice(end))) return true;
+  return Array.isArray(value) && value.some((v) => v === null || typeof v !== 'object');
 }
 
 async function* ndjsonRows(stream: Readable): AsyncGenerator<Row> {
@@ -79,11 +109,13 @@ async function* jsonArrayRows(stream: Readable): AsyncGenerator<Row> {
 
 /**
  * Rows from a file or stdin, as NDJSON (one JSON value a line) or one JSON array, told
- * apart by the first character. Both are parsed as streams: memory stays constant.
+ * apart by the first character (and, after a `[`, by its first line: arrayRowsPerLine).
+ * Both are parsed as streams: memory stays constant (the peek is at most PEEK_BYTES).
  */
 export async function* readRows(path: string | undefined, stdin: Readable): AsyncGenerator<Row> {
   const stream = path && path !== '-' ? createReadStream(path) : stdin;
-  const { char, replay } = await firstChar(stream);
+  const { head, replay } = await peek(stream);
+  const char = head.trimStart()[0];
   if (char === undefined) return;
-  yield* char === '[' ? jsonArrayRows(replay) : ndjsonRows(replay);
+  yield* char === '[' && !arrayRowsPerLine(head) ? jsonArrayRows(replay) : ndjsonRows(replay);
 }

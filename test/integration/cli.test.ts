@@ -67,6 +67,30 @@ describe('takeout export', () => {
     ]);
   });
 
+  it('reads NDJSON whose rows are arrays, and still one JSON array however it is laid out', async () => {
+    const csv = async (stdin: string, columns?: string) =>
+      cli(['export', '--format', 'csv', '--out', '-', ...(columns ? ['--columns', columns] : [])], stdin);
+    const arrayRows = await csv('["a",1]\n["b",2]\n', 'x,y');
+    expect([arrayRows.code, arrayRows.err]).toEqual([0, '']);
+    expect(parse(arrayRows.out)).toEqual([
+      ['x', 'y'],
+      ['a', '1'],
+      ['b', '2'],
+    ]);
+    expect(parse((await csv('["a",1]\n', 'x,y')).out)).toEqual([
+      ['x', 'y'],
+      ['a', '1'],
+    ]);
+    for (const array of ['[{"a":1},{"a":2}]', '[\n  {"a": 1},\n  {"a": 2}\n]\n', '[{"a":1},\n{"a":2}]']) {
+      expect(parse((await csv(array)).out), array).toEqual([['a'], ['1'], ['2']]);
+    }
+    expect(parse((await csv('[["a",1],["b",2]]', 'x,y')).out)).toEqual([
+      ['x', 'y'],
+      ['a', '1'],
+      ['b', '2'],
+    ]);
+  });
+
   it('keeps integers beyond 2^53 of NDJSON and JSON-array input exact', async () => {
     const row =
       '{"id":12345678901234567891,"neg":-98765432109876543210,"text":"12345678901234567891","n":1.5}';
