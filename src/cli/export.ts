@@ -14,6 +14,7 @@ import type { FormatRegistry } from '../formats/registry.js';
 import { sqliteSource } from '../sources/sqlite.js';
 import type { Row } from '../types.js';
 import { readRows } from './input.js';
+import { INTERRUPTED, onSigint, removedOnExit } from './interrupt.js';
 import { progressPrinter } from './progress.js';
 import { type CliIo, RequestError, UsageError } from './usage.js';
 
@@ -176,20 +177,26 @@ export function requestOf(values: Values, origin: Origin, formats: FormatRegistr
   }
 }
 
-/** Writes the plan to `out` ("-": stdout) through a temp file renamed when complete. */
-async function writeTo(out: string, plan: ExportPlan, io: CliIo): Promise<void> {
+/**
+ * Writes the plan to `out` ("-": stdout) through a temp file renamed when complete; an abort
+ * (Ctrl-C) stops the export and removes the temp file.
+ */
+async function writeTo(out: string, plan: ExportPlan, io: CliIo, signal: AbortSignal): Promise<void> {
   const onProgress = progressPrinter(io.stderr);
   if (out === '-') {
-    await runExport(plan, (body) => pipeline(body, io.stdout, { end: false }), { onProgress });
+    await runExport(plan, (body) => pipeline(body, io.stdout, { end: false }), { onProgress, signal });
     return;
   }
   const temp = `${out}.${process.pid}.partial`;
+  const registered = removedOnExit(temp);
   try {
-    await runExport(plan, createWriteStream(temp), { onProgress });
+    await runExport(plan, createWriteStream(temp), { onProgress, signal });
     await rename(temp, out);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
+  } finally {
+    registered();
   }
 }
 
@@ -244,10 +251,19 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   const request = requestOf(values, origin, formats);
   const context: ExportContext = { datasets: origin.datasets, formats, limits: UNLIMITED, env: io.env };
   const plan = await planExport(request, { id: 'cli' }, context, { rows: origin.rows, estimate: false });
+  const sigint = io.interrupt ? undefined : onSigint();
+  const signal = io.interrupt ?? (sigint as { signal: AbortSignal }).signal;
   try {
-    await writeTo(values.out, plan, io);
+    await writeTo(values.out, plan, io, signal);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    io.stderr.write(`\ntakeout: interrupted${values.out === '-' ? '' : '; no file written'}\n`);
+    return INTERRUPTED;
   } finally {
-    await plan.close();
+    sigint?.dispose();
+    // An interrupted source may be stuck reading stdin, which stays open: not waited for.
+    if (signal.aborted) void plan.close().catch(() => {});
+    else await plan.close();
   }
   return 0;
 }

@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { INTERRUPTED, onSigint, removedOnExit } from './interrupt.js';
 import { bytesText, type EstimatedProgress, progressBarLine, progressPrinter } from './progress.js';
 import { FINISHED, problemOf, RemoteApi, type RemoteJob, RemoteProblem } from './remote-client.js';
 import { serverEvents } from './sse.js';
@@ -27,21 +28,8 @@ export interface RemoteExportOptions {
   interrupt?: AbortSignal;
 }
 
-/** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
-export const INTERRUPTED = 130;
-
 /** Event-stream failures in a row before falling back to polling. */
 const STREAM_FAILURES = 3;
-
-function onSigint(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const handler = () => {
-    if (controller.signal.aborted) process.exit(INTERRUPTED);
-    controller.abort();
-  };
-  process.on('SIGINT', handler);
-  return { signal: controller.signal, dispose: () => process.off('SIGINT', handler) };
-}
 
 function progressOf(job: RemoteJob): EstimatedProgress {
   const started = job.started_at ? Date.parse(job.started_at) : Date.now();
@@ -164,6 +152,7 @@ async function download(api: RemoteApi, job: RemoteJob, target: string, io: CliI
   });
   const body = Readable.fromWeb(file.body as import('node:stream/web').ReadableStream<Uint8Array>);
   const temp = target === '-' ? undefined : `${target}.${process.pid}.partial`;
+  const registered = temp ? removedOnExit(temp) : undefined;
   try {
     if (temp) await pipeline(body, check, createWriteStream(temp), { signal });
     else await pipeline(body, check, io.stdout, { end: false, signal });
@@ -177,6 +166,7 @@ async function download(api: RemoteApi, job: RemoteJob, target: string, io: CliI
     if (temp) await rename(temp, target);
   } finally {
     if (temp) await rm(temp, { force: true });
+    registered?.();
   }
 }
 

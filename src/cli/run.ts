@@ -59,6 +59,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command(rest, io);
   } catch (error) {
+    // The reader of stdout went away (`takeout export -o - | head`): it has what it wanted.
+    if ((error as NodeJS.ErrnoException)?.code === 'EPIPE') return 0;
     if (error instanceof RemoteProblem) {
       io.stderr.write(`takeout: ${error.code}: ${error.message}\n`);
       return 1;

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -32,6 +32,64 @@ describe('takeout export', () => {
       { id: '1', name: 'a, b' },
       { id: '2', name: "'=cmd|' /C calc'!A0" },
     ]);
+  });
+
+  it('stops on Ctrl-C with exit 130 and leaves no file, not even a partial one', async () => {
+    const sub = mkdtempSync(join(dir, 'sigint-'));
+    const out = join(sub, 'interrupted.csv');
+    const child = execFile(process.execPath, [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'export',
+      '-f',
+      'csv',
+      '-o',
+      out,
+    ]);
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.stdin!.on('error', () => {}); // EPIPE once it has exited
+    // Rows keep coming (stdin stays open) until the temp file has some of them.
+    const row = `${JSON.stringify({ id: 1, text: 'x'.repeat(200) })}\n`.repeat(1000);
+    const feed = setInterval(() => child.stdin!.write(row), 20);
+    try {
+      await expect.poll(() => readdirSync(sub).length, { timeout: 20_000 }).toBeGreaterThan(0);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      clearInterval(feed);
+      child.stdin!.destroy();
+    }
+    expect(stderr).toMatch(/takeout: interrupted; no file written/);
+    expect(readdirSync(sub)).toEqual([]);
+  });
+
+  it('ends quietly when the reader of stdout goes away (| head)', async () => {
+    const input = join(dir, 'many.ndjson');
+    writeFileSync(input, '{"a":1,"b":"some text to fill the pipe"}\n'.repeat(200_000));
+    const child = execFile(process.execPath, [
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'export',
+      '-f',
+      'csv',
+      '-o',
+      '-',
+      '-i',
+      input,
+    ]);
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect([code, stderr]).toEqual([0, '']);
   });
 
   it('reads a JSON array file and writes NDJSON with chosen columns', async () => {
