@@ -30,7 +30,11 @@ export interface ServedLinks {
 }
 
 export function servedLinks(options: ServedLinksOptions): ServedLinks {
-  const routePrefix = `/${(options.routePrefix ?? '/files').replace(/^\/+|\/+$/g, '')}`;
+  const segments = (options.routePrefix ?? '/files').replace(/^\/+|\/+$/g, '');
+  // `/` would make links protocol-relative (`//generated/...`: a browser sends the signature to
+  // a host named `generated`) and the file route a catch-all.
+  if (segments === '') throw new TakeoutError('config_error', 'routePrefix must name a path, e.g. /files');
+  const routePrefix = `/${segments}`;
   const baseUrl = (options.baseUrl ?? '').replace(/\/+$/, '');
   const signer = linkSigner(options.secret);
   return {

@@ -76,6 +76,12 @@ describe('link signing', () => {
     expect(
       await relative.signedUrl(claims.key, { expiresIn: 5, filename: 'x', contentType: 'text/csv' }),
     ).toMatch(/^\/dl\/generated\/2024\/01\/01\/a\/b\.csv\?exp=\d+&fn=x&ct=text%2Fcsv&sig=[\w-]{43}$/);
+    // `/` alone would make links protocol-relative (`//generated/...`, another host).
+    for (const routePrefix of ['/', '', '//']) {
+      expect(() => diskStorage({ root: '/tmp/unused', secret: SECRET, routePrefix }), routePrefix).toThrow(
+        expect.objectContaining({ code: 'config_error' }),
+      );
+    }
   });
 });
 
