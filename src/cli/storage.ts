@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * `takeout storage setup` and `takeout storage sweep`. Configured like the server, from the
  * environment: STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL (docs/storage.md).
@@ -10,7 +11,6 @@ import { credentialsFromEnv, storageFromUrl, storageSettingsFromEnv } from '../s
 import { minimumLifecycleDays } from '../storage/lifecycle.js';
 import type { S3Storage } from '../storage/s3.js';
 import { setupS3Bucket } from '../storage/s3-setup.js';
-import { loadOrCreateSecret } from '../storage/signing.js';
 import { sweepExpired } from '../storage/sweeper.js';
 
 type Out = NodeJS.WritableStream;
@@ -111,7 +111,9 @@ async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<
 async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
   parseArgs({ args: argv, options: {}, strict: true, allowPositionals: false });
   const { dataDir, settings } = context(env);
-  const secret = settings.location.kind === 'file' ? await loadOrCreateSecret(dataDir, env) : undefined;
+  // A sweep signs no link: a throwaway secret, so that it neither creates the service's secret
+  // file (as root, before the service's first start, it would lock the service out) nor needs it.
+  const secret = settings.location.kind === 'file' ? randomBytes(32).toString('hex') : undefined;
   const storage = await storageFromUrl(env.STORAGE_URL, {
     dataDir,
     ...(secret ? { secret } : {}),
