@@ -5,7 +5,7 @@ import { warnIfIsalBroken } from '../formats/xlsx/deflate.js';
 import { startMetricsServer } from '../http/metrics-server.js';
 import { loggerOptions } from '../logging.js';
 import { createService } from '../service.js';
-import type { CliIo } from './usage.js';
+import { type CliIo, UsageError } from './usage.js';
 
 export const WORKER_USAGE = `Usage: takeout worker
 
@@ -31,6 +31,8 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout.write(`${WORKER_USAGE}\n`);
     return 0;
   }
+  // Configured by the environment alone: an argument is a mistake (a flag of serve, a typo).
+  if (argv.length > 0) throw new UsageError(`Unknown option ${argv[0]}`);
   const config = loadConfig(io.env);
   if (!config.jobs.redisUrl) {
     throw new TakeoutError(

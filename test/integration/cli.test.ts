@@ -322,4 +322,14 @@ describe('takeout export', () => {
     expect((await cli(['--version'])).out).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect((await cli(['nope'])).code).toBe(2);
   });
+
+  it('refuses arguments that serve and worker do not take (exit 2), before starting anything', async () => {
+    for (const command of ['serve', 'worker']) {
+      const result = await cli([command, '--port', '8080']);
+      expect([result.code, result.err.split('\n')[0]], command).toEqual([
+        2,
+        'takeout: Unknown option --port',
+      ]);
+    }
+  });
 });
