@@ -232,6 +232,16 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
     // Ids in logs correlate a request's lines; the header lets a proxy's id win.
     requestIdHeader: 'x-request-id',
     frameworkErrors: frameworkErrorHandler,
+    // A request that reaches a closing server (on a kept-alive connection) gets a problem with
+    // Retry-After (below), not Fastify's own JSON; Fastify still closes its connection.
+    return503OnClosing: false,
+  });
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new TakeoutError('too_busy', 'The server is shutting down; retry in a few seconds');
   });
   guardRequestTimeouts(app.server, {
     headersTimeoutMs,

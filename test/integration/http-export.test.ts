@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -370,6 +371,51 @@ describe('limits and embedding', () => {
     expect((await problem(response)).code).toBe('too_busy');
     closing.server.closeAllConnections();
     await closed;
+  });
+
+  it('answers a request that reaches a closing server with a too_busy problem, not Fastify JSON', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const closing = await buildServer({
+      datasets: new DatasetRegistry([]),
+      plugins: [
+        (scope) => {
+          scope.get('/held', async () => {
+            await held;
+            return { ok: true };
+          });
+        },
+      ],
+    });
+    await closing.listen({ host: '127.0.0.1', port: 0 });
+    const address = closing.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    // A kept-alive connection: its second request is sent once the first is answered, after
+    // the close has begun.
+    const socket = connect(port, '127.0.0.1');
+    const host = `Host: 127.0.0.1:${port}\r\n`;
+    let received = '';
+    socket.on('data', (chunk) => {
+      if (received === '') socket.write(`GET /v1/datasets HTTP/1.1\r\n${host}\r\n`);
+      received += chunk;
+    });
+    const ended = new Promise((resolve) => socket.on('close', resolve));
+    socket.write(`GET /held HTTP/1.1\r\n${host}\r\n`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closed = closing.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await ended;
+    await closed;
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    expect(answers).toHaveLength(2);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 200/);
+    expect(answers[1]).toMatch(/^HTTP\/1\.1 503/);
+    expect(answers[1]).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(answers[1]).toMatch(/\r\nretry-after: 5\r\n/i);
+    expect(answers[1]).toMatch(/"code":"too_busy"/);
   });
 
   it('leaves the error handling of the host application alone', async () => {
