@@ -182,7 +182,7 @@ class Attempt {
       const result = await runExport(plan, putFile, {
         signal,
         maxRows: limits.maxRows,
-        maxBytes: limits.maxBytes,
+        maxBytes: Math.min(limits.maxBytes, storage.maxObjectBytes ?? Number.POSITIVE_INFINITY),
         progressIntervalMs: 250,
         checksum: false,
         onProgress: (progress) => {

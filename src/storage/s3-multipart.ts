@@ -101,8 +101,9 @@ export async function uploadStream(
 
   const dispatchPart = async (): Promise<void> => {
     if (partNumber > MAX_PARTS) {
+      // Not retryable: the same file needs as many parts again.
       throw new TakeoutError(
-        'storage_error',
+        'export_too_large',
         `The file needs more than ${MAX_PARTS} parts; raise the part size`,
       );
     }

@@ -13,7 +13,7 @@ import { contentDisposition } from '../content-disposition.js';
 import { TakeoutError } from '../errors.js';
 import { assertValidKey, normalizePrefix } from './keys.js';
 import { uploadStream } from './s3-multipart.js';
-import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE } from './s3-parts.js';
+import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, maxUploadSize } from './s3-parts.js';
 import {
   createS3Client,
   httpStatusOf,
@@ -122,6 +122,7 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
     kind: 's3',
     bucket,
     prefix,
+    maxObjectBytes: maxUploadSize(partSize, options.uniformParts ?? false),
     client,
     async put(key, body, meta, signal) {
       assertValidKey(key);

@@ -47,6 +47,12 @@ export interface Storage {
   /** Key prefix of the exports (`generated/` by default): what the sweeper and lifecycle rule cover. */
   readonly prefix: string;
   /**
+   * The largest object `put` can store, when the store has a limit (S3: 10,000 parts of the
+   * configured sizes): a background export stops there with `export_too_large`, which no retry
+   * can mend, instead of failing its upload at the end, three times.
+   */
+  readonly maxObjectBytes?: number;
+  /**
    * Streams `body` to `key`. The object becomes visible only when complete, size and SHA-256
    * verified; on error or abort nothing is left behind (no file, no multipart parts).
    */

@@ -190,6 +190,21 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(await t.objects()).toEqual([]);
     });
 
+    it('stops at the largest object the storage can hold, with export_too_large and no retry', async () => {
+      const t = await start();
+      // An S3 store holds 10,000 parts of its configured sizes; here a store of 20 KB.
+      Object.defineProperty(t.service.storage, 'maxObjectBytes', { value: 20_000 });
+      await t.service.jobs.startWorker();
+      const { job } = await t.service.jobs.create(
+        t.request({ dataset: 'numbers', format: 'csv', params: { n: 50_000 } }),
+        alice,
+      );
+      const failed = await t.until(job.id, (j) => j.status === 'failed');
+      expect(failed.error).toMatchObject({ code: 'export_too_large', retryable: false });
+      expect(failed.attempt).toBe(1);
+      expect(await t.objects()).toEqual([]);
+    });
+
     it('retries a retryable failure and succeeds at attempt 2, the last error kept until then', async () => {
       const t = await start({}, 1);
       await t.service.jobs.startWorker();

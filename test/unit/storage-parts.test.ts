@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { s3Storage } from '../../src/storage/s3.js';
 import {
   BufferPool,
   DEFAULT_PART_SIZE,
@@ -32,6 +33,14 @@ describe('multipart part sizes', () => {
   it('keeps every part the same size in uniform mode (R2)', () => {
     expect(partSizeFor(9999, 64 * 1024 * 1024, true)).toBe(64 * 1024 * 1024);
     expect(maxUploadSize(64 * 1024 * 1024, true)).toBe(64 * 1024 * 1024 * MAX_PARTS);
+  });
+
+  it('tells the largest object an S3 storage can store (background exports stop there)', () => {
+    const uniform = s3Storage({ bucket: 'takeout-test', partSize: MIN_PART_SIZE, uniformParts: true });
+    expect(uniform.maxObjectBytes).toBe(MIN_PART_SIZE * MAX_PARTS);
+    expect(s3Storage({ bucket: 'takeout-test' }).maxObjectBytes).toBe(
+      maxUploadSize(DEFAULT_PART_SIZE, false),
+    );
   });
 });
 
