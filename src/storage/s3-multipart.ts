@@ -68,6 +68,8 @@ export async function uploadStream(
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
   let uploadId: string | undefined;
+  /** The object exists (put or completed): a failure from here on deletes it. */
+  let stored = false;
   let partNumber = 1;
   let size = 0;
   let buffer = pool.acquire(partSizeFor(1, target.partSize, target.uniformParts));
@@ -200,18 +202,30 @@ export async function uploadStream(
         expectedChecksum = `${composite}-${parts.length}`;
       }
     }
+    stored = true;
     await verifyStored(target, size, expectedChecksum, internal.signal);
     return { size, sha256: fileDigest.toString('hex') };
   } catch (error) {
     internal.abort();
     await Promise.allSettled(inflight);
     if (uploadId !== undefined) await abortUpload(target, uploadId);
+    // Stored but not verified (the check failed or was aborted): nothing is left behind.
+    if (stored) await deleteQuietly(target);
     if (signal?.aborted && !(error instanceof TakeoutError && error.code !== 'aborted'))
       throw abortError(signal);
     throw error; // S3 failures are TakeoutErrors already; anything else came from the body
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Deletes the object an upload made, best effort: the sweeper removes it later if this fails. */
+async function deleteQuietly({ sdk, client, bucket, key }: UploadTarget): Promise<void> {
+  await client
+    .send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key }), {
+      abortSignal: AbortSignal.timeout(10_000),
+    })
+    .catch(() => {});
 }
 
 /** Size must match; the SHA-256 (full or composite) too when the store reports one. */
@@ -242,7 +256,6 @@ async function verifyStored(
     !head.ChecksumSHA256 ||
     stripParts(head.ChecksumSHA256) === stripParts(expectedChecksum);
   if (sizeOk && checksumOk) return;
-  await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => {});
   throw new TakeoutError(
     'storage_integrity_error',
     sizeOk

@@ -202,6 +202,31 @@ describe('s3 driver', () => {
     await storage.close();
   });
 
+  it('deletes the object when its check fails after the upload completed (nothing left behind)', async () => {
+    for (const [size, name] of [
+      [12 * 1024 * 1024, 'multipart'],
+      [1024, 'single'],
+    ] as const) {
+      const storage = await newStorage();
+      const client = await storage.client();
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'HeadObjectCommand') throw new Error('connection reset');
+          return next(args);
+        },
+        { step: 'finalizeRequest', name: 'failHead' },
+      );
+      const key = `generated/f/unchecked-${name}.bin`;
+      await expect(
+        storage.put(key, generatedBytes(size), { contentType: 'application/octet-stream', filename: 'f' }),
+      ).rejects.toMatchObject({ code: 'storage_error' });
+      client.middlewareStack.remove('failHead');
+      expect(await storage.stat(key), name).toBeUndefined();
+      expect(await uploadsOnDisk(storage.bucket)).toBe(0);
+      await storage.close();
+    }
+  });
+
   it('removes incomplete multipart uploads left by a crashed process', async () => {
     const storage = await newStorage();
     const client = await storage.client();
