@@ -81,7 +81,11 @@ export async function sweepExpired(storage: Storage, options: SweepOptions = {})
   const incompleteAfterMs = options.incompleteAfterMs ?? DAY_MS;
   if (incompleteAfterMs > 0) {
     try {
-      result.incompleteRemoved = await storage.removeIncomplete(new Date(now.getTime() - incompleteAfterMs));
+      // A sweep of one prefix leaves other prefixes' unfinished uploads alone.
+      result.incompleteRemoved = await storage.removeIncomplete(
+        new Date(now.getTime() - incompleteAfterMs),
+        options.prefix === undefined ? {} : { prefix: options.prefix },
+      );
     } catch (error) {
       fail('(incomplete uploads)', error);
     }

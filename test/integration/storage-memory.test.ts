@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { problemErrorHandler } from '../../src/http/problem.js';
 import { filesRoutes } from '../../src/http/routes/files.js';
 import { memoryStorage } from '../../src/storage/memory.js';
+import { sweepExpired } from '../../src/storage/sweeper.js';
 import { isServedStorage } from '../../src/storage/types.js';
 import { storageContract } from '../contracts/storage.js';
 
@@ -38,5 +39,23 @@ describe('memory storage', () => {
     );
     expect(await a.stat('generated/x/f.csv')).toMatchObject({ size: 2 });
     expect(await b.stat('generated/x/f.csv')).toBeUndefined();
+  });
+});
+
+describe('sweepExpired', () => {
+  it('cleans unfinished uploads of the prefix it sweeps only, or of the whole storage', async () => {
+    const storage = memoryStorage();
+    const asked: ({ prefix?: string } | undefined)[] = [];
+    const spied = {
+      ...storage,
+      removeIncomplete: async (before: Date, options?: { prefix?: string }) => {
+        asked.push(options);
+        return storage.removeIncomplete(before, options);
+      },
+    };
+    await sweepExpired(spied, { prefix: 'generated/2024/' });
+    await sweepExpired(spied);
+    expect(asked).toEqual([{ prefix: 'generated/2024/' }, {}]);
+    await storage.close();
   });
 });
