@@ -155,13 +155,6 @@ function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const configFile = env.TAKEOUT_CONFIG || undefined;
   const dataDir = resolve(env.TAKEOUT_DATA_DIR || 'data');
-  const storage = storageSettingsFromEnv(env, { dataDir });
-  const jobs = jobSettingsFromEnv(env);
-  // A file's retention counts from the start of the attempt that writes it (its expiry goes
-  // into the object's metadata before the first byte): a longer attempt would outlive it.
-  if (storage.fileTtlSeconds * 1000 <= jobs.timeoutMs) {
-    throw new TakeoutError('config_error', 'TAKEOUT_FILE_TTL must be longer than TAKEOUT_JOB_TIMEOUT');
-  }
   return {
     host: env.HOST || '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
@@ -183,7 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     jwt: jwtSettingsFromEnv(env),
     rateLimit: rateLimitSettingsFromEnv(env),
     logLevel: logLevel(env.LOG_LEVEL),
-    storage,
+    storage: storageSettingsFromEnv(env, { dataDir }),
     publicUrl: env.TAKEOUT_PUBLIC_URL || undefined,
     secret: env.TAKEOUT_SECRET || undefined,
     s3Credentials: credentialsFromEnv(env),
@@ -194,7 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
           'TAKEOUT_SWEEP_INTERVAL',
         )
       : 600,
-    jobs,
+    jobs: jobSettingsFromEnv(env),
     xlsxDeflate: deflateEngine(DEFAULT_XLSX_LEVEL, env).name,
     notify: notifySettingsFromEnv(env),
     metrics: metricsSettings(env),

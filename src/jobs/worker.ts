@@ -172,8 +172,11 @@ class Attempt {
       });
       unrecorded = key;
       if (job.attempt > 1) await removeDeadAttempts(storage, job.id, key, this.log);
-      const expiresAt = new Date(Date.now() + limits.fileTtlSeconds * 1000);
-      const meta = { contentType: plan.contentType, filename: plan.filename, expiresAt };
+      // The retention counts from when the file is written (the record's expiresAt, set at the
+      // end). The object's own expiry goes into its metadata before the first byte: the latest
+      // the record's can be, this attempt's time limit later, so the object never goes first.
+      const objectExpiresAt = new Date(Date.now() + limits.timeoutMs + limits.fileTtlSeconds * 1000);
+      const meta = { contentType: plan.contentType, filename: plan.filename, expiresAt: objectExpiresAt };
       // The storage hashes the bytes as it stores them: the export need not hash them again.
       let stored: StoredObject | undefined;
       const putFile = async (body: AsyncIterable<Uint8Array>) => {
@@ -209,7 +212,7 @@ class Attempt {
           sha256: stored.sha256,
         },
         progress: { ...this.#progress, rowsWritten: result.rows, bytesWritten: result.bytes },
-        expiresAt,
+        expiresAt: new Date(Date.now() + limits.fileTtlSeconds * 1000),
       });
       if (won) {
         this.#metrics.ended('succeeded', result);

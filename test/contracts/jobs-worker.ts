@@ -190,6 +190,23 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(await t.objects()).toEqual([]);
     });
 
+    it('counts the retention from when the file is written; the object never expires before its job', async () => {
+      const t = await start({ TAKEOUT_FILE_TTL: '1h', TAKEOUT_JOB_TIMEOUT: '2h' });
+      await t.service.jobs.startWorker();
+      const { job } = await t.service.jobs.create(
+        t.request({ dataset: 'numbers', format: 'csv', params: { n: 10 } }),
+        alice,
+      );
+      const done = await t.until(job.id, (j) => j.status === 'succeeded');
+      const recordEnds = done.expiresAt!.getTime();
+      expect(Math.abs(recordEnds - (done.finishedAt!.getTime() + 3_600_000))).toBeLessThan(5000);
+      // The object's expiry is written before its first byte: the attempt's start plus its time
+      // limit plus the retention, the latest the record's can be.
+      const objectEnds = (await t.service.storage.stat(done.result!.key))!.expiresAt!.getTime();
+      expect(Math.abs(objectEnds - (done.startedAt!.getTime() + 7_200_000 + 3_600_000))).toBeLessThan(5000);
+      expect(objectEnds).toBeGreaterThan(recordEnds);
+    });
+
     it('stops at the largest object the storage can hold, with export_too_large and no retry', async () => {
       const t = await start();
       // An S3 store holds 10,000 parts of its configured sizes; here a store of 20 KB.

@@ -82,12 +82,5 @@ describe('service settings', () => {
     expect(loadConfig({ TAKEOUT_DEMO: 'yes' }).demo).toBe(true);
     expect(loadConfig({}).demo).toBe(true);
     expect(() => loadConfig({ TAKEOUT_DEMO: 'nope' })).toThrow(/TAKEOUT_DEMO/);
-    // A file must outlive the longest attempt that writes it (its retention starts with it).
-    expect(() => loadConfig({ TAKEOUT_FILE_TTL: '1h', TAKEOUT_JOB_TIMEOUT: '70m' })).toThrow(
-      /TAKEOUT_FILE_TTL/,
-    );
-    expect(loadConfig({ TAKEOUT_FILE_TTL: '2h', TAKEOUT_JOB_TIMEOUT: '70m' }).storage.fileTtlSeconds).toBe(
-      7200,
-    );
   });
 });
