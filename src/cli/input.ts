@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { parser } from 'stream-json/parser.js';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { TakeoutError } from '../errors.js';
@@ -17,12 +18,20 @@ const PEEK_BYTES = 1024 * 1024;
 async function peek(stream: Readable): Promise<{ head: string; replay: Readable }> {
   const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const chunks: Buffer[] = [];
+  const decoder = new StringDecoder('utf8');
   let bytes = 0;
   let ended = false;
-  // Enough to see a first line end and what follows it (or the end, or PEEK_BYTES).
-  const seenEnough = (text: string) => /\S[^\n]*\n\s*\S/.test(text);
   let text = '';
-  while (bytes < PEEK_BYTES && !seenEnough(text)) {
+  // Enough: the first non-blank character, and after a `[` the end of that line and whether
+  // anything follows it (or the end, or PEEK_BYTES). Each look is linear in what was read.
+  const seenEnough = () => {
+    const start = text.search(/\S/);
+    if (start === -1) return false;
+    if (text[start] !== '[') return true;
+    const end = text.indexOf('\n', start);
+    return end !== -1 && /\S/.test(text.slice(end));
+  };
+  while (bytes < PEEK_BYTES && !seenEnough()) {
     const next = await iterator.next();
     if (next.done) {
       ended = true;
@@ -31,9 +40,8 @@ async function peek(stream: Readable): Promise<{ head: string; replay: Readable 
     const chunk = Buffer.from(next.value);
     chunks.push(chunk);
     bytes += chunk.length;
-    text = Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/^\uFEFF/, '');
+    text += decoder.write(chunk);
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   }
   async function* all(): AsyncGenerator<Buffer> {
     yield* chunks;

@@ -142,6 +142,17 @@ describe('takeout export', () => {
     for (const array of ['[{"a":1},{"a":2}]', '[\n  {"a": 1},\n  {"a": 2}\n]\n', '[{"a":1},\n{"a":2}]']) {
       expect(parse((await csv(array)).out), array).toEqual([['a'], ['1'], ['2']]);
     }
+    // A compact array on one line (JSON.stringify, jq -c), read from a file in 64 KiB chunks,
+    // is looked at in linear time (it took minutes).
+    const many = Array.from({ length: 30_000 }, (_, i) => ({
+      id: i,
+      name: `name ${i}`,
+      mail: `m${i}@x.test`,
+    }));
+    const file = join(dir, 'one-line.json');
+    writeFileSync(file, JSON.stringify(many));
+    const compact = await cli(['export', '--format', 'csv', '--out', '-', '--input', file]);
+    expect(compact.out.split('\r\n')).toHaveLength(30_002);
     expect(parse((await csv('[["a",1],["b",2]]', 'x,y')).out)).toEqual([
       ['x', 'y'],
       ['a', '1'],
