@@ -81,13 +81,13 @@ async function originOf(values: Values, io: CliIo): Promise<Origin> {
   if (values.copy && values.postgres === undefined) throw new UsageError('--copy goes with --postgres');
   if (values.dataset !== undefined && database)
     throw new UsageError('--dataset names a dataset of --config; with --sqlite or --postgres give --query');
-  if (query && values.config !== undefined)
-    throw new UsageError('--query goes with --sqlite or --postgres, not --config');
   // `--dataset` without `--config` reads the config file the service reads.
   const configFile =
     values.config ?? (values.dataset !== undefined ? io.env.TAKEOUT_CONFIG || undefined : undefined);
   if (values.dataset !== undefined && configFile === undefined)
     throw new UsageError('--dataset needs --config (or TAKEOUT_CONFIG) to say where the dataset is defined');
+  if (configFile !== undefined && (query || values.input !== undefined))
+    throw new UsageError(`${query ? '--query' : '--input'} does not go with a dataset of --config`);
   if (values.param !== undefined && !database && configFile === undefined)
     throw new UsageError(
       '--param binds a dataset or --query parameter: give --dataset or --sqlite/--postgres with --query',

@@ -309,6 +309,22 @@ describe('takeout export', () => {
       env: { TAKEOUT_CONFIG: config },
     });
     expect([viaEnv.code, viaEnv.err, viaEnv.out]).toEqual([0, '', 'n\r\n1\r\n']);
+    // What a dataset of the config does not use is refused there too.
+    for (const extra of [
+      ['--query', 'SELECT 2'],
+      ['--input', join(dir, 'rows.ndjson')],
+    ]) {
+      const refused = await runCli(
+        ['export', '--format', 'csv', '--out', '-', '--dataset', 'one', ...extra],
+        {
+          env: { TAKEOUT_CONFIG: config },
+        },
+      );
+      expect([refused.code, refused.err], extra[0]).toEqual([
+        2,
+        expect.stringContaining(`${extra[0]} does not go with a dataset of --config`),
+      ]);
+    }
   });
 
   it('refuses a misspelt option with exit 2 and the message HTTP gives', async () => {
