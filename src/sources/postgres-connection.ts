@@ -32,6 +32,11 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
     } catch (error) {
       throw mapPostgresError(error, 'connect');
     }
+    // pg-pool takes its own error listener off a client it lends out, and a connection that
+    // drops mid-export (a server restart, pg_terminate_backend) emits 'error' after failing the
+    // query in flight: unheard, that would end the process. The query's rejection reports it.
+    const ignoreError = () => {};
+    client.on('error', ignoreError);
     let released = false;
     return {
       client,
@@ -40,6 +45,7 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
         if (released) return;
         released = true;
         if (!discard) {
+          client.off('error', ignoreError);
           client.release();
           return;
         }

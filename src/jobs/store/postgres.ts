@@ -85,15 +85,23 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
     } catch (error) {
       throw storeError(error);
     }
+    // Lent out, the client has no error listener of the pool's: a connection that drops in the
+    // transaction would emit an unheard 'error' (ending the process) after failing the query.
+    const ignoreError = () => {};
+    client.on('error', ignoreError);
     try {
       await client.query('BEGIN');
       const value = await work(client);
       await client.query('COMMIT');
+      client.off('error', ignoreError);
       client.release();
       return value;
     } catch (error) {
       await client.query('ROLLBACK').then(
-        () => client.release(),
+        () => {
+          client.off('error', ignoreError);
+          client.release();
+        },
         (rollbackError: Error) => client.release(rollbackError),
       );
       throw storeError(error);
