@@ -66,6 +66,10 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
     connectionString: options.connectionString,
     connectionTimeoutMillis: options.connectTimeoutMs,
     application_name: options.applicationName,
+    // TCP keepalive: a peer gone silent (a failover, a dropped NAT flow) is found eventually
+    // instead of never: the operating system's probes fail the socket, and the query with it.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
   });
   // Errors of an idle client (e.g. the server restarts) must not crash the process; a
   // query in flight rejects with them anyway.

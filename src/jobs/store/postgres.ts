@@ -66,6 +66,10 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
       connectionString: options.connectionString,
       max: options.maxConnections ?? 5,
       application_name: 'takeout-jobs',
+      // TCP keepalive: a peer gone silent (a failover, a dropped NAT flow) is found eventually
+      // instead of never: the operating system's probes fail the socket, and the query with it.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 30_000,
     });
   // An idle client's error (the server restarted) must not crash the process.
   if (ownPool) pool.on('error', () => {});
