@@ -72,6 +72,30 @@ export function daysFromCivil(year: number, month: number, day: number): number 
   return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether year-month-day (month 1-12) is a day of the proleptic Gregorian calendar. */
+export function dayExists(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1]!);
+}
+
+/** The day number (days since 1970-01-01) of `YYYY-MM-DD` text naming a real day, else undefined. */
+export function isoDayNumber(text: string): number | undefined {
+  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined;
+  let year = 0;
+  for (let i = 0; i < 10; i++) {
+    if (i === 4 || i === 7) continue;
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    if (i < 4) year = year * 10 + c;
+  }
+  const month = (text.charCodeAt(5) - 48) * 10 + text.charCodeAt(6) - 48;
+  const day = (text.charCodeAt(8) - 48) * 10 + text.charCodeAt(9) - 48;
+  return dayExists(year, month, day) ? daysFromCivil(year, month, day) : undefined;
+}
+
 /**
  * `YYYY-MM-DD` of a day number, by arithmetic (the inverse of daysFromCivil): a wall clock
  * ahead of UTC can be past the last instant a Date holds (+275760-09-13 in Paris).

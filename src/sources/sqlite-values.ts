@@ -1,4 +1,4 @@
-import { DAY_MS, daysFromCivil } from '../formats/datetime.js';
+import { dayExists } from '../formats/datetime.js';
 import { jsonDocument } from '../raw-json.js';
 import type { ColumnType } from '../types.js';
 
@@ -22,8 +22,6 @@ export function columnTypeOfDeclared(declared: string | null): ColumnType | unde
 }
 
 const SQLITE_DATETIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?$/;
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Two decimal digits at `i` as a number, or -1. */
 function twoDigits(text: string, i: number): number {
@@ -58,12 +56,6 @@ function plainUtcDatetime(text: string): Date | undefined {
   return new Date(Date.UTC(year, month - 1, day, hour, minute, second));
 }
 
-function dayExists(year: number, month: number, day: number): boolean {
-  if (month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1]!);
-}
-
 /** Whether `YYYY-MM-DD` names a day of the calendar. */
 function realDay(date: string): boolean {
   return dayExists(Number(date.slice(0, 4)), Number(date.slice(5, 7)), Number(date.slice(8, 10)));
@@ -78,19 +70,6 @@ export function parseSqliteDatetime(text: string): Date | string {
   if (!m || !realDay(m[1]!)) return text;
   const d = new Date(`${m[1]}T${m[2]}${m[3] ?? 'Z'}`);
   return Number.isNaN(d.getTime()) ? text : d;
-}
-
-/**
- * `YYYY-MM-DD` (what `date()` writes) as a Date at UTC midnight, as PostgreSQL's `date` is read:
- * a calendar date, written as it was in every format and a date cell in XLSX. Other text stays text.
- */
-export function parseSqliteDate(text: string): Date | string {
-  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return text;
-  const year = twoDigits(text, 0) * 100 + twoDigits(text, 2);
-  const month = twoDigits(text, 5);
-  const day = twoDigits(text, 8);
-  if (year < 0 || month < 0 || day < 0 || !dayExists(year, month, day)) return text;
-  return new Date(daysFromCivil(year, month, day) * DAY_MS);
 }
 
 export type Convert = (v: unknown) => unknown;
@@ -108,9 +87,11 @@ export function converterOf(type: ColumnType): Convert | undefined {
       return narrowBigint;
     case 'boolean':
       return (v) => (typeof v === 'bigint' ? v !== 0n : typeof v === 'number' ? v !== 0 : v);
-    // A number in a date column (epoch seconds, a Julian day) stays the number it is.
+    // DATE text stays text (the XLSX writer makes `YYYY-MM-DD` in a date column a date cell; a
+    // dataset may retype the column as text), and a number (epoch seconds, a Julian day) stays
+    // the number it is.
     case 'date':
-      return (v) => (typeof v === 'string' ? parseSqliteDate(v) : narrowBigint(v));
+      return narrowBigint;
     case 'datetime':
       return (v) => (typeof v === 'string' ? parseSqliteDatetime(v) : narrowBigint(v));
     case 'json':

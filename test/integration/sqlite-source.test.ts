@@ -93,7 +93,7 @@ describe('sqliteSource', () => {
     ).toBe(true);
   });
 
-  it('writes DATE text as dates (date cells in XLSX) and numbers in date columns as numbers', async () => {
+  it('writes DATE text as it is (a date cell in XLSX) and numbers in date columns as numbers', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'takeout-sqlite-dates-')), 'dates.sqlite');
     const db = new Database(file);
     db.exec(`CREATE TABLE d (id INTEGER, day DATE, at DATETIME);
@@ -119,6 +119,13 @@ describe('sqliteSource', () => {
     expect(cell('C3')).toEqual(['n', 2460000.5, '2460000.5']);
     expect(cell('B4')).toEqual(['s', '2023-02-29', '2023-02-29']);
     expect(cell('C4')).toEqual(['n', expect.closeTo(45292 + 10 / 24, 9), '2024-01-01 10:00:00']);
+    // Retyped as text by the caller, DATE text stays the text it is, whatever the zone.
+    const asText = exportSource(sqliteSource({ database: file, sql: 'SELECT day FROM d WHERE id = 1' }), {
+      format: 'json',
+      timezone: 'America/New_York',
+      columns: [{ key: 'day', type: 'string' }],
+    });
+    expect(JSON.parse(await text(asText))).toEqual([{ day: '2024-02-29' }]);
   });
 
   it('keeps JSON documents exact, and text that is not JSON as text', async () => {

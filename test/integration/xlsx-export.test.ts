@@ -268,6 +268,32 @@ describe('xlsx options', () => {
     expect(cells.B2).toMatchObject({ t: 'n' }); // a number column stays numbers
   });
 
+  it('makes YYYY-MM-DD text in a date column a date cell, and numbers there plain numbers', async () => {
+    const bytes = await collect(
+      exportRows(
+        [
+          { day: '2024-02-29', text: '2024-02-29' },
+          { day: '2023-02-29', text: 'x' }, // no such day: text
+          { day: '24-02-29', text: 'x' },
+          { day: 45351, text: 'x' }, // a number is a number, not a day count
+        ],
+        {
+          format: 'xlsx',
+          columns: [
+            { key: 'day', type: 'date' },
+            { key: 'text', type: 'string' },
+          ],
+        },
+      ),
+    );
+    const cells = readWithSheetJs(bytes).Sheets.Sheet1!;
+    expect([cells.A2?.t, cells.A2?.v, cells.A2?.w]).toEqual(['n', 45351, '2024-02-29']);
+    expect(cells.B2).toMatchObject({ t: 's', v: '2024-02-29' });
+    expect(cells.A3).toMatchObject({ t: 's', v: '2023-02-29' });
+    expect(cells.A4).toMatchObject({ t: 's', v: '24-02-29' });
+    expect([cells.A5?.t, cells.A5?.v, cells.A5?.w]).toEqual(['n', 45351, '45351']);
+  });
+
   it('writes an empty export as a valid workbook with just the header', async () => {
     const bytes = await collect(exportRows([], { format: 'xlsx', columns: ['a', 'b'] }));
     assertZipValid(saved(bytes));

@@ -2,6 +2,7 @@ import { TakeoutError } from '../../errors.js';
 import { RawJson } from '../../raw-json.js';
 import type { ResolvedColumn } from '../../types.js';
 import { dateText, jsonText, numberText } from '../cells.js';
+import { isoDayNumber } from '../datetime.js';
 import { looksLikeFormula, plainLead } from '../formula.js';
 import type { Markup, XmlBytes } from './bytes.js';
 import {
@@ -245,6 +246,11 @@ export function cellWriter(
   function writeAny(v: unknown, n: number, gap: boolean): boolean {
     switch (typeof v) {
       case 'string': {
+        if (calendar) {
+          // `2024-02-29` in a date column (SQLite DATE text, a date from JSON) is a date.
+          const day = isoDayNumber(v);
+          return day === undefined ? writeText(v, n, gap) : writeInstant(day * DAY_MS, n, gap);
+        }
         if (!numericColumn) return writeText(v, n, gap);
         const bytes = decimalBytes(v);
         if (bytes && writePlainDecimal(bytes, 0, v.length, n, gap)) return true;
