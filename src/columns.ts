@@ -125,6 +125,12 @@ export function resolveColumns(
     const keys = new Set<string>();
     // Rows that are not objects are reported (with their number) by the pipeline, not here.
     for (const row of sample) if (isObjectRow(row)) for (const key of Object.keys(row)) keys.add(key);
+    if (keys.size > MAX_COLUMNS) {
+      throw new TakeoutError(
+        'invalid_columns',
+        `The rows have ${keys.size} keys; an export has at most ${MAX_COLUMNS} columns: give columns`,
+      );
+    }
     columns = [...keys].map((key) => ({ key }));
   }
   const byKey = new Map(declared.map((c, i) => [c.key, { column: c, index: i }]));

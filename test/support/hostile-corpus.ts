@@ -261,6 +261,11 @@ export const HOSTILE_CASES: HostileCase[] = [
     expect: { code: 'invalid_columns' },
   },
   {
+    name: "20,000 keys in inline rows without columns (past Excel's 16,384)",
+    request: () => rows([Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`c${i}`, i]))]),
+    expect: { code: 'invalid_columns' },
+  },
+  {
     name: '10,000 columns naming keys the dataset lacks',
     request: () => items({}, { columns: Array.from({ length: 10_000 }, (_, i) => `c${i}`) }),
     expect: { code: 'invalid_columns' },
