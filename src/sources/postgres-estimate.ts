@@ -45,14 +45,22 @@ export async function estimateRows(
   };
   // Each attempt in a savepoint, so a timeout leaves the transaction usable for the next one.
   const attempt = async (fn: () => Promise<number | undefined>): Promise<number | undefined> => {
-    await client.query('SAVEPOINT takeout_try');
+    await client.query('SAVEPOINT takeout_try').catch((error: unknown) => {
+      throw mapPostgresError(error);
+    });
     try {
       const n = await fn();
       await client.query('RELEASE SAVEPOINT takeout_try');
       return n;
     } catch (error) {
-      await client.query('ROLLBACK TO SAVEPOINT takeout_try; RELEASE SAVEPOINT takeout_try');
-      if (sqlstateOf(error) === '57014') return undefined;
+      // A connection lost meanwhile fails this too: the first failure is the one to report.
+      const rolledBack = await client
+        .query('ROLLBACK TO SAVEPOINT takeout_try; RELEASE SAVEPOINT takeout_try')
+        .then(
+          () => true,
+          () => false,
+        );
+      if (rolledBack && sqlstateOf(error) === '57014') return undefined;
       throw mapPostgresError(error);
     }
   };

@@ -67,3 +67,26 @@ describe('a pooled connection that drops during an export', () => {
     }
   }
 });
+
+describe('a connection that drops during the estimate', () => {
+  it('fails the estimate with source_error, not internal', async () => {
+    const application = `takeout_term_${randomBytes(4).toString('hex')}`;
+    const url = new URL(db.url);
+    url.searchParams.set('application_name', application);
+    const source = postgresSource({
+      connectionString: url.toString(),
+      estimate: 'count',
+      estimateTimeoutMs: 10_000,
+      sql: 'SELECT big.id FROM big, pg_sleep(2)',
+    });
+    try {
+      const estimate = source.estimate();
+      estimate.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await terminate(application);
+      await expect(estimate).rejects.toMatchObject({ code: 'source_error' });
+    } finally {
+      await source.close();
+    }
+  });
+});
