@@ -44,6 +44,8 @@ export async function* streamCopy(
     }
     throw mapPostgresError(error);
   }
+  // Aborted during that round trip: the listener below would never hear it.
+  signal.throwIfAborted();
   const select = copySelect(trimQuery(query), s.copyInfos, request.columns, dialect.escapeFormulas);
   const copy = new CopyOut(copyStatement(select, dialect), { crlf: dialect.lineEnding === '\r\n' });
   client.query(copy as unknown as pg.Submittable);
