@@ -102,7 +102,10 @@ export async function openDatasetSource(
       database: connection.sqlite,
       sql,
       params: sqliteDatetimes(dataset, params),
-      estimateCap: options.estimateCap,
+      // Limits may be unbounded (Infinity, a library caller's): the count stops at some number.
+      estimateCap: Number.isFinite(options.estimateCap)
+        ? Math.min(Math.max(1, Math.floor(options.estimateCap)), Number.MAX_SAFE_INTEGER)
+        : Number.MAX_SAFE_INTEGER,
     });
   }
   const url =

@@ -14,7 +14,8 @@ export function integerOption(
 ): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new TakeoutError('config_error', `${source}: ${name} must be an integer >= ${min}`);
+    const range = max === 2 ** 31 - 1 ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new TakeoutError('config_error', `${source}: ${name} must be an integer ${range}`);
   }
   return value;
 }

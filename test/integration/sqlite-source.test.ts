@@ -204,6 +204,17 @@ describe('sqliteSource', () => {
     expect(await ids('2024-03-31T01:00:00Z')).toEqual([1]);
     expect(await ids('2024-03-31T03:30:00+02:00')).toEqual([1]);
     expect(await ids('2024-03-31T01:30:00.001Z')).toEqual([]);
+    // Unbounded limits (a library caller's Infinity, or 0) still open the dataset.
+    for (const estimateCap of [Number.POSITIVE_INFINITY, 0]) {
+      const source = await openDatasetSource(
+        dataset,
+        { since: '2024-01-01T00:00:00Z' },
+        { id: 'u' },
+        { estimateCap },
+      );
+      expect(await source.estimate?.()).toBe(1);
+      await source.close?.();
+    }
   });
 
   it('reads in batches and estimates with a cap', async () => {
