@@ -235,7 +235,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
           app.log.error('shutdown took too long; exiting');
           process.exit(1);
         },
-        (workers ? config.jobs.shutdownGraceMs : 0) + SHUTDOWN_MARGIN_MS,
+        // A timer past 2^31 - 1 ms would fire at once.
+        Math.min((workers ? config.jobs.shutdownGraceMs : 0) + SHUTDOWN_MARGIN_MS, 2 ** 31 - 1),
       ).unref();
       void app.close().then(
         () => resolve(),
