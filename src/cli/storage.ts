@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 /**
  * `takeout storage setup` and `takeout storage sweep`. Configured like the server, from the
  * environment: STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL (docs/storage.md).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
