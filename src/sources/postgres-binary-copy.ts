@@ -3,6 +3,7 @@ import { TakeoutError } from '../errors.js';
 import type { Row } from '../types.js';
 import { type BinaryPlan, planBinaryCopy } from './postgres-binary-plan.js';
 import { BinaryRowDecoder } from './postgres-binary-rows.js';
+import { CANCEL_ANSWER_MS } from './postgres-connection.js';
 import { CopyOut } from './postgres-copy-out.js';
 import { mapPostgresError, sqlstateOf } from './postgres-errors.js';
 import { type Session, trimQuery } from './postgres-session.js';
@@ -86,15 +87,19 @@ export async function* binaryCopyChunks(
   signal?.addEventListener('abort', onAbort, { once: true });
   const read = async () => {
     if (timeoutMs <= 0) return copy.readParts();
+    let cut: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
       s.broken = true;
       void s.conn.cancel();
+      // A server gone silent never answers the cancel: the read fails here instead.
+      cut = setTimeout(() => copy.fail(new Error('no answer to the cancel')), CANCEL_ANSWER_MS);
     }, timeoutMs);
     try {
       return await copy.readParts();
     } finally {
       clearTimeout(timer);
+      clearTimeout(cut);
     }
   };
   try {

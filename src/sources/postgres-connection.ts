@@ -13,6 +13,11 @@ export interface PgConnection {
   release(discard: boolean): Promise<void>;
   /** Asks the server to cancel what this connection is running (a CancelRequest). */
   cancel(): Promise<void>;
+  /**
+   * Cuts the connection's socket: what it runs fails at once. For a connection already to be
+   * discarded whose server does not answer a cancel (gone silent: a failover, a dropped flow).
+   */
+  sever(): void;
 }
 
 export interface ConnectOptions {
@@ -23,6 +28,9 @@ export interface ConnectOptions {
 }
 
 const END_TIMEOUT_MS = 2000;
+
+/** How long a cancelled read may take to fail before it is failed here (a server gone silent). */
+export const CANCEL_ANSWER_MS = 5000;
 
 export async function openConnection(options: ConnectOptions): Promise<PgConnection> {
   if (options.pool) {
@@ -41,6 +49,7 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
     return {
       client,
       cancel: () => sendCancel(client),
+      sever: () => socketOf(client)?.destroy(),
       async release(discard) {
         if (released) return;
         released = true;
@@ -84,6 +93,7 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
   return {
     client,
     cancel: () => sendCancel(client),
+    sever: () => socketOf(client)?.destroy(),
     async release() {
       if (released) return;
       released = true;
@@ -92,9 +102,13 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
   };
 }
 
+function socketOf(client: pg.ClientBase): net.Socket | undefined {
+  return (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream;
+}
+
 /** Ends a client, destroying its socket if a graceful end does not finish in time. */
 async function endClient(client: pg.Client): Promise<void> {
-  const socket = (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream;
+  const socket = socketOf(client);
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
     client.end().catch(() => {}),

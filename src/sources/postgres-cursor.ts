@@ -2,6 +2,7 @@ import Cursor from 'pg-cursor';
 import { TakeoutError } from '../errors.js';
 import type { Row } from '../types.js';
 import { abortedError } from './postgres-binary-copy.js';
+import { CANCEL_ANSWER_MS } from './postgres-connection.js';
 import { mapPostgresError } from './postgres-errors.js';
 import type { Session } from './postgres-session.js';
 
@@ -34,6 +35,17 @@ export async function* readCursor(
   let failed = false;
   let complete = false;
   let timedOut = false;
+  // A cancelled fetch fails when the server answers; one that never does (the server went
+  // silent) would hold the export and its connection for ever: its socket is cut instead.
+  const cancelFetch = (p: Promise<unknown[][]>): void => {
+    s.broken = true;
+    void s.conn.cancel();
+    const cut = setTimeout(() => {
+      if (pending === p) s.conn.sever();
+    }, CANCEL_ANSWER_MS);
+    const stop = () => clearTimeout(cut);
+    p.then(stop, stop);
+  };
   // statement_timeout cannot bound a fetch: PostgreSQL keeps a suspended portal's timer
   // running until the portal completes, so it would count the reader's time. Each fetch
   // is timed here instead and cancelled (CancelRequest) when it takes too long.
@@ -45,8 +57,7 @@ export async function* readCursor(
         ? setTimeout(() => {
             if (pending !== p) return;
             timedOut = true;
-            s.broken = true;
-            void s.conn.cancel();
+            cancelFetch(p);
           }, timeoutMs)
         : undefined;
     const settle = () => {
@@ -71,10 +82,7 @@ export async function* readCursor(
       ),
       new Promise<false>((resolve) => setTimeout(resolve, ABORT_GRACE_MS, false)),
     ]);
-    if (!settled && pending === p) {
-      s.broken = true;
-      await s.conn.cancel();
-    }
+    if (!settled && pending === p) cancelFetch(p);
   };
   const onAbort = () => void stopPending();
   signal?.addEventListener('abort', onAbort, { once: true });

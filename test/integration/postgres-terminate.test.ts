@@ -1,9 +1,12 @@
 /**
  * A connection that drops in the middle of an export (a server restart, a failover,
  * pg_terminate_backend) fails that export with source_error and nothing else: with a pool,
- * whose lent clients have no error listener of the pool's, it used to end the process.
+ * whose lent clients have no error listener of the pool's, it used to end the process. One
+ * whose server goes silent (no reset: a dropped flow) fails with source_timeout, its
+ * connection cut, instead of holding the export and the connection for ever.
  */
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSource } from '../../src/pipeline.js';
@@ -89,4 +92,72 @@ describe('a connection that drops during the estimate', () => {
       await source.close();
     }
   });
+});
+
+/** A TCP proxy to PostgreSQL that can go silent: bytes stop flowing both ways, no reset. */
+async function silentProxy(): Promise<{ port: number; silence(on: boolean): void; close(): Promise<void> }> {
+  let silent = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(new URL(db.url).port || 5432), '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (bytes) => {
+      if (!silent) upstream.write(bytes);
+    });
+    upstream.on('data', (bytes) => {
+      if (!silent) client.write(bytes);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    silence(on) {
+      silent = on;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('a server that goes silent during an export', () => {
+  for (const reader of ['copy', 'cursor'] as const) {
+    it(`fails the export with source_timeout and cuts its connection (${reader} reader)`, async () => {
+      const proxy = await silentProxy();
+      const url = new URL(db.url);
+      url.port = String(proxy.port);
+      const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+      pool.on('error', () => {});
+      try {
+        const source = postgresSource({
+          pool,
+          reader,
+          sql: 'SELECT * FROM big ORDER BY id',
+          batchSize: 500,
+          statementTimeoutMs: 1000,
+        });
+        const started = Date.now();
+        const read = (async () => {
+          for await (const _ of exportSource(source, { format: 'csv' })) proxy.silence(true);
+        })();
+        await expect(read).rejects.toMatchObject({ code: 'source_timeout' });
+        // The statement timeout, then a few seconds for an answer to the cancel: not for ever.
+        expect(Date.now() - started).toBeLessThan(20_000);
+        proxy.silence(false);
+        // The silent connection is not handed back to the pool: a new one serves.
+        expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await pool.end();
+        await proxy.close();
+      }
+    });
+  }
 });
