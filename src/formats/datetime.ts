@@ -96,11 +96,8 @@ export function isoDayNumber(text: string): number | undefined {
   return dayExists(year, month, day) ? daysFromCivil(year, month, day) : undefined;
 }
 
-/**
- * `YYYY-MM-DD` of a day number, by arithmetic (the inverse of daysFromCivil): a wall clock
- * ahead of UTC can be past the last instant a Date holds (+275760-09-13 in Paris).
- */
-function civilText(days: number): string {
+/** Proleptic Gregorian [year, month 1-12, day] of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
+export function civilFromDays(days: number): [number, number, number] {
   const z = days + 719468;
   const era = Math.floor(z / 146097);
   const doe = z - era * 146097;
@@ -111,7 +108,15 @@ function civilText(days: number): string {
   const mp = Math.floor((5 * doy + 2) / 153);
   const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
+}
+
+/**
+ * `YYYY-MM-DD` of a day number, by arithmetic: a wall clock ahead of UTC can be past the last
+ * instant a Date holds (+275760-09-13 in Paris).
+ */
+function civilText(days: number): string {
+  const [year, month, day] = civilFromDays(days);
   return `${year4(year)}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}`;
 }
 

@@ -1,3 +1,4 @@
+import { civilFromDays } from '../formats/datetime.js';
 import { type Decode, int32, uint32 } from './postgres-binary-values.js';
 
 /**
@@ -141,24 +142,9 @@ function intervalText(years: number, months: number, days: number, time: number 
   return text;
 }
 
-/** Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
-function civil(days: number): [number, number, number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
-}
-
 /** `YYYY-MM-DD` (` BC` for years before 1) as DateStyle ISO writes it. */
 function dateText(unixDays: number): string {
-  const [year, month, day] = civil(unixDays);
+  const [year, month, day] = civilFromDays(unixDays);
   const bc = year <= 0;
   return `${pad(bc ? 1 - year : year, 4)}-${pad(month, 2)}-${pad(day, 2)}${bc ? ' BC' : ''}`;
 }
