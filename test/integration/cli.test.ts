@@ -12,6 +12,16 @@ const dir = mkdtempSync(join(tmpdir(), 'takeout-cli-'));
 
 const cli = (args: string[], stdin = '') => runCli(args, { stdin });
 
+/** The CLI as a real process (signals, pipes), with what it writes to stderr so far. */
+function cliProcess(args: string[]) {
+  const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args]);
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  return { child, stderr: () => stderr };
+}
+
 describe('takeout export', () => {
   it('reads NDJSON from stdin and writes CSV (as a real process)', async () => {
     const out = join(dir, 'from-stdin.csv');
@@ -37,20 +47,7 @@ describe('takeout export', () => {
   it('stops on Ctrl-C with exit 130 and leaves no file, not even a partial one', async () => {
     const sub = mkdtempSync(join(dir, 'sigint-'));
     const out = join(sub, 'interrupted.csv');
-    const child = execFile(process.execPath, [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'export',
-      '-f',
-      'csv',
-      '-o',
-      out,
-    ]);
-    let stderr = '';
-    child.stderr!.on('data', (chunk) => {
-      stderr += chunk;
-    });
+    const { child, stderr } = cliProcess(['export', '-f', 'csv', '-o', out]);
     const exited = new Promise((resolve) => child.on('exit', resolve));
     child.stdin!.on('error', () => {}); // EPIPE once it has exited
     // Rows keep coming (stdin stays open) until the temp file has some of them.
@@ -64,32 +61,17 @@ describe('takeout export', () => {
       clearInterval(feed);
       child.stdin!.destroy();
     }
-    expect(stderr).toMatch(/takeout: interrupted; no file written/);
+    expect(stderr()).toMatch(/takeout: interrupted; no file written/);
     expect(readdirSync(sub)).toEqual([]);
   });
 
   it('ends quietly when the reader of stdout goes away (| head)', async () => {
     const input = join(dir, 'many.ndjson');
     writeFileSync(input, '{"a":1,"b":"some text to fill the pipe"}\n'.repeat(200_000));
-    const child = execFile(process.execPath, [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'export',
-      '-f',
-      'csv',
-      '-o',
-      '-',
-      '-i',
-      input,
-    ]);
-    let stderr = '';
-    child.stderr!.on('data', (chunk) => {
-      stderr += chunk;
-    });
+    const { child, stderr } = cliProcess(['export', '-f', 'csv', '-o', '-', '-i', input]);
     child.stdout!.once('data', () => child.stdout!.destroy());
     const code = await new Promise((resolve) => child.on('exit', resolve));
-    expect([code, stderr]).toEqual([0, '']);
+    expect([code, stderr()]).toEqual([0, '']);
   });
 
   it('reads a JSON array file and writes NDJSON with chosen columns', async () => {

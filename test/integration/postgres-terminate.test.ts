@@ -26,6 +26,15 @@ afterAll(async () => {
   await db.drop();
 });
 
+const BIG = 'SELECT * FROM big ORDER BY id';
+
+/** A small pool of its own (idle clients' errors are the pool's business). */
+function poolOf(url: URL): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  pool.on('error', () => {});
+  return pool;
+}
+
 async function terminate(application: string): Promise<void> {
   await db.admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
     application,
@@ -39,15 +48,9 @@ describe('a pooled connection that drops during an export', () => {
         const application = `takeout_term_${randomBytes(4).toString('hex')}`;
         const url = new URL(db.url);
         url.searchParams.set('application_name', application);
-        const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
-        pool.on('error', () => {}); // idle clients: the pool's own business
+        const pool = poolOf(url);
         try {
-          const source = postgresSource({
-            pool,
-            reader,
-            sql: 'SELECT * FROM big ORDER BY id',
-            batchSize: 500,
-          });
+          const source = postgresSource({ pool, reader, sql: BIG, batchSize: 500 });
           const stream = exportSource(source, { format: 'csv' });
           const read = (async () => {
             let chunks = 0;
@@ -134,16 +137,9 @@ describe('a server that goes silent during an export', () => {
       const proxy = await silentProxy();
       const url = new URL(db.url);
       url.port = String(proxy.port);
-      const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
-      pool.on('error', () => {});
+      const pool = poolOf(url);
       try {
-        const source = postgresSource({
-          pool,
-          reader,
-          sql: 'SELECT * FROM big ORDER BY id',
-          batchSize: 500,
-          statementTimeoutMs: 1000,
-        });
+        const source = postgresSource({ pool, reader, sql: BIG, batchSize: 500, statementTimeoutMs: 1000 });
         const started = Date.now();
         const read = (async () => {
           for await (const _ of exportSource(source, { format: 'csv' })) proxy.silence(true);
