@@ -139,6 +139,17 @@ describe('XLSX from the binary COPY bytes', () => {
     });
   }
 
+  it('makes day text in a column retyped as date a date cell, as the decoded path does', async () => {
+    const daySql = "SELECT d AS day FROM (VALUES ('2024-02-29'), ('2023-02-29'), ('x')) v(d)";
+    const options = { columns: [{ key: 'day', type: 'date' }] };
+    const copy = await xlsxOf(daySql, 'copy', options);
+    const cursor = await xlsxOf(daySql, 'cursor', options);
+    expect(copy.fromBytes).toBe(true);
+    expect(copy.bytes.equals(cursor.bytes)).toBe(true);
+    const sheet = readWithSheetJs(copy.bytes).Sheets.Sheet1!;
+    expect([sheet.A2?.t, sheet.A2?.w, sheet.A3?.t, sheet.A4?.t]).toEqual(['n', '2024-02-29', 's', 's']);
+  });
+
   it('reads back with SheetJS: text exact (CR included), numbers as numbers, dates as serials', async () => {
     const { bytes } = await xlsxOf(sql, 'copy', {});
     assertZipValid(saved(bytes, 'pg-binary'));

@@ -291,7 +291,8 @@ export function cellWriter(
     number: writeNumber,
     date: writeDate,
     boolean: writeBoolean,
-    asciiText: numericColumn ? () => false : writeAsciiText,
+    // Text bytes a date column may read as a day (`2024-02-29`) take the general path too.
+    asciiText: numericColumn || calendar ? () => false : writeAsciiText,
     plainDecimal: numericColumn ? writePlainDecimal : () => false,
     instant: writeInstant,
   };
