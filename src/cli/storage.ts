@@ -1,12 +1,13 @@
 /**
  * `takeout storage setup` and `takeout storage sweep`. Configured like the server, from the
- * environment: STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL (docs/storage.md).
+ * environment: STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL, TAKEOUT_JOB_TIMEOUT (docs/storage.md).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isTakeoutError } from '../errors.js';
+import { jobSettingsFromEnv } from '../jobs/config.js';
 import { credentialsFromEnv, storageFromUrl, storageSettingsFromEnv } from '../storage/config.js';
 import { minimumLifecycleDays } from '../storage/lifecycle.js';
 import type { S3Storage } from '../storage/s3.js';
@@ -25,12 +26,13 @@ export const STORAGE_USAGE = `Usage: takeout storage <command> [options]
 Commands:
   setup [--days N] [--dry-run]  S3: check the bucket exists and is not public, and apply the
                                 lifecycle rule (expire the prefix after N days, default
-                                TAKEOUT_FILE_TTL rounded up to whole days, at least 1; abort
-                                incomplete multipart uploads after 1 day). Idempotent.
+                                TAKEOUT_FILE_TTL + TAKEOUT_JOB_TIMEOUT rounded up to whole
+                                days, at least 1; abort incomplete multipart uploads after
+                                1 day). Idempotent.
   sweep                         delete the files whose retention has ended, now
 
-Configuration (environment): STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL; S3 credentials
-from the AWS SDK chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). See docs/storage.md.`;
+Configuration (environment): STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL, TAKEOUT_JOB_TIMEOUT;
+S3 credentials from the AWS SDK chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). See docs/storage.md.`;
 
 class Usage extends Error {}
 
@@ -76,7 +78,7 @@ async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<
     allowPositionals: false,
   });
   const { dataDir, settings } = context(env);
-  const minimum = minimumLifecycleDays(settings.fileTtlSeconds);
+  const minimum = minimumLifecycleDays(settings.fileTtlSeconds, jobSettingsFromEnv(env).timeoutMs / 1000);
   let days = minimum;
   if (values.days !== undefined) {
     if (!/^\d+$/.test(values.days) || Number(values.days) < 1)
@@ -84,7 +86,7 @@ async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<
     days = Number(values.days);
     if (days < minimum) {
       throw new Usage(
-        `--days ${days} would delete files before TAKEOUT_FILE_TTL ends; use --days ${minimum} or more`,
+        `--days ${days} would delete files before TAKEOUT_FILE_TTL ends (counted from the end of an export that may run TAKEOUT_JOB_TIMEOUT); use --days ${minimum} or more`,
       );
     }
   }

@@ -212,7 +212,8 @@ class Attempt {
           sha256: stored.sha256,
         },
         progress: { ...this.#progress, rowsWritten: result.rows, bytesWritten: result.bytes },
-        expiresAt: new Date(Date.now() + limits.fileTtlSeconds * 1000),
+        // Never past the object's own expiry (an attempt that ended right at its time limit).
+        expiresAt: new Date(Math.min(Date.now() + limits.fileTtlSeconds * 1000, objectExpiresAt.getTime())),
       });
       if (won) {
         this.#metrics.ended('succeeded', result);

@@ -58,9 +58,13 @@ export function mergeLifecycleRules(existing: readonly LifecycleRule[], rule: Li
   return { change: 'updated', rules };
 }
 
-/** Smallest number of days that never cuts a file's retention short. */
-export function minimumLifecycleDays(fileTtlSeconds: number): number {
-  return Math.max(1, Math.ceil(fileTtlSeconds / 86_400));
+/**
+ * Smallest number of days that never cuts a file's retention short. The retention counts from
+ * when the export succeeds; S3 may date an object from the start of its upload, up to the job's
+ * time limit earlier: that is counted in.
+ */
+export function minimumLifecycleDays(fileTtlSeconds: number, jobTimeoutSeconds = 0): number {
+  return Math.max(1, Math.ceil((fileTtlSeconds + jobTimeoutSeconds) / 86_400));
 }
 
 export function describeRule(rule: LifecycleRule): string {

@@ -141,9 +141,15 @@ describe('takeout storage (CLI) against s3rver', () => {
     );
     const short = await run(['setup', '--days', '1'], { ...envFor('x-bucket'), TAKEOUT_FILE_TTL: '36h' });
     expect(short.code).toBe(2);
-    expect(short.err).toContain(
-      '--days 1 would delete files before TAKEOUT_FILE_TTL ends; use --days 2 or more',
-    );
+    expect(short.err).toContain('--days 1 would delete files before TAKEOUT_FILE_TTL ends');
+    expect(short.err).toContain('use --days 2 or more');
+    // The retention counts from an export's end, up to TAKEOUT_JOB_TIMEOUT after its upload began.
+    const withTimeout = await run(['setup', '--days', '1'], {
+      ...envFor('x-bucket'),
+      TAKEOUT_FILE_TTL: '24h',
+      TAKEOUT_JOB_TIMEOUT: '1h',
+    });
+    expect([withTimeout.code, withTimeout.err]).toEqual([2, expect.stringContaining('use --days 2 or more')]);
     const bad = await run(['setup', '--nope'], envFor('x-bucket'));
     expect(bad.code).toBe(2);
   });

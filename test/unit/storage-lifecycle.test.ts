@@ -37,6 +37,9 @@ describe('the lifecycle rule', () => {
     expect(minimumLifecycleDays(86_400)).toBe(1);
     expect(minimumLifecycleDays(86_401)).toBe(2);
     expect(minimumLifecycleDays(7 * 86_400)).toBe(7);
+    // The retention starts when the export ends, up to the job's time limit after its upload began.
+    expect(minimumLifecycleDays(86_400, 3600)).toBe(2);
+    expect(minimumLifecycleDays(7 * 86_400 - 3600, 3600)).toBe(7);
   });
 
   it('merges: adds, leaves an identical rule alone, updates a changed one, keeps other rules', () => {
