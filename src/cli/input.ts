@@ -18,20 +18,34 @@ const PEEK_BYTES = 1024 * 1024;
 async function peek(stream: Readable): Promise<{ head: string; replay: Readable }> {
   const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const chunks: Buffer[] = [];
+  const pieces: string[] = [];
   const decoder = new StringDecoder('utf8');
   let bytes = 0;
   let ended = false;
-  let text = '';
   // Enough: the first non-blank character, and after a `[` the end of that line and whether
-  // anything follows it (or the end, or PEEK_BYTES). Each look is linear in what was read.
-  const seenEnough = () => {
-    const start = text.search(/\S/);
-    if (start === -1) return false;
-    if (text[start] !== '[') return true;
-    const end = text.indexOf('\n', start);
-    return end !== -1 && /\S/.test(text.slice(end));
+  // anything follows it (or the end, or PEEK_BYTES). Each piece of text is looked at once, so
+  // input that comes a few bytes at a time (a pipe) costs no more than one large chunk.
+  let first: string | undefined;
+  let lineEnded = false;
+  const enoughWith = (piece: string): boolean => {
+    let from = 0;
+    if (first === undefined) {
+      const at = piece.search(/\S/);
+      if (at === -1) return false;
+      first = piece[at];
+      if (first !== '[') return true;
+      from = at;
+    }
+    if (!lineEnded) {
+      const end = piece.indexOf('\n', from);
+      if (end === -1) return false;
+      lineEnded = true;
+      from = end;
+    }
+    return /\S/.test(from === 0 ? piece : piece.slice(from));
   };
-  while (bytes < PEEK_BYTES && !seenEnough()) {
+  let enough = false;
+  while (bytes < PEEK_BYTES && !enough) {
     const next = await iterator.next();
     if (next.done) {
       ended = true;
@@ -40,9 +54,12 @@ async function peek(stream: Readable): Promise<{ head: string; replay: Readable 
     const chunk = Buffer.from(next.value);
     chunks.push(chunk);
     bytes += chunk.length;
-    text += decoder.write(chunk);
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    let piece = decoder.write(chunk);
+    if (pieces.length === 0 && piece.charCodeAt(0) === 0xfeff) piece = piece.slice(1);
+    pieces.push(piece);
+    enough = enoughWith(piece);
   }
+  const text = pieces.join('');
   async function* all(): AsyncGenerator<Buffer> {
     yield* chunks;
     if (ended) return;

@@ -2,9 +2,11 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import { readRows } from '../../src/cli/input.js';
 import { runCli } from '../support/cli.js';
 import { createSchema } from './postgres-helpers.js';
 
@@ -135,6 +137,15 @@ describe('takeout export', () => {
     writeFileSync(file, JSON.stringify(many));
     const compact = await cli(['export', '--format', 'csv', '--out', '-', '--input', file]);
     expect(compact.out.split('\r\n')).toHaveLength(30_002);
+    // And from a pipe that brings it 100 bytes at a time.
+    const text = JSON.stringify(many);
+    const trickle: string[] = [];
+    for (let i = 0; i < text.length; i += 100) trickle.push(text.slice(i, i + 100));
+    const started = Date.now();
+    let count = 0;
+    for await (const _ of readRows(undefined, Readable.from(trickle))) count++;
+    expect(count).toBe(30_000);
+    expect(Date.now() - started).toBeLessThan(10_000); // the peek it replaces took longer
     expect(parse((await csv('[["a",1],["b",2]]', 'x,y')).out)).toEqual([
       ['x', 'y'],
       ['a', '1'],
