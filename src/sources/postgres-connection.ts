@@ -59,8 +59,10 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
           return;
         }
         // The pool ends a discarded client without waiting: wait for its socket to close, so
-        // the backend (maybe mid-COPY) is gone or going when the export's close() returns.
-        const ended = new Promise<void>((resolve) => client.once('end', resolve));
+        // the backend (maybe mid-COPY) is gone or going when the export's close() returns
+        // (not when it has already ended: cut, or dropped by the server).
+        const gone = (client as unknown as { _ended?: boolean })._ended === true;
+        const ended = gone ? Promise.resolve() : new Promise<void>((resolve) => client.once('end', resolve));
         client.release(new Error('takeout: connection discarded'));
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
