@@ -24,3 +24,31 @@ export async function removeDeadAttempts(
     log.warn({ code: coerceError(error).code }, 'could not remove what earlier attempts left');
   }
 }
+
+/** Tries after the first to delete an attempt's own file, seconds apart: 2, 4, 8, 16, 32. */
+const UNRECORDED_RETRIES = 5;
+
+/**
+ * Deletes the file a failed attempt wrote and no record names. Its store may be the reason the
+ * attempt failed (S3 down), and the last attempt has no later one to clean up after it: the
+ * delete is tried again in the background for about a minute, then left to the file's expiry.
+ */
+export async function removeUnrecorded(
+  storage: Storage,
+  key: string,
+  log: Pick<JobLogger, 'warn'>,
+  retries = UNRECORDED_RETRIES,
+): Promise<void> {
+  const attempt = (n: number): Promise<void> =>
+    storage.delete(key).catch((error: unknown) => {
+      if (n >= retries) {
+        log.warn(
+          { code: coerceError(error).code },
+          "could not delete a failed attempt's file; its expiry will",
+        );
+        return;
+      }
+      setTimeout(() => void attempt(n + 1), 2000 * 2 ** n).unref();
+    });
+  await attempt(0);
+}

@@ -13,7 +13,7 @@ import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import { exportKey } from '../storage/keys.js';
 import type { StoredObject } from '../storage/types.js';
 import { AttemptMetrics } from './attempt-metrics.js';
-import { removeDeadAttempts } from './dead-attempts.js';
+import { removeDeadAttempts, removeUnrecorded } from './dead-attempts.js';
 import {
   cancelHeldJob,
   claimJob,
@@ -230,7 +230,7 @@ class Attempt {
       await this.#beating;
       // A failure before runExport took the source (a key, storage): close it, boundedly.
       if (plan) await settledWithin(plan.close(), SOURCE_CLOSE_WAIT_MS);
-      if (unrecorded) await storage.delete(unrecorded).catch(() => {}); // the next attempt's cleanup retries
+      if (unrecorded) await removeUnrecorded(storage, unrecorded, this.log);
       await this.#settleFailure(thrown);
     }
   }
