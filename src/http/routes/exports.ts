@@ -59,8 +59,8 @@ function fileHeaders(contentType: string, filename: string): Record<string, stri
  * holds has one owner and one exit: the slot and the exchange (listeners, timers) are taken
  * before the first await and given back in the `finally`, after the export has settled and
  * its source is closed (or, after the answer, once a planning abandoned on an abort has
- * closed its source, within a bound); the plan's source is closed by the inner `finally` unless `runExport` took it,
- * and `runExport` closes what it takes however it ends.
+ * closed its source, within a bound); the plan's source is closed by the inner `finally`
+ * unless `runExport` took it, and `runExport` closes what it takes however it ends.
  */
 export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOptions): Promise<void> {
   const context = options.exports;
