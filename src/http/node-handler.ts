@@ -13,7 +13,7 @@ import { type Authenticate, unauthorized } from '../auth.js';
 import type { Principal } from '../datasets/define.js';
 import { TakeoutError } from '../errors.js';
 import { isServedStorage } from '../storage/types.js';
-import { frameworkErrorHandler, problemErrorHandler, sendProblem } from './problem.js';
+import { answerWithProblems, frameworkErrorHandler } from './problem.js';
 import { filesRoutes } from './routes/files.js';
 import { type TakeoutServerOptions, takeoutRoutes } from './server.js';
 
@@ -142,14 +142,10 @@ export async function takeoutHandler(options: NodeHandlerOptions): Promise<Takeo
     bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
     requestIdHeader: 'x-request-id',
     frameworkErrors: frameworkErrorHandler,
+    // After handler.close(), a request is answered by answerWithProblems, not Fastify's JSON.
+    return503OnClosing: false,
   });
-  app.setErrorHandler(problemErrorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      new TakeoutError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+  answerWithProblems(app);
   replayConsumedBody(app);
   await app.register(
     (scope) =>

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { coerceError, ERROR_CATALOG, TakeoutError } from '../errors.js';
 import { SLOT_RETRY_AFTER_SECONDS } from './sync-slots.js';
 
@@ -97,4 +97,26 @@ export function frameworkErrorHandler(
     default:
       sendProblem(reply, toTakeoutError(error));
   }
+}
+
+/**
+ * What a Takeout Fastify instance answers besides its routes, all as problem documents: errors,
+ * unknown routes, and requests that reach it while it closes (given to the routes with
+ * `return503OnClosing: false`; here 503 too_busy with Retry-After instead of Fastify's JSON).
+ */
+export function answerWithProblems(app: FastifyInstance): void {
+  app.setErrorHandler(problemErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      new TakeoutError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new TakeoutError('too_busy', 'The server is shutting down; retry in a few seconds');
+  });
 }

@@ -13,7 +13,7 @@ import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
 import { requireLoopbackHost } from './host-check.js';
 import { exactJsonBodies } from './json-body.js';
 import { openApiDocument } from './openapi/document.js';
-import { frameworkErrorHandler, problemErrorHandler, sendProblem } from './problem.js';
+import { answerWithProblems, frameworkErrorHandler, problemErrorHandler } from './problem.js';
 import { limitPerPrincipal, type RateLimitOptions } from './rate-limit.js';
 import { guardRequestTimeouts } from './request-timeouts.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -232,31 +232,18 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
     // Ids in logs correlate a request's lines; the header lets a proxy's id win.
     requestIdHeader: 'x-request-id',
     frameworkErrors: frameworkErrorHandler,
-    // A request that reaches a closing server (on a kept-alive connection) gets a problem with
-    // Retry-After (below), not Fastify's own JSON; Fastify still closes its connection.
+    // A request that reaches a closing server (on a kept-alive connection) gets a problem
+    // (answerWithProblems), not Fastify's own JSON; Fastify still closes its connection.
     return503OnClosing: false,
-  });
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  app.addHook('onRequest', async () => {
-    if (closing) throw new TakeoutError('too_busy', 'The server is shutting down; retry in a few seconds');
   });
   guardRequestTimeouts(app.server, {
     headersTimeoutMs,
     requestTimeoutMs,
     keepAliveTimeoutMs: app.server.keepAliveTimeout,
   });
-  app.setErrorHandler(problemErrorHandler);
+  answerWithProblems(app);
   const anonymousMode = options.authenticate === undefined || options.authenticate === anonymous;
   if (options.loopbackHostsOnly ?? anonymousMode) requireLoopbackHost(app);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      new TakeoutError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
   await takeoutRoutes(app, options);
   return app;
 }

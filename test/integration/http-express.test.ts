@@ -288,6 +288,30 @@ describe('takeoutHandler in other hosts', () => {
     await jobs?.close();
   });
 
+  it('answers with a too_busy problem after handler.close(); the host’s own routes still answer', async () => {
+    const { authenticate: _a, storage: _s, jobs: _j, ...syncOnly } = serviceServerOptions(jobs.service);
+    const closing = await takeoutHandler({
+      ...syncOnly,
+      prefix: '/exports/',
+      authenticate: () => ({ id: 'u' }),
+    });
+    const app = express();
+    app.use('/exports', closing);
+    app.get('/host', (_req, res) => {
+      res.json({ host: true });
+    });
+    const server = createServer(app);
+    servers.push(server);
+    const base = await listen(server);
+    await closing.close();
+    const answer = await fetch(`${base}/exports/v1/datasets`);
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(answer.headers.get('retry-after')).toBe('5');
+    expect(((await answer.json()) as { code: string }).code).toBe('too_busy');
+    expect(await (await fetch(`${base}/host`)).json()).toEqual({ host: true });
+  });
+
   it('reads the JSON body again when the host parsed it first (express.json() mounted globally)', async () => {
     const app = express();
     app.use(express.json());
