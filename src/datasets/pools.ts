@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { PG_KEEPALIVE } from '../sources/postgres-keepalive.js';
 
 export interface PostgresPoolOptions {
   /** Connections per pool (per connection string). Default 10. */
@@ -34,10 +35,7 @@ export class PostgresPools {
           idleTimeoutMillis: this.options.idleTimeoutMs ?? 10_000,
           connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
           application_name: this.options.applicationName ?? 'takeout',
-          // TCP keepalive: a peer gone silent (a failover, a dropped NAT flow) is found eventually
-          // instead of never: the operating system's probes fail the socket, and the query with it.
-          keepAlive: true,
-          keepAliveInitialDelayMillis: 30_000,
+          ...PG_KEEPALIVE,
         });
         // An idle connection's error (the server restarts) must not crash the process.
         made.on('error', () => {});

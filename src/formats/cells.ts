@@ -35,8 +35,8 @@ const CENTS = Array.from({ length: 100 }, (_, i) => `.${`${i}`.padStart(2, '0')}
 
 /**
  * What JSON.stringify makes of bytes inside a value: a Buffer's `toJSON`, or a Uint8Array's
- * indices as keys (`{}` when empty). Either (or an object that merely looks like one) takes the replacer, which
- * writes the bytes as base64.
+ * indices as keys (`{}` when empty). Either (or an object that merely looks like one) takes
+ * the replacer, which writes the bytes as base64.
  */
 const BYTES_SERIALIZED = /\{(?:"type":"Buffer","data":\[|"0":|\})/;
 

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import pg from 'pg';
 import { mapPostgresError } from './postgres-errors.js';
+import { PG_KEEPALIVE } from './postgres-keepalive.js';
 
 /**
  * One PostgreSQL connection for one export: from the caller's pool, or a client of its own
@@ -77,10 +78,7 @@ export async function openConnection(options: ConnectOptions): Promise<PgConnect
     connectionString: options.connectionString,
     connectionTimeoutMillis: options.connectTimeoutMs,
     application_name: options.applicationName,
-    // TCP keepalive: a peer gone silent (a failover, a dropped NAT flow) is found eventually
-    // instead of never: the operating system's probes fail the socket, and the query with it.
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 30_000,
+    ...PG_KEEPALIVE,
   });
   // Errors of an idle client (e.g. the server restarts) must not crash the process; a
   // query in flight rejects with them anyway.

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { coerceError, TakeoutError } from '../../errors.js';
+import { PG_KEEPALIVE } from '../../sources/postgres-keepalive.js';
 import type { JobStore } from '../types.js';
 import { createJobFlow } from './create.js';
 import {
@@ -66,10 +67,7 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
       connectionString: options.connectionString,
       max: options.maxConnections ?? 5,
       application_name: 'takeout-jobs',
-      // TCP keepalive: a peer gone silent (a failover, a dropped NAT flow) is found eventually
-      // instead of never: the operating system's probes fail the socket, and the query with it.
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 30_000,
+      ...PG_KEEPALIVE,
     });
   // An idle client's error (the server restarted) must not crash the process.
   if (ownPool) pool.on('error', () => {});
