@@ -141,7 +141,8 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
   const { syncConcurrency, syncPerPrincipal, syncFirstByteTimeoutMs, syncIdleTimeoutMs, ...exportLimits } =
     limits;
   const slots = new SyncSlots({ total: syncConcurrency, perPrincipal: syncPerPrincipal });
-  // Closing the app stops every sync export in flight, so the server can close at once.
+  // Closing the app stops every sync export and progress stream in flight, so the server can
+  // close at once.
   const shutdown = new AbortController();
   app.addHook('preClose', async () => shutdown.abort());
   const formats = options.formats ?? builtinFormats();
@@ -176,6 +177,7 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
           jobs: options.jobs,
           storage: options.storage,
           linkTtlSeconds: options.linkTtlSeconds ?? 300,
+          shutdown: shutdown.signal,
         });
       }
       await api.register(datasetRoutes, { datasets: options.datasets });

@@ -18,15 +18,20 @@ export interface JobView {
   notifications?: NotificationView[];
 }
 
+/**
+ * The status its owner sees: past its retention a file is gone, though the sweeper may not
+ * have marked the record `expired` yet (download and link answer 410 alike).
+ */
+export function visibleStatus(job: JobRecord, now = Date.now()): JobRecord['status'] {
+  const expired = job.status === 'succeeded' && job.expiresAt !== undefined && job.expiresAt.getTime() <= now;
+  return expired ? 'expired' : job.status;
+}
+
 export function jobView(job: JobRecord): JobView {
   const time = (date: Date | undefined) => date?.toISOString();
-  // Past its retention a file is gone for its owner, though the sweeper may not have marked
-  // the record yet (download and link answer 410 alike).
-  const expired =
-    job.status === 'succeeded' && job.expiresAt !== undefined && job.expiresAt.getTime() <= Date.now();
   const view: JobView = {
     id: job.id,
-    status: expired ? 'expired' : job.status,
+    status: visibleStatus(job),
     attempt: job.attempt,
     created_at: job.createdAt.toISOString(),
     progress: {

@@ -426,8 +426,17 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
         expect(answer.status, route).toBe(410);
         expect(answer.body.code, route).toBe('export_expired');
       }
-      // The job says so too.
+      // The job says so too, and its progress stream names the state it shows.
       expect((await call(`/v1/exports/${job.id}`)).body.status).toBe('expired');
+      const headers = { authorization: `Bearer ${ALICE}` };
+      const events = await readEvents(await fetch(`${base}/v1/exports/${job.id}/events`, { headers }));
+      expect(events.map((e) => e.event)).toEqual(['expired']);
+      expect(JSON.parse(events[0]!.data).status).toBe('expired');
+      expect(events[0]!.id).toMatch(/-expired$/);
+      const again = await fetch(`${base}/v1/exports/${job.id}/events`, {
+        headers: { ...headers, 'last-event-id': events[0]!.id! },
+      });
+      expect(again.status).toBe(204);
     });
 
     it('mints links that end no later than the file retention', async () => {

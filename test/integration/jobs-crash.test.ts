@@ -12,10 +12,12 @@ import { parse } from 'csv-parse';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Row } from '../../src/types.js';
 import { alice, type TestService, testService } from '../support/jobs.js';
+import { readEvents } from '../support/sse.js';
 
 // Enough rows that the export outlasts a few heartbeats (1 s: progress is recorded then), so
 // the server can be killed mid-export on a fast machine too.
 const ROWS = 1_500_000;
+const ALICE_TOKEN = 'token-alice-crash-aaaaaaaa';
 const dir = mkdtempSync(join(tmpdir(), 'takeout-crash-'));
 const env = {
   TAKEOUT_DATA_DIR: dir,
@@ -23,8 +25,11 @@ const env = {
   // A crashed worker's lease ends 3 s after its last renewal: the restart takes over then.
   TAKEOUT_JOB_LEASE: '3',
   TAKEOUT_WORKERS: '1',
+  TAKEOUT_API_TOKENS: `${ALICE_TOKEN}=alice:acme`,
 };
 const servers: ChildProcess[] = [];
+/** Where each server listens. */
+const bases = new Map<ChildProcess, string>();
 /** What each server wrote to stderr (its log), shown when an expectation fails. */
 const logs = new Map<ChildProcess, string>();
 let client: TestService | undefined;
@@ -57,7 +62,11 @@ async function serve(extra: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
     server.stderr!.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       logs.set(server, seen);
-      if (/serving http/.test(seen)) resolve();
+      const serving = /serving (http:\/\/\S+)/.exec(seen);
+      if (serving) {
+        bases.set(server, serving[1]!);
+        resolve();
+      }
     });
     server.once('exit', (code) => reject(new Error(`server exited with ${code}: ${seen}`)));
   });
@@ -140,7 +149,7 @@ describe('the embedded queue across a crash and a shutdown of takeout serve', ()
     expect(await client.service.jobs.get(job.id, alice)).toMatchObject({ status: 'succeeded', attempt: 2 });
   }, 240_000);
 
-  it('exits within the grace period on SIGTERM, handing the job back; the next start completes it', async () => {
+  it('exits within the grace period on SIGTERM, an open progress stream and all, handing the job back; the next start completes it', async () => {
     // The previous test's server would race `first` for the job: only `first` may run it.
     for (const server of servers.splice(0)) {
       const exited = new Promise((resolve) => server.once('exit', resolve));
@@ -158,11 +167,19 @@ describe('the embedded queue across a crash and a shutdown of takeout serve', ()
     );
     const { job } = await client.service.jobs.create(request, alice, { rows: wideRows(ROWS) });
     await client.until(job.id, (j) => j.status === 'running' && j.progress.rowsWritten > 0, 60_000);
+    // The export page keeps a progress stream open: it must not hold the server's close up.
+    const stream = await fetch(`${bases.get(first)}/v1/exports/${job.id}/events`, {
+      headers: { authorization: `Bearer ${ALICE_TOKEN}` },
+    });
+    expect(stream.status).toBe(200);
+    const events = readEvents(stream).catch(() => []);
     const t0 = Date.now();
     first.kill('SIGTERM');
     const code = await new Promise((resolve) => first.once('exit', resolve));
     const exitMs = Date.now() - t0;
-    expect(code).toBe(0);
+    expect(code, logs.get(first)).toBe(0);
+    // The stream ended with the server; the client reconnects to another (retry: 2000).
+    expect((await events).length).toBeGreaterThan(0);
     // The hand-back and the close: well within a few seconds.
     expect(exitMs).toBeLessThan(6000);
     const handedBack = await client.service.jobs.get(job.id, alice);

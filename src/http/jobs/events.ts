@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FINISHED_STATUSES, type JobRecord } from '../../jobs/types.js';
+import { visibleStatus } from '../../jobs/view.js';
 import { clientGone } from './client-gone.js';
 import { jobDocument } from './document.js';
 
@@ -16,11 +17,16 @@ export interface JobEventsOptions {
   intervalMs?: number;
   /** A comment line this often keeps proxies from closing a quiet stream. */
   heartbeatMs?: number;
+  /** Aborted when the server closes: the stream ends, and the client reconnects elsewhere. */
+  shutdown?: AbortSignal;
 }
 
-/** Identifies a state of the job: the same state always has the same id. */
-function eventId(job: JobRecord): string {
-  return `${job.updatedAt.getTime()}-${job.status}`;
+/**
+ * Identifies a state of the job as its owner sees it (a file past its retention is
+ * `expired` before the sweeper marks it): the same state always has the same id.
+ */
+function eventId(job: JobRecord, status: JobRecord['status']): string {
+  return `${job.updatedAt.getTime()}-${status}`;
 }
 
 /**
@@ -47,7 +53,8 @@ export async function jobEvents(
     'x-content-type-options': 'nosniff',
   };
   const { first } = options;
-  if (FINISHED_STATUSES.includes(first.status) && options.lastEventId === eventId(first)) {
+  const firstStatus = visibleStatus(first);
+  if (FINISHED_STATUSES.includes(firstStatus) && options.lastEventId === eventId(first, firstStatus)) {
     // The client has the final state: 204 tells an EventSource to stop reconnecting.
     res.writeHead(204, { 'cache-control': 'no-store' }).end();
     return;
@@ -56,7 +63,9 @@ export async function jobEvents(
     res.writeHead(200, headers).end(); // no body to stream: Node sends nothing before end()
     return;
   }
-  const gone = clientGone(request, reply);
+  const left = clientGone(request, reply);
+  // The server's close waits for every open connection: a stream must not hold it up.
+  const gone = options.shutdown ? AbortSignal.any([left, options.shutdown]) : left;
   res.writeHead(200, headers);
   res.write('retry: 2000\n\n');
   let lastSent = options.lastEventId;
@@ -64,11 +73,12 @@ export async function jobEvents(
   let job: JobRecord | undefined = first;
   try {
     while (job && !gone.aborted) {
-      const finished = FINISHED_STATUSES.includes(job.status);
-      const id = eventId(job);
+      const status = visibleStatus(job);
+      const finished = FINISHED_STATUSES.includes(status);
+      const id = eventId(job, status);
       if (id !== lastSent && (finished || !res.writableNeedDrain)) {
         const data = JSON.stringify(jobDocument(job, options.prefix));
-        res.write(`id: ${id}\nevent: ${finished ? job.status : 'progress'}\ndata: ${data}\n\n`);
+        res.write(`id: ${id}\nevent: ${finished ? status : 'progress'}\ndata: ${data}\n\n`);
         lastSent = id;
         lastWrite = Date.now();
       }
@@ -81,7 +91,8 @@ export async function jobEvents(
       job = await options.next();
     }
   } catch (error) {
-    // A client that left ends the loop; a store failure ends the stream and the client reconnects.
+    // A client that left or a closing server ends the loop; a store failure ends the stream and
+    // the client reconnects.
     if (!gone.aborted) request.log.warn({ code: (error as { code?: string }).code }, 'job events stopped');
   } finally {
     res.end();

@@ -13,6 +13,8 @@ export interface JobRoutesOptions {
   storage: Storage;
   /** Lifetime of the signed links `download` mints (TAKEOUT_LINK_TTL). */
   linkTtlSeconds: number;
+  /** Aborted when the app closes: progress streams end. */
+  shutdown?: AbortSignal;
 }
 
 const ACTIVE: readonly JobStatus[] = ['queued', 'running', 'canceling'];
@@ -173,6 +175,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         },
         prefix,
         ...(typeof lastEventId === 'string' ? { lastEventId } : {}),
+        ...(options.shutdown ? { shutdown: options.shutdown } : {}),
       });
     } finally {
       slot.release();
