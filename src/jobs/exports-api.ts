@@ -243,9 +243,10 @@ export class ExportJobs {
       this.#dispatcher.start();
     }
     const worker: ExportWorker = {
-      close: async (graceMs) => {
-        await this.queue.close(graceMs ?? settings.shutdownGraceMs);
-        await this.#dispatcher?.close();
+      close: async (graceMs = settings.shutdownGraceMs) => {
+        // Notifications stop being claimed at once (the outbox keeps what comes meanwhile):
+        // a send started late in the grace would outlast it.
+        await Promise.all([this.queue.close(graceMs), this.#dispatcher?.close(graceMs)]);
       },
     };
     this.#worker = worker;
@@ -273,8 +274,7 @@ export class ExportJobs {
 
   /** Stops the worker (handing running jobs back after the grace period) and closes the queue and store. */
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
-    await this.queue.close(graceMs);
-    await this.#dispatcher?.close();
+    await Promise.all([this.queue.close(graceMs), this.#dispatcher?.close(graceMs)]);
     await this.store.close();
   }
 }

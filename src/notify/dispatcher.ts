@@ -7,6 +7,7 @@
  * event. Nothing here ever holds up a job: jobs only write rows.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '../errors.js';
 import { type JobLogger, silentLogger } from '../jobs/log.js';
 import { retryDelay } from '../jobs/queue/backoff.js';
@@ -170,11 +171,23 @@ export class NotificationDispatcher {
     return { ...failed, status: 'pending', nextAttemptAt: next };
   }
 
-  /** Stops looking for deliveries; a pass under way finishes (its sends are bounded by their timeout). */
-  async close(): Promise<void> {
+  /**
+   * Stops claiming deliveries at once, and waits up to `waitMs` for the sends under way. One
+   * still going then is left: its claim runs out and another dispatcher (or this process's
+   * next start) sends it again, under the same event id, as after a crash.
+   */
+  async close(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    await this.#pass;
+    const pass = this.#pass;
+    if (pass) {
+      const waited = new AbortController();
+      const gaveUp = Number.isFinite(waitMs)
+        ? sleep(waitMs, undefined, { signal: waited.signal }).catch(() => {})
+        : new Promise<void>(() => {});
+      await Promise.race([pass, gaveUp]);
+      waited.abort();
+    }
     await this.#mailer?.close();
   }
 }

@@ -199,6 +199,23 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(view.notifications![0]).toMatchObject({ state: 'delivered', last_status: 200 });
     });
 
+    it('closes within the shutdown grace while a receiver holds a send, and claims nothing more', async () => {
+      const t = await webhookService({
+        TAKEOUT_WEBHOOK_URL: '',
+        TAKEOUT_NOTIFY_TIMEOUT: '20s',
+        TAKEOUT_SHUTDOWN_GRACE: '1',
+      });
+      receiver!.answer = () => null; // never answers: the send lasts its whole timeout
+      const { job } = await create(t, { webhook: `${receiver!.origin}/held` });
+      await eventually(async () => (receiver!.deliveries.length === 1 ? true : undefined));
+      const t0 = Date.now();
+      await t.close();
+      current = undefined;
+      // The grace, not the 20 s timeout of the send under way.
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(receiver!.deliveries.map((d) => d.event.data.id)).toEqual([job.id]);
+    });
+
     it('refuses a webhook outside the allowed hosts, and email without SMTP', async () => {
       const t = await webhookService();
       await expect(create(t, { webhook: 'http://169.254.169.254/latest/meta-data' })).rejects.toMatchObject({
