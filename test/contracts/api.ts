@@ -543,6 +543,16 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       });
       expect(conflict.status).toBe(422);
       expect(conflict.body.code).toBe('idempotency_conflict');
+      // Without respond-async, small enough to stream: the key still names the job.
+      const retried = await call('/v1/exports', { body, headers: { 'idempotency-key': key } });
+      expect(retried.status === 202 || retried.status === 303).toBe(true);
+      expect(retried.body.id).toBe([...ids][0]);
+      const other = await call('/v1/exports', {
+        body: { ...body, params: { n: 31 } },
+        headers: { 'idempotency-key': key },
+      });
+      expect(other.status).toBe(422);
+      expect(other.body.code).toBe('idempotency_conflict');
     });
 
     it('streams progress events in order to the final state, and resumes after a reconnect', async () => {

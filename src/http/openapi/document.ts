@@ -67,7 +67,8 @@ function createExport(options: OpenApiOptions): Json {
       {
         name: 'Idempotency-Key',
         in: 'header',
-        description: 'Retries with the same key and body return the same job.',
+        description:
+          'Makes the export a job, however small; retries with the same key and body return the same job.',
         schema: { type: 'string', minLength: 1, maxLength: 255 },
       },
     ],

@@ -81,7 +81,10 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
     }
     // `Prefer: respond-async` (or `notify`) is a job whatever its size: it streams nothing, so
     // it takes no sync slot (a burst of job creations is never `too_busy`) and needs no estimate.
-    const forcedJob = jobs !== undefined && (prefer.respondAsync || Boolean(body.notify));
+    // So is a request with an `Idempotency-Key`: the key names a job, and a retry must get that
+    // job (or a conflict), whatever the estimate says this time.
+    const keyed = request.headers['idempotency-key'] !== undefined;
+    const forcedJob = jobs !== undefined && (prefer.respondAsync || Boolean(body.notify) || keyed);
     // Set when the export becomes a job: answered after the slot is given back.
     let asJob = false;
     let slot: ReturnType<SyncSlots['acquire']> | undefined;
