@@ -2,23 +2,40 @@
  * What earlier attempts of a job left in storage. An attempt killed after its upload completed
  * (or whose S3 server went away as it completed), or one that lost its lease while finishing,
  * leaves a whole file under its own key that no record points to; one killed mid-upload leaves
- * an unfinished multipart upload. A later attempt holds the job, so no earlier attempt can
- * win any more: everything under the job's folder but the current attempt's key goes.
+ * an unfinished multipart upload. Each attempt writes under its own `a<n>/`.
  */
 import { coerceError } from '../errors.js';
+import { exportFolder } from '../storage/keys.js';
 import type { Storage } from '../storage/types.js';
 import type { JobLogger } from './log.js';
+import type { JobRecord } from './types.js';
 
+/**
+ * Removes what the attempts numbered below `before` left: an attempt that holds the job
+ * clears its predecessors' leftovers, and only theirs (a stalled older attempt that comes
+ * back must not touch a newer one's file, which a succeeded record may name). With
+ * `before` infinite, everything under the job's folder goes: the job ended without a file.
+ */
 export async function removeDeadAttempts(
   storage: Storage,
-  exportId: string,
-  key: string,
+  job: Pick<JobRecord, 'id' | 'createdAt'>,
+  before: number,
   log: Pick<JobLogger, 'warn'>,
 ): Promise<void> {
-  const folder = key.slice(0, key.indexOf(`/${exportId}/`) + exportId.length + 2);
+  const folder = exportFolder({ exportId: job.id, createdAt: job.createdAt, prefix: storage.prefix });
+  const attemptOf = (key: string) => {
+    const match = /^a(\d+)\//.exec(key.slice(folder.length));
+    return match ? Number(match[1]) : undefined;
+  };
+  const dead = (n: number | undefined) =>
+    before === Number.POSITIVE_INFINITY || (n !== undefined && n < before);
   try {
-    await storage.removeIncomplete(new Date(), { prefix: folder });
-    for await (const item of storage.list(folder)) if (item.key !== key) await storage.delete(item.key);
+    if (before === Number.POSITIVE_INFINITY) await storage.removeIncomplete(new Date(), { prefix: folder });
+    else
+      for (let n = 1; n < before; n++)
+        await storage.removeIncomplete(new Date(), { prefix: `${folder}a${n}/` });
+    for await (const item of storage.list(folder))
+      if (dead(attemptOf(item.key))) await storage.delete(item.key);
   } catch (error) {
     // Their own expiry (and the bucket's lifecycle rule) removes them later.
     log.warn({ code: coerceError(error).code }, 'could not remove what earlier attempts left');

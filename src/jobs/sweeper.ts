@@ -11,7 +11,8 @@
  */
 import { coerceError } from '../errors.js';
 import type { Storage } from '../storage/types.js';
-import type { JobLogger } from './log.js';
+import { removeDeadAttempts } from './dead-attempts.js';
+import { type JobLogger, silentLogger } from './log.js';
 import type { ExportQueue } from './queue/types.js';
 import { exportIdOfStagingKey, stagingPrefix } from './staging.js';
 import { ACTIVE_STATUSES, type FindQuery, type JobRecord, type JobStore } from './types.js';
@@ -125,7 +126,11 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
         { status: 'canceled', finishedAt: now, lease: null },
         now,
       );
-      if (done) result.canceled++;
+      if (done) {
+        result.canceled++;
+        // Its worker died mid-export: what it wrote (parts, a file no record names) goes now.
+        await removeDeadAttempts(storage, job, Number.POSITIVE_INFINITY, options.log ?? silentLogger);
+      }
       return done !== undefined;
     }),
   );

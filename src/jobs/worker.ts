@@ -71,7 +71,10 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
       message: 'The export was interrupted too often',
       retryable: false,
     };
-    await failJob(store, job.id, lease.leaseOwner, { ...error, retryable: false });
+    if (await failJob(store, job.id, lease.leaseOwner, { ...error, retryable: false })) {
+      // The attempts that were interrupted may have left parts or an unnamed file.
+      await removeDeadAttempts(context.storage, job, Number.POSITIVE_INFINITY, log);
+    }
     log.warn({ attempt: job.attempt }, 'export failed: out of attempts');
     return;
   }
@@ -171,7 +174,7 @@ class Attempt {
         prefix: storage.prefix,
       });
       unrecorded = key;
-      if (job.attempt > 1) await removeDeadAttempts(storage, job.id, key, this.log);
+      if (job.attempt > 1) await removeDeadAttempts(storage, job, job.attempt, this.log);
       // The retention counts from when the file is written (the record's expiresAt, set at the
       // end). The object's own expiry goes into its metadata before the first byte: the latest
       // the record's can be, this attempt's time limit later, so the object never goes first.

@@ -23,17 +23,22 @@ export interface ExportKeyOptions {
 }
 
 export function exportKey(options: ExportKeyOptions): string {
-  const { exportId, filename, createdAt = new Date() } = options;
+  const attempt = options.attempt === undefined ? '' : `a${Math.trunc(options.attempt)}/`;
+  const key = `${exportFolder(options)}${attempt}${keyFilename(options.filename)}`;
+  assertValidKey(key);
+  return key;
+}
+
+/** `<prefix><yyyy>/<mm>/<dd>/<export id>/`: where every attempt of one export writes. */
+export function exportFolder(options: Omit<ExportKeyOptions, 'filename' | 'attempt'>): string {
+  const { exportId, createdAt = new Date() } = options;
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(exportId)) {
     throw new TakeoutError('invalid_request', 'The export id is not valid in a storage key');
   }
   const yyyy = String(createdAt.getUTCFullYear()).padStart(4, '0');
   const mm = String(createdAt.getUTCMonth() + 1).padStart(2, '0');
   const dd = String(createdAt.getUTCDate()).padStart(2, '0');
-  const attempt = options.attempt === undefined ? '' : `a${Math.trunc(options.attempt)}/`;
-  const key = `${normalizePrefix(options.prefix)}${yyyy}/${mm}/${dd}/${exportId}/${attempt}${keyFilename(filename)}`;
-  assertValidKey(key);
-  return key;
+  return `${normalizePrefix(options.prefix)}${yyyy}/${mm}/${dd}/${exportId}/`;
 }
 
 /** `generated` / `/generated/` / `a/b` -> `generated/` / `generated/` / `a/b/`; empty -> default. */

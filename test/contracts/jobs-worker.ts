@@ -9,6 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as XLSX from 'xlsx';
 import { TakeoutError } from '../../src/errors.js';
+import { claimJob } from '../../src/jobs/lifecycle.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import { stagingKey } from '../../src/jobs/staging.js';
 import { exportKey } from '../../src/storage/keys.js';
@@ -252,10 +253,57 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
         })(),
         { contentType: 'text/csv', filename: 'leftover.csv' },
       );
+      // A later attempt's file (one that took the job over from this one after a stall): an
+      // earlier attempt never removes it.
+      const later = exportKey({
+        exportId: job.id,
+        filename: 'later.csv',
+        createdAt: job.createdAt,
+        attempt: 5,
+        prefix: storage.prefix,
+      });
+      await storage.put(
+        later,
+        (async function* () {
+          yield Buffer.from('id\n1\n');
+        })(),
+        { contentType: 'text/csv', filename: 'later.csv' },
+      );
       await t.service.jobs.startWorker();
       const done = await t.until(job.id, (j) => j.status === 'succeeded', 30_000);
       expect(done.attempt).toBe(2);
-      expect(await t.objects()).toEqual([done.result!.key]);
+      expect((await t.objects()).sort()).toEqual([done.result!.key, later].sort());
+    });
+
+    it('fails a job whose worker died on its last attempt, and removes what that attempt left', async () => {
+      const t = await start({ TAKEOUT_JOB_ATTEMPTS: '1' });
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);
+      const { storage } = t.service;
+      // The dead worker's attempt 1 had uploaded its file, unrecorded.
+      expect(
+        await claimJob(t.service.jobs.store, job.id, { leaseOwner: 'dead', leaseMs: 1000 }),
+      ).toMatchObject({
+        kind: 'claimed',
+      });
+      const left = exportKey({
+        exportId: job.id,
+        filename: 'left.csv',
+        createdAt: job.createdAt,
+        attempt: 1,
+        prefix: storage.prefix,
+      });
+      await storage.put(
+        left,
+        (async function* () {
+          yield Buffer.from('id\n1\n');
+        })(),
+        { contentType: 'text/csv', filename: 'left.csv' },
+      );
+      await t.service.jobs.startWorker();
+      const failed = await t.until(job.id, (j) => j.status === 'failed', 30_000);
+      expect(failed.error).toMatchObject({ retryable: false });
+      expect(await t.gone(left)).toBe(true);
+      expect(await t.objects()).toEqual([]);
     });
 
     it('fails a job whose retryable failures used up its attempts', async () => {
