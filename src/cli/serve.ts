@@ -12,6 +12,7 @@ import { loggerOptions } from '../logging.js';
 import { createService, type Service } from '../service.js';
 import { sweepExpired } from '../storage/sweeper.js';
 import { isServedStorage } from '../storage/types.js';
+import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
 import { type CliIo, UsageError } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve [--insecure-no-auth]
@@ -79,13 +80,6 @@ function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
   timer.unref();
   return () => clearInterval(timer);
 }
-
-/**
- * How long `takeout serve` may take to close after SIGTERM/SIGINT, beyond the grace its
- * running jobs get (TAKEOUT_SHUTDOWN_GRACE), before it exits anyway. Sync exports are
- * stopped at once, so without jobs closing takes about a second.
- */
-const SHUTDOWN_MARGIN_MS = 3000;
 
 /** Addresses of this machine's loopback interface, as HOST may name them. */
 export function isLoopbackAddress(host: string): boolean {
@@ -229,15 +223,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       // Closing aborts the sync exports in flight, hands running jobs back after their grace
       // and ends the pools; should anything still hold the process after that, it exits
       // anyway (the timer itself holds nothing).
-      const workers = config.jobs.workers > 0;
-      setTimeout(
-        () => {
-          app.log.error('shutdown took too long; exiting');
-          process.exit(1);
-        },
-        // A timer past 2^31 - 1 ms would fire at once.
-        Math.min((workers ? config.jobs.shutdownGraceMs : 0) + SHUTDOWN_MARGIN_MS, 2 ** 31 - 1),
-      ).unref();
+      exitIfStillRunning(shutdownLimitMs(config), app.log);
       void app.close().then(
         () => resolve(),
         (error: unknown) => {

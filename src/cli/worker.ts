@@ -5,6 +5,7 @@ import { warnIfIsalBroken } from '../formats/xlsx/deflate.js';
 import { startMetricsServer } from '../http/metrics-server.js';
 import { loggerOptions } from '../logging.js';
 import { createService } from '../service.js';
+import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
 import { type CliIo, UsageError } from './usage.js';
 
 export const WORKER_USAGE = `Usage: takeout worker
@@ -75,6 +76,7 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       log.info({ signal, graceMs: config.jobs.shutdownGraceMs }, 'shutting down');
+      exitIfStillRunning(shutdownLimitMs(config), log);
       // Probes go first: a stopping worker is not ready; then its jobs finish or are handed back.
       Promise.resolve(metrics?.app.close())
         .then(() => service.close())
