@@ -43,17 +43,20 @@ const BATCH = 100;
 /** At most this many batches of one kind per pass: a pass ends, the next goes on. */
 const MAX_BATCHES = 50;
 
+/** Does `work` for every record the query finds, a page at a time, each record once. */
 async function forEachFound(
   store: JobStore,
-  query: Omit<FindQuery, 'limit'>,
-  work: (job: JobRecord) => Promise<boolean>,
+  query: Omit<FindQuery, 'limit' | 'after'>,
+  work: (job: JobRecord) => Promise<unknown>,
 ): Promise<void> {
+  let after: JobRecord | undefined;
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
-    const jobs = await store.find({ ...query, limit: BATCH });
-    let changed = 0;
-    for (const job of jobs) if (await work(job)) changed++;
-    // Records that stay matching (a failure) would be found again: stop at a batch that changed nothing.
-    if (jobs.length < BATCH || changed === 0) return;
+    const jobs = await store.find({ ...query, limit: BATCH, ...(after ? { after } : {}) });
+    for (const job of jobs) await work(job);
+    // The next page starts past this one, whether its records changed or not (a failure, an
+    // abandoned job enqueued again, which changes nothing in its record).
+    if (jobs.length < BATCH) return;
+    after = jobs.at(-1);
   }
 }
 
@@ -107,7 +110,7 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
     attempt('enqueue an export', job, async () => {
       await queue.enqueue(job.id);
       result.requeued++;
-      // Touched, so the next batch finds the next ones (and it waits stuckAfterMs again).
+      // Touched: it waits stuckAfterMs again before the next enqueue.
       return (await store.transition(job.id, { status: ['queued'] }, {}, now)) !== undefined;
     }),
   );

@@ -157,13 +157,15 @@ export interface JobPage {
   nextCursor?: string;
 }
 
-/** Jobs the sweeper and the embedded queue look for: `field` before `before`, oldest first. */
+/** Jobs the sweeper and the embedded queue look for: `field` before `before`, oldest created first. */
 export interface FindQuery {
   status: readonly JobStatus[];
   field: 'createdAt' | 'updatedAt' | 'finishedAt' | 'expiresAt' | 'leaseExpiresAt' | 'runAfter';
   before: Date;
   /** When true, records whose `field` is unset match too (e.g. queued jobs without `runAfter`). */
   orUnset?: boolean;
+  /** Only records after this one in the order found (creation time, then id): the next page. */
+  after?: Pick<JobRecord, 'createdAt' | 'id'>;
   limit: number;
 }
 

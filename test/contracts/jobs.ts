@@ -387,6 +387,26 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         expect(
           await store.find({ status: ['succeeded'], field: 'expiresAt', before: now, limit: 10 }),
         ).toEqual([]);
+        // Paged: the next page starts after the last record of the one before.
+        const page = {
+          status: ['queued'] as const,
+          field: 'createdAt' as const,
+          before: new Date(Date.now() + 1000),
+          limit: 1,
+        };
+        const first = await store.find({ ...page });
+        const second = await store.find({ ...page, after: first[0]! });
+        const third = await store.find({ ...page, after: second[0]! });
+        expect([first, second, third].map((p) => p.map((j) => j.id))).toEqual([[a.id], [b.id], [c.id]]);
+        expect(await store.find({ ...page, after: c })).toEqual([]);
+        // Records created in the same millisecond are ordered by id.
+        const at = new Date(now.getTime() - 1000);
+        const twins = [
+          (await store.create(newJob(), { now: at })).job,
+          (await store.create(newJob(), { now: at })).job,
+        ];
+        const [low, high] = twins.sort((x, y) => (x.id < y.id ? -1 : 1));
+        expect((await store.find({ ...page, after: low! })).map((j) => j.id)).toEqual([high!.id]);
         expect(await store.delete(a.id, alice)).toBe(true);
         expect(await store.delete(a.id)).toBe(false);
         expect(await store.get(a.id)).toBeUndefined();

@@ -87,6 +87,19 @@ describe('the jobs sweeper', () => {
     expect((await t.service.jobs.sweep(later(5 * 60_000 + 1000))).requeued).toBe(0);
   });
 
+  it('enqueues again every running job whose worker vanished in one pass, past a batch of 100', async () => {
+    const queue = recordingQueue();
+    const t = await open({ TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER: '1000' }, { queue });
+    for (let i = 0; i < 230; i++) {
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);
+      await claimJob(t.service.jobs.store, job.id, { leaseOwner: 'dead', leaseMs: 1000 });
+    }
+    queue.ids.splice(0);
+    const pass = await t.service.jobs.sweep(later(5 * 60_000));
+    expect(pass.requeued).toBe(230);
+    expect(new Set(queue.ids).size).toBe(230);
+  });
+
   it('keeps a succeeded export and its file until the file expires, even past a shorter record TTL', async () => {
     const t = await open({ TAKEOUT_FILE_TTL: '7d', TAKEOUT_RECORD_TTL: '1d' });
     await t.service.jobs.startWorker();

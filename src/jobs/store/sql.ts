@@ -165,11 +165,16 @@ export function findStatement(dialect: Dialect, query: FindQuery): Statement {
   // Parameters are numbered in the order they appear in the text.
   const status = `status IN (${p.list(query.status)})`;
   const before = `${column} <= ${p.add(dialect.time(query.before))}`;
+  let after = '';
+  if (query.after) {
+    const at = dialect.time(query.after.createdAt);
+    after = ` AND (created_at > ${p.add(at)} OR (created_at = ${p.add(at)} AND id > ${p.add(query.after.id)}))`;
+  }
   const limit = p.add(Math.max(1, Math.trunc(query.limit)));
   return {
     text:
       `SELECT * FROM ${dialect.table} WHERE ${status} AND ` +
-      `(${before}${query.orUnset ? ` OR ${column} IS NULL` : ''}) ORDER BY created_at, id LIMIT ${limit}`,
+      `(${before}${query.orUnset ? ` OR ${column} IS NULL` : ''})${after} ORDER BY created_at, id LIMIT ${limit}`,
     values: p.values,
   };
 }
