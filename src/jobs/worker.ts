@@ -42,6 +42,9 @@ class Stop extends Error {
   }
 }
 
+/** A lease renewed within this many heartbeats has a live holder. */
+const LIVE_HOLDER_BEATS = 3;
+
 /** The queue handler that runs export jobs. */
 export function exportJobHandler(context: WorkerContext): QueueHandler {
   return (delivery) => runDelivery(context, delivery);
@@ -55,8 +58,12 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   let claim = await claimJob(store, delivery.id, lease);
   // BullMQ hands a dead worker's delivery out again when its queue lock expires, which can be
   // before the dead attempt's record lease ends: wait for that lease, then take the job over.
+  // A lease renewed within the last few heartbeats has a live holder (this is a second
+  // delivery of a job that runs): waiting would only hold this slot for a whole lease.
   const heldUntil = claim.kind === 'held' ? claim.job.lease?.expiresAt.getTime() : undefined;
-  if (heldUntil !== undefined && heldUntil - Date.now() <= limits.leaseMs) {
+  const renewedAgo = heldUntil === undefined ? 0 : limits.leaseMs - (heldUntil - Date.now());
+  const alive = renewedAgo < LIVE_HOLDER_BEATS * (context.heartbeatMs ?? 1000);
+  if (heldUntil !== undefined && heldUntil - Date.now() <= limits.leaseMs && !alive) {
     await sleep(Math.max(0, heldUntil - Date.now()) + 50, undefined, { signal: delivery.signal }).catch(
       () => {},
     );
