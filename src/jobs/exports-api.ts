@@ -4,7 +4,7 @@
  * owner's: someone else's export id is `export_not_found`, exactly like a missing one.
  */
 import type { Principal } from '../datasets/define.js';
-import { coerceError, TakeoutError } from '../errors.js';
+import { coerceError, isTakeoutError, TakeoutError } from '../errors.js';
 import type { ExportContext } from '../exports/plan.js';
 import type { ExportRequest } from '../exports/request.js';
 import { NO_NOTIFY, type NotifySettings } from '../notify/config.js';
@@ -130,7 +130,11 @@ export class ExportJobs {
         { maxActivePerOwner: settings.maxActivePerOwner },
       );
     } catch (error) {
-      if (staged) await storage.delete(staged.key).catch(() => {});
+      // A refusal leaves no record: its rows go. A store failure may have committed the record
+      // all the same (the answer to COMMIT lost): its rows stay, and the staging sweep deletes
+      // them after an hour if no record names them.
+      const refused = isTakeoutError(error) && error.code !== 'job_store_error' && error.code !== 'internal';
+      if (staged && refused) await storage.delete(staged.key).catch(() => {});
       throw error;
     }
     if (!result.created) {

@@ -125,6 +125,29 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(staged).toEqual([first.job.inputKey]);
     });
 
+    it('keeps the staged rows when the store failed after the record may have committed', async () => {
+      const t = await start();
+      const { store } = t.service.jobs;
+      const create = store.create.bind(store);
+      // The record is written, then the answer is lost (a connection cut during COMMIT).
+      store.create = async (...args) => {
+        await create(...args);
+        throw new TakeoutError('job_store_error', 'The connection to the job store was lost');
+      };
+      const request = t.request({ format: 'csv', columns: ['id', 'name', 'amount'] }, true);
+      await expect(t.service.jobs.create(request, alice, { rows: numberedRows(50) })).rejects.toMatchObject({
+        code: 'job_store_error',
+      });
+      store.create = create;
+      const [job] = (await store.list(null)).jobs;
+      expect(job?.inputKey).toBeDefined();
+      await t.service.jobs.startWorker();
+      // The sweeper enqueues a record whose enqueue never came; here the worker is told directly.
+      await t.service.jobs.queue.enqueue(job!.id);
+      const done = await t.until(job!.id, (j) => j.status === 'succeeded', 30_000);
+      expect(done.result?.rowCount).toBe(50);
+    });
+
     it('shows an export only to its owner, lists it, and removes it with its file', async () => {
       const t = await start();
       await t.service.jobs.startWorker();
