@@ -41,6 +41,10 @@ const commands: Record<string, Command> = {
 
 /** Runs the CLI; returns the exit code. Errors are one line: `takeout: <code>: <message>`. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
+  // The AWS SDK warns on Node 20, in plain text on stderr, that its future releases need Node
+  // 22: a maintainer's concern (the lockfile pins the SDK) that would break the JSON lines of
+  // serve's and worker's logs and bury the one-line results of the other commands.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-v') {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

@@ -37,9 +37,6 @@ S3 credentials from the AWS SDK chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). S
 class Usage extends Error {}
 
 export async function storageCommand(argv: string[], io: StorageCliIo): Promise<number> {
-  // The SDK warns on Node 20 that its future releases need Node 22: a maintainer's concern
-  // (package.json pins the SDK) that would bury this command's one-line results.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const out = 'out' in io ? io.out : io.stdout;
   const err = 'err' in io ? io.err : io.stderr;
   const [command, ...rest] = argv;

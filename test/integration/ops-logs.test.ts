@@ -105,6 +105,8 @@ describe('logs of a whole run', () => {
     worker.child.kill('SIGTERM');
     await worker.exited;
 
+    // Every line the worker wrote is a JSON log line (no plain-text notice of a library).
+    expect(worker.lines.filter((line) => line.level === 0)).toEqual([]);
     const workerText = worker.lines.map((line) => JSON.stringify(line)).join('\n');
     const logs = `${api.stdout()}\n${api.stderr()}\n${workerText}`;
     // The run was logged: request lines of the API, job lines of the worker.
