@@ -201,6 +201,13 @@ function modeNote(developmentMode: boolean, host: string): string {
     : '\nINSECURE: no authentication (--insecure-no-auth); anyone who reaches this address is "anonymous".';
 }
 
+/** A first request that works here: the demo export, or the datasets list; with a token where one is needed. */
+export function tryCommand(base: string, demo: boolean, developmentMode: boolean): string {
+  const auth = developmentMode ? '' : ` -H "authorization: Bearer $TOKEN"`;
+  if (!demo) return `curl ${base}/v1/datasets${auth}`;
+  return `curl -OJ -X POST ${base}/v1/exports${auth} -H 'content-type: application/json' -d '{"dataset":"orders","format":"csv","params":{"country":"DE"}}'`;
+}
+
 export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.stdout.write(`${SERVE_USAGE}\n`);
@@ -215,7 +222,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   const base = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   io.stderr.write(
-    `Takeout is serving ${base}${app.metricsUrl ? `\nMetrics and probes: ${app.metricsUrl}/metrics` : ''}${modeNote(app.developmentMode, config.host)}\nExport page: ${base}/\nTry: curl -OJ -X POST ${base}/v1/exports -H 'content-type: application/json' -d '{"dataset":"orders","format":"csv","params":{"country":"DE"}}'\n`,
+    `Takeout is serving ${base}${app.metricsUrl ? `\nMetrics and probes: ${app.metricsUrl}/metrics` : ''}${modeNote(app.developmentMode, config.host)}\nExport page: ${base}/\nTry: ${tryCommand(base, config.demo, app.developmentMode)}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => {

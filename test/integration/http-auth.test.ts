@@ -3,11 +3,13 @@
  * JWKS served on loopback, SHA-256 hashed tokens in the config file, the development mode's
  * refusal of other addresses, and the per-principal rate limit in memory and in Redis.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
@@ -21,6 +23,9 @@ import { bearerTokens } from '../../src/http/auth.js';
 import { buildServer } from '../../src/http/server.js';
 import { rowsSource } from '../../src/sources/rows.js';
 import { runCli } from '../support/cli.js';
+import { startServe } from '../support/serve-process.js';
+
+const run = promisify(execFile);
 
 const ISSUER = 'https://issuer.test/';
 const AUDIENCE = 'takeout-api';
@@ -311,6 +316,20 @@ describe('the service: hashed tokens in the config file, development mode', () =
       expect(await list(`${fileToken}x`)).toBe(401);
     } finally {
       await app.close();
+    }
+  });
+
+  it('`takeout serve` suggests a first request that works here, with the token it needs', async () => {
+    const server = await startServe({ ...baseEnv, TAKEOUT_CONFIG: configFile });
+    try {
+      const suggested = /^Try: (.*)$/m.exec(server.stderr())?.[1];
+      expect(suggested).toContain('authorization: Bearer $TOKEN');
+      const { stdout } = await run('sh', ['-c', suggested!], {
+        env: { PATH: process.env.PATH, TOKEN: fileToken },
+      });
+      expect(JSON.parse(stdout).datasets.map((d: { name: string }) => d.name)).toEqual(['tiny']);
+    } finally {
+      await server.terminate();
     }
   });
 
