@@ -12,8 +12,15 @@ import { TakeoutError } from '../../src/errors.js';
 import { claimJob } from '../../src/jobs/lifecycle.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import { stagingKey } from '../../src/jobs/staging.js';
-import { exportKey } from '../../src/storage/keys.js';
-import { alice, bob, numberedRows, numbersDataset, type TestService, testService } from '../support/jobs.js';
+import {
+  alice,
+  bob,
+  numberedRows,
+  numbersDataset,
+  type TestService,
+  testService,
+  writeAttemptFile,
+} from '../support/jobs.js';
 
 export interface WorkerBackend {
   /** Settings of the service, e.g. DATABASE_URL and TAKEOUT_DATABASE_SCHEMA; REDIS_URL is not read by tests. */
@@ -262,36 +269,11 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       const t = await start({}, 1);
       const { job } = await t.service.jobs.create(t.request({ dataset: 'flaky', format: 'csv' }), alice);
       const { storage } = t.service;
-      const leftover = exportKey({
-        exportId: job.id,
-        filename: 'leftover.csv',
-        createdAt: job.createdAt,
-        attempt: 1,
-        prefix: storage.prefix,
-      });
-      await storage.put(
-        leftover,
-        (async function* () {
-          yield Buffer.from('id\n1\n');
-        })(),
-        { contentType: 'text/csv', filename: 'leftover.csv' },
-      );
+      const leftover = await writeAttemptFile(storage, job, 1, 'leftover.csv');
+      expect(await t.objects()).toEqual([leftover]);
       // A later attempt's file (one that took the job over from this one after a stall): an
       // earlier attempt never removes it.
-      const later = exportKey({
-        exportId: job.id,
-        filename: 'later.csv',
-        createdAt: job.createdAt,
-        attempt: 5,
-        prefix: storage.prefix,
-      });
-      await storage.put(
-        later,
-        (async function* () {
-          yield Buffer.from('id\n1\n');
-        })(),
-        { contentType: 'text/csv', filename: 'later.csv' },
-      );
+      const later = await writeAttemptFile(storage, job, 5, 'later.csv');
       await t.service.jobs.startWorker();
       const done = await t.until(job.id, (j) => j.status === 'succeeded', 30_000);
       expect(done.attempt).toBe(2);
@@ -322,20 +304,7 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       ).toMatchObject({
         kind: 'claimed',
       });
-      const left = exportKey({
-        exportId: job.id,
-        filename: 'left.csv',
-        createdAt: job.createdAt,
-        attempt: 1,
-        prefix: storage.prefix,
-      });
-      await storage.put(
-        left,
-        (async function* () {
-          yield Buffer.from('id\n1\n');
-        })(),
-        { contentType: 'text/csv', filename: 'left.csv' },
-      );
+      const left = await writeAttemptFile(storage, job, 1, 'left.csv');
       await t.service.jobs.startWorker();
       const failed = await t.until(job.id, (j) => j.status === 'failed', 30_000);
       expect(failed.error).toMatchObject({ retryable: false });

@@ -2,8 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { claimJob, requestCancel } from '../../src/jobs/lifecycle.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import { stagingKey, stagingPrefix } from '../../src/jobs/staging.js';
-import { exportKey } from '../../src/storage/keys.js';
-import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
+import { alice, numbersDataset, type TestService, testService, writeAttemptFile } from '../support/jobs.js';
 
 const opened: TestService[] = [];
 afterEach(async () => {
@@ -121,20 +120,7 @@ describe('the jobs sweeper', () => {
     expect((await requestCancel(t.service.jobs.store, job.id))?.status).toBe('canceling');
     expect((await t.service.jobs.sweep()).canceled).toBe(0);
     // What the dead attempt had written goes with the cancel.
-    const left = exportKey({
-      exportId: job.id,
-      filename: 'left.csv',
-      createdAt: job.createdAt,
-      attempt: 1,
-      prefix: t.service.storage.prefix,
-    });
-    await t.service.storage.put(
-      left,
-      (async function* () {
-        yield Buffer.from('id\n1\n');
-      })(),
-      { contentType: 'text/csv', filename: 'left.csv' },
-    );
+    await writeAttemptFile(t.service.storage, job, 1, 'left.csv');
     expect((await t.service.jobs.sweep(later(2000))).canceled).toBe(1);
     expect((await t.service.jobs.get(job.id, alice)).status).toBe('canceled');
     expect(await t.objects()).toEqual([]);

@@ -14,6 +14,8 @@ import { builtinFormats } from '../../src/formats/index.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { createService, type Service, type ServiceOptions } from '../../src/service.js';
 import { rowsSource } from '../../src/sources/rows.js';
+import { exportKey } from '../../src/storage/keys.js';
+import type { Storage } from '../../src/storage/types.js';
 import type { Row } from '../../src/types.js';
 
 export const alice = { id: 'alice', tenant: 'acme' };
@@ -62,6 +64,33 @@ export function waitingDataset(name: string, waitMs: number): Dataset {
     columns: COLUMNS,
     source: () => rowsSource(late(), { batched: false, columns: COLUMNS }),
   });
+}
+
+/**
+ * Writes a small file where attempt `attempt` of `job` writes its export, as one that died
+ * after its upload leaves it (no record names it). Its key.
+ */
+export async function writeAttemptFile(
+  storage: Storage,
+  job: Pick<JobRecord, 'id' | 'createdAt'>,
+  attempt: number,
+  filename: string,
+): Promise<string> {
+  const key = exportKey({
+    exportId: job.id,
+    filename,
+    createdAt: job.createdAt,
+    attempt,
+    prefix: storage.prefix,
+  });
+  await storage.put(
+    key,
+    (async function* () {
+      yield Buffer.from('id\n1\n');
+    })(),
+    { contentType: 'text/csv', filename },
+  );
+  return key;
 }
 
 export interface TestService {
