@@ -59,6 +59,8 @@ describe('a pooled connection that drops during an export', () => {
               if (when === 'mid-stream' && chunks === 1) await terminate(application);
             }
           })();
+          // It may fail while the test is still terminating the backend: handled from the start.
+          read.catch(() => {});
           if (when === 'after describing') {
             await source.columns();
             await terminate(application);
