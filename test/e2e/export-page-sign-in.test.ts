@@ -97,6 +97,19 @@ describe('the export page with token authentication', () => {
     await close();
   });
 
+  it('takes a token from a fragment changed on the open page, and takes it out of the address', async () => {
+    const { page, errors, close } = await newPage();
+    await page.goto(`${server.base}/`);
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
+    await page.evaluate(`location.hash = ${JSON.stringify(`token=${TOKEN}`)}`);
+    await page.locator('#export').waitFor({ state: 'visible' });
+    expect(page.url()).toBe(`${server.base}/`);
+    expect(await page.evaluate(STORAGE)).toEqual({ session: TOKEN, local: 0, cookie: '' });
+    // The first look, before the token came, was the browser's logged 401.
+    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    await close();
+  });
+
   it('takes a JWT or token from the app that embeds it, by postMessage', async () => {
     const { page, errors, close } = await newPage();
     // The embedding app, on the same origin (CSP frame-ancestors allows 'self' by default).

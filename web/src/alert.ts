@@ -9,8 +9,18 @@ export function problemFrom(error: unknown): Problem {
   return { status: 0, code: 'internal', detail: error instanceof Error ? error.message : String(error) };
 }
 
+/**
+ * A problem that goes away by itself: the server unreachable, restarting or overloaded (a
+ * proxy's 502/504 too). What watches exports keeps trying through it.
+ */
+export function isTransient(problem: Problem): boolean {
+  return problem.code === 'network_error' || [502, 503, 504].includes(problem.status);
+}
+
 export function showError(error: unknown): void {
   const problem = problemFrom(error);
+  // Marked so that the next answer from the server can take it away again.
+  area().dataset.transient = isTransient(problem) ? 'true' : '';
   const sentence = document.createElement('p');
   sentence.textContent = sentenceFor(problem);
   const code = document.createElement('p');
@@ -27,4 +37,9 @@ export function showError(error: unknown): void {
 export function clearError(): void {
   area().hidden = true;
   area().replaceChildren();
+}
+
+/** Takes a transient problem away (the server answers again); any other stays for the user. */
+export function clearTransientError(): void {
+  if (area().dataset.transient === 'true') clearError();
 }

@@ -110,8 +110,13 @@ export function listDatasets(): Promise<{ datasets: DatasetDescription[] }> {
   return getJson('v1/datasets');
 }
 
-export function listExports(): Promise<{ exports: JobDocument[] }> {
-  return getJson('v1/exports?limit=20');
+/** A page of the caller's exports, newest first; `cursor` is the previous page's `next_cursor`. */
+export function listExports(
+  limit: number,
+  cursor?: string,
+): Promise<{ exports: JobDocument[]; next_cursor?: string }> {
+  const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
+  return getJson(`v1/exports?${query}`);
 }
 
 /** One export of the caller's; anyone else's (or none) is the API's 404 `export_not_found`. */

@@ -1,8 +1,10 @@
 /**
- * "My exports": the caller's background exports with Download, Cancel and Delete. It refreshes
- * itself every two seconds while one of them is still active, keeping the keyboard focus on
+ * "My exports": the caller's background exports with Download, Cancel and Delete, newest first,
+ * a page at a time ("Show more"). It refreshes itself every two seconds while one of them is
+ * still active (every five while the server cannot be reached), keeping the keyboard focus on
  * the same action of the same export across refreshes.
  */
+import { isTransient, problemFrom } from './alert.js';
 import { ACTIVE_STATUSES, cancelExport, deleteExport, type JobDocument, listExports } from './api.js';
 import { bytes, count, dateTime, formatOfFile } from './format.js';
 
@@ -41,19 +43,36 @@ export interface HistoryActions {
   download(job: JobDocument): Promise<void>;
   changed(job: JobDocument): void;
   failed(error: unknown): void;
+  /** The list loaded again after a failure. */
+  recovered(): void;
 }
+
+/** Rows a page of the list adds ("Show more"). */
+const PAGE = 20;
+/** Refreshes while the server does not answer: the list catches up once it is back. */
+const RETRY_MS = 5000;
 
 export class History {
   private readonly section = document.getElementById('history') as HTMLElement;
   private readonly table = document.getElementById('history-table') as HTMLTableElement;
   private readonly rows = document.getElementById('history-rows') as HTMLTableSectionElement;
   private readonly empty = document.getElementById('history-empty') as HTMLElement;
+  private readonly more = document.getElementById('history-more') as HTMLButtonElement;
   private readonly jobs = new Map<string, JobDocument>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private loading: Promise<void> | undefined;
+  /** How many of the newest exports are shown: a page more with each "Show more". */
+  private wanted = PAGE;
+  private failing = false;
+  /** The action whose button had the focus when it was pressed: it gets the focus back. */
+  private focusAfter: { id: string; action: string } | undefined;
 
   constructor(private readonly actions: HistoryActions) {
     document.getElementById('history-refresh')?.addEventListener('click', () => void this.refresh());
+    this.more.addEventListener('click', () => {
+      this.wanted += PAGE;
+      void this.refresh();
+    });
     this.rows.addEventListener('click', (event) => {
       const button = (event.target as Element).closest<HTMLButtonElement>('button[data-action]');
       const job = button?.dataset.id ? this.jobs.get(button.dataset.id) : undefined;
@@ -81,39 +100,66 @@ export class History {
   private async load(): Promise<void> {
     this.stop();
     try {
-      const { exports } = await listExports();
-      this.render(exports);
+      const { exports, more } = await this.fetchShown();
+      this.render(exports, more);
+      if (this.failing) this.actions.recovered();
+      this.failing = false;
       if (exports.some((job) => ACTIVE_STATUSES.includes(job.status))) {
         this.timer = setTimeout(() => void this.refresh(), 2000);
       }
     } catch (error) {
       this.actions.failed(error);
+      // The server restarting or out of reach: keep trying, so the list does not stay stale.
+      if (isTransient(problemFrom(error))) {
+        this.failing = true;
+        this.timer = setTimeout(() => void this.refresh(), RETRY_MS);
+      }
     }
   }
 
+  /** The newest `wanted` exports, a page of at most 100 at a time, and whether there are more. */
+  private async fetchShown(): Promise<{ exports: JobDocument[]; more: boolean }> {
+    const exports: JobDocument[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listExports(Math.min(100, this.wanted - exports.length), cursor);
+      exports.push(...page.exports);
+      cursor = page.next_cursor;
+    } while (cursor && exports.length < this.wanted);
+    return { exports, more: cursor !== undefined };
+  }
+
   private async act(action: string, job: JobDocument, button: HTMLButtonElement): Promise<void> {
-    button.disabled = true;
+    // Busy, not disabled: a disabled button loses the keyboard focus.
+    if (button.getAttribute('aria-disabled') === 'true') return;
+    button.setAttribute('aria-disabled', 'true');
+    if (document.activeElement === button) this.focusAfter = { id: job.id, action };
+    let ok = true;
     try {
       if (action === 'download') await this.actions.download(job);
       else if (action === 'cancel') this.actions.changed(await cancelExport(job));
       else if (action === 'delete') this.actions.changed(await deleteExport(job));
     } catch (error) {
+      ok = false;
       this.actions.failed(error);
     } finally {
-      button.disabled = false;
+      button.removeAttribute('aria-disabled');
     }
-    if (action !== 'download') await this.refresh();
+    // A download that failed (the file expired meanwhile) shows the export as it is now.
+    if (action !== 'download' || !ok) await this.refresh();
+    this.focusAfter = undefined;
   }
 
-  private render(exports: JobDocument[]): void {
+  private render(exports: JobDocument[], more: boolean): void {
     const focused = document.activeElement as HTMLElement | null;
     const focus = this.rows.contains(focused)
       ? { id: focused?.dataset.id, action: focused?.dataset.action }
-      : undefined;
+      : this.focusAfter;
     this.jobs.clear();
     this.rows.replaceChildren(...exports.map((job) => this.row(job)));
     this.table.hidden = exports.length === 0;
     this.empty.hidden = exports.length > 0;
+    this.more.hidden = !more;
     if (focus?.id) {
       const same = this.rows.querySelector<HTMLButtonElement>(
         `button[data-id="${focus.id}"][data-action="${focus.action}"]`,
@@ -140,7 +186,7 @@ export class History {
     const status = cell('Status', STATUS_TEXT[job.status], `status-${job.status}`);
     if (job.status === 'running' && job.progress.rows_estimated) {
       const percent = Math.floor((100 * job.progress.rows_written) / job.progress.rows_estimated);
-      status.textContent = `Running (${Math.min(percent, 99)} %)`;
+      status.textContent = `Running (${Math.min(percent, 99)}\u00a0%)`;
     }
     if (job.error) status.title = job.error.message;
     cell('Format', formatOfFile(job.result?.filename) ?? rememberedFormat(job.id)?.toUpperCase() ?? '—');

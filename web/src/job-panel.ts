@@ -37,6 +37,12 @@ export class JobPanel {
     this.update(job);
   }
 
+  /** Moves the keyboard focus to the panel's title (an action of it went away). */
+  focus(): void {
+    this.title.tabIndex = -1;
+    this.title.focus();
+  }
+
   hide(): void {
     this.root.hidden = true;
     this.job = undefined;
@@ -88,11 +94,19 @@ export class JobPanel {
     const rate =
       seconds >= 0.5 && written > this.first.rows ? (written - this.first.rows) / seconds : undefined;
     const done = estimated ? ` of ${count(estimated)}` : '';
-    const percent = estimated ? ` (${Math.floor((100 * Math.min(written, estimated)) / estimated)} %)` : '';
+    // A no-break space: the number and its % never land on two lines.
+    const percent = estimated
+      ? ` (${Math.floor((100 * Math.min(written, estimated)) / estimated)}\u00a0%)`
+      : '';
     const line1 = `${count(written)}${done} rows written${percent}`;
     if (!rate) return `${line1}\nMeasuring speed…`;
+    const secondsLeft = estimated && estimated > written ? (estimated - written) / rate : undefined;
     const left =
-      estimated && estimated > written ? ` · about ${duration((estimated - written) / rate)} left` : '';
+      secondsLeft === undefined
+        ? ''
+        : secondsLeft < 1
+          ? ' · less than a second left'
+          : ` · about ${duration(secondsLeft)} left`;
     return `${line1}\n${count(Math.round(rate))} rows/s${left}`;
   }
 

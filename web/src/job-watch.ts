@@ -3,7 +3,17 @@
  * so the bearer token goes along, which EventSource cannot send), and polling the job with
  * `If-None-Match` when the stream is not available or ends early.
  */
-import { ACTIVE_STATUSES, type JobDocument, problemOf, request } from './api.js';
+import { isTransient } from './alert.js';
+import { ACTIVE_STATUSES, ApiError, type JobDocument, problemOf, request } from './api.js';
+
+/**
+ * What the watch reports besides the job's states: a transient problem while the server is
+ * unreachable or restarting (the watch keeps trying), then `undefined` once it answers again.
+ */
+export type TroubleListener = (problem: ApiError | undefined) => void;
+
+/** Longest wait between two tries while the server does not answer. */
+const MAX_RETRY_MS = 10_000;
 
 const finished = (job: JobDocument) => !ACTIVE_STATUSES.includes(job.status);
 
@@ -65,21 +75,39 @@ async function fromEvents(
   }
 }
 
-/** Polls the job (304 while nothing changed) as often as its `Retry-After` says. */
+/**
+ * Polls the job (304 while nothing changed) as often as its `Retry-After` says. While the
+ * server cannot be reached or answers 502/503/504 (a restart, a deploy), it tries again with
+ * a growing pause and tells `onTrouble`; any other problem ends the watch.
+ */
 async function byPolling(
   job: JobDocument,
   onUpdate: (job: JobDocument) => void,
+  onTrouble: TroubleListener,
   signal: AbortSignal,
 ): Promise<JobDocument> {
   let etag: string | null = null;
   let current = job;
+  let failures = 0;
   for (;;) {
-    const response = await request(job.links.self, {
-      headers: etag ? { 'if-none-match': etag } : {},
-      signal,
-    });
+    let response: Response;
+    try {
+      response = await request(job.links.self, {
+        headers: etag ? { 'if-none-match': etag } : {},
+        signal,
+      });
+      if (!response.ok && response.status !== 304) throw await problemOf(response);
+    } catch (error) {
+      if (!(error instanceof ApiError) || !isTransient(error.problem)) throw error;
+      onTrouble(error);
+      failures++;
+      const retryAfter = error.problem.retryAfter ? error.problem.retryAfter * 1000 : 0;
+      await wait(Math.max(retryAfter, Math.min(MAX_RETRY_MS, 1000 * 2 ** (failures - 1))), signal);
+      continue;
+    }
+    if (failures > 0) onTrouble(undefined);
+    failures = 0;
     if (response.status !== 304) {
-      if (!response.ok) throw await problemOf(response);
       etag = response.headers.get('etag');
       current = (await response.json()) as JobDocument;
       onUpdate(current);
@@ -94,9 +122,10 @@ async function byPolling(
 export async function watchJob(
   job: JobDocument,
   onUpdate: (job: JobDocument) => void,
+  onTrouble: TroubleListener,
   signal: AbortSignal,
 ): Promise<JobDocument> {
   onUpdate(job);
   if (finished(job)) return job;
-  return (await fromEvents(job, onUpdate, signal)) ?? byPolling(job, onUpdate, signal);
+  return (await fromEvents(job, onUpdate, signal)) ?? byPolling(job, onUpdate, onTrouble, signal);
 }

@@ -1,7 +1,8 @@
 /** The export page: sign-in, the export form, the running export and "My exports". */
 
-import { clearError, problemFrom, showError } from './alert.js';
+import { clearError, clearTransientError, problemFrom, showError } from './alert.js';
 import {
+  ACTIVE_STATUSES,
   ApiError,
   cancelExport,
   type DatasetDescription,
@@ -49,6 +50,7 @@ const history = new History({
     if (panel.job?.id === job.id) panel.update(job);
   },
   failed: (error) => handleError(error),
+  recovered: () => clearTransientError(),
 });
 
 function handleError(error: unknown): void {
@@ -140,6 +142,9 @@ async function openLinkedExport(): Promise<void> {
     exportState.textContent = '';
     void follow(job);
   } catch (error) {
+    // The panel of another export would read as this one's.
+    watching?.abort();
+    panel.hide();
     handleError(error);
   }
 }
@@ -164,7 +169,13 @@ async function follow(job: JobDocument): Promise<void> {
   panel.show(job);
   void history.refresh();
   try {
-    const final = await watchJob(job, (current) => panel.update(current), watching.signal);
+    const final = await watchJob(
+      job,
+      (current) => panel.update(current),
+      // The server restarting or out of reach: say so while the watch keeps trying.
+      (trouble) => (trouble ? showError(trouble) : clearTransientError()),
+      watching.signal,
+    );
     void history.refresh();
     if (final.status === 'succeeded') panel.download.focus();
   } catch (error) {
@@ -174,9 +185,12 @@ async function follow(job: JobDocument): Promise<void> {
 
 async function submit(event: SubmitEvent): Promise<void> {
   event.preventDefault();
+  // Busy, not disabled: a disabled button loses the keyboard focus.
+  if (exportButton.getAttribute('aria-disabled') === 'true') return;
   clearError();
   params.clearErrors();
   columnsError.hidden = true;
+  if (!params.checkInputs()) return;
   if (!columns.hasSelection()) {
     columnsError.textContent = 'Pick at least one column.';
     columnsError.hidden = false;
@@ -184,13 +198,14 @@ async function submit(event: SubmitEvent): Promise<void> {
     return;
   }
   const request = body();
-  exportButton.disabled = true;
+  exportButton.setAttribute('aria-disabled', 'true');
   exportButton.setAttribute('aria-busy', 'true');
   exportState.textContent = 'Preparing your file…';
   try {
     const outcome = await requestExport(request, byId<HTMLInputElement>('background').checked);
     if (outcome.kind === 'file') {
-      panel.hide();
+      // A background export still under way keeps its panel.
+      if (!panel.job || !ACTIVE_STATUSES.includes(panel.job.status)) panel.hide();
       exportState.textContent = `Downloaded ${outcome.filename} (${bytes(outcome.size)}).`;
     } else {
       rememberFormat(outcome.job.id, request.format);
@@ -207,7 +222,7 @@ async function submit(event: SubmitEvent): Promise<void> {
     }
     handleError(error);
   } finally {
-    exportButton.disabled = false;
+    exportButton.removeAttribute('aria-disabled');
     exportButton.removeAttribute('aria-busy');
   }
 }
@@ -243,23 +258,35 @@ function setUp(): void {
   });
   panel.cancel.addEventListener('click', async () => {
     const job = panel.job;
-    if (!job) return;
-    panel.cancel.disabled = true;
+    if (!job || panel.cancel.getAttribute('aria-disabled') === 'true') return;
+    panel.cancel.setAttribute('aria-disabled', 'true');
     try {
       panel.update(await cancelExport(job));
     } catch (error) {
       handleError(error);
     } finally {
-      panel.cancel.disabled = false;
+      panel.cancel.removeAttribute('aria-disabled');
     }
+    // The button is gone once the export is canceling: the keyboard goes on from the panel.
+    if (panel.cancel.hidden) panel.focus();
   });
   panel.download.addEventListener('click', () => {
-    if (panel.job) downloadJob(panel.job).catch(handleError);
+    const job = panel.job;
+    if (!job) return;
+    downloadJob(job).catch(async (error: unknown) => {
+      handleError(error);
+      // Expired or deleted meanwhile: show the export as it is now.
+      const current = await getExport(job.id).catch(() => undefined);
+      if (current && panel.job?.id === job.id) panel.update(current);
+      void history.refresh();
+    });
   });
   takeTokenFromFragment();
   acceptTokenFromParent(() => void start());
   window.addEventListener('hashchange', () => {
-    if (!exportSection.hidden) void openLinkedExport();
+    // A token handed over by a changed fragment (an app that points its frame at #token=...).
+    if (takeTokenFromFragment()) void start();
+    else if (!exportSection.hidden) void openLinkedExport();
   });
   void start();
 }

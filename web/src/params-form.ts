@@ -113,6 +113,21 @@ export class ParamsForm {
     return this.fields.size === 0;
   }
 
+  /**
+   * Marks a field the browser could not read (`12e` in a number field, half a date): its
+   * value reads as empty, and an export without that filter would ignore what was typed.
+   * False, with the first such field focused, when there is one.
+   */
+  checkInputs(): boolean {
+    for (const [name, { spec, input }] of this.fields) {
+      if (!(input instanceof HTMLInputElement) || !input.validity.badInput) continue;
+      const what = spec.type === 'date' || spec.type === 'datetime' ? 'a complete date' : 'a number';
+      this.showError(name, `Enter ${what}, or leave the field empty.`);
+      return false;
+    }
+    return true;
+  }
+
   /** The filled-in parameters, typed as the API expects them; empty fields are left out. */
   values(): Record<string, string | number | boolean> {
     const values: Record<string, string | number | boolean> = {};
