@@ -168,6 +168,9 @@ export async function takeoutHandler(options: NodeHandlerOptions): Promise<Takeo
   await app.ready();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     req.url = routedUrl(req, prefix);
+    // Fastify answers with the status it finds on `res` unless a route sets one, and a host
+    // may have set one already: Koa sets 404 before its middleware runs.
+    res.statusCode = 200;
     app.routing(req, res);
   };
   return Object.assign(handler, { prefix, app, close: () => app.close() });

@@ -371,6 +371,26 @@ describe('takeoutHandler in other hosts', () => {
     );
   });
 
+  it('answers with its own status where the host set one before handing over (Koa sets 404)', async () => {
+    const server = createServer((req, res) => {
+      // What Koa does before its middleware runs, and so before `ctx.respond = false`.
+      res.statusCode = 404;
+      handler(req, res);
+    });
+    servers.push(server);
+    const base = await listen(server);
+    const exported = await fetch(`${base}/exports/v1/exports`, {
+      method: 'POST',
+      headers: { 'x-user': 'dave', 'content-type': 'application/json' },
+      body: JSON.stringify({ dataset: 'numbers', format: 'csv', params: { n: 3 } }),
+    });
+    expect(exported.status).toBe(200);
+    expect(parse(await exported.text(), { columns: true })).toHaveLength(3);
+    expect((await fetch(`${base}/exports/v1/datasets`, { headers: { 'x-user': 'dave' } })).status).toBe(200);
+    const refused = await fetch(`${base}/exports/v1/datasets`);
+    expect(refused.status).toBe(401);
+  });
+
   it('refuses a storage whose download links would point outside the mount path', async () => {
     await expect(
       takeoutHandler({
