@@ -12,10 +12,17 @@ declare module 'fastify' {
 }
 
 /**
+ * Who a request comes from, as Takeout's routes ask: given the whole Fastify request (a host
+ * app's hooks may have set its `user` on it). Takeout's own `Authenticate` functions, which
+ * read only the headers, are of this type too.
+ */
+export type FastifyAuthenticate = (request: FastifyRequest) => Principal | Promise<Principal>;
+
+/**
  * Authenticates every request of the scope before its body is read, so an anonymous caller
  * cannot make the server parse megabytes of JSON.
  */
-export function requireAuthentication(scope: FastifyInstance, authenticate: Authenticate): void {
+export function requireAuthentication(scope: FastifyInstance, authenticate: FastifyAuthenticate): void {
   scope.decorateRequest('takeoutPrincipal', undefined);
   scope.addHook('onRequest', async (request) => {
     request.takeoutPrincipal = await authenticate(request);

@@ -1,6 +1,11 @@
 // `takeout/http`: the Fastify routes, apart from the main entry so that using Takeout as a
 // library does not load the HTTP stack.
-export { type Authenticate, anonymous, bearerTokens } from './auth.js';
+export {
+  type Authenticate,
+  anonymous,
+  bearerTokens,
+  type FastifyAuthenticate,
+} from './auth.js';
 export { contentDisposition, sanitizeFilename } from './content-disposition.js';
 export {
   type HostAuthenticate,

@@ -21,11 +21,15 @@ import { type TakeoutServerOptions, takeoutRoutes } from './server.js';
  * Who a request comes from, as the host app knows it (its session, its middleware's `req.user`):
  * the principal, or `undefined` for `401 unauthorized`. It gets the host's own `req` object.
  */
-export type HostAuthenticate = (
-  req: IncomingMessage,
+export type HostAuthenticate<Req extends IncomingMessage = IncomingMessage> = (
+  req: Req,
 ) => Principal | undefined | Promise<Principal | undefined>;
 
-export interface NodeHandlerOptions
+/**
+ * `Req` is the host's request type (Express's `Request` with its `user`, say): `authenticate`
+ * may declare it, since it gets the host's own `req`.
+ */
+export interface NodeHandlerOptions<Req extends IncomingMessage = IncomingMessage>
   extends Omit<
     TakeoutServerOptions,
     'authenticate' | 'loopbackHostsOnly' | 'headersTimeoutMs' | 'requestTimeoutMs'
@@ -35,7 +39,7 @@ export interface NodeHandlerOptions
    * job links, the OpenAPI document and download links all carry it. Default: none.
    */
   prefix?: string;
-  authenticate: HostAuthenticate;
+  authenticate: HostAuthenticate<Req>;
 }
 
 /** The handler, plus `close()`: stops the sync exports in flight (the service stays the host's). */
@@ -72,9 +76,10 @@ function routedUrl(req: IncomingMessage, prefix: string): string {
 }
 
 /** The host's authentication as the one Takeout's routes call (with the host's `req`). */
-function hostAuthentication(authenticate: HostAuthenticate): Authenticate {
+function hostAuthentication<Req extends IncomingMessage>(authenticate: HostAuthenticate<Req>): Authenticate {
   return async (request) => {
-    const req = (request as Partial<FastifyRequest>).raw ?? (request as IncomingMessage);
+    // The host's own `req`, which the host handed to the handler: of its type.
+    const req = ((request as Partial<FastifyRequest>).raw ?? request) as Req;
     const principal = await authenticate(req);
     if (!principal || typeof principal.id !== 'string' || principal.id === '') {
       throw unauthorized('Authentication is required');
@@ -119,7 +124,9 @@ function replayConsumedBody(app: FastifyInstance): void {
  * first-byte and idle timeouts, rate limit) apply as in the standalone server. A disk or memory
  * storage's links must point under the prefix (its `baseUrl` ending in it); Takeout serves them.
  */
-export async function takeoutHandler(options: NodeHandlerOptions): Promise<TakeoutNodeHandler> {
+export async function takeoutHandler<Req extends IncomingMessage = IncomingMessage>(
+  options: NodeHandlerOptions<Req>,
+): Promise<TakeoutNodeHandler> {
   const prefix = normalizePrefix(options.prefix);
   const { prefix: _prefix, authenticate, plugins = [], ...serverOptions } = options;
   const { storage } = options;

@@ -9,7 +9,7 @@ import type { ExportJobs } from '../jobs/exports-api.js';
 import type { TakeoutMetrics } from '../metrics.js';
 import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
-import { type Authenticate, anonymous, requireAuthentication } from './auth.js';
+import { anonymous, type FastifyAuthenticate, requireAuthentication } from './auth.js';
 import { requireLoopbackHost } from './host-check.js';
 import { exactJsonBodies } from './json-body.js';
 import { openApiDocument } from './openapi/document.js';
@@ -65,7 +65,11 @@ export interface TakeoutServerOptions extends Partial<HttpLimits>, Partial<Reque
   pools?: PostgresPools;
   /** Where datasets' PostgreSQL `urlEnv` is read. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
-  authenticate?: Authenticate;
+  /**
+   * Who a request comes from (throw `unauthorized` when nobody): Takeout's own (bearer tokens,
+   * JWTs) or the host app's, which gets the whole Fastify request (what its hooks set on it).
+   */
+  authenticate?: FastifyAuthenticate;
   /** Requests per window per principal on the API routes (`429 rate_limited` beyond). Default: none. */
   rateLimit?: RateLimitOptions;
   bodyLimit?: number;

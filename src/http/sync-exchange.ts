@@ -19,8 +19,11 @@ export interface SyncTimeouts {
  */
 const SLICE_BYTES = 16 * 1024;
 
-/** How long the first chunk waits to learn whether it is the whole file (then sent whole). */
+/** How long the first chunks wait to learn whether they are the whole file (then sent whole). */
 const WHOLE_FILE_WAIT_MS = 50;
+
+/** A file up to this size is sent whole, with a Content-Length, when it comes within the wait. */
+const WHOLE_FILE_BYTES = 256 * 1024;
 
 /**
  * Every way one sync export can end early, behind one AbortSignal: the client going away
@@ -87,37 +90,48 @@ export class SyncExchange {
   /**
    * Starts the response with `headers` and `body`; settles when the response is finished
    * (resolves) or cut short (rejects). The export core calls it with the first chunk ready.
-   * A file that ends within its first chunk (most sync exports) is sent whole, with a
-   * `Content-Length`; a larger one is streamed. Until then nothing is sent, so a failure
-   * while looking for the end is still answered with a problem.
+   * A file that ends within WHOLE_FILE_BYTES (most sync exports; an XLSX file comes in many
+   * small chunks, its parts) is sent whole, with a `Content-Length`; a larger one, or one whose
+   * next chunk is slow to come, is streamed. Until then nothing is sent, so a failure while
+   * looking for the end is still answered with a problem.
    */
   async respond(headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<void> {
     clearTimeout(this.#firstByteTimer);
     this.signal.throwIfAborted();
     const chunks = body[Symbol.asyncIterator]();
-    const first = await chunks.next();
-    const pending = first.done ? Promise.resolve(first) : chunks.next();
-    // Its failure reaches whoever awaits it; a response cut before that must not leave it unhandled.
-    pending.catch(() => {});
-    // A source that pauses after the first chunk must not hold it back for long.
-    let wait: NodeJS.Timeout | undefined;
-    const second = await Promise.race([
-      pending,
-      new Promise<undefined>((resolve) => {
-        wait = setTimeout(() => resolve(undefined), WHOLE_FILE_WAIT_MS);
-      }),
-    ]).finally(() => clearTimeout(wait));
-    this.signal.throwIfAborted();
-    if (second?.done) {
-      const whole = first.done
-        ? Buffer.alloc(0)
-        : Buffer.from(first.value.buffer, first.value.byteOffset, first.value.byteLength);
-      return this.#sendWhole(headers, whole);
+    const held: Uint8Array[] = [];
+    let heldBytes = 0;
+    let result = await chunks.next();
+    // The next chunk, when the wait for it ran out: the stream goes on from it.
+    let pending: Promise<IteratorResult<Uint8Array>> | undefined;
+    // A source that pauses must not hold back what is ready for long.
+    const deadline = Date.now() + WHOLE_FILE_WAIT_MS;
+    while (!result.done) {
+      held.push(result.value);
+      heldBytes += result.value.byteLength;
+      if (heldBytes > WHOLE_FILE_BYTES) break;
+      const next = chunks.next();
+      // Its failure reaches whoever awaits it; a response cut before that must not leave it unhandled.
+      next.catch(() => {});
+      let wait: NodeJS.Timeout | undefined;
+      const got = await Promise.race([
+        next,
+        new Promise<undefined>((resolve) => {
+          wait = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+        }),
+      ]).finally(() => clearTimeout(wait));
+      if (got === undefined) {
+        pending = next;
+        break;
+      }
+      result = got;
     }
+    this.signal.throwIfAborted();
+    if (result.done) return this.#sendWhole(headers, Buffer.concat(held, heldBytes));
     async function* rest(): AsyncGenerator<Uint8Array> {
-      if (first.done) return;
-      yield first.value;
-      for (let next = await pending; !next.done; next = await chunks.next()) yield next.value;
+      yield* held.splice(0);
+      let next = await (pending ?? chunks.next());
+      for (; !next.done; next = await chunks.next()) yield next.value;
     }
     this.#body = Readable.from(this.#paced(rest()), { objectMode: false });
     this.#started = true;

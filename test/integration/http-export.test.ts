@@ -3,8 +3,10 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as XLSX from 'xlsx';
+import { unauthorized } from '../../src/auth.js';
 import { defineDataset } from '../../src/datasets/define.js';
 import { DatasetRegistry } from '../../src/datasets/registry.js';
 import { demoOrdersDataset, ensureDemoDatabase } from '../../src/demo/orders.js';
@@ -108,13 +110,24 @@ describe('POST /v1/exports (sync)', () => {
     ]);
   });
 
-  it('answers a file that fits one chunk whole, with Content-Length; a larger one is streamed', async () => {
+  it('answers a small file whole (CSV or XLSX), with Content-Length; a larger one is streamed', async () => {
     const small = await post({ dataset: 'orders', format: 'csv', params: { country: 'DE' } });
     expect(small.status).toBe(200);
     const bytes = Buffer.from(await small.arrayBuffer());
     expect(small.headers.get('transfer-encoding')).toBeNull();
     expect(Number(small.headers.get('content-length'))).toBe(bytes.byteLength);
     expect(parse(bytes, { columns: true }).length).toBeGreaterThan(10);
+
+    // An XLSX file comes as many small chunks (its parts): a small one is whole too.
+    const book = await post({ dataset: 'orders', format: 'xlsx', params: { country: 'DE' } });
+    expect(book.status).toBe(200);
+    const workbook = Buffer.from(await book.arrayBuffer());
+    expect(book.headers.get('transfer-encoding')).toBeNull();
+    expect(Number(book.headers.get('content-length'))).toBe(workbook.byteLength);
+    const sheet = XLSX.read(workbook, { type: 'buffer' });
+    expect(XLSX.utils.sheet_to_json(sheet.Sheets[sheet.SheetNames[0]!]!).length).toBe(
+      parse(bytes, { columns: true }).length,
+    );
 
     const large = await post({ dataset: 'orders', format: 'csv' });
     expect(large.status).toBe(200);
@@ -436,6 +449,49 @@ describe('limits and embedding', () => {
     });
     expect(takeout.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(takeout.json()).toMatchObject({ code: 'unknown_format' });
+    await host.close();
+  });
+});
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the host's own hook in the test below. */
+    hostUser?: { id: string; org: string };
+  }
+}
+
+describe('takeoutRoutes in a host app with its own authentication', () => {
+  it('hands the host’s authenticate the whole Fastify request, with what its hooks set', async () => {
+    const Fastify = (await import('fastify')).default;
+    const host = Fastify();
+    host.decorateRequest('hostUser', undefined);
+    host.addHook('onRequest', async (request) => {
+      if (request.headers['x-session'] === 's-carol') request.hostUser = { id: 'carol', org: 'acme' };
+    });
+    const mine = defineDataset({
+      name: 'mine',
+      columns: [{ key: 'a', type: 'integer' }],
+      source: () => rowsSource([{ a: 1 }]),
+    });
+    await host.register((scope) =>
+      takeoutRoutes(scope, {
+        datasets: new DatasetRegistry([mine]),
+        // Typed as the host's request: no cast needed to read what its hook set.
+        authenticate: (request: FastifyRequest) => {
+          if (!request.hostUser) throw unauthorized();
+          return { id: request.hostUser.id, tenant: request.hostUser.org };
+        },
+      }),
+    );
+    const listed = await host.inject({
+      method: 'GET',
+      url: '/v1/datasets',
+      headers: { 'x-session': 's-carol' },
+    });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().datasets.map((d: { name: string }) => d.name)).toEqual(['mine']);
+    const refused = await host.inject({ method: 'GET', url: '/v1/datasets' });
+    expect(refused.statusCode).toBe(401);
     await host.close();
   });
 });

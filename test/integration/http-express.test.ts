@@ -111,10 +111,9 @@ describe('takeoutHandler mounted in Express under a path, with the host app’s 
       ...options,
       prefix: MOUNT,
       // The host decides who is calling; Takeout only maps its user to a principal.
-      authenticate: (req) => {
-        const user = (req as HostRequest).user;
-        return user ? { id: user.userId, tenant: user.orgId } : undefined;
-      },
+      // Typed as the host's request: its middleware's `user` is read without a cast.
+      authenticate: (req: HostRequest) =>
+        req.user ? { id: req.user.userId, tenant: req.user.orgId } : undefined,
     });
 
     const app = express();
