@@ -48,7 +48,8 @@ export interface CreateExportOptions {
   idempotencyKey?: string;
   /**
    * Inline rows given apart from the request, streamed to staging (any iterable: memory stays
-   * flat). Rows travel as JSON: Dates become ISO text, BigInts strings.
+   * flat). They come back to the worker as they were given: Dates, bigints, NaN and the rest
+   * are kept (docs/jobs.md).
    */
   rows?: AsyncIterable<Row> | Iterable<Row>;
 }
