@@ -65,6 +65,16 @@ function lengthOf(text: string): number {
   return n;
 }
 
+/** The types a schema allows when it says nothing else (`{ type }`, or `anyOf` of such); else undefined. */
+function typesOnly(schema: JsonSchema): JsonSchema['type'][] | undefined {
+  const bare = (s: JsonSchema) => s.type !== undefined && Object.keys(s).length === 1;
+  if (bare(schema)) return [schema.type];
+  if (schema.anyOf && Object.keys(schema).length === 1 && schema.anyOf.every(bare)) {
+    return schema.anyOf.map((s) => s.type);
+  }
+  return undefined;
+}
+
 /** The first violation of `schema` by `value`, or undefined when it conforms. */
 export function validate(
   schema: JsonSchema,
@@ -112,7 +122,11 @@ export function validate(
     if (schema.maxItems !== undefined && value.length > schema.maxItems)
       return fail(`must have at most ${schema.maxItems} items`);
     if (schema.items) {
+      const types = typesOnly(schema.items);
       for (let i = 0; i < value.length; i++) {
+        // Items whose schema only names types (inline rows: objects or arrays) are checked
+        // without a path or a violation made per item: a body may hold millions.
+        if (types?.some((type) => typeMatches(type, value[i]))) continue;
         const violation = validate(schema.items, value[i], [...path, i]);
         if (violation) return violation;
       }

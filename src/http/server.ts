@@ -12,6 +12,7 @@ import type { Storage } from '../storage/types.js';
 import { anonymous, type FastifyAuthenticate, requireAuthentication } from './auth.js';
 import { requireLoopbackHost } from './host-check.js';
 import { exactJsonBodies } from './json-body.js';
+import { limitLargeBodies } from './large-bodies.js';
 import { openApiDocument } from './openapi/document.js';
 import { answerWithProblems, frameworkErrorHandler, problemErrorHandler } from './problem.js';
 import { limitPerPrincipal, type RateLimitOptions } from './rate-limit.js';
@@ -166,6 +167,7 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
     exactJsonBodies(scope);
     await scope.register(async (api) => {
       requireAuthentication(api, options.authenticate ?? anonymous);
+      limitLargeBodies(api);
       if (options.rateLimit && options.rateLimit.max > 0) await limitPerPrincipal(api, options.rateLimit);
       await api.register(exportRoutes, {
         exports: context.exports,

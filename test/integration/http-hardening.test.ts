@@ -4,6 +4,7 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -14,6 +15,7 @@ import { DatasetRegistry } from '../../src/datasets/registry.js';
 import { bearerTokens } from '../../src/http/auth.js';
 import { buildServer } from '../../src/http/server.js';
 import { rowsSource } from '../../src/sources/rows.js';
+import { parseRawResponse, sleep } from '../support/serve-process.js';
 
 interface Answer {
   status: number;
@@ -49,6 +51,7 @@ describe('API tokens over HTTP', () => {
   const tokens = new Map([
     ['alpha-token-0123456789', { id: 'alice' }],
     ['beta-token-0123456789-and-longer', { id: 'bob', tenant: 'acme' }],
+    ['gamma-token-0123456789', { id: 'carol' }],
   ]);
 
   beforeAll(async () => {
@@ -66,6 +69,75 @@ describe('API tokens over HTTP', () => {
       const answer = await asked(wrong);
       expect(answer.status).toBe(401);
       expect(JSON.parse(answer.body)).toMatchObject({ code: 'unauthorized' });
+    }
+  });
+
+  it('reads at most two large bodies of a caller, and four in all, at once', async () => {
+    const port = portOf(app);
+    const ALICE = 'alpha-token-0123456789';
+    const BOB = 'beta-token-0123456789-and-longer';
+    // 2 MiB bodies, of which half is sent: their requests are being read until the rest comes.
+    const row = `{"a":1,"b":"${'x'.repeat(24)}"}`;
+    const body = `{"format":"csv","rows":[${`${row},`.repeat(65_535)}${row}]}`;
+    const upload = (token: string) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('error', () => {});
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write(
+        `POST /v1/exports HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`,
+      );
+      const half = Math.floor(body.length / 2);
+      socket.write(body.slice(0, half));
+      return {
+        socket,
+        closed,
+        finish: () => socket.write(body.slice(half)),
+        answer: async () => {
+          await closed;
+          return parseRawResponse(Buffer.concat(chunks));
+        },
+      };
+    };
+    const reading = [upload(ALICE), upload(ALICE)];
+    const others: ReturnType<typeof upload>[] = [];
+    try {
+      await sleep(300);
+      const third = await upload(ALICE).answer();
+      expect(third.status).toBe(429);
+      expect(third.headers).toMatch(/\r\nretry-after: 5/i);
+      expect(JSON.parse(third.body.toString()).code).toBe('rate_limited');
+      // Another caller has its own share, up to the process's four in all.
+      others.push(upload(BOB), upload(BOB));
+      await sleep(300);
+      expect((await upload(BOB).answer()).status).toBe(429);
+      // Four in all: a third caller waits for one of them.
+      const busy = await upload('gamma-token-0123456789').answer();
+      expect(busy.status).toBe(503);
+      expect(JSON.parse(busy.body.toString()).code).toBe('too_busy');
+      expect(busy.headers).toMatch(/\r\nretry-after: 5/i);
+      // Small requests are never held back meanwhile.
+      const small = await send(
+        port,
+        '/v1/exports',
+        { host: `127.0.0.1:${port}`, authorization: `Bearer ${BOB}`, 'content-type': 'application/json' },
+        'POST',
+        JSON.stringify({ format: 'csv', rows: [{ a: 1 }] }),
+      );
+      expect(small.status).toBe(200);
+      // A finished upload is answered, and its slot comes back when its request ends.
+      const done = reading[0]!;
+      done.finish();
+      const answered = await done.answer();
+      expect(answered.status).toBe(200);
+      expect(answered.body.toString().trim().split('\n')).toHaveLength(65_537);
+      const next = upload(ALICE);
+      next.finish();
+      expect((await next.answer()).status).toBe(200);
+    } finally {
+      for (const exchange of [...reading, ...others]) exchange.socket.destroy();
     }
   });
 
