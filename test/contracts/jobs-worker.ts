@@ -265,6 +265,27 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(done.result!.key).toContain('/a2/');
     });
 
+    it('does not count a delivery that could not claim the job (its store failed) as an attempt', async () => {
+      const t = await start({ TAKEOUT_JOB_ATTEMPTS: '3' }, 2);
+      const { store } = t.service.jobs;
+      const transition = store.transition.bind(store);
+      let refused = 0;
+      // The first claim meets a store that is down for a moment.
+      store.transition = async (id, when, patch, now) => {
+        if (patch.incrementAttempt && refused === 0) {
+          refused++;
+          throw new TakeoutError('job_store_error', 'The job store is busy');
+        }
+        return transition(id, when, patch, now);
+      };
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'flaky', format: 'csv' }), alice);
+      await t.service.jobs.startWorker();
+      // Two failures of the source, then its third attempt succeeds: the refused claim took none.
+      const done = await t.until(job.id, (j) => j.status !== 'queued' && j.status !== 'running', 60_000);
+      expect(refused).toBe(1);
+      expect(done).toMatchObject({ status: 'succeeded', attempt: 3 });
+    }, 90_000);
+
     it('removes the whole file an earlier attempt left (killed after its upload) when the next succeeds', async () => {
       const t = await start({}, 1);
       const { job } = await t.service.jobs.create(t.request({ dataset: 'flaky', format: 'csv' }), alice);
