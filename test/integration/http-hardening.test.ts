@@ -141,6 +141,46 @@ describe('API tokens over HTTP', () => {
     }
   });
 
+  it('gives a large body’s slot back when its client left while it was being authenticated', async () => {
+    const slow = await buildServer({
+      datasets: datasets(),
+      authenticate: async (request) => {
+        await sleep(200); // a JWKS fetch, a host's session lookup
+        return { id: String(request.headers['x-user']) };
+      },
+    });
+    await slow.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const port = portOf(slow);
+      // Four callers announce 2 MB bodies and hang up at once, before their authentication ends.
+      const gone = ['u1', 'u2', 'u3', 'u4'].map((user) => {
+        const socket = connect({ host: '127.0.0.1', port });
+        socket.on('error', () => {});
+        socket.write(
+          `POST /v1/exports HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-User: ${user}\r\n` +
+            'Content-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{"format":"csv","rows":[',
+        );
+        setTimeout(() => socket.destroy(), 20);
+        return new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      });
+      await Promise.all(gone);
+      await sleep(500);
+      // Their slots came back: an honest large upload is read.
+      const row = `{"a":1,"b":"${'x'.repeat(24)}"}`;
+      const answer = await send(
+        port,
+        '/v1/exports',
+        { host: `127.0.0.1:${port}`, 'x-user': 'u5', 'content-type': 'application/json' },
+        'POST',
+        `{"format":"csv","rows":[${`${row},`.repeat(39_999)}${row}]}`,
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.body.trim().split('\n')).toHaveLength(40_001);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('serves any Host once authentication is configured', async () => {
     const port = portOf(app);
     const answer = await send(port, '/v1/datasets', {
