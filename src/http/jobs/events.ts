@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FINISHED_STATUSES, type JobRecord } from '../../jobs/types.js';
 import { visibleStatus } from '../../jobs/view.js';
+import { whenAborted } from '../../settle.js';
 import { clientGone } from './client-gone.js';
 import { jobDocument } from './document.js';
 
@@ -64,8 +65,14 @@ export async function jobEvents(
     return;
   }
   const left = clientGone(request, reply);
-  // The server's close waits for every open connection: a stream must not hold it up.
-  const gone = options.shutdown ? AbortSignal.any([left, options.shutdown]) : left;
+  // The server's close waits for every open connection: a stream must not hold it up. The
+  // shutdown signal lives as long as the process, so each stream is one entry of whenAborted's,
+  // removed when it ends (AbortSignal.any would leave one behind per stream on Node 20).
+  const ended = new AbortController();
+  const stopWatching = options.shutdown ? whenAborted(options.shutdown, () => ended.abort()) : () => {};
+  if (left.aborted) ended.abort();
+  else left.addEventListener('abort', () => ended.abort(), { once: true });
+  const gone = ended.signal;
   res.writeHead(200, headers);
   res.write('retry: 2000\n\n');
   let lastSent = options.lastEventId;
@@ -95,6 +102,7 @@ export async function jobEvents(
     // the client reconnects.
     if (!gone.aborted) request.log.warn({ code: (error as { code?: string }).code }, 'job events stopped');
   } finally {
+    stopWatching();
     res.end();
   }
 }
