@@ -7,10 +7,10 @@
  * event. Nothing here ever holds up a job: jobs only write rows.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { coerceError } from '../errors.js';
 import { type JobLogger, silentLogger } from '../jobs/log.js';
 import { retryDelay } from '../jobs/queue/backoff.js';
+import { settledWithin } from '../settle.js';
 import type { NotifySettings } from './config.js';
 import { emailMessage, Mailer } from './email.js';
 import { webhookBody } from './payload.js';
@@ -33,6 +33,9 @@ interface Answer {
   error?: string;
 }
 
+/** After the sends under way were cut, the longest close() waits for them to end. */
+const CUT_SETTLE_MS = 1000;
+
 export class NotificationDispatcher {
   readonly #options: DispatcherOptions;
   readonly #log: JobLogger;
@@ -41,6 +44,8 @@ export class NotificationDispatcher {
   #timer: NodeJS.Timeout | undefined;
   #pass: Promise<void> | undefined;
   #closed = false;
+  /** Aborted when close() stops waiting: webhook sends under way are cut. */
+  readonly #stop = new AbortController();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -81,6 +86,9 @@ export class NotificationDispatcher {
       limit: this.#options.concurrency ?? 8,
       now,
     });
+    // Closed while claiming: nothing is sent now; the claims run out and another dispatcher (or
+    // the next start) sends them, under the same event ids.
+    if (this.#closed) return claimed.length;
     await Promise.all(claimed.map((delivery) => this.#deliver(delivery)));
     return claimed.length;
   }
@@ -90,6 +98,9 @@ export class NotificationDispatcher {
     const answer = await this.#send(delivery).catch(
       (error: unknown): Answer => ({ error: coerceError(error).message }),
     );
+    // Cut by close(): not an outcome of the receiver's. The claim runs out and the event is sent
+    // again, under the same id.
+    if (this.#stop.signal.aborted) return;
     const outcome = this.#outcome(delivery, answer, performance.now() - started, new Date());
     const details = {
       exportId: delivery.exportId,
@@ -150,6 +161,7 @@ export class NotificationDispatcher {
           ),
           secrets: settings.webhookSecrets,
           timeoutMs: settings.timeoutMs,
+          signal: this.#stop.signal,
         });
       }
     }
@@ -172,21 +184,32 @@ export class NotificationDispatcher {
   }
 
   /**
-   * Stops claiming deliveries at once, and waits up to `waitMs` for the sends under way. One
-   * still going then is left: its claim runs out and another dispatcher (or this process's
-   * next start) sends it again, under the same event id, as after a crash.
+   * Stops claiming deliveries at once, and waits up to `waitMs` for the sends under way. Those
+   * still going then are cut (webhooks; an SMTP send ends within its own timeouts) and not
+   * recorded: their claims run out and another dispatcher (or this process's next start) sends
+   * them again, under the same event ids, as after a crash.
    */
   async close(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     const pass = this.#pass;
     if (pass) {
-      const waited = new AbortController();
-      const gaveUp = Number.isFinite(waitMs)
-        ? sleep(waitMs, undefined, { signal: waited.signal }).catch(() => {})
-        : new Promise<void>(() => {});
-      await Promise.race([pass, gaveUp]);
-      waited.abort();
+      let ended = false;
+      const end = pass.then(
+        () => {
+          ended = true;
+        },
+        () => {
+          ended = true;
+        },
+      );
+      // A wait past the largest timer (Infinity included) would fire at once: it is no limit.
+      if (waitMs >= 2 ** 31) await end;
+      else await settledWithin(end, waitMs);
+      if (!ended) {
+        this.#stop.abort();
+        await settledWithin(end, CUT_SETTLE_MS);
+      }
     }
     await this.#mailer?.close();
   }

@@ -3,6 +3,7 @@
  * point anywhere, internal addresses included), bounded by a timeout. Its answer is read
  * and dropped; only the status matters.
  */
+import { whenAborted } from '../settle.js';
 import { signatureHeader } from './signing.js';
 
 export interface WebhookRequest {
@@ -14,6 +15,8 @@ export interface WebhookRequest {
   timeoutMs: number;
   /** When the attempt is made (the signed `webhook-timestamp`). */
   now?: Date;
+  /** Stops the request (the dispatcher is closing): the answer says so, and is not an outcome. */
+  signal?: AbortSignal;
 }
 
 export interface WebhookAnswer {
@@ -26,11 +29,19 @@ const USER_AGENT = 'Takeout-Webhooks/1';
 
 export async function sendWebhook(request: WebhookRequest): Promise<WebhookAnswer> {
   const timestamp = Math.floor((request.now ?? new Date()).getTime() / 1000);
+  // The timeout, or the dispatcher's stop: a signal of the dispatcher's lifetime gets one
+  // entry of whenAborted's per request, removed when it ends.
+  const ended = new AbortController();
+  const timer = setTimeout(
+    () => ended.abort(new DOMException('timed out', 'TimeoutError')),
+    request.timeoutMs,
+  );
+  const stopWatching = request.signal ? whenAborted(request.signal, () => ended.abort()) : () => {};
   try {
     const response = await fetch(request.url, {
       method: 'POST',
       redirect: 'manual',
-      signal: AbortSignal.timeout(request.timeoutMs),
+      signal: ended.signal,
       headers: {
         'content-type': 'application/json',
         'user-agent': USER_AGENT,
@@ -47,7 +58,11 @@ export async function sendWebhook(request: WebhookRequest): Promise<WebhookAnswe
       return { statusCode, error: `HTTP ${statusCode}: redirects are not followed` };
     return { statusCode, error: `HTTP ${statusCode}` };
   } catch (error) {
+    if (request.signal?.aborted) return { error: 'Stopped: the dispatcher closed' };
     return { error: describeFetchError(error, request.timeoutMs) };
+  } finally {
+    clearTimeout(timer);
+    stopWatching();
   }
 }
 

@@ -208,11 +208,14 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
       receiver!.answer = () => null; // never answers: the send lasts its whole timeout
       const { job } = await create(t, { webhook: `${receiver!.origin}/held` });
       await eventually(async () => (receiver!.deliveries.length === 1 ? true : undefined));
+      expect(receiver!.held()).toBe(1);
       const t0 = Date.now();
       await t.close();
       current = undefined;
-      // The grace, not the 20 s timeout of the send under way.
+      // The grace, not the 20 s timeout of the send under way, which was cut: nothing holds
+      // the process (an open request would, until its timeout).
       expect(Date.now() - t0).toBeLessThan(5000);
+      await eventually(async () => (receiver!.held() === 0 ? true : undefined), 2000);
       expect(receiver!.deliveries.map((d) => d.event.data.id)).toEqual([job.id]);
     });
 

@@ -29,12 +29,15 @@ export interface WebhookReceiver {
   answer: (delivery: Omit<ReceivedDelivery, 'status'>, index: number) => number | null;
   /** Deliveries to `path` whose event is about `exportId`. */
   of(exportId: string, path?: string): ReceivedDelivery[];
+  /** Requests held unanswered whose senders are still connected. */
+  held(): number;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
   const verifier = new Webhook(secret);
   const deliveries: ReceivedDelivery[] = [];
+  let heldOpen = 0;
   let server: Server;
   const receiver: WebhookReceiver = {
     origin: '',
@@ -43,6 +46,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
     answer: () => 204,
     of: (exportId, path) =>
       deliveries.filter((d) => d.event.data.id === exportId && (path === undefined || d.path === path)),
+    held: () => heldOpen,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -68,7 +72,12 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       };
       const status = receiver.answer(received, deliveries.length);
       deliveries.push({ ...received, status: status ?? 0 });
-      if (status === null) return; // held until the sender gives up
+      if (status === null) {
+        // Held until the sender gives up (its timeout, or its close).
+        heldOpen++;
+        request.socket.once('close', () => heldOpen--);
+        return;
+      }
       if (status >= 300 && status < 400) response.setHeader('location', `${receiver.origin}/elsewhere`);
       response.writeHead(status).end();
     });
