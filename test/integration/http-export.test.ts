@@ -118,12 +118,14 @@ describe('POST /v1/exports (sync)', () => {
     expect(Number(small.headers.get('content-length'))).toBe(bytes.byteLength);
     expect(parse(bytes, { columns: true }).length).toBeGreaterThan(10);
 
-    // An XLSX file comes as many small chunks (its parts): a small one is whole too.
+    // An XLSX file comes as many small chunks (its parts): whole too, unless a busy machine
+    // made a pause of more than 50 ms between two of them (test/unit/sync-exchange.test.ts
+    // checks that without depending on the machine).
     const book = await post({ dataset: 'orders', format: 'xlsx', params: { country: 'DE' } });
     expect(book.status).toBe(200);
     const workbook = Buffer.from(await book.arrayBuffer());
-    expect(book.headers.get('transfer-encoding')).toBeNull();
-    expect(Number(book.headers.get('content-length'))).toBe(workbook.byteLength);
+    const length = book.headers.get('content-length');
+    if (length !== null) expect(Number(length)).toBe(workbook.byteLength);
     const sheet = XLSX.read(workbook, { type: 'buffer' });
     expect(XLSX.utils.sheet_to_json(sheet.Sheets[sheet.SheetNames[0]!]!).length).toBe(
       parse(bytes, { columns: true }).length,
