@@ -43,6 +43,13 @@ const BATCH = 100;
 /** At most this many batches of one kind per pass: a pass ends, the next goes on. */
 const MAX_BATCHES = 50;
 
+/** Whether `job` comes after `other` in the order `find` pages in: creation time, then id. */
+function comesAfter(job: JobRecord, other: JobRecord): boolean {
+  const a = job.createdAt.getTime();
+  const b = other.createdAt.getTime();
+  return a > b || (a === b && job.id > other.id);
+}
+
 /** Does `work` for every record the query finds, a page at a time, each record once. */
 async function forEachFound(
   store: JobStore,
@@ -52,6 +59,8 @@ async function forEachFound(
   let after: JobRecord | undefined;
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
     const jobs = await store.find({ ...query, limit: BATCH, ...(after ? { after } : {}) });
+    // A store that does not page (one written before `after`) would give the same page again.
+    if (after && jobs[0] && !comesAfter(jobs[0], after)) return;
     for (const job of jobs) await work(job);
     // The next page starts past this one, whether its records changed or not (a failure, an
     // abandoned job enqueued again, which changes nothing in its record).
