@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage, consoleErrors, launchChromium } from '../support/browser.js';
+import { buildPage, launchChromium, openExportPage } from '../support/browser.js';
 import { type PageServer, startPageServer } from '../support/page-server.js';
 
 let browser: Browser;
@@ -23,30 +23,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function open(): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
-  const context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-US' });
-  const page = await context.newPage();
-  const errors = consoleErrors(page);
-  await page.goto(`${server.base}/`);
-  await page.locator('#export').waitFor({ state: 'visible' });
-  return { page, errors, close: () => context.close() };
-}
-
-/** Creates a background export through the API (as the page's anonymous caller); its id. */
-async function createJob(body: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${server.base}/v1/exports`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { id: string }).id;
-}
-
-async function jobStatus(id: string): Promise<string> {
-  const response = await fetch(`${server.base}/v1/exports/${id}`);
-  return ((await response.json()) as { status: string }).status;
-}
+const open = () => openExportPage(browser, server.base);
 
 const activeId = (page: Page) => page.evaluate('document.activeElement?.id ?? null');
 
@@ -138,8 +115,8 @@ describe('the export page when things go wrong', () => {
   it('shows more than the newest twenty exports, a page at a time', async () => {
     // One at a time: an owner may have only so many active exports.
     for (let i = 0; i < 23; i++) {
-      const id = await createJob({ dataset: 'big', format: 'csv', params: { n: 5 } });
-      await expect.poll(() => jobStatus(id), { timeout: 20_000 }).toBe('succeeded');
+      const id = await server.createJob({ dataset: 'big', format: 'csv', params: { n: 5 } });
+      await expect.poll(() => server.jobStatus(id), { timeout: 20_000 }).toBe('succeeded');
     }
     const all = (
       (await (await fetch(`${server.base}/v1/exports?limit=100`)).json()) as { exports: unknown[] }
@@ -157,8 +134,8 @@ describe('the export page when things go wrong', () => {
   });
 
   it('keeps the keyboard focus on the button pressed, or on what follows when it goes', async () => {
-    const id = await createJob({ dataset: 'orders', format: 'csv', params: { currency: 'EUR' } });
-    await expect.poll(() => jobStatus(id), { timeout: 20_000 }).toBe('succeeded');
+    const id = await server.createJob({ dataset: 'orders', format: 'csv', params: { currency: 'EUR' } });
+    await expect.poll(() => server.jobStatus(id), { timeout: 20_000 }).toBe('succeeded');
     const { page, errors, close } = await open();
     // Export, by the keyboard: the focus stays on the button while the file downloads.
     await page.getByRole('button', { name: 'Export', exact: true }).focus();

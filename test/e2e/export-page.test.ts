@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createRequire } from 'node:module';
 import { parse } from 'csv-parse/sync';
-import type { Browser, BrowserContextOptions, Download, Page } from 'playwright-core';
+import type { Browser, BrowserContextOptions, Download } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage, consoleErrors, launchChromium, tabTo } from '../support/browser.js';
+import { buildPage, consoleErrors, launchChromium, openExportPage, tabTo } from '../support/browser.js';
 import { BIG_ROWS, orders, type PageServer, startPageServer } from '../support/page-server.js';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -49,40 +49,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-interface Opened {
-  page: Page;
-  errors: string[];
-  close(): Promise<void>;
-}
-
-async function open(options: BrowserContextOptions = {}): Promise<Opened> {
-  const context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-US', ...options });
-  const page = await context.newPage();
-  const errors = consoleErrors(page);
-  await page.goto(`${server.base}/`);
-  await page.locator('#export').waitFor({ state: 'visible' });
-  return { page, errors, close: () => context.close() };
-}
+const open = (options: BrowserContextOptions = {}) => openExportPage(browser, server.base, options);
 
 function csvOf(download: Download): Promise<Record<string, string>[]> {
   return download.path().then((path) => parse(readFileSync(path), { columns: true, bom: true }));
-}
-
-/** Creates a background export through the API (as the page's anonymous caller); its id. */
-async function createJob(body: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`${server.base}/v1/exports`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-    body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(202);
-  return ((await response.json()) as { id: string }).id;
-}
-
-/** The job document as the API shows it (development mode: anyone on loopback is its owner). */
-async function jobStatus(id: string): Promise<string> {
-  const response = await fetch(`${server.base}/v1/exports/${id}`);
-  return ((await response.json()) as { status: string }).status;
 }
 
 /** GET with a Host header of our choosing (fetch does not let one set it). */
@@ -213,7 +183,7 @@ describe('the export page (development mode)', () => {
     await expect
       .poll(() => page.locator('#job-title').textContent(), { timeout: 15_000 })
       .toBe('Export canceled');
-    expect(await jobStatus(id)).toBe('canceled');
+    expect(await server.jobStatus(id)).toBe('canceled');
     await expect
       .poll(() => page.locator(`#history-rows tr[data-id="${id}"]`).textContent())
       .toMatch(/Canceled/);
@@ -276,7 +246,7 @@ describe('the export page (development mode)', () => {
     });
     expect(created.status).toBe(202);
     const { id } = (await created.json()) as { id: string };
-    await expect.poll(() => jobStatus(id), { timeout: 20_000 }).toBe('succeeded');
+    await expect.poll(() => server.jobStatus(id), { timeout: 20_000 }).toBe('succeeded');
     const context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-US' });
     const page = await context.newPage();
     const errors = consoleErrors(page);
@@ -300,11 +270,11 @@ describe('the export page (development mode)', () => {
 
   it('lists my exports with Download and Delete', async () => {
     // Exports of its own, whatever ran before: one finished, one canceled.
-    const done = await createJob({ dataset: 'orders', format: 'csv', params: { currency: 'EUR' } });
-    const canceled = await createJob({ dataset: 'big', format: 'csv' });
+    const done = await server.createJob({ dataset: 'orders', format: 'csv', params: { currency: 'EUR' } });
+    const canceled = await server.createJob({ dataset: 'big', format: 'csv' });
     await fetch(`${server.base}/v1/exports/${canceled}/cancel`, { method: 'POST' });
-    await expect.poll(() => jobStatus(done), { timeout: 20_000 }).toBe('succeeded');
-    await expect.poll(() => jobStatus(canceled), { timeout: 20_000 }).toBe('canceled');
+    await expect.poll(() => server.jobStatus(done), { timeout: 20_000 }).toBe('succeeded');
+    await expect.poll(() => server.jobStatus(canceled), { timeout: 20_000 }).toBe('canceled');
     const { page, errors, close } = await open();
     const rows = page.locator('#history-rows tr');
     await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(2);
@@ -323,7 +293,7 @@ describe('the export page (development mode)', () => {
     const row = page.locator(`#history-rows tr[data-id="${id}"]`);
     await expect.poll(() => row.textContent()).toMatch(/Expired/);
     expect(await row.getByRole('button').count()).toBe(0);
-    expect(await jobStatus(id!)).toBe('expired');
+    expect(await server.jobStatus(id!)).toBe('expired');
     expect(errors).toEqual([]);
     await close();
   });

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.TAKEOUT_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -52,4 +52,25 @@ export async function tabTo(page: Page, selector: string, max = 80): Promise<voi
     if (await page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`)) return;
   }
   throw new Error(`Tab never reached ${selector}`);
+}
+
+export interface OpenedPage {
+  page: Page;
+  /** Console errors and uncaught exceptions (consoleErrors). */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** The export page at `base` in a fresh context (Berlin, en-US unless told), once its form shows. */
+export async function openExportPage(
+  browser: Browser,
+  base: string,
+  options: BrowserContextOptions = {},
+): Promise<OpenedPage> {
+  const context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-US', ...options });
+  const page = await context.newPage();
+  const errors = consoleErrors(page);
+  await page.goto(`${base}/`);
+  await page.locator('#export').waitFor({ state: 'visible' });
+  return { page, errors, close: () => context.close() };
 }

@@ -104,6 +104,10 @@ export interface PageServer {
   base: string;
   app: FastifyInstance;
   jobs: TestService;
+  /** Creates a background export through the API (as the page's anonymous caller); its id. */
+  createJob(body: Record<string, unknown>): Promise<string>;
+  /** The export's status as the API shows it (development mode: anyone on loopback owns it). */
+  jobStatus(id: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -135,10 +139,25 @@ export async function startPageServer(
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
+  const base = `http://127.0.0.1:${port}`;
   return {
-    base: `http://127.0.0.1:${port}`,
+    base,
     app,
     jobs,
+    async createJob(body) {
+      const response = await fetch(`${base}/v1/exports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 202)
+        throw new Error(`expected 202, got ${response.status}: ${await response.text()}`);
+      return ((await response.json()) as { id: string }).id;
+    },
+    async jobStatus(id) {
+      const response = await fetch(`${base}/v1/exports/${id}`);
+      return ((await response.json()) as { status: string }).status;
+    },
     async close() {
       await app.close();
       await jobs.close();
