@@ -54,7 +54,7 @@ function comesAfter(job: JobRecord, other: JobRecord): boolean {
 async function forEachFound(
   store: JobStore,
   query: Omit<FindQuery, 'limit' | 'after'>,
-  work: (job: JobRecord) => Promise<unknown>,
+  work: (job: JobRecord) => Promise<void>,
 ): Promise<void> {
   let after: JobRecord | undefined;
   for (let batch = 0; batch < MAX_BATCHES; batch++) {
@@ -80,13 +80,12 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
     stagingRemoved: 0,
     failed: 0,
   };
-  const attempt = async (what: string, job: { id: string }, work: () => Promise<boolean>) => {
+  const attempt = async (what: string, job: { id: string }, work: () => Promise<void>) => {
     try {
-      return await work();
+      await work();
     } catch (error) {
       result.failed++;
       options.log?.warn({ exportId: job.id, code: coerceError(error).code }, `sweeper could not ${what}`);
-      return false;
     }
   };
 
@@ -95,7 +94,6 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
       if (job.result) await storage.delete(job.result.key);
       const expired = await store.transition(job.id, { status: ['succeeded'] }, { status: 'expired' }, now);
       if (expired) result.expired++;
-      return true;
     }),
   );
 
@@ -110,7 +108,6 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
         if (job.result) await storage.delete(job.result.key);
         if (job.inputKey) await storage.delete(job.inputKey);
         if (await store.delete(job.id)) result.deleted++;
-        return true;
       }),
   );
 
@@ -120,14 +117,13 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
       await queue.enqueue(job.id);
       result.requeued++;
       // Touched: it waits stuckAfterMs again before the next enqueue.
-      return (await store.transition(job.id, { status: ['queued'] }, {}, now)) !== undefined;
+      await store.transition(job.id, { status: ['queued'] }, {}, now);
     }),
   );
   await forEachFound(store, { status: ['running'], field: 'leaseExpiresAt', before: stuck }, (job) =>
     attempt('enqueue an abandoned export', job, async () => {
       await queue.enqueue(job.id);
       result.requeued++;
-      return false;
     }),
   );
   await forEachFound(store, { status: ['canceling'], field: 'leaseExpiresAt', before: now }, (job) =>
@@ -143,7 +139,6 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
         // Its worker died mid-export: what it wrote (parts, a file no record names) goes now.
         await removeDeadAttempts(storage, job, Number.POSITIVE_INFINITY, options.log ?? silentLogger);
       }
-      return done !== undefined;
     }),
   );
 
@@ -152,7 +147,6 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
   // exports' prefix, where neither the file sweeper nor the bucket's lifecycle rule looks.
   await attempt('remove unfinished uploads of staged rows', { id: '-' }, async () => {
     await storage.removeIncomplete(new Date(orphanBefore), { prefix: stagingPrefix(storage.prefix) });
-    return true;
   });
   try {
     for await (const item of storage.list(stagingPrefix(storage.prefix))) {
@@ -163,10 +157,9 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
         const needed = job
           ? ACTIVE_STATUSES.includes(job.status)
           : item.lastModified.getTime() > orphanBefore;
-        if (needed) return false;
+        if (needed) return;
         await storage.delete(item.key);
         result.stagingRemoved++;
-        return true;
       });
     }
   } catch (error) {
