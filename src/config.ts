@@ -3,6 +3,7 @@ import type { JwtSettings } from './auth/jwt.js';
 import { type RateLimitSettings, rateLimitSettingsFromEnv } from './auth/rate-limit.js';
 import { jwtSettingsFromEnv } from './auth/settings.js';
 import { checkTimerSeconds, durationMs } from './durations.js';
+import { onOff } from './env-switch.js';
 import { TakeoutError } from './errors.js';
 import { deflateEngine } from './formats/xlsx/deflate.js';
 import { DEFAULT_LEVEL as DEFAULT_XLSX_LEVEL } from './formats/xlsx/options.js';
@@ -109,15 +110,6 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new TakeoutError('config_error', `${name} must be an integer from ${min} to ${max}`);
   }
   return n;
-}
-
-/** A switch: `true`/`1`/`yes`/`on` or `false`/`0`/`no`/`off`; anything else is refused, not read as on. */
-function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
-  if (['false', '0', 'no', 'off'].includes(raw)) return false;
-  throw new TakeoutError('config_error', `${name} must be true or false`);
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -1,5 +1,6 @@
 /** Settings of notifications, from the environment (docs/notifications.md). */
 import { durationMs } from '../durations.js';
+import { onOff } from '../env-switch.js';
 import { TakeoutError } from '../errors.js';
 import type { BackoffOptions } from '../jobs/queue/backoff.js';
 import { type HostPattern, parseAllowList } from './allow.js';
@@ -12,6 +13,11 @@ export interface NotifySettings {
   webhookSecrets: string[];
   /** `TAKEOUT_WEBHOOK_ALLOW`: hosts a per-export webhook may name; none by default. */
   webhookAllow: HostPattern[];
+  /**
+   * `TAKEOUT_WEBHOOK_ALLOW_PRIVATE`: a per-export webhook's host name may resolve to a private,
+   * loopback or link-local address. Off by default: such names are refused at send time.
+   */
+  webhookAllowPrivate: boolean;
   /** `TAKEOUT_MAIL_ALLOW`: domains `notify.email` may name (`*`: any); none by default. */
   mailAllow: HostPattern[] | '*';
   /** `SMTP_URL`: where emails go; undefined: no emails. */
@@ -92,6 +98,7 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
     webhookUrl,
     webhookSecrets,
     webhookAllow,
+    webhookAllowPrivate: onOff(env, 'TAKEOUT_WEBHOOK_ALLOW_PRIVATE', false),
     mailAllow,
     smtpUrl,
     mailFrom: env.TAKEOUT_MAIL_FROM || undefined,
@@ -108,6 +115,7 @@ export const NO_NOTIFY: NotifySettings = {
   webhookUrl: undefined,
   webhookSecrets: [],
   webhookAllow: [],
+  webhookAllowPrivate: false,
   mailAllow: [],
   smtpUrl: undefined,
   mailFrom: undefined,

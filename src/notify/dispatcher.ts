@@ -162,6 +162,8 @@ export class NotificationDispatcher {
           secrets: settings.webhookSecrets,
           timeoutMs: settings.timeoutMs,
           signal: this.#stop.signal,
+          // A per-export webhook's host name must resolve to a public address (its DNS is not the operator's).
+          publicOnly: delivery.channel === 'webhook' && !settings.webhookAllowPrivate,
         });
       }
     }

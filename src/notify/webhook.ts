@@ -1,9 +1,14 @@
 /**
  * One webhook request: a signed POST of the event, no redirects followed (a redirect could
- * point anywhere, internal addresses included), bounded by a timeout. Its answer is read
- * and dropped; only the status matters.
+ * point anywhere, internal addresses included), bounded by a timeout. Its answer is dropped
+ * once its status is in; only the status matters. node:http rather than fetch: it takes the
+ * connection's `lookup`, which checks where a per-export webhook's name resolves.
  */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { whenAborted } from '../settle.js';
+import { NotPublicAddressError, publicOnlyLookup } from './public-lookup.js';
 import { signatureHeader } from './signing.js';
 
 export interface WebhookRequest {
@@ -17,6 +22,13 @@ export interface WebhookRequest {
   now?: Date;
   /** Stops the request (the dispatcher is closing): the answer says so, and is not an outcome. */
   signal?: AbortSignal;
+  /**
+   * Refuse a host name that resolves to a non-public address (a per-export webhook, whose
+   * name's DNS is not the operator's). An address in the URL is used as it is.
+   */
+  publicOnly?: boolean;
+  /** How host names are resolved: dns.lookup unless a test says otherwise. */
+  lookup?: LookupFunction;
 }
 
 export interface WebhookAnswer {
@@ -38,38 +50,58 @@ export async function sendWebhook(request: WebhookRequest): Promise<WebhookAnswe
   );
   const stopWatching = request.signal ? whenAborted(request.signal, () => ended.abort()) : () => {};
   try {
-    const response = await fetch(request.url, {
-      method: 'POST',
-      redirect: 'manual',
-      signal: ended.signal,
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
-        'webhook-id': request.id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(request.secrets, request.id, timestamp, request.body),
-      },
-      body: request.body,
-    });
-    await response.body?.cancel().catch(() => {});
-    const statusCode = response.status;
+    const statusCode = await post(request, timestamp, ended.signal);
     if (statusCode >= 200 && statusCode < 300) return { statusCode };
     if (statusCode >= 300 && statusCode < 400)
       return { statusCode, error: `HTTP ${statusCode}: redirects are not followed` };
     return { statusCode, error: `HTTP ${statusCode}` };
   } catch (error) {
     if (request.signal?.aborted) return { error: 'Stopped: the dispatcher closed' };
-    return { error: describeFetchError(error, request.timeoutMs) };
+    return { error: describeRequestError(error, request.timeoutMs) };
   } finally {
     clearTimeout(timer);
     stopWatching();
   }
 }
 
-/** A short reason without internals: the cause's code (ECONNREFUSED ...) or the timeout. */
-function describeFetchError(error: unknown, timeoutMs: number): string {
+/** Sends the POST and settles with the answer's status; the answer's body is not read. */
+function post(request: WebhookRequest, timestamp: number, signal: AbortSignal): Promise<number> {
+  const url = new URL(request.url);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const lookup = request.publicOnly ? publicOnlyLookup(request.lookup) : request.lookup;
+  return new Promise((resolve, reject) => {
+    const outgoing = send(
+      url,
+      {
+        method: 'POST',
+        // A connection of its own: the answer is cut once its status is in.
+        agent: false,
+        signal,
+        ...(lookup ? { lookup } : {}),
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(request.body),
+          'user-agent': USER_AGENT,
+          'webhook-id': request.id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signatureHeader(request.secrets, request.id, timestamp, request.body),
+        },
+      },
+      (answer: IncomingMessage) => {
+        resolve(answer.statusCode ?? 0);
+        answer.destroy();
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
+  });
+}
+
+/** A short reason without internals: the error's code (ECONNREFUSED ...), the timeout, a refused address. */
+function describeRequestError(error: unknown, timeoutMs: number): string {
+  if (error instanceof NotPublicAddressError) return error.message;
   const name = (error as Error | undefined)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') return `No answer within ${timeoutMs} ms`;
-  const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
-  return cause?.code ? `Connection failed (${cause.code})` : 'The request failed';
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? `Connection failed (${code})` : 'The request failed';
 }

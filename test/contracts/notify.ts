@@ -219,6 +219,41 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(receiver!.deliveries.map((d) => d.event.data.id)).toEqual([job.id]);
     });
 
+    /** A service allowing the receiver under the name `localhost`, looked up at send time. */
+    async function localhostService(env: NodeJS.ProcessEnv = {}) {
+      receiver = await startWebhookReceiver(secret);
+      const origin = `http://localhost:${new URL(receiver.origin).port}`;
+      const t = await start({
+        TAKEOUT_WEBHOOK_ALLOW: new URL(origin).host,
+        TAKEOUT_WEBHOOK_URL: `${origin}/service`,
+        TAKEOUT_NOTIFY_RETRY_FOR: '300ms',
+        ...env,
+      });
+      return { t, origin };
+    }
+
+    it('calls no per-export webhook whose allowed host name resolves to a private address', async () => {
+      const { t, origin } = await localhostService();
+      const { job } = await create(t, { webhook: `${origin}/hook` });
+      const view = await viewWhen(t, job.id, (j) => j.deliveries?.[0]?.status === 'failed');
+      expect(view.notifications![0]!.last_error).toMatch(
+        /^localhost resolves to (127\.0\.0\.1|::1), which is not a public address: not called/,
+      );
+      expect(view.notifications![0]!.last_status).toBeUndefined();
+      expect(receiver!.of(job.id, '/hook')).toEqual([]);
+      // The operator's own webhook is theirs to point anywhere.
+      await eventually(async () => (receiver!.of(job.id, '/service').length === 1 ? true : undefined));
+    });
+
+    it('calls it when TAKEOUT_WEBHOOK_ALLOW_PRIVATE is on', async () => {
+      const { t, origin } = await localhostService({ TAKEOUT_WEBHOOK_ALLOW_PRIVATE: 'true' });
+      const { job } = await create(t, { webhook: `${origin}/hook` });
+      const view = await viewWhen(t, job.id, (j) => j.deliveries?.[0]?.status === 'delivered');
+      expect(view.notifications![0]).toMatchObject({ state: 'delivered', last_status: 204 });
+      expect(receiver!.of(job.id, '/hook')).toHaveLength(1);
+      expect(receiver!.of(job.id, '/hook')[0]!.verified).toBe(true);
+    });
+
     it('refuses a webhook outside the allowed hosts, and email without SMTP', async () => {
       const t = await webhookService();
       await expect(create(t, { webhook: 'http://169.254.169.254/latest/meta-data' })).rejects.toMatchObject({

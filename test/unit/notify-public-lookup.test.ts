@@ -1,0 +1,120 @@
+/**
+ * Where a per-export webhook's host name may resolve: public unicast addresses only. The
+ * lookup is handed canned answers, as a resolver under someone else's control would give.
+ */
+import type { LookupAddress } from 'node:dns';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { isPublicAddress, NotPublicAddressError, publicOnlyLookup } from '../../src/notify/public-lookup.js';
+import { sendWebhook } from '../../src/notify/webhook.js';
+
+const NOT_PUBLIC = [
+  '127.0.0.1',
+  '127.1.2.3',
+  '10.0.0.5',
+  '172.16.0.1',
+  '192.168.1.1',
+  '169.254.169.254', // cloud metadata
+  '100.64.0.1', // carrier-grade NAT
+  '0.0.0.0',
+  '255.255.255.255',
+  '224.0.0.1',
+  '::1',
+  '::',
+  'fc00::1',
+  'fd12:3456::1',
+  'fe80::1',
+  '::ffff:127.0.0.1', // IPv4-mapped loopback
+  '::ffff:169.254.169.254',
+  'not an address',
+];
+const PUBLIC = ['8.8.8.8', '1.1.1.1', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8'];
+
+describe('isPublicAddress', () => {
+  it.each(NOT_PUBLIC)('%s is not public', (address) => expect(isPublicAddress(address)).toBe(false));
+  it.each(PUBLIC)('%s is public', (address) => expect(isPublicAddress(address)).toBe(true));
+});
+
+/** A resolver answering `answers` for every name. */
+const resolver =
+  (answers: LookupAddress[]) =>
+  (_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
+    options.all ? callback(null, answers) : callback(null, answers[0]!.address, answers[0]!.family);
+
+const lookUp = (answers: LookupAddress[], all: boolean) =>
+  new Promise<{ error: unknown; address: unknown }>((resolve) =>
+    publicOnlyLookup(resolver(answers) as never)('hooks.example.com', { all }, (error, address) =>
+      resolve({ error, address }),
+    ),
+  );
+
+describe('publicOnlyLookup', () => {
+  it('passes public answers through, one or all', async () => {
+    const answers = [
+      { address: '93.184.216.34', family: 4 },
+      { address: '2606:4700:4700::1111', family: 6 },
+    ];
+    expect(await lookUp(answers, true)).toEqual({ error: null, address: answers });
+    expect(await lookUp(answers, false)).toEqual({ error: null, address: '93.184.216.34' });
+  });
+
+  it('fails when any answer is not public, naming the name and the address', async () => {
+    const { error } = await lookUp(
+      [
+        { address: '93.184.216.34', family: 4 },
+        { address: '169.254.169.254', family: 4 },
+      ],
+      true,
+    );
+    expect(error).toBeInstanceOf(NotPublicAddressError);
+    expect((error as Error).message).toMatch(
+      /^hooks\.example\.com resolves to 169\.254\.169\.254, which is not/,
+    );
+  });
+
+  it('keeps the resolver’s own errors', async () => {
+    const failing = (_h: string, _o: unknown, callback: (error: Error) => void) =>
+      callback(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }));
+    const error = await new Promise((resolve) =>
+      publicOnlyLookup(failing as never)('nowhere.example', {}, (e) => resolve(e)),
+    );
+    expect(error).toMatchObject({ code: 'ENOTFOUND' });
+  });
+});
+
+describe('sendWebhook to a name', () => {
+  it('connects to a private answer only when not publicOnly, and the refused request never arrives', async () => {
+    let received = 0;
+    const server = createServer((request, response) => {
+      received++;
+      request.resume();
+      response.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const send = (publicOnly: boolean) =>
+      sendWebhook({
+        url: `http://hooks.example.com:${port}/hook`,
+        id: 'msg_1',
+        body: '{}',
+        secrets: [`whsec_${Buffer.alloc(24, 1).toString('base64')}`],
+        timeoutMs: 2000,
+        publicOnly,
+        lookup: resolver([{ address: '127.0.0.1', family: 4 }]) as never,
+      });
+    try {
+      expect(await send(true)).toEqual({
+        error: expect.stringMatching(
+          /^hooks\.example\.com resolves to 127\.0\.0\.1, which is not a public address/,
+        ),
+      });
+      expect(received).toBe(0);
+      expect(await send(false)).toEqual({ statusCode: 204 });
+      expect(received).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
