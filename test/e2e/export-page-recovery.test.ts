@@ -144,6 +144,7 @@ describe('the export page when things go wrong', () => {
     // Delete in the list: the row stays (expired) without buttons, so the focus goes to Refresh.
     const remove = page.locator(`#history-rows button[data-id="${id}"][data-action="delete"]`);
     await remove.focus();
+    page.once('dialog', (dialog) => void dialog.accept());
     await page.keyboard.press('Enter');
     await expect
       .poll(() => page.locator(`#history-rows tr[data-id="${id}"]`).textContent())

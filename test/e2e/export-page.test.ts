@@ -288,7 +288,19 @@ describe('the export page (development mode)', () => {
       ready.getByRole('button', { name: /^Download/ }).click(),
     ]);
     expect((await csvOf(file)).length).toBeGreaterThan(0);
-    // Delete removes the file: the export stays listed as expired, with nothing to download.
+    // Delete asks first: saying no keeps the file.
+    const asked: string[] = [];
+    page.once('dialog', (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await ready.getByRole('button', { name: /^Delete/ }).click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toMatch(/^Delete orders.*\.csv\? It cannot be recovered/);
+    expect(await server.jobStatus(id!)).toBe('succeeded');
+    expect(await ready.getByRole('button', { name: /^Download/ }).count()).toBe(1);
+    // Yes removes the file: the export stays listed as expired, with nothing to download.
+    page.once('dialog', (dialog) => void dialog.accept());
     await ready.getByRole('button', { name: /^Delete/ }).click();
     const row = page.locator(`#history-rows tr[data-id="${id}"]`);
     await expect.poll(() => row.textContent()).toMatch(/Expired/);

@@ -132,6 +132,13 @@ export class History {
   private async act(action: string, job: JobDocument, button: HTMLButtonElement): Promise<void> {
     // Busy, not disabled: a disabled button loses the keyboard focus.
     if (button.getAttribute('aria-disabled') === 'true') return;
+    // A deleted file cannot be brought back: ask first.
+    if (
+      action === 'delete' &&
+      !window.confirm(`Delete ${fileName(job)}? It cannot be recovered: you would have to export again.`)
+    ) {
+      return;
+    }
     button.setAttribute('aria-disabled', 'true');
     if (document.activeElement === button) this.focusAfter = { id: job.id, action };
     let ok = true;
@@ -173,7 +180,7 @@ export class History {
     this.jobs.set(job.id, job);
     const tr = document.createElement('tr');
     tr.dataset.id = job.id;
-    const name = job.result?.filename ?? `Export of ${dateTime(job.created_at)}`;
+    const name = fileName(job);
     const cell = (label: string, text: string, className = '') => {
       const td = document.createElement('td');
       td.dataset.label = label;
@@ -211,4 +218,9 @@ export class History {
     if (job.status === 'succeeded') button('delete', 'Delete');
     return tr;
   }
+}
+
+/** How an export is named in the list: its file's name, or when it was asked for. */
+function fileName(job: JobDocument): string {
+  return job.result?.filename ?? `Export of ${dateTime(job.created_at)}`;
 }
