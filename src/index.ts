@@ -53,9 +53,12 @@ export { type VerifyOptions, verifyWebhook, type WebhookHeaders } from './notify
 export type { Delivery, DeliveryAttempt, EventData, NotifyEvent, NotifyTarget } from './notify/types.js';
 export type { NotificationView } from './notify/view.js';
 export {
+  type BuiltinFormatOptions,
+  type ExportControls,
   type ExportOptions,
   exportRows,
   exportSource,
+  type FormatOptionsOf,
   type PreparedExport,
   prepareExport,
 } from './pipeline.js';

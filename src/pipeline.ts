@@ -2,17 +2,50 @@ import { Readable } from 'node:stream';
 import { resolveColumns } from './columns.js';
 import { coerceError, TakeoutError } from './errors.js';
 import { checkFormatOptions } from './formats/check-options.js';
+import type { CsvOptions } from './formats/csv.js';
 import { BUILTIN_FORMATS, getFormat } from './formats/index.js';
+import type { XlsxOptions } from './formats/xlsx/options.js';
 import { observed } from './observed-batches.js';
 import { untilAborted, whenAborted } from './settle.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
-import type { ColumnSpec, FormatOptions, FormatWriter, Progress, ResolvedColumn, Source } from './types.js';
+import type {
+  ColumnSpec,
+  CommonFormatOptions,
+  FormatOptions,
+  FormatWriter,
+  Progress,
+  ResolvedColumn,
+  Source,
+} from './types.js';
 
 export { checkFormatOptions } from './formats/check-options.js';
 
-export interface ExportOptions extends FormatOptions {
+/** The options of each built-in format, by name: a misspelled option is a type error. */
+export interface BuiltinFormatOptions {
+  csv: CsvOptions;
+  tsv: CsvOptions;
+  json: CommonFormatOptions;
+  ndjson: CommonFormatOptions;
+  xlsx: XlsxOptions;
+}
+
+/** The options of format `F`: a built-in format's own, or any for a FormatWriter or a name only known at run time. */
+export type FormatOptionsOf<F> = F extends keyof BuiltinFormatOptions
+  ? BuiltinFormatOptions[F]
+  : FormatOptions;
+
+/**
+ * What an export of format `F` takes: the format's options and the export's own. With a
+ * format named in the code (`format: 'csv'`) the options are checked by the compiler too;
+ * at run time every format refuses an option it does not know (`invalid_option`).
+ */
+export type ExportOptions<F extends string | FormatWriter = string | FormatWriter> = ExportControls & {
   /** `csv`, `tsv`, `json`, `ndjson` or `xlsx` (built-in formats), or any FormatWriter. */
-  format: string | FormatWriter;
+  format: F;
+} & FormatOptionsOf<F>;
+
+/** An export's own options, besides its format and the format's options. */
+export interface ExportControls {
   /** Columns to write (keys or Column objects); inferred from the first rows when absent. */
   columns?: readonly ColumnSpec[];
   /** Name of the file (used by the HTTP and storage layers; the stream itself is unnamed). */
@@ -212,10 +245,13 @@ function writerOf(format: string | FormatWriter): FormatWriter {
 }
 
 /** Starts an export of any Source (format, options, columns from `options`) as `startExport` does. */
-export function prepareExport(source: Source, options: ExportOptions): Promise<PreparedExport> {
+export function prepareExport<F extends string | FormatWriter>(
+  source: Source,
+  options: ExportOptions<F>,
+): Promise<PreparedExport> {
   return startExport(source, options, async (signal) => {
     const format = writerOf(options.format);
-    const formatOptions = formatOptionsOf(format, options);
+    const formatOptions = formatOptionsOf(format, options as ExportOptions);
     // Setup may wait on the source (sampling rows to infer columns): an abort must not.
     const rowShape = (await untilAborted(source.rowShape?.(), signal)) ?? 'object';
     const declared = await untilAborted(source.columns(), signal);
@@ -225,7 +261,10 @@ export function prepareExport(source: Source, options: ExportOptions): Promise<P
 }
 
 /** Streams any Source through a format. Errors (including bad input) arrive as stream errors. */
-export function exportSource(source: Source, options: ExportOptions): Readable {
+export function exportSource<F extends string | FormatWriter>(
+  source: Source,
+  options: ExportOptions<F>,
+): Readable {
   // Destroying the stream aborts the export too, even while it is still being prepared.
   const internal = new AbortController();
   const { signal } = options;
@@ -265,14 +304,14 @@ export function exportSource(source: Source, options: ExportOptions): Readable {
  * Public API: the bytes of a file with `rows` in `format`, as a Node stream. `rows`: an array,
  * Iterable or AsyncIterable of objects or arrays (arrays need `columns`), or of batches of rows.
  */
-export function exportRows(
+export function exportRows<F extends string | FormatWriter>(
   rows: RowsInput,
-  options: ExportOptions & Pick<RowsSourceOptions, 'batchSize' | 'batched'>,
+  options: ExportOptions<F> & Pick<RowsSourceOptions, 'batchSize' | 'batched'>,
 ): Readable {
   const { columns, batchSize, batched, ...rest } = options;
   const sourceOptions: RowsSourceOptions = {};
   if (columns !== undefined) sourceOptions.columns = columns;
   if (batchSize !== undefined) sourceOptions.batchSize = batchSize;
   if (batched !== undefined) sourceOptions.batched = batched;
-  return exportSource(rowsSource(rows, sourceOptions), rest);
+  return exportSource(rowsSource(rows, sourceOptions), rest as ExportOptions);
 }

@@ -49,7 +49,19 @@ export interface ResolvedColumn extends Column {
   index?: number;
 }
 
-/** Options every format understands; formats add their own. */
+/** Options every format takes: request members rather than options of one format. */
+export interface CommonFormatOptions {
+  /** IANA time zone in which datetimes are rendered. Default `UTC`. */
+  timezone?: string;
+  /** BCP 47 locale; CSV writes numbers with its decimal separator (docs/formats.md). */
+  locale?: string;
+}
+
+/**
+ * Options as a format receives them: the common ones, and whatever its own schema lists
+ * (checked at run time by `checkFormatOptions`; the built-in formats' are typed, see
+ * `BuiltinFormatOptions`).
+ */
 export interface FormatOptions {
   /** IANA time zone in which datetimes are rendered. Default `UTC`. */
   timezone?: string;

@@ -1,5 +1,5 @@
 import { TakeoutError } from '../../errors.js';
-import type { FormatOptionSchema, FormatOptions } from '../../types.js';
+import type { CommonFormatOptions, FormatOptionSchema, FormatOptions } from '../../types.js';
 import { type ZoneClock, zoneClock } from '../datetime.js';
 
 /** Excel's row limit per sheet, header included. */
@@ -21,7 +21,11 @@ export const EXCEL_MAX_CELL_CHARS = 32_767;
 export const DEFAULT_LEVEL = 2;
 
 /** Options of the XLSX writer (docs/xlsx.md, "Options"); all optional. */
-export interface XlsxOptions extends FormatOptions {
+export interface XlsxOptions extends CommonFormatOptions {
+  /** Write a header row. Default true. */
+  header?: boolean;
+  /** Keep text that a spreadsheet would run as a formula from running. Default true. */
+  escapeFormulas?: boolean;
   /** Name of the (first) sheet; sanitised to Excel's rules. Default `Sheet1`. */
   sheetName?: string;
   /** Deflate level 0-9: 1 is fast, 9 small. Default 2, chosen by measurement (docs/xlsx.md). */
