@@ -14,7 +14,15 @@ const SCRAPE_TIMEOUT_MS = 2000;
 const STORE_COUNT_TTL_MS = 5000;
 
 /** How an export job attempt ended, as the duration histogram labels it. */
-export type AttemptOutcome = 'succeeded' | 'failed' | 'retried' | 'canceled' | 'handed_back' | 'lost';
+/** How an attempt ended: `lost` when the job was no longer its own, `unrecorded` when the store could not be told. */
+export type AttemptOutcome =
+  | 'succeeded'
+  | 'failed'
+  | 'retried'
+  | 'canceled'
+  | 'handed_back'
+  | 'lost'
+  | 'unrecorded';
 
 export interface TakeoutMetrics {
   readonly registry: Registry;
@@ -116,7 +124,8 @@ export function createMetrics(): TakeoutMetrics {
       name: 'takeout_job_duration_seconds',
       help: 'Duration of export job attempts, from start to outcome',
       labelNames: ['format', 'outcome'],
-      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      // Up to a day: TAKEOUT_JOB_TIMEOUT may be longer than its default hour.
+      buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14_400, 43_200, 86_400],
       registers,
     }),
     rowsWritten: new Counter({

@@ -12,7 +12,7 @@
 import { coerceError } from '../errors.js';
 import type { Storage } from '../storage/types.js';
 import { removeDeadAttempts } from './dead-attempts.js';
-import { type JobLogger, silentLogger } from './log.js';
+import { type JobLogger, silentLogger, withBindings } from './log.js';
 import type { ExportQueue } from './queue/types.js';
 import { exportIdOfStagingKey, stagingPrefix } from './staging.js';
 import { ACTIVE_STATUSES, type FindQuery, type JobRecord, type JobStore } from './types.js';
@@ -137,7 +137,12 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
       if (done) {
         result.canceled++;
         // Its worker died mid-export: what it wrote (parts, a file no record names) goes now.
-        await removeDeadAttempts(storage, job, Number.POSITIVE_INFINITY, options.log ?? silentLogger);
+        await removeDeadAttempts(
+          storage,
+          job,
+          Number.POSITIVE_INFINITY,
+          withBindings(options.log ?? silentLogger, { exportId: job.id }),
+        );
       }
     }),
   );

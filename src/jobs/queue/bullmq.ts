@@ -184,7 +184,8 @@ class BullmqExportQueue implements ExportQueue {
     running.reason = reason;
     const message =
       reason === 'shutdown' ? 'The worker is shutting down' : 'The queue lost this delivery (lock expired)';
-    running.controller.abort(new TakeoutError('aborted', message));
+    // The reason rides along, so that the handler can say which it was.
+    running.controller.abort(new TakeoutError('aborted', message, { details: { reason } }));
   }
 
   close(graceMs: number = DEFAULT_CLOSE_GRACE_MS): Promise<void> {

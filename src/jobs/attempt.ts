@@ -1,0 +1,306 @@
+/**
+ * One attempt at one claimed job: plan and run the export through the core into storage
+ * under the attempt's own key, keep the lease alive, stop on shutdown, cancel, loss or time
+ * limit, and record the outcome with one conditional update. Exactly one attempt's result
+ * wins; a loser deletes its object.
+ */
+import { coerceError, TakeoutError } from '../errors.js';
+import { type ExportPlan, planExport } from '../exports/plan.js';
+import { parseExportRequest } from '../exports/request.js';
+import { runExport } from '../exports/run.js';
+import type { AttemptOutcome } from '../metrics.js';
+import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
+import { exportKey } from '../storage/keys.js';
+import type { StoredObject } from '../storage/types.js';
+import { AttemptMetrics } from './attempt-metrics.js';
+import { removeDeadAttempts, removeUnrecorded } from './dead-attempts.js';
+import {
+  cancelHeldJob,
+  failJob,
+  type LeaseOptions,
+  releaseJob,
+  renewLease,
+  succeedJob,
+} from './lifecycle.js';
+import type { JobLogger } from './log.js';
+import { readStagedRows } from './staging.js';
+import { timeoutError } from './timeout.js';
+import type { JobProgress, JobRecord } from './types.js';
+import type { WorkerContext } from './worker-context.js';
+import { yielding } from './yielding.js';
+
+/** Why an attempt was stopped before its end. */
+type StopReason = 'shutdown' | 'canceled' | 'lost' | 'timeout';
+
+class Stop extends Error {
+  constructor(readonly reason: StopReason) {
+    super(`export stopped: ${reason}`);
+  }
+}
+
+/** One attempt at one job: its lease, heartbeat, stop reasons and outcome. */
+export class Attempt {
+  readonly #controller = new AbortController();
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #metrics: AttemptMetrics;
+  #progress: JobProgress = { rowsWritten: 0, bytesWritten: 0 };
+  #beating: Promise<void> | undefined;
+  #onShutdown = () => this.#stop('shutdown');
+
+  constructor(
+    readonly context: WorkerContext,
+    readonly job: JobRecord,
+    readonly lease: LeaseOptions,
+    readonly shutdown: AbortSignal,
+    readonly log: JobLogger,
+    /** The delivery's retryAt (embedded queue): when a retry would run. */
+    readonly retryAt: (() => Date) | undefined,
+  ) {
+    this.#metrics = new AttemptMetrics(context.metrics, job);
+    if (shutdown.aborted) this.#stop('shutdown');
+    else shutdown.addEventListener('abort', this.#onShutdown, { once: true });
+    this.#timers.push(setTimeout(() => this.#stop('timeout'), context.limits.timeoutMs));
+    const beat = setInterval(() => {
+      this.#beating ??= this.#heartbeat().finally(() => {
+        this.#beating = undefined;
+      });
+    }, context.heartbeatMs ?? 1000);
+    this.#timers.push(beat);
+  }
+
+  #stop(reason: StopReason) {
+    if (!this.#controller.signal.aborted) this.#controller.abort(new Stop(reason));
+  }
+
+  get #reason(): StopReason | undefined {
+    const reason: unknown = this.#controller.signal.reason;
+    return reason instanceof Stop ? reason.reason : undefined;
+  }
+
+  /** Renews the lease with the latest progress; notices a cancel or a lost job. */
+  async #heartbeat(): Promise<void> {
+    try {
+      const current = await renewLease(this.context.store, this.job.id, {
+        ...this.lease,
+        progress: this.#progress,
+      });
+      if (!current) this.#stop('lost');
+      else if (current.status === 'canceling') this.#stop('canceled');
+    } catch (error) {
+      // The store is unreachable for a moment: the lease lasts; the next beat tries again.
+      this.log.warn({ code: coerceError(error).code }, 'could not renew an export lease');
+    }
+  }
+
+  dispose() {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.shutdown.removeEventListener('abort', this.#onShutdown);
+  }
+
+  async run(): Promise<void> {
+    const { context, job } = this;
+    const { store, storage, limits } = context;
+    const signal = this.#controller.signal;
+    // This attempt's file, until its outcome is being recorded: a failure before that (an
+    // abort racing a completed upload) must not leave the file behind.
+    let unrecorded: string | undefined;
+    let plan: ExportPlan | undefined;
+    try {
+      const request = parseExportRequest(job.request, context.exports.formats, {
+        rowsApart: job.inputKey !== undefined,
+      });
+      plan = await planExport(request, job.principal as { id: string }, context.exports, {
+        signal,
+        estimateCap: limits.maxRows,
+        now: job.createdAt,
+        ...(job.inputKey ? { rows: readStagedRows(storage, job.inputKey, signal) } : {}),
+        ...(job.progress.rowsEstimated !== undefined ? { rowCount: job.progress.rowsEstimated } : {}),
+      });
+      if (plan.estimate.rows !== undefined) this.#progress.rowsEstimated = plan.estimate.rows;
+      const key = exportKey({
+        exportId: job.id,
+        filename: plan.filename,
+        createdAt: job.createdAt,
+        attempt: job.attempt,
+        prefix: storage.prefix,
+      });
+      unrecorded = key;
+      if (job.attempt > 1) await removeDeadAttempts(storage, job, job.attempt, this.log);
+      // The retention counts from when the file is written (the record's expiresAt, set at the
+      // end). The object's own expiry goes into its metadata before the first byte: the latest
+      // the record's can be, this attempt's time limit later, so the object never goes first.
+      const objectExpiresAt = new Date(Date.now() + limits.timeoutMs + limits.fileTtlSeconds * 1000);
+      const meta = { contentType: plan.contentType, filename: plan.filename, expiresAt: objectExpiresAt };
+      // The storage hashes the bytes as it stores them: the export need not hash them again.
+      let stored: StoredObject | undefined;
+      const putFile = async (body: AsyncIterable<Uint8Array>) => {
+        stored = await storage.put(key, yielding(body), meta, signal);
+      };
+      const result = await runExport(plan, putFile, {
+        signal,
+        maxRows: limits.maxRows,
+        maxBytes: Math.min(limits.maxBytes, storage.maxObjectBytes ?? Number.POSITIVE_INFINITY),
+        progressIntervalMs: 250,
+        checksum: false,
+        onProgress: (progress) => {
+          this.#progress = { ...this.#progress, rowsWritten: progress.rows, bytesWritten: progress.bytes };
+        },
+      });
+      if (stored?.size !== result.bytes) {
+        throw new TakeoutError(
+          'storage_integrity_error',
+          `The export wrote ${result.bytes} bytes but storage took ${stored?.size ?? 'none'}`,
+        );
+      }
+      await this.#beating; // no renewal may land after the result
+      unrecorded = undefined;
+      // From here a failure leaves the outcome unknown (the update may have committed before
+      // the connection broke): the object stays, and its own expiry removes it if unused.
+      const won = await this.#succeed(key, {
+        result: {
+          key,
+          filename: plan.filename,
+          contentType: plan.contentType,
+          sizeBytes: result.bytes,
+          rowCount: result.rows,
+          sha256: stored.sha256,
+        },
+        progress: { ...this.#progress, rowsWritten: result.rows, bytesWritten: result.bytes },
+        // Never past the object's own expiry (an attempt that ended right at its time limit).
+        expiresAt: new Date(Math.min(Date.now() + limits.fileTtlSeconds * 1000, objectExpiresAt.getTime())),
+      });
+      if (won?.status === 'succeeded') {
+        this.#metrics.ended('succeeded', result);
+        this.log.info({ attempt: job.attempt, rows: result.rows, bytes: result.bytes }, 'export succeeded');
+        await this.#deleteInput();
+        return;
+      }
+      // Lost: canceled meanwhile, taken over after a long stall, or deleted.
+      await storage.delete(key);
+      const canceled = await cancelHeldJob(store, job.id, this.lease.leaseOwner);
+      if (canceled) await this.#deleteInput();
+      this.#metrics.ended(outcomeRecorded(canceled, 'canceled'));
+      this.log.warn({ attempt: job.attempt }, 'export finished but another outcome won');
+    } catch (thrown) {
+      await this.#beating;
+      // A failure before runExport took the source (a key, storage): close it, boundedly.
+      if (plan) await settledWithin(plan.close(), SOURCE_CLOSE_WAIT_MS);
+      if (unrecorded) await removeUnrecorded(storage, unrecorded, this.log);
+      await this.#settleFailure(thrown);
+    }
+  }
+
+  /**
+   * Records the file as the job's result. The update may commit and its answer still be lost
+   * (the connection broke): the record then says whether this attempt's file won.
+   */
+  async #succeed(key: string, outcome: Parameters<typeof succeedJob>[3]): Promise<JobRecord | undefined> {
+    const { store } = this.context;
+    try {
+      return await succeedJob(store, this.job.id, this.lease.leaseOwner, outcome);
+    } catch (error) {
+      const current = await store.get(this.job.id).catch(() => undefined);
+      if (current?.status === 'succeeded' && current.result?.key === key) return current;
+      throw error;
+    }
+  }
+
+  /** Records how a failed or stopped attempt ended; metrics and log say what the store recorded. */
+  async #settleFailure(thrown: unknown): Promise<void> {
+    const { job } = this;
+    const reason = this.#reason;
+    if (reason === 'lost') {
+      this.#metrics.ended('lost');
+      this.log.warn({ attempt: job.attempt }, 'export stopped: the job is no longer this attempt’s');
+      return;
+    }
+    let retry: TakeoutError | undefined;
+    try {
+      retry = await this.#recordFailure(reason, thrown);
+    } catch (storeError) {
+      // Nothing recorded: the lease runs out, and the job runs again (sweeper or queue).
+      this.#metrics.ended('unrecorded');
+      this.log.warn(
+        { attempt: job.attempt, code: coerceError(storeError).code },
+        'could not record how the export ended; it runs again once its lease ends',
+      );
+      throw storeError;
+    }
+    if (retry) throw retry; // the queue delivers it again after a backoff
+  }
+
+  /** The store's update for a failed or stopped attempt; returns the error to retry with, if any. */
+  async #recordFailure(reason: StopReason | undefined, thrown: unknown): Promise<TakeoutError | undefined> {
+    const { store } = this.context;
+    const { job, lease } = this;
+    if (reason === 'shutdown') {
+      // Handed back untouched: another process (or this one after a restart) runs it again.
+      const released = await releaseJob(store, job.id, lease.leaseOwner);
+      this.#metrics.ended(outcomeRecorded(released, 'handed_back'));
+      const queueLost = (this.shutdown.reason as TakeoutError | undefined)?.details?.reason === 'lost';
+      this.log.info(
+        { attempt: job.attempt },
+        queueLost
+          ? 'export handed back: the queue lost its delivery (lock expired)'
+          : 'export handed back at shutdown',
+      );
+      return undefined;
+    }
+    if (reason === 'canceled') {
+      const canceled = await cancelHeldJob(store, job.id, lease.leaseOwner);
+      if (canceled) await this.#deleteInput();
+      this.#metrics.ended(outcomeRecorded(canceled, 'canceled'));
+      this.log.info({}, 'export canceled');
+      return undefined;
+    }
+    let error = reason === 'timeout' ? timeoutError(this.context.limits.timeoutMs) : coerceError(thrown);
+    if (error.code === 'sync_limit_exceeded') {
+      error = new TakeoutError(
+        'export_too_large',
+        error.message,
+        error.details ? { details: error.details } : {},
+      );
+    }
+    const record = { code: error.code, message: error.message, retryable: error.retryable };
+    if (error.retryable && job.attempt < this.context.limits.attempts) {
+      // Every process polling the store waits for the backoff, not only this one's queue.
+      const runAfter = this.retryAt?.();
+      const released = await releaseJob(store, job.id, lease.leaseOwner, {
+        error: record,
+        ...(runAfter ? { runAfter } : {}),
+      });
+      const outcome = outcomeRecorded(released, 'retried');
+      this.#metrics.ended(outcome, undefined, error.code);
+      if (outcome !== 'retried') {
+        if (outcome === 'canceled') await this.#deleteInput();
+        this.log.info({ attempt: job.attempt, code: error.code, outcome }, 'export failed; not retried');
+        return undefined;
+      }
+      this.log.warn({ attempt: job.attempt, code: error.code }, 'export failed; will retry');
+      return error;
+    }
+    const failed = await failJob(store, job.id, lease.leaseOwner, record);
+    if (failed) await this.#deleteInput();
+    this.#metrics.ended(outcomeRecorded(failed, 'failed'));
+    this.log.warn({ attempt: job.attempt, code: error.code }, 'export failed');
+    if (error.code === 'internal') this.log.error({ err: error.cause }, 'internal error in an export');
+    return undefined;
+  }
+
+  async #deleteInput(): Promise<void> {
+    if (!this.job.inputKey) return;
+    await this.context.storage.delete(this.job.inputKey).catch((error: unknown) => {
+      // The sweeper removes it later.
+      this.log.warn({ code: coerceError(error).code }, 'could not delete staged rows');
+    });
+  }
+}
+
+/**
+ * The outcome the store recorded, for the metrics: an update also ends in `canceled` when a
+ * cancel came meanwhile, and in nothing when the job is no longer this attempt's.
+ */
+export function outcomeRecorded(record: JobRecord | undefined, intended: AttemptOutcome): AttemptOutcome {
+  if (!record) return 'lost';
+  return record.status === 'canceled' ? 'canceled' : intended;
+}
