@@ -2,8 +2,8 @@
  * The logger settings `takeout serve` (as Fastify's) and `takeout worker` share: JSON lines
  * (pino) whose every line is scrubbed of secrets before it is written. Field redaction alone
  * cannot know where a secret may turn up (an error message, a URL, a driver's text), so the
- * finished line is checked: passwords in URLs, signed-link query values, bearer tokens, and
- * the values of every secret the environment holds.
+ * finished line is checked: passwords in URLs, secret query values, bearer and basic
+ * credentials, JWTs, and the values of every secret the environment holds.
  */
 import type { LoggerOptions } from 'pino';
 
@@ -11,15 +11,54 @@ const REDACTED = '[redacted]';
 
 /** Environment variables whose values are secrets by their name. */
 const SECRET_NAME = /SECRET|PASSWORD|PASSWD|TOKEN|CREDENTIAL|PRIVATE|(^|_)API_?KEY$|SIGNING_?KEY/i;
-/** Shorter values are left alone: they would match ordinary text. */
+/** Settings that hold several whitespace-separated secrets (old and new while they rotate). */
+const SECRET_LISTS = new Set(['TAKEOUT_WEBHOOK_SECRET']);
+/**
+ * Shorter values are left alone: they would match ordinary text. The config refuses short
+ * tokens and keys (TAKEOUT_METRICS_TOKEN and API tokens 16+, TAKEOUT_SECRET and
+ * TAKEOUT_JWT_SECRET 32+, webhook secrets 24+ bytes); only URL passwords may be shorter, and
+ * the URL patterns below remove those wherever they appear in a URL.
+ */
 const MIN_SECRET_LENGTH = 8;
 
 /** `scheme://user:password@` */
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]*:)[^\s@/"]+@/gi;
-/** Query members of signed links (Takeout's own and SigV4's) and tokens in query strings. */
-const SIGNED_QUERY =
-  /([?&](?:sig|signature|token|access_token|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"\\]*/gi;
+/**
+ * Query members that carry secrets: signed links (Takeout's own and SigV4's), tokens, and
+ * passwords or keys in connection strings (`postgres://host/db?password=...`, which pg
+ * accepts). Only as `?name=` / `&name=`: the words alone are ordinary text.
+ */
+const SECRET_QUERY = new RegExp(
+  `([?&](?:${[
+    'sig',
+    'signature',
+    'token',
+    'access_token',
+    'X-Amz-Signature',
+    'X-Amz-Credential',
+    'X-Amz-Security-Token',
+    'password',
+    'passwd',
+    'pwd',
+    'pass',
+    'sslpassword',
+    'secret',
+    'client_secret',
+    'api_?key',
+    'key',
+  ].join('|')})=)[^&\\s"\\\\]*`,
+  'gi',
+);
 const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/g;
+/** `Basic` credentials: base64 of `user:password`. */
+const BASIC = /\b(Basic\s+)([A-Za-z0-9+/]+={0,2})/gi;
+/** A JWT anywhere: its header and payload are JSON objects, so both start `eyJ` (`{"`). */
+const JWT = /\beyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+
+/** A word after "Basic" in prose does not decode to `user:password`; credentials do. */
+function isBasicCredential(encoded: string): boolean {
+  return Buffer.from(encoded, 'base64').toString('latin1').includes(':');
+}
 
 /** The secret values `env` holds: by variable name, passwords in URLs, and each API token. */
 export function secretsOf(env: NodeJS.ProcessEnv): string[] {
@@ -29,6 +68,12 @@ export function secretsOf(env: NodeJS.ProcessEnv): string[] {
     if (name === 'TAKEOUT_API_TOKENS') {
       // token=user[:tenant],...: the tokens are secret, the users are not.
       for (const entry of value.split(',')) secrets.add(entry.slice(0, entry.lastIndexOf('=')).trim());
+    } else if (SECRET_LISTS.has(name)) {
+      // Each alone (one may be logged without the others), also without its `whsec_` prefix.
+      for (const secret of value.split(/\s+/)) {
+        secrets.add(secret);
+        secrets.add(secret.replace(/^whsec_/, ''));
+      }
     } else if (SECRET_NAME.test(name)) {
       secrets.add(value);
     }
@@ -51,8 +96,12 @@ export function scrubber(secrets: readonly string[]): (text: string) => string {
   return (text) => {
     let out = text
       .replace(URL_PASSWORD, `$1${REDACTED}@`)
-      .replace(SIGNED_QUERY, `$1${REDACTED}`)
-      .replace(BEARER, `$1${REDACTED}`);
+      .replace(SECRET_QUERY, `$1${REDACTED}`)
+      .replace(JWT, REDACTED)
+      .replace(BEARER, `$1${REDACTED}`)
+      .replace(BASIC, (match, prefix: string, encoded: string) =>
+        isBasicCredential(encoded) ? prefix + REDACTED : match,
+      );
     for (const literal of literals) if (out.includes(literal)) out = out.replaceAll(literal, REDACTED);
     return out;
   };

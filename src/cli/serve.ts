@@ -161,7 +161,7 @@ export async function startService(
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   if (config.metrics.port !== undefined) {
     try {
-      metricsServer = await startMetricsServer(service, 'api', config.metrics.port);
+      metricsServer = await startMetricsServer(service, 'api', config.metrics.port, app.log);
     } catch (error) {
       stopSweeper();
       await app.close();

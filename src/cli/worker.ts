@@ -57,7 +57,7 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
   try {
     await service.jobs.startWorker({ concurrency: config.jobs.workers });
     if (config.metrics.port !== undefined) {
-      metrics = await startMetricsServer(service, 'worker', config.metrics.port);
+      metrics = await startMetricsServer(service, 'worker', config.metrics.port, log);
     }
   } catch (error) {
     await service.close();

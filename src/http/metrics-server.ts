@@ -3,7 +3,7 @@
  * `/healthz` and `/readyz` only. A worker has no other HTTP server; an API process can keep
  * its metrics off the public port this way.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { TakeoutError } from '../errors.js';
 import type { Service } from '../service.js';
 import { problemErrorHandler, sendProblem } from './problem.js';
@@ -16,14 +16,19 @@ export interface MetricsServer {
   url: string;
 }
 
-/** Listens on the service's metrics host and port; the caller closes `app` before the service. */
+/**
+ * Listens on the service's metrics host and port; the caller closes `app` before the service.
+ * `logger` is the process's (scrubbed) logger: its routes are quiet, so only failed probes and
+ * refused scrapes are logged (at `warn`), as on the API port.
+ */
 export async function startMetricsServer(
   service: Service,
   role: 'api' | 'worker',
   port: number,
+  logger: FastifyBaseLogger,
 ): Promise<MetricsServer> {
   const { host, token } = service.config.metrics;
-  const app = Fastify({ logger: false });
+  const app = Fastify({ loggerInstance: logger });
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { coerceError, ERROR_CATALOG, TakeoutError } from '../errors.js';
+import { isQuietRoute } from './routes/health.js';
 import { SLOT_RETRY_AFTER_SECONDS } from './sync-slots.js';
 
 export const PROBLEM_TYPE_BASE = 'https://takeout.dev/errors/';
@@ -58,22 +59,30 @@ export function toTakeoutError(error: unknown): TakeoutError {
 
 export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?: string): FastifyReply {
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
-  // Busy, or shutting down (the export is cut by the shutdown signal): worth a retry soon.
-  if (error.code === 'too_busy' && !reply.hasHeader('retry-after'))
+  // Busy, shutting down (the export is cut by the shutdown signal), or at the caller's cap of
+  // exports: worth a retry soon. A route that knows better sets its own.
+  if ((error.code === 'too_busy' || error.code === 'too_many_exports') && !reply.hasHeader('retry-after'))
     reply.header('retry-after', String(SLOT_RETRY_AFTER_SECONDS));
   return reply.code(error.status).type('application/problem+json').send(problemOf(error, instance));
 }
 
-/** Fastify error handler: every error becomes problem+json; unexpected ones are logged in full. */
+/**
+ * Fastify error handler: every error becomes problem+json; unexpected ones are logged in full.
+ * Other refusals are logged at `info`, except on the quiet routes (probes, scrapes), which log
+ * only `warn` and up: there a failure is the one line worth seeing.
+ */
 export function problemErrorHandler(
   error: unknown,
   request: FastifyRequest,
   reply: FastifyReply,
 ): FastifyReply {
   const problem = toTakeoutError(error);
+  const path = request.url.split('?')[0];
   if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error');
+  else if (isQuietRoute(request))
+    request.log.warn({ code: problem.code, method: request.method, url: path }, problem.message);
   else request.log.info({ code: problem.code }, problem.message);
-  return sendProblem(reply, problem, request.url.split('?')[0]);
+  return sendProblem(reply, problem, path);
 }
 
 /**

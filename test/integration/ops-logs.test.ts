@@ -93,12 +93,15 @@ describe('logs of a whole run', () => {
     expect((await post('{"dataset":')).status).toBe(400);
     expect((await call(`/v1/exports/${failedId}/download`)).status).toBe(409);
     expect((await call(`/v1/exports/${id}?sig=${signature}&token=${ALICE_TOKEN}`)).status).toBe(200);
-    // Probes and metrics on both processes.
+    // Probes and metrics on both processes, and a refused scrape.
     for (const base of [api.base, workerMetrics]) {
       await fetch(`${base}/readyz`);
       expect(
         (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status,
       ).toBe(200);
+      expect(
+        (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${WRONG_TOKEN}` } })).status,
+      ).toBe(401);
     }
     await worker.waitFor((line) => line.msg === 'export failed' && line.exportId === failedId);
     await api.terminate();
@@ -125,8 +128,20 @@ describe('logs of a whole run', () => {
     ]) {
       expect(logs.includes(secret), `a secret (${secret.slice(0, 6)}...) is in the logs`).toBe(false);
     }
-    // Probes and scrapes that succeed are not logged.
-    expect(api.stdout()).not.toMatch(/"url":"\/(readyz|healthz|metrics)"/);
+    // Probes and scrapes that succeed are not logged; the refused scrape is, at warn, by both.
+    const apiLines = api
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => JSON.parse(text) as { level: number; code?: string });
+    for (const lines of [apiLines, worker.lines]) {
+      const probeLines = lines.filter((line) => /"\/(readyz|healthz|metrics)"/.test(JSON.stringify(line)));
+      // A fresh process's first readiness check may time out: that failure is logged too.
+      expect(probeLines.filter((line) => line.code !== 'not_ready')).toEqual([
+        expect.objectContaining({ level: 40, code: 'unauthorized', url: '/metrics' }),
+      ]);
+      for (const line of probeLines) expect(line.level).toBe(40);
+    }
     // The query-string token above was logged, scrubbed.
     expect(logs).toContain('token=[redacted]');
     expect(logs).not.toMatch(/X-Amz-Signature=(?!\[redacted\])/i);

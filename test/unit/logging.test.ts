@@ -51,6 +51,44 @@ describe('log scrubbing', () => {
     expect(out).not.toMatch(/hunter2hunter|abc123|Zm9vYmFy|eyJhbGciOi|signing-secret/);
   });
 
+  it.each([
+    [
+      'a pg password query member',
+      'connect postgres://h/db?password=hunter2&sslmode=require',
+      '?password=[redacted]&sslmode',
+    ],
+    ['a pass query member', 'GET /x?user=u&pass=hunter2 ok', '&pass=[redacted] ok'],
+    ['a secret query member', 'redirect to /cb?client_secret=hunter2', '?client_secret=[redacted]'],
+    ['an API key query member', 'GET /v1?key=hunter2&api_key=hunter2', '?key=[redacted]&api_key=[redacted]'],
+    ['Basic credentials', '{"authorization":"Basic dXNlcjpodW50ZXIy"}', '"Basic [redacted]"'],
+    [
+      'a bare JWT',
+      'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJodW50ZXIyIn0.c2lnbmF0dXJl was refused',
+      'token [redacted] was refused',
+    ],
+  ])('removes %s', (_what, line, expected) => {
+    const out = scrubber([])(line);
+    expect(out).toContain(expected);
+    expect(out).not.toMatch(/hunter2|dXNlcjpodW50ZXIy|eyJzdWIi|c2lnbmF0dXJl/);
+  });
+
+  it.each([
+    'password authentication failed for user "app"',
+    'the key=value pairs, a passkey, secret=? in prose',
+    'Basic authentication is not supported',
+    'GET /v1/exports?keys=2&passes=3',
+  ])('leaves ordinary text alone: %s', (line) => {
+    expect(scrubber([])(line)).toBe(line);
+  });
+
+  it('finds each of several rotating webhook secrets, with and without their prefix', () => {
+    const current = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const previous = 'whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY';
+    const scrub = scrubber(secretsOf({ TAKEOUT_WEBHOOK_SECRET: `${current}  ${previous}` }));
+    expect(scrub(`signing with ${previous}`)).toBe('signing with [redacted]');
+    expect(scrub(`key ${current.slice('whsec_'.length)}.`)).toBe('key [redacted].');
+  });
+
   it('scrubs the finished JSON line of a pino logger, escaped secrets included', () => {
     let written = '';
     const out = new Writable({

@@ -3,7 +3,7 @@
  * queue and the storage answer, each within a short timeout; else `503 not_ready` naming
  * what failed). Both are public, outside the rate limit, and logged only when they fail.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TakeoutError } from '../../errors.js';
 import { checkReadiness, type ReadinessTargets } from '../../readiness.js';
 
@@ -13,8 +13,16 @@ export interface HealthRoutesOptions {
   health?: () => Record<string, unknown>;
 }
 
-/** Probes run every few seconds: their request lines would drown the log. */
-export const QUIET_ROUTE = { logLevel: 'warn' } as const;
+/**
+ * Probes and scrapes run every few seconds: their request lines would drown the log. Their
+ * failures are still logged, at `warn` (problemErrorHandler asks `isQuietRoute`).
+ */
+export const QUIET_ROUTE = { logLevel: 'warn', config: { quiet: true } } as const;
+
+/** Whether the request's route is one of the QUIET_ROUTEs. */
+export function isQuietRoute(request: FastifyRequest): boolean {
+  return (request.routeOptions.config as { quiet?: boolean } | undefined)?.quiet === true;
+}
 
 export async function healthRoutes(app: FastifyInstance, options: HealthRoutesOptions): Promise<void> {
   app.get('/healthz', QUIET_ROUTE, async (_request, reply) => {
