@@ -10,6 +10,7 @@ import { requestCancel } from '../jobs/lifecycle.js';
 import { type MigratedJobStore, openJobStore } from '../jobs/store/index.js';
 import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { JOB_STATUSES, type JobOwner, type JobRecord, type JobStatus } from '../jobs/types.js';
+import { visibleStatus } from '../jobs/view.js';
 import { type CliIo, UsageError } from './usage.js';
 
 export const JOBS_USAGE = `Usage: takeout jobs <command> [options]
@@ -66,7 +67,8 @@ function line(job: JobRecord): string {
   const rows = job.result?.rowCount ?? job.progress.rowsWritten;
   return [
     job.id,
-    job.status.padEnd(9),
+    // As the owner sees it (and as --status filters): a file past its retention is expired.
+    visibleStatus(job).padEnd(9),
     `a${job.attempt}`,
     String(rows).padStart(10),
     job.createdAt.toISOString(),

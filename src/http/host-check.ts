@@ -4,6 +4,9 @@ import { TakeoutError } from '../errors.js';
 /** Names of this machine's loopback interface as a browser writes them in `Host`. */
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
+/** The decorator of an instance that answers loopback names only. */
+export const LOOPBACK_HOSTS_ONLY = 'takeoutLoopbackHostsOnly';
+
 /** Whether `host` names the loopback interface on `port` (the port may be left out for 80). */
 export function isLoopbackHost(host: string | undefined, port: number | undefined): boolean {
   if (!host) return false;
@@ -28,6 +31,8 @@ function localPort(request: FastifyRequest): number | undefined {
  * the browser's help. A loopback name cannot be made to point anywhere else.
  */
 export function requireLoopbackHost(app: FastifyInstance): void {
+  // The OpenAPI document lists the 403 on every route when the instance checks hosts.
+  if (!app.hasDecorator(LOOPBACK_HOSTS_ONLY)) app.decorate(LOOPBACK_HOSTS_ONLY, true);
   app.addHook('onRequest', async (request) => {
     if (isLoopbackHost(request.headers.host, localPort(request))) return;
     throw new TakeoutError(

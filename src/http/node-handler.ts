@@ -15,7 +15,7 @@ import { TakeoutError } from '../errors.js';
 import { isServedStorage } from '../storage/types.js';
 import { answerWithProblems, frameworkErrorHandler } from './problem.js';
 import { filesRoutes } from './routes/files.js';
-import { type TakeoutServerOptions, takeoutRoutes } from './server.js';
+import { DEFAULT_BODY_LIMIT, type TakeoutServerOptions, takeoutRoutes } from './server.js';
 
 /**
  * Who a request comes from, as the host app knows it (its session, its middleware's `req.user`):
@@ -146,7 +146,7 @@ export async function takeoutHandler<Req extends IncomingMessage = IncomingMessa
   }
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     requestIdHeader: 'x-request-id',
     frameworkErrors: frameworkErrorHandler,
     // After handler.close(), a request is answered by answerWithProblems, not Fastify's JSON.

@@ -10,7 +10,7 @@ import type { TakeoutMetrics } from '../metrics.js';
 import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
 import { anonymous, type FastifyAuthenticate, requireAuthentication } from './auth.js';
-import { requireLoopbackHost } from './host-check.js';
+import { LOOPBACK_HOSTS_ONLY, requireLoopbackHost } from './host-check.js';
 import { exactJsonBodies } from './json-body.js';
 import { limitLargeBodies } from './large-bodies.js';
 import { openApiDocument } from './openapi/document.js';
@@ -73,6 +73,7 @@ export interface TakeoutServerOptions extends Partial<HttpLimits>, Partial<Reque
   authenticate?: FastifyAuthenticate;
   /** Requests per window per principal on the API routes (`429 rate_limited` beyond). Default: none. */
   rateLimit?: RateLimitOptions;
+  /** Largest request body, bytes (TAKEOUT_BODY_LIMIT). Default 10 MiB, whatever the host app's limit. */
   bodyLimit?: number;
   logger?: FastifyServerOptions['logger'];
   /**
@@ -97,6 +98,9 @@ export const DEFAULT_LIMITS: HttpLimits = {
   syncFirstByteTimeoutMs: 120_000,
   syncIdleTimeoutMs: 120_000,
 };
+
+/** Inline rows make bodies large: the default a host app's Fastify (1 MiB) would cut them at. */
+export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
 
 export const DEFAULT_REQUEST_TIMEOUTS: RequestTimeouts = {
   headersTimeoutMs: 30_000,
@@ -126,6 +130,19 @@ export function serviceServerOptions(service: Service): TakeoutServerOptions {
     requestTimeoutMs: service.config.requestTimeoutMs,
     bodyLimit: service.config.bodyLimit,
   };
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Gives every route of the scope that takes a body Takeout's own limit: embedded, the host
+ * app's instance limit (Fastify's default 1 MiB) would otherwise apply to inline rows.
+ */
+function limitBodies(scope: FastifyInstance, bodyLimit: number): void {
+  scope.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (methods.some((method) => BODY_METHODS.has(method))) route.bodyLimit ??= bodyLimit;
+  });
 }
 
 /**
@@ -166,6 +183,7 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
     scope.setErrorHandler(problemErrorHandler);
     exactJsonBodies(scope);
     await scope.register(async (api) => {
+      limitBodies(api, options.bodyLimit ?? DEFAULT_BODY_LIMIT);
       requireAuthentication(api, options.authenticate ?? anonymous);
       limitLargeBodies(api);
       if (options.rateLimit && options.rateLimit.max > 0) await limitPerPrincipal(api, options.rateLimit);
@@ -201,6 +219,7 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
         formats,
         jobs: options.jobs !== undefined,
         metrics: options.metrics !== undefined,
+        loopbackHostsOnly: scope.hasDecorator(LOOPBACK_HOSTS_ONLY),
         ...(scope.prefix ? { prefix: scope.prefix } : {}),
         ...(filesMount !== undefined ? { filesMount } : {}),
       });
@@ -236,7 +255,7 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
       requestTimeout: requestTimeoutMs,
       connectionsCheckingInterval: Math.max(100, Math.min(headersTimeoutMs / 4, 30_000)),
     },
-    bodyLimit: options.bodyLimit ?? 10 * 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Ids in logs correlate a request's lines; the header lets a proxy's id win.
     requestIdHeader: 'x-request-id',
     frameworkErrors: frameworkErrorHandler,

@@ -20,7 +20,7 @@ import {
 } from '../../src/jobs/lifecycle.js';
 import { embeddedQueue } from '../../src/jobs/queue/embedded.js';
 import type { ExportQueue, QueueDelivery } from '../../src/jobs/queue/types.js';
-import type { JobOwner, JobStore, NewJob } from '../../src/jobs/types.js';
+import type { JobOwner, JobStatus, JobStore, NewJob } from '../../src/jobs/types.js';
 
 export interface JobsHarness {
   store: JobStore;
@@ -229,6 +229,37 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         expect((await store.list(alice, { status: ['canceled'] })).jobs.map((j) => j.id)).toEqual([ids[1]]);
         expect((await rejection(store.list(alice, { cursor: 'bm9wZQ' }))).code).toBe('invalid_request');
         expect((await rejection(store.list(alice, { limit: 1000 }))).code).toBe('invalid_request');
+      });
+
+      it('filters the list by the status the owner sees: a file past its retention is expired', async () => {
+        const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, second));
+        const make = async (second: number, patch: Parameters<JobStore['transition']>[2]) => {
+          const { job } = await store.create(newJob(), { now: at(second) });
+          if (Object.keys(patch).length) await store.transition(job.id, {}, patch);
+          return job.id;
+        };
+        const hour = 3_600_000;
+        const kept = await make(1, { status: 'succeeded', expiresAt: new Date(Date.now() + hour) });
+        const lapsed = await make(2, { status: 'succeeded', expiresAt: new Date(Date.now() - hour) });
+        const swept = await make(3, { status: 'expired' });
+        const queued = await make(4, {});
+        const lapsedToo = await make(5, { status: 'succeeded', expiresAt: new Date(Date.now() - 1000) });
+        const ids = async (status: JobStatus[], limit = 20) => {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await store.list(alice, { status, limit, ...(cursor ? { cursor } : {}) });
+            seen.push(...page.jobs.map((job) => job.id));
+            cursor = page.nextCursor;
+          } while (cursor);
+          return seen;
+        };
+        expect(await ids(['succeeded'])).toEqual([kept]);
+        expect(await ids(['expired'])).toEqual([lapsedToo, swept, lapsed]);
+        // Paged one by one, nothing skipped or repeated.
+        expect(await ids(['expired'], 1)).toEqual([lapsedToo, swept, lapsed]);
+        expect(await ids(['succeeded', 'queued'], 1)).toEqual([queued, kept]);
+        expect(await ids(['succeeded', 'expired'])).toEqual([lapsedToo, swept, lapsed, kept]);
       });
 
       it('claims with a lease: one holder at a time, taken back only after the lease ends', async () => {

@@ -5,51 +5,13 @@
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOG } from '../../src/errors.js';
 import { filesRoutes } from '../../src/http/routes/files.js';
-import { serviceServerOptions, type TakeoutServerOptions, takeoutRoutes } from '../../src/http/server.js';
+import { serviceServerOptions } from '../../src/http/server.js';
 import type { DiskStorage } from '../../src/storage/disk.js';
 import { numbersDataset, type TestService, testService } from '../support/jobs.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: a JSON document the assertions walk into
-type Json = any;
-
-interface Served {
-  app: FastifyInstance;
-  base: string;
-  /** Every route registered, as `METHOD /path` with OpenAPI path parameters. */
-  routes: { method: string; path: string }[];
-}
-
-/** OpenAPI path syntax of a Fastify route: `:id` → `{id}`, a trailing `*` → `{key}`. */
-function openApiPath(url: string): string {
-  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\/\*$/, '/{key}');
-}
-
-async function serve(options: TakeoutServerOptions): Promise<Served> {
-  const app = Fastify();
-  const routes: Served['routes'] = [];
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) routes.push({ method, path: openApiPath(route.url) });
-  });
-  await takeoutRoutes(app, options);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  return {
-    app,
-    base: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-    routes,
-  };
-}
-
-async function openApi(base: string): Promise<Json> {
-  const response = await fetch(`${base}/v1/openapi.json`);
-  expect(response.status).toBe(200);
-  expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-  return (await response.json()) as Json;
-}
+import { expectDeclared, type Json, openApi, resolved, type Served, serve } from '../support/openapi.js';
 
 async function expectValidOpenApi31(document: unknown): Promise<void> {
   const validator = new Validator();
@@ -79,7 +41,10 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
   let document: Json;
 
   beforeAll(async () => {
-    jobs = await testService({}, { datasets: [numbersDataset('numbers', 50)] });
+    jobs = await testService(
+      {},
+      { datasets: [numbersDataset('numbers', 50), numbersDataset('slow', 50_000, 200)] },
+    );
     const { service } = jobs;
     served = await serve({
       ...serviceServerOptions(service),
@@ -172,12 +137,10 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
   });
 
   it('describes what the server really answers: jobs, lists, problems, datasets, health', async () => {
-    const validator = new Validator();
-    await validator.validate(structuredClone(document));
-    const resolved = validator.resolveRefs() as Json;
+    const resolvedDocument = await resolved(document);
     const ajv = new Ajv2020({ strict: false, validateFormats: false });
     const expectMatches = (schemaName: string, value: unknown) => {
-      const check = ajv.compile(resolved.components.schemas[schemaName]);
+      const check = ajv.compile(resolvedDocument.components.schemas[schemaName]);
       expect(check(value) ? [] : check.errors).toEqual([]);
     };
     const get = async (path: string): Promise<Json> => (await fetch(served.base + path)).json();
@@ -201,7 +164,49 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
     expect(missing.status).toBe(404);
     expectMatches('Problem', await missing.json());
     // A schema that would let anything through proves nothing.
-    expect(ajv.compile(resolved.components.schemas.JobDocument)({ id: 1 })).toBe(false);
+    expect(ajv.compile(resolvedDocument.components.schemas.JobDocument)({ id: 1 })).toBe(false);
+  });
+
+  it('declares the status and headers of every answer of the job flow', async () => {
+    const declared = await resolved(document);
+    const send = async (operation: string, path: string, init: RequestInit = {}) => {
+      const response = await fetch(served.base + path, { redirect: 'manual', ...init });
+      const body = await response.text();
+      expectDeclared(declared, operation, response);
+      return { response, body: body && response.status !== 304 ? JSON.parse(body) : {} };
+    };
+    const post = (prefer: Record<string, string>, dataset = 'numbers') =>
+      send('POST /v1/exports', '/v1/exports', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...prefer },
+        body: JSON.stringify({ dataset, format: 'csv' }),
+      });
+
+    const queued = await post({ prefer: 'respond-async' });
+    expect(queued.response.status).toBe(202);
+    expect((await post({ prefer: 'respond-async, wait=10' })).response.status).toBe(303);
+    // A key names a job: once it has finished, a retry goes to it, without Prefer: wait.
+    const keyed = await post({ 'idempotency-key': 'openapi-replay' });
+    await jobs.until(keyed.body.id, (job) => job.status === 'succeeded');
+    expect((await post({ 'idempotency-key': 'openapi-replay' })).response.status).toBe(303);
+
+    const job = `/v1/exports/${queued.body.id}`;
+    const { response } = await send('GET /v1/exports/{id}', job);
+    const etag = response.headers.get('etag')!;
+    await send('GET /v1/exports/{id}', job, { headers: { 'if-none-match': etag } });
+    expect((await send('GET /v1/exports', '/v1/exports?limit=1')).response.headers.get('link')).toBeTruthy();
+
+    const slow = (await post({ prefer: 'respond-async' }, 'slow')).body.id as string;
+    await jobs.until(slow, (record) => record.status === 'running');
+    const notReady = await send('GET /v1/exports/{id}/download', `/v1/exports/${slow}/download`);
+    expect(notReady.body.code).toBe('export_not_ready');
+    expect(notReady.response.headers.get('retry-after')).toBeTruthy();
+    const deleted = await send('DELETE /v1/exports/{id}', `/v1/exports/${slow}`, { method: 'DELETE' });
+    expect(deleted.response.status).toBe(202);
+    await jobs.until(slow, (record) => record.status === 'canceled');
+    await send('POST /v1/exports/{id}/cancel', `/v1/exports/${slow}/cancel`, { method: 'POST' });
+    await send('GET /healthz', '/healthz');
+    await send('GET /v1/datasets', '/v1/datasets');
   });
 
   it('is served without a token while the API needs one', async () => {

@@ -38,8 +38,9 @@ async function waitForJob(
 
 /**
  * Answers `POST /v1/exports` with a background job: `202 Accepted` with `Location` and
- * `Retry-After`, or, when `Prefer: wait=N` saw it finish in time, `303 See Other` to the job.
- * An `Idempotency-Key` makes retries return the same job.
+ * `Retry-After`, or `303 See Other` to a job that is finished: `Prefer: wait=N` saw it finish
+ * in time, or an `Idempotency-Key` (retries return the same job) named one already finished,
+ * wait or not; its document is where the client goes next.
  */
 export async function answerWithJob(
   httpRequest: FastifyRequest,

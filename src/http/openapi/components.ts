@@ -139,6 +139,8 @@ const HEALTH: Schema = {
   },
 };
 
+const PROBLEM_CONTENT: Schema = { 'application/problem+json': { schema: ref('Problem') } };
+
 export function components(formats: FormatRegistry): Schema {
   return {
     schemas: {
@@ -159,7 +161,25 @@ export function components(formats: FormatRegistry): Schema {
     responses: {
       Problem: {
         description: 'An error: problem+json with a stable `code` (docs/errors.md).',
-        content: { 'application/problem+json': { schema: ref('Problem') } },
+        content: PROBLEM_CONTENT,
+      },
+      ProblemRetryAfter: {
+        description:
+          'An error worth retrying later (`rate_limited`, `too_busy`, `export_not_ready`, ...): problem+json, with `Retry-After` when the server knows when.',
+        headers: {
+          'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
+        },
+        content: PROBLEM_CONTENT,
+      },
+      Unauthorized: {
+        description: 'No valid credentials (`unauthorized`); `detail` says why.',
+        headers: { 'WWW-Authenticate': { description: '`Bearer`.', schema: text } },
+        content: PROBLEM_CONTENT,
+      },
+      HostNotAllowed: {
+        description:
+          'Development mode (no authentication): the `Host` is not 127.0.0.1, localhost or [::1] with the server’s port (`host_not_allowed`).',
+        content: PROBLEM_CONTENT,
       },
     },
     securitySchemes: {

@@ -6,7 +6,16 @@
 import type { FormatRegistry } from '../../formats/registry.js';
 import { components, ref } from './components.js';
 import { jobPaths, listExports } from './job-paths.js';
-import { guardedProblems, header, type Json, json, LOCATION, problems, RETRY_AFTER } from './parts.js';
+import {
+  guardedProblems,
+  header,
+  type Json,
+  json,
+  LOCATION,
+  NO_STORE,
+  problems,
+  RETRY_AFTER,
+} from './parts.js';
 
 export interface OpenApiOptions {
   formats: FormatRegistry;
@@ -18,6 +27,8 @@ export interface OpenApiOptions {
   prefix?: string;
   /** Whether `GET /metrics` is served. */
   metrics?: boolean;
+  /** Whether every route refuses a non-loopback `Host` (the standalone server's development mode). */
+  loopbackHostsOnly?: boolean;
 }
 
 /** One 200 content entry per content type the formats write. */
@@ -33,6 +44,8 @@ function fileContent(formats: FormatRegistry): Json {
   );
 }
 
+const PREFERENCE_APPLIED = header('The preferences honoured: `respond-async`, `wait=N`.');
+
 function createExport(options: OpenApiOptions): Json {
   const jobAnswers = options.jobs
     ? {
@@ -41,16 +54,16 @@ function createExport(options: OpenApiOptions): Json {
           ref('JobDocument'),
           {
             Location: LOCATION,
+            'Content-Location': header('The job: the body is its document.'),
             'Retry-After': RETRY_AFTER,
-            'Preference-Applied': header('The preferences honoured.'),
+            'Cache-Control': NO_STORE,
+            'Preference-Applied': PREFERENCE_APPLIED,
           },
         ),
         '303': json(
-          'With Prefer: wait=N, the job finished in time: the job, also at Location.',
+          'The job is finished: with Prefer: wait=N, it finished in time; or an Idempotency-Key named a job that had already finished (whatever Prefer says). The job, also at Location.',
           ref('JobDocument'),
-          {
-            Location: LOCATION,
-          },
+          { Location: LOCATION, 'Cache-Control': NO_STORE, 'Preference-Applied': PREFERENCE_APPLIED },
         ),
       }
     : {};
@@ -68,7 +81,7 @@ function createExport(options: OpenApiOptions): Json {
         name: 'Idempotency-Key',
         in: 'header',
         description:
-          'Makes the export a job, however small; retries with the same key and body return the same job.',
+          'Makes the export a job, however small; retries with the same key and body return the same job (303 once it has finished).',
         schema: { type: 'string', minLength: 1, maxLength: 255 },
       },
     ],
@@ -109,6 +122,19 @@ function filesPath(): Json {
   return { get: { operationId: 'getFile', ...get }, head: { operationId: 'headFile', ...get } };
 }
 
+/** With the development mode's Host check, every route may answer 403 `host_not_allowed`. */
+function refusingOtherHosts(options: OpenApiOptions, paths: Record<string, Json>): Json {
+  if (!options.loopbackHostsOnly) return paths;
+  for (const item of Object.values(paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (method === 'parameters') continue;
+      const responses = (operation as { responses: Json }).responses;
+      responses['403'] ??= { $ref: '#/components/responses/HostNotAllowed' };
+    }
+  }
+  return paths;
+}
+
 /** The OpenAPI 3.1 document of the routes `takeoutRoutes` registers with these options. */
 export function openApiDocument(options: OpenApiOptions): Json {
   const exportsPath: Json = { post: createExport(options) };
@@ -123,7 +149,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
     },
     ...(options.prefix ? { servers: [{ url: options.prefix }] } : {}),
     security: [{ bearer: [] }],
-    paths: {
+    paths: refusingOtherHosts(options, {
       '/v1/exports': exportsPath,
       ...(options.jobs ? jobPaths() : {}),
       '/v1/datasets': {
@@ -146,7 +172,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
           operationId: 'health',
           summary: 'Liveness and sync load',
           security: [],
-          responses: { '200': json('Up.', ref('Health')) },
+          responses: { '200': json('Up.', ref('Health'), { 'Cache-Control': NO_STORE }) },
         },
       },
       '/readyz': {
@@ -155,18 +181,22 @@ export function openApiDocument(options: OpenApiOptions): Json {
           summary: 'Readiness: the job store, queue and storage answer',
           security: [],
           responses: {
-            '200': json('Ready.', {
-              type: 'object',
-              required: ['status', 'checks'],
-              properties: { status: { const: 'ready' }, checks: { type: 'object' } },
-            }),
+            '200': json(
+              'Ready.',
+              {
+                type: 'object',
+                required: ['status', 'checks'],
+                properties: { status: { const: 'ready' }, checks: { type: 'object' } },
+              },
+              { 'Cache-Control': NO_STORE },
+            ),
             ...problems(503),
           },
         },
       },
       ...(options.metrics ? { '/metrics': metricsPath() } : {}),
       ...(options.filesMount ? { [`${options.filesMount}/{key}`]: filesPath() } : {}),
-    },
+    }),
     components: components(options.formats),
   };
 }

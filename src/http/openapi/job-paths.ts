@@ -1,6 +1,14 @@
 /** The OpenAPI description of the job routes (served when background exports are on). */
 import { ref } from './components.js';
-import { guardedProblems, header, type Json, jobIdParameter, json, RETRY_AFTER } from './parts.js';
+import {
+  guardedProblems,
+  header,
+  type Json,
+  jobIdParameter,
+  json,
+  PRIVATE_NO_CACHE,
+  RETRY_AFTER,
+} from './parts.js';
 
 /** The routes of one background export, `/v1/exports/{id}...`. */
 export function jobPaths(): Json {
@@ -15,16 +23,32 @@ export function jobPaths(): Json {
         responses: {
           '200': jobDocument('The job.', {
             ETag: header('Changes whenever the document does.'),
-            'Retry-After': RETRY_AFTER,
+            'Cache-Control': PRIVATE_NO_CACHE,
+            'Retry-After': header('While the job is queued or running: seconds before polling again.', {
+              type: 'integer',
+            }),
           }),
-          '304': { description: 'Unchanged since the ETag given.' },
+          '304': {
+            description: 'Unchanged since the ETag given.',
+            headers: {
+              ETag: header('The same ETag.'),
+              'Cache-Control': PRIVATE_NO_CACHE,
+              'Retry-After': RETRY_AFTER,
+            },
+          },
           ...guardedProblems(401, 404),
         },
       },
       delete: {
         operationId: 'deleteExport',
         summary: 'Delete the file; the record stays (canceled or expired)',
-        responses: { '200': jobDocument('The job after deletion.'), ...guardedProblems(401, 404) },
+        description:
+          'Cancels an active export (a running one answers 202 while it is `canceling`) or deletes a finished one’s file (the job becomes `expired`). Takes no body (an empty one with `Content-Type: application/json` is fine).',
+        responses: {
+          '200': jobDocument('The job after deletion: canceled, expired, or failed as it was.'),
+          '202': jobDocument('Canceling: the worker stops within about a second, then the job is canceled.'),
+          ...guardedProblems(401, 404),
+        },
       },
     },
     '/v1/exports/{id}/cancel': {
@@ -32,6 +56,7 @@ export function jobPaths(): Json {
       post: {
         operationId: 'cancelExport',
         summary: 'Cancel an export',
+        description: 'Takes no body (an empty one with `Content-Type: application/json` is fine).',
         responses: {
           '200': jobDocument('Canceled (or already finished).'),
           '202': jobDocument('Canceling: the worker stops within about a second.'),
@@ -120,10 +145,19 @@ export function listExports(): Json {
     parameters: [
       { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
       { name: 'cursor', in: 'query', schema: { type: 'string' } },
-      { name: 'status', in: 'query', description: 'Comma-separated statuses.', schema: { type: 'string' } },
+      {
+        name: 'status',
+        in: 'query',
+        description:
+          'Statuses as the documents show them, comma-separated (`status=queued,running`) or repeated (`status=queued&status=running`). A file past its retention is `expired`, not `succeeded`.',
+        schema: { type: 'string' },
+      },
     ],
     responses: {
-      '200': json('A page.', ref('JobList'), { Link: header('rel="next": the next page.') }),
+      '200': json('A page.', ref('JobList'), {
+        Link: header('rel="next": the next page.'),
+        'Cache-Control': PRIVATE_NO_CACHE,
+      }),
       ...guardedProblems(400, 401),
     },
   };

@@ -2,8 +2,22 @@
 
 export type Json = Record<string, unknown>;
 
+/** Problem answers that come with a header of their own (components.ts); the rest are `Problem`. */
+const PROBLEM_RESPONSES: Record<number, string> = {
+  401: 'Unauthorized',
+  // 409 `export_not_ready`, 429, 503: when to try again.
+  409: 'ProblemRetryAfter',
+  429: 'ProblemRetryAfter',
+  503: 'ProblemRetryAfter',
+};
+
 export const problems = (...statuses: number[]): Json =>
-  Object.fromEntries(statuses.map((status) => [String(status), { $ref: '#/components/responses/Problem' }]));
+  Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      { $ref: `#/components/responses/${PROBLEM_RESPONSES[status] ?? 'Problem'}` },
+    ]),
+  );
 
 /**
  * The answers of a route behind authentication and the rate limit, besides its own:
@@ -26,3 +40,6 @@ export const jobIdParameter: Json = { name: 'id', in: 'path', required: true, sc
 
 export const RETRY_AFTER = header('Seconds to wait before polling again.', { type: 'integer' });
 export const LOCATION = header('The job, `/v1/exports/{id}`.');
+export const NO_STORE = header('no-store');
+/** Job documents change as the job runs: revalidate (ETag) before reusing one. */
+export const PRIVATE_NO_CACHE = header('private, no-cache');

@@ -6,6 +6,7 @@ import type { Storage } from '../../storage/types.js';
 import { principalOf } from '../auth.js';
 import { etagMatches, jobDocument, jobEtag, retryAfterSeconds } from '../jobs/document.js';
 import { jobEvents } from '../jobs/events.js';
+import { exactJsonBodies } from '../json-body.js';
 import { SLOT_RETRY_AFTER_SECONDS, type SyncSlot, SyncSlots } from '../sync-slots.js';
 
 export interface JobRoutesOptions {
@@ -26,25 +27,39 @@ function idOf(request: FastifyRequest): string {
   return (request.params as { id: string }).id;
 }
 
-function listQuery(query: Record<string, unknown>) {
-  const limit = query.limit === undefined ? 20 : Number(query.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    throw new TakeoutError('invalid_request', 'limit must be a whole number from 1 to 100');
-  }
-  const status =
-    typeof query.status === 'string' && query.status !== '' ? query.status.split(',') : undefined;
-  for (const s of status ?? []) {
+/** A query parameter that may be given once: a repeated one is refused, never half-read. */
+function single(query: Record<string, unknown>, name: string): string | undefined {
+  const value = query[name];
+  if (Array.isArray(value)) throw new TakeoutError('invalid_request', `${name} may be given only once`);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** `status=a,b` and `status=a&status=b` (what form-style clients send for a list) alike. */
+function statusesOf(query: Record<string, unknown>): JobStatus[] | undefined {
+  const given = [query.status].flat().filter((value): value is string => typeof value === 'string');
+  const statuses = given.filter((value) => value !== '').flatMap((value) => value.split(','));
+  for (const s of statuses) {
     if (!(JOB_STATUSES as readonly string[]).includes(s)) {
       throw new TakeoutError('invalid_request', `status must be among ${JOB_STATUSES.join(', ')}`, {
         details: { invalidStatus: s.slice(0, 40) },
       });
     }
   }
-  const cursor = typeof query.cursor === 'string' && query.cursor !== '' ? query.cursor : undefined;
+  return statuses.length > 0 ? (statuses as JobStatus[]) : undefined;
+}
+
+function listQuery(query: Record<string, unknown>) {
+  const limitText = single(query, 'limit');
+  const limit = limitText === undefined ? 20 : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw new TakeoutError('invalid_request', 'limit must be a whole number from 1 to 100');
+  }
+  const status = statusesOf(query);
+  const cursor = single(query, 'cursor');
   return {
     limit,
     ...(cursor ? { cursor } : {}),
-    ...(status ? { status: status as JobStatus[] } : {}),
+    ...(status ? { status } : {}),
   };
 }
 
@@ -99,15 +114,18 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     return document;
   });
 
-  app.post('/v1/exports/:id/cancel', async (request, reply) => {
-    const job = await jobs.cancel(idOf(request), principalOf(request));
-    // `canceling`: the worker stops within about a second; poll or watch the events.
-    return reply.code(job.status === 'canceling' ? 202 : 200).send(jobDocument(job, prefix));
-  });
-
-  app.delete('/v1/exports/:id', async (request) => {
-    const job = await jobs.discard(idOf(request), principalOf(request));
-    return jobDocument(job, prefix);
+  // `canceling`: the worker stops within about a second; poll or watch the events.
+  const answerJob = (reply: FastifyReply, job: JobRecord) =>
+    reply.code(job.status === 'canceling' ? 202 : 200).send(jobDocument(job, prefix));
+  // These read no body: `Content-Type: application/json` with an empty one is no body.
+  await app.register(async (bodiless) => {
+    exactJsonBodies(bodiless, { emptyAllowed: true });
+    bodiless.post('/v1/exports/:id/cancel', async (request, reply) =>
+      answerJob(reply, await jobs.cancel(idOf(request), principalOf(request))),
+    );
+    bodiless.delete('/v1/exports/:id', async (request, reply) =>
+      answerJob(reply, await jobs.discard(idOf(request), principalOf(request))),
+    );
   });
 
   /** A link to a succeeded export's file, minted now for this request only: never stored or shown in job documents. */

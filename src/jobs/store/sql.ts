@@ -195,6 +195,21 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt: new Date(Number(match[1])), id: match[2]! };
 }
 
+/**
+ * Records whose status as their owner sees it (view.ts `visibleStatus`) is among `statuses`:
+ * a succeeded record past its retention shows `expired` before the sweeper marks it.
+ */
+function visibleStatusWhere(p: Params, statuses: readonly JobStatus[], now: unknown): string {
+  const stored = statuses.filter((status) => status !== 'succeeded');
+  const either: string[] = [];
+  if (stored.length) either.push(`status IN (${p.list(stored)})`);
+  if (statuses.includes('succeeded')) {
+    either.push(`(status = 'succeeded' AND (expires_at IS NULL OR expires_at > ${p.add(now)}))`);
+  }
+  if (statuses.includes('expired')) either.push(`(status = 'succeeded' AND expires_at <= ${p.add(now)})`);
+  return `(${either.join(' OR ')})`;
+}
+
 export function listStatement(
   dialect: Dialect,
   owner: JobOwner | null,
@@ -206,7 +221,7 @@ export function listStatement(
   }
   const p = new Params(dialect);
   const where = owner ? [ownerWhere(p, owner)] : ['TRUE'];
-  if (query.status?.length) where.push(`status IN (${p.list(query.status)})`);
+  if (query.status?.length) where.push(visibleStatusWhere(p, query.status, dialect.time(new Date())));
   if (query.cursor) {
     const after = decodeCursor(query.cursor);
     const at = dialect.time(after.createdAt);
