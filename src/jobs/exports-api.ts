@@ -196,7 +196,14 @@ export class ExportJobs {
     if (job.status !== 'succeeded' || !job.result) return job;
     // Marked first: a job never says `succeeded` without its file. A failed delete is the
     // sweeper's to finish (the file's retention still ends).
-    const expired = await this.store.transition(id, { status: ['succeeded'] }, { status: 'expired' });
+    // The file goes now: `expires_at` says so, as it says when a retention ended.
+    const now = new Date();
+    const expired = await this.store.transition(
+      id,
+      { status: ['succeeded'] },
+      { status: 'expired', expiresAt: now },
+      now,
+    );
     if (!expired) return this.get(id, principal);
     await this.#options.storage.delete(job.result.key);
     return expired;

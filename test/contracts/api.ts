@@ -476,9 +476,14 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
     it('deletes the file on DELETE and answers 410 after, keeping the record', async () => {
       const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
       await finished(job.id);
+      const before = Date.now();
       const removed = await call(`/v1/exports/${job.id}`, { method: 'DELETE' });
       expect(removed.status).toBe(200);
       expect(removed.body.status).toBe('expired');
+      // `expires_at` says when the file went: now, not the retention it no longer has.
+      const expiresAt = Date.parse(String(removed.body.expires_at));
+      expect(expiresAt).toBeGreaterThanOrEqual(before - 1000);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 1000);
       const gone = await call(`/v1/exports/${job.id}/download`);
       expect(gone.status).toBe(410);
       expect(gone.body.code).toBe('export_expired');
