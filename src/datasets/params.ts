@@ -20,6 +20,11 @@ export interface ParamSpec {
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Query-string numbers in decimal only: `Number` would also read "0x10", "0b11" and " 7 ". */
+const INTEGER_TEXT = /^[+-]?\d+$/;
+const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Years 0001 to 9999 (as `toISOString` writes them: "+010000" and "-000001" beyond). */
+const YEAR_IN_RANGE = /^(?!0000)\d{4}-/;
 
 function invalid(param: string, message: string): TakeoutError {
   return new TakeoutError('invalid_params', `Parameter ${JSON.stringify(param)} ${message}`, {
@@ -27,21 +32,44 @@ function invalid(param: string, message: string): TakeoutError {
   });
 }
 
+/** Whether `text` has more than `max` characters, counted as code points (an emoji is one). */
+function longerThan(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  let count = 0;
+  for (const _ of text) if (++count > max) return true;
+  return false;
+}
+
+/** A real day: `Date` rolls 2021-02-31 over to March 3 rather than refusing it. */
+function isCalendarDate(day: string): boolean {
+  const time = Date.parse(`${day}T00:00:00Z`);
+  return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === day;
+}
+
+/** ISO date-time text as the UTC text datetimes are bound as; undefined when it is not one. */
+function utcText(text: string): string | undefined {
+  const time = DATETIME.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+}
+
 /** Coerces one value to its declared type; query-string text is accepted for numbers and booleans. */
 function coerce(name: string, spec: ParamSpec, value: unknown): ParamValue {
   switch (spec.type) {
     case 'string': {
       if (typeof value !== 'string') throw invalid(name, 'must be a string');
-      if (value.length > (spec.maxLength ?? 1000))
+      // PostgreSQL text cannot hold NUL; refused on SQLite too, so both engines take the same.
+      if (value.includes('\0')) throw invalid(name, 'contains a NUL character');
+      if (longerThan(value, spec.maxLength ?? 1000))
         throw invalid(name, `must be at most ${spec.maxLength ?? 1000} characters`);
       return value;
     }
     case 'integer':
     case 'number': {
+      const what = spec.type === 'integer' ? 'an integer' : 'a number';
+      const text = spec.type === 'integer' ? INTEGER_TEXT : NUMBER_TEXT;
       // A JSON body's integers beyond 2^53 arrive here as numbers already (parseExportRequest).
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isFinite(n))
-        throw invalid(name, `must be ${spec.type === 'integer' ? 'an integer' : 'a number'}`);
+      const n = typeof value === 'string' && text.test(value) ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw invalid(name, `must be ${what}`);
       if (spec.type === 'integer' && !Number.isInteger(n)) throw invalid(name, 'must be an integer');
       if (spec.type === 'integer' && !Number.isSafeInteger(n))
         throw invalid(name, 'must be an integer within ±9007199254740991 (2^53 - 1)');
@@ -63,11 +91,16 @@ function coerce(name: string, spec: ParamSpec, value: unknown): ParamValue {
           spec.type === 'date' ? 'must be a date YYYY-MM-DD' : 'must be an ISO 8601 date-time with a zone',
         );
       }
-      if (spec.type === 'date' && new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
-        throw invalid(name, 'is not a calendar date');
-      }
       // Datetimes are bound as UTC text, the form SQLite and PostgreSQL both compare correctly.
       const bound = spec.type === 'date' ? value : new Date(value).toISOString();
+      // PostgreSQL has no year 0 (nor any beyond 9999 in ISO text): refused before it errs.
+      if (!YEAR_IN_RANGE.test(value) || !YEAR_IN_RANGE.test(bound)) {
+        throw invalid(
+          name,
+          `must be within the years 0001 to 9999${spec.type === 'date' ? '' : ', in UTC too'}`,
+        );
+      }
+      if (!isCalendarDate(value.slice(0, 10))) throw invalid(name, 'is not a calendar date');
       if (typeof spec.min === 'string' && bound < normalizeBound(spec, spec.min))
         throw invalid(name, `must be on or after ${spec.min}`);
       if (typeof spec.max === 'string' && bound > normalizeBound(spec, spec.max))
@@ -75,6 +108,14 @@ function coerce(name: string, spec: ParamSpec, value: unknown): ParamValue {
       return bound;
     }
   }
+}
+
+/** Enum entries as written; a datetime's are compared as the UTC text its values become. */
+function isAllowed(spec: ParamSpec, value: ParamValue): boolean {
+  return spec.enum!.some(
+    (entry) =>
+      entry === value || (spec.type === 'datetime' && typeof entry === 'string' && utcText(entry) === value),
+  );
 }
 
 function normalizeBound(spec: ParamSpec, bound: string): string {
@@ -104,6 +145,7 @@ export function validateParams(
   }
   const out: Record<string, ParamValue> = {};
   for (const [name, spec] of Object.entries(specs)) {
+    // An explicit null counts as not given: the default applies (docs/datasets.md).
     const value = Object.hasOwn(given, name) && given[name] !== null ? given[name] : spec.default;
     if (value === undefined || value === null) {
       if (spec.required) throw invalid(name, 'is required');
@@ -111,7 +153,7 @@ export function validateParams(
       continue;
     }
     const coerced = coerce(name, spec, value);
-    if (spec.enum && !spec.enum.includes(coerced as string | number)) {
+    if (spec.enum && !isAllowed(spec, coerced)) {
       throw new TakeoutError(
         'invalid_params',
         `Parameter ${JSON.stringify(name)} must be one of ${spec.enum.join(', ')}`,

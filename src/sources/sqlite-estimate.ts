@@ -119,6 +119,16 @@ function release(counter: Counter): void {
 }
 
 /**
+ * The statement counting `sql`'s rows, up to `cap + 1`. The query stands on lines of its own,
+ * so a closing `-- comment` cannot swallow the parenthesis, and loses its trailing `;`, which
+ * cannot stand inside one (better-sqlite3 runs the query itself with either).
+ */
+export function countSql(sql: string, cap: number): string {
+  const query = sql.replace(/[\s;]+$/, '');
+  return `SELECT count(*) FROM (SELECT 1 FROM (\n${query}\n) LIMIT ${cap + 1})`;
+}
+
+/**
  * Runs `sql` (one row, one integer column: a count) against the database file at `path` on a
  * worker thread. Undefined when it fails or takes longer than `timeoutMs` (waiting for a
  * worker included): an estimate is advice, and an unknown one is allowed.

@@ -4,7 +4,7 @@ import { TakeoutError, throwIfAborted } from '../errors.js';
 import type { ResolvedColumn, Row, Source } from '../types.js';
 import { integerOption, queryOption } from './options.js';
 import { acquireConnection, type HeldConnection } from './sqlite-connections.js';
-import { countOnWorker } from './sqlite-estimate.js';
+import { countOnWorker, countSql } from './sqlite-estimate.js';
 import { type Convert, columnTypeOfDeclared, converterOf, narrowBigint } from './sqlite-values.js';
 
 export { columnTypeOfDeclared, parseSqliteDatetime } from './sqlite-values.js';
@@ -28,10 +28,22 @@ export interface SqliteSourceOptions {
 
 const SOURCE = 'sqliteSource';
 
-/** better-sqlite3 binds numbers, strings, bigints, buffers and null; booleans become 1/0. */
+/** Bigints beyond this cannot be bound (SQLite integers are 64-bit). */
+const INT64 = 2 ** 63;
+
+/**
+ * Parameters as better-sqlite3 binds them. It binds every JS number as REAL (5 as 5.0, so
+ * `code = :code` misses the TEXT '5' and `'row-' || :n` gives 'row-5.0'), so whole numbers go
+ * as bigints, bound as INTEGER: what PostgreSQL makes of the text '5'. Booleans become 1/0;
+ * fractions, and whole numbers beyond 64 bits, stay REAL.
+ */
 function bindable(params: Record<string, unknown> = {}): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) out[k] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
+  for (const [k, v] of Object.entries(params)) {
+    if (typeof v === 'boolean') out[k] = v ? 1n : 0n;
+    else if (typeof v === 'number' && Number.isInteger(v) && v >= -INT64 && v < INT64) out[k] = BigInt(v);
+    else out[k] = v;
+  }
   return out;
 }
 
@@ -208,7 +220,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
         return undefined;
       }
       if (exhausted || probe === cap) return ahead.length;
-      const count = `SELECT count(*) FROM (SELECT 1 FROM (${options.sql}) LIMIT ${cap + 1})`;
+      const count = countSql(options.sql, cap);
       const params = bindable(options.params);
       if (!db!.memory) return countOnWorker(db!.name, count, params, estimateTimeoutMs);
       try {

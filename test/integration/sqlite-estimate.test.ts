@@ -1,0 +1,49 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteSource } from '../../src/sources/sqlite.js';
+
+const ROWS =
+  'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000) INSERT INTO n SELECT x FROM c';
+let path: string;
+let memory: Database.Database;
+
+beforeAll(() => {
+  path = join(mkdtempSync(join(tmpdir(), 'takeout-estimate-')), 'db.sqlite');
+  const file = new Database(path);
+  file.exec(`CREATE TABLE n (i INTEGER); ${ROWS}`);
+  file.close();
+  memory = new Database(':memory:');
+  memory.exec(`CREATE TABLE n (i INTEGER); ${ROWS}`);
+});
+
+afterAll(() => memory?.close());
+
+// Beyond the first batch (1,000 rows) the count wraps the query: on a worker for a file, here
+// for an in-memory database.
+describe('sqliteSource estimate beyond the first batch', () => {
+  const endings = ['', ' -- all of them', ';', ' ; \n', '\n-- last line\n'];
+
+  it.each(endings)('counts a query ending in %j', async (ending) => {
+    for (const database of [path, memory]) {
+      const source = sqliteSource({
+        database,
+        sql: `SELECT i FROM n WHERE i > :from ORDER BY i${ending}`,
+        params: { from: 0 },
+      });
+      expect(await source.estimate?.()).toBe(3000);
+      expect(await source.columns()).toHaveLength(1);
+      await source.close?.();
+    }
+  });
+
+  it('still stops at the cap', async () => {
+    for (const database of [path, memory]) {
+      const source = sqliteSource({ database, sql: 'SELECT i FROM n -- all;', estimateCap: 2000 });
+      expect(await source.estimate?.()).toBe(2001);
+      await source.close?.();
+    }
+  });
+});
