@@ -2,6 +2,13 @@ import { normalizeColumns } from '../columns.js';
 import { TakeoutError } from '../errors.js';
 import { namedParams } from '../sources/named-params.js';
 import type { Column, ColumnSpec, Source } from '../types.js';
+import {
+  checkParam,
+  checkShape,
+  DeclarationError,
+  declaredName,
+  otherSqlitePlaceholders,
+} from './declaration.js';
 import type { ParamSpec, ParamValue } from './params.js';
 
 /** Who is asking. Scope parameters are bound from it, never from the request. */
@@ -13,6 +20,8 @@ export interface Principal {
 
 /** Where a dataset's SQL runs. The PostgreSQL URL is read from the environment, never stored in config. */
 export type DatasetConnection = { sqlite: string } | { postgres: { urlEnv: string } | { url: string } };
+
+type Path = (string | number)[];
 
 export interface SourceRequest {
   params: Record<string, ParamValue>;
@@ -49,40 +58,110 @@ export interface Dataset extends Omit<DatasetDefinition, 'columns'> {
   columns?: Column[];
 }
 
-const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
-const PARAM_TYPES = new Set(['string', 'integer', 'number', 'boolean', 'date', 'datetime']);
+/** Code may spell an absent member `undefined`; JSON cannot. Both are treated alike. */
+function withoutUndefined(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUndefined);
+  if (typeof value !== 'object' || value === null) return value;
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, member]) => member !== undefined)
+      .map(([key, member]) => [key, withoutUndefined(member)]),
+  );
+}
 
-/** Checks a dataset definition once, at start-up, so mistakes surface before the first request. */
+/** Exactly one of `members` is given in `object`, else why not. */
+function oneOf(object: object, members: readonly string[]): string | undefined {
+  const given = members.filter((member) => Object.hasOwn(object, member));
+  if (given.length === 1) return undefined;
+  return `must give ${members.join(' or ')}${given.length > 1 ? ', not both' : ''}`;
+}
+
+/** The `:name` parameters of the SQL; other placeholder forms are refused. */
+function sqlParams(definition: DatasetDefinition, fail: (path: Path, problem: string) => Error): string[] {
+  const sql = definition.sql as string;
+  let used: string[];
+  try {
+    used = namedParams(sql);
+  } catch (error) {
+    if (!(error instanceof TakeoutError)) throw error;
+    throw fail(['sql'], `uses positional ${error.details?.param}: name each parameter (:name)`);
+  }
+  if (definition.connection && 'sqlite' in definition.connection) {
+    // better-sqlite3 also binds @name, $name and ?; the check below would not see them.
+    const [other] = otherSqlitePlaceholders(sql);
+    if (other?.startsWith('?')) throw fail(['sql'], `uses positional ${other}: name each parameter (:name)`);
+    if (other) throw fail(['sql'], `uses ${other}: write parameters as :${other.slice(1)}`);
+  }
+  return used;
+}
+
+/**
+ * Checks a dataset definition once, at start-up, so mistakes surface before the first request:
+ * its shape and member types (unknown members refused), its connection, its parameters' bounds,
+ * enums and defaults, and that the SQL and the declared parameters agree.
+ */
 export function defineDataset(definition: DatasetDefinition): Dataset {
-  const fail = (message: string) =>
-    new TakeoutError('config_error', `Dataset ${JSON.stringify(definition.name)}: ${message}`);
-  if (typeof definition.name !== 'string' || !NAME.test(definition.name)) {
-    throw fail('name must be lowercase letters, digits, "_" or "-", starting with a letter');
+  const name = declaredName(definition);
+  const fail = (path: Path, problem: string) => new DeclarationError(name, path, problem);
+  const declared = withoutUndefined(definition) as DatasetDefinition;
+  checkShape(declared, name);
+  if (name === undefined) {
+    throw fail(
+      ['name'],
+      'must be lowercase letters, digits, "_" or "-", starting with a letter (at most 64)',
+    );
   }
-  if (!definition.source === !(definition.connection && definition.sql)) {
-    throw fail('give either `source`, or `connection` and `sql`');
+  for (const member of ['source', 'visibleTo'] as const) {
+    if (member in declared && typeof declared[member] !== 'function')
+      throw fail([member], 'must be a function');
   }
-  const params = definition.params ?? {};
-  for (const [name, spec] of Object.entries(params)) {
-    if (!PARAM_TYPES.has(spec?.type)) throw fail(`parameter ${name} has an unknown type`);
+  const { connection } = declared;
+  if (declared.source && (connection || declared.sql)) {
+    throw fail([], 'must give either source, or connection and sql, not both');
   }
-  const scope = definition.scope ?? {};
-  for (const name of Object.keys(scope)) {
-    if (Object.hasOwn(params, name))
-      throw fail(`parameter ${name} cannot be both a request parameter and scoped`);
+  if (!declared.source && !connection) throw fail(['connection'], 'is required (or, in code, source)');
+  if (!declared.source && !declared.sql) throw fail(['sql'], 'is required with a connection');
+  if (connection) {
+    const kind = oneOf(connection, ['sqlite', 'postgres']);
+    if (kind) throw fail(['connection'], kind);
+    const url = 'postgres' in connection ? oneOf(connection.postgres, ['urlEnv', 'url']) : undefined;
+    if (url) throw fail(['connection', 'postgres'], url);
   }
-  if (definition.sql) {
+  if (declared.copy && !(connection && 'postgres' in connection)) {
+    throw fail(['copy'], 'applies to PostgreSQL connections only');
+  }
+  const params = declared.params ?? {};
+  for (const [param, spec] of Object.entries(params)) checkParam(name, param, spec);
+  const scope = declared.scope ?? {};
+  for (const param of Object.keys(scope)) {
+    if (Object.hasOwn(params, param))
+      throw fail(['scope', param], 'is also a request parameter: give it once');
+  }
+  if (declared.sql !== undefined) {
     // Every declared and scoped parameter must appear in the SQL and vice versa: a typo in
     // either would otherwise surface only when the first user exports.
-    const used = new Set(namedParams(definition.sql));
-    const declared = new Set([...Object.keys(params), ...Object.keys(scope)]);
-    for (const name of used)
-      if (!declared.has(name)) throw fail(`the SQL uses :${name}, which is neither a param nor scoped`);
-    for (const name of declared) if (!used.has(name)) throw fail(`parameter ${name} is not used by the SQL`);
+    const used = new Set(sqlParams(declared, fail));
+    for (const param of used) {
+      if (!Object.hasOwn(params, param) && !Object.hasOwn(scope, param))
+        throw fail(['sql'], `uses :${param}, which is neither a param nor scoped`);
+    }
+    for (const param of Object.keys(params))
+      if (!used.has(param)) throw fail(['params', param], 'is not used by the SQL');
+    for (const param of Object.keys(scope))
+      if (!used.has(param)) throw fail(['scope', param], 'is not used by the SQL');
   }
-  const { columns, ...rest } = definition;
+  const { columns, ...rest } = declared;
   const dataset: Dataset = { ...rest, params, scope };
-  if (columns) dataset.columns = normalizeColumns(columns);
+  if (columns) {
+    const keys = columns.map((column) => (typeof column === 'string' ? column : column.key));
+    keys.forEach((key, i) => {
+      if (keys.indexOf(key) !== i)
+        throw fail(['columns', i], `repeats the key of columns[${keys.indexOf(key)}]`);
+    });
+    dataset.columns = normalizeColumns(columns);
+  }
   return dataset;
 }
 

@@ -1,7 +1,7 @@
 import { type ErrorCode, TakeoutError } from '../errors.js';
 import type { FormatRegistry } from '../formats/registry.js';
 import { type JsonSchema, pathText, type SchemaViolation, validate } from '../schema.js';
-import type { ColumnSpec, Row } from '../types.js';
+import { COLUMN_TYPES, type ColumnSpec, type Row } from '../types.js';
 import { NOTIFY_SCHEMA, type NotifyRequest, parseNotify } from './notify.js';
 
 /** The version of the request shape this code reads and writes. */
@@ -38,7 +38,8 @@ export interface ExportRequest {
   notify?: NotifyRequest;
 }
 
-const COLUMN_SCHEMA: JsonSchema = {
+/** A column as a request or a dataset declaration gives it: a key, or a full definition. */
+export const COLUMN_SCHEMA: JsonSchema = {
   anyOf: [
     { type: 'string', minLength: 1, maxLength: 256 },
     {
@@ -47,7 +48,7 @@ const COLUMN_SCHEMA: JsonSchema = {
       properties: {
         key: { type: 'string', minLength: 1, maxLength: 256 },
         header: { type: 'string' },
-        type: { enum: ['string', 'integer', 'number', 'decimal', 'boolean', 'date', 'datetime', 'json'] },
+        type: { enum: [...COLUMN_TYPES] },
         format: { type: 'string', maxLength: 255 },
         width: { type: 'number', exclusiveMinimum: 0, maximum: 255 },
       },

@@ -82,7 +82,7 @@ describe('defineDataset and the registry', () => {
     const unused = failure(() =>
       defineDataset({ name: 'x', connection: sqlite, sql: 'SELECT 1', params: { p: { type: 'date' } } }),
     );
-    expect(unused.message).toMatch(/parameter p is not used/);
+    expect(unused.message).toMatch(/params\.p is not used/);
     const undeclared = failure(() => defineDataset({ name: 'x', connection: sqlite, sql: 'SELECT :q' }));
     expect(undeclared.message).toMatch(/uses :q/);
     expect(
