@@ -1,4 +1,6 @@
 import { TakeoutError } from './errors.js';
+import { readCell } from './formats/compile.js';
+import { unreadableRow } from './formats/row-errors.js';
 import {
   COLUMN_TYPES,
   type Column,
@@ -100,9 +102,22 @@ function isObjectRow(row: unknown): row is Record<string, unknown> {
   return typeof row === 'object' && row !== null && !Array.isArray(row);
 }
 
+/** A sampled row's cell, read as the writers read it (readCell): `__proto__` is not a value. */
 function cellOf(row: Row, shape: 'array' | 'object', key: string, index: number): unknown {
   if (shape === 'array') return Array.isArray(row) ? (row as readonly unknown[])[index] : undefined;
-  return isObjectRow(row) ? row[key] : undefined;
+  return isObjectRow(row) ? readCell(row, { key }, index, 'object') : undefined;
+}
+
+/**
+ * `read(row)` for sampled row `i`: a row that throws when read (a getter, a Proxy) is the
+ * caller's data, reported as `invalid_rows` with its number, not as an internal error.
+ */
+function readSampled<T>(row: Row, i: number, read: (row: Row) => T): T {
+  try {
+    return read(row);
+  } catch (cause) {
+    throw unreadableRow(i + 1, cause);
+  }
 }
 
 /**
@@ -124,7 +139,9 @@ export function resolveColumns(
   } else {
     const keys = new Set<string>();
     // Rows that are not objects are reported (with their number) by the pipeline, not here.
-    for (const row of sample) if (isObjectRow(row)) for (const key of Object.keys(row)) keys.add(key);
+    sample.forEach((row, i) => {
+      if (isObjectRow(row)) for (const key of readSampled(row, i, Object.keys)) keys.add(key);
+    });
     if (keys.size > MAX_COLUMNS) {
       throw new TakeoutError(
         'invalid_columns',
@@ -146,7 +163,7 @@ export function resolveColumns(
     const type =
       column.type ??
       known?.column.type ??
-      inferType(sample.map((row) => cellOf(row, shape, column.key, index)));
+      inferType(sample.map((row, r) => readSampled(row, r, () => cellOf(row, shape, column.key, index))));
     const header = column.header ?? known?.column.header ?? column.key;
     const resolved: ResolvedColumn = { ...known?.column, ...column, header, type };
     if (shape === 'array') resolved.index = index;

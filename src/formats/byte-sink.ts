@@ -46,6 +46,13 @@ export class ByteSink {
     return this.pos >= CHUNK_BYTES || this.full.length > 0;
   }
 
+  /** Bytes written since the last take(): ensure() moves them around but never drops any. */
+  written(): number {
+    let n = this.pos;
+    for (const chunk of this.full) n += chunk.length;
+    return n;
+  }
+
   /** Everything written so far, as chunks; the sink starts a new buffer. */
   take(): Buffer[] {
     if (this.pos > 0) {

@@ -1,4 +1,5 @@
 import { TakeoutError } from '../errors.js';
+import { rewriteOutsideStrings } from '../json-scan.js';
 import { RawJson, rawJsonSerialized, stringifyExactly } from '../raw-json.js';
 import type { ResolvedColumn } from '../types.js';
 import { calendarDate, type ZoneClock } from './datetime.js';
@@ -48,16 +49,77 @@ export function jsonText(v: unknown): string {
     // and only bigints, bytes and documents read from a database (an array of jsonb) need one:
     // a bigint makes the plain call throw, a document counts itself, bytes leave their mark.
     const text = JSON.stringify(v) ?? '';
-    if (rawJsonSerialized() === seen && !BYTES_SERIALIZED.test(text)) return text;
+    if (rawJsonSerialized() === seen && !BYTES_SERIALIZED.test(text)) return exactIntegers(text);
   } catch {
     // Written below with the replacer; a cycle fails there too.
   }
+  let text: string;
   try {
-    return stringifyExactly(v) ?? '';
+    text = stringifyExactly(v) ?? '';
   } catch (cause) {
     // A cycle (or a throwing toJSON) is the caller's data, not our failure.
     throw new TakeoutError('invalid_rows', 'A cell holds a value that cannot be written as JSON', { cause });
   }
+  // A document's numbers are its own exact text, not to be rewritten: rare enough (a big
+  // number beside a bigint, bytes or a document) to look for documents only then.
+  const exact = exactIntegers(text);
+  return exact === text || holdsDocument(v) ? text : exact;
+}
+
+/** Whether JSON.stringify meets a RawJson in `v` (as a member, or what a toJSON gives). */
+function holdsDocument(v: unknown): boolean {
+  let found = false;
+  JSON.stringify(v, function (this: Record<string, unknown>, key, x: unknown) {
+    if (x instanceof RawJson || this[key] instanceof RawJson) found = true;
+    return typeof x === 'bigint' ? 0 : x;
+  });
+  return found;
+}
+
+/**
+ * Whether JSON.stringify may have rounded an integer beyond 2^53 in `text`: a run of 16 digits
+ * or more, or an exponent (from 1e21 on). Hot (once per object cell): a run of 16 digits
+ * covers one of the positions 15, 31, 47..., so only those are looked at (a regular
+ * expression over every character cost 3-4 times as much).
+ */
+function mayHoldBigInteger(text: string): boolean {
+  for (let i = 15; i < text.length; i += 16) {
+    if (!isDigit(text.charCodeAt(i))) continue;
+    let start = i;
+    while (start > 0 && isDigit(text.charCodeAt(start - 1))) start--;
+    let end = i + 1;
+    while (end < text.length && isDigit(text.charCodeAt(end))) end++;
+    if (end - start >= 16) return true;
+  }
+  return text.includes('e+');
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * `text` (JSON.stringify's, of doubles only) with each integer beyond 2^53 as the exact value
+ * of its double, as numberText writes one in a cell of its own: JSON.stringify keeps only the
+ * shortest digits that read back as the double (2**60 -> ...847000), which an exact reader
+ * (Python, a database's bigint) takes for another integer.
+ */
+function exactIntegers(text: string): string {
+  if (!mayHoldBigInteger(text)) return text;
+  const rewritten = rewriteOutsideStrings(text, (i) => {
+    const c = text.charCodeAt(i);
+    if (c !== 45 && !isDigit(c)) return undefined;
+    let end = i + 1;
+    while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
+    const n = Number(text.slice(i, end));
+    // Every double beyond 2^53 is an integer; a finite one has an exact BigInt.
+    return n > Number.MAX_SAFE_INTEGER || n < -Number.MAX_SAFE_INTEGER ? [end, BigInt(n).toString()] : end;
+  });
+  return rewritten ?? text;
+}
+
+function isNumberChar(c: number): boolean {
+  return isDigit(c) || c === 45 || c === 43 || c === 46 || c === 69 || c === 101; // - + . E e
 }
 
 export function dateText(d: Date, column: ResolvedColumn, clock: ZoneClock): string {

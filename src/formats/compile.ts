@@ -22,7 +22,10 @@ export function readCell(
   rowShape: 'array' | 'object',
 ): unknown {
   if (rowShape === 'array') return (row as readonly unknown[])[column.index ?? i];
-  return Object.hasOwn(row as object, column.key) ? (row as Record<string, unknown>)[column.key] : undefined;
+  const { key } = column;
+  // As readExpression: an inherited value counts (a class's getter), Object.prototype's does not.
+  if (key in Object.prototype && !Object.hasOwn(row as object, key)) return undefined;
+  return (row as Record<string, unknown>)[key];
 }
 
 /**

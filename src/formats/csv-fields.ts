@@ -65,7 +65,7 @@ export function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): Fi
       else writeDateTime(o, ms, clock);
     } else if (typeof v === 'bigint') text(valueText(v, column, clock, decimalOut));
     else if (v instanceof RawJson && v.isNumber)
-      text(v.text); // a JSON number as stored: no escape
+      text(decimalOut(v.text)); // a JSON number as stored, with the locale's separator: no escape
     else {
       // Bytes (base64, which may start with + or /) and anything else shown as text get the
       // same formula escaping as strings.
@@ -76,18 +76,25 @@ export function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): Fi
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/**
+ * A record of one empty field written as `""`: bare it would be a blank line, which most
+ * readers (Python's csv.DictReader, pandas) skip, losing the row. Python's csv.writer does the same.
+ */
+export const EMPTY_FIELD = Buffer.from('""');
 
 /** Writes what comes before the rows: the BOM and the header row, as the dialect asks. */
 export function writeCsvHead(o: ByteSink, d: Dialect, columns: readonly ResolvedColumn[]): void {
+  // No columns: an empty file (docs/formats.md), not a BOM or a lone line break.
+  if (columns.length === 0) return;
   if (d.bom) o.bytes(BOM);
-  // No columns (no rows to infer them from): an empty file, not a lone line break.
-  if (!d.header || columns.length === 0) return;
+  if (!d.header) return;
   const delimiter = Buffer.from(d.delimiter, 'utf8');
   columns.forEach((c, i) => {
     if (i > 0) o.bytes(delimiter);
     const formula = d.escapeFormulas && looksLikeFormula(c.header);
     writeField(o, c.header, d.delimiter.charCodeAt(0), formula ? 39 : 0);
   });
+  if (columns.length === 1 && columns[0]!.header === '') o.bytes(EMPTY_FIELD);
   o.bytes(Buffer.from(d.lineEnding, 'utf8'));
 }
 
@@ -134,6 +141,8 @@ export function compileCsvRow(
   d: Dialect,
   o: ByteSink,
 ): (row: unknown) => void {
+  // No columns: nothing per row, as nothing is in the head (an empty file).
+  if (ctx.columns.length === 0) return () => {};
   const writers = ctx.columns.map((c) => fieldWriter(c, d, o));
   const code = () => {
     const separate = writeBytesCode(Buffer.from(d.delimiter, 'utf8'));
@@ -142,7 +151,13 @@ export function compileCsvRow(
       const write = known ? `if (${known.test}) { ${known.write}; } else ` : '';
       return `${i > 0 ? separate : ''} v = ${readExpression(column, i, ctx.rowShape)}; ${write}if (v !== null && v !== undefined) w${i}(v);`;
     });
-    return `return function row(r) { let v; let ms; ${statements.join('\n')} ${writeBytesCode(Buffer.from(d.lineEnding, 'utf8'))} };`;
+    const fields = statements.join('\n');
+    // One column: a field that came out empty is written `""` (see EMPTY_FIELD).
+    const body =
+      ctx.columns.length === 1
+        ? `const start = o.written(); ${fields} if (o.written() === start) { ${writeBytesCode(EMPTY_FIELD)} }`
+        : fields;
+    return `return function row(r) { let v; let ms; ${body} ${writeBytesCode(Buffer.from(d.lineEnding, 'utf8'))} };`;
   };
   const names = writers.map((_, i) => `w${i}`);
   // Everything the code reads: the columns, and the dialect's delimiter, decimal and line end.

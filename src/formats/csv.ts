@@ -126,7 +126,7 @@ function createCsvWriter(name: 'csv' | 'tsv', contentType: string, defaultDelimi
       const sink = new ByteSink();
       const row = compileCsvRow(ctx, d, sink);
       writeCsvHead(sink, d, ctx.columns);
-      return sinkRows(batches, row, sink, ctx.signal);
+      return sinkRows(batches, row, sink, ctx);
     },
   };
 }

@@ -7,14 +7,16 @@
  * a zero-width character is invisible, and the full-width `＝ ＋ － ＠` (and the small forms
  * `﹦ ﹢ ﹣ ﹫`) become `= + - @` under the Unicode compatibility folding (NFKC) that some
  * importers and input methods apply. NUL leads too, as
- * OWASP ASVS 1.2.10 asks.
+ * OWASP ASVS 1.2.10 asks. Other control characters hide one too: import steps strip them
+ * (Java's trim() drops everything up to U+0020, Python's strip() U+001C-U+001F and U+0085,
+ * "remove control characters" clean-ups the whole Unicode Cc category, DEL included).
  */
 
 /** Not a formula start, and nothing that can hide one. */
 const PLAIN = 0;
 /** `=` `+` `-` `@` and their full-width forms. */
 const FORMULA = 1;
-/** White space, BOM and zero-width or bidi marks: look at what follows. */
+/** White space, other control characters, BOM and zero-width or bidi marks: look at what follows. */
 const HIDES = 2;
 /** TAB CR LF NUL: escaped when first (OWASP), skipped like white space after that. */
 const CONTROL = 3;
@@ -22,7 +24,9 @@ const CONTROL = 3;
 const ASCII = new Uint8Array(128);
 for (const c of '=+-@') ASCII[c.charCodeAt(0)] = FORMULA;
 for (const c of [0, 9, 10, 13]) ASCII[c] = CONTROL;
-for (const c of [11, 12, 32]) ASCII[c] = HIDES;
+for (let c = 1; c < 32; c++) if (ASCII[c] === PLAIN) ASCII[c] = HIDES; // VT, FF and the other controls
+ASCII[32] = HIDES;
+ASCII[127] = HIDES; // DEL
 
 /** Classes of characters from U+0080 on (NaN, past the end of a string, is PLAIN). */
 function wide(c: number): number {
@@ -32,8 +36,9 @@ function wide(c: number): number {
     if (c === 0xfe62 || c === 0xfe63 || c === 0xfe66 || c === 0xfe6b) return FORMULA;
     return c === 0xfeff ? HIDES : PLAIN;
   }
+  // U+0080-009F: the C1 controls (U+0085 next line among them).
   if (c < 0x2000)
-    return c === 0xa0 || c === 0x85 || c === 0xad || c === 0x1680 || c === 0x180e ? HIDES : PLAIN;
+    return c <= 0x9f || c === 0xa0 || c === 0xad || c === 0x1680 || c === 0x180e ? HIDES : PLAIN;
   // U+2000-200F spaces, zero-width and direction marks; U+2028-202F separators, embeddings,
   // narrow no-break space; U+205F-206F medium space, word joiner, invisible operators, isolates.
   if (c <= 0x206f) return c <= 0x200f || (c >= 0x2028 && c <= 0x202f) || c >= 0x205f ? HIDES : PLAIN;

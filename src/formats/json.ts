@@ -35,7 +35,7 @@ export const jsonFormat: FormatWriter = {
       object(r);
     };
     sink.bytes(OPEN);
-    return sinkRows(batches, row, sink, ctx.signal, () => sink.bytes(CLOSE));
+    return sinkRows(batches, row, sink, ctx, () => sink.bytes(CLOSE));
   },
 };
 
@@ -46,6 +46,6 @@ export const ndjsonFormat: FormatWriter = {
   options: {},
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext) {
     const sink = new ByteSink();
-    return sinkRows(batches, rowWriter(ctx, sink, '\n'), sink, ctx.signal);
+    return sinkRows(batches, rowWriter(ctx, sink, '\n'), sink, ctx);
   },
 };

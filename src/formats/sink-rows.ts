@@ -1,20 +1,26 @@
 import { Alarm, RANG } from '../alarm.js';
+import type { FormatContext } from '../types.js';
 import type { ByteSink } from './byte-sink.js';
 import { FLUSH_MS } from './compile.js';
+import { rowFailure } from './row-errors.js';
 
 /**
  * Runs a row writer over batches, yielding the sink's chunks (about CHUNK_BYTES each).
  * When batches arrive slowly, what is ready goes out every FLUSH_MS. `end` writes what
- * follows the last row (JSON's `]`).
+ * follows the last row (JSON's `]`). A row that throws when read fails as `invalid_rows`
+ * with its number (row-errors.ts).
  */
 export async function* sinkRows(
   batches: AsyncIterable<readonly unknown[]>,
   row: (r: unknown) => void,
   o: ByteSink,
-  signal: AbortSignal | undefined,
+  ctx: Pick<FormatContext, 'columns' | 'rowShape' | 'signal'>,
   end?: () => void,
 ): AsyncIterable<Uint8Array> {
+  const { signal } = ctx;
   let lastYield = Date.now();
+  /** Rows written before the current batch. */
+  let written = 0;
   const iterator = batches[Symbol.asyncIterator]();
   // A source that stalls with rows written but not sent: they go out FLUSH_MS after the last
   // chunk, not when the next batch comes (a sync export's first byte would wait for it).
@@ -50,12 +56,17 @@ export async function* sinkRows(
       const batch = result.value;
       signal?.throwIfAborted();
       for (let i = 0; i < batch.length; i++) {
-        row(batch[i]);
+        try {
+          row(batch[i]);
+        } catch (error) {
+          throw rowFailure(error, batch[i], written + i + 1, ctx.columns, ctx.rowShape);
+        }
         if (o.ready()) {
           yield* o.take();
           lastYield = Date.now();
         }
       }
+      written += batch.length;
       unsent = o.pos > 0 && (unsent || batch.length > 0);
       if (unsent && Date.now() - lastYield >= FLUSH_MS) {
         yield* o.take();

@@ -1,6 +1,6 @@
 import { ByteSink } from '../formats/byte-sink.js';
 import { compiledFactory, FLUSH_MS } from '../formats/compile.js';
-import { type Dialect, writeCsvHead } from '../formats/csv-fields.js';
+import { type Dialect, EMPTY_FIELD, writeCsvHead } from '../formats/csv-fields.js';
 import { zoneClock } from '../formats/datetime.js';
 import type { CsvPassthroughRequest, ResolvedColumn } from '../types.js';
 import { binaryCopyChunks, planCopy } from './postgres-binary-copy.js';
@@ -64,11 +64,20 @@ export function compileBinaryCsvRow(
     return `${before}if (l[${source}] >= 0) w${writers.length - 1}(b, s[${source}], l[${source}]);`;
   });
   const names = writers.map((_, i) => `w${i}`);
+  // As the CSV writer: no columns, no records; one column's empty field is `""`, never a
+  // blank line that readers skip (csv-fields.ts, EMPTY_FIELD).
+  const fields = calls.join(' ');
+  const body =
+    columns.length === 0
+      ? ''
+      : columns.length === 1
+        ? `const start = o.written(); ${fields} if (o.written() === start) ${literal(EMPTY_FIELD, 'empty')} ${literal(lineEnding, 'eol')}`
+        : `${fields} ${literal(lineEnding, 'eol')}`;
   const factory = compiledFactory<(...args: unknown[]) => RowHandler>(
-    ['o', 'sep', 'eol', ...names],
-    `return function row(b, s, l) { ${calls.join(' ')} ${literal(lineEnding, 'eol')} };`,
+    ['o', 'sep', 'eol', 'empty', ...names],
+    `return function row(b, s, l) { ${body} };`,
   );
-  return factory(o, delimiter, lineEnding, ...writers);
+  return factory(o, delimiter, lineEnding, EMPTY_FIELD, ...writers);
 }
 
 /**

@@ -201,7 +201,9 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
       request: CsvPassthroughRequest,
       signal: AbortSignal,
     ): AsyncIterable<Uint8Array> | undefined {
-      if (options.copy === true && copyCanWrite(request.dialect))
+      // Text COPY writes a one-column NULL as a blank line, which readers skip (the writers
+      // write `""`): one column goes the binary way.
+      if (options.copy === true && copyCanWrite(request.dialect) && request.columns.length > 1)
         return claim(() => readCopy(request, signal));
       if (binaryCopy()) return claim(() => readBinaryFile(streamBinaryCsv, request, signal));
       return undefined;

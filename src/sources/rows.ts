@@ -41,11 +41,33 @@ function looksLikeBatch(first: unknown): boolean {
   return Array.isArray(first) && (first.length === 0 || isRowLike(first[0]));
 }
 
+/** What a value given as rows is, for the message that refuses it. */
+function kindOf(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  return typeof v === 'object' || typeof v === 'function'
+    ? 'an object that is not iterable'
+    : `a ${typeof v}`;
+}
+
+/** Whether `input` can be iterated for rows: a string iterates too, but as characters. */
+function isRowsInput(input: unknown): input is RowsInput {
+  if ((typeof input !== 'object' && typeof input !== 'function') || input === null) return false;
+  const it = input as Partial<Record<symbol, unknown>>;
+  return typeof it[Symbol.iterator] === 'function' || typeof it[Symbol.asyncIterator] === 'function';
+}
+
 /** Turns any RowsInput into batches of rows, never more than a batch or two at a time. */
 export async function* toBatches(
   input: RowsInput,
   options: RowsSourceOptions = {},
 ): AsyncGenerator<readonly Row[]> {
+  // Checked here, not by the caller: bad input fails as the export's error, as bad rows do.
+  if (!isRowsInput(input)) {
+    throw new TakeoutError(
+      'invalid_rows',
+      `rows must be an array, an Iterable or an AsyncIterable of rows, not ${kindOf(input)}`,
+    );
+  }
   const size = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (Array.isArray(input) && options.batched !== true && !(input.length > 0 && looksLikeBatch(input[0]))) {
     for (let i = 0; i < input.length; i += size) yield input.slice(i, i + size) as Row[];

@@ -117,6 +117,18 @@ describe('CSV from the binary COPY bytes', () => {
     expect(records[5]).toMatchObject({ i2: '7', i4: '', b: '' });
   });
 
+  it('writes a one-column empty or NULL field as "" on every path, never a blank line readers skip', async () => {
+    const sql = "SELECT x FROM (VALUES (1, 'a'), (2, ''), (3, NULL), (4, 'b')) AS t(i, x) ORDER BY i";
+    const expected = 'x\r\na\r\n""\r\n""\r\nb\r\n';
+    for (const options of [{ reader: 'copy' as const }, { reader: 'cursor' as const }, { copy: true }]) {
+      const source = postgresSource({ connectionString: db.url, sql, ...options });
+      const text = await readAll(exportSource(source, { format: 'csv' }));
+      expect(text, JSON.stringify(options)).toBe(expected);
+      const records = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+      expect(records.map((r) => r.x)).toEqual(['a', '', '', 'b']);
+    }
+  });
+
   it('stops at maxRows with sync_limit_exceeded, and reports an error from the COPY', async () => {
     const many = postgresSource({
       connectionString: db.url,

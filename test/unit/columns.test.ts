@@ -97,6 +97,17 @@ describe('resolveColumns', () => {
     ]);
   });
 
+  it("reads a key Object.prototype has only from a row's own keys (__proto__, constructor)", () => {
+    // JSON.parse makes `__proto__` an own key; the second row lacks it, and must not show
+    // Object.prototype (an object, which made the column a string).
+    const rows = JSON.parse('[{"__proto__":5,"constructor":1.5},{}]') as Record<string, unknown>[];
+    expect(resolveColumns(undefined, rows, 'object')).toEqual([
+      { key: '__proto__', header: '__proto__', type: 'integer' },
+      { key: 'constructor', header: 'constructor', type: 'number' },
+    ]);
+    expect(resolveColumns(['toString'], [{}, { a: 1 }], 'object')[0]?.type).toBe('string');
+  });
+
   it('needs columns for array rows', () => {
     expect(() => resolveColumns(undefined, [[1, 2]], 'array')).toThrow(
       expect.objectContaining({ code: 'invalid_columns' }),
@@ -135,6 +146,12 @@ describe('columns through exportRows', () => {
     const records = readCsv(await exportText(rows, { format: 'csv', columns: ['n'] }));
     // Numeric text in a column typed as numbers stays as is; formula text is still escaped.
     expect(records.slice(-3)).toEqual([["'=cmd|calc"], ['-3'], ['-4']]);
+  });
+
+  it('writes an own __proto__ key as the number it is', async () => {
+    const rows = JSON.parse('[{"__proto__":5},{}]') as Record<string, unknown>[];
+    expect(await exportText(rows, { format: 'json' })).toBe('[{"__proto__":5},\n{"__proto__":null}]\n');
+    expect(readCsv(await exportText(rows, { format: 'csv' }))).toEqual([['__proto__'], ['5'], ['']]);
   });
 
   it('rejects array rows without columns', async () => {

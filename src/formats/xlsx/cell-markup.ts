@@ -1,5 +1,5 @@
 import type { ResolvedColumn } from '../../types.js';
-import { looksLikeFormula } from '../formula.js';
+import { looksLikeFormula, plainLead } from '../formula.js';
 import { ascii, type Markup } from './bytes.js';
 import { EXCEL_MAX_CELL_CHARS, type XlsxSettings } from './options.js';
 import { STYLE_HEADER, STYLE_HEADER_QUOTED, STYLE_QUOTED, type StyleSheet } from './styles.js';
@@ -8,9 +8,11 @@ import { cellText, needsPreserve } from './xml.js';
 
 /** The markup of cells (cell.ts writes the values): encoded once per column. */
 
-/** ASCII first characters that need no look: not a formula start (formula.ts) nor white space. */
-export const EDGE_PLAIN = new Uint8Array(128).fill(1);
-for (const c of [0, 9, 10, 11, 12, 13, 32, 43, 45, 61, 64]) EDGE_PLAIN[c] = 0;
+/**
+ * ASCII first characters that need no look: not a formula start nor what may hide one
+ * (formula.ts decides, so the rule cannot drift; white space is among those).
+ */
+export const EDGE_PLAIN = Uint8Array.from({ length: 128 }, (_, c) => (plainLead(c) ? 1 : 0));
 export const EDGE_SPACE = (c: number): boolean => c === 32 || c === 9 || c === 10;
 
 export const VALUE_TAIL = ascii('</v></c>');

@@ -1,0 +1,123 @@
+/**
+ * Bad input from library callers fails with the codes the docs promise, not `internal`: rows
+ * that are not iterable, rows whose cells throw when read, and locales Intl does not know.
+ */
+import { describe, expect, it } from 'vitest';
+import { exportRows } from '../../src/pipeline.js';
+import { collect, exportText, streamError } from './support/export.js';
+
+/** A row whose `a` throws when read, as a getter or a Proxy of the caller's may. */
+function throwingRow(): Record<string, unknown> {
+  return Object.defineProperty({ id: 1 }, 'a', {
+    enumerable: true,
+    get() {
+      throw new Error('boom');
+    },
+  });
+}
+
+const FORMATS = ['csv', 'tsv', 'json', 'ndjson'] as const;
+
+describe('rows that are not rows', () => {
+  it.each([
+    ['a number', 5, 'a number'],
+    ['null', null, 'null'],
+    ['undefined', undefined, 'undefined'],
+    ['a string', 'abc', 'a string'],
+    ['an object', { a: 1 }, 'an object that is not iterable'],
+  ])('refuses %s with invalid_rows', async (_name, rows, shown) => {
+    for (const format of FORMATS) {
+      const error = await streamError(exportRows(rows as never, { format }));
+      expect(error, format).toMatchObject({ name: 'TakeoutError', code: 'invalid_rows' });
+      expect(error.message).toContain(`not ${shown}`);
+    }
+  });
+});
+
+describe('rows whose cells throw when read', () => {
+  it('fails with invalid_rows naming the row, the thrown error as the cause', async () => {
+    const rows = [{ id: 0, a: 'x' }, { id: 1, a: 'y' }, throwingRow()];
+    for (const format of FORMATS) {
+      const error = (await streamError(
+        exportRows(rows, {
+          format,
+          columns: [
+            { key: 'id', type: 'integer' },
+            { key: 'a', type: 'string' },
+          ],
+        }),
+      )) as Error & { details?: unknown };
+      expect(error, format).toMatchObject({ code: 'invalid_rows', details: { row: 3 } });
+      expect(error.message).toMatch(/^row 3 /);
+      expect((error.cause as Error).message).toBe('boom');
+    }
+  });
+
+  it('counts rows across batches', async () => {
+    function* rows() {
+      for (let i = 0; i < 1000; i++) yield i === 700 ? throwingRow() : { id: i, a: 'x' };
+    }
+    const columns = [
+      { key: 'id', type: 'integer' as const },
+      { key: 'a', type: 'string' as const },
+    ];
+    const error = await streamError(exportRows(rows(), { format: 'ndjson', columns, batchSize: 64 }));
+    expect(error).toMatchObject({ code: 'invalid_rows', details: { row: 701 } });
+  });
+
+  it('fails so while columns are inferred from the first rows too', async () => {
+    const error = await streamError(exportRows([{ id: 0, a: 1 }, throwingRow()], { format: 'csv' }));
+    expect(error).toMatchObject({ code: 'invalid_rows', details: { row: 2 } });
+    const keys = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('no keys');
+        },
+      },
+    );
+    expect(await streamError(exportRows([{ a: 1 }, keys], { format: 'json' }))).toMatchObject({
+      code: 'invalid_rows',
+      details: { row: 2 },
+    });
+  });
+
+  it('reads a class getter as before', async () => {
+    class Line {
+      constructor(readonly qty: number) {}
+      get total(): number {
+        return this.qty * 2;
+      }
+    }
+    const rows = [new Line(2)] as unknown as Record<string, unknown>[];
+    expect(await exportText(rows, { format: 'csv', columns: ['qty', 'total'] })).toBe('qty,total\r\n2,4\r\n');
+  });
+});
+
+describe('locale', () => {
+  const rows = [{ a: 1.5 }];
+  const FORMATS_ALL = [...FORMATS, 'xlsx'] as const;
+
+  it.each([
+    ['an unknown locale', 'zz-ZZ'],
+    ['a malformed tag', 'not a locale!!'],
+    ['an underscore tag', 'de_DE'],
+    ['an empty string', ''],
+    ['an array', ['de-DE']],
+    ['an object', {}],
+    ['a number', 7],
+  ])('refuses %s with invalid_option, in every format', async (_name, locale) => {
+    for (const format of FORMATS_ALL) {
+      const error = await streamError(exportRows(rows, { format, locale } as never));
+      expect(error, format).toMatchObject({ code: 'invalid_option', details: { option: 'locale' } });
+    }
+  });
+
+  it('takes a locale Intl knows, in every format', async () => {
+    for (const format of FORMATS_ALL) {
+      for (const locale of ['de-DE', 'en-US', 'fr', 'EN-us'])
+        expect((await collect(exportRows(rows, { format, locale } as never))).length).toBeGreaterThan(0);
+    }
+    expect(await exportText(rows, { format: 'csv', locale: 'de-DE' })).toBe('a\r\n1,5\r\n');
+  });
+});
