@@ -16,7 +16,7 @@ function throwingRow(): Record<string, unknown> {
   });
 }
 
-const FORMATS = ['csv', 'tsv', 'json', 'ndjson'] as const;
+const FORMATS = ['csv', 'tsv', 'json', 'ndjson', 'xlsx'] as const;
 
 describe('rows that are not rows', () => {
   it.each([
@@ -61,8 +61,10 @@ describe('rows whose cells throw when read', () => {
       { key: 'id', type: 'integer' as const },
       { key: 'a', type: 'string' as const },
     ];
-    const error = await streamError(exportRows(rows(), { format: 'ndjson', columns, batchSize: 64 }));
-    expect(error).toMatchObject({ code: 'invalid_rows', details: { row: 701 } });
+    for (const format of ['ndjson', 'xlsx'] as const) {
+      const error = await streamError(exportRows(rows(), { format, columns, batchSize: 64 }));
+      expect(error, format).toMatchObject({ code: 'invalid_rows', details: { row: 701 } });
+    }
   });
 
   it('fails so while columns are inferred from the first rows too', async () => {

@@ -1,6 +1,7 @@
 import type { ResolvedColumn, Row } from '../../types.js';
 import { jsonText } from '../cells.js';
 import { columnsShape, compiledByShape, readCell, readExpression } from '../compile.js';
+import { unreadableRow } from '../row-errors.js';
 import { ascii, type XmlBytes } from './bytes.js';
 import type { CellWriter } from './cell.js';
 import type { XlsxSettings } from './options.js';
@@ -126,10 +127,15 @@ export function columnWidths(
     let longest = settings.header
       ? Math.ceil(column.header.length * 1.1) + (settings.autoFilter ? FILTER_BUTTON : 0)
       : 0;
-    for (const row of sample) {
-      const v = readCell(row, column, i, rowShape);
+    sample.forEach((row, index) => {
+      let v: unknown;
+      try {
+        v = readCell(row, column, i, rowShape);
+      } catch (cause) {
+        throw unreadableRow(index + 1, cause); // a getter of the caller's threw
+      }
       longest = Math.max(longest, displayLength(v, column, settings));
-    }
+    });
     return Math.min(MAX_WIDTH, Math.max(MIN_WIDTH, longest + 2));
   });
 }

@@ -1,6 +1,7 @@
 import { type BatchRows, ROW_ARRAYS, sampleBatches } from '../../batches.js';
 import { TakeoutError } from '../../errors.js';
 import type { ResolvedColumn, Row } from '../../types.js';
+import { rowFailure } from '../row-errors.js';
 import { BufferPool, XmlBytes } from './bytes.js';
 import { type CellWriter, cellWriter, headerCell } from './cell.js';
 import { SheetNames, sanitizeSheetName } from './names.js';
@@ -148,10 +149,23 @@ async function* writeSheet<B>(book: Book, input: SheetInput<B>, ordinal: number)
     exhausted = done;
     const widths = columnWidths(columns, input.rowShape, values, settings);
     let sampled = 0;
+    // Row numbers for `invalid_rows`: a row of the caller's that throws when read (row-errors.ts).
+    let rowsBefore = 0;
+    const writeRow = (batch: B, i: number, n: number) => {
+      try {
+        row(batch, i, n);
+      } catch (error) {
+        // Batches of a source's own bytes (input.reader) hold no caller's rows: an error there is ours.
+        if (input.reader) throw error;
+        throw rowFailure(error, reader.row(batch, i), rowsBefore + i + 1, columns, input.rowShape);
+      }
+    };
     for (const batch of pending) {
       const size = reader.size(batch);
-      for (let i = 0; i < size && sampled < SAMPLE_ROWS; i++, sampled++) row(batch, i, EXCEL_MAX_ROWS);
+      for (let i = 0; i < size && sampled < SAMPLE_ROWS; i++, sampled++) writeRow(batch, i, EXCEL_MAX_ROWS);
+      rowsBefore += size;
     }
+    rowsBefore = 0;
     const sampleBytes = out.pos;
     out.pos = 0; // measured, not kept
     const zip64 = sampled > 0 && (sampleBytes / sampled) * limit > ZIP64_ESTIMATE;
@@ -192,18 +206,19 @@ async function* writeSheet<B>(book: Book, input: SheetInput<B>, ordinal: number)
           yield start();
         }
         const mark = out.pos;
-        row(batch, i, rowNumber + 1);
+        writeRow(batch, i, rowNumber + 1);
         if (!zip64 && entry!.size + out.heldBytes > PLAIN_ENTRY_LIMIT) {
           // Take the row back and write it on a new sheet before this entry could need ZIP64.
           out.pos = mark;
           yield* await finish();
           yield start();
-          row(batch, i, rowNumber + 1);
+          writeRow(batch, i, rowNumber + 1);
         }
         rowNumber++;
         out.rowDone();
         if (out.ready) yield* await write(out.take());
       }
+      rowsBefore += size;
     }
     exhausted = true;
     yield* await finish();
