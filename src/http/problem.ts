@@ -3,6 +3,9 @@ import { coerceError, ERROR_CATALOG, TakeoutError } from '../errors.js';
 import { isQuietRoute } from './routes/health.js';
 import { SLOT_RETRY_AFTER_SECONDS } from './sync-slots.js';
 
+/** Seconds a caller at its cap of background exports waits before asking again. */
+const JOB_CAP_RETRY_AFTER_SECONDS = 30;
+
 export const PROBLEM_TYPE_BASE = 'https://takeout.dev/errors/';
 
 /** The RFC 9457 problem document of an error. Internal details never leave the server. */
@@ -61,8 +64,12 @@ export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?:
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
   // Busy, shutting down (the export is cut by the shutdown signal), or at the caller's cap of
   // exports: worth a retry soon. A route that knows better sets its own.
-  if ((error.code === 'too_busy' || error.code === 'too_many_exports') && !reply.hasHeader('retry-after'))
+  if (error.code === 'too_busy' && !reply.hasHeader('retry-after'))
     reply.header('retry-after', String(SLOT_RETRY_AFTER_SECONDS));
+  // The per-owner cap of background exports: it clears when one of them ends, minutes rather
+  // than seconds (the sync-slot refusal of the same code sets its own, shorter).
+  if (error.code === 'too_many_exports' && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(JOB_CAP_RETRY_AFTER_SECONDS));
   return reply.code(error.status).type('application/problem+json').send(problemOf(error, instance));
 }
 
@@ -79,7 +86,9 @@ export function problemErrorHandler(
   const problem = toTakeoutError(error);
   const path = request.url.split('?')[0];
   if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error');
-  else if (isQuietRoute(request))
+  // A probe that fails, a scrape refused: the one line worth seeing on a quiet route (a scanner's
+  // 404 stays at info, or it would fill the log with warnings).
+  else if (isQuietRoute(request) && (problem.code === 'not_ready' || problem.code === 'unauthorized'))
     request.log.warn({ code: problem.code, method: request.method, url: path }, problem.message);
   else request.log.info({ code: problem.code }, problem.message);
   return sendProblem(reply, problem, path);

@@ -18,8 +18,10 @@ export class NotPublicAddressError extends Error {
     readonly hostname: string,
     readonly address: string,
   ) {
+    // The address is not in the message: the export's owner reads it (last_error), and it
+    // would tell them where an internal name points.
     super(
-      `${hostname} resolves to ${address}, which is not a public address: not called ` +
+      `${hostname} resolves to an address that is not public: not called ` +
         '(list the address itself in TAKEOUT_WEBHOOK_ALLOW, or set TAKEOUT_WEBHOOK_ALLOW_PRIVATE=true)',
     );
     this.name = 'NotPublicAddressError';
@@ -29,7 +31,14 @@ export class NotPublicAddressError extends Error {
 /** Whether `address` is a public unicast address (not loopback, private, link-local, reserved ...). */
 export function isPublicAddress(address: string): boolean {
   try {
-    return ipaddr.process(address).range() === 'unicast';
+    // ::/96 (IPv4-compatible, deprecated): nothing public lives there, and ipaddr.js reads its
+    // forms differently (`::7f00:1` unicast, `::127.0.0.1` unwrapped to loopback).
+    const written = ipaddr.parse(address);
+    if (written.kind() === 'ipv6' && (written as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)) {
+      return false;
+    }
+    const parsed = ipaddr.process(address);
+    return parsed.range() === 'unicast';
   } catch {
     return false;
   }

@@ -239,7 +239,7 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
       const ownDelivery = (j: JobRecord) => j.deliveries?.find((d) => d.channel === 'webhook');
       const view = await viewWhen(t, job.id, (j) => ownDelivery(j)?.status === 'failed');
       expect(view.notifications![0]!.last_error).toMatch(
-        /^localhost resolves to (127\.0\.0\.1|::1), which is not a public address: not called/,
+        /^localhost resolves to an address that is not public: not called/,
       );
       expect(view.notifications![0]!.last_status).toBeUndefined();
       expect(receiver!.of(job.id, '/hook')).toEqual([]);
