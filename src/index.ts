@@ -17,7 +17,7 @@ export { coerceError, ERROR_CATALOG, type ErrorCode, isTakeoutError, TakeoutErro
 export * from './exports/index.js';
 export type { CsvOptions } from './formats/csv.js';
 export { BUILTIN_FORMATS, builtinFormats, FormatRegistry, formatNames, getFormat } from './formats/index.js';
-export type { XlsxOptions } from './formats/xlsx/index.js';
+export type { XlsxFormatOptions, XlsxOptions } from './formats/xlsx/index.js';
 export { type JobSettings, jobSettingsFromEnv } from './jobs/config.js';
 export {
   type CreateExportOptions,

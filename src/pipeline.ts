@@ -4,7 +4,7 @@ import { coerceError, TakeoutError } from './errors.js';
 import { checkFormatOptions } from './formats/check-options.js';
 import type { CsvOptions } from './formats/csv.js';
 import { BUILTIN_FORMATS, getFormat } from './formats/index.js';
-import type { XlsxOptions } from './formats/xlsx/options.js';
+import type { XlsxFormatOptions } from './formats/xlsx/options.js';
 import { observed } from './observed-batches.js';
 import { untilAborted, whenAborted } from './settle.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
@@ -26,7 +26,7 @@ export interface BuiltinFormatOptions {
   tsv: CsvOptions;
   json: CommonFormatOptions;
   ndjson: CommonFormatOptions;
-  xlsx: XlsxOptions;
+  xlsx: XlsxFormatOptions;
 }
 
 /** The options of format `F`: a built-in format's own, or any for a FormatWriter or a name only known at run time. */

@@ -5,8 +5,10 @@
  */
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { type ExportOptions, exportRows } from '../../src/pipeline.js';
-import type { FormatWriter } from '../../src/types.js';
+import { getFormat } from '../../src/formats/index.js';
+import type { XlsxOptions } from '../../src/formats/xlsx/options.js';
+import { checkFormatOptions, type ExportOptions, exportRows } from '../../src/pipeline.js';
+import type { FormatOptions, FormatWriter } from '../../src/types.js';
 
 const rows = [{ a: 1 }];
 const read = async (stream: Readable) => Buffer.concat(await stream.toArray()).toString('utf8');
@@ -34,6 +36,14 @@ describe('typed format options', () => {
     // @ts-expect-error a line ending is CRLF or LF
     const ending = exportRows(rows, { format: 'csv', lineEnding: '\r' });
     await expect(read(ending)).rejects.toMatchObject({ code: 'invalid_option' });
+  });
+
+  it('keeps XlsxOptions assignable to FormatOptions, as it was', () => {
+    const options: XlsxOptions = { sheetName: 'Data', custom: 1 };
+    const open: FormatOptions = options;
+    expect(checkFormatOptions(getFormat('xlsx'), { sheetName: open.sheetName })).toEqual({
+      sheetName: 'Data',
+    });
   });
 
   it('leaves options open for a format known only at run time or a writer of your own', async () => {

@@ -3,7 +3,13 @@ import { XLSX_OPTION_SCHEMA, xlsxSettings } from './options.js';
 import { splitSheets, type WorkbookPlan } from './plan.js';
 import { writeWorkbook } from './writer.js';
 
-export { EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, XLSX_OPTION_SCHEMA, type XlsxOptions } from './options.js';
+export {
+  EXCEL_MAX_CELL_CHARS,
+  EXCEL_MAX_ROWS,
+  XLSX_OPTION_SCHEMA,
+  type XlsxFormatOptions,
+  type XlsxOptions,
+} from './options.js';
 export { type PlannedSheet, SHEET_BREAK, WorkbookPlan } from './plan.js';
 
 const XLSX_BASE = {

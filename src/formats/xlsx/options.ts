@@ -20,8 +20,11 @@ export const EXCEL_MAX_CELL_CHARS = 32_767;
  */
 export const DEFAULT_LEVEL = 2;
 
-/** Options of the XLSX writer (docs/xlsx.md, "Options"); all optional. */
-export interface XlsxOptions extends CommonFormatOptions {
+/**
+ * Options of the XLSX writer (docs/xlsx.md, "Options"); all optional. Closed: the options an
+ * export with `format: 'xlsx'` type-checks against (`BuiltinFormatOptions`).
+ */
+export interface XlsxFormatOptions extends CommonFormatOptions {
   /** Write a header row. Default true. */
   header?: boolean;
   /** Keep text that a spreadsheet would run as a formula from running. Default true. */
@@ -51,6 +54,9 @@ export interface XlsxOptions extends CommonFormatOptions {
   /** Rows per sheet before rolling over to a new one, header included; at most (and default) 1,048,576. */
   maxRowsPerSheet?: number;
 }
+
+/** The XLSX options, open to others as every format's options are (FormatOptions). */
+export interface XlsxOptions extends XlsxFormatOptions, FormatOptions {}
 
 const numberFormat = (description: string) =>
   ({ type: 'string', minLength: 1, maxLength: 255, description }) as const;
