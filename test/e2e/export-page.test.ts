@@ -288,7 +288,11 @@ describe('the export page (development mode)', () => {
       ready.getByRole('button', { name: /^Download/ }).click(),
     ]);
     expect((await csvOf(file)).length).toBeGreaterThan(0);
-    // Delete asks first: saying no keeps the file.
+    // Delete asks first: saying no keeps the file, and sends nothing.
+    const deletes: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'DELETE') deletes.push(request.url());
+    });
     const asked: string[] = [];
     page.once('dialog', (dialog) => {
       asked.push(dialog.message());
@@ -299,11 +303,13 @@ describe('the export page (development mode)', () => {
     expect(asked[0]).toMatch(/^Delete orders.*\.csv\? It cannot be recovered/);
     expect(await server.jobStatus(id!)).toBe('succeeded');
     expect(await ready.getByRole('button', { name: /^Download/ }).count()).toBe(1);
+    expect(deletes).toEqual([]);
     // Yes removes the file: the export stays listed as expired, with nothing to download.
     page.once('dialog', (dialog) => void dialog.accept());
     await ready.getByRole('button', { name: /^Delete/ }).click();
     const row = page.locator(`#history-rows tr[data-id="${id}"]`);
     await expect.poll(() => row.textContent()).toMatch(/Expired/);
+    expect(deletes).toEqual([`${server.base}/v1/exports/${id}`]);
     expect(await row.getByRole('button').count()).toBe(0);
     expect(await server.jobStatus(id!)).toBe('expired');
     expect(errors).toEqual([]);
