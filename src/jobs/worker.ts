@@ -51,7 +51,9 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
       retryable: false,
     };
     const metrics = new AttemptMetrics(context.metrics, job);
-    const failed = await failJob(store, job.id, lease.leaseOwner, { ...error, retryable: false });
+    // The last error as it was: a storage outage stays retryable (the same request may succeed
+    // later), as when a last attempt fails with it; crashes alone are not.
+    const failed = await failJob(store, job.id, lease.leaseOwner, error);
     // The attempts that were interrupted may have left parts or an unnamed file.
     if (failed) await removeDeadAttempts(context.storage, job, Number.POSITIVE_INFINITY, log);
     metrics.ended(outcomeRecorded(failed, 'failed'));

@@ -76,13 +76,32 @@ describe('attempt outcomes in metrics and logs', () => {
     await sleep(20);
     await t.service.jobs.startWorker();
     await t.service.jobs.queue.enqueue(job.id);
-    await t.until(job.id, (j) => j.status === 'failed');
+    const failed = await t.until(job.id, (j) => j.status === 'failed');
+    // Interrupted only: nothing says the same request would do better later.
+    expect(failed.error).toMatchObject({ code: 'internal', retryable: false });
     // Counted once what the dead attempt left is removed, just after the record changed.
     expect(await eventually(async () => (await outcomes(t!)).failed === 1)).toBe(true);
     expect(await outcomes(t)).toEqual({ failed: 1 });
     expect(lines).toContainEqual(
       expect.objectContaining({ exportId: job.id, msg: 'export failed: out of attempts' }),
     );
+  });
+
+  it('keeps the last error retryable when a job runs out of attempts after it (a storage outage, then a crash)', async () => {
+    t = await testService({ TAKEOUT_JOB_ATTEMPTS: '2' }, { datasets: [numbersDataset('numbers', 10)] });
+    const { job } = await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);
+    const { store } = t.service.jobs;
+    // Attempt 1 failed on a storage outage; attempt 2 was claimed by a worker that died.
+    await claimJob(store, job.id, { leaseOwner: 'first', leaseMs: 60_000 });
+    const outage = { code: 'storage_error', message: 'S3 is down', retryable: true };
+    await store.transition(job.id, { status: ['running'] }, { status: 'queued', lease: null, error: outage });
+    await claimJob(store, job.id, { leaseOwner: 'dead', leaseMs: 1 });
+    await sleep(20);
+    await t.service.jobs.startWorker();
+    await t.service.jobs.queue.enqueue(job.id);
+    const failed = await t.until(job.id, (j) => j.status === 'failed');
+    expect(failed.attempt).toBe(3);
+    expect(failed.error).toEqual(outage);
   });
 
   it('counts a success whose update committed but whose answer was lost as succeeded, not retried', async () => {

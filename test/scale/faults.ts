@@ -33,6 +33,10 @@ const ENDED = new Set([
   'export failed: out of attempts',
   'export canceled',
   'export handed back at shutdown',
+  'export handed back: the queue lost its delivery (lock expired)',
+  'export failed; not retried',
+  'export stopped: the job is no longer this attempt’s',
+  'could not record how the export ended; it runs again once its lease ends',
   'export finished but another outcome won',
 ]);
 
