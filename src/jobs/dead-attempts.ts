@@ -46,9 +46,11 @@ export async function removeDeadAttempts(
 const UNRECORDED_RETRIES = 5;
 
 /**
- * Deletes the file a failed attempt wrote and no record names. Its store may be the reason the
- * attempt failed (S3 down), and the last attempt has no later one to clean up after it: the
- * delete is tried again in the background for about a minute, then left to the file's expiry.
+ * Deletes the file a failed attempt wrote and no record names, and its unfinished multipart
+ * upload (an upload cut while S3 was down could not be aborted then). Its store may be the
+ * reason the attempt failed, and the last attempt has no later one to clean up after it: both
+ * are tried again in the background for about a minute, then left to the file's expiry and
+ * the bucket's lifecycle rule.
  */
 export async function removeUnrecorded(
   storage: Storage,
@@ -56,8 +58,12 @@ export async function removeUnrecorded(
   log: Pick<JobLogger, 'warn'>,
   retries = UNRECORDED_RETRIES,
 ): Promise<void> {
+  const remove = async () => {
+    await storage.removeIncomplete(new Date(), { prefix: key });
+    await storage.delete(key);
+  };
   const attempt = (n: number): Promise<void> =>
-    storage.delete(key).catch((error: unknown) => {
+    remove().catch((error: unknown) => {
       if (n >= retries) {
         log.warn(
           { code: coerceError(error).code },
