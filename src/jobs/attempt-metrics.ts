@@ -27,3 +27,12 @@ export class AttemptMetrics {
     if (outcome === 'retried') metrics.jobRetries.inc({ code: code ?? 'unknown' });
   }
 }
+
+/**
+ * The outcome the store recorded, for the metrics: an update also ends in `canceled` when a
+ * cancel came meanwhile, and in nothing when the job is no longer this attempt's.
+ */
+export function outcomeRecorded(record: JobRecord | undefined, intended: AttemptOutcome): AttemptOutcome {
+  if (!record) return 'lost';
+  return record.status === 'canceled' ? 'canceled' : intended;
+}

@@ -8,11 +8,10 @@ import { coerceError, TakeoutError } from '../errors.js';
 import { type ExportPlan, planExport } from '../exports/plan.js';
 import { parseExportRequest } from '../exports/request.js';
 import { runExport } from '../exports/run.js';
-import type { AttemptOutcome } from '../metrics.js';
 import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import { exportKey } from '../storage/keys.js';
 import type { StoredObject } from '../storage/types.js';
-import { AttemptMetrics } from './attempt-metrics.js';
+import { AttemptMetrics, outcomeRecorded } from './attempt-metrics.js';
 import { removeDeadAttempts, removeUnrecorded } from './dead-attempts.js';
 import {
   cancelHeldJob,
@@ -294,13 +293,4 @@ export class Attempt {
       this.log.warn({ code: coerceError(error).code }, 'could not delete staged rows');
     });
   }
-}
-
-/**
- * The outcome the store recorded, for the metrics: an update also ends in `canceled` when a
- * cancel came meanwhile, and in nothing when the job is no longer this attempt's.
- */
-export function outcomeRecorded(record: JobRecord | undefined, intended: AttemptOutcome): AttemptOutcome {
-  if (!record) return 'lost';
-  return record.status === 'canceled' ? 'canceled' : intended;
 }

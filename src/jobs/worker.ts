@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Attempt, outcomeRecorded } from './attempt.js';
-import { AttemptMetrics } from './attempt-metrics.js';
+import { Attempt } from './attempt.js';
+import { AttemptMetrics, outcomeRecorded } from './attempt-metrics.js';
 import { removeDeadAttempts } from './dead-attempts.js';
 import { claimJob, failJob, type LeaseOptions } from './lifecycle.js';
 import { silentLogger, withBindings } from './log.js';
