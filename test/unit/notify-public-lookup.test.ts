@@ -108,9 +108,7 @@ describe('sendWebhook to a name', () => {
       });
     try {
       expect(await send(true)).toEqual({
-        error: expect.stringMatching(
-          /^hooks\.example\.com resolves to an address that is not public/,
-        ),
+        error: expect.stringMatching(/^hooks\.example\.com resolves to an address that is not public/),
       });
       expect(received).toBe(0);
       expect(await send(false)).toEqual({ statusCode: 204 });
