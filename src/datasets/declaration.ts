@@ -1,6 +1,7 @@
 import { TakeoutError } from '../errors.js';
 import { COLUMN_SCHEMA } from '../exports/request.js';
 import { type JsonSchema, pathText, validate } from '../schema.js';
+import { skipQuoted } from '../sources/named-params.js';
 import { type ParamSpec, validateParams } from './params.js';
 
 type Path = (string | number)[];
@@ -232,10 +233,8 @@ export function otherSqlitePlaceholders(sql: string): string[] {
   while (i < sql.length) {
     const c = sql[i] as string;
     let end = i + 1;
-    if (c === "'" || c === '"' || c === '`') {
-      while (end < sql.length && !(sql[end] === c && sql[end + 1] !== c)) end += sql[end] === c ? 2 : 1;
-      end++;
-    } else if (c === '[') end = past(sql, ']', i);
+    if (c === "'" || c === '"' || c === '`') end = skipQuoted(sql, i, c, false);
+    else if (c === '[') end = past(sql, ']', i);
     else if (c === '-' && sql[i + 1] === '-') end = past(sql, '\n', i);
     else if (c === '/' && sql[i + 1] === '*') end = past(sql, '*/', i + 2);
     else if (c === '?' || c === '@' || (c === '$' && !/[\w$\u0080-\uFFFF]/.test(sql[i - 1] ?? ''))) {

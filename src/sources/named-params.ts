@@ -23,7 +23,7 @@ const NAME_CHAR = /[A-Za-z0-9_]/;
 const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uFFFF]/;
 
 /** End index (exclusive) of a quoted run starting at `start` (the opening quote). */
-function skipQuoted(sql: string, start: number, quote: string, backslashEscapes: boolean): number {
+export function skipQuoted(sql: string, start: number, quote: string, backslashEscapes: boolean): number {
   let i = start + 1;
   while (i < sql.length) {
     const c = sql[i];
