@@ -143,7 +143,7 @@ export class ExportJobs {
       return result;
     }
     try {
-      await this.queue.enqueue(id);
+      await this.queue.enqueue(id, { rank: result.job.queueRank ?? 0 });
     } catch (error) {
       // The record is queued: the sweeper enqueues it again. The caller's job exists either way.
       this.#log.warn(

@@ -114,7 +114,7 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
   const stuck = new Date(now.getTime() - (options.stuckAfterMs ?? 60_000));
   await forEachFound(store, { status: ['queued'], field: 'updatedAt', before: stuck }, (job) =>
     attempt('enqueue an export', job, async () => {
-      await queue.enqueue(job.id);
+      await queue.enqueue(job.id, { rank: job.queueRank ?? 0 });
       result.requeued++;
       // Touched: it waits stuckAfterMs again before the next enqueue.
       await store.transition(job.id, { status: ['queued'] }, {}, now);
@@ -122,7 +122,7 @@ export async function sweepJobs(options: JobSweepOptions): Promise<JobSweepResul
   );
   await forEachFound(store, { status: ['running'], field: 'leaseExpiresAt', before: stuck }, (job) =>
     attempt('enqueue an abandoned export', job, async () => {
-      await queue.enqueue(job.id);
+      await queue.enqueue(job.id, { rank: job.queueRank ?? 0 });
       result.requeued++;
     }),
   );

@@ -84,6 +84,11 @@ export interface JobRecord {
   lease?: JobLease;
   /** A queued job is not started before this instant (retry backoff). */
   runAfter?: Date;
+  /**
+   * How many exports its owner had queued or running when it was created: queues start lower
+   * ranks first (fairness between owners). Set by the store; absent counts as 0.
+   */
+  queueRank?: number;
   idempotencyKey?: string;
   /** SHA-256 of the canonical request, to tell a retry from another request under the same key. */
   requestHash: string;
@@ -166,6 +171,8 @@ export interface FindQuery {
   orUnset?: boolean;
   /** Only records after this one in the order found (creation time, then id): the next page. */
   after?: Pick<JobRecord, 'createdAt' | 'id'>;
+  /** `queueRank`: lowest `queueRank` first, then by creation (not with `after`). Default: by creation. */
+  order?: 'created' | 'queueRank';
   limit: number;
 }
 

@@ -365,6 +365,24 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       expect(await t.service.jobs.store.get(job.id)).toBeUndefined();
     });
 
+    it("starts another owner's first export before the rest of one owner's backlog", async () => {
+      const t = await start({ TAKEOUT_WORKERS: '1' });
+      await t.service.jobs.startWorker();
+      const create = async (dataset: string, owner: typeof alice) =>
+        (await t.service.jobs.create(t.request({ dataset, format: 'csv' }), owner)).job.id;
+      const busy = await create('slow', alice);
+      await t.until(busy, (j) => j.status === 'running');
+      const backlog = [await create('numbers', alice), await create('numbers', alice)];
+      const other = await create('numbers', bob);
+      await t.service.jobs.cancel(busy, alice);
+      const started = async (id: string) =>
+        (await t.until(id, (j) => j.status === 'succeeded')).startedAt!.getTime();
+      const bobStarted = await started(other);
+      const aliceStarted = [await started(backlog[0]!), await started(backlog[1]!)];
+      expect(bobStarted).toBeLessThan(aliceStarted[0]!);
+      expect(aliceStarted[0]).toBeLessThan(aliceStarted[1]!);
+    });
+
     it('refuses more queued and running exports per owner than allowed', async () => {
       const t = await start({ TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER: '2' });
       const request = t.request({ dataset: 'numbers', format: 'csv' });

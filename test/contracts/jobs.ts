@@ -64,6 +64,7 @@ export function embeddedHarness(
 
 const alice: JobOwner = { id: 'alice', tenant: 'acme' };
 const mallory: JobOwner = { id: 'alice', tenant: 'evil' };
+const bob: JobOwner = { id: 'bob', tenant: 'acme' };
 
 function newJob(overrides: Partial<NewJob> = {}): NewJob {
   const request = overrides.request ?? { version: 1, dataset: 'orders', format: 'csv' };
@@ -391,6 +392,30 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         expect(failed?.finishedAt).toBeInstanceOf(Date);
       });
 
+      it("ranks an export by its owner's active exports and finds queued ones lowest rank first", async () => {
+        const now = new Date();
+        const at = (ms: number) => ({ now: new Date(now.getTime() - ms) });
+        const a1 = (await store.create(newJob(), at(5000))).job;
+        const a2 = (await store.create(newJob(), at(4000))).job;
+        const a3 = (await store.create(newJob(), at(3000))).job;
+        const b1 = (await store.create(newJob({ owner: bob }), at(2000))).job;
+        expect([a1, a2, a3, b1].map((job) => job.queueRank ?? 0)).toEqual([0, 1, 2, 0]);
+        expect((await store.get(a3.id))?.queueRank).toBe(2);
+        // Only queued and running exports count: a finished one makes room.
+        await store.transition(a1.id, { status: ['queued'] }, { status: 'canceled' });
+        const a4 = (await store.create(newJob(), at(1000))).job;
+        expect(a4.queueRank).toBe(2);
+        const query = { status: ['queued'] as const, field: 'runAfter' as const, before: now, orUnset: true };
+        const fair = await store.find({ ...query, limit: 10, order: 'queueRank' });
+        expect(fair.map((job) => job.id)).toEqual([b1.id, a2.id, a3.id, a4.id]);
+        expect((await store.find({ ...query, limit: 2, order: 'queueRank' })).map((job) => job.id)).toEqual([
+          b1.id,
+          a2.id,
+        ]);
+        const byCreation = await store.find({ ...query, limit: 10 });
+        expect(byCreation.map((job) => job.id)).toEqual([a2.id, a3.id, b1.id, a4.id]);
+      });
+
       it('finds records for housekeeping by status and instant, oldest first', async () => {
         const now = new Date();
         const a = (await store.create(newJob(), { now: new Date(now.getTime() - 3000) })).job;
@@ -446,6 +471,35 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
 
     describe('queue', () => {
       const record = async () => (await store.create(newJob())).job.id;
+
+      it("starts lower ranks first: one owner's backlog waits behind another owner's first export", async () => {
+        const queue = await openQueue();
+        const order: string[] = [];
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        await queue.consume(
+          async ({ id }) => {
+            order.push(id);
+            if (order.length === 1) await gate;
+          },
+          { concurrency: 1 },
+        );
+        const add = async (owner: JobOwner) => {
+          const { job } = await store.create(newJob({ owner }));
+          await queue.enqueue(job.id, { rank: job.queueRank ?? 0 });
+          return job.id;
+        };
+        const a1 = await add(alice);
+        await until(() => order.length === 1);
+        const a2 = await add(alice);
+        const a3 = await add(alice);
+        const b1 = await add(bob);
+        release();
+        await until(() => order.length === 4);
+        expect(order).toEqual([a1, b1, a2, a3]);
+      });
 
       it('delivers an enqueued id once, with attempt 1', async () => {
         const queue = await openQueue();

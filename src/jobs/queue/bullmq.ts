@@ -19,11 +19,13 @@ import {
   resolveBullmqSettings,
 } from './bullmq-options.js';
 import { checkEvictionPolicy, consoleQueueLogger, type QueueLogger, redisClient } from './redis.js';
-import type { ConsumeOptions, ExportQueue, QueueHandler } from './types.js';
+import type { ConsumeOptions, EnqueueOptions, ExportQueue, QueueHandler } from './types.js';
 
 export type { BullmqQueueOptions } from './bullmq-options.js';
 
 const JOB_NAME = 'export';
+/** BullMQ's lowest priority. */
+const MAX_PRIORITY = 2_097_152;
 const BACKOFF_TYPE = 'takeout';
 
 /** Why a running delivery's signal was aborted: the queue is closing, or BullMQ lost its lock. */
@@ -69,7 +71,7 @@ class BullmqExportQueue implements ExportQueue {
     private readonly logger: QueueLogger,
   ) {}
 
-  async enqueue(id: string): Promise<void> {
+  async enqueue(id: string, options: EnqueueOptions = {}): Promise<void> {
     if (this.closing) throw new TakeoutError('queue_error', 'The queue is closed');
     // BullMQ ignores an add whose id it still holds. Waiting, delayed or active: that is the
     // no-op we want. Finished and kept for retention: the record was queued again (the
@@ -82,6 +84,9 @@ class BullmqExportQueue implements ExportQueue {
         {},
         {
           jobId: id,
+          // Rank 0 goes to the plain wait list, which BullMQ serves before any priority; ranks
+          // above it wait in priority order (a stalled delivery returns to the wait list).
+          ...(priority(options.rank) ? { priority: priority(options.rank) } : {}),
           attempts: this.settings.attempts,
           backoff: { type: BACKOFF_TYPE },
           removeOnComplete: keep(this.settings.keepCompleted),
@@ -230,6 +235,12 @@ function deliveryError(error: unknown): Error {
     return error.retryable ? new Error(message) : new UnrecoverableError(message);
   }
   return new UnrecoverableError(error instanceof Error ? error.message : String(error));
+}
+
+/** A BullMQ priority for a queue rank: none for 0 (or no rank), else the rank, capped. */
+function priority(rank: number | undefined): number | undefined {
+  if (rank === undefined || !Number.isFinite(rank) || rank < 1) return undefined;
+  return Math.min(Math.trunc(rank), MAX_PRIORITY);
 }
 
 function keep(retention: Retention): { age: number; count: number } {

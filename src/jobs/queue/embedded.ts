@@ -56,7 +56,14 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
     const now = new Date();
     const limit = concurrency + running.size + notBefore.size + settled.size;
     const [queued, abandoned] = await Promise.all([
-      store.find({ status: ['queued'], field: 'runAfter', before: now, orUnset: true, limit }),
+      store.find({
+        status: ['queued'],
+        field: 'runAfter',
+        before: now,
+        orUnset: true,
+        limit,
+        order: 'queueRank',
+      }),
       store.find({ status: ['running', 'canceling'], field: 'leaseExpiresAt', before: now, limit }),
     ]);
     return [...abandoned, ...queued];

@@ -32,6 +32,11 @@ export interface QueueDelivery {
  */
 export type QueueHandler = (delivery: QueueDelivery) => Promise<void>;
 
+export interface EnqueueOptions {
+  /** The record's `queueRank` (default 0: no one ahead). */
+  rank?: number;
+}
+
 export interface ConsumeOptions {
   /** Deliveries handled at once by this process. */
   concurrency: number;
@@ -40,8 +45,12 @@ export interface ConsumeOptions {
 export interface ExportQueue {
   /** `embedded` or `bullmq`. */
   readonly kind: string;
-  /** Makes the export id deliverable. Enqueuing an id that is already waiting is a no-op. */
-  enqueue(id: string): Promise<void>;
+  /**
+   * Makes the export id deliverable. Enqueuing an id that is already waiting is a no-op.
+   * `rank` is the record's `queueRank`: waiting deliveries of lower rank go first, so that one
+   * owner's backlog does not hold up everyone else (the embedded queue reads it from the store).
+   */
+  enqueue(id: string, options?: EnqueueOptions): Promise<void>;
   /** Starts handing deliveries to `handler` until `close`. Call at most once. */
   consume(handler: QueueHandler, options: ConsumeOptions): Promise<void>;
   /** Throws when the queue's backend cannot be reached (readiness); absent: nothing beyond the store. */

@@ -43,9 +43,11 @@ export function* createJobFlow(
     const [existing] = yield lookup();
     if (existing) return replay(rowToJob(existing), job);
   }
+  // The owner's active exports: the limit, and the new one's queue rank (fairness).
+  const [count] = yield countActiveStatement(dialect, job.owner, ACTIVE_STATUSES);
+  const active = Number(count?.n ?? 0);
   if (options.maxActivePerOwner !== undefined) {
-    const [count] = yield countActiveStatement(dialect, job.owner, ACTIVE_STATUSES);
-    if (Number(count?.n ?? 0) >= options.maxActivePerOwner) {
+    if (active >= options.maxActivePerOwner) {
       throw new TakeoutError(
         'too_many_exports',
         `You have ${options.maxActivePerOwner} exports queued or running; wait for one to finish`,
@@ -53,7 +55,7 @@ export function* createJobFlow(
       );
     }
   }
-  const [inserted] = yield insertStatement(dialect, job, options.now ?? new Date());
+  const [inserted] = yield insertStatement(dialect, job, options.now ?? new Date(), active);
   if (inserted) return { job: rowToJob(inserted), created: true };
   // The insert lost a race on the idempotency key: the winner's job is the answer.
   const [winner] = job.idempotencyKey === undefined ? [] : yield lookup();

@@ -82,6 +82,16 @@ const notificationsTables = [
   )`,
 ];
 
+/**
+ * Fair start order: how many exports the owner already had queued or running when this one
+ * was created. Queues start lower ranks first, so one owner's backlog waits behind everyone
+ * else's first exports instead of holding the workers.
+ */
+const queueRank = [
+  'ALTER TABLE {table} ADD COLUMN queue_rank INTEGER NOT NULL DEFAULT 0',
+  'CREATE INDEX {index}_queued_rank ON {table} (status, queue_rank, created_at, id)',
+];
+
 export interface DialectTypes {
   time: string;
   json: string;
@@ -97,6 +107,7 @@ export function migrations(types: DialectTypes): Migration[] {
   return [
     { version: 1, name: 'exports', statements: exportsTable.map(typed) },
     { version: 2, name: 'notifications', statements: notificationsTables.map(typed) },
+    { version: 3, name: 'queue rank', statements: queueRank },
   ];
 }
 

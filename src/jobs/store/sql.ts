@@ -58,7 +58,7 @@ const FIELD_COLUMNS: Record<FindQuery['field'], string> = {
 export const json = (value: unknown) =>
   value === null || value === undefined ? null : JSON.stringify(value);
 
-export function insertStatement(dialect: Dialect, job: NewJob, now: Date): Statement {
+export function insertStatement(dialect: Dialect, job: NewJob, now: Date, queueRank: number): Statement {
   const p = new Params(dialect);
   const values = [
     p.add(job.id),
@@ -73,11 +73,13 @@ export function insertStatement(dialect: Dialect, job: NewJob, now: Date): State
     p.add(job.notify?.length ? json(job.notify) : null),
     p.add(dialect.time(now)),
     p.add(dialect.time(now)),
+    p.add(queueRank),
   ];
   return {
     text:
       `INSERT INTO ${dialect.table} (id, owner_id, owner_tenant, principal, request, request_hash, ` +
-      'idempotency_key, input_key, rows_estimated, notify, created_at, updated_at, status, attempt, rows_written, bytes_written) ' +
+      'idempotency_key, input_key, rows_estimated, notify, created_at, updated_at, queue_rank, ' +
+      'status, attempt, rows_written, bytes_written) ' +
       `VALUES (${values.join(', ')}, 'queued', 0, 0, 0) ON CONFLICT DO NOTHING RETURNING *`,
     values: p.values,
   };
@@ -171,10 +173,11 @@ export function findStatement(dialect: Dialect, query: FindQuery): Statement {
     after = ` AND (created_at > ${p.add(at)} OR (created_at = ${p.add(at)} AND id > ${p.add(query.after.id)}))`;
   }
   const limit = p.add(Math.max(1, Math.trunc(query.limit)));
+  const order = query.order === 'queueRank' ? 'queue_rank, created_at, id' : 'created_at, id';
   return {
     text:
       `SELECT * FROM ${dialect.table} WHERE ${status} AND ` +
-      `(${before}${query.orUnset ? ` OR ${column} IS NULL` : ''})${after} ORDER BY created_at, id LIMIT ${limit}`,
+      `(${before}${query.orUnset ? ` OR ${column} IS NULL` : ''})${after} ORDER BY ${order} LIMIT ${limit}`,
     values: p.values,
   };
 }
@@ -286,6 +289,7 @@ export function rowToJob(row: Record<string, unknown>): JobRecord {
         : undefined,
     ),
     ...optional('runAfter', toDate(row.run_after)),
+    ...(row.queue_rank ? { queueRank: Number(row.queue_rank) } : {}),
     ...optional('idempotencyKey', row.idempotency_key as string | null),
     ...optional('notify', parseJson(row.notify) as JobRecord['notify']),
     requestHash: String(row.request_hash),
