@@ -12,7 +12,7 @@ export const PROBLEM_TYPE_BASE = 'https://takeout.dev/errors/';
 export function problemOf(error: TakeoutError, instance?: string): Record<string, unknown> {
   // Details first: an extension member never replaces a standard one (`status` stays the HTTP code).
   return {
-    ...error.details,
+    ...snakeCaseMembers(error.details),
     type: PROBLEM_TYPE_BASE + error.code,
     title: ERROR_CATALOG[error.code].title,
     status: error.status,
@@ -21,6 +21,16 @@ export function problemOf(error: TakeoutError, instance?: string): Record<string
     retryable: error.retryable,
     ...(instance ? { instance } : {}),
   };
+}
+
+/** Details are named in code's camelCase; over HTTP, members are snake_case like every body. */
+function snakeCaseMembers(details: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!details) return {};
+  const members: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    members[key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)] = value;
+  }
+  return members;
 }
 
 /** Maps Fastify's own errors (body parsing, limits, ...) to catalog codes. */

@@ -463,14 +463,14 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       expect(early.status).toBe(409);
       expect(early.body.code).toBe('export_not_ready');
       expect(early.body.status).toBe(409); // the problem's status is the HTTP status, never the job's
-      expect(['queued', 'running']).toContain(early.body.exportStatus);
+      expect(['queued', 'running']).toContain(early.body.export_status);
       const cancel = await call(`/v1/exports/${job.id}/cancel`, { method: 'POST' });
       expect([200, 202]).toContain(cancel.status);
       expect((await finished(job.id)).status).toBe('canceled');
       const after = await call(`/v1/exports/${job.id}/download`);
       expect(after.status).toBe(409);
       expect(after.body.code).toBe('export_not_downloadable');
-      expect(after.body).toMatchObject({ status: 409, exportStatus: 'canceled' });
+      expect(after.body).toMatchObject({ status: 409, export_status: 'canceled' });
     });
 
     it('deletes the file on DELETE and answers 410 after, keeping the record', async () => {

@@ -323,7 +323,7 @@ describe('limits and embedding', () => {
       payload: { rows: Array.from({ length: 30 }, () => ({ a: 1, b: 2, c: 3, d: 4 })), format: 'csv' },
     });
     expect(wide.statusCode).toBe(413);
-    expect(wide.json()).toMatchObject({ code: 'sync_limit_exceeded', cellLimit: 100 });
+    expect(wide.json()).toMatchObject({ code: 'sync_limit_exceeded', cell_limit: 100 });
     await limited.close();
     const busy = await buildServer({ datasets: registry, syncConcurrency: 1 });
     await busy.listen({ host: '127.0.0.1', port: 0 });

@@ -441,7 +441,7 @@ describe.concurrent('timeouts on every wait', () => {
     // The describe step and the estimate take 2 s each.
     const slow = await post(s, ANN, body('pg_slow', { delay: 2 }));
     expect(slow.status).toBe(504);
-    expect(await slow.json()).toMatchObject({ code: 'source_timeout', timeoutSeconds: 3 });
+    expect(await slow.json()).toMatchObject({ code: 'source_timeout', timeout_seconds: 3 });
     // Gone while planExport awaits the estimate (after the 0.5 s describe step).
     const client = raw(s, BOB, body('pg_slow', { delay: 0.5 }), true);
     await sleep(750);
