@@ -119,13 +119,49 @@ function release(counter: Counter): void {
 }
 
 /**
- * The statement counting `sql`'s rows, up to `cap + 1`. The query stands on lines of its own,
- * so a closing `-- comment` cannot swallow the parenthesis, and loses its trailing `;`, which
- * cannot stand inside one (better-sqlite3 runs the query itself with either).
+ * The statement counting `sql`'s rows, up to `cap + 1`. The query loses what may follow its
+ * last token (semicolons, comments, space: a `;` cannot stand inside parentheses, though
+ * better-sqlite3 runs the query itself with it) and stands on lines of its own.
  */
 export function countSql(sql: string, cap: number): string {
-  const query = sql.replace(/[\s;]+$/, '');
+  const query = sql.slice(0, endOfLastToken(sql));
   return `SELECT count(*) FROM (SELECT 1 FROM (\n${query}\n) LIMIT ${cap + 1})`;
+}
+
+/** Where SQLite's quotes close: strings, identifiers in "", ``, and []. */
+const CLOSING: Record<string, string> = { "'": "'", '"': '"', '`': '`', '[': ']' };
+
+/**
+ * The index just after the last character of `sql` that is not a space, a `;` or part of a
+ * comment. Quoted text counts whole, so a `--` inside a string is not a comment.
+ */
+function endOfLastToken(sql: string): number {
+  let end = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i] as string;
+    const closing = CLOSING[c];
+    if (closing !== undefined) {
+      // A doubled quote stays inside ('it''s'; not in [...]); unterminated runs to the end.
+      let j = i + 1;
+      for (;;) {
+        j = sql.indexOf(closing, j);
+        if (j === -1 || closing === ']' || sql[j + 1] !== closing) break;
+        j += 2;
+      }
+      i = end = j === -1 ? sql.length : j + 1;
+    } else if (c === '-' && sql[i + 1] === '-') {
+      const newline = sql.indexOf('\n', i);
+      i = newline === -1 ? sql.length : newline + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const close = sql.indexOf('*/', i + 2);
+      i = close === -1 ? sql.length : close + 2;
+    } else {
+      i++;
+      if (c !== ';' && !/\s/.test(c)) end = i;
+    }
+  }
+  return end;
 }
 
 /**

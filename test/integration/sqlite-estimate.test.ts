@@ -24,7 +24,16 @@ afterAll(() => memory?.close());
 // Beyond the first batch (1,000 rows) the count wraps the query: on a worker for a file, here
 // for an in-memory database.
 describe('sqliteSource estimate beyond the first batch', () => {
-  const endings = ['', ' -- all of them', ';', ' ; \n', '\n-- last line\n'];
+  const endings = [
+    '',
+    ' -- all of them',
+    ';',
+    ' ; \n',
+    '\n-- last line\n',
+    '; -- all of them',
+    ';\n/* done */ ;',
+    ' /* a -- b */;-- c; d',
+  ];
 
   it.each(endings)('counts a query ending in %j', async (ending) => {
     for (const database of [path, memory]) {
@@ -35,6 +44,15 @@ describe('sqliteSource estimate beyond the first batch', () => {
       });
       expect(await source.estimate?.()).toBe(3000);
       expect(await source.columns()).toHaveLength(1);
+      await source.close?.();
+    }
+  });
+
+  it('keeps quoted text that looks like a comment or a semicolon', async () => {
+    for (const database of [path, memory]) {
+      const sql = `SELECT i, '-- not a comment;' AS "a;--b", 1 AS [c;--] FROM n WHERE 'x''--' <> '';`;
+      const source = sqliteSource({ database, sql });
+      expect(await source.estimate?.()).toBe(3000);
       await source.close?.();
     }
   });
