@@ -428,7 +428,7 @@ describe('per-principal rate limit', () => {
         status: 429,
         retryable: true,
         limit: 3,
-        windowSeconds: 60,
+        window_seconds: 60,
       });
       expect((await hit(base, 'bob-token-0123456789')).status).toBe(200); // bob has his own count
       // Health checks and unauthenticated requests are not counted against anyone.
