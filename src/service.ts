@@ -83,7 +83,10 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   const storage =
     options.storage ??
     (await storageAt(config.storage.location, {
-      secret: await loadOrCreateSecret(config.dataDir, { TAKEOUT_SECRET: config.secret }),
+      // Only disk links are signed by Takeout: S3 deployments need no data directory for it.
+      ...(config.storage.location.kind === 'file'
+        ? { secret: await loadOrCreateSecret(config.dataDir, { TAKEOUT_SECRET: config.secret }) }
+        : {}),
       ...(config.publicUrl ? { baseUrl: config.publicUrl } : {}),
       ...(config.s3Credentials ? { credentials: config.s3Credentials } : {}),
       ...(config.s3Region ? { region: config.s3Region } : {}),

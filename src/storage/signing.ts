@@ -40,7 +40,13 @@ export async function loadOrCreateSecret(
     return configured;
   }
   const path = join(dataDir, SECRET_FILE);
-  await mkdir(dataDir, PRIVATE_DIR);
+  await mkdir(dataDir, PRIVATE_DIR).catch((error: NodeJS.ErrnoException) => {
+    throw new TakeoutError(
+      'config_error',
+      `The data directory (TAKEOUT_DATA_DIR) ${dataDir} cannot be created (${error.code ?? error.message})`,
+      { cause: error },
+    );
+  });
   try {
     // `wx`: only one of several processes starting together creates it; the others read it.
     await writeFile(path, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService } from '../../src/cli/serve.js';
 import { loadConfig } from '../../src/config.js';
 import { diskStorage, exportKey, loadOrCreateSecret } from '../../src/storage/index.js';
+import { createSchema, PG_BASE_URL } from './postgres-helpers.js';
 
 // The standalone service as `takeout serve` builds it from the environment.
 let app: FastifyInstance;
@@ -64,5 +65,55 @@ describe('takeout serve', () => {
     const datasets = (await (await fetch(`${base}/v1/datasets`)).json()) as { datasets: unknown[] };
     expect(datasets.datasets).toEqual([]);
     expect(await (await fetch(`${base}/healthz`)).json()).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('a deployment on PostgreSQL and S3', () => {
+  it('needs no data directory: nothing is created there', async () => {
+    const schema = await createSchema('takeout_nodatadir');
+    const parent = mkdtempSync(join(tmpdir(), 'takeout-nodatadir-'));
+    const missing = join(parent, 'data');
+    try {
+      const env = {
+        PORT: '0',
+        TAKEOUT_DATA_DIR: missing,
+        TAKEOUT_DEMO: 'off',
+        TAKEOUT_WORKERS: '0',
+        TAKEOUT_SWEEP_INTERVAL: '0',
+        DATABASE_URL: PG_BASE_URL,
+        TAKEOUT_DATABASE_SCHEMA: schema.name,
+        // Never contacted: the service only builds its client.
+        STORAGE_URL: 's3://takeout-nodatadir/exports?endpoint=http://127.0.0.1:9&forcePathStyle=true',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test-secret',
+        LOG_LEVEL: 'silent',
+      };
+      const served = await startService(loadConfig(env), env);
+      await served.close();
+      expect(existsSync(missing)).toBe(false);
+    } finally {
+      await schema.drop();
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('names the data directory when disk storage cannot create it', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'takeout-baddatadir-'));
+    const file = join(parent, 'file');
+    writeFileSync(file, '');
+    try {
+      const env = {
+        PORT: '0',
+        TAKEOUT_DATA_DIR: join(file, 'data'),
+        TAKEOUT_DEMO: 'off',
+        LOG_LEVEL: 'silent',
+      };
+      await expect(startService(loadConfig(env), env)).rejects.toMatchObject({
+        code: 'config_error',
+        message: expect.stringContaining('TAKEOUT_DATA_DIR'),
+      });
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
