@@ -3,6 +3,7 @@ import type { JwtSettings } from './auth/jwt.js';
 import { type RateLimitSettings, rateLimitSettingsFromEnv } from './auth/rate-limit.js';
 import { jwtSettingsFromEnv } from './auth/settings.js';
 import { checkTimerSeconds, durationMs } from './durations.js';
+import { wholeNumber } from './env-numbers.js';
 import { onOff } from './env-switch.js';
 import { TakeoutError } from './errors.js';
 import { deflateEngine } from './formats/xlsx/deflate.js';
@@ -105,8 +106,8 @@ function metricsSettings(env: NodeJS.ProcessEnv): MetricsSettings {
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
+  const n = wholeNumber(raw) ?? Number.NaN;
+  if (!(n >= min && n <= max)) {
     throw new TakeoutError('config_error', `${name} must be an integer from ${min} to ${max}`);
   }
   return n;

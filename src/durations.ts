@@ -1,12 +1,21 @@
 import { TakeoutError } from './errors.js';
 
+/** Every duration setting: a number with an optional unit, `ms`, `s` (the default), `m`, `h` or `d`. */
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** The milliseconds `text` says (rounded), or undefined when it is not a duration. */
+export function parseDurationMs(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * UNIT_MS[(match[2] ?? 's').toLowerCase() as keyof typeof UNIT_MS]);
+}
+
 /** A duration in milliseconds from `90`, `1.5s`, `500ms`, `2m` (a bare number is seconds). */
 export function durationMs(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(raw.trim());
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match?.[2] ?? 's').toLowerCase() as 'ms'];
-  const ms = match ? Math.round(Number(match[1]) * factor) : Number.NaN;
+  const ms = parseDurationMs(raw) ?? Number.NaN;
   if (!(ms >= min && ms <= 2 ** 31 - 1)) {
     throw new TakeoutError(
       'config_error',

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { wholeNumber } from '../env-numbers.js';
 import { TakeoutError } from '../errors.js';
 import { parseDuration } from '../storage/config.js';
 
@@ -30,8 +31,8 @@ export const DEFAULT_RATE_LIMIT_WINDOW_MS = 60_000;
 
 export function rateLimitSettingsFromEnv(env: NodeJS.ProcessEnv): RateLimitSettings {
   const raw = env.TAKEOUT_RATE_LIMIT;
-  const max = raw === undefined || raw === '' ? DEFAULT_RATE_LIMIT : Number(raw);
-  if (!Number.isSafeInteger(max) || max < 0) {
+  const max = raw === undefined || raw === '' ? DEFAULT_RATE_LIMIT : (wholeNumber(raw) ?? Number.NaN);
+  if (!(max >= 0)) {
     throw new TakeoutError(
       'config_error',
       'TAKEOUT_RATE_LIMIT must be a whole number of requests (0 = no limit)',

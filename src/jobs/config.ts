@@ -1,6 +1,7 @@
 /** Settings of background jobs, from the environment (docs/configuration.md, docs/jobs.md). */
 
 import { checkTimerSeconds } from '../durations.js';
+import { wholeNumber } from '../env-numbers.js';
 import { TakeoutError } from '../errors.js';
 import { parseDuration } from '../storage/config.js';
 import { type BullmqEnvSettings, bullmqSettingsFromEnv } from './queue/bullmq-options.js';
@@ -40,8 +41,8 @@ const GiB = 1024 ** 3;
 function count(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw.replaceAll('_', ''));
-  if (!Number.isSafeInteger(n) || n < min) {
+  const n = wholeNumber(raw) ?? Number.NaN;
+  if (!(n >= min)) {
     throw new TakeoutError('config_error', `${name} must be an integer of at least ${min}`);
   }
   return n;

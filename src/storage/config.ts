@@ -10,6 +10,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDurationMs } from '../durations.js';
 import { TakeoutError } from '../errors.js';
 import { diskStorage } from './disk.js';
 import type { S3StorageOptions } from './s3.js';
@@ -138,13 +139,16 @@ function parseBytes(text: string, name: string): number {
   return Number(match[1]) * factor;
 }
 
-/** `300`, `300s`, `90m`, `24h`, `7d` -> seconds. */
+/** `300`, `300s`, `90m`, `1.5h`, `7d` -> whole seconds (the grammar of every duration, src/durations.ts). */
 export function parseDuration(text: string, name: string): number {
-  const match = /^(\d+)\s*(s|m|h|d)?$/i.exec(text.trim());
-  if (!match) throw new TakeoutError('config_error', `${name} must be a duration like 300, 90m, 24h or 7d`);
-  const unit = (match[2] ?? 's').toLowerCase();
-  const factor = unit === 'd' ? 86_400 : unit === 'h' ? 3600 : unit === 'm' ? 60 : 1;
-  return Number(match[1]) * factor;
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms % 1000 !== 0) {
+    throw new TakeoutError(
+      'config_error',
+      `${name} must be a duration in whole seconds, like 300, 90m, 1.5h or 7d`,
+    );
+  }
+  return ms / 1000;
 }
 
 export interface StorageSettings {

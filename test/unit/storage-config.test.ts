@@ -90,7 +90,10 @@ describe('lifetimes', () => {
     expect(parseDuration('90m', 'X')).toBe(5400);
     expect(parseDuration('24h', 'X')).toBe(86_400);
     expect(parseDuration('7d', 'X')).toBe(604_800);
-    expect(() => parseDuration('1.5h', 'X')).toThrow(expect.objectContaining({ code: 'config_error' }));
+    expect(parseDuration('1.5h', 'X')).toBe(5400);
+    expect(parseDuration('2000ms', 'X')).toBe(2);
+    for (const bad of ['1.5s', '1500ms', '1w', '-1', 'h'])
+      expect(() => parseDuration(bad, 'X')).toThrow(expect.objectContaining({ code: 'config_error' }));
   });
 
   it('defaults to 300 s links and 24 h files, and caps links at 7 days', () => {
