@@ -80,7 +80,11 @@ export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?:
   // than seconds (the sync-slot refusal of the same code sets its own, shorter).
   if (error.code === 'too_many_exports' && !reply.hasHeader('retry-after'))
     reply.header('retry-after', String(JOB_CAP_RETRY_AFTER_SECONDS));
-  return reply.code(error.status).type('application/problem+json').send(problemOf(error, instance));
+  return reply
+    .code(error.status)
+    .header('x-content-type-options', 'nosniff')
+    .type('application/problem+json')
+    .send(problemOf(error, instance));
 }
 
 /**

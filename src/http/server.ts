@@ -181,6 +181,11 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
   };
   await app.register(async (scope) => {
     scope.setErrorHandler(problemErrorHandler);
+    // No answer of Takeout's is to be sniffed into another type (a JSON body read as HTML).
+    scope.addHook('onSend', (_request, reply, payload, done) => {
+      if (!reply.hasHeader('x-content-type-options')) reply.header('x-content-type-options', 'nosniff');
+      done(null, payload);
+    });
     exactJsonBodies(scope);
     await scope.register(async (api) => {
       limitBodies(api, options.bodyLimit ?? DEFAULT_BODY_LIMIT);

@@ -72,6 +72,20 @@ describe('API tokens over HTTP', () => {
     }
   });
 
+  it('marks every answer nosniff: documents, problems, unknown routes, health', async () => {
+    const token = [...tokens.keys()][0]!;
+    for (const [url, headers] of [
+      ['/v1/datasets', { authorization: `Bearer ${token}` }],
+      ['/v1/datasets', {}],
+      ['/v1/nope', { authorization: `Bearer ${token}` }],
+      ['/healthz', {}],
+      ['/v1/openapi.json', {}],
+    ] as const) {
+      const answer = await app.inject({ url, headers });
+      expect(answer.headers['x-content-type-options'], url).toBe('nosniff');
+    }
+  });
+
   it('reads at most two large bodies of a caller, and four in all, at once', async () => {
     const port = portOf(app);
     const ALICE = 'alpha-token-0123456789';

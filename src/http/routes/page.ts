@@ -67,6 +67,9 @@ export function pageSecurityPolicy(frameAncestors: readonly string[] = []): stri
   ].join('; ');
 }
 
+const PERMISSIONS_POLICY =
+  'camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()';
+
 export async function pageRoutes(app: FastifyInstance, options: PageRoutesOptions = {}): Promise<void> {
   const root = options.root ?? defaultPageRoot();
   const assets = loadAssets(root);
@@ -86,6 +89,9 @@ export async function pageRoutes(app: FastifyInstance, options: PageRoutesOption
       .header('content-security-policy', policy)
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
+      // The page opens no window of another origin and uses no device or sensor.
+      .header('cross-origin-opener-policy', 'same-origin')
+      .header('permissions-policy', PERMISSIONS_POLICY)
       // Small files without fingerprints: revalidated each time, answered 304 when unchanged.
       .header('cache-control', 'no-cache')
       .header('etag', asset.etag);
