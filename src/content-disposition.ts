@@ -10,14 +10,18 @@ const MAX_NAME_LENGTH = 180;
 // C0/C1 controls and DEL; bidi overrides/isolates/marks (U+061C, U+200E/F, U+202A-E, U+2066-9);
 // line/paragraph separators; zero-width space and BOM. ZWJ/ZWNJ stay: emoji sequences use them.
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
-const PATH_AND_QUOTES = /[/\\"]/g;
+// Path separators and quotes, and what Windows refuses in a name (`< > : | ? *`).
+const PATH_AND_QUOTES = /[/\\"<>:|?*]/g;
 // A surrogate without its pair is not text: encodeURIComponent would throw on it.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** Printable ASCII without quotes, slashes or backslashes, not starting or ending with a dot or space. */
-const PLAIN = /^[!#-\-0-[\]-~](?:[ !#-.0-[\]-~]*[!#-\-0-[\]-~])?$/;
+/**
+ * Printable ASCII without quotes, slashes, backslashes or `< > : | ? *`, not starting or ending
+ * with a dot or space.
+ */
+const PLAIN = /^[!#-)+-\-0-9;=@-[\]-{}~](?:[ !#-)+-.0-9;=@-[\]-{}~]*[!#-)+-\-0-9;=@-[\]-{}~])?$/;
 
-/** The name a browser should save: no path, no control or bidi characters, bounded length. */
+/** The name a browser should save: no path, no control, bidi or Windows-refused characters, bounded length. */
 export function sanitizeFilename(name: string, fallback = 'download'): string {
   // Most names (every generated one) are plain ASCII and already clean: one test, not six passes.
   if (name.length <= MAX_NAME_LENGTH && PLAIN.test(name)) return name;
