@@ -76,6 +76,7 @@ export async function jobEvents(
   res.writeHead(200, headers);
   res.write('retry: 2000\n\n');
   let lastSent = options.lastEventId;
+  let lastData: string | undefined;
   let lastWrite = Date.now();
   let job: JobRecord | undefined = first;
   try {
@@ -85,9 +86,13 @@ export async function jobEvents(
       const id = eventId(job, status);
       if (id !== lastSent && (finished || !res.writableNeedDrain)) {
         const data = JSON.stringify(jobDocument(job, options.prefix));
-        res.write(`id: ${id}\nevent: ${finished ? status : 'progress'}\ndata: ${data}\n\n`);
-        lastSent = id;
-        lastWrite = Date.now();
+        // A lease renewal changes the record, not the document: nothing new to tell.
+        if (finished || data !== lastData) {
+          res.write(`id: ${id}\nevent: ${finished ? status : 'progress'}\ndata: ${data}\n\n`);
+          lastSent = id;
+          lastData = data;
+          lastWrite = Date.now();
+        }
       }
       if (finished) break;
       await sleep(intervalMs, undefined, { signal: gone });
