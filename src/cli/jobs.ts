@@ -2,16 +2,15 @@
  * `takeout jobs list|show|cancel` for operators, and `takeout migrate`. Configured like the
  * server: DATABASE_URL (PostgreSQL) or the SQLite file in TAKEOUT_DATA_DIR.
  */
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TakeoutError } from '../errors.js';
-import { jobSettingsFromEnv } from '../jobs/config.js';
 import { requestCancel } from '../jobs/lifecycle.js';
-import { type MigratedJobStore, openJobStore } from '../jobs/store/index.js';
 import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
-import { JOB_STATUSES, type JobOwner, type JobRecord, type JobStatus } from '../jobs/types.js';
+import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
-import { type CliIo, UsageError } from './usage.js';
+import { parsePrincipal, refuseEmpty, shellWord } from './flags.js';
+import { withStore } from './job-store.js';
+import { type CliIo, CommandError, UsageError } from './usage.js';
 
 export const JOBS_USAGE = `Usage: takeout jobs <command> [options]
 
@@ -19,7 +18,8 @@ Commands:
   list [--owner ID[:TENANT]] [--status S[,S]] [--limit N] [--cursor C] [--json]
                        jobs, newest first (all owners unless --owner)
   show ID              one job as JSON
-  cancel ID            cancel a queued or running job
+  cancel ID            cancel a queued or running job; exit 1 when it had already finished
+                       (succeeded, failed or expired), 0 when it is canceling or canceled
 
 The job store comes from the environment: DATABASE_URL (postgres://...) or the SQLite file
 in TAKEOUT_DATA_DIR (default ./data). See docs/jobs.md.`;
@@ -28,29 +28,6 @@ export const MIGRATE_USAGE = `Usage: takeout migrate
 
 Applies the job store's schema migrations (DATABASE_URL, or SQLite in TAKEOUT_DATA_DIR).
 The server also applies them when it starts; this lets a deployment run them first.`;
-
-async function withStore<T>(
-  env: NodeJS.ProcessEnv,
-  work: (store: MigratedJobStore) => Promise<T>,
-): Promise<T> {
-  const settings = jobSettingsFromEnv(env);
-  const store = await openJobStore({
-    databaseUrl: settings.databaseUrl,
-    schema: settings.databaseSchema,
-    dataDir: resolve(env.TAKEOUT_DATA_DIR || 'data'),
-  });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
-
-function parseOwner(text: string): JobOwner {
-  const [id, tenant] = text.split(':');
-  if (!id) throw new UsageError('--owner is ID or ID:TENANT');
-  return tenant ? { id, tenant } : { id };
-}
 
 function parseStatuses(text: string): JobStatus[] {
   const statuses = text.split(',').map((s) => s.trim());
@@ -76,24 +53,39 @@ function line(job: JobRecord): string {
   ].join('  ');
 }
 
+/** The command for the next page: the same filters, the next cursor. */
+function nextPage(values: { owner?: string; status?: string; limit?: string }, cursor: string): string {
+  const words = ['takeout', 'jobs', 'list'];
+  if (values.owner !== undefined) words.push('--owner', values.owner);
+  if (values.status !== undefined) words.push('--status', values.status);
+  if (values.limit !== undefined) words.push('--limit', values.limit);
+  words.push('--cursor', cursor);
+  return words.map(shellWord).join(' ');
+}
+
 async function list(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       owner: { type: 'string' },
       status: { type: 'string' },
-      limit: { type: 'string', default: '20' },
+      limit: { type: 'string' },
       cursor: { type: 'string' },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
-  const limit = Number(values.limit);
+  if (values.help) return help(io);
+  refuseEmpty(values);
+  const limit = Number(values.limit ?? 20);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError('--limit is 1 to 100');
-  const page = await withStore(io.env, (store) =>
-    store.list(values.owner ? parseOwner(values.owner) : null, {
+  const owner = values.owner === undefined ? null : parsePrincipal(values.owner, '--owner');
+  const status = values.status === undefined ? undefined : parseStatuses(values.status);
+  const page = await withStore(io.env, { create: false }, (store) =>
+    store.list(owner, {
       limit,
-      ...(values.status ? { status: parseStatuses(values.status) } : {}),
+      ...(status ? { status } : {}),
       ...(values.cursor ? { cursor: values.cursor } : {}),
     }),
   );
@@ -102,22 +94,59 @@ async function list(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   for (const job of page.jobs) io.stdout.write(`${line(job)}\n`);
-  if (page.nextCursor) io.stderr.write(`more: takeout jobs list --cursor ${page.nextCursor}\n`);
+  if (page.nextCursor) io.stderr.write(`more: ${nextPage(values, page.nextCursor)}\n`);
   return 0;
 }
 
-async function one(argv: string[], io: CliIo, action: 'show' | 'cancel'): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true });
-  const [id] = positionals;
-  if (!id || positionals.length > 1) throw new UsageError(`takeout jobs ${action} takes one export id`);
-  const job = await withStore(io.env, async (store) => {
-    if (action === 'cancel') return requestCancel(store, id);
+async function show(id: string, io: CliIo): Promise<number> {
+  const job = await withStore(io.env, { create: false }, async (store) => {
     const found = await store.get(id);
     // Operators see every delivery of its notifications, the service-wide webhook's included.
     return found?.notify?.length ? { ...found, deliveries: await store.deliveries(id) } : found;
   });
   if (!job) throw new TakeoutError('export_not_found', `No export ${id}`);
-  io.stdout.write(action === 'show' ? `${JSON.stringify(job, null, 2)}\n` : `${line(job)}\n`);
+  io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  return 0;
+}
+
+/**
+ * Cancels a queued or running export. One already canceling or canceled is left as it is
+ * (exit 0: it ends canceled, as asked); one that finished otherwise cannot be, exit 1.
+ */
+async function cancel(id: string, io: CliIo): Promise<number> {
+  const { before, after } = await withStore(io.env, { create: false }, async (store) => {
+    const found = await store.get(id);
+    return { before: found, after: found && (await requestCancel(store, id)) };
+  });
+  if (!before || !after) throw new TakeoutError('export_not_found', `No export ${id}`);
+  const was = visibleStatus(before);
+  if (was === 'canceling' || was === 'canceled') {
+    io.stdout.write(`${line(after)}\n`);
+    io.stderr.write(`takeout: ${id} was already ${was}\n`);
+    return 0;
+  }
+  const now = visibleStatus(after);
+  if ((FINISHED_STATUSES as readonly string[]).includes(now) && now !== 'canceled')
+    throw new CommandError('export_finished', `${id} already ${now}: there is nothing to cancel`);
+  io.stdout.write(`${line(after)}\n`);
+  return 0;
+}
+
+async function one(argv: string[], io: CliIo, action: 'show' | 'cancel'): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return help(io);
+  const [id] = positionals;
+  if (!id || positionals.length > 1) throw new UsageError(`jobs ${action} takes one export id`);
+  return action === 'show' ? show(id, io) : cancel(id, io);
+}
+
+function help(io: CliIo): number {
+  io.stdout.write(`${JOBS_USAGE}\n`);
   return 0;
 }
 
@@ -137,9 +166,9 @@ export async function migrateCommand(argv: string[], io: CliIo): Promise<number>
     io.stdout.write(`${MIGRATE_USAGE}\n`);
     return 0;
   }
-  if (argv.length > 0) throw new UsageError('takeout migrate takes no arguments');
+  if (argv.length > 0) throw new UsageError(`Unknown option ${argv[0]}: migrate takes no arguments`);
   // Opening the store applies what is missing (under a lock: safe while servers start too).
-  const kind = await withStore(io.env, async (store) => {
+  const kind = await withStore(io.env, { create: true }, async (store) => {
     await store.migrate();
     return store.kind;
   });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { INTERRUPTED } from './interrupt.js';
+import { isSignalExit } from './interrupt.js';
 import { main } from './run.js';
 
 main(process.argv.slice(2), {
@@ -8,7 +8,8 @@ main(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
 }).then((code) => {
-  // Interrupted: what is left (a source reading an open stdin) must not keep the process up.
-  if (code === INTERRUPTED) process.exit(code);
+  // Interrupted (Ctrl-C, SIGTERM, SIGHUP): what is left (a source reading an open stdin) must
+  // not keep the process up.
+  if (isSignalExit(code)) process.exit(code);
   process.exitCode = code;
 });

@@ -3,6 +3,7 @@
  * the bearer token, problem documents turned into errors, job documents.
  */
 import type { JobView } from '../jobs/view.js';
+import { invalidFlag } from './usage.js';
 
 /** A job as the API shows it, with its links (paths under the service's mount path). */
 export interface RemoteJob extends JobView {
@@ -26,21 +27,36 @@ export class RemoteProblem extends Error {
 /** Statuses worth sending the same request again for (with the same Idempotency-Key). */
 const TRANSIENT = new Set([502, 503, 504]);
 
+/**
+ * The service's base URL, checked: http(s), and no credentials in it (they would be sent to
+ * the service and echoed by fetch's errors; the token goes in --token). Never echoed back.
+ */
+export function serviceUrl(url: string, name = '--url'): URL {
+  let base: URL;
+  try {
+    base = new URL(url.endsWith('/') ? url : `${url}/`);
+  } catch {
+    throw invalidFlag(
+      'url',
+      `${name} is not a URL: give the service's address, e.g. https://takeout.example.com`,
+    );
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw invalidFlag('url', `${name} must be an http:// or https:// URL`);
+  if (base.username || base.password)
+    throw invalidFlag(
+      'url',
+      `${name} must not hold credentials (user:password@); give the token with --token or TAKEOUT_TOKEN`,
+    );
+  return base;
+}
+
 export class RemoteApi {
   readonly base: URL;
   readonly #token: string | undefined;
 
   constructor(url: string, token: string | undefined) {
-    let base: URL;
-    try {
-      base = new URL(url.endsWith('/') ? url : `${url}/`);
-    } catch {
-      throw new RemoteProblem('invalid_url', `--url is not a URL: ${JSON.stringify(url)}`);
-    }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new RemoteProblem('invalid_url', '--url must be an http:// or https:// URL');
-    }
-    this.base = base;
+    this.base = serviceUrl(url);
     this.#token = token;
   }
 

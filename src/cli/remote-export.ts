@@ -2,16 +2,15 @@
  * `takeout export --async`: a background export on a running service. Creates the job, shows
  * its progress from the events stream (polling when the stream breaks), then downloads the
  * file through the download route's freshly signed link, checking its size and SHA-256
- * against the job's. Ctrl-C cancels the job; a second Ctrl-C exits at once.
+ * against the job's. Ctrl-C (or SIGTERM, SIGHUP) cancels the job; a second one exits at once.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { INTERRUPTED, onSigint, removedOnExit } from './interrupt.js';
+import { interruptedExit, interruptedText, onStopSignals } from './interrupt.js';
+import { type OutTarget, writeOut } from './output.js';
 import { bytesText, type EstimatedProgress, progressBarLine, progressPrinter } from './progress.js';
 import { FINISHED, problemOf, RemoteApi, type RemoteJob, RemoteProblem } from './remote-client.js';
 import { serverEvents } from './sse.js';
@@ -22,9 +21,9 @@ export interface RemoteExportOptions {
   token: string | undefined;
   /** The export request, as `POST /v1/exports` takes it. */
   body: Record<string, unknown>;
-  /** Where to write the file: a path, "-" for stdout; default the job's file name, here. */
-  out: string | undefined;
-  /** Aborted on Ctrl-C (default: this process's SIGINT). */
+  /** Where to write the file (`--out`, checked); default the job's file name, here. */
+  out: OutTarget | undefined;
+  /** Aborted on Ctrl-C (default: this process's SIGINT, SIGTERM and SIGHUP). */
   interrupt?: AbortSignal;
 }
 
@@ -118,8 +117,8 @@ function outcomeProblem(job: RemoteJob): RemoteProblem {
   return new RemoteProblem(job.status, `The export ${job.id} was ${job.status}`);
 }
 
-/** The local path for the file: `--out`, or the job's file name (never a path) in this directory. */
-function targetOf(out: string | undefined, job: RemoteJob): string {
+/** Where the file goes: `--out`, or the job's file name (never a path) in this directory. */
+function targetOf(out: OutTarget | undefined, job: RemoteJob): OutTarget {
   if (out !== undefined) return out;
   const name = basename(job.result?.filename ?? '');
   if (name === '' || name === '.' || name === '..') {
@@ -127,11 +126,18 @@ function targetOf(out: string | undefined, job: RemoteJob): string {
   }
   if (existsSync(name))
     throw new RemoteProblem('file_exists', `${name} exists; give --out FILE to replace it`);
-  return name;
+  return { kind: 'replace', path: name, given: name, mode: undefined };
 }
 
 /** Downloads the job's file through a freshly signed link; checks its size and SHA-256. */
-async function download(api: RemoteApi, job: RemoteJob, target: string, io: CliIo, signal: AbortSignal) {
+async function download(
+  api: RemoteApi,
+  job: RemoteJob,
+  target: OutTarget,
+  io: CliIo,
+  signal: AbortSignal,
+  binary: boolean,
+) {
   const result = job.result;
   if (!result) throw outcomeProblem(job);
   const answer = await api.send(job.links.download, { signal });
@@ -143,19 +149,17 @@ async function download(api: RemoteApi, job: RemoteJob, target: string, io: CliI
   if (!file.ok || !file.body) throw await problemOf(file);
   const hash = createHash('sha256');
   let size = 0;
-  const check = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
+  const body = Readable.fromWeb(file.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  async function* checked(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
       hash.update(chunk);
       size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  const body = Readable.fromWeb(file.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  const temp = target === '-' ? undefined : `${target}.${process.pid}.partial`;
-  const registered = temp ? removedOnExit(temp) : undefined;
-  try {
-    if (temp) await pipeline(body, check, createWriteStream(temp), { signal });
-    else await pipeline(body, check, io.stdout, { end: false, signal });
+      yield chunk;
+    }
+  }
+  // A file is renamed into place only once its size and SHA-256 are the job's.
+  await writeOut(target, { stdout: io.stdout, binary }, async (sink) => {
+    await sink(checked(), { signal });
     const sha256 = hash.digest('hex');
     if (size !== result.size_bytes || sha256 !== result.sha256) {
       throw new RemoteProblem(
@@ -163,11 +167,7 @@ async function download(api: RemoteApi, job: RemoteJob, target: string, io: CliI
         `The download (${size} bytes, SHA-256 ${sha256}) is not the export's file (${result.size_bytes} bytes, SHA-256 ${result.sha256})`,
       );
     }
-    if (temp) await rename(temp, target);
-  } finally {
-    if (temp) await rm(temp, { force: true });
-    registered?.();
-  }
+  });
 }
 
 /** Creates the job; a retry after a lost answer gets the same job (Idempotency-Key). */
@@ -187,8 +187,8 @@ async function createJob(api: RemoteApi, body: Record<string, unknown>, signal: 
 
 export async function remoteExport(options: RemoteExportOptions, io: CliIo): Promise<number> {
   const api = new RemoteApi(options.url, options.token);
-  const sigint = options.interrupt ? undefined : onSigint();
-  const signal = options.interrupt ?? (sigint as { signal: AbortSignal }).signal;
+  const stops = options.interrupt ? undefined : onStopSignals();
+  const signal = options.interrupt ?? (stops as { signal: AbortSignal }).signal;
   const print = progressPrinter<EstimatedProgress>(io.stderr, progressBarLine);
   let job: RemoteJob | undefined;
   try {
@@ -206,15 +206,17 @@ export async function remoteExport(options: RemoteExportOptions, io: CliIo): Pro
     job = final;
     if (final.status !== 'succeeded' || !final.result) throw outcomeProblem(final);
     const target = targetOf(options.out, final);
-    await download(api, final, target, io, signal);
+    const binary = String(options.body.format).toLowerCase() === 'xlsx';
+    await download(api, final, target, io, signal, binary);
     const { row_count: rows, size_bytes: size, sha256 } = final.result;
     io.stderr.write(
-      `${final.id} succeeded: ${rows.toLocaleString('en-US')} rows, ${bytesText(size)}, SHA-256 ${sha256}${target === '-' ? '' : ` -> ${target}`}\n`,
+      `${final.id} succeeded: ${rows.toLocaleString('en-US')} rows, ${bytesText(size)}, SHA-256 ${sha256}${target.kind === 'stdout' ? '' : ` -> ${target.given}`}\n`,
     );
     return 0;
   } catch (error) {
     if (!signal.aborted) throw error;
-    // Ctrl-C: a job still running is canceled (nobody will download it); a finished one is kept.
+    // Ctrl-C, SIGTERM, SIGHUP: a job still running is canceled (nobody will download it); a
+    // finished one is kept.
     if (job && !FINISHED.includes(job.status)) {
       const canceled = await api
         .send(job.links.cancel, { method: 'POST', signal: AbortSignal.timeout(10_000) })
@@ -222,14 +224,14 @@ export async function remoteExport(options: RemoteExportOptions, io: CliIo): Pro
       await canceled?.body?.cancel();
       io.stderr.write(
         canceled?.ok
-          ? `\ntakeout: canceled: ${job.id} was canceled (interrupted)\n`
-          : `\ntakeout: interrupted; ${job.id} could not be canceled, it may still run\n`,
+          ? `\ntakeout: canceled: ${job.id} was canceled (${interruptedText(signal)})\n`
+          : `\ntakeout: ${interruptedText(signal)}; ${job.id} could not be canceled, it may still run\n`,
       );
     } else {
-      io.stderr.write(`\ntakeout: interrupted${job ? ` (${job.id} is kept)` : ''}\n`);
+      io.stderr.write(`\ntakeout: ${interruptedText(signal)}${job ? ` (${job.id} is kept)` : ''}\n`);
     }
-    return INTERRUPTED;
+    return interruptedExit(signal);
   } finally {
-    sigint?.dispose();
+    stops?.dispose();
   }
 }

@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isTakeoutError } from '../errors.js';
-import { EXPORT_USAGE, exportCommand } from './export.js';
-import { JOBS_USAGE } from './jobs.js';
+import { scrubber, secretsOf } from '../logging.js';
+import { exportCommand } from './export.js';
 import { RemoteProblem } from './remote-client.js';
-import { SERVE_USAGE, serveCommand } from './serve.js';
-import { TOKEN_USAGE } from './token.js';
-import { type CliIo, RequestError, UsageError } from './usage.js';
+import { serveCommand } from './serve.js';
+import { type CliIo, CommandError, RequestError, UsageError } from './usage.js';
 
 const USAGE = `Usage: takeout <command> [options]
 
@@ -14,20 +13,37 @@ Commands:
   worker           run background export workers only, with REDIS_URL (see: takeout worker --help)
   export           write a file from rows, a SQL query or a dataset (see: takeout export --help)
   storage setup    check the bucket and apply the lifecycle rule (see: takeout storage --help)
+  storage sweep    delete the files whose retention has ended, now
   jobs             list, show or cancel background exports (see: takeout jobs --help)
   token            make an API token and its hashed config entry (see: takeout token --help)
   migrate          apply the job store's schema migrations
-  --version        print the version`;
+  --version        print the version
+  --help           print this help`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
-/** Printed after a usage error of the command. */
-const USAGES: Record<string, string> = {
-  export: EXPORT_USAGE,
-  jobs: JOBS_USAGE,
-  serve: SERVE_USAGE,
-  token: TOKEN_USAGE,
+/** Printed after a usage error of the command; loaded only then (worker's module is heavy). */
+const USAGES: Record<string, () => Promise<string>> = {
+  export: async () => (await import('./export.js')).EXPORT_USAGE,
+  jobs: async () => (await import('./jobs.js')).JOBS_USAGE,
+  migrate: async () => (await import('./jobs.js')).MIGRATE_USAGE,
+  serve: async () => (await import('./serve.js')).SERVE_USAGE,
+  token: async () => (await import('./token.js')).TOKEN_USAGE,
+  worker: async () => (await import('./worker.js')).WORKER_USAGE,
 };
+
+/**
+ * What an error line must never show: the environment's secrets, passwords in URLs, and the
+ * `--token` given (a driver's or fetch's message may echo a connection string or a URL).
+ */
+function scrubberFor(argv: string[], env: NodeJS.ProcessEnv): (text: string) => string {
+  const given = argv.flatMap((arg, i) => {
+    if (arg === '--token') return argv[i + 1] ?? [];
+    return arg.startsWith('--token=') ? arg.slice('--token='.length) : [];
+  });
+  const args = Object.fromEntries(argv.map((arg, i) => [`ARG${i}`, arg]));
+  return scrubber([...secretsOf(env), ...secretsOf(args), ...given.filter((t) => t.length >= 8)]);
+}
 
 const commands: Record<string, Command> = {
   serve: serveCommand,
@@ -53,42 +69,42 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${pkg.version}\n`);
     return 0;
   }
+  if (name === '--help' || name === '-h') {
+    io.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const command = name ? commands[name] : undefined;
   if (!command) {
-    (name && name !== '--help' && name !== '-h' ? io.stderr : io.stdout).write(
-      `${name && name !== '--help' && name !== '-h' ? `takeout: unknown command ${JSON.stringify(name)}\n` : ''}${USAGE}\n`,
-    );
-    return name && name !== '--help' && name !== '-h' ? 2 : 0;
+    // Like `takeout jobs` and `takeout storage` alone: a command is missing, a usage error.
+    io.stderr.write(`${name ? `takeout: unknown command ${JSON.stringify(name)}\n` : ''}${USAGE}\n`);
+    return 2;
   }
   try {
     return await command(rest, io);
   } catch (error) {
     // The reader of stdout went away (`takeout export -o - | head`): it has what it wanted.
     if ((error as NodeJS.ErrnoException)?.code === 'EPIPE') return 0;
-    if (error instanceof RemoteProblem) {
-      io.stderr.write(`takeout: ${error.code}: ${error.message}\n`);
-      return 1;
-    }
-    if (error instanceof RequestError) {
-      io.stderr.write(`takeout: ${error.error.code}: ${error.error.message}\n`);
-      return 2;
-    }
+    const scrub = scrubberFor(argv, io.env);
+    const fail = (text: string, code: number) => {
+      io.stderr.write(scrub(text));
+      return code;
+    };
+    if (error instanceof RemoteProblem || error instanceof CommandError)
+      return fail(`takeout: ${error.code}: ${error.message}\n`, 1);
+    if (error instanceof RequestError)
+      return fail(`takeout: ${error.error.code}: ${error.error.message}\n`, 2);
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(
-        `takeout: ${(error as Error).message}\n${name && USAGES[name] ? `\n${USAGES[name]}\n` : ''}`,
-      );
-      return 2;
+      const usage = name && USAGES[name] ? `\n${await USAGES[name]()}\n` : '';
+      return fail(`takeout: ${(error as Error).message}\n${usage}`, 2);
     }
     if (isTakeoutError(error)) {
       // On the command line the query is the user's own: the database's words help them fix it.
       const cause =
         error.code.startsWith('source_') && error.cause instanceof Error ? ` (${error.cause.message})` : '';
-      io.stderr.write(`takeout: ${error.code}: ${error.message}${cause.replace(/\s+/g, ' ')}\n`);
-      if (error.code === 'internal' && io.env.DEBUG)
-        io.stderr.write(`${String((error.cause as Error)?.stack)}\n`);
-      return 1;
+      const code = fail(`takeout: ${error.code}: ${error.message}${cause.replace(/\s+/g, ' ')}\n`, 1);
+      if (error.code === 'internal' && io.env.DEBUG) fail(`${String((error.cause as Error)?.stack)}\n`, 1);
+      return code;
     }
-    io.stderr.write(`takeout: ${(error as Error)?.message ?? String(error)}\n`);
-    return 1;
+    return fail(`takeout: ${(error as Error)?.message ?? String(error)}\n`, 1);
   }
 }

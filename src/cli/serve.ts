@@ -188,10 +188,32 @@ export async function startService(
         : `INSECURE: serving ${config.host} without authentication (--insecure-no-auth): anyone who reaches it is "anonymous"`,
     );
   }
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // The workers, sweeper and pools started above would keep the process up for ever.
+    await app.close();
+    throw listenError(error, config);
+  }
   app.log.info({ xlsxDeflate: config.xlsxDeflate }, 'XLSX sheets are deflated with %s', config.xlsxDeflate);
   warnIfIsalBroken(app.log);
   return Object.assign(app, { developmentMode: devMode, metricsUrl: metricsServer?.url });
+}
+
+/** Why the API could not listen, in the words of the settings that choose where. */
+function listenError(error: unknown, config: ServiceConfig): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  if (code === 'EADDRINUSE')
+    return new TakeoutError(
+      'config_error',
+      `${where} is already in use: stop what listens there, or set PORT`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new TakeoutError('config_error', `HOST ${config.host} is not an address of this machine`);
+  if (code === 'EACCES')
+    return new TakeoutError('config_error', `${where} needs privileges to listen on: set PORT above 1023`);
+  return error;
 }
 
 function modeNote(developmentMode: boolean, host: string): string {

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isTakeoutError } from '../errors.js';
 import { jobSettingsFromEnv } from '../jobs/config.js';
+import { scrubber, scrubbingStream, secretsOf } from '../logging.js';
 import { credentialsFromEnv, storageFromUrl, storageSettingsFromEnv } from '../storage/config.js';
 import { minimumLifecycleDays } from '../storage/lifecycle.js';
 import type { S3Storage } from '../storage/s3.js';
@@ -38,15 +39,16 @@ class Usage extends Error {}
 
 export async function storageCommand(argv: string[], io: StorageCliIo): Promise<number> {
   const out = 'out' in io ? io.out : io.stdout;
-  const err = 'err' in io ? io.err : io.stderr;
+  // An SDK's error may quote what it was given: no secret of the environment is printed.
+  const err = scrubbingStream('err' in io ? io.err : io.stderr, scrubber(secretsOf(io.env))) as Out;
   const [command, ...rest] = argv;
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       (command === undefined ? err : out).write(`${STORAGE_USAGE}\n`);
       return command === undefined ? 2 : 0;
     }
-    if (command === 'setup') return await setup(rest, io.env, out);
-    if (command === 'sweep') return await sweep(rest, io.env, out);
+    if (command === 'setup') return await setup(rest, io.env, out, err);
+    if (command === 'sweep') return await sweep(rest, io.env, out, err);
     throw new Usage(`unknown storage command ${JSON.stringify(command)}`);
   } catch (error) {
     if (error instanceof Usage || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -67,13 +69,21 @@ function context(env: NodeJS.ProcessEnv) {
   return { dataDir, settings: storageSettingsFromEnv(env, { dataDir }) };
 }
 
-async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
+async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { days: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    options: {
+      days: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
     allowPositionals: false,
   });
+  if (values.help) {
+    out.write(`${STORAGE_USAGE}\n`);
+    return 0;
+  }
   const { dataDir, settings } = context(env);
   const minimum = minimumLifecycleDays(settings.fileTtlSeconds, jobSettingsFromEnv(env).timeoutMs / 1000);
   let days = minimum;
@@ -100,15 +110,26 @@ async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<
       `storage: s3://${storage.bucket}/${storage.prefix}${location.endpoint ? ` at ${location.endpoint}` : ''}\n`,
     );
     const steps = await setupS3Bucket(storage, { days, dryRun: values['dry-run'] ?? false });
-    for (const step of steps) out.write(`${step.step}: ${step.status}: ${step.message}\n`);
+    // Failures are errors: on stderr, where a script's `2>` and a terminal's red expect them.
+    for (const step of steps)
+      (step.status === 'failed' ? err : out).write(`${step.step}: ${step.status}: ${step.message}\n`);
     return steps.some((step) => step.status === 'failed') ? 1 : 0;
   } finally {
     await storage.close();
   }
 }
 
-async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<number> {
-  parseArgs({ args: argv, options: {}, strict: true, allowPositionals: false });
+async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    out.write(`${STORAGE_USAGE}\n`);
+    return 0;
+  }
   const { dataDir, settings } = context(env);
   // A sweep signs no link: a throwaway secret, so that it neither creates the service's secret
   // file (as root, before the service's first start, it would lock the service out) nor needs it.
@@ -127,7 +148,7 @@ async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out): Promise<
       `sweep: ${result.deleted} deleted, ${result.kept} kept, ${result.withoutExpiry} without expiry, ` +
         `${result.incompleteRemoved} incomplete removed, ${result.failed} failed\n`,
     );
-    for (const line of errors.slice(0, 20)) out.write(`sweep: failed: ${line}\n`);
+    for (const line of errors.slice(0, 20)) err.write(`sweep: failed: ${line}\n`);
     return result.failed > 0 ? 1 : 0;
   } finally {
     await storage.close();

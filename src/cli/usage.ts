@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { TakeoutError } from '../errors.js';
+import { TakeoutError } from '../errors.js';
 
 /** What a command reads and writes; tests pass their own. */
 export interface CliIo {
@@ -21,5 +21,24 @@ export class RequestError extends Error {
   override name = 'RequestError';
   constructor(readonly error: TakeoutError) {
     super(error.message, { cause: error });
+  }
+}
+
+/** A flag value that cannot be used (a malformed URL, a missing file): exit 2, naming the flag. */
+export function invalidFlag(option: string, message: string): RequestError {
+  return new RequestError(new TakeoutError('invalid_option', message, { details: { option } }));
+}
+
+/**
+ * A command that could not do what it was asked, for a reason of its own (not a TakeoutError
+ * of the library): `takeout: <code>: <message>`, exit 1.
+ */
+export class CommandError extends Error {
+  override name = 'CommandError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
   }
 }

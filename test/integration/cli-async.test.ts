@@ -2,7 +2,7 @@
  * `takeout export --async` against a real `takeout serve` process (SQLite + embedded queue +
  * disk): the job is created, watched and downloaded; the file is read back by independent
  * readers and its SHA-256 compared with the job's. Also: failures and their codes, Ctrl-C
- * (a real SIGINT to a CLI process) cancelling the job, and polling when the events stream
+ * and SIGTERM (real signals to a CLI process) cancelling the job, and polling when the events stream
  * keeps breaking (a proxy that refuses it).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -196,7 +196,11 @@ describe('takeout export --async against takeout serve', () => {
     expect(usage.err).toContain('--url URL or TAKEOUT_URL');
   });
 
-  it('cancels the job on Ctrl-C and exits 130', async () => {
+  // SIGTERM (`kill`, `docker stop`) stops it as Ctrl-C does, not leaving the job running.
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('cancels the job on %s and exits %i', async (signal, exitCode) => {
     const cwd = mkdtempSync(join(dir, 'cwd-'));
     const run = cliProcess(
       ['export', '--async', '--url', serve.base, '--token', ALICE, '--format', 'csv'].concat([
@@ -220,8 +224,8 @@ describe('takeout export --async against takeout serve', () => {
         return current.progress.rows_written > 0;
       }, 20_000),
     ).toBe(true);
-    run.child.kill('SIGINT');
-    expect(await run.exited).toBe(130);
+    run.child.kill(signal);
+    expect(await run.exited).toBe(exitCode);
     expect(run.stderr()).toMatch(new RegExp(`takeout: canceled: ${id} was canceled`));
     expect(await eventually(async () => (await job(id)).status === 'canceled', 10_000)).toBe(true);
     expect(readdirSync(cwd)).toEqual([]);

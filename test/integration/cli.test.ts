@@ -245,8 +245,9 @@ describe('takeout export', () => {
     expect(bad.err).toMatch(/^takeout: invalid_rows: line 2 is not valid JSON/);
     expect(() => readFileSync(out)).toThrow();
 
+    // A bad flag value is a usage error (docs/errors.md: invalid_option and the like exit 2).
     const format = await cli(['export', '--format', 'pdf', '--out', out], '{"a":1}\n');
-    expect(format.code).toBe(1);
+    expect(format.code).toBe(2);
     expect(format.err).toMatch(/^takeout: unknown_format: /);
 
     const usage = await cli(['export', '--format', 'csv']);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newExportId } from '../../src/jobs/ids.js';
-import { claimJob, failJob } from '../../src/jobs/lifecycle.js';
+import { claimJob, failJob, succeedJob } from '../../src/jobs/lifecycle.js';
 import { postgresJobStore } from '../../src/jobs/store/postgres.js';
 import { sqliteJobStore } from '../../src/jobs/store/sqlite.js';
 import type { JobStore } from '../../src/jobs/types.js';
@@ -56,7 +56,8 @@ describe('takeout jobs and takeout migrate', () => {
     expect(JSON.parse(ann.out).jobs.map((j: { id: string }) => j.id)).toEqual([mine.id]);
     const paged = await cli(['jobs', 'list', '--limit', '1'], env);
     expect(paged.out.trim().split('\n')).toHaveLength(1);
-    expect(paged.err).toMatch(/^more: takeout jobs list --cursor \S+\n$/);
+    // The next page keeps the filters given.
+    expect(paged.err).toMatch(/^more: takeout jobs list --limit 1 --cursor \S+\n$/);
 
     const shown = await cli(['jobs', 'show', mine.id], env);
     expect(JSON.parse(shown.out)).toMatchObject({
@@ -75,6 +76,102 @@ describe('takeout jobs and takeout migrate', () => {
     expect((await cli(['jobs', 'list', '--status', 'done'], env)).code).toBe(2);
     expect((await cli(['jobs', 'frobnicate'], env)).code).toBe(2);
     await store.close();
+  });
+
+  it('cancels only what has not finished: exit 1 for a finished export, 0 for one already canceling', async () => {
+    const env = { TAKEOUT_DATA_DIR: mkdtempSync(join(dir, 'cancel-')) };
+    expect((await cli(['migrate'], env)).code).toBe(0);
+    const store = sqliteJobStore({ path: join(env.TAKEOUT_DATA_DIR, 'jobs.db') });
+    const lease = { leaseOwner: 'w', leaseMs: 60_000 };
+    const failed = await addJob(store, { id: 'ann' });
+    await claimJob(store, failed.id, lease);
+    await failJob(store, failed.id, 'w', { code: 'source_error', message: 'down', retryable: false });
+    const succeeded = await addJob(store, { id: 'ann' });
+    await claimJob(store, succeeded.id, lease);
+    await succeedJob(store, succeeded.id, 'w', {
+      result: {
+        key: 'k',
+        filename: 'f.csv',
+        contentType: 'text/csv',
+        sizeBytes: 1,
+        rowCount: 1,
+        sha256: 'x',
+      },
+      progress: {},
+      expiresAt: new Date(Date.now() + 60_000),
+    });
+    for (const job of [failed, succeeded]) {
+      const status = (await store.get(job.id))?.status;
+      expect(await cli(['jobs', 'cancel', job.id], env)).toMatchObject({
+        code: 1,
+        out: '',
+        err: `takeout: export_finished: ${job.id} already ${status}: there is nothing to cancel\n`,
+      });
+      expect((await store.get(job.id))?.status).toBe(status);
+    }
+    // Asked twice: the second says so, and succeeds (the export ends canceled, as asked).
+    const running = await addJob(store, { id: 'bob' });
+    await claimJob(store, running.id, lease);
+    const first = await cli(['jobs', 'cancel', running.id], env);
+    expect([first.code, first.err, first.out]).toEqual([0, '', expect.stringContaining('canceling')]);
+    const again = await cli(['jobs', 'cancel', running.id], env);
+    expect([again.code, again.err]).toEqual([0, `takeout: ${running.id} was already canceling\n`]);
+    const queued = await addJob(store, { id: 'bob' });
+    expect((await cli(['jobs', 'cancel', queued.id], env)).code).toBe(0);
+    const twice = await cli(['jobs', 'cancel', queued.id], env);
+    expect([twice.code, twice.err]).toEqual([0, `takeout: ${queued.id} was already canceled\n`]);
+    await store.close();
+  });
+
+  it('keeps --owner, --status and --limit in the command for the next page', async () => {
+    const env = { TAKEOUT_DATA_DIR: mkdtempSync(join(dir, 'pages-')) };
+    expect((await cli(['migrate'], env)).code).toBe(0);
+    const store = sqliteJobStore({ path: join(env.TAKEOUT_DATA_DIR, 'jobs.db') });
+    for (let i = 0; i < 3; i++) {
+      await addJob(store, { id: 'ann', tenant: 't 1' });
+      await sleep(2);
+    }
+    await addJob(store, { id: 'bob' });
+    const args = ['jobs', 'list', '--owner', 'ann:t 1', '--status', 'queued', '--limit', '2'];
+    const page = await cli(args, env);
+    expect(page.out.trim().split('\n')).toHaveLength(2);
+    const more =
+      /^more: takeout jobs list --owner 'ann:t 1' --status queued --limit 2 --cursor (\S+)\n$/.exec(page.err);
+    expect(more, page.err).not.toBeNull();
+    const next = await cli([...args, '--cursor', more?.[1] ?? ''], env);
+    expect([next.code, next.out.trim().split('\n').length, next.err]).toEqual([0, 1, '']);
+    await store.close();
+  });
+
+  it('never creates a job store to read one, and says why the job database failed', async () => {
+    const missing = join(dir, 'no-such-data-dir');
+    for (const args of [
+      ['jobs', 'list'],
+      ['jobs', 'show', 'exp_x'],
+      ['jobs', 'cancel', 'exp_x'],
+    ]) {
+      const result = await cli(args, { TAKEOUT_DATA_DIR: missing });
+      expect([result.code, result.out], args.join(' ')).toEqual([1, '']);
+      expect(result.err).toBe(
+        `takeout: no_job_store: There is no job store in ${missing} (no jobs.db): set TAKEOUT_DATA_DIR to the service's data directory, or DATABASE_URL\n`,
+      );
+    }
+    expect(existsSync(missing)).toBe(false);
+    const db = `takeout_no_such_db_${process.pid}`;
+    const url = new URL(PG_BASE_URL);
+    url.pathname = `/${db}`;
+    const absent = await cli(['migrate'], { DATABASE_URL: url.href });
+    expect(absent).toMatchObject({
+      code: 1,
+      err: `takeout: job_store_error: The job database failed (database "${db}" does not exist)\n`,
+    });
+    const port = await cli(['jobs', 'list'], {
+      DATABASE_URL: 'postgres://postgres:secret-pw@127.0.0.1:99999/test',
+    });
+    expect(port).toMatchObject({
+      code: 1,
+      err: 'takeout: config_error: DATABASE_URL: port 99999 is out of range (1 to 65535)\n',
+    });
   });
 
   it('migrates a PostgreSQL schema once, however often it is run', async () => {

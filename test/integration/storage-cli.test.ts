@@ -136,9 +136,11 @@ describe('takeout storage (CLI) against s3rver', () => {
   it('setup fails clearly when the bucket does not exist, and refuses a lifecycle shorter than the retention', async () => {
     const missing = await run(['setup'], envFor('no-such-bucket-here'));
     expect(missing.code).toBe(1);
-    expect(missing.out).toContain(
+    // A failed step is an error: on stderr.
+    expect(missing.err).toContain(
       'bucket: failed: bucket "no-such-bucket-here" does not exist; create it (private) first',
     );
+    expect(missing.out).not.toContain('failed');
     const short = await run(['setup', '--days', '1'], { ...envFor('x-bucket'), TAKEOUT_FILE_TTL: '36h' });
     expect(short.code).toBe(2);
     expect(short.err).toContain('--days 1 would delete files before TAKEOUT_FILE_TTL ends');

@@ -1,0 +1,118 @@
+/**
+ * Where `takeout export` takes its rows from: `--input`/stdin, `--sqlite`/`--postgres` with
+ * `--query`, or a dataset of `--config`; each flag checked before anything is opened.
+ */
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { loadDatasetsFile } from '../datasets/config-file.js';
+import { type Dataset, defineDataset, type Principal } from '../datasets/define.js';
+import { DatasetRegistry, isVisible } from '../datasets/registry.js';
+import { sqliteSource } from '../sources/sqlite.js';
+import type { Row } from '../types.js';
+import { postgresUrlProblem } from './flags.js';
+import { readRows } from './input.js';
+import { type CliIo, invalidFlag, UsageError } from './usage.js';
+
+export type Values = Record<string, string | string[] | boolean | undefined>;
+
+/** Where the rows come from: a dataset (named in the request) or the rows read from input. */
+export interface Origin {
+  datasets: DatasetRegistry;
+  dataset?: string;
+  params?: Record<string, string>;
+  rows?: AsyncIterable<Row>;
+}
+
+export function paramsOf(entries: string[] = []): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param takes NAME=VALUE, got ${JSON.stringify(entry)}`);
+    params[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return params;
+}
+
+/** `--input FILE` must be a readable file: said before the export, naming the flag. */
+async function checkInput(path: string): Promise<void> {
+  const found = await stat(path).catch(() => undefined);
+  if (!found) throw invalidFlag('input', `--input ${path}: no such file`);
+  if (found.isDirectory()) throw invalidFlag('input', `--input ${path} is a directory`);
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw invalidFlag('input', `--input ${path} cannot be read (permission denied)`);
+  }
+}
+
+/** A scoped dataset that the principal cannot see for want of an attribute: say which flag helps. */
+function scopedHint(datasets: Dataset[], name: string, principal: Principal, given: boolean): void {
+  const dataset = datasets.find((d) => d.name === name);
+  if (!dataset || isVisible(dataset, principal)) return;
+  const attributes = [...new Set(Object.values(dataset.scope))];
+  if (attributes.length === 0) return;
+  const needs = attributes.includes('tenant') ? 'ID:TENANT' : 'ID';
+  throw new UsageError(
+    `--dataset ${name} is scoped to the principal's ${attributes.join(', ')}: ${given ? 'this --principal has none' : `give --principal ${needs}`}`,
+  );
+}
+
+export async function originOf(values: Values, io: CliIo, principal: Principal): Promise<Origin> {
+  const params = paramsOf(values.param as string[] | undefined);
+  const query = values.query as string | undefined;
+  const chosen = ['sqlite', 'postgres', 'config', 'input'].filter((k) => values[k] !== undefined);
+  if (chosen.length > 1)
+    throw new UsageError(`Give one source, not ${chosen.map((k) => `--${k}`).join(' and ')}`);
+  // An option its source does not use is a mistake to report, not to drop: `--dataset` alone
+  // used to read rows from stdin and write an empty file.
+  const database = values.sqlite !== undefined || values.postgres !== undefined;
+  if (values.copy && values.postgres === undefined) throw new UsageError('--copy goes with --postgres');
+  if (values.dataset !== undefined && database)
+    throw new UsageError('--dataset names a dataset of --config; with --sqlite or --postgres give --query');
+  // `--dataset` without `--config` reads the config file the service reads.
+  const configFile =
+    values.config ?? (values.dataset !== undefined ? io.env.TAKEOUT_CONFIG || undefined : undefined);
+  if (values.dataset !== undefined && configFile === undefined)
+    throw new UsageError('--dataset needs --config (or TAKEOUT_CONFIG) to say where the dataset is defined');
+  if (configFile !== undefined && (query || values.input !== undefined))
+    throw new UsageError(`${query ? '--query' : '--input'} does not go with a dataset of --config`);
+  if (values.param !== undefined && !database && configFile === undefined)
+    throw new UsageError(
+      '--param binds a dataset or --query parameter: give --dataset or --sqlite/--postgres with --query',
+    );
+  if (values.principal !== undefined && configFile === undefined)
+    throw new UsageError('--principal goes with a dataset of --config (its scope is bound from it)');
+  if (database) {
+    if (!query) throw new UsageError('--query is required with --sqlite or --postgres');
+    const url = values.postgres === 'env' ? io.env.DATABASE_URL : (values.postgres as string | undefined);
+    if (values.postgres !== undefined && !url) throw new UsageError('--postgres env needs DATABASE_URL');
+    const problem = url && postgresUrlProblem(url, values.postgres === 'env' ? 'DATABASE_URL' : '--postgres');
+    if (problem) throw invalidFlag('postgres', problem);
+    // A query on the command line is a dataset of its own, its parameters bound as given.
+    const adHoc = defineDataset({
+      name: 'query',
+      source: async () => {
+        if (values.sqlite !== undefined)
+          return sqliteSource({ database: values.sqlite as string, sql: query, params });
+        const { postgresSource } = await import('../sources/postgres.js');
+        return postgresSource({
+          connectionString: url,
+          sql: query,
+          params,
+          ...(values.copy ? { copy: true } : {}),
+        });
+      },
+    });
+    return { datasets: new DatasetRegistry([adHoc]), dataset: 'query' };
+  }
+  if (configFile !== undefined) {
+    if (!values.dataset) throw new UsageError('--dataset is required with --config');
+    const datasets = await loadDatasetsFile(configFile as string);
+    scopedHint(datasets, values.dataset as string, principal, values.principal !== undefined);
+    return { datasets: new DatasetRegistry(datasets), dataset: values.dataset as string, params };
+  }
+  if (query) throw new UsageError('--query needs --sqlite or --postgres');
+  const input = values.input as string | undefined;
+  if (input !== undefined && input !== '-') await checkInput(input);
+  return { datasets: new DatasetRegistry(), rows: readRows(input, io.stdin) };
+}

@@ -1,0 +1,162 @@
+/**
+ * Where `takeout export --out` writes: a regular file through a temp name renamed over it
+ * (keeping its mode), a symlink's target rather than the link, a named pipe in place; a
+ * target that cannot be written is refused before the export runs. And binary XLSX is never
+ * written to a terminal, nor does a terminal on stdin wait without a word.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  createReadStream,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { afterAll, describe, expect, it } from 'vitest';
+import { outTargetOf } from '../../src/cli/output.js';
+import { main } from '../../src/cli/run.js';
+import { runCli } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'takeout-cli-out-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const ROWS = '{"id":1,"name":"a"}\n{"id":2,"name":"b"}\n';
+const CSV = 'id,name\r\n1,a\r\n2,b\r\n';
+const csvTo = (out: string) => runCli(['export', '-f', 'csv', '-o', out], { stdin: ROWS });
+
+/** The CLI with terminals where the test says (`isTTY`), as a shell would give them. */
+async function onTerminal(args: string[], tty: { stdin?: boolean; stdout?: boolean }, input = ROWS) {
+  const stdout = Object.assign(new PassThrough(), { isTTY: tty.stdout ?? false });
+  const stderr = new PassThrough();
+  const stdin = Object.assign(Readable.from([input]), { isTTY: tty.stdin ?? false });
+  const out = text(stdout);
+  const err = text(stderr);
+  const code = await main(args, { stdin, stdout, stderr, env: {} });
+  stdout.end();
+  stderr.end();
+  return { code, out: await out, err: await err };
+}
+
+describe('takeout export --out', () => {
+  it('keeps the mode of the file it replaces (a private file stays private)', async () => {
+    const out = join(dir, 'private.csv');
+    writeFileSync(out, 'old\n');
+    chmodSync(out, 0o640);
+    expect(await csvTo(out)).toMatchObject({ code: 0, err: '' });
+    expect(readFileSync(out, 'utf8')).toBe(CSV);
+    expect(statSync(out).mode & 0o777).toBe(0o640);
+  });
+
+  it('writes the target of a symlink, which stays a symlink, its target keeping its mode', async () => {
+    const sub = mkdtempSync(join(dir, 'link-'));
+    const real = join(sub, 'real.csv');
+    writeFileSync(real, 'old\n');
+    chmodSync(real, 0o600);
+    const link = join(sub, 'link.csv');
+    symlinkSync('real.csv', link);
+    expect(await csvTo(link)).toMatchObject({ code: 0, err: '' });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toBe(CSV);
+    expect(statSync(real).mode & 0o777).toBe(0o600);
+    expect(readdirSync(sub).sort()).toEqual(['link.csv', 'real.csv']);
+  });
+
+  it('writes a named pipe in place, never replacing it with a file', async () => {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const read = text(createReadStream(fifo));
+    expect(await csvTo(fifo)).toMatchObject({ code: 0, err: '' });
+    expect(await read).toBe(CSV);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+  });
+
+  it('takes devices, through a symlink too, as targets written in place', async () => {
+    // Only the decision is tested: an export that replaced /dev/null (as root) would break the machine.
+    expect(await outTargetOf('/dev/null')).toEqual({
+      kind: 'in-place',
+      path: '/dev/null',
+      given: '/dev/null',
+    });
+    const link = join(dir, 'null-link');
+    symlinkSync('/dev/null', link);
+    expect(await outTargetOf(link)).toMatchObject({ kind: 'in-place' });
+    // Stdout by its name is stdout, whatever it is open on (a socket has no path to open).
+    expect(await outTargetOf('/dev/stdout')).toEqual({ kind: 'stdout' });
+  });
+
+  it('refuses a target in no directory, or a directory, before exporting (exit 2, naming --out)', async () => {
+    const before = readdirSync(dir).sort();
+    const cases: [string, string][] = [
+      [join(dir, 'no-such-dir', 'x.csv'), `the directory ${join(dir, 'no-such-dir')} does not exist`],
+      [dir, 'is a directory'],
+    ];
+    for (const [out, why] of cases) {
+      const result = await csvTo(out);
+      expect(result.code, out).toBe(2);
+      expect(result.err).toMatch(/^takeout: invalid_option: --out /);
+      expect(result.err).toContain(why);
+    }
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, '');
+    const under = await csvTo(join(file, 'x.csv'));
+    expect([under.code, under.err]).toEqual([2, expect.stringContaining(`${file} is not a directory`)]);
+    // --async too, before the service is asked anything (it is not there).
+    const remote = await runCli([
+      'export',
+      '--async',
+      '--url',
+      'http://127.0.0.1:1',
+      '-f',
+      'csv',
+      '--dataset',
+      'd',
+      '-o',
+      join(dir, 'no-such-dir', 'x.csv'),
+    ]);
+    expect([remote.code, remote.err]).toEqual([2, expect.stringMatching(/^takeout: invalid_option: --out /)]);
+    // No temp file was left anywhere.
+    expect(readdirSync(dir).sort()).toEqual([...before, 'plain-file'].sort());
+  });
+});
+
+describe('takeout export and terminals', () => {
+  it('refuses XLSX to stdout on a terminal (exit 2, suggesting --out) but not into a pipe', async () => {
+    const refused = await onTerminal(['export', '-f', 'xlsx', '-o', '-'], { stdout: true });
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('give --out FILE');
+    expect(refused.out).toBe('');
+    const piped = await onTerminal(['export', '-f', 'xlsx', '-o', '-'], { stdout: false });
+    expect(piped.code).toBe(0);
+    expect(piped.out.slice(0, 2)).toBe('PK');
+    // CSV is text: a terminal shows it.
+    expect(await onTerminal(['export', '-f', 'csv', '-o', '-'], { stdout: true })).toMatchObject({
+      code: 0,
+      out: CSV,
+    });
+    // --async too, before the service is asked anything.
+    const remote = await onTerminal(
+      ['export', '--async', '--url', 'http://127.0.0.1:1', '-f', 'xlsx', '--dataset', 'd', '-o', '-'],
+      { stdout: true },
+    );
+    expect([remote.code, remote.err]).toEqual([2, expect.stringContaining('give --out FILE')]);
+  });
+
+  it('says it reads rows from stdin when stdin is a terminal', async () => {
+    const result = await onTerminal(['export', '-f', 'csv', '-o', '-'], { stdin: true });
+    expect(result).toMatchObject({ code: 0, out: CSV });
+    expect(result.err).toMatch(
+      /^takeout: reading rows from stdin \(NDJSON or a JSON array; Ctrl-D ends them\)/,
+    );
+    // Not when rows are piped in.
+    expect((await onTerminal(['export', '-f', 'csv', '-o', '-'], { stdin: false })).err).toBe('');
+  });
+});
