@@ -1,7 +1,7 @@
 /**
  * The export page when things go wrong around it, in headless Chromium against a real server
  * on loopback (development mode): the server out of reach mid-export, a filter the browser
- * cannot read, a file that expired while shown, more exports than one page of the list, and
+ * cannot read, a file deleted while shown, more exports than one page of the list, and
  * the keyboard focus after each action.
  */
 import { readFileSync } from 'node:fs';
@@ -101,10 +101,14 @@ describe('the export page when things go wrong', () => {
     await download.waitFor({ state: 'visible', timeout: 20_000 });
     // Deleted elsewhere (another tab, the retention ending).
     expect((await fetch(`${server.base}/v1/exports/${id}`, { method: 'DELETE' })).status).toBe(200);
-    await download.click();
+    // By the keyboard: the button goes while it has the focus.
+    await download.focus();
+    await page.keyboard.press('Enter');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/export_expired/);
     await expect.poll(() => page.locator('#job-title').textContent()).toBe('The file has expired');
     expect(await download.isHidden()).toBe(true);
+    // The focus moves on to the panel's title rather than falling to the page's body.
+    expect(await activeId(page)).toBe('job-title');
     await expect
       .poll(() => page.locator(`#history-rows tr[data-id="${id}"]`).textContent())
       .toMatch(/Expired/);

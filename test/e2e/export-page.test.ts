@@ -1,19 +1,17 @@
 /**
  * The export page in headless Chromium against a real server on loopback (development mode:
  * no sign-in): small exports download at once, large ones show their progress and download
- * afterwards, cancel, "My exports", field errors, keyboard-only use, the phone layout and an
- * axe-core scan. Files are checked with csv-parse, not with anything of the page's.
+ * afterwards, cancel, "My exports" and field errors. Files are checked with csv-parse, not
+ * with anything of the page's. The events stream, links to one export and accessibility have
+ * files of their own (export-page-*.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { createRequire } from 'node:module';
 import { parse } from 'csv-parse/sync';
 import type { Browser, BrowserContextOptions, Download } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage, consoleErrors, launchChromium, openExportPage, tabTo } from '../support/browser.js';
+import { buildPage, launchChromium, openExportPage } from '../support/browser.js';
 import { BIG_ROWS, orders, type PageServer, startPageServer } from '../support/page-server.js';
-
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 // Browser-side code as text: the tests are compiled without the DOM's types.
 const SAMPLE_PROGRESS = `(() => {
@@ -33,9 +31,6 @@ new PerformanceObserver((list) => {
     window.shifts.push({ value: entry.value, moved: entry.sources.map((s) => s.node && (s.node.id || s.node.nodeName)) });
   }
 }).observe({ type: 'layout-shift' });`;
-const RUN_AXE = `axe.run().then((result) => result.violations.map((v) => ({
-  id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')),
-})))`;
 
 let browser: Browser;
 let server: PageServer;
@@ -218,56 +213,6 @@ describe('the export page (development mode)', () => {
     await close();
   });
 
-  it('falls back to polling when the events stream is not available', async () => {
-    const { page, errors, close } = await open();
-    let eventsAsked = 0;
-    await page.route('**/events', (route) => {
-      eventsAsked++;
-      return route.fulfill({ status: 502, body: 'bad gateway' });
-    });
-    await page.getByLabel('Dataset').selectOption('big');
-    await page.getByLabel('N', { exact: true }).fill('4000');
-    await page.getByRole('button', { name: 'Export', exact: true }).click();
-    await expect
-      .poll(() => page.locator('#job-title').textContent(), { timeout: 20_000 })
-      .toBe('Your file is ready');
-    expect(eventsAsked).toBe(1);
-    expect(await page.locator('#job-numbers').textContent()).toMatch(/4,000 rows/);
-    // The 502 of the stubbed stream is the only console error.
-    expect(errors.filter((e) => !/status of 502/.test(e))).toEqual([]);
-    await close();
-  });
-
-  it('opens the export an email links to (#/exports/<id>), and says when there is none', async () => {
-    const created = await fetch(`${server.base}/v1/exports`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
-      body: JSON.stringify({ dataset: 'orders', format: 'csv', params: { country: 'US', currency: 'USD' } }),
-    });
-    expect(created.status).toBe(202);
-    const { id } = (await created.json()) as { id: string };
-    await expect.poll(() => server.jobStatus(id), { timeout: 20_000 }).toBe('succeeded');
-    const context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-US' });
-    const page = await context.newPage();
-    const errors = consoleErrors(page);
-    await page.goto(`${server.base}/#/exports/${id}`);
-    const button = page.getByRole('button', { name: 'Download', exact: true });
-    await button.waitFor({ state: 'visible', timeout: 20_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
-    expect((await csvOf(download)).map((r) => Number(r.ID))).toEqual(
-      orders()
-        .filter((o) => o.country === 'US')
-        .map((o) => o.id),
-    );
-    // Another id in the address: the API's 404 as a sentence with its code.
-    await page.evaluate(`location.hash = '#/exports/ex_none'`);
-    await expect
-      .poll(() => page.getByRole('alert').textContent())
-      .toMatch(/no longer exists.*Code for support: export_not_found/);
-    expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
-    await context.close();
-  });
-
   it('lists my exports with Download and Delete', async () => {
     // Exports of its own, whatever ran before: one finished, one canceled.
     const done = await server.createJob({ dataset: 'orders', format: 'csv', params: { currency: 'EUR' } });
@@ -311,6 +256,8 @@ describe('the export page (development mode)', () => {
     await expect.poll(() => row.textContent()).toMatch(/Expired/);
     expect(deletes).toEqual([`${server.base}/v1/exports/${id}`]);
     expect(await row.getByRole('button').count()).toBe(0);
+    // Its file is gone, and so is its size.
+    expect(await row.locator('td[data-label="Size"]').textContent()).toBe('—');
     expect(await server.jobStatus(id!)).toBe('expired');
     expect(errors).toEqual([]);
     await close();
@@ -330,61 +277,6 @@ describe('the export page (development mode)', () => {
     expect(await alert.textContent()).toMatch(/Some filters are not valid.*Code for support: invalid_params/);
     // The browser logs the 400 answer itself; nothing else may be logged.
     expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
-    await close();
-  });
-
-  it('works with the keyboard alone, with a visible focus', async () => {
-    const { page, errors, close } = await open();
-    await tabTo(page, '#dataset');
-    await tabTo(page, 'select[name=country]');
-    await page.keyboard.press('ArrowDown'); // Any → US
-    await page.keyboard.press('ArrowDown'); // → DE
-    await tabTo(page, '#format');
-    await page.keyboard.type('JSON');
-    expect(await page.locator('#format').inputValue()).toBe('json');
-    await tabTo(page, '#column-1'); // Customer
-    await page.keyboard.press('Space');
-    await tabTo(page, 'button[aria-label="Move Country up"]');
-    await page.keyboard.press('Enter');
-    await page.keyboard.press('Enter'); // focus stays on the button: Country moves again
-    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
-    expect(outline).not.toBe('none');
-    await tabTo(page, '#export-button');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
-    const rows = JSON.parse(readFileSync(await download.path(), 'utf8')) as Record<string, unknown>[];
-    const expected = orders().filter((o) => o.country === 'DE');
-    expect(rows.length).toBe(expected.length);
-    expect(Object.keys(rows[0]!)).toEqual(['country', 'id', 'amount', 'order_date', 'shipped_at']);
-    expect(errors).toEqual([]);
-    await close();
-  });
-
-  it('passes axe-core without serious or critical violations, on a desktop (light) and a 375 px phone (dark)', async () => {
-    // A finished export in the list, whichever tests ran before.
-    const created = await fetch(`${server.base}/v1/exports`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', prefer: 'respond-async, wait=10' },
-      body: JSON.stringify({ dataset: 'orders', format: 'csv', params: { currency: 'EUR' } }),
-      redirect: 'manual',
-    });
-    expect([202, 303]).toContain(created.status);
-    // axe is injected as an inline script, which the page's CSP forbids: bypassed for the scan only.
-    const { page, errors, close } = await open({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
-    await page.locator('#history-rows tr').first().waitFor();
-    await page.addScriptTag({ content: axeSource });
-    for (const [width, height, colorScheme] of [
-      [1280, 900, 'light'],
-      [375, 812, 'dark'],
-    ] as const) {
-      await page.setViewportSize({ width, height });
-      await page.emulateMedia({ colorScheme });
-      const violations = (await page.evaluate(RUN_AXE)) as { id: string; impact: string; nodes: string[] }[];
-      const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-      expect(serious, `${width} px, ${colorScheme}`).toEqual([]);
-      // Nothing wider than the screen: no sideways scrolling on a phone.
-      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
-    }
-    expect(errors).toEqual([]);
     await close();
   });
 });

@@ -6,6 +6,11 @@ export function count(n: number): string {
   return numbers.format(n);
 }
 
+/** "1 row", "2 rows": a count of rows, as one says it. */
+export function rowCount(n: number): string {
+  return `${count(n)} ${n === 1 ? 'row' : 'rows'}`;
+}
+
 export function bytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let value = n;

@@ -1,12 +1,15 @@
 /**
  * "My exports": the caller's background exports with Download, Cancel and Delete, newest first,
  * a page at a time ("Show more"). It refreshes itself every two seconds while one of them is
- * still active (every five while the server cannot be reached), keeping the keyboard focus on
- * the same action of the same export across refreshes.
+ * still active (every five while the server cannot be reached), and when a file expires,
+ * keeping the keyboard focus on the same action of the same export across refreshes.
  */
 import { isTransient, problemFrom } from './alert.js';
 import { ACTIVE_STATUSES, cancelExport, deleteExport, type JobDocument, listExports } from './api.js';
 import { bytes, count, dateTime, formatOfFile } from './format.js';
+import { rememberedFormat } from './formats-memory.js';
+import { msUntilExpiry, shownStatus } from './job-status.js';
+import { failureText } from './messages.js';
 
 const STATUS_TEXT: Record<JobDocument['status'], string> = {
   queued: 'Queued',
@@ -17,27 +20,6 @@ const STATUS_TEXT: Record<JobDocument['status'], string> = {
   canceled: 'Canceled',
   expired: 'Expired',
 };
-
-const FORMATS_KEY = 'takeout.formats';
-
-/** Formats of the exports this tab started (the job document names it only once there is a file). */
-export function rememberFormat(id: string, format: string): void {
-  try {
-    const known = JSON.parse(sessionStorage.getItem(FORMATS_KEY) ?? '{}') as Record<string, string>;
-    known[id] = format;
-    sessionStorage.setItem(FORMATS_KEY, JSON.stringify(known));
-  } catch {
-    // Storage disabled: the list shows the format once the file exists.
-  }
-}
-
-function rememberedFormat(id: string): string | undefined {
-  try {
-    return (JSON.parse(sessionStorage.getItem(FORMATS_KEY) ?? '{}') as Record<string, string>)[id];
-  } catch {
-    return undefined;
-  }
-}
 
 export interface HistoryActions {
   download(job: JobDocument): Promise<void>;
@@ -60,7 +42,11 @@ export class History {
   private readonly more = document.getElementById('history-more') as HTMLButtonElement;
   private readonly jobs = new Map<string, JobDocument>();
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Shows the next file to expire as expired once its time comes. */
+  private expiry: ReturnType<typeof setTimeout> | undefined;
   private loading: Promise<void> | undefined;
+  /** Bumped by clear(): a list asked for before (the previous user's) is never shown. */
+  private generation = 0;
   /** How many of the newest exports are shown: a page more with each "Show more". */
   private wanted = PAGE;
   private failing = false;
@@ -94,20 +80,45 @@ export class History {
 
   stop(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.expiry);
     this.timer = undefined;
+    this.expiry = undefined;
+  }
+
+  /** Forgets the list (a sign-out): hidden and empty, and a load under way is dropped. */
+  clear(): void {
+    this.stop();
+    this.generation++;
+    this.loading = undefined;
+    this.jobs.clear();
+    this.rows.replaceChildren();
+    this.table.hidden = true;
+    this.empty.hidden = true;
+    this.more.hidden = true;
+    this.section.hidden = true;
+    this.wanted = PAGE;
+    this.failing = false;
+    this.focusAfter = undefined;
   }
 
   private async load(): Promise<void> {
     this.stop();
+    const generation = this.generation;
     try {
       const { exports, more } = await this.fetchShown();
+      if (generation !== this.generation) return;
       this.render(exports, more);
       if (this.failing) this.actions.recovered();
       this.failing = false;
       if (exports.some((job) => ACTIVE_STATUSES.includes(job.status))) {
         this.timer = setTimeout(() => void this.refresh(), 2000);
       }
+      const expiries = exports.map((job) => msUntilExpiry(job)).filter((ms) => ms !== undefined);
+      if (expiries.length > 0) {
+        this.expiry = setTimeout(() => void this.refresh(), Math.min(...expiries));
+      }
     } catch (error) {
+      if (generation !== this.generation) return;
       this.actions.failed(error);
       // The server restarting or out of reach: keep trying, so the list does not stay stale.
       if (isTransient(problemFrom(error))) {
@@ -141,6 +152,7 @@ export class History {
     }
     button.setAttribute('aria-disabled', 'true');
     if (document.activeElement === button) this.focusAfter = { id: job.id, action };
+    const generation = this.generation;
     let ok = true;
     try {
       if (action === 'download') await this.actions.download(job);
@@ -148,10 +160,12 @@ export class History {
       else if (action === 'delete') this.actions.changed(await deleteExport(job));
     } catch (error) {
       ok = false;
-      this.actions.failed(error);
+      if (generation === this.generation) this.actions.failed(error);
     } finally {
       button.removeAttribute('aria-disabled');
     }
+    // Signed out meanwhile: nothing of it is shown any more.
+    if (generation !== this.generation) return;
     // A download that failed (the file expired meanwhile) shows the export as it is now.
     if (action !== 'download' || !ok) await this.refresh();
     this.focusAfter = undefined;
@@ -181,6 +195,7 @@ export class History {
     const tr = document.createElement('tr');
     tr.dataset.id = job.id;
     const name = fileName(job);
+    const status = shownStatus(job);
     const cell = (label: string, text: string, className = '') => {
       const td = document.createElement('td');
       td.dataset.label = label;
@@ -189,18 +204,28 @@ export class History {
       tr.append(td);
       return td;
     };
-    cell('File', name, 'file');
-    const status = cell('Status', STATUS_TEXT[job.status], `status-${job.status}`);
-    if (job.status === 'running' && job.progress.rows_estimated) {
-      const percent = Math.floor((100 * job.progress.rows_written) / job.progress.rows_estimated);
-      status.textContent = `Running (${Math.min(percent, 99)}\u00a0%)`;
+    const file = cell('File', name, 'file');
+    if (status === 'failed' && job.error) {
+      // Visible text, not a tooltip: the keyboard and screen readers reach it as well. One box
+      // with the name, so the phone's card keeps its label beside both.
+      const why = document.createElement('span');
+      why.className = 'row-error';
+      why.textContent = failureText(job.error);
+      const both = document.createElement('div');
+      both.append(name, why);
+      file.replaceChildren(both);
     }
-    if (job.error) status.title = job.error.message;
+    const statusCell = cell('Status', STATUS_TEXT[status], `status-${status}`);
+    if (status === 'running' && job.progress.rows_estimated) {
+      const percent = Math.floor((100 * job.progress.rows_written) / job.progress.rows_estimated);
+      statusCell.textContent = `Running (${Math.min(percent, 99)}\u00a0%)`;
+    }
     cell('Format', formatOfFile(job.result?.filename) ?? rememberedFormat(job.id)?.toUpperCase() ?? '—');
     cell('Rows', count(job.result?.row_count ?? job.progress.rows_written), 'num');
-    cell('Size', job.result ? bytes(job.result.size_bytes) : '—', 'num');
+    // An expired file is deleted: there is no size any more.
+    cell('Size', job.result && status === 'succeeded' ? bytes(job.result.size_bytes) : '—', 'num');
     cell('Created', dateTime(job.created_at));
-    cell('Expires', job.status === 'succeeded' ? dateTime(job.expires_at) : '—');
+    cell('Expires', status === 'succeeded' ? dateTime(job.expires_at) : '—');
     const actions = cell('Actions', '', 'row-actions');
     const button = (action: string, text: string) => {
       const element = document.createElement('button');
@@ -212,10 +237,10 @@ export class History {
       element.setAttribute('aria-label', `${text} ${name}`);
       actions.append(element);
     };
-    if (job.status === 'succeeded') button('download', 'Download');
-    if (job.status === 'queued' || job.status === 'running') button('cancel', 'Cancel');
+    if (status === 'succeeded') button('download', 'Download');
+    if (status === 'queued' || status === 'running') button('cancel', 'Cancel');
     // Only a file can be deleted; the record of a failed or canceled export stays for its retention.
-    if (job.status === 'succeeded') button('delete', 'Delete');
+    if (status === 'succeeded') button('delete', 'Delete');
     return tr;
   }
 }

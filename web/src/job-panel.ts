@@ -1,11 +1,13 @@
 /**
  * The running export: a progress bar with rows written of estimated, rate and time left, then
- * Download. Its boxes have fixed heights, so updates never move the page; a polite live region
- * announces changes of state and every quarter of progress, not every number.
+ * Download, until the file expires. Its boxes have fixed heights, so updates never move the
+ * page; a polite live region announces changes of state and every quarter of progress, not
+ * every number.
  */
-import type { JobDocument } from './api.js';
-import { bytes, count, duration } from './format.js';
-import { sentenceFor } from './messages.js';
+import type { JobDocument, JobStatus } from './api.js';
+import { bytes, count, duration, rowCount } from './format.js';
+import { msUntilExpiry, shownStatus } from './job-status.js';
+import { failureText } from './messages.js';
 
 const TITLES: Record<JobDocument['status'], string> = {
   queued: 'Waiting to start…',
@@ -26,15 +28,24 @@ export class JobPanel {
   readonly cancel = document.getElementById('job-cancel') as HTMLButtonElement;
   readonly download = document.getElementById('job-download') as HTMLButtonElement;
   job: JobDocument | undefined;
+  private shown: JobStatus | undefined;
   private first: { rows: number; at: number } | undefined;
   private announced = '';
+  /** Shows the file as expired once its `expires_at` passes. */
+  private expiry: ReturnType<typeof setTimeout> | undefined;
 
   show(job: JobDocument): void {
     this.job = undefined;
+    this.shown = undefined;
     this.first = undefined;
     this.announced = '';
     this.root.hidden = false;
     this.update(job);
+  }
+
+  /** Whether `element` is in the panel (the keyboard is working with it). */
+  contains(element: Element | null): boolean {
+    return element !== null && this.root.contains(element);
   }
 
   /** Moves the keyboard focus to the panel's title (an action of it went away). */
@@ -43,32 +54,47 @@ export class JobPanel {
     this.title.focus();
   }
 
+  /** Hides the panel and empties it: what it said belongs to an export no longer followed. */
   hide(): void {
     this.root.hidden = true;
     this.job = undefined;
+    this.shown = undefined;
+    clearTimeout(this.expiry);
+    this.numbers.textContent = '';
+    this.announce.textContent = '';
   }
 
   update(job: JobDocument): void {
-    const previous = this.job?.status;
+    const previous = this.shown;
+    const status = shownStatus(job);
     this.job = job;
+    this.shown = status;
+    // A button that goes while it has the focus hands it to the title, not to the page's body.
+    const focused = [this.cancel, this.download].find((button) => button === document.activeElement);
     const { rows_written: written, rows_estimated: estimated } = job.progress;
-    this.title.textContent = TITLES[job.status];
-    this.cancel.hidden = !['queued', 'running'].includes(job.status);
-    this.download.hidden = job.status !== 'succeeded';
-    if (job.status === 'succeeded') {
+    this.title.textContent = TITLES[status];
+    this.cancel.hidden = !['queued', 'running'].includes(status);
+    this.download.hidden = status !== 'succeeded';
+    if (focused?.hidden) this.focus();
+    clearTimeout(this.expiry);
+    const expiresIn = msUntilExpiry(job);
+    if (expiresIn !== undefined) {
+      this.expiry = setTimeout(() => {
+        if (this.job === job) this.update(job);
+      }, expiresIn);
+    }
+    if (status === 'succeeded') {
       this.bar.max = 1;
       this.bar.value = 1;
       const result = job.result;
       this.numbers.textContent = result
-        ? `${result.filename} · ${count(result.row_count)} rows · ${bytes(result.size_bytes)}`
+        ? `${result.filename} · ${rowCount(result.row_count)} · ${bytes(result.size_bytes)}`
         : '';
-    } else if (job.status === 'failed') {
+    } else if (status === 'failed') {
       this.bar.max = 1;
       this.bar.value = 0;
-      this.numbers.textContent = job.error
-        ? `${sentenceFor({ status: 0, code: job.error.code, detail: job.error.message })} (code ${job.error.code})`
-        : '';
-    } else if (job.status === 'running' || job.status === 'canceling') {
+      this.numbers.textContent = job.error ? failureText(job.error) : '';
+    } else if (status === 'running' || status === 'canceling') {
       if (estimated && estimated > 0) {
         this.bar.max = 1;
         this.bar.value = Math.min(1, written / estimated);
@@ -76,7 +102,7 @@ export class JobPanel {
         this.bar.removeAttribute('value'); // unknown total: an indeterminate bar
       }
       this.numbers.textContent = this.progressText(written, estimated);
-    } else if (job.status === 'queued') {
+    } else if (status === 'queued') {
       this.bar.removeAttribute('value');
       this.numbers.textContent = 'Your export is queued and starts shortly.';
     } else {
@@ -84,7 +110,7 @@ export class JobPanel {
       this.bar.value = 0;
       this.numbers.textContent = '';
     }
-    this.say(job, previous);
+    this.say(job, status, previous);
   }
 
   private progressText(written: number, estimated: number | undefined): string {
@@ -98,7 +124,7 @@ export class JobPanel {
     const percent = estimated
       ? ` (${Math.floor((100 * Math.min(written, estimated)) / estimated)}\u00a0%)`
       : '';
-    const line1 = `${count(written)}${done} rows written${percent}`;
+    const line1 = `${count(written)}${done} ${(estimated ?? written) === 1 ? 'row' : 'rows'} written${percent}`;
     if (!rate) return `${line1}\nMeasuring speed…`;
     const secondsLeft = estimated && estimated > written ? (estimated - written) / rate : undefined;
     const left =
@@ -110,11 +136,13 @@ export class JobPanel {
     return `${line1}\n${count(Math.round(rate))} rows/s${left}`;
   }
 
-  private say(job: JobDocument, previous: string | undefined): void {
+  private say(job: JobDocument, status: JobStatus, previous: JobStatus | undefined): void {
     let message = '';
-    if (job.status !== previous) message = TITLES[job.status];
+    // Said also to whoever works elsewhere on the page: the focus stays where they are.
+    if (status !== previous)
+      message = status === 'succeeded' ? 'Your file is ready to download.' : TITLES[status];
     const estimated = job.progress.rows_estimated;
-    if (job.status === 'running' && estimated) {
+    if (status === 'running' && estimated) {
       const quarter = Math.floor((4 * job.progress.rows_written) / estimated);
       if (quarter > 0 && quarter < 4 && !this.announced.endsWith(`q${quarter}`)) {
         message = `${quarter * 25} percent done`;

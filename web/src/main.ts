@@ -1,23 +1,15 @@
 /** The export page: sign-in, the export form, the running export and "My exports". */
 
 import { clearError, clearTransientError, problemFrom, showError } from './alert.js';
-import {
-  ACTIVE_STATUSES,
-  ApiError,
-  cancelExport,
-  type DatasetDescription,
-  getExport,
-  type JobDocument,
-  listDatasets,
-} from './api.js';
-import { ColumnPicker } from './column-picker.js';
+import { ApiError, type DatasetDescription, getExport, listDatasets } from './api.js';
 import { downloadJob } from './download.js';
-import { type ExportBody, requestExport, timeZones } from './exporter.js';
+import { ExportForm } from './export-form.js';
+import { requestExport } from './exporter.js';
 import { bytes } from './format.js';
-import { History, rememberFormat } from './history.js';
-import { JobPanel } from './job-panel.js';
-import { watchJob } from './job-watch.js';
-import { ParamsForm } from './params-form.js';
+import { forgetFormats, rememberFormat } from './formats-memory.js';
+import { History } from './history.js';
+import { JobFollower } from './job-follow.js';
+import { linkedExportId } from './linked-export.js';
 import { acceptTokenFromParent, currentToken, setToken, takeTokenFromFragment } from './session.js';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -26,32 +18,26 @@ const signIn = byId<HTMLElement>('sign-in');
 const exportSection = byId<HTMLElement>('export');
 const sessionNote = byId<HTMLElement>('session-note');
 const signOut = byId<HTMLButtonElement>('sign-out');
-const datasetSelect = byId<HTMLSelectElement>('dataset');
-const datasetDescription = byId<HTMLElement>('dataset-description');
-const paramsFieldset = byId<HTMLFieldSetElement>('params-fieldset');
-const columnsFieldset = byId<HTMLFieldSetElement>('columns-fieldset');
-const columnsError = byId<HTMLElement>('columns-error');
-const formatSelect = byId<HTMLSelectElement>('format');
-const timezoneSelect = byId<HTMLSelectElement>('timezone');
-const filenameInput = byId<HTMLInputElement>('filename');
 const exportButton = byId<HTMLButtonElement>('export-button');
 const exportState = byId<HTMLElement>('export-state');
 
-const params = new ParamsForm(byId('params'));
-const columns = new ColumnPicker(byId('columns'));
-const panel = new JobPanel();
-let datasets: DatasetDescription[] = [];
-let watching: AbortController | undefined;
+const form = new ExportForm();
 let starts = 0;
+/** Bumped when the user changes: answers asked for by the previous one are not shown. */
+let session = 0;
+/** The token whose exports the page shows; null: nobody's (nothing user-specific is shown). */
+let shownFor: string | undefined | null = null;
 
 const history = new History({
   download: (job) => downloadJob(job),
-  changed: (job) => {
-    if (panel.job?.id === job.id) panel.update(job);
-  },
+  changed: (job) => follower.updateIfShown(job),
   failed: (error) => handleError(error),
   recovered: () => clearTransientError(),
 });
+const follower = new JobFollower(
+  { failed: (error) => handleError(error), changed: () => void history.refresh() },
+  exportButton,
+);
 
 function handleError(error: unknown): void {
   if ((error as Error)?.name === 'AbortError') return;
@@ -63,39 +49,39 @@ function handleError(error: unknown): void {
   showError(error);
 }
 
+/** Takes away everything of the user's: the next one must not see any of it, even briefly. */
+function forgetUser(): void {
+  session++;
+  starts++; // a start under way was the previous user's
+  shownFor = null;
+  follower.stop();
+  history.clear();
+  form.clear();
+  forgetFormats();
+  exportState.textContent = '';
+}
+
 function showSignIn(): void {
-  history.stop();
+  forgetUser();
   signIn.hidden = false;
   exportSection.hidden = true;
-  byId('history').hidden = true;
   signOut.hidden = true;
   sessionNote.textContent = 'This server needs you to sign in.';
   byId<HTMLInputElement>('token').focus();
 }
 
-function selectDataset(name: string): void {
-  const dataset = datasets.find((d) => d.name === name);
-  if (!dataset) return;
-  datasetDescription.textContent = dataset.description ?? '';
-  params.render(dataset.params);
-  paramsFieldset.hidden = params.empty;
-  byId('required-note').hidden = !dataset.params.some((p) => p.required);
-  columns.render(dataset.columns ?? []);
-  columnsFieldset.hidden = columns.empty;
-  columnsError.hidden = true;
-  filenameInput.placeholder = `${dataset.name}-${new Date().toISOString().slice(0, 10)}`;
-}
-
 /** Loads what the caller may export; a 401 means this server wants a token. */
 async function start(): Promise<void> {
+  const token = currentToken();
+  // Another user's token (handed over by the embedding app or a fragment): theirs starts empty.
+  if (shownFor !== null && shownFor !== token) forgetUser();
   // A token can arrive (postMessage) while an earlier look is under way: only the last counts.
   const run = ++starts;
-  const token = currentToken();
   clearError();
+  let datasets: DatasetDescription[];
   try {
-    const answer = await listDatasets();
+    datasets = (await listDatasets()).datasets;
     if (run !== starts) return;
-    datasets = answer.datasets;
   } catch (error) {
     if (run !== starts) return;
     if (error instanceof ApiError && error.problem.code === 'unauthorized') {
@@ -107,23 +93,15 @@ async function start(): Promise<void> {
     showError(error);
     return;
   }
+  shownFor = token;
   signIn.hidden = true;
   exportSection.hidden = false;
   signOut.hidden = !currentToken();
   sessionNote.textContent = currentToken()
     ? 'Signed in for this browser tab.'
     : 'Local development mode: no sign-in needed.';
-  datasetSelect.replaceChildren(
-    ...datasets.map((d) => {
-      const option = document.createElement('option');
-      option.value = d.name;
-      option.textContent = d.title;
-      return option;
-    }),
-  );
-  if (datasets.length === 0) datasetDescription.textContent = 'There is nothing you may export yet.';
+  form.load(datasets);
   exportButton.disabled = datasets.length === 0;
-  if (datasets[0]) selectDataset(datasets[0].name);
   history.show();
   await history.refresh();
   await openLinkedExport();
@@ -135,50 +113,19 @@ async function start(): Promise<void> {
  * pointer: the API still decides (404 for anyone but the owner).
  */
 async function openLinkedExport(): Promise<void> {
-  const match = /^#\/exports\/([^/?#]+)$/.exec(location.hash);
-  if (!match) return;
+  const id = linkedExportId(location.hash);
+  if (id === undefined) return;
+  const at = session;
   try {
-    const job = await getExport(decodeURIComponent(match[1] as string));
+    if (id === 'invalid') throw new ApiError({ status: 0, code: 'invalid_link' });
+    const job = await getExport(id);
+    if (at !== session) return;
     exportState.textContent = '';
-    void follow(job);
+    void follower.follow(job);
   } catch (error) {
+    if (at !== session) return;
     // The panel of another export would read as this one's.
-    watching?.abort();
-    panel.hide();
-    handleError(error);
-  }
-}
-
-function body(): ExportBody {
-  const values = params.values();
-  const picked = columns.selected();
-  const filename = filenameInput.value.trim();
-  return {
-    dataset: datasetSelect.value,
-    format: formatSelect.value,
-    ...(Object.keys(values).length > 0 ? { params: values } : {}),
-    ...(picked ? { columns: picked } : {}),
-    timezone: timezoneSelect.value,
-    ...(filename ? { filename } : {}),
-  };
-}
-
-async function follow(job: JobDocument): Promise<void> {
-  watching?.abort();
-  watching = new AbortController();
-  panel.show(job);
-  void history.refresh();
-  try {
-    const final = await watchJob(
-      job,
-      (current) => panel.update(current),
-      // The server restarting or out of reach: say so while the watch keeps trying.
-      (trouble) => (trouble ? showError(trouble) : clearTransientError()),
-      watching.signal,
-    );
-    void history.refresh();
-    if (final.status === 'succeeded') panel.download.focus();
-  } catch (error) {
+    follower.stop();
     handleError(error);
   }
 }
@@ -188,37 +135,35 @@ async function submit(event: SubmitEvent): Promise<void> {
   // Busy, not disabled: a disabled button loses the keyboard focus.
   if (exportButton.getAttribute('aria-disabled') === 'true') return;
   clearError();
-  params.clearErrors();
-  columnsError.hidden = true;
-  if (!params.checkInputs()) return;
-  if (!columns.hasSelection()) {
-    columnsError.textContent = 'Pick at least one column.';
-    columnsError.hidden = false;
-    byId<HTMLInputElement>('column-0').focus();
-    return;
-  }
-  const request = body();
+  const request = form.read();
+  if (!request) return;
+  const background = form.background;
+  const at = session;
+  // The previous export's "ready" would read as this one's while it is being asked for.
+  follower.hideFinished();
   exportButton.setAttribute('aria-disabled', 'true');
   exportButton.setAttribute('aria-busy', 'true');
   exportState.textContent = 'Preparing your file…';
   try {
-    const outcome = await requestExport(request, byId<HTMLInputElement>('background').checked);
+    const outcome = await requestExport(request, background);
+    if (at !== session) return;
     if (outcome.kind === 'file') {
-      // A background export still under way keeps its panel.
-      if (!panel.job || !ACTIVE_STATUSES.includes(panel.job.status)) panel.hide();
+      // A background export that ended meanwhile gives way too; one still under way keeps its panel.
+      follower.hideFinished();
       exportState.textContent = `Downloaded ${outcome.filename} (${bytes(outcome.size)}).`;
     } else {
       rememberFormat(outcome.job.id, request.format);
-      exportState.textContent = byId<HTMLInputElement>('background').checked
+      exportState.textContent = background
         ? 'Your export is prepared in the background.'
         : 'This export is large: it is prepared in the background.';
-      void follow(outcome.job);
+      void follower.follow(outcome.job);
     }
   } catch (error) {
+    if (at !== session) return;
     exportState.textContent = '';
     const problem = problemFrom(error);
     if (problem.code === 'invalid_params' && problem.param && problem.detail) {
-      params.showError(problem.param, problem.detail);
+      form.showParamError(problem.param, problem.detail);
     }
     handleError(error);
   } finally {
@@ -228,17 +173,6 @@ async function submit(event: SubmitEvent): Promise<void> {
 }
 
 function setUp(): void {
-  const { zones, own } = timeZones();
-  timezoneSelect.replaceChildren(
-    ...zones.map((zone) => {
-      const option = document.createElement('option');
-      option.value = zone;
-      option.textContent = zone.replaceAll('_', ' ');
-      return option;
-    }),
-  );
-  timezoneSelect.value = own;
-  datasetSelect.addEventListener('change', () => selectDataset(datasetSelect.value));
   byId<HTMLFormElement>('export-form').addEventListener('submit', (event) => void submit(event));
   byId<HTMLFormElement>('sign-in-form').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -250,36 +184,9 @@ function setUp(): void {
     void start();
   });
   signOut.addEventListener('click', () => {
-    watching?.abort();
-    panel.hide();
     setToken(undefined);
     clearError();
     showSignIn();
-  });
-  panel.cancel.addEventListener('click', async () => {
-    const job = panel.job;
-    if (!job || panel.cancel.getAttribute('aria-disabled') === 'true') return;
-    panel.cancel.setAttribute('aria-disabled', 'true');
-    try {
-      panel.update(await cancelExport(job));
-    } catch (error) {
-      handleError(error);
-    } finally {
-      panel.cancel.removeAttribute('aria-disabled');
-    }
-    // The button is gone once the export is canceling: the keyboard goes on from the panel.
-    if (panel.cancel.hidden) panel.focus();
-  });
-  panel.download.addEventListener('click', () => {
-    const job = panel.job;
-    if (!job) return;
-    downloadJob(job).catch(async (error: unknown) => {
-      handleError(error);
-      // Expired or deleted meanwhile: show the export as it is now.
-      const current = await getExport(job.id).catch(() => undefined);
-      if (current && panel.job?.id === job.id) panel.update(current);
-      void history.refresh();
-    });
   });
   takeTokenFromFragment();
   acceptTokenFromParent(() => void start());

@@ -22,6 +22,7 @@ const SENTENCES: Record<string, string> = {
   source_error: 'The data source failed while the file was being made. Please try again later.',
   source_query_error: 'The data source refused the query for these filters.',
   export_not_found: 'This export no longer exists.',
+  invalid_link: 'This link to an export is not valid. Check that it was copied whole.',
   export_not_ready: 'The file is not ready yet.',
   export_not_downloadable: 'This export has no file to download (it failed or was canceled).',
   export_expired: 'The file was deleted after its retention period. Please export again.',
@@ -37,4 +38,9 @@ export function sentenceFor(problem: Problem): string {
     sentence += ` (in about ${problem.retryAfter} s)`;
   }
   return sentence;
+}
+
+/** Why an export failed, as the panel and the list show it: the sentence and the code for support. */
+export function failureText(error: { code: string; message: string }): string {
+  return `${sentenceFor({ status: 0, code: error.code, detail: error.message })} (code ${error.code})`;
 }

@@ -1,0 +1,248 @@
+/**
+ * The export page's accessibility in headless Chromium against a real server on loopback
+ * (development mode): keyboard-only use, an axe-core scan, the contrast of text, control edges
+ * and the focus ring computed from the browser's own styles (light and dark), and a failed
+ * export's reason as text the keyboard and screen readers reach.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPage, launchChromium, openExportPage, tabTo } from '../support/browser.js';
+import { orders, type PageServer, startPageServer } from '../support/page-server.js';
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// Browser-side code as text: the tests are compiled without the DOM's types.
+const RUN_AXE = `axe.run().then((result) => result.violations.map((v) => ({
+  id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')),
+})))`;
+
+/**
+ * `window.contrast(selector, what)`: WCAG contrast ratios of what the selected visible elements
+ * show, from their computed styles, with the backgrounds behind them and their opacity
+ * composited: `text` (and `placeholder`) against the element's background, `border` against
+ * both sides of the edge, `ring` (the focus outline) against what is behind it.
+ */
+const CONTRAST = `window.contrast = (selector, what) => {
+  const rgba = (c) => { const p = c.match(/[\\d.]+/g).map(Number); return [p[0], p[1], p[2], p[3] ?? 1]; };
+  const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+  const faded = (color, alpha, under) => over([color[0], color[1], color[2], alpha], under);
+  const lin = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const lum = (c) => 0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2]);
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return Math.round(((x + 0.05) / (y + 0.05)) * 100) / 100; };
+  const behind = (el) => {
+    const chain = [];
+    for (let e = el.parentElement; e; e = e.parentElement) chain.unshift(e);
+    return chain.reduce((color, e) => over(rgba(getComputedStyle(e).backgroundColor), color), [255, 255, 255, 1]);
+  };
+  return [...document.querySelectorAll(selector)].filter((el) => el.getClientRects().length > 0).map((el) => {
+    const style = getComputedStyle(el);
+    const under = behind(el);
+    const alpha = Number(style.opacity);
+    const own = over(rgba(style.backgroundColor), under);
+    const box = faded(own, alpha, under);
+    const name = el.id ? '#' + el.id : el.tagName.toLowerCase() + '.' + el.className;
+    if (what === 'text' || what === 'placeholder') {
+      const color = rgba(what === 'text' ? style.color : getComputedStyle(el, '::placeholder').color);
+      return { name, ratio: ratio(faded(over(color, own), alpha, under), box) };
+    }
+    if (what === 'border') {
+      const edge = faded(over(rgba(style.borderTopColor), own), alpha, under);
+      return { name, ratio: Math.min(ratio(edge, box), ratio(edge, under)) };
+    }
+    const ring = faded(over(rgba(style.outlineColor), under), alpha, under);
+    return { name, ratio: style.outlineStyle === 'none' || !el.matches(':focus-visible') ? 0 : ratio(ring, under) };
+  });
+};`;
+
+let browser: Browser;
+let server: PageServer;
+
+beforeAll(async () => {
+  const root = buildPage();
+  [browser, server] = await Promise.all([launchChromium(), startPageServer(root)]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const open = (options: BrowserContextOptions = {}) => openExportPage(browser, server.base, options);
+
+const LINKS = (id: string) => {
+  const self = `/v1/exports/${id}`;
+  return {
+    self,
+    events: `${self}/events`,
+    download: `${self}/download`,
+    link: `${self}/link`,
+    cancel: `${self}/cancel`,
+  };
+};
+const FAILURE = 'The data source refused the query for these filters.';
+
+/** "My exports" as the page gets it: a ready file, a failed export and a running one. */
+const LISTED = {
+  exports: [
+    {
+      id: 'exp_readyAAAAAAAAAAAAAAAAA',
+      status: 'succeeded',
+      created_at: '2024-05-02T10:00:00Z',
+      finished_at: '2024-05-02T10:01:00Z',
+      expires_at: '2099-01-01T00:00:00Z',
+      progress: { rows_written: 60, bytes_written: 2048 },
+      result: { filename: 'orders.csv', content_type: 'text/csv', size_bytes: 2048, row_count: 60 },
+      links: LINKS('exp_readyAAAAAAAAAAAAAAAAA'),
+    },
+    {
+      id: 'exp_failedAAAAAAAAAAAAAAAA',
+      status: 'failed',
+      created_at: '2024-05-02T09:00:00Z',
+      finished_at: '2024-05-02T09:00:05Z',
+      progress: { rows_written: 0, bytes_written: 0 },
+      error: { code: 'source_query_error', message: 'column "amount" does not exist' },
+      links: LINKS('exp_failedAAAAAAAAAAAAAAAA'),
+    },
+  ],
+};
+
+/** The list above instead of the server's. */
+async function listFixture(page: Page): Promise<void> {
+  await page.route(/\/v1\/exports\?/, (route) => route.fulfill({ json: LISTED }));
+}
+
+describe('the export page for everyone', () => {
+  it('works with the keyboard alone, with a visible focus', async () => {
+    const { page, errors, close } = await open();
+    await tabTo(page, '#dataset');
+    await tabTo(page, 'select[name=country]');
+    await page.keyboard.press('ArrowDown'); // Any → US
+    await page.keyboard.press('ArrowDown'); // → DE
+    await tabTo(page, '#format');
+    await page.keyboard.type('JSON');
+    expect(await page.locator('#format').inputValue()).toBe('json');
+    await tabTo(page, '#column-1'); // Customer
+    await page.keyboard.press('Space');
+    await tabTo(page, 'button[aria-label="Move Country up"]');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter'); // focus stays on the button: Country moves again
+    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
+    expect(outline).not.toBe('none');
+    await tabTo(page, '#export-button');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
+    const rows = JSON.parse(readFileSync(await download.path(), 'utf8')) as Record<string, unknown>[];
+    const expected = orders().filter((o) => o.country === 'DE');
+    expect(rows.length).toBe(expected.length);
+    expect(Object.keys(rows[0]!)).toEqual(['country', 'id', 'amount', 'order_date', 'shipped_at']);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('passes axe-core without serious or critical violations, on a desktop (light) and a 375 px phone (dark)', async () => {
+    // A finished export in the list, whichever tests ran before.
+    const created = await fetch(`${server.base}/v1/exports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async, wait=10' },
+      body: JSON.stringify({ dataset: 'orders', format: 'csv', params: { currency: 'EUR' } }),
+      redirect: 'manual',
+    });
+    expect([202, 303]).toContain(created.status);
+    // axe is injected as an inline script, which the page's CSP forbids: bypassed for the scan only.
+    const { page, errors, close } = await open({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    await page.locator('#history-rows tr').first().waitFor();
+    await page.addScriptTag({ content: axeSource });
+    for (const [width, height, colorScheme] of [
+      [1280, 900, 'light'],
+      [375, 812, 'dark'],
+    ] as const) {
+      await page.setViewportSize({ width, height });
+      await page.emulateMedia({ colorScheme });
+      const violations = (await page.evaluate(RUN_AXE)) as { id: string; impact: string; nodes: string[] }[];
+      const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      expect(serious, `${width} px, ${colorScheme}`).toEqual([]);
+      // Nothing wider than the screen: no sideways scrolling on a phone.
+      expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
+    }
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('keeps text at 4.5:1 and control edges and the focus ring at 3:1, light and dark', async () => {
+    // An Export kept busy (its request held), so that its busy look is measured too.
+    const { page, errors, close } = await open({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    await listFixture(page);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator('#history-rows tr[data-id="exp_failedAAAAAAAAAAAAAAAA"]').waitFor();
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(/\/v1\/exports$/, async (route) => {
+      await held;
+      await route.abort();
+    });
+    await page.addScriptTag({ content: CONTRAST });
+    const measure = (selector: string, what: string) =>
+      page.evaluate(`window.contrast(${JSON.stringify(selector)}, ${JSON.stringify(what)})`) as Promise<
+        { name: string; ratio: number }[]
+      >;
+    const TEXT =
+      'h1, h2, #session-note, label, legend, .hint, select, #export-button, #history-refresh, th, td, .row-error, #history-rows button';
+    const FOCUSABLE = [
+      '#dataset',
+      '#filename',
+      '#column-1',
+      '#background',
+      '#history-refresh',
+      '#export-button',
+    ];
+    const low: Record<string, string[]> = { light: [], dark: [] };
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      const check = async (selector: string, what: string, min: number) => {
+        const found = await measure(selector, what);
+        expect(found.length, `${selector} (${what})`).toBeGreaterThan(0);
+        if (process.env.SHOW_CONTRAST) console.log(colorScheme, what, JSON.stringify(found));
+        for (const { name, ratio } of found)
+          if (ratio < min) low[colorScheme]?.push(`${name} ${what} ${ratio}:1`);
+      };
+      await check(TEXT, 'text', 4.5);
+      await check('#filename', 'placeholder', 4.5);
+      await check('input:not([type=checkbox]), select', 'border', 3);
+      await page.keyboard.press('Tab'); // the keyboard's focus ring, not the mouse's
+      for (const selector of FOCUSABLE) {
+        await page.locator(selector).focus();
+        await check(selector, 'ring', 3);
+      }
+      // Busy: Export pressed, its request under way; it keeps the focus.
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#export-button').getAttribute('aria-disabled')).toBe('true');
+      await check('#export-button', 'text', 4.5);
+      await check('#export-button', 'ring', 3);
+    }
+    expect(low).toEqual({ light: [], dark: [] });
+    release();
+    await expect.poll(() => page.locator('#export-button').getAttribute('aria-disabled')).toBeNull();
+    expect(errors.filter((e) => !/ERR_FAILED/.test(e))).toEqual([]);
+    await close();
+  });
+
+  it('shows why an export failed as text in the list, not only in a tooltip', async () => {
+    const { page, errors, close } = await open();
+    await listFixture(page);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const row = page.locator('#history-rows tr[data-id="exp_failedAAAAAAAAAAAAAAAA"]');
+    const reason = row.getByText(FAILURE);
+    await reason.waitFor();
+    expect(await reason.isVisible()).toBe(true);
+    expect(await row.textContent()).toMatch(/source_query_error/);
+    expect(await row.locator('[title]').count()).toBe(0);
+    // On a phone too, within its card.
+    await page.setViewportSize({ width: 375, height: 812 });
+    expect(await reason.isVisible()).toBe(true);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    expect(errors).toEqual([]);
+    await close();
+  });
+});

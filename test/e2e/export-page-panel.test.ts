@@ -1,0 +1,114 @@
+/**
+ * The running export's panel in headless Chromium against a real server on loopback
+ * (development mode): what it says, that it gives way at once to the next export, that a
+ * finished export does not take the keyboard from someone typing elsewhere, and that a file
+ * past its `expires_at` is shown as expired (the page's clock is Playwright's, so that days
+ * pass at once).
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPage, consoleErrors, launchChromium, openExportPage } from '../support/browser.js';
+import { type PageServer, startPageServer } from '../support/page-server.js';
+
+let browser: Browser;
+let server: PageServer;
+
+beforeAll(async () => {
+  const root = buildPage();
+  [browser, server] = await Promise.all([launchChromium(), startPageServer(root)]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const open = () => openExportPage(browser, server.base);
+
+const activeId = (page: Page) => page.evaluate('document.activeElement?.id ?? null');
+
+/** Starts a background export of `n` rows of `big`; its id. */
+async function exportBig(page: Page, n: number): Promise<string> {
+  await page.getByLabel('Dataset').selectOption('big');
+  await page.getByLabel('N', { exact: true }).fill(String(n));
+  await page.getByLabel('Prepare in the background').check();
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/v1/exports') && r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Export', exact: true }).click(),
+  ]);
+  return ((await answer.json()) as { id: string }).id;
+}
+
+const ready = (page: Page) =>
+  expect.poll(() => page.locator('#job-title').textContent(), { timeout: 20_000 }).toBe('Your file is ready');
+
+describe('the export panel', () => {
+  it('says "1 row", and gives way at once when the next export is asked for', async () => {
+    const { page, errors, close } = await open();
+    await exportBig(page, 1);
+    await ready(page);
+    const said = await page.locator('#job-numbers').textContent();
+    // The next request held: meanwhile the previous file's "ready" and Download are gone.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route(/\/v1\/exports$/, async (route) => {
+      await held;
+      await route.fallback();
+    });
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await expect.poll(() => page.locator('#export-button').getAttribute('aria-busy')).toBe('true');
+    expect(await page.locator('#job').isHidden()).toBe(true);
+    expect(await page.locator('#job-download').isVisible()).toBe(false);
+    release();
+    await ready(page);
+    expect(said).toMatch(/ · 1 row · /);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('leaves the focus where someone types when an export finishes, and says so', async () => {
+    const { page, errors, close } = await open();
+    await exportBig(page, 4000);
+    const field = page.getByLabel('File name');
+    await field.focus();
+    await field.pressSequentially('next-file', { delay: 20 });
+    await ready(page);
+    expect(await activeId(page)).toBe('filename');
+    await field.pressSequentially('-2');
+    expect(await field.inputValue()).toBe('next-file-2');
+    expect(await page.locator('#job-announce').textContent()).toMatch(/ready/);
+    // Pressed Export and waited: Download takes the focus, as it follows from there.
+    await page.getByRole('button', { name: 'Export', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => activeId(page), { timeout: 20_000 }).toBe('job-download');
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('shows a file as expired once its expires_at passes, in the panel and the list', async () => {
+    const context = await browser.newContext({ timezoneId: 'Europe/Berlin', locale: 'en-US' });
+    const page = await context.newPage();
+    const errors = consoleErrors(page);
+    await page.clock.install();
+    await page.goto(`${server.base}/`);
+    await page.locator('#export').waitFor({ state: 'visible' });
+    const id = await exportBig(page, 5);
+    await ready(page);
+    const row = page.locator(`#history-rows tr[data-id="${id}"]`);
+    await expect.poll(() => row.textContent()).toMatch(/Ready/);
+    const job = (await (await fetch(`${server.base}/v1/exports/${id}`)).json()) as { expires_at: string };
+    await page.locator('#job-download').focus();
+    // The lid closed until a minute past the file's retention.
+    await page.clock.fastForward(Date.parse(job.expires_at) - Date.now() + 60_000);
+    await expect.poll(() => page.locator('#job-title').textContent()).toBe('The file has expired');
+    expect(await page.locator('#job-download').isHidden()).toBe(true);
+    // Download went with the focus on it: the panel's title has it now.
+    expect(await activeId(page)).toBe('job-title');
+    await expect.poll(() => row.locator('td[data-label="Status"]').textContent()).toBe('Expired');
+    expect(await row.locator('td[data-label="Size"]').textContent()).toBe('—');
+    expect(await row.getByRole('button').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+});
