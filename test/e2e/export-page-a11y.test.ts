@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage, launchChromium, openExportPage, tabTo } from '../support/browser.js';
-import { orders, type PageServer, startPageServer } from '../support/page-server.js';
+import { openExportPage, tabTo } from '../support/browser.js';
+import { orders, type PageServer } from '../support/page-server.js';
+import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -60,13 +61,9 @@ let browser: Browser;
 let server: PageServer;
 
 beforeAll(async () => {
-  const root = buildPage();
-  [browser, server] = await Promise.all([launchChromium(), startPageServer(root)]);
+  ({ browser, server } = await startPageSuite());
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => stopPageSuite(browser, server));
 
 const open = (options: BrowserContextOptions = {}) => openExportPage(browser, server.base, options);
 

@@ -8,20 +8,17 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Download } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage, consoleErrors, launchChromium, openExportPage } from '../support/browser.js';
-import { orders, type PageServer, startPageServer } from '../support/page-server.js';
+import { consoleErrors, openExportPage } from '../support/browser.js';
+import { orders, type PageServer } from '../support/page-server.js';
+import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
 let browser: Browser;
 let server: PageServer;
 
 beforeAll(async () => {
-  const root = buildPage();
-  [browser, server] = await Promise.all([launchChromium(), startPageServer(root)]);
+  ({ browser, server } = await startPageSuite());
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => stopPageSuite(browser, server));
 
 function csvOf(download: Download): Promise<Record<string, string>[]> {
   return download.path().then((path) => parse(readFileSync(path), { columns: true, bom: true }));

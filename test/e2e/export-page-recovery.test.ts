@@ -8,20 +8,17 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage, launchChromium, openExportPage } from '../support/browser.js';
-import { type PageServer, startPageServer } from '../support/page-server.js';
+import { openExportPage } from '../support/browser.js';
+import type { PageServer } from '../support/page-server.js';
+import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
 let browser: Browser;
 let server: PageServer;
 
 beforeAll(async () => {
-  const root = buildPage();
-  [browser, server] = await Promise.all([launchChromium(), startPageServer(root)]);
+  ({ browser, server } = await startPageSuite());
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => stopPageSuite(browser, server));
 
 const open = () => openExportPage(browser, server.base);
 

@@ -9,8 +9,9 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage, launchChromium, openExportPage } from '../support/browser.js';
-import { type PageServer, startPageServer } from '../support/page-server.js';
+import { openExportPage } from '../support/browser.js';
+import type { PageServer } from '../support/page-server.js';
+import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
 /** The page's limits (web/src/job-watch.ts): a quiet stream's, and polling's before the stream again. */
 const STREAM_IDLE_MS = 35_000;
@@ -20,13 +21,9 @@ let browser: Browser;
 let server: PageServer;
 
 beforeAll(async () => {
-  const root = buildPage();
-  [browser, server] = await Promise.all([launchChromium(), startPageServer(root)]);
+  ({ browser, server } = await startPageSuite());
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => stopPageSuite(browser, server));
 
 const open = () => openExportPage(browser, server.base);
 

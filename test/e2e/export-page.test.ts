@@ -10,8 +10,9 @@ import { get as httpGet } from 'node:http';
 import { parse } from 'csv-parse/sync';
 import type { Browser, BrowserContextOptions, Download } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPage, launchChromium, openExportPage } from '../support/browser.js';
-import { BIG_ROWS, orders, type PageServer, startPageServer } from '../support/page-server.js';
+import { openExportPage } from '../support/browser.js';
+import { BIG_ROWS, orders, type PageServer } from '../support/page-server.js';
+import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
 // Browser-side code as text: the tests are compiled without the DOM's types.
 const SAMPLE_PROGRESS = `(() => {
@@ -36,13 +37,9 @@ let browser: Browser;
 let server: PageServer;
 
 beforeAll(async () => {
-  const root = buildPage();
-  [browser, server] = await Promise.all([launchChromium(), startPageServer(root)]);
+  ({ browser, server } = await startPageSuite());
 });
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+afterAll(() => stopPageSuite(browser, server));
 
 const open = (options: BrowserContextOptions = {}) => openExportPage(browser, server.base, options);
 
