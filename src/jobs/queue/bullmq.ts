@@ -5,7 +5,8 @@
  * One BullMQ job per export, its job id the export id and its data empty: the job record
  * stays the source of truth. BullMQ brings attempts with backoff, locks renewed while a
  * handler runs, and stalled-job recovery (a delivery whose worker died goes back to `wait`
- * once its lock expired and a stalled check ran: within lockDuration + stalledInterval).
+ * once its lock expired and stalled checks ran: within max(lock + interval, 3 × interval), as a
+ * skipped check can add an interval; docs/queue.md).
  */
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
