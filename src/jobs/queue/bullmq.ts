@@ -80,6 +80,7 @@ class BullmqExportQueue implements ExportQueue {
     try {
       const state = await this.queue.getJobState(id);
       if (state === 'completed' || state === 'failed') await this.queue.remove(id);
+      const rank = priority(options.rank);
       await this.queue.add(
         JOB_NAME,
         {},
@@ -87,7 +88,7 @@ class BullmqExportQueue implements ExportQueue {
           jobId: id,
           // Rank 0 goes to the plain wait list, which BullMQ serves before any priority; ranks
           // above it wait in priority order (a stalled delivery returns to the wait list).
-          ...(priority(options.rank) ? { priority: priority(options.rank) } : {}),
+          ...(rank !== undefined ? { priority: rank } : {}),
           attempts: this.settings.attempts,
           backoff: { type: BACKOFF_TYPE },
           removeOnComplete: keep(this.settings.keepCompleted),
