@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
 import { isTakeoutError, TakeoutError } from '../errors.js';
 import { jobSettingsFromEnv } from '../jobs/config.js';
 import { type MigratedJobStore, openJobStore } from '../jobs/store/index.js';
+import { MIGRATIONS_TABLE } from '../jobs/store/migrations.js';
+import { PG_KEEPALIVE } from '../sources/postgres-keepalive.js';
 import { postgresUrlProblem } from './flags.js';
 import { CommandError } from './usage.js';
 
@@ -19,6 +21,36 @@ function withReason(error: unknown): unknown {
   if (!reason) return error;
   // The printed line is scrubbed of passwords (run.ts); the reason is the driver's text.
   return new TakeoutError(error.code, `${error.message} (${reason.replace(/\s+/g, ' ')})`, { cause });
+}
+
+/**
+ * Where a PostgreSQL job store would be, when there is none there (no migrations table in
+ * the schema, or on the connection's search_path): asked without creating anything.
+ */
+async function missingPostgresStore(url: string, schema: string | undefined): Promise<string | undefined> {
+  // Loaded on demand, as the store is: SQLite users never load pg.
+  const { SCHEMA_IDENTIFIER, storeError } = await import('../jobs/store/postgres.js');
+  // A name the store refuses is left to it to say so (before it connects).
+  if (schema !== undefined && !SCHEMA_IDENTIFIER.test(schema)) return undefined;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url, application_name: 'takeout-jobs', ...PG_KEEPALIVE });
+  client.on('error', () => {});
+  let found: { table: string | null; db: string; path: string[] };
+  try {
+    await client.connect();
+    const { rows } = await client.query(
+      'SELECT to_regclass($1)::text AS table, current_database() AS db, current_schemas(false)::text[] AS path',
+      [schema ? `"${schema}".${MIGRATIONS_TABLE}` : MIGRATIONS_TABLE],
+    );
+    found = rows[0];
+  } catch (error) {
+    throw withReason(storeError(error));
+  } finally {
+    await client.end().catch(() => {});
+  }
+  if (found.table !== null) return undefined;
+  const where = schema ? `schema ${schema}` : `search_path ${found.path.join(', ') || '(no schema)'}`;
+  return `database ${found.db}, ${where}`;
 }
 
 export interface StoreOptions {
@@ -36,6 +68,16 @@ export async function withStore<T>(
   if (settings.databaseUrl) {
     const problem = postgresUrlProblem(settings.databaseUrl, 'DATABASE_URL');
     if (problem) throw new TakeoutError('config_error', problem);
+    const missing = options.create
+      ? undefined
+      : await missingPostgresStore(settings.databaseUrl, settings.databaseSchema);
+    if (missing) {
+      // As with SQLite: reading must not create the schema and tables (of a mistyped database).
+      throw new CommandError(
+        'no_job_store',
+        `There is no job store in ${missing} (no ${MIGRATIONS_TABLE} table): set DATABASE_URL, and TAKEOUT_DATABASE_SCHEMA if the service has one, to the service's`,
+      );
+    }
   } else if (!options.create && !existsSync(join(dataDir, 'jobs.db'))) {
     // Reading must not leave an empty store behind (in a mistyped directory, most often).
     throw new CommandError(

@@ -11,7 +11,7 @@ import { sqliteJobStore } from '../../src/jobs/store/sqlite.js';
 import type { JobStore } from '../../src/jobs/types.js';
 import type { NotifyTarget } from '../../src/notify/types.js';
 import { runCli } from '../support/cli.js';
-import { createSchema, PG_BASE_URL } from './postgres-helpers.js';
+import { createSchema, PG_BASE_URL, withSearchPath } from './postgres-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'takeout-jobs-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -172,6 +172,53 @@ describe('takeout jobs and takeout migrate', () => {
       code: 1,
       err: 'takeout: config_error: DATABASE_URL: port 99999 is out of range (1 to 65535)\n',
     });
+  });
+
+  it('never creates the PostgreSQL schema or tables to read them, by TAKEOUT_DATABASE_SCHEMA or search_path', async () => {
+    const schema = await createSchema('takeout_jobs_cli_empty');
+    const absent = `${schema.name}_absent`;
+    const tables = async (name: string) =>
+      (
+        await schema.admin.query(
+          'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+          [name],
+        )
+      ).rows.map((row: { table_name: string }) => row.table_name);
+    const namespaces = async () =>
+      (await schema.admin.query('SELECT nspname FROM pg_namespace WHERE nspname = $1', [absent])).rowCount;
+    const fix = "set DATABASE_URL, and TAKEOUT_DATABASE_SCHEMA if the service has one, to the service's";
+    try {
+      const cases: [NodeJS.ProcessEnv, string][] = [
+        [{ DATABASE_URL: PG_BASE_URL, TAKEOUT_DATABASE_SCHEMA: schema.name }, `schema ${schema.name}`],
+        [{ DATABASE_URL: PG_BASE_URL, TAKEOUT_DATABASE_SCHEMA: absent }, `schema ${absent}`],
+        [{ DATABASE_URL: withSearchPath(PG_BASE_URL, schema.name) }, `search_path ${schema.name}`],
+      ];
+      for (const [env, where] of cases) {
+        for (const args of [
+          ['jobs', 'list'],
+          ['jobs', 'show', 'exp_x'],
+          ['jobs', 'cancel', 'exp_x'],
+        ]) {
+          const result = await cli(args, env);
+          expect(result, `${args.join(' ')} in ${where}`).toEqual({
+            code: 1,
+            out: '',
+            err: `takeout: no_job_store: There is no job store in database test, ${where} (no takeout_migrations table): ${fix}\n`,
+          });
+        }
+      }
+      expect(await tables(schema.name)).toEqual([]);
+      expect(await namespaces()).toBe(0);
+      // Once migrated (through the search_path alone), the same commands read it.
+      const env = { DATABASE_URL: withSearchPath(PG_BASE_URL, schema.name) };
+      expect((await cli(['migrate'], env)).code).toBe(0);
+      expect(await tables(schema.name)).toContain('takeout_exports');
+      for (const reader of [env, { DATABASE_URL: PG_BASE_URL, TAKEOUT_DATABASE_SCHEMA: schema.name }]) {
+        expect(await cli(['jobs', 'list'], reader)).toEqual({ code: 0, out: '', err: '' });
+      }
+    } finally {
+      await schema.drop();
+    }
   });
 
   it('migrates a PostgreSQL schema once, however often it is run', async () => {

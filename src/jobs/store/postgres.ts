@@ -31,7 +31,8 @@ export interface PostgresJobStoreOptions {
   maxConnections?: number;
 }
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+/** The schema names the store takes (others are a config_error). */
+export const SCHEMA_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 0x74616b65; // "take"
 
@@ -41,7 +42,7 @@ export interface PostgresJobStore extends JobStore {
 
 /** Opens (and migrates) the store. */
 export async function postgresJobStore(options: PostgresJobStoreOptions): Promise<PostgresJobStore> {
-  if (options.schema !== undefined && !IDENTIFIER.test(options.schema)) {
+  if (options.schema !== undefined && !SCHEMA_IDENTIFIER.test(options.schema)) {
     throw new TakeoutError('config_error', 'The job store schema must be a lowercase SQL identifier');
   }
   const qualify = (name: string) => (options.schema ? `"${options.schema}".${name}` : name);
@@ -169,7 +170,7 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
   return Object.assign(store, { migrate });
 }
 
-function storeError(error: unknown): TakeoutError {
+export function storeError(error: unknown): TakeoutError {
   if (error instanceof TakeoutError) return error;
   const code = (error as { code?: string }).code;
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
