@@ -3,10 +3,12 @@
  * level) on PostgreSQL (a password in DATABASE_URL), BullMQ and S3, through sync and
  * background exports, a download through a signed S3 link, and failures. Every line both
  * processes wrote is then searched for the tokens, the passwords, the signing secret and
- * any signed-link query value. Every worker line about a job carries its export id.
+ * any signed-link query value. Every worker line about a job carries its export id, and so
+ * does every API line of a request about one job (its creation included).
  */
+import { randomBytes } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import {
   ALICE_TOKEN,
@@ -14,6 +16,7 @@ import {
   METRICS_TOKEN,
   useProcessDeployment,
 } from '../support/process-deployment.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
 import { PG_BASE_URL } from './postgres-helpers.js';
 
 const deploy = useProcessDeployment();
@@ -22,6 +25,8 @@ const DB_PASSWORD = 'db-pass-Zq8v3kLm0';
 const SIGNING_SECRET = 'signing-secret-4f9c2a7e1b6d8h3j5k0m2n4p';
 const AWS_SECRET = 'aws-secret-Xk29fjQ0aLz8bN3c';
 const WRONG_TOKEN = 'wrong-token-9s8d7f6g5h4j3k2l';
+const WEBHOOK_KEY = randomBytes(32).toString('base64');
+const WEBHOOK_SECRET = `whsec_${WEBHOOK_KEY}`;
 
 /** PostgreSQL here trusts local connections: the password is carried, not checked. */
 function withPassword(url: string): string {
@@ -32,8 +37,12 @@ function withPassword(url: string): string {
 
 describe('logs of a whole run', () => {
   it('never show a token, password, signing secret or signed link, and tag job lines with the export id', async () => {
+    const receiver = await startWebhookReceiver(WEBHOOK_SECRET);
+    onTestFinished(() => receiver.close());
     const { api, worker, workerMetrics, call } = await deploy({
       LOG_LEVEL: 'debug',
+      TAKEOUT_WEBHOOK_URL: `${receiver.origin}/hook`,
+      TAKEOUT_WEBHOOK_SECRET: WEBHOOK_SECRET,
       DATABASE_URL: withPassword(PG_BASE_URL),
       SOURCE_URL: withPassword(PG_BASE_URL),
       TAKEOUT_SECRET: SIGNING_SECRET,
@@ -104,6 +113,9 @@ describe('logs of a whole run', () => {
       ).toBe(401);
     }
     await worker.waitFor((line) => line.msg === 'export failed' && line.exportId === failedId);
+    // The service-wide webhook heard both outcomes, signed with the secret.
+    await eventually(async () => receiver.of(id).length > 0 && receiver.of(failedId).length > 0, 30_000, 100);
+    expect(receiver.deliveries.every((delivery) => delivery.verified)).toBe(true);
     await api.terminate();
     worker.child.kill('SIGTERM');
     await worker.exited;
@@ -124,6 +136,7 @@ describe('logs of a whole run', () => {
       DB_PASSWORD,
       SIGNING_SECRET,
       AWS_SECRET,
+      WEBHOOK_KEY,
       signature!,
     ]) {
       expect(logs.includes(secret), `a secret (${secret.slice(0, 6)}...) is in the logs`).toBe(false);
@@ -146,6 +159,24 @@ describe('logs of a whole run', () => {
     expect(logs).toContain('token=[redacted]');
     expect(logs).not.toMatch(/X-Amz-Signature=(?!\[redacted\])/i);
     expect(logs).not.toMatch(/[?&]sig=(?!\[redacted\])/);
+    // Every API line of a request about one export names it: its creation, reads, download
+    // (but Fastify's "incoming request", written before any hook, whose URL names it).
+    const apiAbout = (exportId: string) =>
+      apiLines.filter((line) => {
+        if ((line as { msg?: string }).msg === 'incoming request') return false;
+        const text = JSON.stringify(line);
+        return (
+          text.includes(`"/v1/exports/${exportId}`) || (line as { exportId?: string }).exportId === exportId
+        );
+      });
+    for (const job of [id, failedId]) {
+      const lines = apiAbout(job);
+      expect(lines.length).toBeGreaterThanOrEqual(4);
+      for (const line of lines)
+        expect((line as { exportId?: string }).exportId, JSON.stringify(line)).toBe(job);
+      // The POST that created it, whose URL does not name it.
+      expect(lines.some((line) => JSON.stringify(line).includes('"statusCode":202'))).toBe(true);
+    }
     // Every worker line about an export names it.
     const jobLines = worker.lines.filter((line) => /export/i.test(line.msg) && !/worker/.test(line.msg));
     expect(jobLines.length).toBeGreaterThanOrEqual(4);

@@ -7,6 +7,7 @@ import { FINISHED_STATUSES, type JobRecord } from '../../jobs/types.js';
 import type { Preferences } from '../prefer.js';
 import { clientGone } from './client-gone.js';
 import { jobDocument, retryAfterSeconds } from './document.js';
+import { logExportId } from './log-export-id.js';
 
 export interface JobAnswerOptions {
   jobs: ExportJobs;
@@ -55,6 +56,7 @@ export async function answerWithJob(
     typeof key === 'string' ? { idempotencyKey: key } : {},
   );
   let job = created.job;
+  logExportId(httpRequest, job.id);
   const applied = prefer.respondAsync ? ['respond-async'] : [];
   if (prefer.waitSeconds > 0) {
     job = await waitForJob(jobs, job, principal, prefer.waitSeconds, clientGone(httpRequest, reply));

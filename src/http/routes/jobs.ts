@@ -6,6 +6,7 @@ import type { Storage } from '../../storage/types.js';
 import { principalOf } from '../auth.js';
 import { etagMatches, jobDocument, jobEtag, retryAfterSeconds } from '../jobs/document.js';
 import { jobEvents } from '../jobs/events.js';
+import { logExportId } from '../jobs/log-export-id.js';
 import { exactJsonBodies } from '../json-body.js';
 import { SLOT_RETRY_AFTER_SECONDS, type SyncSlot, SyncSlots } from '../sync-slots.js';
 
@@ -89,6 +90,11 @@ function notDownloadable(job: JobRecord): TakeoutError {
 export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions): Promise<void> {
   const { jobs, storage } = options;
   const prefix = app.prefix;
+  // Every line of a request about one export names it (the id routes, here and below).
+  app.addHook('onRequest', async (request) => {
+    const { id } = (request.params ?? {}) as { id?: string };
+    if (id !== undefined) logExportId(request, id);
+  });
 
   app.get('/v1/exports', async (request, reply) => {
     const page = await jobs.list(principalOf(request), listQuery(request.query as Record<string, unknown>));
