@@ -1,21 +1,22 @@
 /**
- * Runs one delivery of an export job: claim the record (waiting out a dead attempt's lease),
- * fail it when it has run out of attempts, else run one attempt (attempt.ts).
+ * Runs one delivery of an export job: claim the record (deferring the delivery while another
+ * attempt's lease holds it), fail it when it has run out of attempts, else run one attempt
+ * (attempt.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Attempt } from './attempt.js';
 import { AttemptMetrics, outcomeRecorded } from './attempt-metrics.js';
 import { removeDeadAttempts } from './dead-attempts.js';
 import { claimJob, failJob, type LeaseOptions } from './lifecycle.js';
-import { silentLogger, withBindings } from './log.js';
+import { type JobLogger, silentLogger, withBindings } from './log.js';
 import type { QueueDelivery, QueueHandler } from './queue/types.js';
+import type { JobRecord } from './types.js';
 import type { WorkerContext } from './worker-context.js';
 
 export type { WorkerContext, WorkerLimits } from './worker-context.js';
 
-/** A lease renewed within this many heartbeats has a live holder. */
-const LIVE_HOLDER_BEATS = 3;
+/** A deferred delivery comes back this long after the lease it waits for ends. */
+const DEFER_MARGIN_MS = 250;
 
 /** The queue handler that runs export jobs. */
 export function exportJobHandler(context: WorkerContext): QueueHandler {
@@ -27,22 +28,9 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   // Every line about this job carries its id, whoever logs it.
   const log = withBindings(context.log ?? silentLogger, { exportId: delivery.id });
   const lease: LeaseOptions = { leaseOwner: randomUUID(), leaseMs: limits.leaseMs };
-  let claim = await claimJob(store, delivery.id, lease);
-  // BullMQ hands a dead worker's delivery out again when its queue lock expires, which can be
-  // before the dead attempt's record lease ends: wait for that lease, then take the job over.
-  // A lease renewed within the last few heartbeats has a live holder (this is a second
-  // delivery of a job that runs): waiting would only hold this slot for a whole lease.
-  const heldUntil = claim.kind === 'held' ? claim.job.lease?.expiresAt.getTime() : undefined;
-  const renewedAgo = heldUntil === undefined ? 0 : limits.leaseMs - (heldUntil - Date.now());
-  const alive = renewedAgo < LIVE_HOLDER_BEATS * (context.heartbeatMs ?? 1000);
-  if (heldUntil !== undefined && heldUntil - Date.now() <= limits.leaseMs && !alive) {
-    await sleep(Math.max(0, heldUntil - Date.now()) + 50, undefined, { signal: delivery.signal }).catch(
-      () => {},
-    );
-    if (delivery.signal.aborted) return;
-    claim = await claimJob(store, delivery.id, lease);
-  }
-  if (claim.kind !== 'claimed') return; // finished, canceled, deleted, or another attempt runs it
+  const claim = await claimJob(store, delivery.id, lease);
+  if (claim.kind === 'held') return deferHeld(context, delivery, claim.job, log);
+  if (claim.kind !== 'claimed') return; // finished, canceled or deleted
   const job = claim.job;
   if (job.attempt > limits.attempts) {
     const error = job.error ?? {
@@ -67,4 +55,26 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   } finally {
     attempt.dispose();
   }
+}
+
+/**
+ * Another attempt's lease holds the record: a live worker runs the job (a second delivery), or
+ * a dead one's lease has not ended yet (BullMQ hands a dead worker's delivery out again once
+ * its queue lock expired, which can come first). Neither waits on this slot nor lets the queue
+ * forget the id: the delivery comes back just after that lease ends, then claims the job, or
+ * finds the lease renewed (deferred again) or the job finished (done). Without `defer` the
+ * queue delivers the record again by itself once its lease ends (embedded).
+ */
+function deferHeld(context: WorkerContext, delivery: QueueDelivery, job: JobRecord, log: JobLogger): void {
+  if (!delivery.defer) return;
+  const now = Date.now();
+  // No lease (handed back between the claim and the read): look again in a moment. A lease
+  // further away than ours (another clock or setting): look again after one of ours.
+  const leaseEnds = Math.min(job.lease?.expiresAt.getTime() ?? now, now + context.limits.leaseMs);
+  const until = new Date(Math.max(leaseEnds, now) + DEFER_MARGIN_MS);
+  log.info(
+    { status: job.status, attempt: job.attempt, until: until.toISOString() },
+    'export held by another attempt: delivery deferred until its lease ends',
+  );
+  delivery.defer(until);
 }

@@ -9,7 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as XLSX from 'xlsx';
 import { TakeoutError } from '../../src/errors.js';
-import { claimJob } from '../../src/jobs/lifecycle.js';
+import { claimJob, renewLease } from '../../src/jobs/lifecycle.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import { stagingKey } from '../../src/jobs/staging.js';
 import type { JobRecord } from '../../src/jobs/types.js';
@@ -324,6 +324,22 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       // The one slot was not held for the 10 s lease of the other worker's job.
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(await t.service.jobs.store.get(held.id)).toMatchObject({ status: 'running', attempt: 1 });
+    });
+
+    it('runs a job soon after the lease of its dead attempt ends, that lease renewed just before the delivery', async () => {
+      const t = await start({ TAKEOUT_JOB_LEASE: '3', TAKEOUT_WORKERS: '1' });
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);
+      const { store } = t.service.jobs;
+      // A worker claimed it, renewed its lease and died; the queue delivers the id again now.
+      const dead = { leaseOwner: 'dead', leaseMs: 3000 };
+      expect(await claimJob(store, job.id, dead)).toMatchObject({ kind: 'claimed' });
+      const renewed = await renewLease(store, job.id, dead);
+      await t.service.jobs.startWorker();
+      const done = await t.until(job.id, (j) => j.status === 'succeeded', 15_000);
+      // Soon after the lease, not left to the sweeper (none runs here).
+      expect(done.startedAt!.getTime()).toBeGreaterThanOrEqual(renewed!.lease!.expiresAt.getTime());
+      expect(done.finishedAt!.getTime() - renewed!.lease!.expiresAt.getTime()).toBeLessThan(5000);
+      expect(done).toMatchObject({ attempt: 2, result: { rowCount: 20_000 } });
     });
 
     it('fails a job whose worker died on its last attempt, and removes what that attempt left', async () => {

@@ -8,7 +8,7 @@
  * once its lock expired and stalled checks ran: within max(lock + interval, 3 × interval), as a
  * skipped check can add an interval; docs/queue.md).
  */
-import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isTakeoutError, TakeoutError } from '../../errors.js';
 import { retryDelay } from './backoff.js';
@@ -153,7 +153,15 @@ class BullmqExportQueue implements ExportQueue {
     // Fetched just as the grace period ran out: not started, so straight back.
     if (this.aborting) return this.handBack(job, token);
     const controller = new AbortController();
-    const settled = handler({ id, attempt: job.attemptsMade + 1, signal: controller.signal });
+    let deferUntil: Date | undefined;
+    const settled = handler({
+      id,
+      attempt: job.attemptsMade + 1,
+      signal: controller.signal,
+      defer: (until) => {
+        deferUntil = until;
+      },
+    });
     const running: Running = { controller };
     this.running.set(id, running);
     let failure: unknown;
@@ -166,10 +174,28 @@ class BullmqExportQueue implements ExportQueue {
     } finally {
       this.running.delete(id);
     }
-    if (running.reason === 'shutdown') return this.handBack(job, token);
     // The lock is gone: leave the entry alone, the stalled check hands it out again.
     if (running.reason === 'lost') throw new WaitingError();
+    // Deferred (at shutdown too: delayed suits it better than the head of `wait`).
+    if (deferUntil !== undefined && !failed) return this.delay(job, token, deferUntil);
+    if (running.reason === 'shutdown') return this.handBack(job, token);
     if (failed) throw deliveryError(failure);
+  }
+
+  /**
+   * To `delayed` until `until`, the attempt not counted (BullMQ's moveToDelayed skips it), then
+   * DelayedError: the worker neither completes nor fails the entry, and takes the next one.
+   */
+  private async delay(job: Job, token: string | undefined, until: Date): Promise<never> {
+    if (token !== undefined) {
+      await job.moveToDelayed(until.getTime(), token).catch((error: unknown) => {
+        this.logger.warn(
+          { exportId: job.id, error: String(error) },
+          'Could not defer a delivery; its lock will expire',
+        );
+      });
+    }
+    throw new DelayedError();
   }
 
   /** Back to the head of `wait` now rather than after its lock expires; not counted as an attempt. */

@@ -78,6 +78,9 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
     const retryTime = () => (retryAt ??= Date.now() + retryDelay(attempt, backoff));
     const done = (async () => {
       try {
+        // No `defer`: a record another attempt's lease holds (a process sharing the store
+        // claimed it first) is delivered again by candidates() once that lease ends, so the
+        // handler just returns; settling here forgets nothing the table still holds.
         await handler!({
           id: job.id,
           attempt,

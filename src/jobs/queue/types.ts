@@ -23,6 +23,15 @@ export interface QueueDelivery {
    * Absent where the queue schedules retries itself (BullMQ).
    */
   retryAt?(): Date;
+  /**
+   * Asks for this id to be delivered again at `until` instead of being done with when the
+   * handler resolves: not an attempt, and the slot is free once the handler returns (which it
+   * should do at once). A handler that throws afterwards is handled as thrown. The worker
+   * defers a delivery whose record another attempt's lease holds, until that lease ends.
+   * Absent where the queue delivers such a record again by itself once its lease ends
+   * (embedded: it reads the job table); the handler then just returns.
+   */
+  defer?(until: Date): void;
 }
 
 /**
