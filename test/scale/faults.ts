@@ -1,7 +1,9 @@
 /**
- * The faults the harness injects while exports run, one after another at random moments in
- * their windows: SIGKILL of a worker process (restarted at once), Redis stopped, the S3
- * server stopped. Each is recorded with when it happened and what was in flight.
+ * The faults the harness injects while exports run, one after another as the run reaches
+ * given shares of its exports succeeded (not at fixed times: a fast run would end before a
+ * late fault, which would then hit an idle deployment): SIGKILL of a worker process
+ * (restarted at once), Redis stopped, the S3 server stopped. Each is recorded with when it
+ * happened and what was in flight.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ScaleDeployment } from './deployment.js';
@@ -10,9 +12,8 @@ export type FaultKind = 'kill-worker' | 'redis-down' | 's3-down';
 
 export interface FaultPlan {
   kind: FaultKind;
-  /** Seconds from the start of the run: the fault happens at a random moment in [from, to]. */
-  from: number;
-  to: number;
+  /** The share of the run's exports succeeded (0-1) at which the fault happens. */
+  atProgress: number;
   /** How long Redis or S3 stays down, seconds. */
   downSeconds?: number;
 }
@@ -20,6 +21,8 @@ export interface FaultPlan {
 export interface FaultRecord {
   kind: FaultKind;
   atSeconds: number;
+  /** The share of exports succeeded at that moment (0-1). */
+  progress: number;
   /** Exports queued or running in the job store at that moment. */
   active: number;
   /** For a kill: the exports the killed worker had started and not finished. */
@@ -50,20 +53,38 @@ function runningIn(lines: { msg: string; exportId?: unknown }[]): number {
   return running.size;
 }
 
+/** Where the run stands, from the job store. */
+export interface RunState {
+  /** Share of the run's exports succeeded, 0-1. */
+  progress: number;
+  /** Exports queued, running or canceling. */
+  active: number;
+}
+
+/**
+ * Injects the faults in order, each once the run reaches its `atProgress`. Stops early (with
+ * the faults injected so far; the test then sees one missing) when `stop` is aborted.
+ */
 export async function injectFaults(
   deployment: ScaleDeployment,
   plans: FaultPlan[],
   startedAt: number,
-  activeExports: () => Promise<number>,
+  state: () => Promise<RunState>,
+  stop: AbortSignal,
 ): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
   for (const plan of plans) {
-    const at = (plan.from + Math.random() * (plan.to - plan.from)) * 1000;
-    await sleep(Math.max(0, startedAt + at - Date.now()));
+    let now = await state();
+    while (now.progress < plan.atProgress && !stop.aborted) {
+      await sleep(200);
+      now = await state();
+    }
+    if (stop.aborted) break;
     const record: FaultRecord = {
       kind: plan.kind,
       atSeconds: Math.round((Date.now() - startedAt) / 100) / 10,
-      active: await activeExports(),
+      progress: now.progress,
+      active: now.active,
     };
     records.push(record);
     const down = (plan.downSeconds ?? 10) * 1000;

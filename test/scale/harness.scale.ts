@@ -18,18 +18,20 @@ const SHORT = process.env.TAKEOUT_SCALE_SHORT === '1';
 const shape = SHORT
   ? { requests: 60, owners: 20, large: 2, medium: 8 }
   : { requests: 300, owners: 20, large: 10, medium: 50 };
+// Each fault once this share of the exports has succeeded, so that all of them land while
+// exports are in flight however fast the machine is (the test checks they did).
 const faultPlans: FaultPlan[] = SHORT
   ? [
-      { kind: 'kill-worker', from: 3, to: 8 },
-      { kind: 'redis-down', from: 9, to: 12, downSeconds: 5 },
-      { kind: 's3-down', from: 18, to: 22, downSeconds: 5 },
+      { kind: 'kill-worker', atProgress: 0.15 },
+      { kind: 'redis-down', atProgress: 0.35, downSeconds: 5 },
+      { kind: 's3-down', atProgress: 0.6, downSeconds: 5 },
     ]
   : [
-      { kind: 'kill-worker', from: 5, to: 15 },
-      { kind: 'redis-down', from: 18, to: 25, downSeconds: 10 },
-      { kind: 'kill-worker', from: 36, to: 46 },
-      { kind: 's3-down', from: 48, to: 58, downSeconds: 10 },
-      { kind: 'kill-worker', from: 70, to: 85 },
+      { kind: 'kill-worker', atProgress: 0.1 },
+      { kind: 'redis-down', atProgress: 0.25, downSeconds: 10 },
+      { kind: 'kill-worker', atProgress: 0.45 },
+      { kind: 's3-down', atProgress: 0.6, downSeconds: 10 },
+      { kind: 'kill-worker', atProgress: 0.8 },
     ];
 
 let deployment: ScaleDeployment;
@@ -67,6 +69,9 @@ it(`${shape.requests} exports from ${shape.owners} owners end succeeded through 
     expect(t.check!.bytes).toBe(t.last!.result!.size_bytes);
   }
   expect(outcome.faults.map((fault) => fault.kind)).toEqual(faultPlans.map((plan) => plan.kind));
+  // Every fault hit a deployment at work, and each kill a worker in the middle of an export.
+  expect(outcome.faults.filter((fault) => fault.active === 0)).toEqual([]);
+  expect(outcome.faults.filter((fault) => fault.kind === 'kill-worker' && !fault.victimRunning)).toEqual([]);
 
   // Nothing left behind: one file per succeeded export, none for the failed ones, no staged
   // rows, no unfinished multipart uploads, no record still queued or running.

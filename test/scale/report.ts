@@ -56,9 +56,11 @@ Written by \`npm run test:scale\` (\`test/scale/\`; \`TAKEOUT_SCALE_SHORT=1\` fo
 version). Real processes: 2 \`takeout serve\` (API only), 3 \`takeout worker\` (2 exports at
 once each), PostgreSQL job store (a fresh schema), a private redis-server, s3rver in its own
 process, 20 owners. Every export is forced async (\`Prefer: respond-async\`), followed through
-\`GET /v1/exports\`, downloaded through the 303 and checked (rows with csv-parse, exceljs,
+\`GET /v1/exports\`, downloaded through the 303 and checked (rows with csv-parse, SheetJS,
 JSON.parse; SHA-256 against the job's). Meanwhile workers are killed with SIGKILL (and
-restarted), Redis and the S3 server are each stopped for a while. Times are from the job
+restarted), Redis and the S3 server are each stopped for a while, each fault once a given
+share of the exports has succeeded (**faults** lists each: kind, share succeeded, exports
+queued or running then; rows before 2026-12-02 injected them at fixed times and list counts). Times are from the job
 records (\`created_at\` of the first request to \`finished_at\` of the \`succeeded\` one);
 **re-posted** counts exports that failed with a retryable code after the queue's own
 retries and were created again by the harness. The machine is shared: see the load average.
@@ -83,9 +85,10 @@ export function writeResults(
           .split('\n')
           .filter((line) => line.startsWith('| 2'))
       : [];
-  const kinds = new Map<string, number>();
-  for (const fault of outcome.faults) kinds.set(fault.kind, (kinds.get(fault.kind) ?? 0) + 1);
-  const faults = [...kinds].map(([kind, n]) => `${n}× ${kind}`).join(', ') || 'none';
+  const faults =
+    outcome.faults
+      .map((fault) => `${fault.kind} @${Math.round(fault.progress * 100)}% (${fault.active} active)`)
+      .join(', ') || 'none';
   const one = (n: number) => n.toFixed(1);
   const row = `| ${new Date(outcome.endedAt).toISOString().slice(0, 16).replace('T', ' ')} | ${mode} | ${f.exports} | ${Math.round(f.rows).toLocaleString('en-US')} | ${(f.bytes / 1048576).toFixed(0)} | ${faults} | ${outcome.reposts.length} | ${one(f.wallSeconds)} | ${f.exportsPerSecond.toFixed(2)} | ${Math.round(f.rowsPerSecond).toLocaleString('en-US')} | ${one(f.p50Seconds)} | ${one(f.p99Seconds)} | ${one(f.maxSeconds)} | ${load.start.map(one).join(' ')} → ${load.end.map(one).join(' ')} |`;
   const machine = `Node ${process.version} · ${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? 'unknown'})`;

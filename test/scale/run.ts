@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type JobDocument, ScaleClient, Tally } from './client.js';
 import type { ScaleDeployment } from './deployment.js';
-import { type FaultPlan, type FaultRecord, injectFaults } from './faults.js';
+import { type FaultPlan, type FaultRecord, injectFaults, type RunState } from './faults.js';
 import type { FileCheck } from './verify.js';
 import type { PlannedExport } from './workload.js';
 
@@ -68,21 +68,24 @@ export async function runScale(
   };
 
   const table = `${deployment.schema.name}.takeout_exports`;
-  const activeExports = async () =>
-    Number(
-      (
-        await deployment.schema.admin.query(
-          `SELECT count(*) AS n FROM ${table} WHERE status IN ('queued', 'running', 'canceling')`,
-        )
-      ).rows[0].n,
+  const state = async (): Promise<RunState> => {
+    const { rows } = await deployment.schema.admin.query(
+      `SELECT count(*) FILTER (WHERE status = 'succeeded') AS done,
+              count(*) FILTER (WHERE status IN ('queued', 'running', 'canceling')) AS active
+         FROM ${table}`,
     );
+    return { progress: Number(rows[0].done) / planned.length, active: Number(rows[0].active) };
+  };
 
   // A fault that could not be carried out (a worker that did not restart) ends the run early.
   let faultError: unknown;
-  const faults = injectFaults(deployment, faultPlans, startedAt, activeExports).catch((error: unknown) => {
-    faultError = error;
-    return [];
-  });
+  const runEnded = new AbortController();
+  const faults = injectFaults(deployment, faultPlans, startedAt, state, runEnded.signal).catch(
+    (error: unknown) => {
+      faultError = error;
+      return [];
+    },
+  );
   await pool(tracked, 50, create);
 
   // Downloads go through a small pool so that checking files does not starve the machine.
@@ -140,6 +143,7 @@ export async function runScale(
     await sleep(1000);
   }
   const endedAt = Date.now();
+  runEnded.abort();
   if (faultError) throw faultError;
   return {
     tracked,
