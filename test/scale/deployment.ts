@@ -41,8 +41,11 @@ export interface ScaleDeployment {
   s3Client: S3Client;
   bucket: string;
   schema: TestSchema;
-  /** SIGKILLs worker `index` and starts a new one in its place. */
-  killAndRestartWorker(index: number): Promise<void>;
+  /**
+   * SIGKILLs worker `index` and, once it has exited, starts a new one in its place: returned
+   * as `restarted`, so that the run goes on (the next fault too) while it starts.
+   */
+  killWorker(index: number): Promise<{ restarted: Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -131,11 +134,14 @@ export async function startScaleDeployment(options: ScaleOptions): Promise<Scale
       s3Client,
       bucket,
       schema,
-      async killAndRestartWorker(index) {
+      async killWorker(index) {
         const victim = workers[index]!;
         victim.child.kill('SIGKILL');
         await victim.exited;
-        workers[index] = await startWorkerProcess(workerEnv, START_TIMEOUT_MS);
+        const restarted = startWorkerProcess(workerEnv, START_TIMEOUT_MS).then((worker) => {
+          workers[index] = worker;
+        });
+        return { restarted };
       },
       stop,
     };

@@ -73,7 +73,10 @@ export async function injectFaults(
   stop: AbortSignal,
 ): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
+  const restarts: Promise<void>[] = [];
   for (const plan of plans) {
+    // Each kill picks among running workers: the one killed before has restarted.
+    if (plan.kind === 'kill-worker') await restarts.at(-1);
     let now = await state();
     while (now.progress < plan.atProgress && !stop.aborted) {
       await sleep(200);
@@ -96,7 +99,9 @@ export async function injectFaults(
       const pick =
         busy.length > 0 ? busy[Math.floor(Math.random() * busy.length)]! : { index: 0, running: 0 };
       record.victimRunning = pick.running;
-      await deployment.killAndRestartWorker(pick.index);
+      const { restarted } = await deployment.killWorker(pick.index);
+      restarted.catch(() => {}); // awaited below; not unhandled meanwhile
+      restarts.push(restarted);
     } else if (plan.kind === 'redis-down') {
       await deployment.redis.down();
       await sleep(down);
@@ -107,5 +112,6 @@ export async function injectFaults(
       await deployment.s3.up();
     }
   }
+  await Promise.all(restarts);
   return records;
 }
