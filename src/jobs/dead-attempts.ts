@@ -15,12 +15,15 @@ import type { JobRecord } from './types.js';
  * clears its predecessors' leftovers, and only theirs (a stalled older attempt that comes
  * back must not touch a newer one's file, which a succeeded record may name). With
  * `before` infinite, everything under the job's folder goes: the job ended without a file.
+ * The store may be down (a job failing during an S3 outage ends here, with no later attempt
+ * to clean up after it): tried again in the background for about a minute, as below.
  */
 export async function removeDeadAttempts(
   storage: Storage,
   job: Pick<JobRecord, 'id' | 'createdAt'>,
   before: number,
   log: Pick<JobLogger, 'warn'>,
+  retries = CLEAN_UP_RETRIES,
 ): Promise<void> {
   const folder = exportFolder({ exportId: job.id, createdAt: job.createdAt, prefix: storage.prefix });
   const attemptOf = (key: string) => {
@@ -29,21 +32,41 @@ export async function removeDeadAttempts(
   };
   const dead = (n: number | undefined) =>
     before === Number.POSITIVE_INFINITY || (n !== undefined && n < before);
-  try {
+  const remove = async () => {
     if (before === Number.POSITIVE_INFINITY) await storage.removeIncomplete(new Date(), { prefix: folder });
     else
       for (let n = 1; n < before; n++)
         await storage.removeIncomplete(new Date(), { prefix: `${folder}a${n}/` });
     for await (const item of storage.list(folder))
       if (dead(attemptOf(item.key))) await storage.delete(item.key);
-  } catch (error) {
-    // Their own expiry (and the bucket's lifecycle rule) removes them later.
-    log.warn({ code: coerceError(error).code }, 'could not remove what earlier attempts left');
-  }
+  };
+  // Then their own expiry (and the bucket's lifecycle rule) removes them.
+  await retriedInBackground(remove, retries, log, 'could not remove what earlier attempts left');
 }
 
-/** Tries after the first to delete an attempt's own file, seconds apart: 2, 4, 8, 16, 32. */
-const UNRECORDED_RETRIES = 5;
+/** Tries after the first of a clean-up while the store fails, seconds apart: 2, 4, 8, 16, 32. */
+const CLEAN_UP_RETRIES = 5;
+
+/**
+ * Runs `work`; when it fails, runs it again in the background (unref'd timers) `retries`
+ * times, 2 s apart doubling, then warns once. Resolves after the first try.
+ */
+async function retriedInBackground(
+  work: () => Promise<void>,
+  retries: number,
+  log: Pick<JobLogger, 'warn'>,
+  warning: string,
+): Promise<void> {
+  const attempt = (n: number): Promise<void> =>
+    work().catch((error: unknown) => {
+      if (n >= retries) {
+        log.warn({ code: coerceError(error).code }, warning);
+        return;
+      }
+      setTimeout(() => void attempt(n + 1), 2000 * 2 ** n).unref();
+    });
+  await attempt(0);
+}
 
 /**
  * Deletes the file a failed attempt wrote and no record names, and its unfinished multipart
@@ -56,22 +79,16 @@ export async function removeUnrecorded(
   storage: Storage,
   key: string,
   log: Pick<JobLogger, 'warn'>,
-  retries = UNRECORDED_RETRIES,
+  retries = CLEAN_UP_RETRIES,
 ): Promise<void> {
   const remove = async () => {
     await storage.removeIncomplete(new Date(), { prefix: key });
     await storage.delete(key);
   };
-  const attempt = (n: number): Promise<void> =>
-    remove().catch((error: unknown) => {
-      if (n >= retries) {
-        log.warn(
-          { code: coerceError(error).code },
-          "could not delete a failed attempt's file; its expiry will",
-        );
-        return;
-      }
-      setTimeout(() => void attempt(n + 1), 2000 * 2 ** n).unref();
-    });
-  await attempt(0);
+  await retriedInBackground(
+    remove,
+    retries,
+    log,
+    "could not delete a failed attempt's file; its expiry will",
+  );
 }
