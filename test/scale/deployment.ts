@@ -35,6 +35,8 @@ export interface ScaleOptions {
 export interface ScaleDeployment {
   apis: ServeProcess[];
   workers: WorkerProcess[];
+  /** Workers killed during the run (their logs, for a failed run's post-mortem). */
+  killed: WorkerProcess[];
   owners: Owner[];
   redis: RedisServerHandle;
   s3: S3rverHandle;
@@ -125,9 +127,11 @@ export async function startScaleDeployment(options: ScaleOptions): Promise<Scale
       )),
     );
 
+    const killed: WorkerProcess[] = [];
     return {
       apis,
       workers,
+      killed,
       owners,
       redis,
       s3,
@@ -136,6 +140,7 @@ export async function startScaleDeployment(options: ScaleOptions): Promise<Scale
       schema,
       async killWorker(index) {
         const victim = workers[index]!;
+        killed.push(victim);
         victim.child.kill('SIGKILL');
         await victim.exited;
         const restarted = startWorkerProcess(workerEnv, START_TIMEOUT_MS).then((worker) => {

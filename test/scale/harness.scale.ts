@@ -6,9 +6,10 @@
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import { type ScaleDeployment, startScaleDeployment } from './deployment.js';
 import type { FaultPlan } from './faults.js';
+import { saveLogs } from './logs.js';
 import { figures, writeResults } from './report.js';
 import { type RunOutcome, runScale } from './run.js';
 import { auditDeployment } from './storage-audit.js';
@@ -43,6 +44,9 @@ afterAll(async () => {
 });
 
 it(`${shape.requests} exports from ${shape.owners} owners end succeeded through worker kills, a Redis and an S3 outage`, async () => {
+  onTestFailed(() => {
+    console.log(`process logs: ${saveLogs(deployment)}`);
+  });
   const load = { start: loadavg(), end: [] as number[] };
   const outcome: RunOutcome = await runScale(deployment, planWorkload(shape), faultPlans, {
     timeoutMs: (SHORT ? 6 : 15) * 60_000,
