@@ -4,6 +4,7 @@
  * all, is the service's to decide when the job is created (src/notify/targets.ts).
  */
 import { TakeoutError } from '../errors.js';
+import { canonicalEmail } from '../notify/allow.js';
 import type { JsonSchema } from '../schema.js';
 
 export interface NotifyRequest {
@@ -28,7 +29,11 @@ export const NOTIFY_SCHEMA: JsonSchema = {
 // One @, no spaces or angle brackets, a dot in the domain: enough to refuse typos and header tricks.
 const EMAIL = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
 
-/** The member checked by `NOTIFY_SCHEMA`, normalised: URLs parsed, addresses as given. */
+/**
+ * The member checked by `NOTIFY_SCHEMA`, normalised: URLs parsed; addresses with their domain
+ * lowercased and without the trailing dot of a fully qualified name (`Ada@Example.COM.` is
+ * `Ada@example.com`), the form that is checked against TAKEOUT_MAIL_ALLOW, stored and mailed.
+ */
 export function parseNotify(value: Record<string, unknown>): NotifyRequest {
   const notify: NotifyRequest = {};
   if (typeof value.webhook === 'string') {
@@ -48,12 +53,13 @@ export function parseNotify(value: Record<string, unknown>): NotifyRequest {
     notify.webhook = url.href;
   }
   if (typeof value.email === 'string') {
-    if (!EMAIL.test(value.email)) {
+    const email = EMAIL.test(value.email) ? canonicalEmail(value.email) : undefined;
+    if (email === undefined) {
       throw new TakeoutError('invalid_request', 'notify.email must be an email address', {
         details: { member: 'notify.email' },
       });
     }
-    notify.email = value.email;
+    notify.email = email;
   }
   if (notify.webhook === undefined && notify.email === undefined) {
     throw new TakeoutError('invalid_request', 'notify needs a webhook or an email', {

@@ -49,15 +49,40 @@ export function isAllowed(url: URL, allow: readonly HostPattern[]): boolean {
 }
 
 /**
+ * An email address in its canonical form, or undefined when its domain is malformed (an empty
+ * label: `a@example..com`, `a@.example.com`, `a@example.com..`). The domain is lowercased and
+ * loses the one trailing dot of a fully qualified name (`Ada@Example.COM.` is
+ * `Ada@example.com`: the same mailbox, as mail servers resolve it); the local part is kept as
+ * given, since it may be case-sensitive.
+ */
+export function canonicalEmail(address: string): string | undefined {
+  const at = address.lastIndexOf('@');
+  if (at <= 0) return undefined;
+  const domain = address
+    .slice(at + 1)
+    .replace(/\.$/, '')
+    .toLowerCase();
+  if (domain === '' || domain.split('.').some((label) => label === '')) return undefined;
+  return `${address.slice(0, at)}@${domain}`;
+}
+
+/** The domain of an email address, canonical (see `canonicalEmail`), or undefined if malformed. */
+export function emailDomain(address: string): string | undefined {
+  const canonical = canonicalEmail(address);
+  return canonical?.slice(canonical.lastIndexOf('@') + 1);
+}
+
+/**
  * Whether the domain of an email address is one `TAKEOUT_MAIL_ALLOW` lists (`example.com`,
  * `*.example.com` for subdomains; `*`: any), so that a caller cannot make the service mail
- * arbitrary addresses.
+ * arbitrary addresses. The domain is compared in its canonical form (`canonicalEmail`): the
+ * form the address is stored and mailed in.
  */
 export function isMailAllowed(address: string, allow: readonly HostPattern[] | '*'): boolean {
   if (allow === '*') return true;
-  const domain = address.slice(address.lastIndexOf('@') + 1).replace(/\.+$/, '');
+  const domain = emailDomain(address);
   // Letters (any script: IDN compare in punycode, as the entries do), digits, dots, hyphens.
-  if (!/^[\p{L}\p{N}.-]+$/u.test(domain)) return false;
+  if (domain === undefined || !/^[\p{L}\p{N}.-]+$/u.test(domain)) return false;
   let url: URL;
   try {
     url = new URL(`http://${domain}`);

@@ -36,11 +36,30 @@ export function signatureHeader(
 
 export type WebhookHeaders = Headers | Record<string, string | string[] | undefined>;
 
+/** A header's value, or undefined when it is missing or not text (duplicates: the first). */
 function header(headers: WebhookHeaders, name: string): string | undefined {
   if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
-  const record = headers as Record<string, string | string[] | undefined>;
-  const value = record[name] ?? Object.entries(record).find(([key]) => key.toLowerCase() === name)?.[1];
-  return Array.isArray(value) ? value[0] : value;
+  const record = headers as Record<string, unknown>;
+  let value =
+    record[name] ??
+    Object.entries(record).find(([key, v]) => key.toLowerCase() === name && v !== undefined)?.[1];
+  if (Array.isArray(value)) value = value[0];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The secrets a receiver verifies with: one, several in a list, or several in a
+ * whitespace-separated string (as `TAKEOUT_WEBHOOK_SECRET` holds them while they rotate), in
+ * any mix. Throws `config_error` when there is none or one is not a `whsec_` secret.
+ */
+export function webhookSecrets(secret: string | readonly string[], name = 'The webhook secret'): string[] {
+  const secrets = [secret].flat().flatMap((entry: unknown) => {
+    if (typeof entry !== 'string') throw new TakeoutError('config_error', `${name} must be a string`);
+    return entry.split(/\s+/).filter(Boolean);
+  });
+  if (secrets.length === 0) throw new TakeoutError('config_error', `${name} is missing`);
+  for (const entry of secrets) decodeSecret(entry, name);
+  return secrets;
 }
 
 export interface VerifyOptions {
@@ -50,10 +69,19 @@ export interface VerifyOptions {
   now?: number;
 }
 
+const sameText = (a: string, b: string) => {
+  const [x, y] = [Buffer.from(a), Buffer.from(b)];
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
 /**
- * For receivers: checks a delivery's signature against the secret (or any of several, while
- * they rotate) and its timestamp against the clock, and returns the parsed event. Pass the
- * raw body, exactly as received. Throws `webhook_signature_invalid` otherwise.
+ * For receivers: checks a delivery's signature against the secret and its timestamp against
+ * the clock, and returns the parsed event. Pass the raw body, exactly as received. While
+ * secrets rotate, pass them all (a list, or one whitespace-separated string): the request is
+ * accepted when any `v1,` signature of the header matches any of them, as Standard Webhooks
+ * says. Every refusal (a missing or malformed header, a timestamp too far from now, no
+ * matching signature, a body that is not JSON) throws `webhook_signature_invalid`; only a
+ * secret that is itself not valid throws `config_error`, whatever the request.
  */
 export function verifyWebhook<T = unknown>(
   secret: string | readonly string[],
@@ -61,25 +89,38 @@ export function verifyWebhook<T = unknown>(
   body: string | Uint8Array,
   options: VerifyOptions = {},
 ): T {
+  const keys = webhookSecrets(secret).map((s) => decodeSecret(s));
   const invalid = (why: string) => new TakeoutError('webhook_signature_invalid', why);
-  const id = header(headers, 'webhook-id');
-  const timestampText = header(headers, 'webhook-timestamp');
-  const signatures = header(headers, 'webhook-signature');
-  if (!id || !timestampText || !signatures) throw invalid('The webhook-* headers are missing');
-  const timestamp = Number(timestampText);
-  if (!/^\d{1,12}$/.test(timestampText)) throw invalid('The webhook timestamp is not valid');
-  const now = options.now ?? Math.floor(Date.now() / 1000);
-  if (Math.abs(now - timestamp) > (options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS)) {
-    throw invalid('The webhook timestamp is too far from now');
+  try {
+    if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+      throw invalid('Pass the raw body, a string or bytes, exactly as received');
+    }
+    const id = header(headers, 'webhook-id');
+    const timestampText = header(headers, 'webhook-timestamp');
+    const signatures = header(headers, 'webhook-signature');
+    if (!id || !timestampText || !signatures) throw invalid('The webhook-* headers are missing');
+    if (!/^\d{1,12}$/.test(timestampText)) throw invalid('The webhook timestamp is not valid');
+    const timestamp = Number(timestampText);
+    const now = options.now ?? Math.floor(Date.now() / 1000);
+    if (Math.abs(now - timestamp) > (options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS)) {
+      throw invalid('The webhook timestamp is too far from now');
+    }
+    // Space-separated `version,signature` pairs; other versions are skipped. Compared as text,
+    // as the reference libraries do: only the canonical base64 of the HMAC matches.
+    const given = signatures
+      .split(/\s+/)
+      .filter((entry) => entry.startsWith('v1,'))
+      .map((entry) => entry.slice(3));
+    const expected = keys.map((key) => sign(key, id, timestamp, body));
+    if (!given.some((g) => expected.some((e) => sameText(e, g))))
+      throw invalid('No webhook signature matches');
+    try {
+      return JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')) as T;
+    } catch {
+      throw invalid('The webhook body is not JSON');
+    }
+  } catch (error) {
+    if (error instanceof TakeoutError) throw error;
+    throw invalid('The webhook request could not be checked');
   }
-  const expected = [secret]
-    .flat()
-    .map((s) => Buffer.from(sign(decodeSecret(s), id, timestamp, body), 'base64'));
-  const given = signatures
-    .split(' ')
-    .filter((s) => s.startsWith('v1,'))
-    .map((s) => Buffer.from(s.slice(3), 'base64'));
-  const matches = given.some((g) => expected.some((e) => e.length === g.length && timingSafeEqual(e, g)));
-  if (!matches) throw invalid('No webhook signature matches');
-  return JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8')) as T;
 }

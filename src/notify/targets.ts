@@ -5,16 +5,20 @@
  */
 import { TakeoutError } from '../errors.js';
 import type { NotifyRequest } from '../exports/notify.js';
-import { isAllowed, isMailAllowed } from './allow.js';
+import { canonicalEmail, emailDomain, isAllowed, isMailAllowed } from './allow.js';
 import type { NotifySettings } from './config.js';
 import type { NotifyTarget } from './types.js';
 
-/** Throws `webhook_not_allowed` or `email_not_configured` for what this service will not send. */
+/**
+ * Throws `webhook_not_allowed`, `email_not_configured` or `email_not_allowed` for what this
+ * service will not send.
+ */
 export function checkNotify(notify: NotifyRequest | undefined, settings: NotifySettings): void {
   if (notify?.webhook !== undefined) {
     const url = new URL(notify.webhook);
-    const serviceWide = settings.webhookUrl !== undefined && url.href === settings.webhookUrl;
-    if (!serviceWide && !isAllowed(url, settings.webhookAllow)) {
+    // Even when it names the service-wide webhook (TAKEOUT_WEBHOOK_URL): that one is the
+    // operator's own target, not a URL a caller may pick past the allow list.
+    if (!isAllowed(url, settings.webhookAllow)) {
       throw new TakeoutError(
         'webhook_not_allowed',
         `This service does not call webhooks at ${url.host}; ask its operator to allow the host (TAKEOUT_WEBHOOK_ALLOW)`,
@@ -25,8 +29,14 @@ export function checkNotify(notify: NotifyRequest | undefined, settings: NotifyS
   if (notify?.email !== undefined && !settings.smtpUrl) {
     throw new TakeoutError('email_not_configured', 'This service does not send email (no SMTP_URL)');
   }
+  // parseNotify refuses such an address already; a NotifyRequest made in code may still hold one.
+  if (notify?.email !== undefined && canonicalEmail(notify.email) === undefined) {
+    throw new TakeoutError('invalid_request', 'notify.email must be an email address', {
+      details: { member: 'notify.email' },
+    });
+  }
   if (notify?.email !== undefined && !isMailAllowed(notify.email, settings.mailAllow)) {
-    const domain = notify.email.slice(notify.email.lastIndexOf('@') + 1);
+    const domain = emailDomain(notify.email) ?? notify.email.slice(notify.email.lastIndexOf('@') + 1);
     throw new TakeoutError(
       'email_not_allowed',
       `This service does not send email to ${domain}; ask its operator to allow the domain (TAKEOUT_MAIL_ALLOW)`,
@@ -39,7 +49,9 @@ export function notifyTargets(notify: NotifyRequest | undefined, settings: Notif
   checkNotify(notify, settings);
   const targets: NotifyTarget[] = [];
   if (notify?.webhook !== undefined) targets.push({ channel: 'webhook', url: notify.webhook });
-  if (notify?.email !== undefined) targets.push({ channel: 'email', to: notify.email });
+  if (notify?.email !== undefined) {
+    targets.push({ channel: 'email', to: canonicalEmail(notify.email) ?? notify.email });
+  }
   if (settings.webhookUrl) targets.push({ channel: 'service' });
   return targets;
 }

@@ -51,6 +51,11 @@ describe('notification settings', () => {
     expect(isMailAllowed('a@xn--bcher-kva.example', fqdn)).toBe(true);
     expect(isMailAllowed('a@b%C3%BCcher.example', fqdn)).toBe(false);
     expect(isMailAllowed('a@example.com#x', fqdn)).toBe(false);
+    // One trailing dot is the fully qualified form of the same domain; more, or empty labels, are malformed.
+    expect(isMailAllowed('a@EXAMPLE.Com.', fqdn)).toBe(true);
+    expect(isMailAllowed('a@example.com..', fqdn)).toBe(false);
+    expect(isMailAllowed('a@example..com', fqdn)).toBe(false);
+    expect(isMailAllowed('a@.example.com', fqdn)).toBe(false);
     expect(() => notifySettingsFromEnv({ TAKEOUT_MAIL_ALLOW: 'example.com:25' })).toThrow(
       /TAKEOUT_MAIL_ALLOW/,
     );
@@ -90,7 +95,16 @@ describe('notification settings', () => {
       webhook: 'https://h.example.com/a?b=1',
       email: 'a@example.com',
     });
+    // The domain in its canonical form (lowercase, no trailing dot); the local part as given.
+    for (const given of ['Ada@example.com', 'Ada@example.com.', 'Ada@EXAMPLE.Com.', 'Ada@Example.COM']) {
+      expect(parse({ email: given }).notify).toEqual({ email: 'Ada@example.com' });
+    }
+    expect(parse({ email: 'a@Bücher.Example.' }).notify).toEqual({ email: 'a@bücher.example' });
     for (const bad of [
+      { email: 'a@example.com..' },
+      { email: 'a@example..com' },
+      { email: 'a@.example.com' },
+      { email: 'a@.' },
       {},
       { webhook: 'ftp://h.example.com' },
       { webhook: 'https://u:p@h.example.com' },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { signatureHeader, verifyWebhook } from '../../src/notify/signing.js';
+import { signatureHeader, verifyWebhook, type WebhookHeaders } from '../../src/notify/signing.js';
 
 const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -42,6 +42,97 @@ describe('Standard Webhooks signatures', () => {
       expect.objectContaining(refused),
     );
     expect(() => verifyWebhook(key, {}, body)).toThrow(expect.objectContaining(refused));
+  });
+
+  it('verifies with several secrets, as a list or one whitespace-separated string, against several signatures', () => {
+    const [old, current, other] = [secret(), secret(), secret()];
+    const now = Math.floor(Date.now() / 1000);
+    const headers = (signature: string) => ({
+      'webhook-id': 'msg_3',
+      'webhook-timestamp': String(now),
+      'webhook-signature': signature,
+    });
+    const byCurrent = headers(signatureHeader([current], 'msg_3', now, body));
+    const event = JSON.parse(body);
+    // The receiver holds the secrets as TAKEOUT_WEBHOOK_SECRET does while they rotate.
+    expect(verifyWebhook(`${old} ${current}`, byCurrent, body)).toEqual(event);
+    expect(verifyWebhook(`  ${old}\n\t${current} `, byCurrent, body)).toEqual(event);
+    expect(verifyWebhook([old, `${other} ${current}`], byCurrent, body)).toEqual(event);
+    // The sender signs with both (rotation on its side); the receiver knows only one of them.
+    const byBoth = headers(signatureHeader([old, current], 'msg_3', now, body));
+    expect(verifyWebhook(current, byBoth, body)).toEqual(event);
+    expect(verifyWebhook(`${other} ${old}`, byBoth, body)).toEqual(event);
+    // Other versions are skipped; a v1 signature among them still matches.
+    const [, signature] = byCurrent['webhook-signature'].split(',');
+    expect(verifyWebhook(current, headers(`v2,xyz v1a,${signature} v1,${signature}`), body)).toEqual(event);
+    const refused = expect.objectContaining({ code: 'webhook_signature_invalid', status: 401 });
+    expect(() => verifyWebhook(`${other} ${old}`, byCurrent, body)).toThrow(refused);
+    // A bad secret is the receiver's configuration, whatever the request.
+    for (const bad of ['', '  ', [], `${current} whsec_c2hvcnQ=`]) {
+      expect(() => verifyWebhook(bad, byCurrent, body)).toThrow(
+        expect.objectContaining({ code: 'config_error' }),
+      );
+    }
+  });
+
+  it('refuses every malformed or mismatched request with webhook_signature_invalid, never another error', () => {
+    const key = secret();
+    const now = Math.floor(Date.now() / 1000);
+    const good = signatureHeader([key], 'msg_4', now, body);
+    const [, signature = ''] = good.split(',');
+    const base = { 'webhook-id': 'msg_4', 'webhook-timestamp': String(now), 'webhook-signature': good };
+    const cases: [string, Record<string, unknown>, unknown][] = [
+      ['no signature header', { ...base, 'webhook-signature': undefined }, body],
+      ['an empty signature', { ...base, 'webhook-signature': '' }, body],
+      ['no version', { ...base, 'webhook-signature': signature }, body],
+      ['only a version', { ...base, 'webhook-signature': 'v1' }, body],
+      ['an empty v1', { ...base, 'webhook-signature': 'v1,' }, body],
+      ['commas', { ...base, 'webhook-signature': ',,, v1,,' }, body],
+      ['another version only', { ...base, 'webhook-signature': `v2,${signature}` }, body],
+      ['unpadded base64', { ...base, 'webhook-signature': `v1,${signature.replace(/=+$/, '')}` }, body],
+      ['junk after the padding', { ...base, 'webhook-signature': `${good}AAAA` }, body],
+      [
+        'url-safe base64',
+        { ...base, 'webhook-signature': `v1,${signature.replace(/\+/g, '-').replace(/\//g, '_')}` },
+        body,
+      ],
+      ['a number as the signature', { ...base, 'webhook-signature': 42 }, body],
+      ['an object as the id', { ...base, 'webhook-id': { toString: () => 'msg_4' } }, body],
+      ['a timestamp that is not a number', { ...base, 'webhook-timestamp': 'soon' }, body],
+      ['a timestamp with a suffix', { ...base, 'webhook-timestamp': `${now}s` }, body],
+      ['a negative timestamp', { ...base, 'webhook-timestamp': `-${now}` }, body],
+      ['a huge timestamp', { ...base, 'webhook-timestamp': '9'.repeat(400) }, body],
+      ['a parsed body', base, JSON.parse(body)],
+      ['no body', base, undefined],
+    ];
+    for (const [why, headers, given] of cases) {
+      let thrown: unknown;
+      try {
+        verifyWebhook(key, headers as WebhookHeaders, given as string);
+      } catch (error) {
+        thrown = error;
+      }
+      expect({ why, thrown }).toEqual({
+        why,
+        thrown: expect.objectContaining({ code: 'webhook_signature_invalid', status: 401 }),
+      });
+    }
+    // Signed, but not JSON: refused the same way, not a SyntaxError.
+    const text = 'not json';
+    const signedText = { ...base, 'webhook-signature': signatureHeader([key], 'msg_4', now, text) };
+    expect(() => verifyWebhook(key, signedText, text)).toThrow(
+      expect.objectContaining({ code: 'webhook_signature_invalid' }),
+    );
+    expect(() => verifyWebhook(key, null as unknown as WebhookHeaders, body)).toThrow(
+      expect.objectContaining({ code: 'webhook_signature_invalid' }),
+    );
+    // Duplicated headers (a list): the first value counts.
+    expect(verifyWebhook(key, { ...base, 'webhook-signature': [good, 'v1,x'] }, body)).toEqual(
+      JSON.parse(body),
+    );
+    expect(
+      verifyWebhook(key, { ...base, 'Webhook-Signature': good, 'webhook-signature': undefined }, body),
+    ).toEqual(JSON.parse(body));
   });
 
   it('refuses a secret that is not whsec_ + base64 of enough bytes', () => {
