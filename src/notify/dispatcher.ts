@@ -1,21 +1,31 @@
 /**
  * Sends the outbox's deliveries, on the worker side (`takeout worker`, and `takeout serve`
- * with workers). Each pass claims due deliveries with a lease (a dispatcher killed mid-send
- * loses them when it ends; another sends them again, under the same event id), sends them,
- * and records every attempt. A 2xx ends a delivery, 410 Gone disables the owner's webhook,
- * anything else is retried with exponential backoff and jitter until `retryForMs` after the
- * event. Nothing here ever holds up a job: jobs only write rows.
+ * with workers). It claims due deliveries with a lease (a dispatcher killed mid-send loses
+ * them when it ends; another sends them again, under the same event id) into a pool of send
+ * slots, refilled one by one as each send ends, at most a few to one host (slots.ts), so a slow
+ * host never holds up the others. Each send ends within a deadline well inside its claim, and
+ * every attempt is recorded (attempt.ts: a 2xx ends a delivery, 410 Gone disables the owner's
+ * webhook, a destination no longer allowed or an SMTP 5xx refusal fails it at once, anything
+ * else is retried with exponential backoff and jitter until `retryForMs` after the event).
+ * Nothing here ever holds up a job: jobs only write rows.
  */
 import { randomUUID } from 'node:crypto';
 import { coerceError } from '../errors.js';
 import { type JobLogger, silentLogger } from '../jobs/log.js';
-import { retryDelay } from '../jobs/queue/backoff.js';
 import { settledWithin } from '../settle.js';
+import {
+  type Answer,
+  attemptOutcome,
+  destinationHost,
+  RECORD_RESERVE_MS,
+  sendBudgetMs,
+  sendOnce,
+} from './attempt.js';
 import type { NotifySettings } from './config.js';
-import { emailMessage, Mailer } from './email.js';
-import { webhookBody } from './payload.js';
+import { Mailer } from './email.js';
+import { AttemptRecorder } from './record.js';
+import { defaultPerHost, SendSlots } from './slots.js';
 import type { AttemptOutcome, Delivery, DeliveryStore } from './types.js';
-import { sendWebhook } from './webhook.js';
 
 export interface DispatcherOptions {
   store: DeliveryStore;
@@ -23,14 +33,17 @@ export interface DispatcherOptions {
   log?: JobLogger;
   /** Deliveries sent at once. Default 8. */
   concurrency?: number;
+  /** Deliveries sent at once to one host (the SMTP server counts as one). Default: half of `concurrency`, at least 1. */
+  perHost?: number;
   /** Told of every failed attempt (metrics). */
   onFailure?: (delivery: Delivery, outcome: AttemptOutcome) => void;
 }
 
-/** What sending gave: a status code and, unless it was a success, why not. */
-interface Answer {
-  statusCode?: number;
-  error?: string;
+/** A claimed delivery, and when (performance.now()) its claim ends. */
+interface Claimed {
+  delivery: Delivery;
+  host: string;
+  leaseEndsAt: number;
 }
 
 /** After the sends under way were cut, the longest close() waits for them to end. */
@@ -41,73 +54,183 @@ export class NotificationDispatcher {
   readonly #log: JobLogger;
   readonly #leaseOwner = randomUUID();
   readonly #mailer: Mailer | undefined;
+  readonly #slots: SendSlots;
+  /** Sends under way. */
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Claimed deliveries whose host had no slot free, waiting for one (at most one per slot). */
+  #parked: Claimed[] = [];
+  readonly #recorder: AttemptRecorder;
   #timer: NodeJS.Timeout | undefined;
-  #pass: Promise<void> | undefined;
+  #claiming: Promise<void> | undefined;
+  /** The last claim got all it asked for (more may be due): claim again as soon as a slot frees. */
+  #backlog = false;
+  #started = false;
   #closed = false;
-  /** Aborted when close() stops waiting: webhook sends under way are cut. */
+  /** Aborted when close() stops waiting: sends under way are cut. */
   readonly #stop = new AbortController();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
     this.#log = options.log ?? silentLogger;
+    this.#recorder = new AttemptRecorder(options.store, this.#leaseOwner, this.#log);
     const { smtpUrl, mailFrom, timeoutMs } = options.settings;
     this.#mailer = smtpUrl && mailFrom ? new Mailer({ smtpUrl, from: mailFrom, timeoutMs }) : undefined;
+    const size = Math.max(1, Math.trunc(options.concurrency ?? 8));
+    const perHost = Math.trunc(options.perHost ?? defaultPerHost(size));
+    this.#slots = new SendSlots(size, Math.min(size, Math.max(1, perHost)));
   }
 
-  /** How long a claim holds: past every timeout of one send (SMTP has three), with a margin. */
+  /**
+   * How long a claim holds: past the deadline of one send (an SMTP send's is twice the timeout,
+   * a webhook's the timeout) with room to record it, and margin.
+   */
   get leaseMs(): number {
     return this.#options.settings.timeoutMs * 3 + 5000;
   }
 
   start(): void {
+    this.#started = true;
     this.#schedule(0);
   }
 
   #schedule(ms: number): void {
     if (this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#pass = this.runOnce()
-        .then((claimed) => this.#schedule(claimed > 0 ? 0 : this.#options.settings.pollMs))
-        .catch((error: unknown) => {
-          this.#log.warn({ code: coerceError(error).code }, 'could not look for notifications to send');
-          this.#schedule(this.#options.settings.pollMs);
-        })
-        .finally(() => {
-          this.#pass = undefined;
-        });
-    }, ms);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#refill(), ms);
   }
 
-  /** One pass: claims due deliveries, sends them, records the outcomes. How many it claimed. */
-  async runOnce(now = new Date()): Promise<number> {
+  /** Claims due deliveries into the free slots (unless a claim is under way), then looks again. */
+  #refill(): void {
+    if (this.#closed || this.#claiming) return;
+    clearTimeout(this.#timer);
+    // No slot free: a send that ends calls again.
+    if (this.#slots.free <= 0) {
+      this.#backlog = true;
+      return;
+    }
+    this.#claiming = this.#claim(new Date()).then(
+      ({ full }) => {
+        this.#claiming = undefined;
+        this.#backlog = full;
+        this.#schedule(full ? 0 : this.#options.settings.pollMs);
+      },
+      (error: unknown) => {
+        this.#claiming = undefined;
+        this.#log.warn({ code: coerceError(error).code }, 'could not look for notifications to send');
+        this.#schedule(this.#options.settings.pollMs);
+      },
+    );
+  }
+
+  /** Claims as many due deliveries as slots are free, and starts them (or parks them for their host). */
+  async #claim(now: Date): Promise<{ claimed: number; full: boolean }> {
+    const limit = this.#slots.free;
+    const claimedAt = performance.now();
     const claimed = await this.#options.store.claimDeliveries({
       leaseOwner: this.#leaseOwner,
       leaseMs: this.leaseMs,
-      limit: this.#options.concurrency ?? 8,
+      limit,
       now,
     });
     // Closed while claiming: nothing is sent now; the claims run out and another dispatcher (or
     // the next start) sends them, under the same event ids.
-    if (this.#closed) return claimed.length;
-    await Promise.all(claimed.map((delivery) => this.#deliver(delivery)));
-    return claimed.length;
+    if (this.#closed) return { claimed: claimed.length, full: false };
+    const leaseEndsAt = claimedAt + this.leaseMs;
+    for (const delivery of claimed) {
+      this.#admit({ delivery, host: destinationHost(delivery, this.#options.settings), leaseEndsAt });
+    }
+    return { claimed: claimed.length, full: claimed.length >= limit };
   }
 
-  async #deliver(delivery: Delivery): Promise<void> {
-    const started = performance.now();
-    const answer = await this.#send(delivery).catch(
-      (error: unknown): Answer => ({ error: coerceError(error).message }),
-    );
-    // Cut by close(): not an outcome of the receiver's. The claim runs out and the event is sent
-    // again, under the same id.
-    if (this.#stop.signal.aborted) return;
-    const outcome = this.#outcome(delivery, answer, performance.now() - started, new Date());
-    const details = {
+  /** One pass: claims due deliveries, sends them, records the outcomes. How many it claimed. */
+  async runOnce(now = new Date()): Promise<number> {
+    if (this.#slots.free <= 0) return 0;
+    const { claimed } = await this.#claim(now);
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+    return claimed;
+  }
+
+  /** Whether a send started now would end (its deadline) in time to be recorded within its claim. */
+  #inTime(claimed: Claimed): boolean {
+    const budget = sendBudgetMs(claimed.delivery, this.#options.settings);
+    return performance.now() + budget + RECORD_RESERVE_MS <= claimed.leaseEndsAt;
+  }
+
+  #admit(claimed: Claimed): void {
+    if (!this.#inTime(claimed)) {
+      this.#log.warn(
+        this.#details(claimed.delivery),
+        'notification not sent now: its claim is too short (sent later)',
+      );
+    } else if (this.#slots.canTake(claimed.host)) {
+      this.#begin(claimed);
+    } else if (this.#parked.length < this.#slots.size) {
+      this.#parked.push(claimed);
+    } else {
+      // Its claim runs out unused (no attempt is counted): the delivery is claimed again then.
+      this.#log.info(this.#details(claimed.delivery), 'notification deferred: its host has sends under way');
+    }
+  }
+
+  #begin(claimed: Claimed): void {
+    this.#slots.take(claimed.host);
+    const work: Promise<void> = this.#deliver(claimed.delivery)
+      .catch((error: unknown) => {
+        this.#log.warn(
+          { ...this.#details(claimed.delivery), code: coerceError(error).code },
+          'notification send failed',
+        );
+      })
+      .finally(() => {
+        this.#slots.release(claimed.host);
+        this.#inFlight.delete(work);
+        this.#unpark();
+        if (this.#started && this.#backlog) this.#refill();
+      });
+    this.#inFlight.add(work);
+  }
+
+  /** Starts the parked deliveries whose host has a slot now; drops those whose claim is too short. */
+  #unpark(): void {
+    if (this.#closed) {
+      this.#parked = [];
+      return;
+    }
+    const waiting: Claimed[] = [];
+    for (const claimed of this.#parked) {
+      if (!this.#inTime(claimed)) continue; // its claim runs out unused: claimed again then
+      if (this.#slots.canTake(claimed.host)) this.#begin(claimed);
+      else waiting.push(claimed);
+    }
+    this.#parked = waiting;
+  }
+
+  #details(delivery: Delivery): Record<string, unknown> {
+    return {
       exportId: delivery.exportId,
       deliveryId: delivery.id,
       channel: delivery.channel,
       event: delivery.event,
       attempt: delivery.attempts + 1,
+    };
+  }
+
+  async #deliver(delivery: Delivery): Promise<void> {
+    const started = performance.now();
+    const { settings } = this.#options;
+    // Sent before by this dispatcher, its success not recorded then: recorded now, not sent again.
+    const remembered = this.#recorder.takeUnrecorded(delivery.id);
+    const answer =
+      remembered ??
+      (await sendOnce(delivery, { settings, mailer: this.#mailer, signal: this.#stop.signal }).catch(
+        (error: unknown): Answer => ({ error: coerceError(error).message }),
+      ));
+    // Cut by close() before an answer: not an outcome of the receiver's. The claim runs out and
+    // the event is sent again, under the same id. A success that came is recorded all the same.
+    if (this.#stop.signal.aborted && answer.error !== undefined) return;
+    const outcome = attemptOutcome(delivery, answer, performance.now() - started, new Date(), settings);
+    const details = {
+      ...this.#details(delivery),
       status: outcome.status,
       ...(answer.statusCode !== undefined ? { statusCode: answer.statusCode } : {}),
     };
@@ -116,95 +239,25 @@ export class NotificationDispatcher {
       this.#log.warn({ ...details, reason: answer.error }, 'notification attempt failed');
       this.#options.onFailure?.(delivery, outcome);
     }
-    try {
-      const recorded = await this.#options.store.recordAttempt(delivery.id, this.#leaseOwner, outcome);
-      // Our claim ran out while sending and another dispatcher took the delivery over.
-      if (!recorded) this.#log.warn(details, 'notification attempt not recorded: the claim had ended');
-    } catch (error) {
-      // The claim ends by itself: the delivery is sent again then, under the same event id.
-      this.#log.warn(
-        { ...details, code: coerceError(error).code },
-        'could not record a notification attempt',
-      );
-    }
-  }
-
-  #send(delivery: Delivery): Promise<Answer> {
-    const { settings } = this.#options;
-    switch (delivery.channel) {
-      case 'email': {
-        if (!this.#mailer || !settings.publicUrl || !delivery.destination) {
-          return Promise.resolve({
-            error: 'This process has no SMTP_URL, TAKEOUT_MAIL_FROM or TAKEOUT_PUBLIC_URL',
-          });
-        }
-        const message = emailMessage(delivery, settings.publicUrl);
-        return this.#mailer.send(delivery.destination, message, `<${delivery.id}@takeout>`);
-      }
-      case 'webhook':
-      case 'service': {
-        const url = delivery.channel === 'service' ? settings.webhookUrl : delivery.destination;
-        if (!url || settings.webhookSecrets.length === 0) {
-          return Promise.resolve({
-            error: 'This process has no TAKEOUT_WEBHOOK_URL or TAKEOUT_WEBHOOK_SECRET',
-          });
-        }
-        const jobPath = `/v1/exports/${encodeURIComponent(delivery.exportId)}`;
-        return sendWebhook({
-          url,
-          id: delivery.id,
-          body: webhookBody(
-            delivery.event,
-            delivery.createdAt,
-            delivery.data,
-            `${settings.publicUrl ?? ''}${jobPath}`,
-          ),
-          secrets: settings.webhookSecrets,
-          timeoutMs: settings.timeoutMs,
-          signal: this.#stop.signal,
-          // A per-export webhook's host name must resolve to a public address (its DNS is not the operator's).
-          publicOnly: delivery.channel === 'webhook' && !settings.webhookAllowPrivate,
-        });
-      }
-    }
-  }
-
-  #outcome(delivery: Delivery, answer: Answer, latencyMs: number, at: Date): AttemptOutcome {
-    const base = {
-      at,
-      latencyMs,
-      ...(answer.statusCode !== undefined ? { statusCode: answer.statusCode } : {}),
-    };
-    if (answer.error === undefined) return { ...base, status: 'delivered' };
-    const failed = { ...base, error: answer.error.slice(0, 500) };
-    // 410 Gone: the receiver wants no more of this export's events.
-    if (answer.statusCode === 410 && delivery.channel === 'webhook') return { ...failed, status: 'disabled' };
-    const { backoff, retryForMs } = this.#options.settings;
-    const next = new Date(at.getTime() + retryDelay(delivery.attempts + 1, backoff));
-    if (next.getTime() > delivery.createdAt.getTime() + retryForMs) return { ...failed, status: 'failed' };
-    return { ...failed, status: 'pending', nextAttemptAt: next };
+    await this.#recorder.record(delivery, outcome, answer, details);
   }
 
   /**
    * Stops claiming deliveries at once, and waits up to `waitMs` for the sends under way. Those
-   * still going then are cut (webhooks; an SMTP send ends within its own timeouts) and not
-   * recorded: their claims run out and another dispatcher (or this process's next start) sends
-   * them again, under the same event ids, as after a crash.
+   * still going then are cut (webhook requests and SMTP sessions) and not recorded: their
+   * claims run out and another dispatcher (or this process's next start) sends them again,
+   * under the same event ids, as after a crash.
    */
   async close(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    const pass = this.#pass;
-    if (pass) {
+    this.#parked = [];
+    const pending = [this.#claiming, ...this.#inFlight].filter((work) => work !== undefined);
+    if (pending.length > 0) {
       let ended = false;
-      const end = pass.then(
-        () => {
-          ended = true;
-        },
-        () => {
-          ended = true;
-        },
-      );
+      const end = Promise.allSettled(pending).then(() => {
+        ended = true;
+      });
       // A wait past the largest timer (Infinity included) would fire at once: it is no limit.
       if (waitMs >= 2 ** 31) await end;
       else await settledWithin(end, waitMs);

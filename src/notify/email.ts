@@ -4,7 +4,11 @@
  * and a link to the export in the web page. Never a download link: the page asks its owner
  * to sign in, then mints one.
  */
+import ipaddr from 'ipaddr.js';
 import type { Transporter } from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
+import { whenAborted } from '../settle.js';
 import type { Delivery } from './types.js';
 
 export interface EmailMessage {
@@ -62,6 +66,78 @@ export interface MailAnswer {
   /** The SMTP reply code of a refusal. */
   statusCode?: number;
   error?: string;
+  /** The server refused the message or its recipient for good (a 5xx reply): not worth retrying. */
+  permanent?: boolean;
+}
+
+/** What `Mailer.send` is told besides the message. */
+export interface SendOptions {
+  /** Stops the send (the dispatcher is closing): the answer says so, and is not an outcome. */
+  signal?: AbortSignal;
+  /** The longest the whole send may take, ms; then its connection is closed. Default: 2 × the timeout. */
+  deadlineMs?: number;
+}
+
+/**
+ * The `Message-ID` of a delivery's email: `<msg_...@public-host>`, the same on every retry (a
+ * reader's client that deduplicates on it shows one), in the domain of `TAKEOUT_PUBLIC_URL`.
+ */
+export function messageId(deliveryId: string, publicUrl: string | undefined): string {
+  let host = 'takeout';
+  if (publicUrl) {
+    try {
+      host = new URL(publicUrl).hostname || host;
+    } catch {}
+  }
+  return `<${deliveryId}@${host}>`;
+}
+
+/** Loopback: `localhost`, `*.localhost`, 127.0.0.0/8, ::1 (and IPv4-mapped loopback). */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (!ipaddr.isValid(host)) return false;
+  return ipaddr.process(host).range() === 'loopback';
+}
+
+/**
+ * The nodemailer transport options for `SMTP_URL`: every step bounded by `timeoutMs`, and
+ * STARTTLS required when the URL carries credentials for a plain `smtp://` server that is not
+ * on loopback, so that a password is never sent in clear to a server that does not offer TLS.
+ * `?requireTLS=false` in the URL turns that off (a relay inside a trusted network).
+ */
+export function smtpTransportOptions(smtpUrl: string, timeoutMs: number): SMTPTransport.Options {
+  const options: SMTPTransport.Options = {
+    url: smtpUrl,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  };
+  let url: URL;
+  try {
+    url = new URL(smtpUrl);
+  } catch {
+    return options;
+  }
+  const credentials = url.username !== '' || url.password !== '';
+  const plain = url.protocol.toLowerCase() === 'smtp:';
+  const optedOut = url.searchParams.get('requireTLS') === 'false';
+  if (credentials && plain && !optedOut && !isLoopbackHost(url.hostname)) options.requireTLS = true;
+  return options;
+}
+
+/**
+ * A refusal for good: a 5xx reply to the message or its envelope (MAIL FROM, RCPT TO, DATA).
+ * A 5xx to the login or to STARTTLS is the service's own setting, and a connection error or a
+ * 4xx is passing: those are retried.
+ */
+function isPermanentRefusal(responseCode: number | undefined, code: string | undefined): boolean {
+  return (
+    responseCode !== undefined &&
+    responseCode >= 500 &&
+    responseCode < 600 &&
+    (code === 'EENVELOPE' || code === 'EMESSAGE')
+  );
 }
 
 /** Sends emails through one SMTP server (a connection per message). */
@@ -70,27 +146,52 @@ export class Mailer {
 
   constructor(readonly options: { smtpUrl: string; from: string; timeoutMs: number }) {}
 
+  /** The longest one send takes by default: its connection, greeting and every reply, together. */
+  get deadlineMs(): number {
+    return this.options.timeoutMs * 2;
+  }
+
   #open(): Promise<Transporter> {
     this.#transport ??= import('nodemailer').then(({ default: nodemailer }) =>
-      nodemailer.createTransport({
-        url: this.options.smtpUrl,
-        connectionTimeout: this.options.timeoutMs,
-        greetingTimeout: this.options.timeoutMs,
-        socketTimeout: this.options.timeoutMs,
-      }),
+      nodemailer.createTransport(smtpTransportOptions(this.options.smtpUrl, this.options.timeoutMs)),
     );
     return this.#transport;
   }
 
-  async send(to: string, message: EmailMessage, messageId: string): Promise<MailAnswer> {
+  /**
+   * Sends one message, within `deadlineMs` as a whole: each SMTP step has its own timeout, but
+   * a server that answers each just in time would otherwise hold the send for many of them.
+   */
+  async send(to: string, message: EmailMessage, id: string, options: SendOptions = {}): Promise<MailAnswer> {
+    const deadlineMs = options.deadlineMs ?? this.deadlineMs;
+    // The deadline, or the dispatcher's stop: either closes the connection (nodemailer's signal).
+    const ended = new AbortController();
+    const timer = setTimeout(() => ended.abort(new DOMException('timed out', 'TimeoutError')), deadlineMs);
+    const stopWatching = options.signal ? whenAborted(options.signal, () => ended.abort()) : () => {};
     try {
       const transport = await this.#open();
-      await transport.sendMail({ from: this.options.from, to, messageId, ...message });
+      const mail: Mail.Options & { signal: AbortSignal } = {
+        from: this.options.from,
+        to,
+        messageId: id,
+        ...message,
+        signal: ended.signal,
+      };
+      await untilAborted(transport.sendMail(mail), ended.signal);
       return {};
     } catch (error) {
+      if (options.signal?.aborted) return { error: 'Stopped: the dispatcher closed' };
+      if (ended.signal.aborted) return { error: `No answer within ${deadlineMs} ms` };
       const { responseCode, code } = error as { responseCode?: number; code?: string };
       const reason = responseCode ? `SMTP ${responseCode}` : code ? `SMTP failed (${code})` : 'SMTP failed';
-      return { ...(responseCode ? { statusCode: responseCode } : {}), error: reason };
+      return {
+        ...(responseCode ? { statusCode: responseCode } : {}),
+        error: reason,
+        ...(isPermanentRefusal(responseCode, code) ? { permanent: true } : {}),
+      };
+    } finally {
+      clearTimeout(timer);
+      stopWatching();
     }
   }
 
@@ -98,4 +199,15 @@ export class Mailer {
     const transport = await this.#transport?.catch(() => undefined);
     transport?.close();
   }
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (when the transport would not stop by itself). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => {}); // its own rejection after the abort is nobody's
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

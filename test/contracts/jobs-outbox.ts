@@ -154,9 +154,21 @@ export function outboxContract(name: string, open: () => Promise<OutboxHarness>)
       // The first dispatcher died: after its lease the deliveries go to another, same ids.
       const second = await claim(store, 'd2', at(t0, 10_001));
       expect(second.map((d) => d.id).sort()).toEqual(first.map((d) => d.id).sort());
-      // The dead claimer's late outcome does not land.
-      expect(await store.recordAttempt(first[0]!.id, 'd1', outcome('delivered'))).toBeUndefined();
+      // The first claimer's late failure does not land: the delivery is the second's now.
+      const failed = outcome('pending', {
+        statusCode: 500,
+        error: 'HTTP 500',
+        nextAttemptAt: at(t0, 60_000),
+      });
+      expect(await store.recordAttempt(first[0]!.id, 'd1', failed)).toBeUndefined();
       expect((await store.deliveries(job.id)).every((d) => d.status === 'pending')).toBe(true);
+      // Its late success does (its send outlived its claim): the event must not go out again.
+      expect(await store.recordAttempt(first[0]!.id, 'd1', outcome('delivered'))).toMatchObject({
+        status: 'delivered',
+        attempts: 1,
+      });
+      expect(await store.recordAttempt(first[0]!.id, 'd2', outcome('delivered'))).toBeUndefined();
+      expect((await store.deliveries(job.id)).filter((d) => d.status === 'delivered')).toHaveLength(1);
     });
 
     it('records attempts; a retry waits for its time; delivered and failed ones are not claimed again', async () => {

@@ -97,7 +97,11 @@ export function claimDeliveriesStatement(dialect: Dialect, options: ClaimDeliver
   };
 }
 
-/** The outcome of an attempt and the attempt's own row, while `leaseOwner` still holds the delivery. */
+/**
+ * The outcome of an attempt and the attempt's own row, while `leaseOwner` still holds the
+ * delivery. A success is recorded even when another dispatcher has claimed the delivery since
+ * (this send outlived its claim): the event was delivered, and must not be sent again.
+ */
 export function* recordAttemptFlow(
   dialect: Dialect,
   id: string,
@@ -120,10 +124,11 @@ export function* recordAttemptFlow(
   if (outcome.status === 'pending' && outcome.nextAttemptAt) {
     set.push(`next_attempt_at = ${p.add(dialect.time(outcome.nextAttemptAt))}`);
   }
+  // Parameters in the order of the text (SQLite's are positional).
+  let where = `id = ${p.add(id)} AND status = 'pending'`;
+  if (outcome.status !== 'delivered') where += ` AND lease_owner = ${p.add(leaseOwner)}`;
   const [row] = yield {
-    text:
-      `UPDATE ${dialect.deliveries} SET ${set.join(', ')} WHERE id = ${p.add(id)} AND status = 'pending' ` +
-      `AND lease_owner = ${p.add(leaseOwner)} RETURNING *`,
+    text: `UPDATE ${dialect.deliveries} SET ${set.join(', ')} WHERE ${where} RETURNING *`,
     values: p.values,
   };
   if (!row) return undefined;

@@ -1,0 +1,153 @@
+/**
+ * One attempt at one delivery, for the dispatcher: the destination is checked against the
+ * allow lists again (the operator may have taken its host off since the export was created),
+ * the event is sent (webhook or email) within a deadline that ends well inside the delivery's
+ * claim, and the answer becomes the outcome the store records.
+ */
+import { TakeoutError } from '../errors.js';
+import type { NotifyRequest } from '../exports/notify.js';
+import { retryDelay } from '../jobs/queue/backoff.js';
+import type { NotifySettings } from './config.js';
+import { emailMessage, type Mailer, messageId } from './email.js';
+import { webhookBody } from './payload.js';
+import { checkNotify } from './targets.js';
+import type { AttemptOutcome, Delivery } from './types.js';
+import { sendWebhook } from './webhook.js';
+
+/** What sending gave: a status code and, unless it was a success, why not. */
+export interface Answer {
+  statusCode?: number;
+  error?: string;
+  /** Not worth trying again: the delivery fails at once. */
+  permanent?: boolean;
+}
+
+export interface AttemptContext {
+  settings: NotifySettings;
+  mailer: Mailer | undefined;
+  /** The dispatcher's stop: cuts the send under way. */
+  signal: AbortSignal;
+}
+
+/** Time kept in a claim after a send's deadline, for recording its outcome. */
+export const RECORD_RESERVE_MS = 5000;
+
+/**
+ * The longest a send takes, ms: a webhook request its timeout; an SMTP send (a connection,
+ * a greeting and half a dozen replies, each with the timeout) twice the timeout, as a whole.
+ * Both end well inside a claim (`3 × timeout + 5 s`).
+ */
+export function sendBudgetMs(delivery: Pick<Delivery, 'channel'>, settings: NotifySettings): number {
+  return delivery.channel === 'email' ? settings.timeoutMs * 2 : settings.timeoutMs;
+}
+
+/** The host a delivery goes to, for the per-host cap of the send slots. */
+export function destinationHost(
+  delivery: Pick<Delivery, 'channel' | 'destination'>,
+  settings: NotifySettings,
+): string {
+  const url =
+    delivery.channel === 'email'
+      ? settings.smtpUrl
+      : delivery.channel === 'service'
+        ? settings.webhookUrl
+        : delivery.destination;
+  try {
+    const host = new URL(url ?? '').host.toLowerCase();
+    return delivery.channel === 'email' ? `smtp:${host}` : host;
+  } catch {
+    return `${delivery.channel}:`;
+  }
+}
+
+/**
+ * Why an owner's destination may no longer be sent to, as the recorded error (its code first:
+ * `webhook_not_allowed: ...`, `email_not_allowed: ...`), or undefined when it may: the check
+ * made when the export was created (targets.ts), made again with this process's settings. The
+ * service-wide webhook is the operator's own, never checked; a process without SMTP_URL is
+ * not a refusal of the address (the delivery waits for a process that has it).
+ */
+export function refusal(
+  delivery: Pick<Delivery, 'channel' | 'destination'>,
+  settings: NotifySettings,
+): string | undefined {
+  const destination = delivery.destination ?? '';
+  let notify: NotifyRequest | undefined;
+  if (delivery.channel === 'webhook') notify = { webhook: destination };
+  else if (delivery.channel === 'email' && settings.smtpUrl) notify = { email: destination };
+  if (!notify) return undefined;
+  try {
+    checkNotify(notify, settings);
+    return undefined;
+  } catch (error) {
+    if (error instanceof TakeoutError) return `${error.code}: ${error.message}; not retried`;
+    // Not even a URL (it was one when the export was created): refused all the same.
+    return `${delivery.channel === 'webhook' ? 'webhook_not_allowed' : 'email_not_allowed'}: not a valid destination; not retried`;
+  }
+}
+
+/** Sends the delivery once; never rejects. */
+export async function sendOnce(delivery: Delivery, context: AttemptContext): Promise<Answer> {
+  const { settings, mailer, signal } = context;
+  const refused = refusal(delivery, settings);
+  if (refused) return { error: refused, permanent: true };
+  switch (delivery.channel) {
+    case 'email': {
+      if (!mailer || !settings.publicUrl || !delivery.destination) {
+        return { error: 'This process has no SMTP_URL, TAKEOUT_MAIL_FROM or TAKEOUT_PUBLIC_URL' };
+      }
+      const message = emailMessage(delivery, settings.publicUrl);
+      return mailer.send(delivery.destination, message, messageId(delivery.id, settings.publicUrl), {
+        signal,
+        deadlineMs: sendBudgetMs(delivery, settings),
+      });
+    }
+    case 'webhook':
+    case 'service': {
+      const url = delivery.channel === 'service' ? settings.webhookUrl : delivery.destination;
+      if (!url || settings.webhookSecrets.length === 0) {
+        return { error: 'This process has no TAKEOUT_WEBHOOK_URL or TAKEOUT_WEBHOOK_SECRET' };
+      }
+      const jobPath = `/v1/exports/${encodeURIComponent(delivery.exportId)}`;
+      return sendWebhook({
+        url,
+        id: delivery.id,
+        body: webhookBody(
+          delivery.event,
+          delivery.createdAt,
+          delivery.data,
+          `${settings.publicUrl ?? ''}${jobPath}`,
+        ),
+        secrets: settings.webhookSecrets,
+        timeoutMs: settings.timeoutMs,
+        signal,
+        // A per-export webhook's host name must resolve to a public address (its DNS is not the operator's).
+        publicOnly: delivery.channel === 'webhook' && !settings.webhookAllowPrivate,
+      });
+    }
+  }
+}
+
+/** What an attempt came to: delivered, disabled (410), failed (for good, or retries ran out) or pending. */
+export function attemptOutcome(
+  delivery: Delivery,
+  answer: Answer,
+  latencyMs: number,
+  at: Date,
+  settings: Pick<NotifySettings, 'backoff' | 'retryForMs'>,
+): AttemptOutcome {
+  const base = {
+    at,
+    latencyMs,
+    ...(answer.statusCode !== undefined ? { statusCode: answer.statusCode } : {}),
+  };
+  if (answer.error === undefined) return { ...base, status: 'delivered' };
+  const failed = { ...base, error: answer.error.slice(0, 500) };
+  // 410 Gone: the receiver wants no more of this export's events.
+  if (answer.statusCode === 410 && delivery.channel === 'webhook') return { ...failed, status: 'disabled' };
+  if (answer.permanent) return { ...failed, status: 'failed' };
+  const next = new Date(at.getTime() + retryDelay(delivery.attempts + 1, settings.backoff));
+  if (next.getTime() > delivery.createdAt.getTime() + settings.retryForMs)
+    return { ...failed, status: 'failed' };
+  return { ...failed, status: 'pending', nextAttemptAt: next };
+}

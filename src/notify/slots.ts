@@ -1,0 +1,47 @@
+/**
+ * The dispatcher's send slots: at most `size` sends at once, and at most `perHost` of them to
+ * one host, so that a host that answers slowly (or not at all, until the timeout) holds a few
+ * slots and never all of them. A slot is taken when a send starts and given back when it ends,
+ * one by one: the dispatcher refills each as it frees, never waiting for a whole batch.
+ */
+export class SendSlots {
+  readonly #perHostUsed = new Map<string, number>();
+  #used = 0;
+
+  constructor(
+    readonly size: number,
+    readonly perHost: number,
+  ) {}
+
+  /** Slots not in use. */
+  get free(): number {
+    return this.size - this.#used;
+  }
+
+  get used(): number {
+    return this.#used;
+  }
+
+  /** Whether a send to `host` may start now. */
+  canTake(host: string): boolean {
+    return this.#used < this.size && (this.#perHostUsed.get(host) ?? 0) < this.perHost;
+  }
+
+  take(host: string): void {
+    this.#used++;
+    this.#perHostUsed.set(host, (this.#perHostUsed.get(host) ?? 0) + 1);
+  }
+
+  release(host: string): void {
+    this.#used--;
+    const left = (this.#perHostUsed.get(host) ?? 1) - 1;
+    // Only hosts being sent to are kept: memory follows the slots, not the hosts ever seen.
+    if (left > 0) this.#perHostUsed.set(host, left);
+    else this.#perHostUsed.delete(host);
+  }
+}
+
+/** The default per-host cap: half the slots (at least one), so others always keep the rest. */
+export function defaultPerHost(size: number): number {
+  return Math.max(1, Math.floor(size / 2));
+}

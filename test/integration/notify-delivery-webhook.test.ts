@@ -1,0 +1,156 @@
+/**
+ * Webhook delivery against real receivers on loopback (node:http, signatures checked with the
+ * `standardwebhooks` package), through the real job store and a real dispatcher: a host that
+ * never answers holds only its share of the send slots, so the others' events go out at once,
+ * not after its timeout; and a host the operator took off TAKEOUT_WEBHOOK_ALLOW after the
+ * export was made is not called, its delivery failing at once with `webhook_not_allowed`.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { notifySettingsFromEnv } from '../../src/notify/config.js';
+import { NotificationDispatcher } from '../../src/notify/dispatcher.js';
+import type { Delivery } from '../../src/notify/types.js';
+import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+
+const secret = `whsec_${randomBytes(32).toString('base64')}`;
+
+describe('webhook delivery (real receivers, SQLite job store)', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function receivers(n: number): Promise<WebhookReceiver[]> {
+    const started = await Promise.all(Array.from({ length: n }, () => startWebhookReceiver(secret)));
+    for (const r of started) cleanups.push(() => r.close());
+    return started;
+  }
+
+  const env = (allow: WebhookReceiver[], extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    TAKEOUT_WEBHOOK_SECRET: secret,
+    TAKEOUT_WEBHOOK_ALLOW: allow.map((r) => r.host).join(' '),
+    TAKEOUT_NOTIFY_BACKOFF: '100ms',
+    TAKEOUT_NOTIFY_BACKOFF_MAX: '100ms',
+    TAKEOUT_NOTIFY_POLL: '50ms',
+    ...extra,
+  });
+
+  /** A service whose own dispatcher looks once at its start, then not for an hour. */
+  async function service(serviceEnv: NodeJS.ProcessEnv): Promise<TestService> {
+    const t = await testService(
+      { ...serviceEnv, TAKEOUT_NOTIFY_POLL: '1h' },
+      { datasets: [numbersDataset('numbers', 10)] },
+    );
+    cleanups.push(() => t.close());
+    await t.service.jobs.startWorker();
+    return t;
+  }
+
+  /** Finished exports, one per URL in order, their deliveries waiting in the outbox. */
+  async function exportsTo(t: TestService, urls: string[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const webhook of urls) {
+      const request = t.request({ dataset: 'numbers', format: 'csv', notify: { webhook } });
+      const { job } = await t.service.jobs.create(request, alice);
+      await t.until(job.id, (j) => j.status === 'succeeded');
+      ids.push(job.id);
+      await sleep(2); // the outbox's order (next attempt, then id) is the order of the exports
+    }
+    return ids;
+  }
+
+  function dispatcher(t: TestService, dispatcherEnv: NodeJS.ProcessEnv): NotificationDispatcher {
+    const d = new NotificationDispatcher({
+      store: t.service.jobs.store,
+      settings: notifySettingsFromEnv(dispatcherEnv),
+    });
+    cleanups.push(() => d.close(0));
+    return d;
+  }
+
+  async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await sleep(10);
+    }
+  }
+
+  const deliveryOf = async (t: TestService, exportId: string): Promise<Delivery> =>
+    (await t.service.jobs.store.deliveries(exportId))[0]!;
+
+  it('sends to fast hosts at once while a host that never answers holds its sends', async () => {
+    const [slow, ...fast] = await receivers(4);
+    slow!.answer = () => null; // held until the sender's timeout (4 s)
+    const e = env([slow!, ...fast], { TAKEOUT_NOTIFY_TIMEOUT: '4s' });
+    const t = await service(e);
+    // The slow host's events are first in the outbox: 8 of them, a full batch of 8 slots.
+    const slowIds = await exportsTo(
+      t,
+      Array.from({ length: 8 }, (_, i) => `${slow!.origin}/hook/${i}`),
+    );
+    const fastIds = await exportsTo(
+      t,
+      fast.flatMap((r) => [`${r.origin}/a`, `${r.origin}/b`]),
+    );
+    const started = Date.now();
+    dispatcher(t, e).start();
+    for (const id of fastIds) {
+      await until(async () => ((await deliveryOf(t, id)).status === 'delivered' ? true : undefined));
+    }
+    const elapsed = Date.now() - started;
+    // Well before the slow host's timeout: its sends took only their share of the slots.
+    expect(elapsed).toBeLessThan(2000);
+    for (const r of fast) {
+      expect(r.deliveries).toHaveLength(2);
+      expect(r.deliveries.every((d) => d.verified && d.status === 204)).toBe(true);
+    }
+    // At most half the slots went to the slow host at once.
+    expect(slow!.held()).toBeLessThanOrEqual(4);
+    expect(slow!.deliveries.length).toBeGreaterThan(0);
+    // The slow host's own events are still tried: their attempts time out and are retried.
+    const timedOut = await until(async () => {
+      const d = await deliveryOf(t, slowIds[0]!);
+      return d.attempts > 0 ? d : undefined;
+    });
+    expect(timedOut).toMatchObject({ status: 'pending', lastError: 'No answer within 4000 ms' });
+  }, 20_000);
+
+  it('does not call a host taken off TAKEOUT_WEBHOOK_ALLOW since the export was made', async () => {
+    const [kept, removed, operator] = await receivers(3);
+    const e = env([kept!, removed!], { TAKEOUT_WEBHOOK_URL: `${operator!.origin}/service` });
+    const t = await service(e);
+    const [keptId, removedId] = await exportsTo(t, [`${kept!.origin}/hook`, `${removed!.origin}/hook`]);
+    // The operator takes `removed` off the list; this dispatcher runs with the new settings.
+    dispatcher(t, env([kept!], { TAKEOUT_WEBHOOK_URL: `${operator!.origin}/service` })).start();
+    const refused = await until(async () => {
+      const own = (await t.service.jobs.store.deliveries(removedId!)).find((d) => d.channel === 'webhook');
+      return own?.status === 'failed' ? own : undefined;
+    });
+    // Failed at once (one attempt, no retry), with the reason's code first.
+    expect(refused.attempts).toBe(1);
+    expect(refused.lastError).toMatch(/^webhook_not_allowed: /);
+    expect(refused.lastError).toContain(removed!.host);
+    expect(refused.lastStatus).toBeUndefined();
+    const [attempt, ...more] = await t.service.jobs.store.deliveryAttempts(refused.id);
+    expect(more).toEqual([]);
+    expect(attempt!.error).toBe(refused.lastError);
+    // The host still allowed, and the operator's own webhook (never checked), are called.
+    await until(async () => {
+      const all = await t.service.jobs.store.deliveries(keptId!);
+      return all.length === 2 && all.every((d) => d.status === 'delivered') ? true : undefined;
+    });
+    await until(async () => (operator!.deliveries.length === 2 ? true : undefined));
+    await sleep(300); // nothing comes late
+    expect(removed!.deliveries).toEqual([]);
+    expect(kept!.deliveries).toHaveLength(1);
+    const view = (await t.service.jobs.get(removedId!, alice)).deliveries?.find(
+      (d) => d.channel === 'webhook',
+    );
+    expect(view).toMatchObject({ status: 'failed' });
+  });
+});

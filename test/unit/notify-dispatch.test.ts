@@ -1,0 +1,214 @@
+/**
+ * The dispatcher's parts, with a fake outbox: the SMTP transport's options (STARTTLS required
+ * before a password leaves for a server off loopback), the send slots and their per-host cap,
+ * what an answer comes to, and that a success is never sent again because recording it failed.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { attemptOutcome, destinationHost, refusal } from '../../src/notify/attempt.js';
+import { notifySettingsFromEnv } from '../../src/notify/config.js';
+import { NotificationDispatcher } from '../../src/notify/dispatcher.js';
+import { isLoopbackHost, messageId, smtpTransportOptions } from '../../src/notify/email.js';
+import { SendSlots } from '../../src/notify/slots.js';
+import type { AttemptOutcome, Delivery, DeliveryStore } from '../../src/notify/types.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+
+const secret = `whsec_${randomBytes(32).toString('base64')}`;
+
+function delivery(overrides: Partial<Delivery> = {}): Delivery {
+  const now = new Date();
+  return {
+    id: 'msg_test1',
+    exportId: 'exp_test1',
+    channel: 'service',
+    event: 'export.succeeded',
+    data: { id: 'exp_test1', status: 'succeeded', owner: { id: 'ada' }, filename: 'orders.csv' },
+    status: 'pending',
+    attempts: 0,
+    createdAt: now,
+    updatedAt: now,
+    nextAttemptAt: now,
+    ...overrides,
+  };
+}
+
+/** An outbox that hands out `claims` in turn and answers records with `record`. */
+function fakeStore(claims: Delivery[][], record: (outcome: AttemptOutcome, call: number) => boolean) {
+  const recorded: AttemptOutcome[] = [];
+  const store: DeliveryStore = {
+    claimDeliveries: async () => claims.shift() ?? [],
+    recordAttempt: async (_id, _owner, outcome) => {
+      recorded.push(outcome);
+      return record(outcome, recorded.length)
+        ? delivery({ status: outcome.status === 'delivered' ? 'delivered' : 'pending' })
+        : undefined;
+    },
+    deliveries: async () => [],
+    deliveryAttempts: async () => [],
+    purgeDeliveries: async () => 0,
+  };
+  return { store, recorded };
+}
+
+describe('SMTP transport options', () => {
+  it('requires STARTTLS when credentials go to a plain smtp:// server off loopback', () => {
+    expect(smtpTransportOptions('smtp://user:pass@smtp.example.com:587', 5000)).toMatchObject({
+      requireTLS: true,
+      connectionTimeout: 5000,
+      greetingTimeout: 5000,
+      socketTimeout: 5000,
+    });
+    expect(smtpTransportOptions('smtp://user@10.0.0.5:25', 5000).requireTLS).toBe(true);
+    expect(smtpTransportOptions('SMTP://user:pass@[2001:db8::1]:587', 5000).requireTLS).toBe(true);
+  });
+
+  it('does not on loopback, without credentials, over smtps://, or when the URL opts out', () => {
+    for (const url of [
+      'smtp://user:pass@127.0.0.1:2525',
+      'smtp://user:pass@localhost:2525',
+      'smtp://user:pass@[::1]:2525',
+      'smtp://smtp.example.com:25',
+      'smtps://user:pass@smtp.example.com:465',
+      'smtp://user:pass@relay.internal:25?requireTLS=false',
+    ]) {
+      expect(smtpTransportOptions(url, 5000).requireTLS, url).toBeUndefined();
+    }
+  });
+
+  it('tells loopback hosts apart', () => {
+    expect(
+      ['localhost', 'a.localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::ffff:127.0.0.1'].every(
+        isLoopbackHost,
+      ),
+    ).toBe(true);
+    expect(['example.com', '10.0.0.1', '[2001:db8::1]', 'localhost.example.com'].some(isLoopbackHost)).toBe(
+      false,
+    );
+  });
+
+  it('makes Message-IDs in the public host', () => {
+    expect(messageId('msg_abc', 'https://exports.example.com:8443/base')).toBe(
+      '<msg_abc@exports.example.com>',
+    );
+    expect(messageId('msg_abc', undefined)).toBe('<msg_abc@takeout>');
+  });
+});
+
+describe('send slots', () => {
+  it('caps the sends to one host and frees slots one by one', () => {
+    const slots = new SendSlots(4, 2);
+    slots.take('slow');
+    slots.take('slow');
+    expect(slots.canTake('slow')).toBe(false);
+    expect(slots.canTake('fast')).toBe(true);
+    slots.take('fast');
+    slots.take('other');
+    expect(slots.free).toBe(0);
+    expect(slots.canTake('third')).toBe(false);
+    slots.release('fast');
+    expect(slots.canTake('third')).toBe(true);
+    expect(slots.canTake('slow')).toBe(false);
+    slots.release('slow');
+    expect(slots.canTake('slow')).toBe(true);
+  });
+
+  it('keys deliveries by host, emails by their SMTP server', () => {
+    const settings = notifySettingsFromEnv({
+      TAKEOUT_WEBHOOK_SECRET: secret,
+      TAKEOUT_WEBHOOK_URL: 'https://ops.example.com/hook',
+      SMTP_URL: 'smtp://mail.example.com:587',
+      TAKEOUT_MAIL_FROM: 'x@example.com',
+      TAKEOUT_PUBLIC_URL: 'https://exports.example.com',
+    });
+    expect(
+      destinationHost({ channel: 'webhook', destination: 'https://Hooks.example.com/x' }, settings),
+    ).toBe('hooks.example.com');
+    expect(destinationHost({ channel: 'service' }, settings)).toBe('ops.example.com');
+    expect(destinationHost({ channel: 'email', destination: 'a@example.com' }, settings)).toBe(
+      'smtp:mail.example.com:587',
+    );
+  });
+});
+
+describe('attempt outcomes', () => {
+  const settings = { backoff: { baseMs: 1000, maxMs: 1000 }, retryForMs: 3_600_000 };
+  const at = new Date();
+
+  it('fails at once on a permanent refusal, retries the rest', () => {
+    const d = delivery({ channel: 'email', destination: 'a@example.com' });
+    expect(
+      attemptOutcome(d, { statusCode: 550, error: 'SMTP 550', permanent: true }, 5, at, settings),
+    ).toMatchObject({
+      status: 'failed',
+      statusCode: 550,
+      error: 'SMTP 550',
+    });
+    expect(attemptOutcome(d, { statusCode: 451, error: 'SMTP 451' }, 5, at, settings)).toMatchObject({
+      status: 'pending',
+    });
+    expect(attemptOutcome(d, {}, 5, at, settings)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('refuses a destination no longer allowed, never the service-wide webhook', () => {
+    const settings = notifySettingsFromEnv({
+      TAKEOUT_WEBHOOK_SECRET: secret,
+      TAKEOUT_WEBHOOK_ALLOW: 'hooks.example.com',
+      TAKEOUT_WEBHOOK_URL: 'https://ops.example.com/hook',
+    });
+    expect(
+      refusal({ channel: 'webhook', destination: 'https://hooks.example.com/x' }, settings),
+    ).toBeUndefined();
+    expect(refusal({ channel: 'webhook', destination: 'https://gone.example.com/x' }, settings)).toMatch(
+      /^webhook_not_allowed: .*gone\.example\.com/,
+    );
+    expect(refusal({ channel: 'service' }, settings)).toBeUndefined();
+  });
+});
+
+describe('recording a success', () => {
+  let receiver: WebhookReceiver | undefined;
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  const settingsFor = (r: WebhookReceiver) =>
+    notifySettingsFromEnv({ TAKEOUT_WEBHOOK_SECRET: secret, TAKEOUT_WEBHOOK_URL: `${r.origin}/service` });
+
+  it('does not send again a success it could not record when it claims it again', async () => {
+    receiver = await startWebhookReceiver(secret);
+    // The store fails at every try the first time (3), then the delivery is claimed again.
+    let calls = 0;
+    const { store, recorded } = fakeStore([[delivery()], [delivery({ attempts: 0 })]], () => true);
+    const record = store.recordAttempt.bind(store);
+    store.recordAttempt = async (...args) => {
+      if (++calls <= 3) throw new Error('connection lost');
+      return record(...args);
+    };
+    const dispatcher = new NotificationDispatcher({ store, settings: settingsFor(receiver) });
+    await dispatcher.runOnce();
+    await dispatcher.runOnce();
+    await dispatcher.close();
+    expect(receiver.deliveries).toHaveLength(1);
+    expect(calls).toBe(4);
+    expect(recorded.map((o) => o.status)).toEqual(['delivered']);
+    expect(recorded[0]!.statusCode).toBe(204);
+  });
+
+  it('tries again to record a success when the store fails', async () => {
+    receiver = await startWebhookReceiver(secret);
+    let calls = 0;
+    const { store, recorded } = fakeStore([[delivery()]], () => true);
+    const record = store.recordAttempt.bind(store);
+    store.recordAttempt = async (...args) => {
+      if (++calls === 1) throw new Error('connection lost');
+      return record(...args);
+    };
+    const dispatcher = new NotificationDispatcher({ store, settings: settingsFor(receiver) });
+    await dispatcher.runOnce();
+    await dispatcher.close();
+    expect(receiver.deliveries).toHaveLength(1);
+    expect(calls).toBe(2);
+    expect(recorded.map((o) => o.status)).toEqual(['delivered']);
+  });
+});
