@@ -42,14 +42,15 @@ export async function setupS3Bucket(storage: S3Storage, options: SetupOptions): 
     await s3.send(new sdk.HeadBucketCommand({ Bucket }));
     steps.push({ step: 'bucket', status: 'ok', message: `bucket "${Bucket}" exists` });
   } catch (error) {
-    const missing = httpStatusOf(error) === 404;
-    steps.push({
-      step: 'bucket',
-      status: 'failed',
-      message: missing
+    const status = httpStatusOf(error);
+    // HeadBucket answers without a body: the status is all there is to say why.
+    const message =
+      status === 404
         ? `bucket "${Bucket}" does not exist; create it (private) first`
-        : `bucket "${Bucket}" cannot be reached (${codeOf(error)})`,
-    });
+        : status === 403
+          ? `access to bucket "${Bucket}" is denied (HTTP 403): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may list the bucket`
+          : `bucket "${Bucket}" cannot be reached (${codeOf(error)})`;
+    steps.push({ step: 'bucket', status: 'failed', message });
     return steps;
   }
 

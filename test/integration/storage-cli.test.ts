@@ -141,6 +141,20 @@ describe('takeout storage (CLI) against s3rver', () => {
       'bucket: failed: bucket "no-such-bucket-here" does not exist; create it (private) first',
     );
     expect(missing.out).not.toContain('failed');
+    // Keys the server does not know: said as such, not as an unknown failure.
+    const storage = await newStorage();
+    const denied = await run(['setup'], {
+      ...envFor(storage.bucket),
+      AWS_ACCESS_KEY_ID: 'minioadmin',
+      AWS_SECRET_ACCESS_KEY: 'minioadmin',
+    });
+    expect([denied.code, denied.err]).toEqual([
+      1,
+      expect.stringContaining(
+        `bucket: failed: access to bucket "${storage.bucket}" is denied (HTTP 403): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+      ),
+    ]);
+    await storage.close();
     const short = await run(['setup', '--days', '1'], { ...envFor('x-bucket'), TAKEOUT_FILE_TTL: '36h' });
     expect(short.code).toBe(2);
     expect(short.err).toContain('--days 1 would delete files before TAKEOUT_FILE_TTL ends');
