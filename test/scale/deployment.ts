@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { createSchema, PG_BASE_URL, type TestSchema } from '../integration/postgres-helpers.js';
 import { DEPLOYMENT_DATASETS } from '../support/jobs-deployment.js';
@@ -18,6 +19,8 @@ import { startWorkerProcess, type WorkerProcess } from '../support/worker-proces
 
 /** A worker started under heavy load (tsx compiling on a shared 2-core machine) can be slow. */
 const START_TIMEOUT_MS = 180_000;
+/** Starts of a killed worker's replacement before the run gives up. */
+const RESTART_TRIES = 5;
 
 export interface Owner {
   id: string;
@@ -143,9 +146,19 @@ export async function startScaleDeployment(options: ScaleOptions): Promise<Scale
         killed.push(victim);
         victim.child.kill('SIGKILL');
         await victim.exited;
-        const restarted = startWorkerProcess(workerEnv, START_TIMEOUT_MS).then((worker) => {
-          workers[index] = worker;
-        });
+        // As a supervisor would (Compose's `restart: unless-stopped`): a worker that starts while
+        // Redis is down exits with queue_error after its connect timeout, and is started again.
+        const restarted = (async () => {
+          for (let tries = 1; ; tries++) {
+            try {
+              workers[index] = await startWorkerProcess(workerEnv, START_TIMEOUT_MS);
+              return;
+            } catch (error) {
+              if (tries >= RESTART_TRIES) throw error;
+              await sleep(1000);
+            }
+          }
+        })();
         return { restarted };
       },
       stop,

@@ -144,10 +144,11 @@ export async function runScale(
   }
   const endedAt = Date.now();
   runEnded.abort();
+  const injected = await faults;
   if (faultError) throw faultError;
   return {
     tracked,
-    faults: await faults,
+    faults: injected,
     retries: retries.toJSON(),
     reposts,
     startedAt,
