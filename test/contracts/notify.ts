@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { jobView } from '../../src/jobs/view.js';
+import { eventuallyValue } from '../support/eventually.js';
 import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -29,15 +30,8 @@ const QUICK = {
   TAKEOUT_MAIL_FROM: 'Takeout <takeout@example.com>',
 };
 
-async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
+const eventually = <T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15000) =>
+  eventuallyValue(check, timeoutMs, 25);
 
 export function notifyContract(name: string, makeBackend: () => Promise<WorkerBackend>): void {
   describe(`notifications: ${name}`, () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseExportRequest } from '../../src/exports/request.js';
+import { eventuallyValue } from '../support/eventually.js';
 import { testService } from '../support/jobs.js';
 import { alice, type Deployment, useJobsDeployment } from '../support/jobs-deployment.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
@@ -18,18 +19,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 
-async function eventually<T>(
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
+const eventually = <T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30000) =>
+  eventuallyValue(check, timeoutMs, 20);
 
 const notifyEnv = (r: WebhookReceiver) => ({
   TAKEOUT_WEBHOOK_SECRET: secret,

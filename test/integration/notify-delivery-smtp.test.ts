@@ -13,6 +13,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { notifySettingsFromEnv } from '../../src/notify/config.js';
 import { NotificationDispatcher } from '../../src/notify/dispatcher.js';
+import { eventuallyValue } from '../support/eventually.js';
 import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
 
 const PUBLIC_URL = 'https://exports.example.com';
@@ -152,15 +153,8 @@ describe('email delivery (real SMTP server, SQLite job store)', () => {
     return d;
   }
 
-  async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await sleep(25);
-    }
-  }
+  const until = <T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10000) =>
+    eventuallyValue(check, timeoutMs, 25);
 
   it('sends one copy to a server that answers each step just in time, with two dispatchers', async () => {
     const smtp = await startSmtp();

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { notifySettingsFromEnv } from '../../src/notify/config.js';
 import { NotificationDispatcher } from '../../src/notify/dispatcher.js';
 import type { Delivery } from '../../src/notify/types.js';
+import { eventuallyValue } from '../support/eventually.js';
 import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -70,15 +71,8 @@ describe('webhook delivery (real receivers, SQLite job store)', () => {
     return d;
   }
 
-  async function until<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error('condition not met in time');
-      await sleep(10);
-    }
-  }
+  const until = <T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10000) =>
+    eventuallyValue(check, timeoutMs, 10);
 
   const deliveryOf = async (t: TestService, exportId: string): Promise<Delivery> =>
     (await t.service.jobs.store.deliveries(exportId))[0]!;

@@ -13,9 +13,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JOB_STATUSES } from '../../src/jobs/types.js';
+import { dropQueueKeys } from '../support/bullmq-harness.js';
 import { eventually } from '../support/eventually.js';
 import { DEPLOYMENT_DATASETS } from '../support/jobs-deployment.js';
 import { parsePrometheus, type Sample, sampleValue } from '../support/prometheus-text.js';
@@ -162,17 +162,7 @@ describe('the documented metrics on an API process and a worker process', () => 
     cleanup.push(() => receiver.close());
     receiver.answer = () => 500;
     const prefix = `takeout-metrics-docs:${process.pid}:${randomBytes(4).toString('hex')}`;
-    cleanup.push(async () => {
-      const client = new Redis('redis://127.0.0.1:6379', { retryStrategy: () => null });
-      client.on('error', () => {});
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        if (keys.length > 0) await client.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-      client.disconnect();
-    });
+    cleanup.push(() => dropQueueKeys('redis://127.0.0.1:6379', prefix));
 
     const env: NodeJS.ProcessEnv = {
       TAKEOUT_DATA_DIR: dir,

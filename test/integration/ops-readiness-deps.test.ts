@@ -12,8 +12,8 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { dropQueueKeys } from '../support/bullmq-harness.js';
 import { eventually } from '../support/eventually.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
@@ -183,18 +183,8 @@ async function startProcesses(env: NodeJS.ProcessEnv): Promise<Processes> {
   cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
   const prefix = `takeout-ready:${process.pid}:${randomBytes(4).toString('hex')}`;
   const redisUrl = env.REDIS_URL!;
-  cleanup.push(async () => {
-    // The queue's keys, on whichever Redis it used.
-    const client = new Redis(redisUrl, { retryStrategy: () => null, maxRetriesPerRequest: 1 });
-    client.on('error', () => {});
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await client.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    client.disconnect();
-  });
+  // The queue's keys, on whichever Redis it used.
+  cleanup.push(() => dropQueueKeys(redisUrl, prefix));
   const common: NodeJS.ProcessEnv = {
     TAKEOUT_DATA_DIR: dir,
     TAKEOUT_DEMO: 'false',

@@ -77,8 +77,16 @@ export async function injectFaults(
   for (const plan of plans) {
     // Each kill picks among running workers: the one killed before has restarted.
     if (plan.kind === 'kill-worker') await restarts.at(-1);
+    // A kill waits for a worker in the middle of an export too (after the Redis outage, the
+    // workers may be idle a while: the sweeper enqueues again what Redis lost).
+    const busyWorkers = () =>
+      deployment.workers
+        .map((worker, index) => ({ index, running: runningIn(worker.lines as never) }))
+        .filter((w) => w.running > 0);
+    const ready = (now: RunState) =>
+      now.progress >= plan.atProgress && (plan.kind !== 'kill-worker' || busyWorkers().length > 0);
     let now = await state();
-    while (now.progress < plan.atProgress && !stop.aborted) {
+    while (!ready(now) && !stop.aborted) {
       await sleep(200);
       now = await state();
     }
@@ -92,10 +100,8 @@ export async function injectFaults(
     records.push(record);
     const down = (plan.downSeconds ?? 10) * 1000;
     if (plan.kind === 'kill-worker') {
-      // A worker in the middle of an export, when one is.
-      const busy = deployment.workers
-        .map((worker, index) => ({ index, running: runningIn(worker.lines as never) }))
-        .filter((w) => w.running > 0);
+      // A worker in the middle of an export.
+      const busy = busyWorkers();
       const pick =
         busy.length > 0 ? busy[Math.floor(Math.random() * busy.length)]! : { index: 0, running: 0 };
       record.victimRunning = pick.running;

@@ -89,6 +89,17 @@ export class BullmqHarness {
   }
 }
 
+/** Deletes a queue's keys (`prefix:*`) on the Redis at `url`, if it answers. */
+export async function dropQueueKeys(url: string, prefix: string): Promise<void> {
+  const client = new Redis(url, { retryStrategy: () => null, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  try {
+    await deleteKeys(client, prefix);
+  } finally {
+    client.disconnect();
+  }
+}
+
 async function deleteKeys(client: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {

@@ -13,3 +13,18 @@ export async function eventually(
   }
   return check();
 }
+
+/** Polls until `check` gives a value, and answers it; throws when `timeoutMs` passes first. */
+export async function eventuallyValue<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(everyMs);
+  }
+}
