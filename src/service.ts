@@ -128,7 +128,9 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
       ...(options.log ? { log: options.log } : {}),
     });
   } catch (error) {
-    // A job store or queue that cannot start (bad DATABASE_URL, Redis down) leaves nothing open.
+    // A job store or queue that cannot start (bad DATABASE_URL, Redis down) leaves nothing open:
+    // the rate limit's Redis client would reconnect forever, and keep the process from exiting.
+    rateLimit?.redis?.disconnect();
     await Promise.allSettled([
       options.jobStore ? undefined : jobStore?.close(),
       pools.close(),

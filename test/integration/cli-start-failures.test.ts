@@ -1,0 +1,68 @@
+/**
+ * A process that cannot start (Redis unreachable) says why and exits, so that its supervisor
+ * starts it again: it must not hang on with a client that reconnects forever.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'takeout-start-failures-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A loopback port where nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function run(command: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', command], {
+    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const started = Date.now();
+  return new Promise<{ code: number | null; signal: string | null; ms: number; stderr: string }>(
+    (resolve) => {
+      // Well past the queue's 10 s connect timeout: a process still up then hangs.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, ms: Date.now() - started, stderr });
+      });
+    },
+  );
+}
+
+describe('a process that cannot reach Redis at start', () => {
+  it('exits 1 with queue_error after the connect timeout (takeout worker and takeout serve)', async () => {
+    const port = await closedPort();
+    const env = {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      TAKEOUT_DEMO: 'false',
+      TAKEOUT_SECRET: '0123456789abcdef0123456789abcdef',
+      PORT: '0',
+    };
+    const [worker, serve] = await Promise.all([
+      run('worker', { ...env, TAKEOUT_DATA_DIR: join(dir, 'worker') }),
+      run('serve', { ...env, TAKEOUT_DATA_DIR: join(dir, 'serve') }),
+    ]);
+    for (const [name, result] of [
+      ['worker', worker],
+      ['serve', serve],
+    ] as const) {
+      expect({ name, code: result.code, signal: result.signal }).toEqual({ name, code: 1, signal: null });
+      expect(result.stderr).toContain('takeout: queue_error: Redis (REDIS_URL) is not reachable');
+      expect(result.ms).toBeLessThan(30_000);
+    }
+  }, 60_000);
+});
