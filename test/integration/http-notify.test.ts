@@ -17,6 +17,19 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 // biome-ignore lint/suspicious/noExplicitAny: JSON documents the assertions walk into
 type Json = any;
 
+/** A service on a loopback port with `env`, its worker running, and the address to call it. */
+async function notifyServer(
+  env: NodeJS.ProcessEnv,
+): Promise<{ jobs: TestService; app: FastifyInstance; base: string }> {
+  const jobs = await testService(env, { datasets: [numbersDataset('numbers', 50)] });
+  const app = await buildServer(serviceServerOptions(jobs.service));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  await jobs.service.jobs.startWorker({ concurrency: 1 });
+  return { jobs, app, base };
+}
+
 describe('notifications over HTTP (SQLite + embedded queue)', () => {
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   let receiver: WebhookReceiver;
@@ -26,19 +39,11 @@ describe('notifications over HTTP (SQLite + embedded queue)', () => {
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver(secret);
-    jobs = await testService(
-      {
-        TAKEOUT_WEBHOOK_SECRET: secret,
-        TAKEOUT_WEBHOOK_ALLOW: receiver.host,
-        TAKEOUT_NOTIFY_POLL: '50ms',
-      },
-      { datasets: [numbersDataset('numbers', 50)] },
-    );
-    app = await buildServer(serviceServerOptions(jobs.service));
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    await jobs.service.jobs.startWorker({ concurrency: 1 });
+    ({ jobs, app, base } = await notifyServer({
+      TAKEOUT_WEBHOOK_SECRET: secret,
+      TAKEOUT_WEBHOOK_ALLOW: receiver.host,
+      TAKEOUT_NOTIFY_POLL: '50ms',
+    }));
   });
   afterAll(async () => {
     await app?.close();
@@ -136,25 +141,17 @@ describe('notifications over HTTP with a service-wide webhook and email', () => 
     owners = await startWebhookReceiver(secret);
     operator = await startWebhookReceiver(secret);
     smtp = await startSmtpServer();
-    jobs = await testService(
-      {
-        TAKEOUT_WEBHOOK_SECRET: secret,
-        // The operator's receiver is the service-wide webhook, and not on the allow list.
-        TAKEOUT_WEBHOOK_URL: `${operator.origin}/service`,
-        TAKEOUT_WEBHOOK_ALLOW: owners.host,
-        SMTP_URL: smtp.url,
-        TAKEOUT_MAIL_FROM: 'Takeout <takeout@example.com>',
-        TAKEOUT_MAIL_ALLOW: 'example.com',
-        TAKEOUT_PUBLIC_URL: 'https://takeout.example.com',
-        TAKEOUT_NOTIFY_POLL: '50ms',
-      },
-      { datasets: [numbersDataset('numbers', 50)] },
-    );
-    app = await buildServer(serviceServerOptions(jobs.service));
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-    await jobs.service.jobs.startWorker({ concurrency: 1 });
+    ({ jobs, app, base } = await notifyServer({
+      TAKEOUT_WEBHOOK_SECRET: secret,
+      // The operator's receiver is the service-wide webhook, and not on the allow list.
+      TAKEOUT_WEBHOOK_URL: `${operator.origin}/service`,
+      TAKEOUT_WEBHOOK_ALLOW: owners.host,
+      SMTP_URL: smtp.url,
+      TAKEOUT_MAIL_FROM: 'Takeout <takeout@example.com>',
+      TAKEOUT_MAIL_ALLOW: 'example.com',
+      TAKEOUT_PUBLIC_URL: 'https://takeout.example.com',
+      TAKEOUT_NOTIFY_POLL: '50ms',
+    }));
   });
   afterAll(async () => {
     await app?.close();
