@@ -4,6 +4,7 @@
  * `*.example.com` for subdomains, each optionally with `:port`; without a port only the
  * scheme's default port is allowed.
  */
+import { domainToASCII, domainToUnicode } from 'node:url';
 import { TakeoutError } from '../errors.js';
 
 export interface HostPattern {
@@ -58,12 +59,18 @@ export function isAllowed(url: URL, allow: readonly HostPattern[]): boolean {
 export function canonicalEmail(address: string): string | undefined {
   const at = address.lastIndexOf('@');
   if (at <= 0) return undefined;
-  const domain = address
+  const given = address
     .slice(at + 1)
     .replace(/\.$/, '')
     .toLowerCase();
-  if (domain === '' || domain.split('.').some((label) => label === '')) return undefined;
-  return `${address.slice(0, at)}@${domain}`;
+  if (given === '' || given.split('.').some((label) => label === '')) return undefined;
+  // Letters (any script), marks, digits, dots and hyphens: no escapes the mapping would decode.
+  if (!/^[\p{L}\p{M}\p{N}.-]+$/u.test(given)) return undefined;
+  // As resolvers and mail servers read it (UTS #46: `ｅxample.com` is `example.com`), so the
+  // domain checked against TAKEOUT_MAIL_ALLOW is the one mailed; IDNs stay in Unicode.
+  const ascii = domainToASCII(given);
+  if (ascii === '') return undefined;
+  return `${address.slice(0, at)}@${domainToUnicode(ascii)}`;
 }
 
 /** The domain of an email address, canonical (see `canonicalEmail`), or undefined if malformed. */

@@ -61,28 +61,38 @@ export function destinationHost(
 }
 
 /**
- * Why an owner's destination may no longer be sent to, as the recorded error (its code first:
- * `webhook_not_allowed: ...`, `email_not_allowed: ...`), or undefined when it may: the check
- * made when the export was created (targets.ts), made again with this process's settings. The
- * service-wide webhook is the operator's own, never checked; a process without SMTP_URL is
- * not a refusal of the address (the delivery waits for a process that has it).
+ * Why an owner's destination may not be sent to by this process, or undefined when it may: the
+ * check made when the export was created (targets.ts), made again with this process's
+ * settings. A destination its allow list leaves out fails for good (its code first:
+ * `webhook_not_allowed: ...`, `email_not_allowed: ...`); a process without an allow list (or
+ * without SMTP_URL) has not been set up to send such deliveries, and they wait for one that
+ * has (a worker given only part of the API's settings must not fail every owner's event). The
+ * service-wide webhook is the operator's own, never checked.
  */
 export function refusal(
   delivery: Pick<Delivery, 'channel' | 'destination'>,
   settings: NotifySettings,
-): string | undefined {
+): Answer | undefined {
   const destination = delivery.destination ?? '';
   let notify: NotifyRequest | undefined;
-  if (delivery.channel === 'webhook') notify = { webhook: destination };
-  else if (delivery.channel === 'email' && settings.smtpUrl) notify = { email: destination };
+  if (delivery.channel === 'webhook') {
+    if (settings.webhookAllow.length === 0) return { error: 'This process has no TAKEOUT_WEBHOOK_ALLOW' };
+    notify = { webhook: destination };
+  } else if (delivery.channel === 'email' && settings.smtpUrl) {
+    if (settings.mailAllow !== '*' && settings.mailAllow.length === 0) {
+      return { error: 'This process has no TAKEOUT_MAIL_ALLOW' };
+    }
+    notify = { email: destination };
+  }
   if (!notify) return undefined;
   try {
     checkNotify(notify, settings);
     return undefined;
   } catch (error) {
-    if (error instanceof TakeoutError) return `${error.code}: ${error.message}; not retried`;
+    const code = error instanceof TakeoutError ? error.code : `${delivery.channel}_not_allowed`;
     // Not even a URL (it was one when the export was created): refused all the same.
-    return `${delivery.channel === 'webhook' ? 'webhook_not_allowed' : 'email_not_allowed'}: not a valid destination; not retried`;
+    const why = error instanceof TakeoutError ? error.message : 'not a valid destination';
+    return { error: `${code}: ${why}; not retried`, permanent: true };
   }
 }
 
@@ -90,7 +100,7 @@ export function refusal(
 export async function sendOnce(delivery: Delivery, context: AttemptContext): Promise<Answer> {
   const { settings, mailer, signal } = context;
   const refused = refusal(delivery, settings);
-  if (refused) return { error: refused, permanent: true };
+  if (refused) return refused;
   switch (delivery.channel) {
     case 'email': {
       if (!mailer || !settings.publicUrl || !delivery.destination) {

@@ -24,7 +24,7 @@ import {
 import type { NotifySettings } from './config.js';
 import { Mailer } from './email.js';
 import { AttemptRecorder } from './record.js';
-import { defaultPerHost, SendSlots } from './slots.js';
+import { claimSkip, defaultPerHost, SendSlots } from './slots.js';
 import type { AttemptOutcome, Delivery, DeliveryStore } from './types.js';
 
 export interface DispatcherOptions {
@@ -122,29 +122,40 @@ export class NotificationDispatcher {
     );
   }
 
-  /** Claims as many due deliveries as slots are free, and starts them (or parks them for their host). */
+  /**
+   * Claims as many due deliveries as slots are free (none to a host at its cap), and starts
+   * them, or parks those beyond their host's cap for it. `full`: it got all it asked for and
+   * started every one, so more may be due that this dispatcher can send at once.
+   */
   async #claim(now: Date): Promise<{ claimed: number; full: boolean }> {
     const limit = this.#slots.free;
+    if (limit <= 0) return { claimed: 0, full: false };
     const claimedAt = performance.now();
     const claimed = await this.#options.store.claimDeliveries({
       leaseOwner: this.#leaseOwner,
       leaseMs: this.leaseMs,
       limit,
       now,
+      // Not to hosts at their cap: leasing those would only keep them from other dispatchers.
+      skip: claimSkip(
+        this.#slots.hostsAtCap(),
+        destinationHost({ channel: 'service' }, this.#options.settings),
+      ),
     });
     // Closed while claiming: nothing is sent now; the claims run out and another dispatcher (or
     // the next start) sends them, under the same event ids.
     if (this.#closed) return { claimed: claimed.length, full: false };
     const leaseEndsAt = claimedAt + this.leaseMs;
+    let started = 0;
     for (const delivery of claimed) {
-      this.#admit({ delivery, host: destinationHost(delivery, this.#options.settings), leaseEndsAt });
+      const host = destinationHost(delivery, this.#options.settings);
+      if (this.#admit({ delivery, host, leaseEndsAt })) started++;
     }
-    return { claimed: claimed.length, full: claimed.length >= limit };
+    return { claimed: claimed.length, full: claimed.length >= limit && started === claimed.length };
   }
 
   /** One pass: claims due deliveries, sends them, records the outcomes. How many it claimed. */
   async runOnce(now = new Date()): Promise<number> {
-    if (this.#slots.free <= 0) return 0;
     const { claimed } = await this.#claim(now);
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
     return claimed;
@@ -156,7 +167,8 @@ export class NotificationDispatcher {
     return performance.now() + budget + RECORD_RESERVE_MS <= claimed.leaseEndsAt;
   }
 
-  #admit(claimed: Claimed): void {
+  /** Starts the delivery, or parks it for its host, or leaves it to its claim; whether it started. */
+  #admit(claimed: Claimed): boolean {
     if (!this.#inTime(claimed)) {
       this.#log.warn(
         this.#details(claimed.delivery),
@@ -164,12 +176,14 @@ export class NotificationDispatcher {
       );
     } else if (this.#slots.canTake(claimed.host)) {
       this.#begin(claimed);
+      return true;
     } else if (this.#parked.length < this.#slots.size) {
       this.#parked.push(claimed);
     } else {
       // Its claim runs out unused (no attempt is counted): the delivery is claimed again then.
       this.#log.info(this.#details(claimed.delivery), 'notification deferred: its host has sends under way');
     }
+    return false;
   }
 
   #begin(claimed: Claimed): void {

@@ -92,10 +92,13 @@ export function messageId(deliveryId: string, publicUrl: string | undefined): st
   return `<${deliveryId}@${host}>`;
 }
 
-/** Loopback: `localhost`, `*.localhost`, 127.0.0.0/8, ::1 (and IPv4-mapped loopback). */
+/**
+ * Loopback: `localhost`, 127.0.0.0/8, ::1 (and IPv4-mapped loopback). Not `*.localhost`: a
+ * resolver need not map those to loopback.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === 'localhost') return true;
   if (!ipaddr.isValid(host)) return false;
   return ipaddr.process(host).range() === 'loopback';
 }
@@ -127,17 +130,16 @@ export function smtpTransportOptions(smtpUrl: string, timeoutMs: number): SMTPTr
 }
 
 /**
- * A refusal for good: a 5xx reply to the message or its envelope (MAIL FROM, RCPT TO, DATA).
- * A 5xx to the login or to STARTTLS is the service's own setting, and a connection error or a
- * 4xx is passing: those are retried.
+ * A refusal for good: a 5xx reply to the recipient (RCPT TO: no such mailbox, a refused
+ * domain) or to the message (DATA). A 5xx to MAIL FROM (a sender the server does not take,
+ * authentication required, relaying denied), to the login or to STARTTLS is the service's own
+ * setting, and a connection error or a 4xx is passing: those are retried.
  */
-function isPermanentRefusal(responseCode: number | undefined, code: string | undefined): boolean {
-  return (
-    responseCode !== undefined &&
-    responseCode >= 500 &&
-    responseCode < 600 &&
-    (code === 'EENVELOPE' || code === 'EMESSAGE')
-  );
+function isPermanentRefusal(error: { responseCode?: number; code?: string; command?: string }): boolean {
+  const { responseCode, code, command } = error;
+  if (responseCode === undefined || responseCode < 500 || responseCode >= 600) return false;
+  if (code === 'EMESSAGE') return true;
+  return code === 'EENVELOPE' && (command === 'RCPT TO' || command === 'DATA');
 }
 
 /** Sends emails through one SMTP server (a connection per message). */
@@ -182,12 +184,13 @@ export class Mailer {
     } catch (error) {
       if (options.signal?.aborted) return { error: 'Stopped: the dispatcher closed' };
       if (ended.signal.aborted) return { error: `No answer within ${deadlineMs} ms` };
-      const { responseCode, code } = error as { responseCode?: number; code?: string };
+      const refusal = error as { responseCode?: number; code?: string; command?: string };
+      const { responseCode, code } = refusal;
       const reason = responseCode ? `SMTP ${responseCode}` : code ? `SMTP failed (${code})` : 'SMTP failed';
       return {
         ...(responseCode ? { statusCode: responseCode } : {}),
         error: reason,
-        ...(isPermanentRefusal(responseCode, code) ? { permanent: true } : {}),
+        ...(isPermanentRefusal(refusal) ? { permanent: true } : {}),
       };
     } finally {
       clearTimeout(timer);

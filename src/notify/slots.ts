@@ -4,6 +4,8 @@
  * slots and never all of them. A slot is taken when a send starts and given back when it ends,
  * one by one: the dispatcher refills each as it frees, never waiting for a whole batch.
  */
+import type { ClaimDeliveriesOptions, NotifyChannel } from './types.js';
+
 export class SendSlots {
   readonly #perHostUsed = new Map<string, number>();
   #used = 0;
@@ -27,6 +29,11 @@ export class SendSlots {
     return this.#used < this.size && (this.#perHostUsed.get(host) ?? 0) < this.perHost;
   }
 
+  /** The hosts whose sends are at the cap: a claim leaves their deliveries for now. */
+  hostsAtCap(): string[] {
+    return [...this.#perHostUsed].filter(([, used]) => used >= this.perHost).map(([host]) => host);
+  }
+
   take(host: string): void {
     this.#used++;
     this.#perHostUsed.set(host, (this.#perHostUsed.get(host) ?? 0) + 1);
@@ -44,4 +51,27 @@ export class SendSlots {
 /** The default per-host cap: half the slots (at least one), so others always keep the rest. */
 export function defaultPerHost(size: number): number {
   return Math.max(1, Math.floor(size / 2));
+}
+
+/**
+ * What a claim leaves for now, given the hosts at their cap (keys of `destinationHost`): all
+ * emails when the SMTP server is (`smtp:...`), webhooks to those hosts, and the service-wide
+ * webhook when its host (`serviceHost`) is.
+ */
+export function claimSkip(
+  hostsAtCap: string[],
+  serviceHost: string,
+): NonNullable<ClaimDeliveriesOptions['skip']> {
+  const channels: NotifyChannel[] = [];
+  const hosts: string[] = [];
+  for (const host of hostsAtCap) {
+    if (host.startsWith('smtp:')) channels.push('email');
+    else if (host === 'webhook:' || host === 'service:')
+      continue; // no valid URL: nothing to match
+    else {
+      hosts.push(host);
+      if (host === serviceHost) channels.push('service');
+    }
+  }
+  return { channels, hosts };
 }

@@ -98,6 +98,11 @@ export interface ClaimDeliveriesOptions {
   leaseMs: number;
   limit: number;
   now?: Date;
+  /**
+   * Deliveries left for now (the dispatcher's sends to them are at their cap): those of these
+   * channels, and webhooks to these hosts (`host[:port]`, lowercase).
+   */
+  skip?: { channels?: NotifyChannel[]; hosts?: string[] };
 }
 
 /** The outbox side of a job store (the same database, the same transactions). */

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newExportId } from '../../src/jobs/ids.js';
 import { claimJob, failJob, requestCancel, succeedJob } from '../../src/jobs/lifecycle.js';
 import type { JobStore, NewJob } from '../../src/jobs/types.js';
-import type { AttemptOutcome, Delivery, NotifyTarget } from '../../src/notify/types.js';
+import type { AttemptOutcome, Delivery, NotifyChannel, NotifyTarget } from '../../src/notify/types.js';
 
 export interface OutboxHarness {
   store: JobStore;
@@ -141,6 +141,41 @@ export function outboxContract(name: string, open: () => Promise<OutboxHarness>)
       expect(canceled.map((d) => [d.channel, d.event]).sort()).toEqual([
         ['service', 'export.canceled'],
         ['webhook', 'export.canceled'],
+      ]);
+    });
+
+    it('leaves the channels and webhook hosts a claimer skips, and hands them out later', async () => {
+      await succeeded([
+        { channel: 'webhook', url: 'https://busy.example.com/a' },
+        { channel: 'webhook', url: 'http://busy.example.com:8080/b' },
+        { channel: 'webhook', url: 'https://busy_example.com/c' },
+        { channel: 'webhook', url: 'https://quiet.example.com/d' },
+        { channel: 'email', to: 'ada@example.com' },
+        { channel: 'service' },
+      ]);
+      const t0 = new Date();
+      const skip = {
+        channels: ['email', 'service'] as NotifyChannel[],
+        hosts: ['busy.example.com', 'busy.example.com:8080'],
+      };
+      const first = await store.claimDeliveries({
+        leaseOwner: 'd1',
+        leaseMs: 10_000,
+        limit: 10,
+        now: t0,
+        skip,
+      });
+      // `_` is no wildcard: busy_example.com is another host.
+      expect(first.map((d) => d.destination).sort()).toEqual([
+        'https://busy_example.com/c',
+        'https://quiet.example.com/d',
+      ]);
+      const rest = await claim(store, 'd2', at(t0, 1000));
+      expect(rest.map((d) => d.destination ?? d.channel).sort()).toEqual([
+        'ada@example.com',
+        'http://busy.example.com:8080/b',
+        'https://busy.example.com/a',
+        'service',
       ]);
     });
 

@@ -24,13 +24,17 @@ interface Smtp {
   close(): Promise<void>;
 }
 
-/** A real SMTP server; `rcptCode` refuses RCPT TO with that reply code. */
-async function startSmtp(rcptCode?: number): Promise<Smtp> {
+/** A real SMTP server; `rcptCode` refuses RCPT TO with that reply code, `mailFromCode` MAIL FROM. */
+async function startSmtp(rcptCode?: number, mailFromCode?: number): Promise<Smtp> {
   const messages: Smtp['messages'] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onMailFrom(_address, _session, callback) {
+      if (mailFromCode === undefined) return callback();
+      callback(Object.assign(new Error('Sender address rejected'), { responseCode: mailFromCode }));
+    },
     onRcptTo(_address, _session, callback) {
       if (rcptCode === undefined) return callback();
       callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: rcptCode }));
@@ -185,7 +189,7 @@ describe('email delivery (real SMTP server, SQLite job store)', () => {
     expect(attempts.at(-1)!.error).toBeUndefined();
   }, 30_000);
 
-  it('fails at once on a 550 to RCPT TO, and keeps retrying a 450', async () => {
+  it("fails at once on a 550 to RCPT TO, and keeps retrying a 450, or a 553 to MAIL FROM (the sender is the service's)", async () => {
     const refusing = await startSmtp(550);
     cleanups.push(() => refusing.close());
     const e = env(refusing.port);
@@ -210,6 +214,17 @@ describe('email delivery (real SMTP server, SQLite job store)', () => {
       return d && d.attempts >= 2 ? d : undefined;
     });
     expect(retrying).toMatchObject({ status: 'pending', lastStatus: 450, lastError: 'SMTP 450' });
+
+    const sender = await startSmtp(undefined, 553);
+    cleanups.push(() => sender.close());
+    const e3 = env(sender.port);
+    const third = await exportWithEmail(e3);
+    dispatcher(third.t, e3).start();
+    const refusedSender = await until(async () => {
+      const [d] = await third.t.service.jobs.store.deliveries(third.delivery.exportId);
+      return d && d.attempts >= 2 ? d : undefined;
+    });
+    expect(refusedSender).toMatchObject({ status: 'pending', lastStatus: 553, lastError: 'SMTP 553' });
   });
 
   it('mails nobody whose domain was taken off TAKEOUT_MAIL_ALLOW since the export was made', async () => {

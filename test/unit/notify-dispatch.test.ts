@@ -76,14 +76,14 @@ describe('SMTP transport options', () => {
   });
 
   it('tells loopback hosts apart', () => {
+    expect(['localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::ffff:127.0.0.1'].every(isLoopbackHost)).toBe(
+      true,
+    );
     expect(
-      ['localhost', 'a.localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::ffff:127.0.0.1'].every(
+      ['example.com', '10.0.0.1', '[2001:db8::1]', 'localhost.example.com', 'a.localhost'].some(
         isLoopbackHost,
       ),
-    ).toBe(true);
-    expect(['example.com', '10.0.0.1', '[2001:db8::1]', 'localhost.example.com'].some(isLoopbackHost)).toBe(
-      false,
-    );
+    ).toBe(false);
   });
 
   it('makes Message-IDs in the public host', () => {
@@ -158,10 +158,39 @@ describe('attempt outcomes', () => {
     expect(
       refusal({ channel: 'webhook', destination: 'https://hooks.example.com/x' }, settings),
     ).toBeUndefined();
-    expect(refusal({ channel: 'webhook', destination: 'https://gone.example.com/x' }, settings)).toMatch(
-      /^webhook_not_allowed: .*gone\.example\.com/,
-    );
+    expect(refusal({ channel: 'webhook', destination: 'https://gone.example.com/x' }, settings)).toEqual({
+      error: expect.stringMatching(/^webhook_not_allowed: .*gone\.example\.com.*; not retried$/),
+      permanent: true,
+    });
     expect(refusal({ channel: 'service' }, settings)).toBeUndefined();
+  });
+
+  it("leaves owners' deliveries to another process when this one has no allow list", () => {
+    // A worker given only part of the API's settings: no list means not set up, not "none".
+    const bare = notifySettingsFromEnv({
+      TAKEOUT_WEBHOOK_SECRET: secret,
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      TAKEOUT_PUBLIC_URL: 'https://takeout.example.com',
+      TAKEOUT_MAIL_FROM: 'Takeout <takeout@example.com>',
+    });
+    expect(refusal({ channel: 'webhook', destination: 'https://hooks.example.com/x' }, bare)).toEqual({
+      error: 'This process has no TAKEOUT_WEBHOOK_ALLOW',
+    });
+    expect(refusal({ channel: 'email', destination: 'ada@example.com' }, bare)).toEqual({
+      error: 'This process has no TAKEOUT_MAIL_ALLOW',
+    });
+    const mailAny = notifySettingsFromEnv({
+      TAKEOUT_WEBHOOK_SECRET: secret,
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      TAKEOUT_PUBLIC_URL: 'https://takeout.example.com',
+      TAKEOUT_MAIL_FROM: 'Takeout <takeout@example.com>',
+      TAKEOUT_MAIL_ALLOW: '*',
+    });
+    expect(refusal({ channel: 'email', destination: 'ada@example.com' }, mailAny)).toBeUndefined();
+    // Retried later (pending), not failed.
+    const d = delivery({ channel: 'webhook', destination: 'https://hooks.example.com/x' });
+    const outcome = attemptOutcome(d, refusal(d, bare)!, 1, new Date(), bare);
+    expect(outcome.status).toBe('pending');
   });
 });
 
@@ -210,5 +239,52 @@ describe('recording a success', () => {
     expect(receiver.deliveries).toHaveLength(1);
     expect(calls).toBe(2);
     expect(recorded.map((o) => o.status)).toEqual(['delivered']);
+  });
+});
+
+describe('claiming', () => {
+  let receiver: WebhookReceiver | undefined;
+  afterEach(async () => {
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  it('leases no more deliveries than it can start or park while their host is at its cap', async () => {
+    receiver = await startWebhookReceiver(secret);
+    receiver.answer = () => null; // every send hangs: the host stays at its cap
+    // 200 due deliveries, all to the service-wide webhook (one host).
+    let due = 200;
+    let claims = 0;
+    let leased = 0;
+    const store: DeliveryStore = {
+      claimDeliveries: async ({ limit, skip }) => {
+        claims++;
+        if (skip?.channels?.includes('service')) return []; // as the SQL stores leave them
+        const n = Math.min(limit, due);
+        due -= n;
+        leased += n;
+        return Array.from({ length: n }, (_, i) => delivery({ id: `msg_${leased - n + i}` }));
+      },
+      recordAttempt: async () => undefined,
+      deliveries: async () => [],
+      deliveryAttempts: async () => [],
+      purgeDeliveries: async () => 0,
+    };
+    const dispatcher = new NotificationDispatcher({
+      store,
+      settings: notifySettingsFromEnv({
+        TAKEOUT_WEBHOOK_SECRET: secret,
+        TAKEOUT_WEBHOOK_URL: `${receiver.origin}/service`,
+        TAKEOUT_NOTIFY_POLL: '50ms',
+      }),
+    });
+    dispatcher.start();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await dispatcher.close(0);
+    // 4 sending (the per-host cap of 8 slots) and 4 parked for their host; the others stay due
+    // for other dispatchers, and this one looks again only at its poll.
+    expect(receiver.deliveries.length).toBe(4);
+    expect(leased).toBe(8);
+    expect(claims).toBeLessThan(20);
   });
 });

@@ -62,7 +62,8 @@ describe('notification targets', () => {
       TAKEOUT_PUBLIC_URL: 'https://takeout.example.com',
     };
     const settings = notifySettingsFromEnv({ ...env, TAKEOUT_MAIL_ALLOW: 'example.com *.example.org' });
-    for (const email of ['Ada@example.com.', 'Ada@EXAMPLE.COM.', 'Ada@Example.com']) {
+    // Fullwidth letters are the same domain to resolvers (UTS #46): stored as mailed and checked.
+    for (const email of ['Ada@example.com.', 'Ada@EXAMPLE.COM.', 'Ada@Example.com', 'Ada@ｅxample.com']) {
       expect(notifyTargets(notifyOf({ email }), settings)).toEqual([
         { channel: 'email', to: 'Ada@example.com' },
       ]);

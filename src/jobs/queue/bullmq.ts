@@ -188,12 +188,16 @@ class BullmqExportQueue implements ExportQueue {
    */
   private async delay(job: Job, token: string | undefined, until: Date): Promise<never> {
     if (token !== undefined) {
-      await job.moveToDelayed(until.getTime(), token).catch((error: unknown) => {
+      try {
+        await job.moveToDelayed(until.getTime(), token);
+      } catch (error) {
+        // Left active, the entry would stall and count towards maxStalledCount: back to `wait`.
         this.logger.warn(
           { exportId: job.id, error: String(error) },
-          'Could not defer a delivery; its lock will expire',
+          'Could not defer a delivery; handing it back',
         );
-      });
+        return this.handBack(job, token);
+      }
     }
     throw new DelayedError();
   }

@@ -87,10 +87,19 @@ export function claimDeliveriesStatement(dialect: Dialect, options: ClaimDeliver
   const p = new Params(dialect);
   const time = dialect.time(now);
   const set = `lease_owner = ${p.add(options.leaseOwner)}, lease_expires_at = ${p.add(dialect.time(new Date(now.getTime() + options.leaseMs)))}, updated_at = ${p.add(time)}`;
-  const due =
+  let due =
     `SELECT id FROM ${dialect.deliveries} WHERE status = 'pending' AND next_attempt_at <= ${p.add(time)} ` +
-    `AND (lease_expires_at IS NULL OR lease_expires_at <= ${p.add(time)}) ORDER BY next_attempt_at, id ` +
-    `LIMIT ${p.add(Math.max(1, Math.trunc(options.limit)))}${dialect.skipLocked}`;
+    `AND (lease_expires_at IS NULL OR lease_expires_at <= ${p.add(time)})`;
+  const { channels = [], hosts = [] } = options.skip ?? {};
+  if (channels.length > 0) due += ` AND channel NOT IN (${p.list(channels)})`;
+  for (const host of hosts) {
+    // Stored webhook URLs are normalised (URL.href): scheme://host[:port]/...
+    const escaped = host.replace(/[\\%_]/g, (c) => `\\${c}`);
+    due +=
+      ` AND NOT (channel = 'webhook' AND (destination LIKE ${p.add(`http://${escaped}/%`)} ESCAPE '\\'` +
+      ` OR destination LIKE ${p.add(`https://${escaped}/%`)} ESCAPE '\\'))`;
+  }
+  due += ` ORDER BY next_attempt_at, id LIMIT ${p.add(Math.max(1, Math.trunc(options.limit)))}${dialect.skipLocked}`;
   return {
     text: `UPDATE ${dialect.deliveries} SET ${set} WHERE id IN (${due}) RETURNING *`,
     values: p.values,
