@@ -7,6 +7,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ExportQueue } from './jobs/queue/types.js';
 import { JOB_STATUSES, type JobStore } from './jobs/types.js';
+import { withTimeout } from './settle.js';
 
 /** How long a scrape waits for the job store or the queue before it keeps the last values, ms. */
 const SCRAPE_TIMEOUT_MS = 2000;
@@ -42,16 +43,6 @@ export interface TakeoutMetrics {
   observeJobs(store: JobStore, queue: ExportQueue): void;
   /** The exposition text and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** A fresh registry with Takeout's metrics and Node's default process metrics. */

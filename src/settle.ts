@@ -3,18 +3,30 @@
 /** The longest an export's owner waits for its source to close once the export has ended. */
 export const SOURCE_CLOSE_WAIT_MS = 5000;
 
-/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
-export function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+/**
+ * Resolves when `work` settles (true) or after `ms` (false), whichever comes first; never
+ * rejects.
+ */
+export function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     work.then(
-      () => {},
-      () => {},
+      () => true,
+      () => true,
     ),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** `work`, or a rejection (`no answer within ms`) once `ms` passes first. */
+export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** A signal's one real listener and the callbacks behind it (see whenAborted). */

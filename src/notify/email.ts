@@ -8,7 +8,7 @@ import ipaddr from 'ipaddr.js';
 import type { Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
-import { whenAborted } from '../settle.js';
+import { untilAborted, whenAborted } from '../settle.js';
 import type { Delivery } from './types.js';
 
 export interface EmailMessage {
@@ -202,15 +202,4 @@ export class Mailer {
     const transport = await this.#transport?.catch(() => undefined);
     transport?.close();
   }
-}
-
-/** `work`, or a rejection as soon as `signal` aborts (when the transport would not stop by itself). */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  work.catch(() => {}); // its own rejection after the abort is nobody's
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

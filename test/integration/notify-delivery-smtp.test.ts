@@ -11,10 +11,9 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { notifySettingsFromEnv } from '../../src/notify/config.js';
-import { NotificationDispatcher } from '../../src/notify/dispatcher.js';
 import { eventuallyValue } from '../support/eventually.js';
 import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
+import { testDispatcher } from '../support/notify-dispatcher.js';
 
 const PUBLIC_URL = 'https://exports.example.com';
 
@@ -148,14 +147,8 @@ describe('email delivery (real SMTP server, SQLite job store)', () => {
     return { t, job: done, delivery: delivery! };
   }
 
-  function dispatcher(t: TestService, dispatcherEnv: NodeJS.ProcessEnv): NotificationDispatcher {
-    const d = new NotificationDispatcher({
-      store: t.service.jobs.store,
-      settings: notifySettingsFromEnv(dispatcherEnv),
-    });
-    cleanups.push(() => d.close(0));
-    return d;
-  }
+  const dispatcher = (t: TestService, dispatcherEnv: NodeJS.ProcessEnv) =>
+    testDispatcher(t, dispatcherEnv, cleanups);
 
   const until = <T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10000) =>
     eventuallyValue(check, timeoutMs, 25);

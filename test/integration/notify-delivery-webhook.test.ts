@@ -8,11 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { notifySettingsFromEnv } from '../../src/notify/config.js';
-import { NotificationDispatcher } from '../../src/notify/dispatcher.js';
 import type { Delivery } from '../../src/notify/types.js';
 import { eventuallyValue } from '../support/eventually.js';
 import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
+import { testDispatcher } from '../support/notify-dispatcher.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
@@ -62,14 +61,8 @@ describe('webhook delivery (real receivers, SQLite job store)', () => {
     return ids;
   }
 
-  function dispatcher(t: TestService, dispatcherEnv: NodeJS.ProcessEnv): NotificationDispatcher {
-    const d = new NotificationDispatcher({
-      store: t.service.jobs.store,
-      settings: notifySettingsFromEnv(dispatcherEnv),
-    });
-    cleanups.push(() => d.close(0));
-    return d;
-  }
+  const dispatcher = (t: TestService, dispatcherEnv: NodeJS.ProcessEnv) =>
+    testDispatcher(t, dispatcherEnv, cleanups);
 
   const until = <T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 10000) =>
     eventuallyValue(check, timeoutMs, 10);

@@ -11,6 +11,7 @@
 import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isTakeoutError, TakeoutError } from '../../errors.js';
+import { settledWithin, withTimeout } from '../../settle.js';
 import { retryDelay } from './backoff.js';
 import {
   type BullmqQueueOptions,
@@ -277,28 +278,4 @@ function priority(rank: number | undefined): number | undefined {
 
 function keep(retention: Retention): { age: number; count: number } {
   return { age: retention.ageSeconds, count: retention.count };
-}
-
-async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
