@@ -35,6 +35,9 @@ const FIRST_BYTE_MS = 15_000;
 // Small only where they are tested: on a loaded machine a healthy request can take a second.
 const HEADERS_MS = 1000;
 const REQUEST_MS = 1500;
+// SIGTERM to exit takes about a second (docs/api.md); under the full suite's load it once took
+// 5.2 s (the file's servers alone: 1.1-1.3 s), so the bound is generous.
+const SHUTDOWN_MS = 8000;
 
 let schema: TestSchema;
 let dir: string;
@@ -44,7 +47,7 @@ interface Takeout extends ServeProcess {
   appName: string;
 }
 // The tests run side by side, but with at most three servers at once: timing assertions
-// (SIGTERM within 5 s) must not measure the load the file itself makes.
+// (SIGTERM within SHUTDOWN_MS) must not measure the load the file itself makes.
 const MAX_SERVERS = 3;
 // A test's time includes its wait for a server.
 vi.setConfig({ testTimeout: 240_000 });
@@ -180,7 +183,7 @@ async function csvRows(response: Response): Promise<string[][]> {
 /**
  * What must hold after every misbehaving client: nothing held, normal exports work from
  * both datasets up to the per-principal cap, and SIGTERM with exports in flight (one that
- * never reads, one still planning) ends the process within 5 s with no backend left.
+ * never reads, one still planning) ends the process within SHUTDOWN_MS with no backend left.
  */
 /**
  * `post`, again while the answer is 429 too_many_exports, for up to 5 s: on a loaded machine a
@@ -214,7 +217,7 @@ async function expectRecovered(s: Takeout): Promise<void> {
   await eventually(async () => (await syncRunning(s)) === 2, 2000);
   const shutdownMs = await s.terminate();
   shutdowns.push(shutdownMs);
-  expect(shutdownMs).toBeLessThan(5000);
+  expect(shutdownMs).toBeLessThan(SHUTDOWN_MS);
   // A paused socket notices the hang-up only once it reads again.
   for (const client of [stuck, planning]) client.socket.resume();
   await Promise.all([stuck.closed, planning.closed]);
