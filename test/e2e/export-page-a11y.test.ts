@@ -57,6 +57,15 @@ const CONTRAST = `window.contrast = (selector, what) => {
   });
 };`;
 
+/** Each column key's text, and the lines it takes on screen (one rectangle per line). */
+const KEY_TEXTS = `[...document.querySelectorAll('.columns .hint')].map((el) => el.textContent + ': 1 line')`;
+const KEY_LINES = `[...document.querySelectorAll('.columns .hint')].map((el) => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+  return el.textContent + ': ' + tops.size + (tops.size === 1 ? ' line' : ' lines');
+})`;
+
 let browser: Browser;
 let server: PageServer;
 
@@ -160,6 +169,8 @@ describe('the export page for everyone', () => {
       expect(serious, `${width} px, ${colorScheme}`).toEqual([]);
       // Nothing wider than the screen: no sideways scrolling on a phone.
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
+      // A column's key, "(order_date)", stays on one line: it may wrap below the name, whole.
+      expect(await page.evaluate(KEY_LINES), `${width} px`).toEqual(await page.evaluate(KEY_TEXTS));
     }
     expect(errors).toEqual([]);
     await close();

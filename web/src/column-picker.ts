@@ -47,13 +47,17 @@ export class ColumnPicker {
     box.checked = true;
     box.value = column.key;
     box.id = `column-${index}`;
-    label.append(box, name);
+    // The name and its key in one box beside the checkbox, so that on a narrow screen the key
+    // wraps to the next line whole instead of being squeezed into a box of its own.
+    const text = document.createElement('span');
+    text.append(name);
     if (column.header && column.header !== column.key) {
       const key = document.createElement('span');
       key.className = 'hint';
       key.textContent = `(${column.key})`;
-      label.append(' ', key);
+      text.append(' ', key);
     }
+    label.append(box, text);
     const up = this.moveButton('up', `Move ${name} up`, '↑');
     const down = this.moveButton('down', `Move ${name} down`, '↓');
     item.append(label, up, down);
