@@ -196,7 +196,9 @@ describe('the export page (development mode)', () => {
     const button = page.getByRole('button', { name: 'Download', exact: true });
     await button.waitFor({ state: 'visible', timeout: 20_000 });
     const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
-    expect(download.suggestedFilename()).toMatch(/\.tsv$/);
+    // No name asked for: the server's default, of the shape the empty field showed.
+    expect(download.suggestedFilename()).toMatch(/^orders-\d{8}-\d{6}\.tsv$/);
+    expect(await page.getByLabel('File name').getAttribute('placeholder')).toMatch(/^orders-\d{8}-\d{6}$/);
     const rows = parse(readFileSync(await download.path()), { columns: true, delimiter: '\t' }) as Record<
       string,
       string

@@ -109,6 +109,8 @@ export class ExportForm {
     this.columns.render(dataset.columns ?? []);
     this.columnsFieldset.hidden = this.columns.empty;
     this.columnsError.hidden = true;
-    this.filename.placeholder = `${dataset.name}-${new Date().toISOString().slice(0, 10)}`;
+    // The name the server gives when none is asked for: the dataset and the UTC time to the second.
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+    this.filename.placeholder = `${dataset.name}-${stamp}`;
   }
 }
