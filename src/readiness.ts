@@ -3,6 +3,7 @@
  * is asked something cheap, all at once, each within a short timeout. Used by `/readyz` on
  * the API and on a worker's metrics port (docs/operations.md#health-and-readiness).
  */
+import { isTakeoutError } from './errors.js';
 import type { ExportQueue } from './jobs/queue/types.js';
 import type { JobStore } from './jobs/types.js';
 import type { Storage } from './storage/types.js';
@@ -24,7 +25,14 @@ export interface Readiness {
   checks: Partial<Record<CheckName, 'ok' | 'failed' | 'timeout'>>;
   /** The checks that did not pass. */
   failed: CheckName[];
+  /**
+   * Why each failed check failed (the error's message: a code and what it means, never a
+   * connection string), for the log: `/readyz` is public, so its answer does not carry them.
+   */
+  reasons: Partial<Record<CheckName, string>>;
 }
+
+type Outcome = { result: 'ok' | 'failed' | 'timeout'; reason?: string };
 
 /** A key no export can have (ids are `exp_...`): looking it up proves the store answers. */
 const PROBE_ID = 'readiness-probe';
@@ -47,15 +55,25 @@ function probes(targets: ReadinessTargets): [CheckName, () => Promise<unknown>][
   return list;
 }
 
-async function run(probe: () => Promise<unknown>, timeoutMs: number): Promise<'ok' | 'failed' | 'timeout'> {
+/** A TakeoutError's message (ours: never a secret); of anything else only its code or name. */
+function reasonOf(error: unknown): string {
+  if (isTakeoutError(error)) return error.message;
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  return typeof code === 'string' ? code : typeof name === 'string' ? name : 'failed';
+}
+
+async function run(probe: () => Promise<unknown>, timeoutMs: number): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  const timeout = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ result: 'timeout', reason: `no answer within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
   });
   try {
-    return await Promise.race([probe().then(() => 'ok' as const), timeout]);
-  } catch {
-    return 'failed';
+    return await Promise.race([probe().then((): Outcome => ({ result: 'ok' })), timeout]);
+  } catch (error) {
+    return { result: 'failed', reason: reasonOf(error) };
   } finally {
     clearTimeout(timer);
   }
@@ -68,7 +86,12 @@ export async function checkReadiness(
   const results = await Promise.all(
     probes(targets).map(async ([name, probe]) => [name, await run(probe, timeoutMs)] as const),
   );
-  const checks = Object.fromEntries(results) as Readiness['checks'];
-  const failed = results.filter(([, result]) => result !== 'ok').map(([name]) => name);
-  return { ready: failed.length === 0, checks, failed };
+  const checks = Object.fromEntries(
+    results.map(([name, outcome]) => [name, outcome.result]),
+  ) as Readiness['checks'];
+  const failed = results.filter(([, outcome]) => outcome.result !== 'ok').map(([name]) => name);
+  const reasons = Object.fromEntries(
+    results.filter(([, outcome]) => outcome.reason).map(([name, outcome]) => [name, outcome.reason]),
+  ) as Readiness['reasons'];
+  return { ready: failed.length === 0, checks, failed, reasons };
 }

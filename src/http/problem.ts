@@ -88,9 +88,10 @@ export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?:
 }
 
 /**
- * Fastify error handler: every error becomes problem+json; unexpected ones are logged in full.
- * Other refusals are logged at `info`, except on the quiet routes (probes, scrapes), which log
- * only `warn` and up: there a failure is the one line worth seeing.
+ * Fastify error handler: every error becomes problem+json; unexpected ones are logged in full,
+ * a failed dependency (a 5xx other than load shedding) at `warn`. Other refusals are logged at
+ * `info`, except on the quiet routes (probes, scrapes), which log only `warn` and up: there a
+ * failure is the one line worth seeing (with why, for a readiness check).
  */
 export function problemErrorHandler(
   error: unknown,
@@ -102,7 +103,15 @@ export function problemErrorHandler(
   if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error');
   // A probe that fails, a scrape refused: the one line worth seeing on a quiet route (a scanner's
   // 404 stays at info, or it would fill the log with warnings).
-  else if (isQuietRoute(request) && (problem.code === 'not_ready' || problem.code === 'unauthorized'))
+  else if (isQuietRoute(request) && (problem.code === 'not_ready' || problem.code === 'unauthorized')) {
+    const reason = problem.code === 'not_ready' ? (problem.cause as Error | undefined)?.message : undefined;
+    request.log.warn(
+      { code: problem.code, method: request.method, url: path, ...(reason ? { reason } : {}) },
+      problem.message,
+    );
+  }
+  // A dependency that failed (storage, queue, job store, data source) is the operator's to see.
+  else if (problem.status >= 500 && problem.code !== 'too_busy')
     request.log.warn({ code: problem.code, method: request.method, url: path }, problem.message);
   else request.log.info({ code: problem.code }, problem.message);
   return sendProblem(reply, problem, path);

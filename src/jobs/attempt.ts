@@ -272,16 +272,22 @@ export class Attempt {
       this.#metrics.ended(outcome, undefined, error.code);
       if (outcome !== 'retried') {
         if (outcome === 'canceled') await this.#deleteInput();
-        this.log.info({ attempt: job.attempt, code: error.code, outcome }, 'export failed; not retried');
+        this.log.info(
+          { attempt: job.attempt, code: error.code, reason: error.message, outcome },
+          'export failed; not retried',
+        );
         return undefined;
       }
-      this.log.warn({ attempt: job.attempt, code: error.code }, 'export failed; will retry');
+      this.log.warn(
+        { attempt: job.attempt, code: error.code, reason: error.message },
+        'export failed; will retry',
+      );
       return error;
     }
     const failed = await failJob(store, job.id, lease.leaseOwner, record);
     if (failed) await this.#deleteInput();
     this.#metrics.ended(outcomeRecorded(failed, 'failed'));
-    this.log.warn({ attempt: job.attempt, code: error.code }, 'export failed');
+    this.log.warn({ attempt: job.attempt, code: error.code, reason: error.message }, 'export failed');
     if (error.code === 'internal') this.log.error({ err: error.cause }, 'internal error in an export');
     return undefined;
   }

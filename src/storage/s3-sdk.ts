@@ -58,13 +58,49 @@ export function isAbortError(error: unknown): boolean {
   return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError');
 }
 
-/** Wraps an SDK failure: the S3 error code helps operators; no request details or credentials. */
+/** Network failures of the SDK's HTTP client: the endpoint did not answer at all. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
+const REFUSED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden']);
+
+/**
+ * What an S3 failure most likely means, said in its message: an operator reading a worker's log
+ * or a failed job should not have to know that `NoSuchBucket` or a bare 403 means a setting.
+ */
+function s3Reason(code: string | undefined, status: number | undefined): string {
+  const shown = code && code !== 'Unknown' ? code : status ? `HTTP ${status}` : code;
+  if (code === 'NoSuchBucket') return `${shown}: the configured bucket does not exist`;
+  if (status === 403 || (code && REFUSED.has(code))) {
+    return `${shown === 'HTTP 403' ? shown : `${shown} (HTTP 403)`}: the store refused these credentials or their permissions on the bucket`;
+  }
+  if (code && UNREACHABLE.has(code)) return `${code}: the S3 endpoint cannot be reached`;
+  return shown ?? '';
+}
+
+/** Wraps an SDK failure: the S3 error code and what it means; no request details or credentials. */
 export function s3Failure(operation: string, error: unknown): TakeoutError {
   if (error instanceof TakeoutError) return error;
   const code = s3ErrorCode(error);
-  const suffix = code ? `: ${code}` : '';
-  return new TakeoutError('storage_error', `S3 ${operation} failed${suffix}`, {
+  const reason = s3Reason(code, httpStatusOf(error));
+  return new TakeoutError('storage_error', `S3 ${operation} failed${reason ? `: ${reason}` : ''}`, {
     cause: error,
     ...(code ? { details: { s3Code: code } } : {}),
   });
+}
+
+/** The error for an object operation that found no bucket (a 404 that is not about the key). */
+export function missingBucket(operation: string): TakeoutError {
+  return new TakeoutError(
+    'storage_error',
+    `S3 ${operation} failed: NoSuchBucket: the configured bucket does not exist`,
+    {
+      details: { s3Code: 'NoSuchBucket' },
+    },
+  );
 }

@@ -19,6 +19,7 @@ import {
   httpStatusOf,
   loadPresigner,
   loadS3Sdk,
+  missingBucket,
   type S3ClientOptions,
   type S3Sdk,
   s3ErrorCode,
@@ -102,6 +103,16 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
     }
   };
 
+  /** Whether the bucket is gone (HeadBucket: 404); any other answer leaves the key's 404 standing. */
+  async function bucketMissing(sdk: S3Sdk, s3: S3Client): Promise<boolean> {
+    try {
+      await s3.send(new sdk.HeadBucketCommand({ Bucket: bucket }));
+      return false;
+    } catch (error) {
+      return httpStatusOf(error) === 404;
+    }
+  }
+
   async function* list(listPrefix = prefix): AsyncGenerator<ListedObject> {
     let token: string | undefined;
     do {
@@ -184,8 +195,12 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
       try {
         head = await s3.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }));
       } catch (error) {
-        if (httpStatusOf(error) === 404 || s3ErrorCode(error) === 'NotFound') return undefined;
-        throw s3Failure('HeadObject', error);
+        if (httpStatusOf(error) !== 404 && s3ErrorCode(error) !== 'NotFound')
+          throw s3Failure('HeadObject', error);
+        // A HEAD answers a missing bucket as it answers a missing key: a bare 404. Telling a
+        // user their file expired when the bucket is misconfigured would look like data loss.
+        if (await bucketMissing(sdk, s3)) throw missingBucket('HeadObject');
+        return undefined;
       }
       const metadata = head.Metadata ?? {};
       const expiresAt = metadata[META_EXPIRES_AT] ? new Date(metadata[META_EXPIRES_AT]) : undefined;
@@ -212,7 +227,9 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
         });
         return object.Body as AsyncIterable<Uint8Array> | undefined;
       } catch (error) {
-        if (httpStatusOf(error) === 404 || s3ErrorCode(error) === 'NoSuchKey') return undefined;
+        const code = s3ErrorCode(error);
+        if (code === 'NoSuchBucket') throw s3Failure('GetObject', error);
+        if (httpStatusOf(error) === 404 || code === 'NoSuchKey') return undefined;
         throw s3Failure('GetObject', error);
       }
     },

@@ -112,7 +112,18 @@ describe('logs of a whole run', () => {
         (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${WRONG_TOKEN}` } })).status,
       ).toBe(401);
     }
-    await worker.waitFor((line) => line.msg === 'export failed' && line.exportId === failedId);
+    const failedLine = await worker.waitFor(
+      (line) => line.msg === 'export failed' && line.exportId === failedId,
+    );
+    // The worker's line says why, as the job record does.
+    const failedJob = (await (await call(`/v1/exports/${failedId}`)).json()) as {
+      error: { code: string; message: string };
+    };
+    expect(failedLine).toMatchObject({
+      level: 40,
+      code: failedJob.error.code,
+      reason: failedJob.error.message,
+    });
     // The service-wide webhook heard both outcomes, signed with the secret.
     await eventually(async () => receiver.of(id).length > 0 && receiver.of(failedId).length > 0, 30_000, 100);
     expect(receiver.deliveries.every((delivery) => delivery.verified)).toBe(true);

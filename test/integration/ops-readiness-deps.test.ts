@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dropQueueKeys } from '../support/bullmq-harness.js';
 import { eventually } from '../support/eventually.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
+import { s3rverStorage, startS3rver } from '../support/s3rver.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 import { createSchema, PG_BASE_URL } from './postgres-helpers.js';
@@ -110,7 +111,7 @@ async function probeUntil(url: string, status: number, timeoutMs: number): Promi
 const READY = { status: 'ready', checks: { store: 'ok', queue: 'ok', storage: 'ok' } };
 
 /** The `503 not_ready` problem with only `name` failing (`failed` or `timeout`: either is a failed check). */
-function expectNotReady(answer: Probe, name: 'store' | 'queue'): void {
+function expectNotReady(answer: Probe, name: 'store' | 'queue' | 'storage'): void {
   expect(answer.status).toBe(503);
   expect(answer.contentType).toMatch(/^application\/problem\+json/);
   expect(answer.cacheControl).toBe('no-store');
@@ -243,6 +244,58 @@ describe('/readyz while a dependency is away', () => {
       expect(failures).toEqual([]);
       expect(answers).toBeGreaterThan(4);
     }
+  });
+
+  it('names the storage while its bucket is missing, logs why, and is ready once the bucket exists', async () => {
+    const schema = await createSchema('takeout_ready');
+    cleanup.push(() => schema.drop());
+    const s3 = await startS3rver();
+    cleanup.push(() => s3.stop());
+    const bucket = `takeout-ready-${randomBytes(4).toString('hex')}`;
+    const { api, worker, readyz } = await startProcesses({
+      DATABASE_URL: PG_BASE_URL,
+      TAKEOUT_DATABASE_SCHEMA: schema.name,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      STORAGE_URL: `s3://${bucket}/generated?endpoint=${encodeURIComponent(s3.endpoint)}&forcePathStyle=true&region=us-east-1`,
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    });
+    for (const url of readyz) {
+      const answer = await probeUntil(url, 503, 10_000);
+      expectNotReady(answer, 'storage');
+      // Why is for the operator's log, not for anyone who can reach the public probe.
+      expect(JSON.stringify(answer.body)).not.toMatch(/NoSuchBucket|ListObjects/);
+    }
+    const why = 'storage: S3 ListObjectsV2 failed: NoSuchBucket: the configured bucket does not exist';
+    const apiLines = api
+      .stdout()
+      .split('\n')
+      .filter((line) => line.includes('"not_ready"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(apiLines[0]).toMatchObject({ level: 40, code: 'not_ready', reason: why });
+    expect(worker.lines.find((line) => line.code === 'not_ready')).toMatchObject({ level: 40, reason: why });
+
+    // An export that needs the store meanwhile: a 502 the operator sees at warn, with why.
+    const staged = await fetch(`${api.base}/v1/exports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+      body: JSON.stringify({ format: 'csv', rows: [{ a: 1 }] }),
+    });
+    expect(staged.status).toBe(502);
+    expect(await staged.json()).toMatchObject({ code: 'storage_error' });
+    await eventually(async () => api.stdout().includes('"code":"storage_error"'), 5000, 50);
+    const failedLine = api
+      .stdout()
+      .split('\n')
+      .find((line) => line.includes('"code":"storage_error"'));
+    expect(JSON.parse(failedLine!)).toMatchObject({
+      level: 40,
+      msg: expect.stringMatching(/NoSuchBucket: the configured bucket does not exist$/),
+    });
+
+    // The bucket made: the same processes are ready, with nothing restarted.
+    await (await s3rverStorage(s3, bucket)).close();
+    for (const url of readyz) expect((await probeUntil(url, 200, 10_000)).body).toEqual(READY);
   });
 
   it('names the queue while Redis is down, and is ready again once it is back', async () => {

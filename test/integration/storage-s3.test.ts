@@ -166,6 +166,52 @@ describe('s3 driver', () => {
     await storage.close();
   });
 
+  it('reports a missing bucket as a storage error that says so, never as a missing file', async () => {
+    const storage = s3Storage({
+      bucket: `takeout-test-${process.pid}-never-created`,
+      endpoint: server.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: server.credentials,
+    });
+    const because = /NoSuchBucket: the configured bucket does not exist$/;
+    // HeadObject answers a missing bucket with a bare 404, as it answers a missing key.
+    const stat = await storage.stat('generated/f/a.csv').catch((e: unknown) => e);
+    expect(stat).toMatchObject({ code: 'storage_error', message: expect.stringMatching(because) });
+    const read = await storage.read('generated/f/a.csv').catch((e: unknown) => e);
+    expect(read).toMatchObject({ code: 'storage_error', message: expect.stringMatching(because) });
+    const put = await storage
+      .put('generated/f/a.csv', generatedBytes(10), { contentType: 'text/csv', filename: 'a.csv' })
+      .catch((e: unknown) => e);
+    expect(put).toMatchObject({ code: 'storage_error', message: expect.stringMatching(because) });
+    await storage.close();
+    // The bucket there, the key not: still "no such file".
+    const present = await newStorage();
+    expect(await present.stat('generated/f/a.csv')).toBeUndefined();
+    expect(await present.read('generated/f/a.csv')).toBeUndefined();
+    await present.close();
+  });
+
+  it('says a refused request is about the credentials, with its HTTP status', async () => {
+    const storage = await newStorage();
+    (await storage.client()).middlewareStack.add(
+      () => async () => {
+        // What s3rver and some stores send for bad keys: a 403 without a body (code Unknown).
+        throw Object.assign(new Error('UnknownError'), {
+          name: 'Unknown',
+          $metadata: { httpStatusCode: 403 },
+        });
+      },
+      { step: 'finalizeRequest', name: 'refuse' },
+    );
+    await expect(storage.stat('generated/f/a.csv')).rejects.toMatchObject({
+      code: 'storage_error',
+      message:
+        'S3 HeadObject failed: HTTP 403: the store refused these credentials or their permissions on the bucket',
+    });
+    await storage.close();
+  });
+
   it('treats a part acknowledged without an ETag as a failure (aws-sdk-js-v3#2311)', async () => {
     const storage = await newStorage();
     instrument(await storage.client(), (operation, output) => {

@@ -31,13 +31,17 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRoutesOp
   });
   app.get('/readyz', QUIET_ROUTE, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
-    const { ready, checks, failed } = await checkReadiness(options.readiness);
+    const { ready, checks, failed, reasons } = await checkReadiness(options.readiness);
     if (ready) return { status: 'ready', checks };
+    // The reasons go to the log (problemErrorHandler logs a cause's message), not to the
+    // public answer: they name the store's errors.
+    const why = failed.map((name) => `${name}: ${reasons[name] ?? checks[name]}`).join('; ');
     throw new TakeoutError(
       'not_ready',
       `Not ready: ${failed.map((name) => `${name} ${checks[name]}`).join(', ')}`,
       {
         details: { checks, failed },
+        cause: new Error(why),
       },
     );
   });
