@@ -211,7 +211,12 @@ function withoutBigints(params: Record<string, unknown>): Record<string, unknown
     return params;
   } catch {
     // Nested ones too (a param that is an array is refused later, with a 400, not a 500 here).
-    return JSON.parse(JSON.stringify(params, (_key, v) => (typeof v === 'bigint' ? Number(v) : v)));
+    try {
+      return JSON.parse(JSON.stringify(params, (_key, v) => (typeof v === 'bigint' ? Number(v) : v)));
+    } catch (cause) {
+      // Nested past the call stack (legal JSON; no param holds such a value).
+      throw new TakeoutError('invalid_params', 'params are nested too deeply to be read', { cause });
+    }
   }
 }
 

@@ -115,7 +115,21 @@ export async function stageRows(
           details: { row: rowCount },
         });
       }
-      const line = `${rowJson(row)}\n`;
+      let line: string;
+      try {
+        line = rowJson(row);
+      } catch (cause) {
+        // Nested past the call stack, or a cycle: the caller's data, as the writers say.
+        throw new TakeoutError(
+          'invalid_rows',
+          `Row ${rowCount} holds a value that cannot be written as JSON`,
+          {
+            cause,
+            details: { row: rowCount },
+          },
+        );
+      }
+      line += '\n';
       pending.push(line);
       pendingLength += line.length;
       rowCount++;

@@ -290,6 +290,21 @@ export const HOSTILE_CASES: HostileCase[] = [
     expect: { code: 'invalid_rows' },
   },
   {
+    name: `a value nested ${NESTED_DEPTH} deep in rows that become a job`,
+    request: () => ({
+      body: `{"format":"json","rows":[{"a":${'['.repeat(NESTED_DEPTH)}${']'.repeat(NESTED_DEPTH)}}]}`,
+      headers: { prefer: 'respond-async' },
+    }),
+    expect: { code: 'invalid_rows' },
+  },
+  {
+    name: `a param nested ${NESTED_DEPTH} deep`,
+    request: () => ({
+      body: `{"dataset":"items","format":"csv","params":{"n":${'['.repeat(NESTED_DEPTH)}${']'.repeat(NESTED_DEPTH)}}}`,
+    }),
+    expect: { code: 'invalid_params' },
+  },
+  {
     // Legal: the columns are every key seen; a row lacking one gets an empty cell.
     name: 'rows with inconsistent keys',
     request: () => rows([{ a: 1 }, { b: 2 }, { a: 3, c: 4 }]),
