@@ -35,7 +35,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The data directory (SQLite job store, disk files, the generated link secret) is the only
 # place the process writes; with PostgreSQL + Redis + S3 it holds nothing that must be kept.
-RUN mkdir -p /data && chown node:node /data
+RUN install -d -m 0700 -o node -g node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000 9464

@@ -2,7 +2,7 @@
  * The embedded job store: one SQLite file (WAL, so readers never wait for the writer), shared
  * safely by every process on the machine that opens it (`takeout serve`, `takeout jobs`).
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { coerceError, TakeoutError } from '../../errors.js';
@@ -44,11 +44,30 @@ const names: TableNames = {
   index: EXPORTS_TABLE,
 };
 
+/**
+ * The job rows hold owners' webhook URLs (with their query secrets), parameters and idempotency
+ * keys: the file is made owner-only before SQLite opens it, which would make it 0644 (less the
+ * umask), in a data directory that an image or an operator may have made world-readable.
+ * SQLite gives its -wal and -shm files the database file's mode. A file an earlier version
+ * made readable to others is narrowed too.
+ */
+function ownerOnly(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+}
+
 /** Opens (and migrates) the store. */
 export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { migrate(): number } {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 }); // private, like every directory Takeout makes
   let db: Database.Database;
   try {
+    if (options.path !== ':memory:') ownerOnly(options.path);
     db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
