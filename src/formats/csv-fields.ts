@@ -5,7 +5,7 @@ import { writeDateTime, writeNumber } from './byte-values.js';
 import { dateText, numberText, valueText } from './cells.js';
 import { columnsShape, compiledByShape, readExpression, writeBytesCode } from './compile.js';
 import type { ZoneClock } from './datetime.js';
-import { looksLikeFormula, plainLead } from './formula.js';
+import { looksLikeFormula, NUMBER_TEXT, plainLead } from './formula.js';
 
 /** How a CSV/TSV file is written (resolved from CsvOptions in csv.ts). */
 export interface Dialect {
@@ -21,7 +21,6 @@ export interface Dialect {
 /** Writes one cell's value; the compiled row calls one per column. */
 export type FieldWriter = (value: unknown) => void;
 
-const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** Characters of number and date texts: only a delimiter among them can need quotes there. */
 const NUMBER_CHARS = '0123456789.-+eEInfityNa';
 const DATE_CHARS = '0123456789-+:.TZ';
@@ -47,7 +46,7 @@ export function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): Fi
   return (v) => {
     if (typeof v === 'string') {
       if (v.length === 0) return;
-      if (numeric && NUMERIC_TEXT.test(v)) text(decimalOut(v));
+      if (numeric && NUMBER_TEXT.test(v)) text(decimalOut(v));
       else writeField(o, v, delimiter, escapeFormulas && looksLikeFormula(v) ? 39 : 0);
     } else if (typeof v === 'number') {
       if (numbersBare) writeNumber(o, v, decimal);

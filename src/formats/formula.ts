@@ -12,6 +12,12 @@
  * "remove control characters" clean-ups the whole Unicode Cc category, DEL included).
  */
 
+/**
+ * A decimal number's text (`-12.50`, `+1e400`, `.5`): never a formula, though it may start with
+ * `-` or `+`; writers leave it unescaped in numeric columns.
+ */
+export const NUMBER_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
 /** Not a formula start, and nothing that can hide one. */
 const PLAIN = 0;
 /** `=` `+` `-` `@` and their full-width forms. */

@@ -62,6 +62,56 @@ describe('formula rule in XLSX', () => {
     });
   });
 
+  it('leaves numbers and dates written as text as they are, in both modes (as CSV does)', async () => {
+    // Each becomes a text cell (more digits than Excel keeps, no Excel number, no Excel date),
+    // and starts with - or +, yet is a value, not a formula; text in a numeric column is still text.
+    const rows = [
+      { v: -(2n ** 63n), type: 'integer' },
+      { v: '-12345678901234567890.123456789012345678', type: 'decimal' },
+      { v: '-1e400', type: 'decimal' },
+      { v: Number.NEGATIVE_INFINITY, type: 'number' },
+      { v: new Date('-000001-06-01T00:00:00Z'), type: 'datetime' },
+      { v: new Date('+010000-01-01T00:00:00Z'), type: 'date' },
+      { v: '=1+2', type: 'decimal' },
+      { v: '-Infinity', type: 'decimal' },
+    ] as const;
+    const shown = [
+      '-9223372036854775808',
+      '-12345678901234567890.123456789012345678',
+      '-1e400',
+      '-Infinity',
+      '-000001-06-01T00:00:00Z',
+      '+010000-01-01',
+    ];
+    const formulas = ['=1+2', '-Infinity'];
+    for (const formulaEscape of ['quotePrefix', 'apostrophe'] as const) {
+      const bytes = await collect(
+        exportRows([Object.fromEntries(rows.map((r, i) => [`c${i}`, r.v]))], {
+          format: 'xlsx',
+          formulaEscape,
+          columns: rows.map((r, i) => ({ key: `c${i}`, type: r.type })),
+        }),
+      );
+      const sheet = readWithSheetJs(bytes).Sheets.Sheet1!;
+      const letters = rows.map((_, i) => String.fromCharCode(65 + i));
+      const values = letters.map((letter) => sheet[`${letter}2`]?.v);
+      const escaped = formulaEscape === 'apostrophe' ? formulas.map((f) => `'${f}`) : formulas;
+      expect(values, formulaEscape).toEqual([...shown, ...escaped]);
+      const path = saved(bytes, `formula-values-${formulaEscape}`);
+      const quoted = quotePrefixStyles(path);
+      // Row 2's cells in order (the writer leaves out references of cells without a gap).
+      const row = /<row r="2"[^>]*>([\s\S]*?)<\/row>/.exec(partText(path, 'xl/worksheets/sheet1.xml'))![1]!;
+      const marked = [...row.matchAll(/<c\b[^>]*>/g)].map(
+        (m) => quoted[Number(/\ss="(\d+)"/.exec(m[0])?.[1] ?? 0)] === true,
+      );
+      const markedFormulas = formulaEscape === 'quotePrefix';
+      expect(marked, formulaEscape).toEqual([
+        ...shown.map(() => false),
+        ...formulas.map(() => markedFormulas),
+      ]);
+    }
+  });
+
   it('marks a header that hides a formula', async () => {
     const bytes = await collect(exportRows([{ '\u200b=h': 1 }], { format: 'xlsx' }));
     const path = saved(bytes, 'formula-header');

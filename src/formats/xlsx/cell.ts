@@ -3,7 +3,7 @@ import { RawJson } from '../../raw-json.js';
 import type { ResolvedColumn } from '../../types.js';
 import { dateText, jsonText, numberText } from '../cells.js';
 import { isoDayNumber } from '../datetime.js';
-import { looksLikeFormula, plainLead } from '../formula.js';
+import { looksLikeFormula, NUMBER_TEXT, plainLead } from '../formula.js';
 import type { Markup, XmlBytes } from './bytes.js';
 import {
   cellMarkup,
@@ -115,6 +115,18 @@ export function cellWriter(
   }
 
   function writeText(v: string, n: number, gap: boolean): boolean {
+    return textCell(v, n, gap, escapeFormulas);
+  }
+
+  /**
+   * A number's or a date's text (NaN, digits past Excel's 15, a year Excel has no serial for):
+   * never a formula, so never escaped, as the CSV writer leaves it (a `'` would change it).
+   */
+  function writeValueText(v: string, n: number, gap: boolean): boolean {
+    return textCell(v, n, gap, false);
+  }
+
+  function textCell(v: string, n: number, gap: boolean, mayEscape: boolean): boolean {
     const length = v.length;
     if (length === 0) return false;
     // Fast path: nothing at the start or end to look at, not too long, and (checked while
@@ -130,7 +142,7 @@ export function cellWriter(
       out.pos = mark;
     }
     let isQuoted = false;
-    if (escapeFormulas && looksLikeFormula(v)) {
+    if (mayEscape && looksLikeFormula(v)) {
       if (apostrophe) v = `'${v}`;
       else isQuoted = true;
     }
@@ -166,12 +178,12 @@ export function cellWriter(
       return true;
     }
     // NaN, infinities and numbers too small for Excel (it would show 0) stay readable as text.
-    if (!Number.isFinite(v) || abs < 2.3e-308) return writeText(numberText(v), n, gap);
+    if (!Number.isFinite(v) || abs < 2.3e-308) return writeValueText(numberText(v), n, gap);
     // An integer Excel would show rounded (past 15 digits, e.g. beyond 2^53) stays exact as text,
     // in any column but a `number` one (SQLite expressions, `max(id)`, come in string columns).
     if ((integerColumn || column.type !== 'number') && Number.isInteger(v)) {
       const digits = numberText(v);
-      if (significantDigits(digits) > EXCEL_DIGITS) return writeText(digits, n, gap);
+      if (significantDigits(digits) > EXCEL_DIGITS) return writeValueText(digits, n, gap);
     }
     return writeNumberText(String(v), n, gap);
   }
@@ -231,7 +243,7 @@ export function cellWriter(
     // after 9999 it has no dates, so those stay ISO 8601 text.
     const serial = (calendar ? serialDay : serialDay + (local - days * DAY_MS) / DAY_MS) - 1;
     if (serial < 1 || serialDay >= END_SERIAL)
-      return writeText(dateText(new Date(ms), column, clock), n, gap);
+      return writeValueText(dateText(new Date(ms), column, clock), n, gap);
     open(date, n, gap);
     out.ascii(String(serial));
     out.bytes(VALUE_TAIL);
@@ -255,7 +267,9 @@ export function cellWriter(
         const bytes = decimalBytes(v);
         if (bytes && writePlainDecimal(bytes, 0, v.length, n, gap)) return true;
         const exact = exactNumberText(v);
-        return exact === undefined ? writeText(v, n, gap) : writeNumberText(exact, n, gap);
+        if (exact !== undefined) return writeNumberText(exact, n, gap);
+        // A number's text that Excel cannot hold exactly stays as given; other text is text.
+        return NUMBER_TEXT.test(v) ? writeValueText(v, n, gap) : writeText(v, n, gap);
       }
       case 'number':
         return writeNumber(v, n, gap);
@@ -265,7 +279,7 @@ export function cellWriter(
         return false;
       case 'bigint': {
         const digits = v.toString();
-        if (significantDigits(digits) > EXCEL_DIGITS) return writeText(digits, n, gap);
+        if (significantDigits(digits) > EXCEL_DIGITS) return writeValueText(digits, n, gap);
         return writeNumberText(digits, n, gap);
       }
       case 'object':
@@ -274,7 +288,7 @@ export function cellWriter(
         if (v instanceof RawJson && v.isNumber) {
           // A JSON number as stored: an Excel number when exact, else its text.
           const exact = exactNumberText(v.text);
-          return exact === undefined ? writeText(v.text, n, gap) : writeNumberText(exact, n, gap);
+          return exact === undefined ? writeValueText(v.text, n, gap) : writeNumberText(exact, n, gap);
         }
         if (v instanceof Uint8Array) {
           return writeText(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'), n, gap);

@@ -1,3 +1,4 @@
+import { NUMBER_TEXT } from '../formula.js';
 import { ascii, type XmlBytes } from './bytes.js';
 import { EXCEL_MAX_CELL_CHARS } from './options.js';
 
@@ -8,7 +9,6 @@ import { EXCEL_MAX_CELL_CHARS } from './options.js';
 
 /** Excel keeps 15 significant digits; more would be silently rounded, so such values stay text. */
 export const EXCEL_DIGITS = 15;
-const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 export const DAY_MS = 86_400_000;
 /** Serial of 1970-01-01 in Excel's 1900 date system. */
 export const UNIX_EPOCH_SERIAL = 25_569;
@@ -99,7 +99,7 @@ export function significantDigits(text: string): number {
 
 /** The text of a numeric string as an exact Excel number, or undefined when it must stay text. */
 export function exactNumberText(v: string): string | undefined {
-  if (!NUMERIC_TEXT.test(v)) return undefined;
+  if (!NUMBER_TEXT.test(v)) return undefined;
   const digits = significantDigits(v);
   if (digits > EXCEL_DIGITS) return undefined;
   const n = Number(v);
