@@ -196,9 +196,22 @@ describe('xlsx options', () => {
     expect(sheet.getCell('A3').value).toEqual(new Date('2024-07-01T14:00:00Z')); // wall clock, read as UTC
   });
 
-  it('fails with cell_too_long when longText is "error"', async () => {
-    const stream = exportRows([{ t: 'y'.repeat(32_768) }], { format: 'xlsx', longText: 'error' });
-    await expect(collect(stream)).rejects.toMatchObject({ code: 'cell_too_long' });
+  it('fails with cell_too_long when longText is "error", naming the sheet row', async () => {
+    // Row 6 is among the first rows (sampled for the column widths), row 150 after them; the
+    // sheet row counts the header.
+    for (const [index, header, sheetRow] of [
+      [0, true, 2],
+      [5, true, 7],
+      [5, false, 6],
+      [150, true, 152],
+    ] as const) {
+      const rows = Array.from({ length: 200 }, (_, i) => ({ t: i === index ? 'y'.repeat(32_768) : 'ok' }));
+      const stream = exportRows(rows, { format: 'xlsx', longText: 'error', header });
+      await expect(collect(stream), `row ${index}`).rejects.toMatchObject({
+        code: 'cell_too_long',
+        details: { column: 't', sheetRow, length: 32_768, limit: 32_767 },
+      });
+    }
   });
 
   it('rejects invalid options before writing anything', async () => {

@@ -114,6 +114,15 @@ async function* remaining<B>(
   }
 }
 
+/** `error` with the sheet row it names (`details.sheetRow`: cell_too_long) set to `n`. */
+function onSheetRow(error: unknown, n: number): unknown {
+  if (!(error instanceof TakeoutError) || error.details?.sheetRow === undefined) return error;
+  return new TakeoutError(error.code, error.message, {
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+    details: { ...error.details, sheetRow: n },
+  });
+}
+
 function tooManySheets(maxRowsPerSheet: number): TakeoutError {
   return new TakeoutError(
     'too_many_sheets',
@@ -162,7 +171,14 @@ async function* writeSheet<B>(book: Book, input: SheetInput<B>, ordinal: number)
     };
     for (const batch of pending) {
       const size = reader.size(batch);
-      for (let i = 0; i < size && sampled < SAMPLE_ROWS; i++, sampled++) writeRow(batch, i, EXCEL_MAX_ROWS);
+      for (let i = 0; i < size && sampled < SAMPLE_ROWS; i++, sampled++) {
+        // Measured at the widest row number; an error names the row the cell will be on.
+        try {
+          writeRow(batch, i, EXCEL_MAX_ROWS);
+        } catch (error) {
+          throw onSheetRow(error, (settings.header ? 1 : 0) + sampled + 1);
+        }
+      }
       rowsBefore += size;
     }
     rowsBefore = 0;
