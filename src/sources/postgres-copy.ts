@@ -60,10 +60,17 @@ function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): 
   switch (info.baseOid) {
     case OID.bool:
       return `CASE WHEN ${ref} THEN 'true' WHEN NOT ${ref} THEN 'false' END`;
-    case OID.bytea:
-      return `translate(encode(${ref}, 'base64'), E'\\n', '')`;
+    case OID.bytea: {
+      const base64 = `translate(encode(${ref}, 'base64'), E'\\n', '')`;
+      // Base64 starts with `+` when the first byte is 0xF8-0xFB: the writers escape it.
+      if (!escapeFormulas) return base64;
+      return `CASE WHEN substring(${ref} FROM 1 FOR 1) BETWEEN '\\xf8'::bytea AND '\\xfb'::bytea THEN '''' ELSE '' END || ${base64}`;
+    }
     case OID.timestamp:
-      return `(${ref} AT TIME ZONE 'UTC')`;
+      return minusInfinity(`(${ref} AT TIME ZONE 'UTC')`, escapeFormulas);
+    case OID.timestamptz:
+    case OID.date:
+      return minusInfinity(ref, escapeFormulas);
   }
   if (escapeFormulas && info.type === 'string' && !NEVER_FORMULA.has(info.baseOid ?? 0)) {
     // The value as its type writes it: a cast to text is not always that (inet keeps its /32,
@@ -75,6 +82,15 @@ function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): 
     return `CASE ${whenNull}WHEN ${formulaSql(text)} THEN '''' || ${text} ELSE ${text} END`;
   }
   return ref;
+}
+
+/**
+ * A date or timestamp as COPY writes it, but `-infinity` as the writers write that text under
+ * the formula rule (`'-infinity`); a cast to text is the type's output, as COPY's.
+ */
+function minusInfinity(value: string, escapeFormulas: boolean): string {
+  if (!escapeFormulas) return value;
+  return `CASE WHEN ${value} = '-infinity' THEN '''-infinity' ELSE ${value}::text END`;
 }
 
 /**

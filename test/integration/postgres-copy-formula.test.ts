@@ -51,6 +51,36 @@ describe('formula rule on the COPY fast path', () => {
     expect(await read(true)).toEqual(viaWriter);
   });
 
+  it('escapes bytes whose base64 starts with + and dates at -infinity, as the writer does', async () => {
+    const sql =
+      'SELECT b, d, ts, tz FROM (VALUES ' +
+      "(1, '\\xfbff'::bytea, '-infinity'::date, '-infinity'::timestamp, '-infinity'::timestamptz), " +
+      "(2, '\\xf8'::bytea, 'infinity'::date, 'infinity'::timestamp, 'infinity'::timestamptz), " +
+      "(3, '\\xf7'::bytea, '2024-02-29'::date, '2024-02-29 10:11:12'::timestamp, '2024-02-29 10:11:12+00'::timestamptz), " +
+      "(4, ''::bytea, NULL::date, NULL::timestamp, NULL::timestamptz), " +
+      '(5, NULL::bytea, NULL, NULL, NULL)) AS x(id, b, d, ts, tz) ORDER BY id';
+    const rows = async (copy: boolean, escapeFormulas = true) =>
+      parse(
+        await readAll(
+          exportSource(postgresSource({ connectionString: db.url, sql, copy }), {
+            format: 'csv',
+            escapeFormulas,
+          }),
+        ),
+      ) as string[][];
+    const viaCopy = await rows(true);
+    expect(viaCopy.map((r) => r[0])).toEqual(['b', "'+/8=", "'+A==", '9w==', '', '']);
+    expect(viaCopy.map((r) => r.slice(1).join(' | '))[1]).toBe("'-infinity | '-infinity | '-infinity");
+    expect(viaCopy[2]!.slice(1)).toEqual(['infinity', 'infinity', 'infinity']);
+    // The writer's values, where the two paths spell values alike (bytes, and the infinities).
+    const viaWriter = await rows(false);
+    expect(viaCopy.map((r) => r[0])).toEqual(viaWriter.map((r) => r[0]));
+    expect(viaCopy.slice(1, 3)).toEqual(viaWriter.slice(1, 3));
+    // escapeFormulas: false leaves both as they are.
+    const plain = await rows(true, false);
+    expect(plain[1]).toEqual(['+/8=', '-infinity', '-infinity', '-infinity']);
+  });
+
   it('escapes exactly what the CSV writer escapes', async () => {
     const expected = values.map((v, i) => {
       const text = i < hidden.length ? `'${v}` : v;
