@@ -49,7 +49,7 @@ const names: TableNames = {
  * keys: the file is made owner-only before SQLite opens it, which would make it 0644 (less the
  * umask), in a data directory that an image or an operator may have made world-readable.
  * SQLite gives its -wal and -shm files the database file's mode. A file an earlier version
- * made readable to others is narrowed too.
+ * made readable to others is narrowed too, when this user owns it.
  */
 function ownerOnly(path: string): void {
   closeSync(openSync(path, 'a', 0o600));
@@ -57,7 +57,9 @@ function ownerOnly(path: string): void {
     try {
       if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      // Not there (yet), or another user's file: left as it is.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw error;
     }
   }
 }
