@@ -7,9 +7,9 @@ import { access, stat } from 'node:fs/promises';
 import { loadDatasetsFile } from '../datasets/config-file.js';
 import { type Dataset, defineDataset, type Principal } from '../datasets/define.js';
 import { DatasetRegistry, isVisible } from '../datasets/registry.js';
+import { postgresUrlProblem } from '../sources/postgres-url.js';
 import { sqliteSource } from '../sources/sqlite.js';
 import type { Row } from '../types.js';
-import { postgresUrlProblem } from './flags.js';
 import { readRows } from './input.js';
 import { type CliIo, invalidFlag, UsageError } from './usage.js';
 
@@ -33,15 +33,15 @@ export function paramsOf(entries: string[] = []): Record<string, string> {
   return params;
 }
 
-/** `--input FILE` must be a readable file: said before the export, naming the flag. */
-async function checkInput(path: string): Promise<void> {
+/** `--input`, `--sqlite`, `--config FILE` must be a readable file: said before the export, naming the flag. */
+async function checkFile(flag: 'input' | 'sqlite' | 'config', path: string): Promise<void> {
   const found = await stat(path).catch(() => undefined);
-  if (!found) throw invalidFlag('input', `--input ${path}: no such file`);
-  if (found.isDirectory()) throw invalidFlag('input', `--input ${path} is a directory`);
+  if (!found) throw invalidFlag(flag, `--${flag} ${path}: no such file`);
+  if (found.isDirectory()) throw invalidFlag(flag, `--${flag} ${path} is a directory`);
   try {
     await access(path, constants.R_OK);
   } catch {
-    throw invalidFlag('input', `--input ${path} cannot be read (permission denied)`);
+    throw invalidFlag(flag, `--${flag} ${path} cannot be read (permission denied)`);
   }
 }
 
@@ -88,6 +88,7 @@ export async function originOf(values: Values, io: CliIo, principal: Principal):
     if (values.postgres !== undefined && !url) throw new UsageError('--postgres env needs DATABASE_URL');
     const problem = url && postgresUrlProblem(url, values.postgres === 'env' ? 'DATABASE_URL' : '--postgres');
     if (problem) throw invalidFlag('postgres', problem);
+    if (values.sqlite !== undefined) await checkFile('sqlite', values.sqlite as string);
     // A query on the command line is a dataset of its own, its parameters bound as given.
     const adHoc = defineDataset({
       name: 'query',
@@ -107,12 +108,13 @@ export async function originOf(values: Values, io: CliIo, principal: Principal):
   }
   if (configFile !== undefined) {
     if (!values.dataset) throw new UsageError('--dataset is required with --config');
+    if (values.config !== undefined) await checkFile('config', configFile as string);
     const datasets = await loadDatasetsFile(configFile as string);
     scopedHint(datasets, values.dataset as string, principal, values.principal !== undefined);
     return { datasets: new DatasetRegistry(datasets), dataset: values.dataset as string, params };
   }
   if (query) throw new UsageError('--query needs --sqlite or --postgres');
   const input = values.input as string | undefined;
-  if (input !== undefined && input !== '-') await checkInput(input);
+  if (input !== undefined && input !== '-') await checkFile('input', input);
   return { datasets: new DatasetRegistry(), rows: readRows(input, io.stdin) };
 }

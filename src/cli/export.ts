@@ -10,7 +10,7 @@ import { parsePrincipal, refuseEmpty } from './flags.js';
 import { interruptedExit, interruptedText, onStopSignals } from './interrupt.js';
 import { type OutTarget, outTargetOf, writeOut } from './output.js';
 import { progressPrinter } from './progress.js';
-import { type CliIo, invalidFlag, UsageError } from './usage.js';
+import { type CliIo, invalidFlag, RequestError, UsageError } from './usage.js';
 
 export const EXPORT_USAGE = `Usage: takeout export --format csv|tsv|json|ndjson|xlsx --out FILE [source] [options]
        takeout export --async --url URL [--token TOKEN] --format F --dataset NAME [--out FILE] [options]
@@ -111,6 +111,24 @@ function withFlagNames(error: unknown): unknown {
   return error;
 }
 
+/**
+ * Codes that, while the export is planned, can only be about a flag (`--columns`, `--param`,
+ * `--dataset`, `--timezone`, format options): a wrong command line, exit 2 (docs/errors.md).
+ * The same codes later, on a row of the data, stay exit 1.
+ */
+const FLAG_CODES = new Set([
+  'invalid_columns',
+  'invalid_params',
+  'unknown_dataset',
+  'invalid_option',
+  'invalid_timezone',
+  'unknown_format',
+]);
+
+function asFlagError(error: unknown): unknown {
+  return isTakeoutError(error) && FLAG_CODES.has(error.code) ? new RequestError(error) : error;
+}
+
 export async function exportCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: OPTIONS });
   if (values.help) {
@@ -139,12 +157,14 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   const context: ExportContext = { datasets: origin.datasets, formats, limits: UNLIMITED, env: io.env };
   const plan = await planExport(request, principal, context, { rows: origin.rows, estimate: false }).catch(
     (error: unknown) => {
-      throw withFlagNames(error);
+      throw asFlagError(withFlagNames(error));
     },
   );
   const stops = io.interrupt ? undefined : onStopSignals();
   const signal = io.interrupt ?? (stops as { signal: AbortSignal }).signal;
-  const onProgress = progressPrinter(io.stderr);
+  // Rows printed on the terminal that shows the progress line would be torn by its rewrites.
+  const dataOnTerminal = target.kind === 'stdout' && io.stdout.isTTY === true;
+  const onProgress = dataOnTerminal ? () => {} : progressPrinter(io.stderr);
   try {
     await writeOut(target, { stdout: io.stdout, binary: plan.format.name === 'xlsx' }, async (sink) => {
       await runExport(plan, (body) => sink(body), { onProgress, signal });

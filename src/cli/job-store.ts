@@ -10,7 +10,7 @@ import { jobSettingsFromEnv } from '../jobs/config.js';
 import { type MigratedJobStore, openJobStore } from '../jobs/store/index.js';
 import { MIGRATIONS_TABLE } from '../jobs/store/migrations.js';
 import { PG_KEEPALIVE } from '../sources/postgres-keepalive.js';
-import { postgresUrlProblem } from './flags.js';
+import { postgresUrlProblem } from '../sources/postgres-url.js';
 import { CommandError } from './usage.js';
 
 /** The database's reason behind a store failure, on one line. */

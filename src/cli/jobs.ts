@@ -3,14 +3,14 @@
  * server: DATABASE_URL (PostgreSQL) or the SQLite file in TAKEOUT_DATA_DIR.
  */
 import { parseArgs } from 'node:util';
-import { TakeoutError } from '../errors.js';
+import { isTakeoutError, TakeoutError } from '../errors.js';
 import { requestCancel } from '../jobs/lifecycle.js';
 import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
 import { parsePrincipal, refuseEmpty, shellWord } from './flags.js';
 import { withStore } from './job-store.js';
-import { type CliIo, CommandError, UsageError } from './usage.js';
+import { type CliIo, CommandError, RequestError, UsageError } from './usage.js';
 
 export const JOBS_USAGE = `Usage: takeout jobs <command> [options]
 
@@ -88,7 +88,11 @@ async function list(argv: string[], io: CliIo): Promise<number> {
       ...(status ? { status } : {}),
       ...(values.cursor ? { cursor: values.cursor } : {}),
     }),
-  );
+  ).catch((error: unknown) => {
+    // The one request value of the command line: a cursor that is not one is a wrong flag (exit 2).
+    if (isTakeoutError(error) && error.code === 'invalid_request') throw new RequestError(error);
+    throw error;
+  });
   if (values.json) {
     io.stdout.write(`${JSON.stringify(page)}\n`);
     return 0;

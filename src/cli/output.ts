@@ -89,8 +89,17 @@ async function checkedTarget(out: string): Promise<OutTarget> {
   } catch {
     throw badOut(out, `cannot write in ${dir} (permission denied)`);
   }
+  // Written as `<name>.<pid>.partial` first: that name must fit where the file's own does.
+  const room = NAME_MAX - Buffer.byteLength(partialSuffix());
+  if (Buffer.byteLength(basename(path)) > room) {
+    throw badOut(out, `its file name is too long (at most ${room} bytes, to leave room for a temp name)`);
+  }
   return { kind: 'replace', path, given: out, mode: existing ? existing.mode & 0o7777 : undefined };
 }
+
+/** A file name's limit in bytes on Linux, macOS and Windows file systems alike. */
+const NAME_MAX = 255;
+const partialSuffix = () => `.${process.pid}.partial`;
 
 /** Writes bytes where they go; resolves once they are all written. */
 export type OutSink = (body: AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }) => Promise<void>;
@@ -126,7 +135,7 @@ export async function writeOut(
     });
     return;
   }
-  const temp = `${target.path}.${process.pid}.partial`;
+  const temp = `${target.path}${partialSuffix()}`;
   const registered = removedOnExit(temp);
   try {
     await write((body, o) => pipeline(body, createWriteStream(temp), o ?? {}));

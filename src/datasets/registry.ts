@@ -1,4 +1,5 @@
 import { TakeoutError } from '../errors.js';
+import { postgresUrlProblem } from '../sources/postgres-url.js';
 import { sqliteSource } from '../sources/sqlite.js';
 import type { Source } from '../types.js';
 import { type Dataset, type Principal, scopeValues } from './define.js';
@@ -118,6 +119,12 @@ export async function openDatasetSource(
       `Dataset ${JSON.stringify(dataset.name)}: its PostgreSQL URL is not set`,
     );
   }
+  // Said before pg says `Invalid URL` (or looks up a host named `base`), naming where it is set.
+  const problem = postgresUrlProblem(
+    url,
+    'url' in connection.postgres ? 'its PostgreSQL url' : connection.postgres.urlEnv,
+  );
+  if (problem) throw new TakeoutError('config_error', `Dataset ${JSON.stringify(dataset.name)}: ${problem}`);
   const { postgresSource } = await import('../sources/postgres.js');
   const target = options.pools ? { pool: await options.pools.get(url) } : { connectionString: url };
   return postgresSource({ ...target, sql, params, ...(dataset.copy ? { copy: true } : {}) });

@@ -85,10 +85,56 @@ describe('flag values', () => {
     expect([env.code, env.err]).toEqual([2, expect.stringContaining('DATABASE_URL is not a URL')]);
   });
 
+  it('names the flag of a missing --sqlite or --config file (exit 2)', async () => {
+    const missing = join(dir, 'missing.db');
+    expect(await runCli([...toStdout, '--sqlite', missing, '--query', 'SELECT 1'])).toMatchObject({
+      code: 2,
+      err: `takeout: invalid_option: --sqlite ${missing}: no such file\n`,
+    });
+    expect(await runCli([...toStdout, '--config', missing, '--dataset', 'd'])).toMatchObject({
+      code: 2,
+      err: `takeout: invalid_option: --config ${missing}: no such file\n`,
+    });
+  });
+
+  it('refuses --columns that repeat or that the query lacks with exit 2, as any flag value', async () => {
+    const db = join(dir, 'cols.sqlite');
+    const handle = new Database(db);
+    handle.exec("CREATE TABLE t (id INTEGER, name TEXT); INSERT INTO t VALUES (1, 'a');");
+    handle.close();
+    const query = ['--sqlite', db, '--query', 'SELECT id, name FROM t'];
+    for (const [columns, message] of [
+      ['id,id', /^takeout: invalid_columns: columns\[1\]\.key "id" repeats/],
+      ['id,zz', /^takeout: invalid_columns: Unknown column "zz"/],
+    ] as const) {
+      const result = await runCli([...toStdout, ...query, '--columns', columns]);
+      expect([result.code, result.err, result.out], columns).toEqual([2, expect.stringMatching(message), '']);
+    }
+  });
+
+  it("says which variable holds a dataset's malformed PostgreSQL URL", async () => {
+    const config = join(dir, 'pg-url.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        datasets: [{ name: 'x', connection: { postgres: { urlEnv: 'SHOP_URL' } }, sql: 'SELECT 1 AS a' }],
+      }),
+    );
+    for (const [url, why] of [
+      [`postgres://u:${PASSWORD}@127.0.0.1:99999/test`, 'SHOP_URL: port 99999 is out of range (1 to 65535)'],
+      ['notaurl', 'SHOP_URL is not a URL: give postgres://USER@HOST:5432/DATABASE'],
+    ]) {
+      const result = await runCli([...toStdout, '--config', config, '--dataset', 'x'], {
+        env: { SHOP_URL: url },
+      });
+      expect([result.code, result.err]).toEqual([1, `takeout: config_error: Dataset "x": ${why}\n`]);
+    }
+  });
+
   it('names --columns when rows given as arrays come without it', async () => {
     const result = await runCli(toStdout, { stdin: '["a",1]\n["b",2]\n' });
     expect([result.code, result.err]).toEqual([
-      1,
+      2,
       'takeout: invalid_columns: rows given as arrays need --columns a,b,c (a name for each cell, in order)\n',
     ]);
   });

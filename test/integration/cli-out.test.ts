@@ -34,9 +34,13 @@ const CSV = 'id,name\r\n1,a\r\n2,b\r\n';
 const csvTo = (out: string) => runCli(['export', '-f', 'csv', '-o', out], { stdin: ROWS });
 
 /** The CLI with terminals where the test says (`isTTY`), as a shell would give them. */
-async function onTerminal(args: string[], tty: { stdin?: boolean; stdout?: boolean }, input = ROWS) {
+async function onTerminal(
+  args: string[],
+  tty: { stdin?: boolean; stdout?: boolean; stderr?: boolean },
+  input = ROWS,
+) {
   const stdout = Object.assign(new PassThrough(), { isTTY: tty.stdout ?? false });
-  const stderr = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: tty.stderr ?? false });
   const stdin = Object.assign(Readable.from([input]), { isTTY: tty.stdin ?? false });
   const out = text(stdout);
   const err = text(stderr);
@@ -148,6 +152,33 @@ describe('takeout export and terminals', () => {
       { stdout: true },
     );
     expect([remote.code, remote.err]).toEqual([2, expect.stringContaining('give --out FILE')]);
+  });
+
+  it('shows progress on a terminal, but not over rows printed on that terminal', async () => {
+    const file = join(dir, 'progress.csv');
+    const toFile = await onTerminal(['export', '-f', 'csv', '-o', file], { stderr: true });
+    expect(toFile).toMatchObject({ code: 0, out: '' });
+    expect(toFile.err).toMatch(/\r\x1b\[2K2 rows · [\d,]+ rows\/s · 19 B\n$/);
+    // `-o -` on the same terminal: the progress line's rewrites would tear the rows apart.
+    expect(await onTerminal(['export', '-f', 'csv', '-o', '-'], { stdout: true, stderr: true })).toEqual({
+      code: 0,
+      out: CSV,
+      err: '',
+    });
+    // Rows piped elsewhere: progress on the terminal as ever.
+    const piped = await onTerminal(['export', '-f', 'csv', '-o', '-'], { stdout: false, stderr: true });
+    expect([piped.out, piped.err]).toEqual([CSV, expect.stringContaining('2 rows')]);
+  });
+
+  it('refuses a file name too long for its temp name beside it (exit 2, naming --out)', async () => {
+    const longest = join(dir, `${'a'.repeat(255 - `.${process.pid}.partial`.length - 4)}.csv`);
+    expect(await csvTo(longest)).toMatchObject({ code: 0, err: '' });
+    const tooLong = join(dir, `${'a'.repeat(248)}.csv`);
+    const result = await csvTo(tooLong);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(
+      /^takeout: invalid_option: --out .*: its file name is too long \(at most \d+ bytes/,
+    );
   });
 
   it('says it reads rows from stdin when stdin is a terminal', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -140,6 +140,13 @@ describe('takeout jobs and takeout migrate', () => {
     expect(more, page.err).not.toBeNull();
     const next = await cli([...args, '--cursor', more?.[1] ?? ''], env);
     expect([next.code, next.out.trim().split('\n').length, next.err]).toEqual([0, 1, '']);
+    // A cursor that is not one is a wrong flag value: exit 2, as docs/errors.md says.
+    const garbage = await cli([...args, '--cursor', 'garbage'], env);
+    expect([garbage.code, garbage.out, garbage.err]).toEqual([
+      2,
+      '',
+      expect.stringMatching(/^takeout: invalid_request: /),
+    ]);
     await store.close();
   });
 
@@ -157,6 +164,13 @@ describe('takeout jobs and takeout migrate', () => {
       );
     }
     expect(existsSync(missing)).toBe(false);
+    // A file that is not a database: SQLite's reason, as jobs.md promises.
+    const notDb = mkdtempSync(join(dir, 'not-a-db-'));
+    writeFileSync(join(notDb, 'jobs.db'), 'garbage, not SQLite\n'.repeat(100));
+    expect(await cli(['jobs', 'list'], { TAKEOUT_DATA_DIR: notDb })).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^takeout: (config_error|job_store_error): .*file is not a database/),
+    });
     const db = `takeout_no_such_db_${process.pid}`;
     const url = new URL(PG_BASE_URL);
     url.pathname = `/${db}`;

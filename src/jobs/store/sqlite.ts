@@ -74,7 +74,9 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
   } catch (error) {
-    throw new TakeoutError('config_error', 'The job database could not be opened', { cause: error });
+    // SQLite's words (`file is not a database`, `unable to open database file`) name no secret.
+    const why = error instanceof Error ? `: ${error.message}` : '';
+    throw new TakeoutError('config_error', `The job database could not be opened${why}`, { cause: error });
   }
 
   const all = (statement: Statement): Rows => {
