@@ -37,7 +37,8 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
 
 export function emailMessage(delivery: Pick<Delivery, 'data' | 'event'>, publicUrl: string): EmailMessage {
   const { data } = delivery;
-  const name = data.filename ?? data.id;
+  // Without a file (a failed export) the export is named by what it exported.
+  const name = data.filename ?? (data.dataset ? `of ${data.dataset}` : data.id);
   const link = exportPageUrl(publicUrl, data.id);
   const facts: [string, string][] = [];
   if (delivery.event === 'export.succeeded') {

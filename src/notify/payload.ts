@@ -20,6 +20,7 @@ export function eventOf(status: JobRecord['status']): NotifyEvent | undefined {
 
 export function eventData(job: JobRecord): EventData {
   const data: EventData = { id: job.id, status: job.status, owner: { ...job.owner } };
+  if (typeof job.request.dataset === 'string') data.dataset = job.request.dataset;
   if (job.result) {
     data.row_count = job.result.rowCount;
     data.size_bytes = job.result.sizeBytes;

@@ -30,6 +30,8 @@ export interface EventData {
   id: string;
   status: string;
   owner: { id: string; tenant?: string };
+  /** The dataset exported (absent for rows handed over). */
+  dataset?: string;
   row_count?: number;
   size_bytes?: number;
   filename?: string;

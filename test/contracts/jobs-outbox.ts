@@ -257,6 +257,36 @@ export function outboxContract(name: string, open: () => Promise<OutboxHarness>)
       expect(expired.map((d) => d.channel)).toEqual(['service']);
     });
 
+    it("after a 410 Gone, also stops the owner webhook's events of that export still waiting", async () => {
+      const job = await succeeded();
+      const t0 = new Date();
+      const claimed = await claim(store, 'd1', t0);
+      const first = claimed.find((d) => d.channel === 'webhook')!;
+      // export.succeeded: refused once, waiting for its retry.
+      await store.recordAttempt(
+        first.id,
+        'd1',
+        outcome('pending', { statusCode: 500, error: 'HTTP 500', nextAttemptAt: at(t0, 60_000), at: t0 }),
+      );
+      for (const d of claimed.filter((d) => d.id !== first.id))
+        await store.recordAttempt(d.id, 'd1', outcome('delivered', { statusCode: 200 }));
+      await store.transition(job.id, { status: ['succeeded'] }, { status: 'expired' });
+      const [expired] = (await claim(store, 'd2')).filter((d) => d.channel === 'webhook');
+      expect(expired?.event).toBe('export.expired');
+      await store.recordAttempt(
+        expired!.id,
+        'd2',
+        outcome('disabled', { statusCode: 410, error: 'HTTP 410' }),
+      );
+      const after = await store.deliveries(job.id);
+      expect(after.find((d) => d.id === first.id)).toMatchObject({ status: 'disabled', attempts: 1 });
+      // Nothing of the owner's webhook is left to send, even when its retry is due; other channels are untouched.
+      expect((await claim(store, 'd3', at(t0, 120_000))).filter((d) => d.channel === 'webhook')).toEqual([]);
+      expect(
+        after.filter((d) => d.channel !== 'webhook' && d.event === 'export.succeeded').map((d) => d.status),
+      ).toEqual(claimed.filter((d) => d.channel !== 'webhook').map(() => 'delivered'));
+    });
+
     it('gives each due delivery to exactly one of many concurrent claimers', async () => {
       const ids = new Set<string>();
       for (let i = 0; i < 8; i++)

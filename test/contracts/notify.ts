@@ -101,6 +101,7 @@ export function notifyContract(name: string, makeBackend: () => Promise<WorkerBa
               id: job.id,
               status: 'succeeded',
               owner: alice,
+              dataset: 'numbers',
               row_count: 1000,
               size_bytes: job.result!.sizeBytes,
               filename: job.result!.filename,

@@ -142,6 +142,7 @@ export function* recordAttemptFlow(
   };
   if (!row) return undefined;
   const delivery = rowToDelivery(row);
+  if (outcome.status === 'disabled') yield disableWaitingStatement(dialect, delivery, at);
   const q = new Params(dialect);
   yield {
     text: `INSERT INTO ${dialect.attempts} (delivery_id, attempt, attempted_at, status_code, latency_ms, error) VALUES (${q.list(
@@ -157,6 +158,23 @@ export function* recordAttemptFlow(
     values: q.values,
   };
   return delivery;
+}
+
+/**
+ * After a 410 Gone, the owner webhook's other events of that export still waiting (a retry of
+ * an earlier one) are not sent either: the receiver said it wants none. One another dispatcher
+ * is sending right now keeps its lease; its outcome is recorded as any other.
+ */
+function disableWaitingStatement(dialect: Dialect, gone: Delivery, at: unknown): Statement {
+  const p = new Params(dialect);
+  return {
+    text:
+      `UPDATE ${dialect.deliveries} SET status = 'disabled', updated_at = ${p.add(at)}, ` +
+      `last_error = ${p.add('The receiver answered 410 Gone to another event of this export')} ` +
+      `WHERE export_id = ${p.add(gone.exportId)} AND channel = 'webhook' AND status = 'pending' ` +
+      `AND id <> ${p.add(gone.id)} AND (lease_expires_at IS NULL OR lease_expires_at <= ${p.add(at)})`,
+    values: p.values,
+  };
 }
 
 export function deliveriesStatement(dialect: Dialect, exportId: string): Statement {
