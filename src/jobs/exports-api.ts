@@ -196,12 +196,14 @@ export class ExportJobs {
     if (job.status !== 'succeeded' || !job.result) return job;
     // Marked first: a job never says `succeeded` without its file. A failed delete is the
     // sweeper's to finish (the file's retention still ends).
-    // The file goes now: `expires_at` says so, as it says when a retention ended.
+    // The file goes now: `expires_at` says so, as it says when a retention ended (one that
+    // has already ended keeps its time: its owner has been shown it).
     const now = new Date();
+    const ended = job.expiresAt !== undefined && job.expiresAt <= now;
     const expired = await this.store.transition(
       id,
       { status: ['succeeded'] },
-      { status: 'expired', expiresAt: now },
+      ended ? { status: 'expired' } : { status: 'expired', expiresAt: now },
       now,
     );
     if (!expired) return this.get(id, principal);

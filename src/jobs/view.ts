@@ -47,7 +47,9 @@ export function jobView(job: JobRecord): JobView {
     const { filename, contentType, sizeBytes, rowCount, sha256 } = job.result;
     view.result = { filename, content_type: contentType, size_bytes: sizeBytes, row_count: rowCount, sha256 };
   }
-  if (job.error) view.error = { ...job.error };
+  // Why it failed; for a queued job, why its last attempt failed (it is retried). A job that
+  // runs again, was canceled or succeeded keeps the record's but shows none.
+  if (job.error && (view.status === 'failed' || view.status === 'queued')) view.error = { ...job.error };
   if (job.deliveries) {
     const notifications = notificationsView(job.deliveries);
     if (notifications.length > 0) view.notifications = notifications;

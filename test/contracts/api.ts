@@ -437,6 +437,18 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
         headers: { ...headers, 'last-event-id': events[0]!.id! },
       });
       expect(again.status).toBe(204);
+      // The record marked expired since (DELETE here, the sweeper as well): the state the client
+      // has is the same, so is its id, and the time it was shown stays.
+      const shown = (await call(`/v1/exports/${job.id}`)).body.expires_at;
+      expect((await call(`/v1/exports/${job.id}`, { method: 'DELETE' })).status).toBe(200);
+      expect((await call(`/v1/exports/${job.id}`)).body).toMatchObject({
+        status: 'expired',
+        expires_at: shown,
+      });
+      const marked = await fetch(`${base}/v1/exports/${job.id}/events`, {
+        headers: { ...headers, 'last-event-id': events[0]!.id! },
+      });
+      expect(marked.status).toBe(204);
     });
 
     it('mints links that end no later than the file retention', async () => {

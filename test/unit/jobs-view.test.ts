@@ -45,6 +45,34 @@ describe('the owner view of a job', () => {
     });
     expect(JSON.stringify(view)).not.toMatch(/generated|staging|secretish|lease|"h"/);
   });
+
+  it("shows an error when failed, and a queued job's last attempt's; never on another state", () => {
+    const error = { code: 'source_error', message: 'The data source failed', retryable: true };
+    const job = (status: JobRecord['status']): JobRecord => ({
+      id: 'exp_AAAAAAAAAAAAAAAAAAAAAA',
+      owner: { id: 'ann' },
+      principal: { id: 'ann' },
+      request: { version: 1, format: 'csv', dataset: 'orders' },
+      status,
+      attempt: 2,
+      progress: { rowsWritten: 0, bytesWritten: 0 },
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      updatedAt: new Date('2026-01-01T00:00:05Z'),
+      requestHash: 'h',
+      error, // the record keeps the last attempt's after a retry
+    });
+    const shown = (['queued', 'running', 'failed', 'canceled', 'canceling', 'succeeded'] as const).map(
+      (status) => [status, jobView(job(status)).error?.code],
+    );
+    expect(shown).toEqual([
+      ['queued', 'source_error'],
+      ['running', undefined],
+      ['failed', 'source_error'],
+      ['canceled', undefined],
+      ['canceling', undefined],
+      ['succeeded', undefined],
+    ]);
+  });
 });
 
 describe('the staging prefix', () => {

@@ -24,10 +24,13 @@ export interface JobEventsOptions {
 
 /**
  * Identifies a state of the job as its owner sees it (a file past its retention is
- * `expired` before the sweeper marks it): the same state always has the same id.
+ * `expired` before the sweeper marks it): the same state always has the same id. A job
+ * reaches each final state once, and its record may still change there (the sweeper marks a
+ * shown `expired`): a final state's id is its name alone, or a client that has it would be
+ * sent it again.
  */
 function eventId(job: JobRecord, status: JobRecord['status']): string {
-  return `${job.updatedAt.getTime()}-${status}`;
+  return FINISHED_STATUSES.includes(status) ? `final-${status}` : `${job.updatedAt.getTime()}-${status}`;
 }
 
 /**
