@@ -96,6 +96,7 @@ export function outboxContract(name: string, open: () => Promise<OutboxHarness>)
           id: job.id,
           status: 'succeeded',
           owner: alice,
+          dataset: 'orders',
           row_count: 56,
           size_bytes: 1234,
           filename: 'orders.csv',

@@ -258,11 +258,15 @@ describe('takeout export', () => {
     expect(unknownFlag.code).toBe(2);
 
     const csvToStdout = ['export', '--format', 'csv', '--out', '-', '--sqlite'];
-    const query = await cli([...csvToStdout, join(dir, 'missing.sqlite'), '--query', 'SELECT 1']);
-    expect(query.code).toBe(1);
-    expect(query.err).toMatch(
-      /^takeout: source_error: The database could not be read \(SQLITE_CANTOPEN\) \(unable to open/,
-    );
+    // A file that is not there is the flag's (exit 2); one SQLite cannot open is the source's (1).
+    const missing = join(dir, 'missing.sqlite');
+    const query = await cli([...csvToStdout, missing, '--query', 'SELECT 1']);
+    expect([query.code, query.err]).toEqual([2, `takeout: invalid_option: --sqlite ${missing}: no such file\n`]);
+    const unreadable = join(dir, 'not-sqlite.sqlite');
+    writeFileSync(unreadable, 'not a database at all\n'.repeat(200));
+    const broken = await cli([...csvToStdout, unreadable, '--query', 'SELECT 1']);
+    expect(broken.code).toBe(1);
+    expect(broken.err).toMatch(/^takeout: source_(query_)?error: .*\(file is not a database\)/);
     const db = join(dir, 'empty.sqlite');
     new Database(db).close();
     const badSql = await cli([...csvToStdout, db, '--query', 'SELECT nope']);
