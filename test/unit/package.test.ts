@@ -36,6 +36,20 @@ function packagesImported(dir: string): Set<string> {
 }
 
 describe('package.json', () => {
+  it('exports entry points that exist, bullmqQueue among them (docs/queue.md)', async () => {
+    const exports = (pkg as unknown as { exports: Record<string, string | { import: string }> }).exports;
+    const sources = Object.entries(exports)
+      .filter(([, target]) => typeof target !== 'string')
+      .map(([path, target]) => [
+        path,
+        (target as { import: string }).import.replace(/^\.\/dist\/(.*)\.js$/, 'src/$1.ts'),
+      ]);
+    for (const [path, source] of sources)
+      expect(readdirSync(join(root, source!, '..')), path).toContain(source!.split('/').pop());
+    const bullmq = sources.find(([path]) => path === './bullmq')?.[1];
+    expect(typeof (await import(join(root, bullmq!))).bullmqQueue).toBe('function');
+  });
+
   it('declares every package the library imports as a dependency', () => {
     const missing = [...packagesImported('src')].filter((name) => !Object.hasOwn(pkg.dependencies, name));
     expect(missing).toEqual([]);
