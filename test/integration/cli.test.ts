@@ -261,7 +261,10 @@ describe('takeout export', () => {
     // A file that is not there is the flag's (exit 2); one SQLite cannot open is the source's (1).
     const missing = join(dir, 'missing.sqlite');
     const query = await cli([...csvToStdout, missing, '--query', 'SELECT 1']);
-    expect([query.code, query.err]).toEqual([2, `takeout: invalid_option: --sqlite ${missing}: no such file\n`]);
+    expect([query.code, query.err]).toEqual([
+      2,
+      `takeout: invalid_option: --sqlite ${missing}: no such file\n`,
+    ]);
     const unreadable = join(dir, 'not-sqlite.sqlite');
     writeFileSync(unreadable, 'not a database at all\n'.repeat(200));
     const broken = await cli([...csvToStdout, unreadable, '--query', 'SELECT 1']);
