@@ -261,6 +261,7 @@ export class Attempt {
       );
     }
     const record = { code: error.code, message: error.message, retryable: error.retryable };
+    const why = { attempt: job.attempt, code: error.code, reason: error.message };
     if (error.retryable && job.attempt < this.context.limits.attempts) {
       // Every process polling the store waits for the backoff, not only this one's queue.
       const runAfter = this.retryAt?.();
@@ -272,22 +273,16 @@ export class Attempt {
       this.#metrics.ended(outcome, undefined, error.code);
       if (outcome !== 'retried') {
         if (outcome === 'canceled') await this.#deleteInput();
-        this.log.info(
-          { attempt: job.attempt, code: error.code, reason: error.message, outcome },
-          'export failed; not retried',
-        );
+        this.log.info({ ...why, outcome }, 'export failed; not retried');
         return undefined;
       }
-      this.log.warn(
-        { attempt: job.attempt, code: error.code, reason: error.message },
-        'export failed; will retry',
-      );
+      this.log.warn(why, 'export failed; will retry');
       return error;
     }
     const failed = await failJob(store, job.id, lease.leaseOwner, record);
     if (failed) await this.#deleteInput();
     this.#metrics.ended(outcomeRecorded(failed, 'failed'));
-    this.log.warn({ attempt: job.attempt, code: error.code, reason: error.message }, 'export failed');
+    this.log.warn(why, 'export failed');
     if (error.code === 'internal') this.log.error({ err: error.cause }, 'internal error in an export');
     return undefined;
   }
