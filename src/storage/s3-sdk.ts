@@ -96,11 +96,7 @@ export function s3Failure(operation: string, error: unknown): TakeoutError {
 
 /** The error for an object operation that found no bucket (a 404 that is not about the key). */
 export function missingBucket(operation: string): TakeoutError {
-  return new TakeoutError(
-    'storage_error',
-    `S3 ${operation} failed: NoSuchBucket: the configured bucket does not exist`,
-    {
-      details: { s3Code: 'NoSuchBucket' },
-    },
-  );
+  return new TakeoutError('storage_error', `S3 ${operation} failed: ${s3Reason('NoSuchBucket', 404)}`, {
+    details: { s3Code: 'NoSuchBucket' },
+  });
 }
