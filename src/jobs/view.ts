@@ -5,6 +5,9 @@ import type { JobRecord } from './types.js';
 export interface JobView {
   id: string;
   status: JobRecord['status'];
+  /** The dataset exported (none when the rows were handed over) and the file's format. */
+  dataset?: string;
+  format: string;
   attempt: number;
   created_at: string;
   started_at?: string;
@@ -32,6 +35,8 @@ export function jobView(job: JobRecord): JobView {
   const view: JobView = {
     id: job.id,
     status: visibleStatus(job),
+    ...(typeof job.request.dataset === 'string' ? { dataset: job.request.dataset } : {}),
+    format: String(job.request.format),
     attempt: job.attempt,
     created_at: job.createdAt.toISOString(),
     progress: {

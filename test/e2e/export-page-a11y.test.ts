@@ -86,7 +86,8 @@ const LINKS = (id: string) => {
     cancel: `${self}/cancel`,
   };
 };
-const FAILURE = 'The data source refused the query for these filters.';
+/** The sentence and, after it, the server's own reason. */
+const FAILURE = 'The data source could not produce this export. column "amount" does not exist';
 
 /** "My exports" as the page gets it: a ready file, a failed export and a running one. */
 const LISTED = {
@@ -94,6 +95,8 @@ const LISTED = {
     {
       id: 'exp_readyAAAAAAAAAAAAAAAAA',
       status: 'succeeded',
+      dataset: 'orders',
+      format: 'csv',
       created_at: '2024-05-02T10:00:00Z',
       finished_at: '2024-05-02T10:01:00Z',
       expires_at: '2099-01-01T00:00:00Z',
@@ -104,6 +107,8 @@ const LISTED = {
     {
       id: 'exp_failedAAAAAAAAAAAAAAAA',
       status: 'failed',
+      dataset: 'orders',
+      format: 'xlsx',
       created_at: '2024-05-02T09:00:00Z',
       finished_at: '2024-05-02T09:00:05Z',
       progress: { rows_written: 0, bytes_written: 0 },

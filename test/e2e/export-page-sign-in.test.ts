@@ -48,6 +48,8 @@ describe('the export page with token authentication', () => {
     await page.getByLabel('API token').fill('not-a-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not accepted.*unauthorized/);
+    // The person at the page is told what to do, not how to send an HTTP header.
+    expect(await page.getByRole('alert').textContent()).not.toMatch(/Bearer|Authorization/);
     expect(await page.locator('#sign-in').isVisible()).toBe(true);
 
     await page.getByLabel('API token').fill(TOKEN);
@@ -55,6 +57,8 @@ describe('the export page with token authentication', () => {
     await page.locator('#export').waitFor({ state: 'visible' });
     expect(await page.getByRole('alert').isHidden()).toBe(true);
     expect(await page.evaluate(STORAGE)).toEqual({ session: TOKEN, local: 0, cookie: '' });
+    // The sign-in form went with the focus: the keyboard goes on at the export form.
+    await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('dataset');
 
     await page.getByLabel('Country', { exact: true }).selectOption('FR');
     const [download] = await Promise.all([

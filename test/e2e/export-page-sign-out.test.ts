@@ -35,11 +35,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-/** What of a user the page holds: rows of the list, the panel, remembered formats, typed text. */
+/** What of a user the page holds: rows of the list, the panel, the address of their export, typed text. */
 const LEFT_OVER = `({
   rows: document.querySelectorAll('#history-rows tr').length,
   panel: !document.getElementById('job').hidden,
-  formats: sessionStorage.getItem('takeout.formats'),
+  address: location.hash,
   filename: document.getElementById('filename').value,
 })`;
 
@@ -81,12 +81,12 @@ describe('the export page when its user changes', () => {
     expect(await page.evaluate(LEFT_OVER)).toEqual({
       rows: 1,
       panel: true,
-      formats: JSON.stringify({ [id]: 'csv' }),
+      address: `#/exports/${id}`,
       filename: 'alice-orders',
     });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#sign-in').waitFor({ state: 'visible' });
-    expect(await page.evaluate(LEFT_OVER)).toEqual({ rows: 0, panel: false, formats: null, filename: '' });
+    expect(await page.evaluate(LEFT_OVER)).toEqual({ rows: 0, panel: false, address: '', filename: '' });
     // Bob signs in; his list is slow to come: meanwhile no row of Alice's shows.
     const release = await holdLists(page);
     await page.getByLabel('API token').fill(BOB);
@@ -112,7 +112,7 @@ describe('the export page when its user changes', () => {
     await page.evaluate(`location.hash = ${JSON.stringify(`token=${BOB}`)}`);
     await expect.poll(() => page.evaluate(`sessionStorage.getItem('takeout.token')`)).toBe(BOB);
     await page.waitForTimeout(300);
-    expect(await page.evaluate(LEFT_OVER)).toEqual({ rows: 0, panel: false, formats: null, filename: '' });
+    expect(await page.evaluate(LEFT_OVER)).toEqual({ rows: 0, panel: false, address: '', filename: '' });
     release();
     await page.locator('#history-empty').waitFor({ state: 'visible' });
     expect(errors).toEqual([]);

@@ -268,7 +268,7 @@ describe('the export page (development mode)', () => {
     await field.fill('-5');
     await page.getByRole('button', { name: 'Export', exact: true }).click();
     const error = page.locator('.field-error:visible');
-    await expect.poll(() => error.textContent()).toBe('Parameter "min_amount" must be at least 0');
+    await expect.poll(() => error.textContent()).toBe('Min amount must be at least 0');
     expect(await field.getAttribute('aria-invalid')).toBe('true');
     expect(await page.evaluate('document.activeElement?.getAttribute("name")')).toBe('min_amount');
     expect(await field.getAttribute('aria-describedby')).toContain(await error.getAttribute('id'));

@@ -35,6 +35,8 @@ describe('the owner view of a job', () => {
     expect(view).toEqual({
       id: job.id,
       status: 'succeeded',
+      dataset: 'orders',
+      format: 'csv',
       attempt: 2,
       created_at: '2026-01-01T00:00:00.000Z',
       started_at: '2026-01-01T00:00:01.000Z',
@@ -72,6 +74,28 @@ describe('the owner view of a job', () => {
       ['canceling', undefined],
       ['succeeded', undefined],
     ]);
+  });
+
+  it('names the dataset only for a dataset export; the format always', () => {
+    const job = (request: Record<string, unknown>): JobRecord => ({
+      id: 'exp_AAAAAAAAAAAAAAAAAAAAAA',
+      owner: { id: 'ann' },
+      principal: { id: 'ann' },
+      request,
+      status: 'queued',
+      attempt: 0,
+      progress: { rowsWritten: 0, bytesWritten: 0 },
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      updatedAt: new Date('2026-01-01T00:00:00Z'),
+      requestHash: 'h',
+    });
+    const inline = jobView(job({ version: 1, format: 'xlsx', columns: [{ key: 'a' }] }));
+    expect(inline.format).toBe('xlsx');
+    expect('dataset' in inline).toBe(false);
+    expect(jobView(job({ version: 1, format: 'ndjson', dataset: 'shop' }))).toMatchObject({
+      dataset: 'shop',
+      format: 'ndjson',
+    });
   });
 });
 

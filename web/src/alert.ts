@@ -1,6 +1,6 @@
 /** The page's one error area (role=alert): a sentence, the server's detail, the code for support. */
 import { ApiError, type Problem } from './api.js';
-import { sentenceFor } from './messages.js';
+import { detailFor, sentenceFor } from './messages.js';
 
 const area = () => document.getElementById('alert') as HTMLElement;
 
@@ -11,10 +11,11 @@ export function problemFrom(error: unknown): Problem {
 
 /**
  * A problem that goes away by itself: the server unreachable, restarting or overloaded (a
- * proxy's 502/504 too). What watches exports keeps trying through it.
+ * proxy's 502/504 too), or too many requests for a while (429). What watches exports keeps
+ * trying through it, as long as its `Retry-After` asks.
  */
 export function isTransient(problem: Problem): boolean {
-  return problem.code === 'network_error' || [502, 503, 504].includes(problem.status);
+  return problem.code === 'network_error' || [429, 502, 503, 504].includes(problem.status);
 }
 
 export function showError(error: unknown): void {
@@ -25,11 +26,15 @@ export function showError(error: unknown): void {
   sentence.textContent = sentenceFor(problem);
   const code = document.createElement('p');
   code.className = 'code';
-  const detail = problem.detail && problem.detail !== sentence.textContent ? `${problem.detail} · ` : '';
-  code.append(`${detail}Code for support: `);
+  const detail = detailFor(problem);
+  code.append(`${detail && detail !== sentence.textContent ? `${detail} · ` : ''}Code for support: `);
   const codeText = document.createElement('code');
   codeText.textContent = problem.code;
   code.append(codeText);
+  // The same problem again (each retry of a watch and of the list): a live region that is
+  // rebuilt is read out again, so it stays as it is.
+  const text = `${sentence.textContent}${code.textContent}`;
+  if (!area().hidden && area().textContent === text) return;
   area().replaceChildren(sentence, code);
   area().hidden = false;
 }

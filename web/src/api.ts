@@ -50,6 +50,9 @@ export type JobStatus = 'queued' | 'running' | 'canceling' | 'succeeded' | 'fail
 export interface JobDocument {
   id: string;
   status: JobStatus;
+  /** What was asked for: the dataset (none for rows handed over) and the file's format. */
+  dataset?: string;
+  format: string;
   created_at: string;
   started_at?: string;
   finished_at?: string;
@@ -99,9 +102,22 @@ export async function request(path: string, init: RequestInit = {}): Promise<Res
   }
 }
 
-/** A JSON answer, or the problem as an ApiError. */
+/**
+ * How long a short answer (a document, a list) may take. A server that hangs or a network
+ * that drops packets silently would otherwise leave the page waiting forever, saying nothing:
+ * past this it is the `network_error` problem, which the watches retry and the page shows.
+ */
+export const ANSWER_TIMEOUT_MS = 20_000;
+
+/** `signal`, and the end of ANSWER_TIMEOUT_MS. */
+export function answerSignal(signal?: AbortSignal | null): AbortSignal {
+  const timeout = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/** A JSON answer, or the problem as an ApiError (within ANSWER_TIMEOUT_MS). */
 export async function getJson<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const response = await request(path, init);
+  const response = await request(path, { ...init, signal: answerSignal(init.signal) });
   if (!response.ok) throw await problemOf(response);
   return (await response.json()) as T;
 }

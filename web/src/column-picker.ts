@@ -4,6 +4,9 @@ import type { ColumnDescription } from './api.js';
 export class ColumnPicker {
   private columns: ColumnDescription[] = [];
 
+  /** Where a move is said (the focus stays on its button, so nothing else tells). */
+  private readonly announce = document.getElementById('columns-announce') as HTMLElement;
+
   constructor(private readonly list: HTMLOListElement) {
     list.addEventListener('click', (event) => {
       const button = (event.target as Element).closest('button');
@@ -15,6 +18,7 @@ export class ColumnPicker {
 
   render(columns: readonly ColumnDescription[]): void {
     this.columns = [...columns];
+    this.announce.textContent = '';
     this.list.replaceChildren(...columns.map((column, index) => this.item(column, index)));
     this.updateButtons();
   }
@@ -41,6 +45,7 @@ export class ColumnPicker {
   private item(column: ColumnDescription, index: number): HTMLLIElement {
     const name = column.header ?? column.key;
     const item = document.createElement('li');
+    item.dataset.name = name;
     const label = document.createElement('label');
     const box = document.createElement('input');
     box.type = 'checkbox';
@@ -78,6 +83,8 @@ export class ColumnPicker {
     if (by < 0 && item.previousElementSibling) item.previousElementSibling.before(item);
     else if (by > 0 && item.nextElementSibling) item.nextElementSibling.after(item);
     this.updateButtons();
+    const items = [...this.list.children];
+    this.announce.textContent = `${item.dataset.name} is now column ${items.indexOf(item) + 1} of ${items.length}.`;
     // Focus stays on the button just used, so repeated presses keep moving the same column.
     const same = item.querySelector<HTMLButtonElement>(`button[data-move="${direction}"]`);
     const other = item.querySelector<HTMLButtonElement>(

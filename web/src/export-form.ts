@@ -70,27 +70,34 @@ export class ExportForm {
     return this.backgroundBox.checked;
   }
 
-  /** The request, or undefined when a field needs correcting first (marked and focused). */
-  read(): ExportBody | undefined {
+  /**
+   * The request, or what needs correcting first: that field is marked and focused, and the
+   * problem is a sentence for the page to announce (focus alone says nothing when it is
+   * already on the field).
+   */
+  read(): { body: ExportBody } | { problem: string } {
     this.params.clearErrors();
     this.columnsError.hidden = true;
-    if (!this.params.checkInputs()) return undefined;
+    const problem = this.params.checkInputs();
+    if (problem) return { problem };
     if (!this.columns.hasSelection()) {
       this.columnsError.textContent = 'Pick at least one column.';
       this.columnsError.hidden = false;
       byId<HTMLInputElement>('column-0').focus();
-      return undefined;
+      return { problem: 'Columns: pick at least one column.' };
     }
     const values = this.params.values();
     const picked = this.columns.selected();
     const filename = this.filename.value.trim();
     return {
-      dataset: this.datasetSelect.value,
-      format: this.format.value,
-      ...(Object.keys(values).length > 0 ? { params: values } : {}),
-      ...(picked ? { columns: picked } : {}),
-      timezone: this.timezone.value,
-      ...(filename ? { filename } : {}),
+      body: {
+        dataset: this.datasetSelect.value,
+        format: this.format.value,
+        ...(Object.keys(values).length > 0 ? { params: values } : {}),
+        ...(picked ? { columns: picked } : {}),
+        timezone: this.timezone.value,
+        ...(filename ? { filename } : {}),
+      },
     };
   }
 

@@ -1,5 +1,5 @@
 /** Asks for an export: a small one comes back as the file itself, a large one as a background job. */
-import { type JobDocument, problemOf, request } from './api.js';
+import { ApiError, type JobDocument, problemOf, request } from './api.js';
 import { filenameOf, saveBlob } from './download.js';
 
 export interface ExportBody {
@@ -24,8 +24,11 @@ export async function requestExport(body: ExportBody, background = false): Promi
   });
   if (response.status === 202) return { kind: 'job', job: (await response.json()) as JobDocument };
   if (!response.ok) throw await problemOf(response);
-  // 200: the file, streamed; its size stays within the server's sync limits.
-  const blob = await response.blob();
+  // 200: the file, streamed; its size stays within the server's sync limits. A stream cut
+  // short (the source failed after the first bytes, the connection dropped) fails here.
+  const blob = await response.blob().catch(() => {
+    throw new ApiError({ status: 0, code: 'download_interrupted' });
+  });
   const filename =
     filenameOf(response.headers.get('content-disposition')) ?? `${body.dataset}.${body.format}`;
   saveBlob(blob, filename);

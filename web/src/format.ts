@@ -34,9 +34,3 @@ export function duration(seconds: number): string {
 export function dateTime(iso: string | undefined): string {
   return iso ? dates.format(new Date(iso)) : '—';
 }
-
-/** The format of a finished export, from its file name. */
-export function formatOfFile(filename: string | undefined): string | undefined {
-  const match = filename ? /\.([a-z0-9]+)$/i.exec(filename) : null;
-  return match?.[1]?.toUpperCase();
-}

@@ -6,8 +6,7 @@
  */
 import { isTransient, problemFrom } from './alert.js';
 import { ACTIVE_STATUSES, cancelExport, deleteExport, type JobDocument, listExports } from './api.js';
-import { bytes, count, dateTime, formatOfFile } from './format.js';
-import { rememberedFormat } from './formats-memory.js';
+import { bytes, count, dateTime } from './format.js';
 import { msUntilExpiry, shownStatus } from './job-status.js';
 import { failureText } from './messages.js';
 
@@ -55,10 +54,7 @@ export class History {
 
   constructor(private readonly actions: HistoryActions) {
     document.getElementById('history-refresh')?.addEventListener('click', () => void this.refresh());
-    this.more.addEventListener('click', () => {
-      this.wanted += PAGE;
-      void this.refresh();
-    });
+    this.more.addEventListener('click', () => void this.showMore());
     this.rows.addEventListener('click', (event) => {
       const button = (event.target as Element).closest<HTMLButtonElement>('button[data-action]');
       const job = button?.dataset.id ? this.jobs.get(button.dataset.id) : undefined;
@@ -101,6 +97,21 @@ export class History {
     this.focusAfter = undefined;
   }
 
+  /**
+   * Another page of the list. The button goes once the last page is in: its focus moves to the
+   * first export it brought, instead of falling to the top of the page.
+   */
+  private async showMore(): Promise<void> {
+    const shown = this.rows.children.length;
+    this.wanted += PAGE;
+    await this.refresh();
+    if (!this.more.hidden || document.activeElement !== document.body) return;
+    const first = this.rows.children[shown] ?? this.rows.lastElementChild;
+    (
+      first?.querySelector<HTMLButtonElement>('button') ?? document.getElementById('history-refresh')
+    )?.focus();
+  }
+
   private async load(): Promise<void> {
     this.stop();
     const generation = this.generation;
@@ -120,10 +131,15 @@ export class History {
     } catch (error) {
       if (generation !== this.generation) return;
       this.actions.failed(error);
-      // The server restarting or out of reach: keep trying, so the list does not stay stale.
-      if (isTransient(problemFrom(error))) {
+      // The server restarting, out of reach or asking for fewer requests: keep trying (no
+      // sooner than it asks), so the list does not stay stale.
+      const problem = problemFrom(error);
+      if (isTransient(problem)) {
         this.failing = true;
-        this.timer = setTimeout(() => void this.refresh(), RETRY_MS);
+        this.timer = setTimeout(
+          () => void this.refresh(),
+          Math.max(RETRY_MS, (problem.retryAfter ?? 0) * 1000),
+        );
       }
     }
   }
@@ -220,7 +236,7 @@ export class History {
       const percent = Math.floor((100 * job.progress.rows_written) / job.progress.rows_estimated);
       statusCell.textContent = `Running (${Math.min(percent, 99)}\u00a0%)`;
     }
-    cell('Format', formatOfFile(job.result?.filename) ?? rememberedFormat(job.id)?.toUpperCase() ?? '—');
+    cell('Format', job.format.toUpperCase());
     cell('Rows', count(job.result?.row_count ?? job.progress.rows_written), 'num');
     // An expired file is deleted: there is no size any more.
     cell('Size', job.result && status === 'succeeded' ? bytes(job.result.size_bytes) : '—', 'num');
@@ -245,7 +261,9 @@ export class History {
   }
 }
 
-/** How an export is named in the list: its file's name, or when it was asked for. */
+/** How an export is named in the list: its file's name, or what and when it was asked for. */
 function fileName(job: JobDocument): string {
-  return job.result?.filename ?? `Export of ${dateTime(job.created_at)}`;
+  if (job.result) return job.result.filename;
+  const what = job.dataset ? `${job.dataset} (${job.format.toUpperCase()})` : job.format.toUpperCase();
+  return `Export of ${what}, ${dateTime(job.created_at)}`;
 }

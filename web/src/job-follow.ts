@@ -7,6 +7,7 @@ import { ACTIVE_STATUSES, cancelExport, getExport, type JobDocument } from './ap
 import { downloadJob } from './download.js';
 import { JobPanel } from './job-panel.js';
 import { watchJob } from './job-watch.js';
+import { pointAddressAt } from './linked-export.js';
 
 export interface FollowActions {
   failed(error: unknown): void;
@@ -32,6 +33,7 @@ export class JobFollower {
     const watching = new AbortController();
     this.watching = watching;
     this.panel.show(job);
+    pointAddressAt(job.id);
     this.actions.changed();
     try {
       const final = await watchJob(
@@ -59,6 +61,7 @@ export class JobFollower {
     this.watching?.abort();
     this.watching = undefined;
     this.panel.hide();
+    pointAddressAt(undefined);
   }
 
   /** Hides the panel of a finished export (another is asked for); one still under way keeps it. */

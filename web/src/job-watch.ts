@@ -5,7 +5,15 @@
  * the stream is not available, trying the stream again every so often.
  */
 import { isTransient } from './alert.js';
-import { ACTIVE_STATUSES, ApiError, type JobDocument, problemOf, request } from './api.js';
+import {
+  ACTIVE_STATUSES,
+  ANSWER_TIMEOUT_MS,
+  ApiError,
+  answerSignal,
+  type JobDocument,
+  problemOf,
+  request,
+} from './api.js';
 import { serverEvents } from './event-stream.js';
 
 /**
@@ -62,6 +70,8 @@ async function fromEvents(
   const connection = new AbortController();
   const abort = () => connection.abort(signal.reason);
   signal.addEventListener('abort', abort, { once: true });
+  // A server that hangs before it answers: the stream is unavailable, and polling says why.
+  const unanswered = setTimeout(() => connection.abort(), ANSWER_TIMEOUT_MS);
   let opened = false;
   let events = 0;
   try {
@@ -72,6 +82,7 @@ async function fromEvents(
       },
       signal: connection.signal,
     });
+    clearTimeout(unanswered);
     // 204 (the last event was the final one), a problem, a proxy's page: polling says what it is.
     if (response.status !== 200 || !response.body) {
       await response.body?.cancel().catch(() => {});
@@ -92,6 +103,7 @@ async function fromEvents(
     if (signal.aborted) throw error;
     return opened ? { kind: 'broken', events } : { kind: 'unavailable' };
   } finally {
+    clearTimeout(unanswered);
     signal.removeEventListener('abort', abort);
     connection.abort();
   }
@@ -118,7 +130,7 @@ async function byPolling(
     try {
       response = await request(job.links.self, {
         headers: etag ? { 'if-none-match': etag } : {},
-        signal,
+        signal: answerSignal(signal),
       });
       if (!response.ok && response.status !== 304) throw await problemOf(response);
     } catch (error) {

@@ -16,3 +16,16 @@ export function linkedExportId(hash: string): string | 'invalid' | undefined {
   }
   return EXPORT_ID.test(id) ? id : 'invalid';
 }
+
+/**
+ * Points the address at the export the page follows (without a `hashchange`), so that a reload
+ * shows it again; `undefined` takes the pointer away. A fragment that is not an export's link
+ * (a token being handed over) is left alone.
+ */
+export function pointAddressAt(id: string | undefined): void {
+  const current = location.hash;
+  if (current !== '' && linkedExportId(current) === undefined) return;
+  const hash = id === undefined ? '' : `#/exports/${encodeURIComponent(id)}`;
+  if (hash !== current)
+    history.replaceState(history.state, '', `${location.pathname}${location.search}${hash}`);
+}

@@ -1,12 +1,11 @@
 /** The export page: sign-in, the export form, the running export and "My exports". */
 
-import { clearError, clearTransientError, problemFrom, showError } from './alert.js';
+import { clearError, clearTransientError, isTransient, problemFrom, showError } from './alert.js';
 import { ApiError, type DatasetDescription, getExport, listDatasets } from './api.js';
 import { downloadJob } from './download.js';
 import { ExportForm } from './export-form.js';
 import { requestExport } from './exporter.js';
 import { bytes } from './format.js';
-import { forgetFormats, rememberFormat } from './formats-memory.js';
 import { History } from './history.js';
 import { JobFollower } from './job-follow.js';
 import { linkedExportId } from './linked-export.js';
@@ -20,6 +19,9 @@ const sessionNote = byId<HTMLElement>('session-note');
 const signOut = byId<HTMLButtonElement>('sign-out');
 const exportButton = byId<HTMLButtonElement>('export-button');
 const exportState = byId<HTMLElement>('export-state');
+
+/** Pause before the page asks again for what it may export, while the server does not answer. */
+const START_RETRY_MS = 5000;
 
 const form = new ExportForm();
 let starts = 0;
@@ -57,7 +59,6 @@ function forgetUser(): void {
   follower.stop();
   history.clear();
   form.clear();
-  forgetFormats();
   exportState.textContent = '';
 }
 
@@ -77,20 +78,30 @@ async function start(): Promise<void> {
   if (shownFor !== null && shownFor !== token) forgetUser();
   // A token can arrive (postMessage) while an earlier look is under way: only the last counts.
   const run = ++starts;
-  clearError();
+  // A problem shown stays until the answer: one that is still there is not announced again.
   let datasets: DatasetDescription[];
   try {
     datasets = (await listDatasets()).datasets;
     if (run !== starts) return;
+    clearError();
   } catch (error) {
     if (run !== starts) return;
     if (error instanceof ApiError && error.problem.code === 'unauthorized') {
       setToken(undefined);
       showSignIn();
       if (token) showError(error);
+      else clearError();
       return;
     }
     showError(error);
+    // The server restarting or out of reach when the page opened: it tries again by itself.
+    const problem = problemFrom(error);
+    if (isTransient(problem)) {
+      const retry = Math.max(START_RETRY_MS, (problem.retryAfter ?? 0) * 1000);
+      setTimeout(() => {
+        if (run === starts) void start();
+      }, retry);
+    }
     return;
   }
   shownFor = token;
@@ -135,8 +146,12 @@ async function submit(event: SubmitEvent): Promise<void> {
   // Busy, not disabled: a disabled button loses the keyboard focus.
   if (exportButton.getAttribute('aria-disabled') === 'true') return;
   clearError();
-  const request = form.read();
-  if (!request) return;
+  const read = form.read();
+  if ('problem' in read) {
+    exportState.textContent = read.problem;
+    return;
+  }
+  const request = read.body;
   const background = form.background;
   const at = session;
   // The previous export's "ready" would read as this one's while it is being asked for.
@@ -152,7 +167,6 @@ async function submit(event: SubmitEvent): Promise<void> {
       follower.hideFinished();
       exportState.textContent = `Downloaded ${outcome.filename} (${bytes(outcome.size)}).`;
     } else {
-      rememberFormat(outcome.job.id, request.format);
       exportState.textContent = background
         ? 'Your export is prepared in the background.'
         : 'This export is large: it is prepared in the background.';
@@ -181,7 +195,10 @@ function setUp(): void {
     if (!token) return;
     setToken(token);
     input.value = '';
-    void start();
+    // The sign-in form goes: the keyboard continues at the export form's first field.
+    void start().then(() => {
+      if (!exportSection.hidden && document.activeElement === document.body) byId('dataset').focus();
+    });
   });
   signOut.addEventListener('click', () => {
     setToken(undefined);

@@ -20,27 +20,64 @@ const SENTENCES: Record<string, string> = {
     'This export is too large to download at once. Narrow it down with the filters or columns.',
   source_timeout: 'The data took too long to start arriving. Please try again or narrow the export.',
   source_error: 'The data source failed while the file was being made. Please try again later.',
-  source_query_error: 'The data source refused the query for these filters.',
+  source_query_error: 'The data source could not produce this export.',
   export_not_found: 'This export no longer exists.',
   invalid_link: 'This link to an export is not valid. Check that it was copied whole.',
   export_not_ready: 'The file is not ready yet.',
   export_not_downloadable: 'This export has no file to download (it failed or was canceled).',
-  export_expired: 'The file was deleted after its retention period. Please export again.',
+  export_expired:
+    'The file is no longer available: it was deleted, or its retention period ended. Please export again.',
+  download_interrupted:
+    'The download stopped before the end of the file. Please try again, or tick "Prepare in the background".',
   job_timeout: 'The export took longer than allowed and was stopped. Narrow it down and try again.',
   body_too_large: 'The request is too large.',
   internal: 'Something went wrong on the server. Please try again; if it persists, contact support.',
 };
 
-/** The sentence for a problem: a known code's own, else the server's detail, else its title. */
+/** For an answer without a problem document (a proxy's page, an empty 503): what its status says. */
+const BY_STATUS: Record<number, string | undefined> = {
+  429: SENTENCES.rate_limited,
+  502: SENTENCES.network_error,
+  503: SENTENCES.too_busy,
+  504: SENTENCES.network_error,
+};
+
+/**
+ * The sentence for a problem: a known code's own, else the server's detail, else its title,
+ * else what its status says.
+ */
 export function sentenceFor(problem: Problem): string {
-  let sentence = SENTENCES[problem.code] ?? problem.detail ?? problem.title ?? 'Something went wrong.';
+  let sentence =
+    SENTENCES[problem.code] ??
+    problem.detail ??
+    problem.title ??
+    BY_STATUS[problem.status] ??
+    'Something went wrong.';
   if (problem.retryAfter && /try again/i.test(sentence)) {
     sentence += ` (in about ${problem.retryAfter} s)`;
   }
   return sentence;
 }
 
-/** Why an export failed, as the panel and the list show it: the sentence and the code for support. */
+/**
+ * Codes whose server detail speaks to the developer (how to send a token, which host header),
+ * not to the person using the page: their sentence says it all.
+ */
+const DEVELOPER_DETAIL = new Set(['unauthorized', 'host_not_allowed']);
+
+/** The server's own words about a problem, when they are for the page's user. */
+export function detailFor(problem: Problem): string | undefined {
+  return DEVELOPER_DETAIL.has(problem.code) ? undefined : problem.detail;
+}
+
+/**
+ * Why an export failed, as the panel and the list show it: the sentence, the server's reason
+ * (which row, which value: what the sentence cannot know) and the code for support.
+ */
 export function failureText(error: { code: string; message: string }): string {
-  return `${sentenceFor({ status: 0, code: error.code, detail: error.message })} (code ${error.code})`;
+  const sentence = sentenceFor({ status: 0, code: error.code, detail: error.message });
+  // An internal error's message is only "Internal error": the sentence says more.
+  const told = error.code === 'internal' || !error.message || sentence.includes(error.message);
+  const reason = told ? '' : ` ${error.message}`;
+  return `${sentence}${reason} (code ${error.code})`;
 }

@@ -116,16 +116,24 @@ export class ParamsForm {
   /**
    * Marks a field the browser could not read (`12e` in a number field, half a date): its
    * value reads as empty, and an export without that filter would ignore what was typed.
-   * False, with the first such field focused, when there is one.
+   * A required field left empty is marked too. The first such field is focused; the message
+   * (with the field's name, for a screen reader to announce), or undefined when all is well.
    */
-  checkInputs(): boolean {
+  checkInputs(): string | undefined {
     for (const [name, { spec, input }] of this.fields) {
-      if (!(input instanceof HTMLInputElement) || !input.validity.badInput) continue;
-      const what = spec.type === 'date' || spec.type === 'datetime' ? 'a complete date' : 'a number';
-      this.showError(name, `Enter ${what}, or leave the field empty.`);
-      return false;
+      const label = labelText(name);
+      if (input instanceof HTMLInputElement && input.validity.badInput) {
+        const what = spec.type === 'date' || spec.type === 'datetime' ? 'a complete date' : 'a number';
+        const message = spec.required ? `Enter ${what}.` : `Enter ${what}, or leave the field empty.`;
+        this.showError(name, message);
+        return `${label}: ${message}`;
+      }
+      if (spec.required && input.value.trim() === '') {
+        this.showError(name, 'This field is required.');
+        return `${label} is required.`;
+      }
     }
-    return true;
+    return undefined;
   }
 
   /** The filled-in parameters, typed as the API expects them; empty fields are left out. */
@@ -145,11 +153,15 @@ export class ParamsForm {
     return values;
   }
 
-  /** Shows `message` beside the parameter's field and focuses it; false when there is no such field. */
+  /**
+   * Shows `message` beside the parameter's field and focuses it; false when there is no such
+   * field. The API names the parameter as the request does (`Parameter "min_amount" must…`):
+   * the page says it as its label does.
+   */
   showError(param: string, message: string): boolean {
     const field = this.fields.get(param);
     if (!field) return false;
-    field.error.textContent = message;
+    field.error.textContent = message.replace(`Parameter "${param}"`, labelText(param));
     field.error.hidden = false;
     field.input.setAttribute('aria-invalid', 'true');
     field.input.focus();

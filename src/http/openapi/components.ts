@@ -22,10 +22,12 @@ export const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${na
 const JOB_DOCUMENT: Schema = {
   type: 'object',
   description: 'A background export as its owner sees it. Never holds a signed link.',
-  required: ['id', 'status', 'attempt', 'created_at', 'progress', 'links'],
+  required: ['id', 'status', 'format', 'attempt', 'created_at', 'progress', 'links'],
   properties: {
     id: text,
     status: { enum: [...JOB_STATUSES] },
+    dataset: { ...text, description: 'The dataset exported; absent when the rows were handed over.' },
+    format: text,
     attempt: count,
     created_at: time,
     started_at: time,

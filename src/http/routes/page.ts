@@ -67,8 +67,7 @@ export function pageSecurityPolicy(frameAncestors: readonly string[] = []): stri
   ].join('; ');
 }
 
-const PERMISSIONS_POLICY =
-  'camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()';
+const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=()';
 
 export async function pageRoutes(app: FastifyInstance, options: PageRoutesOptions = {}): Promise<void> {
   const root = options.root ?? defaultPageRoot();
