@@ -5,23 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isTakeoutError, TakeoutError } from '../errors.js';
+import { TakeoutError } from '../errors.js';
 import { jobSettingsFromEnv } from '../jobs/config.js';
 import { type MigratedJobStore, openJobStore } from '../jobs/store/index.js';
 import { MIGRATIONS_TABLE } from '../jobs/store/migrations.js';
+import { withDatabaseReason } from '../jobs/store/reason.js';
 import { PG_KEEPALIVE } from '../sources/postgres-keepalive.js';
 import { postgresUrlProblem } from '../sources/postgres-url.js';
 import { CommandError } from './usage.js';
-
-/** The database's reason behind a store failure, on one line. */
-function withReason(error: unknown): unknown {
-  if (!isTakeoutError(error) || (error.code !== 'job_store_error' && error.code !== 'internal')) return error;
-  const cause = error.cause instanceof Error ? error.cause : undefined;
-  const reason = cause?.message || (cause as { code?: string } | undefined)?.code;
-  if (!reason) return error;
-  // The printed line is scrubbed of passwords (run.ts); the reason is the driver's text.
-  return new TakeoutError(error.code, `${error.message} (${reason.replace(/\s+/g, ' ')})`, { cause });
-}
 
 /**
  * Where a PostgreSQL job store would be, when there is none there (no migrations table in
@@ -44,7 +35,7 @@ async function missingPostgresStore(url: string, schema: string | undefined): Pr
     );
     found = rows[0];
   } catch (error) {
-    throw withReason(storeError(error));
+    throw withDatabaseReason(storeError(error));
   } finally {
     await client.end().catch(() => {});
   }
@@ -93,12 +84,12 @@ export async function withStore<T>(
       dataDir,
     });
   } catch (error) {
-    throw withReason(error);
+    throw withDatabaseReason(error);
   }
   try {
     return await work(store);
   } catch (error) {
-    throw withReason(error);
+    throw withDatabaseReason(error);
   } finally {
     await store.close();
   }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { JobStore } from '../types.js';
+import { withDatabaseReason } from './reason.js';
 
 export interface OpenJobStoreOptions {
   /** `postgres://...`; unset: the SQLite file `jobs.db` in `dataDir`. */
@@ -12,8 +13,19 @@ export interface OpenJobStoreOptions {
 /** A job store with its migrations applied. `migrate()` applies (again) and says how many were new. */
 export type MigratedJobStore = JobStore & { migrate(): number | Promise<number> };
 
-/** Opens the configured job store; pg is loaded only for PostgreSQL. */
+/**
+ * Opens the configured job store; pg is loaded only for PostgreSQL. A store that will not open
+ * says the database's reason (the process is starting: its operator reads it).
+ */
 export async function openJobStore(options: OpenJobStoreOptions): Promise<MigratedJobStore> {
+  try {
+    return await openConfigured(options);
+  } catch (error) {
+    throw withDatabaseReason(error);
+  }
+}
+
+async function openConfigured(options: OpenJobStoreOptions): Promise<MigratedJobStore> {
   if (options.databaseUrl) {
     const { postgresJobStore } = await import('./postgres.js');
     return postgresJobStore({

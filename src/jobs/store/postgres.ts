@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { coerceError, TakeoutError } from '../../errors.js';
+import { sqlstateOf } from '../../sources/postgres-errors.js';
 import { PG_KEEPALIVE } from '../../sources/postgres-keepalive.js';
 import type { JobStore } from '../types.js';
 import { createJobFlow } from './create.js';
@@ -72,6 +73,15 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
     });
   // An idle client's error (the server restarted) must not crash the process.
   if (ownPool) pool.on('error', () => {});
+  // Nor a lent-out client's: the pool may hand a client to a waiting `connect()` in the same
+  // socket read that brings the server's FATAL (a terminated backend), before the borrower could
+  // listen. So every client gets a listener of its own the moment it is handed out.
+  const heard = new WeakSet<pg.PoolClient>();
+  pool.on('acquire', (client) => {
+    if (heard.has(client)) return;
+    heard.add(client);
+    client.on('error', () => {});
+  });
 
   const query = async (statement: Statement, client: pg.ClientBase | pg.Pool = pool) => {
     try {
@@ -88,23 +98,15 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
     } catch (error) {
       throw storeError(error);
     }
-    // Lent out, the client has no error listener of the pool's: a connection that drops in the
-    // transaction would emit an unheard 'error' (ending the process) after failing the query.
-    const ignoreError = () => {};
-    client.on('error', ignoreError);
     try {
       await client.query('BEGIN');
       const value = await work(client);
       await client.query('COMMIT');
-      client.off('error', ignoreError);
       client.release();
       return value;
     } catch (error) {
       await client.query('ROLLBACK').then(
-        () => {
-          client.off('error', ignoreError);
-          client.release();
-        },
+        () => client.release(),
         (rollbackError: Error) => client.release(rollbackError),
       );
       throw storeError(error);
@@ -147,7 +149,7 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
     await migrate();
   } catch (error) {
     if (ownPool) await pool.end().catch(() => {});
-    throw error;
+    throw openingError(error);
   }
 
   const store = sqlJobStore({
@@ -170,14 +172,43 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
   return Object.assign(store, { migrate });
 }
 
+/** Node's socket errors (ECONNREFUSED, ETIMEDOUT, ...), and pg's words for a dropped connection. */
+const UNREACHABLE = /ECONNREFUSED|ECONNRESET|timeout|terminat|not queryable|connection error/i;
+
+/**
+ * What the job store's callers see of a database failure (an API answer among them): never the
+ * server's message, which may quote values, nor the connection string. The SQLSTATE goes into
+ * `details`, the driver's error into `cause` (for whoever opens the store: reason.ts).
+ */
 export function storeError(error: unknown): TakeoutError {
   if (error instanceof TakeoutError) return error;
-  const code = (error as { code?: string }).code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-    return new TakeoutError('job_store_error', 'The job database failed', { cause: error });
+  const sqlstate = sqlstateOf(error);
+  if (sqlstate !== undefined) {
+    return new TakeoutError('job_store_error', 'The job database failed', {
+      cause: error,
+      details: { sqlstate },
+    });
   }
-  if (error instanceof Error && /ECONNREFUSED|ECONNRESET|timeout|terminat/i.test(error.message)) {
+  const code = (error as { code?: unknown } | null)?.code;
+  const errno = typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'ERR_INVALID_URL';
+  if (errno || (error instanceof Error && UNREACHABLE.test(error.message))) {
     return new TakeoutError('job_store_error', 'The job database is not reachable', { cause: error });
   }
   return coerceError(error);
+}
+
+/**
+ * A store that cannot open says why, for whoever starts the process: a connection string pg
+ * cannot parse (a password with an unencoded `#` or `@`) is a config_error, not an internal one.
+ */
+function openingError(error: unknown): TakeoutError {
+  const mapped = storeError(error);
+  const cause = mapped.cause ?? error;
+  if (mapped.code !== 'internal' || !(cause instanceof TypeError) || !/url/i.test(cause.message)) {
+    return mapped;
+  }
+  return new TakeoutError(
+    'config_error',
+    'The job database connection string is not a valid PostgreSQL URL (percent-encode @ : / ? # in a password)',
+  );
 }
