@@ -80,6 +80,8 @@ export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?:
   // than seconds (the sync-slot refusal of the same code sets its own, shorter).
   if (error.code === 'too_many_exports' && !reply.hasHeader('retry-after'))
     reply.header('retry-after', String(JOB_CAP_RETRY_AFTER_SECONDS));
+  // A refusal is about that moment (a token, a limit, a job's state): no cache may keep it.
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   return reply
     .code(error.status)
     .header('x-content-type-options', 'nosniff')

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { FastifyReply } from 'fastify';
@@ -37,6 +38,7 @@ export class SyncExchange {
   readonly #reply: FastifyReply;
   readonly #timeouts: SyncTimeouts;
   #stopWatchingShutdown: () => void = () => {};
+  #socket: Socket | undefined;
   #firstByteTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #body: Readable | undefined;
@@ -47,6 +49,10 @@ export class SyncExchange {
     this.#reply = reply;
     this.#timeouts = timeouts;
     reply.raw.once('close', this.#onClose);
+    // A response queued behind another on its connection (pipelined requests) emits nothing
+    // when the connection dies: it never had the socket. The socket says it.
+    this.#socket = reply.request.raw.socket ?? undefined;
+    this.#socket?.once('close', this.#onClose);
     this.#firstByteTimer = setTimeout(() => {
       const seconds = timeouts.firstByteMs / 1000;
       this.abort(
@@ -83,8 +89,30 @@ export class SyncExchange {
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);
     if (this.#started) {
       this.#body?.destroy(reason);
-      this.#reply.raw.destroy();
+      this.#cut();
     }
+  }
+
+  /**
+   * Cuts a response that started. HTTP/1.0 has no chunked framing: its body ends where the
+   * connection does, so a clean close would pass a truncated file for a whole one; a reset
+   * cannot be mistaken for the end.
+   */
+  #cut(): void {
+    if (this.#reply.request.raw.httpVersion === '1.0') this.#reply.raw.socket?.resetAndDestroy();
+    this.#reply.raw.destroy();
+  }
+
+  /**
+   * Settles with the response, or rejects once the exchange is aborted: a response that never
+   * got its connection (queued behind another that died) would never settle by itself.
+   */
+  #untilSent(sent: Promise<void>): Promise<void> {
+    let stop = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      stop = whenAborted(this.signal, () => reject(this.signal.reason));
+    });
+    return Promise.race([sent, aborted]).finally(stop);
   }
 
   /**
@@ -136,7 +164,7 @@ export class SyncExchange {
     this.#body = Readable.from(this.#paced(rest()), { objectMode: false });
     this.#started = true;
     void this.#reply.headers(headers).send(this.#body);
-    return finished(this.#reply.raw);
+    return this.#untilSent(finished(this.#reply.raw));
   }
 
   /** Sends a whole file; it must be taken within the idle timeout, as each slice of a stream is. */
@@ -146,7 +174,7 @@ export class SyncExchange {
       const seconds = this.#timeouts.idleWriteMs / 1000;
       this.abort(new TakeoutError('aborted', `The client read nothing for ${seconds} s`));
     }, this.#timeouts.idleWriteMs);
-    const done = finished(this.#reply.raw).finally(() => clearTimeout(this.#idleTimer));
+    const done = this.#untilSent(finished(this.#reply.raw)).finally(() => clearTimeout(this.#idleTimer));
     void this.#reply.headers(headers).header('content-length', bytes.byteLength).send(bytes);
     return done;
   }
@@ -156,6 +184,7 @@ export class SyncExchange {
     clearTimeout(this.#firstByteTimer);
     clearTimeout(this.#idleTimer);
     this.#reply.raw.off('close', this.#onClose);
+    this.#socket?.off('close', this.#onClose);
     this.#stopWatchingShutdown();
   }
 
@@ -177,6 +206,8 @@ export class SyncExchange {
       }
     } catch (error) {
       this.#failure ??= error;
+      // The response is cut with the body's error; over HTTP/1.0 it must not look whole.
+      if (this.#reply.request.raw.httpVersion === '1.0') this.#reply.raw.socket?.resetAndDestroy();
       throw error;
     }
   }
@@ -186,6 +217,9 @@ export class SyncExchange {
   };
 
   readonly #onShutdown = (): void => {
+    // The answer (503 before the first byte) closes its connection: a kept-alive one would hold
+    // the closing server until the client hangs up.
+    if (!this.#started && !this.#reply.sent) this.#reply.header('connection', 'close');
     this.abort(new TakeoutError('too_busy', 'The server is shutting down; retry in a few seconds'));
   };
 }

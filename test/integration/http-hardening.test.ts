@@ -83,6 +83,8 @@ describe('API tokens over HTTP', () => {
     ] as const) {
       const answer = await app.inject({ url, headers });
       expect(answer.headers['x-content-type-options'], url).toBe('nosniff');
+      // A problem is about its moment (a token, a limit): no cache keeps it.
+      if (answer.statusCode >= 400) expect(answer.headers['cache-control'], url).toBe('no-store');
     }
   });
 
