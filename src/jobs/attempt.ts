@@ -235,8 +235,15 @@ export class Attempt {
     if (reason === 'shutdown') {
       // Handed back untouched: another process (or this one after a restart) runs it again.
       const released = await releaseJob(store, job.id, lease.leaseOwner);
-      this.#metrics.ended(outcomeRecorded(released, 'handed_back'));
+      const outcome = outcomeRecorded(released, 'handed_back');
+      this.#metrics.ended(outcome);
       const queueLost = (this.shutdown.reason as TakeoutError | undefined)?.details?.reason === 'lost';
+      // Only a release that took says "handed back": a job whose lease another attempt holds by
+      // now (this process was frozen past it), or that was canceled meanwhile, was not.
+      if (outcome === 'canceled') this.log.info({ attempt: job.attempt }, 'export canceled');
+      else if (outcome === 'lost')
+        this.log.info({ attempt: job.attempt }, 'export stopped: the job is no longer this attempt’s');
+      if (outcome !== 'handed_back') return undefined;
       this.log.info(
         { attempt: job.attempt },
         queueLost
