@@ -140,21 +140,36 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
     return sampled;
   }
 
-  async function rowShape(): Promise<'array' | 'object'> {
-    const rows = await sample();
-    const first = rows[0];
-    if (first === undefined) return options.columns ? 'array' : 'object';
-    if (!isRowLike(first)) throw new TakeoutError('invalid_rows', 'rows must be objects or arrays');
-    return Array.isArray(first) ? 'array' : 'object';
+  // Worked out once from the sample, which can then go: the rows stay in their batch until
+  // written, but the sample must not keep the first hundred alive for the whole export.
+  let shape: Promise<'array' | 'object'> | undefined;
+  let resolved: Promise<ResolvedColumn[]> | undefined;
+
+  function rowShape(): Promise<'array' | 'object'> {
+    shape ??= sample().then((rows) => {
+      const first = rows[0];
+      if (first === undefined) return options.columns ? 'array' : 'object';
+      if (!isRowLike(first)) throw new TakeoutError('invalid_rows', 'rows must be objects or arrays');
+      return Array.isArray(first) ? 'array' : 'object';
+    });
+    return shape;
+  }
+
+  function columns(): Promise<ResolvedColumn[]> {
+    resolved ??= Promise.all([sample(), rowShape()]).then(([rows, kind]) =>
+      resolveColumns(options.columns, rows, kind),
+    );
+    return resolved;
   }
 
   return {
     rowShape,
-    async columns(): Promise<ResolvedColumn[]> {
-      return resolveColumns(options.columns, await sample(), await rowShape());
-    },
+    columns,
     async *batches(signal?: AbortSignal) {
       await sample();
+      // Settled (or failed) now, as the export would have them anyway; then the sample is let go.
+      await Promise.allSettled([rowShape(), columns()]);
+      sampled = [];
       while (peeked.length > 0) {
         throwIfAborted(signal);
         yield peeked.shift() as Row[];

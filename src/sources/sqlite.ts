@@ -31,6 +31,9 @@ const SOURCE = 'sqliteSource';
 /** Bigints beyond this cannot be bound (SQLite integers are 64-bit). */
 const INT64 = 2 ** 63;
 
+/** Text and blob bytes (UTF-16 units for text) past which a batch ends early. */
+export const BATCH_BYTES = 8 * 1024 * 1024;
+
 /**
  * Parameters as better-sqlite3 binds them. It binds every JS number as REAL (5 as 5.0, so
  * `code = :code` misses the TEXT '5' and `'row-' || :n` gives 'row-5.0'), so whole numbers go
@@ -125,6 +128,8 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
   let converters: (Convert | undefined)[] | undefined;
   /** Rows `estimate()` read ahead (at most a batch and one): `batches()` hands them out first. */
   let ahead: Row[] | undefined;
+  /** The last read() stopped at BATCH_BYTES rather than at its row count. */
+  let cutByBytes = false;
   let exhausted = false;
 
   /** A statement on this source's connection: prepared once per kept connection. */
@@ -160,9 +165,14 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
     running?.return?.();
   }
 
-  /** Up to `limit` more rows of the query, converted; `exhausted` once it has no more. */
+  /**
+   * Up to `limit` more rows of the query, converted; `exhausted` once it has no more. Fewer
+   * once their text and blobs pass BATCH_BYTES: a batch of rows with megabyte cells would
+   * otherwise hold a gigabyte (the batch, the one read ahead, the one being written).
+   */
   function read(limit: number): Row[] {
     const rows: Row[] = [];
+    let bytes = 0;
     if (exhausted) return rows;
     const stmt = prepare();
     if (!converters) {
@@ -174,7 +184,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
     const convert = converters;
     try {
       iterator ??= stmt.iterate(bindable(options.params)) as IterableIterator<unknown[]>;
-      while (rows.length < limit) {
+      while (rows.length < limit && bytes < BATCH_BYTES) {
         const next = iterator.next();
         if (next.done) {
           iterator = undefined;
@@ -183,8 +193,11 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
         }
         const row = next.value;
         for (let i = 0; i < row.length; i++) {
+          const value = row[i];
+          if (typeof value === 'string') bytes += value.length;
+          else if (value instanceof Uint8Array) bytes += value.byteLength;
           const to = convert[i];
-          if (to && row[i] !== null) row[i] = to(row[i]);
+          if (to && value !== null) row[i] = to(value);
         }
         rows.push(row);
       }
@@ -192,6 +205,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
       stop();
       throw error instanceof TakeoutError ? error : queryError(error);
     }
+    cutByBytes = bytes >= BATCH_BYTES;
     return rows;
   }
 
@@ -236,9 +250,11 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
       try {
         while (true) {
           throwIfAborted(signal);
-          const rows = carried;
+          // Rows read ahead go out as they are (topped up only when few and small: a batch cut
+          // short by BATCH_BYTES must not be doubled).
+          const rows = carried.length > 0 ? carried : read(batchSize);
           carried = rows.length > batchSize ? rows.splice(batchSize) : [];
-          if (rows.length < batchSize) for (const row of read(batchSize - rows.length)) rows.push(row);
+          if (rows.length < batchSize && !cutByBytes) for (const row of read(batchSize - rows.length)) rows.push(row);
           if (rows.length > 0) yield rows;
           if (exhausted && carried.length === 0) return;
           // Let other requests run between batches: better-sqlite3 reads synchronously.

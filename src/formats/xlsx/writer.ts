@@ -100,12 +100,9 @@ function rowArrays(
   return { ...ROW_ARRAYS, rowWriter: (cells, out) => compileRowWriter(columns, rowShape, cells, out) };
 }
 
-async function* remaining<B>(
-  pending: readonly B[],
-  iterator: AsyncIterator<B>,
-  done: boolean,
-): AsyncGenerator<B> {
-  yield* pending;
+async function* remaining<B>(pending: B[], iterator: AsyncIterator<B>, done: boolean): AsyncGenerator<B> {
+  // Taken off the list as they go: a batch written must not stay alive for the whole sheet.
+  for (let batch = pending.shift(); batch !== undefined; batch = pending.shift()) yield batch;
   if (done) return;
   while (true) {
     const next = await iterator.next();
@@ -157,6 +154,7 @@ async function* writeSheet<B>(book: Book, input: SheetInput<B>, ordinal: number)
     const { pending, sample: values, done } = await sampleBatches(iterator, SAMPLE_ROWS, SAMPLE_ROWS, reader);
     exhausted = done;
     const widths = columnWidths(columns, input.rowShape, values, settings);
+    values.length = 0; // measured: the sampled rows need not outlive their batches
     let sampled = 0;
     // Row numbers for `invalid_rows`: a row of the caller's that throws when read (row-errors.ts).
     let rowsBefore = 0;
@@ -169,18 +167,22 @@ async function* writeSheet<B>(book: Book, input: SheetInput<B>, ordinal: number)
         throw rowFailure(error, reader.row(batch, i), rowsBefore + i + 1, columns, input.rowShape);
       }
     };
-    for (const batch of pending) {
-      const size = reader.size(batch);
-      for (let i = 0; i < size && sampled < SAMPLE_ROWS; i++, sampled++) {
-        // Measured at the widest row number; an error names the row the cell will be on.
-        try {
-          writeRow(batch, i, EXCEL_MAX_ROWS);
-        } catch (error) {
-          throw onSheetRow(error, (settings.header ? 1 : 0) + sampled + 1);
+    // In a function of its own: a suspended generator keeps its loop variables (the last batch
+    // sampled, and with it the first rows) alive for as long as the sheet is written.
+    (() => {
+      for (const batch of pending) {
+        const size = reader.size(batch);
+        for (let i = 0; i < size && sampled < SAMPLE_ROWS; i++, sampled++) {
+          // Measured at the widest row number; an error names the row the cell will be on.
+          try {
+            writeRow(batch, i, EXCEL_MAX_ROWS);
+          } catch (error) {
+            throw onSheetRow(error, (settings.header ? 1 : 0) + sampled + 1);
+          }
         }
+        rowsBefore += size;
       }
-      rowsBefore += size;
-    }
+    })();
     rowsBefore = 0;
     const sampleBytes = out.pos;
     out.pos = 0; // measured, not kept
