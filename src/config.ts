@@ -13,6 +13,7 @@ import { type NotifySettings, notifySettingsFromEnv } from './notify/config.js';
 import {
   credentialsFromEnv,
   parseDuration,
+  regionParam,
   type StorageSettings,
   storageSettingsFromEnv,
 } from './storage/config.js';
@@ -148,6 +149,11 @@ function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const configFile = env.TAKEOUT_CONFIG || undefined;
   const dataDir = resolve(env.TAKEOUT_DATA_DIR || 'data');
+  const storage = storageSettingsFromEnv(env, { dataDir });
+  const s3Region = env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+  // Only S3 reads it: another tool's odd AWS_REGION need not stop a disk deployment.
+  if (storage.location.kind === 's3')
+    regionParam(s3Region, env.AWS_REGION ? 'AWS_REGION' : 'AWS_DEFAULT_REGION');
   return {
     host: env.HOST || '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
@@ -169,11 +175,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     jwt: jwtSettingsFromEnv(env),
     rateLimit: rateLimitSettingsFromEnv(env),
     logLevel: logLevel(env.LOG_LEVEL),
-    storage: storageSettingsFromEnv(env, { dataDir }),
+    storage,
     publicUrl: env.TAKEOUT_PUBLIC_URL || undefined,
     secret: env.TAKEOUT_SECRET || undefined,
     s3Credentials: credentialsFromEnv(env),
-    s3Region: env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined,
+    s3Region,
     sweepIntervalSeconds: env.TAKEOUT_SWEEP_INTERVAL
       ? checkTimerSeconds(
           parseDuration(env.TAKEOUT_SWEEP_INTERVAL, 'TAKEOUT_SWEEP_INTERVAL'),

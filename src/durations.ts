@@ -35,3 +35,14 @@ export function checkTimerSeconds(seconds: number, name: string): number {
   }
   return seconds;
 }
+
+/** The longest retention (files, job records): 100 years keeps every expiry a valid date. */
+export const MAX_RETENTION_SECONDS = 36_500 * 86_400;
+
+/** A retention in seconds: at most 100 years (36500d); longer ones made invalid dates. */
+export function checkRetentionSeconds(seconds: number, name: string): number {
+  if (seconds > MAX_RETENTION_SECONDS) {
+    throw new TakeoutError('config_error', `${name} must be at most 100 years (36500d)`);
+  }
+  return seconds;
+}

@@ -39,7 +39,7 @@ Settings come from the environment (docs/configuration.md):
   TAKEOUT_HEADERS_TIMEOUT, TAKEOUT_REQUEST_TIMEOUT  to send headers / the whole request (30 s, 120 s)
   TAKEOUT_PG_POOL_MAX        connections per PostgreSQL pool (default 10)
   TAKEOUT_BODY_LIMIT         largest request body in bytes (default 10 MiB)
-  STORAGE_URL                file:data/files (default) or s3://bucket/prefix?region=... (docs/storage.md)
+  STORAGE_URL                <TAKEOUT_DATA_DIR>/files (default) or s3://bucket/prefix?region=... (docs/storage.md)
   TAKEOUT_LINK_TTL, TAKEOUT_FILE_TTL   download link and file lifetimes (default 300 s, 24h)
   TAKEOUT_SWEEP_INTERVAL     how often expired files and old job records are deleted (default 10m; 0 = never)
   TAKEOUT_WORKERS            background exports run at once in this process (default 2; 0 = none here)
@@ -81,6 +81,13 @@ function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
   return () => clearInterval(timer);
 }
 
+/** Refuses a REDIS_URL database Redis does not have (ioredis would use database 0); ioredis is loaded only then. */
+async function checkRedis(config: ServiceConfig): Promise<void> {
+  if (!config.jobs.redisUrl) return;
+  const { checkRedisDatabase } = await import('../jobs/queue/redis.js');
+  await checkRedisDatabase(config.jobs.redisUrl);
+}
+
 /** Addresses of this machine's loopback interface, as HOST may name them. */
 export function isLoopbackAddress(host: string): boolean {
   return /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i.test(host);
@@ -110,6 +117,7 @@ export async function startService(
     else early.push([level, details, message]);
   };
   const log: JobLogger = { info: line('info'), warn: line('warn'), error: line('error') };
+  await checkRedis(config);
   const service = await createService(config, { env, log });
   const { storage } = service;
   const devMode = service.authenticate === anonymous;
@@ -193,7 +201,7 @@ export async function startService(
   } catch (error) {
     // The workers, sweeper and pools started above would keep the process up for ever.
     await app.close();
-    throw listenError(error, config);
+    throw listenError(error, config, metricsServer && Number(new URL(metricsServer.url).port));
   }
   app.log.info({ xlsxDeflate: config.xlsxDeflate }, 'XLSX sheets are deflated with %s', config.xlsxDeflate);
   warnIfIsalBroken(app.log);
@@ -201,9 +209,15 @@ export async function startService(
 }
 
 /** Why the API could not listen, in the words of the settings that choose where. */
-function listenError(error: unknown, config: ServiceConfig): unknown {
+function listenError(error: unknown, config: ServiceConfig, metricsPort?: number): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   const where = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  // The metrics listener starts first: it is what took the port.
+  if (code === 'EADDRINUSE' && metricsPort === config.port)
+    return new TakeoutError(
+      'config_error',
+      `TAKEOUT_METRICS_PORT ${config.port} is PORT too: give the metrics listener another port`,
+    );
   if (code === 'EADDRINUSE')
     return new TakeoutError(
       'config_error',

@@ -44,6 +44,9 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
   if (config.jobs.workers < 1) {
     throw new TakeoutError('config_error', 'TAKEOUT_WORKERS must be at least 1 for takeout worker');
   }
+  // A database Redis does not have: ioredis would only log it and use database 0.
+  const { checkRedisDatabase } = await import('../jobs/queue/redis.js');
+  await checkRedisDatabase(config.jobs.redisUrl);
   // Every line is scrubbed of secrets (src/logging.ts).
   const { stream, ...options } = loggerOptions(config.logLevel, io.env, io.stderr);
   const log = pino({ ...options, base: { pid: process.pid } }, stream);

@@ -41,8 +41,35 @@ export async function startMetricsServer(
     health: () => ({ role }),
   });
   await app.register(metricsRoute, { metrics: service.metrics, token, open: true });
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    await app.close();
+    throw metricsListenError(error, host, port);
+  }
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
   return { app, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` };
+}
+
+/** Why the metrics listener could not listen, in the words of the settings that choose where. */
+function metricsListenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE')
+    return new TakeoutError(
+      'config_error',
+      `TAKEOUT_METRICS_PORT: ${where} is already in use: stop what listens there, or set another TAKEOUT_METRICS_PORT`,
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME')
+    return new TakeoutError(
+      'config_error',
+      `TAKEOUT_METRICS_HOST ${host} is not an address of this machine (e.g. 127.0.0.1, or 0.0.0.0 for all)`,
+    );
+  if (code === 'EACCES')
+    return new TakeoutError(
+      'config_error',
+      `TAKEOUT_METRICS_PORT: ${where} needs privileges to listen on: set TAKEOUT_METRICS_PORT above 1023`,
+    );
+  return error;
 }

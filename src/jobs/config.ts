@@ -1,10 +1,10 @@
 /** Settings of background jobs, from the environment (docs/configuration.md, docs/jobs.md). */
 
-import { checkTimerSeconds } from '../durations.js';
+import { checkRetentionSeconds, checkTimerSeconds } from '../durations.js';
 import { wholeNumber } from '../env-numbers.js';
 import { TakeoutError } from '../errors.js';
 import { parseDuration } from '../storage/config.js';
-import { type BullmqEnvSettings, bullmqSettingsFromEnv } from './queue/bullmq-options.js';
+import { type BullmqEnvSettings, bullmqSettingsFromEnv, redisDatabase } from './queue/bullmq-options.js';
 
 export interface JobSettings {
   /** `postgres://...` for the PostgreSQL job store; unset: SQLite in the data directory. */
@@ -68,11 +68,21 @@ export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSet
       'DATABASE_URL must be a postgres:// URL (unset: SQLite in TAKEOUT_DATA_DIR)',
     );
   }
+  const databaseSchema = env.TAKEOUT_DATABASE_SCHEMA || undefined;
+  // The store's own check (SCHEMA_IDENTIFIER in store/postgres.ts) cannot name the variable.
+  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) {
+    throw new TakeoutError(
+      'config_error',
+      'TAKEOUT_DATABASE_SCHEMA must be a lowercase SQL identifier: a-z, 0-9 and _, not starting with a digit, at most 63 characters',
+    );
+  }
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl) redisDatabase(redisUrl);
   const leaseMs = timerSeconds(env, 'TAKEOUT_JOB_LEASE', 30, 2) * 1000;
   return {
     databaseUrl,
-    databaseSchema: env.TAKEOUT_DATABASE_SCHEMA || undefined,
-    redisUrl: env.REDIS_URL || undefined,
+    databaseSchema,
+    redisUrl,
     bullmq: bullmqSettingsFromEnv(env),
     workers: count(env, 'TAKEOUT_WORKERS', 2, 0),
     maxActivePerOwner: count(env, 'TAKEOUT_JOB_MAX_ACTIVE_PER_OWNER', 10, 1),
@@ -83,6 +93,9 @@ export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSet
     attempts: count(env, 'TAKEOUT_JOB_ATTEMPTS', 3, 1),
     leaseMs,
     shutdownGraceMs: timerSeconds(env, 'TAKEOUT_SHUTDOWN_GRACE', 30, 0) * 1000,
-    recordTtlSeconds: seconds(env, 'TAKEOUT_RECORD_TTL', 30 * 86_400),
+    recordTtlSeconds: checkRetentionSeconds(
+      seconds(env, 'TAKEOUT_RECORD_TTL', 30 * 86_400),
+      'TAKEOUT_RECORD_TTL',
+    ),
   };
 }

@@ -2,7 +2,7 @@
  * Which hosts a per-export webhook may call (TAKEOUT_WEBHOOK_ALLOW), so that a caller cannot
  * make the server reach arbitrary (internal) addresses. Entries are host names or addresses,
  * `*.example.com` for subdomains, each optionally with `:port`; without a port only the
- * scheme's default port is allowed.
+ * scheme's default port is allowed. There is no `*` for any host: it is refused.
  */
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { TakeoutError } from '../errors.js';
@@ -17,20 +17,41 @@ export interface HostPattern {
 }
 
 export function parseAllowList(raw: string, name = 'TAKEOUT_WEBHOOK_ALLOW'): HostPattern[] {
+  const mail = name === 'TAKEOUT_MAIL_ALLOW';
+  const accepted = mail
+    ? 'list domains (example.com, *.example.com, or * for any)'
+    : 'list hosts (host, *.domain, host:port)';
   return raw
     .split(/[\s,]+/)
     .filter(Boolean)
     .map((entry) => {
+      // Userinfo may hold a password: say what is wrong without echoing the entry.
+      if (entry.includes('@')) {
+        throw new TakeoutError(
+          'config_error',
+          `${name}: an entry holds an @ (an address, or credentials); ${accepted} only`,
+        );
+      }
       const subdomains = entry.startsWith('*.');
+      const host = subdomains ? entry.slice(2) : entry;
+      if (host.includes('*')) {
+        // `*` is no wildcard for webhooks: any host would let callers reach internal addresses.
+        throw new TakeoutError(
+          'config_error',
+          mail
+            ? `${name}: ${JSON.stringify(entry)} is not a domain: * stands alone (any address) or starts *.domain`
+            : `${name}: ${JSON.stringify(entry)} is not accepted: webhooks have no "any host"; ${accepted}`,
+        );
+      }
+      const bad = () =>
+        new TakeoutError('config_error', `${name}: ${JSON.stringify(entry)} is not valid; ${accepted}`);
       let url: URL;
       try {
-        url = new URL(`http://${subdomains ? entry.slice(2) : entry}`);
+        url = new URL(`http://${host}`);
       } catch {
-        throw new TakeoutError('config_error', `${name}: ${JSON.stringify(entry)} is not a host[:port]`);
+        throw bad();
       }
-      if (url.pathname !== '/' || url.username || url.search) {
-        throw new TakeoutError('config_error', `${name}: ${JSON.stringify(entry)} is not a host[:port]`);
-      }
+      if (url.pathname !== '/' || url.search || url.hash) throw bad();
       // `new URL` drops the default port 80: keep what the entry said.
       const port = /:(\d+)$/.exec(entry)?.[1];
       return { host: url.hostname, subdomains, port };

@@ -3,7 +3,7 @@ import { durationMs } from '../durations.js';
 import { onOff } from '../env-switch.js';
 import { TakeoutError } from '../errors.js';
 import type { BackoffOptions } from '../jobs/queue/backoff.js';
-import { type HostPattern, parseAllowList } from './allow.js';
+import { canonicalEmail, type HostPattern, parseAllowList } from './allow.js';
 import { decodeSecret } from './signing.js';
 
 export interface NotifySettings {
@@ -49,6 +49,39 @@ function httpUrl(raw: string, name: string): string {
   return url.href;
 }
 
+const SMTP_FORM = 'smtp://[credentials@]host[:port] or smtps://..., with a port from 1 to 65535';
+
+/** Checked at start, never echoed: the URL may hold a password. */
+function checkSmtpUrl(raw: string): void {
+  if (!/^smtps?:\/\//i.test(raw)) {
+    throw new TakeoutError('config_error', `SMTP_URL must be an smtp:// or smtps:// URL: ${SMTP_FORM}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TakeoutError('config_error', `SMTP_URL is not a valid URL: ${SMTP_FORM}`);
+  }
+  if (url.hostname === '') throw new TakeoutError('config_error', `SMTP_URL names no host: ${SMTP_FORM}`);
+  if (url.port === '0') throw new TakeoutError('config_error', `SMTP_URL has port 0: ${SMTP_FORM}`);
+}
+
+// No spaces, angle brackets, quotes, commas or semicolons (a list): one mailbox.
+const ADDRESS = /^[^\s<>@",;]+@[^\s<>@",;]+$/;
+
+/** A plain address or `Name <address>`: what nodemailer would otherwise misread only when it sends. */
+function checkMailFrom(raw: string): void {
+  const text = raw.trim();
+  const named = /^([^<>\p{Cc}]*)<([^<>]*)>$/u.exec(text);
+  const address = named ? named[2]!.trim() : text;
+  if (!ADDRESS.test(address) || canonicalEmail(address) === undefined) {
+    throw new TakeoutError(
+      'config_error',
+      'TAKEOUT_MAIL_FROM must be an email address, like exports@example.com or Exports <exports@example.com>',
+    );
+  }
+}
+
 export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): NotifySettings {
   const webhookUrl = env.TAKEOUT_WEBHOOK_URL
     ? httpUrl(env.TAKEOUT_WEBHOOK_URL, 'TAKEOUT_WEBHOOK_URL')
@@ -58,12 +91,17 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
   const webhookAllow = parseAllowList(env.TAKEOUT_WEBHOOK_ALLOW ?? '');
   // Entries as TAKEOUT_WEBHOOK_ALLOW's, without ports; `*` among them allows any address.
   const mailEntries = (env.TAKEOUT_MAIL_ALLOW ?? '').split(/[\s,]+/).filter(Boolean);
-  const mailAllow = mailEntries.includes('*')
-    ? '*'
-    : parseAllowList(mailEntries.map((entry) => entry.replace(/\.+$/, '')).join(' '), 'TAKEOUT_MAIL_ALLOW');
-  if (mailAllow !== '*' && mailAllow.some((pattern) => pattern.port !== undefined)) {
+  const mailPatterns = parseAllowList(
+    mailEntries
+      .filter((entry) => entry !== '*')
+      .map((entry) => entry.replace(/\.+$/, ''))
+      .join(' '),
+    'TAKEOUT_MAIL_ALLOW',
+  );
+  if (mailPatterns.some((pattern) => pattern.port !== undefined)) {
     throw new TakeoutError('config_error', 'TAKEOUT_MAIL_ALLOW lists domains, without ports');
   }
+  const mailAllow = mailEntries.includes('*') ? '*' : mailPatterns;
   if ((webhookUrl || webhookAllow.length > 0) && webhookSecrets.length === 0) {
     throw new TakeoutError(
       'config_error',
@@ -74,10 +112,9 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
   const publicUrl = env.TAKEOUT_PUBLIC_URL
     ? httpUrl(env.TAKEOUT_PUBLIC_URL, 'TAKEOUT_PUBLIC_URL')
     : undefined;
+  if (env.TAKEOUT_MAIL_FROM) checkMailFrom(env.TAKEOUT_MAIL_FROM);
   if (smtpUrl) {
-    if (!/^smtps?:\/\//i.test(smtpUrl)) {
-      throw new TakeoutError('config_error', 'SMTP_URL must be an smtp:// or smtps:// URL');
-    }
+    checkSmtpUrl(smtpUrl);
     if (!env.TAKEOUT_MAIL_FROM) throw new TakeoutError('config_error', 'SMTP_URL needs TAKEOUT_MAIL_FROM');
     if (!publicUrl) {
       throw new TakeoutError(

@@ -1,7 +1,7 @@
 /**
  * `STORAGE_URL` -> a storage driver, and the link / file lifetimes.
  *
- *   (unset)                     <data dir>/files (with the default data dir: `file:data/files`)
+ *   (unset)                     <TAKEOUT_DATA_DIR>/files
  *   file:exports                a path relative to the working directory
  *   file:///var/lib/takeout     an absolute path
  *   s3://bucket/prefix?region=eu-west-1&endpoint=http://127.0.0.1:9000&forcePathStyle=true
@@ -10,10 +10,12 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDurationMs } from '../durations.js';
+import { checkRetentionSeconds, parseDurationMs } from '../durations.js';
 import { TakeoutError } from '../errors.js';
 import { diskStorage } from './disk.js';
+import { normalizePrefix } from './keys.js';
 import type { S3StorageOptions } from './s3.js';
+import { MAX_PART_SIZE, MIN_PART_SIZE } from './s3-parts.js';
 import { MAX_LINK_TTL_SECONDS, type Storage } from './types.js';
 
 export type StorageLocation =
@@ -102,25 +104,92 @@ function parseS3Url(text: string): StorageLocation {
   }
   const partSize = get('partSize');
   const queueSize = get('queueSize');
-  const options: StorageLocation = {
-    kind: 's3',
-    bucket: decodeURIComponent(url.hostname),
-    prefix: decodeURIComponent(url.pathname.replace(/^\/+/, '')),
-  };
+  const kmsKeyId = get('kmsKeyId');
+  if (kmsKeyId !== undefined && sse !== 'aws:kms') {
+    throw new TakeoutError('config_error', 'STORAGE_URL parameter kmsKeyId needs sse=aws:kms');
+  }
+  const options: StorageLocation = { kind: 's3', bucket: bucketOf(url), prefix: prefixOf(url) };
   const set = <K extends keyof typeof options>(key: K, value: (typeof options)[K] | undefined) => {
     if (value !== undefined) options[key] = value;
   };
-  set('region', get('region'));
-  set('endpoint', get('endpoint'));
-  set('publicEndpoint', get('publicEndpoint'));
+  set('region', regionParam(get('region')));
+  set('endpoint', endpointParam(get('endpoint'), 'endpoint'));
+  set('publicEndpoint', endpointParam(get('publicEndpoint'), 'publicEndpoint'));
   set('forcePathStyle', flag('forcePathStyle'));
   set('uniformParts', flag('uniformParts'));
   set('checksums', flag('checksums'));
   set('sse', sse as 'AES256' | 'aws:kms' | undefined);
-  set('kmsKeyId', get('kmsKeyId'));
+  set('kmsKeyId', kmsKeyId);
   set('partSize', partSize === undefined ? undefined : parseBytes(partSize, 'partSize'));
   set('queueSize', queueSize === undefined ? undefined : parseInteger(queueSize, 'queueSize'));
+  if (
+    options.partSize !== undefined &&
+    !(options.partSize >= MIN_PART_SIZE && options.partSize <= MAX_PART_SIZE)
+  ) {
+    throw new TakeoutError('config_error', 'STORAGE_URL parameter partSize must be from 5MiB to 5GiB');
+  }
+  if (options.queueSize !== undefined && !(options.queueSize >= 1 && options.queueSize <= 64)) {
+    throw new TakeoutError('config_error', 'STORAGE_URL parameter queueSize must be from 1 to 64');
+  }
   return options;
+}
+
+/** The rules s3.ts applies, checked here so the message names STORAGE_URL. */
+function bucketOf(url: URL): string {
+  let bucket: string;
+  try {
+    bucket = decodeURIComponent(url.hostname);
+  } catch {
+    bucket = '';
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new TakeoutError(
+      'config_error',
+      'STORAGE_URL must name a valid bucket: s3://bucket/prefix, the bucket 3-63 lowercase letters, digits, dots and hyphens',
+    );
+  }
+  return bucket;
+}
+
+function prefixOf(url: URL): string {
+  try {
+    const prefix = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
+    normalizePrefix(prefix);
+    return prefix;
+  } catch {
+    throw new TakeoutError(
+      'config_error',
+      'STORAGE_URL has a prefix (the path after the bucket) that is not a valid key prefix',
+    );
+  }
+}
+
+/** `endpoint` and `publicEndpoint`: the SDK would take anything, then fail every request. */
+function endpointParam(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
+    throw new TakeoutError(
+      'config_error',
+      `STORAGE_URL parameter ${name} must be an http:// or https:// URL without credentials, like http://127.0.0.1:9000`,
+    );
+  }
+  return value;
+}
+
+/** A region is one host name label (the SDK puts it in host names): `eu-west-1`, `auto`. */
+export function regionParam(
+  value: string | undefined,
+  name = 'STORAGE_URL parameter region',
+): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(value)) {
+    throw new TakeoutError('config_error', `${name} must be a region name like eu-west-1`);
+  }
+  return value;
 }
 
 function parseInteger(text: string, name: string): number {
@@ -169,6 +238,7 @@ export function storageSettingsFromEnv(env: NodeJS.ProcessEnv, context: StorageU
     : 86_400;
   if (fileTtlSeconds < 1)
     throw new TakeoutError('config_error', 'TAKEOUT_FILE_TTL must be at least 1 second');
+  checkRetentionSeconds(fileTtlSeconds, 'TAKEOUT_FILE_TTL');
   return { location: parseStorageUrl(env.STORAGE_URL, context), linkTtlSeconds, fileTtlSeconds };
 }
 

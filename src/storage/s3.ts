@@ -63,21 +63,24 @@ const META_FILENAME = 'takeout-filename';
 export function s3Storage(options: S3StorageOptions): S3Storage {
   const bucket = options.bucket;
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new TakeoutError('config_error', 'The S3 bucket name is not valid');
+    throw new TakeoutError(
+      'config_error',
+      'The S3 bucket name (bucket) is not valid: 3-63 lowercase letters, digits, dots and hyphens',
+    );
   }
   const partSize = options.partSize ?? DEFAULT_PART_SIZE;
   if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
-    throw new TakeoutError('config_error', 'The S3 part size must be from 5 MiB to 5 GiB');
+    throw new TakeoutError('config_error', 'The S3 option partSize must be from 5 MiB to 5 GiB');
   }
   const queueSize = options.queueSize ?? 4;
   if (!Number.isInteger(queueSize) || queueSize < 1 || queueSize > 64) {
-    throw new TakeoutError('config_error', 'The S3 queue size must be from 1 to 64');
+    throw new TakeoutError('config_error', 'The S3 option queueSize must be from 1 to 64');
   }
   if (options.sse !== undefined && options.sse !== 'AES256' && options.sse !== 'aws:kms') {
     throw new TakeoutError('config_error', 'S3 server-side encryption must be AES256 or aws:kms');
   }
   if (options.kmsKeyId && options.sse !== 'aws:kms') {
-    throw new TakeoutError('config_error', 'A KMS key id needs server-side encryption aws:kms');
+    throw new TakeoutError('config_error', 'The S3 option kmsKeyId needs sse aws:kms');
   }
   const prefix = normalizePrefix(options.prefix);
   const ownsClient = !options.client;

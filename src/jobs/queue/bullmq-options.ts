@@ -2,6 +2,7 @@
  * Options of the BullMQ queue, their defaults and their validation. Apart from bullmq.ts so
  * that configuration code can read them without loading bullmq.
  */
+import { checkTimerSeconds } from '../../durations.js';
 import { TakeoutError } from '../../errors.js';
 import { parseDuration } from '../../storage/config.js';
 import { type BackoffOptions, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
@@ -57,6 +58,8 @@ export const BULLMQ_DEFAULTS = {
 /** close() without a grace period waits this long before aborting the handlers. */
 export const DEFAULT_CLOSE_GRACE_MS = 30_000;
 
+const TIMER_MAX_MS = 2 ** 31 - 1;
+
 export type BullmqSettings = Required<Omit<BullmqQueueOptions, 'url' | 'logger'>>;
 
 export function resolveBullmqSettings(options: BullmqQueueOptions): BullmqSettings {
@@ -71,8 +74,37 @@ export function resolveBullmqSettings(options: BullmqQueueOptions): BullmqSettin
     ) {
       throw new TakeoutError('config_error', `The queue setting ${name} must be a positive integer`);
     }
+    // A Node timer waits for each of these: a longer delay fires at once, over and over.
+    if (typeof value === 'number' && name.endsWith('Ms') && value > TIMER_MAX_MS) {
+      throw new TakeoutError('config_error', `The queue setting ${name} must be at most 24 days`);
+    }
   }
   return settings;
+}
+
+/**
+ * The database `REDIS_URL` names (its path `/N`, or `?db=N`; 0 without either). Checked here:
+ * ioredis reads `/abc` as 0, and `/5x` as 5.
+ */
+export function redisDatabase(url: string): number {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TakeoutError('config_error', 'REDIS_URL is not a URL (redis://host:port/db)');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new TakeoutError('config_error', 'REDIS_URL must start with redis:// or rediss://');
+  }
+  const path = parsed.pathname.replace(/^\//, '');
+  const text = path !== '' ? path : (parsed.searchParams.get('db') ?? '0');
+  if (!/^\d{1,9}$/.test(text)) {
+    throw new TakeoutError(
+      'config_error',
+      'REDIS_URL names its database as a whole number (redis://host:port/0; 0 to 15 by default)',
+    );
+  }
+  return Number(text);
 }
 
 /** The queue's settings from the environment (docs/configuration.md); unset ones keep their defaults. */
@@ -107,8 +139,9 @@ export function bullmqSettingsFromEnv(env: NodeJS.ProcessEnv): BullmqEnvSettings
   return settings;
 }
 
+/** Timers wait for these (lock renewal, the stalled check): at most 24 days. */
 function atLeastOneSecond(text: string, name: string): number {
   const seconds = parseDuration(text, name);
   if (seconds < 1) throw new TakeoutError('config_error', `${name} must be at least 1 second`);
-  return seconds * 1000;
+  return checkTimerSeconds(seconds, name) * 1000;
 }

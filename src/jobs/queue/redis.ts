@@ -4,6 +4,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { TakeoutError } from '../../errors.js';
+import { redisDatabase } from './bullmq-options.js';
 
 /** What the queue logs through; a pino (Fastify) logger fits. */
 export interface QueueLogger {
@@ -27,16 +28,56 @@ function reconnectDelay(times: number): number {
   return Math.min(times * 250, 5000);
 }
 
-export function redisClient(url: string, role: RedisRole): Redis {
-  let parsed: URL;
+/**
+ * Refuses a database this Redis does not have. ioredis only logs a failed SELECT and goes on
+ * in database 0, where the queue would mix with other keys. An unreachable Redis is left to
+ * the queue's own start-up check.
+ */
+export async function checkRedisDatabase(url: string, timeoutMs = 5000): Promise<void> {
+  const db = redisDatabase(url);
+  if (db === 0) return;
+  const bare = new URL(url);
+  bare.pathname = '';
+  bare.searchParams.delete('db');
+  const client = new Redis(bare.href, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectionName: 'takeout-check',
+  });
+  client.on('error', () => {});
   try {
-    parsed = new URL(url);
+    await client.connect();
+    await client.select(db);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/DB index|invalid DB/i.test(message)) {
+      const count = await databaseCount(client);
+      throw new TakeoutError(
+        'config_error',
+        `REDIS_URL names database ${db}, which this Redis does not have (${message}): ${count === undefined ? 'use 0 to 15, or what its "databases" setting allows' : `it has databases 0 to ${count - 1}`}`,
+      );
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Redis's `databases` setting, when CONFIG GET is allowed (managed services often refuse it). */
+async function databaseCount(client: Redis): Promise<number | undefined> {
+  try {
+    const reply = (await client.config('GET', 'databases')) as unknown;
+    const count = Array.isArray(reply) ? Number(reply[1]) : Number.NaN;
+    return Number.isInteger(count) && count > 0 ? count : undefined;
   } catch {
-    throw new TakeoutError('config_error', 'REDIS_URL is not a URL (redis://host:port/db)');
+    return undefined;
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new TakeoutError('config_error', 'REDIS_URL must start with redis:// or rediss://');
-  }
+}
+
+export function redisClient(url: string, role: RedisRole): Redis {
+  redisDatabase(url);
   const options: RedisOptions = {
     connectionName: `takeout-${role}`,
     retryStrategy: reconnectDelay,
