@@ -7,6 +7,8 @@ export const ERROR_CATALOG = {
   // Requests
   invalid_request: { status: 400, retryable: false, title: 'The request is not valid' },
   invalid_json: { status: 400, retryable: false, title: 'The request body is not valid JSON' },
+  request_timeout: { status: 408, retryable: true, title: 'The request took too long to arrive' },
+  headers_too_large: { status: 431, retryable: false, title: 'The request headers are too large' },
   unsupported_media_type: { status: 415, retryable: false, title: 'The request body must be JSON' },
   body_too_large: { status: 413, retryable: false, title: 'The request body is too large' },
   unknown_format: { status: 400, retryable: false, title: 'The format is not supported' },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { TakeoutError } from '../errors.js';
 import { markBigIntegers, restoreBigIntegers } from '../json-exact.js';
 
 /**
@@ -11,6 +12,17 @@ export function exactJsonBodies(scope: FastifyInstance, options: { emptyAllowed?
   const parse = scope.getDefaultJsonParser('error', 'error');
   scope.removeContentTypeParser('application/json');
   scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Bodies are not decoded: a gzip body would read as broken JSON, a `br` one as plain text.
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') {
+      done(
+        new TakeoutError('unsupported_media_type', 'Send the request body without Content-Encoding', {
+          details: { acceptEncoding: 'identity' },
+        }),
+        undefined,
+      );
+      return;
+    }
     const text = body as string; // parseAs: 'string'
     if (options.emptyAllowed && text === '') {
       done(null, undefined);

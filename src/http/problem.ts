@@ -80,6 +80,9 @@ export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?:
   // than seconds (the sync-slot refusal of the same code sets its own, shorter).
   if (error.code === 'too_many_exports' && !reply.hasHeader('retry-after'))
     reply.header('retry-after', String(JOB_CAP_RETRY_AFTER_SECONDS));
+  // RFC 9110 §15.5.16: a 415 for a content coding says which codings would do.
+  if (error.code === 'unsupported_media_type' && error.details?.acceptEncoding)
+    reply.header('accept-encoding', String(error.details.acceptEncoding));
   // A refusal is about that moment (a token, a limit, a job's state): no cache may keep it.
   if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   return reply

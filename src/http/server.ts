@@ -10,6 +10,7 @@ import type { TakeoutMetrics } from '../metrics.js';
 import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
 import { anonymous, type FastifyAuthenticate, requireAuthentication } from './auth.js';
+import { clientErrorHandler } from './client-errors.js';
 import { LOOPBACK_HOSTS_ONLY, requireLoopbackHost } from './host-check.js';
 import { exactJsonBodies } from './json-body.js';
 import { limitLargeBodies } from './large-bodies.js';
@@ -264,6 +265,7 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
     // Ids in logs correlate a request's lines; the header lets a proxy's id win.
     requestIdHeader: 'x-request-id',
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
     // A request that reaches a closing server (on a kept-alive connection) gets a problem
     // (answerWithProblems), not Fastify's own JSON; Fastify still closes its connection.
     return503OnClosing: false,

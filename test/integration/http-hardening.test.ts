@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,53 @@ describe('API tokens over HTTP', () => {
       // A problem is about its moment (a token, a limit): no cache keeps it.
       if (answer.statusCode >= 400) expect(answer.headers['cache-control'], url).toBe('no-store');
     }
+  });
+
+  it("answers what Node's HTTP parser refuses as a problem too, and closes the connection", async () => {
+    const port = portOf(app);
+    /** Bytes as sent, the answer as received until the server closes. */
+    const raw = (bytes: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port });
+        let text = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(text));
+        socket.write(bytes);
+      });
+    const smuggled = await raw(
+      'POST /v1/exports HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    );
+    const huge = await raw(`GET /v1/datasets HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    for (const [answer, status, code] of [
+      [smuggled, 400, 'invalid_request'],
+      [huge, 431, 'headers_too_large'],
+    ] as const) {
+      const { headers, body } = parseRawResponse(Buffer.from(answer, 'latin1'));
+      expect(headers).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(headers).toMatch(/content-type: application\/problem\+json/i);
+      expect(headers).toMatch(/x-content-type-options: nosniff/i);
+      expect(JSON.parse(body.toString())).toMatchObject({ status, code });
+    }
+  });
+
+  it('refuses a compressed request body with 415 and says which coding it takes', async () => {
+    const answer = await app.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      headers: {
+        authorization: `Bearer ${[...tokens.keys()][0]}`,
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+      },
+      payload: gzipSync(JSON.stringify({ dataset: 'tiny', format: 'csv' })),
+    });
+    expect(answer.statusCode).toBe(415);
+    expect(answer.headers['accept-encoding']).toBe('identity');
+    expect(answer.json()).toMatchObject({ code: 'unsupported_media_type' });
   });
 
   it('reads at most two large bodies of a caller, and four in all, at once', async () => {
