@@ -199,6 +199,25 @@ function passthroughOf(
 }
 
 /** The writer of `options.format`: a FormatWriter as given, a name from the built-in formats. */
+/** exportRows makes its own source. */
+const NO_SOURCE = {};
+
+/**
+ * What TypeScript checks, checked for JavaScript callers too: without it a missing options
+ * object or source is a TypeError from deep inside ("Cannot destructure property 'columns'").
+ */
+function checkArguments(name: string, options: unknown, source: unknown): void {
+  if (typeof source !== 'object' || source === null || !('batches' in source || source === NO_SOURCE)) {
+    throw new TakeoutError(
+      'config_error',
+      `${name} needs a source (rowsSource, sqliteSource, postgresSource...)`,
+    );
+  }
+  if (typeof options !== 'object' || options === null || !('format' in options)) {
+    throw new TakeoutError('config_error', `${name} needs options with a format: { format: 'csv' }`);
+  }
+}
+
 function writerOf(format: string | FormatWriter): FormatWriter {
   return typeof format === 'object' && format !== null ? format : getFormat(format);
 }
@@ -224,6 +243,7 @@ export function exportSource<F extends string | FormatWriter>(
   source: Source,
   options: ExportOptions<F>,
 ): Readable {
+  checkArguments('exportSource', options, source);
   // Destroying the stream aborts the export too, even while it is still being prepared.
   const internal = new AbortController();
   const { signal } = options;
@@ -267,6 +287,7 @@ export function exportRows<F extends string | FormatWriter>(
   rows: RowsInput,
   options: ExportOptions<F> & Pick<RowsSourceOptions, 'batchSize' | 'batched'>,
 ): Readable {
+  checkArguments('exportRows', options, NO_SOURCE);
   const { columns, batchSize, batched, ...rest } = options;
   const sourceOptions: RowsSourceOptions = {};
   if (columns !== undefined) sourceOptions.columns = columns;

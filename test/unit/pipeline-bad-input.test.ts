@@ -3,7 +3,8 @@
  * that are not iterable, rows whose cells throw when read, and locales Intl does not know.
  */
 import { describe, expect, it } from 'vitest';
-import { exportRows } from '../../src/pipeline.js';
+import { exportRows, exportSource } from '../../src/pipeline.js';
+import { rowsSource } from '../../src/sources/rows.js';
 import { collect, exportText, streamError } from './support/export.js';
 
 /** A row whose `a` throws when read, as a getter or a Proxy of the caller's may. */
@@ -121,5 +122,29 @@ describe('locale', () => {
         expect((await collect(exportRows(rows, { format, locale } as never))).length).toBeGreaterThan(0);
     }
     expect(await exportText(rows, { format: 'csv', locale: 'de-DE' })).toBe('a\r\n1,5\r\n');
+  });
+});
+
+describe('a JavaScript caller without the arguments TypeScript would ask for', () => {
+  it('gets a config_error naming what is missing, not a TypeError from inside', () => {
+    const call = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return { code: (error as { code?: string }).code, message: (error as Error).message };
+      }
+      return undefined;
+    };
+    const exportAny = exportRows as unknown as (...args: unknown[]) => unknown;
+    const sourceAny = exportSource as unknown as (...args: unknown[]) => unknown;
+    expect(call(() => exportAny([{ a: 1 }]))).toEqual({
+      code: 'config_error',
+      message: "exportRows needs options with a format: { format: 'csv' }",
+    });
+    expect(call(() => sourceAny(null, { format: 'csv' }))).toMatchObject({
+      code: 'config_error',
+      message: expect.stringMatching(/^exportSource needs a source/),
+    });
+    expect(call(() => sourceAny(rowsSource([{ a: 1 }])))).toMatchObject({ code: 'config_error' });
   });
 });
