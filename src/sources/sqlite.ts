@@ -65,8 +65,34 @@ function queryError(error: unknown): TakeoutError {
       cause: error,
     });
   }
-  return new TakeoutError('source_query_error', `The query failed (${sqliteCode})`, { cause: error });
+  const message = error instanceof Error ? error.message : '';
+  // A named parameter the query uses and the export did not give: the caller's mistake.
+  const missing = /^Missing named parameter "([^"]+)"/.exec(message);
+  if (missing) {
+    return new TakeoutError('invalid_params', `Missing parameter "${missing[1]}"`, { cause: error });
+  }
+  // As for PostgreSQL (postgres-errors.ts): what went wrong in safe words, never the names or
+  // values of the database's own message; that stays in `cause`, for the log.
+  const what = QUERY_FAULTS.find(([pattern]) => pattern.test(message))?.[1] ?? 'The query failed';
+  return new TakeoutError('source_query_error', `${what} (${sqliteCode})`, { cause: error });
 }
+
+/** SQLite's messages, by what they are about. */
+const QUERY_FAULTS: [RegExp, string][] = [
+  [/syntax error|incomplete input|unrecognized token/i, 'The query has a syntax error'],
+  [/no such table/i, 'The query refers to a table that does not exist'],
+  [/no such column/i, 'The query refers to a column that does not exist'],
+  [
+    /no such function|wrong number of arguments/i,
+    'The query calls a function that does not exist or with the wrong arguments',
+  ],
+  [/malformed JSON/i, 'A value is not valid JSON'],
+  [/ambiguous column/i, 'The query names a column that more than one table has'],
+  [
+    /too many SQL variables|datatype mismatch|integer overflow/i,
+    'A value (often a parameter) is not valid here',
+  ],
+];
 
 /** What a prepared statement's columns resolve to: described once per statement. */
 interface Described {
@@ -254,7 +280,8 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
           // short by BATCH_BYTES must not be doubled).
           const rows = carried.length > 0 ? carried : read(batchSize);
           carried = rows.length > batchSize ? rows.splice(batchSize) : [];
-          if (rows.length < batchSize && !cutByBytes) for (const row of read(batchSize - rows.length)) rows.push(row);
+          if (rows.length < batchSize && !cutByBytes)
+            for (const row of read(batchSize - rows.length)) rows.push(row);
           if (rows.length > 0) yield rows;
           if (exhausted && carried.length === 0) return;
           // Let other requests run between batches: better-sqlite3 reads synchronously.

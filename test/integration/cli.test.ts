@@ -274,7 +274,7 @@ describe('takeout export', () => {
     new Database(db).close();
     const badSql = await cli([...csvToStdout, db, '--query', 'SELECT nope']);
     expect(badSql.err).toBe(
-      'takeout: source_query_error: The query failed (SQLITE_ERROR) (no such column: nope)\n',
+      'takeout: source_query_error: The query refers to a column that does not exist (SQLITE_ERROR) (no such column: nope)\n',
     );
   });
 

@@ -246,8 +246,23 @@ describe('sqliteSource', () => {
     await expect(write.columns()).rejects.toMatchObject({ code: 'source_query_error' });
     const bad = sqliteSource({ database: path, sql: 'SELECT nope FROM t' });
     const error = await bad.columns().catch((e) => e);
-    expect(error).toMatchObject({ code: 'source_query_error', message: 'The query failed (SQLITE_ERROR)' });
+    expect(error).toMatchObject({
+      code: 'source_query_error',
+      message: 'The query refers to a column that does not exist (SQLITE_ERROR)',
+    });
     expect(error.cause.message).toContain('no such column');
+    // The message says what is wrong, never the database's own words (names, values).
+    expect(error.message).not.toContain('nope');
+    const syntax = await sqliteSource({ database: path, sql: 'SELEC 1' })
+      .columns()
+      .catch((e) => e);
+    expect(syntax.message).toBe('The query has a syntax error (SQLITE_ERROR)');
+    const unbound = sqliteSource({ database: path, sql: 'SELECT * FROM t WHERE id = :id' });
+    const missingParam = await unbound
+      .columns()
+      .then(() => unbound.batches()[Symbol.asyncIterator]().next())
+      .catch((e) => e);
+    expect(missingParam).toMatchObject({ code: 'invalid_params', message: 'Missing parameter "id"' });
     const missing = sqliteSource({ database: `${path}.missing`, sql: 'SELECT 1' });
     await expect(missing.columns()).rejects.toMatchObject({ code: 'source_error', retryable: true });
     const db = new Database(path, { readonly: true });
