@@ -7,6 +7,7 @@ import { readConfigFile } from './config-file.js';
 import { loadDatasetsFile } from './datasets/config-file.js';
 import type { Dataset } from './datasets/define.js';
 import { PostgresPools } from './datasets/pools.js';
+import { checkDatasetConnections } from './datasets/preflight.js';
 import { DatasetRegistry } from './datasets/registry.js';
 import { demoOrdersDataset, ensureDemoDatabase } from './demo/orders.js';
 import type { ExportContext, ExportLimits } from './exports/plan.js';
@@ -78,8 +79,11 @@ export async function createService(config: ServiceConfig, options: ServiceOptio
   for (const format of options.formats ?? []) formats.add(format);
   const datasets = new DatasetRegistry(options.datasets);
   if (config.demo) datasets.add(demoOrdersDataset(ensureDemoDatabase(config.dataDir)));
-  if (config.configFile)
-    for (const dataset of await loadDatasetsFile(config.configFile)) datasets.add(dataset);
+  if (config.configFile) {
+    const declared = await loadDatasetsFile(config.configFile);
+    checkDatasetConnections(declared, config.configFile, options.env ?? process.env);
+    for (const dataset of declared) datasets.add(dataset);
+  }
   const storage =
     options.storage ??
     (await storageAt(config.storage.location, {

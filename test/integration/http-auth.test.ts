@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
@@ -277,10 +278,12 @@ describe('the service: hashed tokens in the config file, development mode', () =
   };
 
   beforeAll(() => {
+    // The service opens a dataset's SQLite file at start: it must exist (an empty one will do).
+    new Database(join(dir, 'tiny.sqlite')).close();
     writeFileSync(
       configFile,
       JSON.stringify({
-        datasets: [{ name: 'tiny', connection: { sqlite: 'none.sqlite' }, sql: 'SELECT 1 AS a' }],
+        datasets: [{ name: 'tiny', connection: { sqlite: 'tiny.sqlite' }, sql: 'SELECT 1 AS a' }],
         tokens: [
           { sha256: createHash('sha256').update(fileToken).digest('hex'), id: 'carol', tenant: 'acme' },
         ],
