@@ -10,8 +10,13 @@ import { TakeoutError } from '../errors.js';
  */
 export interface ZoneClock {
   readonly zone: string;
-  /** Offset from UTC in minutes at the instant `ms` (e.g. +60 for Paris in winter). */
+  /**
+   * Offset from UTC in minutes at the instant `ms` (e.g. +60 for Paris in winter), rounded:
+   * ISO 8601 text cannot write the seconds of a local mean time offset (Paris +00:09:21).
+   */
   offsetMinutes(ms: number): number;
+  /** The exact offset in milliseconds (whole seconds): for wall times with no offset written (XLSX). */
+  offsetMs(ms: number): number;
   /** ISO 8601 with offset: `2024-03-01T13:05:09+01:00`, or `Z` in UTC; milliseconds only when not 0. */
   isoDateTime(ms: number): string;
   /** Calendar date `YYYY-MM-DD` of the instant in the zone. */
@@ -170,10 +175,43 @@ export function utcMs(year: number, month: number, day: number, h = 0, mi = 0, s
   return d.getTime();
 }
 
+/**
+ * An offset lookup cached per six-hour span (see ZoneClock): `compute` gives the offset at an
+ * instant, and a change inside a span is found to the second by bisection.
+ */
+function spanCached(compute: (ms: number) => number): (ms: number) => number {
+  const cache = new Map<number, SpanOffset>();
+  const spanOffset = (start: number): SpanOffset => {
+    const before = compute(start);
+    const after = compute(start + BUCKET_MS);
+    if (before === after) return before;
+    let lo = start; // offset(lo) === before
+    let hi = start + BUCKET_MS; // offset(hi) === after
+    while (hi - lo > 1000) {
+      const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+      if (compute(mid) === before) lo = mid;
+      else hi = mid;
+    }
+    return { at: hi, before, after };
+  };
+  return (ms) => {
+    const bucket = Math.floor(ms / BUCKET_MS);
+    let span = cache.get(bucket);
+    if (span === undefined) {
+      span = spanOffset(bucket * BUCKET_MS);
+      if (cache.size > 100_000) cache.clear();
+      cache.set(bucket, span);
+    }
+    return typeof span === 'number' ? span : ms < span.at ? span.before : span.after;
+  };
+}
+
 function createClock(zone: string): ZoneClock {
   let offsetOf: (ms: number) => number;
+  let offsetMsOf: (ms: number) => number;
   if (zone === 'UTC') {
     offsetOf = () => 0;
+    offsetMsOf = () => 0;
   } else {
     const fmt = new Intl.DateTimeFormat('en-US', {
       timeZone: zone,
@@ -186,8 +224,8 @@ function createClock(zone: string): ZoneClock {
       second: 'numeric',
       era: 'short',
     });
-    const cache = new Map<number, SpanOffset>();
-    const compute = (instant: number): number => {
+    /** The exact offset in ms (whole seconds: local mean times had seconds, Paris +00:09:21). */
+    const exact = (instant: number): number => {
       // Spans at the ends of JavaScript's range reach past it: the last instant's offset.
       const ms = Math.min(Math.max(instant, -MAX_INSTANT_MS), MAX_INSTANT_MS);
       const parts: Record<string, string> = {};
@@ -201,31 +239,11 @@ function createClock(zone: string): ZoneClock {
         Number(parts.minute) * 60_000 +
         Number(parts.second) * 1000;
       const floored = ms - (((ms % 1000) + 1000) % 1000);
-      return Math.round((wall - floored) / 60000);
+      return wall - floored;
     };
-    const spanOffset = (start: number): SpanOffset => {
-      const before = compute(start);
-      const after = compute(start + BUCKET_MS);
-      if (before === after) return before;
-      let lo = start; // offset(lo) === before
-      let hi = start + BUCKET_MS; // offset(hi) === after
-      while (hi - lo > 1000) {
-        const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
-        if (compute(mid) === before) lo = mid;
-        else hi = mid;
-      }
-      return { at: hi, before, after };
-    };
-    offsetOf = (ms) => {
-      const bucket = Math.floor(ms / BUCKET_MS);
-      let span = cache.get(bucket);
-      if (span === undefined) {
-        span = spanOffset(bucket * BUCKET_MS);
-        if (cache.size > 100_000) cache.clear();
-        cache.set(bucket, span);
-      }
-      return typeof span === 'number' ? span : ms < span.at ? span.before : span.after;
-    };
+    // Two caches, each filled only when used: the texts' rounded minutes stay one lookup.
+    offsetOf = spanCached((ms) => Math.round(exact(ms) / 60000));
+    offsetMsOf = spanCached(exact);
   }
   // The offset text of the last offset seen: a zone has few offsets, and runs of one.
   let lastOffset = 0;
@@ -233,6 +251,7 @@ function createClock(zone: string): ZoneClock {
   return {
     zone,
     offsetMinutes: offsetOf,
+    offsetMs: offsetMsOf,
     isoDateTime(ms) {
       const off = offsetOf(ms);
       if (off !== lastOffset) {

@@ -3,6 +3,7 @@ import { TakeoutError } from '../errors.js';
 import type { CsvPassthroughRequest } from '../types.js';
 import { copyPrefix, copySelect, copyStatement } from './postgres-copy.js';
 import { CopyOut } from './postgres-copy-out.js';
+import { checkCopyZone, copyZone } from './postgres-copy-time.js';
 import { mapPostgresError, sqlstateOf } from './postgres-errors.js';
 import { type Session, trimQuery } from './postgres-session.js';
 
@@ -28,25 +29,21 @@ export async function* streamCopy(
   signal.throwIfAborted();
   const { dialect } = request;
   const { client } = s.conn;
+  // The query runs in UTC, as the describe step (the session's TimeZone): only the text of
+  // instants is made in the request's zone (postgres-copy-time.ts).
+  const zone = copyZone(dialect.timezone);
   try {
-    // Bound, not interpolated: timestamptz text is rendered in the request's time zone.
     await client.query({
-      text: "SELECT set_config('TimeZone', $1, true), set_config('statement_timeout', $2, true)",
-      values: [dialect.timezone, String(Math.trunc(timeoutMs))],
+      text: "SELECT set_config('statement_timeout', $1, true)",
+      values: [String(Math.trunc(timeoutMs))],
     });
   } catch (error) {
-    if (sqlstateOf(error) === '22023') {
-      throw new TakeoutError(
-        'invalid_timezone',
-        `PostgreSQL does not know the time zone ${JSON.stringify(dialect.timezone)}`,
-        { cause: error },
-      );
-    }
     throw mapPostgresError(error);
   }
-  // Aborted during that round trip: the listener below would never hear it.
+  await checkCopyZone(client, zone);
+  // Aborted during those round trips: the listener below would never hear it.
   signal.throwIfAborted();
-  const select = copySelect(trimQuery(query), s.copyInfos, request.columns, dialect.escapeFormulas);
+  const select = copySelect(trimQuery(query), s.copyInfos, request.columns, dialect.escapeFormulas, zone);
   const copy = new CopyOut(copyStatement(select, dialect), { crlf: dialect.lineEnding === '\r\n' });
   client.query(copy as unknown as pg.Submittable);
   let prefix: Buffer | undefined = Buffer.from(copyPrefix(request.columns, dialect), 'utf8');

@@ -1,6 +1,7 @@
 import pg from 'pg';
-import { formulaRuleCodes, looksLikeFormula } from '../formats/formula.js';
+import { formulaRuleCodes, looksLikeFormula, NUMBER_TEXT } from '../formats/formula.js';
 import type { CsvDialect, ResolvedColumn } from '../types.js';
+import { type CopyZone, instantSql } from './postgres-copy-time.js';
 import { OID } from './postgres-types.js';
 
 /**
@@ -31,14 +32,16 @@ export interface CopyColumnInfo {
  * The SELECT that COPY runs: the dataset's query wrapped so that the requested columns come
  * out in order (columns are renamed positionally, so duplicate names are fine) and the value
  * text follows Takeout where that is cheap in SQL: booleans `true`/`false`, bytes in base64,
- * `timestamp` read as UTC like the cursor path, arrays as JSON, formula-looking text
- * prefixed with `'`. Returns the query unchanged when nothing needs wrapping.
+ * `timestamp` read as UTC like the cursor path, instants in the export's zone, arrays as JSON,
+ * formula-looking text prefixed with `'`, each column as its declared type asks (valueExpr).
+ * Returns the query unchanged when nothing needs wrapping.
  */
 export function copySelect(
   query: string,
   infos: readonly CopyColumnInfo[],
   columns: readonly ResolvedColumn[],
   escapeFormulas: boolean,
+  zone: CopyZone,
 ): string {
   let changed = columns.length !== infos.length;
   const exprs = columns.map((column, i) => {
@@ -46,7 +49,7 @@ export function copySelect(
     if (index !== i) changed = true;
     const info = infos[index];
     const ref = `c${index + 1}`;
-    const expr = info ? valueExpr(ref, info, escapeFormulas) : ref;
+    const expr = info ? valueExpr(ref, info, column.type, escapeFormulas, zone) : ref;
     if (expr !== ref) changed = true;
     return expr;
   });
@@ -55,8 +58,25 @@ export function copySelect(
   return `SELECT ${exprs.join(', ')} FROM (\n${query}\n) AS takeout_q(${names})`;
 }
 
-function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): string {
+/** The writers' NUMBER_TEXT as a PostgreSQL regular expression (`\d` follows the locale there). */
+const NUMBER_SQL = pg.escapeLiteral(NUMBER_TEXT.source.replaceAll('\\d', '[0-9]'));
+
+/**
+ * One column's text. Its declared type (the dataset's `column.type`, else the database's)
+ * decides as in the writers: text in a numeric column is escaped only when it is not a
+ * number's text, other text (a `numeric` declared `string` too) by the formula rule; a date
+ * or timestamp declared `date` is its calendar date (UTC), declared anything else the instant
+ * in the export's zone.
+ */
+function valueExpr(
+  ref: string,
+  info: CopyColumnInfo,
+  declared: ResolvedColumn['type'],
+  escapeFormulas: boolean,
+  zone: CopyZone,
+): string {
   if (info.isArray) return `to_json(${ref})`;
+  const asDate = declared === 'date';
   switch (info.baseOid) {
     case OID.bool:
       return `CASE WHEN ${ref} THEN 'true' WHEN NOT ${ref} THEN 'false' END`;
@@ -67,26 +87,43 @@ function valueExpr(ref: string, info: CopyColumnInfo, escapeFormulas: boolean): 
       return `CASE WHEN substring(${ref} FROM 1 FOR 1) BETWEEN '\\xf8'::bytea AND '\\xfb'::bytea THEN '''' ELSE '' END || ${base64}`;
     }
     case OID.timestamp:
-      return minusInfinity(`(${ref} AT TIME ZONE 'UTC')`, escapeFormulas);
+      if (asDate) return minusInfinity(`${ref}::date`, escapeFormulas);
+      return instantSql(`(${ref} AT TIME ZONE 'UTC')`, zone, escapeFormulas);
     case OID.timestamptz:
+      if (asDate) return minusInfinity(`(${ref} AT TIME ZONE 'UTC')::date`, escapeFormulas);
+      return instantSql(ref, zone, escapeFormulas);
     case OID.date:
-      return minusInfinity(ref, escapeFormulas);
+      if (asDate) return minusInfinity(ref, escapeFormulas);
+      return instantSql(`(${ref}::timestamp AT TIME ZONE 'UTC')`, zone, escapeFormulas);
+  }
+  const numeric = declared === 'integer' || declared === 'number' || declared === 'decimal';
+  if (info.type === 'decimal') {
+    // A number's own text (`-Infinity` too, see docs/postgres.md), unless declared as text.
+    return escapeFormulas && !numeric ? escapedText(ref, true, false) : ref;
   }
   if (escapeFormulas && info.type === 'string' && !NEVER_FORMULA.has(info.baseOid ?? 0)) {
-    // The value as its type writes it: a cast to text is not always that (inet keeps its /32,
-    // char(n) loses its padding); format('%s') is, but turns NULL into '', so NULL stays apart
-    // (num_nulls: `IS NULL` is also true of a composite whose fields are all NULL, `(,)`).
-    const plain = info.baseOid === OID.text || info.baseOid === OID.varchar;
-    const text = plain ? `${ref}::text` : `format('%s', ${ref})`;
-    const whenNull = plain ? '' : `WHEN num_nulls(${ref}) = 1 THEN NULL `;
-    return `CASE ${whenNull}WHEN ${formulaSql(text)} THEN '''' || ${text} ELSE ${text} END`;
+    return escapedText(ref, info.baseOid === OID.text || info.baseOid === OID.varchar, numeric);
   }
   return ref;
 }
 
 /**
- * A date or timestamp as COPY writes it, but `-infinity` as the writers write that text under
- * the formula rule (`'-infinity`); a cast to text is the type's output, as COPY's.
+ * Text with the formula rule's `'`, except a number's text (`-5.00`) in a numeric column.
+ * The value as its type writes it: a cast to text is not always that (inet keeps its /32,
+ * char(n) loses its padding); format('%s') is, but turns NULL into '', so NULL stays apart
+ * (num_nulls: `IS NULL` is also true of a composite whose fields are all NULL, `(,)`).
+ * `plain`: a type whose cast to text is its output (text, varchar, numeric).
+ */
+function escapedText(ref: string, plain: boolean, numeric: boolean): string {
+  const text = plain ? `${ref}::text` : `format('%s', ${ref})`;
+  const whenNull = plain ? '' : `WHEN num_nulls(${ref}) = 1 THEN NULL `;
+  const formula = numeric ? `${formulaSql(text)} AND ${text} !~ ${NUMBER_SQL}` : formulaSql(text);
+  return `CASE ${whenNull}WHEN ${formula} THEN '''' || ${text} ELSE ${text} END`;
+}
+
+/**
+ * A date as COPY writes it, but `-infinity` as the writers write that text under the formula
+ * rule (`'-infinity`); a cast to text is the type's output, as COPY's.
  */
 function minusInfinity(value: string, escapeFormulas: boolean): string {
   if (!escapeFormulas) return value;

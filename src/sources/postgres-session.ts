@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { uniqueKeys } from '../columns.js';
 import type { ResolvedColumn } from '../types.js';
+import { skipQuoted } from './named-params.js';
 import { type ConnectOptions, openConnection, type PgConnection } from './postgres-connection.js';
 import type { CopyColumnInfo } from './postgres-copy.js';
 import { mapPostgresError } from './postgres-errors.js';
@@ -37,9 +38,56 @@ export function beginSql(statementTimeoutMs: number): string {
   ].join('; ');
 }
 
-/** The query with trailing semicolons and blanks removed, so it can be wrapped. */
+/**
+ * The query up to its last token, so it can be wrapped (`SELECT * FROM (query) ...`): the
+ * blanks, semicolons and comments after it are dropped (`select 1; -- end`).
+ */
 export function trimQuery(sql: string): string {
-  return sql.replace(/[\s;]+$/, '');
+  return sql.slice(0, endOfLastToken(sql));
+}
+
+/**
+ * The index just after the last character of `sql` that is not blank, a `;` or in a comment,
+ * PostgreSQL's lexical rules: strings ('...', E'...' with backslash escapes), quoted
+ * identifiers, dollar quotes and nested block comments count whole, so `--` inside them is
+ * text. (sqlite-estimate.ts has SQLite's version: other quotes, no dollar quotes or nesting.)
+ * Anything unterminated counts as a token: the server reports it.
+ */
+function endOfLastToken(sql: string): number {
+  let end = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i] as string;
+    if (c === "'" || c === '"') {
+      const prev = sql[i - 1] ?? '';
+      const escapes =
+        c === "'" && (prev === 'e' || prev === 'E') && !/[\w$\u0080-\uffff]/.test(sql[i - 2] ?? '');
+      i = end = skipQuoted(sql, i, c, escapes);
+    } else if (c === '-' && sql[i + 1] === '-') {
+      i += 2; // to the end of the line (CR or LF, as PostgreSQL's lexer)
+      while (i < sql.length && sql[i] !== '\n' && sql[i] !== '\r') i++;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      let depth = 0;
+      while (i < sql.length) {
+        if (sql[i] === '/' && sql[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (sql[i] === '*' && sql[i + 1] === '/') {
+          i += 2;
+          if (--depth === 0) break;
+        } else i++;
+      }
+      if (depth > 0) return sql.length; // unterminated: the server says so
+    } else if (c === '$' && !/[\w$\u0080-\uffff]/.test(sql[i - 1] ?? '')) {
+      const tag = /^\$(?:[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$/.exec(sql.slice(i, i + 128))?.[0];
+      const close = tag === undefined ? -1 : sql.indexOf(tag, i + tag.length);
+      i = end = tag === undefined ? i + 1 : close === -1 ? sql.length : close + tag.length;
+    } else {
+      i++;
+      if (c !== ';' && !/\s/.test(c)) end = i;
+    }
+  }
+  return end;
 }
 
 const CATALOG_SQL =

@@ -123,6 +123,20 @@ const BUILTIN_TEXT = new Set<number>([
   2278,
 ]);
 
+/**
+ * `int2vector` and `oidvector` -> element type. The catalog calls them arrays (category `A`),
+ * and their binary form is an array's, but their text is space-separated (`1 2 3`), not `{...}`.
+ */
+const VECTORS = new Map<number, number>([
+  [22, OID.int2],
+  [30, OID.oid],
+]);
+
+/** Parser of a vector's text: `1 2 3`, empty for none. */
+function vectorParser(element: ValueParser): ValueParser {
+  return (s) => (s === '' ? [] : s.split(' ').map(element));
+}
+
 /** What the catalog says about a type the tables above do not know (enums, domains, arrays ...). */
 export interface CatalogType {
   oid: number;
@@ -162,6 +176,10 @@ export function typeInfo(oid: number, catalog: ReadonlyMap<number, CatalogType> 
     const builtinElement = BUILTIN_ARRAYS.get(oid);
     if (builtinElement !== undefined) {
       return { type: 'json', parse: arrayParser(typeInfo(builtinElement, catalog).parse) };
+    }
+    const vectorElement = VECTORS.get(oid);
+    if (vectorElement !== undefined) {
+      return { type: 'json', parse: vectorParser(typeInfo(vectorElement).parse) };
     }
     const row = catalog.get(oid);
     if (!row) return STRING;

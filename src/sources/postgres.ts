@@ -12,7 +12,7 @@ import { streamCopy } from './postgres-copy-stream.js';
 import { readCursor } from './postgres-cursor.js';
 import { estimateRows } from './postgres-estimate.js';
 import { paramLiteral, paramText } from './postgres-params.js';
-import { endSession, openSession, type Session } from './postgres-session.js';
+import { endSession, openSession, type Session, trimQuery } from './postgres-session.js';
 
 export interface PostgresSourceOptions {
   /** `postgres://user:pass@host:port/db?...`: one client per export, ended when it is done. */
@@ -87,7 +87,9 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     applicationName: options.applicationName ?? 'takeout',
   };
   const params = options.params ?? {};
-  const compiled = compileNamedParams(options.sql, params);
+  // Without what follows the last token (`select 1; -- end`): every path wraps the query.
+  const sql = trimQuery(options.sql);
+  const compiled = compileNamedParams(sql, params);
   const values = compiled.values.map((v, i) => paramText(v, compiled.names[i] as string));
 
   let opened: Promise<Session> | undefined;
@@ -112,7 +114,7 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
 
   // COPY takes no bind parameters: values go in as quoted literals (postgres-params.ts).
   const inlinedText = (): string =>
-    compileNamedParams(options.sql, params, {
+    compileNamedParams(sql, params, {
       placeholder: (_i, name) => paramLiteral(params[name], name),
     }).text;
 

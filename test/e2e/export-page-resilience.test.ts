@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consoleErrors, openExportPage } from '../support/browser.js';
+import { openExportPage } from '../support/browser.js';
 import type { PageServer } from '../support/page-server.js';
 import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 

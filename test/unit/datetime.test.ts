@@ -185,6 +185,21 @@ describe('zoneClock', () => {
     expect(zoneClock('America/New_York').isoDate(ms)).toBe('2024-07-14');
   });
 
+  it('gives the exact offset in milliseconds, seconds included (for XLSX wall times)', () => {
+    const monrovia = zoneClock('Africa/Monrovia');
+    const at = Date.parse('1970-06-01T12:00:00Z');
+    expect(monrovia.offsetMs(at)).toBe(-(44 * 60 + 30) * 1000);
+    expect(monrovia.offsetMinutes(at)).toBe(-44); // the ISO texts' offset, rounded
+    // The change of 1972-01-07 (-00:44:30 -> +00:00) is found to the second.
+    const change = Date.parse('1972-01-07T00:44:30Z');
+    expect(monrovia.offsetMs(change - 1000)).toBe(-2_670_000);
+    expect(monrovia.offsetMs(change)).toBe(0);
+    expect(zoneClock('Europe/Paris').offsetMs(Date.parse('1900-01-01T00:00:00Z'))).toBe(561_000);
+    expect(zoneClock('Asia/Kathmandu').offsetMs(Date.parse('1911-06-01T00:00:00Z'))).toBe(20_476_000);
+    expect(zoneClock('Asia/Kolkata').offsetMs(Date.parse('2024-01-01T00:00:00Z'))).toBe(19_800_000);
+    expect(zoneClock('UTC').offsetMs(at)).toBe(0);
+  });
+
   it('shares one clock per zone whatever the spelling', () => {
     expect(zoneClock('europe/paris')).toBe(zoneClock('Europe/Paris'));
     expect(zoneClock('europe/paris').zone).toBe('Europe/Paris');

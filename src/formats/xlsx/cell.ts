@@ -192,7 +192,9 @@ export function cellWriter(
   }
 
   function writeInstant(ms: number, n: number, gap: boolean): boolean {
-    const local = calendar ? ms : ms + clock.offsetMinutes(ms) * 60_000;
+    // A cell has no offset: its wall time is exact to the second (Monrovia's -00:44:30), not
+    // shifted by the minute-rounded offset the ISO texts write.
+    const local = calendar ? ms : ms + clock.offsetMs(ms);
     const days = Math.floor(local / DAY_MS);
     const serialDay = days + UNIX_EPOCH_SERIAL;
     if (serialDay >= LEAP_BUG_SERIAL && serialDay < END_SERIAL) {
