@@ -1,3 +1,4 @@
+import { closestMember } from '../datasets/declaration.js';
 import { TakeoutError } from '../errors.js';
 
 /**
@@ -26,4 +27,21 @@ export function queryOption(source: string, sql: unknown): string {
     throw new TakeoutError('config_error', `${source} needs a non-empty sql string`);
   }
   return sql;
+}
+
+/**
+ * Refuses an option the source does not have (`readr` for `reader`): TypeScript catches it
+ * only in an object literal, and a silently ignored option runs the export some other way.
+ */
+export function knownOptions(source: string, options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const near = closestMember(key, known);
+    // Only a name that looks like one is repeated: a misplaced value might be a secret.
+    const named = /^[A-Za-z_$][\w$-]{0,63}$/.test(key) ? JSON.stringify(key) : 'an option';
+    throw new TakeoutError(
+      'config_error',
+      `${source}: ${named} is not one of its options (${near ? `did you mean ${near}?` : `known: ${known.join(', ')}`})`,
+    );
+  }
 }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { TakeoutError } from '../errors.js';
 import type { CsvPassthroughRequest, ResolvedColumn, Row, Source, XlsxPassthroughRequest } from '../types.js';
 import { compileNamedParams } from './named-params.js';
-import { integerOption, queryOption } from './options.js';
+import { integerOption, knownOptions, queryOption } from './options.js';
 import { canCopy, readBinaryCopy } from './postgres-binary-copy.js';
 import { streamBinaryCsv } from './postgres-binary-csv.js';
 import { streamBinaryXlsx } from './postgres-binary-xlsx.js';
@@ -62,11 +62,28 @@ export type PostgresSource = Source &
  * A source serves one export: columns() opens the transaction, batches() or
  * csvPassthrough() or xlsxPassthrough() reads it once, close() ends it and returns the connection.
  */
+const POSTGRES_SOURCE_OPTIONS: readonly (keyof PostgresSourceOptions)[] = [
+  'connectionString',
+  'pool',
+  'sql',
+  'params',
+  'reader',
+  'batchSize',
+  'statementTimeoutMs',
+  'copyTimeoutMs',
+  'copy',
+  'estimate',
+  'estimateTimeoutMs',
+  'connectTimeoutMs',
+  'applicationName',
+];
+
 export function postgresSource(options: PostgresSourceOptions): PostgresSource {
   if ((options.connectionString === undefined) === (options.pool === undefined)) {
     throw new TakeoutError('config_error', 'postgresSource needs exactly one of connectionString or pool');
   }
   queryOption(SOURCE, options.sql);
+  knownOptions(SOURCE, options, POSTGRES_SOURCE_OPTIONS);
   if (options.reader !== undefined && options.reader !== 'copy' && options.reader !== 'cursor') {
     throw new TakeoutError('config_error', "postgresSource: reader must be 'copy' or 'cursor'");
   }

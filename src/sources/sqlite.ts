@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { uniqueKeys } from '../columns.js';
 import { TakeoutError, throwIfAborted } from '../errors.js';
 import type { ResolvedColumn, Row, Source } from '../types.js';
-import { integerOption, queryOption } from './options.js';
+import { integerOption, knownOptions, queryOption } from './options.js';
 import { acquireConnection, type HeldConnection } from './sqlite-connections.js';
 import { countOnWorker, countSql } from './sqlite-estimate.js';
 import { type Convert, columnTypeOfDeclared, converterOf, narrowBigint } from './sqlite-values.js';
@@ -27,6 +27,14 @@ export interface SqliteSourceOptions {
 }
 
 const SOURCE = 'sqliteSource';
+const SQLITE_SOURCE_OPTIONS: readonly (keyof SqliteSourceOptions)[] = [
+  'database',
+  'sql',
+  'params',
+  'batchSize',
+  'estimateCap',
+  'estimateTimeoutMs',
+];
 
 /** Bigints beyond this cannot be bound (SQLite integers are 64-bit). */
 const INT64 = 2 ** 63;
@@ -136,6 +144,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
     );
   }
   queryOption(SOURCE, options.sql);
+  knownOptions(SOURCE, options, SQLITE_SOURCE_OPTIONS);
   const batchSize = integerOption(SOURCE, options.batchSize, 'batchSize', 1000);
   const estimateCap = integerOption(
     SOURCE,

@@ -1,6 +1,7 @@
 /**
- * The config file's dataset connections are checked at start: a mistake there is the
- * operator's config_error, not a failure of every request for the dataset.
+ * Mistakes in declaring where rows come from are config_errors when they are made, not
+ * failures of every export: the config file's dataset connections are tried at start, and a
+ * source refuses an option it does not have.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,5 +57,24 @@ describe('dataset connections at start', () => {
     const secret = check(pg, { SHOP_DB: 'postgres://app:Sup3rS3cret#x@127.0.0.1:5432/shop' });
     expect(secret).toMatch(/SHOP_DB is not a URL/);
     expect(secret).not.toContain('Sup3rS3cret');
+  });
+});
+
+describe('source options', () => {
+  it('refuses an option a source does not have, suggesting the one meant', async () => {
+    const { postgresSource } = await import('../../src/sources/postgres.js');
+    const { sqliteSource } = await import('../../src/sources/sqlite.js');
+    expect(
+      problem(() =>
+        postgresSource({
+          connectionString: 'postgres://x@127.0.0.1/db',
+          sql: 'SELECT 1',
+          readr: 'cursor',
+        } as never),
+      ),
+    ).toBe('config_error: postgresSource: "readr" is not one of its options (did you mean reader?)');
+    expect(problem(() => sqliteSource({ database: good, sql: 'SELECT 1', batchsize: 10 } as never))).toBe(
+      'config_error: sqliteSource: "batchsize" is not one of its options (did you mean batchSize?)',
+    );
   });
 });
