@@ -12,6 +12,7 @@ import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import { exportKey } from '../storage/keys.js';
 import type { StoredObject } from '../storage/types.js';
 import { AttemptMetrics, outcomeRecorded } from './attempt-metrics.js';
+import { STOPPED_AT_SHUTDOWN, Stop, type StopReason } from './attempt-stop.js';
 import { removeDeadAttempts, removeUnrecorded } from './dead-attempts.js';
 import {
   cancelHeldJob,
@@ -27,15 +28,6 @@ import { timeoutError } from './timeout.js';
 import type { JobProgress, JobRecord } from './types.js';
 import type { WorkerContext } from './worker-context.js';
 import { yielding } from './yielding.js';
-
-/** Why an attempt was stopped before its end. */
-type StopReason = 'shutdown' | 'canceled' | 'lost' | 'timeout';
-
-class Stop extends Error {
-  constructor(readonly reason: StopReason) {
-    super(`export stopped: ${reason}`);
-  }
-}
 
 /** One attempt at one job: its lease, heartbeat, stop reasons and outcome. */
 export class Attempt {
@@ -234,22 +226,13 @@ export class Attempt {
     const { job, lease } = this;
     if (reason === 'shutdown') {
       // Handed back untouched: another process (or this one after a restart) runs it again.
-      const released = await releaseJob(store, job.id, lease.leaseOwner);
-      const outcome = outcomeRecorded(released, 'handed_back');
+      // Only a release that took says so: a job another attempt holds by now (this process was
+      // frozen past its lease), or one canceled meanwhile, was not handed back.
+      const outcome = outcomeRecorded(await releaseJob(store, job.id, lease.leaseOwner), 'handed_back');
       this.#metrics.ended(outcome);
       const queueLost = (this.shutdown.reason as TakeoutError | undefined)?.details?.reason === 'lost';
-      // Only a release that took says "handed back": a job whose lease another attempt holds by
-      // now (this process was frozen past it), or that was canceled meanwhile, was not.
-      if (outcome === 'canceled') this.log.info({ attempt: job.attempt }, 'export canceled');
-      else if (outcome === 'lost')
-        this.log.info({ attempt: job.attempt }, 'export stopped: the job is no longer this attempt’s');
-      if (outcome !== 'handed_back') return undefined;
-      this.log.info(
-        { attempt: job.attempt },
-        queueLost
-          ? 'export handed back: the queue lost its delivery (lock expired)'
-          : 'export handed back at shutdown',
-      );
+      const said = outcome === 'handed_back' && queueLost ? 'queue_lost' : outcome;
+      this.log.info({ attempt: job.attempt }, STOPPED_AT_SHUTDOWN[said] ?? `export stopped: ${said}`);
       return undefined;
     }
     if (reason === 'canceled') {

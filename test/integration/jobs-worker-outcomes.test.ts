@@ -144,7 +144,8 @@ describe('attempt outcomes in metrics and logs', () => {
     );
   });
 
-  it('tells a delivery the queue lost from a shutdown', async () => {
+  /** A slow export running in a handler of the test's own, whose delivery the test ends. */
+  async function runningSlowJob() {
     const { log, lines } = recordingLog();
     t = await testService({}, { datasets: [numbersDataset('slow', 100_000, 50)], log });
     const { job } = await t.service.jobs.create(t.request({ dataset: 'slow', format: 'csv' }), alice);
@@ -164,10 +165,15 @@ describe('attempt outcomes in metrics and logs', () => {
         fileTtlSeconds: 3600,
       },
     });
-    // What the BullMQ queue does when it cannot renew a delivery's lock.
     const delivery = new AbortController();
     const running = handler({ id: job.id, attempt: 1, signal: delivery.signal });
     await t.until(job.id, (j) => j.status === 'running');
+    return { lines, service, job, delivery, running, current: t };
+  }
+
+  it('tells a delivery the queue lost from a shutdown', async () => {
+    const { lines, service, job, delivery, running, current } = await runningSlowJob();
+    // What the BullMQ queue does when it cannot renew a delivery's lock.
     delivery.abort(
       new TakeoutError('aborted', 'The queue lost this delivery (lock expired)', {
         details: { reason: 'lost' },
@@ -175,36 +181,14 @@ describe('attempt outcomes in metrics and logs', () => {
     );
     await running;
     expect((await service.jobs.store.get(job.id))?.status).toBe('queued');
-    expect(await outcomes(t)).toEqual({ handed_back: 1 });
+    expect(await outcomes(current)).toEqual({ handed_back: 1 });
     const messages = lines.filter((line) => line.exportId === job.id).map((line) => line.msg);
     expect(messages).toContain('export handed back: the queue lost its delivery (lock expired)');
     expect(messages).not.toContain('export handed back at shutdown');
   });
 
   it('says nothing was handed back when another attempt holds the job by the time it stops', async () => {
-    const { log, lines } = recordingLog();
-    t = await testService({}, { datasets: [numbersDataset('slow', 100_000, 50)], log });
-    const { job } = await t.service.jobs.create(t.request({ dataset: 'slow', format: 'csv' }), alice);
-    const { service } = t;
-    const handler = exportJobHandler({
-      store: service.jobs.store,
-      storage: service.storage,
-      exports: service.exports,
-      log,
-      metrics: service.metrics,
-      limits: {
-        maxRows: 1e9,
-        maxBytes: 1e12,
-        timeoutMs: 60_000,
-        attempts: 3,
-        leaseMs: 30_000,
-        fileTtlSeconds: 3600,
-      },
-    });
-    // What the BullMQ queue does when it cannot renew a delivery's lock.
-    const delivery = new AbortController();
-    const running = handler({ id: job.id, attempt: 1, signal: delivery.signal });
-    await t.until(job.id, (j) => j.status === 'running');
+    const { lines, service, job, delivery, running, current } = await runningSlowJob();
     // This process was frozen past its lease: another attempt claimed the job meanwhile.
     const other = { owner: 'another-attempt', expiresAt: new Date(Date.now() + 60_000) };
     expect(
@@ -214,7 +198,7 @@ describe('attempt outcomes in metrics and logs', () => {
     await running;
     const record = await service.jobs.store.get(job.id);
     expect(record).toMatchObject({ status: 'running', lease: { owner: 'another-attempt' } });
-    expect(await outcomes(t)).toEqual({ lost: 1 });
+    expect(await outcomes(current)).toEqual({ lost: 1 });
     const messages = lines.filter((line) => line.exportId === job.id).map((line) => line.msg);
     expect(messages).toContain('export stopped: the job is no longer this attempt’s');
     expect(messages.filter((msg) => String(msg).startsWith('export handed back'))).toEqual([]);
