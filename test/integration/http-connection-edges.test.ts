@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type ServeProcess, sleep, startServe } from '../support/serve-process.js';
+import { SLOW_FUNCTION_SQL, writeRowsDatabase } from '../support/sqlite-rows.js';
 import { createSchema, PG_BASE_URL, type TestSchema, withSearchPath } from './postgres-helpers.js';
 
 /**
@@ -20,18 +20,9 @@ let configFile: string;
 
 beforeAll(async () => {
   schema = await createSchema('takeout_edges');
-  await schema.admin.query(`
-    CREATE FUNCTION takeout_slow(s float8) RETURNS int IMMUTABLE LANGUAGE plpgsql
-      AS $$ BEGIN PERFORM pg_sleep(s); RETURN 0; END $$;`);
+  await schema.admin.query(SLOW_FUNCTION_SQL);
   dir = mkdtempSync(join(tmpdir(), 'takeout-edges-'));
-  const sqlite = new Database(join(dir, 'rows.sqlite'));
-  sqlite.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)');
-  sqlite
-    .prepare(
-      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) INSERT INTO t SELECT i, printf('%.100c', 'y') FROM n",
-    )
-    .run();
-  sqlite.close();
+  writeRowsDatabase(join(dir, 'rows.sqlite'), 100_000);
   configFile = join(dir, 'takeout.config.json');
   writeFileSync(
     configFile,

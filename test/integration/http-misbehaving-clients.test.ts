@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -15,6 +14,7 @@ import {
   sleep,
   startServe,
 } from '../support/serve-process.js';
+import { SLOW_FUNCTION_SQL, writeRowsDatabase } from '../support/sqlite-rows.js';
 import { createSchema, PG_BASE_URL, type TestSchema, withSearchPath } from './postgres-helpers.js';
 
 /**
@@ -58,20 +58,9 @@ const waiting: (() => void)[] = [];
 
 beforeAll(async () => {
   schema = await createSchema('takeout_sync');
-  // IMMUTABLE, so the planner folds it: every statement planned with it (the describe step,
-  // the estimate, the cursor) takes `s` seconds before its first row.
-  await schema.admin.query(`
-    CREATE FUNCTION takeout_slow(s float8) RETURNS int IMMUTABLE LANGUAGE plpgsql
-      AS $$ BEGIN PERFORM pg_sleep(s); RETURN 0; END $$;`);
+  await schema.admin.query(SLOW_FUNCTION_SQL);
   dir = mkdtempSync(join(tmpdir(), 'takeout-sync-'));
-  const sqlite = new Database(join(dir, 'rows.sqlite'));
-  sqlite.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, pad TEXT)');
-  sqlite
-    .prepare(
-      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) INSERT INTO t SELECT i, printf('%.100c', 'y') FROM n",
-    )
-    .run();
-  sqlite.close();
+  writeRowsDatabase(join(dir, 'rows.sqlite'), 100_000);
   configFile = join(dir, 'takeout.config.json');
   const count = { type: 'integer', min: 1, max: 200_000, required: true };
   writeFileSync(
