@@ -1,5 +1,8 @@
 /** The Takeout API as the page uses it: fetch with the session's token, problems as errors. */
+import { answerSignal } from './answer-signal.js';
 import { currentToken } from './session.js';
+
+export { ANSWER_TIMEOUT_MS, answerSignal } from './answer-signal.js';
 
 /** An RFC 9457 problem document as Takeout sends it (its `code` is stable). */
 export interface Problem {
@@ -100,19 +103,6 @@ export async function request(path: string, init: RequestInit = {}): Promise<Res
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError({ status: 0, code: 'network_error' });
   }
-}
-
-/**
- * How long a short answer (a document, a list) may take. A server that hangs or a network
- * that drops packets silently would otherwise leave the page waiting forever, saying nothing:
- * past this it is the `network_error` problem, which the watches retry and the page shows.
- */
-export const ANSWER_TIMEOUT_MS = 20_000;
-
-/** `signal`, and the end of ANSWER_TIMEOUT_MS. */
-export function answerSignal(signal?: AbortSignal | null): AbortSignal {
-  const timeout = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
-  return signal ? AbortSignal.any([signal, timeout]) : timeout;
 }
 
 /** A JSON answer, or the problem as an ApiError (within ANSWER_TIMEOUT_MS). */
