@@ -2,50 +2,23 @@
  * A process that cannot start (Redis unreachable) says why and exits, so that its supervisor
  * starts it again: it must not hang on with a client that reconnects forever.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCommand, unusedPort } from '../support/cli-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'takeout-start-failures-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A loopback port where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function run(command: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', command], {
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const started = Date.now();
-  return new Promise<{ code: number | null; signal: string | null; ms: number; stderr: string }>(
-    (resolve) => {
-      // Well past the queue's 10 s connect timeout: a process still up then hangs.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, ms: Date.now() - started, stderr });
-      });
-    },
-  );
+  // Well past the queue's 10 s connect timeout: a process still up then hangs.
+  return runCommand(command, env, 40_000);
 }
 
 describe('a process that cannot reach Redis at start', () => {
   it('exits 1 with queue_error after the connect timeout (takeout worker and takeout serve)', async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const env = {
       REDIS_URL: `redis://127.0.0.1:${port}`,
       TAKEOUT_DEMO: 'false',

@@ -2,48 +2,27 @@
  * `takeout serve` / `takeout worker` refuse at start, with one config_error line naming the
  * setting: a REDIS_URL database Redis does not have, and the metrics port on PORT.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SHARED_REDIS_URL } from '../support/bullmq-harness.js';
+import { runCommand, unusedPort } from '../support/cli-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'takeout-config-refusals-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 function run(command: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', command], {
-    env: {
-      PATH: process.env.PATH,
-      LOG_LEVEL: 'warn',
+  return runCommand(
+    command,
+    {
       TAKEOUT_DEMO: 'false',
       TAKEOUT_SECRET: '0123456789abcdef0123456789abcdef',
       TAKEOUT_DATA_DIR: join(dir, command),
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
+    30_000,
+  );
 }
 
 describe('start-up refusals', () => {
@@ -56,7 +35,7 @@ describe('start-up refusals', () => {
   }, 60_000);
 
   it('blames TAKEOUT_METRICS_PORT, not PORT, when both are the same port', async () => {
-    const port = String(await freePort());
+    const port = String(await unusedPort());
     const result = await run('serve', { PORT: port, TAKEOUT_METRICS_PORT: port });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^takeout: config_error: TAKEOUT_METRICS_PORT \d+ is PORT too.*\n$/);
