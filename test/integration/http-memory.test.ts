@@ -16,10 +16,17 @@ function rssMiB(pid: number): number {
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'takeout-rss-'));
-  server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    env: { ...process.env, PORT: '0', TAKEOUT_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // Node 22 and later size the young generation from the machine's memory (on 24 GiB its
+  // garbage alone grows RSS by about the size of this file); pinned at Node 20's 16 MiB, what
+  // remains to measure is whether the server holds the rows or the file.
+  server = spawn(
+    process.execPath,
+    ['--max-semi-space-size=16', '--import', 'tsx', 'src/cli/main.ts', 'serve'],
+    {
+      env: { ...process.env, PORT: '0', TAKEOUT_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   base = await new Promise<string>((resolve, reject) => {
     let seen = '';
     server.stderr!.on('data', (chunk: Buffer) => {
@@ -36,21 +43,23 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function exportAll(): Promise<{ bytes: number; lines: number; peak: number; atStart: number }> {
+async function exportAll(
+  params: Record<string, string> = {},
+): Promise<{ bytes: number; lines: number; peak: number; atStart: number }> {
+  // Read before the request, so a server that builds the whole file before its first byte shows it too.
+  const atStart = rssMiB(server.pid!);
   const response = await fetch(`${base}/v1/exports`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ dataset: 'orders', format: 'ndjson' }),
+    body: JSON.stringify({ dataset: 'orders', format: 'ndjson', params }),
   });
   expect(response.status).toBe(200);
   const reader = response.body!.getReader();
   let bytes = 0;
   let lines = 0;
-  let atStart = 0;
   let peak = 0;
   let lastSample = 0;
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    if (bytes === 0) atStart = rssMiB(server.pid!);
     bytes += chunk.value.byteLength;
     for (const byte of chunk.value) if (byte === 10) lines++;
     if (bytes - lastSample > 1 << 20) {
@@ -65,6 +74,11 @@ async function exportAll(): Promise<{ bytes: number; lines: number; peak: number
 
 describe('a 200,000-row export over HTTP', () => {
   it('keeps the server RSS flat while streaming', async () => {
+    // One country's orders first: what the first export of a process costs once (compiled
+    // code, the dataset's connection) is not what this measures.
+    const warmUp = await exportAll({ country: 'DE' });
+    expect(warmUp.lines).toBeGreaterThan(0);
+    expect(warmUp.lines).toBeLessThan(200_000);
     const first = await exportAll();
     const second = await exportAll();
     expect(first.lines).toBe(200_000);
@@ -75,7 +89,7 @@ describe('a 200,000-row export over HTTP', () => {
     expect(first.peak - first.atStart).toBeLessThan(fileMiB * 0.75);
     expect(second.peak).toBeLessThan(first.peak + 16);
     console.log(
-      `file ${fileMiB.toFixed(1)} MiB; server RSS at first byte ${first.atStart.toFixed(1)} MiB, peak ${first.peak.toFixed(1)} MiB; second run peak ${second.peak.toFixed(1)} MiB`,
+      `file ${fileMiB.toFixed(1)} MiB; server RSS before the request ${first.atStart.toFixed(1)} MiB, peak ${first.peak.toFixed(1)} MiB; second run peak ${second.peak.toFixed(1)} MiB`,
     );
   });
 });
