@@ -1,8 +1,8 @@
 /**
  * The export page through a server that says "not now" or says nothing, in headless Chromium
  * against a real server on loopback (development mode): 429s while it follows an export, a
- * server down when the page opens, one that hangs, a reload mid-export; and what a screen
- * reader hears about a problem in the form or a moved column.
+ * server down when the page opens, one that hangs, a reload mid-export, an export started in
+ * another tab; and what a screen reader hears about a problem in the form or a moved column.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,15 @@ const COUNT_ALERT_CHANGES = `(() => {
   new MutationObserver(() => window.alertChanges++).observe(document.getElementById('alert'), {
     childList: true, subtree: true, characterData: true,
   });
+})()`;
+
+/** The tab hidden (another one in front), then shown again, as the browser reports it. */
+const SHOW_TAB_AGAIN = `(() => {
+  let state = 'hidden';
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  document.dispatchEvent(new Event('visibilitychange'));
+  state = 'visible';
+  document.dispatchEvent(new Event('visibilitychange'));
 })()`;
 
 describe('the export page through a server that says "not now" or nothing', () => {
@@ -129,6 +138,24 @@ describe('the export page through a server that says "not now" or nothing', () =
     expect(await page.locator('#job-numbers').textContent()).toMatch(/30,000 rows/);
     expect(errors).toEqual([]);
     await close();
+  });
+
+  it('lists an export started in another tab as soon as this tab is shown again', async () => {
+    const tabA = await open();
+    const tabB = await open();
+    // Nothing of B's list is active: no two-second refresh would bring the new export in.
+    await expect
+      .poll(() => tabB.page.locator('#history-rows').textContent(), { timeout: 60_000 })
+      .not.toMatch(/Queued|Running|Canceling/);
+    const id = await startBig(tabA.page, 30_000);
+    const row = tabB.page.locator(`#history-rows tr[data-id="${id}"]`);
+    await tabB.page.waitForTimeout(2500);
+    expect(await row.count()).toBe(0);
+    await tabB.page.evaluate(SHOW_TAB_AGAIN);
+    await row.waitFor({ timeout: 5000 });
+    expect([...tabA.errors, ...tabB.errors]).toEqual([]);
+    await tabA.close();
+    await tabB.close();
   });
 
   it('wraps a long file name in the panel on a 375 px phone', async () => {

@@ -1,8 +1,9 @@
 /**
  * "My exports": the caller's background exports with Download, Cancel and Delete, newest first,
  * a page at a time ("Show more"). It refreshes itself every two seconds while one of them is
- * still active (every five while the server cannot be reached), and when a file expires,
- * keeping the keyboard focus on the same action of the same export across refreshes.
+ * still active (every five while the server cannot be reached), when a file expires and when
+ * the tab is shown again, keeping the keyboard focus on the same action of the same export
+ * across refreshes.
  */
 import { isTransient, problemFrom } from './alert.js';
 import { ACTIVE_STATUSES, cancelExport, deleteExport, type JobDocument, listExports } from './api.js';
@@ -59,6 +60,11 @@ export class History {
       const button = (event.target as Element).closest<HTMLButtonElement>('button[data-action]');
       const job = button?.dataset.id ? this.jobs.get(button.dataset.id) : undefined;
       if (button && job) void this.act(button.dataset.action ?? '', job, button);
+    });
+    // Exports started or removed in another tab (or by the API) while this one was hidden:
+    // the list is brought up to date as the tab comes back, not only by Refresh.
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible' && !this.section.hidden) void this.refresh();
     });
   }
 
