@@ -10,6 +10,7 @@ import { jobSettingsFromEnv } from '../jobs/config.js';
 import { type MigratedJobStore, openJobStore } from '../jobs/store/index.js';
 import { MIGRATIONS_TABLE } from '../jobs/store/migrations.js';
 import { withDatabaseReason } from '../jobs/store/reason.js';
+import { SCHEMA_IDENTIFIER } from '../jobs/store/schema-name.js';
 import { PG_KEEPALIVE } from '../sources/postgres-keepalive.js';
 import { postgresUrlProblem } from '../sources/postgres-url.js';
 import { CommandError } from './usage.js';
@@ -20,7 +21,7 @@ import { CommandError } from './usage.js';
  */
 async function missingPostgresStore(url: string, schema: string | undefined): Promise<string | undefined> {
   // Loaded on demand, as the store is: SQLite users never load pg.
-  const { SCHEMA_IDENTIFIER, storeError } = await import('../jobs/store/postgres.js');
+  const { storeError } = await import('../jobs/store/postgres.js');
   // A name the store refuses is left to it to say so (before it connects).
   if (schema !== undefined && !SCHEMA_IDENTIFIER.test(schema)) return undefined;
   const { default: pg } = await import('pg');

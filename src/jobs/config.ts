@@ -5,6 +5,7 @@ import { wholeNumber } from '../env-numbers.js';
 import { TakeoutError } from '../errors.js';
 import { parseDuration } from '../storage/config.js';
 import { type BullmqEnvSettings, bullmqSettingsFromEnv, redisDatabase } from './queue/bullmq-options.js';
+import { SCHEMA_IDENTIFIER, SCHEMA_RULE } from './store/schema-name.js';
 
 export interface JobSettings {
   /** `postgres://...` for the PostgreSQL job store; unset: SQLite in the data directory. */
@@ -69,12 +70,9 @@ export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSet
     );
   }
   const databaseSchema = env.TAKEOUT_DATABASE_SCHEMA || undefined;
-  // The store's own check (SCHEMA_IDENTIFIER in store/postgres.ts) cannot name the variable.
-  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) {
-    throw new TakeoutError(
-      'config_error',
-      'TAKEOUT_DATABASE_SCHEMA must be a lowercase SQL identifier: a-z, 0-9 and _, not starting with a digit, at most 63 characters',
-    );
+  // Checked here too: the store's own check cannot name the variable.
+  if (databaseSchema !== undefined && !SCHEMA_IDENTIFIER.test(databaseSchema)) {
+    throw new TakeoutError('config_error', `TAKEOUT_DATABASE_SCHEMA must be ${SCHEMA_RULE}`);
   }
   const redisUrl = env.REDIS_URL || undefined;
   if (redisUrl) redisDatabase(redisUrl);

@@ -18,6 +18,7 @@ import {
   type TableNames,
 } from './migrations.js';
 import type { Flow } from './outbox.js';
+import { SCHEMA_IDENTIFIER, SCHEMA_RULE } from './schema-name.js';
 import type { Dialect, Statement } from './sql.js';
 import { sqlJobStore } from './sql-store.js';
 
@@ -32,8 +33,6 @@ export interface PostgresJobStoreOptions {
   maxConnections?: number;
 }
 
-/** The schema names the store takes (others are a config_error). */
-export const SCHEMA_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Key of the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK = 0x74616b65; // "take"
 
@@ -44,7 +43,7 @@ export interface PostgresJobStore extends JobStore {
 /** Opens (and migrates) the store. */
 export async function postgresJobStore(options: PostgresJobStoreOptions): Promise<PostgresJobStore> {
   if (options.schema !== undefined && !SCHEMA_IDENTIFIER.test(options.schema)) {
-    throw new TakeoutError('config_error', 'The job store schema must be a lowercase SQL identifier');
+    throw new TakeoutError('config_error', `The job store schema must be ${SCHEMA_RULE}`);
   }
   const qualify = (name: string) => (options.schema ? `"${options.schema}".${name}` : name);
   const dialect: Dialect = {
