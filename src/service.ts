@@ -193,7 +193,8 @@ async function rateLimitOf(config: ServiceConfig): Promise<RateLimitOptions | un
   if (max === 0) return undefined;
   if (!redisUrl) return { max, windowMs };
   // ioredis is loaded only when Redis is configured.
-  const { redisClient } = await import('./jobs/queue/redis.js');
+  const { checkRedisDatabase, redisClient } = await import('./jobs/queue/redis.js');
+  await checkRedisDatabase(redisUrl);
   const redis = redisClient(redisUrl, 'limiter');
   // The limiter's client fails commands at once while it is not connected (requests then go
   // through unlimited): wait briefly for the first connection, so a fresh process limits.

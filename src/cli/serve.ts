@@ -81,13 +81,6 @@ function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
   return () => clearInterval(timer);
 }
 
-/** Refuses a REDIS_URL database Redis does not have (ioredis would use database 0); ioredis is loaded only then. */
-async function checkRedis(config: ServiceConfig): Promise<void> {
-  if (!config.jobs.redisUrl) return;
-  const { checkRedisDatabase } = await import('../jobs/queue/redis.js');
-  await checkRedisDatabase(config.jobs.redisUrl);
-}
-
 /** Addresses of this machine's loopback interface, as HOST may name them. */
 export function isLoopbackAddress(host: string): boolean {
   return /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i.test(host);
@@ -117,7 +110,6 @@ export async function startService(
     else early.push([level, details, message]);
   };
   const log: JobLogger = { info: line('info'), warn: line('warn'), error: line('error') };
-  await checkRedis(config);
   const service = await createService(config, { env, log });
   const { storage } = service;
   const devMode = service.authenticate === anonymous;

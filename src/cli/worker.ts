@@ -44,18 +44,16 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
   if (config.jobs.workers < 1) {
     throw new TakeoutError('config_error', 'TAKEOUT_WORKERS must be at least 1 for takeout worker');
   }
-  // A database Redis does not have: ioredis would only log it and use database 0.
-  const { checkRedisDatabase } = await import('../jobs/queue/redis.js');
-  await checkRedisDatabase(config.jobs.redisUrl);
   // Every line is scrubbed of secrets (src/logging.ts).
   const { stream, ...options } = loggerOptions(config.logLevel, io.env, io.stderr);
   const log = pino({ ...options, base: { pid: process.pid } }, stream);
+  const service = await createService(config, { env: io.env, log });
+  // Said once the service stands: a refusal to start is the only line of a worker that does not.
   if (!config.jobs.databaseUrl) {
     log.warn(
       'DATABASE_URL is not set: jobs are kept in SQLite in TAKEOUT_DATA_DIR, which only processes on this machine share',
     );
   }
-  const service = await createService(config, { env: io.env, log });
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
     await service.jobs.startWorker({ concurrency: config.jobs.workers });

@@ -253,4 +253,16 @@ describe('bullmq queue', () => {
       code: 'config_error',
     });
   });
+
+  it('refuses a database Redis does not have, instead of using database 0', async () => {
+    const url = `${freshQueueOptions().url}/999`;
+    await expect(bullmqQueue(freshQueueOptions({ url }))).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringMatching(/^REDIS_URL names database 999, which this Redis does not have/),
+    });
+    // Out of reach, the database cannot be checked: that is the queue's own error.
+    await expect(
+      bullmqQueue(freshQueueOptions({ url: 'redis://127.0.0.1:1/999', connectTimeoutMs: 800 })),
+    ).rejects.toMatchObject({ code: 'queue_error' });
+  });
 });

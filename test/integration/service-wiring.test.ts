@@ -9,6 +9,7 @@ import { createService } from '../../src/service.js';
 import { rowsSource } from '../../src/sources/rows.js';
 import { memoryStorage } from '../../src/storage/memory.js';
 import type { FormatWriter } from '../../src/types.js';
+import { SHARED_REDIS_URL } from '../support/bullmq-harness.js';
 import { createSchema } from './postgres-helpers.js';
 
 function env(extra: Record<string, string> = {}) {
@@ -97,6 +98,22 @@ describe('createService', () => {
       expect((service.storage as { root?: string }).root).toBe(join(vars.TAKEOUT_DATA_DIR, 'elsewhere'));
     } finally {
       await service.close();
+    }
+  });
+
+  it('refuses a REDIS_URL database Redis does not have, for the queue and the rate limit alike', async () => {
+    for (const limit of ['0', '600']) {
+      const config = loadConfig(
+        env({
+          REDIS_URL: `${SHARED_REDIS_URL}/999`,
+          TAKEOUT_RATE_LIMIT: limit,
+          TAKEOUT_SECRET: 'x'.repeat(32),
+        }),
+      );
+      await expect(createService(config, { storage: memoryStorage() })).rejects.toMatchObject({
+        code: 'config_error',
+        message: expect.stringMatching(/^REDIS_URL names database 999\b/),
+      });
     }
   });
 });

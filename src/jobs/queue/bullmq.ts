@@ -20,7 +20,13 @@ import {
   type Retention,
   resolveBullmqSettings,
 } from './bullmq-options.js';
-import { checkEvictionPolicy, consoleQueueLogger, type QueueLogger, redisClient } from './redis.js';
+import {
+  checkEvictionPolicy,
+  checkRedisDatabase,
+  consoleQueueLogger,
+  type QueueLogger,
+  redisClient,
+} from './redis.js';
 import type { ConsumeOptions, EnqueueOptions, ExportQueue, QueueHandler } from './types.js';
 
 export type { BullmqQueueOptions } from './bullmq-options.js';
@@ -38,10 +44,14 @@ interface Running {
   reason?: AbortReason;
 }
 
-/** Connects to Redis, warns unless it is `noeviction`, and returns the queue. */
+/**
+ * Connects to Redis, refuses a database it does not have, warns unless it is `noeviction`,
+ * and returns the queue.
+ */
 export async function bullmqQueue(options: BullmqQueueOptions): Promise<ExportQueue> {
   const settings = resolveBullmqSettings(options);
   const logger = options.logger ?? consoleQueueLogger;
+  await checkRedisDatabase(options.url, settings.connectTimeoutMs);
   const producer = redisClient(options.url, 'producer');
   const queue = new Queue(settings.name, { connection: producer, prefix: settings.prefix });
   queue.on('error', (error) => logger.error({ queue: settings.name, error: error.message }, 'BullMQ error'));
