@@ -70,13 +70,42 @@ export function stringifyExactly(value: unknown): string | undefined {
       return `${PLACEHOLDER}${documents.length - 1}`;
     }
     if (own instanceof Uint8Array) return base64(own);
+    if (typeof own === 'object' && own !== null && !(own instanceof RawJson)) {
+      const shown = collectionJson(own);
+      if (shown !== undefined) return shown;
+    }
     return typeof x === 'bigint' ? x.toString() : x;
   });
   if (documents.length === 0 || text === undefined) return text;
   return text.replace(PLACEHOLDERS, (_, n: string) => documents[Number(n)]!);
 }
 
-function base64(bytes: Uint8Array): string {
+/**
+ * What JSON.stringify would write as `{}` or as an object of indices, losing what it holds:
+ * a Map as an object (its entries, when a key is not a string), a Set and a typed array as
+ * arrays, other binary data (ArrayBuffer, DataView) as base64 like bytes.
+ */
+function collectionJson(v: object): unknown {
+  if (v instanceof Map) {
+    for (const key of v.keys()) if (typeof key !== 'string') return [...v];
+    return Object.fromEntries(v);
+  }
+  if (v instanceof Set) return [...v];
+  const bytes = bytesOf(v);
+  if (bytes) return base64(bytes);
+  if (ArrayBuffer.isView(v)) return Array.from(v as unknown as ArrayLike<number | bigint>);
+  return undefined;
+}
+
+/** The bytes of binary data: a Uint8Array (a Buffer), an ArrayBuffer or a DataView. */
+export function bytesOf(v: object): Uint8Array | undefined {
+  if (v instanceof Uint8Array) return v;
+  if (v instanceof DataView) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) return new Uint8Array(v);
+  return undefined;
+}
+
+export function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 

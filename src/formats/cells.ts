@@ -1,6 +1,6 @@
 import { TakeoutError } from '../errors.js';
 import { rewriteOutsideStrings } from '../json-scan.js';
-import { RawJson, rawJsonSerialized, stringifyExactly } from '../raw-json.js';
+import { base64, bytesOf, RawJson, rawJsonSerialized, stringifyExactly } from '../raw-json.js';
 import type { ResolvedColumn } from '../types.js';
 import { calendarDate, type ZoneClock } from './datetime.js';
 
@@ -128,6 +128,31 @@ export function dateText(d: Date, column: ResolvedColumn, clock: ZoneClock): str
   return column.type === 'date' ? calendarDate(d) : clock.isoDateTime(ms);
 }
 
+/**
+ * The scalar an object stands for, as JSON.stringify would write it: a boxed primitive, or
+ * what its `toJSON` gives when that is no object (Decimal.js and Prisma's Decimal, Luxon's
+ * and Moment's dates). A cell holds that string or number, not its quoted JSON text.
+ */
+export function scalarOf(v: object): string | number | boolean | bigint | undefined {
+  if (v instanceof RawJson) return undefined;
+  if (v instanceof String || v instanceof Number || v instanceof Boolean || v instanceof BigInt)
+    return v.valueOf();
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON !== 'function') return undefined;
+  let scalar: unknown;
+  try {
+    scalar = toJSON.call(v, '');
+  } catch {
+    return undefined; // jsonText says why
+  }
+  return typeof scalar === 'string' ||
+    typeof scalar === 'number' ||
+    typeof scalar === 'boolean' ||
+    typeof scalar === 'bigint'
+    ? scalar
+    : undefined;
+}
+
 /** Text of any value; `numberOut` lets a locale swap the decimal point. */
 export function valueText(
   v: unknown,
@@ -147,14 +172,25 @@ export function valueText(
     case 'undefined':
       return '';
     case 'object':
-      if (v === null) return '';
-      if (v instanceof Date) return dateText(v, column, clock);
-      if (v instanceof Uint8Array)
-        return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-      return jsonText(v);
+      return v === null ? '' : objectText(v, column, clock, numberOut);
     default:
       return String(v);
   }
+}
+
+/** A Date, bytes, an object standing for a scalar, else its JSON text. */
+function objectText(
+  v: object,
+  column: ResolvedColumn,
+  clock: ZoneClock,
+  numberOut: (text: string) => string,
+): string {
+  if (v instanceof Date) return dateText(v, column, clock);
+  const bytes = bytesOf(v);
+  if (bytes) return base64(bytes);
+  const scalar = scalarOf(v);
+  if (scalar !== undefined) return valueText(scalar, column, clock, numberOut);
+  return jsonText(v);
 }
 
 function identity(s: string): string {

@@ -1,7 +1,7 @@
 import { TakeoutError } from '../../errors.js';
-import { RawJson } from '../../raw-json.js';
+import { base64, bytesOf, RawJson } from '../../raw-json.js';
 import type { ResolvedColumn } from '../../types.js';
-import { dateText, jsonText, numberText } from '../cells.js';
+import { dateText, jsonText, numberText, scalarOf } from '../cells.js';
 import { isoDayNumber } from '../datetime.js';
 import { looksLikeFormula, NUMBER_TEXT, plainLead } from '../formula.js';
 import type { Markup, XmlBytes } from './bytes.js';
@@ -117,9 +117,12 @@ export function cellWriter(
       else isQuoted = true;
     }
     if (v.length > EXCEL_MAX_CELL_CHARS) v = tooLong(v, n);
+    const body = cellText(v);
+    // Only characters XML cannot hold (U+FFFE, a lone surrogate): as empty as '' is.
+    if (body === '') return false;
     const keep = needsPreserve(v);
     open(isQuoted ? (keep ? quotedKeep : quoted) : keep ? textKeep : text, n, gap);
-    out.utf8(cellText(v));
+    out.utf8(body);
     out.bytes(TEXT_TAIL);
     return true;
   }
@@ -147,8 +150,9 @@ export function cellWriter(
       out.bytes(VALUE_TAIL);
       return true;
     }
-    // NaN, infinities and numbers too small for Excel (it would show 0) stay readable as text.
-    if (!Number.isFinite(v) || abs < 2.3e-308) return writeValueText(numberText(v), n, gap);
+    // NaN, infinities, numbers too small for Excel (it would show 0) and past its range (below
+    // 1e308, as exactNumberText's for numbers given as text) stay readable as text.
+    if (!Number.isFinite(v) || abs < 2.3e-308 || abs >= 1e308) return writeValueText(numberText(v), n, gap);
     // An integer Excel would show rounded (past 15 digits, e.g. beyond 2^53) stays exact as text,
     // in any column but a `number` one (SQLite expressions, `max(id)`, come in string columns).
     if ((integerColumn || column.type !== 'number') && Number.isInteger(v)) {
@@ -251,7 +255,9 @@ export function cellWriter(
         return false;
       case 'bigint': {
         const digits = v.toString();
-        if (significantDigits(digits) > EXCEL_DIGITS) return writeValueText(digits, n, gap);
+        // Past 15 digits Excel rounds; from 1e308 (309 digits) no reader holds it as a number.
+        if (significantDigits(digits) > EXCEL_DIGITS || digits.length - (v < 0n ? 1 : 0) > 308)
+          return writeValueText(digits, n, gap);
         return writeNumberText(digits, n, gap);
       }
       case 'object':
@@ -262,13 +268,18 @@ export function cellWriter(
           const exact = exactNumberText(v.text);
           return exact === undefined ? writeValueText(v.text, n, gap) : writeNumberText(exact, n, gap);
         }
-        if (v instanceof Uint8Array) {
-          return writeText(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'), n, gap);
-        }
-        return writeText(jsonText(v), n, gap);
+        return writeObject(v, n, gap);
       default:
         return writeText(String(v), n, gap);
     }
+  }
+
+  /** Bytes as base64, an object standing for a scalar as that scalar, else its JSON text. */
+  function writeObject(v: object, n: number, gap: boolean): boolean {
+    const bytes = bytesOf(v);
+    if (bytes) return writeText(base64(bytes), n, gap);
+    const scalar = scalarOf(v);
+    return scalar === undefined ? writeText(jsonText(v), n, gap) : writeAny(scalar, n, gap);
   }
 
   return {
