@@ -6,8 +6,9 @@
  */
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
+import type { ExportOptions } from '../../src/pipeline.js';
 import { exportRows } from '../../src/pipeline.js';
-import type { ExportOptions } from '../../src/types.js';
+import type { Row } from '../../src/types.js';
 import { collect, OPENPYXL, readWithOpenpyxl, readWithSheetJs, saved } from './xlsx-read.js';
 
 /** Stands for Decimal.js / Prisma's Decimal: its JSON is the digits as a string. */
@@ -31,7 +32,7 @@ const ROW = {
   raw: new Uint16Array([1, 65535]).buffer,
   nested: { tags: new Set([1]), when: new Decimal('2024-01-02') },
 };
-const COLUMNS: ExportOptions['columns'] = [
+const COLUMNS: ExportOptions<string>['columns'] = [
   { key: 'amount', type: 'decimal' },
   'note',
   'tags',
@@ -64,12 +65,8 @@ const TEXTS = [
   '{"tags":[1],"when":"2024-01-02"}',
 ];
 
-async function exported(
-  format: string,
-  rows: object[],
-  options: Partial<ExportOptions> = {},
-): Promise<Buffer> {
-  return collect(exportRows(rows, { format, columns: COLUMNS, ...options } as ExportOptions));
+async function exported(format: string, rows: Row[]): Promise<Buffer> {
+  return collect(exportRows(rows, { format, columns: COLUMNS }));
 }
 
 describe('objects in cells', () => {
