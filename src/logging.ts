@@ -24,6 +24,19 @@ const MIN_SECRET_LENGTH = 8;
 /** `scheme://user:password@` */
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@"]*:)[^\s@/"]+@/gi;
 /**
+ * A pattern for a query member's name however a client spells it: a server decodes `%73ig`
+ * to `sig`, so a signature sent that way works and must not reach the log either.
+ */
+function spelledAnyWay(name: string): string {
+  return [...name]
+    .map((c) => {
+      const codes = new Set([c.toLowerCase(), c.toUpperCase()].map((x) => x.charCodeAt(0).toString(16)));
+      return `(?:${c === '_' ? '_' : c}${[...codes].map((hex) => `|%${hex}`).join('')})`;
+    })
+    .join('');
+}
+
+/**
  * Query members that carry secrets: signed links (Takeout's own and SigV4's), tokens, and
  * passwords or keys in connection strings (`postgres://host/db?password=...`, which pg
  * accepts). Only as `?name=` / `&name=`: the words alone are ordinary text.
@@ -44,9 +57,12 @@ const SECRET_QUERY = new RegExp(
     'sslpassword',
     'secret',
     'client_secret',
-    'api_?key',
+    'api_key',
+    'apikey',
     'key',
-  ].join('|')})=)[^&\\s"\\\\]*`,
+  ]
+    .map(spelledAnyWay)
+    .join('|')})=)[^&\\s"\\\\]*`,
   'gi',
 );
 const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/g;

@@ -23,19 +23,43 @@ export function exactJsonBodies(scope: FastifyInstance, options: { emptyAllowed?
       );
       return;
     }
+    // The body is read as UTF-8 (RFC 8259): another charset would be read as something else.
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !/^utf-?8$/i.test(charset)) {
+      done(
+        new TakeoutError(
+          'unsupported_media_type',
+          `The request body must be UTF-8 JSON, not ${charset.slice(0, 40)}`,
+        ),
+        undefined,
+      );
+      return;
+    }
     const text = body as string; // parseAs: 'string'
     if (options.emptyAllowed && text === '') {
       done(null, undefined);
       return;
     }
     const marked = markBigIntegers(text);
-    if (marked === undefined) {
-      parse(request, text, done);
-      return;
-    }
-    parse(request, marked, (error, value) => {
-      if (error) done(error, undefined);
-      else done(null, restoreBigIntegers(value));
+    parse(request, marked ?? text, (error, value) => {
+      if (error) done(refusalOf(error, text), undefined);
+      else done(null, marked === undefined ? value : restoreBigIntegers(value));
     });
   });
+}
+
+/**
+ * Fastify says "not valid JSON" of valid JSON it refuses for a key that would reach
+ * Object.prototype: the client is told which.
+ */
+function refusalOf(error: Error, text: string): Error {
+  try {
+    JSON.parse(text);
+  } catch {
+    return error;
+  }
+  return new TakeoutError(
+    'invalid_json',
+    'The request body has a "__proto__" key or a "constructor" with a "prototype", which is refused',
+  );
 }

@@ -42,6 +42,13 @@ export class SyncSlots {
     return this.#byPrincipal.size;
   }
 
+  /** A slot, or undefined when the caller's or the process's are all taken. */
+  tryAcquire(principal: Principal): SyncSlot | undefined {
+    const key = principalKey(principal);
+    if ((this.#byPrincipal.get(key) ?? 0) >= this.limits.perPrincipal) return undefined;
+    return this.#running >= this.limits.total ? undefined : this.acquire(principal);
+  }
+
   acquire(principal: Principal): SyncSlot {
     const key = principalKey(principal);
     const mine = this.#byPrincipal.get(key) ?? 0;

@@ -296,6 +296,31 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       await call(`/v1/exports/${answer.body.id}`, { method: 'DELETE' });
     });
 
+    it('lets a caller wait on at most 16 requests at once; the rest are answered at once', async () => {
+      const headers = { prefer: 'respond-async, wait=2', 'idempotency-key': `waits-${Date.now()}` };
+      const body = { dataset: 'slow', format: 'csv' };
+      const started = Date.now();
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const answer = await call('/v1/exports', { body, headers });
+          return { answer, ms: Date.now() - started };
+        }),
+      );
+      expect(answers.map(({ answer }) => answer.status)).toEqual(Array(20).fill(202));
+      expect(new Set(answers.map(({ answer }) => answer.body.id)).size).toBe(1);
+      const waited = answers.filter(({ answer }) =>
+        answer.headers.get('preference-applied')?.includes('wait=2'),
+      );
+      const atOnce = answers.filter(
+        ({ answer }) => answer.headers.get('preference-applied') === 'respond-async',
+      );
+      expect(waited).toHaveLength(16);
+      expect(atOnce).toHaveLength(4);
+      for (const { ms } of waited) expect(ms).toBeGreaterThanOrEqual(1900);
+      for (const { ms } of atOnce) expect(ms).toBeLessThan(1900);
+      await call(`/v1/exports/${answers[0]!.answer.body.id}`, { method: 'DELETE' });
+    });
+
     /** Counts the job reads the routes make (they poll with find) while `during` runs. */
     async function findsDuring(during: () => Promise<void>): Promise<number> {
       const exportJobs = jobs.service.jobs;
@@ -437,6 +462,7 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
         headers: { ...headers, 'last-event-id': events[0]!.id! },
       });
       expect(again.status).toBe(204);
+      expect(again.headers.get('x-content-type-options')).toBe('nosniff');
       // The record marked expired since (DELETE here, the sweeper as well): the state the client
       // has is the same, so is its id, and the time it was shown stays.
       const shown = (await call(`/v1/exports/${job.id}`)).body.expires_at;

@@ -255,6 +255,26 @@ describe('POST /v1/exports (sync)', () => {
     const text = await post('format=csv', { 'content-type': 'text/plain' });
     expect(text.status).toBe(415);
     expect((await problem(text)).code).toBe('unsupported_media_type');
+    // Read as UTF-8, a body in another charset would be something else than was sent.
+    const utf16 = await post('{"dataset":"orders","format":"csv"}', {
+      'content-type': 'application/json; charset=utf-16',
+    });
+    expect(utf16.status).toBe(415);
+    expect(await problem(utf16)).toMatchObject({
+      code: 'unsupported_media_type',
+      detail: expect.stringMatching(/UTF-8/),
+    });
+    const utf8 = await post('{"dataset":"orders","format":"csv","params":{"country":"DE"}}', {
+      'content-type': 'application/json; charset="UTF-8"',
+    });
+    expect(utf8.status).toBe(200);
+    await utf8.arrayBuffer();
+    // Valid JSON, refused for what it would do to Object.prototype: the answer says so.
+    const proto = await post('{"dataset":"orders","format":"csv","__proto__":{"admin":true}}');
+    expect(await problem(proto)).toMatchObject({
+      code: 'invalid_json',
+      detail: expect.stringMatching(/__proto__/),
+    });
     const big = await post({
       rows: Array.from({ length: 5000 }, (_, i) => ({ i, pad: 'x'.repeat(20) })),
       format: 'csv',

@@ -111,7 +111,15 @@ describe('job routes', () => {
     expect(next).toBeDefined();
     expect(ids(await call(next!))).toEqual([kept]);
 
-    for (const query of ['limit=1&limit=2', 'cursor=a&cursor=b', 'status=succeeded&status=nope']) {
+    for (const query of [
+      'limit=1&limit=2',
+      'cursor=a&cursor=b',
+      'status=succeeded&status=nope',
+      'limit=0x10',
+      'limit=1e1',
+      'limit=0',
+      'limit=101',
+    ]) {
       const refused = await call(`/v1/exports?${query}`);
       expect(refused.status, query).toBe(400);
       expect(refused.body.code, query).toBe('invalid_request');

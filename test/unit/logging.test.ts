@@ -60,6 +60,11 @@ describe('log scrubbing', () => {
     ['a pass query member', 'GET /x?user=u&pass=hunter2 ok', '&pass=[redacted] ok'],
     ['a secret query member', 'redirect to /cb?client_secret=hunter2', '?client_secret=[redacted]'],
     ['an API key query member', 'GET /v1?key=hunter2&api_key=hunter2', '?key=[redacted]&api_key=[redacted]'],
+    [
+      'a signature whose name is percent-encoded (the server decodes it)',
+      'GET /files/x.csv?exp=1&%73ig=hunter2&%53%49G=hunter2&api%5fkey=hunter2',
+      '&%73ig=[redacted]&%53%49G=[redacted]&api%5fkey=[redacted]',
+    ],
     ['Basic credentials', '{"authorization":"Basic dXNlcjpodW50ZXIy"}', '"Basic [redacted]"'],
     [
       'a bare JWT',

@@ -5,6 +5,7 @@ import type { ExportRequest } from '../../exports/request.js';
 import type { ExportJobs } from '../../jobs/exports-api.js';
 import { FINISHED_STATUSES, type JobRecord } from '../../jobs/types.js';
 import type { Preferences } from '../prefer.js';
+import type { SyncSlots } from '../sync-slots.js';
 import { clientGone } from './client-gone.js';
 import { jobDocument, retryAfterSeconds } from './document.js';
 import { logExportId } from './log-export-id.js';
@@ -15,7 +16,14 @@ export interface JobAnswerOptions {
   principal: Principal;
   prefer: Preferences;
   prefix: string;
+  /** Who may wait now (`Prefer: wait`): each wait reads the job store four times a second. */
+  waits: SyncSlots;
 }
+
+/** Requests one caller may have waiting on their jobs at once; more are answered at once. */
+export const WAITS_PER_PRINCIPAL = 16;
+/** Requests waiting on their jobs in one process at once. */
+export const WAITS_TOTAL = 2000;
 
 /** Polls the job until it finished, `seconds` passed or the client left. */
 async function waitForJob(
@@ -58,8 +66,14 @@ export async function answerWithJob(
   let job = created.job;
   logExportId(httpRequest, job.id);
   const applied = prefer.respondAsync ? ['respond-async'] : [];
-  if (prefer.waitSeconds > 0) {
-    job = await waitForJob(jobs, job, principal, prefer.waitSeconds, clientGone(httpRequest, reply));
+  // A preference, not a demand (RFC 7240): without a free slot the answer comes at once.
+  const slot = prefer.waitSeconds > 0 ? options.waits.tryAcquire(principal) : undefined;
+  if (slot) {
+    try {
+      job = await waitForJob(jobs, job, principal, prefer.waitSeconds, clientGone(httpRequest, reply));
+    } finally {
+      slot.release();
+    }
     applied.push(`wait=${prefer.waitSeconds}`);
   }
   const location = `${prefix}/v1/exports/${encodeURIComponent(job.id)}`;

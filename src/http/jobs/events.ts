@@ -60,7 +60,7 @@ export async function jobEvents(
   const firstStatus = visibleStatus(first);
   if (FINISHED_STATUSES.includes(firstStatus) && options.lastEventId === eventId(first, firstStatus)) {
     // The client has the final state: 204 tells an EventSource to stop reconnecting.
-    res.writeHead(204, { 'cache-control': 'no-store' }).end();
+    res.writeHead(204, { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end();
     return;
   }
   if (request.method === 'HEAD') {

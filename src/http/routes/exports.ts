@@ -10,10 +10,10 @@ import type { ExportJobs } from '../../jobs/exports-api.js';
 import type { TakeoutMetrics } from '../../metrics.js';
 import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../../settle.js';
 import { principalOf } from '../auth.js';
-import { answerWithJob } from '../jobs/answer.js';
+import { answerWithJob, WAITS_PER_PRINCIPAL, WAITS_TOTAL } from '../jobs/answer.js';
 import { parsePrefer } from '../prefer.js';
 import { SyncExchange, type SyncTimeouts } from '../sync-exchange.js';
-import { SLOT_RETRY_AFTER_SECONDS, type SyncSlots } from '../sync-slots.js';
+import { SLOT_RETRY_AFTER_SECONDS, SyncSlots } from '../sync-slots.js';
 
 export interface ExportRoutesOptions {
   exports: ExportContext;
@@ -64,6 +64,7 @@ function fileHeaders(contentType: string, filename: string): Record<string, stri
  */
 export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOptions): Promise<void> {
   const context = options.exports;
+  const waits = new SyncSlots({ total: WAITS_TOTAL, perPrincipal: WAITS_PER_PRINCIPAL });
 
   app.post('/v1/exports', async (request, reply) => {
     const principal = principalOf(request);
@@ -151,7 +152,14 @@ export async function exportRoutes(app: FastifyInstance, options: ExportRoutesOp
       else release();
     }
     if (asJob && jobs) {
-      return answerWithJob(request, reply, { jobs, request: body, principal, prefer, prefix: app.prefix });
+      return answerWithJob(request, reply, {
+        jobs,
+        request: body,
+        principal,
+        prefer,
+        prefix: app.prefix,
+        waits,
+      });
     }
     return reply;
   });

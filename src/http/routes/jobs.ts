@@ -51,7 +51,8 @@ function statusesOf(query: Record<string, unknown>): JobStatus[] | undefined {
 
 function listQuery(query: Record<string, unknown>) {
   const limitText = single(query, 'limit');
-  const limit = limitText === undefined ? 20 : Number(limitText);
+  // Digits only: Number() would also read `0x10`, `1e1` and ` 5`.
+  const limit = limitText === undefined ? 20 : /^\d{1,3}$/.test(limitText) ? Number(limitText) : Number.NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
     throw new TakeoutError('invalid_request', 'limit must be a whole number from 1 to 100');
   }
