@@ -49,7 +49,14 @@ export {
 } from './jobs/types.js';
 export { type JobView, jobView } from './jobs/view.js';
 export type { NotifySettings } from './notify/config.js';
-export { type VerifyOptions, verifyWebhook, type WebhookHeaders } from './notify/signing.js';
+export {
+  ownerWebhookSecret,
+  ownerWebhookSecrets,
+  type VerifyOptions,
+  verifyWebhook,
+  type WebhookHeaders,
+  type WebhookOwner,
+} from './notify/signing.js';
 export type { Delivery, DeliveryAttempt, EventData, NotifyEvent, NotifyTarget } from './notify/types.js';
 export type { NotificationView } from './notify/view.js';
 export {

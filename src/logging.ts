@@ -68,6 +68,11 @@ const SECRET_QUERY = new RegExp(
 const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]+/g;
 /** `Basic` credentials: base64 of `user:password`. */
 const BASIC = /\b(Basic\s+)([A-Za-z0-9+/]+={0,2})/gi;
+/**
+ * A Standard Webhooks secret anywhere: owners' secrets are derived per owner, so no list of
+ * the environment's secrets holds them.
+ */
+const WEBHOOK_SECRET = /\bwhsec_[A-Za-z0-9+/]{16,}={0,2}/g;
 /** A JWT anywhere: its header and payload are JSON objects, so both start `eyJ` (`{"`). */
 const JWT = /\beyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
 
@@ -114,6 +119,7 @@ export function scrubber(secrets: readonly string[]): (text: string) => string {
       .replace(URL_PASSWORD, `$1${REDACTED}@`)
       .replace(SECRET_QUERY, `$1${REDACTED}`)
       .replace(JWT, REDACTED)
+      .replace(WEBHOOK_SECRET, REDACTED)
       .replace(BEARER, `$1${REDACTED}`)
       .replace(BASIC, (match, prefix: string, encoded: string) =>
         isBasicCredential(encoded) ? prefix + REDACTED : match,

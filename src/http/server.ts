@@ -23,6 +23,7 @@ import { exportRoutes } from './routes/exports.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoute } from './routes/metrics.js';
+import { webhookSecretRoutes } from './routes/webhook-secret.js';
 import { SyncSlots } from './sync-slots.js';
 
 /** Limits of the HTTP sync path: the export core's, how many run at once, and how long they may wait. */
@@ -88,6 +89,8 @@ export interface TakeoutServerOptions extends Partial<HttpLimits>, Partial<Reque
   metricsToken?: string | undefined;
   /** Extra plugins (e.g. the signed file route) registered beside the API, without authentication. */
   plugins?: ((app: FastifyInstance, context: RouteContext) => Promise<void> | void)[];
+  /** `TAKEOUT_WEBHOOK_SECRET`'s secrets: with some, `GET /v1/webhook-secret` gives callers their own. */
+  webhookSecrets?: readonly string[];
 }
 
 export const DEFAULT_LIMITS: HttpLimits = {
@@ -130,6 +133,7 @@ export function serviceServerOptions(service: Service): TakeoutServerOptions {
     headersTimeoutMs: service.config.headersTimeoutMs,
     requestTimeoutMs: service.config.requestTimeoutMs,
     bodyLimit: service.config.bodyLimit,
+    webhookSecrets: service.config.notify.webhookSecrets,
   };
 }
 
@@ -211,6 +215,9 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
         });
       }
       await api.register(datasetRoutes, { datasets: options.datasets });
+      if (options.webhookSecrets?.length) {
+        await api.register(webhookSecretRoutes, { secrets: options.webhookSecrets });
+      }
     });
     // Wildcard routes of the extra plugins (the signed file route), for the OpenAPI document.
     const wildcards: string[] = [];
@@ -225,6 +232,7 @@ export async function takeoutRoutes(app: FastifyInstance, options: TakeoutServer
         formats,
         jobs: options.jobs !== undefined,
         metrics: options.metrics !== undefined,
+        webhookSecret: (options.webhookSecrets?.length ?? 0) > 0,
         loopbackHostsOnly: scope.hasDecorator(LOOPBACK_HOSTS_ONLY),
         ...(scope.prefix ? { prefix: scope.prefix } : {}),
         ...(filesMount !== undefined ? { filesMount } : {}),

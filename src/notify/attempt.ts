@@ -10,6 +10,7 @@ import { retryDelay } from '../jobs/queue/backoff.js';
 import type { NotifySettings } from './config.js';
 import { emailMessage, type Mailer, messageId } from './email.js';
 import { webhookBody } from './payload.js';
+import { ownerWebhookSecrets } from './signing.js';
 import { checkNotify } from './targets.js';
 import type { AttemptOutcome, Delivery } from './types.js';
 import { sendWebhook } from './webhook.js';
@@ -118,6 +119,18 @@ export async function sendOnce(delivery: Delivery, context: AttemptContext): Pro
       if (!url || settings.webhookSecrets.length === 0) {
         return { error: 'This process has no TAKEOUT_WEBHOOK_URL or TAKEOUT_WEBHOOK_SECRET' };
       }
+      // The service-wide webhook is the operator's: the service secrets. An owner's is signed
+      // only with the owner's own secrets, derived from them: an owner, who holds those, can
+      // forge neither the operator's events nor another owner's.
+      let secrets: readonly string[];
+      try {
+        secrets =
+          delivery.channel === 'service'
+            ? settings.webhookSecrets
+            : ownerWebhookSecrets(settings.webhookSecrets, delivery.data.owner);
+      } catch {
+        return { error: 'The event names no owner to sign it for; not retried', permanent: true };
+      }
       const jobPath = `/v1/exports/${encodeURIComponent(delivery.exportId)}`;
       return sendWebhook({
         url,
@@ -128,7 +141,7 @@ export async function sendOnce(delivery: Delivery, context: AttemptContext): Pro
           delivery.data,
           `${settings.publicUrl ?? ''}${jobPath}`,
         ),
-        secrets: settings.webhookSecrets,
+        secrets,
         timeoutMs: settings.timeoutMs,
         signal,
         // A per-export webhook's host name must resolve to a public address (its DNS is not the operator's).

@@ -9,7 +9,11 @@ import { decodeSecret } from './signing.js';
 export interface NotifySettings {
   /** `TAKEOUT_WEBHOOK_URL`: the service-wide webhook that hears every export's events. */
   webhookUrl: string | undefined;
-  /** `TAKEOUT_WEBHOOK_SECRET`: `whsec_...` secrets; every webhook is signed with each (rotation). */
+  /**
+   * `TAKEOUT_WEBHOOK_SECRET`: `whsec_...` secrets, newest first while they rotate. The
+   * service-wide webhook is signed with each; an owner's per-export webhook with each one's
+   * derived secret for that owner (`ownerWebhookSecret`), never with these.
+   */
   webhookSecrets: string[];
   /** `TAKEOUT_WEBHOOK_ALLOW`: hosts a per-export webhook may name; none by default. */
   webhookAllow: HostPattern[];

@@ -2,6 +2,11 @@
  * Standard Webhooks signatures (https://www.standardwebhooks.com): `webhook-signature` is
  * `v1,` + base64 HMAC-SHA256 of `${id}.${timestamp}.${body}` keyed with the bytes of a
  * `whsec_` secret; several space-separated signatures while secrets rotate.
+ *
+ * The service secret (`TAKEOUT_WEBHOOK_SECRET`) signs only the service-wide webhook. Each
+ * owner's per-export webhooks are signed with a secret derived from it for that owner
+ * (`ownerWebhookSecret`): an owner can verify their own events, and cannot forge the
+ * service-wide webhook's or another owner's.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { TakeoutError } from '../errors.js';
@@ -18,6 +23,50 @@ export function decodeSecret(secret: string, name = 'The webhook secret'): Buffe
     throw new TakeoutError('config_error', `${name} must be whsec_ + base64 of at least 24 random bytes`);
   }
   return key;
+}
+
+/**
+ * Whose per-export webhooks a derived secret signs: the export's owner as the job store
+ * matches it (`ownerOf(principal)`: the principal's id and tenant; no tenant and an empty one
+ * are the same owner).
+ */
+export interface WebhookOwner {
+  id: string;
+  tenant?: string | undefined;
+}
+
+/** Fixed, versioned: changing it changes every owner's secret. */
+const OWNER_LABEL = 'takeout/v1/owner-webhook-secret\n';
+
+/**
+ * The `whsec_` secret an owner's per-export webhooks are signed with: `whsec_` + base64 of
+ * HMAC-SHA256 keyed with the bytes of `masterSecret` over a fixed label and the owner,
+ * `JSON.stringify([tenant ?? '', id])` (unambiguous: no id or tenant can pass for another's).
+ * Deterministic, so every process derives the same; operators may hand it to an owner (an
+ * owner can also ask `GET /v1/webhook-secret`). Throws `config_error` for a secret that is not
+ * a `whsec_` one.
+ */
+export function ownerWebhookSecret(masterSecret: string, owner: WebhookOwner): string {
+  const key = decodeSecret(masterSecret);
+  if (typeof owner?.id !== 'string')
+    throw new TakeoutError('config_error', "The owner's id must be a string");
+  const tenant = owner.tenant ?? '';
+  if (typeof tenant !== 'string')
+    throw new TakeoutError('config_error', "The owner's tenant must be a string");
+  const identity = JSON.stringify([tenant, owner.id]);
+  return PREFIX + createHmac('sha256', key).update(OWNER_LABEL).update(identity).digest('base64');
+}
+
+/**
+ * An owner's secrets, one per service secret and in the same order (newest first while they
+ * rotate, as `TAKEOUT_WEBHOOK_SECRET` lists them): an owner's webhook carries one signature per
+ * derived secret. `masterSecrets` as `verifyWebhook` takes them (a list, or whitespace-separated).
+ */
+export function ownerWebhookSecrets(
+  masterSecrets: string | readonly string[],
+  owner: WebhookOwner,
+): string[] {
+  return webhookSecrets(masterSecrets).map((secret) => ownerWebhookSecret(secret, owner));
 }
 
 function sign(key: Buffer, id: string, timestamp: number, body: string | Uint8Array): string {

@@ -29,6 +29,7 @@ export const EMAIL_EVENTS: readonly NotifyEvent[] = ['export.succeeded', 'export
 export interface EventData {
   id: string;
   status: string;
+  /** The export's owner: whose derived secret signs their per-export webhooks. */
   owner: { id: string; tenant?: string };
   /** The dataset exported (absent for rows handed over). */
   dataset?: string;

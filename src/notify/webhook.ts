@@ -16,6 +16,10 @@ export interface WebhookRequest {
   /** The event id: the same on every retry, so receivers can deduplicate. */
   id: string;
   body: string;
+  /**
+   * What it is signed with, one signature each: the service secrets for the service-wide
+   * webhook, the owner's derived ones (`ownerWebhookSecrets`) for a per-export webhook.
+   */
   secrets: readonly string[];
   timeoutMs: number;
   /** When the attempt is made (the signed `webhook-timestamp`). */

@@ -10,6 +10,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, serviceServerOptions } from '../../src/http/server.js';
+import { ownerWebhookSecret } from '../../src/notify/signing.js';
 import { numbersDataset, type TestService, testService } from '../support/jobs.js';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -38,7 +39,8 @@ describe('notifications over HTTP (SQLite + embedded queue)', () => {
   let base: string;
 
   beforeAll(async () => {
-    receiver = await startWebhookReceiver(secret);
+    // Owners' webhooks are signed with the owner's own secret (here the anonymous principal's).
+    receiver = await startWebhookReceiver(ownerWebhookSecret(secret, { id: 'anonymous' }));
     ({ jobs, app, base } = await notifyServer({
       TAKEOUT_WEBHOOK_SECRET: secret,
       TAKEOUT_WEBHOOK_ALLOW: receiver.host,
@@ -138,7 +140,7 @@ describe('notifications over HTTP with a service-wide webhook and email', () => 
   let base: string;
 
   beforeAll(async () => {
-    owners = await startWebhookReceiver(secret);
+    owners = await startWebhookReceiver(ownerWebhookSecret(secret, { id: 'anonymous' }));
     operator = await startWebhookReceiver(secret);
     smtp = await startSmtpServer();
     ({ jobs, app, base } = await notifyServer({

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseExportRequest } from '../../src/exports/request.js';
+import { ownerWebhookSecret } from '../../src/notify/signing.js';
 import { eventuallyValue } from '../support/eventually.js';
 import { testService } from '../support/jobs.js';
 import { alice, type Deployment, useJobsDeployment } from '../support/jobs-deployment.js';
@@ -18,6 +19,8 @@ import { type ServeProcess, startServe } from '../support/serve-process.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
+/** Per-export webhooks are signed with their owner's (alice's) secret, derived from the service's. */
+const aliceSecret = ownerWebhookSecret(secret, alice);
 
 const eventually = <T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 30000) =>
   eventuallyValue(check, timeoutMs, 20);
@@ -46,7 +49,7 @@ describe('notifications when takeout serve is killed (SQLite + embedded queue, r
   });
 
   it('sends one export.succeeded when the server dies right after the status update', async () => {
-    receiver = await startWebhookReceiver(secret);
+    receiver = await startWebhookReceiver(aliceSecret);
     const dir = mkdtempSync(join(tmpdir(), 'takeout-notify-crash-'));
     const env = {
       TAKEOUT_DATA_DIR: dir,
@@ -109,7 +112,7 @@ describe.skipIf(process.env.TAKEOUT_TEST_PROCESSES !== '1')(
     }
 
     it('sends one export.succeeded when the worker dies right after the status update', async () => {
-      receiver = await startWebhookReceiver(secret);
+      receiver = await startWebhookReceiver(aliceSecret);
       const d = await deploy({ env: notifyEnv(receiver) });
       // This worker's dispatcher looks once, at its start, then not for an hour: it finishes the
       // job and dies before it could send anything, as if killed the instant the status landed.
@@ -142,7 +145,7 @@ describe.skipIf(process.env.TAKEOUT_TEST_PROCESSES !== '1')(
     });
 
     it('sends it again under the same event id when the worker dies mid-send', async () => {
-      receiver = await startWebhookReceiver(secret);
+      receiver = await startWebhookReceiver(aliceSecret);
       // The first request is held unanswered: its sender dies waiting.
       receiver.answer = (_delivery, index) => (index === 0 ? null : 200);
       const d = await deploy({ env: notifyEnv(receiver) });

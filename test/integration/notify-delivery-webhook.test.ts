@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ownerWebhookSecret } from '../../src/notify/signing.js';
 import type { Delivery } from '../../src/notify/types.js';
 import { eventuallyValue } from '../support/eventually.js';
 import { alice, numbersDataset, type TestService, testService } from '../support/jobs.js';
@@ -23,7 +24,9 @@ describe('webhook delivery (real receivers, SQLite job store)', () => {
   });
 
   async function receivers(n: number): Promise<WebhookReceiver[]> {
-    const started = await Promise.all(Array.from({ length: n }, () => startWebhookReceiver(secret)));
+    const started = await Promise.all(
+      Array.from({ length: n }, () => startWebhookReceiver(ownerWebhookSecret(secret, alice))),
+    );
     for (const r of started) cleanups.push(() => r.close());
     return started;
   }

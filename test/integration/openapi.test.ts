@@ -48,6 +48,8 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
     const { service } = jobs;
     served = await serve({
       ...serviceServerOptions(service),
+      // With a webhook secret, GET /v1/webhook-secret is served and described.
+      webhookSecrets: [`whsec_${Buffer.alloc(32, 7).toString('base64')}`],
       plugins: [
         async (scope) => {
           await scope.register(filesRoutes, { storage: service.storage as DiskStorage });
@@ -79,6 +81,9 @@ describe('OpenAPI document: SQLite + embedded queue + disk, with the file route'
       'text/event-stream',
     ]);
     expect(paths['/files/{key}'].get.security).toEqual([]);
+    expect(Object.keys(paths['/v1/webhook-secret'].get.responses)).toEqual(
+      expect.arrayContaining(['200', '401']),
+    );
     // Every route behind the token and the rate limit says so: 429, and 503 when the store or
     // the key set is down; the event stream also ends with 204 or refuses a 17th stream.
     for (const [path, operations] of Object.entries(paths) as [

@@ -34,8 +34,14 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
-  const verifier = new Webhook(secret);
+/**
+ * `secret`: what every delivery is verified with, or the secret for each path (a receiver
+ * standing for both an owner's webhook and the service-wide one: their secrets differ).
+ */
+export async function startWebhookReceiver(
+  secret: string | ((path: string) => string),
+): Promise<WebhookReceiver> {
+  const verifierOf = (path: string) => new Webhook(typeof secret === 'string' ? secret : secret(path));
   const deliveries: ReceivedDelivery[] = [];
   let heldOpen = 0;
   let server: Server;
@@ -60,7 +66,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       const body = Buffer.concat(chunks).toString('utf8');
       let verified = false;
       try {
-        verifier.verify(body, request.headers as Record<string, string>);
+        verifierOf(request.url ?? '/').verify(body, request.headers as Record<string, string>);
         verified = true;
       } catch {}
       const received = {

@@ -67,6 +67,11 @@ describe('log scrubbing', () => {
     ],
     ['Basic credentials', '{"authorization":"Basic dXNlcjpodW50ZXIy"}', '"Basic [redacted]"'],
     [
+      "an owner's webhook secret (derived, in no environment variable)",
+      '{"secrets":["whsec_aHVudGVyMmh1bnRlcjJodW50ZXIyaHVudGVyMg=="]}',
+      '{"secrets":["[redacted]"]}',
+    ],
+    [
       'a bare JWT',
       'token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJodW50ZXIyIn0.c2lnbmF0dXJl was refused',
       'token [redacted] was refused',

@@ -1,7 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { signatureHeader, verifyWebhook, type WebhookHeaders } from '../../src/notify/signing.js';
+import {
+  decodeSecret,
+  ownerWebhookSecret,
+  ownerWebhookSecrets,
+  signatureHeader,
+  verifyWebhook,
+  type WebhookHeaders,
+} from '../../src/notify/signing.js';
 
 const secret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -142,6 +149,77 @@ describe('Standard Webhooks signatures', () => {
 
   it('refuses a secret that is not whsec_ + base64 of enough bytes', () => {
     expect(() => signatureHeader(['whsec_c2hvcnQ='], 'id', 1, body)).toThrow(
+      expect.objectContaining({ code: 'config_error' }),
+    );
+  });
+});
+
+describe("owners' webhook secrets", () => {
+  const master = secret();
+  const body = JSON.stringify({ type: 'export.succeeded', data: { id: 'exp_x' } });
+
+  it('derives a whsec_ secret per owner: deterministic, different per owner and per tenant, never the master', () => {
+    const ada = ownerWebhookSecret(master, { id: 'ada', tenant: 'acme' });
+    expect(ada).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(decodeSecret(ada)).toHaveLength(32);
+    expect(ownerWebhookSecret(master, { id: 'ada', tenant: 'acme' })).toBe(ada);
+    // The same as the library's HMAC over the label and the owner as the job store keys it.
+    const expected = createHmac('sha256', decodeSecret(master))
+      .update('takeout/v1/owner-webhook-secret\n')
+      .update(JSON.stringify(['acme', 'ada']))
+      .digest('base64');
+    expect(ada).toBe(`whsec_${expected}`);
+    const others = [
+      ownerWebhookSecret(master, { id: 'bob', tenant: 'acme' }),
+      ownerWebhookSecret(master, { id: 'ada', tenant: 'globex' }),
+      ownerWebhookSecret(master, { id: 'ada' }),
+      // No confusion between the parts of the identity.
+      ownerWebhookSecret(master, { id: 'acme', tenant: 'ada' }),
+      ownerWebhookSecret(master, { id: '"acme","ada"' }),
+      ownerWebhookSecret(secret(), { id: 'ada', tenant: 'acme' }),
+    ];
+    expect(new Set([master, ada, ...others]).size).toBe(2 + others.length);
+    // No tenant and an empty one are the same owner to the job store: the same secret.
+    expect(ownerWebhookSecret(master, { id: 'ada', tenant: '' })).toBe(
+      ownerWebhookSecret(master, { id: 'ada' }),
+    );
+    // The prefix of the master is optional, as everywhere a secret is read.
+    expect(ownerWebhookSecret(master.slice('whsec_'.length), { id: 'ada' })).toBe(
+      ownerWebhookSecret(master, { id: 'ada' }),
+    );
+  });
+
+  it('gives one secret per master while they rotate, in their order, each signing what its holder verifies', () => {
+    const [current, old] = [secret(), secret()];
+    const owner = { id: 'ada', tenant: 'acme' };
+    const derived = ownerWebhookSecrets(`${current} ${old}`, owner);
+    expect(derived).toEqual([ownerWebhookSecret(current, owner), ownerWebhookSecret(old, owner)]);
+    expect(ownerWebhookSecrets([current, old], owner)).toEqual(derived);
+    const now = Math.floor(Date.now() / 1000);
+    const headers = {
+      'webhook-id': 'msg_5',
+      'webhook-timestamp': String(now),
+      'webhook-signature': signatureHeader(derived, 'msg_5', now, body),
+    };
+    // An owner who still holds only the old derived secret, or already the new one, verifies.
+    for (const held of derived) expect(new Webhook(held).verify(body, headers)).toEqual(JSON.parse(body));
+    for (const other of [
+      current,
+      old,
+      ...ownerWebhookSecrets([current, old], { id: 'bob', tenant: 'acme' }),
+    ]) {
+      expect(() => new Webhook(other).verify(body, headers)).toThrow();
+    }
+  });
+
+  it('refuses a master that is not a whsec_ secret, and an owner without an id', () => {
+    expect(() => ownerWebhookSecret('whsec_c2hvcnQ=', { id: 'ada' })).toThrow(
+      expect.objectContaining({ code: 'config_error' }),
+    );
+    expect(() => ownerWebhookSecrets([], { id: 'ada' })).toThrow(
+      expect.objectContaining({ code: 'config_error' }),
+    );
+    expect(() => ownerWebhookSecret(master, {} as { id: string })).toThrow(
       expect.objectContaining({ code: 'config_error' }),
     );
   });

@@ -29,6 +29,29 @@ export interface OpenApiOptions {
   metrics?: boolean;
   /** Whether every route refuses a non-loopback `Host` (the standalone server's development mode). */
   loopbackHostsOnly?: boolean;
+  /** Whether `GET /v1/webhook-secret` is served (the service signs webhooks). */
+  webhookSecret?: boolean;
+}
+
+function webhookSecretPath(): Json {
+  return {
+    get: {
+      operationId: 'webhookSecret',
+      summary: 'My webhook secrets: what my per-export webhooks are signed with',
+      responses: {
+        '200': json(
+          'One `whsec_` secret per service secret, newest first while they rotate.',
+          {
+            type: 'object',
+            required: ['secrets'],
+            properties: { secrets: { type: 'array', items: { type: 'string', pattern: '^whsec_' } } },
+          },
+          { 'Cache-Control': NO_STORE },
+        ),
+        ...guardedProblems(401),
+      },
+    },
+  };
 }
 
 /** One 200 content entry per content type the formats write. */
@@ -194,6 +217,7 @@ export function openApiDocument(options: OpenApiOptions): Json {
           },
         },
       },
+      ...(options.webhookSecret ? { '/v1/webhook-secret': webhookSecretPath() } : {}),
       ...(options.metrics ? { '/metrics': metricsPath() } : {}),
       ...(options.filesMount ? { [`${options.filesMount}/{key}`]: filesPath() } : {}),
     }),
