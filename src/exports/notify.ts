@@ -26,7 +26,9 @@ export const NOTIFY_SCHEMA: JsonSchema = {
   additionalProperties: false,
 };
 
-// One @, no spaces or angle brackets, a dot in the domain: enough to refuse typos and header tricks.
+// One @, no spaces or angle brackets, a dot in the domain: enough to refuse typos and header
+// tricks. Control and format characters (`a\u0000b@example.com`, mailed as `ab@example.com`)
+// are refused by canonicalEmail, with the same error.
 const EMAIL = /^[^\s@<>()",;:\\]+@[^\s@<>()",;:\\]+\.[^\s@<>()",;:\\]+$/;
 
 /**

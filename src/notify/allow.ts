@@ -71,13 +71,23 @@ export function isAllowed(url: URL, allow: readonly HostPattern[]): boolean {
 }
 
 /**
- * An email address in its canonical form, or undefined when its domain is malformed (an empty
- * label: `a@example..com`, `a@.example.com`, `a@example.com..`). The domain is lowercased and
- * loses the one trailing dot of a fully qualified name (`Ada@Example.COM.` is
- * `Ada@example.com`: the same mailbox, as mail servers resolve it); the local part is kept as
- * given, since it may be case-sensitive.
+ * Control characters (NUL, NEL ...: nodemailer drops them, so `a\u0000b@example.com` would be
+ * checked and stored, but `ab@example.com` mailed), lone surrogates (mailed as U+FFFD) and
+ * format characters (bidi overrides, soft hyphens, tags: an address read other than it is
+ * mailed), anywhere in an address. Except ZWNJ and ZWJ (U+200C, U+200D) in the local part:
+ * some scripts write names with them, and they are mailed as given (the domain takes neither).
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cs}]|(?![\u200c\u200d])\p{Cf}/u;
+
+/**
+ * An email address in its canonical form, or undefined when it holds a control or format
+ * character (`UNPRINTABLE`) or its domain is malformed (an empty label: `a@example..com`,
+ * `a@.example.com`, `a@example.com..`). The domain is lowercased and loses the one trailing dot
+ * of a fully qualified name (`Ada@Example.COM.` is `Ada@example.com`: the same mailbox, as mail
+ * servers resolve it); the local part is kept as given, since it may be case-sensitive.
  */
 export function canonicalEmail(address: string): string | undefined {
+  if (UNPRINTABLE.test(address)) return undefined;
   const at = address.lastIndexOf('@');
   if (at <= 0) return undefined;
   const given = address

@@ -75,7 +75,10 @@ export interface MailAnswer {
 export interface SendOptions {
   /** Stops the send (the dispatcher is closing): the answer says so, and is not an outcome. */
   signal?: AbortSignal;
-  /** The longest the whole send may take, ms; then its connection is closed. Default: 2 × the timeout. */
+  /**
+   * The longest the whole send may take, ms; then its connection is closed. Default: 2 × the
+   * timeout. At most MAX_DEADLINE_MS (longer ones are clamped to it).
+   */
   deadlineMs?: number;
 }
 
@@ -143,6 +146,13 @@ function isPermanentRefusal(error: { responseCode?: number; code?: string; comma
   return code === 'EENVELOPE' && (command === 'RCPT TO' || command === 'DATA');
 }
 
+/**
+ * The longest timer Node keeps: a `setTimeout` past 2^31 - 1 ms (about 24.8 days) overflows and
+ * fires after 1 ms, so a send's deadline is clamped to it (TAKEOUT_NOTIFY_TIMEOUT allows up to
+ * that much, and the deadline is twice the timeout).
+ */
+export const MAX_DEADLINE_MS = 2 ** 31 - 1;
+
 /** Sends emails through one SMTP server (a connection per message). */
 export class Mailer {
   #transport: Promise<Transporter> | undefined;
@@ -151,7 +161,7 @@ export class Mailer {
 
   /** The longest one send takes by default: its connection, greeting and every reply, together. */
   get deadlineMs(): number {
-    return this.options.timeoutMs * 2;
+    return Math.min(this.options.timeoutMs * 2, MAX_DEADLINE_MS);
   }
 
   #open(): Promise<Transporter> {
@@ -166,7 +176,8 @@ export class Mailer {
    * a server that answers each just in time would otherwise hold the send for many of them.
    */
   async send(to: string, message: EmailMessage, id: string, options: SendOptions = {}): Promise<MailAnswer> {
-    const deadlineMs = options.deadlineMs ?? this.deadlineMs;
+    // Clamped: a longer timer would fire at once and fail every send (see MAX_DEADLINE_MS).
+    const deadlineMs = Math.min(options.deadlineMs ?? this.deadlineMs, MAX_DEADLINE_MS);
     // The deadline, or the dispatcher's stop: either closes the connection (nodemailer's signal).
     const ended = new AbortController();
     const timer = setTimeout(() => ended.abort(new DOMException('timed out', 'TimeoutError')), deadlineMs);

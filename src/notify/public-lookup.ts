@@ -11,18 +11,25 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
-/** A host name resolved to an address that is not public; the request is not made. */
+/**
+ * A host name that does not resolve to a public address: one of its answers is not public, or
+ * it has none (the resolver failed: no such name, no answer); the request is not made. The
+ * export's owner reads the message (last_error), so it is the same in every case and holds no
+ * address: telling "points somewhere internal" from "no such name" apart would tell them which
+ * internal names exist, and where they point. `address` (the refused answer) and `cause` (the
+ * resolver's error) keep the detail for the operator.
+ */
 export class NotPublicAddressError extends Error {
   readonly code = 'ENOTPUBLIC';
   constructor(
     readonly hostname: string,
-    readonly address: string,
+    readonly address: string | undefined,
+    options?: { cause?: unknown },
   ) {
-    // The address is not in the message: the export's owner reads it (last_error), and it
-    // would tell them where an internal name points.
     super(
-      `${hostname} resolves to an address that is not public: not called ` +
+      `${hostname} does not resolve to a public address: not called ` +
         '(list the address itself in TAKEOUT_WEBHOOK_ALLOW, or set TAKEOUT_WEBHOOK_ALLOW_PRIVATE=true)',
+      options,
     );
     this.name = 'NotPublicAddressError';
   }
@@ -50,15 +57,22 @@ type Lookup = (
   callback: (error: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
 ) => void;
 
-/** A connection `lookup` that fails with NotPublicAddressError when any answer is not public. */
+/**
+ * A connection `lookup` that fails with NotPublicAddressError when any answer is not public,
+ * and when there is none: the resolver's own error (ENOTFOUND ...) is its `cause`.
+ */
 export function publicOnlyLookup(lookup: Lookup = dnsLookup as Lookup): LookupFunction {
   return (hostname, options, callback) => {
     lookup(hostname, options, (error, address, family) => {
       if (error) {
-        callback(error, address as string, family);
+        callback(new NotPublicAddressError(hostname, undefined, { cause: error }), '', family);
         return;
       }
       const answers = typeof address === 'string' ? [address] : address.map((answer) => answer.address);
+      if (answers.length === 0) {
+        callback(new NotPublicAddressError(hostname, undefined), '', family);
+        return;
+      }
       const refused = answers.find((answer) => !isPublicAddress(answer));
       if (refused !== undefined) {
         callback(new NotPublicAddressError(hostname, refused), '', family);

@@ -71,18 +71,28 @@ describe('publicOnlyLookup', () => {
     expect(error).toBeInstanceOf(NotPublicAddressError);
     expect((error as NotPublicAddressError).address).toBe('169.254.169.254');
     expect((error as Error).message).not.toContain('169.254');
-    expect((error as Error).message).toMatch(
-      /^hooks\.example\.com resolves to an address that is not public/,
-    );
+    expect((error as Error).message).toMatch(/^hooks\.example\.com does not resolve to a public address/);
   });
 
-  it('keeps the resolver’s own errors', async () => {
-    const failing = (_h: string, _o: unknown, callback: (error: Error) => void) =>
-      callback(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }));
+  it('fails the same way when the resolver fails, keeping its error as the cause', async () => {
+    const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.example'), { code: 'ENOTFOUND' });
+    const failing = (_h: string, _o: unknown, callback: (error: Error) => void) => callback(notFound);
     const error = await new Promise((resolve) =>
       publicOnlyLookup(failing as never)('nowhere.example', {}, (e) => resolve(e)),
     );
-    expect(error).toMatchObject({ code: 'ENOTFOUND' });
+    expect(error).toBeInstanceOf(NotPublicAddressError);
+    expect(error).toMatchObject({ code: 'ENOTPUBLIC', address: undefined, cause: notFound });
+    expect((error as Error).message).toBe(
+      'nowhere.example does not resolve to a public address: not called ' +
+        '(list the address itself in TAKEOUT_WEBHOOK_ALLOW, or set TAKEOUT_WEBHOOK_ALLOW_PRIVATE=true)',
+    );
+    expect((error as Error).message).not.toContain('ENOTFOUND');
+  });
+
+  it('fails the same way when there is no answer', async () => {
+    const { error } = await lookUp([], true);
+    expect(error).toBeInstanceOf(NotPublicAddressError);
+    expect((error as Error).message).toMatch(/^hooks\.example\.com does not resolve to a public address/);
   });
 });
 
@@ -108,11 +118,64 @@ describe('sendWebhook to a name', () => {
       });
     try {
       expect(await send(true)).toEqual({
-        error: expect.stringMatching(/^hooks\.example\.com resolves to an address that is not public/),
+        error: expect.stringMatching(/^hooks\.example\.com does not resolve to a public address/),
       });
       expect(received).toBe(0);
       expect(await send(false)).toEqual({ statusCode: 204 });
       expect(received).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('an owner’s webhook under an allowed wildcard', () => {
+  it('fails alike for a name that points inside and a name that does not exist', async () => {
+    let received = 0;
+    const server = createServer((request, response) => {
+      received++;
+      request.resume();
+      response.writeHead(204).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    // The operator's DNS: `db.corp.example.com` is internal, `nothing.corp.example.com` does not
+    // exist, `again.corp.example.com` gets no answer for now.
+    const corpDns = (host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+      if (host === 'db.corp.example.com') {
+        return options.all
+          ? callback(null, [{ address: '127.0.0.1', family: 4 }])
+          : callback(null, '127.0.0.1', 4);
+      }
+      const code = host === 'again.corp.example.com' ? 'EAI_AGAIN' : 'ENOTFOUND';
+      callback(Object.assign(new Error(`getaddrinfo ${code} ${host}`), { code, hostname: host }));
+    };
+    // What the owner reads, with the name they gave written <name>.
+    const lastError = async (host: string) => {
+      const answer = await sendWebhook({
+        url: `http://${host}:${port}/hook`,
+        id: 'msg_1',
+        body: '{}',
+        secrets: [`whsec_${Buffer.alloc(24, 1).toString('base64')}`],
+        timeoutMs: 2000,
+        publicOnly: true,
+        lookup: corpDns as never,
+      });
+      return { ...answer, error: answer.error?.replaceAll(host, '<name>') };
+    };
+    try {
+      const alike = {
+        error:
+          '<name> does not resolve to a public address: not called ' +
+          '(list the address itself in TAKEOUT_WEBHOOK_ALLOW, or set TAKEOUT_WEBHOOK_ALLOW_PRIVATE=true)',
+      };
+      expect({
+        internal: await lastError('db.corp.example.com'),
+        missing: await lastError('nothing.corp.example.com'),
+        noAnswer: await lastError('again.corp.example.com'),
+      }).toEqual({ internal: alike, missing: alike, noAnswer: alike });
+      expect(received).toBe(0);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseExportRequest } from '../../src/exports/request.js';
 import { builtinFormats } from '../../src/formats/index.js';
+import { refusal } from '../../src/notify/attempt.js';
 import { notifySettingsFromEnv } from '../../src/notify/config.js';
 import { checkNotify, notifyTargets } from '../../src/notify/targets.js';
 
@@ -102,6 +103,53 @@ describe('notification targets', () => {
       expect(() => notifyOf({ email })).toThrow(
         expect.objectContaining({ code: 'invalid_request', status: 400 }),
       );
+    }
+  });
+
+  it('refuses control and format characters anywhere in an email address, as any invalid address', () => {
+    const settings = notifySettingsFromEnv({
+      SMTP_URL: 'smtp://127.0.0.1:25',
+      TAKEOUT_MAIL_FROM: 'takeout@example.com',
+      TAKEOUT_PUBLIC_URL: 'https://takeout.example.com',
+      TAKEOUT_MAIL_ALLOW: '*',
+    });
+    const invalid = expect.objectContaining({
+      code: 'invalid_request',
+      status: 400,
+      message: 'notify.email must be an email address',
+      details: { member: 'notify.email' },
+    });
+    for (const email of [
+      'a\u0000b@example.com', // NUL: nodemailer would mail ab@example.com
+      '\u0000ab@example.com',
+      'ab@example.com\u0000',
+      'ab@exa\u0000mple.com',
+      'a\u0007b@example.com',
+      'a\u007fb@example.com', // DEL
+      'a\u0085b@example.com', // NEL (C1): dropped as well
+      'a\u202eb@example.com', // right-to-left override
+      'a\u2066b@example.com', // left-to-right isolate
+      'a\u200eb@example.com', // left-to-right mark
+      'a\u00adb@example.com', // soft hyphen
+      'a\u2060b@example.com', // word joiner
+      'a\u{e0041}b@example.com', // tag character
+      'a\ud800b@example.com', // lone surrogate: mailed as U+FFFD
+    ]) {
+      expect(() => notifyOf({ email }), JSON.stringify(email)).toThrow(invalid);
+      // A request made in code; a delivery stored before this check is refused when it is sent.
+      expect(() => notifyTargets({ email }, settings), JSON.stringify(email)).toThrow(invalid);
+      expect(refusal({ channel: 'email', destination: email }, settings)).toEqual({
+        error: 'invalid_request: notify.email must be an email address; not retried',
+        permanent: true,
+      });
+    }
+    // Legitimate addresses still pass: other scripts, and ZWNJ in a name written with it.
+    for (const email of [
+      'ada.lovelace+exports@example.com',
+      'δοκιμή@παράδειγμα.δοκιμή',
+      'می\u200cخواهم@example.com',
+    ]) {
+      expect(notifyOf({ email })).toEqual({ email });
     }
   });
 });
