@@ -19,7 +19,7 @@ export function durationMs(env: NodeJS.ProcessEnv, name: string, fallback: numbe
   if (!(ms >= min && ms <= 2 ** 31 - 1)) {
     throw new TakeoutError(
       'config_error',
-      `${name} must be a duration of at least ${min} ms, like 120, 1.5s, 500ms or 2m`,
+      `${name} must be a duration from ${min} ms to 24 days, like 120, 1.5s, 500ms or 2m`,
     );
   }
   return ms;

@@ -35,6 +35,12 @@ describe('timer and retention bounds', () => {
     );
   });
 
+  it('says the range of a duration too long for a timer, not only its least', () => {
+    const message = refusal(() => loadConfig({ TAKEOUT_SYNC_IDLE_TIMEOUT: '30d' }));
+    expect(message).toMatch(/^TAKEOUT_SYNC_IDLE_TIMEOUT must be a duration from \d+ ms to 24 days/);
+    expect(loadConfig({ TAKEOUT_SYNC_IDLE_TIMEOUT: '24d' }).syncIdleTimeoutMs).toBe(24 * 86_400_000);
+  });
+
   it('caps file and record retention at 100 years, so expiries stay valid dates', () => {
     expect(refusal(() => storageSettingsFromEnv({ TAKEOUT_FILE_TTL: '100000000d' }, context))).toMatch(
       /TAKEOUT_FILE_TTL.*100 years/,
