@@ -1,21 +1,22 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TakeoutError } from '../errors.js';
 
-/** Names of this machine's loopback interface as a browser writes them in `Host`. */
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+/**
+ * Names of this machine's loopback interface as a browser writes them in `Host`: any address
+ * of 127.0.0.0/8 (what `takeout serve` may listen on), `localhost` and `[::1]`.
+ */
+const LOOPBACK_NAME = /^(?:127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}|localhost|\[::1\])(?::(\d{1,5}))?$/;
 
 /** The decorator of an instance that answers loopback names only. */
 export const LOOPBACK_HOSTS_ONLY = 'takeoutLoopbackHostsOnly';
 
 /** Whether `host` names the loopback interface on `port` (the port may be left out for 80). */
 export function isLoopbackHost(host: string | undefined, port: number | undefined): boolean {
-  if (!host) return false;
-  const h = host.toLowerCase();
-  for (const name of LOOPBACK_NAMES) {
-    if (port === undefined ? h === name || h.startsWith(`${name}:`) : h === `${name}:${port}`) return true;
-    if (port === 80 && h === name) return true;
-  }
-  return false;
+  const match = host ? LOOPBACK_NAME.exec(host.toLowerCase()) : null;
+  if (!match) return false;
+  const given = match[1];
+  if (port === undefined) return true;
+  return given === undefined ? port === 80 : Number(given) === port;
 }
 
 /** The port the client connected to (undefined for injected requests, which have no socket). */
@@ -37,7 +38,7 @@ export function requireLoopbackHost(app: FastifyInstance): void {
     if (isLoopbackHost(request.headers.host, localPort(request))) return;
     throw new TakeoutError(
       'host_not_allowed',
-      'Without authentication Takeout answers only requests for 127.0.0.1, localhost or [::1] with its port; configure authentication to serve other names',
+      'Without authentication Takeout answers only requests for a 127.x.x.x address, localhost or [::1] with its port; configure authentication to serve other names',
     );
   });
 }

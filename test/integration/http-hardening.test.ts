@@ -266,8 +266,17 @@ describe('development mode (no authentication): loopback Host names only', () =>
   });
   afterAll(() => app.close());
 
-  it('answers 127.0.0.1, localhost and [::1] with the server’s port', async () => {
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+  it('answers 127.x.x.x, localhost and [::1] with the server’s port', async () => {
+    // Any 127/8 address: `takeout serve` may listen on 127.0.0.2 (HOST), and no DNS answer
+    // can make an address point elsewhere.
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `127.0.0.2:${port}`,
+      `127.255.10.9:${port}`,
+      `localhost:${port}`,
+      `LOCALHOST:${port}`,
+      `[::1]:${port}`,
+    ]) {
       const answer = await send(port, '/v1/datasets', { host });
       expect(answer.status, host).toBe(200);
     }
@@ -281,6 +290,9 @@ describe('development mode (no authentication): loopback Host names only', () =>
       `localhost:${port + 1}`,
       'localhost',
       `127.0.0.1:${port}@attacker.example`,
+      `127.0.0.256:${port}`,
+      `127.0.0:${port}`,
+      `127.0.0.1.:${port}`,
     ];
     for (const host of hosts) {
       const answer = await send(port, '/v1/datasets', { host });
