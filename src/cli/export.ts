@@ -129,6 +129,10 @@ function asFlagError(error: unknown): unknown {
   return isTakeoutError(error) && FLAG_CODES.has(error.code) ? new RequestError(error) : error;
 }
 
+function asParamError(error: unknown): unknown {
+  return isTakeoutError(error) && error.code === 'invalid_params' ? new RequestError(error) : error;
+}
+
 export async function exportCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args: argv, strict: true, options: OPTIONS });
   if (values.help) {
@@ -170,7 +174,8 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
       await runExport(plan, (body) => sink(body), { onProgress, signal });
     });
   } catch (error) {
-    if (!signal.aborted) throw withFlagNames(error);
+    // A parameter the source finds missing as it runs can only be --query's --param.
+    if (!signal.aborted) throw values.query ? asParamError(withFlagNames(error)) : withFlagNames(error);
     io.stderr.write(
       `\ntakeout: ${interruptedText(signal)}${target.kind === 'replace' ? '; no file written' : ''}\n`,
     );

@@ -203,6 +203,20 @@ describe('takeout export', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.out).toBe('id\tname\n2\ttwo\n3\tthree\n');
+    // A --param the --query needs and the command line lacks: bad usage (exit 2), like a
+    // dataset's, though SQLite only finds it out as the export runs.
+    const missing = await cli([
+      'export',
+      '-f',
+      'csv',
+      '-o',
+      '-',
+      '--sqlite',
+      db,
+      '--query',
+      'SELECT :x AS a',
+    ]);
+    expect([missing.code, missing.err]).toEqual([2, 'takeout: invalid_params: Missing parameter "x"\n']);
   });
 
   it('exports a PostgreSQL query through the cursor and the COPY path alike', async () => {
