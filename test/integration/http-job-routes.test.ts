@@ -105,10 +105,12 @@ describe('job routes', () => {
     expect(await listed('status=succeeded&status=canceled')).toEqual([canceled, kept]);
 
     // Paged: the next link keeps both statuses.
-    const first = await call('/v1/exports?limit=1&status=canceled&status=succeeded');
+    const first = await call('/v1/exports?limit=1&status=canceled&status=succeeded&utm_source=x');
     expect(ids(first)).toEqual([canceled]);
     const next = /<([^>]+)>; rel="next"/.exec(first.headers.get('link') ?? '')?.[1];
     expect(next).toBeDefined();
+    // Only what the list reads goes on: not whatever else the request carried.
+    expect([...new URL(next!, base).searchParams.keys()].sort()).toEqual(['cursor', 'limit', 'status']);
     expect(ids(await call(next!))).toEqual([kept]);
 
     for (const query of [

@@ -100,7 +100,13 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
   app.get('/v1/exports', async (request, reply) => {
     const page = await jobs.list(principalOf(request), listQuery(request.query as Record<string, unknown>));
     if (page.nextCursor) {
-      const next = new URLSearchParams(request.query as Record<string, string>);
+      // The query the list understood, not whatever else the request carried.
+      const query = request.query as Record<string, string | string[] | undefined>;
+      const next = new URLSearchParams();
+      for (const name of ['limit', 'status']) {
+        const value = query[name];
+        if (value !== undefined) next.set(name, Array.isArray(value) ? value.join(',') : value);
+      }
       next.set('cursor', page.nextCursor);
       reply.header('link', `<${prefix}/v1/exports?${next}>; rel="next"`);
     }
