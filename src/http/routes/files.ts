@@ -37,7 +37,10 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-/** The key from the raw URL (segments decoded one by one, so `%2F` cannot join segments). */
+/**
+ * The key from the raw URL, its segments decoded one by one. A segment holding `%2F` is
+ * refused: keys the link was minted for never spell a `/` that way.
+ */
 function keyOf(request: FastifyRequest): string {
   const mount = (request.routeOptions.url ?? '').replace(/\*$/, '');
   const path = (request.raw.url ?? '').split('?')[0] ?? '';
@@ -46,7 +49,11 @@ function keyOf(request: FastifyRequest): string {
     return path
       .slice(mount.length)
       .split('/')
-      .map((segment) => decodeURIComponent(segment))
+      .map((segment) => {
+        const decoded = decodeURIComponent(segment);
+        if (decoded.includes('/')) throw new URIError('an encoded slash');
+        return decoded;
+      })
       .join('/');
   } catch {
     throw new TakeoutError('invalid_link', 'The download link is not valid');
