@@ -13,12 +13,19 @@ import type { Row } from '../types.js';
 
 const ROWS_FILE = 'rows.ndjson.gz';
 
-/** `generated/` → `staging/`, `a/exports/` → `a/staging/`: a sibling of the exports prefix. */
+/**
+ * Beside the exports prefix, never inside it, in a folder of its own per prefix:
+ * `generated/` → `staging/generated/`, `a/exports/` → `a/staging/exports/`. Deployments that
+ * share a bucket under other prefixes (`generated/`, `tenant-b/`) stage apart, so a sweeper
+ * only ever lists, and removes, its own deployment's staged rows.
+ */
 export function stagingPrefix(exportsPrefix: string): string {
   const trimmed = exportsPrefix.replace(/\/+$/, '');
-  const parent = trimmed.includes('/') ? trimmed.slice(0, trimmed.lastIndexOf('/') + 1) : '';
-  const sibling = `${parent}staging/`;
-  return sibling === exportsPrefix ? `${parent}takeout-staging/` : sibling;
+  const cut = trimmed.lastIndexOf('/') + 1;
+  const parent = trimmed.slice(0, cut);
+  const name = trimmed.slice(cut);
+  // A prefix that is itself `staging/` keeps its exports apart from staged rows too.
+  return `${parent}${name === 'staging' ? 'takeout-staging' : 'staging'}/${name ? `${name}/` : ''}`;
 }
 
 export function stagingKey(storage: Storage, exportId: string): string {

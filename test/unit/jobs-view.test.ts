@@ -100,11 +100,20 @@ describe('the owner view of a job', () => {
 });
 
 describe('the staging prefix', () => {
-  it('is a sibling of the exports prefix, never inside it', () => {
-    expect(stagingPrefix('generated/')).toBe('staging/');
-    expect(stagingPrefix('tenant-7/out/')).toBe('tenant-7/staging/');
-    expect(stagingPrefix('staging/')).toBe('takeout-staging/');
-    expect(stagingPrefix('a/staging/')).toBe('a/takeout-staging/');
+  it('is beside the exports prefix, never inside it, and its own for each prefix', () => {
+    expect(stagingPrefix('generated/')).toBe('staging/generated/');
+    expect(stagingPrefix('tenant-7/out/')).toBe('tenant-7/staging/out/');
+    expect(stagingPrefix('staging/')).toBe('takeout-staging/staging/');
+    expect(stagingPrefix('a/staging/')).toBe('a/takeout-staging/staging/');
+    // Deployments sharing a bucket never share a staging folder (their sweepers would remove
+    // each other's staged rows), nor does one stage inside another's exports.
+    const prefixes = ['generated/', 'tenant-b/', 'tenant-c/', 'a/exports/', 'b/exports/', 'a/b/'];
+    const staging = prefixes.map(stagingPrefix);
+    expect(new Set(staging).size).toBe(prefixes.length);
+    for (const stage of staging) {
+      for (const other of prefixes) expect(stage.startsWith(other), `${stage} in ${other}`).toBe(false);
+      for (const other of staging) if (other !== stage) expect(stage.startsWith(other)).toBe(false);
+    }
   });
 
   it('shows a succeeded export whose retention is over as expired, before the sweeper marks it', () => {
