@@ -27,8 +27,9 @@ export function sanitizeFilename(name: string, fallback = 'download'): string {
   if (name.length <= MAX_NAME_LENGTH && PLAIN.test(name)) return name;
   let clean = name
     .replace(LONE_SURROGATE, '\uFFFD')
-    .normalize('NFC')
     .replace(INVISIBLE, '')
+    // After the removal: `e\u200B\u0301` only composes to `é` once the space between has gone.
+    .normalize('NFC')
     .replace(PATH_AND_QUOTES, '_');
   // Leading dots hide the file on Unix; trailing dots and spaces are dropped by Windows.
   clean = clean.replace(/^[\s.]+/, '').replace(/[\s.]+$/, '');

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { contentDisposition, sanitizeFilename } from '../../src/http/content-disposition.js';
+import { exportKey } from '../../src/storage/keys.js';
 
 // An independent reader: the parser Koa uses (installed with s3rver).
 const require = createRequire(import.meta.url);
@@ -42,6 +43,14 @@ describe('contentDisposition', () => {
   it('replaces what Windows refuses in a file name', () => {
     expect(sanitizeFilename('Q3 <draft>: a|b? *.csv')).toBe('Q3 _draft__ a_b_ _.csv');
     expect(sanitizeFilename('report:final.csv')).toBe('report_final.csv');
+  });
+
+  it('gives a name in NFC even when an invisible character sat inside a composed letter', () => {
+    const name = sanitizeFilename('e\u200B\u0301t\u00E9.csv');
+    expect(name).toBe('\u00E9t\u00E9.csv');
+    expect(name.normalize('NFC')).toBe(name);
+    // The storage key of a job takes the name as it is: once, the worker refused it.
+    expect(exportKey({ prefix: 'generated/', exportId: 'exp_1', filename: name })).toMatch(/\.csv$/);
   });
 
   it('removes control and bidi characters that could spoof the extension', () => {
