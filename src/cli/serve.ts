@@ -10,7 +10,7 @@ import { buildServer, serviceServerOptions } from '../http/server.js';
 import type { JobLogger } from '../jobs/log.js';
 import { loggerOptions } from '../logging.js';
 import { createService, type Service } from '../service.js';
-import { sweepExpired } from '../storage/sweeper.js';
+import { incompleteAfterMsFor, sweepExpired } from '../storage/sweeper.js';
 import { isServedStorage } from '../storage/types.js';
 import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
 import { type CliIo, UsageError } from './usage.js';
@@ -57,11 +57,13 @@ Settings come from the environment (docs/configuration.md):
  * Deletes files whose retention ended and tidies job records, now and then; errors are
  * logged, never fatal. A pass never overlaps the previous one.
  */
-function scheduleSweeper(service: Service, seconds: number, log: JobLogger) {
+function scheduleSweeper(service: Service, seconds: number, jobTimeoutMs: number, log: JobLogger) {
   if (seconds <= 0) return () => {};
   let busy = false;
   const pass = async () => {
     const files = await sweepExpired(service.storage, {
+      // An export may upload for as long as its time limit: its upload is no leftover before.
+      incompleteAfterMs: incompleteAfterMsFor(jobTimeoutMs),
       onError: (key, error) => log.warn({ key, code: error.code }, 'sweeper could not delete a file'),
     });
     if (files.deleted > 0) log.info({ ...files }, 'sweeper deleted expired files');
@@ -157,7 +159,7 @@ export async function startService(
     throw error;
   }
   for (const [level, details, message] of early.splice(0)) app.log[level](details, message);
-  const stopSweeper = scheduleSweeper(service, config.sweepIntervalSeconds, log);
+  const stopSweeper = scheduleSweeper(service, config.sweepIntervalSeconds, config.jobs.timeoutMs, log);
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   if (config.metrics.port !== undefined) {
     try {

@@ -10,10 +10,10 @@ import { isTakeoutError } from '../errors.js';
 import { jobSettingsFromEnv } from '../jobs/config.js';
 import { scrubber, scrubbingStream, secretsOf } from '../logging.js';
 import { credentialsFromEnv, storageFromUrl, storageSettingsFromEnv } from '../storage/config.js';
-import { minimumLifecycleDays } from '../storage/lifecycle.js';
+import { minimumAbortIncompleteDays, minimumLifecycleDays } from '../storage/lifecycle.js';
 import type { S3Storage } from '../storage/s3.js';
 import { setupS3Bucket } from '../storage/s3-setup.js';
-import { sweepExpired } from '../storage/sweeper.js';
+import { incompleteAfterMsFor, sweepExpired } from '../storage/sweeper.js';
 
 type Out = NodeJS.WritableStream;
 /** `{ out, err }` or the main CLI's `{ stdout, stderr }`. */
@@ -29,7 +29,8 @@ Commands:
                                 lifecycle rule (expire the prefix after N days, default
                                 TAKEOUT_FILE_TTL + TAKEOUT_JOB_TIMEOUT rounded up to whole
                                 days, at least 1; abort incomplete multipart uploads after
-                                1 day). Idempotent.
+                                TAKEOUT_JOB_TIMEOUT rounded up to whole days + 1 day).
+                                Idempotent.
   sweep                         delete the files whose retention has ended, now
 
 Configuration (environment): STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL, TAKEOUT_JOB_TIMEOUT;
@@ -85,7 +86,9 @@ async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out)
     return 0;
   }
   const { dataDir, settings } = context(env);
-  const minimum = minimumLifecycleDays(settings.fileTtlSeconds, jobSettingsFromEnv(env).timeoutMs / 1000);
+  const jobTimeoutSeconds = jobSettingsFromEnv(env).timeoutMs / 1000;
+  const minimum = minimumLifecycleDays(settings.fileTtlSeconds, jobTimeoutSeconds);
+  const abortIncompleteDays = minimumAbortIncompleteDays(jobTimeoutSeconds);
   let days = minimum;
   if (values.days !== undefined) {
     if (!/^\d+$/.test(values.days) || Number(values.days) < 1)
@@ -109,7 +112,11 @@ async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out)
     out.write(
       `storage: s3://${storage.bucket}/${storage.prefix}${location.endpoint ? ` at ${location.endpoint}` : ''}\n`,
     );
-    const steps = await setupS3Bucket(storage, { days, dryRun: values['dry-run'] ?? false });
+    const steps = await setupS3Bucket(storage, {
+      days,
+      abortIncompleteDays,
+      dryRun: values['dry-run'] ?? false,
+    });
     // Failures are errors: on stderr, where a script's `2>` and a terminal's red expect them.
     for (const step of steps)
       (step.status === 'failed' ? err : out).write(`${step.step}: ${step.status}: ${step.message}\n`);
@@ -142,6 +149,8 @@ async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out)
   try {
     const errors: string[] = [];
     const result = await sweepExpired(storage, {
+      // Uploads of exports still within TAKEOUT_JOB_TIMEOUT are not leftovers.
+      incompleteAfterMs: incompleteAfterMsFor(jobSettingsFromEnv(env).timeoutMs),
       onError: (key, error) => errors.push(`${key}: ${error.message}`),
     });
     out.write(

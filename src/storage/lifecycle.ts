@@ -1,7 +1,8 @@
 /**
  * The bucket's lifecycle rule for Takeout's prefix: expire exports after N days (a backstop
- * behind the precise sweeper) and abort incomplete multipart uploads after 1 day. Rules of
- * others in the same bucket are kept as they are.
+ * behind the precise sweeper) and abort incomplete multipart uploads once no export can still
+ * be writing them (`minimumAbortIncompleteDays`). Rules of others in the same bucket are kept
+ * as they are.
  */
 import type { LifecycleRule } from '@aws-sdk/client-s3';
 import { TakeoutError } from '../errors.js';
@@ -10,15 +11,26 @@ export interface TakeoutRuleOptions {
   prefix: string;
   /** Days after creation when S3 deletes exports (S3 acts at the next midnight UTC or later). */
   days: number;
+  /**
+   * Days after initiation when S3 aborts an incomplete multipart upload: longer than an export
+   * may run (`minimumAbortIncompleteDays`). Default 1.
+   */
+  abortIncompleteDays?: number;
 }
 
 export function ruleId(prefix: string): string {
   return `takeout:${prefix}`;
 }
 
-export function takeoutLifecycleRule({ prefix, days }: TakeoutRuleOptions): LifecycleRule {
+export function takeoutLifecycleRule({
+  prefix,
+  days,
+  abortIncompleteDays = 1,
+}: TakeoutRuleOptions): LifecycleRule {
   if (!Number.isInteger(days) || days < 1)
     throw new TakeoutError('config_error', 'Lifecycle days must be an integer >= 1');
+  if (!Number.isInteger(abortIncompleteDays) || abortIncompleteDays < 1)
+    throw new TakeoutError('config_error', 'Days to abort incomplete uploads must be an integer >= 1');
   if (prefix === '') throw new TakeoutError('config_error', 'Refusing a lifecycle rule for the whole bucket');
   return {
     ID: ruleId(prefix),
@@ -27,7 +39,7 @@ export function takeoutLifecycleRule({ prefix, days }: TakeoutRuleOptions): Life
     Expiration: { Days: days },
     // In a versioned bucket an expired export stays as a noncurrent version: remove it too.
     NoncurrentVersionExpiration: { NoncurrentDays: 1 },
-    AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    AbortIncompleteMultipartUpload: { DaysAfterInitiation: abortIncompleteDays },
   };
 }
 
@@ -65,6 +77,15 @@ export function mergeLifecycleRules(existing: readonly LifecycleRule[], rule: Li
  */
 export function minimumLifecycleDays(fileTtlSeconds: number, jobTimeoutSeconds = 0): number {
   return Math.max(1, Math.ceil((fileTtlSeconds + jobTimeoutSeconds) / 86_400));
+}
+
+/**
+ * Days after which S3 may abort an incomplete multipart upload without cutting short an export
+ * still within its time limit (TAKEOUT_JOB_TIMEOUT, up to 24 days): the limit in whole days,
+ * plus one day's margin.
+ */
+export function minimumAbortIncompleteDays(jobTimeoutSeconds: number): number {
+  return Math.ceil(Math.max(0, jobTimeoutSeconds) / 86_400) + 1;
 }
 
 export function describeRule(rule: LifecycleRule): string {

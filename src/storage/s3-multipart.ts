@@ -68,8 +68,12 @@ export async function uploadStream(
   const inflight = new Set<Promise<void>>();
   let failure: unknown;
   let uploadId: string | undefined;
-  /** The object exists (put or completed): a failure from here on deletes it. */
-  let stored = false;
+  /**
+   * PutObject / CompleteMultipartUpload was sent: from then on the object may exist even when
+   * the answer never arrives (the caller aborted while S3 committed, the connection dropped), so
+   * any failure deletes the key. Deleting a key that was never written is harmless.
+   */
+  let committing = false;
   let partNumber = 1;
   let size = 0;
   let buffer = pool.acquire(partSizeFor(1, target.partSize, target.uniformParts));
@@ -164,6 +168,7 @@ export async function uploadStream(
     let expectedChecksum: string | undefined;
     if (uploadId === undefined) {
       expectedChecksum = fileDigest.toString('base64');
+      committing = true;
       await send('PutObject', (options) =>
         client.send(
           new sdk.PutObjectCommand({
@@ -185,6 +190,7 @@ export async function uploadStream(
       if (parts.length !== partNumber - 1 || parts.some((part, i) => part.PartNumber !== i + 1)) {
         throw new TakeoutError('storage_integrity_error', 'A part of the upload is missing');
       }
+      committing = true;
       await send('CompleteMultipartUpload', (options) =>
         client.send(
           new sdk.CompleteMultipartUploadCommand({
@@ -202,15 +208,16 @@ export async function uploadStream(
         expectedChecksum = `${composite}-${parts.length}`;
       }
     }
-    stored = true;
     await verifyStored(target, size, expectedChecksum, internal.signal);
     return { size, sha256: fileDigest.toString('hex') };
   } catch (error) {
     internal.abort();
     await Promise.allSettled(inflight);
+    // An abort that finds no upload (NoSuchUpload) may mean that the Complete sent won the race.
     if (uploadId !== undefined) await abortUpload(target, uploadId);
-    // Stored but not verified (the check failed or was aborted): nothing is left behind.
-    if (stored) await deleteQuietly(target);
+    // Committed or maybe committed, but not verified (the commit's answer was lost, the check
+    // failed, or the caller aborted meanwhile): nothing is left behind.
+    if (committing) await deleteQuietly(target);
     if (signal?.aborted && !(error instanceof TakeoutError && error.code !== 'aborted'))
       throw abortError(signal);
     throw error; // S3 failures are TakeoutErrors already; anything else came from the body

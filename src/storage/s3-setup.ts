@@ -3,7 +3,7 @@
  * is applied (idempotently). Every step reports one line; a store that lacks an API (s3rver,
  * some S3-compatible stores) gets "not supported" rather than a stack trace.
  */
-import type { LifecycleRule } from '@aws-sdk/client-s3';
+import type { LifecycleRule, TransitionDefaultMinimumObjectSize } from '@aws-sdk/client-s3';
 import { describeRule, mergeLifecycleRules, takeoutLifecycleRule } from './lifecycle.js';
 import type { S3Storage } from './s3.js';
 import { httpStatusOf, loadS3Sdk, s3ErrorCode } from './s3-sdk.js';
@@ -18,6 +18,8 @@ export interface SetupStep {
 
 export interface SetupOptions {
   days: number;
+  /** Days after which S3 aborts incomplete multipart uploads (`minimumAbortIncompleteDays`). Default 1. */
+  abortIncompleteDays?: number;
   /** Report what would change without changing it. */
   dryRun?: boolean;
 }
@@ -56,10 +58,20 @@ export async function setupS3Bucket(storage: S3Storage, options: SetupOptions): 
 
   steps.push(await checkNotPublic(sdk, s3, Bucket));
 
-  const rule = takeoutLifecycleRule({ prefix: storage.prefix, days: options.days });
+  const rule = takeoutLifecycleRule({
+    prefix: storage.prefix,
+    days: options.days,
+    ...(options.abortIncompleteDays === undefined
+      ? {}
+      : { abortIncompleteDays: options.abortIncompleteDays }),
+  });
   let existing: LifecycleRule[];
+  // A PUT replaces the whole configuration: the bucket-wide setting is put back as it was.
+  let transitionDefault: TransitionDefaultMinimumObjectSize | undefined;
   try {
-    existing = (await s3.send(new sdk.GetBucketLifecycleConfigurationCommand({ Bucket }))).Rules ?? [];
+    const current = await s3.send(new sdk.GetBucketLifecycleConfigurationCommand({ Bucket }));
+    existing = current.Rules ?? [];
+    transitionDefault = current.TransitionDefaultMinimumObjectSize;
   } catch (error) {
     if (s3ErrorCode(error) === 'NoSuchLifecycleConfiguration') existing = [];
     else if (unsupported(error)) {
@@ -98,6 +110,7 @@ export async function setupS3Bucket(storage: S3Storage, options: SetupOptions): 
       new sdk.PutBucketLifecycleConfigurationCommand({
         Bucket,
         LifecycleConfiguration: { Rules: merged.rules },
+        ...(transitionDefault ? { TransitionDefaultMinimumObjectSize: transitionDefault } : {}),
       }),
     );
     steps.push({

@@ -15,7 +15,11 @@ export interface SweepOptions {
   prefix?: string;
   /** Files checked at once (each check is a HEAD request on S3). Default 8. */
   concurrency?: number;
-  /** Leftovers of unfinished writes older than this are removed. Default 24 h; 0 skips. */
+  /**
+   * Leftovers of unfinished writes older than this are removed. Default 24 h; 0 skips. A
+   * service whose exports may run longer passes `incompleteAfterMsFor(jobTimeoutMs)`: an
+   * upload still in progress must never be taken for a leftover.
+   */
   incompleteAfterMs?: number;
   /** Called for each file that could not be checked or deleted; the sweep goes on. */
   onError?: (key: string, error: TakeoutError) => void;
@@ -36,6 +40,16 @@ export interface SweepResult {
 }
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * The age after which an unfinished upload or temp file is a leftover: 24 h, or the job time
+ * limit (TAKEOUT_JOB_TIMEOUT) plus an hour's margin when that is longer, so that an export still
+ * running within its limit keeps its upload.
+ */
+export function incompleteAfterMsFor(jobTimeoutMs: number): number {
+  return Math.max(DAY_MS, jobTimeoutMs + HOUR_MS);
+}
 
 export async function sweepExpired(storage: Storage, options: SweepOptions = {}): Promise<SweepResult> {
   const now = options.now ?? new Date();

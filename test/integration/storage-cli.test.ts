@@ -2,7 +2,7 @@
  * `takeout storage setup|sweep` on local disk and against s3rver (which implements neither
  * lifecycle rules nor the public-access APIs: setup must say so in one line each).
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -90,6 +90,29 @@ describe('takeout storage (CLI) on local disk', () => {
     // A sweep signs nothing: it leaves the service's secret file alone (run as root before the
     // service's first start, creating it would lock the service out).
     await expect(stat(join(dataDir, 'secret'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('sweep keeps the temp file of an export still within TAKEOUT_JOB_TIMEOUT (plus an hour)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'takeout-cli-'));
+    const tmp = join(dataDir, 'files', '.tmp');
+    await mkdir(tmp, { recursive: true });
+    const aged = async (name: string, hours: number) => {
+      const path = join(tmp, name);
+      await writeFile(path, 'x');
+      const then = new Date(Date.now() - hours * 3_600_000);
+      await utimes(path, then, then);
+    };
+    await aged('running.part', 25); // an export 25 h into its 48 h limit is still writing it
+    await aged('left.part', 50); // past the limit and the margin: a leftover
+    const sweep = await run(['sweep'], { TAKEOUT_DATA_DIR: dataDir, TAKEOUT_JOB_TIMEOUT: '48h' });
+    expect(sweep).toEqual({
+      code: 0,
+      out: 'sweep: 0 deleted, 0 kept, 0 without expiry, 1 incomplete removed, 0 failed\n',
+      err: '',
+    });
+    expect((await stat(join(tmp, 'running.part'))).isFile()).toBe(true);
+    await expect(stat(join(tmp, 'left.part'))).rejects.toMatchObject({ code: 'ENOENT' });
     await rm(dataDir, { recursive: true, force: true });
   });
 

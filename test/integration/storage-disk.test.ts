@@ -8,6 +8,7 @@ import { problemErrorHandler } from '../../src/http/problem.js';
 import { filesRoutes } from '../../src/http/routes/files.js';
 import { type DiskStorage, diskStorage } from '../../src/storage/disk.js';
 import { linkSigner, loadOrCreateSecret } from '../../src/storage/signing.js';
+import { sweepExpired } from '../../src/storage/sweeper.js';
 import { storageContract } from '../contracts/storage.js';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -326,5 +327,81 @@ describe('loadOrCreateSecret', () => {
     expect(error).toMatchObject({ code: 'config_error' });
     expect((error as Error).message).not.toContain('hunter2');
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('disk storage: directory symlinks under the root', () => {
+  const body = async function* () {
+    yield Buffer.from('hello');
+  };
+  const meta = { contentType: 'text/csv', filename: 'o.csv', expiresAt: new Date(Date.now() - 1000) };
+
+  it('never writes, lists, reads or deletes through a directory that links out of the root', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'takeout-symdir-'));
+    const root = join(base, 'root');
+    const outside = join(base, 'outside');
+    await mkdir(join(outside, '2026', '01', '01', 'victim', 'a1'), { recursive: true });
+    await writeFile(join(outside, '2026', '01', '01', 'victim', 'a1', 'data.csv'), 'precious');
+    await mkdir(root);
+    await symlink(outside, join(root, 'generated'));
+    const storage = diskStorage({ root, secret: SECRET });
+    const victim = 'generated/2026/01/01/victim/a1/data.csv';
+
+    await expect(storage.put('generated/2026/01/01/e1/a1/out.csv', body(), meta)).rejects.toMatchObject({
+      code: 'storage_error',
+    });
+    await expect(storage.stat(victim)).rejects.toMatchObject({ code: 'storage_error' });
+    await expect(storage.read(victim)).rejects.toMatchObject({ code: 'storage_error' });
+    await expect(storage.delete(victim)).rejects.toMatchObject({ code: 'storage_error' });
+    const swept = await sweepExpired(storage, { now: new Date(Date.now() + 5000) });
+    expect(swept).toMatchObject({ deleted: 0, failed: 1 });
+    // Nothing was written to, or taken from, the directory outside.
+    expect((await readdir(outside, { recursive: true })).sort()).toEqual([
+      '2026',
+      '2026/01',
+      '2026/01/01',
+      '2026/01/01/victim',
+      '2026/01/01/victim/a1',
+      '2026/01/01/victim/a1/data.csv',
+    ]);
+    expect(await readdir(join(root, '.tmp')).catch(() => [])).toEqual([]);
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('refuses a metadata or temp directory that links out of the root', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'takeout-symdir-'));
+    const root = join(base, 'root');
+    const outside = join(base, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'old.part'), 'not ours');
+    await mkdir(root);
+    await symlink(outside, join(root, '.meta'));
+    const storage = diskStorage({ root, secret: SECRET });
+    await expect(storage.put('generated/2026/01/01/e1/a1/out.csv', body(), meta)).rejects.toMatchObject({
+      code: 'storage_error',
+    });
+    await rm(join(root, '.meta'));
+    await symlink(outside, join(root, '.tmp'));
+    await expect(storage.removeIncomplete(new Date(Date.now() + 60_000))).rejects.toMatchObject({
+      code: 'storage_error',
+    });
+    expect(await readdir(outside)).toEqual(['old.part']);
+    await rm(base, { recursive: true, force: true });
+  });
+
+  it('accepts a root that is itself a link (a mounted volume)', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'takeout-symdir-'));
+    await mkdir(join(base, 'volume'));
+    await symlink(join(base, 'volume'), join(base, 'root'));
+    const storage = diskStorage({ root: join(base, 'root'), secret: SECRET });
+    const key = 'generated/2026/01/01/e1/a1/out.csv';
+    await storage.put(key, body(), { ...meta, expiresAt: new Date(Date.now() + 60_000) });
+    expect(await storage.stat(key)).toMatchObject({ size: 5 });
+    const listed: string[] = [];
+    for await (const item of storage.list()) listed.push(item.key);
+    expect(listed).toEqual([key]);
+    await storage.delete(key);
+    expect(await storage.stat(key)).toBeUndefined();
+    await rm(base, { recursive: true, force: true });
   });
 });

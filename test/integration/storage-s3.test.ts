@@ -273,6 +273,40 @@ describe('s3 driver', () => {
     }
   });
 
+  it('deletes the object when the caller aborts while S3 commits it (answer lost, object stored)', async () => {
+    for (const [size, name, commit] of [
+      [12 * 1024 * 1024, 'multipart', 'CompleteMultipartUploadCommand'],
+      [1024, 'single', 'PutObjectCommand'],
+    ] as const) {
+      const storage = await newStorage();
+      const client = await storage.client();
+      const controller = new AbortController();
+      // S3 commits the object, but the cancel arrives before its answer: the SDK reports an abort.
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName !== commit) return result;
+          controller.abort(new Error('job canceled'));
+          throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
+        },
+        { step: 'finalizeRequest', name: 'abortAtCommit' },
+      );
+      const key = `generated/f/aborted-at-commit-${name}.bin`;
+      await expect(
+        storage.put(
+          key,
+          generatedBytes(size),
+          { contentType: 'application/octet-stream', filename: 'f' },
+          controller.signal,
+        ),
+      ).rejects.toMatchObject({ code: 'aborted' });
+      client.middlewareStack.remove('abortAtCommit');
+      expect(await storage.stat(key), name).toBeUndefined();
+      expect(await uploadsOnDisk(storage.bucket)).toBe(0);
+      await storage.close();
+    }
+  });
+
   it('removes incomplete multipart uploads left by a crashed process', async () => {
     const storage = await newStorage();
     const client = await storage.client();

@@ -1,0 +1,95 @@
+/**
+ * The disk driver when the disk fills as a file is placed: a put that fails leaves nothing in
+ * `.tmp/` (neither the data nor a half-written sidecar) and no sidecar without its file. The
+ * faults are injected into node:fs/promises, without a tmpfs of limited size.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type DiskStorage, diskStorage } from '../../src/storage/disk.js';
+
+const faults = vi.hoisted(() => ({ sidecarWrite: false, filePlacement: false }));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const full = (syscall: string, path: string) =>
+    Object.assign(new Error(`ENOSPC: no space left on device, ${syscall} '${path}'`), {
+      code: 'ENOSPC',
+      syscall,
+      path,
+    });
+  const writeFile: typeof fs.writeFile = async (path, data, options) => {
+    if (faults.sidecarWrite && String(path).endsWith('.meta')) {
+      // The disk fills mid-write: part of the sidecar is on disk.
+      await fs.writeFile(path, String(data).slice(0, 8), options);
+      throw full('write', String(path));
+    }
+    return fs.writeFile(path, data, options);
+  };
+  const rename: typeof fs.rename = async (from, to) => {
+    if (faults.filePlacement && String(from).endsWith('.part')) throw full('rename', String(to));
+    return fs.rename(from, to);
+  };
+  return { ...fs, default: { ...fs, writeFile, rename }, writeFile, rename };
+});
+
+const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
+const key = 'generated/2026/01/01/exp_full/a1/data.csv';
+
+/** Every file under `dir`, relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+describe('disk storage on a full disk', () => {
+  let root: string;
+  let storage: DiskStorage;
+  const put = () =>
+    storage.put(
+      key,
+      (async function* () {
+        yield Buffer.from('a,b\n1,2\n');
+      })(),
+      { contentType: 'text/csv', filename: 'data.csv', expiresAt: new Date(Date.now() + 86_400_000) },
+    );
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'takeout-disk-full-'));
+    storage = diskStorage({ root, secret: SECRET });
+  });
+  afterEach(async () => {
+    faults.sidecarWrite = false;
+    faults.filePlacement = false;
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('leaves no half-written sidecar in .tmp when the metadata write fails', async () => {
+    faults.sidecarWrite = true;
+    await expect(put()).rejects.toMatchObject({
+      code: 'storage_error',
+      cause: expect.objectContaining({ code: 'ENOSPC' }),
+    });
+    expect(await filesUnder(join(root, '.tmp'))).toEqual([]);
+    expect(await filesUnder(join(root, '.meta'))).toEqual([]);
+    expect(await storage.stat(key)).toBeUndefined();
+  });
+
+  it('removes the placed sidecar when the file cannot be moved into place', async () => {
+    faults.filePlacement = true;
+    await expect(put()).rejects.toMatchObject({ code: 'storage_error' });
+    expect(await filesUnder(join(root, '.tmp'))).toEqual([]);
+    expect(await filesUnder(join(root, '.meta'))).toEqual([]);
+    expect(await filesUnder(root)).toEqual([]);
+  });
+
+  it('still stores a file when the disk has room (the faults are off)', async () => {
+    await expect(put()).resolves.toMatchObject({ key, size: 8 });
+    expect(await filesUnder(join(root, '.tmp'))).toEqual([]);
+    expect((await filesUnder(root)).sort()).toEqual([
+      `${join('.meta', ...key.split('/'))}.json`,
+      join(...key.split('/')),
+    ]);
+  });
+});
