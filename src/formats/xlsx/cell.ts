@@ -150,9 +150,8 @@ export function cellWriter(
       out.bytes(VALUE_TAIL);
       return true;
     }
-    // NaN, infinities, numbers too small for Excel (it would show 0) and past its range (below
-    // 1e308, as exactNumberText's for numbers given as text) stay readable as text.
-    if (!Number.isFinite(v) || abs < 2.3e-308 || abs >= 1e308) return writeValueText(numberText(v), n, gap);
+    // NaN, infinities and numbers too small for Excel (it would show 0) stay readable as text.
+    if (!Number.isFinite(v) || abs < 2.3e-308) return writeValueText(numberText(v), n, gap);
     // An integer Excel would show rounded (past 15 digits, e.g. beyond 2^53) stays exact as text,
     // in any column but a `number` one (SQLite expressions, `max(id)`, come in string columns).
     if ((integerColumn || column.type !== 'number') && Number.isInteger(v)) {
@@ -255,8 +254,8 @@ export function cellWriter(
         return false;
       case 'bigint': {
         const digits = v.toString();
-        // Past 15 digits Excel rounds; from 1e308 (309 digits) no reader holds it as a number.
-        if (significantDigits(digits) > EXCEL_DIGITS || digits.length - (v < 0n ? 1 : 0) > 308)
+        // Past 15 digits Excel rounds; past the largest double readers see Infinity.
+        if (significantDigits(digits) > EXCEL_DIGITS || !Number.isFinite(Number(v)))
           return writeValueText(digits, n, gap);
         return writeNumberText(digits, n, gap);
       }
