@@ -108,7 +108,8 @@ describe('objects in cells', () => {
     expect(sheet.E2).toMatchObject({ v: 'after' });
     if (OPENPYXL) {
       const [, row] = readWithOpenpyxl(saved(bytes, 'ranges'));
-      expect(row).toEqual([huge.toString(), (-(10n ** 400n)).toString(), 1.5e308, null, 'after']);
+      const digits = BigInt(1.5e308).toString();
+      expect(row).toEqual([huge.toString(), (-(10n ** 400n)).toString(), digits, null, 'after']);
     }
   });
 });
