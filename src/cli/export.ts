@@ -1,3 +1,4 @@
+import { realpath } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Principal } from '../datasets/define.js';
 import { isTakeoutError, TakeoutError } from '../errors.js';
@@ -8,7 +9,7 @@ import { originOf, paramsOf, type Values } from './export-origin.js';
 import { rawRequestOf, requestOf } from './export-request.js';
 import { parsePrincipal, refuseEmpty } from './flags.js';
 import { interruptedExit, interruptedText, onStopSignals } from './interrupt.js';
-import { type OutTarget, outTargetOf, writeOut } from './output.js';
+import { badOut, type OutTarget, outTargetOf, writeOut } from './output.js';
 import { progressPrinter } from './progress.js';
 import { type CliIo, invalidFlag, RequestError, UsageError } from './usage.js';
 
@@ -129,6 +130,17 @@ function asFlagError(error: unknown): unknown {
   return isTakeoutError(error) && FLAG_CODES.has(error.code) ? new RequestError(error) : error;
 }
 
+/** `--out` naming the file the rows come from would replace it: one swapped word loses a database. */
+async function refuseOutOverSource(target: OutTarget, values: Values): Promise<void> {
+  if (target.kind !== 'replace') return;
+  for (const flag of ['sqlite', 'input', 'config'] as const) {
+    const source = values[flag];
+    if (typeof source !== 'string' || source === '-') continue;
+    const real = await realpath(source).catch(() => undefined);
+    if (real === target.path) throw badOut(values.out as string, `is the --${flag} file; give another file`);
+  }
+}
+
 function asParamError(error: unknown): unknown {
   return isTakeoutError(error) && error.code === 'invalid_params' ? new RequestError(error) : error;
 }
@@ -150,6 +162,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   const request = requestOf(values, origin, formats);
   // Checked before the export runs, not found wrong (as ENOENT on a temp name) after it.
   const target = await outTargetOf(values.out);
+  await refuseOutOverSource(target, values);
   refuseBinaryOnTerminal(request.format, target, io);
   const fromStdin = origin.rows && (values.input === undefined || values.input === '-');
   if (fromStdin && (io.stdin as { isTTY?: boolean }).isTTY) {

@@ -89,6 +89,15 @@ async function checkedTarget(out: string): Promise<OutTarget> {
   } catch {
     throw badOut(out, `cannot write in ${dir} (permission denied)`);
   }
+  // Renaming over a file needs only the directory's permission: the file's own is what a
+  // shell's `>` would ask, and a read-only file says "do not overwrite".
+  if (existing) {
+    try {
+      await access(path, constants.W_OK);
+    } catch {
+      throw badOut(out, `cannot replace ${path} (permission denied)`);
+    }
+  }
   // Written as `<name>.<pid>.partial` first: that name must fit where the file's own does.
   const room = NAME_MAX - Buffer.byteLength(partialSuffix());
   if (Buffer.byteLength(basename(path)) > room) {

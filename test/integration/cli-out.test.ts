@@ -130,6 +130,85 @@ describe('takeout export --out', () => {
     // No temp file was left anywhere.
     expect(readdirSync(dir).sort()).toEqual([...before, 'plain-file'].sort());
   });
+
+  it('refuses to write over the file its rows come from (exit 2), which stays as it was', async () => {
+    const db = join(dir, 'source.sqlite');
+    execFileSync('/usr/bin/python3', [
+      '-c',
+      'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(a)"); c.execute("insert into t values (1)"); c.commit()',
+      db,
+    ]);
+    const rows = join(dir, 'source.ndjson');
+    writeFileSync(rows, ROWS);
+    const link = join(dir, 'link-to-source.sqlite');
+    symlinkSync(db, link);
+    const before = [readFileSync(db), readFileSync(rows)];
+    for (const [args, flag] of [
+      [['--sqlite', db, '--query', 'SELECT a FROM t', '-o', db], '--sqlite'],
+      [['--sqlite', db, '--query', 'SELECT a FROM t', '-o', link], '--sqlite'],
+      [['-i', rows, '-o', rows], '--input'],
+    ] as const) {
+      const result = await runCli(['export', '-f', 'csv', ...args]);
+      expect([result.code, result.err], args.join(' ')).toEqual([
+        2,
+        expect.stringMatching(new RegExp(`^takeout: invalid_option: --out .* is the ${flag} file`)),
+      ]);
+    }
+    expect([readFileSync(db), readFileSync(rows)]).toEqual(before);
+  });
+
+  // Needs root to run the CLI as another user (CI runs as root); elsewhere the user is that other one.
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses to replace a file its user may not write, as a shell would (exit 2)',
+    async () => {
+      // Renaming over it needs only the directory's permission: the file's own is checked.
+      const shared = mkdtempSync(join(tmpdir(), 'takeout-cli-ro-'));
+      try {
+        chmodSync(shared, 0o1777);
+        const target = join(shared, 'owned-by-root.csv');
+        writeFileSync(target, 'kept\n', { mode: 0o444 });
+        const input = join(shared, 'rows.ndjson');
+        writeFileSync(input, ROWS, { mode: 0o644 });
+        // As another user (root passes every permission check); the CLI from source, as tests run it.
+        const run = () =>
+          execFileSync(
+            'setpriv',
+            [
+              '--reuid=65534',
+              '--regid=65534',
+              '--clear-groups',
+              process.execPath,
+              '--import',
+              'tsx',
+              'src/cli/main.ts',
+              'export',
+              '-f',
+              'csv',
+              '-o',
+              target,
+              '-i',
+              input,
+            ],
+            { env: { PATH: process.env.PATH, HOME: shared }, stdio: 'pipe' },
+          );
+        let code = 0;
+        let err = '';
+        try {
+          run();
+        } catch (error) {
+          code = (error as { status: number }).status;
+          err = String((error as { stderr: Buffer }).stderr);
+        }
+        expect([code, err]).toEqual([
+          2,
+          expect.stringContaining(`cannot replace ${target} (permission denied)`),
+        ]);
+        expect(readFileSync(target, 'utf8')).toBe('kept\n');
+      } finally {
+        rmSync(shared, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('takeout export and terminals', () => {
