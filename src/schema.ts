@@ -23,6 +23,8 @@ export interface JsonSchema {
   allOf?: readonly JsonSchema[];
   if?: JsonSchema;
   then?: JsonSchema;
+  /** Only `{ enum }`: values refused by name. */
+  not?: { readonly enum: readonly unknown[] };
 }
 
 /** Where a value broke its schema: the path of member names and indexes, and why. */
@@ -100,6 +102,9 @@ export function validate(
     return fail(`must be ${JSON.stringify(schema.const)}`);
   if (schema.enum && !schema.enum.includes(value)) {
     return fail(`must be one of: ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}`);
+  }
+  if (schema.not?.enum?.includes(value)) {
+    return fail(`must not be any of: ${schema.not.enum.map((v) => JSON.stringify(v)).join(', ')}`);
   }
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) return fail(`must be >= ${schema.minimum}`);

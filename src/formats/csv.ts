@@ -85,6 +85,7 @@ export const CSV_OPTION_SCHEMA: FormatOptionSchema = {
     type: 'string',
     minLength: 1,
     maxLength: 1,
+    not: { enum: ['"', '\r', '\n'] },
     description: 'Field delimiter: one character other than a quote or line break.',
   },
   lineEnding: { enum: ['\r\n', '\n'], description: 'Line ending; default CRLF (RFC 4180).' },

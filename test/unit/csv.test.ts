@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parseExportRequest } from '../../src/exports/request.js';
 import { numberText } from '../../src/formats/cells.js';
 import { zoneClock } from '../../src/formats/datetime.js';
+import { builtinFormats } from '../../src/formats/index.js';
 import { exportRows } from '../../src/pipeline.js';
 import { collect, exportText, readCsv, streamError } from './support/export.js';
 import { seeded } from './support/random.js';
@@ -331,6 +333,24 @@ describe('CSV writer: options', () => {
   ])('rejects %j with %s', async (options, code) => {
     const error = await streamError(exportRows(rows, { format: 'csv', ...(options as object) }));
     expect(error).toMatchObject({ name: 'TakeoutError', code });
+  });
+});
+
+describe('CSV options in a request', () => {
+  it('refuses a quote or line break as the delimiter when the request is read, not when it runs', () => {
+    for (const delimiter of ['"', '\r', '\n']) {
+      expect(() =>
+        parseExportRequest({ dataset: 'd', format: 'csv', options: { delimiter } }, builtinFormats()),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'invalid_option',
+          message: expect.stringMatching(/delimiter must not be any of/),
+        }),
+      );
+    }
+    expect(
+      parseExportRequest({ dataset: 'd', format: 'csv', options: { delimiter: ';' } }, builtinFormats()),
+    ).toBeDefined();
   });
 });
 
