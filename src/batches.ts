@@ -15,23 +15,49 @@ export const ROW_ARRAYS: BatchRows<readonly Row[]> = {
  * Reads batches until at least `minRows` rows are in hand (or the input ends), keeping the
  * batches to replay and up to `maxSample` rows as a sample (for inference, widths ...).
  * Batches of another kind (rows still in a source's bytes) come with their `read`.
+ * With `patienceMs`, the sample also ends that long after its first row came: rows that come
+ * slowly are not held back until `minRows` have come. The batch still awaited is then `next`,
+ * to be taken before the iterator is read again.
  */
 export async function sampleBatches<B = readonly Row[]>(
   iterator: AsyncIterator<B>,
   minRows: number,
   maxSample = minRows,
   read: BatchRows<B> = ROW_ARRAYS as unknown as BatchRows<B>,
-): Promise<{ pending: B[]; sample: Row[]; done: boolean }> {
+  patienceMs?: number,
+): Promise<{ pending: B[]; sample: Row[]; done: boolean; next?: Promise<IteratorResult<B>> }> {
   const pending: B[] = [];
   const sample: Row[] = [];
   let seen = 0;
+  let deadline = Number.POSITIVE_INFINITY;
   while (seen < minRows) {
-    const next = await iterator.next();
+    const nextBatch = iterator.next();
+    const next =
+      seen > 0 && patienceMs !== undefined
+        ? await within(nextBatch, Math.max(0, deadline - performance.now()))
+        : await nextBatch;
+    if (next === undefined) return { pending, sample, done: false, next: nextBatch };
     if (next.done) return { pending, sample, done: true };
     pending.push(next.value);
     const size = read.size(next.value);
+    if (seen === 0 && patienceMs !== undefined) deadline = performance.now() + patienceMs;
     seen += size;
     for (let i = 0; i < size && sample.length < maxSample; i++) sample.push(read.row(next.value, i));
   }
   return { pending, sample, done: false };
+}
+
+/** What `promise` gives within `ms`, else undefined (the promise goes on). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

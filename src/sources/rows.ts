@@ -1,4 +1,4 @@
-import { sampleBatches } from '../batches.js';
+import { ROW_ARRAYS, sampleBatches } from '../batches.js';
 import { INFER_SAMPLE_ROWS, resolveColumns } from '../columns.js';
 import { TakeoutError, throwIfAborted } from '../errors.js';
 import { untilAborted } from '../settle.js';
@@ -114,6 +114,12 @@ function* syncBatches(
   }
 }
 
+/**
+ * How long inference waits for more rows once it has some: rows that come slowly (a pipe, a
+ * feed) are written within about this, inferred from what came (formats.md).
+ */
+const SAMPLE_PATIENCE_MS = 100;
+
 /** A Source over rows the application hands over; columns are inferred from the first rows. */
 export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): Source {
   const iterator = toBatches(input, options)[Symbol.asyncIterator]();
@@ -122,6 +128,8 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
   let sampled: Row[] | undefined;
   /** A batch was asked for and has not come (an abort may have ended the wait). */
   let inFlight = false;
+  /** The batch the sample stopped waiting for (rows coming slowly): the next one to take. */
+  let awaited: Promise<IteratorResult<readonly Row[]>> | undefined;
 
   // Columns that all declare a type need no inference: the first batch (for the rows' shape)
   // is enough, so a slow source's first rows are not held back until 100 have arrived.
@@ -132,10 +140,19 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
   async function sample(): Promise<Row[]> {
     if (sampled) return sampled;
     inFlight = true; // as in batches(): a close() now must not wait for rows that may not come
-    const taken = await sampleBatches(iterator, sampleSize, INFER_SAMPLE_ROWS);
+    const taken = await sampleBatches(
+      iterator,
+      sampleSize,
+      INFER_SAMPLE_ROWS,
+      ROW_ARRAYS,
+      SAMPLE_PATIENCE_MS,
+    );
     inFlight = false;
     peeked.push(...taken.pending);
     peekedDone = taken.done;
+    awaited = taken.next;
+    // Read later if nobody takes it (a failed plan): not an unhandled rejection meanwhile.
+    awaited?.catch(() => {});
     sampled = taken.sample;
     return sampled;
   }
@@ -179,16 +196,19 @@ export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): S
         throwIfAborted(signal);
         // An abort ends the wait for rows that may never come (the input is the caller's).
         inFlight = true;
-        const next = signal ? await untilAborted(iterator.next(), signal) : await iterator.next();
+        const pending = awaited ?? iterator.next();
+        awaited = undefined;
+        const next = signal ? await untilAborted(pending, signal) : await pending;
         inFlight = false;
         if (next.done) return;
         yield next.value as Row[];
       }
     },
     async close() {
-      // Still waiting for rows after an abort: return() would wait for them too.
+      // Still waiting for rows after an abort, or for the batch the sample stopped waiting
+      // for: return() would wait for them too.
       const closing = Promise.resolve(iterator.return?.(undefined));
-      if (inFlight) void closing.catch(() => {});
+      if (inFlight || awaited) void closing.catch(() => {});
       else await closing;
     },
   };

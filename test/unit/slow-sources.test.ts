@@ -85,6 +85,30 @@ describe('a source that stalls', () => {
     });
   }
 
+  it('sends rows that come slowly without declared types, inferred from those that came', async () => {
+    const stall = gate();
+    async function* rows(): AsyncGenerator<Row> {
+      // A row every 30 ms, as a feed or a pipe gives them: inference waits for no hundred.
+      for (let id = 1; id <= 10; id++) {
+        yield { id, name: `n${id}` };
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      await stall.opened;
+      yield { id: 11, name: 'last' };
+    }
+    const stream = exportRows(rows(), { format: 'csv' });
+    const started = Date.now();
+    const chunk = await firstChunk(stream, 2000);
+    expect(chunk, 'nothing came while the source stalled').toBeDefined();
+    expect(Date.now() - started).toBeLessThan(1500);
+    stall.open();
+    const all: Buffer[] = [chunk!];
+    for await (const part of stream) all.push(Buffer.from(part as Buffer));
+    const records = parse(Buffer.concat(all), { columns: true }) as { id: string; name: string }[];
+    expect(records.map((r) => r.id)).toEqual(Array.from({ length: 11 }, (_, i) => String(i + 1)));
+    expect(records.at(-1)).toEqual({ id: '11', name: 'last' });
+  });
+
   it('stops a stalled source at once when the stream is destroyed', async () => {
     let finalized = false;
     async function* rows(): AsyncGenerator<Row> {
