@@ -36,6 +36,12 @@ export function paramsOf(entries: string[] = []): Record<string, string> {
 /** `--input`, `--sqlite`, `--config FILE` must be a readable file: said before the export, naming the flag. */
 async function checkFile(flag: 'input' | 'sqlite' | 'config', path: string): Promise<void> {
   const found = await stat(path).catch(() => undefined);
+  if (!found && /^[a-z][a-z\d+.-]*:\/\//i.test(path)) {
+    // A URL (not a file that happens to be named like one): nothing is fetched.
+    const instead =
+      flag === 'input' ? 'pipe the rows in (curl -fsSL URL | takeout export ...)' : 'give a file';
+    throw invalidFlag(flag, `--${flag} ${path} is a URL, and URLs are not fetched: ${instead}`);
+  }
   if (!found) throw invalidFlag(flag, `--${flag} ${path}: no such file`);
   if (found.isDirectory()) throw invalidFlag(flag, `--${flag} ${path} is a directory`);
   try {

@@ -4,7 +4,53 @@ import { type ExportRequest, parseExportRequest } from '../exports/request.js';
 import { checkFormatOptions } from '../formats/check-options.js';
 import type { FormatRegistry } from '../formats/registry.js';
 import type { Origin, Values } from './export-origin.js';
-import { RequestError, UsageError } from './usage.js';
+import { invalidFlag, RequestError, UsageError } from './usage.js';
+
+/** The flags that are format options, and the option each sets (as `--options` would). */
+const OPTION_FLAGS: Record<string, string> = {
+  delimiter: 'delimiter',
+  'line-ending': 'lineEnding',
+  bom: 'bom',
+  'no-header': 'header',
+  excel: 'preset',
+  'no-escape-formulas': 'escapeFormulas',
+  'sheet-name': 'sheetName',
+};
+
+/** `--delimiter '\t'` or `tab` as the shell passes them (backslash-t, a word) mean a TAB. */
+function delimiterOf(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const delimiter = text === '\\t' || text.toLowerCase() === 'tab' ? '\t' : text;
+  if ([...delimiter].length !== 1 || /["\r\n\uD800-\uDFFF]/.test(delimiter))
+    throw invalidFlag(
+      'delimiter',
+      `--delimiter must be one character other than a quote or line break (for a TAB: '\\t' or tab), got ${JSON.stringify(text).slice(0, 40)}`,
+    );
+  return delimiter;
+}
+
+/**
+ * A format-option flag the format has no option for, said as the flag typed
+ * (`--sheet-name applies to xlsx only`), not as the option it sets (`no option "sheetName"`).
+ */
+function refuseFlagsOfOtherFormats(values: Values, formats: FormatRegistry): void {
+  let format: ReturnType<FormatRegistry['get']>;
+  try {
+    format = formats.get(values.format);
+  } catch {
+    return; // unknown_format, from the request's parser
+  }
+  for (const [flag, option] of Object.entries(OPTION_FLAGS)) {
+    if (values[flag] === undefined || values[flag] === false || Object.hasOwn(format.options, option))
+      continue;
+    const takers = formats
+      .all()
+      .filter((f) => Object.hasOwn(f.options, option))
+      .map((f) => f.name);
+    const list = takers.length > 1 ? `${takers.slice(0, -1).join(', ')} and ${takers.at(-1)}` : takers[0];
+    throw invalidFlag(flag, `--${flag} applies to ${list ?? 'no format'} only, not ${format.name}`);
+  }
+}
 
 function optionsJson(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
@@ -27,7 +73,7 @@ export function rawRequestOf(values: Values, origin: Omit<Origin, 'datasets'>): 
   }
   const options: Record<string, unknown> = {
     ...optionsJson(values.options as string | undefined),
-    ...(values.delimiter !== undefined ? { delimiter: values.delimiter } : {}),
+    ...(values.delimiter !== undefined ? { delimiter: delimiterOf(values.delimiter as string) } : {}),
     ...(lineEnding ? { lineEnding: lineEnding === 'lf' ? '\n' : '\r\n' } : {}),
     ...(values.bom ? { bom: true } : {}),
     ...(values['no-header'] ? { header: false } : {}),
@@ -54,6 +100,7 @@ export function rawRequestOf(values: Values, origin: Omit<Origin, 'datasets'>): 
  * Every refusal is about a flag: a wrong command line (exit 2), with the message HTTP gives.
  */
 export function requestOf(values: Values, origin: Origin, formats: FormatRegistry): ExportRequest {
+  refuseFlagsOfOtherFormats(values, formats);
   const raw = rawRequestOf(values, origin);
   try {
     const request = parseExportRequest(raw, formats, { rowsApart: origin.rows !== undefined });

@@ -30,7 +30,7 @@ Options:
                       keeping the old file's mode; devices and named pipes are written in place)
   --columns a,b,c     columns to write, in order
   --timezone ZONE     IANA zone for datetimes (default UTC)
-  --delimiter CHAR    CSV delimiter          --locale TAG   decimal comma locales use ";"
+  --delimiter CHAR    CSV delimiter (tab)    --locale TAG   decimal comma locales use ";"
   --line-ending lf|crlf                      --bom          start with a UTF-8 BOM
   --no-header         no header row          --excel        BOM + CRLF (Excel preset)
   --no-escape-formulas  write formula-looking text as it is

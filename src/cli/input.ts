@@ -91,17 +91,28 @@ function arrayRowsPerLine(head: string): boolean {
   return Array.isArray(value) && value.some((v) => v === null || typeof v !== 'object');
 }
 
+/** Said when the first row is not JSON at all: the input is likely CSV or other text. */
+const ROWS_ARE_JSON =
+  'rows are read as NDJSON (one JSON object or array a line) or one JSON array, not CSV or other text';
+
 async function* ndjsonRows(stream: Readable): AsyncGenerator<Row> {
   let line = 0;
+  let first = true;
   for await (const text of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
     line++;
     const trimmed = (text as string).trim();
     if (trimmed === '') continue;
+    let row: Row;
     try {
-      yield parseJsonExact(line === 1 ? trimmed.replace(/^\uFEFF/, '') : trimmed) as Row;
+      row = parseJsonExact(line === 1 ? trimmed.replace(/^\uFEFF/, '') : trimmed) as Row;
     } catch {
-      throw new TakeoutError('invalid_rows', `line ${line} is not valid JSON`);
+      throw new TakeoutError(
+        'invalid_rows',
+        `line ${line} is not valid JSON${first ? `: ${ROWS_ARE_JSON}` : ''}`,
+      );
     }
+    first = false;
+    yield row;
   }
 }
 

@@ -8,6 +8,7 @@ import { requestCancel } from '../jobs/lifecycle.js';
 import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
+import { didYouMean } from './did-you-mean.js';
 import { parsePrincipal, refuseEmpty, shellWord } from './flags.js';
 import { withStore } from './job-store.js';
 import { type CliIo, CommandError, RequestError, UsageError } from './usage.js';
@@ -46,10 +47,23 @@ function line(job: JobRecord): string {
     job.id,
     // As the owner sees it (and as --status filters): a file past its retention is expired.
     visibleStatus(job).padEnd(9),
-    `a${job.attempt}`,
+    `a${job.attempt}`.padEnd(3),
     String(rows).padStart(10),
     job.createdAt.toISOString(),
     owner,
+  ].join('  ');
+}
+
+/** The names of line()'s columns, above them (ids have one length: exp_ and 22 characters). */
+function header(jobs: JobRecord[]): string {
+  const idWidth = Math.max(2, ...jobs.map((job) => job.id.length));
+  return [
+    'ID'.padEnd(idWidth),
+    'STATUS'.padEnd(9),
+    'TRY',
+    'ROWS'.padStart(10),
+    'CREATED'.padEnd(24),
+    'OWNER',
   ].join('  ');
 }
 
@@ -97,7 +111,14 @@ async function list(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${JSON.stringify(page)}\n`);
     return 0;
   }
-  for (const job of page.jobs) io.stdout.write(`${line(job)}\n`);
+  if (page.jobs.length === 0) {
+    // On stderr: a script reading stdout finds no rows, as before.
+    const filters = [
+      ...(values.owner !== undefined ? [`of ${values.owner}`] : []),
+      ...(values.status !== undefined ? [`with status ${values.status}`] : []),
+    ];
+    io.stderr.write(`no ${values.cursor ? 'more ' : ''}exports${filters.map((f) => ` ${f}`).join('')}\n`);
+  } else io.stdout.write(`${header(page.jobs)}\n${page.jobs.map((job) => `${line(job)}\n`).join('')}`);
   if (page.nextCursor) io.stderr.write(`more: ${nextPage(values, page.nextCursor)}\n`);
   return 0;
 }
@@ -162,7 +183,9 @@ export async function jobsCommand(argv: string[], io: CliIo): Promise<number> {
   }
   if (command === 'list') return list(rest, io);
   if (command === 'show' || command === 'cancel') return one(rest, io, command);
-  throw new UsageError(`unknown jobs command ${JSON.stringify(command)}`);
+  throw new UsageError(
+    `unknown jobs command ${JSON.stringify(command)}${didYouMean(command, ['list', 'show', 'cancel'])}`,
+  );
 }
 
 export async function migrateCommand(argv: string[], io: CliIo): Promise<number> {

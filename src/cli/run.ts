@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isTakeoutError } from '../errors.js';
 import { scrubber, secretsOf } from '../logging.js';
+import { didYouMean } from './did-you-mean.js';
 import { exportCommand } from './export.js';
 import { RemoteProblem } from './remote-client.js';
 import { serveCommand } from './serve.js';
@@ -17,6 +18,7 @@ Commands:
   jobs             list, show or cancel background exports (see: takeout jobs --help)
   token            make an API token and its hashed config entry (see: takeout token --help)
   migrate          apply the job store's schema migrations
+  help <command>   print the command's help (as takeout <command> --help does)
   --version        print the version
   --help           print this help`;
 
@@ -43,6 +45,26 @@ function scrubberFor(argv: string[], env: NodeJS.ProcessEnv): (text: string) => 
   });
   const args = Object.fromEntries(argv.map((arg, i) => [`ARG${i}`, arg]));
   return scrubber([...secretsOf(env), ...secretsOf(args), ...given.filter((t) => t.length >= 8)]);
+}
+
+/** A word the user typed, shown back: as it is when plain, else quoted. */
+function shown(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : JSON.stringify(word);
+}
+
+/**
+ * `takeout: unknown option --fromat (did you mean --format?)` and where the options are
+ * listed: the command's usage would push the one line that matters off the screen.
+ */
+async function unknownOption(error: Error, name: string, rest: string[]): Promise<string> {
+  const typed = /^Unknown option '(.*?)'/.exec(error.message)?.[1];
+  if (typed === undefined) return `takeout: ${error.message}\n`;
+  const usage = USAGES[name] ? await USAGES[name]() : '';
+  const known = [...(usage.match(/--[a-z][a-z-]*[a-z]/g) ?? []), '--help'];
+  const hint = typed.startsWith('--') ? didYouMean(typed.replace(/=.*$/s, ''), known) : '';
+  // `takeout jobs list --x`: the subcommand's help (`takeout jobs list --help`).
+  const sub = name === 'jobs' && rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : '';
+  return `takeout: unknown option ${shown(typed)}${hint}\nsee takeout ${name}${sub} --help\n`;
 }
 
 const commands: Record<string, Command> = {
@@ -73,10 +95,28 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const command = name ? commands[name] : undefined;
+  if (name === 'help') {
+    // `takeout help export` is `takeout export --help` (`takeout help jobs list` too).
+    const [topic, ...more] = rest;
+    if (topic === undefined) {
+      io.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    return main([topic, ...more, '--help'], io);
+  }
+  const command = name && Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
     // Like `takeout jobs` and `takeout storage` alone: a command is missing, a usage error.
-    io.stderr.write(`${name ? `takeout: unknown command ${JSON.stringify(name)}\n` : ''}${USAGE}\n`);
+    if (!name) {
+      io.stderr.write(`${USAGE}\n`);
+      return 2;
+    }
+    // A typo: the word and its likely fix, not the whole usage above which it would scroll away.
+    const what = name.startsWith('-') ? 'option' : 'command';
+    const known = name.startsWith('-') ? ['--help', '--version'] : [...Object.keys(commands), 'help'];
+    io.stderr.write(
+      `takeout: unknown ${what} ${shown(name)}${didYouMean(name, known)}\nsee takeout --help\n`,
+    );
     return 2;
   }
   try {
@@ -93,6 +133,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return fail(`takeout: ${error.code}: ${error.message}\n`, 1);
     if (error instanceof RequestError)
       return fail(`takeout: ${error.error.code}: ${error.error.message}\n`, 2);
+    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      return fail(await unknownOption(error as Error, name as string, rest), 2);
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       const usage = name && USAGES[name] ? `\n${await USAGES[name]()}\n` : '';
       return fail(`takeout: ${(error as Error).message}\n${usage}`, 2);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { tokenDigest } from '../auth/tokens.js';
+import { refuseEmpty } from './flags.js';
 import { type CliIo, UsageError } from './usage.js';
 
 export const TOKEN_USAGE = `Usage: takeout token --id <principal> [--tenant <tenant>]
@@ -19,7 +20,16 @@ export async function tokenCommand(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${TOKEN_USAGE}\n`);
     return 0;
   }
+  refuseEmpty(values);
   if (!values.id) throw new UsageError('--id is required');
+  // `:` separates ID:TENANT in --principal, `jobs list --owner` and TAKEOUT_API_TOKENS: a
+  // principal with one in its id or tenant could never be named there.
+  for (const flag of ['id', 'tenant'] as const) {
+    if (values[flag]?.includes(':'))
+      throw new UsageError(
+        `--${flag} must not contain ":" (it separates ID:TENANT in --principal, --owner and TAKEOUT_API_TOKENS)${flag === 'id' ? '; give the tenant with --tenant' : ''}`,
+      );
+  }
   const token = `tk_${randomBytes(32).toString('base64url')}`;
   const entry = {
     sha256: tokenDigest(token).toString('hex'),

@@ -47,15 +47,23 @@ describe('takeout jobs and takeout migrate', () => {
 
     const all = await cli(['jobs', 'list'], env);
     expect(all.code).toBe(0);
-    const lines = all.out.trim().split('\n');
+    // A header row names the columns, each name above its column.
+    const [head = '', ...lines] = all.out.trim().split('\n');
+    expect(head.split(/\s+/)).toEqual(['ID', 'STATUS', 'TRY', 'ROWS', 'CREATED', 'OWNER']);
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([running.id, mine.id]);
     expect(lines[0]).toMatch(/running\s+a1\s+0\s+\S+\s+bob$/);
     expect(lines[1]).toMatch(/queued\s+a0\s+0\s+\S+\s+ann:t1$/);
+    for (const name of ['STATUS', 'TRY', 'CREATED', 'OWNER'])
+      expect(
+        lines.map((l) => l[head.indexOf(name) - 1]),
+        name,
+      ).toEqual([' ', ' ']);
+    expect(lines.map((l) => l.lastIndexOf(' ') + 1)).toEqual([head.indexOf('OWNER'), head.indexOf('OWNER')]);
 
     const ann = await cli(['jobs', 'list', '--owner', 'ann:t1', '--json'], env);
     expect(JSON.parse(ann.out).jobs.map((j: { id: string }) => j.id)).toEqual([mine.id]);
     const paged = await cli(['jobs', 'list', '--limit', '1'], env);
-    expect(paged.out.trim().split('\n')).toHaveLength(1);
+    expect(paged.out.trim().split('\n')).toHaveLength(2);
     // The next page keeps the filters given.
     expect(paged.err).toMatch(/^more: takeout jobs list --limit 1 --cursor \S+\n$/);
 
@@ -75,6 +83,11 @@ describe('takeout jobs and takeout migrate', () => {
     expect(missing).toMatchObject({ code: 1, err: 'takeout: export_not_found: No export exp_nope\n' });
     expect((await cli(['jobs', 'list', '--status', 'done'], env)).code).toBe(2);
     expect((await cli(['jobs', 'frobnicate'], env)).code).toBe(2);
+    const typo = await cli(['jobs', 'lsit'], env);
+    expect([typo.code, typo.err.split('\n')[0]]).toEqual([
+      2,
+      'takeout: unknown jobs command "lsit" (did you mean list?)',
+    ]);
     await store.close();
   });
 
@@ -134,12 +147,18 @@ describe('takeout jobs and takeout migrate', () => {
     await addJob(store, { id: 'bob' });
     const args = ['jobs', 'list', '--owner', 'ann:t 1', '--status', 'queued', '--limit', '2'];
     const page = await cli(args, env);
-    expect(page.out.trim().split('\n')).toHaveLength(2);
+    expect(page.out.trim().split('\n')).toHaveLength(3);
     const more =
       /^more: takeout jobs list --owner 'ann:t 1' --status queued --limit 2 --cursor (\S+)\n$/.exec(page.err);
     expect(more, page.err).not.toBeNull();
     const next = await cli([...args, '--cursor', more?.[1] ?? ''], env);
-    expect([next.code, next.out.trim().split('\n').length, next.err]).toEqual([0, 1, '']);
+    expect([next.code, next.out.trim().split('\n').length, next.err]).toEqual([0, 2, '']);
+    // Nothing listed: a line saying so (on stderr, stdout staying empty), naming the filters.
+    expect(await cli(['jobs', 'list', '--owner', 'cy', '--status', 'queued'], env)).toEqual({
+      code: 0,
+      out: '',
+      err: 'no exports of cy with status queued\n',
+    });
     // A cursor that is not one is a wrong flag value: exit 2, as docs/errors.md says.
     const garbage = await cli([...args, '--cursor', 'garbage'], env);
     expect([garbage.code, garbage.out, garbage.err]).toEqual([
@@ -228,7 +247,7 @@ describe('takeout jobs and takeout migrate', () => {
       expect((await cli(['migrate'], env)).code).toBe(0);
       expect(await tables(schema.name)).toContain('takeout_exports');
       for (const reader of [env, { DATABASE_URL: PG_BASE_URL, TAKEOUT_DATABASE_SCHEMA: schema.name }]) {
-        expect(await cli(['jobs', 'list'], reader)).toEqual({ code: 0, out: '', err: '' });
+        expect(await cli(['jobs', 'list'], reader)).toEqual({ code: 0, out: '', err: 'no exports\n' });
       }
     } finally {
       await schema.drop();
