@@ -6,10 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, lstat, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { type FileHandle, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TakeoutError } from '../errors.js';
 import { isInside, pruneEmptyDirs, renameInto, walkFiles, writeTempFile } from './disk-files.js';
+import { assertInsideRoot } from './disk-links.js';
 import { assertValidKey, isValidKey, normalizePrefix } from './keys.js';
 import { servedLinks } from './served-links.js';
 import { storageIo, throwIfAborted } from './streams.js';
@@ -76,46 +77,6 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
   };
   const metaPathOf = (key: string): string => `${join(metaRoot, ...key.split('/'))}.json`;
 
-  /**
-   * Refuses a path whose directories leave the root through a symlink (a directory under the
-   * root replaced by a link elsewhere): puts, reads, deletes and listings stay inside the root.
-   * The root itself may be a link (a mounted volume); the deepest existing directory on the
-   * way to `path` must resolve to the same place under the root's real path.
-   */
-  async function assertNoLinkedDirs(path: string): Promise<void> {
-    let dir = dirname(path);
-    while (dir !== root && isInside(root, dir)) {
-      let real: string;
-      try {
-        real = await realpath(dir);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        // Not there (yet): look further up. A dangling link is refused like any other.
-        const dangling = await lstat(dir).then(
-          (info) => info.isSymbolicLink(),
-          () => false,
-        );
-        if (!dangling && (code === 'ENOENT' || code === 'ENOTDIR')) {
-          dir = dirname(dir);
-          continue;
-        }
-        if (!dangling)
-          throw new TakeoutError('storage_error', 'The file store failed to resolve a path', {
-            cause: error,
-          });
-        real = '';
-      }
-      const realRoot = await storageIo('resolve the root', () => realpath(root));
-      if (real !== join(realRoot, relative(root, dir))) {
-        throw new TakeoutError(
-          'storage_error',
-          `The file store refuses ${relative(root, dir)}: a symlink leads out of its root`,
-        );
-      }
-      return;
-    }
-  }
-
   async function readSidecar(key: string): Promise<Sidecar | undefined> {
     try {
       return JSON.parse(await readFile(metaPathOf(key), 'utf8')) as Sidecar;
@@ -133,9 +94,9 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
   ): Promise<StoredObject> {
     const target = pathOf(key);
     throwIfAborted(signal);
-    await assertNoLinkedDirs(target);
-    await assertNoLinkedDirs(metaPathOf(key));
-    await assertNoLinkedDirs(join(tmpDir, 'file'));
+    await assertInsideRoot(root, target);
+    await assertInsideRoot(root, metaPathOf(key));
+    await assertInsideRoot(root, join(tmpDir, 'file'));
     const written = await writeTempFile(tmpDir, body, signal);
     const metaTmp = join(tmpDir, `${randomUUID()}.meta`);
     const metaPath = metaPathOf(key);
@@ -153,12 +114,12 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
       // Sidecar first: a visible file always has its metadata (and so its expiry).
       await storageIo('write metadata', async () => {
         await writeFile(metaTmp, JSON.stringify(sidecar), { mode: 0o600 });
-        await assertNoLinkedDirs(metaPath); // again: the upload may have taken hours
+        await assertInsideRoot(root, metaPath); // again: the upload may have taken hours
         await renameInto(metaTmp, metaPath);
         sidecarPlaced = true;
       });
       await storageIo('move the file into place', async () => {
-        await assertNoLinkedDirs(target);
+        await assertInsideRoot(root, target);
         await renameInto(written.path, target);
       });
       return { key, size: written.size, sha256: written.sha256 };
@@ -177,8 +138,8 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
 
   async function remove(key: string): Promise<void> {
     const path = pathOf(key);
-    await assertNoLinkedDirs(path);
-    await assertNoLinkedDirs(metaPathOf(key));
+    await assertInsideRoot(root, path);
+    await assertInsideRoot(root, metaPathOf(key));
     await storageIo('delete', async () => {
       await rm(path, { force: true });
       await rm(metaPathOf(key), { force: true });
@@ -189,8 +150,8 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
 
   async function statKey(key: string): Promise<ObjectInfo | undefined> {
     const path = pathOf(key);
-    await assertNoLinkedDirs(path);
-    await assertNoLinkedDirs(metaPathOf(key));
+    await assertInsideRoot(root, path);
+    await assertInsideRoot(root, metaPathOf(key));
     return storageIo('read metadata', async () => {
       let info: Awaited<ReturnType<typeof stat>>;
       try {
@@ -218,7 +179,7 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
     if (dirPart !== '' && !isValidKey(dirPart)) return;
     const start = dirPart === '' ? root : join(root, ...dirPart.split('/'));
     // The walk never follows a link it meets; the directories the prefix names are checked here.
-    await assertNoLinkedDirs(join(start, 'file'));
+    await assertInsideRoot(root, join(start, 'file'));
     const skipInternal = (entry: { name: string }, depth: number) =>
       dirPart === '' && depth === 0 && (entry.name === TMP_DIR || entry.name === META_DIR);
     for await (const key of walkFiles(start, root, skipInternal)) {
@@ -235,8 +196,8 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
   async function removeIncomplete(before: Date, options: { prefix?: string } = {}): Promise<number> {
     // Temp files are not named by key: none is known to belong under a prefix.
     if (options.prefix !== undefined) return 0;
-    await assertNoLinkedDirs(join(tmpDir, 'file'));
-    await assertNoLinkedDirs(join(metaRoot, 'file'));
+    await assertInsideRoot(root, join(tmpDir, 'file'));
+    await assertInsideRoot(root, join(metaRoot, 'file'));
     let removed = 0;
     const olderThan = async (path: string) => (await stat(path)).mtime < before;
     const tryRemove = async (path: string, check: () => Promise<boolean>) => {
@@ -278,7 +239,7 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
     stat: statKey,
     async read(key, signal) {
       const path = pathOf(key);
-      await assertNoLinkedDirs(path);
+      await assertInsideRoot(root, path);
       const handle = await storageIo('open', () =>
         open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((error: NodeJS.ErrnoException) => {
           if (error.code === 'ENOENT') return undefined;
