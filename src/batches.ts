@@ -1,3 +1,4 @@
+import { settledWithin } from './settle.js';
 import type { Row } from './types.js';
 
 /** How batches are read: their size and row `i` as values (arrays of rows by default). */
@@ -32,11 +33,11 @@ export async function sampleBatches<B = readonly Row[]>(
   let deadline = Number.POSITIVE_INFINITY;
   while (seen < minRows) {
     const nextBatch = iterator.next();
-    const next =
-      seen > 0 && patienceMs !== undefined
-        ? await within(nextBatch, Math.max(0, deadline - performance.now()))
-        : await nextBatch;
-    if (next === undefined) return { pending, sample, done: false, next: nextBatch };
+    const waited = seen > 0 && patienceMs !== undefined;
+    if (waited && !(await settledWithin(nextBatch, Math.max(0, deadline - performance.now())))) {
+      return { pending, sample, done: false, next: nextBatch };
+    }
+    const next = await nextBatch;
     if (next.done) return { pending, sample, done: true };
     pending.push(next.value);
     const size = read.size(next.value);
@@ -45,19 +46,4 @@ export async function sampleBatches<B = readonly Row[]>(
     for (let i = 0; i < size && sample.length < maxSample; i++) sample.push(read.row(next.value, i));
   }
   return { pending, sample, done: false };
-}
-
-/** What `promise` gives within `ms`, else undefined (the promise goes on). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

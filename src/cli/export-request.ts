@@ -2,6 +2,7 @@
 import { isTakeoutError } from '../errors.js';
 import { type ExportRequest, parseExportRequest } from '../exports/request.js';
 import { checkFormatOptions } from '../formats/check-options.js';
+import { isDelimiter } from '../formats/csv.js';
 import type { FormatRegistry } from '../formats/registry.js';
 import type { Origin, Values } from './export-origin.js';
 import { invalidFlag, RequestError, UsageError } from './usage.js';
@@ -21,7 +22,7 @@ const OPTION_FLAGS: Record<string, string> = {
 function delimiterOf(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const delimiter = text === '\\t' || text.toLowerCase() === 'tab' ? '\t' : text;
-  if ([...delimiter].length !== 1 || /["\r\n\uD800-\uDFFF]/.test(delimiter))
+  if (!isDelimiter(delimiter))
     throw invalidFlag(
       'delimiter',
       `--delimiter must be one character other than a quote or line break (for a TAB: '\\t' or tab), got ${JSON.stringify(text).slice(0, 40)}`,

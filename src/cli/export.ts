@@ -126,9 +126,12 @@ const FLAG_CODES = new Set([
   'unknown_format',
 ]);
 
-function asFlagError(error: unknown): unknown {
-  return isTakeoutError(error) && FLAG_CODES.has(error.code) ? new RequestError(error) : error;
+function asFlagError(error: unknown, codes: ReadonlySet<string> = FLAG_CODES): unknown {
+  return isTakeoutError(error) && codes.has(error.code) ? new RequestError(error) : error;
 }
+
+/** What a source finds wrong as it runs that is still a flag's: --query's --param. */
+const QUERY_PARAM_CODES: ReadonlySet<string> = new Set(['invalid_params']);
 
 /** `--out` naming the file the rows come from would replace it: one swapped word loses a database. */
 async function refuseOutOverSource(target: OutTarget, values: Values): Promise<void> {
@@ -139,10 +142,6 @@ async function refuseOutOverSource(target: OutTarget, values: Values): Promise<v
     const real = await realpath(source).catch(() => undefined);
     if (real === target.path) throw badOut(values.out as string, `is the --${flag} file; give another file`);
   }
-}
-
-function asParamError(error: unknown): unknown {
-  return isTakeoutError(error) && error.code === 'invalid_params' ? new RequestError(error) : error;
 }
 
 export async function exportCommand(argv: string[], io: CliIo): Promise<number> {
@@ -188,7 +187,8 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
     });
   } catch (error) {
     // A parameter the source finds missing as it runs can only be --query's --param.
-    if (!signal.aborted) throw values.query ? asParamError(withFlagNames(error)) : withFlagNames(error);
+    if (!signal.aborted)
+      throw asFlagError(withFlagNames(error), values.query ? QUERY_PARAM_CODES : new Set());
     io.stderr.write(
       `\ntakeout: ${interruptedText(signal)}${target.kind === 'replace' ? '; no file written' : ''}\n`,
     );

@@ -58,7 +58,7 @@ function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
   const decimal = options.locale ? decimalSeparatorOf(options.locale) : '.';
   const delimiter =
     options.delimiter ?? (decimal === ',' && defaultDelimiter === ',' ? ';' : defaultDelimiter);
-  if (typeof delimiter !== 'string' || delimiter.length !== 1 || /["\r\n\uD800-\uDFFF]/.test(delimiter)) {
+  if (!isDelimiter(delimiter)) {
     throw new TakeoutError(
       'invalid_option',
       'delimiter must be one character other than a quote or line break',
@@ -77,6 +77,11 @@ function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
     escapeFormulas: booleanOption(options, 'escapeFormulas') ?? true,
     clock: zoneClock(options.timezone ?? 'UTC'),
   };
+}
+
+/** One character (one UTF-16 unit) other than a quote or line break: what a field delimiter may be. */
+export function isDelimiter(delimiter: unknown): delimiter is string {
+  return typeof delimiter === 'string' && delimiter.length === 1 && !/["\r\n\uD800-\uDFFF]/.test(delimiter);
 }
 
 /** The options of the CSV and TSV writers, as the request schema and its parser know them. */
