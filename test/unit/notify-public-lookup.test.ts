@@ -96,22 +96,39 @@ describe('publicOnlyLookup', () => {
   });
 });
 
+const SECRET = `whsec_${Buffer.alloc(24, 1).toString('base64')}`;
+
+/** A webhook receiver on loopback that answers 204 and counts the requests that reach it. */
+async function countingReceiver() {
+  const counted = { received: 0 };
+  const server = createServer((request, response) => {
+    counted.received++;
+    request.resume();
+    response.writeHead(204).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get received() {
+      return counted.received;
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 describe('sendWebhook to a name', () => {
   it('connects to a private answer only when not publicOnly, and the refused request never arrives', async () => {
-    let received = 0;
-    const server = createServer((request, response) => {
-      received++;
-      request.resume();
-      response.writeHead(204).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const receiver = await countingReceiver();
+    const { port } = receiver;
     const send = (publicOnly: boolean) =>
       sendWebhook({
         url: `http://hooks.example.com:${port}/hook`,
         id: 'msg_1',
         body: '{}',
-        secrets: [`whsec_${Buffer.alloc(24, 1).toString('base64')}`],
+        secrets: [SECRET],
         timeoutMs: 2000,
         publicOnly,
         lookup: resolver([{ address: '127.0.0.1', family: 4 }]) as never,
@@ -120,26 +137,19 @@ describe('sendWebhook to a name', () => {
       expect(await send(true)).toEqual({
         error: expect.stringMatching(/^hooks\.example\.com does not resolve to a public address/),
       });
-      expect(received).toBe(0);
+      expect(receiver.received).toBe(0);
       expect(await send(false)).toEqual({ statusCode: 204 });
-      expect(received).toBe(1);
+      expect(receiver.received).toBe(1);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await receiver.close();
     }
   });
 });
 
 describe('an owner’s webhook under an allowed wildcard', () => {
   it('fails alike for a name that points inside and a name that does not exist', async () => {
-    let received = 0;
-    const server = createServer((request, response) => {
-      received++;
-      request.resume();
-      response.writeHead(204).end();
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const receiver = await countingReceiver();
+    const { port } = receiver;
     // The operator's DNS: `db.corp.example.com` is internal, `nothing.corp.example.com` does not
     // exist, `again.corp.example.com` gets no answer for now.
     const corpDns = (host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
@@ -157,7 +167,7 @@ describe('an owner’s webhook under an allowed wildcard', () => {
         url: `http://${host}:${port}/hook`,
         id: 'msg_1',
         body: '{}',
-        secrets: [`whsec_${Buffer.alloc(24, 1).toString('base64')}`],
+        secrets: [SECRET],
         timeoutMs: 2000,
         publicOnly: true,
         lookup: corpDns as never,
@@ -175,10 +185,9 @@ describe('an owner’s webhook under an allowed wildcard', () => {
         missing: await lastError('nothing.corp.example.com'),
         noAnswer: await lastError('again.corp.example.com'),
       }).toEqual({ internal: alike, missing: alike, noAnswer: alike });
-      expect(received).toBe(0);
+      expect(receiver.received).toBe(0);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await receiver.close();
     }
   });
 });
