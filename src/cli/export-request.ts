@@ -19,9 +19,14 @@ const OPTION_FLAGS: Record<string, string> = {
 };
 
 /** `--delimiter '\t'` or `tab` as the shell passes them (backslash-t, a word) mean a TAB. */
-function delimiterOf(text: string | undefined): string | undefined {
+function delimiterOf(text: string | undefined, format: unknown): string | undefined {
   if (text === undefined) return undefined;
   const delimiter = text === '\\t' || text.toLowerCase() === 'tab' ? '\t' : text;
+  if (format === 'tsv' && delimiter !== '\t')
+    throw invalidFlag(
+      'delimiter',
+      '--delimiter with tsv can only be a TAB: for another delimiter, use -f csv',
+    );
   if (!isDelimiter(delimiter))
     throw invalidFlag(
       'delimiter',
@@ -74,7 +79,9 @@ export function rawRequestOf(values: Values, origin: Omit<Origin, 'datasets'>): 
   }
   const options: Record<string, unknown> = {
     ...optionsJson(values.options as string | undefined),
-    ...(values.delimiter !== undefined ? { delimiter: delimiterOf(values.delimiter as string) } : {}),
+    ...(values.delimiter !== undefined
+      ? { delimiter: delimiterOf(values.delimiter as string, values.format) }
+      : {}),
     ...(lineEnding ? { lineEnding: lineEnding === 'lf' ? '\n' : '\r\n' } : {}),
     ...(values.bom ? { bom: true } : {}),
     ...(values['no-header'] ? { header: false } : {}),

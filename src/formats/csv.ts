@@ -50,14 +50,21 @@ function booleanOption(options: CsvOptions, name: 'header' | 'bom' | 'escapeForm
   throw new TakeoutError('invalid_option', `${name} must be true or false`);
 }
 
-function dialectOf(options: CsvOptions, defaultDelimiter: string): Dialect {
+type CsvFormatName = 'csv' | 'tsv';
+
+function dialectOf(options: CsvOptions, format: CsvFormatName): Dialect {
   if (options.preset !== undefined && options.preset !== 'excel' && options.preset !== 'rfc4180') {
     throw new TakeoutError('invalid_option', 'preset must be "excel" or "rfc4180"');
   }
   const excel = options.preset === 'excel';
   const decimal = options.locale ? decimalSeparatorOf(options.locale) : '.';
-  const delimiter =
-    options.delimiter ?? (decimal === ',' && defaultDelimiter === ',' ? ';' : defaultDelimiter);
+  if (format === 'tsv' && options.delimiter !== undefined && options.delimiter !== '\t') {
+    throw new TakeoutError(
+      'invalid_option',
+      'A TSV file is separated by TABs: for another delimiter, use csv',
+    );
+  }
+  const delimiter = options.delimiter ?? (format === 'tsv' ? '\t' : decimal === ',' ? ';' : ',');
   if (!isDelimiter(delimiter)) {
     throw new TakeoutError(
       'invalid_option',
@@ -107,9 +114,9 @@ export const CSV_OPTION_SCHEMA: FormatOptionSchema = {
 };
 
 /** The dialect when the file is plain CSV (no locale: decimal commas are the writer's job). */
-function plainCsvOf(options: FormatOptions, defaultDelimiter: string): CsvDialect | undefined {
+function plainCsvOf(options: FormatOptions, format: CsvFormatName): CsvDialect | undefined {
   if (options.locale !== undefined) return undefined;
-  const d = dialectOf(options as CsvOptions, defaultDelimiter);
+  const d = dialectOf(options as CsvOptions, format);
   return {
     delimiter: d.delimiter,
     lineEnding: d.lineEnding as CsvDialect['lineEnding'],
@@ -120,15 +127,24 @@ function plainCsvOf(options: FormatOptions, defaultDelimiter: string): CsvDialec
   };
 }
 
-function createCsvWriter(name: 'csv' | 'tsv', contentType: string, defaultDelimiter: string): FormatWriter {
+/**
+ * TSV's options: CSV's, but its delimiter is TAB by name, so another one is refused rather
+ * than written into a file that calls itself tab-separated.
+ */
+const TSV_OPTION_SCHEMA: FormatOptionSchema = {
+  ...CSV_OPTION_SCHEMA,
+  delimiter: { type: 'string', const: '\t', description: 'Always TAB (for another delimiter, use csv).' },
+};
+
+function createCsvWriter(name: CsvFormatName, contentType: string): FormatWriter {
   return {
     name,
     contentType,
     extension: name,
-    options: CSV_OPTION_SCHEMA,
-    plainCsv: (options) => plainCsvOf(options, defaultDelimiter),
+    options: name === 'tsv' ? TSV_OPTION_SCHEMA : CSV_OPTION_SCHEMA,
+    plainCsv: (options) => plainCsvOf(options, name),
     write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
-      const d = dialectOf(ctx.options as CsvOptions, defaultDelimiter);
+      const d = dialectOf(ctx.options as CsvOptions, name);
       const sink = new ByteSink();
       const row = compileCsvRow(ctx, d, sink);
       writeCsvHead(sink, d, ctx.columns);
@@ -137,9 +153,5 @@ function createCsvWriter(name: 'csv' | 'tsv', contentType: string, defaultDelimi
   };
 }
 
-export const csvFormat: FormatWriter = createCsvWriter('csv', 'text/csv; charset=utf-8', ',');
-export const tsvFormat: FormatWriter = createCsvWriter(
-  'tsv',
-  'text/tab-separated-values; charset=utf-8',
-  '\t',
-);
+export const csvFormat: FormatWriter = createCsvWriter('csv', 'text/csv; charset=utf-8');
+export const tsvFormat: FormatWriter = createCsvWriter('tsv', 'text/tab-separated-values; charset=utf-8');

@@ -97,6 +97,10 @@ describe('format-option flags', () => {
       [['-f', 'ndjson', '--excel'], '--excel applies to csv and tsv only, not ndjson'],
       [['-f', 'json', '--line-ending', 'lf'], '--line-ending applies to csv and tsv only, not json'],
       [['-f', 'xlsx', '--delimiter', ';'], '--delimiter applies to csv and tsv only, not xlsx'],
+      [
+        ['-f', 'tsv', '--delimiter', ';'],
+        '--delimiter with tsv can only be a TAB: for another delimiter, use -f csv',
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(['export', '-o', join(dir, 'never'), ...args], { stdin: ROWS });

@@ -354,6 +354,25 @@ describe('CSV options in a request', () => {
   });
 });
 
+describe('TSV options', () => {
+  it('refuses a delimiter other than TAB, in a request and in exportRows', async () => {
+    const rows = [{ name: 'Ana', n: 3 }];
+    expect(() =>
+      parseExportRequest({ dataset: 'd', format: 'tsv', options: { delimiter: ';' } }, builtinFormats()),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'invalid_option',
+        message: expect.stringMatching(/delimiter must be "\\t"/),
+      }),
+    );
+    const error = await streamError(exportRows(rows, { format: 'tsv', delimiter: ';' }));
+    expect(error).toMatchObject({ code: 'invalid_option' });
+    expect(await exportText(rows, { format: 'tsv', delimiter: '\t', lineEnding: '\n' })).toBe(
+      'name\tn\nAna\t3\n',
+    );
+  });
+});
+
 describe('CSV writer: column keys', () => {
   it('reads keys that look like code as plain property names', async () => {
     const key = '"]; throw new Error("injected"); //';
