@@ -6,6 +6,7 @@ import { integerOption, knownOptions, queryOption } from './options.js';
 import { acquireConnection, type HeldConnection } from './sqlite-connections.js';
 import { queryError } from './sqlite-errors.js';
 import { countOnWorker, countSql } from './sqlite-estimate.js';
+import { bindable, refuseUnusedParams } from './sqlite-params.js';
 import { type Convert, columnTypeOfDeclared, converterOf, narrowBigint } from './sqlite-values.js';
 
 export { columnTypeOfDeclared, parseSqliteDatetime } from './sqlite-values.js';
@@ -37,27 +38,8 @@ const SQLITE_SOURCE_OPTIONS: readonly (keyof SqliteSourceOptions)[] = [
   'estimateTimeoutMs',
 ];
 
-/** Bigints beyond this cannot be bound (SQLite integers are 64-bit). */
-const INT64 = 2 ** 63;
-
 /** Text and blob bytes (UTF-16 units for text) past which a batch ends early. */
 export const BATCH_BYTES = 8 * 1024 * 1024;
-
-/**
- * Parameters as better-sqlite3 binds them. It binds every JS number as REAL (5 as 5.0, so
- * `code = :code` misses the TEXT '5' and `'row-' || :n` gives 'row-5.0'), so whole numbers go
- * as bigints, bound as INTEGER: what PostgreSQL makes of the text '5'. Booleans become 1/0;
- * fractions, and whole numbers beyond 64 bits, stay REAL.
- */
-function bindable(params: Record<string, unknown> = {}): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(params)) {
-    if (typeof v === 'boolean') out[k] = v ? 1n : 0n;
-    else if (typeof v === 'number' && Number.isInteger(v) && v >= -INT64 && v < INT64) out[k] = BigInt(v);
-    else out[k] = v;
-  }
-  return out;
-}
 
 /** What a prepared statement's columns resolve to: described once per statement. */
 interface Described {
@@ -146,6 +128,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
       throw queryError(error);
     }
     if (!statement.reader) throw new TakeoutError('source_query_error', 'The query does not return rows');
+    refuseUnusedParams(db, options.sql, bindable(options.params));
     statement.safeIntegers(true).raw(true);
     return statement;
   }

@@ -217,6 +217,26 @@ describe('takeout export', () => {
       'SELECT :x AS a',
     ]);
     expect([missing.code, missing.err]).toEqual([2, 'takeout: invalid_params: Missing parameter "x"\n']);
+    // One the query does not use is refused alike, as on PostgreSQL: `--param limit=1` must not
+    // be dropped without a word while every row is exported.
+    const unused = await cli([
+      'export',
+      '-f',
+      'csv',
+      '-o',
+      '-',
+      '--sqlite',
+      db,
+      '--query',
+      'SELECT 1 AS a',
+      '--param',
+      'limit=1',
+    ]);
+    expect([unused.code, unused.err, unused.out]).toEqual([
+      2,
+      'takeout: invalid_params: Unknown parameter "limit"\n',
+      '',
+    ]);
   });
 
   it('exports a PostgreSQL query through the cursor and the COPY path alike', async () => {

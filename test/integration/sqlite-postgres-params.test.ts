@@ -119,6 +119,19 @@ describe('typed params on SQLite and PostgreSQL', () => {
   });
 });
 
+describe('a parameter given to sqliteSource that its query does not use', () => {
+  it('is refused (invalid_params), told apart from one read as @name or $name, used twice or more', async () => {
+    const source = sqliteSource({
+      database: sqlitePath,
+      sql: 'SELECT id FROM t WHERE code = @code OR id = $id OR id = :id ORDER BY id',
+      params: { code: '5', id: 2 },
+    });
+    expect(await rowsOf(source)).toEqual([[1], [2]]);
+    const unused = sqliteSource({ database: sqlitePath, sql: 'SELECT id FROM t', params: { id: 2 } });
+    await expect(rowsOf(unused)).rejects.toMatchObject({ code: 'invalid_params', details: { param: 'id' } });
+  });
+});
+
 /** A number param given beyond 2^63 (12345678901234567891 in a JSON body): its double. */
 const BEYOND_INT64 = 1.2345678901234567e19;
 
