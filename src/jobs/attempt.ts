@@ -16,6 +16,7 @@ import { STOPPED_AT_SHUTDOWN, Stop, type StopReason } from './attempt-stop.js';
 import { removeDeadAttempts, removeUnrecorded } from './dead-attempts.js';
 import {
   cancelHeldJob,
+  countedAttempts,
   failJob,
   type LeaseOptions,
   releaseJob,
@@ -227,10 +228,13 @@ export class Attempt {
     if (reason === 'shutdown') {
       // Handed back untouched: another process (or this one after a restart) runs it again.
       // Only a release that took says so: a job another attempt holds by now (this process was
-      // frozen past its lease), or one canceled meanwhile, was not handed back.
-      const outcome = outcomeRecorded(await releaseJob(store, job.id, lease.leaseOwner), 'handed_back');
-      this.#metrics.ended(outcome);
+      // frozen past its lease), or one canceled meanwhile, was not handed back. A shutdown's
+      // claim is not counted against the attempts; a delivery the queue lost (this worker
+      // blocked past its lock) is, or an export that blocks every worker would never end.
       const queueLost = (this.shutdown.reason as TakeoutError | undefined)?.details?.reason === 'lost';
+      const released = await releaseJob(store, job.id, lease.leaseOwner, { atShutdown: !queueLost });
+      const outcome = outcomeRecorded(released, 'handed_back');
+      this.#metrics.ended(outcome);
       const said = outcome === 'handed_back' && queueLost ? 'queue_lost' : outcome;
       this.log.info({ attempt: job.attempt }, STOPPED_AT_SHUTDOWN[said] ?? `export stopped: ${said}`);
       return undefined;
@@ -252,7 +256,7 @@ export class Attempt {
     }
     const record = { code: error.code, message: error.message, retryable: error.retryable };
     const why = { attempt: job.attempt, code: error.code, reason: error.message };
-    if (error.retryable && job.attempt < this.context.limits.attempts) {
+    if (error.retryable && countedAttempts(job) < this.context.limits.attempts) {
       // Every process polling the store waits for the backoff, not only this one's queue.
       const runAfter = this.retryAt?.();
       const released = await releaseJob(store, job.id, lease.leaseOwner, {

@@ -124,12 +124,23 @@ export async function failJob(
   );
 }
 
-/** Hands the job back to the queue (retry later, or another process after a shutdown). */
+/**
+ * The claims that count against the attempts limit: every claim but those handed back at a
+ * worker's shutdown (a deploy must not use up an export's retries).
+ */
+export function countedAttempts(job: Pick<JobRecord, 'attempt' | 'handedBack'>): number {
+  return job.attempt - (job.handedBack ?? 0);
+}
+
+/**
+ * Hands the job back to the queue (retry later, or another process after a shutdown;
+ * `atShutdown` leaves that claim out of the attempts limit).
+ */
 export async function releaseJob(
   store: JobStore,
   id: string,
   leaseOwner: string,
-  options: { error?: JobError; runAfter?: Date; now?: Date } = {},
+  options: { error?: JobError; runAfter?: Date; now?: Date; atShutdown?: boolean } = {},
 ): Promise<JobRecord | undefined> {
   const now = options.now ?? new Date();
   return (
@@ -139,6 +150,7 @@ export async function releaseJob(
       {
         status: 'queued',
         lease: null,
+        ...(options.atShutdown ? { incrementHandedBack: true } : {}),
         ...(options.error ? { error: options.error } : {}),
         ...(options.runAfter ? { runAfter: options.runAfter } : {}),
       },

@@ -71,6 +71,11 @@ export interface JobRecord {
   status: JobStatus;
   /** How many times a worker has claimed the job. */
   attempt: number;
+  /**
+   * How many of those claims a worker handed back at its shutdown: they do not count against
+   * the attempts limit (see `countedAttempts`). Set by the store; absent counts as 0.
+   */
+  handedBack?: number;
   progress: JobProgress;
   createdAt: Date;
   updatedAt: Date;
@@ -136,6 +141,8 @@ export interface JobPatch {
   status?: JobStatus;
   /** Adds one to `attempt`. */
   incrementAttempt?: boolean;
+  /** Adds one to `handedBack`. */
+  incrementHandedBack?: boolean;
   progress?: Partial<JobProgress>;
   lease?: JobLease | null;
   startedAt?: Date | null;

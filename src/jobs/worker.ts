@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Attempt } from './attempt.js';
 import { AttemptMetrics, outcomeRecorded } from './attempt-metrics.js';
 import { removeDeadAttempts } from './dead-attempts.js';
-import { claimJob, failJob, type LeaseOptions } from './lifecycle.js';
+import { claimJob, countedAttempts, failJob, type LeaseOptions } from './lifecycle.js';
 import { type JobLogger, silentLogger, withBindings } from './log.js';
 import type { QueueDelivery, QueueHandler } from './queue/types.js';
 import type { JobRecord } from './types.js';
@@ -32,7 +32,7 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   if (claim.kind === 'held') return deferHeld(context, delivery, claim.job, log);
   if (claim.kind !== 'claimed') return; // finished, canceled or deleted
   const job = claim.job;
-  if (job.attempt > limits.attempts) {
+  if (countedAttempts(job) > limits.attempts) {
     const error = job.error ?? {
       code: 'internal',
       message: 'The export was interrupted too often',

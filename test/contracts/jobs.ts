@@ -12,6 +12,7 @@ import { isExportId, newExportId } from '../../src/jobs/ids.js';
 import {
   cancelHeldJob,
   claimJob,
+  countedAttempts,
   failJob,
   releaseJob,
   renewLease,
@@ -369,6 +370,19 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         expect(await requestCancel(racing, job.id, alice)).toMatchObject({ status: 'canceled' });
         expect(raced).toBe(true);
         expect(await store.get(job.id)).toMatchObject({ status: 'canceled' });
+      });
+
+      it('counts the claims handed back at shutdown apart from the other claims', async () => {
+        const { job } = await store.create(newJob());
+        expect(job.handedBack ?? 0).toBe(0);
+        await claimJob(store, job.id, lease('w1'));
+        const back = await releaseJob(store, job.id, 'w1', { atShutdown: true });
+        expect(back).toMatchObject({ status: 'queued', attempt: 1, handedBack: 1 });
+        await claimJob(store, job.id, lease('w2'));
+        // A retry's hand-back is an attempt like any other.
+        expect(await releaseJob(store, job.id, 'w2')).toMatchObject({ attempt: 2, handedBack: 1 });
+        const claimed = await claimJob(store, job.id, lease('w3'));
+        expect(claimed.kind === 'claimed' && countedAttempts(claimed.job)).toBe(2);
       });
 
       it('fails, and hands back for a retry with the last error kept', async () => {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TakeoutError } from '../../src/errors.js';
-import { claimJob } from '../../src/jobs/lifecycle.js';
+import { claimJob, releaseJob } from '../../src/jobs/lifecycle.js';
 import { sqliteJobStore } from '../../src/jobs/store/sqlite.js';
 import type { JobStore } from '../../src/jobs/types.js';
 import { exportJobHandler } from '../../src/jobs/worker.js';
@@ -168,8 +168,38 @@ describe('attempt outcomes in metrics and logs', () => {
     const delivery = new AbortController();
     const running = handler({ id: job.id, attempt: 1, signal: delivery.signal });
     await t.until(job.id, (j) => j.status === 'running');
-    return { lines, service, job, delivery, running, current: t };
+    return { lines, service, job, delivery, running, current: t, handler };
   }
+
+  const atShutdown = () =>
+    new TakeoutError('aborted', 'The worker is shutting down', { details: { reason: 'shutdown' } });
+
+  it('does not count claims handed back at shutdown against the attempts; a lost delivery counts', async () => {
+    const { lines, service, job, delivery, running, handler } = await runningSlowJob();
+    const { store } = service.jobs;
+    delivery.abort(atShutdown());
+    await running;
+    expect(await store.get(job.id)).toMatchObject({ status: 'queued', attempt: 1, handedBack: 1 });
+    // Two more deploys while it ran: three claims so far, all handed back (attempts: 3).
+    for (const leaseOwner of ['deploy-2', 'deploy-3']) {
+      expect((await claimJob(store, job.id, { leaseOwner, leaseMs: 30_000 })).kind).toBe('claimed');
+      expect(await releaseJob(store, job.id, leaseOwner, { atShutdown: true })).toBeDefined();
+    }
+    expect(await store.get(job.id)).toMatchObject({ attempt: 3, handedBack: 3 });
+    // The fourth claim runs the export: it is the first that counts.
+    const next = new AbortController();
+    const fourth = handler({ id: job.id, attempt: 4, signal: next.signal });
+    await t!.until(job.id, (j) => j.status === 'running' && j.attempt === 4);
+    expect(lines.map((line) => line.msg)).not.toContain('export failed: out of attempts');
+    // A delivery the queue lost is handed back too, but counted.
+    next.abort(
+      new TakeoutError('aborted', 'The queue lost this delivery (lock expired)', {
+        details: { reason: 'lost' },
+      }),
+    );
+    await fourth;
+    expect(await store.get(job.id)).toMatchObject({ status: 'queued', attempt: 4, handedBack: 3 });
+  });
 
   it('tells a delivery the queue lost from a shutdown', async () => {
     const { lines, service, job, delivery, running, current } = await runningSlowJob();

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTakeoutError } from '../../errors.js';
 import { settledWithin } from '../../settle.js';
+import { countedAttempts } from '../lifecycle.js';
 import type { JobRecord, JobStore } from '../types.js';
 import { type BackoffOptions, retryDelay } from './backoff.js';
 import type { ConsumeOptions, ExportQueue, QueueHandler } from './types.js';
@@ -70,7 +71,8 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
   };
 
   const deliver = (job: JobRecord) => {
-    const attempt = Math.max(job.attempt, delivered.get(job.id) ?? 0) + 1;
+    // Claims handed back at a shutdown do not count (countedAttempts), here as in the record.
+    const attempt = Math.max(countedAttempts(job), delivered.get(job.id) ?? 0) + 1;
     delivered.set(job.id, attempt);
     notBefore.delete(job.id); // its backoff is over: the loop must not keep waking for it
     const controller = new AbortController();

@@ -92,6 +92,13 @@ const queueRank = [
   'CREATE INDEX {index}_queued_rank ON {table} (status, queue_rank, created_at, id)',
 ];
 
+/**
+ * Claims that ended in a hand-back at shutdown: a deploy is not the export's fault, so these
+ * do not count against TAKEOUT_JOB_ATTEMPTS (`attempt` still counts every claim, and names the
+ * attempt's storage key).
+ */
+const handedBack = ['ALTER TABLE {table} ADD COLUMN handed_back INTEGER NOT NULL DEFAULT 0'];
+
 export interface DialectTypes {
   time: string;
   json: string;
@@ -108,6 +115,7 @@ export function migrations(types: DialectTypes): Migration[] {
     { version: 1, name: 'exports', statements: exportsTable.map(typed) },
     { version: 2, name: 'notifications', statements: notificationsTables.map(typed) },
     { version: 3, name: 'queue rank', statements: queueRank },
+    { version: 4, name: 'handed back', statements: handedBack },
   ];
 }
 

@@ -134,6 +134,7 @@ export function transitionStatement(
   const time = (value: Date | null) => (value === null ? null : dialect.time(value));
   if (patch.status !== undefined) assign('status', patch.status);
   if (patch.incrementAttempt) set.push('attempt = attempt + 1');
+  if (patch.incrementHandedBack) set.push('handed_back = handed_back + 1');
   if (patch.progress?.rowsWritten !== undefined) assign('rows_written', patch.progress.rowsWritten);
   if (patch.progress?.bytesWritten !== undefined) assign('bytes_written', patch.progress.bytesWritten);
   if (patch.progress?.rowsEstimated !== undefined) assign('rows_estimated', patch.progress.rowsEstimated);
@@ -268,6 +269,7 @@ export function rowToJob(row: Record<string, unknown>): JobRecord {
     ...optional('inputKey', row.input_key as string | null),
     status: row.status as JobStatus,
     attempt: Number(row.attempt),
+    ...(row.handed_back ? { handedBack: Number(row.handed_back) } : {}),
     progress: {
       rowsWritten: Number(row.rows_written),
       ...(row.rows_estimated === null || row.rows_estimated === undefined
