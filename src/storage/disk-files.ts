@@ -81,18 +81,57 @@ async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void>
 }
 
 /**
- * Renames `from` to `to`, creating the parent directories. Retries when a concurrent sweeper
- * pruned a just-created empty directory between the mkdir and the rename.
+ * Renames `from` to `to`, creating the parent directories, and makes the rename durable: a
+ * rename (like a created directory) is an entry in its parent directory, which a power loss
+ * may drop unless that directory is flushed too, leaving a job recorded as done with no file.
+ * Retries when a concurrent sweeper pruned a just-created empty directory between the mkdir
+ * and the rename.
  */
 export async function renameInto(from: string, to: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    await mkdir(dirname(to), PRIVATE_DIR);
+    const created = await mkdir(dirname(to), PRIVATE_DIR);
     try {
       await rename(from, to);
-      return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 4) throw error;
+      continue;
     }
+    // The file's directory, and the parent of each directory the mkdir created.
+    let dir = dirname(to);
+    await syncDir(dir);
+    while (created !== undefined && dir !== dirname(created) && isInside(dirname(created), dir)) {
+      dir = dirname(dir);
+      await syncDir(dir);
+    }
+    return;
+  }
+}
+
+/** Flushes a directory's entries to disk (fsync on the directory; POSIX file systems). */
+export async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return; // directories cannot be opened for fsync there
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some file systems (and some network mounts) do not fsync directories: nothing to do.
+    if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes a small file (`wx`: never over an existing one) and flushes it before returning, so
+ * that a power loss cannot leave it empty once a rename or a reader has relied on it.
+ */
+export async function writeNewFileDurably(path: string, data: string): Promise<void> {
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 

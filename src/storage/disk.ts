@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, open, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, realpath, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TakeoutError } from '../errors.js';
 import { isInside, pruneEmptyDirs, renameInto, walkFiles, writeTempFile } from './disk-files.js';
 import { assertInsideRoot } from './disk-links.js';
+import { readSidecarFile, sidecarOf, writeSidecarFile } from './disk-sidecar.js';
 import { assertValidKey, isValidKey, normalizePrefix } from './keys.js';
 import { servedLinks } from './served-links.js';
 import { storageIo, throwIfAborted } from './streams.js';
@@ -34,16 +35,6 @@ export interface DiskStorageOptions {
   routePrefix?: string;
   /** Key prefix of the exports. Default `generated/`. */
   prefix?: string;
-}
-
-interface Sidecar {
-  v: 1;
-  contentType: string;
-  filename: string;
-  expiresAt: string | null;
-  size: number;
-  sha256: string;
-  createdAt: string;
 }
 
 /** A file opened for serving. The caller closes it (or reads a stream that closes it). */
@@ -77,14 +68,7 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
   };
   const metaPathOf = (key: string): string => `${join(metaRoot, ...key.split('/'))}.json`;
 
-  async function readSidecar(key: string): Promise<Sidecar | undefined> {
-    try {
-      return JSON.parse(await readFile(metaPathOf(key), 'utf8')) as Sidecar;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-  }
+  const readSidecar = (key: string) => readSidecarFile(metaPathOf(key));
 
   async function put(
     key: string,
@@ -102,18 +86,9 @@ export function diskStorage(options: DiskStorageOptions): DiskStorage {
     const metaPath = metaPathOf(key);
     let sidecarPlaced = false;
     try {
-      const sidecar: Sidecar = {
-        v: 1,
-        contentType: meta.contentType,
-        filename: meta.filename,
-        expiresAt: meta.expiresAt ? meta.expiresAt.toISOString() : null,
-        size: written.size,
-        sha256: written.sha256,
-        createdAt: new Date().toISOString(),
-      };
       // Sidecar first: a visible file always has its metadata (and so its expiry).
       await storageIo('write metadata', async () => {
-        await writeFile(metaTmp, JSON.stringify(sidecar), { mode: 0o600 });
+        await writeSidecarFile(metaTmp, sidecarOf(meta, written));
         await assertInsideRoot(root, metaPath); // again: the upload may have taken hours
         await renameInto(metaTmp, metaPath);
         sidecarPlaced = true;

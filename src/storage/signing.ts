@@ -3,10 +3,10 @@
  * the download name and the content type, so none of them can be changed without the secret.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TakeoutError } from '../errors.js';
-import { PRIVATE_DIR } from './disk-files.js';
+import { PRIVATE_DIR, syncDir, writeNewFileDurably } from './disk-files.js';
 
 export interface LinkClaims {
   key: string;
@@ -49,7 +49,9 @@ export async function loadOrCreateSecret(
   });
   try {
     // `wx`: only one of several processes starting together creates it; the others read it.
-    await writeFile(path, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+    // Flushed with its directory entry: left empty by a power loss, it would stop every start.
+    await writeNewFileDurably(path, `${randomBytes(32).toString('base64url')}\n`);
+    await syncDir(dataDir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }

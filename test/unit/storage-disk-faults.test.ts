@@ -1,15 +1,23 @@
 /**
  * The disk driver when the disk fills as a file is placed: a put that fails leaves nothing in
- * `.tmp/` (neither the data nor a half-written sidecar) and no sidecar without its file. The
- * faults are injected into node:fs/promises, without a tmpfs of limited size.
+ * `.tmp/` (neither the data nor a half-written sidecar) and no sidecar without its file. And
+ * against a power loss: what a put places is flushed, file, sidecar and directory entries,
+ * before it returns. The faults are injected into node:fs/promises, which also records every
+ * fsync and rename, without a tmpfs of limited size or a power cut.
  */
+import type { FileHandle } from 'node:fs/promises';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type DiskStorage, diskStorage } from '../../src/storage/disk.js';
 
-const faults = vi.hoisted(() => ({ sidecarWrite: false, filePlacement: false }));
+const faults = vi.hoisted(() => ({
+  sidecarWrite: false,
+  filePlacement: false,
+  /** What the driver did, in order: `sync <path>` and `rename <to>`. */
+  calls: [] as string[],
+}));
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
@@ -19,19 +27,30 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       syscall,
       path,
     });
-  const writeFile: typeof fs.writeFile = async (path, data, options) => {
-    if (faults.sidecarWrite && String(path).endsWith('.meta')) {
-      // The disk fills mid-write: part of the sidecar is on disk.
-      await fs.writeFile(path, String(data).slice(0, 8), options);
-      throw full('write', String(path));
-    }
-    return fs.writeFile(path, data, options);
-  };
+  const open = (async (path: string, ...rest: unknown[]) => {
+    const handle: FileHandle = await (fs.open as (...args: unknown[]) => Promise<FileHandle>)(path, ...rest);
+    const sync = handle.sync.bind(handle);
+    handle.sync = async () => {
+      faults.calls.push(`sync ${path}`);
+      return sync();
+    };
+    const writeFile = handle.writeFile.bind(handle);
+    handle.writeFile = async (data: unknown) => {
+      if (faults.sidecarWrite && String(path).endsWith('.meta')) {
+        // The disk fills mid-write: part of the sidecar is on disk.
+        await writeFile(String(data).slice(0, 8));
+        throw full('write', String(path));
+      }
+      return writeFile(data as string);
+    };
+    return handle;
+  }) as typeof fs.open;
   const rename: typeof fs.rename = async (from, to) => {
     if (faults.filePlacement && String(from).endsWith('.part')) throw full('rename', String(to));
+    faults.calls.push(`rename ${to}`);
     return fs.rename(from, to);
   };
-  return { ...fs, default: { ...fs, writeFile, rename }, writeFile, rename };
+  return { ...fs, default: { ...fs, open, rename }, open, rename };
 });
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -62,6 +81,7 @@ describe('disk storage on a full disk', () => {
   afterEach(async () => {
     faults.sidecarWrite = false;
     faults.filePlacement = false;
+    faults.calls.length = 0;
     await rm(root, { recursive: true, force: true });
   });
 
@@ -91,5 +111,26 @@ describe('disk storage on a full disk', () => {
       `${join('.meta', ...key.split('/'))}.json`,
       join(...key.split('/')),
     ]);
+  });
+
+  it('flushes the file, the sidecar and every directory entry it adds before the put returns', async () => {
+    await put();
+    const target = join(root, ...key.split('/'));
+    const meta = `${join(root, '.meta', ...key.split('/'))}.json`;
+    const { calls } = faults;
+    const at = (call: string) => {
+      expect(calls, call).toContain(call);
+      return calls.indexOf(call);
+    };
+    // Each file's data before its rename; each rename before its directory is flushed.
+    const renamedMeta = at(`rename ${meta}`);
+    expect(calls.slice(0, renamedMeta).some((c) => /^sync .*\.meta$/.test(c))).toBe(true);
+    expect(at(`sync ${dirname(meta)}`)).toBeGreaterThan(renamedMeta);
+    const renamedFile = at(`rename ${target}`);
+    expect(calls.slice(0, renamedFile).some((c) => /^sync .*\.part$/.test(c))).toBe(true);
+    expect(at(`sync ${dirname(target)}`)).toBeGreaterThan(renamedFile);
+    // The directories the put created are entries of their parents: up to the root.
+    for (let dir = dirname(target); dir !== root; dir = dirname(dir)) at(`sync ${dirname(dir)}`);
+    for (let dir = dirname(meta); dir !== join(root, '.meta'); dir = dirname(dir)) at(`sync ${dirname(dir)}`);
   });
 });
