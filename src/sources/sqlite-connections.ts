@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
  * batches), so each file has a little pool of idle ones.
  *
  * A kept connection reads what is committed at each statement's start, like a new one (SQLite
- * checks the file's change counter per read transaction). A file replaced by another one (a
+ * checks the file's change counter per read transaction). One kept while the schema changed
+ * (PRAGMA schema_version, read on each acquire) is closed: it would describe the old columns. A file replaced by another one (a
  * new inode: a rename, a delete and re-create) is noticed by a stat on each acquire: the old
  * connections are closed. Idle connections are closed after IDLE_MS, and never keep the
  * process alive.
@@ -31,6 +32,8 @@ interface Identity {
 interface Idle {
   db: Database.Database;
   statements: Map<string, Database.Statement>;
+  /** The schema's version when the connection was opened (PRAGMA schema_version). */
+  schemaVersion: number | undefined;
   identity: Identity;
   timer: NodeJS.Timeout;
 }
@@ -52,6 +55,15 @@ function identityOf(path: string): Identity | undefined {
     return { dev: stat.dev, ino: stat.ino };
   } catch {
     return undefined; // opening reports the real error
+  }
+}
+
+/** PRAGMA schema_version: SQLite adds one on every change to the schema. */
+function schemaVersionOf(db: Database.Database): number | undefined {
+  try {
+    return db.pragma('schema_version', { simple: true }) as number;
+  } catch {
+    return undefined; // unreadable now: a new connection reports why
   }
 }
 
@@ -112,9 +124,18 @@ function putIdle(path: string, entry: Omit<Idle, 'timer'>): void {
  */
 export function acquireConnection(path: string): HeldConnection {
   const identity = identityOf(path);
-  const reused = takeIdle(path, identity);
+  let reused = takeIdle(path, identity);
+  // A table altered since it was kept (a migration while the service runs): SQLite re-prepares
+  // a kept statement when it runs, but its columns, as described before it runs, would be the
+  // old ones, and so would a new statement's on that connection. A new connection reads the
+  // schema afresh; schema changes are rare enough to pay for one.
+  if (reused && schemaVersionOf(reused.db) !== reused.schemaVersion) {
+    closeQuietly(reused.db);
+    reused = undefined;
+  }
   const db = reused?.db ?? new Database(path, { readonly: true, fileMustExist: true });
   const statements = reused?.statements ?? new Map<string, Database.Statement>();
+  const schemaVersion = reused ? reused.schemaVersion : schemaVersionOf(db);
   // The identity of the file opened: a stat after opening could name a newer file.
   const openedIdentity = reused?.identity ?? identity;
   let released = false;
@@ -137,7 +158,7 @@ export function acquireConnection(path: string): HeldConnection {
       if (released) return;
       released = true;
       if (openedIdentity === undefined) closeQuietly(db);
-      else putIdle(path, { db, statements, identity: openedIdentity });
+      else putIdle(path, { db, statements, schemaVersion, identity: openedIdentity });
     },
   };
 }

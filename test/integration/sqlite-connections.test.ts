@@ -61,6 +61,29 @@ describe('kept SQLite connections', () => {
     expect(await readAll(path, 'SELECT v FROM t ORDER BY v')).toEqual([[1], [2]]);
   });
 
+  it('reads the columns a migration gave the table since the connection was kept', async () => {
+    const path = join(dir, 'migrated.sqlite');
+    createDatabase(path, [1]);
+    const columnsOf = async () => {
+      const source = sqliteSource({ database: path, sql: 'SELECT * FROM t' });
+      try {
+        const columns = (await source.columns()).map((c) => `${c.key}:${c.type}`);
+        const rows: Row[] = [];
+        for await (const batch of source.batches()) rows.push(...batch);
+        return { columns, rows };
+      } finally {
+        await source.close?.();
+      }
+    };
+    expect(await columnsOf()).toEqual({ columns: ['v:integer'], rows: [[1]] });
+    const writer = new Database(path);
+    writer.exec("ALTER TABLE t ADD COLUMN day DATE; UPDATE t SET day = '2024-05-05'");
+    expect(await columnsOf()).toEqual({ columns: ['v:integer', 'day:date'], rows: [[1, '2024-05-05']] });
+    writer.exec('ALTER TABLE t DROP COLUMN v');
+    writer.close();
+    expect(await columnsOf()).toEqual({ columns: ['day:date'], rows: [['2024-05-05']] });
+  });
+
   it('drops kept connections when another file takes the path', async () => {
     const path = join(dir, 'replaced.sqlite');
     createDatabase(path, [1, 2]);
