@@ -208,7 +208,8 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
         exhausted = false;
         return undefined;
       }
-      if (exhausted || probe === cap) return ahead.length;
+      // Past the cap already; a read cut short by BATCH_BYTES says nothing of what follows.
+      if (exhausted || ahead.length > cap) return ahead.length;
       const count = countSql(options.sql, cap);
       const params = bindable(options.params);
       if (!db!.memory) return countOnWorker(db!.name, count, params, estimateTimeoutMs);

@@ -65,3 +65,25 @@ describe('sqliteSource estimate beyond the first batch', () => {
     }
   });
 });
+
+describe('sqliteSource estimate within the first batch', () => {
+  it('counts on when the first read stops at its byte limit short of the cap', async () => {
+    // 20 rows of 1 MiB: the first read stops at 8 MiB, 8 rows, whatever the cap.
+    const db = new Database(':memory:');
+    db.exec(
+      'CREATE TABLE b (x BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20) INSERT INTO b SELECT zeroblob(1048576) FROM c',
+    );
+    try {
+      for (const [cap, expected] of [
+        [10, 11],
+        [50, 20],
+      ]) {
+        const source = sqliteSource({ database: db, sql: 'SELECT x FROM b', estimateCap: cap });
+        expect(await source.estimate?.(), `cap ${cap}`).toBe(expected);
+        await source.close?.();
+      }
+    } finally {
+      db.close();
+    }
+  });
+});
