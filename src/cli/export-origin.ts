@@ -23,6 +23,22 @@ export interface Origin {
   rows?: AsyncIterable<Row>;
 }
 
+/**
+ * `--param` values for SQLite: text that is a number written the way JavaScript writes it
+ * (`25`, `-1.5`; not `007`, `1.50` or `1e3`) is bound as that number. PostgreSQL types an
+ * untyped parameter from where it is used; SQLite compares a number with text as unequal
+ * (`amount * 2 > '25'` is false for every row), and converting only canonical spellings keeps
+ * text that merely looks numeric (`007`) as the text it is compared with.
+ */
+function numbersAsNumbers(params: Record<string, string>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [name, text] of Object.entries(params)) {
+    const number = Number(text);
+    out[name] = Number.isFinite(number) && String(number) === text ? number : text;
+  }
+  return out;
+}
+
 export function paramsOf(entries: string[] = []): Record<string, string> {
   const params: Record<string, string> = {};
   for (const entry of entries) {
@@ -100,7 +116,11 @@ export async function originOf(values: Values, io: CliIo, principal: Principal):
       name: 'query',
       source: async () => {
         if (values.sqlite !== undefined)
-          return sqliteSource({ database: values.sqlite as string, sql: query, params });
+          return sqliteSource({
+            database: values.sqlite as string,
+            sql: query,
+            params: numbersAsNumbers(params),
+          });
         const { postgresSource } = await import('../sources/postgres.js');
         return postgresSource({
           connectionString: url,

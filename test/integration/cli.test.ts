@@ -203,6 +203,19 @@ describe('takeout export', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.out).toBe('id\tname\n2\ttwo\n3\tthree\n');
+    // A number is bound as a number, as PostgreSQL would take it in `id * 2 > :min` (SQLite
+    // finds text greater than every number); text that only looks numeric stays text.
+    const typed = await cli([
+      ...['export', '-f', 'tsv', '-o', '-', '--sqlite', db, '--line-ending', 'lf', '--query'],
+      'SELECT id, typeof(:min), :zip, typeof(:zip), typeof(:inf) FROM t WHERE id * 2 > :min',
+      ...['--param', 'min=3.5', '--param', 'zip=007', '--param', 'inf=Infinity'],
+    ]);
+    expect([typed.code, typed.err]).toEqual([0, '']);
+    expect(typed.out.split('\n').slice(1)).toEqual([
+      '2\treal\t007\ttext\ttext',
+      '3\treal\t007\ttext\ttext',
+      '',
+    ]);
     // A --param the --query needs and the command line lacks: bad usage (exit 2), like a
     // dataset's, though SQLite only finds it out as the export runs.
     const missing = await cli([
