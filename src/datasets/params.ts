@@ -46,10 +46,17 @@ function isCalendarDate(day: string): boolean {
   return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === day;
 }
 
-/** ISO date-time text as the UTC text datetimes are bound as; undefined when it is not one. */
+/**
+ * ISO date-time text as the UTC text datetimes are bound as; undefined when it is not one.
+ * Digits past the millisecond are kept (a Date holds none): `.123456` must not become `.123`
+ * against microsecond columns. Zone offsets are whole minutes, so they leave those digits be.
+ */
 function utcText(text: string): string | undefined {
   const time = DATETIME.test(text) ? Date.parse(text) : Number.NaN;
-  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+  if (Number.isNaN(time)) return undefined;
+  const iso = new Date(time).toISOString();
+  const finer = /\.\d{3}(\d+)/.exec(text)?.[1];
+  return finer ? `${iso.slice(0, -1)}${finer}Z` : iso;
 }
 
 /** Coerces one value to its declared type; query-string text is accepted for numbers and booleans. */
@@ -92,7 +99,7 @@ function coerce(name: string, spec: ParamSpec, value: unknown): ParamValue {
         );
       }
       // Datetimes are bound as UTC text, the form SQLite and PostgreSQL both compare correctly.
-      const bound = spec.type === 'date' ? value : new Date(value).toISOString();
+      const bound = spec.type === 'date' ? value : (utcText(value) as string);
       // PostgreSQL has no year 0 (nor any beyond 9999 in ISO text): refused before it errs.
       if (!YEAR_IN_RANGE.test(value) || !YEAR_IN_RANGE.test(bound)) {
         throw invalid(
@@ -119,7 +126,7 @@ function isAllowed(spec: ParamSpec, value: ParamValue): boolean {
 }
 
 function normalizeBound(spec: ParamSpec, bound: string): string {
-  return spec.type === 'datetime' ? new Date(bound).toISOString() : bound;
+  return spec.type === 'datetime' ? (utcText(bound) ?? bound) : bound;
 }
 
 /**

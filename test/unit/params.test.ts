@@ -57,6 +57,17 @@ describe('dates and datetimes', () => {
     expect(check({ type: 'datetime' }, '9999-12-31T23:59:59Z')).toBe('9999-12-31T23:59:59.000Z');
   });
 
+  it('keeps the digits of a datetime past the millisecond, in UTC', () => {
+    expect(check({ type: 'datetime' }, '2024-01-01T00:00:00.123456Z')).toBe('2024-01-01T00:00:00.123456Z');
+    expect(check({ type: 'datetime' }, '2024-01-01T05:30:00.123456789+05:30')).toBe(
+      '2024-01-01T00:00:00.123456789Z',
+    );
+    expect(check({ type: 'datetime' }, '2024-01-01T00:00:00.5Z')).toBe('2024-01-01T00:00:00.500Z');
+    const after: ParamSpec = { type: 'datetime', min: '2024-01-01T00:00:00.123456Z' };
+    expect(check(after, '2024-01-01T00:00:00.123455Z')).toMatch(/must be on or after/);
+    expect(check(after, '2024-01-01T00:00:00.123457Z')).toBe('2024-01-01T00:00:00.123457Z');
+  });
+
   it('compares a datetime with its enum entries as the instants they name', () => {
     const spec: ParamSpec = { type: 'datetime', enum: ['2024-01-01T00:00:00Z', 'not a time'] };
     expect(check(spec, '2024-01-01T00:00:00Z')).toBe('2024-01-01T00:00:00.000Z');
