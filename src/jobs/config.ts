@@ -1,9 +1,10 @@
 /** Settings of background jobs, from the environment (docs/configuration.md, docs/jobs.md). */
 
-import { checkRetentionSeconds, checkTimerSeconds } from '../durations.js';
+import { checkRetentionSeconds, checkTimerSeconds, durationMs } from '../durations.js';
 import { wholeNumber } from '../env-numbers.js';
 import { TakeoutError } from '../errors.js';
 import { parseDuration } from '../storage/config.js';
+import { type BackoffOptions, DEFAULT_BACKOFF } from './queue/backoff.js';
 import { type BullmqEnvSettings, bullmqSettingsFromEnv, redisDatabase } from './queue/bullmq-options.js';
 import { SCHEMA_IDENTIFIER, SCHEMA_RULE } from './store/schema-name.js';
 
@@ -29,6 +30,8 @@ export interface JobSettings {
   timeoutMs: number;
   /** Attempts per job, retries of retryable failures included. */
   attempts: number;
+  /** Waits before retries (TAKEOUT_JOB_BACKOFF, doubling up to TAKEOUT_JOB_BACKOFF_MAX), both queues. */
+  backoff: BackoffOptions;
   /** How long a worker's claim lasts without renewal, ms (a crashed worker's jobs return after it). */
   leaseMs: number;
   /** On shutdown, how long running jobs may finish before they are handed back, ms. */
@@ -61,6 +64,15 @@ function timerSeconds(env: NodeJS.ProcessEnv, name: string, fallback: number, mi
   return checkTimerSeconds(seconds(env, name, fallback, min), name);
 }
 
+/** Retry waits: long enough by default that a retry outlasts a database or storage blip. */
+function backoffFromEnv(env: NodeJS.ProcessEnv): BackoffOptions {
+  const baseMs = durationMs(env, 'TAKEOUT_JOB_BACKOFF', DEFAULT_BACKOFF.baseMs, 0);
+  const maxMs = durationMs(env, 'TAKEOUT_JOB_BACKOFF_MAX', Math.max(baseMs, DEFAULT_BACKOFF.maxMs), 0);
+  if (maxMs < baseMs)
+    throw new TakeoutError('config_error', 'TAKEOUT_JOB_BACKOFF_MAX must be at least TAKEOUT_JOB_BACKOFF');
+  return { baseMs, maxMs };
+}
+
 export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSettings {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -89,6 +101,7 @@ export function jobSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): JobSet
     maxInputBytes: count(env, 'TAKEOUT_JOB_MAX_INPUT_BYTES', 256 * 1024 ** 2, 1),
     timeoutMs: timerSeconds(env, 'TAKEOUT_JOB_TIMEOUT', 3600) * 1000,
     attempts: count(env, 'TAKEOUT_JOB_ATTEMPTS', 3, 1),
+    backoff: backoffFromEnv(env),
     leaseMs,
     shutdownGraceMs: timerSeconds(env, 'TAKEOUT_SHUTDOWN_GRACE', 30, 0) * 1000,
     recordTtlSeconds: checkRetentionSeconds(

@@ -51,12 +51,15 @@ describe('the worker when the job store fails', () => {
 describe('the worker when the source fails for a moment', () => {
   it('records the retry backoff in the job (runAfter), so every process sharing the store waits for it', async () => {
     dir = mkdtempSync(join(tmpdir(), 'takeout-faults-'));
-    t = await testService({}, { dir, datasets: [numbersDataset('flaky', 100, 0, 1)] });
+    t = await testService(
+      { TAKEOUT_JOB_BACKOFF: '1s', TAKEOUT_JOB_BACKOFF_MAX: '1s' },
+      { dir, datasets: [numbersDataset('flaky', 100, 0, 1)] },
+    );
     await t.service.jobs.startWorker();
     const { job } = await t.service.jobs.create(t.request({ dataset: 'flaky', format: 'csv' }), alice);
     const back = await t.until(job.id, (j) => j.status === 'queued' && j.error !== undefined, 5000);
     expect(back.error).toMatchObject({ code: 'source_error', retryable: true });
-    // The embedded queue's backoff (1 s base: at least half of it), in the record for all to see.
+    // The embedded queue's backoff (TAKEOUT_JOB_BACKOFF 1 s: at least half of it), in the record for all to see.
     expect(back.runAfter).toBeInstanceOf(Date);
     expect(back.runAfter!.getTime() - back.updatedAt.getTime()).toBeGreaterThanOrEqual(400);
     const done = await t.until(job.id, (j) => j.status === 'succeeded');

@@ -114,7 +114,14 @@ export async function testService(
   options: ServiceOptions & { dir?: string } = {},
 ): Promise<TestService> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'takeout-jobs-'));
-  const config = loadConfig({ TAKEOUT_DATA_DIR: dir, TAKEOUT_DEMO: 'false', ...env });
+  // Retries after 50 ms, not the 5-10 s a deployment waits (a test of the default sets its own).
+  const config = loadConfig({
+    TAKEOUT_DATA_DIR: dir,
+    TAKEOUT_DEMO: 'false',
+    TAKEOUT_JOB_BACKOFF: '50ms',
+    TAKEOUT_JOB_BACKOFF_MAX: '100ms',
+    ...env,
+  });
   const service = await createService(config, { env: {}, ...options });
   const formats = builtinFormats();
   return {

@@ -27,6 +27,7 @@ describe('job settings', () => {
       maxInputBytes: 256 * 1024 ** 2,
       timeoutMs: 3_600_000,
       attempts: 3,
+      backoff: { baseMs: 10_000, maxMs: 600_000 },
       leaseMs: 30_000,
       shutdownGraceMs: 30_000,
       recordTtlSeconds: 30 * 86_400,
@@ -42,6 +43,8 @@ describe('job settings', () => {
       TAKEOUT_SHUTDOWN_GRACE: '0',
       TAKEOUT_RECORD_TTL: '7d',
       TAKEOUT_JOB_LEASE: '5',
+      TAKEOUT_JOB_BACKOFF: '500ms',
+      TAKEOUT_JOB_BACKOFF_MAX: '1m',
     });
     expect(settings).toMatchObject({
       databaseUrl: 'postgres://db/takeout',
@@ -51,7 +54,16 @@ describe('job settings', () => {
       shutdownGraceMs: 0,
       recordTtlSeconds: 604_800,
       leaseMs: 5000,
+      backoff: { baseMs: 500, maxMs: 60_000 },
     });
+    // A base past the default maximum raises the maximum with it.
+    expect(jobSettingsFromEnv({ TAKEOUT_JOB_BACKOFF: '1h' }).backoff).toEqual({
+      baseMs: 3_600_000,
+      maxMs: 3_600_000,
+    });
+    expect(() => jobSettingsFromEnv({ TAKEOUT_JOB_BACKOFF: '1m', TAKEOUT_JOB_BACKOFF_MAX: '30s' })).toThrow(
+      /TAKEOUT_JOB_BACKOFF_MAX must be at least TAKEOUT_JOB_BACKOFF/,
+    );
     expect(() => jobSettingsFromEnv({ TAKEOUT_WORKERS: '-1' })).toThrow(/TAKEOUT_WORKERS/);
     expect(() => jobSettingsFromEnv({ TAKEOUT_JOB_TIMEOUT: 'soon' })).toThrow(/TAKEOUT_JOB_TIMEOUT/);
     expect(() => jobSettingsFromEnv({ TAKEOUT_JOB_LEASE: '1' })).toThrow(/TAKEOUT_JOB_LEASE/);

@@ -9,7 +9,7 @@ import { isTakeoutError } from '../../errors.js';
 import { settledWithin } from '../../settle.js';
 import { countedAttempts } from '../lifecycle.js';
 import type { JobRecord, JobStore } from '../types.js';
-import { type BackoffOptions, retryDelay } from './backoff.js';
+import { type BackoffOptions, DEFAULT_BACKOFF, retryDelay } from './backoff.js';
 import type { ConsumeOptions, ExportQueue, QueueHandler } from './types.js';
 
 export interface EmbeddedQueueOptions {
@@ -18,7 +18,7 @@ export interface EmbeddedQueueOptions {
   pollIntervalMs?: number;
   /** Deliveries of one id at most, retries included. Default 3. */
   maxAttempts?: number;
-  /** Retry delays. Default 1 s doubling to 60 s, with jitter. */
+  /** Retry delays. Default DEFAULT_BACKOFF (10 s doubling to 10 min, with jitter), as BullMQ's. */
   backoff?: BackoffOptions;
   /** Called when the table could not be read; the queue tries again at the next poll. */
   onError?: (error: unknown) => void;
@@ -31,7 +31,7 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
   const { store } = options;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const maxAttempts = options.maxAttempts ?? 3;
-  const backoff = options.backoff ?? { baseMs: 1000, maxMs: 60_000 };
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
 
   const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Deliveries made in this process per id (attempts survive restarts through the record). */

@@ -29,12 +29,14 @@ export async function openQueue(
       ...settings.bullmq,
       url: settings.redisUrl,
       attempts: queueAttempts(settings.attempts),
+      backoff: settings.backoff,
       ...(log ? { logger: log } : {}),
     });
   }
   return embeddedQueue({
     store,
     maxAttempts: queueAttempts(settings.attempts),
+    backoff: settings.backoff,
     ...(log
       ? { onError: (error) => log.warn({ error: String(error) }, 'the embedded queue could not read jobs') }
       : {}),
