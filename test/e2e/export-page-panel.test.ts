@@ -109,3 +109,63 @@ describe('the export panel', () => {
     await context.close();
   });
 });
+
+/** An export the page follows that is the route fixture's, not the server's: `status` and `error` as given. */
+function fakeJob(status: string, error?: { code: string; message: string }) {
+  const self = '/v1/exports/exp_fakeCCCCCCCCCCCCCCCCC';
+  return {
+    id: 'exp_fakeCCCCCCCCCCCCCCCCC',
+    status,
+    dataset: 'orders',
+    format: 'csv',
+    created_at: new Date().toISOString(),
+    progress: { rows_written: 0, bytes_written: 0 },
+    ...(error ? { error } : {}),
+    links: {
+      self,
+      events: `${self}/events`,
+      download: `${self}/download`,
+      link: `${self}/link`,
+      cancel: `${self}/cancel`,
+    },
+  };
+}
+
+/** Export answers with a job in `first` state; looking at it (the stream is unavailable) shows `then`. */
+async function fakeExport(page: Page, first: object, then: object): Promise<void> {
+  await page.route(/\/v1\/exports$/, (route) => route.fulfill({ status: 202, json: first }));
+  await page.route('**/events', (route) => route.fulfill({ status: 502, body: 'bad gateway' }));
+  await page.route(/\/v1\/exports\/exp_fakeC+$/, (route) =>
+    route.fulfill({ json: then, headers: { etag: '"fake"', 'retry-after': '5' } }),
+  );
+  await page.getByRole('button', { name: 'Export', exact: true }).click();
+  await page.locator('#job').waitFor({ state: 'visible' });
+}
+
+describe('the export panel for everyone', () => {
+  it('keeps the bar of a queued export still when the user asks for reduced motion', async () => {
+    const indeterminate = (page: Page) =>
+      page.evaluate(`document.getElementById('job-progress').matches(':indeterminate')`);
+    const still = await openExportPage(browser, server.base, { reducedMotion: 'reduce' });
+    await fakeExport(still.page, fakeJob('queued'), fakeJob('queued'));
+    expect(await still.page.locator('#job-numbers').textContent()).toMatch(/queued/);
+    expect(await indeterminate(still.page)).toBe(false);
+    await still.close();
+    // Without the wish, the bar says "busy, how long unknown".
+    const moving = await open();
+    await fakeExport(moving.page, fakeJob('queued'), fakeJob('queued'));
+    expect(await indeterminate(moving.page)).toBe(true);
+    await moving.close();
+  });
+
+  it('announces why an export failed, not only that it did', async () => {
+    const { page, close } = await open();
+    const error = { code: 'source_query_error', message: 'column "amount" does not exist' };
+    await fakeExport(page, fakeJob('running'), fakeJob('failed', error));
+    await expect.poll(() => page.locator('#job-title').textContent()).toBe('The export failed');
+    expect(await page.locator('#job-announce').textContent()).toBe(
+      'The export failed. The data source could not produce this export. column "amount" does not exist (code source_query_error)',
+    );
+    await close();
+  });
+});

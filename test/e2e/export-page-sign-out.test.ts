@@ -3,7 +3,7 @@
  * after Sign out (or a token of someone else handed over), nothing of the previous user's is
  * shown or kept, not even until the next user's list arrives.
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerTokens } from '../../src/auth.js';
 import { buildPage, consoleErrors, launchChromium } from '../support/browser.js';
@@ -116,6 +116,55 @@ describe('the export page when its user changes', () => {
     release();
     await page.locator('#history-empty').waitFor({ state: 'visible' });
     expect(errors).toEqual([]);
+    await context.close();
+  });
+});
+
+describe('what is still on its way when the user signs out', () => {
+  it('saves no file of a small export, or of a Download, answered after Sign out', async () => {
+    const context = await browser.newContext({ timezoneId: 'UTC', acceptDownloads: true });
+    const page = await context.newPage();
+    const errors = consoleErrors(page);
+    const saved: string[] = [];
+    page.on('download', (download) => saved.push(download.suggestedFilename()));
+    await aliceWithAnExport(page);
+    // A slow network: each answer comes a second and a half after it was asked for.
+    const slow = async (route: Route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.fallback().catch(() => {}); // the page gave up on it (signed out)
+    };
+    await page.route(/\/v1\/exports$/, slow);
+    await page.route(/\/link$/, slow);
+    await page.getByLabel('Prepare in the background').uncheck();
+    await page.getByLabel('File name').fill('alice-private');
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await page.locator('#history-rows button[data-action="download"]').first().click();
+    await page.waitForTimeout(200);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
+    await page.waitForTimeout(2500);
+    expect(saved).toEqual([]);
+    expect(await page.locator('#export-state').textContent()).toBe('');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("leaves no format or time zone of the previous user's behind", async () => {
+    const context = await browser.newContext({ timezoneId: 'America/New_York' });
+    const page = await context.newPage();
+    const errors = consoleErrors(page);
+    await page.goto(`${server.base}/#token=${ALICE}`);
+    await page.locator('#export').waitFor({ state: 'visible' });
+    await page.getByLabel('Format').selectOption('xlsx');
+    await page.getByLabel('Time zone').selectOption('Asia/Tokyo');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#sign-in').waitFor({ state: 'visible' });
+    await page.getByLabel('API token').fill(BOB);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#export').waitFor({ state: 'visible' });
+    expect(await page.getByLabel('Format').inputValue()).toBe('csv');
+    expect(await page.getByLabel('Time zone').inputValue()).toBe('America/New_York');
+    expect(errors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     await context.close();
   });
 });

@@ -37,9 +37,11 @@ export function filenameOf(disposition: string | null): string | undefined {
  * Downloads a finished export: the page asks the API for a freshly signed link as JSON
  * (`links.link`, with the token, which a link cannot carry) and hands the link to the browser, which
  * streams the file to disk from wherever it is kept (this server, or S3 on another origin,
- * which the page itself may not fetch). A problem (not finished, expired) is thrown.
+ * which the page itself may not fetch). A problem (not finished, expired) is thrown. `signal`
+ * gives up on it (a sign-out): no link comes, nothing is saved.
  */
-export async function downloadJob(job: JobDocument): Promise<void> {
-  const link = await getJson<{ url: string }>(job.links.link);
+export async function downloadJob(job: JobDocument, signal?: AbortSignal): Promise<void> {
+  const link = await getJson<{ url: string }>(job.links.link, signal ? { signal } : {});
+  if (signal?.aborted) return;
   clickLink(link.url, job.result?.filename ?? 'export');
 }

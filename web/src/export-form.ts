@@ -22,9 +22,12 @@ export class ExportForm {
   private readonly params = new ParamsForm(byId('params'));
   private readonly columns = new ColumnPicker(byId('columns'));
   private datasets: DatasetDescription[] = [];
+  /** The browser's own time zone: the form's choice until the user picks another. */
+  private readonly ownZone: string;
 
   constructor() {
     const { zones, own } = timeZones();
+    this.ownZone = own;
     this.timezone.replaceChildren(
       ...zones.map((zone) => {
         const option = document.createElement('option');
@@ -52,9 +55,11 @@ export class ExportForm {
     if (datasets[0]) this.select(datasets[0].name);
   }
 
-  /** Forgets the user's datasets and what they typed (a sign-out). */
+  /** Forgets the user's datasets and what they typed or chose (a sign-out). */
   clear(): void {
     this.load([]);
+    this.format.selectedIndex = 0;
+    this.timezone.value = this.ownZone;
     this.description.textContent = '';
     this.params.render([]);
     this.columns.render([]);

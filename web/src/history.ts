@@ -2,24 +2,13 @@
  * "My exports": the caller's background exports with Download, Cancel and Delete, newest first,
  * a page at a time ("Show more"). It refreshes itself every two seconds while one of them is
  * still active (every five while the server cannot be reached), when a file expires and when
- * the tab is shown again, keeping the keyboard focus on the same action of the same export
- * across refreshes.
+ * the tab is shown again. Rows are updated in place (history-rows.ts), so the keyboard focus
+ * stays on the same button across refreshes.
  */
 import { isTransient, problemFrom } from './alert.js';
 import { ACTIVE_STATUSES, cancelExport, deleteExport, type JobDocument, listExports } from './api.js';
-import { bytes, count, dateTime } from './format.js';
-import { msUntilExpiry, shownStatus } from './job-status.js';
-import { failureText } from './messages.js';
-
-const STATUS_TEXT: Record<JobDocument['status'], string> = {
-  queued: 'Queued',
-  running: 'Running',
-  canceling: 'Canceling',
-  succeeded: 'Ready',
-  failed: 'Failed',
-  canceled: 'Canceled',
-  expired: 'Expired',
-};
+import { fileName, HistoryRows } from './history-rows.js';
+import { msUntilExpiry } from './job-status.js';
 
 export interface HistoryActions {
   download(job: JobDocument): Promise<void>;
@@ -40,6 +29,7 @@ export class History {
   private readonly rows = document.getElementById('history-rows') as HTMLTableSectionElement;
   private readonly empty = document.getElementById('history-empty') as HTMLElement;
   private readonly more = document.getElementById('history-more') as HTMLButtonElement;
+  private readonly shownRows = new HistoryRows(this.rows);
   private readonly jobs = new Map<string, JobDocument>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Shows the next file to expire as expired once its time comes. */
@@ -93,7 +83,7 @@ export class History {
     this.generation++;
     this.loading = undefined;
     this.jobs.clear();
-    this.rows.replaceChildren();
+    this.shownRows.clear();
     this.table.hidden = true;
     this.empty.hidden = true;
     this.more.hidden = true;
@@ -199,11 +189,15 @@ export class History {
       ? { id: focused?.dataset.id, action: focused?.dataset.action }
       : this.focusAfter;
     this.jobs.clear();
-    this.rows.replaceChildren(...exports.map((job) => this.row(job)));
+    for (const job of exports) this.jobs.set(job.id, job);
+    this.shownRows.update(exports);
     this.table.hidden = exports.length === 0;
     this.empty.hidden = exports.length > 0;
     this.more.hidden = !more;
-    if (focus?.id) {
+    // The focused button is kept while its action is offered; when it went, the focus would
+    // fall to the page's start: it goes to the same export's other action, or to Refresh.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (focus?.id && lost) {
       const same = this.rows.querySelector<HTMLButtonElement>(
         `button[data-id="${focus.id}"][data-action="${focus.action}"]`,
       );
@@ -211,65 +205,4 @@ export class History {
       (same ?? sameRow ?? document.getElementById('history-refresh'))?.focus();
     }
   }
-
-  private row(job: JobDocument): HTMLTableRowElement {
-    this.jobs.set(job.id, job);
-    const tr = document.createElement('tr');
-    tr.dataset.id = job.id;
-    const name = fileName(job);
-    const status = shownStatus(job);
-    const cell = (label: string, text: string, className = '') => {
-      const td = document.createElement('td');
-      td.dataset.label = label;
-      td.textContent = text;
-      if (className) td.className = className;
-      tr.append(td);
-      return td;
-    };
-    const file = cell('File', name, 'file');
-    if (status === 'failed' && job.error) {
-      // Visible text, not a tooltip: the keyboard and screen readers reach it as well. One box
-      // with the name, so the phone's card keeps its label beside both.
-      const why = document.createElement('span');
-      why.className = 'row-error';
-      why.textContent = failureText(job.error);
-      const both = document.createElement('div');
-      both.append(name, why);
-      file.replaceChildren(both);
-    }
-    const statusCell = cell('Status', STATUS_TEXT[status], `status-${status}`);
-    if (status === 'running' && job.progress.rows_estimated) {
-      const percent = Math.floor((100 * job.progress.rows_written) / job.progress.rows_estimated);
-      statusCell.textContent = `Running (${Math.min(percent, 99)}\u00a0%)`;
-    }
-    cell('Format', job.format.toUpperCase());
-    cell('Rows', count(job.result?.row_count ?? job.progress.rows_written), 'num');
-    // An expired file is deleted: there is no size any more.
-    cell('Size', job.result && status === 'succeeded' ? bytes(job.result.size_bytes) : '—', 'num');
-    cell('Created', dateTime(job.created_at));
-    cell('Expires', status === 'succeeded' ? dateTime(job.expires_at) : '—');
-    const actions = cell('Actions', '', 'row-actions');
-    const button = (action: string, text: string) => {
-      const element = document.createElement('button');
-      element.type = 'button';
-      element.className = 'small';
-      element.dataset.action = action;
-      element.dataset.id = job.id;
-      element.textContent = text;
-      element.setAttribute('aria-label', `${text} ${name}`);
-      actions.append(element);
-    };
-    if (status === 'succeeded') button('download', 'Download');
-    if (status === 'queued' || status === 'running') button('cancel', 'Cancel');
-    // Only a file can be deleted; the record of a failed or canceled export stays for its retention.
-    if (status === 'succeeded') button('delete', 'Delete');
-    return tr;
-  }
-}
-
-/** How an export is named in the list: its file's name, or what and when it was asked for. */
-function fileName(job: JobDocument): string {
-  if (job.result) return job.result.filename;
-  const what = job.dataset ? `${job.dataset} (${job.format.toUpperCase()})` : job.format.toUpperCase();
-  return `Export of ${what}, ${dateTime(job.created_at)}`;
 }

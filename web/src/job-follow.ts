@@ -4,7 +4,6 @@
  */
 import { clearTransientError, showError } from './alert.js';
 import { ACTIVE_STATUSES, cancelExport, getExport, type JobDocument } from './api.js';
-import { downloadJob } from './download.js';
 import { JobPanel } from './job-panel.js';
 import { watchJob } from './job-watch.js';
 import { pointAddressAt } from './linked-export.js';
@@ -13,6 +12,8 @@ export interface FollowActions {
   failed(error: unknown): void;
   /** The export started, ended or changed: "My exports" shows it too. */
   changed(): void;
+  /** Downloads a finished export (given up on when the user signs out). */
+  download(job: JobDocument): Promise<void>;
 }
 
 export class JobFollower {
@@ -56,12 +57,20 @@ export class JobFollower {
     if (this.panel.job?.id === job.id) this.panel.update(job);
   }
 
-  /** Stops following and hides the panel. */
-  stop(): void {
+  /**
+   * Stops following and hides the panel. `keepAddress`: the address keeps its link to the
+   * export (the user is asked to sign in, and the link is followed after it).
+   */
+  stop({ keepAddress = false } = {}): void {
     this.watching?.abort();
     this.watching = undefined;
     this.panel.hide();
-    pointAddressAt(undefined);
+    if (!keepAddress) pointAddressAt(undefined);
+  }
+
+  /** Points the address at the shown export again (a token taken from the fragment took it). */
+  pointAddress(): void {
+    if (this.panel.job) pointAddressAt(this.panel.job.id);
   }
 
   /** Hides the panel of a finished export (another is asked for); one still under way keeps it. */
@@ -96,8 +105,10 @@ export class JobFollower {
     const job = this.panel.job;
     if (!job) return;
     try {
-      await downloadJob(job);
+      await this.actions.download(job);
     } catch (error) {
+      // Given up on (a sign-out): there is no export of this user's to show any more.
+      if ((error as Error)?.name === 'AbortError') return;
       this.actions.failed(error);
       // Expired or deleted meanwhile: show the export as it is now (Download goes, its focus
       // moves to the panel's title).

@@ -19,6 +19,9 @@ const TITLES: Record<JobDocument['status'], string> = {
   expired: 'The file has expired',
 };
 
+/** The user asked for less motion: an indeterminate bar's sweep is motion without information. */
+const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
+
 export class JobPanel {
   private readonly root = document.getElementById('job') as HTMLElement;
   private readonly title = document.getElementById('job-title') as HTMLElement;
@@ -33,6 +36,13 @@ export class JobPanel {
   private announced = '';
   /** Shows the file as expired once its `expires_at` passes. */
   private expiry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor() {
+    // The wish can change while an export is shown (a system setting): the bar follows it.
+    reducedMotion.addEventListener('change', () => {
+      if (this.job && !this.root.hidden) this.update(this.job);
+    });
+  }
 
   show(job: JobDocument): void {
     this.job = undefined;
@@ -99,11 +109,11 @@ export class JobPanel {
         this.bar.max = 1;
         this.bar.value = Math.min(1, written / estimated);
       } else {
-        this.bar.removeAttribute('value'); // unknown total: an indeterminate bar
+        this.unknownProgress();
       }
       this.numbers.textContent = this.progressText(written, estimated);
     } else if (status === 'queued') {
-      this.bar.removeAttribute('value');
+      this.unknownProgress();
       this.numbers.textContent = 'Your export is queued and starts shortly.';
     } else {
       this.bar.max = 1;
@@ -111,6 +121,19 @@ export class JobPanel {
       this.numbers.textContent = '';
     }
     this.say(job, status, previous);
+  }
+
+  /**
+   * Progress without a known total: an indeterminate bar, or, for those who asked for less
+   * motion, a still empty one (the text below it says queued, or how many rows so far).
+   */
+  private unknownProgress(): void {
+    if (reducedMotion.matches) {
+      this.bar.max = 1;
+      this.bar.value = 0;
+    } else {
+      this.bar.removeAttribute('value');
+    }
   }
 
   private progressText(written: number, estimated: number | undefined): string {
@@ -139,8 +162,11 @@ export class JobPanel {
   private say(job: JobDocument, status: JobStatus, previous: JobStatus | undefined): void {
     let message = '';
     // Said also to whoever works elsewhere on the page: the focus stays where they are.
-    if (status !== previous)
+    if (status !== previous) {
       message = status === 'succeeded' ? 'Your file is ready to download.' : TITLES[status];
+      // Why it failed, as the panel shows it: otherwise only those who can see it learn why.
+      if (status === 'failed' && job.error) message = `${message}. ${failureText(job.error)}`;
+    }
     const estimated = job.progress.rows_estimated;
     if (status === 'running' && estimated) {
       const quarter = Math.floor((4 * job.progress.rows_written) / estimated);

@@ -1,14 +1,15 @@
 /** The export page: sign-in, the export form, the running export and "My exports". */
 
 import { clearError, clearTransientError, isTransient, problemFrom, showError } from './alert.js';
-import { ApiError, type DatasetDescription, getExport, listDatasets } from './api.js';
-import { downloadJob } from './download.js';
+import { ApiError, type DatasetDescription, getExport, type JobDocument, listDatasets } from './api.js';
+import { downloadJob, saveBlob } from './download.js';
 import { ExportForm } from './export-form.js';
 import { requestExport } from './exporter.js';
 import { bytes } from './format.js';
 import { History } from './history.js';
 import { JobFollower } from './job-follow.js';
 import { linkedExportId } from './linked-export.js';
+import { principalKey } from './principal.js';
 import { acceptTokenFromParent, currentToken, setToken, takeTokenFromFragment } from './session.js';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -27,17 +28,25 @@ const form = new ExportForm();
 let starts = 0;
 /** Bumped when the user changes: answers asked for by the previous one are not shown. */
 let session = 0;
-/** The token whose exports the page shows; null: nobody's (nothing user-specific is shown). */
-let shownFor: string | undefined | null = null;
+/** Aborted when the user changes: a file asked for by the previous one is never saved. */
+let sessionRequests = new AbortController();
+/** Whose exports the page shows (principalKey); null: nobody's (nothing user-specific is shown). */
+let shownFor: string | null = null;
+/**
+ * The export an emailed link (`#/exports/<id>`) points at, until someone is signed in to see it:
+ * the sign-in that the link may ask for first must not lose it.
+ */
+let pendingLink: string | undefined;
 
+const download = (job: JobDocument) => downloadJob(job, sessionRequests.signal);
 const history = new History({
-  download: (job) => downloadJob(job),
+  download,
   changed: (job) => follower.updateIfShown(job),
   failed: (error) => handleError(error),
   recovered: () => clearTransientError(),
 });
 const follower = new JobFollower(
-  { failed: (error) => handleError(error), changed: () => void history.refresh() },
+  { failed: (error) => handleError(error), changed: () => void history.refresh(), download },
   exportButton,
 );
 
@@ -51,19 +60,27 @@ function handleError(error: unknown): void {
   showError(error);
 }
 
-/** Takes away everything of the user's: the next one must not see any of it, even briefly. */
-function forgetUser(): void {
+/**
+ * Takes away everything of the user's: the next one must not see any of it, even briefly.
+ * `signedOut`: the user left (Sign out, another user's token), so the address's link to their
+ * export goes too; a refused or missing token keeps it, to be followed after the sign-in.
+ */
+function forgetUser(signedOut: boolean): void {
   session++;
   starts++; // a start under way was the previous user's
+  sessionRequests.abort();
+  sessionRequests = new AbortController();
   shownFor = null;
-  follower.stop();
+  if (signedOut) pendingLink = undefined;
+  else pendingLink ??= linkedExportId(location.hash);
+  follower.stop({ keepAddress: !signedOut });
   history.clear();
   form.clear();
   exportState.textContent = '';
 }
 
-function showSignIn(): void {
-  forgetUser();
+function showSignIn(signedOut = false): void {
+  forgetUser(signedOut);
   signIn.hidden = false;
   exportSection.hidden = true;
   signOut.hidden = true;
@@ -74,8 +91,11 @@ function showSignIn(): void {
 /** Loads what the caller may export; a 401 means this server wants a token. */
 async function start(): Promise<void> {
   const token = currentToken();
+  const principal = principalKey(token);
   // Another user's token (handed over by the embedding app or a fragment): theirs starts empty.
-  if (shownFor !== null && shownFor !== token) forgetUser();
+  // The same user's again (a renewed JWT) keeps the export followed and what was typed.
+  if (shownFor !== null && shownFor !== principal) forgetUser(true);
+  const same = shownFor === principal;
   // A token can arrive (postMessage) while an earlier look is under way: only the last counts.
   const run = ++starts;
   // A problem shown stays until the answer: one that is still there is not announced again.
@@ -104,18 +124,25 @@ async function start(): Promise<void> {
     }
     return;
   }
-  shownFor = token;
+  shownFor = principal;
   signIn.hidden = true;
   exportSection.hidden = false;
   signOut.hidden = !currentToken();
   sessionNote.textContent = currentToken()
     ? 'Signed in for this browser tab.'
     : 'Local development mode: no sign-in needed.';
-  form.load(datasets);
-  exportButton.disabled = datasets.length === 0;
+  if (!same) {
+    form.load(datasets);
+    exportButton.disabled = datasets.length === 0;
+  }
+  // A token taken from the fragment took the address's link to the followed export with it.
+  follower.pointAddress();
   history.show();
   await history.refresh();
-  await openLinkedExport();
+  if (run !== starts) return;
+  const link = pendingLink;
+  pendingLink = undefined;
+  if (link !== undefined) await openLinkedExport(link);
 }
 
 /**
@@ -123,9 +150,7 @@ async function start(): Promise<void> {
  * progress or its Download button, as if this tab had started it. The fragment is only a
  * pointer: the API still decides (404 for anyone but the owner).
  */
-async function openLinkedExport(): Promise<void> {
-  const id = linkedExportId(location.hash);
-  if (id === undefined) return;
+async function openLinkedExport(id: string): Promise<void> {
   const at = session;
   try {
     if (id === 'invalid') throw new ApiError({ status: 0, code: 'invalid_link' });
@@ -160,9 +185,11 @@ async function submit(event: SubmitEvent): Promise<void> {
   exportButton.setAttribute('aria-busy', 'true');
   exportState.textContent = 'Preparing your file…';
   try {
-    const outcome = await requestExport(request, background);
+    const outcome = await requestExport(request, background, sessionRequests.signal);
+    // Signed out meanwhile: the previous user's file is not saved, their export not shown.
     if (at !== session) return;
     if (outcome.kind === 'file') {
+      saveBlob(outcome.blob, outcome.filename);
       // A background export that ended meanwhile gives way too; one still under way keeps its panel.
       follower.hideFinished();
       exportState.textContent = `Downloaded ${outcome.filename} (${bytes(outcome.size)}).`;
@@ -203,14 +230,22 @@ function setUp(): void {
   signOut.addEventListener('click', () => {
     setToken(undefined);
     clearError();
-    showSignIn();
+    showSignIn(true);
   });
+  pendingLink = linkedExportId(location.hash);
   takeTokenFromFragment();
   acceptTokenFromParent(() => void start());
   window.addEventListener('hashchange', () => {
     // A token handed over by a changed fragment (an app that points its frame at #token=...).
-    if (takeTokenFromFragment()) void start();
-    else if (!exportSection.hidden) void openLinkedExport();
+    if (takeTokenFromFragment()) {
+      void start();
+      return;
+    }
+    const link = linkedExportId(location.hash);
+    if (link === undefined) return;
+    // Not signed in (yet): followed once someone is.
+    if (exportSection.hidden) pendingLink = link;
+    else void openLinkedExport(link);
   });
   void start();
 }

@@ -1,5 +1,6 @@
 /**
- * The export page (`web/`, built into `dist/web`): `GET /` and its assets under `/page/`.
+ * The export page (`web/`, built into `dist/web`): `GET /` and its assets under `/page/`; under a
+ * prefix, `GET /prefix` answers 301 to `/prefix/`.
  * Public like `/healthz` (the page asks for a token itself; the API it calls needs one). The
  * files are read once at start-up, so a request can never name a path on disk.
  */
@@ -99,7 +100,17 @@ export async function pageRoutes(app: FastifyInstance, options: PageRoutesOption
     return reply.type(asset.contentType).send(asset.body);
   };
 
-  app.get('/', (request, reply) => send(request, reply, 'index.html'));
+  app.get('/', (request, reply) => {
+    // Mounted under a prefix, `/takeout` matches too, but the page's relative URLs (`page/...`,
+    // `v1/...`) would resolve against `/`: the browser is sent on to `/takeout/`.
+    const [path = '/', query] = request.url.split(/\?(.*)/s);
+    if (!path.endsWith('/')) {
+      // One leading slash: never a `//host` that the browser would read as another origin.
+      const location = `/${path.replace(/^\/+/, '')}/${query ? `?${query}` : ''}`;
+      return reply.code(301).header('location', location).send();
+    }
+    return send(request, reply, 'index.html');
+  });
   app.get('/page/:name', (request, reply) => {
     const { name } = request.params as { name: string };
     return send(request, reply, name === 'index.html' ? '' : name);

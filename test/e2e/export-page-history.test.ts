@@ -1,0 +1,113 @@
+/**
+ * "My exports" refreshing itself while an export runs, in headless Chromium (the list is the
+ * page's route fixture): rows are updated in place, so the button with the keyboard focus stays
+ * the same element (a screen reader does not hear it again) while the cells that changed change.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openExportPage } from '../support/browser.js';
+import type { PageServer } from '../support/page-server.js';
+import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
+
+let browser: Browser;
+let server: PageServer;
+
+beforeAll(async () => {
+  ({ browser, server } = await startPageSuite());
+});
+afterAll(() => stopPageSuite(browser, server));
+
+const links = (id: string) => {
+  const self = `/v1/exports/${id}`;
+  return {
+    self,
+    events: `${self}/events`,
+    download: `${self}/download`,
+    link: `${self}/link`,
+    cancel: `${self}/cancel`,
+  };
+};
+
+const READY = {
+  id: 'exp_readyBBBBBBBBBBBBBBBBB',
+  status: 'succeeded',
+  dataset: 'orders',
+  format: 'csv',
+  created_at: '2024-05-02T10:00:00Z',
+  finished_at: '2024-05-02T10:01:00Z',
+  expires_at: '2099-01-01T00:00:00Z',
+  progress: { rows_written: 60, bytes_written: 2048 },
+  result: { filename: 'orders.csv', content_type: 'text/csv', size_bytes: 2048, row_count: 60 },
+  links: links('exp_readyBBBBBBBBBBBBBBBBB'),
+};
+
+/** A running export that writes 1,000 more rows at each look, and is done at the fifth. */
+function running(look: number) {
+  const done = look >= 5;
+  return {
+    id: 'exp_runningBBBBBBBBBBBBBBB',
+    status: done ? 'succeeded' : 'running',
+    dataset: 'big',
+    format: 'csv',
+    created_at: '2024-05-02T11:00:00Z',
+    ...(done ? { finished_at: '2024-05-02T11:01:00Z', expires_at: '2099-01-01T00:00:00Z' } : {}),
+    progress: { rows_written: Math.min(look, 5) * 1000, rows_estimated: 5000, bytes_written: look * 9000 },
+    ...(done
+      ? { result: { filename: 'big.csv', content_type: 'text/csv', size_bytes: 45_000, row_count: 5000 } }
+      : {}),
+    links: links('exp_runningBBBBBBBBBBBBBBB'),
+  };
+}
+
+/** Counts the looks at the list: each answers the running export one step further. */
+async function listFixture(page: Page): Promise<() => number> {
+  let looks = 0;
+  await page.route(/\/v1\/exports\?/, (route) => {
+    looks++;
+    return route.fulfill({ json: { exports: [running(looks), READY] } });
+  });
+  return () => looks;
+}
+
+describe('"My exports" while an export runs', () => {
+  it('updates rows in place: the focused button stays the same element, the changed cells change', async () => {
+    const { page, errors, close } = await openExportPage(browser, server.base);
+    const looks = await listFixture(page);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const runningRow = page.locator('#history-rows tr[data-id="exp_runningBBBBBBBBBBBBBBB"]');
+    await expect.poll(() => runningRow.locator('td[data-label="Rows"]').textContent()).toMatch(/^\d,000$/);
+    await page
+      .locator('#history-rows button[data-action="download"][data-id="exp_readyBBBBBBBBBBBBBBBBB"]')
+      .focus();
+    await page.evaluate(`{
+      window.kept = { button: document.activeElement, row: document.querySelector('tr[data-id="exp_runningBBBBBBBBBBBBBBB"]'),
+        cancel: document.querySelector('button[data-action="cancel"]') };
+      window.focusins = 0;
+      document.getElementById('history-rows').addEventListener('focusin', () => window.focusins++);
+    }`);
+    const rowsBefore = await runningRow.locator('td[data-label="Rows"]').textContent();
+    const before = looks();
+    // The next refreshes (every two seconds while one is running): the row moves on, nothing else.
+    await expect.poll(looks, { timeout: 8000 }).toBeGreaterThanOrEqual(before + 1);
+    await expect.poll(() => runningRow.locator('td[data-label="Rows"]').textContent()).not.toBe(rowsBefore);
+    expect(
+      await page.evaluate(`({
+        same: document.activeElement === window.kept.button,
+        row: document.querySelector('tr[data-id="exp_runningBBBBBBBBBBBBBBB"]') === window.kept.row,
+        cancel: document.querySelector('button[data-action="cancel"]') === window.kept.cancel,
+        focusins: window.focusins,
+      })`),
+    ).toEqual({ same: true, row: true, cancel: true, focusins: 0 });
+    // Done: its actions change (Cancel goes, Download and Delete come); the focus stays where it was.
+    await expect
+      .poll(() => runningRow.locator('td[data-label="Status"]').textContent(), { timeout: 8000 })
+      .toBe('Ready');
+    expect(await runningRow.getByRole('button').allTextContents()).toEqual(['Download', 'Delete']);
+    expect(await runningRow.locator('td[data-label="Size"]').textContent()).not.toBe('—');
+    expect(
+      await page.evaluate('document.activeElement === window.kept.button && window.focusins === 0'),
+    ).toBe(true);
+    expect(errors).toEqual([]);
+    await close();
+  });
+});
