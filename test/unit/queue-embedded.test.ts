@@ -117,6 +117,37 @@ describe('embedded queue, retries and shutdown', () => {
     expect(lastLimit).toBe(1);
   });
 
+  it('delivers again at once a record another process held, once that process hands it back', async () => {
+    const records: Partial<JobRecord>[] = [{ id: 'exp_raced', status: 'queued', attempt: 0 }];
+    // The other process's lease on the running record lasts the whole test.
+    const leased = {
+      find: async (query: FindQuery) =>
+        records.filter((r) => r.status === 'queued' && query.status.includes('queued')),
+    } as unknown as JobStore;
+    const queue = embeddedQueue({ store: leased, pollIntervalMs: 50 });
+    const deliveries: string[] = [];
+    await queue.consume(
+      async ({ defer }) => {
+        if (deliveries.length === 0) {
+          // Another process claimed the record between this one's read and its claim.
+          deliveries.push('held');
+          records[0]!.status = 'running';
+          defer?.(new Date(Date.now() + 30_000));
+          return;
+        }
+        deliveries.push('ran');
+        records[0]!.status = 'succeeded';
+      },
+      { concurrency: 1 },
+    );
+    await sleep(200);
+    expect(deliveries).toEqual(['held']);
+    records[0]!.status = 'queued'; // that process shut down and handed it back
+    await sleep(300);
+    await queue.close(0);
+    expect(deliveries).toEqual(['held', 'ran']); // it waited 10 minutes before
+  });
+
   it('close(grace) lets the process exit as soon as the last delivery ends', () => {
     // In a process of its own: a timer left behind kept `takeout serve` alive for the grace period.
     const script = `

@@ -78,18 +78,25 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
     const controller = new AbortController();
     let retryAt: number | undefined;
     const retryTime = () => (retryAt ??= Date.now() + retryDelay(attempt, backoff));
+    let held = false;
     const done = (async () => {
       try {
-        // No `defer`: a record another attempt's lease holds (a process sharing the store
-        // claimed it first) is delivered again by candidates() once that lease ends, so the
-        // handler just returns; settling here forgets nothing the table still holds.
         await handler!({
           id: job.id,
           attempt,
           signal: controller.signal,
           retryAt: () => new Date(retryTime()),
+          // Another attempt's lease holds the record (a process sharing the store claimed it
+          // first): candidates() finds it again once that lease ends or its holder hands it
+          // back, so nothing is scheduled, and the id must not be remembered as settled, or
+          // a hand-back would wait out SETTLED_MEMORY_MS here.
+          defer: () => {
+            held = true;
+          },
         });
-        forget(job.id);
+        if (held)
+          delivered.delete(job.id); // it ran nothing: not a delivery to count
+        else forget(job.id);
       } catch (error) {
         if (isTakeoutError(error) && error.retryable && attempt < maxAttempts && !closing) {
           notBefore.set(job.id, retryTime());

@@ -28,8 +28,8 @@ export interface QueueDelivery {
    * handler resolves: not an attempt, and the slot is free once the handler returns (which it
    * should do at once). A handler that throws afterwards is handled as thrown. The worker
    * defers a delivery whose record another attempt's lease holds, until that lease ends.
-   * Absent where the queue delivers such a record again by itself once its lease ends
-   * (embedded: it reads the job table); the handler then just returns.
+   * The embedded queue ignores `until`: it reads the job table, and delivers such a record
+   * again once its lease ends or it is handed back.
    */
   defer?(until: Date): void;
 }
