@@ -18,6 +18,11 @@ export type ClaimOutcome =
   | { kind: 'claimed'; job: JobRecord }
   /** Another live attempt holds it (its lease has not ended). */
   | { kind: 'held'; job: JobRecord }
+  /**
+   * Finished by this claim: a cancel whose worker died (`canceled`), or a job whose attempts
+   * were used up by attempts that died (`failed`). What those attempts left is to be removed.
+   */
+  | { kind: 'ended'; job: JobRecord }
   /** Nothing to do: finished, canceled, or deleted. */
   | { kind: 'finished'; job: JobRecord | undefined };
 
@@ -25,17 +30,33 @@ export interface LeaseOptions {
   /** The token of this attempt (unique per claim). */
   leaseOwner: string;
   leaseMs: number;
+  /** Claims that count (countedAttempts) a job may have; past it the claim fails the job. */
+  maxAttempts?: number;
   now?: Date;
 }
 
+/** Why a job out of attempts failed, when its last attempt died without saying. */
+const INTERRUPTED: JobError = {
+  code: 'internal',
+  message: 'The export was interrupted too often',
+  retryable: false,
+};
+
 const after = (now: Date, ms: number) => new Date(now.getTime() + ms);
 
-/** Takes a queued job, or a running one whose holder's lease ended (a crashed worker). */
+/**
+ * Takes a queued job, or a running one whose holder's lease ended (a crashed worker), while it
+ * has attempts left; one without fails here, its record otherwise as its last attempt left it.
+ */
 export async function claimJob(store: JobStore, id: string, options: LeaseOptions): Promise<ClaimOutcome> {
   const now = options.now ?? new Date();
+  const claimable = { status: ['queued', 'running'] as const, leaseFreeAt: now };
   const claimed = await store.transition(
     id,
-    { status: ['queued', 'running'], leaseFreeAt: now },
+    {
+      ...claimable,
+      ...(options.maxAttempts !== undefined ? { attemptsBelow: options.maxAttempts } : {}),
+    },
     {
       status: 'running',
       incrementAttempt: true,
@@ -51,12 +72,28 @@ export async function claimJob(store: JobStore, id: string, options: LeaseOption
   const canceled = await store.transition(
     id,
     { status: ['canceling'], leaseFreeAt: now },
-    { status: 'canceled', lease: null, finishedAt: now },
+    { status: 'canceled', lease: null, finishedAt: now, inputKey: null },
     now,
   );
-  if (canceled) return { kind: 'finished', job: canceled };
+  if (canceled) return { kind: 'ended', job: canceled };
   const current = await store.get(id);
   if (!current || FINISHED_STATUSES.includes(current.status)) return { kind: 'finished', job: current };
+  const leaseFree = !current.lease || current.lease.expiresAt.getTime() <= now.getTime();
+  if (leaseFree && options.maxAttempts !== undefined && countedAttempts(current) >= options.maxAttempts) {
+    // Its last error as it was: a storage outage stays retryable (the same request may succeed
+    // later), as when a last attempt fails with it; crashes alone are not.
+    const failed = await store.transition(
+      id,
+      claimable,
+      { status: 'failed', error: current.error ?? INTERRUPTED, finishedAt: now, lease: null, inputKey: null },
+      now,
+    );
+    if (failed) return { kind: 'ended', job: failed };
+    // Taken, canceled or finished meanwhile.
+    const changed = await store.get(id);
+    if (!changed || FINISHED_STATUSES.includes(changed.status)) return { kind: 'finished', job: changed };
+    return { kind: 'held', job: changed };
+  }
   return { kind: 'held', job: current };
 }
 

@@ -134,6 +134,8 @@ export interface JobCondition {
   leaseOwner?: string;
   /** There must be no lease, or one that ended at or before this instant. */
   leaseFreeAt?: Date;
+  /** The claims that count (`attempt` minus `handedBack`) must be fewer than this. */
+  attemptsBelow?: number;
 }
 
 /** What a conditional update changes. `null` clears a member. */

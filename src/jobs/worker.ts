@@ -5,11 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Attempt } from './attempt.js';
-import { AttemptMetrics, outcomeRecorded } from './attempt-metrics.js';
+import { AttemptMetrics } from './attempt-metrics.js';
 import { removeDeadAttempts } from './dead-attempts.js';
-import { claimJob, countedAttempts, failJob, type LeaseOptions } from './lifecycle.js';
+import { claimJob, type LeaseOptions } from './lifecycle.js';
 import { type JobLogger, silentLogger, withBindings } from './log.js';
 import type { QueueDelivery, QueueHandler } from './queue/types.js';
+import { stagingKey } from './staging.js';
 import type { JobRecord } from './types.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -27,27 +28,16 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   const { store, limits } = context;
   // Every line about this job carries its id, whoever logs it.
   const log = withBindings(context.log ?? silentLogger, { exportId: delivery.id });
-  const lease: LeaseOptions = { leaseOwner: randomUUID(), leaseMs: limits.leaseMs };
+  const lease: LeaseOptions = {
+    leaseOwner: randomUUID(),
+    leaseMs: limits.leaseMs,
+    maxAttempts: limits.attempts,
+  };
   const claim = await claimJob(store, delivery.id, lease);
   if (claim.kind === 'held') return deferHeld(context, delivery, claim.job, log);
+  if (claim.kind === 'ended') return endedByClaim(context, claim.job, log);
   if (claim.kind !== 'claimed') return; // finished, canceled or deleted
   const job = claim.job;
-  if (countedAttempts(job) > limits.attempts) {
-    const error = job.error ?? {
-      code: 'internal',
-      message: 'The export was interrupted too often',
-      retryable: false,
-    };
-    const metrics = new AttemptMetrics(context.metrics, job);
-    // The last error as it was: a storage outage stays retryable (the same request may succeed
-    // later), as when a last attempt fails with it; crashes alone are not.
-    const failed = await failJob(store, job.id, lease.leaseOwner, error);
-    // The attempts that were interrupted may have left parts or an unnamed file.
-    if (failed) await removeDeadAttempts(context.storage, job, Number.POSITIVE_INFINITY, log);
-    metrics.ended(outcomeRecorded(failed, 'failed'));
-    log.warn({ attempt: job.attempt }, 'export failed: out of attempts');
-    return;
-  }
   log.info({ attempt: job.attempt }, 'export started');
   const attempt = new Attempt(context, job, lease, delivery.signal, log, delivery.retryAt?.bind(delivery));
   try {
@@ -55,6 +45,21 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   } finally {
     attempt.dispose();
   }
+}
+
+/**
+ * A job the claim finished: out of attempts (they died), or canceled while its worker was dead.
+ * Those attempts may have left parts, an unnamed file or a whole one, and its staged rows.
+ */
+async function endedByClaim(context: WorkerContext, job: JobRecord, log: JobLogger): Promise<void> {
+  const { storage } = context;
+  if (job.status === 'failed') {
+    new AttemptMetrics(context.metrics, job).ended('failed');
+    log.warn({ attempt: job.attempt }, 'export failed: out of attempts');
+  } else log.info({ attempt: job.attempt }, 'export canceled (its worker had died)');
+  await removeDeadAttempts(storage, job, Number.POSITIVE_INFINITY, log);
+  const staged = stagingKey(storage, job.id);
+  await storage.delete(staged).catch(() => {}); // else the sweeper's staging pass removes it
 }
 
 /**

@@ -9,7 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as XLSX from 'xlsx';
 import { TakeoutError } from '../../src/errors.js';
-import { claimJob, renewLease } from '../../src/jobs/lifecycle.js';
+import { claimJob, renewLease, requestCancel } from '../../src/jobs/lifecycle.js';
 import type { ExportQueue } from '../../src/jobs/queue/types.js';
 import { stagingKey } from '../../src/jobs/staging.js';
 import type { JobRecord } from '../../src/jobs/types.js';
@@ -356,6 +356,19 @@ export function workerContract(name: string, makeBackend: () => Promise<WorkerBa
       await t.service.jobs.startWorker();
       const failed = await t.until(job.id, (j) => j.status === 'failed', 30_000);
       expect(failed.error).toMatchObject({ retryable: false });
+      expect(await t.gone(left)).toBe(true);
+      expect(await t.objects()).toEqual([]);
+    });
+
+    it('finishes the cancel of a job whose worker died, and removes what that attempt left', async () => {
+      const t = await start();
+      const { job } = await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);
+      const { store } = t.service.jobs;
+      expect((await claimJob(store, job.id, { leaseOwner: 'dead', leaseMs: 1000 })).kind).toBe('claimed');
+      const left = await writeAttemptFile(t.service.storage, job, 1, 'left.csv');
+      expect(await requestCancel(store, job.id, alice)).toMatchObject({ status: 'canceling' });
+      await t.service.jobs.startWorker();
+      await t.until(job.id, (j) => j.status === 'canceled', 30_000);
       expect(await t.gone(left)).toBe(true);
       expect(await t.objects()).toEqual([]);
     });

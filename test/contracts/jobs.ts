@@ -347,8 +347,37 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         await requestCancel(store, orphan.id);
         const late = new Date(Date.now() + 60_000);
         expect(await claimJob(store, orphan.id, lease('w2', late))).toMatchObject({
-          kind: 'finished',
+          kind: 'ended',
           job: { status: 'canceled' },
+        });
+      });
+
+      it('fails a job out of attempts at its claim, leaving its record as its last attempt left it', async () => {
+        const { job } = await store.create(newJob());
+        const started = new Date(Date.now() - 5000);
+        const claimed = await claimJob(store, job.id, { ...lease('dead'), now: started, maxAttempts: 1 });
+        expect(claimed.kind).toBe('claimed');
+        await renewLease(store, job.id, { ...lease('dead'), now: started, progress: { rowsWritten: 1500 } });
+        // Its lease ended with its worker: the next claim finds no attempt left.
+        const late = new Date(Date.now() + 60_000);
+        const ended = await claimJob(store, job.id, { ...lease('w2', late), maxAttempts: 1 });
+        expect(ended).toMatchObject({
+          kind: 'ended',
+          job: {
+            status: 'failed',
+            attempt: 1,
+            progress: { rowsWritten: 1500 },
+            error: { code: 'internal', retryable: false },
+          },
+        });
+        expect(ended.job?.startedAt?.getTime()).toBe(started.getTime());
+        expect(ended.job?.lease).toBeUndefined();
+        // A live attempt's job is held, not failed, whatever its count.
+        const live = (await store.create(newJob())).job;
+        await claimJob(store, live.id, { ...lease('w1'), maxAttempts: 1 });
+        expect(await claimJob(store, live.id, { ...lease('w3'), maxAttempts: 1 })).toMatchObject({
+          kind: 'held',
+          job: { status: 'running', attempt: 1 },
         });
       });
 

@@ -156,6 +156,7 @@ export function transitionStatement(
   if (when.leaseFreeAt !== undefined) {
     where.push(`(lease_expires_at IS NULL OR lease_expires_at <= ${p.add(dialect.time(when.leaseFreeAt))})`);
   }
+  if (when.attemptsBelow !== undefined) where.push(`attempt - handed_back < ${p.add(when.attemptsBelow)}`);
   return {
     text: `UPDATE ${dialect.table} SET ${set.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`,
     values: p.values,
