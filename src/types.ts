@@ -142,6 +142,12 @@ export interface Source {
     request: XlsxPassthroughRequest,
     signal: AbortSignal,
   ): AsyncIterable<Uint8Array> | undefined;
+  /**
+   * Optional: stops a `columns()` or `estimate()` in flight at once (a query waiting on a lock),
+   * which then rejects; `close()` follows once it has settled. The export core calls it when
+   * the client leaves while the export is planned. Without it that step runs to its end.
+   */
+  interrupt?(): void;
   close?(): Promise<void>;
 }
 

@@ -256,8 +256,10 @@ export async function planExport(
       syncCaps,
     );
   } catch (error) {
-    // After an abort the answer does not wait: the source is closed in the background.
+    // After an abort the answer does not wait: the step in flight is stopped if the source can,
+    // and the source closed in the background once it has settled.
     if (signal.aborted) {
+      source.interrupt?.();
       const closing = inFlight
         .catch(() => {})
         .then(() => source.close?.())

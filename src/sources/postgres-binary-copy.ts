@@ -5,13 +5,8 @@ import { type BinaryPlan, planBinaryCopy } from './postgres-binary-plan.js';
 import { BinaryRowDecoder } from './postgres-binary-rows.js';
 import { CANCEL_ANSWER_MS } from './postgres-connection.js';
 import { CopyOut } from './postgres-copy-out.js';
-import { mapPostgresError, sqlstateOf } from './postgres-errors.js';
+import { abortedError, mapPostgresError, sqlstateOf } from './postgres-errors.js';
 import { type Session, trimQuery } from './postgres-session.js';
-
-export function abortedError(signal: AbortSignal | undefined): TakeoutError {
-  const reason = signal?.reason;
-  return reason instanceof TakeoutError ? reason : new TakeoutError('aborted', 'The export was aborted');
-}
 
 /**
  * Rows per batch handed to the writer. Small, as rowsSource's batches (DEFAULT_BATCH_SIZE):

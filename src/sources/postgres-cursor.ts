@@ -1,9 +1,8 @@
 import Cursor from 'pg-cursor';
 import { TakeoutError } from '../errors.js';
 import type { Row } from '../types.js';
-import { abortedError } from './postgres-binary-copy.js';
 import { CANCEL_ANSWER_MS } from './postgres-connection.js';
-import { mapPostgresError } from './postgres-errors.js';
+import { abortedError, mapPostgresError } from './postgres-errors.js';
 import type { Session } from './postgres-session.js';
 
 /** How long an in-flight fetch may finish on its own after an abort before it is cancelled. */

@@ -78,3 +78,9 @@ export function mapPostgresError(error: unknown, during: 'connect' | 'query' = '
     details ? { cause: error, details } : { cause: error },
   );
 }
+
+/** The error of an aborted read: the signal's reason when it is a TakeoutError. */
+export function abortedError(signal: AbortSignal | undefined): TakeoutError {
+  const reason = signal?.reason;
+  return reason instanceof TakeoutError ? reason : new TakeoutError('aborted', 'The export was aborted');
+}

@@ -46,12 +46,16 @@ function arrayLiteral(values: readonly unknown[], name: string): string {
  * A parameter as a SQL literal, for the one statement that cannot take bind parameters
  * (`COPY (query) TO STDOUT`). Quoting is pg's `escapeLiteral`: quotes and backslashes are
  * doubled and, when a backslash is present, the `E'...'` form is used, so the text cannot end
- * the literal whatever `standard_conforming_strings` is. The literal is untyped, so
- * PostgreSQL resolves its type from context as it does for an untyped bind parameter.
+ * the literal whatever `standard_conforming_strings` is. `type` is the SQL name of the type
+ * PostgreSQL deduced for the bound parameter in the describe step (postgres-session.ts): a
+ * bound parameter has one type however often it is used, an untyped literal would get one per
+ * use (`:n::numeric ... :n / 2` an integer division). Parenthesized, so what follows the
+ * parameter applies to all of it (`:a[1]`, `:r.f`). Without a type the literal is untyped.
  */
-export function paramLiteral(value: unknown, name: string): string {
+export function paramLiteral(value: unknown, name: string, type?: string): string {
   const text = paramText(value, name);
-  return text === null ? 'NULL' : pg.escapeLiteral(text);
+  const literal = text === null ? 'NULL' : pg.escapeLiteral(text);
+  return type === undefined ? literal : `(${literal}::${type})`;
 }
 
 function invalid(name: string, why: string): TakeoutError {

@@ -2,9 +2,15 @@ import type pg from 'pg';
 import { uniqueKeys } from '../columns.js';
 import type { ResolvedColumn } from '../types.js';
 import { skipQuoted } from './named-params.js';
-import { type ConnectOptions, openConnection, type PgConnection } from './postgres-connection.js';
+import {
+  CANCEL_ANSWER_MS,
+  type ConnectOptions,
+  openConnection,
+  type PgConnection,
+} from './postgres-connection.js';
 import type { CopyColumnInfo } from './postgres-copy.js';
-import { mapPostgresError } from './postgres-errors.js';
+import { describeQuery } from './postgres-describe.js';
+import { abortedError, mapPostgresError } from './postgres-errors.js';
 import { type CatalogType, isKnownOid, OID, type PgTypeInfo, typeInfo } from './postgres-types.js';
 
 /**
@@ -21,6 +27,12 @@ export interface Session {
   /** Per result column: its type OID; `catalog` holds the looked-up non-built-in types. */
   oids: number[];
   catalog: ReadonlyMap<number, CatalogType>;
+  /**
+   * Per bind parameter (`$1` first): the SQL name of the type PostgreSQL deduced for it in the
+   * describe step (`numeric`, `integer[]`, `"char"`, `myschema.mytype`), for COPY's literals;
+   * undefined where unknown.
+   */
+  paramTypes: (string | undefined)[];
   /** Set when the connection must not be reused (cancelled, failed, abandoned mid-COPY). */
   broken: boolean;
   ended: boolean;
@@ -114,62 +126,113 @@ export const PARSERS: pg.CustomTypesConfig = {
 };
 
 /**
+ * Resets the statement timeout (fetches are timed by the source from here on: a suspended
+ * cursor's statement timer would keep running while the reader works, postgres.ts) and names
+ * the parameters' types, in the round trip the reset takes anyway.
+ */
+const AFTER_DESCRIBE_SQL =
+  "SELECT set_config('statement_timeout', '0', true) AS reset, (SELECT json_agg(format_type(t, NULL) ORDER BY n) " +
+  'FROM unnest($1::oid[]) WITH ORDINALITY AS p(t, n))::text AS names';
+
+/**
  * Opens the connection and transaction and describes the query (run with `LIMIT 0` inside
  * the snapshot, so the columns are known before the first row and SQL errors surface before
- * any byte of the file).
+ * any byte of the file), learning the type PostgreSQL gives each parameter on the way.
+ * `signal` (the source closed) stops it: the statement in flight, which may wait on a lock
+ * for up to the statement timeout, is cancelled and the connection discarded.
  */
 export async function openSession(
   connect: ConnectOptions,
   statementTimeoutMs: number,
   query: { text: string; values: unknown[] },
+  signal?: AbortSignal,
 ): Promise<Session> {
+  if (signal?.aborted) throw abortedError(signal);
   const conn = await openConnection(connect);
   const { client } = conn;
+  const opening = { conn, broken: false, ended: false } as Session;
+  let cut: NodeJS.Timeout | undefined;
+  // Discarded after a cancel: a late CancelRequest must not reach the connection's next user.
+  // A server gone silent never answers the cancel: the socket is cut instead.
+  const onAbort = () => {
+    opening.broken = true;
+    void conn.cancel();
+    cut = setTimeout(() => conn.sever(), CANCEL_ANSWER_MS);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  // An abort between statements cancels nothing: stop before the next one.
+  const step = async <T>(work: Promise<T>): Promise<T> => {
+    const result = await work;
+    if (signal?.aborted) throw abortedError(signal);
+    return result;
+  };
   try {
-    await client.query(beginSql(statementTimeoutMs));
-    const described = await client.query({
-      text: `SELECT * FROM (\n${trimQuery(query.text)}\n) AS takeout_describe LIMIT 0`,
-      values: query.values,
-      rowMode: 'array',
-    });
-    // From here on fetches are timed by the source: a suspended cursor's statement timer
-    // would keep running while the reader works (postgres.ts).
-    await client.query('SET LOCAL statement_timeout = 0');
-    const fields = described.fields;
-    const catalog = await lookupTypes(
-      client,
-      fields.map((f) => f.dataTypeID),
+    if (signal?.aborted) throw abortedError(signal); // while connecting: nothing ran yet
+    await step(client.query(beginSql(statementTimeoutMs)));
+    const { fields, paramOids } = await step(
+      describeQuery(
+        client,
+        `SELECT * FROM (\n${trimQuery(query.text)}\n) AS takeout_describe LIMIT 0`,
+        query.values,
+      ),
     );
-    const infos = new Map<number, PgTypeInfo>();
-    for (const f of fields) infos.set(f.dataTypeID, typeInfo(f.dataTypeID, catalog));
-    const keys = uniqueKeys(fields.map((f) => f.name));
-    const columns = fields.map(
-      (f, index): ResolvedColumn => ({
-        key: keys[index] as string,
-        header: f.name,
-        type: (infos.get(f.dataTypeID) as PgTypeInfo).type,
-        index,
+    const after = await step(
+      client.query<{ names: string | null }>({
+        text: AFTER_DESCRIBE_SQL,
+        values: [paramOids],
+        types: PARSERS,
       }),
     );
-    const parsers = new Map([...infos].map(([oid, info]) => [oid, info.parse]));
-    const types: pg.CustomTypesConfig = {
-      getTypeParser: ((oid: number) =>
-        parsers.get(oid) ?? typeInfo(oid, catalog).parse) as pg.CustomTypesConfig['getTypeParser'],
-    };
-    const copyInfos = fields.map((f): CopyColumnInfo => {
-      let oid = f.dataTypeID;
-      for (let row = catalog.get(oid); row?.typtype === 'd'; row = catalog.get(oid)) oid = row.typbasetype;
-      const row = catalog.get(oid);
-      const type = (infos.get(f.dataTypeID) as PgTypeInfo).type;
-      const isArray = type === 'json' && oid !== OID.json && oid !== OID.jsonb;
-      return { baseOid: row ? undefined : oid, type, isArray: isArray || row?.typcategory === 'A' };
-    });
-    const oids = fields.map((f) => f.dataTypeID);
-    return { conn, columns, types, copyInfos, oids, catalog, broken: false, ended: false };
+    const names = JSON.parse(after.rows[0]?.names ?? '[]') as string[];
+    // OID 0: no type known; that literal stays untyped.
+    const paramTypes = paramOids.map((oid, i) => (oid === 0 ? undefined : names[i]));
+    const catalog = await step(
+      lookupTypes(
+        client,
+        fields.map((f) => f.dataTypeID),
+      ),
+    );
+    return { ...describeColumns(fields, catalog), conn, paramTypes, broken: false, ended: false };
   } catch (error) {
-    await endSession({ conn, broken: false, ended: false } as Session, false);
-    throw mapPostgresError(error);
+    await endSession(opening, false);
+    throw signal?.aborted ? abortedError(signal) : mapPostgresError(error);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    clearTimeout(cut);
   }
+}
+
+/** Columns, parsers and the COPY paths' facts of the described result fields. */
+function describeColumns(
+  fields: pg.FieldDef[],
+  catalog: Map<number, CatalogType>,
+): Pick<Session, 'columns' | 'types' | 'copyInfos' | 'oids' | 'catalog'> {
+  const infos = new Map<number, PgTypeInfo>();
+  for (const f of fields) infos.set(f.dataTypeID, typeInfo(f.dataTypeID, catalog));
+  const keys = uniqueKeys(fields.map((f) => f.name));
+  const columns = fields.map(
+    (f, index): ResolvedColumn => ({
+      key: keys[index] as string,
+      header: f.name,
+      type: (infos.get(f.dataTypeID) as PgTypeInfo).type,
+      index,
+    }),
+  );
+  const parsers = new Map([...infos].map(([oid, info]) => [oid, info.parse]));
+  const types: pg.CustomTypesConfig = {
+    getTypeParser: ((oid: number) =>
+      parsers.get(oid) ?? typeInfo(oid, catalog).parse) as pg.CustomTypesConfig['getTypeParser'],
+  };
+  const copyInfos = fields.map((f): CopyColumnInfo => {
+    let oid = f.dataTypeID;
+    for (let row = catalog.get(oid); row?.typtype === 'd'; row = catalog.get(oid)) oid = row.typbasetype;
+    const row = catalog.get(oid);
+    const type = (infos.get(f.dataTypeID) as PgTypeInfo).type;
+    const isArray = type === 'json' && oid !== OID.json && oid !== OID.jsonb;
+    return { baseOid: row ? undefined : oid, type, isArray: isArray || row?.typcategory === 'A' };
+  });
+  const oids = fields.map((f) => f.dataTypeID);
+  return { columns, types, copyInfos, oids, catalog };
 }
 
 /** Ends the transaction (COMMIT after a complete read, else ROLLBACK) and releases the connection. */

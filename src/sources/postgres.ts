@@ -112,12 +112,20 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
   let opened: Promise<Session> | undefined;
   let session: Session | undefined;
   let reader: AsyncGenerator<unknown> | undefined;
+  // interrupt() or close() before the session is open stops its opening (a describe waiting
+  // on a lock): cancelled (CancelRequest, connection discarded), not waited out.
+  const closing = new AbortController();
+  const interrupt = (): void => {
+    if (!session) closing.abort();
+  };
 
   const open = (): Promise<Session> => {
-    opened ??= openSession(connect, statementTimeoutMs, { text: compiled.text, values }).then((s) => {
-      session = s;
-      return s;
-    });
+    opened ??= openSession(connect, statementTimeoutMs, { text: compiled.text, values }, closing.signal).then(
+      (s) => {
+        session = s;
+        return s;
+      },
+    );
     return opened;
   };
 
@@ -129,10 +137,11 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     return gen;
   };
 
-  // COPY takes no bind parameters: values go in as quoted literals (postgres-params.ts).
-  const inlinedText = (): string =>
+  // COPY takes no bind parameters: values go in as quoted literals of the types the describe
+  // step's bound parameters got (postgres-params.ts), so COPY runs the query the cursor runs.
+  const inlinedText = (s: Session): string =>
     compileNamedParams(sql, params, {
-      placeholder: (_i, name) => paramLiteral(params[name], name),
+      placeholder: (i, name) => paramLiteral(params[name], name, s.paramTypes[i]),
     }).text;
 
   async function* readBatches(signal: AbortSignal | undefined): AsyncGenerator<Row[]> {
@@ -140,7 +149,7 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     let complete = false;
     try {
       if (options.reader !== 'cursor' && canCopy(s.conn.client)) {
-        yield* readBinaryCopy(s, inlinedText(), statementTimeoutMs, signal);
+        yield* readBinaryCopy(s, inlinedText(s), statementTimeoutMs, signal);
       } else {
         const query = { text: compiled.text, values };
         yield* readCursor(s, { query, batchSize, timeoutMs: statementTimeoutMs }, signal);
@@ -155,7 +164,7 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     const s = await open();
     let complete = false;
     try {
-      yield* streamCopy(s, inlinedText(), request, copyTimeoutMs, signal);
+      yield* streamCopy(s, inlinedText(s), request, copyTimeoutMs, signal);
       complete = true;
     } finally {
       await endSession(s, complete);
@@ -177,7 +186,7 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     const s = await open();
     let complete = false;
     try {
-      yield* write(s, inlinedText(), request, statementTimeoutMs, signal);
+      yield* write(s, inlinedText(s), request, statementTimeoutMs, signal);
       complete = true;
     } finally {
       await endSession(s, complete);
@@ -233,7 +242,9 @@ export function postgresSource(options: PostgresSourceOptions): PostgresSource {
     ): AsyncIterable<Uint8Array> | undefined {
       return binaryCopy() ? claim(() => readBinaryFile(streamBinaryXlsx, request, signal)) : undefined;
     },
+    interrupt,
     async close(): Promise<void> {
+      interrupt();
       if (reader) await reader.return(undefined).catch(() => {});
       const s = session ?? (await opened?.catch(() => undefined));
       if (s) await endSession(s, false);
