@@ -25,6 +25,13 @@ describe('BullMQ settings', () => {
       lockDurationMs: 5000,
     });
     expect(resolved.stalledIntervalMs).toBe(30_000);
+    // Recoveries from dead workers: as many as deliveries, so that the job's record, which
+    // counts its attempts, fails a poison export before BullMQ drops its entry.
+    expect(resolved.maxStalledCount).toBe(5);
+    expect(resolveBullmqSettings({ url: 'redis://x', attempts: 7 }).maxStalledCount).toBe(7);
+    expect(resolveBullmqSettings({ url: 'redis://x', attempts: 7, maxStalledCount: 1 }).maxStalledCount).toBe(
+      1,
+    );
   });
 
   it('name the bad variable', () => {

@@ -50,7 +50,8 @@ export const BULLMQ_DEFAULTS = {
   keepFailed: { ageSeconds: 7 * 24 * 3600, count: 10_000 },
   lockDurationMs: 30_000,
   stalledIntervalMs: 30_000,
-  maxStalledCount: 2,
+  /** Unless given: `attempts` (resolveBullmqSettings). */
+  maxStalledCount: 5,
   abortSettleMs: 10_000,
   connectTimeoutMs: 10_000,
 } as const;
@@ -66,6 +67,10 @@ export function resolveBullmqSettings(options: BullmqQueueOptions): BullmqSettin
   const { url: _url, logger: _logger, ...given } = options;
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   const settings: BullmqSettings = { ...BULLMQ_DEFAULTS, backoff: DEFAULT_BACKOFF, ...defined };
+  // A recovered delivery claims the job again, and the job's record fails it once its attempts
+  // are used up: BullMQ failing the entry first would leave the record running, with nothing
+  // to run it, until the sweeper came by.
+  if (defined.maxStalledCount === undefined) settings.maxStalledCount = settings.attempts;
   validateBackoff(settings.backoff);
   for (const [name, value] of Object.entries(settings)) {
     if (
