@@ -11,7 +11,7 @@ import { visibleStatus } from '../jobs/view.js';
 import { didYouMean } from './did-you-mean.js';
 import { parsePrincipal, refuseEmpty, shellWord } from './flags.js';
 import { withStore } from './job-store.js';
-import { type CliIo, CommandError, RequestError, UsageError } from './usage.js';
+import { type CliIo, CommandError, RequestError, UsageError, unknownArgument } from './usage.js';
 
 export const JOBS_USAGE = `Usage: takeout jobs <command> [options]
 
@@ -193,7 +193,7 @@ export async function migrateCommand(argv: string[], io: CliIo): Promise<number>
     io.stdout.write(`${MIGRATE_USAGE}\n`);
     return 0;
   }
-  if (argv.length > 0) throw new UsageError(`Unknown option ${argv[0]}: migrate takes no arguments`);
+  if (argv[0] !== undefined) throw unknownArgument(argv[0], 'migrate');
   // Opening the store applies what is missing (under a lock: safe while servers start too).
   const kind = await withStore(io.env, { create: true }, async (store) => {
     await store.migrate();

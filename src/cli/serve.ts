@@ -13,7 +13,7 @@ import { createService, type Service } from '../service.js';
 import { incompleteAfterMsFor, sweepExpired } from '../storage/sweeper.js';
 import { isServedStorage } from '../storage/types.js';
 import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
-import { type CliIo, UsageError } from './usage.js';
+import { type CliIo, unknownArgument } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve [--insecure-no-auth]
 
@@ -244,7 +244,7 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const unknown = argv.find((arg) => arg !== '--insecure-no-auth');
-  if (unknown !== undefined) throw new UsageError(`Unknown option ${unknown}`);
+  if (unknown !== undefined) throw unknownArgument(unknown, 'serve');
   const config = loadConfig(io.env);
   const app = await startService(config, io.env, { insecureNoAuth: argv.includes('--insecure-no-auth') });
 

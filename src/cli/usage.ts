@@ -16,6 +16,17 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/**
+ * An option the command does not take, reported as node's parseArgs reports one (its code and
+ * message), so that every command answers it alike: one line, a "did you mean", and where the
+ * options are listed. A word that is not an option is a usage error (the usage is shown).
+ */
+export function unknownArgument(arg: string, command: string): Error {
+  if (!arg.startsWith('-'))
+    return new UsageError(`${command} takes no arguments, got ${JSON.stringify(arg)}`);
+  return Object.assign(new Error(`Unknown option '${arg}'`), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
+}
+
 /** The export request built from the flags is not valid (e.g. an unknown option): exit code 2. */
 export class RequestError extends Error {
   override name = 'RequestError';

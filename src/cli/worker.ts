@@ -6,7 +6,7 @@ import { startMetricsServer } from '../http/metrics-server.js';
 import { loggerOptions } from '../logging.js';
 import { createService } from '../service.js';
 import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
-import { type CliIo, UsageError } from './usage.js';
+import { type CliIo, unknownArgument } from './usage.js';
 
 export const WORKER_USAGE = `Usage: takeout worker
 
@@ -33,7 +33,7 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   // Configured by the environment alone: an argument is a mistake (a flag of serve, a typo).
-  if (argv.length > 0) throw new UsageError(`Unknown option ${argv[0]}`);
+  if (argv[0] !== undefined) throw unknownArgument(argv[0], 'worker');
   const config = loadConfig(io.env);
   if (!config.jobs.redisUrl) {
     throw new TakeoutError(

@@ -290,10 +290,10 @@ describe('usage', () => {
 
   it('prints the usage after a usage error of every command, with one "takeout:" prefix', async () => {
     for (const command of ['worker', 'migrate']) {
-      const result = await runCli([command, '--bogus']);
+      const result = await runCli([command, 'extra']);
       expect(result.code, command).toBe(2);
       expect(result.err).toMatch(
-        new RegExp(`^takeout: Unknown option --bogus.*\\n\\nUsage: takeout ${command}\\n`),
+        new RegExp(`^takeout: ${command} takes no arguments, got "extra"\\n\\nUsage: takeout ${command}\\n`),
       );
     }
     const show = await runCli(['jobs', 'show']);

@@ -40,6 +40,15 @@ describe('typos', () => {
         ['token', '--idd', 'ann'],
         'takeout: unknown option --idd (did you mean --id?)\nsee takeout token --help\n',
       ],
+      [
+        ['serve', '--insecure-no-aut'],
+        'takeout: unknown option --insecure-no-aut (did you mean --insecure-no-auth?)\nsee takeout serve --help\n',
+      ],
+      [
+        ['worker', '--help-me'],
+        'takeout: unknown option --help-me (did you mean --help?)\nsee takeout worker --help\n',
+      ],
+      [['migrate', '--bogus'], 'takeout: unknown option --bogus\nsee takeout migrate --help\n'],
       // Nothing close: no guess, only the pointer.
       [[...toStdout, '--zzz'], 'takeout: unknown option --zzz\nsee takeout export --help\n'],
     ];

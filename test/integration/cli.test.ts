@@ -401,9 +401,9 @@ describe('takeout export', () => {
   it('refuses arguments that serve and worker do not take (exit 2), before starting anything', async () => {
     for (const command of ['serve', 'worker']) {
       const result = await cli([command, '--port', '8080']);
-      expect([result.code, result.err.split('\n')[0]], command).toEqual([
+      expect([result.code, result.err], command).toEqual([
         2,
-        'takeout: Unknown option --port',
+        `takeout: unknown option --port\nsee takeout ${command} --help\n`,
       ]);
     }
   });
