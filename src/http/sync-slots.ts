@@ -44,26 +44,15 @@ export class SyncSlots {
 
   /** A slot, or undefined when the caller's or the process's are all taken. */
   tryAcquire(principal: Principal): SyncSlot | undefined {
-    const key = principalKey(principal);
-    if ((this.#byPrincipal.get(key) ?? 0) >= this.limits.perPrincipal) return undefined;
-    return this.#running >= this.limits.total ? undefined : this.acquire(principal);
+    return this.#refusal(principalKey(principal)) ? undefined : this.acquire(principal);
   }
 
   acquire(principal: Principal): SyncSlot {
     const key = principalKey(principal);
-    const mine = this.#byPrincipal.get(key) ?? 0;
-    if (mine >= this.limits.perPrincipal) {
-      throw new TakeoutError(
-        'too_many_exports',
-        `You have ${mine} exports streaming; at most ${this.limits.perPrincipal} run at once per caller`,
-        { details: { limit: this.limits.perPrincipal } },
-      );
-    }
-    if (this.#running >= this.limits.total) {
-      throw new TakeoutError('too_busy', 'Too many exports are running; retry in a few seconds');
-    }
+    const refusal = this.#refusal(key);
+    if (refusal) throw refusal;
     this.#running++;
-    this.#byPrincipal.set(key, mine + 1);
+    this.#byPrincipal.set(key, (this.#byPrincipal.get(key) ?? 0) + 1);
     let released = false;
     return {
       release: () => {
@@ -75,5 +64,21 @@ export class SyncSlots {
         else this.#byPrincipal.delete(key);
       },
     };
+  }
+
+  /** Why a slot cannot be taken for the caller now, if it cannot: the caller's cap, then the process's. */
+  #refusal(key: string): TakeoutError | undefined {
+    const mine = this.#byPrincipal.get(key) ?? 0;
+    if (mine >= this.limits.perPrincipal) {
+      return new TakeoutError(
+        'too_many_exports',
+        `You have ${mine} exports streaming; at most ${this.limits.perPrincipal} run at once per caller`,
+        { details: { limit: this.limits.perPrincipal } },
+      );
+    }
+    if (this.#running >= this.limits.total) {
+      return new TakeoutError('too_busy', 'Too many exports are running; retry in a few seconds');
+    }
+    return undefined;
   }
 }
