@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openExportPage, tabTo } from '../support/browser.js';
+import { exportLinks, readyExport } from '../support/page-fixtures.js';
 import { orders, type PageServer } from '../support/page-server.js';
 import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
@@ -76,34 +77,13 @@ afterAll(() => stopPageSuite(browser, server));
 
 const open = (options: BrowserContextOptions = {}) => openExportPage(browser, server.base, options);
 
-const LINKS = (id: string) => {
-  const self = `/v1/exports/${id}`;
-  return {
-    self,
-    events: `${self}/events`,
-    download: `${self}/download`,
-    link: `${self}/link`,
-    cancel: `${self}/cancel`,
-  };
-};
 /** The sentence and, after it, the server's own reason. */
 const FAILURE = 'The data source could not produce this export. column "amount" does not exist';
 
 /** "My exports" as the page gets it: a ready file, a failed export and a running one. */
 const LISTED = {
   exports: [
-    {
-      id: 'exp_readyAAAAAAAAAAAAAAAAA',
-      status: 'succeeded',
-      dataset: 'orders',
-      format: 'csv',
-      created_at: '2024-05-02T10:00:00Z',
-      finished_at: '2024-05-02T10:01:00Z',
-      expires_at: '2099-01-01T00:00:00Z',
-      progress: { rows_written: 60, bytes_written: 2048 },
-      result: { filename: 'orders.csv', content_type: 'text/csv', size_bytes: 2048, row_count: 60 },
-      links: LINKS('exp_readyAAAAAAAAAAAAAAAAA'),
-    },
+    readyExport('exp_readyAAAAAAAAAAAAAAAAA'),
     {
       id: 'exp_failedAAAAAAAAAAAAAAAA',
       status: 'failed',
@@ -113,7 +93,7 @@ const LISTED = {
       finished_at: '2024-05-02T09:00:05Z',
       progress: { rows_written: 0, bytes_written: 0 },
       error: { code: 'source_query_error', message: 'column "amount" does not exist' },
-      links: LINKS('exp_failedAAAAAAAAAAAAAAAA'),
+      links: exportLinks('exp_failedAAAAAAAAAAAAAAAA'),
     },
   ],
 };

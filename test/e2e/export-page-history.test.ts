@@ -6,6 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openExportPage } from '../support/browser.js';
+import { exportLinks, readyExport } from '../support/page-fixtures.js';
 import type { PageServer } from '../support/page-server.js';
 import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
@@ -17,29 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => stopPageSuite(browser, server));
 
-const links = (id: string) => {
-  const self = `/v1/exports/${id}`;
-  return {
-    self,
-    events: `${self}/events`,
-    download: `${self}/download`,
-    link: `${self}/link`,
-    cancel: `${self}/cancel`,
-  };
-};
-
-const READY = {
-  id: 'exp_readyBBBBBBBBBBBBBBBBB',
-  status: 'succeeded',
-  dataset: 'orders',
-  format: 'csv',
-  created_at: '2024-05-02T10:00:00Z',
-  finished_at: '2024-05-02T10:01:00Z',
-  expires_at: '2099-01-01T00:00:00Z',
-  progress: { rows_written: 60, bytes_written: 2048 },
-  result: { filename: 'orders.csv', content_type: 'text/csv', size_bytes: 2048, row_count: 60 },
-  links: links('exp_readyBBBBBBBBBBBBBBBBB'),
-};
+const READY = readyExport('exp_readyBBBBBBBBBBBBBBBBB');
 
 /** A running export that writes 1,000 more rows at each look, and is done at the fifth. */
 function running(look: number) {
@@ -55,7 +34,7 @@ function running(look: number) {
     ...(done
       ? { result: { filename: 'big.csv', content_type: 'text/csv', size_bytes: 45_000, row_count: 5000 } }
       : {}),
-    links: links('exp_runningBBBBBBBBBBBBBBB'),
+    links: exportLinks('exp_runningBBBBBBBBBBBBBBB'),
   };
 }
 

@@ -8,6 +8,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleErrors, openExportPage } from '../support/browser.js';
+import { exportLinks } from '../support/page-fixtures.js';
 import type { PageServer } from '../support/page-server.js';
 import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
@@ -112,7 +113,6 @@ describe('the export panel', () => {
 
 /** An export the page follows that is the route fixture's, not the server's: `status` and `error` as given. */
 function fakeJob(status: string, error?: { code: string; message: string }) {
-  const self = '/v1/exports/exp_fakeCCCCCCCCCCCCCCCCC';
   return {
     id: 'exp_fakeCCCCCCCCCCCCCCCCC',
     status,
@@ -121,13 +121,7 @@ function fakeJob(status: string, error?: { code: string; message: string }) {
     created_at: new Date().toISOString(),
     progress: { rows_written: 0, bytes_written: 0 },
     ...(error ? { error } : {}),
-    links: {
-      self,
-      events: `${self}/events`,
-      download: `${self}/download`,
-      link: `${self}/link`,
-      cancel: `${self}/cancel`,
-    },
+    links: exportLinks('exp_fakeCCCCCCCCCCCCCCCCC'),
   };
 }
 

@@ -218,33 +218,13 @@ describe('takeout export', () => {
     ]);
     // A --param the --query needs and the command line lacks: bad usage (exit 2), like a
     // dataset's, though SQLite only finds it out as the export runs.
-    const missing = await cli([
-      'export',
-      '-f',
-      'csv',
-      '-o',
-      '-',
-      '--sqlite',
-      db,
-      '--query',
-      'SELECT :x AS a',
-    ]);
+    const toStdout = (query: string, ...more: string[]) =>
+      cli(['export', '-f', 'csv', '-o', '-', '--sqlite', db, '--query', query, ...more]);
+    const missing = await toStdout('SELECT :x AS a');
     expect([missing.code, missing.err]).toEqual([2, 'takeout: invalid_params: Missing parameter "x"\n']);
     // One the query does not use is refused alike, as on PostgreSQL: `--param limit=1` must not
     // be dropped without a word while every row is exported.
-    const unused = await cli([
-      'export',
-      '-f',
-      'csv',
-      '-o',
-      '-',
-      '--sqlite',
-      db,
-      '--query',
-      'SELECT 1 AS a',
-      '--param',
-      'limit=1',
-    ]);
+    const unused = await toStdout('SELECT 1 AS a', '--param', 'limit=1');
     expect([unused.code, unused.err, unused.out]).toEqual([
       2,
       'takeout: invalid_params: Unknown parameter "limit"\n',
