@@ -36,6 +36,11 @@ export const ERROR_CATALOG = {
     title: 'Without authentication only loopback host names are served',
   },
   not_found: { status: 404, retryable: false, title: 'Not found' },
+  method_not_allowed: {
+    status: 405,
+    retryable: false,
+    title: 'The method is not allowed on this resource',
+  },
   too_busy: { status: 503, retryable: true, title: 'Too many exports are running' },
   not_ready: { status: 503, retryable: true, title: 'A dependency of the service is not answering' },
   // Exports in progress

@@ -6,7 +6,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { TakeoutError } from '../errors.js';
 import type { Service } from '../service.js';
-import { problemErrorHandler, sendProblem } from './problem.js';
+import { answerUnknownRoutes, problemErrorHandler } from './problem.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 
@@ -30,12 +30,7 @@ export async function startMetricsServer(
   const { host, token } = service.config.metrics;
   const app = Fastify({ loggerInstance: logger });
   app.setErrorHandler(problemErrorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      new TakeoutError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+  answerUnknownRoutes(app);
   await app.register(healthRoutes, {
     readiness: { store: service.jobs.store, queue: service.jobs.queue, storage: service.storage },
     health: () => ({ role }),

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { coerceError, ERROR_CATALOG, TakeoutError } from '../errors.js';
+import { recordAllowedMethods } from './allowed-methods.js';
 import { isQuietRoute } from './routes/health.js';
 import { SLOT_RETRY_AFTER_SECONDS } from './sync-slots.js';
 
@@ -146,18 +147,42 @@ export function frameworkErrorHandler(
 }
 
 /**
+ * Answers requests no route takes: `405 method_not_allowed` with `Allow` when the path is served
+ * with other methods, else `404 not_found`. Call it before any route is added (they are
+ * recorded as they are). Like any unknown route, a 405 comes before authentication, which only
+ * Takeout's routes do: which methods a path takes is public (`/v1/openapi.json`).
+ */
+export function answerUnknownRoutes(app: FastifyInstance): void {
+  const allowedMethods = recordAllowedMethods(app);
+  const answer = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const path = request.url.split('?')[0];
+    const allowed = allowedMethods(request.url);
+    if (allowed.length === 0) {
+      return sendProblem(reply, new TakeoutError('not_found', `No route ${request.method} ${path}`));
+    }
+    reply.header('allow', allowed.join(', '));
+    const message = `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`;
+    return sendProblem(reply, new TakeoutError('method_not_allowed', message));
+  };
+  app.setNotFoundHandler(answer);
+  // Fastify reads a request's body before its not-found handler runs: answered here instead, an
+  // unknown route takes no body, nor asks for one with `100 Continue` (expect-continue.ts).
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (!request.is404) return payload;
+    // A reply is a thenable that settles once sent: Fastify then stops, body unread.
+    return answer(request, reply);
+  });
+}
+
+/**
  * What a Takeout Fastify instance answers besides its routes, all as problem documents: errors,
- * unknown routes, and requests that reach it while it closes (given to the routes with
- * `return503OnClosing: false`; here 503 too_busy with Retry-After instead of Fastify's JSON).
+ * unknown routes and wrong methods, and requests that reach it while it closes (given to the
+ * routes with `return503OnClosing: false`; here 503 too_busy with Retry-After instead of
+ * Fastify's JSON).
  */
 export function answerWithProblems(app: FastifyInstance): void {
   app.setErrorHandler(problemErrorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      new TakeoutError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+  answerUnknownRoutes(app);
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;

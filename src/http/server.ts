@@ -11,6 +11,7 @@ import type { Service } from '../service.js';
 import type { Storage } from '../storage/types.js';
 import { anonymous, type FastifyAuthenticate, requireAuthentication } from './auth.js';
 import { clientErrorHandler } from './client-errors.js';
+import { continueWhenBodyIsRead } from './expect-continue.js';
 import { LOOPBACK_HOSTS_ONLY, requireLoopbackHost } from './host-check.js';
 import { exactJsonBodies } from './json-body.js';
 import { limitLargeBodies } from './large-bodies.js';
@@ -278,6 +279,8 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
     // (answerWithProblems), not Fastify's own JSON; Fastify still closes its connection.
     return503OnClosing: false,
   });
+  // `100 Continue` only once a route reads the body: after authentication, not before it.
+  continueWhenBodyIsRead(app.server);
   guardRequestTimeouts(app.server, {
     headersTimeoutMs,
     requestTimeoutMs,
