@@ -20,6 +20,10 @@ export interface RedisServerHandle {
   /** SHUTDOWN only; `up()` starts it again on the same port and data. */
   down(): Promise<void>;
   up(): Promise<void>;
+  /** SIGSTOP: the port and connections stay open, but nothing is answered until `thaw()`. */
+  freeze(): void;
+  /** SIGCONT: answers again, with every command sent meanwhile. */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -92,7 +96,10 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<RedisS
     },
     down: shutdown,
     up: launch,
+    freeze: () => child.kill('SIGSTOP'),
+    thaw: () => child.kill('SIGCONT'),
     async stop() {
+      child.kill('SIGCONT');
       await shutdown();
       await rm(dir, { recursive: true, force: true });
     },

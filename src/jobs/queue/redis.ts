@@ -23,6 +23,19 @@ export const consoleQueueLogger: QueueLogger = {
  */
 export type RedisRole = 'producer' | 'worker' | 'limiter';
 
+/**
+ * How long a command may wait for Redis's answer. A Redis that stops answering with its
+ * connection still open (paused, swapping, a network path that drops packets) is never noticed
+ * by ioredis without one: every command would wait on it, and with them every HTTP request
+ * that asks the rate limit, and every job creation. The worker's client has none: BullMQ's
+ * blocking commands wait on purpose, and its lock renewal notices a silent Redis on its own.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS: Record<RedisRole, number | undefined> = {
+  limiter: 500,
+  producer: 2000,
+  worker: undefined,
+};
+
 /** Reconnect at once after a blip, then back off to at most 5 s between tries, forever. */
 function reconnectDelay(times: number): number {
   return Math.min(times * 250, 5000);
@@ -85,6 +98,9 @@ export function redisClient(url: string, role: RedisRole): Redis {
     // a producer gives up after a few reconnects, so an enqueue cannot hang an HTTP request
     // (the record stays `queued` and the sweeper enqueues it again).
     maxRetriesPerRequest: role === 'worker' ? null : 3,
+    ...(REDIS_COMMAND_TIMEOUT_MS[role] !== undefined
+      ? { commandTimeout: REDIS_COMMAND_TIMEOUT_MS[role] }
+      : {}),
     // The rate limit is asked on every request: while Redis is away it fails at once (and the
     // request goes through) instead of waiting for a reconnect.
     ...(role === 'limiter'
