@@ -20,6 +20,37 @@ export function settledWithin(work: Promise<unknown>, ms: number): Promise<boole
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A shutdown's grace period, which a second signal may end early. `wait(work)` resolves true
+ * once `work` settles, false once `ms` pass (from that call) or `end()` is called first; never
+ * rejects. `ms` past the largest timer (Infinity included) is no limit.
+ */
+export class Grace {
+  #end: () => void = () => {};
+  readonly #ended = new Promise<false>((resolve) => {
+    this.#end = () => resolve(false);
+  });
+
+  constructor(private readonly ms: number) {}
+
+  end(): void {
+    this.#end();
+  }
+
+  async wait(work: Promise<unknown>): Promise<boolean> {
+    const settled = work.then(
+      () => true,
+      () => true,
+    );
+    if (this.ms >= 2 ** 31) return Promise.race([settled, this.#ended]);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.ms);
+    });
+    return Promise.race([settled, this.#ended, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
 /** `work`, or a rejection (`no answer within ms`) once `ms` passes first. */
 export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -7,12 +7,14 @@ const SHUTDOWN_MARGIN_MS = 3000;
 /**
  * The longest a process running `config`'s workers may take to close after SIGTERM: the grace
  * its running exports get, the time BullMQ gives aborted handlers to settle, and a margin.
- * Without workers (sync exports stop at once) closing takes about a second.
+ * Without workers (sync exports stop at once) closing takes about a second. `graceEnded`: from
+ * a second signal on, which ends the grace.
  */
-export function shutdownLimitMs(config: ServiceConfig): number {
+export function shutdownLimitMs(config: ServiceConfig, options: { graceEnded?: boolean } = {}): number {
   if (config.jobs.workers <= 0) return SHUTDOWN_MARGIN_MS;
   const settle = config.jobs.redisUrl ? BULLMQ_DEFAULTS.abortSettleMs : 0;
-  return config.jobs.shutdownGraceMs + settle + SHUTDOWN_MARGIN_MS;
+  const grace = options.graceEnded ? 0 : config.jobs.shutdownGraceMs;
+  return grace + settle + SHUTDOWN_MARGIN_MS;
 }
 
 /**

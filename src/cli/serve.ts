@@ -13,6 +13,7 @@ import { createService, type Service } from '../service.js';
 import { incompleteAfterMsFor, sweepExpired } from '../storage/sweeper.js';
 import { isServedStorage } from '../storage/types.js';
 import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
+import { onShutdownSignals } from './shutdown-signals.js';
 import { type CliIo, unknownArgument } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve [--insecure-no-auth]
@@ -170,10 +171,17 @@ export async function startService(
       throw error;
     }
   }
+  // The metrics port outlives the API's: it answers (`/readyz` 503) while jobs finish.
+  app.addHook('preClose', async () => {
+    metricsServer?.markStopping();
+  });
   app.addHook('onClose', async () => {
-    await metricsServer?.app.close();
     stopSweeper();
-    await service.close();
+    try {
+      await service.close();
+    } finally {
+      await metricsServer?.app.close();
+    }
   });
   if (config.jobs.workers > 0) {
     try {
@@ -199,7 +207,12 @@ export async function startService(
   }
   app.log.info({ xlsxDeflate: config.xlsxDeflate }, 'XLSX sheets are deflated with %s', config.xlsxDeflate);
   warnIfIsalBroken(app.log);
-  return Object.assign(app, { developmentMode: devMode, metricsUrl: metricsServer?.url });
+  return Object.assign(app, {
+    developmentMode: devMode,
+    metricsUrl: metricsServer?.url,
+    /** Ends the shutdown grace of a close under way: running jobs are handed back now. */
+    endShutdownGrace: () => service.jobs.endShutdownGrace(),
+  });
 }
 
 /** Why the API could not listen, in the words of the settings that choose where. */
@@ -255,22 +268,29 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     `Takeout is serving ${base}${app.metricsUrl ? `\nMetrics and probes: ${app.metricsUrl}/metrics` : ''}${modeNote(app.developmentMode, config.host)}\nExport page: ${base}/\nTry: ${tryCommand(base, config.demo, app.developmentMode)}\n`,
   );
   await new Promise<void>((resolve) => {
-    const stop = () => {
-      app.log.info('shutting down');
-      // Closing aborts the sync exports in flight, hands running jobs back after their grace
-      // and ends the pools; should anything still hold the process after that, it exits
-      // anyway (the timer itself holds nothing).
-      exitIfStillRunning(shutdownLimitMs(config), app.log);
-      void app.close().then(
-        () => resolve(),
-        (error: unknown) => {
-          app.log.error({ err: error }, 'shutdown failed');
-          resolve();
+    const stopListening = onShutdownSignals(
+      {
+        stop: (signal) => {
+          app.log.info({ signal, graceMs: config.jobs.shutdownGraceMs }, 'shutting down');
+          // Closing aborts the sync exports in flight, hands running jobs back after their
+          // grace and ends the pools; should anything still hold the process after that, it
+          // exits anyway (the timer itself holds nothing).
+          exitIfStillRunning(shutdownLimitMs(config), app.log);
+          void app
+            .close()
+            .catch((error: unknown) => app.log.error({ err: error }, 'shutdown failed'))
+            .then(() => {
+              stopListening();
+              resolve();
+            });
         },
-      );
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+        hurry: () => {
+          exitIfStillRunning(shutdownLimitMs(config, { graceEnded: true }), app.log);
+          app.endShutdownGrace();
+        },
+      },
+      app.log,
+    );
   });
   return 0;
 }

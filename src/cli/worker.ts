@@ -6,6 +6,7 @@ import { startMetricsServer } from '../http/metrics-server.js';
 import { loggerOptions } from '../logging.js';
 import { createService } from '../service.js';
 import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
+import { onShutdownSignals } from './shutdown-signals.js';
 import { type CliIo, unknownArgument } from './usage.js';
 
 export const WORKER_USAGE = `Usage: takeout worker
@@ -17,7 +18,7 @@ the API processes (takeout serve) fill. Settings come from the environment
   DATABASE_URL               postgres://... the job store, shared with the API processes
   TAKEOUT_WORKERS            exports run at once in this process (default 2)
   TAKEOUT_SHUTDOWN_GRACE     on SIGTERM, how long running exports may finish before they are
-                             handed to another worker (default 30s)
+                             handed to another worker (default 30s; a second SIGTERM ends it)
   TAKEOUT_QUEUE_NAME, TAKEOUT_QUEUE_PREFIX, TAKEOUT_QUEUE_LOCK, TAKEOUT_QUEUE_STALLED_INTERVAL
   TAKEOUT_METRICS_PORT       serve /metrics, /healthz and /readyz on this port (default: none)
   TAKEOUT_METRICS_HOST       ... on this address (default 127.0.0.1)
@@ -75,19 +76,31 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
   );
   warnIfIsalBroken(log);
   await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ signal, graceMs: config.jobs.shutdownGraceMs }, 'shutting down');
-      exitIfStillRunning(shutdownLimitMs(config), log);
-      // Probes go first: a stopping worker is not ready; then its jobs finish or are handed back.
-      Promise.resolve(metrics?.app.close())
-        .then(() => service.close())
-        .then(resolve, (error: unknown) => {
-          log.error({ error: String(error) }, 'shutdown failed');
-          resolve();
-        });
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const stopListening = onShutdownSignals(
+      {
+        stop: (signal) => {
+          log.info({ signal, graceMs: config.jobs.shutdownGraceMs }, 'shutting down');
+          exitIfStillRunning(shutdownLimitMs(config), log);
+          // A stopping worker is not ready (`/readyz` 503), but its metrics and probes answer
+          // until its jobs have finished or been handed back.
+          metrics?.markStopping();
+          service
+            .close()
+            .catch((error: unknown) => log.error({ error: String(error) }, 'shutdown failed'))
+            .then(() => metrics?.app.close())
+            .catch(() => {})
+            .then(() => {
+              stopListening();
+              resolve();
+            });
+        },
+        hurry: () => {
+          exitIfStillRunning(shutdownLimitMs(config, { graceEnded: true }), log);
+          service.jobs.endShutdownGrace();
+        },
+      },
+      log,
+    );
   });
   log.info('stopped');
   return 0;

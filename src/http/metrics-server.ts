@@ -14,10 +14,16 @@ export interface MetricsServer {
   app: FastifyInstance;
   /** `http://host:port`, the port as bound (for `TAKEOUT_METRICS_PORT=0`). */
   url: string;
+  /**
+   * The process is shutting down: `/readyz` answers 503 from now on, while `/metrics` and
+   * `/healthz` go on answering until the caller closes `app`, after the service.
+   */
+  markStopping(): void;
 }
 
 /**
- * Listens on the service's metrics host and port; the caller closes `app` before the service.
+ * Listens on the service's metrics host and port; the caller closes `app` after the service,
+ * so that the shutdown grace (running exports finishing) can be watched.
  * `logger` is the process's (scrubbed) logger: its routes are quiet, so only failed probes and
  * refused scrapes are logged (at `warn`), as on the API port.
  */
@@ -31,9 +37,11 @@ export async function startMetricsServer(
   const app = Fastify({ loggerInstance: logger });
   app.setErrorHandler(problemErrorHandler);
   answerUnknownRoutes(app);
+  let stopping = false;
   await app.register(healthRoutes, {
     readiness: { store: service.jobs.store, queue: service.jobs.queue, storage: service.storage },
-    health: () => ({ role }),
+    health: () => ({ role, ...(stopping ? { stopping } : {}) }),
+    stopping: () => stopping,
   });
   await app.register(metricsRoute, { metrics: service.metrics, token, open: true });
   try {
@@ -44,7 +52,13 @@ export async function startMetricsServer(
   }
   const address = app.server.address();
   const bound = typeof address === 'object' && address ? address.port : port;
-  return { app, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}` };
+  return {
+    app,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    markStopping: () => {
+      stopping = true;
+    },
+  };
 }
 
 /** Why the metrics listener could not listen, in the words of the settings that choose where. */

@@ -286,6 +286,15 @@ export class ExportJobs {
     });
   }
 
+  /**
+   * Ends a shutdown's grace at once (a second SIGTERM): running exports are handed back now
+   * and notification sends under way are cut, instead of waiting out `shutdownGraceMs`.
+   */
+  endShutdownGrace(): void {
+    void this.queue.close(0).catch(() => {});
+    void this.#dispatcher?.close(0).catch(() => {});
+  }
+
   /** Stops the worker (handing running jobs back after the grace period) and closes the queue and store. */
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
     await Promise.all([this.queue.close(graceMs), this.#dispatcher?.close(graceMs)]);

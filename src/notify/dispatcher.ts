@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { coerceError } from '../errors.js';
 import { type JobLogger, silentLogger } from '../jobs/log.js';
-import { settledWithin } from '../settle.js';
+import { Grace, settledWithin } from '../settle.js';
 import {
   type Answer,
   attemptOutcome,
@@ -66,6 +66,8 @@ export class NotificationDispatcher {
   #backlog = false;
   #started = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
+  #grace: Grace | undefined;
   /** Aborted when close() stops waiting: sends under way are cut. */
   readonly #stop = new AbortController();
 
@@ -262,20 +264,22 @@ export class NotificationDispatcher {
    * claims run out and another dispatcher (or this process's next start) sends them again,
    * under the same event ids, as after a crash.
    */
-  async close(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
+  close(waitMs = Number.POSITIVE_INFINITY): Promise<void> {
+    // A close(0) during a close ends its wait: the sends still going are cut now.
+    if (this.#closing && waitMs === 0) this.#grace?.end();
+    this.#closing ??= this.#shutDown(waitMs);
+    return this.#closing;
+  }
+
+  async #shutDown(waitMs: number): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#parked = [];
     const pending = [this.#claiming, ...this.#inFlight].filter((work) => work !== undefined);
     if (pending.length > 0) {
-      let ended = false;
-      const end = Promise.allSettled(pending).then(() => {
-        ended = true;
-      });
-      // A wait past the largest timer (Infinity included) would fire at once: it is no limit.
-      if (waitMs >= 2 ** 31) await end;
-      else await settledWithin(end, waitMs);
-      if (!ended) {
+      this.#grace = new Grace(waitMs);
+      const end = Promise.allSettled(pending);
+      if (!(await this.#grace.wait(end))) {
         this.#stop.abort();
         await settledWithin(end, CUT_SETTLE_MS);
       }

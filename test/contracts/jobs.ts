@@ -657,6 +657,33 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         expect(Date.now() - t0).toBeLessThan(5000);
       });
 
+      it('ends the grace of a close at once when close(0) is called during it', async () => {
+        const queue = await openQueue();
+        let started = 0;
+        let sawAbort = false;
+        await queue.consume(
+          async ({ signal }) => {
+            started++;
+            await new Promise<void>((resolve) =>
+              signal.addEventListener('abort', () => resolve(), { once: true }),
+            );
+            sawAbort = true;
+          },
+          { concurrency: 1 },
+        );
+        await queue.enqueue(await record());
+        await until(() => started === 1);
+        const t0 = Date.now();
+        const closing = queue.close(60_000);
+        await sleep(200);
+        expect(sawAbort).toBe(false);
+        // A second signal: the same close ends now, not a minute later.
+        const hurried = queue.close(0);
+        await Promise.all([closing, hurried]);
+        expect(sawAbort).toBe(true);
+        expect(Date.now() - t0).toBeLessThan(10_000);
+      });
+
       it('lets a finished delivery end close() without waiting for the grace period', async () => {
         const queue = await openQueue();
         let finished = false;

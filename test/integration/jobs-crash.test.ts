@@ -53,15 +53,17 @@ afterAll(async () => {
 async function serve(extra: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const server = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'info', ...extra },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   servers.push(server);
   logs.set(server, '');
+  // Its log lines (stdout) join what it says on stderr.
+  server.stdout!.on('data', (chunk: Buffer) => logs.set(server, logs.get(server) + chunk.toString()));
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     server.stderr!.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
-      logs.set(server, seen);
+      logs.set(server, logs.get(server) + chunk.toString());
       const serving = /serving (http:\/\/\S+)/.exec(seen);
       if (serving) {
         bases.set(server, serving[1]!);
@@ -191,5 +193,55 @@ describe('the embedded queue across a crash and a shutdown of takeout serve', ()
     expect(done).toMatchObject({ attempt: 2, result: { rowCount: ROWS } });
     expect((await client.objects()).filter((key) => key.includes(job.id))).toEqual([done.result!.key]);
     console.log(`SIGTERM to exit: ${exitMs} ms (grace 0 s)`);
+  }, 240_000);
+});
+
+describe('takeout serve stopped twice', () => {
+  it('keeps its probes and metrics up through the grace, not ready; a second SIGTERM hands the job back at once', async () => {
+    for (const server of servers.splice(0)) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+      else continue;
+      await exited;
+    }
+    // A grace far longer than the test: only the second signal can end it in time.
+    const first = await serve({ TAKEOUT_SHUTDOWN_GRACE: '10m', TAKEOUT_METRICS_PORT: '0' });
+    const metrics = /Metrics and probes: (http:\/\/\S+)\/metrics/.exec(logs.get(first)!)?.[1];
+    expect(metrics, logs.get(first)).toBeDefined();
+    client ??= await testService(env, { dir });
+    const request = client.request(
+      { format: 'xlsx', columns: ['id', 'customer', 'country', 'amount', 'placed', 'note'] },
+      true,
+    );
+    const { job } = await client.service.jobs.create(request, alice, { rows: wideRows(ROWS) });
+    await client.until(job.id, (j) => j.status === 'running' && j.progress.rowsWritten > 0, 60_000);
+    expect((await fetch(`${metrics}/readyz`)).status).toBe(200);
+
+    const exited = new Promise((resolve) => first.once('exit', resolve));
+    first.kill('SIGTERM');
+    // In the grace: not ready, still alive and scraped, the export still running here.
+    await expect.poll(async () => (await fetch(`${metrics}/readyz`)).status, { timeout: 5000 }).toBe(503);
+    const readyz = (await (await fetch(`${metrics}/readyz`)).json()) as Record<string, unknown>;
+    expect(readyz).toMatchObject({ code: 'not_ready', failed: ['process'] });
+    expect(await (await fetch(`${metrics}/healthz`)).json()).toMatchObject({ status: 'ok', stopping: true });
+    expect((await fetch(`${metrics}/metrics`)).status).toBe(200);
+    const before = (await client.service.jobs.get(job.id, alice))!.progress.rowsWritten;
+    await expect
+      .poll(async () => (await client!.service.jobs.get(job.id, alice))!.progress.rowsWritten, {
+        timeout: 10_000,
+      })
+      .toBeGreaterThan(before);
+    expect(first.exitCode).toBeNull();
+
+    const t0 = Date.now();
+    first.kill('SIGTERM');
+    expect(await exited, logs.get(first)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(logs.get(first)).toContain('second stop signal');
+    // Handed back, not failed nor counted as an attempt.
+    const handedBack = await client.service.jobs.get(job.id, alice);
+    expect(handedBack, logs.get(first)).toMatchObject({ status: 'queued', attempt: 1 });
+    await expect(fetch(`${metrics}/healthz`)).rejects.toThrow();
+    await client.service.jobs.cancel(job.id, alice);
   }, 240_000);
 });

@@ -11,6 +11,8 @@ export interface HealthRoutesOptions {
   readiness: ReadinessTargets;
   /** Extra members of the `/healthz` answer (the API's sync load). */
   health?: () => Record<string, unknown>;
+  /** True once the process is shutting down: `/readyz` then fails without asking anything. */
+  stopping?: () => boolean;
 }
 
 /**
@@ -31,6 +33,12 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRoutesOp
   });
   app.get('/readyz', QUIET_ROUTE, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
+    if (options.stopping?.()) {
+      // Still answering (its running exports finish, its metrics are scraped), taking no work.
+      throw new TakeoutError('not_ready', 'Not ready: shutting down', {
+        details: { checks: { process: 'stopping' }, failed: ['process'] },
+      });
+    }
     const { ready, checks, failed, reasons } = await checkReadiness(options.readiness);
     if (ready) return { status: 'ready', checks };
     // The reasons go to the log (problemErrorHandler logs a cause's message), not to the

@@ -11,7 +11,7 @@
 import { DelayedError, type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isTakeoutError, TakeoutError } from '../../errors.js';
-import { settledWithin, withTimeout } from '../../settle.js';
+import { Grace, settledWithin, withTimeout } from '../../settle.js';
 import { retryDelay } from './backoff.js';
 import {
   type BullmqQueueOptions,
@@ -72,6 +72,7 @@ class BullmqExportQueue implements ExportQueue {
   private workerClient: Redis | undefined;
   private readonly running = new Map<string, Running>();
   private closing: Promise<void> | undefined;
+  private grace: Grace | undefined;
   /** Set when the grace period is over: deliveries still starting are handed straight back. */
   private aborting = false;
 
@@ -237,6 +238,8 @@ class BullmqExportQueue implements ExportQueue {
   }
 
   close(graceMs: number = DEFAULT_CLOSE_GRACE_MS): Promise<void> {
+    // A close(0) during a close ends its grace: running handlers are handed back now.
+    if (this.closing && graceMs === 0) this.grace?.end();
     this.closing ??= this.shutDown(graceMs);
     return this.closing;
   }
@@ -248,7 +251,8 @@ class BullmqExportQueue implements ExportQueue {
       const workerClosed = worker.close().catch((error: unknown) => {
         this.logger.error({ error: String(error) }, 'Closing the BullMQ worker failed');
       });
-      if (!(await settledWithin(workerClosed, graceMs))) {
+      this.grace = new Grace(graceMs);
+      if (!(await this.grace.wait(workerClosed))) {
         this.aborting = true;
         for (const id of [...this.running.keys()]) this.abort(id, 'shutdown');
         if (!(await settledWithin(workerClosed, this.settings.abortSettleMs))) {

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTakeoutError } from '../../errors.js';
-import { settledWithin } from '../../settle.js';
+import { Grace } from '../../settle.js';
 import { countedAttempts } from '../lifecycle.js';
 import type { JobRecord, JobStore } from '../types.js';
 import { type BackoffOptions, DEFAULT_BACKOFF, retryDelay } from './backoff.js';
@@ -47,6 +47,8 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
   /** Set by every poke: one that comes while the loop reads the table is not lost. */
   let poked = false;
   let loop: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
+  let grace: Grace | undefined;
 
   const poke = () => {
     poked = true;
@@ -182,16 +184,22 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
       concurrency = Math.max(1, consumeOptions.concurrency);
       loop = run();
     },
-    async close(graceMs = 0) {
-      closing = true;
-      poke();
-      await loop;
-      const all = () => Promise.allSettled([...running.values()].map((entry) => entry.done));
-      // settledWithin clears its timer: a sleep left running kept the process alive for the
-      // whole grace period after the last delivery had ended.
-      if (running.size > 0 && graceMs > 0) await settledWithin(all(), graceMs);
-      for (const entry of running.values()) entry.controller.abort();
-      await all();
+    close(graceMs = 0) {
+      // A close(0) during a close ends its grace: running deliveries are aborted now.
+      if (closed && graceMs === 0) grace?.end();
+      closed ??= (async () => {
+        grace = new Grace(graceMs);
+        closing = true;
+        poke();
+        await loop;
+        const all = () => Promise.allSettled([...running.values()].map((entry) => entry.done));
+        // Grace clears its timer: a sleep left running kept the process alive for the whole
+        // grace period after the last delivery had ended.
+        if (running.size > 0 && graceMs > 0) await grace.wait(all());
+        for (const entry of running.values()) entry.controller.abort();
+        await all();
+      })();
+      return closed;
     },
   };
 }

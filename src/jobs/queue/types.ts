@@ -68,7 +68,8 @@ export interface ExportQueue {
   depth?(): Promise<Record<string, number>>;
   /**
    * Stops taking new deliveries, waits up to `graceMs` for running handlers, then aborts
-   * their signals and waits for them to settle. Releases connections.
+   * their signals and waits for them to settle. Releases connections. Called again during a
+   * close, it returns that close; with `graceMs` 0 it ends the grace at once (a second SIGTERM).
    */
   close(graceMs?: number): Promise<void>;
 }
