@@ -1,6 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Principal } from '../datasets/define.js';
+import { parseDurationMs } from '../durations.js';
 import { isTakeoutError, TakeoutError } from '../errors.js';
 import { type ExportContext, planExport } from '../exports/plan.js';
 import { runExport } from '../exports/run.js';
@@ -15,6 +16,7 @@ import { type CliIo, invalidFlag, RequestError, UsageError } from './usage.js';
 
 export const EXPORT_USAGE = `Usage: takeout export --format csv|tsv|json|ndjson|xlsx --out FILE [source] [options]
        takeout export --async --url URL [--token TOKEN] --format F --dataset NAME [--out FILE] [options]
+       takeout export --async --url URL [--token TOKEN] --attach ID [--out FILE]
 
 Sources (one):
   [--input FILE]                rows as NDJSON or a JSON array (default: stdin)
@@ -43,10 +45,15 @@ Background export on a running service (--async):
   --token TOKEN       its API token or JWT (also TAKEOUT_TOKEN)
   --dataset NAME      one of the service's datasets (GET /v1/datasets), with --param
   --out FILE          default: the export's file name, in this directory (never replaced)
+  --attach ID         follow export ID (yours, made before) and download its file, instead of
+                      asking for a new one; Ctrl-C leaves it running
+  --retry-for DUR     how long to keep trying a request while the service is unreachable or
+                      answers 429, 502, 503 or 504 (default 2m; 0: never)
   Shows a progress bar, then downloads the file and checks its SHA-256. Exit 0 when it is
   written, 1 when the export failed, was canceled or expired (takeout: <code>: <reason>),
   130 on Ctrl-C, which cancels the job (a second Ctrl-C exits at once); SIGTERM and SIGHUP
-  do the same, exiting 143 and 129.`;
+  do the same, exiting 143 and 129. Given up on, a job that goes on is named, with the
+  --attach that follows it again.`;
 
 const UNLIMITED = {
   syncMaxRows: Number.MAX_SAFE_INTEGER,
@@ -83,6 +90,8 @@ const OPTIONS = {
   async: { type: 'boolean' },
   url: { type: 'string' },
   token: { type: 'string' },
+  attach: { type: 'string' },
+  'retry-for': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -151,9 +160,12 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   refuseEmpty(values);
+  if (values.attach !== undefined && !values.async) throw new UsageError('--attach goes with --async');
+  if (values.async && values.attach !== undefined) return asyncExport(values, io);
   if (!values.format) throw new UsageError('--format is required');
   if (values.async) return asyncExport(values, io);
-  if (values.url || values.token) throw new UsageError('--url and --token go with --async');
+  if (values.url || values.token || values['retry-for'] !== undefined)
+    throw new UsageError('--url, --token and --retry-for go with --async');
   if (!values.out) throw new UsageError('--out is required ("-" for stdout)');
   const principal = values.principal ? parsePrincipal(values.principal, '--principal') : CLI_PRINCIPAL;
   const formats = builtinFormats();
@@ -202,6 +214,34 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   return 0;
 }
 
+/** What an export request is made of: with --attach the request is the existing job's. */
+const REQUEST_FLAGS = [
+  'format',
+  'dataset',
+  'param',
+  'columns',
+  'timezone',
+  'delimiter',
+  'locale',
+  'line-ending',
+  'bom',
+  'no-header',
+  'excel',
+  'no-escape-formulas',
+  'sheet-name',
+  'options',
+] as const;
+
+/** `--retry-for DURATION`: how long a request is retried through an outage (0: not at all). */
+function retryForOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDurationMs(text);
+  if (ms === undefined || ms < 0) {
+    throw invalidFlag('retry-for', '--retry-for is a duration, like 30s, 5m or 0 (no retries)');
+  }
+  return ms;
+}
+
 /** `--async`: the export runs as a job of the service at `--url`, for one of its datasets. */
 async function asyncExport(values: Values, io: CliIo): Promise<number> {
   const fromFlag = values.url !== undefined;
@@ -215,25 +255,42 @@ async function asyncExport(values: Values, io: CliIo): Promise<number> {
       `--async exports a dataset of the service; ${local.map((k) => `--${k}`).join(', ')} do not apply${local.includes('principal') ? ' (the service knows the caller from --token)' : ''}`,
     );
   }
-  if (!values.dataset) throw new UsageError("--async needs --dataset NAME (one of the service's datasets)");
+  const attach = values.attach as string | undefined;
+  if (attach !== undefined) {
+    const given = REQUEST_FLAGS.filter((k) => values[k] !== undefined);
+    if (given.length > 0) {
+      throw new UsageError(
+        `--attach follows an export that exists, as it was asked; ${given.map((k) => `--${k}`).join(', ')} do not apply`,
+      );
+    }
+  } else if (!values.dataset) {
+    throw new UsageError("--async needs --dataset NAME (one of the service's datasets)");
+  }
+  const retryForMs = retryForOf(values['retry-for'] as string | undefined);
   const [{ remoteExport }, { serviceUrl }] = await Promise.all([
     import('./remote-export.js'),
     import('./remote-client.js'),
   ]);
   // Refused before any request: a URL's password would be sent, and echoed by fetch's errors.
   serviceUrl(url, fromFlag ? '--url' : 'TAKEOUT_URL');
-  const body = rawRequestOf(values, {
-    dataset: values.dataset as string,
-    params: paramsOf(values.param as string[] | undefined),
-  });
   const out = values.out === undefined ? undefined : await outTargetOf(values.out as string);
-  refuseBinaryOnTerminal(values.format as string, out, io);
+  // With --attach the format is the job's: XLSX to a terminal is refused once it is known.
+  if (values.format !== undefined) refuseBinaryOnTerminal(values.format as string, out, io);
   return remoteExport(
     {
       url,
       token: (values.token as string | undefined) ?? io.env.TAKEOUT_TOKEN,
-      body,
+      job:
+        attach !== undefined
+          ? { attach }
+          : {
+              body: rawRequestOf(values, {
+                dataset: values.dataset as string,
+                params: paramsOf(values.param as string[] | undefined),
+              }),
+            },
       out,
+      ...(retryForMs !== undefined ? { retryForMs } : {}),
       ...(io.interrupt ? { interrupt: io.interrupt } : {}),
     },
     io,

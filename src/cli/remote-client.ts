@@ -2,7 +2,15 @@
  * The CLI's client of a running Takeout service (`takeout export --async`): JSON requests with
  * the bearer token, problem documents turned into errors, job documents.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobView } from '../jobs/view.js';
+import {
+  DEFAULT_RETRY_FOR_MS,
+  isTransientNetworkCode,
+  type RetryPolicy,
+  RetryStreak,
+  TRANSIENT_STATUSES,
+} from './remote-retry.js';
 import { invalidFlag } from './usage.js';
 
 /** A job as the API shows it, with its links (paths under the service's mount path). */
@@ -19,13 +27,23 @@ export class RemoteProblem extends Error {
     readonly code: string,
     message: string,
     readonly status?: number,
+    /** A network failure that another try may get past (a refused or reset connection). */
+    readonly transient = false,
   ) {
     super(message);
   }
 }
 
-/** Statuses worth sending the same request again for (with the same Idempotency-Key). */
-const TRANSIENT = new Set([502, 503, 504]);
+/** A fetch that failed before any answer, as the problem to report: which origin, and why. */
+export function unreachable(origin: string, error: unknown): RemoteProblem {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return new RemoteProblem(
+    'unreachable',
+    `Cannot reach ${origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+    undefined,
+    isTransientNetworkCode(cause?.code),
+  );
+}
 
 /**
  * The service's base URL, checked: http(s), and no credentials in it (they would be sent to
@@ -54,10 +72,13 @@ export function serviceUrl(url: string, name = '--url'): URL {
 export class RemoteApi {
   readonly base: URL;
   readonly #token: string | undefined;
+  /** How requests are retried through an outage (remote-retry.ts). */
+  readonly retry: RetryPolicy;
 
-  constructor(url: string, token: string | undefined) {
+  constructor(url: string, token: string | undefined, retry: RetryPolicy = { forMs: DEFAULT_RETRY_FOR_MS }) {
     this.base = serviceUrl(url);
     this.#token = token;
+    this.retry = retry;
   }
 
   /** A path of the API (`v1/exports`, relative to the base) or a link the API gave (`/…`). */
@@ -80,31 +101,34 @@ export class RemoteApi {
       });
     } catch (error) {
       if ((error as Error).name === 'AbortError') throw error;
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new RemoteProblem(
-        'unreachable',
-        `Cannot reach ${url.origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
-      );
+      throw unreachable(url.origin, error);
     }
   }
 
-  /** Sends again, with the same headers, while the service says it is briefly unavailable. */
+  /**
+   * Sends again, with the same headers, while the service cannot be reached or answers 429,
+   * 502, 503 or 504, for as long as the retry policy allows; then the last answer (or error).
+   * Only for requests that are safe to repeat: reads, and a creation with its Idempotency-Key.
+   */
   async sendRetrying(
     path: string,
-    init: RequestInit & { headers?: Record<string, string> },
-    attempts = 3,
+    init: RequestInit & { headers?: Record<string, string> } = {},
   ): Promise<Response> {
-    for (let attempt = 1; ; attempt++) {
-      let response: Response | undefined;
+    const streak = new RetryStreak(this.retry);
+    for (;;) {
+      let wait: number | undefined;
       try {
-        response = await this.send(path, init);
-        if (!TRANSIENT.has(response.status) || attempt >= attempts) return response;
+        const response = await this.send(path, init);
+        if (!TRANSIENT_STATUSES.has(response.status)) return response;
+        wait = streak.next(`the service answered ${response.status}`, response.headers.get('retry-after'));
+        if (wait === undefined) return response;
         await response.body?.cancel();
       } catch (error) {
-        if (!(error instanceof RemoteProblem) || error.code !== 'unreachable' || attempt >= attempts)
-          throw error;
+        if (!(error instanceof RemoteProblem) || !error.transient) throw error;
+        wait = streak.next(error.message);
+        if (wait === undefined) throw error;
       }
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      await sleep(wait, undefined, init.signal ? { signal: init.signal } : {});
     }
   }
 

@@ -3,24 +3,30 @@
  * its progress from the events stream (polling when the stream breaks), then downloads the
  * file through the download route's freshly signed link, checking its size and SHA-256
  * against the job's. Ctrl-C (or SIGTERM, SIGHUP) cancels the job; a second one exits at once.
+ * `--attach ID` follows a job that exists instead (and leaves it running on Ctrl-C). A service
+ * that is briefly away is waited for (remote-retry.ts); when the command gives up on a job that
+ * goes on, it says how to attach to it again.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { interruptedExit, interruptedText, onStopSignals } from './interrupt.js';
-import { type OutTarget, writeOut } from './output.js';
+import type { OutTarget } from './output.js';
 import { bytesText, type EstimatedProgress, progressBarLine, progressPrinter } from './progress.js';
 import { FINISHED, problemOf, RemoteApi, type RemoteJob, RemoteProblem } from './remote-client.js';
+import { download } from './remote-download.js';
+import { DEFAULT_RETRY_FOR_MS } from './remote-retry.js';
 import { serverEvents } from './sse.js';
 import type { CliIo } from './usage.js';
 
 export interface RemoteExportOptions {
   url: string;
   token: string | undefined;
-  /** The export request, as `POST /v1/exports` takes it. */
-  body: Record<string, unknown>;
+  /** The export request, as `POST /v1/exports` takes it, or the id of an export to follow. */
+  job: { body: Record<string, unknown> } | { attach: string };
+  /** How long a request is retried through an outage (`--retry-for`), ms. */
+  retryForMs?: number;
   /** Where to write the file (`--out`, checked); default the job's file name, here. */
   out: OutTarget | undefined;
   /** Aborted on Ctrl-C (default: this process's SIGINT, SIGTERM and SIGHUP). */
@@ -90,7 +96,7 @@ async function poll(
   let current = job;
   let etag: string | undefined;
   while (!FINISHED.includes(current.status)) {
-    const response = await api.send(current.links.self, {
+    const response = await api.sendRetrying(current.links.self, {
       headers: etag ? { 'if-none-match': etag } : {},
       signal,
     });
@@ -129,47 +135,6 @@ function targetOf(out: OutTarget | undefined, job: RemoteJob): OutTarget {
   return { kind: 'replace', path: name, given: name, mode: undefined };
 }
 
-/** Downloads the job's file through a freshly signed link; checks its size and SHA-256. */
-async function download(
-  api: RemoteApi,
-  job: RemoteJob,
-  target: OutTarget,
-  io: CliIo,
-  signal: AbortSignal,
-  binary: boolean,
-) {
-  const result = job.result;
-  if (!result) throw outcomeProblem(job);
-  const answer = await api.send(job.links.download, { signal });
-  const location = answer.headers.get('location');
-  if (answer.status !== 303 || !location) throw await problemOf(answer);
-  await answer.body?.cancel();
-  // The signed link is the grant: the token is not sent with it (it may point at S3).
-  const file = await fetch(new URL(location, api.resolve(job.links.download)), { signal });
-  if (!file.ok || !file.body) throw await problemOf(file);
-  const hash = createHash('sha256');
-  let size = 0;
-  const body = Readable.fromWeb(file.body as import('node:stream/web').ReadableStream<Uint8Array>);
-  async function* checked(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      size += chunk.length;
-      yield chunk;
-    }
-  }
-  // A file is renamed into place only once its size and SHA-256 are the job's.
-  await writeOut(target, { stdout: io.stdout, binary }, async (sink) => {
-    await sink(checked(), { signal });
-    const sha256 = hash.digest('hex');
-    if (size !== result.size_bytes || sha256 !== result.sha256) {
-      throw new RemoteProblem(
-        'checksum_mismatch',
-        `The download (${size} bytes, SHA-256 ${sha256}) is not the export's file (${result.size_bytes} bytes, SHA-256 ${result.sha256})`,
-      );
-    }
-  });
-}
-
 /** Creates the job; a retry after a lost answer gets the same job (Idempotency-Key). */
 async function createJob(api: RemoteApi, body: Record<string, unknown>, signal: AbortSignal) {
   const response = await api.sendRetrying('v1/exports', {
@@ -185,14 +150,61 @@ async function createJob(api: RemoteApi, body: Record<string, unknown>, signal: 
   return api.json<RemoteJob>(response, [202, 303]);
 }
 
+/** Follows an export that exists (`--attach`): the caller's own, or 404. */
+async function attachJob(api: RemoteApi, id: string, signal: AbortSignal): Promise<RemoteJob> {
+  const response = await api.sendRetrying(`v1/exports/${encodeURIComponent(id)}`, { signal });
+  if (response.status === 404) {
+    await response.body?.cancel();
+    throw new RemoteProblem('not_found', `No export ${id} of yours at ${api.base.origin}`, 404);
+  }
+  return api.json<RemoteJob>(response, [200]);
+}
+
+/**
+ * The error the command gives up with, and, while the job goes on (or its file waits), how to
+ * follow it again: a lost connection must not leave a user thinking the export is lost.
+ */
+function withAttachHint(error: unknown, job: RemoteJob | undefined): unknown {
+  if (!(error instanceof RemoteProblem) || !job) return error;
+  const kept =
+    job.status === 'succeeded'
+      ? 'its file is kept'
+      : FINISHED.includes(job.status)
+        ? undefined
+        : 'it goes on';
+  if (!kept) return error;
+  return new RemoteProblem(
+    error.code,
+    `${error.message}; ${job.id}: ${kept}: follow it again with takeout export --async --attach ${job.id} (and the same --url, --token)`,
+    error.status,
+  );
+}
+
+/** Tells the user, on stderr, that a request failed and is tried again. */
+function retryNotes(stderr: CliIo['stderr']): (reason: string, waitMs: number) => void {
+  const tty = (stderr as { isTTY?: boolean }).isTTY === true;
+  return (reason, waitMs) => {
+    const seconds = Math.max(1, Math.round(waitMs / 1000));
+    // On a terminal the progress bar's line is cleared first; it is drawn again with the next event.
+    stderr.write(`${tty ? '\r\x1b[2K' : ''}takeout: ${reason}; trying again in ${seconds} s\n`);
+  };
+}
+
 export async function remoteExport(options: RemoteExportOptions, io: CliIo): Promise<number> {
-  const api = new RemoteApi(options.url, options.token);
+  const api = new RemoteApi(options.url, options.token, {
+    forMs: options.retryForMs ?? DEFAULT_RETRY_FOR_MS,
+    onRetry: retryNotes(io.stderr),
+  });
   const stops = options.interrupt ? undefined : onStopSignals();
   const signal = options.interrupt ?? (stops as { signal: AbortSignal }).signal;
   const print = progressPrinter<EstimatedProgress>(io.stderr, progressBarLine);
+  const attached = 'attach' in options.job ? options.job.attach : undefined;
   let job: RemoteJob | undefined;
   try {
-    job = await createJob(api, options.body, signal);
+    job =
+      'attach' in options.job
+        ? await attachJob(api, options.job.attach, signal)
+        : await createJob(api, options.job.body, signal);
     io.stderr.write(`${job.id} ${job.status}: ${api.resolve(job.links.self)}\n`);
     const final = await watch(
       api,
@@ -206,18 +218,24 @@ export async function remoteExport(options: RemoteExportOptions, io: CliIo): Pro
     job = final;
     if (final.status !== 'succeeded' || !final.result) throw outcomeProblem(final);
     const target = targetOf(options.out, final);
-    const binary = String(options.body.format).toLowerCase() === 'xlsx';
-    await download(api, final, target, io, signal, binary);
+    const binary = final.format.toLowerCase() === 'xlsx';
+    if (binary && target.kind === 'stdout' && (io.stdout as { isTTY?: boolean }).isTTY) {
+      throw new RemoteProblem(
+        'invalid_option',
+        '--out -: stdout is a terminal and XLSX is binary; give --out FILE',
+      );
+    }
+    await download(api, { ...final, result: final.result }, target, io, signal, binary);
     const { row_count: rows, size_bytes: size, sha256 } = final.result;
     io.stderr.write(
       `${final.id} succeeded: ${rows.toLocaleString('en-US')} rows, ${bytesText(size)}, SHA-256 ${sha256}${target.kind === 'stdout' ? '' : ` -> ${target.given}`}\n`,
     );
     return 0;
   } catch (error) {
-    if (!signal.aborted) throw error;
-    // Ctrl-C, SIGTERM, SIGHUP: a job still running is canceled (nobody will download it); a
-    // finished one is kept.
-    if (job && !FINISHED.includes(job.status)) {
+    if (!signal.aborted) throw withAttachHint(error, job);
+    // Ctrl-C, SIGTERM, SIGHUP: a job this command created and that still runs is canceled
+    // (nobody will download it); a finished one, or one it attached to, is kept.
+    if (job && !FINISHED.includes(job.status) && attached === undefined) {
       const canceled = await api
         .send(job.links.cancel, { method: 'POST', signal: AbortSignal.timeout(10_000) })
         .catch(() => undefined);

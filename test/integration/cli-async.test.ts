@@ -188,9 +188,29 @@ describe('takeout export --async against takeout serve', () => {
     expect(record.status).toBe('failed');
     expect(failed.err).toMatch(new RegExp(`^takeout: ${record.error?.code}: `, 'm'));
     expect(readdirSync(out)).not.toContain('x.csv');
-    const unreachable = await runCli([...base, '--url', 'http://127.0.0.1:9', '--dataset', 'numbers']);
+    // Tried again for --retry-for (default two minutes), then given up on.
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((done) => closed.close(done));
+    const unreachable = await runCli([
+      ...base,
+      '--url',
+      `http://127.0.0.1:${closedPort}`,
+      '--dataset',
+      'numbers',
+      '--retry-for',
+      '1s',
+    ]);
     expect(unreachable.code).toBe(1);
-    expect(unreachable.err).toMatch(/^takeout: unreachable: Cannot reach http:\/\/127\.0\.0\.1:9/m);
+    expect(unreachable.err).toBe(
+      `takeout: Cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED; trying again in 1 s\n` +
+        `takeout: unreachable: Cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED\n`,
+    );
+    // A port fetch never connects to (the Fetch standard's "bad port"): not tried again.
+    const blocked = await runCli([...base, '--url', 'http://127.0.0.1:9', '--dataset', 'numbers']);
+    expect(blocked.code).toBe(1);
+    expect(blocked.err).toBe('takeout: unreachable: Cannot reach http://127.0.0.1:9: bad port\n');
     const usage = await runCli(['export', '--async', '--format', 'csv', '--dataset', 'numbers']);
     expect(usage.code).toBe(2);
     expect(usage.err).toContain('--url URL or TAKEOUT_URL');
