@@ -13,6 +13,7 @@ import { anonymous, type FastifyAuthenticate, requireAuthentication } from './au
 import { clientErrorHandler } from './client-errors.js';
 import { continueWhenBodyIsRead } from './expect-continue.js';
 import { LOOPBACK_HOSTS_ONLY, requireLoopbackHost } from './host-check.js';
+import { ExportIdLogController } from './jobs/log-export-id.js';
 import { exactJsonBodies } from './json-body.js';
 import { limitLargeBodies } from './large-bodies.js';
 import { openApiDocument } from './openapi/document.js';
@@ -273,6 +274,7 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Ids in logs correlate a request's lines; the header lets a proxy's id win.
     requestIdHeader: 'x-request-id',
+    logController: new ExportIdLogController(),
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
     // A request that reaches a closing server (on a kept-alive connection) gets a problem

@@ -170,11 +170,10 @@ describe('logs of a whole run', () => {
     expect(logs).toContain('token=[redacted]');
     expect(logs).not.toMatch(/X-Amz-Signature=(?!\[redacted\])/i);
     expect(logs).not.toMatch(/[?&]sig=(?!\[redacted\])/);
-    // Every API line of a request about one export names it: its creation, reads, download
-    // (but Fastify's "incoming request", written before any hook, whose URL names it).
+    // Every API line of a request about one export names it: its creation, reads, download,
+    // Fastify's "incoming request" (written before any hook) included.
     const apiAbout = (exportId: string) =>
       apiLines.filter((line) => {
-        if ((line as { msg?: string }).msg === 'incoming request') return false;
         const text = JSON.stringify(line);
         return (
           text.includes(`"/v1/exports/${exportId}`) || (line as { exportId?: string }).exportId === exportId
@@ -187,6 +186,13 @@ describe('logs of a whole run', () => {
         expect((line as { exportId?: string }).exportId, JSON.stringify(line)).toBe(job);
       // The POST that created it, whose URL does not name it.
       expect(lines.some((line) => JSON.stringify(line).includes('"statusCode":202'))).toBe(true);
+      expect(lines.some((line) => (line as { msg?: string }).msg === 'incoming request')).toBe(true);
+      // Named once per line: a binding added twice would write the key twice.
+      for (const text of api
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes(job)))
+        expect(text.split('"exportId"').length - 1, text).toBeLessThanOrEqual(1);
     }
     // Every worker line about an export names it.
     const jobLines = worker.lines.filter((line) => /export/i.test(line.msg) && !/worker/.test(line.msg));
