@@ -195,10 +195,15 @@ export async function migrateCommand(argv: string[], io: CliIo): Promise<number>
   }
   if (argv[0] !== undefined) throw unknownArgument(argv[0], 'migrate');
   // Opening the store applies what is missing (under a lock: safe while servers start too).
-  const kind = await withStore(io.env, { create: true }, async (store) => {
-    await store.migrate();
-    return store.kind;
-  });
-  io.stdout.write(`job store (${kind}): schema at version ${SCHEMA_VERSION}\n`);
+  const { kind, version } = await withStore(io.env, { create: true }, async (store) => ({
+    kind: store.kind,
+    ...(await store.migrate()),
+  }));
+  // The store's version, which a newer release may have taken past this one's.
+  const newer =
+    version > SCHEMA_VERSION
+      ? `; this takeout knows versions up to ${SCHEMA_VERSION} (a newer release migrated it; migrations only add, so this one still works against it)`
+      : '';
+  io.stdout.write(`job store (${kind}): schema at version ${version}${newer}\n`);
   return 0;
 }

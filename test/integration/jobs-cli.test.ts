@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newExportId } from '../../src/jobs/ids.js';
 import { claimJob, failJob, succeedJob } from '../../src/jobs/lifecycle.js';
+import { SCHEMA_VERSION } from '../../src/jobs/store/migrations.js';
 import { postgresJobStore } from '../../src/jobs/store/postgres.js';
 import { sqliteJobStore } from '../../src/jobs/store/sqlite.js';
 import type { JobStore } from '../../src/jobs/types.js';
@@ -36,7 +38,7 @@ describe('takeout jobs and takeout migrate', () => {
     const env = { TAKEOUT_DATA_DIR: dir };
     expect(await cli(['migrate'], env)).toMatchObject({
       code: 0,
-      out: 'job store (sqlite): schema at version 4\n',
+      out: `job store (sqlite): schema at version ${SCHEMA_VERSION}\n`,
     });
     const store = sqliteJobStore({ path: join(dir, 'jobs.db') });
     const mine = await addJob(store, { id: 'ann', tenant: 't1' });
@@ -89,6 +91,22 @@ describe('takeout jobs and takeout migrate', () => {
       'takeout: unknown jobs command "lsit" (did you mean list?)',
     ]);
     await store.close();
+  });
+
+  it('migrate says the version the store is at, when a newer release took it further', async () => {
+    const env = { TAKEOUT_DATA_DIR: mkdtempSync(join(dir, 'newer-')) };
+    expect((await cli(['migrate'], env)).code).toBe(0);
+    const db = new Database(join(env.TAKEOUT_DATA_DIR, 'jobs.db'));
+    db.prepare('INSERT INTO takeout_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+      SCHEMA_VERSION + 1,
+      'from a newer release',
+      Date.now(),
+    );
+    db.close();
+    expect(await cli(['migrate'], env)).toMatchObject({
+      code: 0,
+      out: `job store (sqlite): schema at version ${SCHEMA_VERSION + 1}; this takeout knows versions up to ${SCHEMA_VERSION} (a newer release migrated it; migrations only add, so this one still works against it)\n`,
+    });
   });
 
   it('cancels only what has not finished: exit 1 for a finished export, 0 for one already canceling', async () => {

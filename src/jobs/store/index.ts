@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { JobStore } from '../types.js';
+import type { MigrationOutcome } from './migrations.js';
 import { withDatabaseReason } from './reason.js';
 
 export interface OpenJobStoreOptions {
@@ -10,8 +11,8 @@ export interface OpenJobStoreOptions {
   dataDir: string;
 }
 
-/** A job store with its migrations applied. `migrate()` applies (again) and says how many were new. */
-export type MigratedJobStore = JobStore & { migrate(): number | Promise<number> };
+/** A job store with its migrations applied. `migrate()` applies (again) what is missing. */
+export type MigratedJobStore = JobStore & { migrate(): MigrationOutcome | Promise<MigrationOutcome> };
 
 /**
  * Opens the configured job store; pg is loaded only for PostgreSQL. A store that will not open

@@ -140,5 +140,12 @@ export const EXPORTS_TABLE = 'takeout_exports';
 export const DELIVERIES_TABLE = 'takeout_deliveries';
 export const ATTEMPTS_TABLE = 'takeout_delivery_attempts';
 
+/** What `migrate()` did: how many migrations it applied, and the version the store is now at. */
+export interface MigrationOutcome {
+  applied: number;
+  /** Above SCHEMA_VERSION when a newer release migrated the store. */
+  version: number;
+}
+
 /** The version a fully migrated store is at. */
 export const SCHEMA_VERSION = migrations({ time: '', json: '', bigint: '' }).at(-1)!.version;

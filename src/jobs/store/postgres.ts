@@ -14,6 +14,7 @@ import {
   DELIVERIES_TABLE,
   EXPORTS_TABLE,
   MIGRATIONS_TABLE,
+  type MigrationOutcome,
   migrations,
   type TableNames,
 } from './migrations.js';
@@ -37,7 +38,7 @@ export interface PostgresJobStoreOptions {
 const MIGRATION_LOCK = 0x74616b65; // "take"
 
 export interface PostgresJobStore extends JobStore {
-  migrate(): Promise<number>;
+  migrate(): Promise<MigrationOutcome>;
 }
 
 /** Opens (and migrates) the store. */
@@ -128,10 +129,10 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
         `CREATE TABLE IF NOT EXISTS ${qualify(MIGRATIONS_TABLE)} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
       );
       const { rows } = await client.query(`SELECT max(version) AS v FROM ${qualify(MIGRATIONS_TABLE)}`);
-      const current = Number((rows[0] as { v: number | null }).v ?? 0);
+      let version = Number((rows[0] as { v: number | null }).v ?? 0);
       let applied = 0;
       for (const migration of migrations({ time: 'TIMESTAMPTZ', json: 'JSONB', bigint: 'BIGINT' })) {
-        if (migration.version <= current) continue;
+        if (migration.version <= version) continue;
         for (const sql of migration.statements) {
           await client.query(bind(sql, names));
         }
@@ -140,8 +141,9 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
           migration.name,
         ]);
         applied++;
+        version = migration.version;
       }
-      return applied;
+      return { applied, version };
     });
 
   try {

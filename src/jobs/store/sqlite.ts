@@ -14,6 +14,7 @@ import {
   DELIVERIES_TABLE,
   EXPORTS_TABLE,
   MIGRATIONS_TABLE,
+  type MigrationOutcome,
   migrations,
   type TableNames,
 } from './migrations.js';
@@ -65,7 +66,7 @@ function ownerOnly(path: string): void {
 }
 
 /** Opens (and migrates) the store. */
-export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { migrate(): number } {
+export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { migrate(): MigrationOutcome } {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 }); // private, like every directory Takeout makes
   let db: Database.Database;
   try {
@@ -94,7 +95,7 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
     }
   };
 
-  const migrate = (): number => {
+  const migrate = (): MigrationOutcome => {
     db.exec(
       `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
     );
@@ -103,8 +104,9 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
         v: number | null;
       };
       let applied = 0;
+      let version = row.v ?? 0;
       for (const migration of migrations({ time: 'INTEGER', json: 'TEXT', bigint: 'INTEGER' })) {
-        if (migration.version <= (row.v ?? 0)) continue;
+        if (migration.version <= version) continue;
         for (const sql of migration.statements) db.exec(bind(sql, names));
         db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`).run(
           migration.version,
@@ -112,8 +114,9 @@ export function sqliteJobStore(options: SqliteJobStoreOptions): JobStore & { mig
           Date.now(),
         );
         applied++;
+        version = migration.version;
       }
-      return applied;
+      return { applied, version };
     });
     return apply.immediate();
   };
