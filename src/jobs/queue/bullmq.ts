@@ -114,6 +114,10 @@ class BullmqExportQueue implements ExportQueue {
   }
 
   async ping(): Promise<void> {
+    // Between reconnects a command would wait for the next one: say at once that Redis is away
+    // (readiness then reads `failed`, with why, rather than `timeout`).
+    const { status } = this.producer;
+    if (status !== 'ready') throw new TakeoutError('queue_error', `Redis is not connected (${status})`);
     await this.producer.ping();
   }
 
