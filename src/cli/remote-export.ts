@@ -180,6 +180,36 @@ function withAttachHint(error: unknown, job: RemoteJob | undefined): unknown {
   );
 }
 
+/** Off a terminal (a CI log) the bar would be nothing: a plain line every so often instead. */
+export const PROGRESS_LOG_EVERY_MS = 10_000;
+
+/**
+ * A line for a log: when the job's status changes, and while it runs, at most every
+ * PROGRESS_LOG_EVERY_MS (`exp_... running: [####....]  41% · 410,000 rows · …`). The final
+ * state has a line of its own.
+ */
+export function progressLog(
+  stderr: CliIo['stderr'],
+  status: string,
+  everyMs = PROGRESS_LOG_EVERY_MS,
+): (job: RemoteJob) => void {
+  let lastStatus = status;
+  let lastAt = Date.now();
+  let lastRows = 0;
+  return (job) => {
+    if (FINISHED.includes(job.status)) return;
+    const now = Date.now();
+    const rows = job.progress.rows_written;
+    const changed = job.status !== lastStatus;
+    if (!changed && (now - lastAt < everyMs || rows === lastRows)) return;
+    lastStatus = job.status;
+    lastAt = now;
+    lastRows = rows;
+    const progress = job.status === 'running' ? `: ${progressBarLine(progressOf(job))}` : '';
+    stderr.write(`${job.id} ${job.status}${progress}\n`);
+  };
+}
+
 /** Tells the user, on stderr, that a request failed and is tried again. */
 function retryNotes(stderr: CliIo['stderr']): (reason: string, waitMs: number) => void {
   const tty = (stderr as { isTTY?: boolean }).isTTY === true;
@@ -197,7 +227,10 @@ export async function remoteExport(options: RemoteExportOptions, io: CliIo): Pro
   });
   const stops = options.interrupt ? undefined : onStopSignals();
   const signal = options.interrupt ?? (stops as { signal: AbortSignal }).signal;
-  const print = progressPrinter<EstimatedProgress>(io.stderr, progressBarLine);
+  const print = (io.stderr as { isTTY?: boolean }).isTTY
+    ? progressPrinter<EstimatedProgress>(io.stderr, progressBarLine)
+    : undefined;
+  let log: ((job: RemoteJob) => void) | undefined;
   const attached = 'attach' in options.job ? options.job.attach : undefined;
   let job: RemoteJob | undefined;
   try {
@@ -206,12 +239,14 @@ export async function remoteExport(options: RemoteExportOptions, io: CliIo): Pro
         ? await attachJob(api, options.job.attach, signal)
         : await createJob(api, options.job.body, signal);
     io.stderr.write(`${job.id} ${job.status}: ${api.resolve(job.links.self)}\n`);
+    if (!print) log = progressLog(io.stderr, job.status);
     const final = await watch(
       api,
       job,
       (current) => {
         job = current;
-        print(progressOf(current));
+        if (print) print(progressOf(current));
+        else log?.(current);
       },
       signal,
     );
