@@ -23,16 +23,25 @@ export const FINISHED = ['succeeded', 'failed', 'canceled', 'expired'];
 /** A problem the service answered with (or the export ended with): its stable code and words. */
 export class RemoteProblem extends Error {
   override name = 'RemoteProblem';
+  /** A network failure that another try may get past (a refused or reset connection). */
+  readonly transient: boolean;
+  /** The answer's Retry-After, when it had one. */
+  readonly retryAfter: string | undefined;
+
   constructor(
     readonly code: string,
     message: string,
     readonly status?: number,
-    /** A network failure that another try may get past (a refused or reset connection). */
-    readonly transient = false,
+    options: { transient?: boolean; retryAfter?: string | null } = {},
   ) {
     super(message);
+    this.transient = options.transient ?? false;
+    this.retryAfter = options.retryAfter ?? undefined;
   }
 }
+
+/** How long one request may wait for its answer before it is taken as lost (and tried again). */
+export const ANSWER_TIMEOUT_MS = 30_000;
 
 /** A fetch that failed before any answer, as the problem to report: which origin, and why. */
 export function unreachable(origin: string, error: unknown): RemoteProblem {
@@ -41,7 +50,7 @@ export function unreachable(origin: string, error: unknown): RemoteProblem {
     'unreachable',
     `Cannot reach ${origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
     undefined,
-    isTransientNetworkCode(cause?.code),
+    { transient: isTransientNetworkCode(cause?.code) },
   );
 }
 
@@ -86,13 +95,25 @@ export class RemoteApi {
     return new URL(path, this.base);
   }
 
-  /** Sends a request to the service; a transport failure says which service could not be reached. */
-  async send(path: string, init: RequestInit & { headers?: Record<string, string> } = {}): Promise<Response> {
+  /**
+   * Sends a request to the service; a transport failure says which service could not be
+   * reached. With `answerTimeoutMs`, an answer (headers and body) that takes longer is taken as
+   * lost: a transient `unreachable`.
+   */
+  async send(
+    path: string,
+    init: RequestInit & { headers?: Record<string, string> } = {},
+    answerTimeoutMs?: number,
+  ): Promise<Response> {
     const url = this.resolve(path);
+    const timeout = answerTimeoutMs === undefined ? undefined : AbortSignal.timeout(answerTimeoutMs);
+    const signal =
+      timeout && init.signal ? AbortSignal.any([init.signal, timeout]) : (timeout ?? init.signal);
     try {
       return await fetch(url, {
         redirect: 'manual',
         ...init,
+        ...(signal ? { signal } : {}),
         headers: {
           accept: 'application/json',
           ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}),
@@ -100,6 +121,16 @@ export class RemoteApi {
         },
       });
     } catch (error) {
+      if (timeout?.aborted && !init.signal?.aborted) {
+        throw new RemoteProblem(
+          'unreachable',
+          `No answer from ${url.origin} within ${answerTimeoutMs! / 1000} s`,
+          undefined,
+          {
+            transient: true,
+          },
+        );
+      }
       if ((error as Error).name === 'AbortError') throw error;
       throw unreachable(url.origin, error);
     }
@@ -118,8 +149,8 @@ export class RemoteApi {
     for (;;) {
       let wait: number | undefined;
       try {
-        const response = await this.send(path, init);
-        if (!TRANSIENT_STATUSES.has(response.status)) return response;
+        const response = await this.send(path, init, ANSWER_TIMEOUT_MS);
+        if (!TRANSIENT_STATUSES.has(response.status)) return await whole(response, this.resolve(path).origin);
         wait = streak.next(`the service answered ${response.status}`, response.headers.get('retry-after'));
         if (wait === undefined) return response;
         await response.body?.cancel();
@@ -139,6 +170,37 @@ export class RemoteApi {
   }
 }
 
+/**
+ * The answer with its body read (these are small JSON documents): an answer that breaks off
+ * mid-body is a transient failure of the request, tried again like a refused connection.
+ */
+async function whole(response: Response, origin: string): Promise<Response> {
+  let body: ArrayBuffer;
+  try {
+    body = await response.arrayBuffer();
+  } catch (error) {
+    if ((error as Error).name === 'TimeoutError') {
+      throw new RemoteProblem(
+        'unreachable',
+        `No whole answer from ${origin} within ${ANSWER_TIMEOUT_MS / 1000} s`,
+        undefined,
+        {
+          transient: true,
+        },
+      );
+    }
+    if ((error as Error).name === 'AbortError') throw error;
+    throw unreachable(origin, error);
+  }
+  // A null-body status (204, 304) takes no body, not even an empty one.
+  const empty = [101, 103, 204, 205, 304].includes(response.status);
+  return new Response(empty ? null : body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
+
 /** The error a non-successful answer stands for: its problem document's code and detail. */
 export async function problemOf(response: Response): Promise<RemoteProblem> {
   const text = await response.text().catch(() => '');
@@ -146,7 +208,9 @@ export async function problemOf(response: Response): Promise<RemoteProblem> {
     const problem = JSON.parse(text) as { code?: unknown; detail?: unknown; title?: unknown };
     if (typeof problem.code === 'string') {
       const detail = typeof problem.detail === 'string' ? problem.detail : String(problem.title ?? '');
-      return new RemoteProblem(problem.code, detail, response.status);
+      return new RemoteProblem(problem.code, detail, response.status, {
+        retryAfter: response.headers.get('retry-after'),
+      });
     }
   } catch {
     // Not a problem document: a proxy's page, or another service.
@@ -155,5 +219,6 @@ export async function problemOf(response: Response): Promise<RemoteProblem> {
     `http_${response.status}`,
     `The service answered ${response.status} ${response.statusText}`.trim(),
     response.status,
+    { retryAfter: response.headers.get('retry-after') },
   );
 }

@@ -71,7 +71,7 @@ async function downloadOnce(
         'download_interrupted',
         `The download broke off after ${bytesText(size)} of ${bytesText(result.size_bytes)} (${cause})`,
         undefined,
-        true,
+        { transient: true },
       );
     }
   }
@@ -101,7 +101,7 @@ export async function download(
   signal: AbortSignal,
   binary: boolean,
 ): Promise<void> {
-  const streak = new RetryStreak(api.retry);
+  let streak = new RetryStreak(api.retry);
   for (;;) {
     let written = 0;
     try {
@@ -113,7 +113,9 @@ export async function download(
       if (signal.aborted || !isTransient(error)) throw error;
       // A file is written anew; what went to stdout or a device cannot be taken back.
       const restartable = target.kind === 'replace' || written === 0;
-      const wait = restartable ? streak.next(error.message) : undefined;
+      // A try that got bytes ended the failures in a row: --retry-for counts afresh.
+      if (written > 0) streak = new RetryStreak(api.retry);
+      const wait = restartable ? streak.next(error.message, error.retryAfter) : undefined;
       if (wait === undefined) {
         throw new RemoteProblem(
           'download_failed',

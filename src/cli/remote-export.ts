@@ -16,6 +16,7 @@ import type { OutTarget } from './output.js';
 import { bytesText, type EstimatedProgress, progressBarLine, progressPrinter } from './progress.js';
 import { FINISHED, problemOf, RemoteApi, type RemoteJob, RemoteProblem } from './remote-client.js';
 import { download } from './remote-download.js';
+import { progressLog, progressOf, retryNotes } from './remote-progress.js';
 import { DEFAULT_RETRY_FOR_MS } from './remote-retry.js';
 import { serverEvents } from './sse.js';
 import type { CliIo } from './usage.js';
@@ -35,18 +36,6 @@ export interface RemoteExportOptions {
 
 /** Event-stream failures in a row before falling back to polling. */
 const STREAM_FAILURES = 3;
-
-function progressOf(job: RemoteJob): EstimatedProgress {
-  const started = job.started_at ? Date.parse(job.started_at) : Date.now();
-  const ended = job.finished_at ? Date.parse(job.finished_at) : Date.now();
-  return {
-    rows: job.progress.rows_written,
-    bytes: job.progress.bytes_written,
-    elapsedMs: Math.max(0, ended - started),
-    done: FINISHED.includes(job.status),
-    ...(job.progress.rows_estimated !== undefined ? { estimated: job.progress.rows_estimated } : {}),
-  };
-}
 
 /** Follows the job's events to its final state; polls the job when the stream keeps failing. */
 async function watch(
@@ -136,17 +125,24 @@ function targetOf(out: OutTarget | undefined, job: RemoteJob): OutTarget {
 }
 
 /** Creates the job; a retry after a lost answer gets the same job (Idempotency-Key). */
-async function createJob(api: RemoteApi, body: Record<string, unknown>, signal: AbortSignal) {
-  const response = await api.sendRetrying('v1/exports', {
+async function createJob(
+  api: RemoteApi,
+  body: Record<string, unknown>,
+  idempotencyKey: string,
+  signal: AbortSignal,
+  retrying = true,
+) {
+  const init = {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
       prefer: 'respond-async',
-      'idempotency-key': randomUUID(),
+      'idempotency-key': idempotencyKey,
     },
     body: JSON.stringify(body),
     signal,
-  });
+  };
+  const response = retrying ? await api.sendRetrying('v1/exports', init) : await api.send('v1/exports', init);
   return api.json<RemoteJob>(response, [202, 303]);
 }
 
@@ -180,46 +176,6 @@ function withAttachHint(error: unknown, job: RemoteJob | undefined): unknown {
   );
 }
 
-/** Off a terminal (a CI log) the bar would be nothing: a plain line every so often instead. */
-export const PROGRESS_LOG_EVERY_MS = 10_000;
-
-/**
- * A line for a log: when the job's status changes, and while it runs, at most every
- * PROGRESS_LOG_EVERY_MS (`exp_... running: [####....]  41% · 410,000 rows · …`). The final
- * state has a line of its own.
- */
-export function progressLog(
-  stderr: CliIo['stderr'],
-  status: string,
-  everyMs = PROGRESS_LOG_EVERY_MS,
-): (job: RemoteJob) => void {
-  let lastStatus = status;
-  let lastAt = Date.now();
-  let lastRows = 0;
-  return (job) => {
-    if (FINISHED.includes(job.status)) return;
-    const now = Date.now();
-    const rows = job.progress.rows_written;
-    const changed = job.status !== lastStatus;
-    if (!changed && (now - lastAt < everyMs || rows === lastRows)) return;
-    lastStatus = job.status;
-    lastAt = now;
-    lastRows = rows;
-    const progress = job.status === 'running' ? `: ${progressBarLine(progressOf(job))}` : '';
-    stderr.write(`${job.id} ${job.status}${progress}\n`);
-  };
-}
-
-/** Tells the user, on stderr, that a request failed and is tried again. */
-function retryNotes(stderr: CliIo['stderr']): (reason: string, waitMs: number) => void {
-  const tty = (stderr as { isTTY?: boolean }).isTTY === true;
-  return (reason, waitMs) => {
-    const seconds = Math.max(1, Math.round(waitMs / 1000));
-    // On a terminal the progress bar's line is cleared first; it is drawn again with the next event.
-    stderr.write(`${tty ? '\r\x1b[2K' : ''}takeout: ${reason}; trying again in ${seconds} s\n`);
-  };
-}
-
 export async function remoteExport(options: RemoteExportOptions, io: CliIo): Promise<number> {
   const api = new RemoteApi(options.url, options.token, {
     forMs: options.retryForMs ?? DEFAULT_RETRY_FOR_MS,
@@ -233,11 +189,12 @@ export async function remoteExport(options: RemoteExportOptions, io: CliIo): Pro
   let log: ((job: RemoteJob) => void) | undefined;
   const attached = 'attach' in options.job ? options.job.attach : undefined;
   let job: RemoteJob | undefined;
+  const idempotencyKey = randomUUID();
   try {
     job =
       'attach' in options.job
         ? await attachJob(api, options.job.attach, signal)
-        : await createJob(api, options.job.body, signal);
+        : await createJob(api, options.job.body, idempotencyKey, signal);
     io.stderr.write(`${job.id} ${job.status}: ${api.resolve(job.links.self)}\n`);
     if (!print) log = progressLog(io.stderr, job.status);
     const final = await watch(
@@ -269,7 +226,14 @@ export async function remoteExport(options: RemoteExportOptions, io: CliIo): Pro
   } catch (error) {
     if (!signal.aborted) throw withAttachHint(error, job);
     // Ctrl-C, SIGTERM, SIGHUP: a job this command created and that still runs is canceled
-    // (nobody will download it); a finished one, or one it attached to, is kept.
+    // (nobody will download it); a finished one, or one it attached to, is kept. Stopped while
+    // the creation was under way (or being retried), the service may have made the job: asked
+    // once more with the same key, it says which (or makes it now), and that one is canceled.
+    if (!job && 'body' in options.job) {
+      job = await createJob(api, options.job.body, idempotencyKey, AbortSignal.timeout(10_000), false).catch(
+        () => undefined,
+      );
+    }
     if (job && !FINISHED.includes(job.status) && attached === undefined) {
       const canceled = await api
         .send(job.links.cancel, { method: 'POST', signal: AbortSignal.timeout(10_000) })

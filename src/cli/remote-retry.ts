@@ -43,15 +43,21 @@ const MAX_RETRY_AFTER_MS = 60_000;
 
 /**
  * The wait before try `attempt + 1` (`attempt` is 1 after the first failure): the answer's
- * Retry-After (seconds or an HTTP date, at most a minute), else the backoff.
+ * Retry-After (seconds or an HTTP date, from 0.5 s to a minute), else the backoff.
  */
 export function retryDelayMs(attempt: number, retryAfter?: string | null, now = Date.now()): number {
   const given = retryAfter?.trim();
   if (given) {
     const ms = /^\d+$/.test(given) ? Number(given) * 1000 : Date.parse(given) - now;
-    if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+    // Never at once: `Retry-After: 0` (or a clock-skewed date) must not turn into a busy loop.
+    if (Number.isFinite(ms)) return Math.min(Math.max(ms, FIRST_BACKOFF_MS), MAX_RETRY_AFTER_MS);
   }
   return Math.min(FIRST_BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
+}
+
+/** A wait as the user reads it: `0.5 s`, `2 s`. */
+export function waitText(ms: number): string {
+  return ms < 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 export interface RetryPolicy {
@@ -70,6 +76,7 @@ export class RetryStreak {
 
   /** The wait before the next try, or undefined when it would end past the deadline. */
   next(reason: string, retryAfter?: string | null): number | undefined {
+    if (this.policy.forMs <= 0) return undefined;
     this.#failures++;
     const now = Date.now();
     this.#firstFailure ??= now;

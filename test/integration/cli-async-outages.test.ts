@@ -10,8 +10,10 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
 import { runCli } from '../support/cli.js';
 import { readExport } from '../support/read-export.js';
 import { type ServeProcess, startServe } from '../support/serve-process.js';
@@ -28,8 +30,11 @@ const CONFIG = {
   ],
 };
 
-/** What the proxy does with a request: pass it on, refuse it, or drop its connection. */
-type Action = 'forward' | 'unavailable' | 'drop' | { cutAfterBytes: number };
+/**
+ * What the proxy does with a request: pass it on, refuse it, drop its connection, pass it on
+ * and lose the answer, or cut the answer's body off.
+ */
+type Action = 'forward' | 'unavailable' | 'drop' | 'lost' | { cutAfterBytes: number };
 
 describe('takeout export --async through outages', () => {
   const dir = mkdtempSync(join(tmpdir(), 'takeout-cli-outages-'));
@@ -87,6 +92,15 @@ describe('takeout export --async through outages', () => {
         res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' }).end('maintenance');
       } else if (action === 'drop') {
         req.socket.destroy();
+      } else if (action === 'lost') {
+        const upstream = request(
+          { host: '127.0.0.1', port: serve.port, path: req.url, method: req.method, headers: req.headers },
+          (answer) => {
+            answer.resume();
+            answer.once('end', () => req.socket.destroy());
+          },
+        );
+        req.pipe(upstream);
       } else {
         forward(req, res, action === 'forward' ? undefined : action.cutAfterBytes);
       }
@@ -149,7 +163,9 @@ describe('takeout export --async through outages', () => {
     expect(result.err).toMatch(/succeeded/);
     expect(result.code).toBe(0);
     expect(result.err).toMatch(/takeout: the service answered 503; trying again in 1 s/);
-    expect(result.err).toMatch(/takeout: Cannot reach http:\/\/127\.0\.0\.1:\d+: \w+; trying again in \d+ s/);
+    expect(result.err).toMatch(
+      /takeout: Cannot reach http:\/\/127\.0\.0\.1:\d+: \w+; trying again in [\d.]+ s/,
+    );
     expect(creations).toBeGreaterThan(2);
     expect(await exportsMade()).toBe(before + 1); // retried with one Idempotency-Key: one job
     await expectTheJobsFile(file, idIn(result.err), 3000);
@@ -200,6 +216,40 @@ describe('takeout export --async through outages', () => {
     expect(attached.err).toMatch(new RegExp(`^${id} succeeded: 500 rows`, 'm'));
     expect(await exportsMade()).toBe(before); // nothing new was asked for
     await expectTheJobsFile(file, id, 500);
+  });
+
+  it('cancels the job a creation made when stopped while that creation is retried', async () => {
+    const before = await exportsMade();
+    // The first POST reaches the service but its answer is lost; the retries are refused.
+    let posts = 0;
+    let stopped = false;
+    decide = (req) => {
+      if (req.method !== 'POST' || !req.url?.endsWith('/v1/exports')) return 'forward';
+      posts++;
+      if (posts === 1) return 'lost';
+      return stopped ? 'forward' : 'unavailable';
+    };
+    const interrupt = new AbortController();
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (chunk) => {
+      err += chunk;
+      // Stopped while it waits to try again.
+      if (/trying again/.test(err) && !stopped) {
+        stopped = true;
+        interrupt.abort();
+      }
+    });
+    const code = await main(
+      ['export', '--async', '--url', proxyUrl, '--token', TOKEN, ...numbers(100, join(out, 'stopped.csv'))],
+      { stdin: Readable.from(['']), stdout: new PassThrough(), stderr, env: {}, interrupt: interrupt.signal },
+    );
+    expect(code, err).toBe(130);
+    // Asked once more with the same key: the job the first POST made, canceled.
+    const id = /takeout: canceled: (exp_[\w-]+) was canceled/.exec(err)?.[1];
+    expect(id, err).toBeDefined();
+    expect(await exportsMade()).toBe(before + 1);
+    expect(['canceling', 'canceled']).toContain(((await jobOf(id!)) as unknown as { status: string }).status);
   });
 
   it('refuses --attach with request flags, without --async, and an export that is not yours', async () => {

@@ -204,7 +204,7 @@ describe('takeout export --async against takeout serve', () => {
     ]);
     expect(unreachable.code).toBe(1);
     expect(unreachable.err).toBe(
-      `takeout: Cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED; trying again in 1 s\n` +
+      `takeout: Cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED; trying again in 0.5 s\n` +
         `takeout: unreachable: Cannot reach http://127.0.0.1:${closedPort}: ECONNREFUSED\n`,
     );
     // A port fetch never connects to (the Fetch standard's "bad port"): not tried again.

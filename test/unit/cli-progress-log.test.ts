@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RemoteJob } from '../../src/cli/remote-client.js';
-import { progressLog } from '../../src/cli/remote-export.js';
+import { progressLog } from '../../src/cli/remote-progress.js';
 
 function job(status: string, rows: number): RemoteJob {
   return {

@@ -11,9 +11,10 @@ describe('retryDelayMs', () => {
   it('waits what Retry-After says, in seconds or as a date, at most a minute', () => {
     const now = Date.parse('2026-12-03T10:00:00Z');
     expect(retryDelayMs(1, '3', now)).toBe(3000);
-    expect(retryDelayMs(4, '0', now)).toBe(0);
     expect(retryDelayMs(1, 'Thu, 03 Dec 2026 10:00:05 GMT', now)).toBe(5000);
-    expect(retryDelayMs(1, 'Thu, 03 Dec 2026 09:59:00 GMT', now)).toBe(0);
+    // Never at once (a busy loop against the service): at least half a second.
+    expect(retryDelayMs(4, '0', now)).toBe(500);
+    expect(retryDelayMs(1, 'Thu, 03 Dec 2026 09:59:00 GMT', now)).toBe(500);
     expect(retryDelayMs(1, '3600', now)).toBe(60_000);
     expect(retryDelayMs(2, 'soon', now)).toBe(1000); // not a Retry-After: the backoff
   });
@@ -43,7 +44,9 @@ describe('RetryStreak', () => {
     ]);
   });
 
-  it('retries nothing with forMs 0', () => {
-    expect(new RetryStreak({ forMs: 0 }).next('down')).toBeUndefined();
+  it('retries nothing with forMs 0, whatever Retry-After says', () => {
+    const streak = new RetryStreak({ forMs: 0 });
+    expect(streak.next('down')).toBeUndefined();
+    expect(streak.next('busy', '0')).toBeUndefined();
   });
 });
