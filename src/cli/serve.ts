@@ -271,7 +271,9 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
     const stopListening = onShutdownSignals(
       {
         stop: (signal) => {
-          app.log.info({ signal, graceMs: config.jobs.shutdownGraceMs }, 'shutting down');
+          // The grace is for the jobs this process runs: without workers there are none.
+          const grace = config.jobs.workers > 0 ? { graceMs: config.jobs.shutdownGraceMs } : {};
+          app.log.info({ signal, ...grace }, 'shutting down');
           // Closing aborts the sync exports in flight, hands running jobs back after their
           // grace and ends the pools; should anything still hold the process after that, it
           // exits anyway (the timer itself holds nothing).
