@@ -193,7 +193,10 @@ async function rateLimitOf(config: ServiceConfig): Promise<RateLimitOptions | un
   if (max === 0) return undefined;
   if (!redisUrl) return { max, windowMs };
   // ioredis is loaded only when Redis is configured.
-  const { checkRedisDatabase, redisClient } = await import('./jobs/queue/redis.js');
+  const [{ checkRedisDatabase, redisClient }, { watchRedis }] = await Promise.all([
+    import('./jobs/queue/redis.js'),
+    import('./jobs/queue/redis-watch.js'),
+  ]);
   await checkRedisDatabase(redisUrl);
   const redis = redisClient(redisUrl, 'limiter');
   // The limiter's client fails commands at once while it is not connected (requests then go
@@ -209,5 +212,6 @@ async function rateLimitOf(config: ServiceConfig): Promise<RateLimitOptions | un
       redis.once('ready', done);
     });
   }
-  return { max, windowMs, keyPrefix, redis };
+  const watch = watchRedis(redis);
+  return { max, windowMs, keyPrefix, redis, redisAway: () => watch.away };
 }

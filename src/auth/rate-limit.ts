@@ -22,6 +22,8 @@ export interface RateLimitOptions {
   windowMs: number;
   /** Keep the counts in Redis (shared by every API process) instead of this process's memory. */
   redis?: Redis;
+  /** True while `redis` is known not to answer: requests then skip the limit without asking it. */
+  redisAway?: () => boolean;
   /** Prefix of the Redis keys. Default `takeout:rate:`. */
   keyPrefix?: string;
 }

@@ -21,6 +21,9 @@ export async function limitPerPrincipal(scope: FastifyInstance, options: RateLim
       return principal ? `p:${JSON.stringify([principal.tenant ?? null, principal.id])}` : `ip:${request.ip}`;
     },
     ...(options.redis ? { redis: options.redis } : {}),
+    // Redis known to be away: let the request through at once (as skipOnError would, after a
+    // command timeout per request).
+    ...(options.redisAway ? { allowList: () => options.redisAway!() } : {}),
     nameSpace: options.keyPrefix ?? 'takeout:rate:',
     skipOnError: true,
     errorResponseBuilder: (_request, context) =>

@@ -1,13 +1,15 @@
 /**
  * A Redis that stops answering with its connections still open (here: SIGSTOP) must not hang
- * the API: the rate limit lets requests through, job creation records the job and leaves its
- * delivery to the sweeper, and nothing is lost once Redis answers again.
+ * the API: the rate limit lets requests through (after a command timeout, then at once once its
+ * watch has seen Redis silent), job creation records the job and leaves its delivery to the
+ * sweeper, and nothing is lost once Redis answers again.
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerTokens } from '../../src/auth.js';
 import { buildServer, serviceServerOptions } from '../../src/http/server.js';
 import { REDIS_COMMAND_TIMEOUT_MS } from '../../src/jobs/queue/redis.js';
+import { REDIS_WATCH_EVERY_MS } from '../../src/jobs/queue/redis-watch.js';
 import { numbersDataset, type TestService, testService } from '../support/jobs.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 
@@ -77,7 +79,18 @@ describe('API with a Redis that stops answering', () => {
       const id = created.body.id as string;
       expect((await jobs.service.jobs.store.get(id))?.status).toBe('queued');
 
+      // Once the limiter's watch has seen Redis silent (a PING a second), requests no longer
+      // wait on it at all, nor pile commands up for it.
+      await new Promise((resolve) =>
+        setTimeout(resolve, REDIS_WATCH_EVERY_MS + REDIS_COMMAND_TIMEOUT_MS.limiter! + 500),
+      );
+      const skipped = await timed('/v1/datasets');
+      expect(skipped.status).toBe(200);
+      expect(skipped.ms).toBeLessThan(REDIS_COMMAND_TIMEOUT_MS.limiter! / 2);
+
       redis.thaw();
+      // Answering again: the limit holds again (this window's three requests are long used).
+      await expect.poll(async () => (await timed('/v1/datasets')).status, { timeout: 5000 }).toBe(429);
       // The queue is reachable again: the job, still queued, is delivered and runs.
       await jobs.service.jobs.startWorker({ concurrency: 1 });
       // The sweeper enqueues a record left queued once it has waited a while (60 s): say it has.
