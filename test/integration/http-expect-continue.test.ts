@@ -155,7 +155,8 @@ describe('Expect: 100-continue', () => {
       port,
       post('/v1/exports', bigBody, [`Authorization: Bearer ${TOKEN}`]),
       bigBody,
-      0,
+      // A moment after the answer, for a close to show.
+      200,
     );
     expect(result.bodySent).toBe(true);
     expect(result.received).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);

@@ -184,18 +184,19 @@ export function embeddedQueue(options: EmbeddedQueueOptions): ExportQueue {
       concurrency = Math.max(1, consumeOptions.concurrency);
       loop = run();
     },
-    close(graceMs = 0) {
-      // A close(0) during a close ends its grace: running deliveries are aborted now.
+    close(graceMs?: number) {
+      // An explicit close(0) during a close ends its grace: running deliveries are aborted now.
+      // (A plain close() is the default grace, 0 here, and leaves a close under way as it is.)
       if (closed && graceMs === 0) grace?.end();
       closed ??= (async () => {
-        grace = new Grace(graceMs);
+        grace = new Grace(graceMs ?? 0);
         closing = true;
         poke();
         await loop;
         const all = () => Promise.allSettled([...running.values()].map((entry) => entry.done));
         // Grace clears its timer: a sleep left running kept the process alive for the whole
         // grace period after the last delivery had ended.
-        if (running.size > 0 && graceMs > 0) await grace.wait(all());
+        if (running.size > 0 && (graceMs ?? 0) > 0) await grace.wait(all());
         for (const entry of running.values()) entry.controller.abort();
         await all();
       })();
