@@ -32,13 +32,19 @@ async function signedLink(api: RemoteApi, job: RemoteJob, signal: AbortSignal): 
   return new URL(location, api.resolve(job.links.download));
 }
 
+/** A succeeded job's file, where it goes, and how. */
+export interface Download {
+  api: RemoteApi;
+  job: RemoteJob & { result: JobResult };
+  target: OutTarget;
+  io: CliIo;
+  signal: AbortSignal;
+  /** XLSX: refused on a terminal. */
+  binary: boolean;
+}
+
 async function downloadOnce(
-  api: RemoteApi,
-  job: RemoteJob & { result: JobResult },
-  target: OutTarget,
-  io: CliIo,
-  signal: AbortSignal,
-  binary: boolean,
+  { api, job, target, io, signal, binary }: Download,
   onBytes: (count: number) => void,
 ): Promise<void> {
   const link = await signedLink(api, job, signal);
@@ -93,19 +99,13 @@ async function downloadOnce(
  * `download_failed` (network, busy server) or what it was (a checksum mismatch, the file system's
  * own error).
  */
-export async function download(
-  api: RemoteApi,
-  job: RemoteJob & { result: JobResult },
-  target: OutTarget,
-  io: CliIo,
-  signal: AbortSignal,
-  binary: boolean,
-): Promise<void> {
+export async function download(request: Download): Promise<void> {
+  const { api, job, target, signal } = request;
   let streak = new RetryStreak(api.retry);
   for (;;) {
     let written = 0;
     try {
-      await downloadOnce(api, job, target, io, signal, binary, (count) => {
+      await downloadOnce(request, (count) => {
         written += count;
       });
       return;

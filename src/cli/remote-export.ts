@@ -217,7 +217,7 @@ export async function remoteExport(options: RemoteExportOptions, io: CliIo): Pro
         '--out -: stdout is a terminal and XLSX is binary; give --out FILE',
       );
     }
-    await download(api, { ...final, result: final.result }, target, io, signal, binary);
+    await download({ api, job: { ...final, result: final.result }, target, io, signal, binary });
     const { row_count: rows, size_bytes: size, sha256 } = final.result;
     io.stderr.write(
       `${final.id} succeeded: ${rows.toLocaleString('en-US')} rows, ${bytesText(size)}, SHA-256 ${sha256}${target.kind === 'stdout' ? '' : ` -> ${target.given}`}\n`,

@@ -634,53 +634,44 @@ export function jobsContract(name: string, makeHarness: () => Promise<JobsHarnes
         expect(peak).toBe(2);
       });
 
-      it('waits for running deliveries up to the grace period, then aborts them', async () => {
+      /** A queue running one delivery that ends only when its signal is aborted. */
+      async function deliveryUntilAborted() {
         const queue = await openQueue();
-        let started = 0;
-        let sawAbort = false;
+        const state = { started: 0, sawAbort: false };
         await queue.consume(
           async ({ signal }) => {
-            started++;
+            state.started++;
             await new Promise<void>((resolve) =>
               signal.addEventListener('abort', () => resolve(), { once: true }),
             );
-            sawAbort = true;
+            state.sawAbort = true;
           },
           { concurrency: 1 },
         );
         await queue.enqueue(await record());
-        await until(() => started === 1);
+        await until(() => state.started === 1);
+        return { queue, state };
+      }
+
+      it('waits for running deliveries up to the grace period, then aborts them', async () => {
+        const { queue, state } = await deliveryUntilAborted();
         const t0 = Date.now();
         await queue.close(300);
-        expect(sawAbort).toBe(true);
+        expect(state.sawAbort).toBe(true);
         expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
         expect(Date.now() - t0).toBeLessThan(5000);
       });
 
       it('ends the grace of a close at once when close(0) is called during it', async () => {
-        const queue = await openQueue();
-        let started = 0;
-        let sawAbort = false;
-        await queue.consume(
-          async ({ signal }) => {
-            started++;
-            await new Promise<void>((resolve) =>
-              signal.addEventListener('abort', () => resolve(), { once: true }),
-            );
-            sawAbort = true;
-          },
-          { concurrency: 1 },
-        );
-        await queue.enqueue(await record());
-        await until(() => started === 1);
+        const { queue, state } = await deliveryUntilAborted();
         const t0 = Date.now();
         const closing = queue.close(60_000);
         await sleep(200);
-        expect(sawAbort).toBe(false);
+        expect(state.sawAbort).toBe(false);
         // A second signal: the same close ends now, not a minute later.
         const hurried = queue.close(0);
         await Promise.all([closing, hurried]);
-        expect(sawAbort).toBe(true);
+        expect(state.sawAbort).toBe(true);
         expect(Date.now() - t0).toBeLessThan(10_000);
       });
 

@@ -5,18 +5,17 @@
  * it gives up, it names the job and the `--attach` that picks it up again, which works.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { runCli } from '../support/cli.js';
 import { readExport } from '../support/read-export.js';
-import { type ServeProcess, startServe } from '../support/serve-process.js';
+import { type ServeProcess, startServeWithConfig } from '../support/serve-process.js';
 
 const TOKEN = 'cli-outage-token-0123456789';
 const CONFIG = {
@@ -75,15 +74,7 @@ describe('takeout export --async through outages', () => {
 
   beforeAll(async () => {
     mkdirSync(out);
-    new Database(join(dir, 'empty.sqlite')).close();
-    writeFileSync(join(dir, 'takeout.config.json'), JSON.stringify(CONFIG));
-    serve = await startServe({
-      TAKEOUT_DATA_DIR: join(dir, 'data'),
-      TAKEOUT_CONFIG: join(dir, 'takeout.config.json'),
-      TAKEOUT_DEMO: 'false',
-      TAKEOUT_API_TOKENS: `${TOKEN}=carol:acme`,
-      TAKEOUT_SWEEP_INTERVAL: '0',
-    });
+    serve = await startServeWithConfig(dir, CONFIG, { TAKEOUT_API_TOKENS: `${TOKEN}=carol:acme` });
     proxy = createServer((req, res) => {
       const action = decide(req);
       seen.push(`${req.method} ${req.url?.split('?')[0]} ${typeof action === 'string' ? action : 'cut'}`);

@@ -7,17 +7,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { readExport } from '../support/read-export.js';
-import { eventually, type ServeProcess, startServe } from '../support/serve-process.js';
+import { eventually, type ServeProcess, startServeWithConfig } from '../support/serve-process.js';
 
 const ALICE = 'cli-alice-token-0123456789';
 const BOB = 'cli-bob-token-0123456789';
@@ -82,14 +81,8 @@ describe('takeout export --async against takeout serve', () => {
 
   beforeAll(async () => {
     mkdirSync(out);
-    new Database(join(dir, 'empty.sqlite')).close();
-    writeFileSync(join(dir, 'takeout.config.json'), JSON.stringify(CONFIG));
-    serve = await startServe({
-      TAKEOUT_DATA_DIR: join(dir, 'data'),
-      TAKEOUT_CONFIG: join(dir, 'takeout.config.json'),
-      TAKEOUT_DEMO: 'false',
+    serve = await startServeWithConfig(dir, CONFIG, {
       TAKEOUT_API_TOKENS: `${ALICE}=alice:acme,${BOB}=bob:acme`,
-      TAKEOUT_SWEEP_INTERVAL: '0',
       TAKEOUT_SYNC_MAX_ROWS: '1000',
     });
   });

@@ -88,6 +88,18 @@ function* wideRows(n: number): Generator<Row> {
   }
 }
 
+/** A 1,500,000-row XLSX job the running server has started (rows written), and the client. */
+async function runningXlsxJob() {
+  client ??= await testService(env, { dir });
+  const request = client.request(
+    { format: 'xlsx', columns: ['id', 'customer', 'country', 'amount', 'placed', 'note'] },
+    true,
+  );
+  const { job } = await client.service.jobs.create(request, alice, { rows: wideRows(ROWS) });
+  await client.until(job.id, (j) => j.status === 'running' && j.progress.rowsWritten > 0, 60_000);
+  return { job, client };
+}
+
 async function countCsvRows(body: AsyncIterable<Uint8Array>): Promise<{ rows: number; lastId: string }> {
   const parser = parse({ columns: true });
   let rows = 0;
@@ -161,14 +173,8 @@ describe('the embedded queue across a crash and a shutdown of takeout serve', ()
     }
     // No grace: a fast machine could otherwise finish the export within it (then nothing is handed back).
     const first = await serve({ TAKEOUT_SHUTDOWN_GRACE: '0' });
-    client ??= await testService(env, { dir });
     // XLSX: slow enough that it is still running when the grace period ends.
-    const request = client.request(
-      { format: 'xlsx', columns: ['id', 'customer', 'country', 'amount', 'placed', 'note'] },
-      true,
-    );
-    const { job } = await client.service.jobs.create(request, alice, { rows: wideRows(ROWS) });
-    await client.until(job.id, (j) => j.status === 'running' && j.progress.rowsWritten > 0, 60_000);
+    const { job, client } = await runningXlsxJob();
     // The export page keeps a progress stream open: it must not hold the server's close up.
     const stream = await fetch(`${bases.get(first)}/v1/exports/${job.id}/events`, {
       headers: { authorization: `Bearer ${ALICE_TOKEN}` },
@@ -198,23 +204,11 @@ describe('the embedded queue across a crash and a shutdown of takeout serve', ()
 
 describe('takeout serve stopped twice', () => {
   it('keeps its probes and metrics up through the grace, not ready; a second SIGTERM hands the job back at once', async () => {
-    for (const server of servers.splice(0)) {
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-      else continue;
-      await exited;
-    }
     // A grace far longer than the test: only the second signal can end it in time.
     const first = await serve({ TAKEOUT_SHUTDOWN_GRACE: '10m', TAKEOUT_METRICS_PORT: '0' });
     const metrics = /Metrics and probes: (http:\/\/\S+)\/metrics/.exec(logs.get(first)!)?.[1];
     expect(metrics, logs.get(first)).toBeDefined();
-    client ??= await testService(env, { dir });
-    const request = client.request(
-      { format: 'xlsx', columns: ['id', 'customer', 'country', 'amount', 'placed', 'note'] },
-      true,
-    );
-    const { job } = await client.service.jobs.create(request, alice, { rows: wideRows(ROWS) });
-    await client.until(job.id, (j) => j.status === 'running' && j.progress.rowsWritten > 0, 60_000);
+    const { job, client } = await runningXlsxJob();
     expect((await fetch(`${metrics}/readyz`)).status).toBe(200);
 
     const exited = new Promise((resolve) => first.once('exit', resolve));

@@ -3,7 +3,10 @@
  * purpose over raw sockets: what a real server process does with them, not an in-process app.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 
 export interface ServeProcess {
   base: string;
@@ -55,6 +58,27 @@ export async function startServe(env: NodeJS.ProcessEnv): Promise<ServeProcess> 
       return Date.now() - started;
     },
   };
+}
+
+/**
+ * `takeout serve` in `dir` (its data in `dir/data`) with `config` as its config file, beside an
+ * empty SQLite database (`empty.sqlite`) for datasets that compute their rows; no demo, no
+ * sweeper.
+ */
+export async function startServeWithConfig(
+  dir: string,
+  config: unknown,
+  env: NodeJS.ProcessEnv,
+): Promise<ServeProcess> {
+  new Database(join(dir, 'empty.sqlite')).close();
+  writeFileSync(join(dir, 'takeout.config.json'), JSON.stringify(config));
+  return startServe({
+    TAKEOUT_DATA_DIR: join(dir, 'data'),
+    TAKEOUT_CONFIG: join(dir, 'takeout.config.json'),
+    TAKEOUT_DEMO: 'false',
+    TAKEOUT_SWEEP_INTERVAL: '0',
+    ...env,
+  });
 }
 
 /** A raw HTTP/1.1 POST whose socket the test drives: it can stop reading or hang up at will. */
