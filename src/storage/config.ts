@@ -15,7 +15,7 @@ import { TakeoutError } from '../errors.js';
 import { diskStorage } from './disk.js';
 import { normalizePrefix } from './keys.js';
 import type { S3StorageOptions } from './s3.js';
-import { MAX_PART_SIZE, MIN_PART_SIZE } from './s3-parts.js';
+import { MAX_PART_SIZE, MAX_PART_SIZE_TEXT, MIN_PART_SIZE } from './s3-parts.js';
 import { MAX_LINK_TTL_SECONDS, type Storage } from './types.js';
 
 export type StorageLocation =
@@ -126,7 +126,10 @@ function parseS3Url(text: string): StorageLocation {
     options.partSize !== undefined &&
     !(options.partSize >= MIN_PART_SIZE && options.partSize <= MAX_PART_SIZE)
   ) {
-    throw new TakeoutError('config_error', 'STORAGE_URL parameter partSize must be from 5MiB to 5GiB');
+    throw new TakeoutError(
+      'config_error',
+      `STORAGE_URL parameter partSize must be from 5MiB to ${MAX_PART_SIZE_TEXT.replace(' ', '')}`,
+    );
   }
   if (options.queueSize !== undefined && !(options.queueSize >= 1 && options.queueSize <= 64)) {
     throw new TakeoutError('config_error', 'STORAGE_URL parameter queueSize must be from 1 to 64');

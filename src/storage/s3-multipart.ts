@@ -191,22 +191,28 @@ export async function uploadStream(
         throw new TakeoutError('storage_integrity_error', 'A part of the upload is missing');
       }
       committing = true;
-      await send('CompleteMultipartUpload', (options) =>
-        client.send(
-          new sdk.CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: parts },
-          }),
-          options,
-        ),
-      );
-      uploadId = undefined; // completed: nothing to abort any more
       if (target.checksums) {
         const composite = createHash('sha256').update(Buffer.concat(partDigests)).digest('base64');
         expectedChecksum = `${composite}-${parts.length}`;
       }
+      try {
+        await send('CompleteMultipartUpload', (options) =>
+          client.send(
+            new sdk.CompleteMultipartUploadCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: parts },
+            }),
+            options,
+          ),
+        );
+      } catch (error) {
+        // The answer to a Complete that worked can be lost (a reset connection; the SDK's retry
+        // then finds no such upload): the object, checked whole, is the answer.
+        if (signal?.aborted || !(await isStored(target, size, expectedChecksum))) throw error;
+      }
+      uploadId = undefined; // completed: nothing to abort any more
     }
     await verifyStored(target, size, expectedChecksum, internal.signal);
     return { size, sha256: fileDigest.toString('hex') };
@@ -233,6 +239,18 @@ async function deleteQuietly({ sdk, client, bucket, key }: UploadTarget): Promis
       abortSignal: AbortSignal.timeout(10_000),
     })
     .catch(() => {});
+}
+
+/** Whether the object is stored whole, asked within 10 s; any failure to tell is a no. */
+async function isStored(
+  target: UploadTarget,
+  size: number,
+  expectedChecksum: string | undefined,
+): Promise<boolean> {
+  return verifyStored(target, size, expectedChecksum, AbortSignal.timeout(10_000)).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Size must match; the SHA-256 (full or composite) too when the store reports one. */
@@ -276,8 +294,10 @@ async function abortUpload(target: UploadTarget, uploadId: string): Promise<void
   const { sdk, client, bucket, key } = target;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
+      // Bounded: a store that does not answer must not hold the failed export (and its job) up.
       await client.send(
         new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }),
+        { abortSignal: AbortSignal.timeout(10_000) },
       );
       return;
     } catch (error) {

@@ -5,8 +5,13 @@
  * limit; 4.9 TiB from the 5 MiB minimum) while small exports keep small parts and little memory. Uniform mode keeps every part the
  * same size, as Cloudflare R2 requires; it caps an export at 10,000 x the part size.
  */
+import { constants as bufferConstants } from 'node:buffer';
+
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+/** S3's 5 GiB, or less where a Buffer cannot be that large (4 GiB on Node 20). */
+export const MAX_PART_SIZE = Math.min(5 * 1024 * 1024 * 1024, bufferConstants.MAX_LENGTH);
+/** MAX_PART_SIZE as the settings' messages say it. */
+export const MAX_PART_SIZE_TEXT = `${MAX_PART_SIZE / 1024 ** 3} GiB`;
 export const MAX_PARTS = 10_000;
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const PARTS_PER_DOUBLING = 1000;

@@ -25,15 +25,35 @@ export interface S3ClientOptions {
   forcePathStyle?: boolean;
   /** Static credentials; default: the SDK's chain (env, profile, SSO, container, instance role). */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Request timeouts, ms (S3_TIMEOUTS by default; tests shorten them). */
+  timeouts?: Partial<typeof S3_TIMEOUTS>;
 }
+
+/**
+ * How long a request to S3 may wait before it fails (and the SDK tries it again): a connection
+ * within 5 s, and no request idle (no byte either way) for 30 s. The SDK sets neither: a store
+ * that stops answering with its connection open held every request for ever, and with them a
+ * job (its lease renewed all along), the readiness probe's sockets and the sweeper.
+ */
+export const S3_TIMEOUTS = { connectMs: 5000, idleMs: 30_000 };
+
+/**
+ * Tries per request, the first included, unless `AWS_MAX_ATTEMPTS` says otherwise (the SDK's
+ * own default, 3, gives up on a part after two `503 SlowDown`s, and the export with it).
+ */
+export const S3_MAX_ATTEMPTS = 5;
 
 export async function createS3Client(options: S3ClientOptions): Promise<S3Client> {
   const { S3Client } = await loadS3Sdk();
+  const timeouts = { ...S3_TIMEOUTS, ...options.timeouts };
   return new S3Client({
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     forcePathStyle: options.forcePathStyle ?? false,
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
+    // An explicit maxAttempts would override AWS_MAX_ATTEMPTS, which the SDK reads itself.
+    ...(process.env.AWS_MAX_ATTEMPTS ? {} : { maxAttempts: S3_MAX_ATTEMPTS }),
     // We send our own SHA-256 checksums; the SDK's default CRC32 ones (and its aws-chunked
     // trailers) break several S3-compatible stores and would only duplicate the work.
     requestChecksumCalculation: 'WHEN_REQUIRED',

@@ -13,7 +13,13 @@ import { contentDisposition } from '../content-disposition.js';
 import { TakeoutError } from '../errors.js';
 import { assertValidKey, normalizePrefix } from './keys.js';
 import { uploadStream } from './s3-multipart.js';
-import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MIN_PART_SIZE, maxUploadSize } from './s3-parts.js';
+import {
+  DEFAULT_PART_SIZE,
+  MAX_PART_SIZE,
+  MAX_PART_SIZE_TEXT,
+  MIN_PART_SIZE,
+  maxUploadSize,
+} from './s3-parts.js';
 import {
   createS3Client,
   httpStatusOf,
@@ -35,7 +41,7 @@ export interface S3StorageOptions extends S3ClientOptions {
   /** Server-side encryption: `AES256` (SSE-S3) or `aws:kms` (SSE-KMS, with `kmsKeyId` or the bucket default). */
   sse?: 'AES256' | 'aws:kms';
   kmsKeyId?: string;
-  /** Size of the first parts (5 MiB to 5 GiB). Default 8 MiB. */
+  /** Size of the first parts (5 MiB to 5 GiB; 4 GiB on Node 20). Default 8 MiB. */
   partSize?: number;
   /** Keep every part the same size (Cloudflare R2 requires it). Default false: parts grow. */
   uniformParts?: boolean;
@@ -70,7 +76,10 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
   }
   const partSize = options.partSize ?? DEFAULT_PART_SIZE;
   if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
-    throw new TakeoutError('config_error', 'The S3 option partSize must be from 5 MiB to 5 GiB');
+    throw new TakeoutError(
+      'config_error',
+      `The S3 option partSize must be from 5 MiB to ${MAX_PART_SIZE_TEXT}`,
+    );
   }
   const queueSize = options.queueSize ?? 4;
   if (!Number.isInteger(queueSize) || queueSize < 1 || queueSize > 64) {

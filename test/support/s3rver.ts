@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { type S3Storage, s3Storage } from '../../src/storage/s3.js';
+import { type S3Storage, type S3StorageOptions, s3Storage } from '../../src/storage/s3.js';
 
 export interface S3rverHandle {
   endpoint: string;
@@ -22,6 +22,10 @@ export interface S3rverHandle {
   down(): Promise<void>;
   /** Starts it again on the same port and directory. */
   up(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing is answered until `thaw()`. */
+  freeze(): void;
+  /** SIGCONT: answers again. */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -57,6 +61,8 @@ export async function startS3rver(): Promise<S3rverHandle> {
     directory,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     down: () => halt(child),
+    freeze: () => child.kill('SIGSTOP'),
+    thaw: () => child.kill('SIGCONT'),
     async up() {
       // The port was just released; a moment's retry covers a slow release.
       for (let tries = 0; ; tries++) {
@@ -70,6 +76,7 @@ export async function startS3rver(): Promise<S3rverHandle> {
       }
     },
     async stop() {
+      child.kill('SIGCONT');
       await halt(child);
       await rm(directory, { recursive: true, force: true });
     },
@@ -77,13 +84,18 @@ export async function startS3rver(): Promise<S3rverHandle> {
 }
 
 /** Takeout's S3 storage on a new bucket `bucket` of this s3rver (path-style, as s3rver needs). */
-export async function s3rverStorage(s3: S3rverHandle, bucket: string): Promise<S3Storage> {
+export async function s3rverStorage(
+  s3: S3rverHandle,
+  bucket: string,
+  options: Partial<S3StorageOptions> = {},
+): Promise<S3Storage> {
   const storage = s3Storage({
     bucket,
     endpoint: s3.endpoint,
     forcePathStyle: true,
     region: 'us-east-1',
     credentials: s3.credentials,
+    ...options,
   });
   await (await storage.client()).send(new CreateBucketCommand({ Bucket: bucket }));
   return storage;
