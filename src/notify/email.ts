@@ -135,15 +135,32 @@ export function smtpTransportOptions(smtpUrl: string, timeoutMs: number): SMTPTr
 
 /**
  * A refusal for good: a 5xx reply to the recipient (RCPT TO: no such mailbox, a refused
- * domain) or to the message (DATA). A 5xx to MAIL FROM (a sender the server does not take,
- * authentication required, relaying denied), to the login or to STARTTLS is the service's own
- * setting, and a connection error or a 4xx is passing: those are retried.
+ * domain) or to the message (DATA) that is about the address or the message. A 5xx to MAIL
+ * FROM (a sender the server does not take, authentication required, relaying denied), to the
+ * login or to STARTTLS is the service's own setting, and a connection error or a 4xx is
+ * passing: those are retried. So are refusals to RCPT TO or DATA whose enhanced status code
+ * (RFC 3463) says they are about the mail system, the network, the protocol or policy (`5.7.1
+ * Relay access denied`, `5.7.0 Must issue a STARTTLS command first`: a relay's setting that
+ * its operator fixes), and a full mailbox (`552`, `5.2.2`), which RFC 5321 §4.5.3.1.10 has
+ * clients retry.
  */
-function isPermanentRefusal(error: { responseCode?: number; code?: string; command?: string }): boolean {
+export function isPermanentRefusal(error: {
+  responseCode?: number;
+  code?: string;
+  command?: string;
+  response?: string;
+}): boolean {
   const { responseCode, code, command } = error;
   if (responseCode === undefined || responseCode < 500 || responseCode >= 600) return false;
-  if (code === 'EMESSAGE') return true;
-  return code === 'EENVELOPE' && (command === 'RCPT TO' || command === 'DATA');
+  if (code !== 'EMESSAGE' && !(code === 'EENVELOPE' && (command === 'RCPT TO' || command === 'DATA'))) {
+    return false;
+  }
+  const enhanced = /^\d{3}[ -]5\.(\d{1,3})\.(\d{1,3})\b/.exec(error.response ?? '');
+  if (!enhanced) return responseCode !== 552 && responseCode !== 530;
+  const [subject, detail] = [Number(enhanced[1]), Number(enhanced[2])];
+  // 5.1.x addressing, 5.2.x mailbox (but 5.2.2, full), 5.6.x the message's content.
+  if (subject === 2) return detail !== 2;
+  return subject === 1 || subject === 6;
 }
 
 /**
@@ -196,9 +213,15 @@ export class Mailer {
     } catch (error) {
       if (options.signal?.aborted) return { error: 'Stopped: the dispatcher closed' };
       if (ended.signal.aborted) return { error: `No answer within ${deadlineMs} ms` };
-      const refusal = error as { responseCode?: number; code?: string; command?: string };
+      const refusal = error as { responseCode?: number; code?: string; command?: string; response?: string };
       const { responseCode, code } = refusal;
-      const reason = responseCode ? `SMTP ${responseCode}` : code ? `SMTP failed (${code})` : 'SMTP failed';
+      // The codes only (`SMTP 554 5.7.1`), not the server's words: the owner reads this.
+      const enhanced = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(refusal.response ?? '')?.[1];
+      const reason = responseCode
+        ? `SMTP ${responseCode}${enhanced ? ` ${enhanced}` : ''}`
+        : code
+          ? `SMTP failed (${code})`
+          : 'SMTP failed';
       return {
         ...(responseCode ? { statusCode: responseCode } : {}),
         error: reason,

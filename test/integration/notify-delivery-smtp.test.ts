@@ -24,7 +24,11 @@ interface Smtp {
 }
 
 /** A real SMTP server; `rcptCode` refuses RCPT TO with that reply code, `mailFromCode` MAIL FROM. */
-async function startSmtp(rcptCode?: number, mailFromCode?: number): Promise<Smtp> {
+async function startSmtp(
+  rcptCode?: number,
+  mailFromCode?: number,
+  rcptText = 'Mailbox unavailable',
+): Promise<Smtp> {
   const messages: Smtp['messages'] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -36,7 +40,7 @@ async function startSmtp(rcptCode?: number, mailFromCode?: number): Promise<Smtp
     },
     onRcptTo(_address, _session, callback) {
       if (rcptCode === undefined) return callback();
-      callback(Object.assign(new Error('Mailbox unavailable'), { responseCode: rcptCode }));
+      callback(Object.assign(new Error(rcptText), { responseCode: rcptCode }));
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -218,6 +222,41 @@ describe('email delivery (real SMTP server, SQLite job store)', () => {
       return d && d.attempts >= 2 ? d : undefined;
     });
     expect(refusedSender).toMatchObject({ status: 'pending', lastStatus: 553, lastError: 'SMTP 553' });
+  });
+
+  it('fails at once on 5.1.1 (no such user), and retries a relay refusal (5.7.1) and a full mailbox (552)', async () => {
+    const outcomes: Record<string, unknown> = {};
+    for (const [name, code, text] of [
+      ['no such user', 550, '5.1.1 User unknown'],
+      ['relay denied', 554, '5.7.1 Relay access denied'],
+      ['mailbox full', 552, 'Mailbox full'],
+    ] as const) {
+      const smtp = await startSmtp(code, undefined, text);
+      cleanups.push(() => smtp.close());
+      const e = env(smtp.port);
+      const { t, delivery } = await exportWithEmail(e);
+      dispatcher(t, e).start();
+      outcomes[name] = await until(async () => {
+        const [d] = await t.service.jobs.store.deliveries(delivery.exportId);
+        return d && (d.status === 'failed' || d.attempts >= 2) ? d : undefined;
+      });
+    }
+    expect(outcomes['no such user']).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+      lastError: 'SMTP 550 5.1.1',
+    });
+    // A relay's own setting, which its operator fixes: retried, the codes said.
+    expect(outcomes['relay denied']).toMatchObject({
+      status: 'pending',
+      lastStatus: 554,
+      lastError: 'SMTP 554 5.7.1',
+    });
+    expect(outcomes['mailbox full']).toMatchObject({
+      status: 'pending',
+      lastStatus: 552,
+      lastError: 'SMTP 552',
+    });
   });
 
   it('mails nobody whose domain was taken off TAKEOUT_MAIL_ALLOW since the export was made', async () => {
