@@ -21,6 +21,8 @@ export interface Answer {
   error?: string;
   /** Not worth trying again: the delivery fails at once. */
   permanent?: boolean;
+  /** The receiver's `Retry-After`, ms: the next attempt comes no sooner (up to the longest backoff). */
+  retryAfterMs?: number;
 }
 
 export interface AttemptContext {
@@ -169,7 +171,9 @@ export function attemptOutcome(
   // 410 Gone: the receiver wants no more of this export's events.
   if (answer.statusCode === 410 && delivery.channel === 'webhook') return { ...failed, status: 'disabled' };
   if (answer.permanent) return { ...failed, status: 'failed' };
-  const next = new Date(at.getTime() + retryDelay(delivery.attempts + 1, settings.backoff));
+  // No sooner than the receiver asked (a 429 or 503's Retry-After), nor later than the longest wait.
+  const asked = Math.min(answer.retryAfterMs ?? 0, settings.backoff.maxMs);
+  const next = new Date(at.getTime() + Math.max(retryDelay(delivery.attempts + 1, settings.backoff), asked));
   if (next.getTime() > delivery.createdAt.getTime() + settings.retryForMs)
     return { ...failed, status: 'failed' };
   return { ...failed, status: 'pending', nextAttemptAt: next };

@@ -39,6 +39,16 @@ export interface WebhookAnswer {
   statusCode?: number;
   /** Why no 2xx came: the status, a redirect, a timeout, a connection error. */
   error?: string;
+  /** A 429's or 503's `Retry-After`, ms from now: the receiver says when to come back. */
+  retryAfterMs?: number;
+}
+
+/** `Retry-After` as ms from `now`: delay-seconds or an HTTP date; undefined when neither. */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  const given = value?.trim();
+  if (!given) return undefined;
+  const ms = /^\d+$/.test(given) ? Number(given) * 1000 : Date.parse(given) - now;
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
 const USER_AGENT = 'Takeout-Webhooks/1';
@@ -54,11 +64,12 @@ export async function sendWebhook(request: WebhookRequest): Promise<WebhookAnswe
   );
   const stopWatching = request.signal ? whenAborted(request.signal, () => ended.abort()) : () => {};
   try {
-    const statusCode = await post(request, timestamp, ended.signal);
+    const { statusCode, retryAfter } = await post(request, timestamp, ended.signal);
     if (statusCode >= 200 && statusCode < 300) return { statusCode };
     if (statusCode >= 300 && statusCode < 400)
       return { statusCode, error: `HTTP ${statusCode}: redirects are not followed` };
-    return { statusCode, error: `HTTP ${statusCode}` };
+    const wait = statusCode === 429 || statusCode === 503 ? retryAfterMs(retryAfter) : undefined;
+    return { statusCode, error: `HTTP ${statusCode}`, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
   } catch (error) {
     if (request.signal?.aborted) return { error: 'Stopped: the dispatcher closed' };
     return { error: describeRequestError(error, request.timeoutMs) };
@@ -68,8 +79,12 @@ export async function sendWebhook(request: WebhookRequest): Promise<WebhookAnswe
   }
 }
 
-/** Sends the POST and settles with the answer's status; the answer's body is not read. */
-function post(request: WebhookRequest, timestamp: number, signal: AbortSignal): Promise<number> {
+/** Sends the POST and settles with the answer's status (and Retry-After); its body is not read. */
+function post(
+  request: WebhookRequest,
+  timestamp: number,
+  signal: AbortSignal,
+): Promise<{ statusCode: number; retryAfter: string | undefined }> {
   const url = new URL(request.url);
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const lookup = request.publicOnly ? publicOnlyLookup(request.lookup) : request.lookup;
@@ -92,7 +107,8 @@ function post(request: WebhookRequest, timestamp: number, signal: AbortSignal): 
         },
       },
       (answer: IncomingMessage) => {
-        resolve(answer.statusCode ?? 0);
+        const retryAfter = answer.headers['retry-after'];
+        resolve({ statusCode: answer.statusCode ?? 0, retryAfter });
         answer.destroy();
       },
     );

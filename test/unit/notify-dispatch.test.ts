@@ -134,6 +134,59 @@ describe('attempt outcomes', () => {
   const settings = { backoff: { baseMs: 1000, maxMs: 1000 }, retryForMs: 3_600_000 };
   const at = new Date();
 
+  it("waits what a 429's or 503's Retry-After asks, up to the longest backoff", () => {
+    const d = delivery({ channel: 'webhook', destination: 'https://hooks.example.com/x' });
+    const wide = { backoff: { baseMs: 1000, maxMs: 60_000 }, retryForMs: 3_600_000 };
+    const wait = (retryAfterMs?: number) => {
+      const outcome = attemptOutcome(
+        d,
+        { statusCode: 429, error: 'HTTP 429', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+        5,
+        at,
+        wide,
+      );
+      return outcome.status === 'pending' ? outcome.nextAttemptAt!.getTime() - at.getTime() : undefined;
+    };
+    expect(wait()).toBeLessThanOrEqual(1000); // the backoff's first step
+    expect(wait(30_000)).toBe(30_000);
+    expect(wait(3_600_000)).toBe(60_000); // no longer than TAKEOUT_NOTIFY_BACKOFF_MAX
+  });
+
+  it('reads Retry-After from a 429 or 503, not from other answers', async () => {
+    const { createServer } = await import('node:http');
+    const { sendWebhook } = await import('../../src/notify/webhook.js');
+    const answers = [
+      [429, '120'],
+      [503, new Date(Date.now() + 60_000).toUTCString()],
+      [500, '120'],
+    ] as const;
+    let next = 0;
+    const server = createServer((req, res) => {
+      const [status, retryAfter] = answers[next++]!;
+      req.resume();
+      res.writeHead(status, { 'retry-after': retryAfter }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const send = () =>
+        sendWebhook({
+          url: `http://127.0.0.1:${port}/hook`,
+          id: 'msg_1',
+          body: '{}',
+          secrets: [secret],
+          timeoutMs: 2000,
+        });
+      expect(await send()).toMatchObject({ statusCode: 429, retryAfterMs: 120_000 });
+      const unavailable = await send();
+      expect(unavailable.retryAfterMs).toBeGreaterThan(55_000);
+      expect(unavailable.retryAfterMs).toBeLessThanOrEqual(60_000);
+      expect(await send()).toEqual({ statusCode: 500, error: 'HTTP 500' });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('fails at once on a permanent refusal, retries the rest', () => {
     const d = delivery({ channel: 'email', destination: 'a@example.com' });
     expect(
