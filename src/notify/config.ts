@@ -1,5 +1,6 @@
 /** Settings of notifications, from the environment (docs/notifications.md). */
 import { durationMs } from '../durations.js';
+import { wholeNumber } from '../env-numbers.js';
 import { onOff } from '../env-switch.js';
 import { TakeoutError } from '../errors.js';
 import type { BackoffOptions } from '../jobs/queue/backoff.js';
@@ -38,6 +39,10 @@ export interface NotifySettings {
   backoff: BackoffOptions;
   /** How often a dispatcher looks for due deliveries, ms. */
   pollMs: number;
+  /** Sends at once per dispatcher (TAKEOUT_NOTIFY_CONCURRENCY). */
+  concurrency: number;
+  /** ... of which to one host, the SMTP server counting as one (TAKEOUT_NOTIFY_PER_HOST). */
+  perHost: number;
 }
 
 function httpUrl(raw: string, name: string): string {
@@ -148,7 +153,28 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
     retryForMs: durationMs(env, 'TAKEOUT_NOTIFY_RETRY_FOR', 24 * 3_600_000, 0),
     backoff: { baseMs, maxMs },
     pollMs: durationMs(env, 'TAKEOUT_NOTIFY_POLL', 1000, 10),
+    ...sendSlots(env),
   };
+}
+
+/**
+ * How many sends at once, and to one host. Two per host by default, of 8: a receiver that
+ * stops answering holds at most two slots until its timeout, so it takes four such hosts (not
+ * two, with half the slots each) to hold up everyone else's events.
+ */
+function sendSlots(env: NodeJS.ProcessEnv): { concurrency: number; perHost: number } {
+  const count = (name: string, fallback: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = wholeNumber(raw);
+    if (n === undefined || n < 1 || n > max) {
+      throw new TakeoutError('config_error', `${name} must be a whole number from 1 to ${max}`);
+    }
+    return n;
+  };
+  const concurrency = count('TAKEOUT_NOTIFY_CONCURRENCY', 8, 1000);
+  const perHost = count('TAKEOUT_NOTIFY_PER_HOST', Math.min(2, concurrency), concurrency);
+  return { concurrency, perHost };
 }
 
 /** A service without notification settings: no webhook host allowed, no email. */
@@ -165,4 +191,6 @@ export const NO_NOTIFY: NotifySettings = {
   retryForMs: 0,
   backoff: { baseMs: 1000, maxMs: 1000 },
   pollMs: 1000,
+  concurrency: 8,
+  perHost: 2,
 };

@@ -24,16 +24,16 @@ import {
 import type { NotifySettings } from './config.js';
 import { Mailer } from './email.js';
 import { AttemptRecorder } from './record.js';
-import { claimSkip, defaultPerHost, SendSlots } from './slots.js';
+import { claimSkip, SendSlots } from './slots.js';
 import type { AttemptOutcome, Delivery, DeliveryStore } from './types.js';
 
 export interface DispatcherOptions {
   store: DeliveryStore;
   settings: NotifySettings;
   log?: JobLogger;
-  /** Deliveries sent at once. Default 8. */
+  /** Deliveries sent at once. Default: the settings' (TAKEOUT_NOTIFY_CONCURRENCY, 8). */
   concurrency?: number;
-  /** Deliveries sent at once to one host (the SMTP server counts as one). Default: half of `concurrency`, at least 1. */
+  /** Deliveries sent at once to one host (the SMTP server counts as one). Default: the settings' (TAKEOUT_NOTIFY_PER_HOST, 2). */
   perHost?: number;
   /** Told of every failed attempt (metrics). */
   onFailure?: (delivery: Delivery, outcome: AttemptOutcome) => void;
@@ -77,8 +77,8 @@ export class NotificationDispatcher {
     this.#recorder = new AttemptRecorder(options.store, this.#leaseOwner, this.#log);
     const { smtpUrl, mailFrom, timeoutMs } = options.settings;
     this.#mailer = smtpUrl && mailFrom ? new Mailer({ smtpUrl, from: mailFrom, timeoutMs }) : undefined;
-    const size = Math.max(1, Math.trunc(options.concurrency ?? 8));
-    const perHost = Math.trunc(options.perHost ?? defaultPerHost(size));
+    const size = Math.max(1, Math.trunc(options.concurrency ?? options.settings.concurrency));
+    const perHost = Math.trunc(options.perHost ?? options.settings.perHost);
     this.#slots = new SendSlots(size, Math.min(size, Math.max(1, perHost)));
   }
 

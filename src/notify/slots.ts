@@ -48,11 +48,6 @@ export class SendSlots {
   }
 }
 
-/** The default per-host cap: half the slots (at least one), so others always keep the rest. */
-export function defaultPerHost(size: number): number {
-  return Math.max(1, Math.floor(size / 2));
-}
-
 /**
  * What a claim leaves for now, given the hosts at their cap (keys of `destinationHost`): all
  * emails when the SMTP server is (`smtp:...`), webhooks to those hosts, and the service-wide

@@ -64,6 +64,30 @@ describe('notification settings', () => {
     );
   });
 
+  it('reads the send slots: 8 at once, 2 per host, each within bounds', () => {
+    expect(notifySettingsFromEnv({})).toMatchObject({ concurrency: 8, perHost: 2 });
+    expect(
+      notifySettingsFromEnv({ TAKEOUT_NOTIFY_CONCURRENCY: '32', TAKEOUT_NOTIFY_PER_HOST: '4' }),
+    ).toMatchObject({ concurrency: 32, perHost: 4 });
+    expect(notifySettingsFromEnv({ TAKEOUT_NOTIFY_CONCURRENCY: '1' })).toMatchObject({
+      concurrency: 1,
+      perHost: 1,
+    });
+    for (const [name, value, message] of [
+      ['TAKEOUT_NOTIFY_CONCURRENCY', '0', 'TAKEOUT_NOTIFY_CONCURRENCY must be a whole number from 1 to 1000'],
+      [
+        'TAKEOUT_NOTIFY_CONCURRENCY',
+        'many',
+        'TAKEOUT_NOTIFY_CONCURRENCY must be a whole number from 1 to 1000',
+      ],
+      ['TAKEOUT_NOTIFY_PER_HOST', '9', 'TAKEOUT_NOTIFY_PER_HOST must be a whole number from 1 to 8'],
+    ] as const) {
+      expect(() => notifySettingsFromEnv({ [name]: value }), `${name}=${value}`).toThrow(
+        expect.objectContaining({ code: 'config_error', message }),
+      );
+    }
+  });
+
   it('needs a secret for webhooks and a sender and public URL for email', () => {
     expect(() => notifySettingsFromEnv({ TAKEOUT_WEBHOOK_URL: 'https://h.example.com' })).toThrow(
       expect.objectContaining({ code: 'config_error' }),
