@@ -205,6 +205,9 @@ export class Mailer {
         from: this.options.from,
         to,
         messageId: id,
+        // RFC 3834: sent by a program, not a person; vacation responders and list servers
+        // answer nothing (the sender is often an address nobody reads).
+        headers: { 'Auto-Submitted': 'auto-generated' },
         ...message,
         signal: ended.signal,
       };

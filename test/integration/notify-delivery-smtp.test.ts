@@ -305,7 +305,7 @@ describe('email delivery (real SMTP server, SQLite job store)', () => {
     expect(logins).toEqual([]);
   });
 
-  it('gives the email a stable Message-ID in the domain of TAKEOUT_PUBLIC_URL', async () => {
+  it('gives the email a stable Message-ID in the domain of TAKEOUT_PUBLIC_URL, marked as sent by a program', async () => {
     const smtp = await startSmtp();
     cleanups.push(() => smtp.close());
     const e = env(smtp.port);
@@ -315,5 +315,7 @@ describe('email delivery (real SMTP server, SQLite job store)', () => {
     const raw = smtp.messages[0]!.raw;
     expect(raw).toMatch(new RegExp(`^Message-ID: <${delivery.id}@exports\\.example\\.com>\\r?$`, 'im'));
     expect(raw).toContain(job.result!.filename);
+    // RFC 3834: no vacation replies to an address nobody reads.
+    expect(raw).toMatch(/^Auto-Submitted: auto-generated\r?$/im);
   });
 });
