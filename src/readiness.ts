@@ -37,9 +37,10 @@ type Outcome = { result: 'ok' | 'failed' | 'timeout'; reason?: string };
 /** A key no export can have (ids are `exp_...`): looking it up proves the store answers. */
 const PROBE_ID = 'readiness-probe';
 
-function probes(targets: ReadinessTargets): [CheckName, () => Promise<unknown>][] {
+/** What each check asks; `signal` ends a probe given up on, so that it holds no connection. */
+function probes(targets: ReadinessTargets): [CheckName, (signal: AbortSignal) => Promise<unknown>][] {
   const { store, queue, storage } = targets;
-  const list: [CheckName, () => Promise<unknown>][] = [];
+  const list: [CheckName, (signal: AbortSignal) => Promise<unknown>][] = [];
   if (store) list.push(['store', () => store.get(PROBE_ID)]);
   if (queue?.ping) list.push(['queue', () => queue.ping!()]);
   if (storage) {
@@ -47,8 +48,8 @@ function probes(targets: ReadinessTargets): [CheckName, () => Promise<unknown>][
     // and answers at once otherwise (a HEAD of a missing key would not tell a missing bucket).
     list.push([
       'storage',
-      async () => {
-        for await (const _ of storage.list(`${storage.prefix}.readiness-probe/`)) break;
+      async (signal) => {
+        for await (const _ of storage.list(`${storage.prefix}.readiness-probe/`, signal)) break;
       },
     ]);
   }
@@ -62,16 +63,20 @@ function reasonOf(error: unknown): string {
   return typeof code === 'string' ? code : typeof name === 'string' ? name : 'failed';
 }
 
-async function run(probe: () => Promise<unknown>, timeoutMs: number): Promise<Outcome> {
+async function run(probe: (signal: AbortSignal) => Promise<unknown>, timeoutMs: number): Promise<Outcome> {
   let timer: NodeJS.Timeout | undefined;
+  const givenUp = new AbortController();
   const timeout = new Promise<Outcome>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ result: 'timeout', reason: `no answer within ${timeoutMs} ms` }),
-      timeoutMs,
-    );
+    timer = setTimeout(() => {
+      givenUp.abort();
+      resolve({ result: 'timeout', reason: `no answer within ${timeoutMs} ms` });
+    }, timeoutMs);
   });
   try {
-    return await Promise.race([probe().then((): Outcome => ({ result: 'ok' })), timeout]);
+    const answered = probe(givenUp.signal).then((): Outcome => ({ result: 'ok' }));
+    // The probe given up on rejects (aborted) later: nobody waits for it any more.
+    answered.catch(() => {});
+    return await Promise.race([answered, timeout]);
   } catch (error) {
     return { result: 'failed', reason: reasonOf(error) };
   } finally {

@@ -125,12 +125,13 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
     }
   }
 
-  async function* list(listPrefix = prefix): AsyncGenerator<ListedObject> {
+  async function* list(listPrefix = prefix, signal?: AbortSignal): AsyncGenerator<ListedObject> {
     let token: string | undefined;
     do {
       const page = await call('ListObjectsV2', (sdk, s3) =>
         s3.send(
           new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: listPrefix, ContinuationToken: token }),
+          signal ? { abortSignal: signal } : {},
         ),
       );
       for (const item of page.Contents ?? []) {

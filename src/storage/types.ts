@@ -73,8 +73,11 @@ export interface Storage {
   delete(key: string): Promise<void>;
   /** The file's metadata, or undefined when there is no such file. */
   stat(key: string): Promise<ObjectInfo | undefined>;
-  /** Every file whose key starts with `prefix`, streamed (never collected in memory). */
-  list(prefix?: string): AsyncIterable<ListedObject>;
+  /**
+   * Every file whose key starts with `prefix`, streamed (never collected in memory). `signal`
+   * stops a listing that waits on its store (readiness probes give up after 2 s).
+   */
+  list(prefix?: string, signal?: AbortSignal): AsyncIterable<ListedObject>;
   /**
    * Removes leftovers of writes that never finished and are older than `before` (disk temp
    * files, S3 incomplete multipart uploads). Returns how many were removed. With `prefix`,

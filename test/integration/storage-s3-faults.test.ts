@@ -60,6 +60,16 @@ describe('S3 that stops answering', () => {
           expect(isTakeoutError(error) && error.code, `${name}: ${String(error)}`).toBe('storage_error');
           expect(Date.now() - started, name).toBeLessThan(15_000);
         }
+        // A listing given up on (a readiness probe's, after 2 s) ends at once, not at a timeout.
+        const started = Date.now();
+        const stopped = await (async () => {
+          for await (const _ of storage.list('generated/', AbortSignal.timeout(300))) break;
+        })().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(stopped).toBeDefined();
+        expect(Date.now() - started).toBeLessThan(900);
       } finally {
         s3.thaw();
       }
