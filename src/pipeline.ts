@@ -160,6 +160,10 @@ export async function startExport(
       }
     }
     stream = Readable.from(chunks(), { objectMode: false });
+    // An abort destroys the stream with its reason: a consumer reading it (for await, pipe)
+    // gets that through its own listeners. One that has not started yet (a storage still
+    // connecting) has none: without this, that 'error' would crash the process.
+    stream.on('error', () => {});
     // A stream destroyed before its first read never runs the generator's finally.
     stream.once('close', () => void finish().catch(() => {}));
     if (controller.signal.aborted) stream.destroy(coerceError(controller.signal.reason));
