@@ -30,6 +30,13 @@ import type { JobProgress, JobRecord } from './types.js';
 import type { WorkerContext } from './worker-context.js';
 import { yielding } from './yielding.js';
 
+/**
+ * How long the lease of a stopped attempt is still renewed while it winds down (records its
+ * outcome, hands the job back): far longer than that takes, short enough that a job is not
+ * held by an attempt that cannot end.
+ */
+export const STOPPED_RENEWAL_MS = 60_000;
+
 /** One attempt at one job: its lease, heartbeat, stop reasons and outcome. */
 export class Attempt {
   readonly #controller = new AbortController();
@@ -37,6 +44,8 @@ export class Attempt {
   readonly #metrics: AttemptMetrics;
   #progress: JobProgress = { rowsWritten: 0, bytesWritten: 0 };
   #beating: Promise<void> | undefined;
+  /** When the attempt was stopped (time limit, cancel, shutdown, lost lease). */
+  #stoppedAt: number | undefined;
   #onShutdown = () => this.#stop('shutdown');
 
   constructor(
@@ -53,6 +62,18 @@ export class Attempt {
     else shutdown.addEventListener('abort', this.#onShutdown, { once: true });
     this.#timers.push(setTimeout(() => this.#stop('timeout'), context.limits.timeoutMs));
     const beat = setInterval(() => {
+      const stoppedFor = this.#stoppedAt === undefined ? 0 : performance.now() - this.#stoppedAt;
+      if (stoppedFor > (context.stoppedRenewalMs ?? STOPPED_RENEWAL_MS)) {
+        // Something under it ignores the stop (it should not: a bug, or a call without a
+        // timeout). Renewing for ever would hold the job here for good: the lease runs out,
+        // and another worker (or the sweeper) takes the job over.
+        clearInterval(beat);
+        this.log.error(
+          { attempt: job.attempt, reason: this.#reason },
+          'export still running after it was stopped; its lease is left to run out',
+        );
+        return;
+      }
       this.#beating ??= this.#heartbeat().finally(() => {
         this.#beating = undefined;
       });
@@ -61,6 +82,7 @@ export class Attempt {
   }
 
   #stop(reason: StopReason) {
+    this.#stoppedAt ??= performance.now();
     if (!this.#controller.signal.aborted) this.#controller.abort(new Stop(reason));
   }
 

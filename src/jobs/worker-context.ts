@@ -28,4 +28,6 @@ export interface WorkerContext {
   metrics?: JobMetrics;
   /** How often the lease is renewed, progress written and a cancel looked for, ms. Default 1000. */
   heartbeatMs?: number;
+  /** How long a stopped attempt's lease is still renewed, ms. Default STOPPED_RENEWAL_MS (60 s). */
+  stoppedRenewalMs?: number;
 }

@@ -171,6 +171,50 @@ describe('attempt outcomes in metrics and logs', () => {
     return { lines, service, job, delivery, running, current: t, handler };
   }
 
+  it('stops renewing the lease of an attempt that does not end once stopped, so another worker can take the job', async () => {
+    const { log, lines } = recordingLog();
+    t = await testService({}, { datasets: [numbersDataset('numbers', 10)], log });
+    const { job } = await t.service.jobs.create(t.request({ dataset: 'numbers', format: 'csv' }), alice);
+    const { service } = t;
+    // A storage whose write never ends and ignores its signal: the attempt cannot end.
+    const stuck = { ...service.storage, put: () => new Promise<never>(() => {}) };
+    const handler = exportJobHandler({
+      store: service.jobs.store,
+      storage: stuck,
+      exports: service.exports,
+      log,
+      limits: {
+        maxRows: 1e9,
+        maxBytes: 1e12,
+        timeoutMs: 300,
+        attempts: 3,
+        leaseMs: 1000,
+        fileTtlSeconds: 3600,
+      },
+      heartbeatMs: 50,
+      stoppedRenewalMs: 500,
+    });
+    void handler({ id: job.id, attempt: 1, signal: new AbortController().signal });
+    // The time limit stops it at 0.3 s; renewals go on for 0.5 s more, then stop.
+    const lease = async () => (await service.jobs.store.get(job.id))?.lease?.expiresAt.getTime() ?? 0;
+    await eventually(
+      async () =>
+        lines.some(
+          (line) => line.msg === 'export still running after it was stopped; its lease is left to run out',
+        ),
+      5000,
+    );
+    const last = await lease();
+    await sleep(300);
+    expect(await lease()).toBe(last); // no longer renewed
+    expect(lines).toContainEqual(expect.objectContaining({ exportId: job.id, reason: 'timeout', level: 50 }));
+    // Once the lease has run out, another worker's claim takes the job.
+    await sleep(Math.max(0, last - Date.now()) + 50);
+    expect((await claimJob(service.jobs.store, job.id, { leaseOwner: 'other', leaseMs: 30_000 })).kind).toBe(
+      'claimed',
+    );
+  });
+
   const atShutdown = () =>
     new TakeoutError('aborted', 'The worker is shutting down', { details: { reason: 'shutdown' } });
 
