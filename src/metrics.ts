@@ -45,6 +45,30 @@ export interface TakeoutMetrics {
   scrape(): Promise<{ contentType: string; body: string }>;
 }
 
+/**
+ * `read`, asked at most once per STORE_COUNT_TTL_MS (the gauges of one scrape, and frequent
+ * scrapes from many processes, share an answer) and within SCRAPE_TIMEOUT_MS; a failed answer
+ * is not kept: the next scrape asks again.
+ */
+function reusedForAWhile<T>(read: () => Promise<T>): (() => Promise<T>) & { forget(): void } {
+  let kept: { at: number; value: Promise<T> } | undefined;
+  const get = () => {
+    if (!kept || Date.now() - kept.at > STORE_COUNT_TTL_MS) {
+      const value = withTimeout(read(), SCRAPE_TIMEOUT_MS);
+      kept = { at: Date.now(), value };
+      value.catch(() => {
+        if (kept?.value === value) kept = undefined;
+      });
+    }
+    return kept.value;
+  };
+  return Object.assign(get, {
+    forget: () => {
+      kept = undefined;
+    },
+  });
+}
+
 /** A fresh registry with Takeout's metrics and Node's default process metrics. */
 export function createMetrics(): TakeoutMetrics {
   const registry = new Registry();
@@ -52,22 +76,11 @@ export function createMetrics(): TakeoutMetrics {
   const registers = [registry];
   let syncRunning: (() => number) | undefined;
   let jobs: { store: JobStore; queue: ExportQueue } | undefined;
-  let counted: { at: number; counts: Promise<Partial<Record<string, number>>> } | undefined;
-
   /** The store's counts, shared by the gauges of one scrape and reused for a few seconds. */
-  const storeCounts = (): Promise<Partial<Record<string, number>>> => {
-    const store = jobs?.store;
-    if (!store?.countByStatus) return Promise.resolve({});
-    if (!counted || Date.now() - counted.at > STORE_COUNT_TTL_MS) {
-      const counts = withTimeout(store.countByStatus(), SCRAPE_TIMEOUT_MS);
-      counted = { at: Date.now(), counts };
-      // A failed count is not kept: the next scrape asks again.
-      counts.catch(() => {
-        if (counted?.counts === counts) counted = undefined;
-      });
-    }
-    return counted.counts;
-  };
+  const storeCounts = reusedForAWhile(
+    async (): Promise<Partial<Record<string, number>>> => (await jobs?.store.countByStatus?.()) ?? {},
+  );
+  const backlog = reusedForAWhile(async () => (await jobs?.store.deliveryBacklog?.()) ?? { pending: 0 });
 
   new Gauge({
     name: 'takeout_sync_exports_in_flight',
@@ -106,6 +119,30 @@ export function createMetrics(): TakeoutMetrics {
       ).catch(() => undefined);
       if (!depth) return;
       for (const [state, n] of Object.entries(depth)) this.set({ state }, n);
+    },
+  });
+
+  new Gauge({
+    name: 'takeout_notifications_pending',
+    help: 'Notifications (webhooks, emails) still to send, retries included; from the job store',
+    registers,
+    async collect() {
+      if (!jobs) return;
+      const now = await backlog().catch(() => undefined);
+      if (now) this.set(now.pending);
+    },
+  });
+
+  new Gauge({
+    name: 'takeout_notifications_oldest_pending_seconds',
+    help: 'Age of the oldest notification still to send (0 when none is); a growing one means sends are stuck',
+    registers,
+    async collect() {
+      if (!jobs) return;
+      const now = await backlog().catch(() => undefined);
+      if (!now) return;
+      const oldest = now.oldestCreatedAt?.getTime();
+      this.set(oldest === undefined ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
     },
   });
 
@@ -148,7 +185,8 @@ export function createMetrics(): TakeoutMetrics {
     },
     observeJobs(store, queue) {
       jobs = { store, queue };
-      counted = undefined;
+      storeCounts.forget();
+      backlog.forget();
     },
     async scrape() {
       return { contentType: registry.contentType, body: await registry.metrics() };

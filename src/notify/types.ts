@@ -120,4 +120,13 @@ export interface DeliveryStore {
   deliveryAttempts(id: string): Promise<DeliveryAttempt[]>;
   /** Deletes finished deliveries (and their attempts) created before `before`; how many. */
   purgeDeliveries(before: Date): Promise<number>;
+  /** Deliveries still to send (pending), and when the oldest of them was created: for metrics. */
+  deliveryBacklog?(): Promise<DeliveryBacklog>;
+}
+
+/** What the outbox still has to send. */
+export interface DeliveryBacklog {
+  pending: number;
+  /** The creation time of the oldest pending delivery; absent when none is pending. */
+  oldestCreatedAt?: Date;
 }

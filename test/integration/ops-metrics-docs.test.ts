@@ -147,6 +147,8 @@ describe('the documented metrics on an API process and a worker process', () => 
       'takeout_job_retries_total counter',
       'takeout_jobs gauge',
       'takeout_notification_failures_total counter',
+      'takeout_notifications_oldest_pending_seconds gauge',
+      'takeout_notifications_pending gauge',
       'takeout_queue_depth gauge',
       'takeout_rows_written_total counter',
       'takeout_sync_exports_in_flight gauge',

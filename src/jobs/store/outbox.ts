@@ -10,6 +10,7 @@ import {
   type ClaimDeliveriesOptions,
   type Delivery,
   type DeliveryAttempt,
+  type DeliveryBacklog,
   EMAIL_EVENTS,
   type NotifyTarget,
 } from '../../notify/types.js';
@@ -183,6 +184,19 @@ export function deliveriesStatement(dialect: Dialect, exportId: string): Stateme
     text: `SELECT * FROM ${dialect.deliveries} WHERE export_id = ${p.add(exportId)} ORDER BY created_at, id`,
     values: p.values,
   };
+}
+
+/** How many deliveries are pending, and the oldest one's creation time (the due index serves it). */
+export function backlogStatement(dialect: Dialect): Statement {
+  return {
+    text: `SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM ${dialect.deliveries} WHERE status = 'pending'`,
+    values: [],
+  };
+}
+
+export function rowToBacklog(row: Record<string, unknown> | undefined): DeliveryBacklog {
+  const oldest = toDate(row?.oldest);
+  return { pending: Number(row?.n ?? 0), ...(oldest ? { oldestCreatedAt: oldest } : {}) };
 }
 
 export function attemptsStatement(dialect: Dialect, deliveryId: string): Statement {

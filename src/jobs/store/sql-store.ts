@@ -8,12 +8,14 @@ import type { Rows } from './create.js';
 import {
   announces,
   attemptsStatement,
+  backlogStatement,
   claimDeliveriesStatement,
   deliveriesStatement,
   type Flow,
   purgeFlow,
   recordAttemptFlow,
   rowToAttempt,
+  rowToBacklog,
   rowToDelivery,
   transitionFlow,
 } from './outbox.js';
@@ -83,6 +85,9 @@ export function sqlJobStore(connection: SqlConnection): JobStore {
       return (await rows(attemptsStatement(dialect, id))).map(rowToAttempt);
     },
     purgeDeliveries: (before) => connection.transaction(purgeFlow(dialect, before)),
+    async deliveryBacklog() {
+      return rowToBacklog((await rows(backlogStatement(dialect)))[0]);
+    },
     close: () => connection.close(),
   };
 }
