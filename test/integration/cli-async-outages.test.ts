@@ -243,6 +243,43 @@ describe('takeout export --async through outages', () => {
     expect(['canceling', 'canceled']).toContain(((await jobOf(id!)) as unknown as { status: string }).status);
   });
 
+  it('leaves an export it attached to running when stopped', async () => {
+    decide = () => 'forward';
+    const created = await fetch(`${serve.base}/v1/exports`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        prefer: 'respond-async',
+      },
+      body: JSON.stringify({ dataset: 'numbers', format: 'csv', params: { n: 5_000_000 } }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    const interrupt = new AbortController();
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (chunk) => {
+      err += chunk;
+      if (err.includes(`${id} `) && !interrupt.signal.aborted) interrupt.abort();
+    });
+    const code = await main(['export', '--async', '--url', proxyUrl, '--token', TOKEN, '--attach', id], {
+      stdin: Readable.from(['']),
+      stdout: new PassThrough(),
+      stderr,
+      env: {},
+      interrupt: interrupt.signal,
+    });
+    expect(code, err).toBe(130);
+    expect(err).toContain(`(${id} is kept)`);
+    const job = (await jobOf(id)) as unknown as { status: string };
+    expect(['queued', 'running']).toContain(job.status);
+    // Not the test's to finish: cancel it.
+    await fetch(`${serve.base}/v1/exports/${id}/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+  });
+
   it('refuses --attach with request flags, without --async, and an export that is not yours', async () => {
     const mixed = await exportVia(['--attach', 'exp_x', '--dataset', 'numbers']);
     expect(mixed.code).toBe(2);
