@@ -96,6 +96,9 @@ const REFUSED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNot
 function s3Reason(code: string | undefined, status: number | undefined): string {
   const shown = code && code !== 'Unknown' ? code : status ? `HTTP ${status}` : code;
   if (code === 'NoSuchBucket') return `${shown}: the configured bucket does not exist`;
+  if (code === 'ExpiredToken' || code === 'TokenRefreshRequired') {
+    return `${shown}: the temporary credentials expired (a fixed AWS_SESSION_TOKEN is never renewed: give the process a role or profile the SDK refreshes)`;
+  }
   if (status === 403 || (code && REFUSED.has(code))) {
     return `${shown === 'HTTP 403' ? shown : `${shown} (HTTP 403)`}: the store refused these credentials or their permissions on the bucket`;
   }
