@@ -131,7 +131,8 @@ describe('binary COPY reader: time limits', () => {
     const s = postgresSource({
       connectionString: db.url,
       sql: 'SELECT g, md5(g::text) FROM generate_series(1, 100000) g',
-      statementTimeoutMs: 200,
+      // Long enough that a busy machine's wait for the next rows stays within it (200 ms did not).
+      statementTimeoutMs: 1000,
     });
     let rows = 0;
     let batches = 0;
@@ -139,12 +140,12 @@ describe('binary COPY reader: time limits', () => {
     for await (const batch of s.batches()) {
       rows += batch.length;
       // A pause every 20 batches (~2500 rows): the whole read takes far longer than the limit.
-      if (batches++ % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 30));
+      if (batches++ % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 60));
     }
     await s.close();
     expect(rows).toBe(100000);
     expect(batches).toBeGreaterThan(8);
-    expect(Date.now() - started).toBeGreaterThan(250);
+    expect(Date.now() - started).toBeGreaterThan(1250);
   });
 
   it('cancels a wait for rows longer than statementTimeoutMs with source_timeout', async () => {
