@@ -56,17 +56,18 @@ describe('PostgreSQL source: snapshot and batches', () => {
       sql: 'SELECT id FROM items ORDER BY id',
       reader: 'cursor',
       batchSize: 100,
-      statementTimeoutMs: 200,
+      // Long enough for a fetch on a busy machine; the reads together take longer still.
+      statementTimeoutMs: 1000,
     });
     let rows = 0;
     const started = Date.now();
     for await (const batch of s.batches()) {
       rows += batch.length;
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise((resolve) => setTimeout(resolve, 150));
     }
     await s.close();
     expect(rows).toBe(1000);
-    expect(Date.now() - started).toBeGreaterThan(500);
+    expect(Date.now() - started).toBeGreaterThan(1250);
   });
 
   it('exports the state at its start while rows change during the export', async () => {
