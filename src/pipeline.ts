@@ -3,9 +3,10 @@ import { resolveColumns } from './columns.js';
 import { coerceError, TakeoutError } from './errors.js';
 import type { ExportOptions } from './export-options.js';
 import { checkFormatOptions } from './formats/check-options.js';
-import { BUILTIN_FORMATS, getFormat } from './formats/index.js';
+import { getFormat } from './formats/index.js';
 import { observed } from './observed-batches.js';
 import { untilAborted, whenAborted } from './settle.js';
+import { passthroughOf } from './source-passthrough.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
 import type { FormatOptions, FormatWriter, Progress, ResolvedColumn, Source } from './types.js';
 
@@ -177,29 +178,6 @@ export async function startExport(
     else await finish();
     throw failure;
   }
-}
-
-/**
- * The source's own writing of the whole file (types.ts, csvPassthrough and xlsxPassthrough),
- * when the format's bytes allow it and the source offers it; else undefined.
- */
-function passthroughOf(
-  source: Source,
-  format: FormatWriter,
-  formatOptions: FormatOptions,
-  columns: readonly ResolvedColumn[],
-  onRows: (rows: number) => void,
-  signal: AbortSignal,
-): AsyncIterable<Uint8Array> | undefined {
-  // Only for a built-in writer's bytes: a writer copied from one with its own `write` keeps
-  // the hooks but not the bytes they promise.
-  if (!BUILTIN_FORMATS.some((builtin) => builtin.write === format.write)) return undefined;
-  const dialect = source.csvPassthrough ? format.plainCsv?.(formatOptions) : undefined;
-  if (dialect) return source.csvPassthrough?.({ dialect, columns, onRows }, signal);
-  if (source.xlsxPassthrough && format.xlsxSettings) {
-    return source.xlsxPassthrough({ settings: format.xlsxSettings(formatOptions), columns, onRows }, signal);
-  }
-  return undefined;
 }
 
 /** The writer of `options.format`: a FormatWriter as given, a name from the built-in formats. */
