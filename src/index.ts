@@ -24,10 +24,10 @@ export {
   ExportJobs,
   type ExportJobsOptions,
   type ExportWorker,
-  ownerOf,
 } from './jobs/exports-api.js';
 export { isExportId, newExportId } from './jobs/ids.js';
 export type { JobLogger } from './jobs/log.js';
+export { ownerOf } from './jobs/owner.js';
 export { type EmbeddedQueueOptions, embeddedQueue } from './jobs/queue/embedded.js';
 export type { ConsumeOptions, ExportQueue, QueueDelivery, QueueHandler } from './jobs/queue/types.js';
 export { type OpenJobStoreOptions, openJobStore } from './jobs/store/index.js';

@@ -18,12 +18,13 @@ import type { JobSettings } from './config.js';
 import { newExportId } from './ids.js';
 import { requestCancel } from './lifecycle.js';
 import { type JobLogger, silentLogger } from './log.js';
+import { ownerOf } from './owner.js';
 import type { ExportQueue } from './queue/types.js';
 import { requestHash } from './request-hash.js';
 import { stageRows, stagingKey } from './staging.js';
 import { refuseUnstorable } from './storable.js';
 import { type JobSweepResult, sweepJobs } from './sweeper.js';
-import type { CreateResult, JobOwner, JobPage, JobRecord, JobStore, ListQuery } from './types.js';
+import type { CreateResult, JobPage, JobRecord, JobStore, ListQuery } from './types.js';
 import { exportJobHandler } from './worker.js';
 
 export interface ExportJobsOptions {
@@ -60,12 +61,6 @@ export interface ExportWorker {
 }
 
 const MAX_IDEMPOTENCY_KEY = 255;
-
-export function ownerOf(principal: Principal): JobOwner {
-  return principal.tenant === undefined
-    ? { id: principal.id }
-    : { id: principal.id, tenant: String(principal.tenant) };
-}
 
 export class ExportJobs {
   readonly store: JobStore;

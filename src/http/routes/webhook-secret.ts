@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { TakeoutError } from '../../errors.js';
-import { ownerOf } from '../../jobs/exports-api.js';
+import { ownerOf } from '../../jobs/owner.js';
 import { ownerWebhookSecrets } from '../../notify/signing.js';
 import { principalOf } from '../auth.js';
 
