@@ -11,6 +11,7 @@ import { runExport } from '../exports/run.js';
 import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import { exportKey } from '../storage/keys.js';
 import type { StoredObject } from '../storage/types.js';
+import { AttemptLease } from './attempt-lease.js';
 import { AttemptMetrics, outcomeRecorded } from './attempt-metrics.js';
 import { STOPPED_AT_SHUTDOWN, Stop, type StopReason } from './attempt-stop.js';
 import { removeDeadAttempts, removeUnrecorded } from './dead-attempts.js';
@@ -20,32 +21,21 @@ import {
   failJob,
   type LeaseOptions,
   releaseJob,
-  renewLease,
   succeedJob,
 } from './lifecycle.js';
 import type { JobLogger } from './log.js';
 import { readStagedRows } from './staging.js';
 import { timeoutError } from './timeout.js';
-import type { JobProgress, JobRecord } from './types.js';
+import type { JobRecord } from './types.js';
 import type { WorkerContext } from './worker-context.js';
 import { yielding } from './yielding.js';
-
-/**
- * How long the lease of a stopped attempt is still renewed while it winds down (records its
- * outcome, hands the job back): far longer than that takes, short enough that a job is not
- * held by an attempt that cannot end.
- */
-export const STOPPED_RENEWAL_MS = 60_000;
 
 /** One attempt at one job: its lease, heartbeat, stop reasons and outcome. */
 export class Attempt {
   readonly #controller = new AbortController();
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #metrics: AttemptMetrics;
-  #progress: JobProgress = { rowsWritten: 0, bytesWritten: 0 };
-  #beating: Promise<void> | undefined;
-  /** When the attempt was stopped (time limit, cancel, shutdown, lost lease). */
-  #stoppedAt: number | undefined;
+  readonly #lease: AttemptLease;
   #onShutdown = () => this.#stop('shutdown');
 
   constructor(
@@ -58,31 +48,22 @@ export class Attempt {
     readonly retryAt: (() => Date) | undefined,
   ) {
     this.#metrics = new AttemptMetrics(context.metrics, job);
+    // First: a stop (below, or from a renewal) tells the lease.
+    this.#lease = new AttemptLease(
+      context,
+      job,
+      lease,
+      log,
+      (reason) => this.#stop(reason),
+      () => this.#reason,
+    );
     if (shutdown.aborted) this.#stop('shutdown');
     else shutdown.addEventListener('abort', this.#onShutdown, { once: true });
     this.#timers.push(setTimeout(() => this.#stop('timeout'), context.limits.timeoutMs));
-    const beat = setInterval(() => {
-      const stoppedFor = this.#stoppedAt === undefined ? 0 : performance.now() - this.#stoppedAt;
-      if (stoppedFor > (context.stoppedRenewalMs ?? STOPPED_RENEWAL_MS)) {
-        // Something under it ignores the stop (it should not: a bug, or a call without a
-        // timeout). Renewing for ever would hold the job here for good: the lease runs out,
-        // and another worker (or the sweeper) takes the job over.
-        clearInterval(beat);
-        this.log.error(
-          { attempt: job.attempt, reason: this.#reason },
-          'export still running after it was stopped; its lease is left to run out',
-        );
-        return;
-      }
-      this.#beating ??= this.#heartbeat().finally(() => {
-        this.#beating = undefined;
-      });
-    }, context.heartbeatMs ?? 1000);
-    this.#timers.push(beat);
   }
 
   #stop(reason: StopReason) {
-    this.#stoppedAt ??= performance.now();
+    this.#lease.stopped();
     if (!this.#controller.signal.aborted) this.#controller.abort(new Stop(reason));
   }
 
@@ -91,23 +72,9 @@ export class Attempt {
     return reason instanceof Stop ? reason.reason : undefined;
   }
 
-  /** Renews the lease with the latest progress; notices a cancel or a lost job. */
-  async #heartbeat(): Promise<void> {
-    try {
-      const current = await renewLease(this.context.store, this.job.id, {
-        ...this.lease,
-        progress: this.#progress,
-      });
-      if (!current) this.#stop('lost');
-      else if (current.status === 'canceling') this.#stop('canceled');
-    } catch (error) {
-      // The store is unreachable for a moment: the lease lasts; the next beat tries again.
-      this.log.warn({ code: coerceError(error).code }, 'could not renew an export lease');
-    }
-  }
-
   dispose() {
     for (const timer of this.#timers) clearTimeout(timer);
+    this.#lease.dispose();
     this.shutdown.removeEventListener('abort', this.#onShutdown);
   }
 
@@ -130,7 +97,7 @@ export class Attempt {
         ...(job.inputKey ? { rows: readStagedRows(storage, job.inputKey, signal) } : {}),
         ...(job.progress.rowsEstimated !== undefined ? { rowCount: job.progress.rowsEstimated } : {}),
       });
-      if (plan.estimate.rows !== undefined) this.#progress.rowsEstimated = plan.estimate.rows;
+      if (plan.estimate.rows !== undefined) this.#lease.progress.rowsEstimated = plan.estimate.rows;
       const key = exportKey({
         exportId: job.id,
         filename: plan.filename,
@@ -157,7 +124,11 @@ export class Attempt {
         progressIntervalMs: 250,
         checksum: false,
         onProgress: (progress) => {
-          this.#progress = { ...this.#progress, rowsWritten: progress.rows, bytesWritten: progress.bytes };
+          this.#lease.progress = {
+            ...this.#lease.progress,
+            rowsWritten: progress.rows,
+            bytesWritten: progress.bytes,
+          };
         },
       });
       if (stored?.size !== result.bytes) {
@@ -166,7 +137,7 @@ export class Attempt {
           `The export wrote ${result.bytes} bytes but storage took ${stored?.size ?? 'none'}`,
         );
       }
-      await this.#beating; // no renewal may land after the result
+      await this.#lease.beating; // no renewal may land after the result
       unrecorded = undefined;
       // From here a failure leaves the outcome unknown (the update may have committed before
       // the connection broke): the object stays, and its own expiry removes it if unused.
@@ -179,7 +150,7 @@ export class Attempt {
           rowCount: result.rows,
           sha256: stored.sha256,
         },
-        progress: { ...this.#progress, rowsWritten: result.rows, bytesWritten: result.bytes },
+        progress: { ...this.#lease.progress, rowsWritten: result.rows, bytesWritten: result.bytes },
         // Never past the object's own expiry (an attempt that ended right at its time limit).
         expiresAt: new Date(Math.min(Date.now() + limits.fileTtlSeconds * 1000, objectExpiresAt.getTime())),
       });
@@ -196,7 +167,7 @@ export class Attempt {
       this.#metrics.ended(outcomeRecorded(canceled, 'canceled'));
       this.log.warn({ attempt: job.attempt }, 'export finished but another outcome won');
     } catch (thrown) {
-      await this.#beating;
+      await this.#lease.beating;
       // A failure before runExport took the source (a key, storage): close it, boundedly.
       if (plan) await settledWithin(plan.close(), SOURCE_CLOSE_WAIT_MS);
       if (unrecorded) await removeUnrecorded(storage, unrecorded, this.log);
