@@ -16,6 +16,8 @@ Commands:
   storage setup    check the bucket and apply the lifecycle rule (see: takeout storage --help)
   storage sweep    delete the files whose retention has ended, now
   jobs             list, show or cancel background exports (see: takeout jobs --help)
+  notifications    list deliveries of notifications, send failed ones again
+                   (see: takeout notifications --help)
   token            make an API token and its hashed config entry (see: takeout token --help)
   migrate          apply the job store's schema migrations
   help <command>   print the command's help (as takeout <command> --help does)
@@ -29,6 +31,7 @@ const USAGES: Record<string, () => Promise<string>> = {
   export: async () => (await import('./export.js')).EXPORT_USAGE,
   jobs: async () => (await import('./jobs.js')).JOBS_USAGE,
   migrate: async () => (await import('./jobs.js')).MIGRATE_USAGE,
+  notifications: async () => (await import('./notifications.js')).NOTIFICATIONS_USAGE,
   serve: async () => (await import('./serve.js')).SERVE_USAGE,
   token: async () => (await import('./token.js')).TOKEN_USAGE,
   worker: async () => (await import('./worker.js')).WORKER_USAGE,
@@ -62,8 +65,9 @@ async function unknownOption(error: Error, name: string, rest: string[]): Promis
   const usage = USAGES[name] ? await USAGES[name]() : '';
   const known = [...(usage.match(/--[a-z][a-z-]*[a-z]/g) ?? []), '--help'];
   const hint = typed.startsWith('--') ? didYouMean(typed.replace(/=.*$/s, ''), known) : '';
-  // `takeout jobs list --x`: the subcommand's help (`takeout jobs list --help`).
-  const sub = name === 'jobs' && rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : '';
+  // `takeout jobs list --x`: the subcommand's help (`takeout jobs list --help`, the same page).
+  const sub =
+    (name === 'jobs' || name === 'notifications') && rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : '';
   return `takeout: unknown option ${shown(typed)}${hint}\nsee takeout ${name}${sub} --help\n`;
 }
 
@@ -74,6 +78,7 @@ const commands: Record<string, Command> = {
   jobs: async (argv, io) => (await import('./jobs.js')).jobsCommand(argv, io),
   worker: async (argv, io) => (await import('./worker.js')).workerCommand(argv, io),
   migrate: async (argv, io) => (await import('./jobs.js')).migrateCommand(argv, io),
+  notifications: async (argv, io) => (await import('./notifications.js')).notificationsCommand(argv, io),
   token: async (argv, io) => (await import('./token.js')).tokenCommand(argv, io),
 };
 

@@ -174,7 +174,8 @@ export function attemptOutcome(
   // No sooner than the receiver asked (a 429 or 503's Retry-After), nor later than the longest wait.
   const asked = Math.min(answer.retryAfterMs ?? 0, settings.backoff.maxMs);
   const next = new Date(at.getTime() + Math.max(retryDelay(delivery.attempts + 1, settings.backoff), asked));
-  if (next.getTime() > delivery.createdAt.getTime() + settings.retryForMs)
-    return { ...failed, status: 'failed' };
+  // The retry period runs from the event, or from an operator's redelivery.
+  const from = delivery.redeliveredAt ?? delivery.createdAt;
+  if (next.getTime() > from.getTime() + settings.retryForMs) return { ...failed, status: 'failed' };
   return { ...failed, status: 'pending', nextAttemptAt: next };
 }

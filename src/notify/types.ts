@@ -70,6 +70,11 @@ export interface Delivery {
   lastStatus?: number;
   lastError?: string;
   deliveredAt?: Date;
+  /**
+   * When an operator last sent it again (`takeout notifications redeliver`): its retry period
+   * (TAKEOUT_NOTIFY_RETRY_FOR) runs from then instead of from `createdAt`, the event's time.
+   */
+  redeliveredAt?: Date;
 }
 
 /** One attempt at a delivery, kept for operators and owners. */
@@ -120,13 +125,38 @@ export interface DeliveryStore {
   deliveryAttempts(id: string): Promise<DeliveryAttempt[]>;
   /** Deletes finished deliveries (and their attempts) created before `before`; how many. */
   purgeDeliveries(before: Date): Promise<number>;
-  /** Deliveries still to send (pending), and when the oldest of them was created: for metrics. */
+  /** Deliveries still to send (pending), and since when the longest-waiting one waits: for metrics. */
   deliveryBacklog?(): Promise<DeliveryBacklog>;
+  /** Deliveries that match, newest first (`created_at`, then `id`): for operators. */
+  findDeliveries?(query: DeliveryQuery): Promise<Delivery[]>;
+  /**
+   * Sends these deliveries again: each one that is not pending becomes pending now, with a
+   * fresh retry period and the same id (receivers that saw it before can tell). Those changed.
+   */
+  redeliver?(ids: readonly string[], now?: Date): Promise<Delivery[]>;
+}
+
+/** What `findDeliveries` matches: every filter given. */
+export interface DeliveryQuery {
+  ids?: readonly string[];
+  status?: readonly DeliveryStatus[];
+  channel?: NotifyChannel;
+  /** The owner's webhook URL or email address, exactly as stored. */
+  destination?: string;
+  exportId?: string;
+  /** Created at or after this time. */
+  since?: Date;
+  /** The next page: deliveries after this one in the order (newest first). */
+  after?: { createdAt: Date; id: string };
+  limit: number;
 }
 
 /** What the outbox still has to send. */
 export interface DeliveryBacklog {
   pending: number;
-  /** The creation time of the oldest pending delivery; absent when none is pending. */
+  /**
+   * When the longest-waiting pending delivery started waiting: its creation, or its redelivery
+   * by an operator. Absent when none is pending.
+   */
   oldestCreatedAt?: Date;
 }

@@ -18,13 +18,13 @@ export interface OutboxHarness {
   close(): Promise<void>;
 }
 
-const alice = { id: 'alice', tenant: 'acme' };
-const targets: NotifyTarget[] = [
+export const alice = { id: 'alice', tenant: 'acme' };
+export const targets: NotifyTarget[] = [
   { channel: 'webhook', url: 'https://hooks.example.com/takeout' },
   { channel: 'email', to: 'alice@example.com' },
   { channel: 'service' },
 ];
-const result = {
+export const result = {
   key: 'generated/x/a1/orders.csv',
   filename: 'orders.csv',
   contentType: 'text/csv',
@@ -33,7 +33,7 @@ const result = {
   sha256: 'f'.repeat(64),
 };
 
-function newJob(notify?: NotifyTarget[]): NewJob {
+export function newJob(notify?: NotifyTarget[]): NewJob {
   const request = { version: 1, dataset: 'orders', format: 'csv' };
   return {
     id: newExportId(),
@@ -45,15 +45,29 @@ function newJob(notify?: NotifyTarget[]): NewJob {
   };
 }
 
-const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
-const claim = (store: JobStore, owner: string, now = new Date(), limit = 10) =>
+export const at = (base: Date, ms: number) => new Date(base.getTime() + ms);
+export const claim = (store: JobStore, owner: string, now = new Date(), limit = 10) =>
   store.claimDeliveries({ leaseOwner: owner, leaseMs: 10_000, limit, now });
-const outcome = (status: AttemptOutcome['status'], extra: Partial<AttemptOutcome> = {}): AttemptOutcome => ({
+export const outcome = (
+  status: AttemptOutcome['status'],
+  extra: Partial<AttemptOutcome> = {},
+): AttemptOutcome => ({
   status,
   at: new Date(),
   latencyMs: 12,
   ...extra,
 });
+
+/** A job with these targets (none: `[]`), claimed and succeeded. */
+export async function succeededJob(store: JobStore, notify: NotifyTarget[] = targets) {
+  const { job } = await store.create(newJob(notify.length ? notify : undefined));
+  expect(job.notify).toEqual(notify.length ? notify : undefined);
+  await claimJob(store, job.id, { leaseOwner: 'w', leaseMs: 30_000 });
+  const expiresAt = new Date(Date.UTC(2030, 0, 2));
+  const done = await succeedJob(store, job.id, 'w', { result, progress: {}, expiresAt });
+  expect(done?.status).toBe('succeeded');
+  return done!;
+}
 
 export function outboxContract(name: string, open: () => Promise<OutboxHarness>): void {
   describe(`notification outbox: ${name}`, () => {
@@ -67,16 +81,7 @@ export function outboxContract(name: string, open: () => Promise<OutboxHarness>)
       await harness?.close();
     });
 
-    /** A job with these targets (none: `[]`), claimed and succeeded. */
-    async function succeeded(notify: NotifyTarget[] = targets) {
-      const { job } = await store.create(newJob(notify.length ? notify : undefined));
-      expect(job.notify).toEqual(notify.length ? notify : undefined);
-      await claimJob(store, job.id, { leaseOwner: 'w', leaseMs: 30_000 });
-      const expiresAt = new Date(Date.UTC(2030, 0, 2));
-      const done = await succeedJob(store, job.id, 'w', { result, progress: {}, expiresAt });
-      expect(done?.status).toBe('succeeded');
-      return done!;
-    }
+    const succeeded = (notify: NotifyTarget[] = targets) => succeededJob(store, notify);
 
     it('writes one delivery per target with the final status, frozen, never a file URL', async () => {
       const job = await succeeded();

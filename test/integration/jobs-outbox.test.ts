@@ -6,6 +6,7 @@ import { postgresJobStore } from '../../src/jobs/store/postgres.js';
 import { sqliteJobStore } from '../../src/jobs/store/sqlite.js';
 import type { JobStore } from '../../src/jobs/types.js';
 import { outboxContract } from '../contracts/jobs-outbox.js';
+import { outboxAdminContract } from '../contracts/jobs-outbox-admin.js';
 import { createSchema } from './postgres-helpers.js';
 
 function withOthers(store: JobStore, open: () => Promise<JobStore>, cleanup: () => Promise<void>) {
@@ -25,7 +26,7 @@ function withOthers(store: JobStore, open: () => Promise<JobStore>, cleanup: () 
   };
 }
 
-outboxContract('SQLite', async () => {
+async function sqlite() {
   const dir = mkdtempSync(join(tmpdir(), 'takeout-outbox-'));
   const path = join(dir, 'jobs.db');
   return withOthers(
@@ -33,10 +34,15 @@ outboxContract('SQLite', async () => {
     async () => sqliteJobStore({ path }),
     async () => rmSync(dir, { recursive: true, force: true }),
   );
-});
+}
 
-outboxContract('PostgreSQL', async () => {
+async function postgres() {
   const schema = await createSchema('takeout_outbox');
   const open = () => postgresJobStore({ connectionString: schema.url, schema: schema.name });
   return withOthers(await open(), open, () => schema.drop());
-});
+}
+
+outboxContract('SQLite', sqlite);
+outboxContract('PostgreSQL', postgres);
+outboxAdminContract('SQLite', sqlite);
+outboxAdminContract('PostgreSQL', postgres);

@@ -187,6 +187,20 @@ describe('attempt outcomes', () => {
     }
   });
 
+  it('gives up once the retry period ends, counted from the event or from a redelivery', () => {
+    const dayAgo = new Date(at.getTime() - 86_400_000);
+    const old = delivery({ createdAt: dayAgo, attempts: 30 });
+    expect(attemptOutcome(old, { statusCode: 503, error: 'HTTP 503' }, 5, at, settings).status).toBe(
+      'failed',
+    );
+    // Sent again by an operator a minute ago: a fresh hour of retries.
+    const again = { ...old, redeliveredAt: new Date(at.getTime() - 60_000) };
+    expect(attemptOutcome(again, { statusCode: 503, error: 'HTTP 503' }, 5, at, settings)).toMatchObject({
+      status: 'pending',
+      nextAttemptAt: expect.any(Date),
+    });
+  });
+
   it('fails at once on a permanent refusal, retries the rest', () => {
     const d = delivery({ channel: 'email', destination: 'a@example.com' });
     expect(

@@ -99,6 +99,12 @@ const queueRank = [
  */
 const handedBack = ['ALTER TABLE {table} ADD COLUMN handed_back INTEGER NOT NULL DEFAULT 0'];
 
+/**
+ * When an operator last sent a delivery again: its retry period runs from then, not from the
+ * event (a receiver down for longer than TAKEOUT_NOTIFY_RETRY_FOR can still get its events).
+ */
+const redelivered = ['ALTER TABLE {deliveries} ADD COLUMN redelivered_at {time}'];
+
 export interface DialectTypes {
   time: string;
   json: string;
@@ -116,6 +122,7 @@ export function migrations(types: DialectTypes): Migration[] {
     { version: 2, name: 'notifications', statements: notificationsTables.map(typed) },
     { version: 3, name: 'queue rank', statements: queueRank },
     { version: 4, name: 'handed back', statements: handedBack },
+    { version: 5, name: 'redelivered', statements: redelivered.map(typed) },
   ];
 }
 

@@ -186,10 +186,13 @@ export function deliveriesStatement(dialect: Dialect, exportId: string): Stateme
   };
 }
 
-/** How many deliveries are pending, and the oldest one's creation time (the due index serves it). */
+/**
+ * How many deliveries are pending, and since when the longest-waiting one has waited: since
+ * its event, or since an operator sent it again (the due index serves it).
+ */
 export function backlogStatement(dialect: Dialect): Statement {
   return {
-    text: `SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM ${dialect.deliveries} WHERE status = 'pending'`,
+    text: `SELECT COUNT(*) AS n, MIN(COALESCE(redelivered_at, created_at)) AS oldest FROM ${dialect.deliveries} WHERE status = 'pending'`,
     values: [],
   };
 }
@@ -250,6 +253,7 @@ export function rowToDelivery(row: Record<string, unknown>): Delivery {
     ),
     ...optional('lastError', row.last_error as string | null),
     ...optional('deliveredAt', toDate(row.delivered_at)),
+    ...optional('redeliveredAt', toDate(row.redelivered_at)),
   };
 }
 

@@ -19,6 +19,7 @@ import {
   rowToDelivery,
   transitionFlow,
 } from './outbox.js';
+import { findDeliveriesStatement, redeliverStatement } from './outbox-admin.js';
 import {
   byIdStatement,
   countStatement,
@@ -87,6 +88,13 @@ export function sqlJobStore(connection: SqlConnection): JobStore {
     purgeDeliveries: (before) => connection.transaction(purgeFlow(dialect, before)),
     async deliveryBacklog() {
       return rowToBacklog((await rows(backlogStatement(dialect)))[0]);
+    },
+    async findDeliveries(query) {
+      return (await rows(findDeliveriesStatement(dialect, query))).map(rowToDelivery);
+    },
+    async redeliver(ids, now = new Date()) {
+      if (ids.length === 0) return [];
+      return (await rows(redeliverStatement(dialect, ids, now))).map(rowToDelivery);
     },
     close: () => connection.close(),
   };
