@@ -256,8 +256,14 @@ export interface StorageFactoryOptions extends StorageUrlContext {
   region?: string;
 }
 
-/** Builds the driver for `STORAGE_URL`. The AWS SDK is loaded only for `s3://`. */
-export function storageFromUrl(url: string | undefined, options: StorageFactoryOptions): Promise<Storage> {
+/**
+ * Builds the driver for `STORAGE_URL`. The AWS SDK is loaded only for `s3://`. Async even for
+ * a malformed URL: it rejects, never throws, so `.catch()` sees every failure.
+ */
+export async function storageFromUrl(
+  url: string | undefined,
+  options: StorageFactoryOptions,
+): Promise<Storage> {
   return storageAt(parseStorageUrl(url, options), options);
 }
 

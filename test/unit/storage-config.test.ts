@@ -125,6 +125,18 @@ describe('storageFromUrl', () => {
       root: resolve('/tmp/takeout-unit-files'),
     });
     await expect(storageFromUrl(undefined, context)).rejects.toMatchObject({ code: 'config_error' });
+    // A malformed URL rejects too (a promise's .catch() sees it), it never throws.
+    let thrown: unknown;
+    const pending = (() => {
+      try {
+        return storageFromUrl('ftp://x', { ...context, secret: 's'.repeat(32) });
+      } catch (error) {
+        thrown = error;
+        return undefined;
+      }
+    })();
+    expect(thrown).toBeUndefined();
+    await expect(pending).rejects.toMatchObject({ code: 'config_error' });
     const s3 = await storageFromUrl('s3://bucket-a/out?region=eu-central-1', context);
     expect(s3).toMatchObject({ kind: 's3', bucket: 'bucket-a', prefix: 'out/' });
     await s3.close();
