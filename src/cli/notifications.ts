@@ -50,17 +50,17 @@ const filterOptions = {
 
 type Filters = { channel?: string; destination?: string; export?: string; since?: string };
 
-function parseStatuses(text: string): DeliveryStatus[] {
-  const statuses = text.split(',').map((s) => s.trim());
-  for (const status of statuses) {
-    if (!(DELIVERY_STATUSES as readonly string[]).includes(status)) {
-      throw new UsageError(
-        `unknown status ${JSON.stringify(status)}${didYouMean(status, DELIVERY_STATUSES)}; use ${DELIVERY_STATUSES.join(', ')}`,
-      );
-    }
-  }
-  return statuses as DeliveryStatus[];
+/** `word`, one of `known`, or a usage error naming what it should be (and the likely one). */
+function oneOf<T extends string>(word: string, known: readonly T[], noun: string): T {
+  if (!(known as readonly string[]).includes(word))
+    throw new UsageError(
+      `unknown ${noun} ${JSON.stringify(word)}${didYouMean(word, known)}; use ${known.join(', ')}`,
+    );
+  return word as T;
 }
+
+const parseStatuses = (text: string): DeliveryStatus[] =>
+  text.split(',').map((s) => oneOf(s.trim(), DELIVERY_STATUSES, 'status'));
 
 /** `24h` back from now, or a date: the oldest event to match. */
 function parseSince(text: string, now: Date): Date {
@@ -76,12 +76,8 @@ function parseSince(text: string, now: Date): Date {
 
 /** The filters every command shares, as a query. */
 function query(values: Filters, now: Date): Omit<DeliveryQuery, 'limit'> {
-  if (values.channel !== undefined && !(CHANNELS as readonly string[]).includes(values.channel))
-    throw new UsageError(
-      `unknown channel ${JSON.stringify(values.channel)}${didYouMean(values.channel, CHANNELS)}; use ${CHANNELS.join(', ')}`,
-    );
   return {
-    ...(values.channel !== undefined ? { channel: values.channel as NotifyChannel } : {}),
+    ...(values.channel !== undefined ? { channel: oneOf(values.channel, CHANNELS, 'channel') } : {}),
     ...(values.destination !== undefined ? { destination: values.destination } : {}),
     ...(values.export !== undefined ? { exportId: values.export } : {}),
     ...(values.since !== undefined ? { since: parseSince(values.since, now) } : {}),
