@@ -29,12 +29,13 @@ function editDistance(a: string, b: string): number {
 export function nearest(typed: string, known: readonly string[]): string[] {
   const word = typed.toLowerCase();
   const candidates = [...new Set(known)].filter((k) => k !== typed);
-  const bare = (w: string) => w.replace(/^-+/, '');
+  // Case does not count: `lockduration` is as close to `lockDurationMs` as `lockDuration`.
+  const bare = (w: string) => w.replace(/^-+/, '').toLowerCase();
   if (bare(word).length >= 2) {
-    const prefixed = candidates.filter((k) => k.startsWith(word));
+    const prefixed = candidates.filter((k) => k.toLowerCase().startsWith(word));
     if (prefixed.length === 1) return prefixed;
     // `--output` for `--out`: the longest known word it begins with.
-    const begun = candidates.filter((k) => bare(k).length >= 3 && word.startsWith(k));
+    const begun = candidates.filter((k) => bare(k).length >= 3 && word.startsWith(k.toLowerCase()));
     if (begun.length > 0) return [begun.reduce((a, b) => (b.length > a.length ? b : a))];
   }
   const limit = bare(word).length <= 4 ? 1 : 2;

@@ -248,6 +248,7 @@ describe('bullmq queue', () => {
     expect(Date.now() - startedAt).toBeLessThan(5000);
     await expect(bullmqQueue(freshQueueOptions({ url: 'http://127.0.0.1:6379' }))).rejects.toMatchObject({
       code: 'config_error',
+      message: "bullmqQueue's url must start with redis:// or rediss://",
     });
     await expect(bullmqQueue(freshQueueOptions({ attempts: 0 }))).rejects.toMatchObject({
       code: 'config_error',
@@ -258,7 +259,8 @@ describe('bullmq queue', () => {
     const url = `${freshQueueOptions().url}/999`;
     await expect(bullmqQueue(freshQueueOptions({ url }))).rejects.toMatchObject({
       code: 'config_error',
-      message: expect.stringMatching(/^REDIS_URL names database 999, which this Redis does not have/),
+      // The caller gave the url option, not REDIS_URL: the error says where to look.
+      message: expect.stringMatching(/^bullmqQueue's url names database 999, which this Redis does not have/),
     });
     // Out of reach, the database cannot be checked: that is the queue's own error.
     await expect(

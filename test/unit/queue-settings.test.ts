@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TakeoutError } from '../../src/errors.js';
 import { bullmqSettingsFromEnv, resolveBullmqSettings } from '../../src/jobs/queue/bullmq-options.js';
 
 describe('BullMQ settings', () => {
@@ -43,5 +44,14 @@ describe('BullMQ settings', () => {
     expect(() => resolveBullmqSettings({ url: 'redis://x', concurrency: 1.5 } as never)).toThrow(
       /concurrency/,
     );
+  });
+
+  it('refuse an option bullmqQueue does not know, and a missing url, instead of running on defaults', () => {
+    const typo = () => resolveBullmqSettings({ url: 'redis://x', lockDuration: 60_000 } as never);
+    expect(typo).toThrow(TakeoutError);
+    expect(typo).toThrow(/bullmqQueue has no option "lockDuration" \(did you mean lockDurationMs\?\)/);
+    for (const missing of [undefined, {}, { url: 6379 }]) {
+      expect(() => resolveBullmqSettings(missing as never)).toThrow(/bullmqQueue needs options with a url/);
+    }
   });
 });

@@ -5,6 +5,7 @@
 import { checkTimerSeconds } from '../../durations.js';
 import { TakeoutError } from '../../errors.js';
 import { parseDuration } from '../../storage/config.js';
+import { refuseUnknownOptions } from '../../unknown-options.js';
 import { type BackoffOptions, DEFAULT_BACKOFF, validateBackoff } from './backoff.js';
 import type { QueueLogger } from './redis.js';
 
@@ -42,6 +43,29 @@ export interface BullmqQueueOptions {
   logger?: QueueLogger;
 }
 
+/**
+ * What errors call the Redis URL: the variable it came from, or the option of `bullmqQueue`
+ * when a library caller gave it (they never set REDIS_URL, and would look for it in vain).
+ */
+export type RedisUrlLabel = 'REDIS_URL' | "bullmqQueue's url";
+
+/** Every option bullmqQueue takes: any other key is refused (a typo would run on a default). */
+const OPTION_NAMES: readonly (keyof BullmqQueueOptions)[] = [
+  'url',
+  'name',
+  'prefix',
+  'attempts',
+  'backoff',
+  'keepCompleted',
+  'keepFailed',
+  'lockDurationMs',
+  'stalledIntervalMs',
+  'maxStalledCount',
+  'abortSettleMs',
+  'connectTimeoutMs',
+  'logger',
+];
+
 export const BULLMQ_DEFAULTS = {
   name: 'takeout-exports',
   prefix: 'takeout',
@@ -64,6 +88,13 @@ const TIMER_MAX_MS = 2 ** 31 - 1;
 export type BullmqSettings = Required<Omit<BullmqQueueOptions, 'url' | 'logger'>>;
 
 export function resolveBullmqSettings(options: BullmqQueueOptions): BullmqSettings {
+  if (typeof options !== 'object' || options === null || typeof options.url !== 'string') {
+    throw new TakeoutError(
+      'config_error',
+      "bullmqQueue needs options with a url: { url: 'redis://127.0.0.1:6379/0' }",
+    );
+  }
+  refuseUnknownOptions('bullmqQueue', options, OPTION_NAMES);
   const { url: _url, logger: _logger, ...given } = options;
   const defined = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
   const settings: BullmqSettings = { ...BULLMQ_DEFAULTS, backoff: DEFAULT_BACKOFF, ...defined };
@@ -91,22 +122,22 @@ export function resolveBullmqSettings(options: BullmqQueueOptions): BullmqSettin
  * The database `REDIS_URL` names (its path `/N`, or `?db=N`; 0 without either). Checked here:
  * ioredis reads `/abc` as 0, and `/5x` as 5.
  */
-export function redisDatabase(url: string): number {
+export function redisDatabase(url: string, label: RedisUrlLabel = 'REDIS_URL'): number {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new TakeoutError('config_error', 'REDIS_URL is not a URL (redis://host:port/db)');
+    throw new TakeoutError('config_error', `${label} is not a URL (redis://host:port/db)`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new TakeoutError('config_error', 'REDIS_URL must start with redis:// or rediss://');
+    throw new TakeoutError('config_error', `${label} must start with redis:// or rediss://`);
   }
   const path = parsed.pathname.replace(/^\//, '');
   const text = path !== '' ? path : (parsed.searchParams.get('db') ?? '0');
   if (!/^\d{1,9}$/.test(text)) {
     throw new TakeoutError(
       'config_error',
-      'REDIS_URL names its database as a whole number (redis://host:port/0; 0 to 15 by default)',
+      `${label} names its database as a whole number (redis://host:port/0; 0 to 15 by default)`,
     );
   }
   return Number(text);

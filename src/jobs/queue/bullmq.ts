@@ -17,6 +17,7 @@ import {
   type BullmqQueueOptions,
   type BullmqSettings,
   DEFAULT_CLOSE_GRACE_MS,
+  type RedisUrlLabel,
   type Retention,
   resolveBullmqSettings,
 } from './bullmq-options.js';
@@ -48,10 +49,18 @@ interface Running {
  * Connects to Redis, refuses a database it does not have, warns unless it is `noeviction`,
  * and returns the queue.
  */
-export async function bullmqQueue(options: BullmqQueueOptions): Promise<ExportQueue> {
+export function bullmqQueue(options: BullmqQueueOptions): Promise<ExportQueue> {
+  return openBullmqQueue(options, "bullmqQueue's url");
+}
+
+/** bullmqQueue, its errors naming the URL as `label` says (REDIS_URL when the service read it). */
+export async function openBullmqQueue(
+  options: BullmqQueueOptions,
+  label: RedisUrlLabel,
+): Promise<ExportQueue> {
   const settings = resolveBullmqSettings(options);
   const logger = options.logger ?? consoleQueueLogger;
-  await checkRedisDatabase(options.url, settings.connectTimeoutMs);
+  await checkRedisDatabase(options.url, settings.connectTimeoutMs, label);
   const producer = redisClient(options.url, 'producer');
   const queue = new Queue(settings.name, { connection: producer, prefix: settings.prefix });
   queue.on('error', (error) => logger.error({ queue: settings.name, error: error.message }, 'BullMQ error'));
@@ -61,7 +70,7 @@ export async function bullmqQueue(options: BullmqQueueOptions): Promise<ExportQu
   } catch (error) {
     await queue.close().catch(() => {});
     producer.disconnect();
-    throw new TakeoutError('queue_error', 'Redis (REDIS_URL) is not reachable', { cause: error });
+    throw new TakeoutError('queue_error', `Redis (${label}) is not reachable`, { cause: error });
   }
   return new BullmqExportQueue(options.url, queue, producer, settings, logger);
 }

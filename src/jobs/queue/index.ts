@@ -24,14 +24,17 @@ export async function openQueue(
   log?: JobLogger,
 ): Promise<ExportQueue> {
   if (settings.redisUrl) {
-    const { bullmqQueue } = await import('./bullmq.js');
-    return bullmqQueue({
-      ...settings.bullmq,
-      url: settings.redisUrl,
-      attempts: queueAttempts(settings.attempts),
-      backoff: settings.backoff,
-      ...(log ? { logger: log } : {}),
-    });
+    const { openBullmqQueue } = await import('./bullmq.js');
+    return openBullmqQueue(
+      {
+        ...settings.bullmq,
+        url: settings.redisUrl,
+        attempts: queueAttempts(settings.attempts),
+        backoff: settings.backoff,
+        ...(log ? { logger: log } : {}),
+      },
+      'REDIS_URL',
+    );
   }
   return embeddedQueue({
     store,

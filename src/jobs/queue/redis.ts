@@ -4,7 +4,7 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import { TakeoutError } from '../../errors.js';
-import { redisDatabase } from './bullmq-options.js';
+import { type RedisUrlLabel, redisDatabase } from './bullmq-options.js';
 
 /** What the queue logs through; a pino (Fastify) logger fits. */
 export interface QueueLogger {
@@ -46,8 +46,12 @@ function reconnectDelay(times: number): number {
  * in database 0, where the queue would mix with other keys. An unreachable Redis is left to
  * the queue's own start-up check.
  */
-export async function checkRedisDatabase(url: string, timeoutMs = 5000): Promise<void> {
-  const db = redisDatabase(url);
+export async function checkRedisDatabase(
+  url: string,
+  timeoutMs = 5000,
+  label: RedisUrlLabel = 'REDIS_URL',
+): Promise<void> {
+  const db = redisDatabase(url, label);
   if (db === 0) return;
   const bare = new URL(url);
   bare.pathname = '';
@@ -70,7 +74,7 @@ export async function checkRedisDatabase(url: string, timeoutMs = 5000): Promise
       const count = await databaseCount(client);
       throw new TakeoutError(
         'config_error',
-        `REDIS_URL names database ${db}, which this Redis does not have (${message}): ${count === undefined ? 'use 0 to 15, or what its "databases" setting allows' : `it has databases 0 to ${count - 1}`}`,
+        `${label} names database ${db}, which this Redis does not have (${message}): ${count === undefined ? 'use 0 to 15, or what its "databases" setting allows' : `it has databases 0 to ${count - 1}`}`,
       );
     }
   } finally {
