@@ -2,6 +2,7 @@
  * What the library's export functions take (exportRows, exportSource, prepareExport): the
  * export's own options and its format's, typed by the format's name when the code names one.
  */
+import { TakeoutError } from './errors.js';
 import type { CsvOptions } from './formats/csv.js';
 import type { XlsxFormatOptions } from './formats/xlsx/options.js';
 import type { ColumnSpec, CommonFormatOptions, FormatOptions, FormatWriter, Progress } from './types.js';
@@ -42,4 +43,46 @@ export interface ExportControls {
   progressIntervalMs?: number;
   /** Fail (with `sync_limit_exceeded`) when the source yields more rows than this. */
   maxRows?: number;
+}
+
+/** The export's own options as every export function takes them at run time (RunControls). */
+export interface CheckedControls {
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: Progress) => void) | undefined;
+  progressIntervalMs?: number | undefined;
+  maxRows?: number | undefined;
+}
+
+/**
+ * What TypeScript checks, checked for JavaScript callers too: `maxRows: -1` failed every
+ * export with "more than -1 rows", `maxRows: '10'` was no limit at all, and a signal or
+ * onProgress that is not one failed deep inside (a TypeError, or `internal`).
+ */
+export function checkExportControls(controls: CheckedControls): void {
+  const { signal, onProgress, progressIntervalMs, maxRows } = controls;
+  const refuse = (option: string, message: string): never => {
+    throw new TakeoutError('invalid_option', message, { details: { option } });
+  };
+  if (maxRows !== undefined && !(Number.isSafeInteger(maxRows) && maxRows >= 0)) {
+    refuse(
+      'maxRows',
+      `maxRows must be a whole number of rows, 0 or more, not ${String(maxRows).slice(0, 40)}`,
+    );
+  }
+  if (
+    progressIntervalMs !== undefined &&
+    !(
+      typeof progressIntervalMs === 'number' &&
+      Number.isFinite(progressIntervalMs) &&
+      progressIntervalMs >= 0
+    )
+  ) {
+    refuse('progressIntervalMs', 'progressIntervalMs must be a number of milliseconds, 0 or more');
+  }
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    refuse('onProgress', 'onProgress must be a function');
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    refuse('signal', 'signal must be an AbortSignal (new AbortController().signal)');
+  }
 }

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { resolveColumns } from './columns.js';
 import { coerceError, TakeoutError } from './errors.js';
-import type { ExportOptions } from './export-options.js';
+import { checkExportControls, type ExportOptions } from './export-options.js';
 import { checkFormatOptions } from './formats/check-options.js';
 import { getFormat } from './formats/index.js';
 import { observed } from './observed-batches.js';
@@ -78,13 +78,15 @@ export async function startExport(
   controls: RunControls,
   resolve: (signal: AbortSignal) => Promise<ResolvedExport>,
 ): Promise<PreparedExport> {
+  checkExportControls(controls);
   const controller = new AbortController();
   const { signal } = controls;
   let stream: Readable | undefined;
   // The only listener on the caller's signal; removed when the export ends, so a long-lived
   // signal (a worker's shutdown signal) does not collect one per export.
   const onAbort = () => {
-    controller.abort(new TakeoutError('aborted', 'The export was aborted'));
+    // The caller's reason stays reachable as the cause (why: a timeout, a shutdown, a user).
+    controller.abort(new TakeoutError('aborted', 'The export was aborted', { cause: signal?.reason }));
     stream?.destroy(coerceError(controller.signal.reason));
   };
   const stopWatching = signal ? whenAborted(signal, onAbort) : () => {};
@@ -226,6 +228,7 @@ export function exportSource<F extends string | FormatWriter>(
   options: ExportOptions<F>,
 ): Readable {
   checkArguments('exportSource', options, source);
+  checkExportControls(options);
   // Destroying the stream aborts the export too, even while it is still being prepared.
   const internal = new AbortController();
   const { signal } = options;
@@ -233,7 +236,7 @@ export function exportSource<F extends string | FormatWriter>(
   const onAbort = () => {
     internal.abort(signal?.reason);
     // Ends the stream even when nobody has read from it yet (the export never started).
-    stream?.destroy(new TakeoutError('aborted', 'The export was aborted'));
+    stream?.destroy(new TakeoutError('aborted', 'The export was aborted', { cause: signal?.reason }));
   };
   async function* run(): AsyncGenerator<Uint8Array> {
     const prepared = await prepareExport(source, { ...options, signal: internal.signal });

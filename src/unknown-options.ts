@@ -3,7 +3,7 @@
  * ones passing a wider object) would otherwise have a typo such as `lockDuration` ignored,
  * and run on the default without a word.
  */
-import { didYouMean } from './cli/did-you-mean.js';
+import { didYouMean } from './did-you-mean.js';
 import { TakeoutError } from './errors.js';
 
 /** Throws `config_error` naming the first key of `options` that is not in `known`. */

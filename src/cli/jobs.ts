@@ -8,7 +8,7 @@ import { requestCancel } from '../jobs/lifecycle.js';
 import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
-import { didYouMean } from './did-you-mean.js';
+import { didYouMean } from '../did-you-mean.js';
 import { parsePrincipal, refuseEmpty, shellWord } from './flags.js';
 import { withStore } from './job-store.js';
 import { type CliIo, CommandError, RequestError, UsageError, unknownArgument } from './usage.js';

@@ -13,7 +13,7 @@ import {
   type DeliveryStatus,
   type NotifyChannel,
 } from '../notify/types.js';
-import { didYouMean } from './did-you-mean.js';
+import { didYouMean } from '../did-you-mean.js';
 import { refuseEmpty, shellWord } from './flags.js';
 import { withStore } from './job-store.js';
 import { type CliIo, CommandError, UsageError } from './usage.js';

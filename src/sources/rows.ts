@@ -120,8 +120,38 @@ function* syncBatches(
  */
 const SAMPLE_PATIENCE_MS = 100;
 
+/** Largest batch a caller may ask for: a batch is held whole in memory until it is written. */
+const MAX_BATCH_SIZE = 1_000_000;
+
+/**
+ * What TypeScript checks, checked for JavaScript callers too: a batch size of 0 would loop
+ * forever, `'100'` would yield no rows at all, and columns given as a string failed deep inside.
+ */
+function checkRowsOptions(options: RowsSourceOptions): void {
+  const { batchSize, batched, columns } = options;
+  if (
+    batchSize !== undefined &&
+    !(Number.isSafeInteger(batchSize) && batchSize >= 1 && batchSize <= MAX_BATCH_SIZE)
+  ) {
+    throw new TakeoutError(
+      'invalid_option',
+      `batchSize must be a whole number from 1 to ${MAX_BATCH_SIZE}, not ${String(batchSize).slice(0, 40)}`,
+      { details: { option: 'batchSize' } },
+    );
+  }
+  if (batched !== undefined && typeof batched !== 'boolean') {
+    throw new TakeoutError('invalid_option', 'batched must be true or false', {
+      details: { option: 'batched' },
+    });
+  }
+  if (columns !== undefined && !Array.isArray(columns)) {
+    throw new TakeoutError('invalid_columns', 'columns must be an array');
+  }
+}
+
 /** A Source over rows the application hands over; columns are inferred from the first rows. */
 export function rowsSource(input: RowsInput, options: RowsSourceOptions = {}): Source {
+  checkRowsOptions(options);
   const iterator = toBatches(input, options)[Symbol.asyncIterator]();
   const peeked: (readonly Row[])[] = [];
   let peekedDone = false;

@@ -147,4 +147,59 @@ describe('a JavaScript caller without the arguments TypeScript would ask for', (
     });
     expect(call(() => sourceAny(rowsSource([{ a: 1 }])))).toMatchObject({ code: 'config_error' });
   });
+
+  it('gets invalid_option for an export option of the wrong kind, never a hang, a TypeError or a silent default', async () => {
+    const rows = [{ a: 1 }, { a: 2 }];
+    const refusal = (options: Record<string, unknown>) => {
+      try {
+        exportRows(rows, { format: 'csv', ...options } as never);
+      } catch (error) {
+        const { code, details } = error as { code?: string; details?: { option?: string } };
+        return { code, option: details?.option };
+      }
+      return undefined;
+    };
+    for (const [option, value] of [
+      ['maxRows', -1],
+      ['maxRows', '10'],
+      ['maxRows', 1.5],
+      ['progressIntervalMs', 'soon'],
+      ['progressIntervalMs', -5],
+      ['onProgress', 5],
+      ['signal', {}],
+      // 0 looped forever filling memory; '100' wrote a file with no rows at all.
+      ['batchSize', 0],
+      ['batchSize', '100'],
+      ['batched', 'yes'],
+    ] as const) {
+      expect(refusal({ [option]: value }), `${option}: ${String(value)}`).toEqual({
+        code: 'invalid_option',
+        option,
+      });
+    }
+    expect(refusal({ columns: 'a' })).toEqual({ code: 'invalid_columns', option: undefined });
+    // The limits still take what they always took.
+    expect(await exportText(rows, { format: 'csv', maxRows: 2, batchSize: 1, progressIntervalMs: 0 })).toBe(
+      'a\r\n1\r\n2\r\n',
+    );
+    expect((await streamError(exportRows(rows, { format: 'csv', maxRows: 0 }))).code).toBe(
+      'sync_limit_exceeded',
+    );
+  });
+
+  it("keeps the caller's abort reason as the cause of the aborted error", async () => {
+    const controller = new AbortController();
+    async function* slowRows() {
+      for (let i = 0; ; i++) {
+        yield { a: i };
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    const stream = exportRows(slowRows(), { format: 'csv', signal: controller.signal });
+    const why = new Error('the user closed the tab');
+    setTimeout(() => controller.abort(why), 30);
+    const error = await streamError(stream);
+    expect(error).toMatchObject({ code: 'aborted' });
+    expect((error as Error).cause).toBe(why);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * What a mistyped option or command was likely meant to be. Small enough to keep here: the
  * option lists are a few dozen words, and the rules (prefixes first, then at most two edits)
- * are the CLI's own.
+ * were first the CLI's, and serve library options too.
  */
 
 /** Edit distance with adjacent swaps counted as one edit (`fromat` is one from `format`). */
