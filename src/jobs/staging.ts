@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { pipeline, Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { TakeoutError } from '../errors.js';
+import { rowsFailure } from '../sources/rows.js';
 import type { Storage } from '../storage/types.js';
 import type { Row } from '../types.js';
 
@@ -144,8 +145,16 @@ export async function stageRows(
     }
     if (pending.length > 0) yield flush();
   }
+  // What the caller's rows threw is a source_error, as when an export reads them.
+  async function* staged(): AsyncGenerator<Buffer> {
+    try {
+      yield* ndjson();
+    } catch (error) {
+      throw rowsFailure(error);
+    }
+  }
   // pipeline() destroys the gzip stream with the rows' error (a plain pipe would hang).
-  const gzipped = pipeline(Readable.from(ndjson()), createGzip(), () => {});
+  const gzipped = pipeline(Readable.from(staged()), createGzip(), () => {});
   await storage.put(
     key,
     gzipped,

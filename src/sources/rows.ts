@@ -73,11 +73,28 @@ export async function* toBatches(
     for (let i = 0; i < input.length; i += size) yield input.slice(i, i + size) as Row[];
     return;
   }
-  if (!(Symbol.asyncIterator in input)) {
-    yield* syncBatches((input as Iterable<unknown>)[Symbol.iterator](), size, options.batched);
-    return;
+  try {
+    if (!(Symbol.asyncIterator in input)) {
+      yield* syncBatches((input as Iterable<unknown>)[Symbol.iterator](), size, options.batched);
+      return;
+    }
+    yield* asyncBatches(input as AsyncIterable<unknown>, size, looksLikeBatch, options.batched);
+  } catch (error) {
+    throw rowsFailure(error);
   }
-  yield* asyncBatches(input as AsyncIterable<unknown>, size, looksLikeBatch, options.batched);
+}
+
+/**
+ * What an export fails with when the caller's rows throw (a generator whose query failed): one
+ * `source_error` whenever it happens, while columns are inferred or mid-file, with the thrown
+ * error as its cause. Its message stays generic: a dataset's rows reach HTTP clients, and what
+ * the app's code threw (SQL, host names) is for the logs. Takeout's own errors pass as they are.
+ */
+export function rowsFailure(error: unknown): unknown {
+  if (error instanceof TakeoutError || (error instanceof Error && error.name === 'AbortError')) return error;
+  return new TakeoutError('source_error', 'The rows could not be read: they threw an error (its cause)', {
+    cause: error,
+  });
 }
 
 /**

@@ -59,4 +59,29 @@ describe('staged inline rows', () => {
     const viaJob = await bytes((await t.service.storage.read(done.result!.key))!);
     expect(viaJob.equals(await bytes(exportRows(rows, { format: 'json' })))).toBe(true);
   });
+
+  it("fail create with source_error, the rows' own error as its cause, leaving no record and no staged file", async () => {
+    t ??= await testService();
+    const { service } = t;
+    const why = new Error('the app lost its database');
+    async function* failing(after: number) {
+      for (let i = 0; i < after; i++) yield { id: i, text: 'x'.repeat(200) };
+      throw why;
+    }
+    const before = (await service.jobs.list(alice)).jobs.length;
+    // At once, and after rows enough to have reached storage.
+    for (const after of [0, 5000]) {
+      const creating = service.jobs.create(t.request({ format: 'csv' }, true), alice, {
+        rows: failing(after),
+      });
+      await expect(creating, `after ${after} rows`).rejects.toMatchObject({
+        code: 'source_error',
+        cause: why,
+      });
+    }
+    expect((await service.jobs.list(alice)).jobs.length).toBe(before);
+    const left: string[] = [];
+    for await (const item of service.storage.list('')) if (item.key.includes('staging')) left.push(item.key);
+    expect(left).toEqual([]);
+  });
 });

@@ -202,4 +202,23 @@ describe('a JavaScript caller without the arguments TypeScript would ask for', (
     expect(error).toMatchObject({ code: 'aborted' });
     expect((error as Error).cause).toBe(why);
   });
+
+  it('gets source_error with the thrown error as its cause when its rows throw, early or mid-file', async () => {
+    const why = new Error('the app lost its database');
+    function* failing(after: number) {
+      for (let i = 0; i < after; i++) yield { a: i };
+      throw why;
+    }
+    async function* failingLater(after: number) {
+      yield* failing(after);
+    }
+    for (const after of [0, 3, 1000]) {
+      for (const rows of [failing(after), failingLater(after)]) {
+        const error = await streamError(exportRows(rows, { format: 'csv' }));
+        expect(error, `after ${after} rows`).toMatchObject({ code: 'source_error', cause: why });
+        // The app's words are for its logs: a dataset's rows reach HTTP clients.
+        expect(error.message).not.toContain('database');
+      }
+    }
+  });
 });
