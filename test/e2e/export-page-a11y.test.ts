@@ -1,8 +1,9 @@
 /**
  * The export page's accessibility in headless Chromium against a real server on loopback
  * (development mode): keyboard-only use, an axe-core scan, the contrast of text, control edges
- * and the focus ring computed from the browser's own styles (light and dark), and a failed
- * export's reason as text the keyboard and screen readers reach.
+ * and the focus ring computed from the browser's own styles (light and dark), a failed
+ * export's reason as text the keyboard and screen readers reach, and no sideways scrolling from
+ * 320 to 1280 px (text at 200 % too) with a readable File column in "My exports".
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -66,6 +67,21 @@ const KEY_LINES = `[...document.querySelectorAll('.columns .hint')].map((el) => 
   const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
   return el.textContent + ': ' + tops.size + (tops.size === 1 ? ' line' : ' lines');
 })`;
+
+/** How far the page is wider than the window: scrolled sideways when more than 0. */
+const SIDEWAYS = 'document.documentElement.scrollWidth - document.documentElement.clientWidth';
+/** Whether the first row's File cell is at least 6rem wide and its text within the window. */
+const FILE_CELL = `(() => {
+  const cell = document.querySelector('#history-rows td[data-label="File"]');
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  const text = range.getBoundingClientRect();
+  const rem = parseFloat(getComputedStyle(document.documentElement).fontSize);
+  return {
+    wide: cell.getBoundingClientRect().width >= 6 * rem,
+    visible: text.width > 0 && text.left >= 0 && text.right <= document.documentElement.clientWidth,
+  };
+})()`;
 
 let browser: Browser;
 let server: PageServer;
@@ -218,6 +234,39 @@ describe('the export page for everyone', () => {
     release();
     await expect.poll(() => page.locator('#export-button').getAttribute('aria-disabled')).toBeNull();
     expect(errors.filter((e) => !/ERR_FAILED/.test(e))).toEqual([]);
+    await close();
+  });
+
+  it('keeps "My exports" readable, without sideways scrolling, from 320 to 1280 px', async () => {
+    const { page, errors, close } = await open();
+    await listFixture(page);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const file = page.locator('#history-rows tr[data-id="exp_readyAAAAAAAAAAAAAAAAA"] td[data-label="File"]');
+    await file.waitFor();
+    for (const width of [320, 375, 641, 700, 800, 960, 1024, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      expect(await page.evaluate(SIDEWAYS), `${width} px`).toBeLessThanOrEqual(0);
+      // The File column at least 6rem wide, the name in it on screen.
+      expect(await page.evaluate(FILE_CELL), `${width} px`).toEqual({ wide: true, visible: true });
+    }
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('fits a 320 and a 375 px phone without sideways scrolling, also with text at 200 %', async () => {
+    const { page, errors, close } = await open();
+    await listFixture(page);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.locator('#history-rows tr').first().waitFor();
+    for (const size of ['100%', '200%']) {
+      // The root's font size, as a browser's text size setting makes it.
+      await page.evaluate(`document.documentElement.style.fontSize = ${JSON.stringify(size)}`);
+      for (const width of [320, 375]) {
+        await page.setViewportSize({ width, height: 812 });
+        expect(await page.evaluate(SIDEWAYS), `${width} px, text at ${size}`).toBeLessThanOrEqual(0);
+      }
+    }
+    expect(errors).toEqual([]);
     await close();
   });
 

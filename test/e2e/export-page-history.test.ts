@@ -1,7 +1,8 @@
 /**
  * "My exports" refreshing itself while an export runs, in headless Chromium (the list is the
  * page's route fixture): rows are updated in place, so the button with the keyboard focus stays
- * the same element (a screen reader does not hear it again) while the cells that changed change.
+ * the same element (a screen reader does not hear it again) while the cells that changed change;
+ * and what Delete, Cancel and "Show more" did is said in a polite live region.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +87,63 @@ describe('"My exports" while an export runs', () => {
     expect(
       await page.evaluate('document.activeElement === window.kept.button && window.focusins === 0'),
     ).toBe(true);
+    expect(errors).toEqual([]);
+    await close();
+  });
+});
+
+/** `n` finished exports, newest first, as the list answers them a page (`limit`) at a time. */
+async function manyFixture(page: Page, n: number): Promise<void> {
+  const all = Array.from({ length: n }, (_, i) => ({
+    ...readyExport(`exp_many${String(i).padStart(17, 'A')}`),
+    result: { filename: `orders-${i + 1}.csv`, content_type: 'text/csv', size_bytes: 2048, row_count: 60 },
+  }));
+  await page.route(/\/v1\/exports\?/, (route) => {
+    const limit = Number(new URL(route.request().url()).searchParams.get('limit'));
+    const exports = all.slice(0, limit);
+    return route.fulfill({
+      json: { exports, ...(limit < all.length ? { next_cursor: `after-${limit}` } : {}) },
+    });
+  });
+}
+
+describe('what a screen reader hears about "My exports"', () => {
+  it('announces what Delete and Cancel did', async () => {
+    const readyId = await server.createJob({ dataset: 'orders', format: 'csv', params: { currency: 'EUR' } });
+    await expect.poll(() => server.jobStatus(readyId), { timeout: 20_000 }).toBe('succeeded');
+    const { result } = (await (await fetch(`${server.base}/v1/exports/${readyId}`)).json()) as {
+      result: { filename: string };
+    };
+    const { page, errors, close } = await openExportPage(browser, server.base);
+    const announce = page.locator('#history-announce');
+    expect(await announce.getAttribute('aria-live')).toBe('polite');
+    const ready = page.locator(`#history-rows tr[data-id="${readyId}"]`);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await ready.getByRole('button', { name: /^Delete/ }).click();
+    await expect.poll(() => announce.textContent()).toBe(`Deleted ${result.filename}.`);
+    await expect.poll(() => ready.textContent()).toMatch(/Expired/);
+    // Cancel: canceled at once, or being canceled, said with the export's name.
+    const runningId = await server.createJob({ dataset: 'big', format: 'csv', params: { n: 30_000 } });
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const running = page.locator(`#history-rows tr[data-id="${runningId}"]`);
+    await running.getByRole('button', { name: /^Cancel/ }).click();
+    await expect
+      .poll(() => announce.textContent())
+      .toMatch(/^Cancel(ed|ing) Export of big \(CSV\), .+(\.|…)$/);
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('announces how many more exports "Show more" brought', async () => {
+    const { page, errors, close } = await openExportPage(browser, server.base);
+    await manyFixture(page, 25);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => page.locator('#history-rows tr').count()).toBe(20);
+    await page.getByRole('button', { name: 'Show more' }).click();
+    await expect.poll(() => page.locator('#history-rows tr').count()).toBe(25);
+    await expect
+      .poll(() => page.locator('#history-announce').textContent())
+      .toBe('5 more exports shown, 25 in all.');
     expect(errors).toEqual([]);
     await close();
   });

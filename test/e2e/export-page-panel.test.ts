@@ -3,7 +3,8 @@
  * (development mode): what it says, that it gives way at once to the next export, that a
  * finished export does not take the keyboard from someone typing elsewhere, and that a file
  * past its `expires_at` is shown as expired (the page's clock is Playwright's, so that days
- * pass at once).
+ * pass at once); and a bar without a known total that neither moves for those who asked for
+ * less motion nor reads "0 %" to a screen reader.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,33 @@ async function fakeExport(page: Page, first: object, then: object): Promise<void
   await page.locator('#job').waitFor({ state: 'visible' });
 }
 
+/** Whether the progress bar looks the same in each of a few screenshots over a second. */
+async function barIsStill(page: Page): Promise<boolean> {
+  const shots: Buffer[] = [];
+  for (let i = 0; i < 4; i++) {
+    if (i > 0) await page.waitForTimeout(250);
+    shots.push(await page.locator('#job-progress').screenshot({ animations: 'allow' }));
+  }
+  return shots.every((shot) => shot.equals(shots[0]!));
+}
+
+/**
+ * The progress bar as Chromium's accessibility tree has it: its value (aria-valuenow; none
+ * while it is indeterminate) and its aria-valuetext.
+ */
+async function barForScreenReaders(page: Page): Promise<{ valuenow: unknown; valuetext: string | null }> {
+  const cdp = await page.context().newCDPSession(page);
+  const { root } = await cdp.send('DOM.getDocument');
+  const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector: '#job-progress' });
+  const { nodes } = await cdp.send('Accessibility.getPartialAXTree', { nodeId, fetchRelatives: false });
+  await cdp.detach();
+  const bar = nodes.find((node) => node.role?.value === 'progressbar');
+  return {
+    valuenow: bar?.value?.value,
+    valuetext: await page.locator('#job-progress').getAttribute('aria-valuetext'),
+  };
+}
+
 describe('the export panel for everyone', () => {
   it('keeps the bar of a queued export still when the user asks for reduced motion', async () => {
     const indeterminate = (page: Page) =>
@@ -143,13 +171,44 @@ describe('the export panel for everyone', () => {
     const still = await openExportPage(browser, server.base, { reducedMotion: 'reduce' });
     await fakeExport(still.page, fakeJob('queued'), fakeJob('queued'));
     expect(await still.page.locator('#job-numbers').textContent()).toMatch(/queued/);
-    expect(await indeterminate(still.page)).toBe(false);
+    expect(await barIsStill(still.page)).toBe(true);
+    // Still, yet "how long unknown" (no value), not "0 %".
+    expect(await indeterminate(still.page)).toBe(true);
+    expect(await barForScreenReaders(still.page)).toEqual({ valuenow: undefined, valuetext: 'Queued' });
     await still.close();
-    // Without the wish, the bar says "busy, how long unknown".
+    // Without the wish, the bar says "busy, how long unknown" by moving.
     const moving = await open();
     await fakeExport(moving.page, fakeJob('queued'), fakeJob('queued'));
     expect(await indeterminate(moving.page)).toBe(true);
+    expect(await barIsStill(moving.page)).toBe(false);
     await moving.close();
+  });
+
+  it('tells screen readers the rows written, not 0 %, while the total is unknown and motion is reduced', async () => {
+    const { page, errors, close } = await open();
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    const running = { ...fakeJob('running'), progress: { rows_written: 12_345, bytes_written: 99_000 } };
+    await fakeExport(page, running, running);
+    await expect.poll(() => page.locator('#job-numbers').textContent()).toMatch(/^12,345 rows written/);
+    expect(await barForScreenReaders(page)).toEqual({
+      valuenow: undefined,
+      valuetext: '12,345 rows written',
+    });
+    expect(await barIsStill(page)).toBe(true);
+    // Once the total is known the bar says how far it is, as a percentage.
+    await page.unroute(/\/v1\/exports\/exp_fakeC+$/);
+    const known = { ...running, progress: { ...running.progress, rows_estimated: 49_380 } };
+    await page.route(/\/v1\/exports\/exp_fakeC+$/, (route) =>
+      route.fulfill({ json: known, headers: { etag: '"known"', 'retry-after': '1' } }),
+    );
+    await expect
+      .poll(() => barForScreenReaders(page), { timeout: 10_000 })
+      .toEqual({
+        valuenow: 0.25,
+        valuetext: null,
+      });
+    expect(errors.filter((e) => !/status of 502/.test(e))).toEqual([]);
+    await close();
   });
 
   it('announces why an export failed, not only that it did', async () => {

@@ -1,12 +1,13 @@
 /**
  * The export page through a server that says "not now" or says nothing, in headless Chromium
- * against a real server on loopback (development mode): 429s while it follows an export, a
- * server down when the page opens, one that hangs, a reload mid-export, an export started in
- * another tab; and what a screen reader hears about a problem in the form or a moved column.
+ * against a real server on loopback (development mode): 429s and 500s while it follows an
+ * export, datasets slow to come, a server down when the page opens, one that hangs, a reload
+ * mid-export, an export started in another tab; and what a screen reader hears about a problem
+ * in the form or a moved column.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openExportPage } from '../support/browser.js';
+import { consoleErrors, openExportPage } from '../support/browser.js';
 import type { PageServer } from '../support/page-server.js';
 import { startPageSuite, stopPageSuite } from '../support/page-suite.js';
 
@@ -86,6 +87,54 @@ describe('the export page through a server that says "not now" or nothing', () =
       .not.toMatch(/Running/);
     expect(errors.filter((e) => !/status of (429|502)/.test(e))).toEqual([]);
     await close();
+  });
+
+  it('keeps following an export through server errors (500), and shows it ready once the server answers', async () => {
+    const { page, errors, close } = await open();
+    await page.route('**/events', (route) => route.fulfill({ status: 502, body: 'bad gateway' }));
+    let failed = 0;
+    await page.route(/\/v1\/exports\/exp_[^/]+$/, (route) => {
+      if (route.request().method() !== 'GET' || failed >= 2) return route.fallback();
+      failed++;
+      return route.fulfill({
+        status: 500,
+        headers: { 'content-type': 'application/problem+json' },
+        body: JSON.stringify({ status: 500, code: 'internal', title: 'Internal error' }),
+      });
+    });
+    await startBig(page, 3000);
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toMatch(/went wrong on the server.*internal/);
+    await expect
+      .poll(() => page.locator('#job-title').textContent(), { timeout: 30_000 })
+      .toBe('Your file is ready');
+    expect(failed).toBe(2);
+    expect(await page.locator('#job-download').isVisible()).toBe(true);
+    // The server answers again: the problem it had is no longer shown.
+    await expect.poll(() => alert.isHidden()).toBe(true);
+    expect(errors.filter((e) => !/status of (500|502)/.test(e))).toEqual([]);
+    await close();
+  });
+
+  it('says it is loading the datasets while they are slow to come', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    const errors = consoleErrors(page);
+    await page.route('**/v1/datasets', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.fallback();
+    });
+    await page.goto(`${server.base}/`);
+    // A polite live region (role=status), visible too.
+    const status = page.getByRole('status');
+    await expect.poll(() => status.textContent()).toBe('Loading datasets…');
+    expect(await status.isVisible()).toBe(true);
+    expect(await page.locator('#export').isHidden()).toBe(true);
+    await page.locator('#export').waitFor({ state: 'visible' });
+    // Gone once they are there.
+    expect(await status.textContent()).toBe('');
+    expect(errors).toEqual([]);
+    await context.close();
   });
 
   it('comes up by itself when the server could not answer as the page opened', async () => {

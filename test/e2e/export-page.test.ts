@@ -267,7 +267,7 @@ describe('the export page (development mode)', () => {
     await close();
   });
 
-  it("shows the API's invalid_params message beside the field", async () => {
+  it("shows the API's invalid_params message beside the field, and names the field by its label in the alert", async () => {
     const { page, errors, close } = await open();
     const field = page.getByLabel('Min amount', { exact: true });
     await field.fill('-5');
@@ -279,6 +279,9 @@ describe('the export page (development mode)', () => {
     expect(await field.getAttribute('aria-describedby')).toContain(await error.getAttribute('id'));
     const alert = page.getByRole('alert');
     expect(await alert.textContent()).toMatch(/Some filters are not valid.*Code for support: invalid_params/);
+    // The alert names the parameter as its field's label does, not as the request does.
+    expect(await alert.textContent()).toContain('Min amount must be at least 0');
+    expect(await alert.textContent()).not.toContain('min_amount');
     // The browser logs the 400 answer itself; nothing else may be logged.
     expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
     await close();

@@ -10,15 +10,20 @@ export function problemFrom(error: unknown): Problem {
 }
 
 /**
- * A problem that goes away by itself: the server unreachable, restarting or overloaded (a
- * proxy's 502/504 too), or too many requests for a while (429). What watches exports keeps
- * trying through it, as long as its `Retry-After` asks.
+ * A problem that may go away by itself: the server unreachable, restarting, overloaded or
+ * failing for a moment (any 5xx, a proxy's 502/504 too), or too many requests for a while
+ * (429). What watches exports keeps trying through it, as long as its `Retry-After` asks.
  */
 export function isTransient(problem: Problem): boolean {
-  return problem.code === 'network_error' || [429, 502, 503, 504].includes(problem.status);
+  return (
+    problem.code === 'network_error' ||
+    problem.status === 429 ||
+    (problem.status >= 500 && problem.status < 600)
+  );
 }
 
-export function showError(error: unknown): void {
+/** `paramLabel`: a parameter's label in the form, to name it by (undefined: no such field). */
+export function showError(error: unknown, paramLabel?: (param: string) => string | undefined): void {
   const problem = problemFrom(error);
   // Marked so that the next answer from the server can take it away again.
   area().dataset.transient = isTransient(problem) ? 'true' : '';
@@ -26,7 +31,7 @@ export function showError(error: unknown): void {
   sentence.textContent = sentenceFor(problem);
   const code = document.createElement('p');
   code.className = 'code';
-  const detail = detailFor(problem);
+  const detail = detailFor(problem, paramLabel);
   code.append(`${detail && detail !== sentence.textContent ? `${detail} · ` : ''}Code for support: `);
   const codeText = document.createElement('code');
   codeText.textContent = problem.code;

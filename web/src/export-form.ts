@@ -106,6 +106,11 @@ export class ExportForm {
     };
   }
 
+  /** The label of the chosen dataset's parameter `param`; undefined when it has none. */
+  paramLabel(param: string): string | undefined {
+    return this.params.label(param);
+  }
+
   /** The API's `invalid_params` message beside the field it names. */
   showParamError(param: string, message: string): void {
     this.params.showError(param, message);

@@ -29,6 +29,8 @@ export class History {
   private readonly rows = document.getElementById('history-rows') as HTMLTableSectionElement;
   private readonly empty = document.getElementById('history-empty') as HTMLElement;
   private readonly more = document.getElementById('history-more') as HTMLButtonElement;
+  /** What Delete, Cancel and Show more did, for screen readers (a polite live region). */
+  private readonly announce = document.getElementById('history-announce') as HTMLElement;
   private readonly shownRows = new HistoryRows(this.rows);
   private readonly jobs = new Map<string, JobDocument>();
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -87,6 +89,7 @@ export class History {
     this.table.hidden = true;
     this.empty.hidden = true;
     this.more.hidden = true;
+    this.announce.textContent = '';
     this.section.hidden = true;
     this.wanted = PAGE;
     this.failing = false;
@@ -99,8 +102,15 @@ export class History {
    */
   private async showMore(): Promise<void> {
     const shown = this.rows.children.length;
+    const generation = this.generation;
     this.wanted += PAGE;
     await this.refresh();
+    if (generation !== this.generation) return;
+    // A list that failed to load says so in the alert.
+    const added = this.rows.children.length - shown;
+    if (added > 0) {
+      this.announce.textContent = `${added} more ${added === 1 ? 'export' : 'exports'} shown, ${this.rows.children.length} in all.`;
+    }
     if (!this.more.hidden || document.activeElement !== document.body) return;
     const first = this.rows.children[shown] ?? this.rows.lastElementChild;
     (
@@ -168,8 +178,17 @@ export class History {
     let ok = true;
     try {
       if (action === 'download') await this.actions.download(job);
-      else if (action === 'cancel') this.actions.changed(await cancelExport(job));
-      else if (action === 'delete') this.actions.changed(await deleteExport(job));
+      else if (action === 'cancel') {
+        const canceled = await cancelExport(job);
+        this.actions.changed(canceled);
+        if (generation === this.generation) {
+          this.announce.textContent =
+            canceled.status === 'canceled' ? `Canceled ${fileName(job)}.` : `Canceling ${fileName(job)}…`;
+        }
+      } else if (action === 'delete') {
+        this.actions.changed(await deleteExport(job));
+        if (generation === this.generation) this.announce.textContent = `Deleted ${fileName(job)}.`;
+      }
     } catch (error) {
       ok = false;
       if (generation === this.generation) this.actions.failed(error);

@@ -19,9 +19,6 @@ const TITLES: Record<JobDocument['status'], string> = {
   expired: 'The file has expired',
 };
 
-/** The user asked for less motion: an indeterminate bar's sweep is motion without information. */
-const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
-
 export class JobPanel {
   private readonly root = document.getElementById('job') as HTMLElement;
   private readonly title = document.getElementById('job-title') as HTMLElement;
@@ -36,13 +33,6 @@ export class JobPanel {
   private announced = '';
   /** Shows the file as expired once its `expires_at` passes. */
   private expiry: ReturnType<typeof setTimeout> | undefined;
-
-  constructor() {
-    // The wish can change while an export is shown (a system setting): the bar follows it.
-    reducedMotion.addEventListener('change', () => {
-      if (this.job && !this.root.hidden) this.update(this.job);
-    });
-  }
 
   show(job: JobDocument): void {
     this.job = undefined;
@@ -94,46 +84,46 @@ export class JobPanel {
       }, expiresIn);
     }
     if (status === 'succeeded') {
-      this.bar.max = 1;
-      this.bar.value = 1;
+      this.knownProgress(1);
       const result = job.result;
       this.numbers.textContent = result
         ? `${result.filename} · ${rowCount(result.row_count)} · ${bytes(result.size_bytes)}`
         : '';
     } else if (status === 'failed') {
-      this.bar.max = 1;
-      this.bar.value = 0;
+      this.knownProgress(0);
       this.numbers.textContent = job.error ? failureText(job.error) : '';
     } else if (status === 'running' || status === 'canceling') {
       if (estimated && estimated > 0) {
-        this.bar.max = 1;
-        this.bar.value = Math.min(1, written / estimated);
+        this.knownProgress(Math.min(1, written / estimated));
       } else {
-        this.unknownProgress();
+        this.unknownProgress(`${count(written)} ${written === 1 ? 'row' : 'rows'} written`);
       }
       this.numbers.textContent = this.progressText(written, estimated);
     } else if (status === 'queued') {
-      this.unknownProgress();
+      this.unknownProgress('Queued');
       this.numbers.textContent = 'Your export is queued and starts shortly.';
     } else {
-      this.bar.max = 1;
-      this.bar.value = 0;
+      this.knownProgress(0);
       this.numbers.textContent = '';
     }
     this.say(job, status, previous);
   }
 
+  /** A share of the work done (0 to 1): screen readers say it as a percentage. */
+  private knownProgress(share: number): void {
+    this.bar.max = 1;
+    this.bar.value = share;
+    this.bar.removeAttribute('aria-valuetext');
+  }
+
   /**
-   * Progress without a known total: an indeterminate bar, or, for those who asked for less
-   * motion, a still empty one (the text below it says queued, or how many rows so far).
+   * Progress without a known total: an indeterminate bar (no value, so that it never reads
+   * "0 %"), `known` for screen readers (queued, or how many rows so far). For those who asked
+   * for less motion the bar stays still (exports.css).
    */
-  private unknownProgress(): void {
-    if (reducedMotion.matches) {
-      this.bar.max = 1;
-      this.bar.value = 0;
-    } else {
-      this.bar.removeAttribute('value');
-    }
+  private unknownProgress(known: string): void {
+    this.bar.removeAttribute('value');
+    this.bar.setAttribute('aria-valuetext', known);
   }
 
   private progressText(written: number, estimated: number | undefined): string {

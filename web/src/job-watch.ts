@@ -112,8 +112,8 @@ async function fromEvents(
 /**
  * Polls the job (304 while nothing changed) as often as its `Retry-After` says, for about
  * `forMs`: the final job, or undefined when the time is up. While the server cannot be reached
- * or answers 502/503/504 (a restart, a deploy), it tries again with a growing pause and tells
- * `onTrouble`, past `forMs` too; any other problem ends the watch.
+ * or answers 429 or 5xx (a restart, a deploy, a failure of a moment), it tries again with a
+ * growing pause and tells `onTrouble`, past `forMs` too; any other problem ends the watch.
  */
 async function byPolling(
   job: JobDocument,

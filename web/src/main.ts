@@ -20,6 +20,8 @@ const sessionNote = byId<HTMLElement>('session-note');
 const signOut = byId<HTMLButtonElement>('sign-out');
 const exportButton = byId<HTMLButtonElement>('export-button');
 const exportState = byId<HTMLElement>('export-state');
+/** "Loading datasets…" while the page has nothing to show yet (a polite live region). */
+const pageStatus = byId<HTMLElement>('page-status');
 
 /** Pause before the page asks again for what it may export, while the server does not answer. */
 const START_RETRY_MS = 5000;
@@ -57,7 +59,8 @@ function handleError(error: unknown): void {
     setToken(undefined);
     showSignIn();
   }
-  showError(error);
+  // A parameter is named as its field's label says, not as the request does.
+  showError(error, (param) => form.paramLabel(param));
 }
 
 /**
@@ -77,6 +80,8 @@ function forgetUser(signedOut: boolean): void {
   history.clear();
   form.clear();
   exportState.textContent = '';
+  // A start under way is dropped with the user: its "Loading datasets…" goes too.
+  pageStatus.textContent = '';
 }
 
 function showSignIn(signedOut = false): void {
@@ -100,12 +105,18 @@ async function start(): Promise<void> {
   const run = ++starts;
   // A problem shown stays until the answer: one that is still there is not announced again.
   let datasets: DatasetDescription[];
+  // Nothing to use yet (the page opened, a sign-in): say that it is on its way. It stays while
+  // the page tries again by itself, so that it is not announced at every try.
+  if (exportSection.hidden) pageStatus.textContent = 'Loading datasets…';
   try {
     datasets = (await listDatasets()).datasets;
     if (run !== starts) return;
+    pageStatus.textContent = '';
     clearError();
   } catch (error) {
     if (run !== starts) return;
+    const problem = problemFrom(error);
+    if (!isTransient(problem)) pageStatus.textContent = '';
     if (error instanceof ApiError && error.problem.code === 'unauthorized') {
       setToken(undefined);
       showSignIn();
@@ -115,7 +126,6 @@ async function start(): Promise<void> {
     }
     showError(error);
     // The server restarting or out of reach when the page opened: it tries again by itself.
-    const problem = problemFrom(error);
     if (isTransient(problem)) {
       const retry = Math.max(START_RETRY_MS, (problem.retryAfter ?? 0) * 1000);
       setTimeout(() => {

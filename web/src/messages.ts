@@ -65,9 +65,28 @@ export function sentenceFor(problem: Problem): string {
  */
 const DEVELOPER_DETAIL = new Set(['unauthorized', 'host_not_allowed']);
 
-/** The server's own words about a problem, when they are for the page's user. */
-export function detailFor(problem: Problem): string | undefined {
-  return DEVELOPER_DETAIL.has(problem.code) ? undefined : problem.detail;
+/**
+ * The server's own words about a problem, when they are for the page's user. The parameter it
+ * is about is named by its field's label (`paramLabel`), when the form has that field.
+ */
+export function detailFor(
+  problem: Problem,
+  paramLabel?: (param: string) => string | undefined,
+): string | undefined {
+  if (DEVELOPER_DETAIL.has(problem.code)) return undefined;
+  const label = problem.param === undefined ? undefined : paramLabel?.(problem.param);
+  return problem.detail && problem.param && label
+    ? withLabel(problem.detail, problem.param, label)
+    : problem.detail;
+}
+
+/**
+ * The API names a parameter as the request does (`Parameter "min_amount" must…`): the page
+ * says it as its label does ("Min amount must…").
+ */
+export function withLabel(text: string, param: string, label: string): string {
+  const quoted = JSON.stringify(param);
+  return text.replace(`Parameter ${quoted}`, label).replaceAll(quoted, `"${label}"`);
 }
 
 /**

@@ -3,6 +3,7 @@
  * number inputs, required marks, and the API's `invalid_params` message beside its field.
  */
 import type { ParamDescription } from './api.js';
+import { withLabel } from './messages.js';
 
 type ParamInput = HTMLInputElement | HTMLSelectElement;
 
@@ -109,6 +110,11 @@ export class ParamsForm {
     });
   }
 
+  /** The label of the parameter's field; undefined when there is no such field. */
+  label(param: string): string | undefined {
+    return this.fields.has(param) ? labelText(param) : undefined;
+  }
+
   get empty(): boolean {
     return this.fields.size === 0;
   }
@@ -155,13 +161,12 @@ export class ParamsForm {
 
   /**
    * Shows `message` beside the parameter's field and focuses it; false when there is no such
-   * field. The API names the parameter as the request does (`Parameter "min_amount" must…`):
-   * the page says it as its label does.
+   * field. The parameter is named as its label does (withLabel).
    */
   showError(param: string, message: string): boolean {
     const field = this.fields.get(param);
     if (!field) return false;
-    field.error.textContent = message.replace(`Parameter "${param}"`, labelText(param));
+    field.error.textContent = withLabel(message, param, labelText(param));
     field.error.hidden = false;
     field.input.setAttribute('aria-invalid', 'true');
     field.input.focus();
