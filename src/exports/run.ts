@@ -12,7 +12,9 @@ import type { ExportPlan } from './plan.js';
  * a function that consumes the bytes and settles when they are stored, e.g.
  * `(body) => storage.put(key, body, meta, signal)`. Either way the sink is first reached only
  * once the export has produced its first chunk, so setup errors reject `runExport` before
- * the sink sees anything (an HTTP route can still answer with a problem).
+ * the sink sees anything. A Writable is destroyed whenever the export fails, before its first
+ * chunk too (a file's descriptor is closed; the partial file is the caller's to delete); to
+ * answer a setup error with a problem, pass a function sink (as the HTTP routes do).
  */
 export type ExportSink = Writable | ((body: AsyncIterable<Uint8Array>) => Promise<unknown>);
 
@@ -55,7 +57,10 @@ export async function runExport(
   options: RunOptions = {},
 ): Promise<RunResult | Omit<RunResult, 'sha256'>> {
   const source = plan.takeSource();
-  if (!source) throw new TakeoutError('internal', 'This export plan was already run or closed');
+  if (!source) {
+    release(sink);
+    throw new TakeoutError('internal', 'This export plan was already run or closed');
+  }
   let last: Progress | undefined;
   let abandoned: Promise<void> | undefined;
   let prepared: Awaited<ReturnType<typeof startExport>>;
@@ -80,6 +85,7 @@ export async function runExport(
     // Aborted before the first chunk: as after any other end, the caller gets control back once
     // the source has closed (or SOURCE_CLOSE_WAIT_MS passed), so what it holds outlives it.
     if (abandoned) await settledWithin(abandoned, SOURCE_CLOSE_WAIT_MS);
+    release(sink);
     throw error;
   }
   const hash = options.checksum === false ? undefined : createHash('sha256');
@@ -113,4 +119,13 @@ export async function runExport(
   if (!complete) throw new TakeoutError('internal', 'The sink stopped before the end of the file');
   const rows = last?.rows ?? 0;
   return hash ? { rows, bytes, sha256: hash.digest('hex') } : { rows, bytes };
+}
+
+/**
+ * Closes a Writable sink of an export that failed before reaching it, as `pipeline` does after
+ * the first chunk: a file the caller opened must not keep its descriptor. Destroyed without an
+ * error, so a sink with no 'error' listener does not crash the process.
+ */
+function release(sink: ExportSink): void {
+  if (typeof sink !== 'function' && !sink.destroyed) sink.destroy();
 }
