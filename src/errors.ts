@@ -92,6 +92,7 @@ export const ERROR_CATALOG = {
   queue_error: { status: 503, retryable: true, title: 'The job queue is not available' },
   // Configuration and everything else
   config_error: { status: 500, retryable: false, title: 'The configuration is not valid' },
+  service_closed: { status: 500, retryable: false, title: 'The service is closed' },
   internal: { status: 500, retryable: true, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
 

@@ -20,6 +20,7 @@ import type { ExportQueue } from './jobs/queue/types.js';
 import { openJobStore } from './jobs/store/index.js';
 import type { JobStore } from './jobs/types.js';
 import type { TakeoutMetrics } from './metrics.js';
+import { checkServiceArguments } from './service-arguments.js';
 import { storageAt } from './storage/config.js';
 import { loadOrCreateSecret } from './storage/signing.js';
 import type { Storage } from './storage/types.js';
@@ -73,8 +74,12 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** Builds the service's parts from `config`; nothing is listening yet. */
+/**
+ * Builds the service's parts from `config`; nothing is listening yet. A missing config, a
+ * setting missing from it, or an unknown key in it or in `options` is a `config_error`.
+ */
 export async function createService(config: ServiceConfig, options: ServiceOptions = {}): Promise<Service> {
+  checkServiceArguments(config, options);
   const formats = builtinFormats();
   for (const format of options.formats ?? []) formats.add(format);
   const datasets = new DatasetRegistry(options.datasets);

@@ -69,6 +69,7 @@ export class ExportJobs {
   readonly #log: JobLogger;
   #worker: ExportWorker | undefined;
   #dispatcher: NotificationDispatcher | undefined;
+  #closed = false;
 
   constructor(options: ExportJobsOptions) {
     this.#options = options;
@@ -87,6 +88,7 @@ export class ExportJobs {
     principal: Principal,
     options: CreateExportOptions = {},
   ): Promise<CreateResult> {
+    this.#refuseClosed();
     const { settings, storage, exports } = this.#options;
     const key = options.idempotencyKey;
     if (key !== undefined && (key === '' || key.length > MAX_IDEMPOTENCY_KEY)) {
@@ -150,7 +152,8 @@ export class ExportJobs {
   }
 
   /** The principal's export, or undefined for anyone else's or a missing one. */
-  find(id: string, principal: Principal): Promise<JobRecord | undefined> {
+  async find(id: string, principal: Principal): Promise<JobRecord | undefined> {
+    this.#refuseClosed();
     return this.store.get(id, ownerOf(principal));
   }
 
@@ -159,6 +162,7 @@ export class ExportJobs {
    * anyone else's or a missing one.
    */
   async get(id: string, principal: Principal): Promise<JobRecord> {
+    this.#refuseClosed();
     const job = await this.store.get(id, ownerOf(principal));
     if (!job) throw new TakeoutError('export_not_found', 'No such export');
     if (!job.notify?.length) return job;
@@ -171,12 +175,14 @@ export class ExportJobs {
   }
 
   /** The principal's exports, newest first. */
-  list(principal: Principal, query: ListQuery = {}): Promise<JobPage> {
+  async list(principal: Principal, query: ListQuery = {}): Promise<JobPage> {
+    this.#refuseClosed();
     return this.store.list(ownerOf(principal), query);
   }
 
   /** Cancels a queued or running export (running ones stop within about a second); finished ones are returned as they are. */
   async cancel(id: string, principal: Principal): Promise<JobRecord> {
+    this.#refuseClosed();
     const job = await requestCancel(this.store, id, ownerOf(principal));
     if (!job) throw new TakeoutError('export_not_found', 'No such export');
     return job;
@@ -187,6 +193,7 @@ export class ExportJobs {
    * export is canceled, a succeeded one's file is deleted and the record becomes `expired`.
    */
   async discard(id: string, principal: Principal): Promise<JobRecord> {
+    this.#refuseClosed();
     const job = await this.cancel(id, principal);
     if (job.status !== 'succeeded' || !job.result) return job;
     // Marked first: a job never says `succeeded` without its file. A failed delete is the
@@ -211,6 +218,7 @@ export class ExportJobs {
    * next heartbeat and stops; its late result can no longer win, and it deletes its object.
    */
   async remove(id: string, principal: Principal): Promise<void> {
+    this.#refuseClosed();
     const job = await this.get(id, principal);
     const { storage } = this.#options;
     // The record as the cancel left it: an attempt that succeeded meanwhile has a file now.
@@ -221,8 +229,9 @@ export class ExportJobs {
     await this.store.delete(id, ownerOf(principal));
   }
 
-  /** Starts running jobs in this process (once per service). */
+  /** Starts running jobs in this process (once per service, and not once it is closed). */
   async startWorker(options: { concurrency?: number } = {}): Promise<ExportWorker> {
+    this.#refuseClosed();
     if (this.#worker) throw new TakeoutError('config_error', 'A worker is already running in this service');
     const { settings, storage, exports, fileTtlSeconds } = this.#options;
     const handler = exportJobHandler({
@@ -264,6 +273,7 @@ export class ExportJobs {
 
   /** One housekeeping pass (see sweeper.ts); safe in many processes at once. */
   async sweep(now = new Date()): Promise<JobSweepResult> {
+    this.#refuseClosed();
     const { storage, settings } = this.#options;
     // Deliveries are kept as long as records: an owner can still see how theirs went.
     await this.store
@@ -281,6 +291,13 @@ export class ExportJobs {
     });
   }
 
+  /** Once closed, every call is refused for good (the store and queue are gone): not `internal`, not retryable. */
+  #refuseClosed(): void {
+    if (this.#closed) {
+      throw new TakeoutError('service_closed', 'The service is closed: create a new one to run exports');
+    }
+  }
+
   /**
    * Ends a shutdown's grace at once (a second SIGTERM): running exports are handed back now
    * and notification sends under way are cut, instead of waiting out `shutdownGraceMs`.
@@ -290,9 +307,15 @@ export class ExportJobs {
     void this.#dispatcher?.close(0).catch(() => {});
   }
 
-  /** Stops the worker (handing running jobs back after the grace period) and closes the queue and store. */
+  /**
+   * Stops the worker (handing running jobs back after the grace period) and closes the queue and
+   * store. Every call after it is refused with `service_closed`.
+   */
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
+    // Refused only once the grace is over: until then running jobs finish, and requests
+    // in flight (a poll, a download) are still answered from the store.
     await Promise.all([this.queue.close(graceMs), this.#dispatcher?.close(graceMs)]);
+    this.#closed = true;
     await this.store.close();
   }
 }

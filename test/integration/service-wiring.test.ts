@@ -117,3 +117,78 @@ describe('createService', () => {
     }
   });
 });
+
+describe('a closed service', () => {
+  const principal = { id: 'u' };
+  const closed = {
+    code: 'service_closed',
+    retryable: false,
+    message: expect.stringMatching(/service is closed/),
+  };
+
+  it.each([
+    ['with its worker running', true],
+    ['without a worker', false],
+  ])('refuses every call of its jobs, for good (%s)', async (_, worker) => {
+    const service = await createService(loadConfig(env()), { storage: memoryStorage() });
+    if (worker) await service.jobs.startWorker();
+    const request = parseExportRequest({ rows: [{ a: 1 }], format: 'csv' }, service.formats);
+    const { job } = await service.jobs.create(request, principal);
+    await service.close();
+    const { jobs } = service;
+    await expect(jobs.create(request, principal)).rejects.toMatchObject(closed);
+    await expect(jobs.get(job.id, principal)).rejects.toMatchObject(closed);
+    await expect(jobs.find(job.id, principal)).rejects.toMatchObject(closed);
+    await expect(jobs.list(principal)).rejects.toMatchObject(closed);
+    await expect(jobs.cancel(job.id, principal)).rejects.toMatchObject(closed);
+    await expect(jobs.discard(job.id, principal)).rejects.toMatchObject(closed);
+    await expect(jobs.remove(job.id, principal)).rejects.toMatchObject(closed);
+    await expect(jobs.sweep()).rejects.toMatchObject(closed);
+    // Not "already running", and no worker started on a closed queue and store.
+    await expect(jobs.startWorker()).rejects.toMatchObject(closed);
+    await service.close(); // still idempotent
+  });
+});
+
+describe('createService arguments', () => {
+  it('refuses a missing or incomplete config, naming what is missing', async () => {
+    const call = createService as (config?: unknown, options?: unknown) => Promise<unknown>;
+    await expect(call()).rejects.toMatchObject({
+      name: 'TakeoutError',
+      code: 'config_error',
+      message: expect.stringMatching(/^createService needs a config.*loadConfig/),
+    });
+    await expect(call({})).rejects.toMatchObject({
+      name: 'TakeoutError',
+      code: 'config_error',
+      message: expect.stringMatching(/^createService: the config has no host\b.*loadConfig/),
+      details: { option: 'host' },
+    });
+    const { storage: _storage, ...noStorage } = loadConfig(env());
+    await expect(call(noStorage)).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringMatching(/^createService: the config has no storage\b/),
+      details: { option: 'storage' },
+    });
+  });
+
+  it('refuses an unknown option or config key (a typo), with the likely one', async () => {
+    const call = createService as (config?: unknown, options?: unknown) => Promise<unknown>;
+    await expect(call(loadConfig(env()), { storge: memoryStorage() })).rejects.toMatchObject({
+      name: 'TakeoutError',
+      code: 'config_error',
+      message: expect.stringMatching(/^createService has no option "storge" \(did you mean storage\?\)/),
+      details: { option: 'storge' },
+    });
+    await expect(
+      call({ ...loadConfig(env()), syncMaxRow: 5 }, { storage: memoryStorage() }),
+    ).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringMatching(
+        /^The config of createService has no option "syncMaxRow" \(did you mean syncMaxRows\?\)/,
+      ),
+      details: { option: 'syncMaxRow' },
+    });
+    await expect(call(loadConfig(env()), null)).rejects.toMatchObject({ code: 'config_error' });
+  });
+});

@@ -113,7 +113,8 @@ export async function testService(
   env: NodeJS.ProcessEnv = {},
   options: ServiceOptions & { dir?: string } = {},
 ): Promise<TestService> {
-  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'takeout-jobs-'));
+  const { dir: given, ...serviceOptions } = options;
+  const dir = given ?? mkdtempSync(join(tmpdir(), 'takeout-jobs-'));
   // Retries after 50 ms, not the 5-10 s a deployment waits (a test of the default sets its own).
   const config = loadConfig({
     TAKEOUT_DATA_DIR: dir,
@@ -122,7 +123,7 @@ export async function testService(
     TAKEOUT_JOB_BACKOFF_MAX: '100ms',
     ...env,
   });
-  const service = await createService(config, { env: {}, ...options });
+  const service = await createService(config, { env: {}, ...serviceOptions });
   const formats = builtinFormats();
   return {
     service,
