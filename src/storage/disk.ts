@@ -53,6 +53,12 @@ const TMP_DIR = '.tmp';
 const META_DIR = '.meta';
 
 export function diskStorage(options: DiskStorageOptions): DiskStorage {
+  if (typeof options?.root !== 'string' || options.root === '') {
+    throw new TakeoutError(
+      'config_error',
+      "diskStorage needs a root: the directory holding the files, e.g. diskStorage({ root: './data/files', secret })",
+    );
+  }
   const root = resolve(options.root);
   const tmpDir = join(root, TMP_DIR);
   const metaRoot = join(root, META_DIR);

@@ -20,6 +20,24 @@ const MIN_SECRET_LENGTH = 32;
 const SECRET_FILE = 'secret';
 
 /**
+ * Refuses a signing secret shorter than 32 characters, however it is given (`TAKEOUT_SECRET`,
+ * or the `secret` of `diskStorage`, `memoryStorage`, `storageFromUrl`, `linkSigner`): anyone
+ * who guesses it can forge download links. `name` is what the message calls it.
+ */
+export function checkSecret(secret: unknown, name: string): string {
+  if (typeof secret !== 'string') {
+    throw new TakeoutError(
+      'config_error',
+      `${name} must be a string of at least ${MIN_SECRET_LENGTH} characters (see loadOrCreateSecret)`,
+    );
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new TakeoutError('config_error', `${name} must be at least ${MIN_SECRET_LENGTH} characters`);
+  }
+  return secret;
+}
+
+/**
  * The signing secret: `TAKEOUT_SECRET` when set, else `<dataDir>/secret`, created on first
  * start (mode 0600, in a 0700 directory when it creates that too) with 32 random bytes. Safe
  * when several processes start at once. An existing file that other users may read or write
@@ -30,15 +48,7 @@ export async function loadOrCreateSecret(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
   const configured = env.TAKEOUT_SECRET;
-  if (configured !== undefined && configured !== '') {
-    if (configured.length < MIN_SECRET_LENGTH) {
-      throw new TakeoutError(
-        'config_error',
-        `TAKEOUT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`,
-      );
-    }
-    return configured;
-  }
+  if (configured !== undefined && configured !== '') return checkSecret(configured, 'TAKEOUT_SECRET');
   const path = join(dataDir, SECRET_FILE);
   await mkdir(dataDir, PRIVATE_DIR).catch((error: NodeJS.ErrnoException) => {
     throw new TakeoutError(
@@ -84,7 +94,9 @@ export interface LinkSigner {
   verify(claims: LinkClaims, signature: string, now?: Date): void;
 }
 
+/** Signs and checks links with `secret` (32 characters or more, else `config_error`). */
 export function linkSigner(secret: string): LinkSigner {
+  checkSecret(secret, 'secret');
   // A key of its own, so a MAC made here is useless anywhere else the secret is used.
   const key = createHmac('sha256', secret).update('takeout/files-link/v1').digest();
   const mac = (claims: LinkClaims): Buffer =>

@@ -1,8 +1,11 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { diskStorage } from '../../src/storage/disk.js';
-import { claimsFromQuery, linkSigner } from '../../src/storage/signing.js';
+import { storageFromUrl } from '../../src/storage/config.js';
+import { type DiskStorageOptions, diskStorage } from '../../src/storage/disk.js';
+import { memoryStorage } from '../../src/storage/memory.js';
+import { servedLinks } from '../../src/storage/served-links.js';
+import { claimsFromQuery, linkSigner, loadOrCreateSecret } from '../../src/storage/signing.js';
 import { abortable, forEachConcurrent } from '../../src/storage/streams.js';
 
 const SECRET = 'unit-secret-0123456789-abcdefghijklmnopq';
@@ -82,6 +85,49 @@ describe('link signing', () => {
         expect.objectContaining({ code: 'config_error' }),
       );
     }
+  });
+});
+
+describe('signing secrets given in code', () => {
+  const tooShort = expect.objectContaining({
+    name: 'TakeoutError',
+    code: 'config_error',
+    message: 'secret must be at least 32 characters',
+  });
+
+  it('need 32 characters, as TAKEOUT_SECRET does, wherever they are given', async () => {
+    for (const secret of ['x', 's'.repeat(31)]) {
+      expect(() => diskStorage({ root: '/tmp/unused', secret }), secret).toThrow(tooShort);
+      expect(() => memoryStorage({ secret }), secret).toThrow(tooShort);
+      expect(() => servedLinks({ secret }), secret).toThrow(tooShort);
+      expect(() => linkSigner(secret), secret).toThrow(tooShort);
+      await expect(storageFromUrl('file:/tmp/unused', { dataDir: '/tmp', secret })).rejects.toEqual(tooShort);
+    }
+    const notText = expect.objectContaining({
+      code: 'config_error',
+      message: expect.stringMatching(/^secret must be/),
+    });
+    expect(() => diskStorage({ root: '/tmp/unused', secret: 42 as unknown as string })).toThrow(notText);
+    expect(() => diskStorage({ root: '/tmp/unused' } as DiskStorageOptions)).toThrow(notText);
+    // The environment's path words it the same way, naming its variable.
+    await expect(loadOrCreateSecret('/tmp/unused', { TAKEOUT_SECRET: 'x' })).rejects.toMatchObject({
+      code: 'config_error',
+      message: 'TAKEOUT_SECRET must be at least 32 characters',
+    });
+    expect(diskStorage({ root: '/tmp/unused', secret: 's'.repeat(32) }).kind).toBe('file');
+    expect(memoryStorage().kind).toBe('memory'); // its own random secret is long enough
+  });
+
+  it('diskStorage without a root names the option', () => {
+    const noRoot = expect.objectContaining({
+      name: 'TakeoutError',
+      code: 'config_error',
+      message: expect.stringMatching(/^diskStorage needs a root\b/),
+    });
+    expect(() => diskStorage({} as DiskStorageOptions)).toThrow(noRoot);
+    expect(() => diskStorage({ secret: SECRET } as DiskStorageOptions)).toThrow(noRoot);
+    expect(() => diskStorage({ root: '', secret: SECRET })).toThrow(noRoot);
+    expect(() => diskStorage(undefined as unknown as DiskStorageOptions)).toThrow(noRoot);
   });
 });
 
