@@ -1,3 +1,4 @@
+export type { RateLimitOptions } from './auth/rate-limit.js';
 export { type Authenticate, anonymous, bearerTokens } from './auth.js';
 export { inferType, normalizeColumns, resolveColumns } from './columns.js';
 export { loadConfig, type ServiceConfig } from './config.js';
@@ -12,8 +13,20 @@ export {
 } from './datasets/define.js';
 export type { ParamSpec, ParamType, ParamValue } from './datasets/params.js';
 export { type PostgresPoolOptions, PostgresPools } from './datasets/pools.js';
-export { DatasetRegistry, describeDataset, openDatasetSource } from './datasets/registry.js';
-export { coerceError, ERROR_CATALOG, type ErrorCode, isTakeoutError, TakeoutError } from './errors.js';
+export {
+  DatasetRegistry,
+  describeDataset,
+  type OpenOptions,
+  openDatasetSource,
+} from './datasets/registry.js';
+export {
+  coerceError,
+  ERROR_CATALOG,
+  type ErrorCode,
+  isTakeoutError,
+  TakeoutError,
+  type TakeoutErrorOptions,
+} from './errors.js';
 export * from './exports/index.js';
 export type { CsvOptions } from './formats/csv.js';
 export { BUILTIN_FORMATS, builtinFormats, FormatRegistry, formatNames, getFormat } from './formats/index.js';
@@ -30,11 +43,13 @@ export type { JobLogger } from './jobs/log.js';
 export { ownerOf } from './jobs/owner.js';
 export { type EmbeddedQueueOptions, embeddedQueue } from './jobs/queue/embedded.js';
 export type { ConsumeOptions, ExportQueue, QueueDelivery, QueueHandler } from './jobs/queue/types.js';
-export { type OpenJobStoreOptions, openJobStore } from './jobs/store/index.js';
+export { type MigratedJobStore, type OpenJobStoreOptions, openJobStore } from './jobs/store/index.js';
+export type { MigrationOutcome } from './jobs/store/migrations.js';
 export { type SqliteJobStoreOptions, sqliteJobStore } from './jobs/store/sqlite.js';
 export type { JobSweepResult } from './jobs/sweeper.js';
 export {
   ACTIVE_STATUSES,
+  type CreateResult,
   FINISHED_STATUSES,
   JOB_STATUSES,
   type JobError,

@@ -13,6 +13,7 @@ export {
   type TakeoutNodeHandler,
   takeoutHandler,
 } from './node-handler.js';
+export type { RateLimitOptions } from './rate-limit.js';
 export { filesRoutes } from './routes/files.js';
 export { type PageRoutesOptions, pageRoutes } from './routes/page.js';
 export {

@@ -5,17 +5,24 @@ export {
   type StorageFactoryOptions,
   type StorageLocation,
   type StorageSettings,
+  type StorageUrlContext,
   storageAt,
   storageFromUrl,
   storageSettingsFromEnv,
 } from './config.js';
 export { type DiskStorage, type DiskStorageOptions, diskStorage, type OpenedFile } from './disk.js';
 export { DEFAULT_PREFIX, type ExportKeyOptions, exportKey, isValidKey, keyFilename } from './keys.js';
-export { mergeLifecycleRules, minimumLifecycleDays, takeoutLifecycleRule } from './lifecycle.js';
+export {
+  type MergeResult,
+  mergeLifecycleRules,
+  minimumLifecycleDays,
+  type TakeoutRuleOptions,
+  takeoutLifecycleRule,
+} from './lifecycle.js';
 export { type MemoryStorage, type MemoryStorageOptions, memoryStorage } from './memory.js';
 export { type S3Storage, type S3StorageOptions, s3Storage } from './s3.js';
-export { type SetupStep, setupS3Bucket } from './s3-setup.js';
+export { type SetupOptions, type SetupStep, type StepStatus, setupS3Bucket } from './s3-setup.js';
 export { type ServedLinks, type ServedLinksOptions, servedLinks } from './served-links.js';
-export { linkSigner, loadOrCreateSecret } from './signing.js';
+export { type LinkClaims, type LinkSigner, linkSigner, loadOrCreateSecret } from './signing.js';
 export { type SweepOptions, type SweepResult, sweepExpired } from './sweeper.js';
 export * from './types.js';

@@ -1,6 +1,18 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -49,6 +61,65 @@ describe('package.json', () => {
     const bullmq = sources.find(([path]) => path === './bullmq')?.[1];
     expect(typeof (await import(join(root, bullmq!))).bullmqQueue).toBe('function');
   });
+
+  /** Each entry point's target, and the names a CommonJS caller must find there. */
+  const ENTRY_POINTS: Record<string, string[]> = {
+    '.': ['createService', 'loadConfig', 'runExport', 'TakeoutError'],
+    './http': ['takeoutHandler', 'takeoutRoutes', 'buildServer'],
+    './postgres': ['postgresSource'],
+    './storage': ['diskStorage', 'storageFromUrl', 'loadOrCreateSecret'],
+    './bullmq': ['bullmqQueue'],
+  };
+  const specifier = (path: string) => `takeout${path.slice(1)}`;
+
+  it('can be require()d (Node ^20.19 loads ESM): every entry point has a default condition', () => {
+    const exports = (pkg as unknown as { exports: Record<string, string | Record<string, string>> }).exports;
+    expect(Object.keys(ENTRY_POINTS).sort()).toEqual(
+      Object.keys(exports)
+        .filter((path) => typeof exports[path] !== 'string')
+        .sort(),
+    );
+    // Node's own CommonJS resolver, from a project that installed the package: a stand-in with
+    // this package.json and an empty module at each target (the real ones need a build).
+    const dir = mkdtempSync(join(tmpdir(), 'takeout-require-'));
+    try {
+      const installed = join(dir, 'node_modules', 'takeout');
+      mkdirSync(installed, { recursive: true });
+      copyFileSync(join(root, 'package.json'), join(installed, 'package.json'));
+      const require = createRequire(join(dir, 'index.js'));
+      for (const path of Object.keys(ENTRY_POINTS)) {
+        const target = exports[path] as Record<string, string>;
+        mkdirSync(dirname(join(installed, target.import!)), { recursive: true });
+        writeFileSync(join(installed, target.import!), 'export {};\n');
+        expect(require.resolve(specifier(path)), path).toBe(join(installed, target.import!));
+        expect(target.default, path).toBe(target.import);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // The built package (npm run build) as a CommonJS project gets it: node_modules/takeout is a link.
+  it.skipIf(!existsSync(join(root, 'dist', 'index.js')))(
+    'loads with require() from a CommonJS project, with its exports',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'takeout-require-'));
+      try {
+        mkdirSync(join(dir, 'node_modules'));
+        symlinkSync(root, join(dir, 'node_modules', 'takeout'), 'dir');
+        const script = `console.log(JSON.stringify(Object.fromEntries(${JSON.stringify(
+          Object.keys(ENTRY_POINTS).map(specifier),
+        )}.map((name) => [name, Object.keys(require(name))]))))`;
+        const loaded = JSON.parse(
+          execFileSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8', timeout: 20_000 }),
+        ) as Record<string, string[]>;
+        for (const [path, names] of Object.entries(ENTRY_POINTS))
+          expect(loaded[specifier(path)], path).toEqual(expect.arrayContaining(names));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('declares every package the library imports as a dependency', () => {
     const missing = [...packagesImported('src')].filter((name) => !Object.hasOwn(pkg.dependencies, name));
