@@ -3,12 +3,12 @@
  * server: DATABASE_URL (PostgreSQL) or the SQLite file in TAKEOUT_DATA_DIR.
  */
 import { parseArgs } from 'node:util';
+import { didYouMean } from '../did-you-mean.js';
 import { isTakeoutError, TakeoutError } from '../errors.js';
 import { requestCancel } from '../jobs/lifecycle.js';
 import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
-import { didYouMean } from '../did-you-mean.js';
 import { parsePrincipal, refuseEmpty, shellWord } from './flags.js';
 import { withStore } from './job-store.js';
 import { type CliIo, CommandError, RequestError, UsageError, unknownArgument } from './usage.js';

@@ -4,6 +4,7 @@
  * an allow list fixed late). The dispatchers of running workers send what is made pending.
  */
 import { parseArgs } from 'node:util';
+import { didYouMean } from '../did-you-mean.js';
 import { parseDurationMs } from '../durations.js';
 import type { JobStore } from '../jobs/types.js';
 import {
@@ -13,7 +14,6 @@ import {
   type DeliveryStatus,
   type NotifyChannel,
 } from '../notify/types.js';
-import { didYouMean } from '../did-you-mean.js';
 import { refuseEmpty, shellWord } from './flags.js';
 import { withStore } from './job-store.js';
 import { type CliIo, CommandError, UsageError } from './usage.js';

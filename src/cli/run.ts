@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { didYouMean } from '../did-you-mean.js';
 import { isTakeoutError } from '../errors.js';
 import { scrubber, secretsOf } from '../logging.js';
-import { didYouMean } from '../did-you-mean.js';
 import { exportCommand } from './export.js';
 import { RemoteProblem } from './remote-client.js';
 import { serveCommand } from './serve.js';
