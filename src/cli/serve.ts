@@ -14,6 +14,7 @@ import { incompleteAfterMsFor, sweepExpired } from '../storage/sweeper.js';
 import { isServedStorage } from '../storage/types.js';
 import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
 import { onShutdownSignals } from './shutdown-signals.js';
+import { configWarnings, deploymentOf } from './start-lines.js';
 import { type CliIo, unknownArgument } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve [--insecure-no-auth]
@@ -205,7 +206,11 @@ export async function startService(
     await app.close();
     throw listenError(error, config, metricsServer && Number(new URL(metricsServer.url).port));
   }
-  app.log.info({ xlsxDeflate: config.xlsxDeflate }, 'XLSX sheets are deflated with %s', config.xlsxDeflate);
+  app.log.info(
+    { ...deploymentOf(config, service), xlsxDeflate: config.xlsxDeflate },
+    'takeout serve is running',
+  );
+  for (const warning of await configWarnings(config, env, 'serve')) app.log.warn(warning);
   warnIfIsalBroken(app.log);
   return Object.assign(app, {
     developmentMode: devMode,

@@ -7,6 +7,7 @@ import { loggerOptions } from '../logging.js';
 import { createService } from '../service.js';
 import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
 import { onShutdownSignals } from './shutdown-signals.js';
+import { configWarnings, deploymentOf } from './start-lines.js';
 import { type CliIo, unknownArgument } from './usage.js';
 
 export const WORKER_USAGE = `Usage: takeout worker
@@ -66,14 +67,10 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     throw error;
   }
   log.info(
-    {
-      queue: service.jobs.queue.kind,
-      concurrency: config.jobs.workers,
-      metrics: metrics?.url,
-      xlsxDeflate: config.xlsxDeflate,
-    },
+    { ...deploymentOf(config, service), metrics: metrics?.url, xlsxDeflate: config.xlsxDeflate },
     'takeout worker is running',
   );
+  for (const warning of await configWarnings(config, io.env, 'worker')) log.warn(warning);
   warnIfIsalBroken(log);
   await new Promise<void>((resolve) => {
     const stopListening = onShutdownSignals(

@@ -24,6 +24,15 @@ export function checkDatasetConnections(
   }
 }
 
+/** The environment variables the datasets' connections name (`urlEnv`). */
+export function datasetVariables(datasets: readonly Dataset[]): string[] {
+  return datasets.flatMap((dataset) => {
+    const postgres =
+      dataset.connection && 'postgres' in dataset.connection ? dataset.connection.postgres : undefined;
+    return postgres && 'urlEnv' in postgres ? [postgres.urlEnv] : [];
+  });
+}
+
 function reasonOf(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { TAKEOUT_VARIABLES, unknownTakeoutVariables } from '../../src/env-names.js';
 
 // docs/operations.md is the configuration reference: every environment variable the code
 // reads must be listed there.
@@ -27,6 +28,8 @@ function variablesRead(): Set<string> {
     }
     // Helpers called with the variable's name: integer(env, 'TAKEOUT_X', ...), seconds(env, 'TAKEOUT_X').
     for (const match of text.matchAll(/\(\s*env\s*,\s*'([A-Z][A-Z0-9_]+)'/g)) names.add(match[1]!);
+    // ... or with the name first, env bound: count('TAKEOUT_NOTIFY_CONCURRENCY', 8, 1000).
+    for (const match of text.matchAll(/\b[a-z]\w*\(\s*'(TAKEOUT_[A-Z0-9_]+)'/g)) names.add(match[1]!);
   }
   return names;
 }
@@ -50,5 +53,29 @@ describe('docs/operations.md configuration reference', () => {
   it('lists every environment variable the code reads', () => {
     const missing = [...read].filter((name) => !doc.includes(`\`${name}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the TAKEOUT_ variables serve and worker know (src/env-names.ts)', () => {
+  it('are exactly those the code reads, so a misspelt one is warned about and a real one never is', () => {
+    const read = [...variablesRead()].filter((name) => name.startsWith('TAKEOUT_')).sort();
+    expect([...TAKEOUT_VARIABLES].sort()).toEqual(read);
+  });
+
+  it('name a misspelt variable with what it was likely meant to be', () => {
+    expect(
+      unknownTakeoutVariables({
+        TAKEOUT_WORKER: '0',
+        TAKEOUT_WORKERS: '2',
+        TAKEOUT_QUEUE_PREFX: 'x',
+        HOME: '/',
+      }),
+    ).toEqual([
+      'TAKEOUT_QUEUE_PREFX is not a Takeout setting and is ignored (did you mean TAKEOUT_QUEUE_PREFIX?) (docs/configuration.md)',
+      'TAKEOUT_WORKER is not a Takeout setting and is ignored (did you mean TAKEOUT_WORKERS?) (docs/configuration.md)',
+    ]);
+    expect(unknownTakeoutVariables({ TAKEOUT_SOMETHING_ELSE_ENTIRELY: '1' })).toEqual([
+      'TAKEOUT_SOMETHING_ELSE_ENTIRELY is not a Takeout setting and is ignored (docs/configuration.md)',
+    ]);
   });
 });

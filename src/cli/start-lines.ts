@@ -1,0 +1,55 @@
+/**
+ * What `takeout serve` and `takeout worker` say once they stand: the deployment they joined
+ * (queue, job store, storage, workers), and the settings that look wrong without being
+ * invalid. Each of these was a silent failure seen by an operator: a worker without
+ * STORAGE_URL wrote files no API process could serve; `TAKEOUT_QUEUE_PREFX` ran on another
+ * deployment's queue.
+ */
+
+import type { ServiceConfig } from '../config.js';
+import { loadDatasetsFile } from '../datasets/config-file.js';
+import { datasetVariables } from '../datasets/preflight.js';
+import { unknownTakeoutVariables } from '../env-names.js';
+import { BULLMQ_DEFAULTS } from '../jobs/queue/bullmq-options.js';
+import type { Service } from '../service.js';
+
+/** Where this process's jobs, deliveries and files are: logged with its start line. */
+export function deploymentOf(config: ServiceConfig, service: Service): Record<string, unknown> {
+  const { jobs, storage } = config;
+  return {
+    jobStore: jobs.databaseUrl ? 'postgres' : 'sqlite',
+    queue: service.jobs.queue.kind,
+    ...(jobs.redisUrl
+      ? {
+          queueName: jobs.bullmq.name ?? BULLMQ_DEFAULTS.name,
+          queuePrefix: jobs.bullmq.prefix ?? BULLMQ_DEFAULTS.prefix,
+        }
+      : {}),
+    workers: jobs.workers,
+    storage:
+      storage.location.kind === 's3'
+        ? `s3://${storage.location.bucket}/${storage.location.prefix ?? ''}`
+        : `file://${storage.location.root}`,
+  };
+}
+
+/** Warnings about the configuration; none when it looks as meant. */
+export async function configWarnings(
+  config: ServiceConfig,
+  env: NodeJS.ProcessEnv,
+  role: 'serve' | 'worker',
+): Promise<string[]> {
+  // A dataset's `urlEnv` may be any name, TAKEOUT_ ones too.
+  const declared = config.configFile ? datasetVariables(await loadDatasetsFile(config.configFile)) : [];
+  const warnings = unknownTakeoutVariables(env).filter(
+    (warning) => !declared.some((name) => warning.startsWith(`${name} `)),
+  );
+  // With Redis this is one of several processes: files on this machine's disk are only
+  // served by the processes that see that directory.
+  if (config.jobs.redisUrl && config.storage.location.kind === 'file') {
+    warnings.push(
+      `STORAGE_URL is not set: ${role === 'worker' ? 'this worker writes' : 'files are written'} to ${config.storage.location.root} on this machine, which API and worker processes elsewhere cannot read (their downloads fail); set STORAGE_URL to the deployment's S3 bucket, or share that directory`,
+    );
+  }
+  return warnings;
+}

@@ -1,0 +1,102 @@
+/**
+ * What `takeout serve` and `takeout worker` say once they stand: the deployment they joined,
+ * and the settings that look wrong without being invalid. Each was a silent failure an
+ * operator met: `TAKEOUT_WORKER=0` (a missing S) left two workers in an API process, a
+ * misspelt TAKEOUT_QUEUE_PREFIX joined another deployment's queue, and a worker without
+ * STORAGE_URL wrote files that no API process could serve.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { dropQueueKeys } from '../support/bullmq-harness.js';
+import { startServeWithConfig } from '../support/serve-process.js';
+import { type LogLine, startWorkerProcess } from '../support/worker-process.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step().catch(() => {});
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'takeout-start-'));
+  cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const WARN = 40;
+
+describe('start lines', () => {
+  it('serve warns about a misspelt TAKEOUT_ variable, not about a dataset urlEnv, and says what it runs', async () => {
+    const dir = tempDir();
+    const serve = await startServeWithConfig(
+      dir,
+      {
+        datasets: [
+          {
+            name: 'shop',
+            connection: { postgres: { urlEnv: 'TAKEOUT_SHOP_DATABASE' } },
+            sql: 'SELECT 1 AS a',
+          },
+        ],
+      },
+      {
+        LOG_LEVEL: 'info',
+        TAKEOUT_WORKER: '0',
+        TAKEOUT_SHOP_DATABASE: 'postgres://127.0.0.1:5432/shop',
+      },
+    );
+    cleanup.push(() => serve.terminate());
+    const lines = (): LogLine[] =>
+      serve
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as LogLine);
+    await expect.poll(() => lines().some((line) => line.msg === 'takeout serve is running')).toBe(true);
+    const running = lines().find((line) => line.msg === 'takeout serve is running')!;
+    expect(running).toMatchObject({ jobStore: 'sqlite', queue: 'embedded', workers: 2 });
+    expect(running.storage).toBe(`file://${join(dir, 'data', 'files')}`);
+    const warnings = lines()
+      .filter((line) => line.level === WARN)
+      .map((line) => line.msg);
+    expect(warnings).toContain(
+      'TAKEOUT_WORKER is not a Takeout setting and is ignored (did you mean TAKEOUT_WORKERS?) (docs/configuration.md)',
+    );
+    expect(warnings.join('\n')).not.toContain('TAKEOUT_SHOP_DATABASE');
+  });
+
+  it('a worker names its queue and warns about a misspelt prefix and about files on its own disk', async () => {
+    const dir = tempDir();
+    const prefix = `takeout-start:${process.pid}:${randomBytes(4).toString('hex')}`;
+    const redisUrl = 'redis://127.0.0.1:6379';
+    cleanup.push(() => dropQueueKeys(redisUrl, prefix));
+    const worker = await startWorkerProcess({
+      TAKEOUT_DATA_DIR: dir,
+      TAKEOUT_DEMO: 'false',
+      TAKEOUT_SECRET: randomBytes(24).toString('hex'),
+      REDIS_URL: redisUrl,
+      TAKEOUT_QUEUE_PREFIX: prefix,
+      TAKEOUT_QUEUE_PREFX: 'meant-elsewhere',
+      TAKEOUT_WORKERS: '1',
+    });
+    cleanup.push(async () => {
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+    });
+    const running = worker.lines.find((line) => line.msg === 'takeout worker is running')!;
+    expect(running).toMatchObject({
+      queue: 'bullmq',
+      queueName: 'takeout-exports',
+      queuePrefix: prefix,
+      workers: 1,
+    });
+    await worker.waitFor((line) => line.msg.startsWith('STORAGE_URL is not set'));
+    const warnings = worker.lines.filter((line) => line.level === WARN).map((line) => line.msg);
+    expect(warnings).toContain(
+      'TAKEOUT_QUEUE_PREFX is not a Takeout setting and is ignored (did you mean TAKEOUT_QUEUE_PREFIX?) (docs/configuration.md)',
+    );
+    expect(warnings.find((w) => w.startsWith('STORAGE_URL is not set'))).toContain(join(dir, 'files'));
+  });
+});
