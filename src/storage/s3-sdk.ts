@@ -93,9 +93,13 @@ const REFUSED = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNot
  * What an S3 failure most likely means, said in its message: an operator reading a worker's log
  * or a failed job should not have to know that `NoSuchBucket` or a bare 403 means a setting.
  */
-function s3Reason(code: string | undefined, status: number | undefined): string {
+export function s3Reason(code: string | undefined, status: number | undefined): string {
   const shown = code && code !== 'Unknown' ? code : status ? `HTTP ${status}` : code;
   if (code === 'NoSuchBucket') return `${shown}: the configured bucket does not exist`;
+  // The SDK found no credentials at all (no variables, profile or role): nothing was sent.
+  if (code === 'CredentialsProviderError') {
+    return `${shown}: no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give the process a role or profile`;
+  }
   if (code === 'ExpiredToken' || code === 'TokenRefreshRequired') {
     return `${shown}: the temporary credentials expired (a fixed AWS_SESSION_TOKEN is never renewed: give the process a role or profile the SDK refreshes)`;
   }

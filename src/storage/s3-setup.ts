@@ -6,7 +6,7 @@
 import type { LifecycleRule, TransitionDefaultMinimumObjectSize } from '@aws-sdk/client-s3';
 import { describeRule, mergeLifecycleRules, takeoutLifecycleRule } from './lifecycle.js';
 import type { S3Storage } from './s3.js';
-import { httpStatusOf, loadS3Sdk, s3ErrorCode } from './s3-sdk.js';
+import { httpStatusOf, loadS3Sdk, s3ErrorCode, s3Reason } from './s3-sdk.js';
 
 export type StepStatus = 'ok' | 'changed' | 'unsupported' | 'failed';
 
@@ -51,7 +51,7 @@ export async function setupS3Bucket(storage: S3Storage, options: SetupOptions): 
         ? `bucket "${Bucket}" does not exist; create it (private) first`
         : status === 403
           ? `access to bucket "${Bucket}" is denied (HTTP 403): check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and that they may list the bucket`
-          : `bucket "${Bucket}" cannot be reached (${codeOf(error)})`;
+          : `bucket "${Bucket}" cannot be reached (${s3Reason(s3ErrorCode(error), status) || codeOf(error)})`;
     steps.push({ step: 'bucket', status: 'failed', message });
     return steps;
   }

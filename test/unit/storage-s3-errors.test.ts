@@ -21,6 +21,10 @@ describe('s3Failure', () => {
     expect(message(sdkError('ExpiredToken', 400))).toMatch(
       /^S3 PutObject failed: ExpiredToken: the temporary credentials expired \(a fixed AWS_SESSION_TOKEN is never renewed/,
     );
+    // What the SDK throws when it finds no credentials at all (the audit's missing secret).
+    expect(message(sdkError('CredentialsProviderError'))).toBe(
+      'S3 PutObject failed: CredentialsProviderError: no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give the process a role or profile',
+    );
     expect(message(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }))).toBe(
       'S3 PutObject failed: ECONNREFUSED: the S3 endpoint cannot be reached',
     );
