@@ -175,6 +175,7 @@ export async function postgresJobStore(options: PostgresJobStoreOptions): Promis
 
 /** Node's socket errors (ECONNREFUSED, ETIMEDOUT, ...), and pg's words for a dropped connection. */
 const UNREACHABLE = /ECONNREFUSED|ECONNRESET|timeout|terminat|not queryable|connection error/i;
+const SSL_REFUSED = /^The server does not support SSL connections$/;
 
 /**
  * What the job store's callers see of a database failure (an API answer among them): never the
@@ -189,6 +190,15 @@ export function storeError(error: unknown): TakeoutError {
       cause: error,
       details: { sqlstate },
     });
+  }
+  // pg's own refusal before any query: `sslmode=require` against a server without SSL. Its
+  // words quote no value, and say what to change.
+  if (error instanceof Error && SSL_REFUSED.test(error.message)) {
+    return new TakeoutError(
+      'job_store_error',
+      `The job database refused the connection: ${error.message} (see sslmode in DATABASE_URL)`,
+      { cause: error },
+    );
   }
   const code = (error as { code?: unknown } | null)?.code;
   const errno = typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'ERR_INVALID_URL';
