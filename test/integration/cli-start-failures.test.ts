@@ -1,6 +1,6 @@
 /**
- * A process that cannot start (Redis unreachable, SSL refused) says why and exits, so that its supervisor
- * starts it again: it must not hang on with a client that reconnects forever.
+ * A process that cannot start (Redis unreachable, SSL refused) says why and exits, so that its
+ * supervisor starts it again: it must not hang on with a client that reconnects forever.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
