@@ -15,6 +15,7 @@ import type { Storage } from '../storage/types.js';
 import type { Row } from '../types.js';
 import type { JobMetrics } from './attempt-metrics.js';
 import type { JobSettings } from './config.js';
+import { EnqueueRetries } from './enqueue-retries.js';
 import { newExportId } from './ids.js';
 import { requestCancel } from './lifecycle.js';
 import { type JobLogger, silentLogger } from './log.js';
@@ -70,12 +71,14 @@ export class ExportJobs {
   #worker: ExportWorker | undefined;
   #dispatcher: NotificationDispatcher | undefined;
   #closed = false;
+  readonly #enqueueRetries: EnqueueRetries;
 
   constructor(options: ExportJobsOptions) {
     this.#options = options;
     this.store = options.store;
     this.queue = options.queue;
     this.#log = options.log ?? silentLogger;
+    this.#enqueueRetries = new EnqueueRetries(options.queue, this.#log);
   }
 
   /**
@@ -139,14 +142,17 @@ export class ExportJobs {
       if (staged) await storage.delete(staged.key).catch(() => {});
       return result;
     }
+    const rank = result.job.queueRank ?? 0;
     try {
-      await this.queue.enqueue(id, { rank: result.job.queueRank ?? 0 });
+      await this.queue.enqueue(id, { rank });
     } catch (error) {
-      // The record is queued: the sweeper enqueues it again. The caller's job exists either way.
+      // The record is queued, and the caller's job exists either way: it is enqueued again in
+      // the background soon, and by the sweeper if the queue stays away.
       this.#log.warn(
         { exportId: id, code: coerceError(error).code },
-        'could not enqueue an export; the sweeper will',
+        'could not enqueue an export; it is retried in the background (the sweeper enqueues it if the queue stays away)',
       );
+      this.#enqueueRetries.schedule(id, rank);
     }
     return result;
   }
@@ -312,6 +318,7 @@ export class ExportJobs {
    * store. Every call after it is refused with `service_closed`.
    */
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
+    this.#enqueueRetries.close();
     // Refused only once the grace is over: until then running jobs finish, and requests
     // in flight (a poll, a download) are still answered from the store.
     await Promise.all([this.queue.close(graceMs), this.#dispatcher?.close(graceMs)]);
