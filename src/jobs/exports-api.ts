@@ -186,7 +186,7 @@ export class ExportJobs {
     return this.store.list(ownerOf(principal), query);
   }
 
-  /** Cancels a queued or running export (running ones stop within about a second); finished ones are returned as they are. */
+  /** Cancels a queued or running export (running ones stop within about two seconds); finished ones are returned as they are. */
   async cancel(id: string, principal: Principal): Promise<JobRecord> {
     this.#refuseClosed();
     const job = await requestCancel(this.store, id, ownerOf(principal));

@@ -213,7 +213,7 @@ export function cancelHeldJob(
 
 /**
  * The owner's cancel: a queued job is canceled at once, a running one becomes `canceling`
- * until its worker stops (within about a second). Finished jobs are returned unchanged.
+ * until its worker stops (within about two seconds: its next heartbeat, then the abort). Finished jobs are returned unchanged.
  */
 export async function requestCancel(
   store: JobStore,
