@@ -10,7 +10,7 @@ import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
 import { parsePrincipal, refuseEmpty, shellWord } from './flags.js';
-import { withStore } from './job-store.js';
+import { storeState, withStore } from './job-store.js';
 import { type CliIo, CommandError, RequestError, UsageError, unknownArgument } from './usage.js';
 
 export const JOBS_USAGE = `Usage: takeout jobs <command> [options]
@@ -194,16 +194,25 @@ export async function migrateCommand(argv: string[], io: CliIo): Promise<number>
     return 0;
   }
   if (argv[0] !== undefined) throw unknownArgument(argv[0], 'migrate');
+  // Where it is and what it was, said after: a mistyped schema creates a new, empty store.
+  const before = await storeState(io.env);
   // Opening the store applies what is missing (under a lock: safe while servers start too).
   const { kind, version } = await withStore(io.env, { create: true }, async (store) => ({
     kind: store.kind,
     ...(await store.migrate()),
   }));
+  const where = before ? ` in ${before.where}` : '';
+  const what =
+    before?.version === undefined
+      ? `created${where}, at schema version ${version}`
+      : before.version < version
+        ? `migrated from schema version ${before.version} to ${version}${where}`
+        : `already at schema version ${version}${where}; nothing to apply`;
   // The store's version, which a newer release may have taken past this one's.
   const newer =
     version > SCHEMA_VERSION
       ? `; this takeout knows versions up to ${SCHEMA_VERSION} (a newer release migrated it; migrations only add, so this one still works against it)`
       : '';
-  io.stdout.write(`job store (${kind}): schema at version ${version}${newer}\n`);
+  io.stdout.write(`job store (${kind}): ${what}${newer}\n`);
   return 0;
 }

@@ -38,7 +38,7 @@ describe('takeout jobs and takeout migrate', () => {
     const env = { TAKEOUT_DATA_DIR: dir };
     expect(await cli(['migrate'], env)).toMatchObject({
       code: 0,
-      out: `job store (sqlite): schema at version ${SCHEMA_VERSION}\n`,
+      out: `job store (sqlite): created in ${join(dir, 'jobs.db')}, at schema version ${SCHEMA_VERSION}\n`,
     });
     const store = sqliteJobStore({ path: join(dir, 'jobs.db') });
     const mine = await addJob(store, { id: 'ann', tenant: 't1' });
@@ -105,8 +105,27 @@ describe('takeout jobs and takeout migrate', () => {
     db.close();
     expect(await cli(['migrate'], env)).toMatchObject({
       code: 0,
-      out: `job store (sqlite): schema at version ${SCHEMA_VERSION + 1}; this takeout knows versions up to ${SCHEMA_VERSION} (a newer release migrated it; migrations only add, so this one still works against it)\n`,
+      out: `job store (sqlite): already at schema version ${SCHEMA_VERSION + 1} in ${join(env.TAKEOUT_DATA_DIR, 'jobs.db')}; nothing to apply; this takeout knows versions up to ${SCHEMA_VERSION} (a newer release migrated it; migrations only add, so this one still works against it)\n`,
     });
+  });
+
+  it('migrate says whether it created the store, migrated it from an older version, or found nothing to do', async () => {
+    const env = { TAKEOUT_DATA_DIR: mkdtempSync(join(dir, 'older-')) };
+    const path = join(env.TAKEOUT_DATA_DIR, 'jobs.db');
+    expect((await cli(['migrate'], env)).out).toBe(
+      `job store (sqlite): created in ${path}, at schema version ${SCHEMA_VERSION}\n`,
+    );
+    // Back to the version before the last one (migration 5 added this column: undo it).
+    const db = new Database(path);
+    db.exec('ALTER TABLE takeout_deliveries DROP COLUMN redelivered_at');
+    db.prepare('DELETE FROM takeout_migrations WHERE version = ?').run(SCHEMA_VERSION);
+    db.close();
+    expect((await cli(['migrate'], env)).out).toBe(
+      `job store (sqlite): migrated from schema version ${SCHEMA_VERSION - 1} to ${SCHEMA_VERSION} in ${path}\n`,
+    );
+    expect((await cli(['migrate'], env)).out).toBe(
+      `job store (sqlite): already at schema version ${SCHEMA_VERSION} in ${path}; nothing to apply\n`,
+    );
   });
 
   it('cancels only what has not finished: exit 1 for a finished export, 0 for one already canceling', async () => {
@@ -277,11 +296,15 @@ describe('takeout jobs and takeout migrate', () => {
     try {
       const env = { DATABASE_URL: PG_BASE_URL, TAKEOUT_DATABASE_SCHEMA: schema.name };
       const runs = await Promise.all([cli(['migrate'], env), cli(['migrate'], env)]);
+      // Both found no store before (one waited on the other's lock): where it is, is the point.
       for (const run of runs)
         expect(run).toMatchObject({
           code: 0,
-          out: `job store (postgres): schema at version ${SCHEMA_VERSION}\n`,
+          out: `job store (postgres): created in database test, schema ${schema.name}, at schema version ${SCHEMA_VERSION}\n`,
         });
+      expect((await cli(['migrate'], env)).out).toBe(
+        `job store (postgres): already at schema version ${SCHEMA_VERSION} in database test, schema ${schema.name}; nothing to apply\n`,
+      );
       const versions = await schema.admin.query(`SELECT version FROM ${schema.name}.takeout_migrations`);
       expect(versions.rows).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
       const store = await postgresJobStore({ connectionString: PG_BASE_URL, schema: schema.name });
