@@ -34,7 +34,9 @@ function parseStatuses(text: string): JobStatus[] {
   const statuses = text.split(',').map((s) => s.trim());
   for (const status of statuses) {
     if (!(JOB_STATUSES as readonly string[]).includes(status)) {
-      throw new UsageError(`unknown status ${JSON.stringify(status)}; use ${JOB_STATUSES.join(', ')}`);
+      throw new UsageError(
+        `unknown status ${JSON.stringify(status)}${didYouMean(status, JOB_STATUSES)}; use ${JOB_STATUSES.join(', ')}`,
+      );
     }
   }
   return statuses as JobStatus[];

@@ -10,6 +10,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { didYouMean } from '../did-you-mean.js';
 import { checkRetentionSeconds, parseDurationMs } from '../durations.js';
 import { TakeoutError } from '../errors.js';
 import { diskStorage } from './disk.js';
@@ -85,9 +86,13 @@ function parseS3Url(text: string): StorageLocation {
   }
   for (const name of url.searchParams.keys()) {
     if (!S3_PARAMS.has(name)) {
-      throw new TakeoutError('config_error', `STORAGE_URL has an unknown parameter "${name}"`, {
-        details: { allowed: [...S3_PARAMS] },
-      });
+      throw new TakeoutError(
+        'config_error',
+        `STORAGE_URL has an unknown parameter "${name}"${didYouMean(name, [...S3_PARAMS])}`,
+        {
+          details: { allowed: [...S3_PARAMS] },
+        },
+      );
     }
   }
   const get = (name: string) => url.searchParams.get(name) ?? undefined;

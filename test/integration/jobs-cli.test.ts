@@ -84,6 +84,9 @@ describe('takeout jobs and takeout migrate', () => {
     const missing = await cli(['jobs', 'show', 'exp_nope'], env);
     expect(missing).toMatchObject({ code: 1, err: 'takeout: export_not_found: No export exp_nope\n' });
     expect((await cli(['jobs', 'list', '--status', 'done'], env)).code).toBe(2);
+    expect((await cli(['jobs', 'list', '--status', 'runing'], env)).err).toContain(
+      'unknown status "runing" (did you mean running?)',
+    );
     expect((await cli(['jobs', 'frobnicate'], env)).code).toBe(2);
     const typo = await cli(['jobs', 'lsit'], env);
     expect([typo.code, typo.err.split('\n')[0]]).toEqual([

@@ -20,6 +20,12 @@ describe('STORAGE_URL', () => {
     });
   });
 
+  it('refuses an unknown parameter, naming the one it was likely meant to be', () => {
+    expect(() => parseStorageUrl('s3://bucket?forcePathstyle=true', context)).toThrow(
+      'STORAGE_URL has an unknown parameter "forcePathstyle" (did you mean forcePathStyle?)',
+    );
+  });
+
   it('reads relative and absolute file: URLs', () => {
     expect(parseStorageUrl('file:data/files', context)).toEqual({
       kind: 'file',
