@@ -194,7 +194,12 @@ async function redeliverIds(ids: string[], io: CliIo): Promise<number> {
     else io.stdout.write(`${id}  pending  (already on its way; left as it is)\n`);
   }
   if (missing > 0)
-    throw new CommandError('delivery_not_found', `${missing} of the deliveries named do not exist`);
+    throw new CommandError(
+      'delivery_not_found',
+      missing === 1
+        ? '1 of the deliveries named does not exist'
+        : `${missing} of the deliveries named do not exist`,
+    );
   return 0;
 }
 

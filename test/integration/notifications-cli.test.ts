@@ -119,7 +119,7 @@ describe('takeout notifications', () => {
     expect(byId.code).toBe(1);
     expect(byId.out).toBe(`${failed!.id}  pending  (was delivered)\n`);
     expect(byId.err).toBe(
-      'takeout: msg_nosuchdelivery: no such delivery\ntakeout: delivery_not_found: 1 of the deliveries named do not exist\n',
+      'takeout: msg_nosuchdelivery: no such delivery\ntakeout: delivery_not_found: 1 of the deliveries named does not exist\n',
     );
     await eventuallyValue(async () => (receiver!.of(job.id).length === tries + 2 ? true : undefined), 15_000);
   });
