@@ -46,6 +46,8 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
     let jobs: TestService;
     let app: FastifyInstance;
     let base: string;
+    /** The lines the server logged (pino JSON), for what an operator would see. */
+    const logged: Record<string, unknown>[] = [];
 
     async function call(
       path: string,
@@ -118,6 +120,7 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       const { service } = jobs;
       app = await buildServer({
         ...serviceServerOptions(service),
+        logger: { level: 'info', stream: { write: (line: string) => logged.push(JSON.parse(line)) } },
         authenticate: bearerTokens(
           new Map([
             [ALICE, { id: 'alice', tenant: 'acme' }],
@@ -530,12 +533,33 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       );
     });
 
-    it('answers 410 when the file is gone before the sweeper marked the job (a bucket lifecycle rule)', async () => {
+    it('answers 502 storage_error, logged as an error, when the file is missing while its retention lasts (a worker on other storage)', async () => {
       const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
       expect((await finished(job.id)).status).toBe('succeeded');
-      const key = (await jobs.service.jobs.store.get(job.id))?.result?.key;
+      const record = await jobs.service.jobs.store.get(job.id);
+      const key = record?.result?.key;
       expect(key).toBeDefined();
+      expect(record?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
+      // What the API sees when the worker wrote elsewhere (its own disk, another bucket).
       await jobs.service.storage.delete(key!);
+      for (const route of ['download', 'link']) {
+        const missing = await call(`/v1/exports/${job.id}/${route}`);
+        // Not "deleted after its retention": the retention has not ended.
+        expect(missing.status, route).toBe(502);
+        expect(missing.body.code, route).toBe('storage_error');
+        expect(String(missing.body.detail), route).not.toMatch(/deleted after its retention/);
+        expect(missing.headers.get('location'), route).toBeNull();
+      }
+      // The operator sees why, at error level, with the export and the key.
+      const lines = logged.filter((line) => line.exportId === job.id && line.level === 50);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatchObject({ key });
+      expect(String(lines[0]!.msg)).toMatch(/not in storage/);
+      // The job still shows the retention it has; the answer does not say expired.
+      expect((await call(`/v1/exports/${job.id}`)).body.status).toBe('succeeded');
+      // Once the retention has ended, the missing file is expired (a bucket lifecycle rule).
+      const past = new Date(Date.now() - 1000);
+      await jobs.service.jobs.store.transition(job.id, { status: ['succeeded'] }, { expiresAt: past });
       const gone = await call(`/v1/exports/${job.id}/download`);
       expect(gone.status).toBe(410);
       expect(gone.body.code).toBe('export_expired');

@@ -46,7 +46,9 @@ export function jobPaths(): Json {
           'Cancels an active export (a running one answers 202 while it is `canceling`) or deletes a finished one’s file (the job becomes `expired`). Takes no body (an empty one with `Content-Type: application/json` is fine).',
         responses: {
           '200': jobDocument('The job after deletion: canceled, expired, or failed as it was.'),
-          '202': jobDocument('Canceling: the worker stops within about a second, then the job is canceled.'),
+          '202': jobDocument(
+            'Canceling: the worker stops within about two seconds, then the job is canceled.',
+          ),
           ...guardedProblems(401, 404),
         },
       },
@@ -59,7 +61,7 @@ export function jobPaths(): Json {
         description: 'Takes no body (an empty one with `Content-Type: application/json` is fine).',
         responses: {
           '200': jobDocument('Canceled (or already finished).'),
-          '202': jobDocument('Canceling: the worker stops within about a second.'),
+          '202': jobDocument('Canceling: the worker stops within about two seconds.'),
           ...guardedProblems(401, 404),
         },
       },
@@ -78,7 +80,7 @@ export function jobPaths(): Json {
               'Referrer-Policy': header('no-referrer'),
             },
           },
-          ...guardedProblems(401, 404, 409, 410),
+          ...guardedProblems(401, 404, 409, 410, 502),
         },
       },
     },
@@ -106,7 +108,7 @@ export function jobPaths(): Json {
               },
             },
           },
-          ...guardedProblems(401, 404, 409, 410),
+          ...guardedProblems(401, 404, 409, 410, 502),
         },
       },
     },

@@ -127,7 +127,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     return document;
   });
 
-  // `canceling`: the worker stops within about a second; poll or watch the events.
+  // `canceling`: the worker stops within about two seconds; poll or watch the events.
   const answerJob = (reply: FastifyReply, job: JobRecord) =>
     reply.code(job.status === 'canceling' ? 202 : 200).send(jobDocument(job, prefix));
   // These read no body: `Content-Type: application/json` with an empty one is no body.
@@ -141,6 +141,33 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     );
   });
 
+  /**
+   * The file a succeeded record names is not in storage while its retention lasts. Deleted with
+   * its export meanwhile (DELETE), the export answers as it now is. Else nothing of Takeout's
+   * deleted it: a worker wrote it to other storage (its own disk without STORAGE_URL, another
+   * bucket or prefix), or it was removed behind Takeout's back. Not `export_expired`, which would
+   * tell the owner the file went with its retention and the operator nothing: a 502 for the
+   * operator to see, logged as an error with the export and the key.
+   */
+  async function missingFile(request: FastifyRequest, job: JobRecord, key: string): Promise<never> {
+    const latest = await jobs.get(job.id, principalOf(request)); // export_not_found once removed
+    if (latest.status !== 'succeeded') throw notDownloadable(latest);
+    const log = request.log as FastifyRequest['log'] & { bindings?: () => Record<string, unknown> };
+    log.error(
+      {
+        ...(log.bindings?.().exportId === job.id ? {} : { exportId: job.id }),
+        key,
+        storage: storage.kind,
+        expiresAt: job.expiresAt?.toISOString(),
+      },
+      'the file this succeeded export names is not in storage though its retention has not ended: was it written by a worker on other storage (no STORAGE_URL, another bucket or prefix)?',
+    );
+    throw new TakeoutError(
+      'storage_error',
+      'The file of this export is missing from the file store, though its retention has not ended',
+    );
+  }
+
   /** A link to a succeeded export's file, minted now for this request only: never stored or shown in job documents. */
   async function mintLink(
     request: FastifyRequest,
@@ -153,11 +180,12 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       throw notDownloadable(job);
     }
     const { key, filename, contentType } = job.result;
-    // Its retention is over, though the sweeper may not have come by yet; or the file is
-    // gone before the sweeper marked the job (an S3 lifecycle rule).
+    // Its retention is over, though the sweeper may not have come by yet (the file may be gone
+    // already: an S3 lifecycle rule).
     const now = Date.now();
     const retained = job.expiresAt === undefined || job.expiresAt.getTime() > now;
-    if (!retained || !(await storage.stat(key))) throw notDownloadable({ ...job, status: 'expired' });
+    if (!retained) throw notDownloadable({ ...job, status: 'expired' });
+    if (!(await storage.stat(key))) await missingFile(request, job, key);
     // A link never outlives the file's retention (a store's lifecycle rule may keep the object
     // a day longer: the link would go on downloading an export shown as expired).
     const left = job.expiresAt === undefined ? Number.POSITIVE_INFINITY : job.expiresAt.getTime() - now;
