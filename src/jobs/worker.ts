@@ -36,7 +36,10 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   const claim = await claimJob(store, delivery.id, lease);
   if (claim.kind === 'held') return deferHeld(context, delivery, claim.job, log);
   if (claim.kind === 'ended') return endedByClaim(context, claim.job, log);
-  if (claim.kind !== 'claimed') return; // finished, canceled or deleted
+  if (claim.kind === 'finished') {
+    if (!claim.job) noSuchExport(context, log);
+    return; // finished, canceled or deleted
+  }
   const job = claim.job;
   log.info({ attempt: job.attempt }, 'export started');
   const attempt = new Attempt(context, job, lease, delivery.signal, log, delivery.retryAt?.bind(delivery));
@@ -45,6 +48,21 @@ async function runDelivery(context: WorkerContext, delivery: QueueDelivery): Pro
   } finally {
     attempt.dispose();
   }
+}
+
+/**
+ * The queue delivered an id this worker's job store does not have. Deleted since it was
+ * enqueued (`jobs.remove`), or this worker reads another store than the API that enqueued
+ * it: no DATABASE_URL (SQLite of its own), another database or TAKEOUT_DATABASE_SCHEMA. The
+ * delivery is done with either way (a deleted export is nothing to run); said, so the second
+ * case is not silent: the export stays queued in the API's store (the API's sweeper enqueues
+ * it again, and this is said again whenever it reaches such a worker).
+ */
+function noSuchExport(context: WorkerContext, log: JobLogger): void {
+  log.warn(
+    { jobStore: context.store.kind },
+    'the job store has no such export: it was deleted, or this worker is on another DATABASE_URL / TAKEOUT_DATABASE_SCHEMA than the API that queued it (then that export stays queued): delivery dropped',
+  );
 }
 
 /**
