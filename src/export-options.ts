@@ -63,26 +63,28 @@ export function checkExportControls(controls: CheckedControls): void {
   const refuse = (option: string, message: string): never => {
     throw new TakeoutError('invalid_option', message, { details: { option } });
   };
-  if (maxRows !== undefined && !(Number.isSafeInteger(maxRows) && maxRows >= 0)) {
+  // Infinity is no limit: servers built with unbounded sync limits pass it on.
+  if (maxRows !== undefined && !((Number.isSafeInteger(maxRows) || maxRows === Infinity) && maxRows >= 0)) {
     refuse(
       'maxRows',
-      `maxRows must be a whole number of rows, 0 or more, not ${String(maxRows).slice(0, 40)}`,
+      `maxRows must be a whole number of rows, 0 or more (or Infinity), not ${String(maxRows).slice(0, 40)}`,
     );
   }
   if (
     progressIntervalMs !== undefined &&
-    !(
-      typeof progressIntervalMs === 'number' &&
-      Number.isFinite(progressIntervalMs) &&
-      progressIntervalMs >= 0
-    )
+    !(typeof progressIntervalMs === 'number' && progressIntervalMs >= 0)
   ) {
     refuse('progressIntervalMs', 'progressIntervalMs must be a number of milliseconds, 0 or more');
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     refuse('onProgress', 'onProgress must be a function');
   }
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+  // Duck-typed: a signal of another realm (a test DOM, a polyfill) is one too.
+  const signalLike = signal as Partial<AbortSignal> | null | undefined;
+  if (
+    signal !== undefined &&
+    !(typeof signalLike?.aborted === 'boolean' && typeof signalLike.addEventListener === 'function')
+  ) {
     refuse('signal', 'signal must be an AbortSignal (new AbortController().signal)');
   }
 }

@@ -137,22 +137,16 @@ function* syncBatches(
  */
 const SAMPLE_PATIENCE_MS = 100;
 
-/** Largest batch a caller may ask for: a batch is held whole in memory until it is written. */
-const MAX_BATCH_SIZE = 1_000_000;
-
 /**
  * What TypeScript checks, checked for JavaScript callers too: a batch size of 0 would loop
  * forever, `'100'` would yield no rows at all, and columns given as a string failed deep inside.
  */
 function checkRowsOptions(options: RowsSourceOptions): void {
   const { batchSize, batched, columns } = options;
-  if (
-    batchSize !== undefined &&
-    !(Number.isSafeInteger(batchSize) && batchSize >= 1 && batchSize <= MAX_BATCH_SIZE)
-  ) {
+  if (batchSize !== undefined && !(Number.isSafeInteger(batchSize) && batchSize >= 1)) {
     throw new TakeoutError(
       'invalid_option',
-      `batchSize must be a whole number from 1 to ${MAX_BATCH_SIZE}, not ${String(batchSize).slice(0, 40)}`,
+      `batchSize must be a whole number, 1 or more, not ${String(batchSize).slice(0, 40)}`,
       { details: { option: 'batchSize' } },
     );
   }

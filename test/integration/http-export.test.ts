@@ -332,6 +332,23 @@ describe('POST /v1/exports (sync)', () => {
 });
 
 describe('limits and embedding', () => {
+  it('streams with unbounded sync limits (Infinity, as a library caller may set them)', async () => {
+    const unbounded = await buildServer({
+      datasets: new DatasetRegistry([]),
+      syncMaxRows: Number.POSITIVE_INFINITY,
+      syncMaxCells: Number.POSITIVE_INFINITY,
+      syncMaxBytes: Number.POSITIVE_INFINITY,
+    });
+    const response = await unbounded.inject({
+      method: 'POST',
+      url: '/v1/exports',
+      payload: { rows: [{ a: 1 }, { a: 2 }], format: 'csv' },
+    });
+    await unbounded.close();
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.body).toBe('a\r\n1\r\n2\r\n');
+  });
+
   it('refuses exports with too many cells, and more exports at once than allowed', async () => {
     const registry = new DatasetRegistry([
       defineDataset({ name: 'counting', source: () => rowsSource(countingRows()) }),

@@ -178,10 +178,19 @@ describe('a JavaScript caller without the arguments TypeScript would ask for', (
       });
     }
     expect(refusal({ columns: 'a' })).toEqual({ code: 'invalid_columns', option: undefined });
-    // The limits still take what they always took.
+    // The limits still take what they always took: Infinity is no limit (a server's unbounded
+    // sync limits pass it on), a batch may be large.
     expect(await exportText(rows, { format: 'csv', maxRows: 2, batchSize: 1, progressIntervalMs: 0 })).toBe(
       'a\r\n1\r\n2\r\n',
     );
+    expect(
+      await exportText(rows, {
+        format: 'csv',
+        maxRows: Number.POSITIVE_INFINITY,
+        batchSize: 2_000_000,
+        progressIntervalMs: Number.POSITIVE_INFINITY,
+      }),
+    ).toBe('a\r\n1\r\n2\r\n');
     expect((await streamError(exportRows(rows, { format: 'csv', maxRows: 0 }))).code).toBe(
       'sync_limit_exceeded',
     );
