@@ -75,6 +75,9 @@ export const TAKEOUT_VARIABLES: readonly string[] = [
   'TAKEOUT_XLSX_DEFLATE',
 ];
 
+/** What this repository's tests, benchmarks and CI read (never the service): not warned about. */
+const REPOSITORY_ONLY = /^TAKEOUT_(TEST_|BENCH_|SCALE_|CHROMIUM$|NODE24_DIR$)/;
+
 /**
  * One sentence per TAKEOUT_* variable of `env` that Takeout does not read, with the name it
  * was likely meant to be. Warned about, not refused: a newer setting given to an older
@@ -82,7 +85,10 @@ export const TAKEOUT_VARIABLES: readonly string[] = [
  */
 export function unknownTakeoutVariables(env: NodeJS.ProcessEnv): string[] {
   return Object.keys(env)
-    .filter((name) => name.startsWith('TAKEOUT_') && !TAKEOUT_VARIABLES.includes(name))
+    .filter(
+      (name) =>
+        name.startsWith('TAKEOUT_') && !TAKEOUT_VARIABLES.includes(name) && !REPOSITORY_ONLY.test(name),
+    )
     .sort()
     .map(
       (name) =>

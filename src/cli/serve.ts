@@ -210,7 +210,7 @@ export async function startService(
     { ...deploymentOf(config, service), xlsxDeflate: config.xlsxDeflate },
     'takeout serve is running',
   );
-  for (const warning of await configWarnings(config, env, 'serve')) app.log.warn(warning);
+  for (const warning of configWarnings(config, service, env, 'serve')) app.log.warn(warning);
   warnIfIsalBroken(app.log);
   return Object.assign(app, {
     developmentMode: devMode,

@@ -7,7 +7,6 @@
  */
 
 import type { ServiceConfig } from '../config.js';
-import { loadDatasetsFile } from '../datasets/config-file.js';
 import { datasetVariables } from '../datasets/preflight.js';
 import { unknownTakeoutVariables } from '../env-names.js';
 import { BULLMQ_DEFAULTS } from '../jobs/queue/bullmq-options.js';
@@ -33,20 +32,25 @@ export function deploymentOf(config: ServiceConfig, service: Service): Record<st
   };
 }
 
-/** Warnings about the configuration; none when it looks as meant. */
-export async function configWarnings(
+/**
+ * Warnings about the configuration; none when it looks as meant. Computed from what the
+ * service already loaded, before the process listens: a warning never fails a start.
+ */
+export function configWarnings(
   config: ServiceConfig,
+  service: Service,
   env: NodeJS.ProcessEnv,
   role: 'serve' | 'worker',
-): Promise<string[]> {
+): string[] {
   // A dataset's `urlEnv` may be any name, TAKEOUT_ ones too.
-  const declared = config.configFile ? datasetVariables(await loadDatasetsFile(config.configFile)) : [];
+  const declared = datasetVariables(service.exports.datasets.all());
   const warnings = unknownTakeoutVariables(env).filter(
     (warning) => !declared.some((name) => warning.startsWith(`${name} `)),
   );
-  // With Redis this is one of several processes: files on this machine's disk are only
-  // served by the processes that see that directory.
-  if (config.jobs.redisUrl && config.storage.location.kind === 'file') {
+  // With Redis this is one of several processes: files on this machine's disk, by default,
+  // are only served by the processes that see that directory (a file: STORAGE_URL given on
+  // purpose may well be a shared mount).
+  if (config.jobs.redisUrl && !env.STORAGE_URL && config.storage.location.kind === 'file') {
     warnings.push(
       `STORAGE_URL is not set: ${role === 'worker' ? 'this worker writes' : 'files are written'} to ${config.storage.location.root} on this machine, which API and worker processes elsewhere cannot read (their downloads fail); set STORAGE_URL to the deployment's S3 bucket, or share that directory`,
     );

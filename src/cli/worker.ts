@@ -70,7 +70,7 @@ export async function workerCommand(argv: string[], io: CliIo): Promise<number> 
     { ...deploymentOf(config, service), metrics: metrics?.url, xlsxDeflate: config.xlsxDeflate },
     'takeout worker is running',
   );
-  for (const warning of await configWarnings(config, io.env, 'worker')) log.warn(warning);
+  for (const warning of configWarnings(config, service, io.env, 'worker')) log.warn(warning);
   warnIfIsalBroken(log);
   await new Promise<void>((resolve) => {
     const stopListening = onShutdownSignals(

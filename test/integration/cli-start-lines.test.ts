@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dropQueueKeys } from '../support/bullmq-harness.js';
+import { dropQueueKeys, SHARED_REDIS_URL } from '../support/bullmq-harness.js';
 import { startServeWithConfig } from '../support/serve-process.js';
 import { type LogLine, startWorkerProcess } from '../support/worker-process.js';
 
@@ -42,6 +42,11 @@ describe('start lines', () => {
         ],
       },
       {
+        // What the shell running the tests may set would change the deployment: unset here.
+        REDIS_URL: '',
+        DATABASE_URL: '',
+        STORAGE_URL: '',
+        TAKEOUT_WORKERS: '',
         LOG_LEVEL: 'info',
         TAKEOUT_WORKER: '0',
         TAKEOUT_SHOP_DATABASE: 'postgres://127.0.0.1:5432/shop',
@@ -70,9 +75,9 @@ describe('start lines', () => {
   it('a worker names its queue and warns about a misspelt prefix and about files on its own disk', async () => {
     const dir = tempDir();
     const prefix = `takeout-start:${process.pid}:${randomBytes(4).toString('hex')}`;
-    const redisUrl = 'redis://127.0.0.1:6379';
+    const redisUrl = SHARED_REDIS_URL;
     cleanup.push(() => dropQueueKeys(redisUrl, prefix));
-    const worker = await startWorkerProcess({
+    const common = {
       TAKEOUT_DATA_DIR: dir,
       TAKEOUT_DEMO: 'false',
       TAKEOUT_SECRET: randomBytes(24).toString('hex'),
@@ -80,7 +85,8 @@ describe('start lines', () => {
       TAKEOUT_QUEUE_PREFIX: prefix,
       TAKEOUT_QUEUE_PREFX: 'meant-elsewhere',
       TAKEOUT_WORKERS: '1',
-    });
+    };
+    const worker = await startWorkerProcess(common);
     cleanup.push(async () => {
       worker.child.kill('SIGKILL');
       await worker.exited;
@@ -98,5 +104,16 @@ describe('start lines', () => {
       'TAKEOUT_QUEUE_PREFX is not a Takeout setting and is ignored (did you mean TAKEOUT_QUEUE_PREFIX?) (docs/configuration.md)',
     );
     expect(warnings.find((w) => w.startsWith('STORAGE_URL is not set'))).toContain(join(dir, 'files'));
+
+    // A file: STORAGE_URL given on purpose (a shared mount) is the operator's choice: no warning.
+    const shared = await startWorkerProcess({ ...common, STORAGE_URL: `file:${join(dir, 'shared')}` });
+    cleanup.push(async () => {
+      shared.child.kill('SIGKILL');
+      await shared.exited;
+    });
+    expect(shared.lines.find((line) => line.msg === 'takeout worker is running')?.storage).toBe(
+      `file://${join(dir, 'shared')}`,
+    );
+    expect(shared.lines.filter((line) => line.msg.startsWith('STORAGE_URL'))).toEqual([]);
   });
 });

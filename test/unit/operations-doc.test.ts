@@ -74,6 +74,10 @@ describe('the TAKEOUT_ variables serve and worker know (src/env-names.ts)', () =
       'TAKEOUT_QUEUE_PREFX is not a Takeout setting and is ignored (did you mean TAKEOUT_QUEUE_PREFIX?) (docs/configuration.md)',
       'TAKEOUT_WORKER is not a Takeout setting and is ignored (did you mean TAKEOUT_WORKERS?) (docs/configuration.md)',
     ]);
+    // The repository's own test and benchmark variables are never the service's.
+    expect(
+      unknownTakeoutVariables({ TAKEOUT_TEST_PG_URL: 'x', TAKEOUT_BENCH_DIST: 'x', TAKEOUT_CHROMIUM: 'x' }),
+    ).toEqual([]);
     expect(unknownTakeoutVariables({ TAKEOUT_SOMETHING_ELSE_ENTIRELY: '1' })).toEqual([
       'TAKEOUT_SOMETHING_ELSE_ENTIRELY is not a Takeout setting and is ignored (docs/configuration.md)',
     ]);
