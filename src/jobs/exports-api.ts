@@ -71,6 +71,7 @@ export class ExportJobs {
   #worker: ExportWorker | undefined;
   #dispatcher: NotificationDispatcher | undefined;
   #closed = false;
+  #closing = false;
   readonly #enqueueRetries: EnqueueRetries;
 
   constructor(options: ExportJobsOptions) {
@@ -78,7 +79,9 @@ export class ExportJobs {
     this.store = options.store;
     this.queue = options.queue;
     this.#log = options.log ?? silentLogger;
-    this.#enqueueRetries = new EnqueueRetries(options.queue, this.#log);
+    this.#enqueueRetries = new EnqueueRetries(options.queue, this.#log, {
+      stillQueued: async (id) => (await options.store.get(id))?.status === 'queued',
+    });
   }
 
   /**
@@ -91,7 +94,7 @@ export class ExportJobs {
     principal: Principal,
     options: CreateExportOptions = {},
   ): Promise<CreateResult> {
-    this.#refuseClosed();
+    this.#refuseClosing();
     const { settings, storage, exports } = this.#options;
     const key = options.idempotencyKey;
     if (key !== undefined && (key === '' || key.length > MAX_IDEMPOTENCY_KEY)) {
@@ -237,7 +240,7 @@ export class ExportJobs {
 
   /** Starts running jobs in this process (once per service, and not once it is closed). */
   async startWorker(options: { concurrency?: number } = {}): Promise<ExportWorker> {
-    this.#refuseClosed();
+    this.#refuseClosing();
     if (this.#worker) throw new TakeoutError('config_error', 'A worker is already running in this service');
     const { settings, storage, exports, fileTtlSeconds } = this.#options;
     const handler = exportJobHandler({
@@ -279,7 +282,7 @@ export class ExportJobs {
 
   /** One housekeeping pass (see sweeper.ts); safe in many processes at once. */
   async sweep(now = new Date()): Promise<JobSweepResult> {
-    this.#refuseClosed();
+    this.#refuseClosing();
     const { storage, settings } = this.#options;
     // Deliveries are kept as long as records: an owner can still see how theirs went.
     await this.store
@@ -305,6 +308,17 @@ export class ExportJobs {
   }
 
   /**
+   * From the start of close(): what would start new work (a job on a queue that is closing, a
+   * worker, a sweep) is refused; reads and cancels go on until the store closes.
+   */
+  #refuseClosing(): void {
+    this.#refuseClosed();
+    if (this.#closing) {
+      throw new TakeoutError('service_closed', 'The service is closing: create exports with another one');
+    }
+  }
+
+  /**
    * Ends a shutdown's grace at once (a second SIGTERM): running exports are handed back now
    * and notification sends under way are cut, instead of waiting out `shutdownGraceMs`.
    */
@@ -318,11 +332,15 @@ export class ExportJobs {
    * store. Every call after it is refused with `service_closed`.
    */
   async close(graceMs = this.#options.settings.shutdownGraceMs): Promise<void> {
+    this.#closing = true;
     this.#enqueueRetries.close();
-    // Refused only once the grace is over: until then running jobs finish, and requests
-    // in flight (a poll, a download) are still answered from the store.
-    await Promise.all([this.queue.close(graceMs), this.#dispatcher?.close(graceMs)]);
-    this.#closed = true;
-    await this.store.close();
+    // Reads are refused only once the grace is over: until then running jobs finish, and
+    // requests in flight (a poll, a download) are still answered from the store.
+    try {
+      await Promise.all([this.queue.close(graceMs), this.#dispatcher?.close(graceMs)]);
+    } finally {
+      this.#closed = true;
+      await this.store.close();
+    }
   }
 }

@@ -12,17 +12,20 @@ import { alice, type TestService, testService } from '../support/jobs.js';
 
 const options = freshQueueOptions();
 let t: TestService | undefined;
+let real: ExportQueue | undefined;
 afterAll(async () => {
-  await t?.close();
+  // The service closes its queue; without one (it failed to start), the queue is closed here.
+  if (t) await t.close();
+  else await real?.close(0);
   await dropQueueKeys(SHARED_REDIS_URL, options.prefix!);
 });
 
 describe('an export whose enqueue failed', () => {
   it('is enqueued again in the background and succeeds, without the sweeper', async () => {
-    const real = await bullmqQueue(options);
+    real = await bullmqQueue(options);
     let failures = 1;
     // The real BullMQ queue, but its first enqueue fails as with Redis away.
-    const queue = new Proxy(real, {
+    const queue = new Proxy<ExportQueue>(real, {
       get(target, property) {
         if (property === 'enqueue') {
           return (...args: Parameters<ExportQueue['enqueue']>) => {

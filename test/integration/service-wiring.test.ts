@@ -150,6 +150,36 @@ describe('a closed service', () => {
   });
 });
 
+describe('a closing service', () => {
+  it('refuses new work from the start of close, and answers reads until its grace is over', async () => {
+    const principal = { id: 'u' };
+    const service = await createService(loadConfig(env()), { storage: memoryStorage() });
+    const { jobs } = service;
+    const request = parseExportRequest({ rows: [{ a: 1 }], format: 'csv' }, service.formats);
+    const { job } = await jobs.create(request, principal);
+    // The queue's close waits as for running jobs in their grace, until the test lets it end.
+    let endGrace: () => void = () => {};
+    const grace = new Promise<void>((resolve) => {
+      endGrace = resolve;
+    });
+    const queue = jobs.queue;
+    const realClose = queue.close.bind(queue);
+    queue.close = (graceMs?: number) => grace.then(() => realClose(graceMs));
+    const closing = service.close();
+    const refused = { code: 'service_closed', message: expect.stringMatching(/service is closing/) };
+    await expect(jobs.create(request, principal)).rejects.toMatchObject(refused);
+    await expect(jobs.startWorker()).rejects.toMatchObject(refused);
+    await expect(jobs.sweep()).rejects.toMatchObject(refused);
+    await expect(jobs.get(job.id, principal)).resolves.toMatchObject({ id: job.id, status: 'queued' });
+    await expect(jobs.list(principal)).resolves.toMatchObject({
+      jobs: [expect.objectContaining({ id: job.id })],
+    });
+    endGrace();
+    await closing;
+    await expect(jobs.get(job.id, principal)).rejects.toMatchObject({ code: 'service_closed' });
+  });
+});
+
 describe('createService arguments', () => {
   it('refuses a missing or incomplete config, naming what is missing', async () => {
     const call = createService as (config?: unknown, options?: unknown) => Promise<unknown>;

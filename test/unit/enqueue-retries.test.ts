@@ -28,7 +28,7 @@ describe('EnqueueRetries', () => {
   it('enqueues again after each delay until the queue takes it, with its rank', async () => {
     const { queue, calls } = flakyQueue(2);
     const { log, lines } = recordingLog();
-    const retries = new EnqueueRetries(queue, log, [10, 10, 10, 10]);
+    const retries = new EnqueueRetries(queue, log, { delaysMs: [10, 10, 10, 10] });
     retries.schedule('exp_1', 3);
     await expect.poll(() => lines.some((line) => line.message === 'export enqueued on a retry')).toBe(true);
     expect(calls).toEqual([
@@ -43,7 +43,7 @@ describe('EnqueueRetries', () => {
   it('gives up after its last delay, saying the sweeper takes over', async () => {
     const { queue, calls } = flakyQueue(Number.POSITIVE_INFINITY);
     const { log, lines } = recordingLog();
-    new EnqueueRetries(queue, log, [5, 5, 5]).schedule('exp_2', 0);
+    new EnqueueRetries(queue, log, { delaysMs: [5, 5, 5] }).schedule('exp_2', 0);
     await expect.poll(() => calls.length).toBe(3);
     await sleep(40);
     expect(calls).toHaveLength(3);
@@ -56,11 +56,31 @@ describe('EnqueueRetries', () => {
 
   it('drops waiting retries once closed', async () => {
     const { queue, calls } = flakyQueue(0);
-    const retries = new EnqueueRetries(queue, recordingLog().log, [20]);
+    const retries = new EnqueueRetries(queue, recordingLog().log, { delaysMs: [20] });
     retries.schedule('exp_3', 0);
     retries.close();
     retries.schedule('exp_4', 0);
     await sleep(60);
     expect(calls).toEqual([]);
+  });
+
+  it('does not enqueue an export canceled or deleted meanwhile', async () => {
+    const { queue, calls } = flakyQueue(0);
+    const { log, lines } = recordingLog();
+    const asked: string[] = [];
+    const retries = new EnqueueRetries(queue, log, {
+      delaysMs: [5],
+      stillQueued: async (id) => {
+        asked.push(id);
+        return id !== 'exp_gone';
+      },
+    });
+    retries.schedule('exp_gone', 0);
+    retries.schedule('exp_kept', 0);
+    await expect.poll(() => calls.length).toBe(1);
+    await sleep(30);
+    expect(asked.sort()).toEqual(['exp_gone', 'exp_kept']);
+    expect(calls).toEqual([{ id: 'exp_kept', rank: 0 }]);
+    expect(lines.map((line) => line.details.exportId)).toEqual(['exp_kept']);
   });
 });
