@@ -99,7 +99,7 @@ describe('the export page through a server that says "not now" or nothing', () =
       return route.fulfill({
         status: 500,
         headers: { 'content-type': 'application/problem+json' },
-        body: JSON.stringify({ status: 500, code: 'internal', title: 'Internal error' }),
+        body: JSON.stringify({ status: 500, code: 'internal', title: 'Internal error', retryable: true }),
       });
     });
     await startBig(page, 3000);
@@ -114,6 +114,33 @@ describe('the export page through a server that says "not now" or nothing', () =
     await expect.poll(() => alert.isHidden()).toBe(true);
     expect(errors.filter((e) => !/status of (500|502)/.test(e))).toEqual([]);
     await close();
+  });
+
+  it('does not wait out a server error it is told will not pass (retryable: false)', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    let asked = 0;
+    await page.route('**/v1/datasets', (route) => {
+      asked++;
+      return route.fulfill({
+        status: 500,
+        headers: { 'content-type': 'application/problem+json' },
+        body: JSON.stringify({
+          status: 500,
+          code: 'config_error',
+          title: 'The configuration is not valid',
+          retryable: false,
+        }),
+      });
+    });
+    await page.goto(`${server.base}/`);
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toMatch(/config_error/);
+    // Not "Loading datasets…" for ever, and not asked again every few seconds.
+    await page.waitForTimeout(6000);
+    expect(asked).toBe(1);
+    expect(await page.getByRole('status').textContent()).toBe('');
+    await context.close();
   });
 
   it('says it is loading the datasets while they are slow to come', async () => {

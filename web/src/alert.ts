@@ -11,14 +11,15 @@ export function problemFrom(error: unknown): Problem {
 
 /**
  * A problem that may go away by itself: the server unreachable, restarting, overloaded or
- * failing for a moment (any 5xx, a proxy's 502/504 too), or too many requests for a while
- * (429). What watches exports keeps trying through it, as long as its `Retry-After` asks.
+ * failing for a moment (a 5xx, a proxy's 502/504 too), or too many requests for a while
+ * (429). What watches exports keeps trying through it, as long as its `Retry-After` asks. A
+ * 5xx the server marks not retryable (its configuration, a closed service) is not waited out.
  */
 export function isTransient(problem: Problem): boolean {
   return (
     problem.code === 'network_error' ||
     problem.status === 429 ||
-    (problem.status >= 500 && problem.status < 600)
+    (problem.status >= 500 && problem.status < 600 && problem.retryable !== false)
   );
 }
 

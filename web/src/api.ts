@@ -14,6 +14,8 @@ export interface Problem {
   param?: string;
   /** Seconds, from `Retry-After`. */
   retryAfter?: number;
+  /** The server's word on whether trying again may help (absent from a proxy's page). */
+  retryable?: boolean;
 }
 
 export class ApiError extends Error {
@@ -88,6 +90,7 @@ export async function problemOf(response: Response): Promise<ApiError> {
     ...(typeof body.title === 'string' ? { title: body.title } : {}),
     ...(typeof body.detail === 'string' ? { detail: body.detail } : {}),
     ...(typeof body.param === 'string' ? { param: body.param } : {}),
+    ...(typeof body.retryable === 'boolean' ? { retryable: body.retryable } : {}),
     ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfter } : {}),
   });
 }
