@@ -83,6 +83,61 @@ const FILE_CELL = `(() => {
   };
 })()`;
 
+/**
+ * One row of "My exports" as Chromium's accessibility tree has it (CDP): each cell's role, its
+ * name and the texts a screen reader reads in it, in order (the generated label included unless
+ * it is hidden from assistive technology).
+ */
+async function rowForScreenReaders(
+  page: Page,
+  id: string,
+): Promise<{ role: string; cells: { role: string; name: string; texts: string[] }[] }> {
+  const cdp = await page.context().newCDPSession(page);
+  const { root } = await cdp.send('DOM.getDocument');
+  const { nodeId } = await cdp.send('DOM.querySelector', {
+    nodeId: root.nodeId,
+    selector: `#history-rows tr[data-id="${id}"]`,
+  });
+  const { node } = await cdp.send('DOM.describeNode', { nodeId });
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  await cdp.detach();
+  const byId = new Map(nodes.map((n) => [n.nodeId, n]));
+  const texts = (n: (typeof nodes)[number] | undefined): string[] =>
+    !n
+      ? []
+      : !n.ignored && n.role?.value === 'StaticText'
+        ? [String(n.name?.value ?? '')]
+        : (n.childIds ?? []).flatMap((child) => texts(byId.get(child)));
+  const row = nodes.find((n) => n.backendDOMNodeId === node.backendNodeId);
+  const cells = (row?.childIds ?? []).map((child) => byId.get(child)).filter((n) => n && !n.ignored);
+  return {
+    role: String(row?.role?.value),
+    cells: cells.map((cell) => ({
+      role: String(cell?.role?.value),
+      name: String(cell?.name?.value ?? ''),
+      texts: texts(cell),
+    })),
+  };
+}
+
+/**
+ * Each labelled cell of the row `id` as seen on screen: its label (the ::before content, shown
+ * when not `none`) and whether its value starts to the right of the cell's left edge (beside the
+ * label; alone, it would start at the edge).
+ */
+const shownLabels = (
+  id: string,
+) => `[...document.querySelectorAll('#history-rows tr[data-id="${id}"] td:not(.row-actions)')].map((td) => {
+  const range = document.createRange();
+  range.selectNodeContents(td);
+  const before = getComputedStyle(td, '::before');
+  return {
+    label: td.dataset.label,
+    content: before.content,
+    shown: before.display !== 'none' && range.getBoundingClientRect().left - td.getBoundingClientRect().left > 16,
+  };
+})`;
+
 let browser: Browser;
 let server: PageServer;
 
@@ -249,6 +304,58 @@ describe('the export page for everyone', () => {
       // The File column at least 6rem wide, the name in it on screen.
       expect(await page.evaluate(FILE_CELL), `${width} px`).toEqual({ wide: true, visible: true });
     }
+    expect(errors).toEqual([]);
+    await close();
+  });
+
+  it('keeps "My exports" a table on a 375 px phone: each cell read once, by its value, its label still shown', async () => {
+    const { page, errors, close } = await open({ viewport: { width: 375, height: 812 } });
+    await listFixture(page);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    const id = 'exp_readyAAAAAAAAAAAAAAAAA';
+    await page.locator(`#history-rows tr[data-id="${id}"]`).waitFor();
+    // The cards, not the table's layout.
+    expect(await page.evaluate(`getComputedStyle(document.getElementById('history-table')).display`)).toBe(
+      'block',
+    );
+    // On screen, each value has its label beside it.
+    const labels = (await page.evaluate(shownLabels(id))) as {
+      label: string;
+      content: string;
+      shown: boolean;
+    }[];
+    expect(labels.map(({ label, shown }) => ({ label, shown }))).toEqual(
+      ['File', 'Status', 'Format', 'Rows', 'Size', 'Created', 'Expires'].map((label) => ({
+        label,
+        shown: true,
+      })),
+    );
+    for (const { content } of labels) expect(content).not.toMatch(/^(none|normal)$/);
+    // For screen readers, still a table: the column headers, and each export a row of cells...
+    const snapshot = await page.locator('#history table').ariaSnapshot();
+    for (const header of ['File', 'Status', 'Format', 'Rows', 'Size', 'Created', 'Expires', 'Actions']) {
+      expect(snapshot).toContain(`- columnheader "${header}"`);
+    }
+    // ...each read once, by its value: the label is the column header's, not read again.
+    const values = (await page.evaluate(
+      `[...document.querySelectorAll('#history-rows tr[data-id="${id}"] td')].map((td) => td.textContent)`,
+    )) as string[];
+    const row = await rowForScreenReaders(page, id);
+    expect(row.role).toBe('row');
+    expect(row.cells.slice(0, 7)).toEqual(
+      values.slice(0, 7).map((value) => ({ role: 'cell', name: value, texts: [value] })),
+    );
+    expect(row.cells.map(({ role }) => role)).toEqual(Array(8).fill('cell'));
+    expect(row.cells[7]?.name).toBe('Download orders.csv Delete orders.csv');
+    expect(snapshot).toContain('- cell "orders.csv"');
+    expect(snapshot).not.toMatch(/cell "(File|Status|Format|Rows|Size|Created|Expires) /);
+    // Kept by explicit roles, which a browser that drops a table's semantics with display: block
+    // (Safari) still honours.
+    expect(
+      await page.evaluate(
+        `[...document.querySelectorAll('#history-table, #history-table :is(thead, tbody, tr, th, td)')].map((el) => el.getAttribute('role')).filter((role, i, all) => all.indexOf(role) === i)`,
+      ),
+    ).toEqual(['table', 'rowgroup', 'row', 'columnheader', 'cell']);
     expect(errors).toEqual([]);
     await close();
   });

@@ -67,11 +67,14 @@ export class HistoryRows {
   }
 }
 
+/** A row with explicit roles: still a row of cells under the column headers as a card (display: block). */
 function newRow(id: string): HTMLTableRowElement {
   const tr = document.createElement('tr');
+  tr.setAttribute('role', 'row');
   tr.dataset.id = id;
   for (const label of CELLS) {
     const td = document.createElement('td');
+    td.setAttribute('role', 'cell');
     td.dataset.label = label;
     const className = CELL_CLASS[label];
     if (className) td.className = className;
