@@ -9,12 +9,12 @@ import { pageRoutes } from '../http/routes/page.js';
 import { buildServer, serviceServerOptions } from '../http/server.js';
 import type { JobLogger } from '../jobs/log.js';
 import { loggerOptions } from '../logging.js';
-import { createService, type Service } from '../service.js';
-import { incompleteAfterMsFor, sweepExpired } from '../storage/sweeper.js';
+import { createService } from '../service.js';
 import { isServedStorage } from '../storage/types.js';
 import { exitIfStillRunning, shutdownLimitMs } from './exit-timer.js';
 import { onShutdownSignals } from './shutdown-signals.js';
 import { configWarnings, deploymentOf } from './start-lines.js';
+import { scheduleSweeper } from './sweeper-schedule.js';
 import { type CliIo, unknownArgument } from './usage.js';
 
 export const SERVE_USAGE = `Usage: takeout serve [--insecure-no-auth]
@@ -54,36 +54,6 @@ Settings come from the environment (docs/configuration.md):
   TAKEOUT_METRICS_TOKEN      bearer token of GET /metrics (default: /metrics only in development mode)
   TAKEOUT_METRICS_PORT, TAKEOUT_METRICS_HOST   a second listener with /metrics, /healthz, /readyz
   LOG_LEVEL                  fatal|error|warn|info|debug (default info)`;
-
-/**
- * Deletes files whose retention ended and tidies job records, now and then; errors are
- * logged, never fatal. A pass never overlaps the previous one.
- */
-function scheduleSweeper(service: Service, seconds: number, jobTimeoutMs: number, log: JobLogger) {
-  if (seconds <= 0) return () => {};
-  let busy = false;
-  const pass = async () => {
-    const files = await sweepExpired(service.storage, {
-      // An export may upload for as long as its time limit: its upload is no leftover before.
-      incompleteAfterMs: incompleteAfterMsFor(jobTimeoutMs),
-      onError: (key, error) => log.warn({ key, code: error.code }, 'sweeper could not delete a file'),
-    });
-    if (files.deleted > 0) log.info({ ...files }, 'sweeper deleted expired files');
-    const jobs = await service.jobs.sweep();
-    if (Object.values(jobs).some((n: number) => n > 0)) log.info({ ...jobs }, 'sweeper tidied export jobs');
-  };
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    pass()
-      .catch((error) => log.warn({ code: (error as { code?: string }).code }, 'sweeper failed'))
-      .finally(() => {
-        busy = false;
-      });
-  }, seconds * 1000);
-  timer.unref();
-  return () => clearInterval(timer);
-}
 
 /** Addresses of this machine's loopback interface, as HOST may name them. */
 export function isLoopbackAddress(host: string): boolean {
