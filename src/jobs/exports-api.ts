@@ -4,26 +4,23 @@
  * owner's: someone else's export id is `export_not_found`, exactly like a missing one.
  */
 import type { Principal } from '../datasets/define.js';
-import { coerceError, isTakeoutError, TakeoutError } from '../errors.js';
+import { coerceError, TakeoutError } from '../errors.js';
 import type { ExportContext } from '../exports/plan.js';
 import type { ExportRequest } from '../exports/request.js';
 import { NO_NOTIFY, type NotifySettings } from '../notify/config.js';
 import { NotificationDispatcher } from '../notify/dispatcher.js';
-import { checkNotify, notifyTargets } from '../notify/targets.js';
+import { checkNotify } from '../notify/targets.js';
 import type { Delivery } from '../notify/types.js';
 import type { Storage } from '../storage/types.js';
 import type { Row } from '../types.js';
 import type { JobMetrics } from './attempt-metrics.js';
 import type { JobSettings } from './config.js';
 import { EnqueueRetries } from './enqueue-retries.js';
-import { newExportId } from './ids.js';
 import { requestCancel } from './lifecycle.js';
 import { type JobLogger, silentLogger } from './log.js';
 import { ownerOf } from './owner.js';
 import type { ExportQueue } from './queue/types.js';
-import { requestHash } from './request-hash.js';
-import { stageRows, stagingKey } from './staging.js';
-import { refuseUnstorable } from './storable.js';
+import { recordExport } from './record-export.js';
 import { type JobSweepResult, sweepJobs } from './sweeper.js';
 import type { CreateResult, JobPage, JobRecord, JobStore, ListQuery } from './types.js';
 import { exportJobHandler } from './worker.js';
@@ -61,8 +58,6 @@ export interface ExportWorker {
   close(graceMs?: number): Promise<void>;
 }
 
-const MAX_IDEMPOTENCY_KEY = 255;
-
 export class ExportJobs {
   readonly store: JobStore;
   readonly queue: ExportQueue;
@@ -95,56 +90,9 @@ export class ExportJobs {
     options: CreateExportOptions = {},
   ): Promise<CreateResult> {
     this.#refuseClosing();
-    const { settings, storage, exports } = this.#options;
-    const key = options.idempotencyKey;
-    if (key !== undefined && (key === '' || key.length > MAX_IDEMPOTENCY_KEY)) {
-      throw new TakeoutError(
-        'invalid_request',
-        `The idempotency key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters`,
-      );
-    }
-    const { rows: inlineRows, ...rest } = request;
-    refuseUnstorable(rest, key);
-    const rows = options.rows ?? inlineRows;
-    const notify = notifyTargets(request.notify, this.#options.notify ?? NO_NOTIFY);
-    if (rows === undefined) exports.datasets.get(request.dataset ?? '', principal); // unknown_dataset now, not later
-    const id = newExportId();
-    const staged =
-      rows === undefined
-        ? undefined
-        : await stageRows(storage, stagingKey(storage, id), rows, {
-            maxBytes: settings.maxInputBytes,
-            // Past its record's retention nothing can need the rows any more.
-            expiresAt: new Date(Date.now() + settings.recordTtlSeconds * 1000),
-          });
-    let result: CreateResult;
-    try {
-      const hash = requestHash(rest, staged?.sha256);
-      result = await this.store.create(
-        {
-          id,
-          owner: ownerOf(principal),
-          principal: { ...principal },
-          request: rest as unknown as Record<string, unknown>,
-          requestHash: hash,
-          ...(key !== undefined ? { idempotencyKey: key } : {}),
-          ...(staged ? { inputKey: staged.key, progress: { rowsEstimated: staged.rowCount } } : {}),
-          ...(notify.length ? { notify } : {}),
-        },
-        { maxActivePerOwner: settings.maxActivePerOwner },
-      );
-    } catch (error) {
-      // A refusal leaves no record: its rows go. A store failure may have committed the record
-      // all the same (the answer to COMMIT lost): its rows stay, and the staging sweep deletes
-      // them after an hour if no record names them.
-      const refused = isTakeoutError(error) && error.code !== 'job_store_error' && error.code !== 'internal';
-      if (staged && refused) await storage.delete(staged.key).catch(() => {});
-      throw error;
-    }
-    if (!result.created) {
-      if (staged) await storage.delete(staged.key).catch(() => {});
-      return result;
-    }
+    const result = await recordExport(this.#options, request, principal, options);
+    if (!result.created) return result;
+    const id = result.job.id;
     const rank = result.job.queueRank ?? 0;
     try {
       await this.queue.enqueue(id, { rank });
