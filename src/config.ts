@@ -11,12 +11,12 @@ import { DEFAULT_LEVEL as DEFAULT_XLSX_LEVEL } from './formats/xlsx/options.js';
 import { type JobSettings, jobSettingsFromEnv } from './jobs/config.js';
 import { type NotifySettings, notifySettingsFromEnv } from './notify/config.js';
 import {
-  credentialsFromEnv,
   parseDuration,
   regionParam,
   type StorageSettings,
   storageSettingsFromEnv,
 } from './storage/config.js';
+import { credentialsFromEnv } from './storage/factory.js';
 import type { S3StorageOptions } from './storage/s3.js';
 
 /** Settings of the standalone service, from the environment (docs/configuration.md). */

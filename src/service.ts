@@ -21,7 +21,7 @@ import { openJobStore } from './jobs/store/index.js';
 import type { JobStore } from './jobs/types.js';
 import type { TakeoutMetrics } from './metrics.js';
 import { checkServiceArguments } from './service-arguments.js';
-import { storageAt } from './storage/config.js';
+import { storageAt } from './storage/factory.js';
 import { loadOrCreateSecret } from './storage/signing.js';
 import type { Storage } from './storage/types.js';
 import type { FormatWriter } from './types.js';

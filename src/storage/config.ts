@@ -1,5 +1,6 @@
 /**
- * `STORAGE_URL` -> a storage driver, and the link / file lifetimes.
+ * `STORAGE_URL` parsed into a storage location, and the link / file lifetimes (factory.ts
+ * builds the driver from them).
  *
  *   (unset)                     <TAKEOUT_DATA_DIR>/files
  *   file:exports                a path relative to the working directory
@@ -13,11 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { didYouMean } from '../did-you-mean.js';
 import { checkRetentionSeconds, parseDurationMs } from '../durations.js';
 import { TakeoutError } from '../errors.js';
-import { diskStorage } from './disk.js';
 import { normalizePrefix } from './keys.js';
 import type { S3StorageOptions } from './s3.js';
 import { MAX_PART_SIZE, MAX_PART_SIZE_TEXT, MIN_PART_SIZE } from './s3-parts.js';
-import { MAX_LINK_TTL_SECONDS, type Storage } from './types.js';
+import { MAX_LINK_TTL_SECONDS } from './types.js';
 
 export type StorageLocation =
   | { kind: 'file'; root: string }
@@ -259,47 +259,4 @@ export interface StorageFactoryOptions extends StorageUrlContext {
   credentials?: S3StorageOptions['credentials'];
   /** S3 region when the URL names none; default: AWS_REGION or us-east-1. */
   region?: string;
-}
-
-/**
- * Builds the driver for `STORAGE_URL`. The AWS SDK is loaded only for `s3://`. Async even for
- * a malformed URL: it rejects, never throws, so `.catch()` sees every failure.
- */
-export async function storageFromUrl(
-  url: string | undefined,
-  options: StorageFactoryOptions,
-): Promise<Storage> {
-  return storageAt(parseStorageUrl(url, options), options);
-}
-
-/** Builds the driver for an already parsed location (`ServiceConfig.storage.location`). */
-export async function storageAt(
-  location: StorageLocation,
-  options: Omit<StorageFactoryOptions, keyof StorageUrlContext>,
-): Promise<Storage> {
-  if (location.kind === 'file') {
-    if (!options.secret) throw new TakeoutError('config_error', 'Disk storage needs a signing secret');
-    return diskStorage({
-      root: location.root,
-      secret: options.secret,
-      ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-    });
-  }
-  const { kind: _kind, ...s3Options } = location;
-  const { s3Storage } = await import('./s3.js');
-  return s3Storage({
-    ...(options.region ? { region: options.region } : {}),
-    ...s3Options,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
-}
-
-/** Static credentials from an environment other than `process.env` (the SDK chain reads only that). */
-export function credentialsFromEnv(env: NodeJS.ProcessEnv): S3StorageOptions['credentials'] | undefined {
-  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return undefined;
-  return {
-    accessKeyId: env.AWS_ACCESS_KEY_ID,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-  };
 }

@@ -6,11 +6,10 @@ export {
   type StorageLocation,
   type StorageSettings,
   type StorageUrlContext,
-  storageAt,
-  storageFromUrl,
   storageSettingsFromEnv,
 } from './config.js';
 export { type DiskStorage, type DiskStorageOptions, diskStorage, type OpenedFile } from './disk.js';
+export { storageAt, storageFromUrl } from './factory.js';
 export { DEFAULT_PREFIX, type ExportKeyOptions, exportKey, isValidKey, keyFilename } from './keys.js';
 export {
   type MergeResult,

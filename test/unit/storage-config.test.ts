@@ -1,12 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  parseDuration,
-  parseStorageUrl,
-  storageFromUrl,
-  storageSettingsFromEnv,
-} from '../../src/storage/config.js';
+import { parseDuration, parseStorageUrl, storageSettingsFromEnv } from '../../src/storage/config.js';
+import { storageFromUrl } from '../../src/storage/factory.js';
 
 const context = { dataDir: '/srv/takeout/data', cwd: '/srv/takeout' };
 

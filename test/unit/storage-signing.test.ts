@@ -1,8 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { storageFromUrl } from '../../src/storage/config.js';
 import { type DiskStorageOptions, diskStorage } from '../../src/storage/disk.js';
+import { storageFromUrl } from '../../src/storage/factory.js';
 import { memoryStorage } from '../../src/storage/memory.js';
 import { servedLinks } from '../../src/storage/served-links.js';
 import { claimsFromQuery, linkSigner, loadOrCreateSecret } from '../../src/storage/signing.js';

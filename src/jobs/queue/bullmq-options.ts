@@ -1,6 +1,6 @@
 /**
- * Options of the BullMQ queue, their defaults and their validation. Apart from bullmq.ts so
- * that configuration code can read them without loading bullmq.
+ * Options of the BullMQ queue, their defaults, their validation and the job options they
+ * become. Apart from bullmq.ts so that configuration code can read them without loading bullmq.
  */
 import { checkTimerSeconds } from '../../durations.js';
 import { TakeoutError } from '../../errors.js';
@@ -180,4 +180,18 @@ function atLeastOneSecond(text: string, name: string): number {
   const seconds = parseDuration(text, name);
   if (seconds < 1) throw new TakeoutError('config_error', `${name} must be at least 1 second`);
   return checkTimerSeconds(seconds, name) * 1000;
+}
+
+/** BullMQ's lowest priority. */
+const MAX_PRIORITY = 2_097_152;
+
+/** A BullMQ priority for a queue rank: none for 0 (or no rank), else the rank, capped. */
+export function priority(rank: number | undefined): number | undefined {
+  if (rank === undefined || !Number.isFinite(rank) || rank < 1) return undefined;
+  return Math.min(Math.trunc(rank), MAX_PRIORITY);
+}
+
+/** BullMQ's `removeOnComplete` / `removeOnFail` for a retention. */
+export function keep(retention: Retention): { age: number; count: number } {
+  return { age: retention.ageSeconds, count: retention.count };
 }

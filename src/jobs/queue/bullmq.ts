@@ -17,8 +17,9 @@ import {
   type BullmqQueueOptions,
   type BullmqSettings,
   DEFAULT_CLOSE_GRACE_MS,
+  keep,
+  priority,
   type RedisUrlLabel,
-  type Retention,
   resolveBullmqSettings,
 } from './bullmq-options.js';
 import {
@@ -33,8 +34,6 @@ import type { ConsumeOptions, EnqueueOptions, ExportQueue, QueueHandler } from '
 export type { BullmqQueueOptions } from './bullmq-options.js';
 
 const JOB_NAME = 'export';
-/** BullMQ's lowest priority. */
-const MAX_PRIORITY = 2_097_152;
 const BACKOFF_TYPE = 'takeout';
 
 /** Why a running delivery's signal was aborted: the queue is closing, or BullMQ lost its lock. */
@@ -295,14 +294,4 @@ function deliveryError(error: unknown): Error {
     return error.retryable ? new Error(message) : new UnrecoverableError(message);
   }
   return new UnrecoverableError(error instanceof Error ? error.message : String(error));
-}
-
-/** A BullMQ priority for a queue rank: none for 0 (or no rank), else the rank, capped. */
-function priority(rank: number | undefined): number | undefined {
-  if (rank === undefined || !Number.isFinite(rank) || rank < 1) return undefined;
-  return Math.min(Math.trunc(rank), MAX_PRIORITY);
-}
-
-function keep(retention: Retention): { age: number; count: number } {
-  return { age: retention.ageSeconds, count: retention.count };
 }
