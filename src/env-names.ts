@@ -81,13 +81,17 @@ const REPOSITORY_ONLY = /^TAKEOUT_(TEST_|BENCH_|SCALE_|CHROMIUM$|NODE24_DIR$)/;
 /**
  * One sentence per TAKEOUT_* variable of `env` that Takeout does not read, with the name it
  * was likely meant to be. Warned about, not refused: a newer setting given to an older
- * version while both run during a rolling upgrade must not stop the old one.
+ * version while both run during a rolling upgrade must not stop the old one. `alsoRead`: names
+ * the deployment reads besides (a dataset's `urlEnv` may be any name, TAKEOUT_ ones too).
  */
-export function unknownTakeoutVariables(env: NodeJS.ProcessEnv): string[] {
+export function unknownTakeoutVariables(env: NodeJS.ProcessEnv, alsoRead: readonly string[] = []): string[] {
   return Object.keys(env)
     .filter(
       (name) =>
-        name.startsWith('TAKEOUT_') && !TAKEOUT_VARIABLES.includes(name) && !REPOSITORY_ONLY.test(name),
+        name.startsWith('TAKEOUT_') &&
+        !TAKEOUT_VARIABLES.includes(name) &&
+        !alsoRead.includes(name) &&
+        !REPOSITORY_ONLY.test(name),
     )
     .sort()
     .map(

@@ -42,11 +42,7 @@ export function configWarnings(
   env: NodeJS.ProcessEnv,
   role: 'serve' | 'worker',
 ): string[] {
-  // A dataset's `urlEnv` may be any name, TAKEOUT_ ones too.
-  const declared = datasetVariables(service.exports.datasets.all());
-  const warnings = unknownTakeoutVariables(env).filter(
-    (warning) => !declared.some((name) => warning.startsWith(`${name} `)),
-  );
+  const warnings = unknownTakeoutVariables(env, datasetVariables(service.exports.datasets.all()));
   // With Redis this is one of several processes: files on this machine's disk, by default,
   // are only served by the processes that see that directory (a file: STORAGE_URL given on
   // purpose may well be a shared mount).
