@@ -3,6 +3,7 @@
  * secret, base URL, region and credentials beside it. The AWS SDK is loaded only for `s3://`.
  */
 import { TakeoutError } from '../errors.js';
+import { refuseUnknownOptions } from '../unknown-options.js';
 import {
   parseStorageUrl,
   type StorageFactoryOptions,
@@ -13,6 +14,16 @@ import { diskStorage } from './disk.js';
 import type { S3StorageOptions } from './s3.js';
 import type { Storage } from './types.js';
 
+/** Every key of `StorageFactoryOptions`: any other is refused (a typo would be ignored). */
+const FACTORY_OPTIONS = Object.keys({
+  dataDir: true,
+  cwd: true,
+  secret: true,
+  baseUrl: true,
+  credentials: true,
+  region: true,
+} satisfies Record<keyof StorageFactoryOptions, true>);
+
 /**
  * Builds the driver for `STORAGE_URL`. The AWS SDK is loaded only for `s3://`. Async even for
  * a malformed URL: it rejects, never throws, so `.catch()` sees every failure.
@@ -21,7 +32,30 @@ export async function storageFromUrl(
   url: string | undefined,
   options: StorageFactoryOptions,
 ): Promise<Storage> {
+  checkFactoryOptions(options);
   return storageAt(parseStorageUrl(url, options), options);
+}
+
+/**
+ * What JavaScript callers (or a cast) can get wrong: no options object, which used to fail as
+ * a raw TypeError, an unknown key, or no `dataDir` where the default location needs one.
+ */
+function checkFactoryOptions(options: unknown): asserts options is StorageFactoryOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TakeoutError(
+      'config_error',
+      "storageFromUrl needs an options object: { dataDir, secret } for file: storage (dataDir is Takeout's data directory)",
+    );
+  }
+  refuseUnknownOptions('storageFromUrl', options, FACTORY_OPTIONS);
+  const { dataDir } = options as { dataDir?: unknown };
+  if (typeof dataDir !== 'string' || dataDir === '') {
+    throw new TakeoutError(
+      'config_error',
+      "storageFromUrl's dataDir must be a directory path (Takeout's data directory; files go under <dataDir>/files when the URL is empty)",
+      { details: { option: 'dataDir' } },
+    );
+  }
 }
 
 /** Builds the driver for an already parsed location (`ServiceConfig.storage.location`). */

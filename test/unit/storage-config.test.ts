@@ -144,6 +144,24 @@ describe('storageFromUrl', () => {
     await s3.close();
   });
 
+  it('refuses missing or misspelt options with a config_error, not a TypeError', async () => {
+    const call = storageFromUrl as (url: unknown, options?: unknown) => Promise<unknown>;
+    await expect(call('s3://bucket-a')).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringContaining('storageFromUrl needs an options object'),
+    });
+    await expect(call('s3://bucket-a', null)).rejects.toMatchObject({ code: 'config_error' });
+    await expect(call(undefined, { secret: 's'.repeat(32) })).rejects.toMatchObject({
+      code: 'config_error',
+      details: { option: 'dataDir' },
+    });
+    await expect(call('s3://bucket-a', { ...context, regoin: 'eu-west-1' })).rejects.toMatchObject({
+      code: 'config_error',
+      message: expect.stringContaining('did you mean region'),
+      details: { option: 'regoin' },
+    });
+  });
+
   it('imports the AWS SDK only in s3-sdk.ts, and only lazily', () => {
     // Everything else may import SDK types (erased at build time) but no values, so the
     // embedded default (disk) never loads the SDK.
