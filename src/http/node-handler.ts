@@ -14,6 +14,7 @@ import type { Principal } from '../datasets/define.js';
 import { TakeoutError } from '../errors.js';
 import { isServedStorage } from '../storage/types.js';
 import { answerWithProblems, frameworkErrorHandler } from './problem.js';
+import { requestId } from './request-id.js';
 import { filesRoutes } from './routes/files.js';
 import { DEFAULT_BODY_LIMIT, type TakeoutServerOptions, takeoutRoutes } from './server.js';
 
@@ -147,7 +148,8 @@ export async function takeoutHandler<Req extends IncomingMessage = IncomingMessa
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
+    genReqId: requestId,
     frameworkErrors: frameworkErrorHandler,
     // After handler.close(), a request is answered by answerWithProblems, not Fastify's JSON.
     return503OnClosing: false,

@@ -19,6 +19,7 @@ import { limitLargeBodies } from './large-bodies.js';
 import { openApiDocument } from './openapi/document.js';
 import { answerWithProblems, frameworkErrorHandler, problemErrorHandler } from './problem.js';
 import { limitPerPrincipal, type RateLimitOptions } from './rate-limit.js';
+import { requestId } from './request-id.js';
 import { guardRequestTimeouts } from './request-timeouts.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { exportRoutes } from './routes/exports.js';
@@ -272,8 +273,9 @@ export async function buildServer(options: TakeoutServerOptions): Promise<Fastif
       connectionsCheckingInterval: Math.max(100, Math.min(headersTimeoutMs / 4, 30_000)),
     },
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    // Ids in logs correlate a request's lines; the header lets a proxy's id win.
-    requestIdHeader: 'x-request-id',
+    // Ids in logs correlate a request's lines; a proxy's X-Request-Id wins when it is one.
+    requestIdHeader: false,
+    genReqId: requestId,
     logController: new ExportIdLogController(),
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,

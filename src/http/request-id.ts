@@ -1,0 +1,21 @@
+/**
+ * The id that correlates a request's log lines: a proxy's `X-Request-Id` when it looks like
+ * one, otherwise Fastify's own style (`req-1`, `req-2`, ...). The header is the client's to
+ * set and is written into every line of the request, so anything longer than an id, or with
+ * characters no id has, is not taken (it could multiply the log's volume or carry text made
+ * to look like other log fields).
+ */
+import type { IncomingMessage } from 'node:http';
+
+/** Visible ASCII, up to 128 characters: UUIDs, ULIDs, AWS and Cloudflare trace ids fit. */
+const PLAUSIBLE_ID = /^[\x21-\x7e]{1,128}$/;
+
+let last = 0;
+
+/** For Fastify's `genReqId` (with `requestIdHeader: false`, so this decides every id). */
+export function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  if (typeof given === 'string' && PLAUSIBLE_ID.test(given)) return given;
+  last = (last + 1) % 0x7fffffff;
+  return `req-${last.toString(36)}`;
+}
