@@ -106,8 +106,10 @@ export function linkSigner(secret: string): LinkSigner {
   return {
     sign: (claims) => mac(claims).toString('base64url'),
     verify(claims, signature, now = new Date()) {
-      const given = Buffer.from(signature, 'base64url');
-      const expected = mac(claims);
+      // Compared as text: decoding first accepted other spellings of the same MAC (a changed
+      // last character, trailing junk), so one link had several valid forms.
+      const given = Buffer.from(signature);
+      const expected = Buffer.from(mac(claims).toString('base64url'));
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw new TakeoutError('invalid_link', 'The download link is not valid');
       }

@@ -47,6 +47,21 @@ describe('link signing', () => {
     );
   });
 
+  it('accepts one spelling of a signature only', () => {
+    const sig = signer.sign(claims);
+    // The last base64url character of a 32-byte MAC carries 2 spare bits: 4 spellings decode alike.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(sig.at(-1)!);
+    const sibling = sig.slice(0, -1) + alphabet[last ^ 1];
+    expect(Buffer.from(sibling, 'base64url')).toEqual(Buffer.from(sig, 'base64url'));
+    for (const variant of [sibling, `${sig}  `, `${sig}=`, `${sig}!`, ` ${sig}`]) {
+      expect(() => signer.verify(claims, variant, new Date(0)), variant).toThrow(
+        expect.objectContaining({ code: 'invalid_link' }),
+      );
+    }
+    expect(() => signer.verify(claims, sig, new Date(0))).not.toThrow();
+  });
+
   it('refuses malformed query parameters', () => {
     for (const query of [
       {},
