@@ -115,6 +115,11 @@ export interface FormatWriter {
    * core may then let a source hand the writer rows still in its own bytes (binary COPY).
    */
   xlsxSettings?(options: FormatOptions): XlsxSettings;
+  /**
+   * Throws when no file with `options` can hold `rows` rows (XLSX: more sheets than a
+   * workbook may have). The export core asks before the first byte, when the rows are counted.
+   */
+  checkRowCount?(rows: number, options: FormatOptions): void;
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array>;
 }
 
@@ -125,6 +130,12 @@ export interface Source {
   rowShape?(): Promise<'array' | 'object'>;
   /** Rough row count, for the sync/async decision; undefined when unknown or too costly. */
   estimate?(): Promise<number | undefined>;
+  /**
+   * True when `estimate()` counts rather than guesses: its answer is the number of rows, or
+   * a lower bound past a cap. A format that cannot hold that many rows then refuses before
+   * the first byte, instead of failing part-way through the file.
+   */
+  readonly estimateCounts?: boolean;
   batches(signal?: AbortSignal): AsyncIterable<Row[]>;
   /**
    * Optional fast path: the source writes the whole file as plain CSV in `request.dialect`

@@ -226,6 +226,10 @@ export async function planExport(
     const declared = await step(source.columns());
     const columns = opened.columns ? resolveColumns(opened.columns, [], rowShape, declared) : declared;
     const rows = opened.rows ?? (options.estimate === false ? undefined : await step(source.estimate?.()));
+    // Rows handed over are counted too; a guess (PostgreSQL's planner) is never a refusal.
+    if (rows !== undefined && (opened.rows !== undefined || source.estimateCounts === true)) {
+      format.checkRowCount?.(rows, formatOptions);
+    }
     const cells = rows === undefined ? undefined : rows * columns.length;
     const estimate: ExportEstimate = {
       rows,

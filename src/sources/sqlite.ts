@@ -185,6 +185,7 @@ export function sqliteSource(options: SqliteSourceOptions): Source {
   }
 
   return {
+    estimateCounts: true, // the first batch read ahead, or count(*) up to the cap
     async rowShape() {
       return 'array';
     },

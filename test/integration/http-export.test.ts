@@ -306,6 +306,35 @@ describe('POST /v1/exports (sync)', () => {
     await small.close();
   });
 
+  it('refuses an XLSX export that needs more than 1,000 sheets before its first byte', async () => {
+    // 5,000 counted orders at one data row per sheet: it used to answer 200 and cut the
+    // download after the 1,000th sheet.
+    const counted = await post({ dataset: 'orders', format: 'xlsx', options: { maxRowsPerSheet: 2 } });
+    expect(counted.status).toBe(422);
+    expect(await problem(counted)).toMatchObject({
+      code: 'too_many_sheets',
+      limit: 1000,
+      max_rows_per_sheet: 2,
+    });
+    // Rows handed over are counted too; exactly 1,000 sheets still fit.
+    const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1 }));
+    const over = await post({ rows: rows(1_001), format: 'xlsx', options: { maxRowsPerSheet: 2 } });
+    expect(over.status).toBe(422);
+    expect(await problem(over)).toMatchObject({ code: 'too_many_sheets' });
+    const fits = await post({ rows: rows(1_000), format: 'xlsx', options: { maxRowsPerSheet: 2 } });
+    expect(fits.status).toBe(200);
+    const book = XLSX.read(new Uint8Array(await fits.arrayBuffer()), { type: 'array', bookSheets: true });
+    expect(book.SheetNames).toHaveLength(1_000);
+    // Without a header row a sheet holds two rows: 2,000 fit.
+    const headless = await post({
+      rows: rows(2_000),
+      format: 'xlsx',
+      options: { maxRowsPerSheet: 2, header: false },
+    });
+    expect(headless.status).toBe(200);
+    await headless.arrayBuffer();
+  });
+
   it('answers 401 without a token and 404 problems for unknown routes', async () => {
     const anonymous = await fetch(`${base}/v1/exports`, {
       method: 'POST',

@@ -1,7 +1,7 @@
-import type { FormatContext, FormatWriter, Row } from '../../types.js';
-import { XLSX_OPTION_SCHEMA, xlsxSettings } from './options.js';
+import type { FormatContext, FormatOptions, FormatWriter, Row } from '../../types.js';
+import { MAX_SHEETS, XLSX_OPTION_SCHEMA, xlsxSettings } from './options.js';
 import { splitSheets, type WorkbookPlan } from './plan.js';
-import { writeWorkbook } from './writer.js';
+import { tooManySheets, writeWorkbook } from './writer.js';
 
 export {
   EXCEL_MAX_CELL_CHARS,
@@ -20,12 +20,23 @@ const XLSX_BASE = {
 } as const;
 
 /**
+ * Refuses, before the first byte, a row count that needs more sheets than a workbook may have.
+ * A lower bound: sheets may also roll over early (ZIP64) or start per group, never later.
+ */
+function checkRowCount(rows: number, options: FormatOptions): void {
+  const settings = xlsxSettings(options);
+  const perSheet = settings.maxRowsPerSheet - (settings.header ? 1 : 0);
+  if (rows > perSheet * MAX_SHEETS) throw tooManySheets(settings.maxRowsPerSheet);
+}
+
+/**
  * The XLSX writer (docs/xlsx.md): typed cells, bold frozen header with autofilter, estimated
  * widths, rollover past Excel's row limit, streamed through a ZIP writer with constant memory.
  */
 export const xlsxFormat: FormatWriter = {
   ...XLSX_BASE,
   xlsxSettings,
+  checkRowCount,
   write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
     const settings = xlsxSettings(ctx.options);
     const sheet = { name: settings.sheetName, columns: ctx.columns, rowShape: ctx.rowShape, batches };
@@ -41,6 +52,7 @@ export const xlsxFormat: FormatWriter = {
 export function workbookFormat(plan: WorkbookPlan): FormatWriter {
   return {
     ...XLSX_BASE,
+    checkRowCount,
     write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
       return writeWorkbook(splitSheets(batches, plan), xlsxSettings(ctx.options), ctx.signal);
     },

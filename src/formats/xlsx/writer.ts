@@ -120,7 +120,7 @@ function onSheetRow(error: unknown, n: number): unknown {
   });
 }
 
-function tooManySheets(maxRowsPerSheet: number): TakeoutError {
+export function tooManySheets(maxRowsPerSheet: number): TakeoutError {
   return new TakeoutError(
     'too_many_sheets',
     `The workbook would need more than ${MAX_SHEETS} sheets; raise maxRowsPerSheet (now ${maxRowsPerSheet}) or export fewer rows`,
