@@ -107,7 +107,10 @@ async function poll(
 function outcomeProblem(job: RemoteJob): RemoteProblem {
   if (job.status === 'failed' && job.error) return new RemoteProblem(job.error.code, job.error.message);
   if (job.status === 'expired') {
-    return new RemoteProblem('export_expired', `The file of ${job.id} was deleted after its retention`);
+    return new RemoteProblem(
+      'export_expired',
+      `The file of ${job.id} has been deleted (its retention ended, or it was deleted)`,
+    );
   }
   return new RemoteProblem(job.status, `The export ${job.id} was ${job.status}`);
 }

@@ -158,11 +158,11 @@ export function answerUnknownRoutes(app: FastifyInstance): void {
     const path = request.url.split('?')[0];
     const allowed = allowedMethods(request.url);
     if (allowed.length === 0) {
-      return sendProblem(reply, new TakeoutError('not_found', `No route ${request.method} ${path}`));
+      return sendProblem(reply, new TakeoutError('not_found', `No route ${request.method} ${path}`), path);
     }
     reply.header('allow', allowed.join(', '));
     const message = `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`;
-    return sendProblem(reply, new TakeoutError('method_not_allowed', message));
+    return sendProblem(reply, new TakeoutError('method_not_allowed', message), path);
   };
   app.setNotFoundHandler(answer);
   // Fastify reads a request's body before its not-found handler runs: answered here instead, an

@@ -63,8 +63,39 @@ describe('job routes', () => {
       });
       expect(answer.status, method).toBe(202);
       expect(answer.body.status, method).toBe('canceling');
+      // Where to poll it, how soon, and not for any cache to keep.
+      expect(answer.headers.get('location'), method).toBe(`/v1/exports/${id}`);
+      expect(Number(answer.headers.get('retry-after')), method).toBeGreaterThanOrEqual(1);
+      expect(answer.headers.get('cache-control'), method).toBe('no-store');
       await jobs.until(id, (job) => job.status === 'canceled');
     }
+  });
+
+  it('answers a deleted file 410 export_expired with the export status, and DELETE with no-store', async () => {
+    const id = await startJob('numbers');
+    await jobs.until(id, (job) => job.status === 'succeeded');
+    const deleted = await call(`/v1/exports/${id}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.status).toBe('expired');
+    expect(deleted.headers.get('cache-control')).toBe('no-store');
+    expect(deleted.headers.get('location')).toBeNull();
+    const gone = await call(`/v1/exports/${id}/download`);
+    expect(gone.status).toBe(410);
+    expect(gone.body).toMatchObject({
+      code: 'export_expired',
+      export_status: 'expired',
+      detail: 'The file of this export has been deleted',
+      instance: `/v1/exports/${id}/download`,
+    });
+  });
+
+  it('names the path as the instance of a 404 for an unknown route and of a 405', async () => {
+    const unknown = await call('/v1/nothing-here?x=1');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ code: 'not_found', instance: '/v1/nothing-here' });
+    const wrongMethod = await call('/v1/datasets', { method: 'DELETE' });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.body).toMatchObject({ code: 'method_not_allowed', instance: '/v1/datasets' });
   });
 
   it('takes an empty JSON body on cancel and DELETE, which read none', async () => {

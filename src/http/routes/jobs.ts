@@ -68,7 +68,10 @@ function listQuery(query: Record<string, unknown>) {
 /** Why a job has no file to download, as the error the download route answers with. */
 function notDownloadable(job: JobRecord): TakeoutError {
   if (job.status === 'expired') {
-    return new TakeoutError('export_expired', 'The file of this export was deleted after its retention');
+    // Its retention ended, or its owner deleted it (DELETE): both leave it `expired`.
+    return new TakeoutError('export_expired', 'The file of this export has been deleted', {
+      details: { exportStatus: job.status },
+    });
   }
   if (ACTIVE.includes(job.status)) {
     return new TakeoutError(
@@ -127,9 +130,16 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     return document;
   });
 
-  // `canceling`: the worker stops within about two seconds; poll or watch the events.
-  const answerJob = (reply: FastifyReply, job: JobRecord) =>
-    reply.code(job.status === 'canceling' ? 202 : 200).send(jobDocument(job, prefix));
+  // `canceling`: the worker stops within about two seconds; poll the export (Location) or
+  // watch its events. Each answer is this request's own, as the 202 of a new export is.
+  const answerJob = (reply: FastifyReply, job: JobRecord) => {
+    reply.header('cache-control', 'no-store');
+    if (job.status !== 'canceling') return reply.code(200).send(jobDocument(job, prefix));
+    reply
+      .header('location', `${prefix}/v1/exports/${encodeURIComponent(job.id)}`)
+      .header('retry-after', String(retryAfterSeconds(job)));
+    return reply.code(202).send(jobDocument(job, prefix));
+  };
   // These read no body: `Content-Type: application/json` with an empty one is no body.
   await app.register(async (bodiless) => {
     exactJsonBodies(bodiless, { emptyAllowed: true });
