@@ -21,6 +21,14 @@ export interface Origin {
   dataset?: string;
   params?: Record<string, string>;
   rows?: AsyncIterable<Row>;
+  /** The files the rows come from (and what they are to the user), which `--out` must not replace. */
+  files: SourceFile[];
+}
+
+export interface SourceFile {
+  path: string;
+  /** As the user knows it: `the --sqlite file`, `dataset orders's SQLite database`. */
+  what: string;
 }
 
 /**
@@ -130,17 +138,30 @@ export async function originOf(values: Values, io: CliIo, principal: Principal):
         });
       },
     });
-    return { datasets: new DatasetRegistry([adHoc]), dataset: 'query' };
+    const files =
+      values.sqlite !== undefined ? [{ path: values.sqlite as string, what: 'the --sqlite file' }] : [];
+    return { datasets: new DatasetRegistry([adHoc]), dataset: 'query', files };
   }
   if (configFile !== undefined) {
     if (!values.dataset) throw new UsageError('--dataset is required with --config');
     if (values.config !== undefined) await checkFile('config', configFile as string);
     const datasets = await loadDatasetsFile(configFile as string);
     scopedHint(datasets, values.dataset as string, principal, values.principal !== undefined);
-    return { datasets: new DatasetRegistry(datasets), dataset: values.dataset as string, params };
+    const files: SourceFile[] = [
+      {
+        path: configFile as string,
+        what: values.config !== undefined ? 'the --config file' : 'the TAKEOUT_CONFIG file',
+      },
+    ];
+    const connection = datasets.find((dataset) => dataset.name === values.dataset)?.connection;
+    if (connection && 'sqlite' in connection) {
+      files.push({ path: connection.sqlite, what: `the SQLite database of dataset ${values.dataset}` });
+    }
+    return { datasets: new DatasetRegistry(datasets), dataset: values.dataset as string, params, files };
   }
   if (query) throw new UsageError('--query needs --sqlite or --postgres');
   const input = values.input as string | undefined;
   if (input !== undefined && input !== '-') await checkFile('input', input);
-  return { datasets: new DatasetRegistry(), rows: readRows(input, io.stdin) };
+  const files = input !== undefined && input !== '-' ? [{ path: input, what: 'the --input file' }] : [];
+  return { datasets: new DatasetRegistry(), rows: readRows(input, io.stdin), files };
 }

@@ -72,7 +72,10 @@ function optionsJson(text: string | undefined): Record<string, unknown> {
 }
 
 /** The export request the flags describe (not checked yet: `--async` leaves that to the service). */
-export function rawRequestOf(values: Values, origin: Omit<Origin, 'datasets'>): Record<string, unknown> {
+export function rawRequestOf(
+  values: Values,
+  origin: Omit<Origin, 'datasets' | 'files'>,
+): Record<string, unknown> {
   const lineEnding = values['line-ending'];
   if (lineEnding !== undefined && lineEnding !== 'lf' && lineEnding !== 'crlf') {
     throw new UsageError('--line-ending is lf or crlf');

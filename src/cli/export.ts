@@ -6,7 +6,7 @@ import { isTakeoutError, TakeoutError } from '../errors.js';
 import { type ExportContext, planExport } from '../exports/plan.js';
 import { runExport } from '../exports/run.js';
 import { builtinFormats } from '../formats/index.js';
-import { originOf, paramsOf, type Values } from './export-origin.js';
+import { originOf, paramsOf, type SourceFile, type Values } from './export-origin.js';
 import { rawRequestOf, requestOf } from './export-request.js';
 import { parsePrincipal, refuseEmpty } from './flags.js';
 import { interruptedExit, interruptedText, onStopSignals } from './interrupt.js';
@@ -142,14 +142,19 @@ function asFlagError(error: unknown, codes: ReadonlySet<string> = FLAG_CODES): u
 /** What a source finds wrong as it runs that is still a flag's: --query's --param. */
 const QUERY_PARAM_CODES: ReadonlySet<string> = new Set(['invalid_params']);
 
-/** `--out` naming the file the rows come from would replace it: one swapped word loses a database. */
-async function refuseOutOverSource(target: OutTarget, values: Values): Promise<void> {
+/**
+ * `--out` naming a file the rows come from would replace it: one swapped word loses a
+ * database. Whichever way it was named: a flag, TAKEOUT_CONFIG, a dataset's connection.
+ */
+async function refuseOutOverSource(
+  target: OutTarget,
+  out: string,
+  files: readonly SourceFile[],
+): Promise<void> {
   if (target.kind !== 'replace') return;
-  for (const flag of ['sqlite', 'input', 'config'] as const) {
-    const source = values[flag];
-    if (typeof source !== 'string' || source === '-') continue;
-    const real = await realpath(source).catch(() => undefined);
-    if (real === target.path) throw badOut(values.out as string, `is the --${flag} file; give another file`);
+  for (const file of files) {
+    const real = await realpath(file.path).catch(() => undefined);
+    if (real === target.path) throw badOut(out, `is ${file.what}; give another file`);
   }
 }
 
@@ -173,7 +178,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   const request = requestOf(values, origin, formats);
   // Checked before the export runs, not found wrong (as ENOENT on a temp name) after it.
   const target = await outTargetOf(values.out);
-  await refuseOutOverSource(target, values);
+  await refuseOutOverSource(target, values.out, origin.files);
   refuseBinaryOnTerminal(request.format, target, io);
   const fromStdin = origin.rows && (values.input === undefined || values.input === '-');
   if (fromStdin && (io.stdin as { isTTY?: boolean }).isTTY) {

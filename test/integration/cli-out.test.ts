@@ -142,19 +142,41 @@ describe('takeout export --out', () => {
     writeFileSync(rows, ROWS);
     const link = join(dir, 'link-to-source.sqlite');
     symlinkSync(db, link);
-    const before = [readFileSync(db), readFileSync(rows)];
-    for (const [args, flag] of [
-      [['--sqlite', db, '--query', 'SELECT a FROM t', '-o', db], '--sqlite'],
-      [['--sqlite', db, '--query', 'SELECT a FROM t', '-o', link], '--sqlite'],
-      [['-i', rows, '-o', rows], '--input'],
+    // A dataset's database, named in the config file (relative to it), and the config file
+    // itself, given as --config or as TAKEOUT_CONFIG.
+    const config = join(dir, 'source-config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        datasets: [{ name: 't', connection: { sqlite: 'source.sqlite' }, sql: 'SELECT a FROM t' }],
+      }),
+    );
+    const before = [readFileSync(db), readFileSync(rows), readFileSync(config)];
+    const fromConfig = { TAKEOUT_CONFIG: config };
+    for (const [args, what, env] of [
+      [['--sqlite', db, '--query', 'SELECT a FROM t', '-o', db], 'the --sqlite file', {}],
+      [['--sqlite', db, '--query', 'SELECT a FROM t', '-o', link], 'the --sqlite file', {}],
+      [['-i', rows, '-o', rows], 'the --input file', {}],
+      [['--config', config, '--dataset', 't', '-o', db], 'the SQLite database of dataset t', {}],
+      [['--dataset', 't', '-o', link], 'the SQLite database of dataset t', fromConfig],
+      [['--config', config, '--dataset', 't', '-o', config], 'the --config file', {}],
+      [['--dataset', 't', '-o', config], 'the TAKEOUT_CONFIG file', fromConfig],
     ] as const) {
-      const result = await runCli(['export', '-f', 'csv', ...args]);
+      const result = await runCli(['export', '-f', 'csv', ...args], { env });
       expect([result.code, result.err], args.join(' ')).toEqual([
         2,
-        expect.stringMatching(new RegExp(`^takeout: invalid_option: --out .* is the ${flag} file`)),
+        expect.stringMatching(new RegExp(`^takeout: invalid_option: --out .* is ${what}; give another file`)),
       ]);
     }
-    expect([readFileSync(db), readFileSync(rows)]).toEqual(before);
+    expect([readFileSync(db), readFileSync(rows), readFileSync(config)]).toEqual(before);
+    // The same dataset into another file works.
+    const out = join(dir, 'from-dataset.csv');
+    expect(
+      await runCli(['export', '-f', 'csv', '--dataset', 't', '-o', out], { env: fromConfig }),
+    ).toMatchObject({
+      code: 0,
+    });
+    expect(readFileSync(out, 'utf8')).toBe('a\r\n1\r\n');
   });
 
   // Needs root to run the CLI as another user (CI runs as root); elsewhere the user is that other one.
