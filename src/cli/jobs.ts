@@ -10,6 +10,7 @@ import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
 import { parsePrincipal, refuseEmpty, shellWord } from './flags.js';
+import { operatorJobView, ownerText } from './job-json.js';
 import { storeState, withStore } from './job-store.js';
 import { type CliIo, CommandError, RequestError, UsageError, unknownArgument } from './usage.js';
 
@@ -18,7 +19,7 @@ export const JOBS_USAGE = `Usage: takeout jobs <command> [options]
 Commands:
   list [--owner ID[:TENANT]] [--status S[,S]] [--limit N] [--cursor C] [--json]
                        jobs, newest first (all owners unless --owner)
-  show ID              one job as JSON
+  show ID              one job as JSON (the API's document, with owner, file_key, deliveries)
   cancel ID            cancel a queued or running job; exit 1 when it had already finished
                        (succeeded, failed or expired), 0 when it is canceling or canceled
 
@@ -43,13 +44,13 @@ function parseStatuses(text: string): JobStatus[] {
 }
 
 function line(job: JobRecord): string {
-  const owner = job.owner.tenant ? `${job.owner.id}:${job.owner.tenant}` : job.owner.id;
+  const owner = ownerText(job);
   const rows = job.result?.rowCount ?? job.progress.rowsWritten;
   return [
     job.id,
     // As the owner sees it (and as --status filters): a file past its retention is expired.
     visibleStatus(job).padEnd(9),
-    `a${job.attempt}`.padEnd(3),
+    String(job.attempt).padEnd(3),
     String(rows).padStart(10),
     job.createdAt.toISOString(),
     owner,
@@ -110,7 +111,12 @@ async function list(argv: string[], io: CliIo): Promise<number> {
     throw error;
   });
   if (values.json) {
-    io.stdout.write(`${JSON.stringify(page)}\n`);
+    // Shaped as GET /v1/exports answers, with the operator's members on each export.
+    const document = {
+      exports: page.jobs.map((job) => operatorJobView(job)),
+      ...(page.nextCursor ? { next_cursor: page.nextCursor } : {}),
+    };
+    io.stdout.write(`${JSON.stringify(document)}\n`);
     return 0;
   }
   if (page.jobs.length === 0) {
@@ -119,20 +125,25 @@ async function list(argv: string[], io: CliIo): Promise<number> {
       ...(values.owner !== undefined ? [`of ${values.owner}`] : []),
       ...(values.status !== undefined ? [`with status ${values.status}`] : []),
     ];
-    io.stderr.write(`no ${values.cursor ? 'more ' : ''}exports${filters.map((f) => ` ${f}`).join('')}\n`);
+    // An owner is matched with its tenant: `alice` is not `alice:acme`.
+    const tenantHint =
+      owner && owner.tenant === undefined ? ' (an owner in a tenant is --owner ID:TENANT)' : '';
+    io.stderr.write(
+      `no ${values.cursor ? 'more ' : ''}exports${filters.map((f) => ` ${f}`).join('')}${tenantHint}\n`,
+    );
   } else io.stdout.write(`${header(page.jobs)}\n${page.jobs.map((job) => `${line(job)}\n`).join('')}`);
   if (page.nextCursor) io.stderr.write(`more: ${nextPage(values, page.nextCursor)}\n`);
   return 0;
 }
 
 async function show(id: string, io: CliIo): Promise<number> {
-  const job = await withStore(io.env, { create: false }, async (store) => {
+  const view = await withStore(io.env, { create: false }, async (store) => {
     const found = await store.get(id);
     // Operators see every delivery of its notifications, the service-wide webhook's included.
-    return found?.notify?.length ? { ...found, deliveries: await store.deliveries(id) } : found;
+    return found && operatorJobView(found, found.notify?.length ? await store.deliveries(id) : undefined);
   });
-  if (!job) throw new TakeoutError('export_not_found', `No export ${id}`);
-  io.stdout.write(`${JSON.stringify(job, null, 2)}\n`);
+  if (!view) throw new TakeoutError('export_not_found', `No export ${id}`);
+  io.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
   return 0;
 }
 

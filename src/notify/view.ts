@@ -22,24 +22,30 @@ export interface NotificationView {
 }
 
 export function notificationsView(deliveries: readonly Delivery[]): NotificationView[] {
-  const views: NotificationView[] = [];
-  for (const delivery of deliveries) {
-    if (delivery.channel === 'service' || delivery.destination === undefined) continue;
-    const state =
-      delivery.status === 'pending' ? (delivery.attempts > 0 ? 'retrying' : 'pending') : delivery.status;
-    const view: NotificationView = {
-      channel: delivery.channel,
-      destination: delivery.destination,
-      event: delivery.event,
-      state,
-      attempts: delivery.attempts,
-    };
-    if (delivery.lastStatus !== undefined) view.last_status = delivery.lastStatus;
-    if (delivery.lastError !== undefined) view.last_error = delivery.lastError;
-    if (delivery.lastAttemptAt) view.last_attempt_at = delivery.lastAttemptAt.toISOString();
-    if (delivery.status === 'pending') view.next_attempt_at = delivery.nextAttemptAt.toISOString();
-    if (delivery.deliveredAt) view.delivered_at = delivery.deliveredAt.toISOString();
-    views.push(view);
-  }
-  return views;
+  return deliveries
+    .filter((delivery) => delivery.channel !== 'service' && delivery.destination !== undefined)
+    .map((delivery) => deliveryView(delivery) as NotificationView);
+}
+
+/** One delivery, the service-wide webhook's too (no destination): for operators (`takeout jobs show`). */
+export function deliveryView(
+  delivery: Delivery,
+): Omit<NotificationView, 'channel' | 'destination'> & {
+  channel: Delivery['channel'];
+  destination?: string;
+} {
+  const state =
+    delivery.status === 'pending' ? (delivery.attempts > 0 ? 'retrying' : 'pending') : delivery.status;
+  return {
+    channel: delivery.channel,
+    ...(delivery.destination !== undefined ? { destination: delivery.destination } : {}),
+    event: delivery.event,
+    state,
+    attempts: delivery.attempts,
+    ...(delivery.lastStatus !== undefined ? { last_status: delivery.lastStatus } : {}),
+    ...(delivery.lastError !== undefined ? { last_error: delivery.lastError } : {}),
+    ...(delivery.lastAttemptAt ? { last_attempt_at: delivery.lastAttemptAt.toISOString() } : {}),
+    ...(delivery.status === 'pending' ? { next_attempt_at: delivery.nextAttemptAt.toISOString() } : {}),
+    ...(delivery.deliveredAt ? { delivered_at: delivery.deliveredAt.toISOString() } : {}),
+  };
 }

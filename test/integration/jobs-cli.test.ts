@@ -56,8 +56,8 @@ describe('takeout jobs and takeout migrate', () => {
     const [head = '', ...lines] = all.out.trim().split('\n');
     expect(head.split(/\s+/)).toEqual(['ID', 'STATUS', 'TRY', 'ROWS', 'CREATED', 'OWNER']);
     expect(lines.map((l) => l.split(/\s+/)[0])).toEqual([running.id, mine.id]);
-    expect(lines[0]).toMatch(/running\s+a1\s+0\s+\S+\s+bob$/);
-    expect(lines[1]).toMatch(/queued\s+a0\s+0\s+\S+\s+ann:t1$/);
+    expect(lines[0]).toMatch(/running\s+1\s+0\s+\S+\s+bob$/);
+    expect(lines[1]).toMatch(/queued\s+0\s+0\s+\S+\s+ann:t1$/);
     for (const name of ['STATUS', 'TRY', 'CREATED', 'OWNER'])
       expect(
         lines.map((l) => l[head.indexOf(name) - 1]),
@@ -65,19 +65,33 @@ describe('takeout jobs and takeout migrate', () => {
       ).toEqual([' ', ' ']);
     expect(lines.map((l) => l.lastIndexOf(' ') + 1)).toEqual([head.indexOf('OWNER'), head.indexOf('OWNER')]);
 
+    // --json is shaped as the API's list: snake_case, the status the owner sees, the owner's id.
     const ann = await cli(['jobs', 'list', '--owner', 'ann:t1', '--json'], env);
-    expect(JSON.parse(ann.out).jobs.map((j: { id: string }) => j.id)).toEqual([mine.id]);
+    expect(JSON.parse(ann.out)).toEqual({
+      exports: [
+        {
+          id: mine.id,
+          status: 'queued',
+          format: 'csv',
+          attempt: 0,
+          created_at: mine.createdAt.toISOString(),
+          updated_at: expect.any(String),
+          progress: { rows_written: 0, bytes_written: 0 },
+          owner: 'ann:t1',
+          dataset: 'orders',
+        },
+      ],
+    });
+    const annWithoutTenant = await cli(['jobs', 'list', '--owner', 'ann'], env);
+    expect(annWithoutTenant.err).toBe('no exports of ann (an owner in a tenant is --owner ID:TENANT)\n');
     const paged = await cli(['jobs', 'list', '--limit', '1'], env);
     expect(paged.out.trim().split('\n')).toHaveLength(2);
     // The next page keeps the filters given.
     expect(paged.err).toMatch(/^more: takeout jobs list --limit 1 --cursor \S+\n$/);
 
     const shown = await cli(['jobs', 'show', mine.id], env);
-    expect(JSON.parse(shown.out)).toMatchObject({
-      id: mine.id,
-      status: 'queued',
-      owner: { id: 'ann', tenant: 't1' },
-    });
+    expect(JSON.parse(shown.out)).toMatchObject({ id: mine.id, status: 'queued', owner: 'ann:t1' });
+    expect(shown.out).not.toMatch(/createdAt|requestHash|principal|lease/);
 
     expect((await cli(['jobs', 'cancel', running.id], env)).out).toContain('canceling');
     expect((await store.get(running.id))?.status).toBe('canceling');
@@ -179,6 +193,36 @@ describe('takeout jobs and takeout migrate', () => {
     await store.close();
   });
 
+  it('shows a file past its retention as expired, as its owner sees it, with the file key for the operator', async () => {
+    const env = { TAKEOUT_DATA_DIR: mkdtempSync(join(dir, 'expired-')) };
+    expect((await cli(['migrate'], env)).code).toBe(0);
+    const store = sqliteJobStore({ path: join(env.TAKEOUT_DATA_DIR, 'jobs.db') });
+    const job = await addJob(store, { id: 'ann' });
+    await claimJob(store, job.id, { leaseOwner: 'w', leaseMs: 60_000 });
+    const result = {
+      key: 'generated/k.csv',
+      filename: 'f.csv',
+      contentType: 'text/csv',
+      sizeBytes: 1,
+      rowCount: 1,
+      sha256: 'x',
+    };
+    // Its retention ended a second ago; the sweeper has not come by (the record says succeeded).
+    await succeedJob(store, job.id, 'w', { result, progress: {}, expiresAt: new Date(Date.now() - 1_000) });
+    expect((await store.get(job.id))?.status).toBe('succeeded');
+    const shown = JSON.parse((await cli(['jobs', 'show', job.id], env)).out);
+    expect(shown).toMatchObject({
+      status: 'expired',
+      file_key: 'generated/k.csv',
+      result: { filename: 'f.csv', content_type: 'text/csv', size_bytes: 1, row_count: 1 },
+    });
+    const listed = JSON.parse((await cli(['jobs', 'list', '--status', 'expired', '--json'], env)).out);
+    expect(listed.exports.map((j: { id: string; status: string }) => [j.id, j.status])).toEqual([
+      [job.id, 'expired'],
+    ]);
+    await store.close();
+  });
+
   it('keeps --owner, --status and --limit in the command for the next page', async () => {
     const env = { TAKEOUT_DATA_DIR: mkdtempSync(join(dir, 'pages-')) };
     expect((await cli(['migrate'], env)).code).toBe(0);
@@ -200,7 +244,7 @@ describe('takeout jobs and takeout migrate', () => {
     expect(await cli(['jobs', 'list', '--owner', 'cy', '--status', 'queued'], env)).toEqual({
       code: 0,
       out: '',
-      err: 'no exports of cy with status queued\n',
+      err: 'no exports of cy with status queued (an owner in a tenant is --owner ID:TENANT)\n',
     });
     // A cursor that is not one is a wrong flag value: exit 2, as docs/errors.md says.
     const garbage = await cli([...args, '--cursor', 'garbage'], env);
@@ -324,10 +368,11 @@ describe('takeout jobs and takeout migrate', () => {
         expect.objectContaining({
           channel: 'service',
           event: 'export.failed',
-          status: 'pending',
+          state: 'pending',
           attempts: 0,
         }),
       ]);
+      expect(shown).toMatchObject({ status: 'failed', error: { code: 'source_error' } });
       await store.close();
       expect((await cli(['migrate'], { DATABASE_URL: 'mysql://x' })).err).toContain('config_error');
     } finally {
