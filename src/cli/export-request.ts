@@ -22,7 +22,7 @@ const OPTION_FLAGS: Record<string, string> = {
 function delimiterOf(text: string | undefined, format: unknown): string | undefined {
   if (text === undefined) return undefined;
   const delimiter = text === '\\t' || text.toLowerCase() === 'tab' ? '\t' : text;
-  if (format === 'tsv' && delimiter !== '\t')
+  if (typeof format === 'string' && format.toLowerCase() === 'tsv' && delimiter !== '\t')
     throw invalidFlag(
       'delimiter',
       '--delimiter with tsv can only be a TAB: for another delimiter, use -f csv',
@@ -39,7 +39,7 @@ function delimiterOf(text: string | undefined, format: unknown): string | undefi
  * A format-option flag the format has no option for, said as the flag typed
  * (`--sheet-name applies to xlsx only`), not as the option it sets (`no option "sheetName"`).
  */
-function refuseFlagsOfOtherFormats(values: Values, formats: FormatRegistry): void {
+export function refuseFlagsOfOtherFormats(values: Values, formats: FormatRegistry): void {
   let format: ReturnType<FormatRegistry['get']>;
   try {
     format = formats.get(values.format);

@@ -7,7 +7,7 @@ import { type ExportContext, planExport } from '../exports/plan.js';
 import { runExport } from '../exports/run.js';
 import { builtinFormats } from '../formats/index.js';
 import { originOf, paramsOf, type SourceFile, type Values } from './export-origin.js';
-import { rawRequestOf, requestOf } from './export-request.js';
+import { rawRequestOf, refuseFlagsOfOtherFormats, requestOf } from './export-request.js';
 import { parsePrincipal, refuseEmpty } from './flags.js';
 import { interruptedExit, interruptedText, onStopSignals } from './interrupt.js';
 import { badOut, type OutTarget, outTargetOf, writeOut } from './output.js';
@@ -271,8 +271,10 @@ async function asyncExport(values: Values, io: CliIo): Promise<number> {
   } else if (!values.dataset) {
     throw new UsageError("--async needs --dataset NAME (one of the service's datasets)");
   }
+  // Said as the flag typed, as a local export says it (the service would name the option).
+  if (values.format !== undefined) refuseFlagsOfOtherFormats(values, builtinFormats());
   const retryForMs = retryForOf(values['retry-for'] as string | undefined);
-  const [{ remoteExport }, { serviceUrl }] = await Promise.all([
+  const [{ remoteExport }, { serviceUrl, RemoteProblem }] = await Promise.all([
     import('./remote-export.js'),
     import('./remote-client.js'),
   ]);
@@ -281,10 +283,12 @@ async function asyncExport(values: Values, io: CliIo): Promise<number> {
   const out = values.out === undefined ? undefined : await outTargetOf(values.out as string);
   // With --attach the format is the job's: XLSX to a terminal is refused once it is known.
   if (values.format !== undefined) refuseBinaryOnTerminal(values.format as string, out, io);
+  const token = (values.token as string | undefined) ?? io.env.TAKEOUT_TOKEN;
+  const tokenFrom = values.token !== undefined ? '--token' : 'TAKEOUT_TOKEN';
   return remoteExport(
     {
       url,
-      token: (values.token as string | undefined) ?? io.env.TAKEOUT_TOKEN,
+      token,
       job:
         attach !== undefined
           ? { attach }
@@ -299,5 +303,21 @@ async function asyncExport(values: Values, io: CliIo): Promise<number> {
       ...(io.interrupt ? { interrupt: io.interrupt } : {}),
     },
     io,
-  );
+  ).catch((error: unknown) => {
+    throw withTokenHint(error, token === undefined ? undefined : tokenFrom, RemoteProblem);
+  });
+}
+
+/** A 401 said in the CLI's words: which flag gives a token, or which one was refused. */
+function withTokenHint(
+  error: unknown,
+  tokenFrom: string | undefined,
+  Problem: typeof import('./remote-client.js').RemoteProblem,
+): unknown {
+  if (!(error instanceof Problem) || error.code !== 'unauthorized') return error;
+  const hint =
+    tokenFrom === undefined
+      ? 'give a token with --token or TAKEOUT_TOKEN (an operator makes one with takeout token)'
+      : `the token of ${tokenFrom} was refused`;
+  return new Problem(error.code, `${hint}: ${error.message}`, error.status);
 }

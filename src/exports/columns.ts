@@ -1,3 +1,4 @@
+import { didYouMean } from '../did-you-mean.js';
 import { TakeoutError } from '../errors.js';
 import type { Column, ColumnSpec } from '../types.js';
 
@@ -15,9 +16,14 @@ export function pickColumns(
     const key = typeof spec === 'string' ? spec : (spec as Column | null)?.key;
     const known = typeof key === 'string' ? byKey.get(key) : undefined;
     if (!known) {
-      throw new TakeoutError('invalid_columns', `columns[${i}] is not a column of this dataset`, {
-        details: { columns: [...byKey.keys()] },
-      });
+      const keys = [...byKey.keys()];
+      const named = typeof key === 'string' ? ` ${JSON.stringify(key.slice(0, 60))}` : '';
+      const listed = keys.length > 20 ? `${keys.slice(0, 20).join(', ')}, ...` : keys.join(', ');
+      throw new TakeoutError(
+        'invalid_columns',
+        `columns[${i}]${named} is not a column of this dataset${typeof key === 'string' ? didYouMean(key, keys) : ''}; its columns: ${listed}`,
+        { details: { columns: keys } },
+      );
     }
     return typeof spec === 'string' ? known : { ...known, ...(spec as Column) };
   });

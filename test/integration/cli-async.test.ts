@@ -173,7 +173,21 @@ describe('takeout export --async against takeout serve', () => {
       'n=1',
     ]);
     expect(refused.code).toBe(1);
-    expect(refused.err).toMatch(/^takeout: unauthorized: /m);
+    expect(refused.err).toMatch(/^takeout: unauthorized: the token of --token was refused: /m);
+    // Without any token: which flag gives one.
+    const tokenless = await runCli([...base, '--dataset', 'numbers', '--param', 'n=1']);
+    expect(tokenless.code).toBe(1);
+    expect(tokenless.err).toMatch(/^takeout: unauthorized: give a token with --token or TAKEOUT_TOKEN /m);
+    const fromEnv = await runCli([...base, '--dataset', 'numbers', '--param', 'n=1'], {
+      env: { TAKEOUT_TOKEN: 'wrong-token' },
+    });
+    expect(fromEnv.err).toMatch(/^takeout: unauthorized: the token of TAKEOUT_TOKEN was refused: /m);
+    // A flag of another format, said as typed, before any request (exit 2, as a local export).
+    const sheetOnCsv = await runCli([...base, '--token', ALICE, '--dataset', 'numbers', '--sheet-name', 'x']);
+    expect([sheetOnCsv.code, sheetOnCsv.err.split('\n')[0]]).toEqual([
+      2,
+      'takeout: invalid_option: --sheet-name applies to xlsx only, not csv',
+    ]);
     const failed = await runCli([...base, '--token', ALICE, '--dataset', 'breaks', '--param', 'n=9000']);
     expect(failed.code).toBe(1);
     const id = idIn(failed.err);

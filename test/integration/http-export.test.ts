@@ -306,6 +306,17 @@ describe('POST /v1/exports (sync)', () => {
     await small.close();
   });
 
+  it('names an unknown column, the one it was likely meant to be, and the columns there are', async () => {
+    const response = await post({ dataset: 'orders', format: 'csv', columns: ['id', 'custommer'] });
+    expect(response.status).toBe(400);
+    const doc = await problem(response);
+    expect(doc.code).toBe('invalid_columns');
+    expect(doc.detail).toMatch(
+      /^columns\[1\] "custommer" is not a column of this dataset \(did you mean customer\?\); its columns: id, /,
+    );
+    expect(doc).toMatchObject({ columns: expect.arrayContaining(['id', 'customer']) });
+  });
+
   it('refuses an XLSX export that needs more than 1,000 sheets before its first byte', async () => {
     // 5,000 counted orders at one data row per sheet: it used to answer 200 and cut the
     // download after the 1,000th sheet.
