@@ -52,7 +52,10 @@ export function paramsOf(entries: string[] = []): Record<string, string> {
   for (const entry of entries) {
     const eq = entry.indexOf('=');
     if (eq <= 0) throw new UsageError(`--param takes NAME=VALUE, got ${JSON.stringify(entry)}`);
-    params[entry.slice(0, eq)] = entry.slice(eq + 1);
+    const name = entry.slice(0, eq);
+    // A parameter has one value: the second would silently win over the first.
+    if (Object.hasOwn(params, name)) throw new UsageError(`--param ${name} is given twice; give it once`);
+    params[name] = entry.slice(eq + 1);
   }
   return params;
 }

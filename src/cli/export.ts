@@ -257,7 +257,7 @@ async function asyncExport(values: Values, io: CliIo): Promise<number> {
   );
   if (local.length > 0) {
     throw new UsageError(
-      `--async exports a dataset of the service; ${local.map((k) => `--${k}`).join(', ')} do not apply${local.includes('principal') ? ' (the service knows the caller from --token)' : ''}`,
+      `--async exports a dataset of the service; ${local.map((k) => `--${k}`).join(', ')} ${local.length === 1 ? 'does' : 'do'} not apply${local.includes('principal') ? ' (the service knows the caller from --token)' : ''}`,
     );
   }
   const attach = values.attach as string | undefined;
@@ -265,7 +265,7 @@ async function asyncExport(values: Values, io: CliIo): Promise<number> {
     const given = REQUEST_FLAGS.filter((k) => values[k] !== undefined);
     if (given.length > 0) {
       throw new UsageError(
-        `--attach follows an export that exists, as it was asked; ${given.map((k) => `--${k}`).join(', ')} do not apply`,
+        `--attach follows an export that exists, as it was asked; ${given.map((k) => `--${k}`).join(', ')} ${given.length === 1 ? 'does' : 'do'} not apply`,
       );
     }
   } else if (!values.dataset) {

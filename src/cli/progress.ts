@@ -10,7 +10,8 @@ function bytesText(bytes: number): string {
 /** One progress line: `1,234,567 rows · 456,789 rows/s · 98.7 MiB`. */
 export function progressLine(p: Progress): string {
   const rate = p.elapsedMs > 0 ? Math.round((p.rows * 1000) / p.elapsedMs) : 0;
-  return `${p.rows.toLocaleString('en-US')} rows · ${rate.toLocaleString('en-US')} rows/s · ${bytesText(p.bytes)}`;
+  const rows = `${p.rows.toLocaleString('en-US')} ${p.rows === 1 ? 'row' : 'rows'}`;
+  return `${rows} · ${rate.toLocaleString('en-US')} rows/s · ${bytesText(p.bytes)}`;
 }
 
 /** Progress of an export whose size was estimated (a background job's). */

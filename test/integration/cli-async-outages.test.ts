@@ -284,7 +284,7 @@ describe('takeout export --async through outages', () => {
     const mixed = await exportVia(['--attach', 'exp_x', '--dataset', 'numbers']);
     expect(mixed.code).toBe(2);
     expect(mixed.err).toMatch(
-      /--attach follows an export that exists, as it was asked; --dataset do not apply/,
+      /--attach follows an export that exists, as it was asked; --dataset does not apply/,
     );
     const alone = await runCli(['export', '--attach', 'exp_x']);
     expect(alone.code).toBe(2);

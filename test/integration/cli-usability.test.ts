@@ -146,6 +146,34 @@ describe('format-option flags', () => {
       ['1', '2'],
     ]);
   });
+
+  it('refuses a --param given twice rather than letting the last win, and -f TSV with another delimiter', async () => {
+    const twice = await runCli([
+      'export',
+      '-f',
+      'csv',
+      '-o',
+      '-',
+      '--sqlite',
+      'x.db',
+      '-q',
+      'SELECT :n',
+      '-p',
+      'n=1',
+      '-p',
+      'n=2',
+    ]);
+    expect([twice.code, twice.out, twice.err.split('\n')[0]]).toEqual([
+      2,
+      '',
+      'takeout: --param n is given twice; give it once',
+    ]);
+    const tsv = await runCli(['export', '-f', 'TSV', '-o', '-', '--delimiter', ','], { stdin: ROWS });
+    expect([tsv.code, tsv.err.split('\n')[0]]).toEqual([
+      2,
+      'takeout: invalid_option: --delimiter with tsv can only be a TAB: for another delimiter, use -f csv',
+    ]);
+  });
 });
 
 describe('takeout token', () => {

@@ -10,6 +10,7 @@ describe('CLI progress', () => {
       `[######..................]  25% · ${progressLine(at)}`,
     );
     expect(progressLine(at)).toBe('250 rows · 500 rows/s · 2.0 KiB');
+    expect(progressLine({ ...at, rows: 1 })).toBe('1 row · 2 rows/s · 2.0 KiB');
     // An estimate passed, or the job done: full, never more.
     expect(progressBarLine({ ...at, rows: 1500, estimated: 1000 })).toMatch(/^\[#{24}\] 100% · /);
     expect(progressBarLine({ ...at, estimated: 1000, done: true })).toMatch(/^\[#{24}\] 100% · /);
