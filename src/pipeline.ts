@@ -10,6 +10,13 @@ import { passthroughOf } from './source-passthrough.js';
 import { type RowsInput, type RowsSourceOptions, rowsSource } from './sources/rows.js';
 import type { FormatOptions, FormatWriter, Progress, ResolvedColumn, Source } from './types.js';
 
+/** More rows than the caller's `maxRows` (a job's is reported as `export_too_large`). */
+export function tooManyRows(maxRows: number): TakeoutError {
+  return new TakeoutError('sync_limit_exceeded', `The export has more than ${maxRows} rows`, {
+    details: { limit: maxRows },
+  });
+}
+
 export type {
   BuiltinFormatOptions,
   ExportControls,
@@ -102,11 +109,7 @@ export async function startExport(
   };
   const countRows = (rows: number) => {
     state.rows += rows;
-    if (controls.maxRows !== undefined && state.rows > controls.maxRows) {
-      throw new TakeoutError('sync_limit_exceeded', `The export has more than ${controls.maxRows} rows`, {
-        details: { limit: controls.maxRows },
-      });
-    }
+    if (controls.maxRows !== undefined && state.rows > controls.maxRows) throw tooManyRows(controls.maxRows);
   };
 
   let iterator: AsyncIterator<Uint8Array> | undefined;

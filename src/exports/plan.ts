@@ -77,6 +77,11 @@ export interface ExportEstimate {
   rows: number | undefined;
   cells: number | undefined;
   bytes: number | undefined;
+  /**
+   * Whether `rows` was counted (rows handed over, `Source.estimateCounts`): the number of rows,
+   * or a lower bound past the count's cap. Otherwise it is a guess (PostgreSQL's planner).
+   */
+  counted: boolean;
 }
 
 export interface SyncDecision {
@@ -227,14 +232,14 @@ export async function planExport(
     const columns = opened.columns ? resolveColumns(opened.columns, [], rowShape, declared) : declared;
     const rows = opened.rows ?? (options.estimate === false ? undefined : await step(source.estimate?.()));
     // Rows handed over are counted too; a guess (PostgreSQL's planner) is never a refusal.
-    if (rows !== undefined && (opened.rows !== undefined || source.estimateCounts === true)) {
-      format.checkRowCount?.(rows, formatOptions);
-    }
+    const counted = rows !== undefined && (opened.rows !== undefined || source.estimateCounts === true);
+    if (counted) format.checkRowCount?.(rows, formatOptions);
     const cells = rows === undefined ? undefined : rows * columns.length;
     const estimate: ExportEstimate = {
       rows,
       cells,
       bytes: cells === undefined ? undefined : cells * ESTIMATED_BYTES_PER_CELL,
+      counted,
     };
     const { limits } = context;
     const syncCaps: SyncCaps = {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TakeoutError } from '../errors.js';
-import { startExport } from '../pipeline.js';
+import { startExport, tooManyRows } from '../pipeline.js';
 import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import type { Progress } from '../types.js';
 import type { ExportPlan } from './plan.js';
@@ -60,6 +60,13 @@ export async function runExport(
   if (!source) {
     release(sink);
     throw new TakeoutError('internal', 'This export plan was already run or closed');
+  }
+  // Counted past the limit: refused before the first byte, not after writing up to it.
+  const { rows: counted } = plan.estimate.counted ? plan.estimate : { rows: undefined };
+  if (options.maxRows !== undefined && counted !== undefined && counted > options.maxRows) {
+    release(sink);
+    await source.close?.();
+    throw tooManyRows(options.maxRows);
   }
   let last: Progress | undefined;
   let abandoned: Promise<void> | undefined;
