@@ -136,7 +136,11 @@ function filesPath(): Json {
       { name: 'Range', in: 'header', description: 'One byte range.', schema: { type: 'string' } },
     ],
     responses: {
-      '200': { description: 'The file.', content: { 'application/octet-stream': {} } },
+      // The Content-Type its format has (text/csv, the XLSX type...), signed into the link.
+      '200': {
+        description: "The file, with its format's Content-Type.",
+        content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+      },
       '206': { description: 'The range asked for.' },
       '304': { description: 'Unchanged since the ETag given.' },
       ...problems(403, 404, 416),

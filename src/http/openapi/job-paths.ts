@@ -13,6 +13,14 @@ import {
 /** The routes of one background export, `/v1/exports/{id}...`. */
 export function jobPaths(): Json {
   const jobDocument = (description: string, headers?: Json) => json(description, ref('JobDocument'), headers);
+  // Cancel and DELETE answer for this request only; a 202 says where and how soon to poll.
+  const noStore = { 'Cache-Control': header('no-store') };
+  const canceling = (description: string) =>
+    jobDocument(description, {
+      ...noStore,
+      Location: header('The export, to poll until it is canceled.'),
+      'Retry-After': RETRY_AFTER,
+    });
   return {
     '/v1/exports/{id}': {
       parameters: [jobIdParameter],
@@ -45,10 +53,8 @@ export function jobPaths(): Json {
         description:
           'Cancels an active export (a running one answers 202 while it is `canceling`) or deletes a finished one’s file (the job becomes `expired`). Takes no body (an empty one with `Content-Type: application/json` is fine).',
         responses: {
-          '200': jobDocument('The job after deletion: canceled, expired, or failed as it was.'),
-          '202': jobDocument(
-            'Canceling: the worker stops within about two seconds, then the job is canceled.',
-          ),
+          '200': jobDocument('The job after deletion: canceled, expired, or failed as it was.', noStore),
+          '202': canceling('Canceling: the worker stops within about two seconds, then the job is canceled.'),
           ...guardedProblems(401, 404),
         },
       },
@@ -60,8 +66,8 @@ export function jobPaths(): Json {
         summary: 'Cancel an export',
         description: 'Takes no body (an empty one with `Content-Type: application/json` is fine).',
         responses: {
-          '200': jobDocument('Canceled (or already finished).'),
-          '202': jobDocument('Canceling: the worker stops within about two seconds.'),
+          '200': jobDocument('Canceled (or already finished).', noStore),
+          '202': canceling('Canceling: the worker stops within about two seconds.'),
           ...guardedProblems(401, 404),
         },
       },
