@@ -33,6 +33,7 @@ const USAGES: Record<string, () => Promise<string>> = {
   migrate: async () => (await import('./jobs.js')).MIGRATE_USAGE,
   notifications: async () => (await import('./notifications.js')).NOTIFICATIONS_USAGE,
   serve: async () => (await import('./serve.js')).SERVE_USAGE,
+  storage: async () => (await import('./storage.js')).STORAGE_USAGE,
   token: async () => (await import('./token.js')).TOKEN_USAGE,
   worker: async () => (await import('./worker.js')).WORKER_USAGE,
 };
@@ -67,7 +68,9 @@ async function unknownOption(error: Error, name: string, rest: string[]): Promis
   const hint = typed.startsWith('--') ? didYouMean(typed.replace(/=.*$/s, ''), known) : '';
   // `takeout jobs list --x`: the subcommand's help (`takeout jobs list --help`, the same page).
   const sub =
-    (name === 'jobs' || name === 'notifications') && rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : '';
+    (name === 'jobs' || name === 'notifications' || name === 'storage') && rest[0] && !rest[0].startsWith('-')
+      ? ` ${rest[0]}`
+      : '';
   return `takeout: unknown option ${shown(typed)}${hint}\nsee takeout ${name}${sub} --help\n`;
 }
 

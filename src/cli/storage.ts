@@ -3,10 +3,10 @@
  * environment: STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL, TAKEOUT_JOB_TIMEOUT (docs/storage.md).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isTakeoutError } from '../errors.js';
+import { didYouMean } from '../did-you-mean.js';
 import { jobSettingsFromEnv } from '../jobs/config.js';
 import { scrubber, scrubbingStream, secretsOf } from '../logging.js';
 import { storageSettingsFromEnv } from '../storage/config.js';
@@ -15,13 +15,9 @@ import { minimumAbortIncompleteDays, minimumLifecycleDays } from '../storage/lif
 import type { S3Storage } from '../storage/s3.js';
 import { setupS3Bucket } from '../storage/s3-setup.js';
 import { incompleteAfterMsFor, sweepExpired } from '../storage/sweeper.js';
+import { type CliIo, UsageError } from './usage.js';
 
 type Out = NodeJS.WritableStream;
-/** `{ out, err }` or the main CLI's `{ stdout, stderr }`. */
-export type StorageCliIo = { env: NodeJS.ProcessEnv } & (
-  | { out: Out; err: Out }
-  | { stdout: Out; stderr: Out }
-);
 
 export const STORAGE_USAGE = `Usage: takeout storage <command> [options]
 
@@ -37,33 +33,22 @@ Commands:
 Configuration (environment): STORAGE_URL, TAKEOUT_DATA_DIR, TAKEOUT_FILE_TTL, TAKEOUT_JOB_TIMEOUT;
 S3 credentials from the AWS SDK chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, roles). See docs/storage.md.`;
 
-class Usage extends Error {}
-
-export async function storageCommand(argv: string[], io: StorageCliIo): Promise<number> {
-  const out = 'out' in io ? io.out : io.stdout;
-  // An SDK's error may quote what it was given: no secret of the environment is printed.
-  const err = scrubbingStream('err' in io ? io.err : io.stderr, scrubber(secretsOf(io.env))) as Out;
+/** Errors are thrown, and said as every command's are (run.ts): `takeout: <code>: <message>`. */
+export async function storageCommand(argv: string[], io: CliIo): Promise<number> {
+  const out = io.stdout;
+  // A failed step may quote an SDK's error, which may quote what it was given: no secret of
+  // the environment is printed (run.ts scrubs the errors thrown alike).
+  const err = scrubbingStream(io.stderr, scrubber(secretsOf(io.env))) as Out;
   const [command, ...rest] = argv;
-  try {
-    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      (command === undefined ? err : out).write(`${STORAGE_USAGE}\n`);
-      return command === undefined ? 2 : 0;
-    }
-    if (command === 'setup') return await setup(rest, io.env, out, err);
-    if (command === 'sweep') return await sweep(rest, io.env, out, err);
-    throw new Usage(`unknown storage command ${JSON.stringify(command)}`);
-  } catch (error) {
-    if (error instanceof Usage || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`takeout storage: ${(error as Error).message}\n\n${STORAGE_USAGE}\n`);
-      return 2;
-    }
-    if (isTakeoutError(error)) {
-      err.write(`takeout storage: ${error.code}: ${error.message}\n`);
-      return 1;
-    }
-    err.write(`takeout storage: ${(error as Error)?.message ?? String(error)}\n`);
-    return 1;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    (command === undefined ? err : out).write(`${STORAGE_USAGE}\n`);
+    return command === undefined ? 2 : 0;
   }
+  if (command === 'setup') return setup(rest, io.env, out, err);
+  if (command === 'sweep') return sweep(rest, io.env, out, err);
+  throw new UsageError(
+    `unknown storage command ${JSON.stringify(command)}${didYouMean(command, ['setup', 'sweep'])}`,
+  );
 }
 
 function context(env: NodeJS.ProcessEnv) {
@@ -93,10 +78,10 @@ async function setup(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out)
   let days = minimum;
   if (values.days !== undefined) {
     if (!/^\d+$/.test(values.days) || Number(values.days) < 1)
-      throw new Usage('--days must be an integer >= 1');
+      throw new UsageError('--days must be an integer >= 1');
     days = Number(values.days);
     if (days < minimum) {
-      throw new Usage(
+      throw new UsageError(
         `--days ${days} would delete files before TAKEOUT_FILE_TTL ends (counted from the end of an export that may run TAKEOUT_JOB_TIMEOUT); use --days ${minimum} or more`,
       );
     }
@@ -139,6 +124,13 @@ async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out)
     return 0;
   }
   const { dataDir, settings } = context(env);
+  const location = settings.location;
+  if (location.kind === 'file' && !(await stat(location.root).catch(() => undefined))) {
+    // Nothing to sweep, but likely not the service's directory: say so rather than "0 deleted".
+    err.write(
+      `sweep: no files directory at ${location.root}: is TAKEOUT_DATA_DIR (or STORAGE_URL) the one the service uses?\n`,
+    );
+  }
   // A sweep signs no link: a throwaway secret, so that it neither creates the service's secret
   // file (as root, before the service's first start, it would lock the service out) nor needs it.
   const secret = settings.location.kind === 'file' ? randomBytes(32).toString('hex') : undefined;

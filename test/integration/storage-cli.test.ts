@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storageCommand } from '../../src/cli/storage.js';
 import { diskStorage } from '../../src/storage/disk.js';
 import { type S3Storage, s3Storage } from '../../src/storage/s3.js';
 import { generatedBytes } from '../support/bytes.js';
+import { runCli } from '../support/cli.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -38,23 +38,8 @@ async function newStorage(prefix?: string): Promise<S3Storage> {
   return storage;
 }
 
-const run = async (argv: string[], env: NodeJS.ProcessEnv) => {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) =>
-    ({
-      write: (chunk: string) => {
-        append(String(chunk));
-        return true;
-      },
-    }) as unknown as NodeJS.WritableStream;
-  const code = await storageCommand(argv, {
-    out: sink((s) => (out += s)),
-    err: sink((s) => (err += s)),
-    env,
-  });
-  return { code, out, err };
-};
+/** `takeout storage ...` as the CLI runs it, errors said by run.ts as for every command. */
+const run = (argv: string[], env: NodeJS.ProcessEnv) => runCli(['storage', ...argv], { env });
 
 describe('takeout storage (CLI) on local disk', () => {
   it('setup has nothing to do on disk; sweep deletes expired files', async () => {
@@ -116,17 +101,35 @@ describe('takeout storage (CLI) on local disk', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('answers bad usage with exit code 2 and the usage text', async () => {
-    for (const argv of [[], ['frobnicate'], ['sweep', '--force'], ['setup', '--days', 'x']]) {
+  it('answers bad usage with exit code 2 as every command does', async () => {
+    for (const argv of [[], ['frobnicate'], ['setup', '--days', 'x']]) {
       const result = await run(argv, {});
       expect(result.code, argv.join(' ')).toBe(2);
       expect(result.err).toContain('Usage: takeout storage <command>');
     }
+    expect((await run(['swep'], {})).err.split('\n')[0]).toBe(
+      'takeout: unknown storage command "swep" (did you mean sweep?)',
+    );
+    // An unknown option: one line and where the options are, not the whole usage.
+    expect(await run(['sweep', '--force'], {})).toEqual({
+      code: 2,
+      out: '',
+      err: 'takeout: unknown option --force\nsee takeout storage sweep --help\n',
+    });
     const bad = await run(['setup'], { STORAGE_URL: 'ftp://x' });
     expect(bad).toEqual({
       code: 1,
       out: '',
-      err: 'takeout storage: config_error: STORAGE_URL must start with file: or s3://\n',
+      err: 'takeout: config_error: STORAGE_URL must start with file: or s3://\n',
+    });
+  });
+
+  it('says when the files directory to sweep does not exist (likely another TAKEOUT_DATA_DIR)', async () => {
+    const dataDir = join(await mkdtemp(join(tmpdir(), 'takeout-cli-')), 'nodir');
+    expect(await run(['sweep'], { TAKEOUT_DATA_DIR: dataDir })).toEqual({
+      code: 0,
+      out: 'sweep: 0 deleted, 0 kept, 0 without expiry, 0 incomplete removed, 0 failed\n',
+      err: `sweep: no files directory at ${join(dataDir, 'files')}: is TAKEOUT_DATA_DIR (or STORAGE_URL) the one the service uses?\n`,
     });
   });
 });
