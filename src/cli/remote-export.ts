@@ -153,8 +153,11 @@ async function createJob(
 async function attachJob(api: RemoteApi, id: string, signal: AbortSignal): Promise<RemoteJob> {
   const response = await api.sendRetrying(`v1/exports/${encodeURIComponent(id)}`, { signal });
   if (response.status === 404) {
-    await response.body?.cancel();
-    throw new RemoteProblem('not_found', `No export ${id} of yours at ${api.base.origin}`, 404);
+    // The service's own code (export_not_found, as `takeout jobs show` says it); `not_found`
+    // when something else answered, such as a proxy without Takeout behind that path.
+    const { code } = await problemOf(response);
+    const known = code === 'export_not_found' ? code : 'not_found';
+    throw new RemoteProblem(known, `No export ${id} of yours at ${api.base.origin}`, 404);
   }
   return api.json<RemoteJob>(response, [200]);
 }
