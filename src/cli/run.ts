@@ -66,12 +66,16 @@ async function unknownOption(error: Error, name: string, rest: string[]): Promis
   const usage = USAGES[name] ? await USAGES[name]() : '';
   const known = [...(usage.match(/--[a-z][a-z-]*[a-z]/g) ?? []), '--help'];
   const hint = typed.startsWith('--') ? didYouMean(typed.replace(/=.*$/s, ''), known) : '';
-  // `takeout jobs list --x`: the subcommand's help (`takeout jobs list --help`, the same page).
+  return `takeout: unknown option ${shown(typed)}${hint}\n${seeHelp(name, rest)}`;
+}
+
+/** Where a command's help is: `see takeout jobs list --help` (a subcommand's is the same page). */
+function seeHelp(name: string, rest: string[]): string {
   const sub =
     (name === 'jobs' || name === 'notifications' || name === 'storage') && rest[0] && !rest[0].startsWith('-')
       ? ` ${rest[0]}`
       : '';
-  return `takeout: unknown option ${shown(typed)}${hint}\nsee takeout ${name}${sub} --help\n`;
+  return `see takeout ${name}${sub} --help\n`;
 }
 
 const commands: Record<string, Command> = {
@@ -143,10 +147,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       return fail(`takeout: ${error.error.code}: ${error.error.message}\n`, 2);
     if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
       return fail(await unknownOption(error as Error, name as string, rest), 2);
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      const usage = name && USAGES[name] ? `\n${await USAGES[name]()}\n` : '';
-      return fail(`takeout: ${(error as Error).message}\n${usage}`, 2);
-    }
+    // One line and where the help is: the whole usage would scroll the line that matters away.
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+      return fail(`takeout: ${(error as Error).message}\n${seeHelp(name as string, rest)}`, 2);
     if (isTakeoutError(error)) {
       // On the command line the query is the user's own: the database's words help them fix it.
       const cause =
