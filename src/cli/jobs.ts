@@ -1,11 +1,11 @@
 /**
- * `takeout jobs list|show|cancel` for operators, and `takeout migrate`. Configured like the
+ * `takeout jobs list|show|cancel|delete` for operators, and `takeout migrate`. Configured like the
  * server: DATABASE_URL (PostgreSQL) or the SQLite file in TAKEOUT_DATA_DIR.
  */
 import { parseArgs } from 'node:util';
 import { didYouMean } from '../did-you-mean.js';
 import { isTakeoutError, TakeoutError } from '../errors.js';
-import { requestCancel } from '../jobs/lifecycle.js';
+import { discardExport, requestCancel } from '../jobs/lifecycle.js';
 import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
@@ -22,6 +22,9 @@ Commands:
   show ID              one job as JSON (the API's document, with owner, file_key, deliveries)
   cancel ID            cancel a queued or running job; exit 1 when it had already finished
                        (succeeded, failed or expired), 0 when it is canceling or canceled
+  delete ID            what DELETE /v1/exports/ID does: delete a succeeded job's file now
+                       (the job becomes expired; its record stays) or cancel an active one.
+                       The file store comes from STORAGE_URL (default TAKEOUT_DATA_DIR/files)
 
 The job store comes from the environment: DATABASE_URL (postgres://...) or the SQLite file
 in TAKEOUT_DATA_DIR (default ./data). See docs/jobs.md.`;
@@ -170,7 +173,37 @@ async function cancel(id: string, io: CliIo): Promise<number> {
   return 0;
 }
 
-async function one(argv: string[], io: CliIo, action: 'show' | 'cancel'): Promise<number> {
+/**
+ * Deletes a succeeded export's file now, or cancels an active one, as `DELETE /v1/exports/{id}`
+ * does for its owner: the record stays, `expired` (or `canceled`), until TAKEOUT_RECORD_TTL.
+ */
+async function remove(id: string, io: CliIo): Promise<number> {
+  const { storageOfEnv } = await import('./storage.js');
+  let deletedFile = false;
+  const { before, after } = await withStore(io.env, { create: false }, async (store) => {
+    const found = await store.get(id);
+    if (!found) return { before: found, after: undefined };
+    const deleteFile = async (key: string) => {
+      const storage = await storageOfEnv(io.env);
+      try {
+        await storage.delete(key);
+        deletedFile = true;
+      } finally {
+        await storage.close();
+      }
+    };
+    return { before: found, after: await discardExport(store, deleteFile, id) };
+  });
+  if (!before || !after) throw new TakeoutError('export_not_found', `No export ${id}`);
+  io.stdout.write(`${line(after)}\n`);
+  const was = visibleStatus(before);
+  if (deletedFile) io.stderr.write(`takeout: ${id}: its file is deleted\n`);
+  else if (!['queued', 'running'].includes(was))
+    io.stderr.write(`takeout: ${id} was ${was}: it has no file to delete\n`);
+  return 0;
+}
+
+async function one(argv: string[], io: CliIo, action: 'show' | 'cancel' | 'delete'): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: { help: { type: 'boolean', short: 'h' } },
@@ -180,7 +213,7 @@ async function one(argv: string[], io: CliIo, action: 'show' | 'cancel'): Promis
   if (values.help) return help(io);
   const [id] = positionals;
   if (!id || positionals.length > 1) throw new UsageError(`jobs ${action} takes one export id`);
-  return action === 'show' ? show(id, io) : cancel(id, io);
+  return action === 'show' ? show(id, io) : action === 'cancel' ? cancel(id, io) : remove(id, io);
 }
 
 function help(io: CliIo): number {
@@ -195,9 +228,9 @@ export async function jobsCommand(argv: string[], io: CliIo): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === 'list') return list(rest, io);
-  if (command === 'show' || command === 'cancel') return one(rest, io, command);
+  if (command === 'show' || command === 'cancel' || command === 'delete') return one(rest, io, command);
   throw new UsageError(
-    `unknown jobs command ${JSON.stringify(command)}${didYouMean(command, ['list', 'show', 'cancel'])}`,
+    `unknown jobs command ${JSON.stringify(command)}${didYouMean(command, ['list', 'show', 'cancel', 'delete'])}`,
   );
 }
 

@@ -15,7 +15,7 @@ Commands:
   export           write a file from rows, a SQL query or a dataset (see: takeout export --help)
   storage setup    check the bucket and apply the lifecycle rule (see: takeout storage --help)
   storage sweep    delete the files whose retention has ended, now
-  jobs             list, show or cancel background exports (see: takeout jobs --help)
+  jobs             list, show, cancel or delete background exports (see: takeout jobs --help)
   notifications    list deliveries of notifications, send failed ones again
                    (see: takeout notifications --help)
   token            make an API token and its hashed config entry (see: takeout token --help)

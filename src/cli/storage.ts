@@ -15,6 +15,7 @@ import { minimumAbortIncompleteDays, minimumLifecycleDays } from '../storage/lif
 import type { S3Storage } from '../storage/s3.js';
 import { setupS3Bucket } from '../storage/s3-setup.js';
 import { incompleteAfterMsFor, sweepExpired } from '../storage/sweeper.js';
+import type { Storage } from '../storage/types.js';
 import { type CliIo, UsageError } from './usage.js';
 
 type Out = NodeJS.WritableStream;
@@ -131,14 +132,7 @@ async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out)
       `sweep: no files directory at ${location.root}: is TAKEOUT_DATA_DIR (or STORAGE_URL) the one the service uses?\n`,
     );
   }
-  // A sweep signs no link: a throwaway secret, so that it neither creates the service's secret
-  // file (as root, before the service's first start, it would lock the service out) nor needs it.
-  const secret = settings.location.kind === 'file' ? randomBytes(32).toString('hex') : undefined;
-  const storage = await storageFromUrl(env.STORAGE_URL, {
-    dataDir,
-    ...(secret ? { secret } : {}),
-    ...credentialOption(env),
-  });
+  const storage = await unsignedStorage(env, dataDir, location.kind);
   try {
     const errors: string[] = [];
     const result = await sweepExpired(storage, {
@@ -155,6 +149,26 @@ async function sweep(argv: string[], env: NodeJS.ProcessEnv, out: Out, err: Out)
   } finally {
     await storage.close();
   }
+}
+
+/** The storage the environment names, for a command that deletes files (`storage sweep`, `jobs delete`). */
+export async function storageOfEnv(env: NodeJS.ProcessEnv): Promise<Storage> {
+  const { dataDir, settings } = context(env);
+  return unsignedStorage(env, dataDir, settings.location.kind);
+}
+
+/**
+ * A command's storage signs no link: a throwaway secret, so that it neither creates the
+ * service's secret file (as root, before the service's first start, it would lock the service
+ * out) nor needs it.
+ */
+function unsignedStorage(env: NodeJS.ProcessEnv, dataDir: string, kind: 'file' | 's3'): Promise<Storage> {
+  const secret = kind === 'file' ? randomBytes(32).toString('hex') : undefined;
+  return storageFromUrl(env.STORAGE_URL, {
+    dataDir,
+    ...(secret ? { secret } : {}),
+    ...credentialOption(env),
+  });
 }
 
 /** The SDK chain reads process.env; a caller-supplied environment must be passed explicitly. */

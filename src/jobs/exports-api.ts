@@ -16,7 +16,7 @@ import type { Row } from '../types.js';
 import type { JobMetrics } from './attempt-metrics.js';
 import type { JobSettings } from './config.js';
 import { EnqueueRetries } from './enqueue-retries.js';
-import { requestCancel } from './lifecycle.js';
+import { discardExport, requestCancel } from './lifecycle.js';
 import { type JobLogger, silentLogger } from './log.js';
 import { ownerOf } from './owner.js';
 import type { ExportQueue } from './queue/types.js';
@@ -151,23 +151,10 @@ export class ExportJobs {
    */
   async discard(id: string, principal: Principal): Promise<JobRecord> {
     this.#refuseClosed();
-    const job = await this.cancel(id, principal);
-    if (job.status !== 'succeeded' || !job.result) return job;
-    // Marked first: a job never says `succeeded` without its file. A failed delete is the
-    // sweeper's to finish (the file's retention still ends).
-    // The file goes now: `expires_at` says so, as it says when a retention ended (one that
-    // has already ended keeps its time: its owner has been shown it).
-    const now = new Date();
-    const ended = job.expiresAt !== undefined && job.expiresAt <= now;
-    const expired = await this.store.transition(
-      id,
-      { status: ['succeeded'] },
-      ended ? { status: 'expired' } : { status: 'expired', expiresAt: now },
-      now,
-    );
-    if (!expired) return this.get(id, principal);
-    await this.#options.storage.delete(job.result.key);
-    return expired;
+    const { storage } = this.#options;
+    const job = await discardExport(this.store, (key) => storage.delete(key), id, ownerOf(principal));
+    if (!job) throw new TakeoutError('export_not_found', 'No such export');
+    return job;
   }
 
   /**

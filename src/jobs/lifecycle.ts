@@ -239,3 +239,33 @@ export async function requestCancel(
   }
   return job;
 }
+
+/**
+ * Discards an export but keeps its record (`DELETE /v1/exports/{id}`, `takeout jobs delete`):
+ * an active export is canceled, a succeeded one's file deleted and the record `expired`.
+ * Undefined when there is no such export (of `owner`).
+ */
+export async function discardExport(
+  store: JobStore,
+  deleteFile: (key: string) => Promise<void>,
+  id: string,
+  owner?: JobOwner,
+): Promise<JobRecord | undefined> {
+  const job = await requestCancel(store, id, owner);
+  if (!job || job.status !== 'succeeded' || !job.result) return job;
+  // Marked first: a job never says `succeeded` without its file. A failed delete is the
+  // sweeper's to finish (the file's retention still ends).
+  // The file goes now: `expires_at` says so, as it says when a retention ended (one that
+  // has already ended keeps its time: its owner has been shown it).
+  const now = new Date();
+  const ended = job.expiresAt !== undefined && job.expiresAt <= now;
+  const expired = await store.transition(
+    id,
+    { status: ['succeeded'] },
+    ended ? { status: 'expired' } : { status: 'expired', expiresAt: now },
+    now,
+  );
+  if (!expired) return store.get(id, owner);
+  await deleteFile(job.result.key);
+  return expired;
+}

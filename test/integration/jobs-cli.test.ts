@@ -12,6 +12,7 @@ import { postgresJobStore } from '../../src/jobs/store/postgres.js';
 import { sqliteJobStore } from '../../src/jobs/store/sqlite.js';
 import type { JobStore } from '../../src/jobs/types.js';
 import type { NotifyTarget } from '../../src/notify/types.js';
+import { diskStorage } from '../../src/storage/disk.js';
 import { runCli } from '../support/cli.js';
 import { createSchema, PG_BASE_URL, withSearchPath } from './postgres-helpers.js';
 
@@ -220,6 +221,54 @@ describe('takeout jobs and takeout migrate', () => {
     expect(listed.exports.map((j: { id: string; status: string }) => [j.id, j.status])).toEqual([
       [job.id, 'expired'],
     ]);
+    await store.close();
+  });
+
+  it("deletes a succeeded export's file now (the record stays, expired) and cancels an active one", async () => {
+    const env = { TAKEOUT_DATA_DIR: mkdtempSync(join(dir, 'delete-')) };
+    expect((await cli(['migrate'], env)).code).toBe(0);
+    const store = sqliteJobStore({ path: join(env.TAKEOUT_DATA_DIR, 'jobs.db') });
+    const files = diskStorage({ root: join(env.TAKEOUT_DATA_DIR, 'files'), secret: 's'.repeat(32) });
+    const key = 'generated/2026/12/03/x/a1/f.csv';
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    const stored = await files.put(
+      key,
+      (async function* () {
+        yield Buffer.from('a\r\n1\r\n');
+      })(),
+      { contentType: 'text/csv', filename: 'f.csv', expiresAt },
+    );
+    const job = await addJob(store, { id: 'ann' });
+    await claimJob(store, job.id, { leaseOwner: 'w', leaseMs: 60_000 });
+    const result = {
+      key,
+      filename: 'f.csv',
+      contentType: 'text/csv',
+      sizeBytes: stored.size,
+      rowCount: 1,
+      sha256: stored.sha256,
+    };
+    await succeedJob(store, job.id, 'w', { result, progress: {}, expiresAt });
+
+    const deleted = await cli(['jobs', 'delete', job.id], env);
+    expect(deleted).toMatchObject({ code: 0, err: `takeout: ${job.id}: its file is deleted\n` });
+    expect(deleted.out).toMatch(new RegExp(`^${job.id}\\s+expired\\s`));
+    expect(await files.stat(key)).toBeUndefined();
+    const record = await store.get(job.id);
+    expect(record?.status).toBe('expired');
+    expect(record!.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await cli(['jobs', 'delete', job.id], env)).toMatchObject({
+      code: 0,
+      err: `takeout: ${job.id} was expired: it has no file to delete\n`,
+    });
+    // An active one is canceled, as DELETE /v1/exports/{id} does.
+    const queued = await addJob(store, { id: 'bob' });
+    expect((await cli(['jobs', 'delete', queued.id], env)).out).toMatch(/\scanceled\s/);
+    expect((await store.get(queued.id))?.status).toBe('canceled');
+    expect(await cli(['jobs', 'delete', 'exp_nope'], env)).toMatchObject({
+      code: 1,
+      err: 'takeout: export_not_found: No export exp_nope\n',
+    });
     await store.close();
   });
 
