@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { didYouMean } from '../did-you-mean.js';
 import { isTakeoutError, TakeoutError } from '../errors.js';
-import { discardExport, requestCancel } from '../jobs/lifecycle.js';
+import { requestCancel } from '../jobs/lifecycle.js';
 import { SCHEMA_VERSION } from '../jobs/store/migrations.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../jobs/types.js';
 import { visibleStatus } from '../jobs/view.js';
@@ -173,36 +173,6 @@ async function cancel(id: string, io: CliIo): Promise<number> {
   return 0;
 }
 
-/**
- * Deletes a succeeded export's file now, or cancels an active one, as `DELETE /v1/exports/{id}`
- * does for its owner: the record stays, `expired` (or `canceled`), until TAKEOUT_RECORD_TTL.
- */
-async function remove(id: string, io: CliIo): Promise<number> {
-  const { storageOfEnv } = await import('./storage.js');
-  let deletedFile = false;
-  const { before, after } = await withStore(io.env, { create: false }, async (store) => {
-    const found = await store.get(id);
-    if (!found) return { before: found, after: undefined };
-    const deleteFile = async (key: string) => {
-      const storage = await storageOfEnv(io.env);
-      try {
-        await storage.delete(key);
-        deletedFile = true;
-      } finally {
-        await storage.close();
-      }
-    };
-    return { before: found, after: await discardExport(store, deleteFile, id) };
-  });
-  if (!before || !after) throw new TakeoutError('export_not_found', `No export ${id}`);
-  io.stdout.write(`${line(after)}\n`);
-  const was = visibleStatus(before);
-  if (deletedFile) io.stderr.write(`takeout: ${id}: its file is deleted\n`);
-  else if (!['queued', 'running'].includes(was))
-    io.stderr.write(`takeout: ${id} was ${was}: it has no file to delete\n`);
-  return 0;
-}
-
 async function one(argv: string[], io: CliIo, action: 'show' | 'cancel' | 'delete'): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -213,7 +183,8 @@ async function one(argv: string[], io: CliIo, action: 'show' | 'cancel' | 'delet
   if (values.help) return help(io);
   const [id] = positionals;
   if (!id || positionals.length > 1) throw new UsageError(`jobs ${action} takes one export id`);
-  return action === 'show' ? show(id, io) : action === 'cancel' ? cancel(id, io) : remove(id, io);
+  if (action === 'delete') return (await import('./jobs-delete.js')).deleteJob(id, io, line);
+  return action === 'show' ? show(id, io) : cancel(id, io);
 }
 
 function help(io: CliIo): number {

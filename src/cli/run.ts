@@ -71,12 +71,16 @@ async function unknownOption(error: Error, name: string, rest: string[]): Promis
 
 /** Where a command's help is: `see takeout jobs list --help` (a subcommand's is the same page). */
 function seeHelp(name: string, rest: string[]): string {
-  const sub =
-    (name === 'jobs' || name === 'notifications' || name === 'storage') && rest[0] && !rest[0].startsWith('-')
-      ? ` ${rest[0]}`
-      : '';
+  // Only a subcommand there is: a mistyped one's help would be the same error again.
+  const sub = rest[0] !== undefined && SUBCOMMANDS[name]?.includes(rest[0]) ? ` ${rest[0]}` : '';
   return `see takeout ${name}${sub} --help\n`;
 }
+
+const SUBCOMMANDS: Record<string, readonly string[]> = {
+  jobs: ['list', 'show', 'cancel', 'delete'],
+  notifications: ['list', 'redeliver'],
+  storage: ['setup', 'sweep'],
+};
 
 const commands: Record<string, Command> = {
   serve: serveCommand,

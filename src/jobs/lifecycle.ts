@@ -252,7 +252,7 @@ export async function discardExport(
   owner?: JobOwner,
 ): Promise<JobRecord | undefined> {
   const job = await requestCancel(store, id, owner);
-  if (!job || job.status !== 'succeeded' || !job.result) return job;
+  if (job?.status !== 'succeeded' || !job.result) return job;
   // Marked first: a job never says `succeeded` without its file. A failed delete is the
   // sweeper's to finish (the file's retention still ends).
   // The file goes now: `expires_at` says so, as it says when a retention ended (one that

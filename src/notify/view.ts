@@ -28,9 +28,7 @@ export function notificationsView(deliveries: readonly Delivery[]): Notification
 }
 
 /** One delivery, the service-wide webhook's too (no destination): for operators (`takeout jobs show`). */
-export function deliveryView(
-  delivery: Delivery,
-): Omit<NotificationView, 'channel' | 'destination'> & {
+export function deliveryView(delivery: Delivery): Omit<NotificationView, 'channel' | 'destination'> & {
   channel: Delivery['channel'];
   destination?: string;
 } {

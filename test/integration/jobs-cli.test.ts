@@ -80,6 +80,8 @@ describe('takeout jobs and takeout migrate', () => {
           progress: { rows_written: 0, bytes_written: 0 },
           owner: 'ann:t1',
           dataset: 'orders',
+          record_status: 'queued',
+          request: mine.request,
         },
       ],
     });
@@ -92,6 +94,11 @@ describe('takeout jobs and takeout migrate', () => {
 
     const shown = await cli(['jobs', 'show', mine.id], env);
     expect(JSON.parse(shown.out)).toMatchObject({ id: mine.id, status: 'queued', owner: 'ann:t1' });
+    // The running one's lease: whose attempt holds it and until when.
+    expect(JSON.parse((await cli(['jobs', 'show', running.id], env)).out)).toMatchObject({
+      status: 'running',
+      lease: { owner: 'w', expires_at: expect.stringMatching(/^\d{4}-/) },
+    });
     expect(shown.out).not.toMatch(/createdAt|requestHash|principal|lease/);
 
     expect((await cli(['jobs', 'cancel', running.id], env)).out).toContain('canceling');
@@ -107,9 +114,10 @@ describe('takeout jobs and takeout migrate', () => {
     );
     expect((await cli(['jobs', 'frobnicate'], env)).code).toBe(2);
     const typo = await cli(['jobs', 'lsit'], env);
-    expect([typo.code, typo.err.split('\n')[0]]).toEqual([
+    // The help pointed at is the command's: `takeout jobs lsit --help` would be the same error.
+    expect([typo.code, typo.err]).toEqual([
       2,
-      'takeout: unknown jobs command "lsit" (did you mean list?)',
+      'takeout: unknown jobs command "lsit" (did you mean list?)\nsee takeout jobs --help\n',
     ]);
     await store.close();
   });
@@ -214,6 +222,7 @@ describe('takeout jobs and takeout migrate', () => {
     const shown = JSON.parse((await cli(['jobs', 'show', job.id], env)).out);
     expect(shown).toMatchObject({
       status: 'expired',
+      record_status: 'succeeded',
       file_key: 'generated/k.csv',
       result: { filename: 'f.csv', content_type: 'text/csv', size_bytes: 1, row_count: 1 },
     });
@@ -250,6 +259,17 @@ describe('takeout jobs and takeout migrate', () => {
     };
     await succeedJob(store, job.id, 'w', { result, progress: {}, expiresAt });
 
+    // Another storage than the service's (this shell's STORAGE_URL): not found there, so
+    // nothing is said deleted and nothing changes.
+    const elsewhere = { ...env, STORAGE_URL: `file:${join(env.TAKEOUT_DATA_DIR, 'other')}` };
+    expect(await cli(['jobs', 'delete', job.id], elsewhere)).toEqual({
+      code: 1,
+      out: '',
+      err: `takeout: storage_error: ${job.id}'s file ${key} is not in ${join(env.TAKEOUT_DATA_DIR, 'other')}: is STORAGE_URL (or TAKEOUT_DATA_DIR) the service's? Nothing was changed\n`,
+    });
+    expect((await store.get(job.id))?.status).toBe('succeeded');
+    expect(await files.stat(key)).toBeDefined();
+
     const deleted = await cli(['jobs', 'delete', job.id], env);
     expect(deleted).toMatchObject({ code: 0, err: `takeout: ${job.id}: its file is deleted\n` });
     expect(deleted.out).toMatch(new RegExp(`^${job.id}\\s+expired\\s`));
@@ -259,8 +279,21 @@ describe('takeout jobs and takeout migrate', () => {
     expect(record!.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now());
     expect(await cli(['jobs', 'delete', job.id], env)).toMatchObject({
       code: 0,
-      err: `takeout: ${job.id} was expired: it has no file to delete\n`,
+      err: `takeout: ${job.id} was expired: its file is already gone\n`,
     });
+    // Expired with its file still there (a delete that could not reach the storage): deleted now.
+    await files.put(
+      key,
+      (async function* () {
+        yield Buffer.from('again');
+      })(),
+      { contentType: 'text/csv', filename: 'f.csv', expiresAt },
+    );
+    expect(await cli(['jobs', 'delete', job.id], env)).toMatchObject({
+      code: 0,
+      err: `takeout: ${job.id} was expired: its file is deleted now\n`,
+    });
+    expect(await files.stat(key)).toBeUndefined();
     // An active one is canceled, as DELETE /v1/exports/{id} does.
     const queued = await addJob(store, { id: 'bob' });
     expect((await cli(['jobs', 'delete', queued.id], env)).out).toMatch(/\scanceled\s/);
