@@ -133,7 +133,9 @@ export interface Source {
   /**
    * True when `estimate()` counts rather than guesses: its answer is the number of rows, or
    * a lower bound past a cap. A format that cannot hold that many rows then refuses before
-   * the first byte, instead of failing part-way through the file.
+   * the first byte, instead of failing part-way through the file, and so does an export with
+   * fewer `maxRows`. (A SQLite file written to meanwhile may have gained rows the export's own
+   * snapshot will not see: a count a few rows high, at the edge of a limit.)
    */
   readonly estimateCounts?: boolean;
   batches(signal?: AbortSignal): AsyncIterable<Row[]>;

@@ -79,9 +79,9 @@ export interface ExportEstimate {
   bytes: number | undefined;
   /**
    * Whether `rows` was counted (rows handed over, `Source.estimateCounts`): the number of rows,
-   * or a lower bound past the count's cap. Otherwise it is a guess (PostgreSQL's planner).
+   * or a lower bound past the count's cap. Otherwise (or absent) it is a guess (PostgreSQL's planner).
    */
-  counted: boolean;
+  counted?: boolean;
 }
 
 export interface SyncDecision {

@@ -65,7 +65,13 @@ export async function runExport(
   const { rows: counted } = plan.estimate.counted ? plan.estimate : { rows: undefined };
   if (options.maxRows !== undefined && counted !== undefined && counted > options.maxRows) {
     release(sink);
-    await source.close?.();
+    // As every close here: bounded, and its own failure never hides why the export stopped.
+    await settledWithin(
+      Promise.resolve()
+        .then(() => source.close?.())
+        .catch(() => {}),
+      SOURCE_CLOSE_WAIT_MS,
+    );
     throw tooManyRows(options.maxRows);
   }
   let last: Progress | undefined;

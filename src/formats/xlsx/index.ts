@@ -52,7 +52,6 @@ export const xlsxFormat: FormatWriter = {
 export function workbookFormat(plan: WorkbookPlan): FormatWriter {
   return {
     ...XLSX_BASE,
-    checkRowCount,
     write(batches: AsyncIterable<readonly Row[]>, ctx: FormatContext): AsyncIterable<Uint8Array> {
       return writeWorkbook(splitSheets(batches, plan), xlsxSettings(ctx.options), ctx.signal);
     },

@@ -35,8 +35,12 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
     .some((tag) => tag === '*' || tag === etag);
 }
 
-/** Seconds a client should wait before polling again: short at first, longer for long jobs. */
+/**
+ * Seconds a client should wait before polling again: short at first, longer for long jobs;
+ * 1 while it is canceling, which ends within about two seconds whatever the job's age.
+ */
 export function retryAfterSeconds(job: JobRecord, now = Date.now()): number {
+  if (job.status === 'canceling') return 1;
   const age = (now - job.createdAt.getTime()) / 1000;
   return age < 10 ? 1 : age < 60 ? 2 : 5;
 }
