@@ -79,11 +79,39 @@ const BASIC = /\b(Basic\s+)([A-Za-z0-9+/]+={0,2})/gi;
  */
 const WEBHOOK_SECRET = /\bwhsec_[A-Za-z0-9+/]{16,}={0,2}/g;
 /**
- * A JWT anywhere: its header and payload are JSON objects, so both start `eyJ` (`{"`). Only
- * at the start of a run of base64url characters: from every `eyJ` inside one (`-eyJ-eyJ…`),
- * the search ran to the run's end each time, quadratic in the line's length.
+ * A run of base64url characters and dots holding `eyJ`, matched once from its start: a JWT's
+ * header and payload are JSON objects, so both start `eyJ` (`{"`). `jwtsRedacted` finds the
+ * tokens inside. One pattern for the token itself searched again from every `eyJ` of a run
+ * (`-eyJ-eyJ…`), quadratic in the line's length.
  */
-const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+const JWT_RUN = /(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*eyJ[A-Za-z0-9_.-]*/g;
+
+/** Where a JWT's header may start in a dot-free segment: at its start, or after a `-` (a word boundary). */
+function headerStart(segment: string): number {
+  for (let at = segment.indexOf('eyJ'); at >= 0; at = segment.indexOf('eyJ', at + 1)) {
+    if (at === 0 || segment[at - 1] === '-') return at;
+  }
+  return -1;
+}
+
+/**
+ * `header.payload.signature` redacted wherever it stands in `run`: a segment with a header
+ * start, followed by one that starts `eyJ`, and one more (the signature, maybe empty).
+ */
+function jwtsRedacted(run: string): string {
+  const segments = run.split('.');
+  const out: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const at = i + 2 < segments.length && segments[i + 1]!.startsWith('eyJ') ? headerStart(segments[i]!) : -1;
+    if (at < 0) {
+      out.push(segments[i]!);
+      continue;
+    }
+    out.push(segments[i]!.slice(0, at) + REDACTED);
+    i += 2;
+  }
+  return out.join('.');
+}
 
 /** A word after "Basic" in prose does not decode to `user:password`; credentials do. */
 function isBasicCredential(encoded: string): boolean {
@@ -127,7 +155,7 @@ export function scrubber(secrets: readonly string[]): (text: string) => string {
     let out = text
       .replace(URL_PASSWORD, `$1${REDACTED}@`)
       .replace(SECRET_QUERY, `$1${REDACTED}`)
-      .replace(JWT, REDACTED)
+      .replace(JWT_RUN, jwtsRedacted)
       .replace(WEBHOOK_SECRET, REDACTED)
       .replace(BEARER, `$1${REDACTED}`)
       .replace(BASIC, (match, prefix: string, encoded: string) =>

@@ -57,7 +57,12 @@ describe('request ids in the logs', () => {
     expect(oversized).toEqual([expect.stringMatching(/^req-[0-9a-z]+$/)]);
     const odd = await idsFor('/v1/four', 'id with spaces", "level":60');
     expect(odd).toEqual([expect.stringMatching(/^req-[0-9a-z]+$/)]);
-    expect(new Set([...own, ...oversized, ...odd]).size).toBe(3);
+    const quoted = await idsFor('/v1/five', 'a","level":60');
+    expect(quoted).toEqual([expect.stringMatching(/^req-[0-9a-z]+$/)]);
+    expect(await idsFor('/v1/six', 'Root=1-67891233-abcdef012345678912345678')).toEqual([
+      'Root=1-67891233-abcdef012345678912345678',
+    ]);
+    expect(new Set([...own, ...oversized, ...odd, ...quoted]).size).toBe(4);
     expect(JSON.stringify(lines)).not.toContain('x'.repeat(200));
   });
 });
