@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { loadDatasetsFile } from '../datasets/config-file.js';
 import { type Dataset, defineDataset, type Principal } from '../datasets/define.js';
+import { checkDatasetConnections } from '../datasets/preflight.js';
 import { DatasetRegistry, isVisible } from '../datasets/registry.js';
 import { postgresUrlProblem } from '../sources/postgres-url.js';
 import { sqliteSource } from '../sources/sqlite.js';
@@ -150,6 +151,10 @@ export async function originOf(values: Values, io: CliIo, principal: Principal):
     if (values.config !== undefined) await checkFile('config', configFile as string);
     const datasets = await loadDatasetsFile(configFile as string);
     scopedHint(datasets, values.dataset as string, principal, values.principal !== undefined);
+    // As `serve` checks them at start, naming the file and the member: the chosen one only
+    // (the others may need variables this shell does not have).
+    const chosen = datasets.filter((dataset) => dataset.name === values.dataset);
+    checkDatasetConnections(chosen, configFile as string, io.env);
     const files: SourceFile[] = [
       {
         path: configFile as string,

@@ -6,6 +6,7 @@
  * PostgreSQL SQL is not checked here: that needs the database, which may start later.
  */
 import Database from 'better-sqlite3';
+import { didYouMean } from '../did-you-mean.js';
 import { TakeoutError } from '../errors.js';
 import { postgresUrlProblem } from '../sources/postgres-url.js';
 import type { Dataset } from './define.js';
@@ -19,7 +20,7 @@ export function checkDatasetConnections(
     const where = `${file} (dataset "${dataset.name}")`;
     const connection = dataset.connection;
     if (!connection) continue;
-    if ('sqlite' in connection) checkSqlite(connection.sqlite, dataset.sql ?? '', where);
+    if ('sqlite' in connection) checkSqlite(connection.sqlite, dataset, where);
     else if ('urlEnv' in connection.postgres) checkPostgresUrl(connection.postgres.urlEnv, env, where);
   }
 }
@@ -39,7 +40,11 @@ function reasonOf(error: unknown): string {
   return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
 
-function checkSqlite(path: string, sql: string, where: string): void {
+/**
+ * The file opens read-only, the SQL prepares and returns rows (a DELETE would fail every
+ * request as the caller's `source_query_error`), and every declared column is one it returns.
+ */
+function checkSqlite(path: string, dataset: Dataset, where: string): void {
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
@@ -50,9 +55,25 @@ function checkSqlite(path: string, sql: string, where: string): void {
     );
   }
   try {
-    db.prepare(sql);
-  } catch (error) {
-    throw new TakeoutError('config_error', `${where}: sql does not prepare: ${reasonOf(error)}`);
+    let statement: Database.Statement;
+    try {
+      statement = db.prepare(dataset.sql ?? '');
+    } catch (error) {
+      throw new TakeoutError('config_error', `${where}: sql does not prepare: ${reasonOf(error)}`);
+    }
+    if (!statement.reader)
+      throw new TakeoutError(
+        'config_error',
+        `${where}: sql returns no rows: give a SELECT (or WITH ... SELECT)`,
+      );
+    const returned = statement.columns().map((column) => column.name);
+    for (const [i, column] of (dataset.columns ?? []).entries()) {
+      if (returned.includes(column.key)) continue;
+      throw new TakeoutError(
+        'config_error',
+        `${where}: columns[${i}].key ${JSON.stringify(column.key)} is not a column its sql returns${didYouMean(column.key, returned)}; it returns ${returned.join(', ')}`,
+      );
+    }
   } finally {
     db.close();
   }

@@ -127,8 +127,36 @@ describe('flag values', () => {
       const result = await runCli([...toStdout, '--config', config, '--dataset', 'x'], {
         env: { SHOP_URL: url },
       });
-      expect([result.code, result.err]).toEqual([1, `takeout: config_error: Dataset "x": ${why}\n`]);
+      expect([result.code, result.err]).toEqual([
+        1,
+        `takeout: config_error: ${config} (dataset "x"): ${why}\n`,
+      ]);
     }
+  });
+
+  it("checks the chosen dataset's connection as serve does at start, naming the file and the member", async () => {
+    const config = join(dir, 'connections.config.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        datasets: [
+          { name: 'unset', connection: { postgres: { urlEnv: 'NOT_SET_URL' } }, sql: 'SELECT 1 AS a' },
+          { name: 'missing', connection: { sqlite: 'no-such.sqlite' }, sql: 'SELECT 1 AS a' },
+        ],
+      }),
+    );
+    const unset = await runCli([...toStdout, '--config', config, '--dataset', 'unset']);
+    expect([unset.code, unset.err]).toEqual([
+      1,
+      `takeout: config_error: ${config} (dataset "unset"): connection.postgres.urlEnv names NOT_SET_URL, which is not set\n`,
+    ]);
+    const missing = await runCli([...toStdout, '--config', config, '--dataset', 'missing']);
+    expect([missing.code, missing.err]).toEqual([
+      1,
+      expect.stringMatching(
+        /^takeout: config_error: .*connections\.config\.json \(dataset "missing"\): connection\.sqlite cannot be opened: .*SQLITE_CANTOPEN/,
+      ),
+    ]);
   });
 
   it('names --columns when rows given as arrays come without it', async () => {

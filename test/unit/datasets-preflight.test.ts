@@ -51,6 +51,20 @@ describe('dataset connections at start', () => {
     expect(check(sqlite(notDb, 'SELECT 1'))).toMatch(/cannot be opened|does not prepare/);
     expect(check(sqlite(good, 'SELEC id FROM t'))).toMatch(/: sql does not prepare: .*syntax error/);
     expect(check(sqlite(good, 'SELECT nope FROM t'))).toMatch(/sql does not prepare: no such column: nope/);
+    // SQL that returns no rows would fail every request as the caller's source_query_error.
+    expect(check(sqlite(good, 'DELETE FROM t'))).toBe(
+      'config_error: takeout.config.json (dataset "d"): sql returns no rows: give a SELECT (or WITH ... SELECT)',
+    );
+    // A declared column the SQL does not return would fail every request as invalid_columns.
+    const columns = defineDataset({
+      name: 'd',
+      connection: { sqlite: good },
+      sql: 'SELECT id, id * 2 AS twice FROM t',
+      columns: [{ key: 'id' }, { key: 'twise' }],
+    });
+    expect(check(columns)).toBe(
+      'config_error: takeout.config.json (dataset "d"): columns[1].key "twise" is not a column its sql returns (did you mean twice?); it returns id, twice',
+    );
     expect(check(pg)).toBe(
       'config_error: takeout.config.json (dataset "p"): connection.postgres.urlEnv names SHOP_DB, which is not set',
     );
