@@ -292,6 +292,8 @@ describe('takeout export --async through outages', () => {
     decide = () => 'forward';
     const missing = await exportVia(['--attach', 'exp_nobodys0000000000000']);
     expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/takeout: export_not_found: No export exp_nobodys0000000000000 of yours at http/);
+    expect(missing.err).toMatch(
+      /takeout: export_not_found: No export exp_nobodys0000000000000 of yours at http/,
+    );
   });
 });
