@@ -134,11 +134,13 @@ function parseTokens(raw: string | undefined): ServiceConfig['apiTokens'] {
     // The last `=` separates: base64 tokens may end in `=` padding.
     const eq = entry.lastIndexOf('=');
     const token = entry.slice(0, eq);
-    const [id, tenant] = entry.slice(eq + 1).split(':');
-    if (eq < 16 || !id) {
+    const parts = entry.slice(eq + 1).split(':');
+    const [id, tenant] = parts;
+    // `user:acme:globex` or `user:` named another principal than meant: refused, never cut.
+    if (eq < 16 || !id || parts.length > 2 || (parts.length === 2 && !tenant)) {
       throw new TakeoutError(
         'config_error',
-        'TAKEOUT_API_TOKENS entries are token=user[:tenant] with tokens of 16+ characters',
+        'TAKEOUT_API_TOKENS entries are token=user[:tenant] with tokens of 16+ characters (one ":" at most, and a tenant after it)',
       );
     }
     tokens.set(token, tenant ? { id, tenant } : { id });

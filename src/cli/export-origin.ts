@@ -79,10 +79,18 @@ async function checkFile(flag: 'input' | 'sqlite' | 'config', path: string): Pro
   }
 }
 
-/** A scoped dataset that the principal cannot see for want of an attribute: say which flag helps. */
+/**
+ * A dataset the principal cannot see: for want of an attribute its scope binds, say which flag
+ * helps; refused by its `visibleTo`, say that.
+ */
 function scopedHint(datasets: Dataset[], name: string, principal: Principal, given: boolean): void {
   const dataset = datasets.find((d) => d.name === name);
   if (!dataset || isVisible(dataset, principal)) return;
+  if (!(dataset.visibleTo?.(principal) ?? true)) {
+    throw new UsageError(
+      `--dataset ${name} is not visible to ${given ? 'this --principal' : `the CLI's principal (${principal.id})`}: its visibleTo refuses it`,
+    );
+  }
   const attributes = [...new Set(Object.values(dataset.scope))];
   if (attributes.length === 0) return;
   const needs = attributes.includes('tenant') ? 'ID:TENANT' : 'ID';

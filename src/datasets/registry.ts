@@ -121,7 +121,9 @@ export async function openDatasetSource(
   if (!url) {
     throw new TakeoutError(
       'config_error',
-      `Dataset ${JSON.stringify(dataset.name)}: its PostgreSQL URL is not set`,
+      'url' in connection.postgres
+        ? `Dataset ${JSON.stringify(dataset.name)}: its PostgreSQL url is empty`
+        : `Dataset ${JSON.stringify(dataset.name)}: its PostgreSQL URL variable ${connection.postgres.urlEnv} is not set`,
     );
   }
   // Said before pg says `Invalid URL` (or looks up a host named `base`), naming where it is set.

@@ -251,6 +251,27 @@ describe('takeout export --principal', () => {
       2,
       "takeout: --dataset orders is scoped to the principal's tenant: this --principal has none",
     ]);
+    // Hidden by its visibleTo, not for want of an attribute: said so (a module config has code).
+    const module = join(dir, 'visible.config.mjs');
+    writeFileSync(
+      module,
+      `export default { datasets: [{ name: 'vis', connection: { sqlite: 'shop.sqlite' }, sql: 'SELECT id FROM orders', visibleTo: (p) => p.id === 'alice' }] };\n`,
+    );
+    const hidden = await runCli([
+      ...toStdout,
+      '--config',
+      module,
+      '--dataset',
+      'vis',
+      '--principal',
+      'bob:acme',
+    ]);
+    expect([hidden.code, hidden.err.split('\n')[0]]).toEqual([
+      2,
+      'takeout: --dataset vis is not visible to this --principal: its visibleTo refuses it',
+    ]);
+    const seen = await runCli([...toStdout, '--config', module, '--dataset', 'vis', '--principal', 'alice']);
+    expect([seen.code, parse(seen.out)]).toEqual([0, [['id'], ['1'], ['2'], ['3']]]);
     for (const bad of ['ann:', ':acme', 'a:b:c']) {
       const result = await exportOf('--dataset', 'orders', '--principal', bad);
       expect([result.code, result.err.split('\n')[0]], bad).toEqual([

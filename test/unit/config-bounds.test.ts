@@ -134,3 +134,20 @@ describe('STORAGE_URL for S3', () => {
     expect(loadConfig({ ...env, AWS_REGION: 'not a region!' }).storage.location.kind).toBe('file');
   });
 });
+
+describe('TAKEOUT_API_TOKENS', () => {
+  it('refuses an entry whose principal is not user or user:tenant, rather than cutting it', () => {
+    const token = 'tok-0123456789abcdef';
+    for (const principal of ['alice:acme:globex', 'bob:', ':acme', '']) {
+      expect(refusal(() => loadConfig({ TAKEOUT_API_TOKENS: `${token}=${principal}` })), principal).toMatch(
+        /^TAKEOUT_API_TOKENS entries are token=user\[:tenant\]/,
+      );
+    }
+    expect(loadConfig({ TAKEOUT_API_TOKENS: `${token}=alice:acme,${token}x=bob` }).apiTokens).toEqual(
+      new Map([
+        [token, { id: 'alice', tenant: 'acme' }],
+        [`${token}x`, { id: 'bob' }],
+      ]),
+    );
+  });
+});
