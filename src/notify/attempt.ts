@@ -109,6 +109,12 @@ export async function sendOnce(delivery: Delivery, context: AttemptContext): Pro
       if (!mailer || !settings.publicUrl || !delivery.destination) {
         return { error: 'This process has no SMTP_URL, TAKEOUT_MAIL_FROM or TAKEOUT_PUBLIC_URL' };
       }
+      // A "ready to download" email for a file already gone would send its reader to nothing
+      // (the SMTP relay was away past the file's retention).
+      const expiresAt = delivery.event === 'export.succeeded' ? delivery.data.expires_at : undefined;
+      if (expiresAt && Date.parse(expiresAt) <= Date.now()) {
+        return { error: 'The file expired before this email could be sent; not sent', permanent: true };
+      }
       const message = emailMessage(delivery, settings.publicUrl);
       return mailer.send(delivery.destination, message, messageId(delivery.id, settings.publicUrl), {
         signal,
@@ -173,9 +179,11 @@ export function attemptOutcome(
   if (answer.permanent) return { ...failed, status: 'failed' };
   // No sooner than the receiver asked (a 429 or 503's Retry-After), nor later than the longest wait.
   const asked = Math.min(answer.retryAfterMs ?? 0, settings.backoff.maxMs);
-  const next = new Date(at.getTime() + Math.max(retryDelay(delivery.attempts + 1, settings.backoff), asked));
-  // The retry period runs from the event, or from an operator's redelivery.
+  const wanted = at.getTime() + Math.max(retryDelay(delivery.attempts + 1, settings.backoff), asked);
+  // The retry period runs from the event, or from an operator's redelivery; its last attempt
+  // is at its end (a wait past it used to end the retries up to a whole backoff early).
   const from = delivery.redeliveredAt ?? delivery.createdAt;
-  if (next.getTime() > from.getTime() + settings.retryForMs) return { ...failed, status: 'failed' };
-  return { ...failed, status: 'pending', nextAttemptAt: next };
+  const deadline = from.getTime() + settings.retryForMs;
+  if (at.getTime() >= deadline) return { ...failed, status: 'failed' };
+  return { ...failed, status: 'pending', nextAttemptAt: new Date(Math.min(wanted, deadline)) };
 }

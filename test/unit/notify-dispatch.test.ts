@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { attemptOutcome, destinationHost, refusal } from '../../src/notify/attempt.js';
+import { attemptOutcome, destinationHost, refusal, sendOnce } from '../../src/notify/attempt.js';
 import { notifySettingsFromEnv } from '../../src/notify/config.js';
 import { NotificationDispatcher } from '../../src/notify/dispatcher.js';
-import { isLoopbackHost, messageId, smtpTransportOptions } from '../../src/notify/email.js';
+import { isLoopbackHost, type Mailer, messageId, smtpTransportOptions } from '../../src/notify/email.js';
 import { SendSlots } from '../../src/notify/slots.js';
 import type { AttemptOutcome, Delivery, DeliveryStore } from '../../src/notify/types.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -199,6 +199,51 @@ describe('attempt outcomes', () => {
       status: 'pending',
       nextAttemptAt: expect.any(Date),
     });
+  });
+
+  it('makes the last attempt at the end of the retry period, not a backoff before it', () => {
+    const wide = { backoff: { baseMs: 30_000, maxMs: 60_000 }, retryForMs: 3_600_000 };
+    const created = new Date(at.getTime() - 3_600_000 + 10_000); // 10 s of the hour left
+    const late = delivery({ createdAt: created, attempts: 12 });
+    const end = created.getTime() + 3_600_000;
+    expect(attemptOutcome(late, { statusCode: 503, error: 'HTTP 503' }, 5, at, wide)).toMatchObject({
+      status: 'pending',
+      nextAttemptAt: new Date(end),
+    });
+    expect(attemptOutcome(late, { statusCode: 503, error: 'HTTP 503' }, 5, new Date(end), wide).status).toBe(
+      'failed',
+    );
+  });
+
+  it('does not mail "ready" for a file whose retention has ended, and fails it for good', async () => {
+    const settings = notifySettingsFromEnv({
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      TAKEOUT_MAIL_FROM: 'exports@example.com',
+      TAKEOUT_MAIL_ALLOW: 'example.com',
+      TAKEOUT_PUBLIC_URL: 'https://exports.example.com',
+    });
+    const sent: string[] = [];
+    const mailer = { send: async (to: string) => (sent.push(to), {}) } as unknown as Mailer;
+    const context = { settings, mailer, signal: new AbortController().signal };
+    const mail = (expiresAt: Date) =>
+      delivery({
+        channel: 'email',
+        destination: 'ada@example.com',
+        data: {
+          id: 'exp_test1',
+          status: 'succeeded',
+          owner: { id: 'ada' },
+          filename: 'orders.csv',
+          expires_at: expiresAt.toISOString(),
+        },
+      });
+    expect(await sendOnce(mail(new Date(Date.now() - 1000)), context)).toEqual({
+      error: 'The file expired before this email could be sent; not sent',
+      permanent: true,
+    });
+    expect(sent).toEqual([]);
+    expect(await sendOnce(mail(new Date(Date.now() + 60_000)), context)).toEqual({});
+    expect(sent).toEqual(['ada@example.com']);
   });
 
   it('fails at once on a permanent refusal, retries the rest', () => {
