@@ -83,7 +83,9 @@ function sqlParams(definition: DatasetDefinition, fail: (path: Path, problem: st
   const sql = definition.sql as string;
   let used: string[];
   try {
-    used = namedParams(sql);
+    used = namedParams(sql, {
+      sqlite: definition.connection !== undefined && 'sqlite' in definition.connection,
+    });
   } catch (error) {
     if (!(error instanceof TakeoutError)) throw error;
     throw fail(['sql'], `uses positional ${error.details?.param}: name each parameter (:name)`);

@@ -64,14 +64,24 @@ function dollarTag(sql: string, start: number): string | undefined {
  * Calls `visit` for each `:name` reference in `sql`, skipping string literals ('...',
  * E'...'), quoted identifiers, comments, dollar-quoted strings and `::type` casts. Refuses
  * positional `$1` (invalid_params): it would collide with the numbering of placeholders.
- * Assumes `standard_conforming_strings = on` (PostgreSQL's default since 9.1).
+ * Assumes `standard_conforming_strings = on` (PostgreSQL's default since 9.1). With `sqlite`,
+ * SQLite's other quoted identifiers are skipped too: `[a:b]` and `` `a:b` ``.
  */
-function scanParams(sql: string, visit: (name: string, start: number, end: number) => void): void {
+function scanParams(
+  sql: string,
+  visit: (name: string, start: number, end: number) => void,
+  sqlite = false,
+): void {
   let i = 0;
   while (i < sql.length) {
     const c = sql[i] as string;
     const prev = i > 0 ? (sql[i - 1] as string) : '';
-    if (c === "'") {
+    if (sqlite && c === '[') {
+      const end = sql.indexOf(']', i + 1);
+      i = end === -1 ? sql.length : end + 1;
+    } else if (sqlite && c === '`') {
+      i = skipQuoted(sql, i, '`', false);
+    } else if (c === "'") {
       const escapes = (prev === 'e' || prev === 'E') && !IDENT_CHAR.test(sql[i - 2] ?? '');
       i = skipQuoted(sql, i, "'", escapes);
     } else if (c === '"') {
@@ -105,10 +115,10 @@ function scanParams(sql: string, visit: (name: string, start: number, end: numbe
   }
 }
 
-/** The distinct `:name` parameters `sql` references, in order of first use. */
-export function namedParams(sql: string): string[] {
+/** The distinct `:name` parameters `sql` references, in order of first use (`sqlite`: its quoting too). */
+export function namedParams(sql: string, options: { sqlite?: boolean } = {}): string[] {
   const names = new Set<string>();
-  scanParams(sql, (name) => names.add(name));
+  scanParams(sql, (name) => names.add(name), options.sqlite);
   return [...names];
 }
 

@@ -243,6 +243,10 @@ describe('defineDataset: placeholders the :name check would miss', () => {
     expect(defineDataset({ name: 'x', connection: sqlite, sql: quoted, scope: { t: 'tenant' } }).name).toBe(
       'x',
     );
+    // A `:` inside SQLite's bracketed or backquoted names is no parameter either.
+    const colons = 'SELECT id AS [a:b], id AS `c:d`, "e:f" FROM t WHERE t = :t';
+    const named = defineDataset({ name: 'x', connection: sqlite, sql: colons, scope: { t: 'tenant' } });
+    expect(named.scope).toEqual({ t: 'tenant' });
     const operators = `SELECT * FROM t WHERE tags @> '{}' AND doc ? 'k' AND @ n > 1`;
     expect(defineDataset({ name: 'x', connection: { postgres: { urlEnv: 'U' } }, sql: operators }).name).toBe(
       'x',
