@@ -1,18 +1,17 @@
 import { realpath } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Principal } from '../datasets/define.js';
-import { parseDurationMs } from '../durations.js';
 import { isTakeoutError, TakeoutError } from '../errors.js';
 import { type ExportContext, planExport } from '../exports/plan.js';
 import { runExport } from '../exports/run.js';
 import { builtinFormats } from '../formats/index.js';
-import { originOf, paramsOf, type SourceFile, type Values } from './export-origin.js';
-import { rawRequestOf, refuseFlagsOfOtherFormats, requestOf } from './export-request.js';
+import { originOf, type SourceFile } from './export-origin.js';
+import { requestOf } from './export-request.js';
 import { parsePrincipal, refuseEmpty } from './flags.js';
 import { interruptedExit, interruptedText, onStopSignals } from './interrupt.js';
-import { badOut, type OutTarget, outTargetOf, writeOut } from './output.js';
+import { badOut, type OutTarget, outTargetOf, refuseBinaryOnTerminal, writeOut } from './output.js';
 import { progressPrinter } from './progress.js';
-import { type CliIo, invalidFlag, RequestError, UsageError } from './usage.js';
+import { type CliIo, RequestError, UsageError } from './usage.js';
 
 export const EXPORT_USAGE = `Usage: takeout export --format csv|tsv|json|ndjson|xlsx --out FILE [source] [options]
        takeout export --async --url URL [--token TOKEN] --format F --dataset NAME [--out FILE] [options]
@@ -95,12 +94,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** XLSX is binary: on a terminal it would be garbage (and may upset the terminal). */
-function refuseBinaryOnTerminal(format: string, target: OutTarget | undefined, io: CliIo): void {
-  if (format.toLowerCase() === 'xlsx' && target?.kind === 'stdout' && io.stdout.isTTY)
-    throw invalidFlag('out', '--out -: stdout is a terminal and XLSX is binary; give --out FILE');
-}
-
 /** The library's "give columns" said in the CLI's words: the flag that gives them. */
 const COLUMNS_WORDING: [RegExp, string][] = [
   [
@@ -166,9 +159,10 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   }
   refuseEmpty(values);
   if (values.attach !== undefined && !values.async) throw new UsageError('--attach goes with --async');
-  if (values.async && values.attach !== undefined) return asyncExport(values, io);
+  if (values.async && values.attach !== undefined)
+    return (await import('./export-async.js')).asyncExport(values, io);
   if (!values.format) throw new UsageError('--format is required');
-  if (values.async) return asyncExport(values, io);
+  if (values.async) return (await import('./export-async.js')).asyncExport(values, io);
   if (values.url || values.token || values['retry-for'] !== undefined)
     throw new UsageError('--url, --token and --retry-for go with --async');
   if (!values.out) throw new UsageError('--out is required ("-" for stdout)');
@@ -217,107 +211,4 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
     else await plan.close();
   }
   return 0;
-}
-
-/** What an export request is made of: with --attach the request is the existing job's. */
-const REQUEST_FLAGS = [
-  'format',
-  'dataset',
-  'param',
-  'columns',
-  'timezone',
-  'delimiter',
-  'locale',
-  'line-ending',
-  'bom',
-  'no-header',
-  'excel',
-  'no-escape-formulas',
-  'sheet-name',
-  'options',
-] as const;
-
-/** `--retry-for DURATION`: how long a request is retried through an outage (0: not at all). */
-function retryForOf(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = parseDurationMs(text);
-  if (ms === undefined || ms < 0) {
-    throw invalidFlag('retry-for', '--retry-for is a duration, like 30s, 5m or 0 (no retries)');
-  }
-  return ms;
-}
-
-/** `--async`: the export runs as a job of the service at `--url`, for one of its datasets. */
-async function asyncExport(values: Values, io: CliIo): Promise<number> {
-  const fromFlag = values.url !== undefined;
-  const url = (values.url as string | undefined) ?? io.env.TAKEOUT_URL;
-  if (!url) throw new UsageError('--async needs the service: --url URL or TAKEOUT_URL');
-  const local = ['sqlite', 'postgres', 'config', 'input', 'query', 'copy', 'principal'].filter(
-    (k) => values[k] !== undefined,
-  );
-  if (local.length > 0) {
-    throw new UsageError(
-      `--async exports a dataset of the service; ${local.map((k) => `--${k}`).join(', ')} ${local.length === 1 ? 'does' : 'do'} not apply${local.includes('principal') ? ' (the service knows the caller from --token)' : ''}`,
-    );
-  }
-  const attach = values.attach as string | undefined;
-  if (attach !== undefined) {
-    const given = REQUEST_FLAGS.filter((k) => values[k] !== undefined);
-    if (given.length > 0) {
-      throw new UsageError(
-        `--attach follows an export that exists, as it was asked; ${given.map((k) => `--${k}`).join(', ')} ${given.length === 1 ? 'does' : 'do'} not apply`,
-      );
-    }
-  } else if (!values.dataset) {
-    throw new UsageError("--async needs --dataset NAME (one of the service's datasets)");
-  }
-  // Said as the flag typed, as a local export says it (the service would name the option).
-  if (values.format !== undefined) refuseFlagsOfOtherFormats(values, builtinFormats());
-  const retryForMs = retryForOf(values['retry-for'] as string | undefined);
-  const [{ remoteExport }, { serviceUrl, RemoteProblem }] = await Promise.all([
-    import('./remote-export.js'),
-    import('./remote-client.js'),
-  ]);
-  // Refused before any request: a URL's password would be sent, and echoed by fetch's errors.
-  serviceUrl(url, fromFlag ? '--url' : 'TAKEOUT_URL');
-  const out = values.out === undefined ? undefined : await outTargetOf(values.out as string);
-  // With --attach the format is the job's: XLSX to a terminal is refused once it is known.
-  if (values.format !== undefined) refuseBinaryOnTerminal(values.format as string, out, io);
-  const token = (values.token as string | undefined) ?? io.env.TAKEOUT_TOKEN;
-  const tokenFrom = values.token !== undefined ? '--token' : 'TAKEOUT_TOKEN';
-  return remoteExport(
-    {
-      url,
-      token,
-      job:
-        attach !== undefined
-          ? { attach }
-          : {
-              body: rawRequestOf(values, {
-                dataset: values.dataset as string,
-                params: paramsOf(values.param as string[] | undefined),
-              }),
-            },
-      out,
-      ...(retryForMs !== undefined ? { retryForMs } : {}),
-      ...(io.interrupt ? { interrupt: io.interrupt } : {}),
-    },
-    io,
-  ).catch((error: unknown) => {
-    throw withTokenHint(error, token === undefined ? undefined : tokenFrom, RemoteProblem);
-  });
-}
-
-/** A 401 said in the CLI's words: which flag gives a token, or which one was refused. */
-function withTokenHint(
-  error: unknown,
-  tokenFrom: string | undefined,
-  Problem: typeof import('./remote-client.js').RemoteProblem,
-): unknown {
-  if (!(error instanceof Problem) || error.code !== 'unauthorized') return error;
-  const hint =
-    tokenFrom === undefined
-      ? 'give a token with --token or TAKEOUT_TOKEN (an operator makes one with takeout token)'
-      : `the token of ${tokenFrom} was refused`;
-  return new Problem(error.code, `${hint}: ${error.message}`, error.status);
 }

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { isatty } from 'node:tty';
 import { TakeoutError } from '../errors.js';
 import { removedOnExit } from './interrupt.js';
-import { RequestError } from './usage.js';
+import { type CliIo, invalidFlag, RequestError } from './usage.js';
 
 export type OutTarget =
   | { kind: 'stdout' }
@@ -155,4 +155,10 @@ export async function writeOut(
     await rm(temp, { force: true });
     registered();
   }
+}
+
+/** XLSX is binary: on a terminal it would be garbage (and may upset the terminal). */
+export function refuseBinaryOnTerminal(format: string, target: OutTarget | undefined, io: CliIo): void {
+  if (format.toLowerCase() === 'xlsx' && target?.kind === 'stdout' && io.stdout.isTTY)
+    throw invalidFlag('out', '--out -: stdout is a terminal and XLSX is binary; give --out FILE');
 }
