@@ -223,7 +223,11 @@ describe('attempt outcomes', () => {
       TAKEOUT_PUBLIC_URL: 'https://exports.example.com',
     });
     const sent: string[] = [];
-    const mailer = { send: async (to: string) => (sent.push(to), {}) } as unknown as Mailer;
+    const send = async (to: string) => {
+      sent.push(to);
+      return {};
+    };
+    const mailer = { send } as unknown as Mailer;
     const context = { settings, mailer, signal: new AbortController().signal };
     const mail = (expiresAt: Date) =>
       delivery({
