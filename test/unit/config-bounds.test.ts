@@ -139,9 +139,10 @@ describe('TAKEOUT_API_TOKENS', () => {
   it('refuses an entry whose principal is not user or user:tenant, rather than cutting it', () => {
     const token = 'tok-0123456789abcdef';
     for (const principal of ['alice:acme:globex', 'bob:', ':acme', '']) {
-      expect(refusal(() => loadConfig({ TAKEOUT_API_TOKENS: `${token}=${principal}` })), principal).toMatch(
-        /^TAKEOUT_API_TOKENS entries are token=user\[:tenant\]/,
-      );
+      expect(
+        refusal(() => loadConfig({ TAKEOUT_API_TOKENS: `${token}=${principal}` })),
+        principal,
+      ).toMatch(/^TAKEOUT_API_TOKENS entries are token=user\[:tenant\]/);
     }
     expect(loadConfig({ TAKEOUT_API_TOKENS: `${token}=alice:acme,${token}x=bob` }).apiTokens).toEqual(
       new Map([
