@@ -29,28 +29,33 @@ export async function deleteJob(id: string, io: CliIo, line: (job: JobRecord) =>
       const found = await store.get(id);
       if (!found) throw new TakeoutError('export_not_found', `No export ${id}`);
       const key = found.result?.key;
-      if (key && (found.status === 'succeeded' || found.status === 'expired')) {
+      const was = visibleStatus(found);
+      if (key && (was === 'succeeded' || was === 'expired')) {
         const there = await storage.stat(key);
-        if (!there && found.status === 'succeeded') {
+        if (!there && was === 'succeeded') {
           throw new CommandError(
             'storage_error',
             `${id}'s file ${key} is not in ${storageWhere(storage)}: is STORAGE_URL (or TAKEOUT_DATA_DIR) the service's? Nothing was changed`,
           );
         }
-        if (found.status === 'expired') {
-          // Expired already (its retention ended, or a delete whose file could not go): again.
-          if (there) await storage.delete(key);
+        if (was === 'expired') {
+          // Past its retention (the record may still say succeeded until the sweeper comes), or
+          // a delete whose file could not go: the record marked, the file deleted if still there.
+          const job =
+            found.status === 'succeeded'
+              ? await discardExport(store, (file) => storage.delete(file), id)
+              : found;
+          if (there && found.status !== 'succeeded') await storage.delete(key);
           const note = there
             ? ' was expired: its file is deleted now'
             : ' was expired: its file is already gone';
-          return { job: found, note };
+          return { job: job ?? found, note };
         }
       }
       const after = await discardExport(store, (file) => storage.delete(file), id);
       if (!after) throw new TakeoutError('export_not_found', `No export ${id}`);
       if (found.status === 'succeeded' && after.status === 'expired')
         return { job: after, note: ': its file is deleted' };
-      const was = visibleStatus(found);
       const active = was === 'queued' || was === 'running';
       return { job: after, note: active ? undefined : ` was ${was}: it has no file to delete` };
     });

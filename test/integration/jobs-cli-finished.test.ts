@@ -152,6 +152,21 @@ describe('takeout jobs cancel, delete and finished exports', () => {
       err: `takeout: ${job.id} was expired: its file is deleted now\n`,
     });
     expect(await files.stat(key)).toBeUndefined();
+    // Past its retention, the record not yet marked, its file gone (an S3 lifecycle rule): not
+    // "another storage", but expired, and marked so.
+    const lapsed = await addJob(store, { id: 'ann' });
+    await claimJob(store, lapsed.id, { leaseOwner: 'w', leaseMs: 60_000 });
+    const lapsedResult = { ...result, key: 'generated/2026/12/03/y/a1/gone.csv' };
+    await succeedJob(store, lapsed.id, 'w', {
+      result: lapsedResult,
+      progress: {},
+      expiresAt: new Date(Date.now() - 1000),
+    });
+    expect(await cli(['jobs', 'delete', lapsed.id], env)).toMatchObject({
+      code: 0,
+      err: `takeout: ${lapsed.id} was expired: its file is already gone\n`,
+    });
+    expect((await store.get(lapsed.id))?.status).toBe('expired');
     // An active one is canceled, as DELETE /v1/exports/{id} does.
     const queued = await addJob(store, { id: 'bob' });
     expect((await cli(['jobs', 'delete', queued.id], env)).out).toMatch(/\scanceled\s/);
