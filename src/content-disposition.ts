@@ -8,8 +8,12 @@
 const MAX_NAME_LENGTH = 180;
 
 // C0/C1 controls and DEL; bidi overrides/isolates/marks (U+061C, U+200E/F, U+202A-E, U+2066-9);
-// line/paragraph separators; zero-width space and BOM. ZWJ/ZWNJ stay: emoji sequences use them.
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+// line/paragraph separators; zero-width space and BOM; the other invisible format characters
+// (soft hyphen, Mongolian vowel separator, word joiner and invisible operators, the deprecated
+// U+206A-F, interlinear annotation marks), which hide words in a name mailed to its owner.
+// ZWJ/ZWNJ stay: emoji sequences use them.
+const INVISIBLE =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g;
 // Path separators and quotes, and what Windows refuses in a name (`< > : | ? *`).
 const PATH_AND_QUOTES = /[/\\"<>:|?*]/g;
 // A surrogate without its pair is not text: encodeURIComponent would throw on it.

@@ -58,6 +58,8 @@ describe('contentDisposition', () => {
     expect(sanitizeFilename('invoice\u202Efdp.exe')).toBe('invoicefdp.exe');
     expect(sanitizeFilename('a\u0000b\u0007c\u200Fd\u2066e\u061Cf\u0085g.csv')).toBe('abcdefg.csv');
     expect(parse(contentDisposition('x\u202Ey.csv')).parameters.filename).toBe('xy.csv');
+    // Invisible format characters too: a soft hyphen, a word joiner, an invisible separator.
+    expect(sanitizeFilename('gnp.exe \u00ad x\u2060\u2063\u180e\u206a\ufff9.csv')).toBe('gnp.exe  x.csv');
   });
 
   it('keeps emoji joiner sequences intact', () => {
