@@ -3,7 +3,7 @@ import { postgresUrlProblem } from '../sources/postgres-url.js';
 import { sqliteSource } from '../sources/sqlite.js';
 import type { Source } from '../types.js';
 import { type Dataset, type Principal, scopeValues } from './define.js';
-import { type ParamValue, validateParams } from './params.js';
+import { type ParamSpec, type ParamValue, validateParams } from './params.js';
 import type { PostgresPools } from './pools.js';
 
 /**
@@ -54,13 +54,28 @@ export class DatasetRegistry {
   }
 }
 
+/**
+ * A parameter's default as it is bound (`"0"` declared for an `integer` is `0`), so the listing
+ * shows what a request that leaves it out gets. Checked when the dataset was defined.
+ */
+function boundDefault(name: string, spec: ParamSpec): { default?: unknown } {
+  if (spec.default === undefined || spec.default === null) return {};
+  // A datetime's bound form is the UTC instant it names; the declared text says the same.
+  if (spec.type === 'datetime') return {};
+  return { default: validateParams({ [name]: spec }, {})[name] };
+}
+
 /** What `GET /v1/datasets` shows of a dataset: never its SQL or connection. */
 export function describeDataset(dataset: Dataset): Record<string, unknown> {
   return {
     name: dataset.name,
     title: dataset.title ?? dataset.name,
     ...(dataset.description ? { description: dataset.description } : {}),
-    params: Object.entries(dataset.params).map(([name, spec]) => ({ name, ...spec })),
+    params: Object.entries(dataset.params).map(([name, spec]) => ({
+      name,
+      ...spec,
+      ...boundDefault(name, spec),
+    })),
     ...(dataset.columns ? { columns: dataset.columns } : {}),
   };
 }

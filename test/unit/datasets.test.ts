@@ -116,6 +116,31 @@ describe('defineDataset and the registry', () => {
     expect(JSON.stringify(describeDataset(tenantOnly))).not.toContain('tenant');
   });
 
+  it('lists a default as it is bound, not as it was written', () => {
+    const params = {
+      n: { type: 'integer', default: '0' },
+      on: { type: 'boolean', default: 'true' },
+      from: { type: 'date', default: '2024-01-31' },
+      at: { type: 'datetime', default: '2024-01-01T01:00:00+01:00' },
+      free: { type: 'string' },
+    } as const;
+    const described = describeDataset(
+      defineDataset({
+        name: 'd',
+        connection: { sqlite: 'x.sqlite' },
+        sql: 'SELECT :n, :on, :from, :at, :free',
+        params,
+      }),
+    );
+    expect(described.params).toEqual([
+      { name: 'n', type: 'integer', default: 0 },
+      { name: 'on', type: 'boolean', default: true },
+      { name: 'from', type: 'date', default: '2024-01-31' },
+      { name: 'at', type: 'datetime', default: '2024-01-01T01:00:00+01:00' },
+      { name: 'free', type: 'string' },
+    ]);
+  });
+
   it('loads a config file with paths relative to it and refuses inline PostgreSQL URLs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'takeout-config-'));
     const file = join(dir, 'takeout.config.json');
