@@ -136,6 +136,7 @@ describe('takeout notifications', () => {
       [['redeliver'], 'redeliver takes delivery ids (msg_...) or --failed'],
       [['redeliver', 'msg_1', '--failed'], 'redeliver takes delivery ids or --failed with filters, not both'],
       [['resend'], 'unknown notifications command "resend"'],
+      [['list', '--destination', '-'], 'the service-wide webhook has no destination; give --channel service'],
     ];
     for (const [args, message] of cases) {
       const { code, err } = await cli(...args);
