@@ -38,11 +38,15 @@ export function nearest(typed: string, known: readonly string[]): string[] {
     const begun = candidates.filter((k) => bare(k).length >= 3 && word.startsWith(k.toLowerCase()));
     if (begun.length > 0) return [begun.reduce((a, b) => (b.length > a.length ? b : a))];
   }
-  const limit = bare(word).length <= 4 ? 1 : 2;
+  const typedBare = bare(word);
+  const limit = typedBare.length <= 4 ? 1 : 2;
   let best: string[] = [];
   let bestDistance = limit + 1;
   for (const candidate of candidates) {
-    const distance = editDistance(bare(word), bare(candidate));
+    // Lengths further apart than the limit are that many edits at least: no table is built
+    // (a request may name a column of a megabyte).
+    if (Math.abs(typedBare.length - bare(candidate).length) > limit) continue;
+    const distance = editDistance(typedBare, bare(candidate));
     if (distance > limit) continue;
     if (distance < bestDistance) [best, bestDistance] = [[candidate], distance];
     else if (distance === bestDistance) best.push(candidate);

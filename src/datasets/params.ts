@@ -1,3 +1,4 @@
+import { didYouMean } from '../did-you-mean.js';
 import { TakeoutError } from '../errors.js';
 
 export type ParamValue = string | number | boolean | null;
@@ -145,9 +146,17 @@ export function validateParams(
   for (const name of Object.keys(given)) {
     if (scoped.has(name)) throw invalid(name, 'is set by the server and cannot be given');
     if (!Object.hasOwn(specs, name)) {
-      throw new TakeoutError('invalid_params', `Unknown parameter ${JSON.stringify(name).slice(0, 80)}`, {
-        details: { param: name.slice(0, 80), params: Object.keys(specs) },
-      });
+      const hint = didYouMean(
+        name,
+        Object.keys(specs).filter((known) => !scoped.has(known)),
+      );
+      throw new TakeoutError(
+        'invalid_params',
+        `Unknown parameter ${JSON.stringify(name).slice(0, 80)}${hint}`,
+        {
+          details: { param: name.slice(0, 80), params: Object.keys(specs) },
+        },
+      );
     }
   }
   const out: Record<string, ParamValue> = {};

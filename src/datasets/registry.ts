@@ -1,3 +1,4 @@
+import { didYouMean } from '../did-you-mean.js';
 import { TakeoutError } from '../errors.js';
 import { postgresUrlProblem } from '../sources/postgres-url.js';
 import { sqliteSource } from '../sources/sqlite.js';
@@ -48,7 +49,18 @@ export class DatasetRegistry {
   get(name: unknown, principal: Principal): Dataset {
     const dataset = typeof name === 'string' ? this.byName.get(name) : undefined;
     if (!dataset || !isVisible(dataset, principal)) {
-      throw new TakeoutError('unknown_dataset', `Unknown dataset ${JSON.stringify(name)?.slice(0, 80)}`);
+      // The likely one among those the principal sees: a hidden dataset is never named.
+      const hint =
+        typeof name === 'string'
+          ? didYouMean(
+              name,
+              this.list(principal).map((d) => d.name),
+            )
+          : '';
+      throw new TakeoutError(
+        'unknown_dataset',
+        `Unknown dataset ${JSON.stringify(name)?.slice(0, 80)}${hint}`,
+      );
     }
     return dataset;
   }

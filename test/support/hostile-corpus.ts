@@ -188,6 +188,22 @@ export const HOSTILE_CASES: HostileCase[] = [
     expect: { code: 'unknown_format' },
   },
   { name: 'unknown param', request: () => items({ zzz: 1 }), expect: { code: 'invalid_params' } },
+  // Names of a megabyte, looked up for the name likely meant (no edit-distance table that size).
+  {
+    name: 'unknown param with a 1 MB name',
+    request: () => items({ ['p'.repeat(1_000_000)]: 1 }),
+    expect: { code: 'invalid_params' },
+  },
+  {
+    name: 'dataset with a 1 MB name (names have at most 64 characters)',
+    request: () => exportOf({ dataset: 'd'.repeat(1_000_000), format: 'csv' }),
+    expect: { code: 'invalid_request' },
+  },
+  {
+    name: 'unknown column with a 1 MB name',
+    request: () => items({}, { columns: ['c'.repeat(1_000_000)] }),
+    expect: { code: 'invalid_columns' },
+  },
   {
     name: 'unknown format option',
     request: () => items({}, { options: { evil: true } }),
