@@ -78,7 +78,9 @@ function parseSince(text: string, now: Date): Date {
 function query(values: Filters, now: Date): Omit<DeliveryQuery, 'limit'> {
   // `list` shows the service-wide webhook's deliveries with `-`: they have no destination.
   if (values.destination === '-')
-    throw new UsageError('--destination -: the service-wide webhook has no destination; give --channel service');
+    throw new UsageError(
+      '--destination -: the service-wide webhook has no destination; give --channel service',
+    );
   return {
     ...(values.channel !== undefined ? { channel: oneOf(values.channel, CHANNELS, 'channel') } : {}),
     ...(values.destination !== undefined ? { destination: values.destination } : {}),
