@@ -45,8 +45,9 @@ export function nearest(typed: string, known: readonly string[]): string[] {
   for (const candidate of candidates) {
     // Lengths further apart than the limit are that many edits at least: no table is built
     // (a request may name a column of a megabyte).
-    if (Math.abs(typedBare.length - bare(candidate).length) > limit) continue;
-    const distance = editDistance(typedBare, bare(candidate));
+    const candidateBare = bare(candidate);
+    if (Math.abs(typedBare.length - candidateBare.length) > limit) continue;
+    const distance = editDistance(typedBare, candidateBare);
     if (distance > limit) continue;
     if (distance < bestDistance) [best, bestDistance] = [[candidate], distance];
     else if (distance === bestDistance) best.push(candidate);

@@ -169,7 +169,7 @@ export async function originOf(values: Values, io: CliIo, principal: Principal):
         what: values.config !== undefined ? 'the --config file' : 'the TAKEOUT_CONFIG file',
       },
     ];
-    const connection = datasets.find((dataset) => dataset.name === values.dataset)?.connection;
+    const connection = chosen[0]?.connection;
     if (connection && 'sqlite' in connection) {
       files.push({ path: connection.sqlite, what: `the SQLite database of dataset ${values.dataset}` });
     }
