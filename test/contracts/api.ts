@@ -495,7 +495,16 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       const signedFor = url.searchParams.get('X-Amz-Expires');
       const expires = url.searchParams.get('exp');
       if (signedFor !== null) expect(Number(signedFor)).toBeLessThanOrEqual(30);
-      else expect(Number(expires) * 1000).toBeLessThanOrEqual(soon.getTime() + 1000); // rounded up to a second
+      else expect(Number(expires) * 1000).toBeLessThanOrEqual(soon.getTime());
+      // Less than two seconds left: no link that could end after the file, but its 410.
+      const brink = new Date(Date.now() + 1500);
+      await jobs.service.jobs.store.transition(job.id, { status: ['succeeded'] }, { expiresAt: brink });
+      const late = await call(`/v1/exports/${job.id}/link`);
+      expect([late.status, late.body.code, late.body.export_status]).toEqual([
+        410,
+        'export_expired',
+        'expired',
+      ]);
     });
 
     it('says 409 while running, cancels, and says why there is no file', async () => {

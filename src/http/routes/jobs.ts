@@ -4,7 +4,8 @@ import type { ExportJobs } from '../../jobs/exports-api.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../../jobs/types.js';
 import type { Storage } from '../../storage/types.js';
 import { principalOf } from '../auth.js';
-import { etagMatches, jobDocument, jobEtag, retryAfterSeconds } from '../jobs/document.js';
+import { etagMatches } from '../etag-match.js';
+import { jobDocument, jobEtag, retryAfterSeconds } from '../jobs/document.js';
 import { jobEvents } from '../jobs/events.js';
 import { logExportId } from '../jobs/log-export-id.js';
 import { exactJsonBodies } from '../json-body.js';
@@ -197,11 +198,14 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     if (!retained) throw notDownloadable({ ...job, status: 'expired' });
     if (!(await storage.stat(key))) await missingFile(request, job, key);
     // A link never outlives the file's retention (a store's lifecycle rule may keep the object
-    // a day longer: the link would go on downloading an export shown as expired).
-    const left = job.expiresAt === undefined ? Number.POSITIVE_INFINITY : job.expiresAt.getTime() - now;
-    const expiresIn = Math.max(1, Math.min(options.linkTtlSeconds, Math.floor(left / 1000)));
+    // a day longer: the link would go on downloading an export shown as expired). Counted from
+    // after the stat, and a second short: a store may round its link's end up to a whole second.
+    const signedAt = Date.now();
+    const left = job.expiresAt === undefined ? Number.POSITIVE_INFINITY : job.expiresAt.getTime() - signedAt;
+    const expiresIn = Math.min(options.linkTtlSeconds, Math.floor(left / 1000) - 1);
+    if (expiresIn < 1) throw notDownloadable({ ...job, status: 'expired' });
     const url = await storage.signedUrl(key, { expiresIn, filename, contentType });
-    return { url, expiresAt: new Date(now + expiresIn * 1000) };
+    return { url, expiresAt: new Date(signedAt + expiresIn * 1000) };
   }
 
   app.get('/v1/exports/:id/download', async (request, reply) => {
