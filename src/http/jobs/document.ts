@@ -26,15 +26,6 @@ export function jobEtag(document: JobDocument): string {
   return `"${createHash('sha256').update(JSON.stringify(document)).digest('base64url').slice(0, 27)}"`;
 }
 
-/** Whether `If-None-Match` names the current ETag (or `*`). */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header
-    .split(',')
-    .map((s) => s.trim().replace(/^W\//, ''))
-    .some((tag) => tag === '*' || tag === etag);
-}
-
 /**
  * Seconds a client should wait before polling again: short at first, longer for long jobs;
  * 1 while it is canceling, which ends within about two seconds whatever the job's age.

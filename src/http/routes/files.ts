@@ -7,6 +7,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { TakeoutError } from '../../errors.js';
 import type { ServedStorage } from '../../storage/types.js';
 import { contentDisposition } from '../content-disposition.js';
+import { etagMatches } from '../etag-match.js';
 
 export interface FilesRoutesOptions {
   /** A storage whose links Takeout serves (disk, memory). */
@@ -58,12 +59,6 @@ function keyOf(request: FastifyRequest): string {
   } catch {
     throw new TakeoutError('invalid_link', 'The download link is not valid');
   }
-}
-
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  const strip = (tag: string) => tag.trim().replace(/^W\//, '');
-  return header.trim() === '*' || header.split(',').some((tag) => strip(tag) === strip(etag));
 }
 
 export const filesRoutes: FastifyPluginAsync<FilesRoutesOptions> = async (app, { storage }) => {
