@@ -2,7 +2,7 @@ import { RawJson } from '../raw-json.js';
 import type { FormatContext, ResolvedColumn } from '../types.js';
 import { type ByteSink, writeField } from './byte-sink.js';
 import { writeDateTime, writeNumber } from './byte-values.js';
-import { dateText, numberText, valueText } from './cells.js';
+import { dateText, numberText, scalarOf, valueText } from './cells.js';
 import { columnsShape, compiledByShape, readExpression, writeBytesCode } from './compile.js';
 import type { ZoneClock } from './datetime.js';
 import { looksLikeFormula, NUMBER_TEXT, plainLead } from './formula.js';
@@ -43,7 +43,7 @@ export function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): Fi
   const booleansBare = !'truefals'.includes(d.delimiter);
   const asDate = column.type === 'date';
   const clock = d.clock;
-  return (v) => {
+  const write: FieldWriter = (v) => {
     if (typeof v === 'string') {
       if (v.length === 0) return;
       if (numeric && NUMBER_TEXT.test(v)) text(decimalOut(v));
@@ -66,12 +66,17 @@ export function fieldWriter(column: ResolvedColumn, d: Dialect, o: ByteSink): Fi
     else if (v instanceof RawJson && v.isNumber)
       text(decimalOut(v.text)); // a JSON number as stored, with the locale's separator: no escape
     else {
+      // An object standing for a scalar (a Decimal, a boxed number) is written as that value:
+      // `-12.30` in a numeric column is a number, not text to escape.
+      const scalar = v instanceof Uint8Array ? undefined : scalarOf(v as object);
+      if (scalar !== undefined) return write(scalar);
       // Bytes (base64, which may start with + or /) and anything else shown as text get the
       // same formula escaping as strings.
       const shown = valueText(v, column, clock, decimalOut);
       writeField(o, shown, delimiter, escapeFormulas && looksLikeFormula(shown) ? 39 : 0);
     }
   };
+  return write;
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);

@@ -75,6 +75,18 @@ describe('objects in cells', () => {
     expect(records[1]).toEqual(TEXTS);
   });
 
+  it('CSV writes a negative Decimal or boxed number in a numeric column bare, as the number it stands for', async () => {
+    const negative = { a: new Decimal('-12.30'), b: new Number(-5), c: Object(-5n), d: new Decimal('+1e-7') };
+    const columns = (['a', 'b', 'c', 'd'] as const).map((key) => ({ key, type: 'decimal' as const }));
+    const csv = await collect(exportRows([negative], { format: 'csv', columns }));
+    expect((parse(csv) as string[][])[1]).toEqual(['-12.30', '-5', '-5', '+1e-7']);
+    const german = await collect(exportRows([negative], { format: 'csv', columns, locale: 'de-DE' }));
+    expect((parse(german, { delimiter: ';' }) as string[][])[1]).toEqual(['-12,30', '-5', '-5', '+1e-7']);
+    // In a text column the same value is text, and escaped as text is.
+    const text = await collect(exportRows([negative], { format: 'csv', columns: ['a'] }));
+    expect((parse(text) as string[][])[1]).toEqual(["'-12.30"]);
+  });
+
   it('NDJSON holds the same values', async () => {
     const line = (await exported('ndjson', [ROW])).toString().trim();
     expect(JSON.parse(line)).toEqual(JSON_VALUES);
