@@ -5,7 +5,11 @@
  * control and bidi characters).
  */
 
-const MAX_NAME_LENGTH = 180;
+/**
+ * In UTF-8 bytes: file systems allow 255 per name, and a client saves under a longer temporary
+ * name first (`<name>.<pid>.partial` by the CLI, `.crdownload` by browsers).
+ */
+const MAX_NAME_BYTES = 180;
 
 // C0/C1 controls and DEL; bidi overrides/isolates/marks (U+061C, U+200E/F, U+202A-E, U+2066-9);
 // line/paragraph separators; zero-width space and BOM; the other invisible format characters
@@ -28,7 +32,7 @@ const PLAIN = /^[!#-)+-\-0-9;=@-[\]-{}~](?:[ !#-)+-.0-9;=@-[\]-{}~]*[!#-)+-\-0-9
 /** The name a browser should save: no path, no control, bidi or Windows-refused characters, bounded length. */
 export function sanitizeFilename(name: string, fallback = 'download'): string {
   // Most names (every generated one) are plain ASCII and already clean: one test, not six passes.
-  if (name.length <= MAX_NAME_LENGTH && PLAIN.test(name)) return name;
+  if (name.length <= MAX_NAME_BYTES && PLAIN.test(name)) return name;
   let clean = name
     .replace(LONE_SURROGATE, '\uFFFD')
     .replace(INVISIBLE, '')
@@ -37,22 +41,34 @@ export function sanitizeFilename(name: string, fallback = 'download'): string {
     .replace(PATH_AND_QUOTES, '_');
   // Leading dots hide the file on Unix; trailing dots and spaces are dropped by Windows.
   clean = clean.replace(/^[\s.]+/, '').replace(/[\s.]+$/, '');
-  clean = truncateKeepingExtension(clean, MAX_NAME_LENGTH);
+  clean = truncateKeepingExtension(clean, MAX_NAME_BYTES);
   return clean === '' ? fallback : clean;
 }
 
-function truncateKeepingExtension(name: string, max: number): string {
-  const chars = Array.from(name); // code points, so a surrogate pair is never split
-  if (chars.length <= max) return name;
+/** Bytes of one code point in UTF-8 (lone surrogates are gone by now). */
+function utf8Bytes(codePoint: number): number {
+  return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+}
+
+function byteLength(text: string): number {
+  let n = 0;
+  for (const c of text) n += utf8Bytes(c.codePointAt(0)!);
+  return n;
+}
+
+/** The name cut to `maxBytes` of UTF-8 between whole code points, its extension kept. */
+function truncateKeepingExtension(name: string, maxBytes: number): string {
+  if (byteLength(name) <= maxBytes) return name;
   const dot = name.lastIndexOf('.');
   const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
-  const extLength = Array.from(ext).length;
-  return (
-    chars
-      .slice(0, max - extLength)
-      .join('')
-      .trimEnd() + ext
-  );
+  let room = maxBytes - byteLength(ext);
+  let kept = '';
+  for (const c of name.slice(0, name.length - ext.length)) {
+    room -= utf8Bytes(c.codePointAt(0)!);
+    if (room < 0) break;
+    kept += c;
+  }
+  return kept.trimEnd() + ext;
 }
 
 /**
@@ -82,5 +98,16 @@ export function contentDisposition(filename: string, type: 'attachment' | 'inlin
   const name = sanitizeFilename(filename);
   // Letters, digits, `.`, `_` and `-` (every generated name) stay as they are in both parameters.
   if (ATTR_SAFE.test(name)) return `${type}; filename="${name}"; filename*=UTF-8''${name}`;
-  return `${type}; filename="${asciiFallback(name)}"; filename*=UTF-8''${encodeRfc5987(name)}`;
+  return `${type}; filename="${readableFallback(name)}"; filename*=UTF-8''${encodeRfc5987(name)}`;
+}
+
+/**
+ * The ASCII fallback, or `download` with the extension when it kept no letter or digit: a client
+ * that ignores `filename*` (curl -OJ) would save an all-CJK name as `____.csv`.
+ */
+function readableFallback(name: string): string {
+  const ascii = asciiFallback(name);
+  const dot = ascii.lastIndexOf('.');
+  const stem = dot > 0 ? ascii.slice(0, dot) : ascii;
+  return /[A-Za-z0-9]/.test(stem) ? ascii : `download${dot > 0 ? ascii.slice(dot) : ''}`;
 }

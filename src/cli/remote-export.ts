@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sanitizeFilename } from '../content-disposition.js';
 import { interruptedExit, interruptedText, onStopSignals } from './interrupt.js';
 import type { OutTarget } from './output.js';
 import { bytesText, type EstimatedProgress, progressBarLine, progressPrinter } from './progress.js';
@@ -115,10 +116,14 @@ function outcomeProblem(job: RemoteJob): RemoteProblem {
   return new RemoteProblem(job.status, `The export ${job.id} was ${job.status}`);
 }
 
-/** Where the file goes: `--out`, or the job's file name (never a path) in this directory. */
+/**
+ * Where the file goes: `--out`, or the job's file name in this directory, sanitised as the
+ * server does today (never a path, and short enough to save: a job from an older server may
+ * have a name of 180 characters that is 720 bytes).
+ */
 function targetOf(out: OutTarget | undefined, job: RemoteJob): OutTarget {
   if (out !== undefined) return out;
-  const name = basename(job.result?.filename ?? '');
+  const name = sanitizeFilename(basename(job.result?.filename ?? ''), '');
   if (name === '' || name === '.' || name === '..') {
     throw new RemoteProblem('invalid_filename', 'The export has no usable file name; give --out FILE');
   }

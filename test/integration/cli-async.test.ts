@@ -158,6 +158,39 @@ describe('takeout export --async against takeout serve', () => {
     expect(rows[2499]).toMatchObject({ id: 2500, name: 'row 2500', amount: 625 });
   });
 
+  it('saves an export whose requested name is long in bytes (100 CJK characters) under a name it can write', async () => {
+    const created = await fetch(`${serve.base}/v1/exports`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${ALICE}`,
+        'content-type': 'application/json',
+        prefer: 'respond-async',
+      },
+      body: JSON.stringify({
+        dataset: 'numbers',
+        format: 'csv',
+        params: { n: 3 },
+        filename: `${'日'.repeat(100)}.csv`,
+      }),
+    });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as JobDocument;
+    const cwd = mkdtempSync(join(dir, 'long-name-'));
+    const run = cliProcess(
+      ['export', '--async', '--attach', id],
+      { TAKEOUT_URL: serve.base, TAKEOUT_TOKEN: ALICE },
+      cwd,
+    );
+    children.push(run.child);
+    expect(await run.exited, run.stderr()).toBe(0);
+    // At most 180 bytes, cut between characters, the extension kept: it was 304 bytes and the
+    // CLI failed with ENAMETOOLONG on its temporary name after the job had finished.
+    const name = `${'日'.repeat(58)}.csv`;
+    expect((await job(id)).result?.filename).toBe(name);
+    expect(readdirSync(cwd)).toEqual([name]);
+    expect(await readExport('csv', readFileSync(join(cwd, name)))).toHaveLength(3);
+  });
+
   it('exits 1 with the problem code when the service refuses or the export fails', async () => {
     const base = ['export', '--async', '--url', serve.base, '--format', 'csv', '--out', join(out, 'x.csv')];
     const unknown = await runCli([...base, '--token', ALICE, '--dataset', 'nope']);

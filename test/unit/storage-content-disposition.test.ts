@@ -72,11 +72,23 @@ describe('contentDisposition', () => {
     expect(contentDisposition('')).toBe(`attachment; filename="download"; filename*=UTF-8''download`);
   });
 
-  it('bounds the length and keeps the extension', () => {
+  it('bounds the length in UTF-8 bytes, between whole characters, and keeps the extension', () => {
     const name = sanitizeFilename(`${'é'.repeat(500)}.xlsx`);
-    expect(Array.from(name)).toHaveLength(180);
-    expect(name.endsWith('é.xlsx')).toBe(true);
-    expect(sanitizeFilename(`${'😀'.repeat(300)}`)).toBe('😀'.repeat(180));
+    expect(name).toBe(`${'é'.repeat(87)}.xlsx`); // 174 + 5 bytes
+    expect(sanitizeFilename('😀'.repeat(300))).toBe('😀'.repeat(45));
+    // 100 CJK characters (300 bytes) used to pass as 100 characters: too long to save with a temp suffix.
+    const cjk = sanitizeFilename(`${'日'.repeat(100)}.csv`);
+    expect([cjk, Buffer.byteLength(cjk)]).toEqual([`${'日'.repeat(58)}.csv`, 178]);
+    expect(sanitizeFilename(`${'a'.repeat(300)}.csv`)).toBe(`${'a'.repeat(176)}.csv`);
+  });
+
+  it('gives a readable ASCII fallback when the name has no ASCII letter or digit', () => {
+    const header = contentDisposition('日本語.csv');
+    expect(header).toBe(
+      `attachment; filename="download.csv"; filename*=UTF-8''${encodeURIComponent('日本語.csv')}`,
+    );
+    expect(parse(header).parameters.filename).toBe('日本語.csv');
+    expect(contentDisposition('日本 2024.csv')).toContain('filename="__ 2024.csv"');
   });
 
   it('keeps full-width quotes, slashes and separators from becoming ASCII ones in the fallback', () => {
