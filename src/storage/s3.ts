@@ -188,6 +188,8 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
         Key: key,
         ResponseContentDisposition: contentDisposition(opts.filename),
         ResponseContentType: opts.contentType,
+        // As the disk route answers: a private export is kept by no cache on the way.
+        ResponseCacheControl: 'private, no-store',
       });
       try {
         return await getSignedUrl(s3, command, { expiresIn: opts.expiresIn });

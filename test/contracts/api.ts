@@ -705,6 +705,9 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
         expect(refused.response.status).toBe(429);
         expect(refused.response.headers.get('retry-after')).toBeTruthy();
         expect(((await refused.response.json()) as { code: string }).code).toBe('rate_limited');
+        // A HEAD holds no stream: it still answers at once.
+        const head = await fetch(`${base}/v1/exports/${job.id}/events`, { method: 'HEAD', headers });
+        expect(head.status).toBe(200);
         // Another caller is not held back by these.
         const bobs = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 5 } }, BOB);
         const other = await fetch(`${base}/v1/exports/${bobs.id}/events`, {

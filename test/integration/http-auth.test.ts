@@ -317,6 +317,11 @@ describe('the service: hashed tokens in the config file, development mode', () =
       expect(await list('env-token-0123456789')).toBe(200);
       expect(await list(createHash('sha256').update(fileToken).digest('hex'))).toBe(401);
       expect(await list(`${fileToken}x`)).toBe(401);
+      // Each caller's own list: no shared cache may keep it.
+      const listed = await fetch(`${base}/v1/datasets`, {
+        headers: { authorization: `Bearer ${fileToken}` },
+      });
+      expect(listed.headers.get('cache-control')).toBe('private, no-cache');
     } finally {
       await app.close();
     }

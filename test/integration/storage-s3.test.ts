@@ -136,6 +136,7 @@ describe('s3 driver', () => {
     expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
     expect(url.searchParams.get('X-Amz-Date')).toMatch(/^\d{8}T\d{6}Z$/);
     expect(url.searchParams.get('response-content-type')).toBe('text/csv');
+    expect(url.searchParams.get('response-cache-control')).toBe('private, no-store');
     expect(url.searchParams.get('response-content-disposition')).toBe(
       `attachment; filename="Resume.csv"; filename*=UTF-8''R%C3%A9sum%C3%A9.csv`,
     );

@@ -7,8 +7,10 @@ export async function datasetRoutes(
   app: FastifyInstance,
   options: { datasets: DatasetRegistry },
 ): Promise<void> {
-  app.get('/v1/datasets', async (request) => {
+  app.get('/v1/datasets', async (request, reply) => {
     const principal = principalOf(request);
+    // Each caller sees its own list: no shared cache keeps it, and a client asks again.
+    reply.header('cache-control', 'private, no-cache');
     return { datasets: options.datasets.list(principal).map(describeDataset) };
   });
 }

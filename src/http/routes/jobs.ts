@@ -226,9 +226,10 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     const principal = principalOf(request);
     const first = await jobs.get(idOf(request), principal); // 404 before the stream starts
     const lastEventId = request.headers['last-event-id'];
-    let slot: SyncSlot;
+    let slot: SyncSlot | undefined;
     try {
-      slot = streams.acquire(principal);
+      // A HEAD answers at once, with no stream to hold a slot.
+      if (request.method !== 'HEAD') slot = streams.acquire(principal);
     } catch {
       reply.header('retry-after', String(SLOT_RETRY_AFTER_SECONDS));
       throw new TakeoutError(
@@ -251,7 +252,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
         ...(options.shutdown ? { shutdown: options.shutdown } : {}),
       });
     } finally {
-      slot.release();
+      slot?.release();
     }
   });
 }
