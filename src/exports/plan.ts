@@ -12,6 +12,7 @@ import { rowsSource } from '../sources/rows.js';
 import type { ColumnSpec, FormatOptions, FormatWriter, ResolvedColumn, Row, Source } from '../types.js';
 import { pickColumns } from './columns.js';
 import { downloadName } from './filename.js';
+import { withJsonDatetimes } from './json-datetimes.js';
 import type { ExportRequest } from './request.js';
 
 /** What an export may be to be streamed in a response; larger ones become jobs. */
@@ -165,7 +166,7 @@ async function openSource(
   const inline = options.rows ?? request.rows;
   if (inline !== undefined) {
     // Rows, never batches: an array row whose first cell is an object is still one row.
-    const source = rowsSource(inline, {
+    const source = rowsSource(withJsonDatetimes(inline, request.columns), {
       batched: false,
       ...(request.columns ? { columns: request.columns } : {}),
     });
