@@ -51,5 +51,31 @@ export function configWarnings(
       `STORAGE_URL is not set: ${role === 'worker' ? 'this worker writes' : 'files are written'} to ${config.storage.location.root} on this machine, which API and worker processes elsewhere cannot read (their downloads fail); set STORAGE_URL to the deployment's S3 bucket, or share that directory`,
     );
   }
+  warnings.push(...notifyWarnings(config.notify));
+  return warnings;
+}
+
+/**
+ * Notifications this process would hold back for good, and the upgrade setting left on.
+ * Allow lists are checked again when a delivery is sent: a worker started without the API
+ * processes' lists retries owners' webhooks and emails until they fail, and says so only then.
+ */
+function notifyWarnings(notify: ServiceConfig['notify']): string[] {
+  const warnings: string[] = [];
+  if (notify.webhookSecrets.length > 0 && !notify.webhookUrl && notify.webhookAllow.length === 0) {
+    warnings.push(
+      "TAKEOUT_WEBHOOK_SECRET is set but TAKEOUT_WEBHOOK_ALLOW is empty (and there is no TAKEOUT_WEBHOOK_URL): this process sends no webhook; owners' webhooks are checked against the list again when sent, so give it the API processes' TAKEOUT_WEBHOOK_ALLOW",
+    );
+  }
+  if (notify.smtpUrl && Array.isArray(notify.mailAllow) && notify.mailAllow.length === 0) {
+    warnings.push(
+      "SMTP_URL is set but TAKEOUT_MAIL_ALLOW is empty: this process sends no email; owners' addresses are checked against the list again when sent, so give it the API processes' TAKEOUT_MAIL_ALLOW",
+    );
+  }
+  if (notify.webhookLegacySignature) {
+    warnings.push(
+      "TAKEOUT_WEBHOOK_LEGACY_SIGNATURE is on: owners' webhooks also carry the service secret's signature, which an owner holding that secret could forge; turn it off once owners' receivers verify with GET /v1/webhook-secret",
+    );
+  }
   return warnings;
 }

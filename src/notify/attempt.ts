@@ -129,13 +129,17 @@ export async function sendOnce(delivery: Delivery, context: AttemptContext): Pro
       }
       // The service-wide webhook is the operator's: the service secrets. An owner's is signed
       // only with the owner's own secrets, derived from them: an owner, who holds those, can
-      // forge neither the operator's events nor another owner's.
+      // forge neither the operator's events nor another owner's. During an upgrade from a
+      // version that signed owners' webhooks with the service secrets, those sign too.
       let secrets: readonly string[];
       try {
         secrets =
           delivery.channel === 'service'
             ? settings.webhookSecrets
-            : ownerWebhookSecrets(settings.webhookSecrets, delivery.data.owner);
+            : [
+                ...ownerWebhookSecrets(settings.webhookSecrets, delivery.data.owner),
+                ...(settings.webhookLegacySignature ? settings.webhookSecrets : []),
+              ];
       } catch {
         return { error: 'The event names no owner to sign it for; not retried', permanent: true };
       }

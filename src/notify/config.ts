@@ -23,6 +23,12 @@ export interface NotifySettings {
    * loopback or link-local address. Off by default: such names are refused at send time.
    */
   webhookAllowPrivate: boolean;
+  /**
+   * `TAKEOUT_WEBHOOK_LEGACY_SIGNATURE`: owners' webhooks also carry the service secrets'
+   * signatures, as versions before owner secrets signed them: for the upgrade, until every
+   * owner's receiver verifies with `GET /v1/webhook-secret`. Off by default.
+   */
+  webhookLegacySignature: boolean;
   /** `TAKEOUT_MAIL_ALLOW`: domains `notify.email` may name (`*`: any); none by default. */
   mailAllow: HostPattern[] | '*';
   /** `SMTP_URL`: where emails go; undefined: no emails. */
@@ -145,6 +151,7 @@ export function notifySettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Not
     webhookSecrets,
     webhookAllow,
     webhookAllowPrivate: onOff(env, 'TAKEOUT_WEBHOOK_ALLOW_PRIVATE', false),
+    webhookLegacySignature: onOff(env, 'TAKEOUT_WEBHOOK_LEGACY_SIGNATURE', false),
     mailAllow,
     smtpUrl,
     mailFrom: env.TAKEOUT_MAIL_FROM || undefined,
@@ -183,6 +190,7 @@ export const NO_NOTIFY: NotifySettings = {
   webhookSecrets: [],
   webhookAllow: [],
   webhookAllowPrivate: false,
+  webhookLegacySignature: false,
   mailAllow: [],
   smtpUrl: undefined,
   mailFrom: undefined,

@@ -113,6 +113,29 @@ describe('webhook delivery (real receivers, SQLite job store)', () => {
     expect(timedOut).toMatchObject({ status: 'pending', lastError: 'No answer within 4000 ms' });
   }, 20_000);
 
+  it("signs owners' webhooks with the service secret too only while TAKEOUT_WEBHOOK_LEGACY_SIGNATURE is on", async () => {
+    // A receiver set up before owner secrets verifies with the service secret; one set up since
+    // with the owner's (GET /v1/webhook-secret). Both verify with the reference package.
+    const legacy = await startWebhookReceiver(secret);
+    const current = await startWebhookReceiver(ownerWebhookSecret(secret, alice));
+    cleanups.push(
+      () => legacy.close(),
+      () => current.close(),
+    );
+    for (const setting of ['false', 'true']) {
+      const e = env([legacy, current], { TAKEOUT_WEBHOOK_LEGACY_SIGNATURE: setting });
+      const t = await service(e);
+      const [oldId, newId] = await exportsTo(t, [`${legacy.origin}/hook`, `${current.origin}/hook`]);
+      dispatcher(t, e).start();
+      await until(() => (legacy.of(oldId!).length > 0 && current.of(newId!).length > 0 ? true : undefined));
+      expect(current.of(newId!)[0]!.verified, setting).toBe(true);
+      expect(legacy.of(oldId!)[0]!.verified, setting).toBe(setting === 'true');
+      // The signature header holds one signature per secret: the owner's, then the service's.
+      const signatures = String(legacy.of(oldId!)[0]!.headers['webhook-signature']).split(' ');
+      expect(signatures, setting).toHaveLength(setting === 'true' ? 2 : 1);
+    }
+  }, 20_000);
+
   it('does not call a host taken off TAKEOUT_WEBHOOK_ALLOW since the export was made', async () => {
     const [kept, removed, operator] = await receivers(3);
     const e = env([kept!, removed!], { TAKEOUT_WEBHOOK_URL: `${operator!.origin}/service` });
