@@ -8,6 +8,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { ExportQueue } from './jobs/queue/types.js';
 import { JOB_STATUSES, type JobStore } from './jobs/types.js';
 import { withTimeout } from './settle.js';
+import { takeoutVersion } from './version.js';
 
 /** How long a scrape waits for the job store or the queue before it keeps the last values, ms. */
 const SCRAPE_TIMEOUT_MS = 2000;
@@ -81,6 +82,14 @@ export function createMetrics(): TakeoutMetrics {
     async (): Promise<Partial<Record<string, number>>> => (await jobs?.store.countByStatus?.()) ?? {},
   );
   const backlog = reusedForAWhile(async () => (await jobs?.store.deliveryBacklog?.()) ?? { pending: 0 });
+
+  // The usual build-info gauge: 1, labelled with what runs (tells old and new processes apart).
+  new Gauge({
+    name: 'takeout_build_info',
+    help: 'Always 1; its labels name the Takeout version and the Node.js version of this process',
+    labelNames: ['version', 'node'],
+    registers,
+  }).set({ version: takeoutVersion(), node: process.versions.node }, 1);
 
   new Gauge({
     name: 'takeout_sync_exports_in_flight',

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { didYouMean } from '../did-you-mean.js';
 import { isTakeoutError } from '../errors.js';
 import { scrubber, secretsOf } from '../logging.js';
+import { takeoutVersion } from '../version.js';
 import { exportCommand } from './export.js';
 import { RemoteProblem } from './remote-client.js';
 import { serveCommand } from './serve.js';
@@ -101,10 +101,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-v') {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    io.stdout.write(`${pkg.version}\n`);
+    io.stdout.write(`${takeoutVersion()}\n`);
     return 0;
   }
   if (name === '--help' || name === '-h') {

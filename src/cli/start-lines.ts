@@ -11,11 +11,13 @@ import { datasetVariables } from '../datasets/preflight.js';
 import { unknownTakeoutVariables } from '../env-names.js';
 import { BULLMQ_DEFAULTS } from '../jobs/queue/bullmq-options.js';
 import type { Service } from '../service.js';
+import { takeoutVersion } from '../version.js';
 
 /** Where this process's jobs, deliveries and files are: logged with its start line. */
 export function deploymentOf(config: ServiceConfig, service: Service): Record<string, unknown> {
   const { jobs, storage } = config;
   return {
+    version: takeoutVersion(),
     jobStore: jobs.databaseUrl ? 'postgres' : 'sqlite',
     queue: service.jobs.queue.kind,
     ...(jobs.redisUrl

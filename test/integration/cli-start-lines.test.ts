@@ -6,7 +6,7 @@
  * STORAGE_URL wrote files that no API process could serve.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -62,6 +62,8 @@ describe('start lines', () => {
     await expect.poll(() => lines().some((line) => line.msg === 'takeout serve is running')).toBe(true);
     const running = lines().find((line) => line.msg === 'takeout serve is running')!;
     expect(running).toMatchObject({ jobStore: 'sqlite', queue: 'embedded', workers: 2 });
+    // Old and new processes tell apart during a roll.
+    expect(running.version).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
     expect(running.storage).toBe(`file://${join(dir, 'data', 'files')}`);
     const warnings = lines()
       .filter((line) => line.level === WARN)

@@ -102,6 +102,12 @@ describe('probes and metrics of an API process and a worker process', () => {
     const apiAfter = await scrape(api.base);
     expect(syncRows(apiAfter) - syncRows(apiBefore)).toBe(120);
     expect(sampleValue(apiAfter, 'takeout_sync_exports_in_flight')).toBe(0);
+    const build = apiAfter.find((sample) => sample.name === 'takeout_build_info');
+    expect(build?.labels).toEqual({
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      node: process.versions.node,
+    });
+    expect(build?.value).toBe(1);
     const workerAfter = await scrape(workerMetrics);
     expect(jobRows(workerAfter) - jobRows(workerBefore)).toBe(3000);
     expect(jobBytes(workerAfter) - jobBytes(workerBefore)).toBe(job.result!.size_bytes);
