@@ -36,6 +36,11 @@ export const ERROR_CATALOG = {
     title: 'Without authentication only loopback host names are served',
   },
   not_found: { status: 404, retryable: false, title: 'Not found' },
+  precondition_failed: {
+    status: 412,
+    retryable: false,
+    title: 'The resource is not in the state the request names (If-Match)',
+  },
   method_not_allowed: {
     status: 405,
     retryable: false,

@@ -1,11 +1,85 @@
+import { TakeoutError } from '../errors.js';
+
 /**
- * Whether `If-None-Match` names `etag` (RFC 9110 §13.1.2): the weak comparison, `W/` ignored on
- * either side, or the header is `*` alone. The job routes and the file route share it.
+ * Conditional requests (RFC 9110 §13): the job routes and the file route share these.
+ */
+
+/** An entity tag without its weakness mark. */
+function opaque(tag: string): string {
+  return tag.trim().replace(/^W\//, '');
+}
+
+/**
+ * Whether `If-None-Match` names `etag`: the weak comparison, `W/` ignored on either side, or
+ * the header is `*` alone.
  */
 export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
   const wanted = opaque(etag);
   return header.split(',').some((tag) => opaque(tag) === wanted);
+}
+
+/**
+ * Whether `If-Match` holds for a resource that exists with `etag`: `*`, or a listed tag equal
+ * by the strong comparison (a weak tag on either side never is).
+ */
+function ifMatchHolds(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  if (etag.startsWith('W/')) return false;
+  return header.split(',').some((tag) => tag.trim() === etag);
+}
+
+/** An HTTP date to the second, or undefined when it is not one. */
+function httpDate(text: string): number | undefined {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000) * 1000;
+}
+
+/**
+ * `If-Match`, else `If-Unmodified-Since` (RFC 9110 §13.2.2, steps 1 and 2): 412 when the
+ * resource is not the one the client means to act on. A date that is not one is ignored.
+ */
+export function checkPreconditions(
+  headers: { 'if-match'?: string | undefined; 'if-unmodified-since'?: string | undefined },
+  current: { etag: string; lastModified?: Date },
+): void {
+  const ifMatch = headers['if-match'];
+  if (ifMatch !== undefined) {
+    if (!ifMatchHolds(ifMatch, current.etag)) {
+      throw new TakeoutError(
+        'precondition_failed',
+        `If-Match does not name the current ETag ${current.etag}`,
+      );
+    }
+    return;
+  }
+  const since = headers['if-unmodified-since'];
+  const date = since === undefined ? undefined : httpDate(since);
+  if (date !== undefined && current.lastModified && current.lastModified.getTime() >= date + 1000) {
+    throw new TakeoutError(
+      'precondition_failed',
+      `Modified at ${current.lastModified.toUTCString()}, after If-Unmodified-Since`,
+    );
+  }
+}
+
+/**
+ * Whether `If-Range` lets a range be sent (RFC 9110 §13.1.5): a strong ETag equal to the
+ * current one, or the exact `Last-Modified` date when that date is strong (at least a second
+ * before the response, so the file cannot have changed within it unseen).
+ */
+export function ifRangeHolds(
+  header: string | string[] | undefined,
+  current: { etag: string; lastModified: Date },
+  now = Date.now(),
+): boolean {
+  if (header === undefined) return true;
+  if (typeof header !== 'string') return false; // repeated: not one validator
+  const value = header.trim();
+  if (value.startsWith('"') || value.startsWith('W/'))
+    return value === current.etag && !value.startsWith('W/');
+  const date = httpDate(value);
+  const modified = Math.floor(current.lastModified.getTime() / 1000) * 1000;
+  return date !== undefined && date === modified && modified + 1000 <= now;
 }

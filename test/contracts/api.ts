@@ -526,8 +526,20 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
     it('deletes the file on DELETE and answers 410 after, keeping the record', async () => {
       const job = await startJob({ dataset: 'numbers', format: 'csv', params: { n: 10 } });
       await finished(job.id);
+      // If-Match naming another state of the export: 412, and nothing changes.
+      const seen = await call(`/v1/exports/${job.id}`);
+      const etag = seen.headers.get('etag')!;
+      for (const method of ['DELETE', 'POST']) {
+        const path = method === 'DELETE' ? `/v1/exports/${job.id}` : `/v1/exports/${job.id}/cancel`;
+        const refused = await call(path, { method, headers: { 'if-match': '"an-older-state"' } });
+        expect([refused.status, refused.body.code], method).toEqual([412, 'precondition_failed']);
+      }
+      expect((await call(`/v1/exports/${job.id}`)).body).toEqual(seen.body);
       const before = Date.now();
-      const removed = await call(`/v1/exports/${job.id}`, { method: 'DELETE' });
+      const removed = await call(`/v1/exports/${job.id}`, {
+        method: 'DELETE',
+        headers: { 'if-match': etag },
+      });
       expect(removed.status).toBe(200);
       expect(removed.body.status).toBe('expired');
       // `expires_at` says when the file went: now, not the retention it no longer has.

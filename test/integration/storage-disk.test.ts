@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -231,6 +242,28 @@ describe('disk storage: links, ranges, traversal', () => {
     expect(head.statusCode).toBe(200);
     expect(head.headers['content-length']).toBe('20');
     expect(head.body).toBe('');
+  });
+
+  it('answers 412 to If-Match or If-Unmodified-Since naming another file, and takes If-Range by date', async () => {
+    const url = pathOf(await link());
+    const etag = `"${createHash('sha256').update(content).digest('hex')}"`;
+    const other = await app.inject({ url, headers: { 'if-match': '"not-this-one"' } });
+    expect([other.statusCode, other.json().code]).toEqual([412, 'precondition_failed']);
+    expect((await app.inject({ url, headers: { 'if-match': `"x", ${etag}` } })).statusCode).toBe(200);
+    expect((await app.inject({ url, headers: { 'if-match': '*' } })).statusCode).toBe(200);
+    expect((await app.inject({ url, headers: { 'if-match': `W/${etag}` } })).statusCode).toBe(412);
+    // Written a minute ago: its Last-Modified is a strong validator.
+    const minuteAgo = new Date(Date.now() - 60_000);
+    await utimes(join(root, key), minuteAgo, minuteAgo);
+    const modified = (await app.inject({ url })).headers['last-modified'] as string;
+    expect(modified).toBe(minuteAgo.toUTCString());
+    const earlier = new Date(minuteAgo.getTime() - 5000).toUTCString();
+    expect((await app.inject({ url, headers: { 'if-unmodified-since': earlier } })).statusCode).toBe(412);
+    expect((await app.inject({ url, headers: { 'if-unmodified-since': modified } })).statusCode).toBe(200);
+    const byDate = await app.inject({ url, headers: { range: 'bytes=0-1', 'if-range': modified } });
+    expect([byDate.statusCode, byDate.body]).toEqual([206, '01']);
+    const byOtherDate = await app.inject({ url, headers: { range: 'bytes=0-1', 'if-range': earlier } });
+    expect([byOtherDate.statusCode, byOtherDate.body]).toEqual([200, content]);
   });
 
   it('answers 404 for a valid link to a file that is gone', async () => {

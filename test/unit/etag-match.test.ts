@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { etagMatches } from '../../src/http/etag-match.js';
+import { checkPreconditions, etagMatches, ifRangeHolds } from '../../src/http/etag-match.js';
 
 describe('etagMatches (If-None-Match, weak comparison)', () => {
   it('matches a listed tag whether either side is weak', () => {
@@ -20,5 +20,53 @@ describe('etagMatches (If-None-Match, weak comparison)', () => {
     expect(etagMatches('"a', '"a"')).toBe(false);
     expect(etagMatches(undefined, '"a"')).toBe(false);
     expect(etagMatches('', '"a"')).toBe(false);
+  });
+});
+
+describe('checkPreconditions (If-Match, If-Unmodified-Since)', () => {
+  const file = { etag: '"a"', lastModified: new Date('2026-12-03T10:00:00.500Z') };
+  const code = (headers: Record<string, string>) => {
+    try {
+      checkPreconditions(headers, file);
+      return 'passed';
+    } catch (error) {
+      return (error as { code: string }).code;
+    }
+  };
+
+  it('passes If-Match naming the tag by the strong comparison, or *', () => {
+    expect(code({ 'if-match': '"a"' })).toBe('passed');
+    expect(code({ 'if-match': '"b", "a"' })).toBe('passed');
+    expect(code({ 'if-match': '*' })).toBe('passed');
+    expect(code({ 'if-match': 'W/"a"' })).toBe('precondition_failed');
+    expect(code({ 'if-match': '"b"' })).toBe('precondition_failed');
+  });
+
+  it('takes If-Unmodified-Since only without If-Match, to the second, ignoring what is no date', () => {
+    expect(code({ 'if-unmodified-since': 'Thu, 03 Dec 2026 10:00:00 GMT' })).toBe('passed');
+    expect(code({ 'if-unmodified-since': 'Thu, 03 Dec 2026 09:59:59 GMT' })).toBe('precondition_failed');
+    expect(code({ 'if-unmodified-since': 'yesterday' })).toBe('passed');
+    expect(code({ 'if-match': '"a"', 'if-unmodified-since': 'Thu, 03 Dec 2026 09:59:59 GMT' })).toBe(
+      'passed',
+    );
+  });
+});
+
+describe('ifRangeHolds', () => {
+  const file = { etag: '"a"', lastModified: new Date('2026-12-03T10:00:00.500Z') };
+  const later = Date.parse('2026-12-03T10:00:05Z');
+
+  it('holds for the strong ETag or the exact date once that date is a second old', () => {
+    expect(ifRangeHolds(undefined, file, later)).toBe(true);
+    expect(ifRangeHolds('"a"', file, later)).toBe(true);
+    expect(ifRangeHolds('W/"a"', file, later)).toBe(false);
+    expect(ifRangeHolds('"b"', file, later)).toBe(false);
+    expect(ifRangeHolds('Thu, 03 Dec 2026 10:00:00 GMT', file, later)).toBe(true);
+    expect(ifRangeHolds('Thu, 03 Dec 2026 09:59:59 GMT', file, later)).toBe(false);
+    // Within the second it was written: the date may hide a change.
+    expect(ifRangeHolds('Thu, 03 Dec 2026 10:00:00 GMT', file, Date.parse('2026-12-03T10:00:00.900Z'))).toBe(
+      false,
+    );
+    expect(ifRangeHolds(['"a"', '"a"'], file, later)).toBe(false);
   });
 });

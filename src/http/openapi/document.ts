@@ -13,6 +13,7 @@ import {
   json,
   LOCATION,
   NO_STORE,
+  PRIVATE_NO_CACHE,
   problems,
   RETRY_AFTER,
 } from './parts.js';
@@ -143,7 +144,7 @@ function filesPath(): Json {
       },
       '206': { description: 'The range asked for.' },
       '304': { description: 'Unchanged since the ETag given.' },
-      ...problems(403, 404, 416),
+      ...problems(403, 404, 412, 416),
     },
   };
   return { get: { operationId: 'getFile', ...get }, head: { operationId: 'headFile', ...get } };
@@ -183,7 +184,10 @@ export function openApiDocument(options: OpenApiOptions): Json {
         get: {
           operationId: 'listDatasets',
           summary: 'What I may export',
-          responses: { '200': json('The datasets.', ref('DatasetList')), ...guardedProblems(401) },
+          responses: {
+            '200': json('The datasets.', ref('DatasetList'), { 'Cache-Control': PRIVATE_NO_CACHE }),
+            ...guardedProblems(401),
+          },
         },
       },
       '/v1/openapi.json': {

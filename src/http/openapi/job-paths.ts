@@ -55,7 +55,7 @@ export function jobPaths(): Json {
         responses: {
           '200': jobDocument('The job after deletion: canceled, expired, or failed as it was.', noStore),
           '202': canceling('Canceling: the worker stops within about two seconds, then the job is canceled.'),
-          ...guardedProblems(401, 404),
+          ...guardedProblems(401, 404, 412),
         },
       },
     },
@@ -68,7 +68,7 @@ export function jobPaths(): Json {
         responses: {
           '200': jobDocument('Canceled (or already finished).', noStore),
           '202': canceling('Canceling: the worker stops within about two seconds.'),
-          ...guardedProblems(401, 404),
+          ...guardedProblems(401, 404, 412),
         },
       },
     },

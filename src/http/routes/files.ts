@@ -7,7 +7,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { TakeoutError } from '../../errors.js';
 import type { ServedStorage } from '../../storage/types.js';
 import { contentDisposition } from '../content-disposition.js';
-import { etagMatches } from '../etag-match.js';
+import { checkPreconditions, etagMatches, ifRangeHolds } from '../etag-match.js';
 
 export interface FilesRoutesOptions {
   /** A storage whose links Takeout serves (disk, memory). */
@@ -78,11 +78,12 @@ export const filesRoutes: FastifyPluginAsync<FilesRoutesOptions> = async (app, {
           .header('last-modified', file.lastModified.toUTCString())
           .header('accept-ranges', 'bytes')
           .header('cache-control', 'private, no-store');
-        // Preconditions come before Range (RFC 9110 §13.2.2): a matching ETag is 304 whatever the range.
+        // Preconditions come before Range (RFC 9110 §13.2.2): a file other than the one meant is
+        // 412; a matching ETag is 304 whatever the range.
+        checkPreconditions(request.headers, file);
         if (etagMatches(request.headers['if-none-match'], file.etag)) return reply.code(304).send();
-        const ifRange = request.headers['if-range'];
-        // A weak ETag or a date in If-Range never matches (RFC 9110 §13.1.5): send the whole file.
-        const rangeAllowed = ifRange === undefined || (ifRange === file.etag && !file.etag.startsWith('W/'));
+        // If-Range that does not hold (another file since, a weak ETag): the whole file.
+        const rangeAllowed = ifRangeHolds(request.headers['if-range'], file);
         const range = rangeAllowed ? parseRange(request.headers.range, file.size) : undefined;
         if (range === 'unsatisfiable') {
           reply.header('content-range', `bytes */${file.size}`);

@@ -4,7 +4,7 @@ import type { ExportJobs } from '../../jobs/exports-api.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../../jobs/types.js';
 import type { Storage } from '../../storage/types.js';
 import { principalOf } from '../auth.js';
-import { etagMatches } from '../etag-match.js';
+import { checkPreconditions, etagMatches } from '../etag-match.js';
 import { jobDocument, jobEtag, retryAfterSeconds } from '../jobs/document.js';
 import { jobEvents } from '../jobs/events.js';
 import { logExportId } from '../jobs/log-export-id.js';
@@ -141,15 +141,25 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       .header('retry-after', String(retryAfterSeconds(job)));
     return reply.code(202).send(jobDocument(job, prefix));
   };
+  // `If-Match`: act only on the export as the client last saw it (its document's ETag), else 412.
+  // Checked just before acting, not in one step with it: a finished export's document stays.
+  const ifMatchJob = async (request: FastifyRequest) => {
+    const ifMatch = request.headers['if-match'];
+    if (ifMatch === undefined) return;
+    const job = await jobs.get(idOf(request), principalOf(request));
+    checkPreconditions({ 'if-match': ifMatch }, { etag: jobEtag(jobDocument(job, prefix)) });
+  };
   // These read no body: `Content-Type: application/json` with an empty one is no body.
   await app.register(async (bodiless) => {
     exactJsonBodies(bodiless, { emptyAllowed: true });
-    bodiless.post('/v1/exports/:id/cancel', async (request, reply) =>
-      answerJob(reply, await jobs.cancel(idOf(request), principalOf(request))),
-    );
-    bodiless.delete('/v1/exports/:id', async (request, reply) =>
-      answerJob(reply, await jobs.discard(idOf(request), principalOf(request))),
-    );
+    bodiless.post('/v1/exports/:id/cancel', async (request, reply) => {
+      await ifMatchJob(request);
+      return answerJob(reply, await jobs.cancel(idOf(request), principalOf(request)));
+    });
+    bodiless.delete('/v1/exports/:id', async (request, reply) => {
+      await ifMatchJob(request);
+      return answerJob(reply, await jobs.discard(idOf(request), principalOf(request)));
+    });
   });
 
   /**
