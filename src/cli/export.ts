@@ -24,7 +24,8 @@ Sources (one):
   --config FILE --dataset NAME  a dataset from a config file
   --principal ID[:TENANT]       who exports it: binds a scoped dataset's scope (default: "cli", no tenant)
   --param NAME=VALUE            a query or dataset parameter (repeatable)
-  --copy                        PostgreSQL: stream CSV/TSV through COPY where it applies (docs/postgres.md)
+  --copy                        PostgreSQL: stream CSV/TSV through COPY where it applies: faster, but
+                                dates, floats and JSON as PostgreSQL writes them (docs/postgres.md)
 
 Options:
   --out FILE          output file, "-" for stdout (written to a temp name, renamed when complete,
