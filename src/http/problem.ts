@@ -57,7 +57,7 @@ function fromFastify(error: FastifyError): TakeoutError | undefined {
   }
 }
 
-export function toTakeoutError(error: unknown): TakeoutError {
+function toTakeoutError(error: unknown): TakeoutError {
   if (error instanceof TakeoutError) return error;
   const fastifyError = error as FastifyError;
   if (
@@ -71,7 +71,7 @@ export function toTakeoutError(error: unknown): TakeoutError {
   return coerceError(error);
 }
 
-export function sendProblem(reply: FastifyReply, error: TakeoutError, instance?: string): FastifyReply {
+function sendProblem(reply: FastifyReply, error: TakeoutError, instance?: string): FastifyReply {
   if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
   // Busy, shutting down (the export is cut by the shutdown signal), or at the caller's cap of
   // exports: worth a retry soon. A route that knows better sets its own.

@@ -18,7 +18,7 @@ export interface EmailMessage {
 }
 
 /** The export's page in the web UI. */
-export function exportPageUrl(publicUrl: string, exportId: string): string {
+function exportPageUrl(publicUrl: string, exportId: string): string {
   return `${publicUrl}/#/exports/${encodeURIComponent(exportId)}`;
 }
 
@@ -144,7 +144,7 @@ export function smtpTransportOptions(smtpUrl: string, timeoutMs: number): SMTPTr
  * its operator fixes), and a full mailbox (`552`, `5.2.2`), which RFC 5321 §4.5.3.1.10 has
  * clients retry.
  */
-export function isPermanentRefusal(error: {
+function isPermanentRefusal(error: {
   responseCode?: number;
   code?: string;
   command?: string;
