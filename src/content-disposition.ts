@@ -107,7 +107,8 @@ export function contentDisposition(filename: string, type: 'attachment' | 'inlin
  */
 function readableFallback(name: string): string {
   const ascii = asciiFallback(name);
-  const dot = ascii.lastIndexOf('.');
-  const stem = dot > 0 ? ascii.slice(0, dot) : ascii;
-  return /[A-Za-z0-9]/.test(stem) ? ascii : `download${dot > 0 ? ascii.slice(dot) : ''}`;
+  // The extensions (`.tar.gz` too) are not what names the file.
+  const extensions = /(\.[A-Za-z0-9]{1,10})+$/.exec(ascii)?.[0] ?? '';
+  const stem = ascii.slice(0, ascii.length - extensions.length);
+  return /[A-Za-z0-9]/.test(stem) ? ascii : `download${extensions}`;
 }

@@ -4,9 +4,10 @@ import type { ColumnSpec, Row } from '../types.js';
  * Inline rows come as JSON, which has no date type. In a column the request declares
  * `datetime`, text in ISO 8601 with its offset (`2024-03-31T00:59:59Z`, `...T01:59:59+01:00`)
  * is the instant it names: written in the export's `timezone`, and as a date cell in XLSX, as
- * a Date handed to the library is. Other text (no offset, a day that does not exist) stays text.
+ * a Date handed to the library is. Other text (no offset, a day that does not exist, more than
+ * millisecond precision, which a Date would cut) stays text.
  */
-const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** The instant `text` names, or undefined. JavaScript's parser would roll February 30 into March. */
 export function jsonInstant(text: string): Date | undefined {

@@ -30,9 +30,25 @@ function ifMatchHolds(header: string, etag: string): boolean {
   return header.split(',').some((tag) => tag.trim() === etag);
 }
 
-/** An HTTP date to the second, or undefined when it is not one. */
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '\\d{2}:\\d{2}:\\d{2}';
+/** RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient reads. */
+const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT$`);
+const RFC850_DATE = new RegExp(
+  `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`,
+);
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`);
+
+/**
+ * An HTTP date to the second, or undefined when it is not one: `Date.parse` alone would read
+ * `1` or `2020` as dates, where RFC 9110 says a header that is no date is ignored.
+ */
 function httpDate(text: string): number | undefined {
-  const ms = Date.parse(text);
+  const value = text.trim();
+  let ms = Number.NaN;
+  if (IMF_FIXDATE.test(value) || RFC850_DATE.test(value)) ms = Date.parse(value);
+  else if (ASCTIME_DATE.test(value)) ms = Date.parse(`${value} GMT`); // asctime has no zone: GMT
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000) * 1000;
 }
 

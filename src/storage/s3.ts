@@ -191,8 +191,11 @@ export function s3Storage(options: S3StorageOptions): S3Storage {
         // As the disk route answers: a private export is kept by no cache on the way.
         ResponseCacheControl: 'private, no-store',
       });
+      // SigV4 counts from its signing time, a whole second at or before now: capped here,
+      // the link ends by `notAfter`.
+      const left = opts.notAfter ? Math.floor((opts.notAfter.getTime() - Date.now()) / 1000) : opts.expiresIn;
       try {
-        return await getSignedUrl(s3, command, { expiresIn: opts.expiresIn });
+        return await getSignedUrl(s3, command, { expiresIn: Math.max(1, Math.min(opts.expiresIn, left)) });
       } catch (error) {
         throw s3Failure('presign', error);
       }

@@ -41,8 +41,10 @@ export function servedLinks(options: ServedLinksOptions): ServedLinks {
     routePrefix,
     signedUrl(key, opts) {
       assertLinkOptions(opts);
-      // Rounded up: the link lives at least `expiresIn` seconds, never a fraction less.
-      const expires = Math.ceil(Date.now() / 1000) + opts.expiresIn;
+      // Rounded up: the link lives at least `expiresIn` seconds, never a fraction less; but
+      // never past `notAfter` (rounded down).
+      const wanted = Math.ceil(Date.now() / 1000) + opts.expiresIn;
+      const expires = opts.notAfter ? Math.min(wanted, Math.floor(opts.notAfter.getTime() / 1000)) : wanted;
       const claims = {
         key,
         expires,

@@ -36,6 +36,8 @@ export interface ObjectInfo extends ListedObject {
 export interface SignedUrlOptions {
   /** Lifetime of the link in seconds: an integer from 1 to 604800 (7 days). */
   expiresIn: number;
+  /** The link ends by then at the latest, whatever `expiresIn` (a file's retention). */
+  notAfter?: Date;
   filename: string;
   contentType: string;
 }

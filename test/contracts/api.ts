@@ -496,8 +496,8 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       const expires = url.searchParams.get('exp');
       if (signedFor !== null) expect(Number(signedFor)).toBeLessThanOrEqual(30);
       else expect(Number(expires) * 1000).toBeLessThanOrEqual(soon.getTime());
-      // Less than two seconds left: no link that could end after the file, but its 410.
-      const brink = new Date(Date.now() + 1500);
+      // Under a second left: no link, but its 410.
+      const brink = new Date(Date.now() + 800);
       await jobs.service.jobs.store.transition(job.id, { status: ['succeeded'] }, { expiresAt: brink });
       const late = await call(`/v1/exports/${job.id}/link`);
       expect([late.status, late.body.code, late.body.export_status]).toEqual([
@@ -533,6 +533,8 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
         const path = method === 'DELETE' ? `/v1/exports/${job.id}` : `/v1/exports/${job.id}/cancel`;
         const refused = await call(path, { method, headers: { 'if-match': '"an-older-state"' } });
         expect([refused.status, refused.body.code], method).toEqual([412, 'precondition_failed']);
+        const current = await call(path, { method, headers: { 'if-none-match': '*' } });
+        expect([current.status, current.body.code], method).toEqual([412, 'precondition_failed']);
       }
       expect((await call(`/v1/exports/${job.id}`)).body).toEqual(seen.body);
       const before = Date.now();

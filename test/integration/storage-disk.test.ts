@@ -87,6 +87,15 @@ describe('disk storage: links, ranges, traversal', () => {
     storage.signedUrl(key, { expiresIn: 300, filename: 'Daten é.csv', contentType: 'text/csv' });
   const pathOf = (url: string) => url.slice(url.indexOf('/files/'));
 
+  it("ends a link by notAfter (a file's retention), rounded down to its second", async () => {
+    const notAfter = new Date(Date.now() + 10_500);
+    const url = new URL(
+      await storage.signedUrl(key, { expiresIn: 300, notAfter, filename: 'd.csv', contentType: 'text/csv' }),
+    );
+    expect(Number(url.searchParams.get('exp'))).toBe(Math.floor(notAfter.getTime() / 1000));
+    expect((await app.inject({ url: pathOf(url.href) })).statusCode).toBe(200);
+  });
+
   it('answers 403 invalid_link to every tampered part of a link', async () => {
     const url = new URL(await link());
     const tamper = async (mutate: (u: URL) => void) => {

@@ -141,6 +141,16 @@ describe('s3 driver', () => {
       `attachment; filename="Resume.csv"; filename*=UTF-8''R%C3%A9sum%C3%A9.csv`,
     );
     expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^S3RVER\//); // the key id, never the secret
+    // notAfter (a file's retention) caps the lifetime: signed at a whole second at or before now.
+    const capped = new URL(
+      await storage.signedUrl('generated/x/r.csv', {
+        expiresIn: 900,
+        notAfter: new Date(Date.now() + 10_500),
+        filename: 'r.csv',
+        contentType: 'text/csv',
+      }),
+    );
+    expect(Number(capped.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(10);
     expect(url.href).not.toContain(server.credentials.secretAccessKey.repeat(2));
     await storage.close();
   });

@@ -46,6 +46,14 @@ describe('checkPreconditions (If-Match, If-Unmodified-Since)', () => {
     expect(code({ 'if-unmodified-since': 'Thu, 03 Dec 2026 10:00:00 GMT' })).toBe('passed');
     expect(code({ 'if-unmodified-since': 'Thu, 03 Dec 2026 09:59:59 GMT' })).toBe('precondition_failed');
     expect(code({ 'if-unmodified-since': 'yesterday' })).toBe('passed');
+    // What Date.parse alone would take for dates (2001, 2020, ISO 8601) is no HTTP date: ignored.
+    for (const notHttp of ['1', '2020', '2026-12-03T09:00:00Z']) {
+      expect(code({ 'if-unmodified-since': notHttp }), notHttp).toBe('passed');
+    }
+    // The obsolete forms RFC 9110 has recipients read: RFC 850 and asctime (GMT).
+    expect(code({ 'if-unmodified-since': 'Thursday, 03-Dec-26 09:59:59 GMT' })).toBe('precondition_failed');
+    expect(code({ 'if-unmodified-since': 'Thu Dec  3 09:59:59 2026' })).toBe('precondition_failed');
+    expect(code({ 'if-unmodified-since': 'Thu Dec  3 10:00:00 2026' })).toBe('passed');
     expect(code({ 'if-match': '"a"', 'if-unmodified-since': 'Thu, 03 Dec 2026 09:59:59 GMT' })).toBe(
       'passed',
     );
@@ -68,5 +76,6 @@ describe('ifRangeHolds', () => {
       false,
     );
     expect(ifRangeHolds(['"a"', '"a"'], file, later)).toBe(false);
+    expect(ifRangeHolds('2026-12-03T10:00:00Z', file, later)).toBe(false);
   });
 });

@@ -89,6 +89,8 @@ describe('contentDisposition', () => {
     );
     expect(parse(header).parameters.filename).toBe('日本語.csv');
     expect(contentDisposition('日本 2024.csv')).toContain('filename="__ 2024.csv"');
+    expect(contentDisposition('日本語.tar.gz')).toContain('filename="download.tar.gz"');
+    expect(contentDisposition('report.final.csv')).toContain('filename="report.final.csv"');
   });
 
   it('keeps full-width quotes, slashes and separators from becoming ASCII ones in the fallback', () => {

@@ -135,6 +135,11 @@ function filesPath(): Json {
         schema: { type: 'string' },
       },
       { name: 'Range', in: 'header', description: 'One byte range.', schema: { type: 'string' } },
+      ...['If-Range', 'If-Match', 'If-None-Match', 'If-Unmodified-Since'].map((name) => ({
+        name,
+        in: 'header',
+        schema: { type: 'string' },
+      })),
     ],
     responses: {
       // The Content-Type its format has (text/csv, the XLSX type...), signed into the link.

@@ -21,6 +21,21 @@ export function jobPaths(): Json {
       Location: header('The export, to poll until it is canceled.'),
       'Retry-After': RETRY_AFTER,
     });
+  // Preconditions of the unsafe methods (412 when they do not hold).
+  const conditions = [
+    {
+      name: 'If-Match',
+      in: 'header',
+      description: 'Act only if the document still has this ETag.',
+      schema: { type: 'string' },
+    },
+    {
+      name: 'If-None-Match',
+      in: 'header',
+      description: 'Act only if it no longer has it.',
+      schema: { type: 'string' },
+    },
+  ];
   return {
     '/v1/exports/{id}': {
       parameters: [jobIdParameter],
@@ -49,6 +64,7 @@ export function jobPaths(): Json {
       },
       delete: {
         operationId: 'deleteExport',
+        parameters: conditions,
         summary: 'Delete the file; the record stays (canceled or expired)',
         description:
           'Cancels an active export (a running one answers 202 while it is `canceling`) or deletes a finished one’s file (the job becomes `expired`). Takes no body (an empty one with `Content-Type: application/json` is fine).',
@@ -63,6 +79,7 @@ export function jobPaths(): Json {
       parameters: [jobIdParameter],
       post: {
         operationId: 'cancelExport',
+        parameters: conditions,
         summary: 'Cancel an export',
         description: 'Takes no body (an empty one with `Content-Type: application/json` is fine).',
         responses: {

@@ -141,13 +141,18 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       .header('retry-after', String(retryAfterSeconds(job)));
     return reply.code(202).send(jobDocument(job, prefix));
   };
-  // `If-Match`: act only on the export as the client last saw it (its document's ETag), else 412.
+  // `If-Match`: act only on the export as the client last saw it (its document's ETag);
+  // `If-None-Match`: only when it is no longer so; else 412 (RFC 9110 §13.2.2, unsafe methods).
   // Checked just before acting, not in one step with it: a finished export's document stays.
   const ifMatchJob = async (request: FastifyRequest) => {
-    const ifMatch = request.headers['if-match'];
-    if (ifMatch === undefined) return;
+    const { 'if-match': ifMatch, 'if-none-match': ifNoneMatch } = request.headers;
+    if (ifMatch === undefined && ifNoneMatch === undefined) return;
     const job = await jobs.get(idOf(request), principalOf(request));
-    checkPreconditions({ 'if-match': ifMatch }, { etag: jobEtag(jobDocument(job, prefix)) });
+    const etag = jobEtag(jobDocument(job, prefix));
+    checkPreconditions({ 'if-match': ifMatch }, { etag });
+    if (etagMatches(ifNoneMatch, etag)) {
+      throw new TakeoutError('precondition_failed', `If-None-Match names the current ETag ${etag}`);
+    }
   };
   // These read no body: `Content-Type: application/json` with an empty one is no body.
   await app.register(async (bodiless) => {
@@ -208,14 +213,22 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
     if (!retained) throw notDownloadable({ ...job, status: 'expired' });
     if (!(await storage.stat(key))) await missingFile(request, job, key);
     // A link never outlives the file's retention (a store's lifecycle rule may keep the object
-    // a day longer: the link would go on downloading an export shown as expired). Counted from
-    // after the stat, and a second short: a store may round its link's end up to a whole second.
+    // a day longer: the link would go on downloading an export shown as expired): the store
+    // ends it by then. Counted from after the stat; under a second left, no link is worth it.
     const signedAt = Date.now();
     const left = job.expiresAt === undefined ? Number.POSITIVE_INFINITY : job.expiresAt.getTime() - signedAt;
-    const expiresIn = Math.min(options.linkTtlSeconds, Math.floor(left / 1000) - 1);
-    if (expiresIn < 1) throw notDownloadable({ ...job, status: 'expired' });
-    const url = await storage.signedUrl(key, { expiresIn, filename, contentType });
-    return { url, expiresAt: new Date(signedAt + expiresIn * 1000) };
+    if (left < 1000) throw notDownloadable({ ...job, status: 'expired' });
+    const expiresIn = Math.min(options.linkTtlSeconds, Math.floor(left / 1000));
+    const url = await storage.signedUrl(key, {
+      expiresIn,
+      filename,
+      contentType,
+      ...(job.expiresAt ? { notAfter: job.expiresAt } : {}),
+    });
+    return {
+      url,
+      expiresAt: new Date(Math.min(signedAt + expiresIn * 1000, job.expiresAt?.getTime() ?? Infinity)),
+    };
   }
 
   app.get('/v1/exports/:id/download', async (request, reply) => {
