@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { coerceError, ERROR_CATALOG, TakeoutError } from '../errors.js';
+import { systemCause } from '../system-cause.js';
 import { recordAllowedMethods } from './allowed-methods.js';
 import { isQuietRoute } from './routes/health.js';
 import { SLOT_RETRY_AFTER_SECONDS } from './sync-slots.js';
@@ -117,9 +118,13 @@ export function problemErrorHandler(
     );
   }
   // A dependency that failed (storage, queue, job store, data source) is the operator's to see.
-  else if (problem.status >= 500 && problem.code !== 'too_busy')
-    request.log.warn({ code: problem.code, method: request.method, url: path }, problem.message);
-  else request.log.info({ code: problem.code }, problem.message);
+  else if (problem.status >= 500 && problem.code !== 'too_busy') {
+    const cause = systemCause(problem.cause);
+    request.log.warn(
+      { code: problem.code, method: request.method, url: path, ...(cause ? { cause } : {}) },
+      problem.message,
+    );
+  } else request.log.info({ code: problem.code }, problem.message);
   return sendProblem(reply, problem, path);
 }
 

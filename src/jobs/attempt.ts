@@ -11,6 +11,7 @@ import { runExport } from '../exports/run.js';
 import { SOURCE_CLOSE_WAIT_MS, settledWithin } from '../settle.js';
 import { exportKey } from '../storage/keys.js';
 import type { StoredObject } from '../storage/types.js';
+import { systemCause } from '../system-cause.js';
 import { AttemptLease } from './attempt-lease.js';
 import { AttemptMetrics, outcomeRecorded } from './attempt-metrics.js';
 import { STOPPED_AT_SHUTDOWN, Stop, type StopReason } from './attempt-stop.js';
@@ -248,7 +249,13 @@ export class Attempt {
       );
     }
     const record = { code: error.code, message: error.message, retryable: error.retryable };
-    const why = { attempt: job.attempt, code: error.code, reason: error.message };
+    const cause = systemCause(error.cause);
+    const why = {
+      attempt: job.attempt,
+      code: error.code,
+      reason: error.message,
+      ...(cause ? { cause } : {}),
+    };
     if (error.retryable && countedAttempts(job) < this.context.limits.attempts) {
       // Every process polling the store waits for the backoff, not only this one's queue.
       const runAfter = this.retryAt?.();
