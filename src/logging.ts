@@ -52,6 +52,10 @@ const SECRET_QUERY = new RegExp(
     'signature',
     'token',
     'access_token',
+    'id_token',
+    'jwt',
+    'auth',
+    'authorization',
     'X-Amz-Signature',
     'X-Amz-Credential',
     'X-Amz-Security-Token',
@@ -79,38 +83,31 @@ const BASIC = /\b(Basic\s+)([A-Za-z0-9+/]+={0,2})/gi;
  */
 const WEBHOOK_SECRET = /\bwhsec_[A-Za-z0-9+/]{16,}={0,2}/g;
 /**
- * A run of base64url characters and dots holding `eyJ`, matched once from its start: a JWT's
- * header and payload are JSON objects, so both start `eyJ` (`{"`). `jwtsRedacted` finds the
- * tokens inside. One pattern for the token itself searched again from every `eyJ` of a run
- * (`-eyJ-eyJ…`), quadratic in the line's length.
+ * A run of base64url characters and dots (also percent-encoded, `%2E`) holding `eyJ`, matched
+ * once from its start: a JWT's header and payload are JSON objects, so both start `eyJ` (`{"`).
+ * `jwtsRedacted` finds the tokens inside. One pattern for the token itself searched again from
+ * every `eyJ` of a run (`-eyJ-eyJ…`), quadratic in the line's length.
  */
-const JWT_RUN = /(?<![A-Za-z0-9_.-])[A-Za-z0-9_.-]*eyJ[A-Za-z0-9_.-]*/g;
-
-/** Where a JWT's header may start in a dot-free segment: at its start, or after a `-` (a word boundary). */
-function headerStart(segment: string): number {
-  for (let at = segment.indexOf('eyJ'); at >= 0; at = segment.indexOf('eyJ', at + 1)) {
-    if (at === 0 || segment[at - 1] === '-') return at;
-  }
-  return -1;
-}
+const JWT_RUN = /(?<![A-Za-z0-9_.-])(?:[A-Za-z0-9_.-]|%2[Ee])*eyJ(?:[A-Za-z0-9_.-]|%2[Ee])*/g;
 
 /**
- * `header.payload.signature` redacted wherever it stands in `run`: a segment with a header
- * start, followed by one that starts `eyJ`, and one more (the signature, maybe empty).
+ * `header.payload.signature` redacted wherever it stands in `run`: a segment holding `eyJ`
+ * (anywhere: after `a`, `_`, or `%20` of an encoded query, it is still the token's start),
+ * followed by one that starts `eyJ`, and one more (the signature, maybe empty).
  */
 function jwtsRedacted(run: string): string {
-  const segments = run.split('.');
-  const out: string[] = [];
-  for (let i = 0; i < segments.length; i++) {
-    const at = i + 2 < segments.length && segments[i + 1]!.startsWith('eyJ') ? headerStart(segments[i]!) : -1;
-    if (at < 0) {
-      out.push(segments[i]!);
-      continue;
-    }
-    out.push(segments[i]!.slice(0, at) + REDACTED);
-    i += 2;
+  const parts = run.split(/(\.|%2[Ee])/); // segments at even indexes, their separators between
+  let out = '';
+  for (let i = 0; i < parts.length; i += 2) {
+    const segment = parts[i]!;
+    const at = i + 4 < parts.length && parts[i + 2]!.startsWith('eyJ') ? segment.indexOf('eyJ') : -1;
+    if (at >= 0) {
+      out += segment.slice(0, at) + REDACTED;
+      i += 4; // the payload and the signature, with the separators between
+    } else out += segment;
+    if (i + 1 < parts.length) out += parts[i + 1];
   }
-  return out.join('.');
+  return out;
 }
 
 /** A word after "Basic" in prose does not decode to `user:password`; credentials do. */

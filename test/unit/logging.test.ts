@@ -96,7 +96,20 @@ describe('log scrubbing', () => {
     // for 16 KB of letters (quadratic: about 20 s for these 100 KB); linear ones take ms.
     const scrub = scrubber(secretsOf(env));
     const size = 100_000;
-    for (const unit of ['a', '-eyJ', '-eyJ.eyJ', '://a:', 'Basic ', 'Bearer ', '?sig', '+whsec_', '%73']) {
+    const units = [
+      'a',
+      '-eyJ',
+      '-eyJ.eyJ',
+      'aeyJ%2E',
+      '%2EeyJ',
+      '://a:',
+      'Basic ',
+      'Bearer ',
+      '?sig',
+      '+whsec_',
+      '%73',
+    ];
+    for (const unit of units) {
       const line = unit.repeat(Math.ceil(size / unit.length));
       const started = performance.now();
       scrub(line);
@@ -107,11 +120,19 @@ describe('log scrubbing', () => {
     expect(scrub(`a ${jwt} "${jwt}" ?t=${jwt}`)).toBe('a [redacted] "[redacted]" ?t=[redacted]');
     // After a `-` too (a word boundary), and in a run of dotted words.
     expect(scrub(`x-${jwt} a.${jwt}.b`)).toBe('x-[redacted] a.[redacted].b');
+    // Glued to a letter or `_`, or percent-encoded in a query (`%20`, `%22`, dots as `%2E`):
+    // each of these reached the logs whole.
+    const encoded = jwt.replaceAll('.', '%2E');
+    expect(scrub(`?x=a${jwt}&y=_${jwt}`)).toBe('?x=a[redacted]&y=_[redacted]');
+    expect(scrub(`?q=Bearer%20${jwt}&r=%22${jwt}%22`)).toBe('?q=Bearer%20[redacted]&r=%22[redacted]%22');
+    expect(scrub(`?auth=${encoded}`)).toBe('?auth=[redacted]');
+    expect(scrub(`/x/${encoded}%2Emore`)).toBe('/x/[redacted]%2Emore');
   });
 
-  it('finds JWTs exactly where the one-pattern search did, on random text', () => {
-    // The quadratic pattern it replaced, as the reference: same redactions, in linear time.
-    const reference = /\beyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+  it('finds JWTs exactly where a one-pattern search does, on random text', () => {
+    // A quadratic pattern as the reference (a token's header may start anywhere, even glued to
+    // a word): same redactions, in linear time.
+    const reference = /eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
     const pieces = ['eyJ', 'a', '-', '.', '_', ' ', 'x', '=', '"', 'eyJ.', '.eyJ'];
     const scrub = scrubber([]);
     let seed = 7;
