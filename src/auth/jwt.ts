@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Principal } from '../datasets/define.js';
 import { TakeoutError } from '../errors.js';
+import { issuerKeys } from './jwks.js';
 
 /** JWT bearer tokens (docs/configuration.md, "Authentication"). */
 export interface JwtSettings {
@@ -88,11 +89,7 @@ function principalOf(payload: JWTPayload, tenantClaim: string | undefined): Prin
 export function jwtVerifier(settings: JwtSettings): (token: string) => Promise<Principal> {
   const key: Uint8Array | JWTVerifyGetKey = settings.secret
     ? new TextEncoder().encode(settings.secret)
-    : createRemoteJWKSet(new URL(settings.jwksUrl ?? ''), {
-        timeoutDuration: 5000,
-        cooldownDuration: 30_000,
-        cacheMaxAge: 10 * 60_000,
-      });
+    : issuerKeys(new URL(settings.jwksUrl ?? ''));
   const options = {
     issuer: settings.issuer,
     audience: settings.audience,

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { JWKS_RETRY_MS } from '../auth/jwks.js';
 import { coerceError, ERROR_CATALOG, TakeoutError } from '../errors.js';
 import { systemCause } from '../system-cause.js';
 import { recordAllowedMethods } from './allowed-methods.js';
@@ -82,6 +83,9 @@ function sendProblem(reply: FastifyReply, error: TakeoutError, instance?: string
   // than seconds (the sync-slot refusal of the same code sets its own, shorter).
   if (error.code === 'too_many_exports' && !reply.hasHeader('retry-after'))
     reply.header('retry-after', String(JOB_CAP_RETRY_AFTER_SECONDS));
+  // The issuer's keys are fetched again at most this often while they fail.
+  if (error.code === 'auth_unavailable' && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(JWKS_RETRY_MS / 1000));
   // RFC 9110 §15.5.16: a 415 for a content coding says which codings would do.
   if (error.code === 'unsupported_media_type' && error.details?.acceptEncoding)
     reply.header('accept-encoding', String(error.details.acceptEncoding));
@@ -119,7 +123,12 @@ export function problemErrorHandler(
   }
   // A dependency that failed (storage, queue, job store, data source) is the operator's to see.
   else if (problem.status >= 500 && problem.code !== 'too_busy') {
-    const cause = systemCause(problem.cause);
+    // The system's reason (ENOSPC), or why the issuer's keys could not be fetched (a timeout, a 503).
+    const cause =
+      systemCause(problem.cause) ??
+      (problem.code === 'auth_unavailable' && problem.cause instanceof Error
+        ? problem.cause.message
+        : undefined);
     request.log.warn(
       { code: problem.code, method: request.method, url: path, ...(cause ? { cause } : {}) },
       problem.message,

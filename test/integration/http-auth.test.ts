@@ -242,6 +242,8 @@ describe('JWT bearer tokens from a JWKS served on loopback (RS256, ES256)', () =
       const answer = await ask(baseOf(unreachable), await sign(keys[0]!));
       expect(answer.status).toBe(503);
       expect(JSON.parse(answer.text)).toMatchObject({ code: 'auth_unavailable', retryable: true });
+      // When to try again: the key set is fetched again at most every 5 s.
+      expect(answer.headers.get('retry-after')).toBe('5');
     } finally {
       await unreachable.close();
     }
