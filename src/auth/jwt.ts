@@ -80,8 +80,13 @@ function mapError(error: unknown): TakeoutError {
 function principalOf(payload: JWTPayload, tenantClaim: string | undefined): Principal {
   if (typeof payload.sub !== 'string' || payload.sub === '') throw refused('it has no "sub" claim');
   if (tenantClaim === undefined) return { id: payload.sub };
-  const tenant = payload[tenantClaim];
-  if (typeof tenant !== 'string' || tenant === '') throw refused(`it has no "${tenantClaim}" claim`);
+  const claim = payload[tenantClaim];
+  if (claim === undefined) throw refused(`it has no "${tenantClaim}" claim`);
+  // Numeric tenant ids are common: a whole number is its decimal text, as owners are stored.
+  const tenant = typeof claim === 'number' && Number.isSafeInteger(claim) ? String(claim) : claim;
+  if (typeof tenant !== 'string' || tenant === '') {
+    throw refused(`its "${tenantClaim}" claim must be a non-empty string or a whole number`);
+  }
   return { id: payload.sub, tenant };
 }
 

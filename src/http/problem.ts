@@ -109,8 +109,15 @@ export function problemErrorHandler(
   request: FastifyRequest,
   reply: FastifyReply,
 ): FastifyReply {
-  const problem = toTakeoutError(error);
+  let problem = toTakeoutError(error);
   const path = request.url.split('?')[0];
+  // Fastify's refusal does not say the limit: the route's, in bytes, as `limit`.
+  const bodyLimit = request.routeOptions?.bodyLimit;
+  if (problem.code === 'body_too_large' && !problem.details && typeof bodyLimit === 'number') {
+    problem = new TakeoutError('body_too_large', `The request body is larger than ${bodyLimit} bytes`, {
+      details: { limit: bodyLimit },
+    });
+  }
   if (problem.code === 'internal') request.log.error({ err: error }, 'unexpected error');
   // A probe that fails, a scrape refused: the one line worth seeing on a quiet route (a scanner's
   // 404 stays at info, or it would fill the log with warnings).

@@ -105,6 +105,8 @@ describe('JWT bearer tokens with a shared secret (HS256)', () => {
       .setExpirationTime(Math.floor(Date.now() / 1000) - 10)
       .sign(key);
     expect((await ask(base, late)).status).toBe(200);
+    // A numeric tenant id is its decimal text.
+    expect((await ask(base, await jwt({ org: 42 }).sign(key))).text).toBe('id,tenant\r\nalice,42\r\n');
   });
 
   it('refuses a wrong signature, issuer, audience, expiry and missing claims with a 401 problem', async () => {
@@ -127,7 +129,13 @@ describe('JWT bearer tokens with a shared secret (HS256)', () => {
           .sign(key),
         /"nbf"/,
       ],
-      ['tenant claim', await jwt({ org: undefined }).sign(key), /"org"/],
+      ['tenant claim', await jwt({ org: undefined }).sign(key), /has no "org" claim/],
+      [
+        'tenant claim of another type',
+        await jwt({ org: ['acme'] }).sign(key),
+        /"org" claim must be a non-empty string/,
+      ],
+      ['tenant claim not whole', await jwt({ org: 4.5 }).sign(key), /"org" claim must be/],
       [
         'algorithm',
         await new SignJWT({ org: 'acme' })
