@@ -86,9 +86,11 @@ const WEBHOOK_SECRET = /\bwhsec_[A-Za-z0-9+/]{16,}={0,2}/g;
  * A run of base64url characters and dots (also percent-encoded, `%2E`) holding `eyJ`, matched
  * once from its start: a JWT's header and payload are JSON objects, so both start `eyJ` (`{"`).
  * `jwtsRedacted` finds the tokens inside. One pattern for the token itself searched again from
- * every `eyJ` of a run (`-eyJ-eyJ…`), quadratic in the line's length.
+ * every `eyJ` of a run (`-eyJ-eyJ…`), quadratic in the line's length. A run starts only where
+ * none goes on: not after a run character, nor inside a `%2E` (`%2E%2E…` tried from each `2`
+ * was quadratic again).
  */
-const JWT_RUN = /(?<![A-Za-z0-9_.-])(?:[A-Za-z0-9_.-]|%2[Ee])*eyJ(?:[A-Za-z0-9_.-]|%2[Ee])*/g;
+const JWT_RUN = /(?<![A-Za-z0-9_.-])(?<!%(?=2[Ee]))(?:[A-Za-z0-9_.-]|%2[Ee])*eyJ(?:[A-Za-z0-9_.-]|%2[Ee])*/g;
 
 /**
  * `header.payload.signature` redacted wherever it stands in `run`: a segment holding `eyJ`
