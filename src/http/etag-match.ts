@@ -30,26 +30,51 @@ function ifMatchHolds(header: string, etag: string): boolean {
   return header.split(',').some((tag) => tag.trim() === etag);
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
-const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
-const TIME = '\\d{2}:\\d{2}:\\d{2}';
-/** RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient reads. */
-const IMF_FIXDATE = new RegExp(`^${DAY}, \\d{2} ${MONTH} \\d{4} ${TIME} GMT$`);
-const RFC850_DATE = new RegExp(
-  `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \\d{2}-${MONTH}-\\d{2} ${TIME} GMT$`,
-);
-const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} [ \\d]\\d ${TIME} \\d{4}$`);
+const MONTH = `(${MONTHS.join('|')})`;
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+/**
+ * RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient reads;
+ * groups: day, month, year, hours, minutes, seconds.
+ */
+const HTTP_DATES = [
+  new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`),
+  new RegExp(
+    `^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`,
+  ),
+];
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
 
 /**
  * An HTTP date to the second, or undefined when it is not one: `Date.parse` alone would read
- * `1` or `2020` as dates, where RFC 9110 says a header that is no date is ignored.
+ * `1` or `2020` as dates, and roll `31 Feb` or `24:00:00` over, where RFC 9110 says a header
+ * that is no date is ignored.
  */
 function httpDate(text: string): number | undefined {
   const value = text.trim();
-  let ms = Number.NaN;
-  if (IMF_FIXDATE.test(value) || RFC850_DATE.test(value)) ms = Date.parse(value);
-  else if (ASCTIME_DATE.test(value)) ms = Date.parse(`${value} GMT`); // asctime has no zone: GMT
-  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000) * 1000;
+  let parts: [day: string, month: string, year: string, h: string, m: string, s: string] | undefined;
+  for (const form of HTTP_DATES) {
+    const m = form.exec(value);
+    if (m) parts = [m[1]!, m[2]!, m[3]!, m[4]!, m[5]!, m[6]!];
+  }
+  const asctime = parts ? undefined : ASCTIME_DATE.exec(value);
+  if (asctime) parts = [asctime[2]!.trim(), asctime[1]!, asctime[6]!, asctime[3]!, asctime[4]!, asctime[5]!];
+  if (!parts) return undefined;
+  const [day, month, year, h, m, sec] = parts.map((part, i) =>
+    i === 1 ? MONTHS.indexOf(part) : Number(part),
+  );
+  // RFC 850's two-digit year: the latest with those digits not more than 50 years ahead (RFC 9110).
+  const thisYear = new Date().getUTCFullYear();
+  const fullYear = year! >= 100 ? year! : 2000 + year! - (2000 + year! > thisYear + 50 ? 100 : 0);
+  const ms = Date.UTC(fullYear, month!, day!, h!, m!, sec!);
+  const back = new Date(ms);
+  const exact =
+    back.getUTCDate() === day &&
+    back.getUTCMonth() === month &&
+    back.getUTCHours() === h &&
+    back.getUTCMinutes() === m;
+  return exact && back.getUTCSeconds() === sec ? ms : undefined;
 }
 
 /**

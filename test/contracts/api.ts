@@ -495,7 +495,12 @@ export function apiContract(name: string, makeHarness: () => Promise<ApiHarness>
       const signedFor = url.searchParams.get('X-Amz-Expires');
       const expires = url.searchParams.get('exp');
       if (signedFor !== null) expect(Number(signedFor)).toBeLessThanOrEqual(30);
-      else expect(Number(expires) * 1000).toBeLessThanOrEqual(soon.getTime());
+      else {
+        expect(Number(expires) * 1000).toBeLessThanOrEqual(soon.getTime());
+        // The document says when the link ends, at most a second early (disk links round up).
+        expect(Number(expires) * 1000 - linkEnds).toBeGreaterThanOrEqual(0);
+        expect(Number(expires) * 1000 - linkEnds).toBeLessThan(1000);
+      }
       // Under a second left: no link, but its 410.
       const brink = new Date(Date.now() + 800);
       await jobs.service.jobs.store.transition(job.id, { status: ['succeeded'] }, { expiresAt: brink });

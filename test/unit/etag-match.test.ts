@@ -50,6 +50,14 @@ describe('checkPreconditions (If-Match, If-Unmodified-Since)', () => {
     for (const notHttp of ['1', '2020', '2026-12-03T09:00:00Z']) {
       expect(code({ 'if-unmodified-since': notHttp }), notHttp).toBe('passed');
     }
+    // Dates that do not exist are no dates either (Date.parse rolled them over into March).
+    for (const none of [
+      'Tue, 31 Feb 2026 10:00:00 GMT',
+      'Thu, 03 Dec 2026 24:00:00 GMT',
+      'Thu, 03 Dec 2026 23:59:60 GMT',
+    ]) {
+      expect(code({ 'if-unmodified-since': none }), none).toBe('passed');
+    }
     // The obsolete forms RFC 9110 has recipients read: RFC 850 and asctime (GMT).
     expect(code({ 'if-unmodified-since': 'Thursday, 03-Dec-26 09:59:59 GMT' })).toBe('precondition_failed');
     expect(code({ 'if-unmodified-since': 'Thu Dec  3 09:59:59 2026' })).toBe('precondition_failed');

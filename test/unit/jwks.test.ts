@@ -14,15 +14,25 @@ let up = true;
 let fetches = 0;
 let jwks: unknown;
 let sign: (kid: string) => Promise<string>;
+/** The issuer's keys by kid: `k1` is served at first, `k2` after a rotation. */
+type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+const issuer = new Map<string, { jwk: unknown; privateKey: PrivateKey }>();
+const serve = (...kids: string[]) => {
+  jwks = { keys: kids.map((kid) => issuer.get(kid)!.jwk) };
+};
 
 beforeAll(async () => {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] };
+  for (const kid of ['k1', 'k2']) {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    issuer.set(kid, { jwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' }, privateKey });
+  }
+  serve('k1');
+  const other = (await generateKeyPair('ES256')).privateKey;
   sign = (kid) =>
     new SignJWT({ sub: 'ann' })
       .setProtectedHeader({ alg: 'ES256', kid })
       .setExpirationTime('5m')
-      .sign(privateKey);
+      .sign(issuer.get(kid)?.privateKey ?? other);
   server = createServer((_req, res) => {
     fetches++;
     if (!up) res.writeHead(503).end('down');
@@ -72,6 +82,23 @@ describe('issuerKeys', () => {
     expect(await verdict(jwtVerify(token, keys))).toBe('auth_unavailable');
     expect(fetches).toBe(1);
     up = true;
+  });
+
+  it('falls back to exactly the set fetched last: a key the issuer removed stays removed', async () => {
+    up = true;
+    serve('k1');
+    const keys = issuerKeys(url, { maxAgeMs: 100, retryMs: 60_000 });
+    expect(await verdict(jwtVerify(await sign('k1'), keys))).toBe('ok');
+    serve('k2'); // the issuer rotates: k1 is revoked
+    await sleep(150);
+    expect(await verdict(jwtVerify(await sign('k2'), keys))).toBe('ok');
+    expect(await verdict(jwtVerify(await sign('k1'), keys))).toBe('ERR_JWKS_NO_MATCHING_KEY');
+    up = false;
+    await sleep(150);
+    expect(await verdict(jwtVerify(await sign('k2'), keys))).toBe('ok');
+    expect(await verdict(jwtVerify(await sign('k1'), keys))).toBe('auth_unavailable');
+    up = true;
+    serve('k1');
   });
 
   it('refuses a token whose kid the fetched set lacks (the token is at fault)', async () => {

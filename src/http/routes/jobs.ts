@@ -225,10 +225,9 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
       contentType,
       ...(job.expiresAt ? { notAfter: job.expiresAt } : {}),
     });
-    return {
-      url,
-      expiresAt: new Date(Math.min(signedAt + expiresIn * 1000, job.expiresAt?.getTime() ?? Infinity)),
-    };
+    // A link capped by the retention ends at its whole second (the stores sign whole seconds).
+    const retentionEnd = job.expiresAt ? Math.floor(job.expiresAt.getTime() / 1000) * 1000 : Infinity;
+    return { url, expiresAt: new Date(Math.min(signedAt + expiresIn * 1000, retentionEnd)) };
   }
 
   app.get('/v1/exports/:id/download', async (request, reply) => {
