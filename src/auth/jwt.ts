@@ -1,6 +1,7 @@
 import { type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import type { Principal } from '../datasets/define.js';
 import { TakeoutError } from '../errors.js';
+import { setCredentialsExpiry } from './expiry.js';
 import { issuerKeys } from './jwks.js';
 
 /** JWT bearer tokens (docs/configuration.md, "Authentication"). */
@@ -108,7 +109,9 @@ export function jwtVerifier(settings: JwtSettings): (token: string) => Promise<P
         key instanceof Uint8Array
           ? await jwtVerify(token, key, options)
           : await jwtVerify(token, key, options);
-      return principalOf(payload, settings.tenantClaim);
+      const principal = principalOf(payload, settings.tenantClaim);
+      // `exp` is required: what is accepted within the clock tolerance ends with it too.
+      return setCredentialsExpiry(principal, ((payload.exp ?? 0) + options.clockTolerance) * 1000);
     } catch (error) {
       throw mapError(error);
     }

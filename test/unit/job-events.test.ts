@@ -62,4 +62,26 @@ describe('job events', () => {
       { event: 'failed', rows: 10 },
     ]);
   });
+
+  it("ends the stream when the caller's credentials end (a JWT's exp), before the job does", async () => {
+    let reads = 0;
+    const app = Fastify();
+    app.get('/events', (request, reply) =>
+      jobEvents(request, reply, {
+        first: at(1),
+        // Running for ever: only the credentials' end stops this stream.
+        next: async () => at(2 + reads++, { progress: { rowsWritten: reads, bytesWritten: reads } }),
+        prefix: '',
+        intervalMs: 5,
+        until: Date.now() + 60,
+      }),
+    );
+    const started = Date.now();
+    const answer = await app.inject({ url: '/events' });
+    await app.close();
+    expect(Date.now() - started).toBeLessThan(2000);
+    const events = answer.body.split('\n\n').filter((block) => block.startsWith('id:'));
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((block) => block.includes('event: progress'))).toBe(true);
+  });
 });

@@ -20,6 +20,11 @@ export interface JobEventsOptions {
   heartbeatMs?: number;
   /** Aborted when the server closes: the stream ends, and the client reconnects elsewhere. */
   shutdown?: AbortSignal;
+  /**
+   * When the caller's credentials end (epoch ms; a JWT's `exp`): the stream ends then, and the
+   * client reconnects with fresh ones (`Last-Event-ID` keeps its place).
+   */
+  until?: number | undefined;
 }
 
 /**
@@ -97,7 +102,7 @@ export async function jobEvents(
           lastWrite = Date.now();
         }
       }
-      if (finished) break;
+      if (finished || (options.until !== undefined && Date.now() >= options.until)) break;
       await sleep(intervalMs, undefined, { signal: gone });
       if (Date.now() - lastWrite >= heartbeatMs && !res.writableNeedDrain) {
         res.write(': keep-alive\n\n');

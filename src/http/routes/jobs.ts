@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { credentialsExpiry } from '../../auth/expiry.js';
 import { TakeoutError } from '../../errors.js';
 import type { ExportJobs } from '../../jobs/exports-api.js';
 import { FINISHED_STATUSES, JOB_STATUSES, type JobRecord, type JobStatus } from '../../jobs/types.js';
@@ -270,6 +271,7 @@ export async function jobRoutes(app: FastifyInstance, options: JobRoutesOptions)
           return jobs.get(first.id, principal).catch(() => undefined);
         },
         prefix,
+        until: credentialsExpiry(principal),
         ...(typeof lastEventId === 'string' ? { lastEventId } : {}),
         ...(options.shutdown ? { shutdown: options.shutdown } : {}),
       });
