@@ -74,7 +74,8 @@ function toTakeoutError(error: unknown): TakeoutError {
 }
 
 function sendProblem(reply: FastifyReply, error: TakeoutError, instance?: string): FastifyReply {
-  if (error.code === 'unauthorized') reply.header('www-authenticate', 'Bearer');
+  if (error.code === 'unauthorized' && !reply.hasHeader('www-authenticate'))
+    reply.header('www-authenticate', 'Bearer');
   // Busy, shutting down (the export is cut by the shutdown signal), or at the caller's cap of
   // exports: worth a retry soon. A route that knows better sets its own.
   if (error.code === 'too_busy' && !reply.hasHeader('retry-after'))
@@ -141,6 +142,10 @@ export function problemErrorHandler(
       problem.message,
     );
   } else request.log.info({ code: problem.code }, problem.message);
+  // RFC 6750 §3.1: a token was sent and refused (expired, unknown, malformed), not just missing.
+  if (problem.code === 'unauthorized' && /^Bearer\s/i.test(request.headers.authorization ?? '')) {
+    reply.header('www-authenticate', 'Bearer error="invalid_token"');
+  }
   return sendProblem(reply, problem, path);
 }
 

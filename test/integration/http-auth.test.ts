@@ -153,7 +153,7 @@ describe('JWT bearer tokens with a shared secret (HS256)', () => {
       const answer = await ask(base, token);
       expect(answer.status, name).toBe(401);
       expect(answer.headers.get('content-type'), name).toContain('application/problem+json');
-      expect(answer.headers.get('www-authenticate'), name).toBe('Bearer');
+      expect(answer.headers.get('www-authenticate'), name).toBe('Bearer error="invalid_token"');
       const problem = JSON.parse(answer.text) as { code: string; detail: string };
       expect(problem.code, name).toBe('unauthorized');
       expect(problem.detail, name).toMatch(reason);
