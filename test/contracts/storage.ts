@@ -147,6 +147,25 @@ export function storageContract(name: string, makeHarness: () => Promise<Storage
       await expired.arrayBuffer();
     });
 
+    it("ends a link by notAfter (a file's retention), whatever expiresIn says", async () => {
+      const key = newKey('capped.csv');
+      await storage.put(key, chunks('a\n'), { contentType: 'text/csv', filename: 'capped.csv' });
+      await sleep(1000 - (Date.now() % 1000)); // signed at the start of a second, as above
+      const url = await storage.signedUrl(key, {
+        expiresIn: 3600,
+        notAfter: new Date(Date.now() + 1500),
+        filename: 'capped.csv',
+        contentType: 'text/csv',
+      });
+      const fresh = await fetch(url);
+      expect(fresh.status).toBe(200);
+      await fresh.arrayBuffer();
+      await sleep(2600);
+      const after = await fetch(url);
+      expect(after.status).toBe(403);
+      await after.arrayBuffer();
+    });
+
     it('leaves no object and no parts when an upload is aborted half way', async () => {
       const key = newKey('aborted.bin');
       const controller = new AbortController();
