@@ -64,10 +64,15 @@ function httpDate(text: string): number | undefined {
   const [day, month, year, h, m, sec] = parts.map((part, i) =>
     i === 1 ? MONTHS.indexOf(part) : Number(part),
   );
-  // RFC 850's two-digit year: the latest with those digits not more than 50 years ahead (RFC 9110).
+  // RFC 850's two-digit year (two digits written, not a four-digit year below 100): the latest
+  // with those digits not more than 50 years ahead (RFC 9110).
+  const twoDigits = parts[2].length === 2;
   const thisYear = new Date().getUTCFullYear();
-  const fullYear = year! >= 100 ? year! : 2000 + year! - (2000 + year! > thisYear + 50 ? 100 : 0);
-  const ms = Date.UTC(fullYear, month!, day!, h!, m!, sec!);
+  const fullYear = !twoDigits ? year! : 2000 + year! - (2000 + year! > thisYear + 50 ? 100 : 0);
+  // Date.UTC reads years 0-99 as 19xx: set the year apart.
+  const at = new Date(Date.UTC(2000, month!, day!, h!, m!, sec!));
+  at.setUTCFullYear(fullYear);
+  const ms = at.getTime();
   const back = new Date(ms);
   const exact =
     back.getUTCDate() === day &&

@@ -58,6 +58,8 @@ describe('checkPreconditions (If-Match, If-Unmodified-Since)', () => {
     ]) {
       expect(code({ 'if-unmodified-since': none }), none).toBe('passed');
     }
+    // A four-digit year is that year, even below 100: the file changed long after year 26.
+    expect(code({ 'if-unmodified-since': 'Thu, 03 Dec 0026 10:00:00 GMT' })).toBe('precondition_failed');
     // The obsolete forms RFC 9110 has recipients read: RFC 850 and asctime (GMT).
     expect(code({ 'if-unmodified-since': 'Thursday, 03-Dec-26 09:59:59 GMT' })).toBe('precondition_failed');
     expect(code({ 'if-unmodified-since': 'Thu Dec  3 09:59:59 2026' })).toBe('precondition_failed');

@@ -83,5 +83,9 @@ describe('job events', () => {
     const events = answer.body.split('\n\n').filter((block) => block.startsWith('id:'));
     expect(events.length).toBeGreaterThan(0);
     expect(events.every((block) => block.includes('event: progress'))).toBe(true);
+    // It says why it ends in a comment (every event's data stays a job document).
+    expect(answer.body.trimEnd().split('\n\n').at(-1)).toBe(
+      ': the token has expired: reconnect with a fresh one',
+    );
   });
 });

@@ -102,7 +102,12 @@ export async function jobEvents(
           lastWrite = Date.now();
         }
       }
-      if (finished || (options.until !== undefined && Date.now() >= options.until)) break;
+      if (finished) break;
+      if (options.until !== undefined && Date.now() >= options.until) {
+        // A comment, which every client skips: each event's data is a job document (api.md).
+        res.write(': the token has expired: reconnect with a fresh one\n\n');
+        break;
+      }
       await sleep(intervalMs, undefined, { signal: gone });
       if (Date.now() - lastWrite >= heartbeatMs && !res.writableNeedDrain) {
         res.write(': keep-alive\n\n');

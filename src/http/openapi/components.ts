@@ -175,7 +175,12 @@ export function components(formats: FormatRegistry): Schema {
       },
       Unauthorized: {
         description: 'No valid credentials (`unauthorized`); `detail` says why.',
-        headers: { 'WWW-Authenticate': { description: '`Bearer`.', schema: text } },
+        headers: {
+          'WWW-Authenticate': {
+            description: '`Bearer`; `Bearer error="invalid_token"` when a token was sent and refused.',
+            schema: text,
+          },
+        },
         content: PROBLEM_CONTENT,
       },
       HostNotAllowed: {
