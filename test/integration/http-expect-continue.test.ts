@@ -114,7 +114,9 @@ describe('Expect: 100-continue', () => {
       const result = await exchange(port, post('/v1/exports', bigBody, extra), bigBody);
       expect(result.received).not.toContain('100 Continue');
       expect(result.received).toMatch(/^HTTP\/1\.1 401 /);
-      expect(result.received).toMatch(/\r\nwww-authenticate: Bearer\r\n/i);
+      // A token sent and refused is an invalid one (RFC 6750); none at all, plain Bearer.
+      const challenge = extra.length > 0 ? 'Bearer error="invalid_token"' : 'Bearer';
+      expect(result.received).toContain(`\r\nwww-authenticate: ${challenge}\r\n`);
       expect(result.received).toContain('"code":"unauthorized"');
       expect(result.bodySent).toBe(false);
       // The body it declared never came: the connection cannot carry another request.
