@@ -57,7 +57,7 @@ function byteLength(text: string): number {
 }
 
 /** The name cut to `maxBytes` of UTF-8 between whole code points, its extension kept. */
-function truncateKeepingExtension(name: string, maxBytes: number): string {
+export function truncateKeepingExtension(name: string, maxBytes: number): string {
   if (byteLength(name) <= maxBytes) return name;
   const dot = name.lastIndexOf('.');
   const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';

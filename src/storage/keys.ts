@@ -4,7 +4,7 @@
  * climb out of the storage root.
  */
 
-import { sanitizeFilename } from '../content-disposition.js';
+import { sanitizeFilename, truncateKeepingExtension } from '../content-disposition.js';
 import { TakeoutError } from '../errors.js';
 
 export const DEFAULT_PREFIX = 'generated/';
@@ -67,16 +67,7 @@ export function keyFilename(filename: string): string {
   const hasExtension = dot > 0 && name.length - dot <= 10;
   const stem = clean(hasExtension ? name.slice(0, dot) : name) || 'export';
   const extension = hasExtension ? `.${clean(name.slice(dot + 1))}` : '';
-  return truncateBytes(extension === '.' ? stem : stem + extension, MAX_FILENAME_BYTES);
-}
-
-function truncateBytes(name: string, maxBytes: number): string {
-  if (Buffer.byteLength(name) <= maxBytes) return name;
-  const dot = name.lastIndexOf('.');
-  const ext = dot > 0 && name.length - dot <= 10 ? name.slice(dot) : '';
-  let stem = Array.from(name.slice(0, name.length - ext.length));
-  while (Buffer.byteLength(stem.join('') + ext) > maxBytes) stem = stem.slice(0, -1);
-  return stem.join('') + ext;
+  return truncateKeepingExtension(extension === '.' ? stem : stem + extension, MAX_FILENAME_BYTES);
 }
 
 const SEGMENT =
